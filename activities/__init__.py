@@ -1,0 +1,1 @@
+"""Side effects of the order workflow: each activity is idempotent under Temporal's retries."""

@@ -1,0 +1,87 @@
+"""Pick, pack and ship a shipment through the warehouse provider; shipping moves stock out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.status import OrderStatus
+from integrations.providers import Warehouse
+from persistence import inventory
+from persistence import orders as order_store
+from persistence.db import SessionFactory
+from persistence.idempotency import run_once
+from persistence.models import OrderRecord, ShipmentRecord
+from workflows.payloads import ShipmentStepInput, ShipmentStepResult
+
+
+def _step_result(record: ShipmentRecord) -> dict[str, Any]:
+    return {
+        "shipment_id": record.shipment_id,
+        "status": record.status,
+        "carrier": record.carrier,
+        "tracking_number": record.tracking_number,
+        "label_ref": record.label_ref,
+    }
+
+
+class FulfilmentActivities:
+    def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
+        self._session_factory = session_factory
+        self._warehouse = warehouse
+
+    def _step(self, data: ShipmentStepInput, apply: Callable[[Session, ShipmentRecord], None]) -> ShipmentStepResult:
+        def effect(session: Session) -> dict[str, Any]:
+            record = session.get(ShipmentRecord, data.shipment_id)
+            if record is None:
+                raise ApplicationError(
+                    f"shipment {data.shipment_id} is not recorded", type="UnknownShipment", non_retryable=True
+                )
+            apply(session, record)
+            return _step_result(record)
+
+        return ShipmentStepResult(**run_once(self._session_factory, data.idempotency_key, effect))
+
+    @activity.defn
+    def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        def apply(session: Session, record: ShipmentRecord) -> None:
+            self._warehouse.request_pick(data.shipment_id, data.location_id, data.demand)
+            record.status, record.picked_at = "PICKED", data.at
+            order = session.get(OrderRecord, data.order_id)
+            if order is not None and order.status == OrderStatus.RESERVED.value:
+                order_store.set_status(
+                    session,
+                    data.order_id,
+                    OrderStatus.IN_FULFILMENT,
+                    detail=f"picked at {data.location_id}",
+                    at=data.at,
+                )
+
+        return self._step(data, apply)
+
+    @activity.defn
+    def pack_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        def apply(session: Session, record: ShipmentRecord) -> None:
+            self._warehouse.confirm_pack(data.shipment_id)
+            record.status, record.packed_at = "PACKED", data.at
+            order_store.add_event(session, data.order_id, "packed", data.shipment_id, data.at)
+
+        return self._step(data, apply)
+
+    @activity.defn
+    def ship_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        def apply(session: Session, record: ShipmentRecord) -> None:
+            dispatch = self._warehouse.dispatch(data.shipment_id, data.location_id)
+            inventory.ship(session, data.location_id, data.demand, data.order_id)
+            record.status, record.shipped_at = "SHIPPED", data.at
+            record.carrier, record.tracking_number = dispatch.carrier, dispatch.tracking_number
+            record.label_ref = dispatch.label_ref
+            order_store.add_event(
+                session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", data.at
+            )
+
+        return self._step(data, apply)

@@ -1,0 +1,1 @@
+"""HTTP surface: channel webhooks, staff endpoints and the read model (see CONTRACT.md)."""

@@ -1,0 +1,51 @@
+"""The FastAPI app, built by a factory: `uvicorn --factory api.main:create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from temporalio.client import Client
+
+from api.routes import health, inventory, orders, webhooks
+from api.state import AppState
+from config import Settings, get_settings
+from persistence.db import create_db_engine, create_session_factory
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.resolved_database_url)
+        # Lazy: the API starts (and /health says 503) even while Temporal is still coming up.
+        temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, lazy=True)
+        app.state.oms = AppState(settings, engine, create_session_factory(engine), temporal)
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="OMS: order management and fulfilment",
+        description="Every order from every channel as a durable Temporal workflow. "
+        "Staff endpoints take `Authorization: Bearer <OMS_ADMIN_TOKEN>`.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(err.get("loc", ())), "msg": err.get("msg", ""), "type": err.get("type", "")}
+            for err in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(str(part) for part in first["loc"])
+        return JSONResponse({"detail": {"message": f"{where}: {first['msg']}", "errors": errors}}, status_code=422)
+
+    for module in (health, webhooks, orders, inventory):
+        app.include_router(module.router)
+    return app

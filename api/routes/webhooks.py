@@ -1,0 +1,65 @@
+"""Channel webhooks: each verifies its own signature over the raw body before reading it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from temporalio.service import RPCError
+
+from api.deps import SettingsDep, TemporalDep
+from api.errors import from_validation_error, temporal_unavailable, unprocessable
+from api.schemas import OrderAccepted
+from api.services.intake import start_order
+from domain.money import MoneyError
+from domain.order import InvalidOrder
+from integrations.channels import shopify
+
+router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """Decode a JSON object with exact decimals (no float ever holds a price)."""
+    try:
+        payload = json.loads(raw, parse_float=Decimal)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: expected an object")
+    return payload
+
+
+@router.post(
+    "/shopify",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderAccepted,
+    responses={401: {"description": "bad or missing X-Shopify-Hmac-Sha256"}},
+)
+async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Any:
+    raw = await request.body()
+    if not shopify.verify_signature(settings.shopify_webhook_secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
+    topic = request.headers.get("X-Shopify-Topic", "orders/create")
+    payload = parse_json_object(raw)
+    if topic not in shopify.ORDER_TOPICS:
+        return _ignored(topic)
+    try:
+        order = shopify.to_order(payload)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "not a Shopify order") from None
+    except (MoneyError, InvalidOrder) as exc:
+        raise unprocessable(str(exc)) from None
+    try:
+        order_id, duplicate = await start_order(temporal, settings, order)
+    except RPCError:
+        raise temporal_unavailable() from None
+    return OrderAccepted(order_id=order_id, duplicate=duplicate)
+
+
+def _ignored(topic: str) -> JSONResponse:
+    # Acknowledge topics we do not act on, so Shopify does not retry them for two days.
+    return JSONResponse({"ignored": topic}, status_code=status.HTTP_200_OK)

@@ -1,0 +1,46 @@
+"""Start an order's workflow; a second delivery of the same order finds the first one."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from temporalio.client import Client
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDReusePolicy,
+)
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from config import Settings
+from domain.order import Order
+from domain.status import OrderStatus
+from workflows.order import OrderWorkflow
+from workflows.payloads import OrderWorkflowInput
+from workflows.search_attributes import CHANNEL, ORDER_STATUS
+
+
+async def start_order(client: Client, settings: Settings, order: Order) -> tuple[str, bool]:
+    """Return (order_id, duplicate). The workflow id is the order id, so Temporal itself dedupes:
+    a second start of a running or finished order is refused, and that refusal means "duplicate"."""
+    received_at = datetime.now(UTC)
+    try:
+        await client.start_workflow(
+            OrderWorkflow.run,
+            OrderWorkflowInput(
+                order=order, received_at=received_at, return_window_seconds=int(settings.return_window.total_seconds())
+            ),
+            id=order.order_id,
+            task_queue=settings.task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
+                    SearchAttributePair(CHANNEL, order.channel),
+                ]
+            ),
+            static_summary=f"{order.channel} order {order.reference or order.external_id}",
+        )
+    except WorkflowAlreadyStartedError:
+        return order.order_id, True
+    return order.order_id, False

@@ -1,0 +1,111 @@
+"""Engine settings from the environment (prefix OMS_) or a .env file, built by a factory, never at import."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+# Development defaults that must never reach production.
+PLACEHOLDER_SECRETS = {
+    "admin_token": "dev-admin-token",
+    "shopify_webhook_secret": "dev-shopify-secret",
+    "woocommerce_webhook_secret": "dev-woocommerce-secret",
+}
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+def _duration(value: object) -> object:
+    """Accept plain seconds ("30", 30) as well as ISO 8601 durations ("P30D")."""
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return timedelta(seconds=int(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
+
+    env: Environment = Environment.DEVELOPMENT
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_ui_port: int = 8233
+    task_queue: str = "orders"
+    var_dir: Path = DEFAULT_VAR_DIR
+    database_url: str = ""
+    admin_token: str = PLACEHOLDER_SECRETS["admin_token"]
+    shopify_webhook_secret: str = PLACEHOLDER_SECRETS["shopify_webhook_secret"]
+    woocommerce_webhook_secret: str = PLACEHOLDER_SECRETS["woocommerce_webhook_secret"]
+    return_window: Duration = timedelta(days=30)
+    sandbox: bool | None = None
+    """Sandbox payment, warehouse and carrier confirm by themselves; on by default outside production."""
+    demo: bool = False
+    worker_activity_threads: int = Field(default=32, ge=1)
+    channel_poll_interval: Duration = timedelta(seconds=60)
+    bol_api_url: str = "https://api.bol.com"
+    bol_auth_url: str = "https://login.bol.com/token"
+    bol_client_id: str = ""
+    bol_client_secret: str = ""
+    amazon_spapi_url: str = "https://sellingpartnerapi-eu.amazon.com"
+    amazon_lwa_url: str = "https://api.amazon.com/auth/o2/token"
+    amazon_client_id: str = ""
+    amazon_client_secret: str = ""
+    amazon_refresh_token: str = ""
+    amazon_marketplace_ids: str = ""
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            placeholders = [
+                f"OMS_{name.upper()}"
+                for name, placeholder in PLACEHOLDER_SECRETS.items()
+                if getattr(self, name) in ("", placeholder)
+            ]
+            if placeholders:
+                raise ValueError("OMS_ENV=production refuses placeholder secrets; set " + ", ".join(placeholders))
+            if not self.database_url:
+                raise ValueError("OMS_ENV=production needs OMS_DATABASE_URL (PostgreSQL)")
+        if self.return_window < timedelta(0):
+            raise ValueError("OMS_RETURN_WINDOW cannot be negative")
+        return self
+
+    @property
+    def sandbox_enabled(self) -> bool:
+        return self.sandbox if self.sandbox is not None else self.env is not Environment.PRODUCTION
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'oms.db'}"
+
+    @property
+    def temporal_ui_url(self) -> str:
+        host = self.temporal_address.rsplit(":", 1)[0]
+        return f"http://{host}:{self.temporal_ui_port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The world outside: sales channels, payment gateways, warehouses and carriers."""

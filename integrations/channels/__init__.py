@@ -1,0 +1,1 @@
+"""Channel adapters: each maps its channel's own documented payload to the canonical order."""

@@ -1,0 +1,39 @@
+"""What the engine needs from a payment gateway and a warehouse/carrier, whatever the vendor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from domain.money import Money
+
+
+class PaymentDeclined(Exception):
+    """The gateway refused the payment: a business outcome, not a fault to retry."""
+
+
+@dataclass(frozen=True)
+class GatewayPayment:
+    provider: str
+    provider_ref: str
+    status: str
+    amount: Money
+
+
+class PaymentGateway(Protocol):
+    def authorize(self, idempotency_key: str, amount: Money, payment_method: str, order_id: str) -> GatewayPayment: ...
+    def capture(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment: ...
+    def void(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment: ...
+
+
+@dataclass(frozen=True)
+class Dispatch:
+    carrier: str
+    tracking_number: str
+    label_ref: str
+
+
+class Warehouse(Protocol):
+    def request_pick(self, shipment_id: str, location_id: str, lines: dict[str, int]) -> None: ...
+    def confirm_pack(self, shipment_id: str) -> None: ...
+    def dispatch(self, shipment_id: str, location_id: str) -> Dispatch: ...

@@ -1,0 +1,1 @@
+"""Running the engine: the `make run` supervisor, the Temporal dev server, database set-up."""

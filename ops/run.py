@@ -1,0 +1,164 @@
+"""`make run`: migrate, start the Temporal dev server, the worker and the API; stop them all cleanly.
+
+Children run in their own sessions so Ctrl-C reaches only this supervisor, which then stops them in
+reverse order (API, worker, Temporal) and waits for each.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+
+from config import PROJECT_ROOT, Settings, get_settings
+from ops.demo import seed_demo
+from ops.temporal_dev import DevServer, DevServerError, port_in_use
+from persistence.migrate import upgrade_to_head
+
+
+class Startup(Exception):
+    """A reason not to start, said in one line."""
+
+
+def _local_temporal_port(settings: Settings) -> int | None:
+    host, _, port = settings.temporal_address.rpartition(":")
+    return int(port) if host in ("localhost", "127.0.0.1") and port.isdigit() else None
+
+
+def _check_ports(settings: Settings, temporal_port: int | None) -> None:
+    wanted = [(settings.api_port, "API (OMS_API_PORT)")]
+    if temporal_port is not None:
+        wanted += [(temporal_port, "Temporal (OMS_TEMPORAL_ADDRESS)"), (settings.temporal_ui_port, "Temporal UI")]
+    for port, what in wanted:
+        if port_in_use(port):
+            raise Startup(f"port {port} for the {what} is already in use: stop what holds it or choose another port")
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.var_dir = settings.var_dir
+        self.temporal: DevServer | None = None
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.stopping = False
+
+    def start(self) -> None:
+        settings = self.settings
+        temporal_port = _local_temporal_port(settings)
+        _check_ports(settings, temporal_port)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        print("migrating the database ...", flush=True)
+        upgrade_to_head(settings.resolved_database_url)
+        if settings.demo and seed_demo(settings.resolved_database_url):
+            print("demo data seeded: locations AMS, UTR; SKUs TSHIRT-BLK-M, HOODIE-GRY-L, MUG-LOGO", flush=True)
+        if temporal_port is not None:
+            print("starting the Temporal dev server ...", flush=True)
+            self.temporal = DevServer(db_file=self.var_dir / "temporal.db", port=temporal_port,
+                                      ui_port=settings.temporal_ui_port, log_file=self.var_dir / "temporal.log")
+            self.temporal.start(new_session=True)
+        python = sys.executable
+        self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log")
+        self._spawn("api", [python, "-m", "uvicorn", "--factory", "api.main:create_app", "--host",
+                            settings.api_host, "--port", str(settings.api_port), "--no-access-log"], "api.log")
+        self._wait_for_api()
+
+    def _spawn(self, name: str, args: list[str], log_name: str) -> None:
+        log = open(self.var_dir / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
+        process = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+        self.children.append((name, process))
+
+    def _wait_for_api(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._check_children()
+            if port_in_use(self.settings.api_port):
+                return
+            time.sleep(0.2)
+        raise Startup(f"the API did not start within {timeout:.0f}s; see {self.var_dir / 'api.log'}")
+
+    def _check_children(self) -> None:
+        for name, process in self.children:
+            if process.poll() is not None:
+                raise Startup(f"the {name} exited with code {process.returncode}; see {self.var_dir / (name + '.log')}")
+        if self.temporal and self.temporal.process and self.temporal.process.poll() is not None:
+            raise Startup(f"the Temporal dev server exited; see {self.var_dir / 'temporal.log'}")
+
+    def banner(self) -> str:
+        s = self.settings
+        api = f"http://localhost:{s.api_port}"
+        return "\n".join([
+            "",
+            "OMS is running:",
+            f"  API           {api}",
+            f"  API docs      {api}/docs",
+            f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
+            f"  database      {s.resolved_database_url.split('@')[-1]}",
+            f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
+            "Press Ctrl-C to stop.",
+        ])
+
+    def watch(self) -> int:
+        while not self.stopping:
+            try:
+                self._check_children()
+            except Startup as exc:
+                print(f"oms: {exc}", file=sys.stderr, flush=True)
+                return 1
+            time.sleep(0.5)
+        return 0
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(20)
+                except subprocess.TimeoutExpired:
+                    print(f"oms: the {name} did not stop in 20s; killing it", file=sys.stderr)
+                    process.kill()
+                    process.wait()
+        if self.temporal:
+            self.temporal.stop()
+
+
+def main() -> int:
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"oms: invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        return 2
+    supervisor = Supervisor(settings)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        supervisor.stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    code = 0
+    try:
+        supervisor.start()
+        if not supervisor.stopping:
+            print(supervisor.banner(), flush=True)
+            code = supervisor.watch()
+    except (Startup, DevServerError) as exc:
+        print(f"oms: {exc}", file=sys.stderr, flush=True)
+        code = 1
+    except OperationalError as exc:
+        print(f"oms: cannot reach the database: {str(exc.orig).strip().splitlines()[0]}", file=sys.stderr)
+        code = 1
+    finally:
+        print("stopping ...", flush=True)
+        supervisor.stop()
+        print("stopped.", flush=True)
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

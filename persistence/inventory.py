@@ -1,0 +1,234 @@
+"""Stock changes as guarded single statements, each with its ledger row in the same transaction.
+
+Never read-then-write: the WHERE clause of every UPDATE is the check, so two processes racing for
+the last unit cannot both win, whatever their isolation level or lock manager.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from domain.sourcing import LocationStock
+from persistence.models import Location, StockLevel, StockMovement, utcnow
+
+
+class StockError(Exception):
+    """A stock change that must not happen; carries the numbers for the caller's message."""
+
+    def __init__(self, message: str, **numbers: Any) -> None:
+        super().__init__(message)
+        self.numbers = numbers
+
+
+class UnknownLocation(StockError):
+    pass
+
+
+class InsufficientStock(StockError):
+    pass
+
+
+class BelowReserved(StockError):
+    pass
+
+
+@dataclass(frozen=True)
+class StockRow:
+    location_id: str
+    sku: str
+    on_hand: int
+    reserved: int
+    safety_stock: int
+
+    @property
+    def available(self) -> int:
+        return max(self.on_hand - self.reserved - self.safety_stock, 0)
+
+
+def _insert_for(session: Session) -> Any:
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _ledger(
+    session: Session,
+    location_id: str,
+    sku: str,
+    kind: str,
+    on_hand: int,
+    reserved: int,
+    order_id: str | None = None,
+    reason: str = "",
+) -> None:
+    session.add(
+        StockMovement(
+            location_id=location_id,
+            sku=sku,
+            kind=kind,
+            on_hand_delta=on_hand,
+            reserved_delta=reserved,
+            order_id=order_id,
+            reason=reason,
+        )
+    )
+
+
+def adjust_on_hand(
+    session: Session, location_id: str, sku: str, delta: int, *, kind: str, reason: str, order_id: str | None = None
+) -> StockRow:
+    """Receive (delta > 0) or remove (delta < 0) units; refuse to go below what is reserved."""
+    if session.get(Location, location_id) is None:
+        raise UnknownLocation(f"unknown location {location_id!r}", location_id=location_id)
+    now = utcnow()
+    if delta >= 0:
+        insert = _insert_for(session)(StockLevel).values(
+            location_id=location_id, sku=sku, on_hand=delta, reserved=0, safety_stock=0, updated_at=now
+        )
+        session.execute(
+            insert.on_conflict_do_update(
+                index_elements=[StockLevel.location_id, StockLevel.sku],
+                set_={"on_hand": StockLevel.on_hand + delta, "updated_at": now},
+            )
+        )
+    else:
+        result = session.execute(
+            update(StockLevel)
+            .where(
+                StockLevel.location_id == location_id,
+                StockLevel.sku == sku,
+                StockLevel.on_hand + delta >= StockLevel.reserved,
+            )
+            .values(on_hand=StockLevel.on_hand + delta, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            row = stock_row(session, location_id, sku)
+            on_hand, reserved = (row.on_hand, row.reserved) if row else (0, 0)
+            raise BelowReserved(
+                f"{sku} at {location_id}: removing {-delta} would leave {on_hand + delta} on hand, "
+                f"below the {reserved} reserved",
+                on_hand=on_hand,
+                reserved=reserved,
+                delta=delta,
+            )
+    _ledger(session, location_id, sku, kind, delta, 0, order_id, reason)
+    row = stock_row(session, location_id, sku)
+    assert row is not None
+    return row
+
+
+def reserve(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
+    """Reserve every SKU of the demand at one location, or raise and reserve nothing.
+
+    All-or-nothing relies on the caller rolling back the transaction on InsufficientStock. SKUs are
+    taken in sorted order so two multi-line orders cannot deadlock on PostgreSQL.
+    """
+    now = utcnow()
+    for sku in sorted(demand):
+        quantity = demand[sku]
+        result = session.execute(
+            update(StockLevel)
+            .where(
+                StockLevel.location_id == location_id,
+                StockLevel.sku == sku,
+                StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= quantity,
+            )
+            .values(reserved=StockLevel.reserved + quantity, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise InsufficientStock(
+                f"{sku} at {location_id}: fewer than {quantity} available",
+                location_id=location_id,
+                sku=sku,
+                quantity=quantity,
+            )
+        _ledger(session, location_id, sku, "reservation", 0, quantity, order_id)
+
+
+def release(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
+    now = utcnow()
+    for sku in sorted(demand):
+        quantity = demand[sku]
+        result = session.execute(
+            update(StockLevel)
+            .where(StockLevel.location_id == location_id, StockLevel.sku == sku, StockLevel.reserved >= quantity)
+            .values(reserved=StockLevel.reserved - quantity, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StockError(f"{sku} at {location_id}: cannot release {quantity}, not reserved")
+        _ledger(session, location_id, sku, "release", 0, -quantity, order_id)
+
+
+def ship(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
+    """Reserved units leave the building: both on_hand and reserved go down."""
+    now = utcnow()
+    for sku in sorted(demand):
+        quantity = demand[sku]
+        result = session.execute(
+            update(StockLevel)
+            .where(
+                StockLevel.location_id == location_id,
+                StockLevel.sku == sku,
+                StockLevel.reserved >= quantity,
+                StockLevel.on_hand >= quantity,
+            )
+            .values(on_hand=StockLevel.on_hand - quantity, reserved=StockLevel.reserved - quantity, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise StockError(f"{sku} at {location_id}: cannot ship {quantity}, not reserved")
+        _ledger(session, location_id, sku, "shipment", -quantity, -quantity, order_id)
+
+
+def stock_row(session: Session, location_id: str, sku: str) -> StockRow | None:
+    level = session.get(StockLevel, (location_id, sku), populate_existing=True)
+    if level is None:
+        return None
+    return StockRow(level.location_id, level.sku, level.on_hand, level.reserved, level.safety_stock)
+
+
+def stock_for_sku(session: Session, sku: str) -> list[StockRow]:
+    levels = session.scalars(select(StockLevel).where(StockLevel.sku == sku).order_by(StockLevel.location_id))
+    return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
+
+
+def known_skus(session: Session, skus: Iterable[str]) -> set[str]:
+    wanted = set(skus)
+    if not wanted:
+        return set()
+    return set(session.scalars(select(StockLevel.sku).where(StockLevel.sku.in_(wanted)).distinct()))
+
+
+def candidates_for(session: Session, skus: Iterable[str]) -> list[LocationStock]:
+    """Every active location with what it can still promise for these SKUs."""
+    wanted = sorted(set(skus))
+    rows = session.execute(
+        select(
+            Location.location_id,
+            Location.priority,
+            StockLevel.sku,
+            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
+        )
+        .join(StockLevel, StockLevel.location_id == Location.location_id)
+        .where(Location.active.is_(True), StockLevel.sku.in_(wanted))
+    ).all()
+    by_location: dict[str, tuple[int, dict[str, int]]] = {}
+    for location_id, priority, sku, available in rows:
+        by_location.setdefault(location_id, (priority, {}))[1][sku] = max(int(available), 0)
+    return [LocationStock(loc, prio, avail) for loc, (prio, avail) in sorted(by_location.items())]
+
+
+def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int]]:
+    """(location, sku) → (on_hand, reserved) rebuilt from the ledger alone, for audits and tests."""
+    rows = session.execute(
+        select(
+            StockMovement.location_id,
+            StockMovement.sku,
+            func.sum(StockMovement.on_hand_delta),
+            func.sum(StockMovement.reserved_delta),
+        ).group_by(StockMovement.location_id, StockMovement.sku)
+    ).all()
+    return {(loc, sku): (int(on_hand), int(reserved)) for loc, sku, on_hand, reserved in rows}

@@ -1,0 +1,222 @@
+"""Tables: stock truth (levels + ledger), idempotency records, and the order read model."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out, on PostgreSQL and on SQLite (which forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: times are UTC and timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+Identity64 = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Location(Base):
+    __tablename__ = "locations"
+
+    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(16))
+    country: Mapped[str] = mapped_column(String(2))
+    postcode: Mapped[str] = mapped_column(String(32), default="")
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    priority: Mapped[int] = mapped_column(Integer, default=100)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store', 'dropship')", name="location_kind"),)
+
+
+class StockLevel(Base):
+    __tablename__ = "stock_levels"
+
+    location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    on_hand: Mapped[int] = mapped_column(Integer, default=0)
+    reserved: Mapped[int] = mapped_column(Integer, default=0)
+    safety_stock: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # The last line of defence against oversell: even a faulty statement cannot commit this.
+    __table_args__ = (
+        CheckConstraint("on_hand >= 0", name="stock_on_hand_not_negative"),
+        CheckConstraint("reserved >= 0", name="stock_reserved_not_negative"),
+        CheckConstraint("reserved <= on_hand", name="stock_reserved_within_on_hand"),
+        CheckConstraint("safety_stock >= 0", name="stock_safety_not_negative"),
+        Index("ix_stock_levels_sku", "sku"),
+    )
+
+
+class StockMovement(Base):
+    """The stock ledger: every change to on_hand or reserved is a row, so levels can be rebuilt."""
+
+    __tablename__ = "stock_movements"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(String(64))
+    sku: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16))
+    on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
+    reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    order_id: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_stock_movements_sku_location", "sku", "location_id"),
+        Index("ix_stock_movements_order", "order_id"),
+    )
+
+
+class ActivityResult(Base):
+    """One row per side-effecting workflow step: a retried activity finds it and returns it."""
+
+    __tablename__ = "activity_results"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderRecord(Base):
+    __tablename__ = "orders"
+
+    order_id: Mapped[str] = mapped_column(String(140), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str] = mapped_column(String(100))
+    reference: Mapped[str] = mapped_column(String(100), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    payment_collected: Mapped[bool] = mapped_column(Boolean, default=False)
+    shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
+    customer_email: Mapped[str] = mapped_column(String(320), default="")
+    placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    lines: Mapped[list[OrderLineRecord]] = relationship(
+        order_by="OrderLineRecord.line_no", cascade="all, delete-orphan", lazy="selectin"
+    )
+    shipments: Mapped[list[ShipmentRecord]] = relationship(order_by="ShipmentRecord.created_at", lazy="selectin")
+    payments: Mapped[list[PaymentRecord]] = relationship(order_by="PaymentRecord.created_at", lazy="selectin")
+
+    __table_args__ = (
+        Index("ix_orders_status_received", "status", "received_at"),
+        Index("ix_orders_channel_received", "channel", "received_at"),
+        Index("ix_orders_received", "received_at"),
+    )
+
+
+class OrderLineRecord(Base):
+    __tablename__ = "order_lines"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    unit_price_minor: Mapped[int] = mapped_column(BigInteger)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    external_line_id: Mapped[str] = mapped_column(String(100), default="")
+
+    __table_args__ = (Index("ix_order_lines_sku", "sku"),)
+
+
+class ShipmentRecord(Base):
+    __tablename__ = "shipments"
+
+    shipment_id: Mapped[str] = mapped_column(String(220), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    location_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    carrier: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    label_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    lines: Mapped[dict[str, int]] = mapped_column(JSONDocument, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class PaymentRecord(Base):
+    __tablename__ = "payments"
+
+    payment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_ref: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    currency: Mapped[str] = mapped_column(String(3))
+    authorized_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    captured_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    voided_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrderEvent(Base):
+    """The order's timeline, as people read it on the order page."""
+
+    __tablename__ = "order_events"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(140), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,135 @@
+"""The order read model: written by activities, read by the API, never by asking Temporal."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from domain.order import Order
+from domain.status import OrderStatus
+from persistence.models import (
+    OrderEvent,
+    OrderLineRecord,
+    OrderRecord,
+    PaymentRecord,
+    ShipmentRecord,
+    utcnow,
+)
+
+
+def record_order(session: Session, order: Order, received_at: datetime) -> bool:
+    """Insert the order and its lines as RECEIVED; False when it was already there."""
+    if session.get(OrderRecord, order.order_id) is not None:
+        return False
+    session.add(
+        OrderRecord(
+            order_id=order.order_id,
+            channel=order.channel,
+            external_id=order.external_id,
+            reference=order.reference,
+            status=OrderStatus.RECEIVED.value,
+            currency=order.currency,
+            total_minor=order.total.amount_minor,
+            shipping_minor=order.shipping.amount_minor,
+            discount_minor=order.order_discount.amount_minor,
+            payment_collected=order.payment_collected,
+            shipping_address=asdict(order.shipping_address),
+            customer_email=order.customer_email,
+            placed_at=order.placed_at,
+            received_at=received_at,
+            updated_at=received_at,
+            lines=[
+                OrderLineRecord(
+                    line_no=n,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price_minor=line.unit_price.amount_minor,
+                    total_minor=line.total.amount_minor,
+                    title=line.title,
+                    external_line_id=line.external_line_id,
+                )
+                for n, line in enumerate(order.lines, start=1)
+            ],
+        )
+    )
+    add_event(
+        session,
+        order.order_id,
+        "received",
+        f"from {order.channel} as {order.reference or order.external_id}",
+        received_at,
+    )
+    return True
+
+
+def add_event(session: Session, order_id: str, kind: str, detail: str = "", at: datetime | None = None) -> None:
+    session.add(OrderEvent(order_id=order_id, kind=kind, detail=detail, at=at or utcnow()))
+
+
+def set_status(
+    session: Session,
+    order_id: str,
+    status: OrderStatus,
+    *,
+    hold_reason: str | None = None,
+    detail: str = "",
+    at: datetime | None = None,
+) -> None:
+    at = at or utcnow()
+    record = session.get(OrderRecord, order_id)
+    if record is None:
+        raise LookupError(f"order {order_id} is not recorded")
+    record.status = status.value
+    record.hold_reason = hold_reason
+    record.updated_at = at
+    if status is OrderStatus.SHIPPED and record.shipped_at is None:
+        record.shipped_at = at
+    elif status is OrderStatus.COMPLETED:
+        record.completed_at = at
+    elif status is OrderStatus.CANCELLED:
+        record.cancelled_at = at
+    add_event(session, order_id, f"status:{status.value}", detail or (hold_reason or ""), at)
+
+
+def get_order(session: Session, order_id: str) -> OrderRecord | None:
+    return session.get(OrderRecord, order_id)
+
+
+def order_events(session: Session, order_id: str) -> list[OrderEvent]:
+    return list(session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)))
+
+
+def list_orders(
+    session: Session,
+    *,
+    status: str | None = None,
+    channel: str | None = None,
+    sku: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[OrderRecord], int]:
+    query = select(OrderRecord)
+    if status:
+        query = query.where(OrderRecord.status == status)
+    if channel:
+        query = query.where(OrderRecord.channel == channel)
+    if sku:
+        query = query.where(
+            OrderRecord.order_id.in_(select(OrderLineRecord.order_id).where(OrderLineRecord.sku == sku))
+        )
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(OrderRecord.received_at.desc(), OrderRecord.order_id).limit(limit).offset(offset)
+    )
+    return list(rows), count
+
+
+def shipment(session: Session, shipment_id: str) -> ShipmentRecord | None:
+    return session.get(ShipmentRecord, shipment_id)
+
+
+def payment(session: Session, payment_id: str) -> PaymentRecord | None:
+    return session.get(PaymentRecord, payment_id)

@@ -1,0 +1,115 @@
+"""The worker process: runs OrderWorkflow and its activities against the configured database.
+
+python worker.py        (settings from OMS_* environment variables or .env)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.fulfilment import FulfilmentActivities
+from activities.inventory import InventoryActivities
+from activities.orders import OrderActivities
+from activities.payments import PaymentActivities
+from config import Settings, get_settings
+from integrations.sandbox.payments import SandboxPaymentGateway
+from integrations.sandbox.warehouse import SandboxWarehouse
+from ops.temporal_setup import connect_temporal, ensure_search_attributes
+from persistence.db import SessionFactory, create_db_engine, create_session_factory
+from workflows.order import OrderWorkflow
+
+log = logging.getLogger("oms.worker")
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+@dataclass
+class WorkerParts:
+    workflows: list[type]
+    activities: list[object]
+
+
+def build_parts(settings: Settings, session_factory: SessionFactory) -> WorkerParts:
+    """Every workflow and bound activity the order task queue serves."""
+    if not settings.sandbox_enabled:
+        # Real gateways and warehouse integrations plug in here; until one is configured, refusing
+        # to start beats accepting orders that could never be paid for or shipped.
+        raise ConfigurationError(
+            "OMS_SANDBOX is off but no payment gateway or warehouse integration is configured; set OMS_SANDBOX=true"
+        )
+    orders = OrderActivities(session_factory)
+    inventory = InventoryActivities(session_factory)
+    payments = PaymentActivities(session_factory, SandboxPaymentGateway())
+    fulfilment = FulfilmentActivities(session_factory, SandboxWarehouse())
+    return WorkerParts(
+        workflows=[OrderWorkflow],
+        activities=[
+            orders.record_order,
+            orders.validate_order,
+            orders.change_status,
+            inventory.reserve_stock,
+            inventory.release_stock,
+            payments.authorize_payment,
+            payments.capture_payment,
+            payments.void_payment,
+            fulfilment.pick_shipment,
+            fulfilment.pack_shipment,
+            fulfilment.ship_shipment,
+        ],
+    )
+
+
+def build_worker(
+    client: Client,
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    task_queue: str | None = None,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    parts = build_parts(settings, session_factory)
+    return Worker(
+        client,
+        task_queue=task_queue or settings.task_queue,
+        workflows=parts.workflows,
+        activities=parts.activities,
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_activity_threads,
+    )
+
+
+async def run_worker(settings: Settings) -> None:
+    client = await connect_temporal(settings)
+    await ensure_search_attributes(client, settings.temporal_namespace)
+    engine = create_db_engine(settings.resolved_database_url, pool_size=settings.worker_activity_threads)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
+        worker = build_worker(client, settings, create_session_factory(engine), executor=executor)
+        async with worker:
+            log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+            await stop.wait()
+    engine.dispose()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(run_worker(get_settings()))
+    except ConfigurationError as exc:
+        raise SystemExit(f"worker: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Durable orchestration: deterministic workflow code only; every side effect is an activity."""
