@@ -21,7 +21,7 @@ run: $(STAMP)
 	@$(PY) -m ops.run
 
 test: $(STAMP)
-	@$(PY) -m ops.test_run
+	@$(PY) -m ops.test_run $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -19,6 +19,7 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from config import Settings, get_settings
+from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
@@ -38,9 +39,15 @@ class WorkerParts:
     activities: list[object]
 
 
-def build_parts(settings: Settings, session_factory: SessionFactory) -> WorkerParts:
+def build_parts(
+    settings: Settings,
+    session_factory: SessionFactory,
+    *,
+    gateway: PaymentGateway | None = None,
+    warehouse: Warehouse | None = None,
+) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves."""
-    if not settings.sandbox_enabled:
+    if not settings.sandbox_enabled and (gateway is None or warehouse is None):
         # Real gateways and warehouse integrations plug in here; until one is configured, refusing
         # to start beats accepting orders that could never be paid for or shipped.
         raise ConfigurationError(
@@ -48,8 +55,8 @@ def build_parts(settings: Settings, session_factory: SessionFactory) -> WorkerPa
         )
     orders = OrderActivities(session_factory)
     inventory = InventoryActivities(session_factory)
-    payments = PaymentActivities(session_factory, SandboxPaymentGateway())
-    fulfilment = FulfilmentActivities(session_factory, SandboxWarehouse())
+    payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
+    fulfilment = FulfilmentActivities(session_factory, warehouse or SandboxWarehouse())
     return WorkerParts(
         workflows=[OrderWorkflow],
         activities=[
@@ -73,13 +80,14 @@ def build_worker(
     settings: Settings,
     session_factory: SessionFactory,
     *,
-    task_queue: str | None = None,
     executor: ThreadPoolExecutor,
+    gateway: PaymentGateway | None = None,
+    warehouse: Warehouse | None = None,
 ) -> Worker:
-    parts = build_parts(settings, session_factory)
+    parts = build_parts(settings, session_factory, gateway=gateway, warehouse=warehouse)
     return Worker(
         client,
-        task_queue=task_queue or settings.task_queue,
+        task_queue=settings.task_queue,
         workflows=parts.workflows,
         activities=parts.activities,
         activity_executor=executor,

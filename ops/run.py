@@ -6,6 +6,7 @@ reverse order (API, worker, Temporal) and waits for each.
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -104,7 +105,10 @@ class Supervisor:
         ])
 
     def watch(self) -> int:
+        parent = os.getppid()
         while not self.stopping:
+            if os.getppid() != parent:  # `make` was killed without passing the signal on: stop too
+                return 1
             try:
                 self._check_children()
             except Startup as exc:

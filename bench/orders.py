@@ -1,0 +1,577 @@
+"""Order throughput of a running engine, next to the floor Temporal sets on the same machine.
+
+python -m bench.orders [--api http://localhost:8000] [--temporal localhost:7233] [--orders 300] [--concurrency 16]
+
+Drives an engine that is already running (`make run`): signed Shopify orders/create webhooks in,
+orders counted out when they reach SHIPPED. Then, unless --skip-floor, an in-process worker runs the
+same number of tiny workflows with as many no-op activities as a paid Shopify order runs up to
+SHIPPED: what Temporal alone costs here. See bench/README.md for what each figure means.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from temporalio import activity, workflow
+
+with workflow.unsafe.imports_passed_through():
+    import argparse
+    import asyncio
+    import json
+    import secrets
+    import sys
+    import time
+    from collections.abc import Iterator, Sequence
+    from concurrent.futures import ThreadPoolExecutor
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+    from typing import Any
+
+    import httpx
+    from temporalio.client import Client, WorkflowHandle
+    from temporalio.worker import Worker
+
+    from config import Settings
+    from domain.status import OrderStatus
+    from integrations.channels.shopify import sign
+    from workflows.order import STEP_RETRY, STEP_TIMEOUT
+
+# Activities OrderWorkflow (workflows/order.py) runs for a paid Shopify order up to SHIPPED:
+# record_order, validate_order, reserve_stock, pick_shipment, pack_shipment, ship_shipment,
+# change_status(SHIPPED). authorize_payment and capture_payment are skipped because Shopify already
+# holds the money (financial_status "paid"). Update this when the workflow changes.
+ORDER_ACTIVITIES_TO_SHIPPED = 7
+
+# The real worker's activity thread pool (OMS_WORKER_ACTIVITY_THREADS default); the floor uses the same.
+WORKER_ACTIVITY_THREADS: int = Settings.model_fields["worker_activity_threads"].default
+
+POLL_INTERVAL = 0.25
+UNIT_PRICE = Decimal("24.95")
+SHIPPING_PRICE = Decimal("4.95")
+VAT_RATE = Decimal("0.21")
+CENT = Decimal("0.01")
+
+
+class BenchError(Exception):
+    """A reason to stop, said in one line, with the exit code."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# -- the Temporal floor: module level so the workflow sandbox can import it ------------------------
+
+
+@dataclass
+class FloorInput:
+    activities: int
+
+
+@dataclass
+class FloorStepInput:
+    step: int
+
+
+@activity.defn(name="bench_floor_step")
+def floor_step(data: FloorStepInput) -> None:
+    """Does nothing: a sync activity on a thread pool, like the real worker's, minus the database."""
+
+
+@workflow.defn(name="BenchFloorWorkflow")
+class FloorWorkflow:
+    """K no-op activities in sequence, with OrderWorkflow's timeout and retry policy."""
+
+    @workflow.run
+    async def run(self, data: FloorInput) -> int:
+        for step in range(data.activities):
+            await workflow.execute_activity(
+                floor_step,
+                FloorStepInput(step),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"step {step + 1}",
+            )
+        return data.activities
+
+
+@dataclass
+class FloorResult:
+    workflows: int
+    activities: int
+    seconds: float
+
+    @property
+    def per_second(self) -> float:
+        return self.workflows / self.seconds if self.seconds > 0 else 0.0
+
+
+async def measure_floor(
+    address: str, namespace: str, run_id: str, count: int, concurrency: int, activities: int
+) -> FloorResult:
+    try:
+        client = await Client.connect(address, namespace=namespace)
+    except Exception as exc:
+        raise BenchError(f"cannot reach Temporal at {address} for the floor: {exc}", 2) from None
+    task_queue = f"bench-floor-{run_id}-{secrets.token_hex(4)}"
+    handles: list[WorkflowHandle[Any, int]] = []
+    with ThreadPoolExecutor(max_workers=WORKER_ACTIVITY_THREADS) as executor:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=[FloorWorkflow],
+            activities=[floor_step],
+            activity_executor=executor,
+            max_concurrent_activities=WORKER_ACTIVITY_THREADS,
+        ):
+            numbers = iter(range(count))
+
+            async def starter() -> None:
+                for i in numbers:
+                    handle = await client.start_workflow(
+                        FloorWorkflow.run,
+                        FloorInput(activities),
+                        id=f"bench-floor-{run_id}-{i}",
+                        task_queue=task_queue,
+                        execution_timeout=timedelta(minutes=30),
+                    )
+                    handles.append(handle)
+
+            started = time.perf_counter()
+            await asyncio.gather(*(starter() for _ in range(concurrency)))
+            await asyncio.gather(*(handle.result() for handle in handles))
+            elapsed = time.perf_counter() - started
+    return FloorResult(workflows=count, activities=activities, seconds=elapsed)
+
+
+# -- Shopify orders ---------------------------------------------------------------------------------
+
+
+def _money(value: Decimal) -> str:
+    return str(value.quantize(CENT))
+
+
+def _vat_included(gross: Decimal) -> Decimal:
+    return (gross * VAT_RATE / (1 + VAT_RATE)).quantize(CENT)
+
+
+def shopify_order(order_id: int, number: int, sku: str, quantity: int, created_at: datetime) -> dict[str, Any]:
+    """A Shopify REST orders/create payload as a Dutch shop sends it: EUR, paid, prices include VAT."""
+    lines_total = UNIT_PRICE * quantity
+    line_tax, shipping_tax = _vat_included(lines_total), _vat_included(SHIPPING_PRICE)
+    stamp = created_at.isoformat(timespec="seconds")
+    customer = {"first_name": "Sanne", "last_name": f"Bakker {number}"}
+    address = {
+        **customer,
+        "name": f"{customer['first_name']} {customer['last_name']}",
+        "address1": f"Prinsengracht {number % 900 + 1}",
+        "address2": None,
+        "city": "Amsterdam",
+        "zip": "1015 DV",
+        "province": None,
+        "province_code": None,
+        "country": "Netherlands",
+        "country_code": "NL",
+        "company": None,
+        "phone": "+31 20 123 4567",
+    }
+    email = f"bench+{order_id}@example.com"
+    return {
+        "id": order_id,
+        "admin_graphql_api_id": f"gid://shopify/Order/{order_id}",
+        "name": f"#B{number}",
+        "order_number": number,
+        "number": number - 1000,
+        "email": email,
+        "contact_email": email,
+        "created_at": stamp,
+        "updated_at": stamp,
+        "processed_at": stamp,
+        "currency": "EUR",
+        "presentment_currency": "EUR",
+        "financial_status": "paid",
+        "fulfillment_status": None,
+        "gateway": "shopify_payments",
+        "payment_gateway_names": ["shopify_payments"],
+        "taxes_included": True,
+        "tax_lines": [{"title": "BTW", "rate": float(VAT_RATE), "price": _money(line_tax + shipping_tax)}],
+        "subtotal_price": _money(lines_total),
+        "total_line_items_price": _money(lines_total),
+        "total_discounts": "0.00",
+        "total_tax": _money(line_tax + shipping_tax),
+        "total_tip_received": "0.00",
+        "total_price": _money(lines_total + SHIPPING_PRICE),
+        "discount_codes": [],
+        "line_items": [
+            {
+                "id": order_id * 10 + 1,
+                "variant_id": 40_000_000_000 + number,
+                "product_id": 7_000_000_000,
+                "title": "Benchmark T-shirt",
+                "variant_title": "Black / M",
+                "sku": sku,
+                "quantity": quantity,
+                "price": _money(UNIT_PRICE),
+                "grams": 180,
+                "requires_shipping": True,
+                "taxable": True,
+                "fulfillment_service": "manual",
+                "tax_lines": [{"title": "BTW", "rate": float(VAT_RATE), "price": _money(line_tax)}],
+                "discount_allocations": [],
+            }
+        ],
+        "shipping_lines": [
+            {
+                "id": order_id * 10 + 2,
+                "title": "Standaard verzending",
+                "code": "standard",
+                "source": "shopify",
+                "price": _money(SHIPPING_PRICE),
+                "tax_lines": [{"title": "BTW", "rate": float(VAT_RATE), "price": _money(shipping_tax)}],
+                "discount_allocations": [],
+            }
+        ],
+        "billing_address": address,
+        "shipping_address": address,
+        "customer": {"id": order_id + 1, "email": email, **customer},
+    }
+
+
+def quantity_of(index: int) -> int:
+    return index % 3 + 1  # 1, 2, 3, 1, ...: not every order the same shape
+
+
+@dataclass
+class Webhook:
+    order_id: int
+    body: bytes
+    signature: str
+
+
+def build_webhooks(count: int, sku: str, secret: str) -> list[Webhook]:
+    # Random 13-digit ids (Shopify's shape) with room for a million orders: unique across runs.
+    first_id = 5_000_000_000_000 + secrets.randbelow(4_000_000) * 1_000_000
+    created_at = datetime.now(UTC)
+    webhooks = []
+    for i in range(count):
+        payload = shopify_order(first_id + i, 1001 + i, sku, quantity_of(i), created_at)
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        webhooks.append(Webhook(first_id + i, body, sign(secret, body)))
+    return webhooks
+
+
+# -- driving the engine -----------------------------------------------------------------------------
+
+
+@dataclass
+class Intake:
+    latencies_ms: list[float]
+    failures: list[str]
+    first_sent: float
+    last_answered: float
+
+
+async def send_webhooks(api: httpx.AsyncClient, webhooks: Sequence[Webhook], concurrency: int) -> Intake:
+    latencies: list[float] = []
+    failures: list[str] = []
+    items: Iterator[Webhook] = iter(webhooks)
+    first_sent = time.perf_counter()
+
+    async def sender() -> None:
+        for hook in items:
+            headers = {
+                "Content-Type": "application/json",
+                "X-Shopify-Topic": "orders/create",
+                "X-Shopify-Hmac-Sha256": hook.signature,
+                "X-Shopify-Shop-Domain": "bench-shop.myshopify.com",
+                "X-Shopify-API-Version": "2024-10",
+                "X-Shopify-Webhook-Id": secrets.token_hex(16),
+            }
+            sent = time.perf_counter()
+            try:
+                response = await api.post("/webhooks/shopify", content=hook.body, headers=headers)
+            except httpx.HTTPError as exc:
+                failures.append(f"order {hook.order_id}: {type(exc).__name__}: {exc}")
+                continue
+            if response.status_code != 202:
+                failures.append(f"order {hook.order_id}: HTTP {response.status_code} {response.text[:200]}")
+            elif response.json().get("duplicate"):
+                failures.append(f"order {hook.order_id}: answered as a duplicate of an earlier order")
+            else:
+                latencies.append((time.perf_counter() - sent) * 1000)
+
+    await asyncio.gather(*(sender() for _ in range(concurrency)))
+    return Intake(latencies, failures, first_sent, time.perf_counter())
+
+
+async def count_orders(api: httpx.AsyncClient, sku: str, status: str) -> int:
+    response = await api.get("/orders", params={"sku": sku, "status": status, "limit": 1})
+    response.raise_for_status()
+    count: int = response.json()["count"]
+    return count
+
+
+async def wait_until_shipped(api: httpx.AsyncClient, sku: str, expected: int, within: float) -> tuple[int, float]:
+    """Poll the read model; return how many shipped and when the count was last seen to grow."""
+    deadline = time.perf_counter() + within
+    shipped, reached = 0, time.perf_counter()
+    while True:
+        try:
+            seen = await count_orders(api, sku, OrderStatus.SHIPPED.value)
+        except httpx.HTTPError:
+            seen = shipped  # a busy API is no reason to stop counting
+        now = time.perf_counter()
+        if seen > shipped:
+            shipped, reached = seen, now
+        if shipped >= expected or now >= deadline:
+            return shipped, reached
+        await asyncio.sleep(POLL_INTERVAL)
+
+
+async def status_breakdown(api: httpx.AsyncClient, sku: str) -> dict[str, int]:
+    counts = {}
+    for status in OrderStatus:
+        try:
+            counts[status.value] = await count_orders(api, sku, status.value)
+        except httpx.HTTPError:
+            continue
+    return {status: n for status, n in counts.items() if n}
+
+
+def database_from_health(body: Any) -> str | None:
+    """The database kind, if /health names it (e.g. {"database": "postgresql"}); "ok" is not a name."""
+    if not isinstance(body, dict):
+        return None
+    checks = body.get("checks")
+    for source in (body, checks if isinstance(checks, dict) else {}):
+        for key in ("database_kind", "database_dialect", "dialect", "database"):
+            value = source.get(key)
+            if isinstance(value, dict):
+                value = value.get("kind") or value.get("dialect") or value.get("engine")
+            if isinstance(value, str) and value and value != "ok" and not value.startswith("unavailable"):
+                return value
+    return None
+
+
+async def check_health(api: httpx.AsyncClient, base: str) -> Any:
+    try:
+        response = await api.get("/health")
+    except httpx.HTTPError as exc:
+        raise BenchError(f"no engine answers at {base} ({type(exc).__name__}): start it with `make run`", 2) from None
+    if response.status_code != 200:
+        raise BenchError(f"{base}/health answered {response.status_code}: {response.text[:200]}", 2)
+    return response.json()
+
+
+async def stock_the_bench(api: httpx.AsyncClient, location_id: str, sku: str, units: int) -> None:
+    location = {
+        "location_id": location_id,
+        "name": f"Benchmark warehouse {location_id}",
+        "kind": "warehouse",
+        "country": "NL",
+        "postcode": "1015 DV",
+        "latitude": 52.3731,
+        "longitude": 4.8837,
+    }
+    response = await api.post("/locations", json=location)
+    if response.status_code not in (200, 201):
+        raise BenchError(f"POST /locations answered {response.status_code}: {response.text[:200]}")
+    adjustment = {"location_id": location_id, "sku": sku, "delta": units, "reason": "benchmark stock"}
+    response = await api.post("/inventory/adjustments", json=adjustment)
+    if response.status_code != 201:
+        raise BenchError(f"POST /inventory/adjustments answered {response.status_code}: {response.text[:200]}")
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+
+def percentile(values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile (p99 of 100 values is the 99th smallest)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * fraction // 1))
+    return ordered[int(rank) - 1]
+
+
+@dataclass
+class Report:
+    run_id: str
+    orders: int
+    concurrency: int
+    sku: str
+    database: str | None
+    intake: Intake
+    shipped: int
+    shipped_at: float
+    breakdown: dict[str, int]
+    floor: FloorResult | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.intake.failures and self.shipped >= self.orders
+
+    @property
+    def ship_seconds(self) -> float:
+        return self.shipped_at - self.intake.first_sent
+
+    @property
+    def orders_per_second(self) -> float | None:
+        return self.orders / self.ship_seconds if self.ok and self.ship_seconds > 0 else None
+
+    @property
+    def ratio_percent(self) -> float | None:
+        rate = self.orders_per_second
+        if rate is None or self.floor is None or self.floor.per_second <= 0:
+            return None
+        return 100 * rate / self.floor.per_second
+
+    def as_dict(self) -> dict[str, Any]:
+        lat = self.intake.latencies_ms
+        return {
+            "ok": self.ok,
+            "run_id": self.run_id,
+            "sku": self.sku,
+            "orders": self.orders,
+            "concurrency": self.concurrency,
+            "database": self.database,
+            "webhooks_accepted": len(lat),
+            "webhook_failures": self.intake.failures,
+            "webhook_ms": {"p50": percentile(lat, 0.50), "p99": percentile(lat, 0.99), "max": max(lat, default=0.0)},
+            "intake_seconds": self.intake.last_answered - self.intake.first_sent,
+            "shipped": self.shipped,
+            "not_shipped_by_status": self.breakdown,
+            "seconds_to_all_shipped": self.ship_seconds if self.ok else None,
+            "orders_per_second": self.orders_per_second,
+            "floor": None
+            if self.floor is None
+            else {
+                "workflows": self.floor.workflows,
+                "activities_per_workflow": self.floor.activities,
+                "seconds": self.floor.seconds,
+                "workflows_per_second": self.floor.per_second,
+            },
+            "orders_vs_floor_percent": self.ratio_percent,
+        }
+
+    def text(self) -> str:
+        lat = self.intake.latencies_ms
+        intake_s = self.intake.last_answered - self.intake.first_sent
+        out = [f"OMS order benchmark (run {self.run_id}): N={self.orders} orders, C={self.concurrency} concurrent"]
+        if self.database:
+            out.append(f"  database              {self.database}")
+        out.append(
+            f"  webhook acceptance    p50 {percentile(lat, 0.5):.1f} ms   p99 {percentile(lat, 0.99):.1f} ms"
+            f"   max {max(lat, default=0.0):.1f} ms   ({len(lat)} x 202 in {intake_s:.2f} s)"
+        )
+        if self.intake.failures:
+            out.append(f"  webhook failures      {len(self.intake.failures)}, first: {self.intake.failures[0]}")
+        rate = self.orders_per_second
+        if rate is not None:
+            out.append(f"  orders to SHIPPED     {self.orders} in {self.ship_seconds:.2f} s = {rate:.1f} orders/s")
+        else:
+            rest = ", ".join(f"{status} {n}" for status, n in self.breakdown.items() if status != "SHIPPED")
+            out.append(
+                f"  orders to SHIPPED     only {self.shipped} of {self.orders}" + (f" (others: {rest})" if rest else "")
+            )
+        if self.floor is not None:
+            out.append(
+                f"  Temporal floor        {self.floor.workflows} workflows x {self.floor.activities} no-op activities"
+                f" in {self.floor.seconds:.2f} s = {self.floor.per_second:.1f} workflows/s"
+            )
+        ratio = self.ratio_percent
+        if ratio is not None:
+            out.append(f"  orders / floor        {ratio:.0f} %")
+        return "\n".join(out)
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+async def run(args: argparse.Namespace) -> Report:
+    run_id = secrets.token_hex(4).upper()
+    location_id, sku = f"BENCH-{run_id}", f"BENCH-TSHIRT-{run_id}"
+    headers = {"Authorization": f"Bearer {args.token}"}
+    limits = httpx.Limits(max_connections=args.concurrency + 2, max_keepalive_connections=args.concurrency + 2)
+    async with httpx.AsyncClient(base_url=args.api, headers=headers, timeout=60, limits=limits) as api:
+        health = await check_health(api, args.api)
+        database = database_from_health(health)
+        units = sum(quantity_of(i) for i in range(args.orders))
+        await stock_the_bench(api, location_id, sku, units)
+        webhooks = build_webhooks(args.orders, sku, args.shopify_secret)
+        progress(
+            f"{units} x {sku} at {location_id}; "
+            f"sending {args.orders} Shopify webhooks at concurrency {args.concurrency}"
+        )
+        intake = await send_webhooks(api, webhooks, args.concurrency)
+        accepted = len(intake.latencies_ms)
+        timeout = args.timeout if args.timeout is not None else max(120.0, float(args.orders))
+        progress(
+            f"{accepted} accepted in {intake.last_answered - intake.first_sent:.2f} s; "
+            f"waiting for SHIPPED (up to {timeout:.0f} s)"
+        )
+        shipped, shipped_at = await wait_until_shipped(api, sku, accepted, timeout)
+        breakdown = {} if shipped >= args.orders else await status_breakdown(api, sku)
+    report = Report(run_id, args.orders, args.concurrency, sku, database, intake, shipped, shipped_at, breakdown)
+    if report.ok and not args.skip_floor:
+        progress(
+            f"Temporal floor: {args.orders} workflows x {args.floor_activities} no-op activities on {args.temporal}"
+        )
+        report.floor = await measure_floor(
+            args.temporal, args.namespace, run_id, args.orders, args.concurrency, args.floor_activities
+        )
+    return report
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.orders", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--api", default="http://localhost:8000", help="the running engine's API")
+    parser.add_argument("--temporal", default="localhost:7233", help="its Temporal frontend, for the floor")
+    parser.add_argument("--namespace", default="default", help="Temporal namespace for the floor")
+    parser.add_argument("--orders", type=int, default=300, help="N: orders (and floor workflows)")
+    parser.add_argument("--concurrency", type=int, default=16, help="C: webhooks (and floor starts) in flight")
+    parser.add_argument("--token", default="dev-admin-token", help="staff bearer token (OMS_ADMIN_TOKEN)")
+    parser.add_argument("--shopify-secret", default="dev-shopify-secret", help="OMS_SHOPIFY_WEBHOOK_SECRET")
+    parser.add_argument("--timeout", type=float, default=None, help="seconds to wait for SHIPPED (max(120, N))")
+    parser.add_argument("--skip-floor", action="store_true", help="do not measure the Temporal floor")
+    parser.add_argument(
+        "--floor-activities",
+        type=int,
+        default=ORDER_ACTIVITIES_TO_SHIPPED,
+        help=f"K: no-op activities per floor workflow (default {ORDER_ACTIVITIES_TO_SHIPPED}, as a paid Shopify order)",
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
+    args = parser.parse_args(argv)
+    if not 1 <= args.orders <= 1_000_000:
+        parser.error("--orders must be between 1 and 1000000")
+    if args.concurrency < 1 or args.floor_activities < 1:
+        parser.error("--concurrency and --floor-activities must be at least 1")
+    args.api = args.api.rstrip("/")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        report = asyncio.run(run(args))
+    except BenchError as exc:
+        print(f"bench: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        return 130
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.text())
+    if not report.ok:
+        if report.intake.failures:
+            progress(f"{len(report.intake.failures)} webhooks were not accepted")
+        if report.shipped < report.orders:
+            progress(f"{report.orders - report.shipped} of {report.orders} orders did not reach SHIPPED")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    # Run from the importable module, not __main__, so the workflow sandbox finds FloorWorkflow.
+    from bench.orders import main as _main
+
+    raise SystemExit(_main())

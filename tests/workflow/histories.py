@@ -1,0 +1,22 @@
+"""Replaying a finished workflow's history against today's code; storing it for future replays."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from temporalio.client import WorkflowHandle
+from temporalio.worker import Replayer
+
+from workflows.order import OrderWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+async def replay_and_maybe_store(handle: WorkflowHandle, name: str) -> None:
+    """Replay must succeed; with OMS_RECORD_HISTORIES=1 the history is kept under tests/histories/."""
+    history = await handle.fetch_history()
+    await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
+    if os.environ.get("OMS_RECORD_HISTORIES") == "1":
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text(history.to_json())
