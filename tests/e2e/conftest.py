@@ -1,0 +1,103 @@
+"""The engine as a user runs it: `worker.py` and the API under uvicorn as real processes, on the
+session's Temporal dev server, with SQLite and with PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+from ops.temporal_dev import DevServer, free_port
+from persistence.migrate import upgrade_to_head
+
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = "e2e-admin-token"
+SHOPIFY_SECRET = "e2e-shopify-secret"
+
+
+@dataclass
+class System:
+    api: str
+    client: httpx.Client
+
+    def wait_for_status(self, order_id: str, *statuses: str, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        body: dict = {}
+        while time.monotonic() < deadline:
+            response = self.client.get(f"/orders/{order_id}")
+            if response.status_code == 200:
+                body = response.json()
+                if body["status"] in statuses:
+                    return body
+            time.sleep(0.2)
+        raise AssertionError(f"{order_id} is {body.get('status')}, expected one of {statuses}")
+
+
+def _fresh_postgres_database(base_url: str) -> str:
+    url = make_url(base_url)
+    name = f"oms_e2e_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
+                         dbname=url.database, autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name}")
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def system(request: pytest.FixtureRequest, temporal_server: DevServer,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    var_dir = tmp_path_factory.mktemp("e2e")
+    if request.param == "sqlite":
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), var_dir / "oms.db")
+        database_url = f"sqlite:///{var_dir / 'oms.db'}"
+    else:
+        database_url = _fresh_postgres_database(request.getfixturevalue("postgres_url"))
+        upgrade_to_head(database_url)
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
+    env.update({
+        "OMS_ENV": "test", "OMS_DATABASE_URL": database_url, "OMS_TEMPORAL_ADDRESS": temporal_server.address,
+        "OMS_TASK_QUEUE": f"e2e-{uuid.uuid4()}", "OMS_API_PORT": str(port), "OMS_VAR_DIR": str(var_dir),
+        "OMS_ADMIN_TOKEN": TOKEN, "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET, "OMS_SANDBOX": "true",
+    })
+    logs = [open(var_dir / name, "wb") for name in ("worker.log", "api.log")]  # noqa: SIM115
+    processes = [
+        subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
+        subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(port)],
+                         cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
+    ]
+    api = f"http://127.0.0.1:{port}"
+    client = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get("/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
+                raise RuntimeError(f"the engine did not come up; logs in {var_dir}")
+            time.sleep(0.2)
+        yield System(api, client)
+    finally:
+        client.close()
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
