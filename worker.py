@@ -8,8 +8,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -36,7 +38,7 @@ class ConfigurationError(Exception):
 @dataclass
 class WorkerParts:
     workflows: list[type]
-    activities: list[object]
+    activities: list[Callable[..., Any]]
 
 
 def build_parts(

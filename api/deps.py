@@ -11,7 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
-from api.state import AppState
+from api.errors import temporal_unavailable
+from api.state import AppState, TemporalConnection, TemporalUnavailable
 from config import Settings
 
 
@@ -35,13 +36,22 @@ def get_session(state: StateDep) -> Iterator[Session]:
         session.close()
 
 
-def get_temporal(state: StateDep) -> Client:
+def get_temporal(state: StateDep) -> TemporalConnection:
     return state.temporal
+
+
+async def connected(temporal: TemporalConnection) -> Client:
+    """The Temporal client, or 503: called after the request's own checks, so bad input is a 4xx
+    whether or not Temporal is up."""
+    try:
+        return await temporal.client()
+    except TemporalUnavailable:
+        raise temporal_unavailable() from None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session)]
-TemporalDep = Annotated[Client, Depends(get_temporal)]
+TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from temporalio.client import Client
+from temporalio.service import RPCError
 
 from api.routes import health, inventory, orders, webhooks
 from api.state import AppState
@@ -22,9 +22,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.resolved_database_url)
-        # Lazy: the API starts (and /health says 503) even while Temporal is still coming up.
-        temporal = await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace, lazy=True)
-        app.state.oms = AppState(settings, engine, create_session_factory(engine), temporal)
+        app.state.oms = AppState(settings, engine, create_session_factory(engine))
         yield
         engine.dispose()
 
@@ -45,6 +43,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return JSONResponse({"detail": {"message": f"{where}: {first['msg']}", "errors": errors}}, status_code=422)
+
+    @app.exception_handler(RPCError)
+    async def _temporal_error(_: Request, exc: RPCError) -> JSONResponse:
+        # Temporal answered with an error we did not expect here: the channel should retry later.
+        return JSONResponse(
+            {"detail": f"the workflow engine refused the call: {exc.message}"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
 
     for module in (health, webhooks, orders, inventory):
         app.include_router(module.router)

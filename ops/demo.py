@@ -8,10 +8,26 @@ from persistence.models import Location
 from persistence.unit_of_work import UnitOfWork
 
 DEMO_LOCATIONS = [
-    Location(location_id="AMS", name="Amsterdam DC", kind="warehouse", country="NL", postcode="1043 AP",
-             latitude=52.386, longitude=4.836, priority=10),
-    Location(location_id="UTR", name="Utrecht store", kind="store", country="NL", postcode="3511 AB",
-             latitude=52.091, longitude=5.122, priority=50),
+    Location(
+        location_id="AMS",
+        name="Amsterdam DC",
+        kind="warehouse",
+        country="NL",
+        postcode="1043 AP",
+        latitude=52.386,
+        longitude=4.836,
+        priority=10,
+    ),
+    Location(
+        location_id="UTR",
+        name="Utrecht store",
+        kind="store",
+        country="NL",
+        postcode="3511 AB",
+        latitude=52.091,
+        longitude=5.122,
+        priority=50,
+    ),
 ]
 DEMO_STOCK = {"AMS": {"TSHIRT-BLK-M": 100, "HOODIE-GRY-L": 40, "MUG-LOGO": 200}, "UTR": {"TSHIRT-BLK-M": 10}}
 
@@ -27,8 +43,9 @@ def seed_demo(database_url: str) -> bool:
             uow.session.flush()
             for location_id, skus in DEMO_STOCK.items():
                 for sku, quantity in skus.items():
-                    inventory.adjust_on_hand(uow.session, location_id, sku, quantity, kind="receipt",
-                                             reason="demo seed")
+                    inventory.adjust_on_hand(
+                        uow.session, location_id, sku, quantity, kind="receipt", reason="demo seed"
+                    )
             uow.commit()
         return True
     finally:

@@ -59,19 +59,36 @@ class Supervisor:
             print("demo data seeded: locations AMS, UTR; SKUs TSHIRT-BLK-M, HOODIE-GRY-L, MUG-LOGO", flush=True)
         if temporal_port is not None:
             print("starting the Temporal dev server ...", flush=True)
-            self.temporal = DevServer(db_file=self.var_dir / "temporal.db", port=temporal_port,
-                                      ui_port=settings.temporal_ui_port, log_file=self.var_dir / "temporal.log")
+            self.temporal = DevServer(
+                db_file=self.var_dir / "temporal.db",
+                port=temporal_port,
+                ui_port=settings.temporal_ui_port,
+                log_file=self.var_dir / "temporal.log",
+            )
             self.temporal.start(new_session=True)
         python = sys.executable
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log")
-        self._spawn("api", [python, "-m", "uvicorn", "--factory", "api.main:create_app", "--host",
-                            settings.api_host, "--port", str(settings.api_port), "--no-access-log"], "api.log")
+        self._spawn(
+            "api",
+            [
+                python,
+                "-m",
+                "uvicorn",
+                "--factory",
+                "api.main:create_app",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--no-access-log",
+            ],
+            "api.log",
+        )
         self._wait_for_api()
 
     def _spawn(self, name: str, args: list[str], log_name: str) -> None:
         log = open(self.var_dir / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         self.children.append((name, process))
 
     def _wait_for_api(self, timeout: float = 60) -> None:
@@ -93,16 +110,18 @@ class Supervisor:
     def banner(self) -> str:
         s = self.settings
         api = f"http://localhost:{s.api_port}"
-        return "\n".join([
-            "",
-            "OMS is running:",
-            f"  API           {api}",
-            f"  API docs      {api}/docs",
-            f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
-            f"  database      {s.resolved_database_url.split('@')[-1]}",
-            f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
-            "Press Ctrl-C to stop.",
-        ])
+        return "\n".join(
+            [
+                "",
+                "OMS is running:",
+                f"  API           {api}",
+                f"  API docs      {api}/docs",
+                f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
+                f"  database      {s.resolved_database_url.split('@')[-1]}",
+                f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
+                "Press Ctrl-C to stop.",
+            ]
+        )
 
     def watch(self) -> int:
         parent = os.getppid()

@@ -54,10 +54,24 @@ class DevServer:
         return f"localhost:{self.port}"
 
     def command(self) -> list[str]:
-        args = [temporal_executable(), "server", "start-dev", "--db-filename", str(self.db_file),
-                "--ip", "127.0.0.1", "--port", str(self.port), "--log-level", "warn",
-                # WAL measured 2.5x the throughput of the default pragmas on this class of machine.
-                "--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"]
+        args = [
+            temporal_executable(),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(self.db_file),
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warn",
+            # WAL measured 2.5x the throughput of the default pragmas on this class of machine.
+            "--sqlite-pragma",
+            "journal_mode=wal",
+            "--sqlite-pragma",
+            "synchronous=normal",
+        ]
         for key in SEARCH_ATTRIBUTES:
             args += ["--search-attribute", f"{key.name}=Keyword"]
         args += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
@@ -66,16 +80,19 @@ class DevServer:
     def start(self, *, new_session: bool = False, timeout: float = 60) -> None:
         self.db_file.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL  # noqa: SIM115
-        self.process = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT,
-                                        start_new_session=new_session)
+        self.process = subprocess.Popen(
+            self.command(), stdout=log, stderr=subprocess.STDOUT, start_new_session=new_session
+        )
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
-                raise DevServerError(f"the Temporal dev server exited with code {self.process.returncode}"
-                                     + (f"; see {self.log_file}" if self.log_file else ""))
+                raise DevServerError(
+                    f"the Temporal dev server exited with code {self.process.returncode}"
+                    + (f"; see {self.log_file}" if self.log_file else "")
+                )
             if port_in_use(self.port) and (self.ui_port is None or port_in_use(self.ui_port)):
                 return
             time.sleep(0.2)

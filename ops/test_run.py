@@ -42,8 +42,7 @@ def local_postgres() -> str:
         raise NoPostgres("no PostgreSQL cluster exists")
     version, name, port, state = rows[0][:4]
     if state != "online":
-        started = subprocess.run(["pg_ctlcluster", version, name, "start"], capture_output=True, text=True,
-                                 check=False)
+        started = subprocess.run(["pg_ctlcluster", version, name, "start"], capture_output=True, text=True, check=False)
         if started.returncode != 0:
             raise NoPostgres(f"pg_ctlcluster {version} {name} start failed: {started.stderr.strip()}")
     _psql(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")

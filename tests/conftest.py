@@ -100,8 +100,9 @@ def sqlite_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 @pytest.fixture(scope="session")
 def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     directory = tmp_path_factory.mktemp("temporal")
-    server = DevServer(db_file=directory / "temporal.db", port=free_port(), ui_port=None,
-                       log_file=directory / "temporal.log")
+    server = DevServer(
+        db_file=directory / "temporal.db", port=free_port(), ui_port=None, log_file=directory / "temporal.log"
+    )
     server.start(timeout=90)
     yield server
     server.stop()

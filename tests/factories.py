@@ -49,16 +49,22 @@ def make_order(
         total=Money(total, "EUR"),
         shipping=Money(shipping_minor, "EUR"),
         reference="#T1",
-        shipping_address=Address(name="Sam Tester", line1="Damrak 1", postcode="1012 LG", city="Amsterdam",
-                                 country="NL"),
+        shipping_address=Address(
+            name="Sam Tester", line1="Damrak 1", postcode="1012 LG", city="Amsterdam", country="NL"
+        ),
         payment_collected=paid,
         payment_method=payment_method,
         customer_email="sam@example.org",
     )
 
 
-def shopify_payload(lines: Sequence[tuple[str, int, str]], *, order_id: int | None = None,
-                    financial_status: str = "paid", shipping: str = "4.95") -> dict[str, Any]:
+def shopify_payload(
+    lines: Sequence[tuple[str, int, str]],
+    *,
+    order_id: int | None = None,
+    financial_status: str = "paid",
+    shipping: str = "4.95",
+) -> dict[str, Any]:
     """A Shopify REST orders/create body; lines: (sku, quantity, price string). Prices include tax."""
     oid = order_id or next_id()
     subtotal = sum((Decimal(price) * qty for _, qty, price in lines), Decimal(0))
@@ -80,15 +86,39 @@ def shopify_payload(lines: Sequence[tuple[str, int, str]], *, order_id: int | No
         "total_tax": "0.00",
         "total_discounts": "0.00",
         "line_items": [
-            {"id": oid * 10 + n, "variant_id": 4000 + n, "product_id": 3000 + n, "sku": sku, "title": f"Item {sku}",
-             "quantity": qty, "price": price, "tax_lines": [], "discount_allocations": [],
-             "requires_shipping": True}
+            {
+                "id": oid * 10 + n,
+                "variant_id": 4000 + n,
+                "product_id": 3000 + n,
+                "sku": sku,
+                "title": f"Item {sku}",
+                "quantity": qty,
+                "price": price,
+                "tax_lines": [],
+                "discount_allocations": [],
+                "requires_shipping": True,
+            }
             for n, (sku, qty, price) in enumerate(lines, start=1)
         ],
-        "shipping_lines": [{"id": 1, "title": "PostNL", "code": "postnl", "price": shipping, "tax_lines": [],
-                            "discount_allocations": []}],
-        "shipping_address": {"first_name": "Jan", "last_name": "Jansen", "address1": "Damrak 1", "zip": "1012 LG",
-                             "city": "Amsterdam", "country": "Netherlands", "country_code": "NL"},
+        "shipping_lines": [
+            {
+                "id": 1,
+                "title": "PostNL",
+                "code": "postnl",
+                "price": shipping,
+                "tax_lines": [],
+                "discount_allocations": [],
+            }
+        ],
+        "shipping_address": {
+            "first_name": "Jan",
+            "last_name": "Jansen",
+            "address1": "Damrak 1",
+            "zip": "1012 LG",
+            "city": "Amsterdam",
+            "country": "Netherlands",
+            "country_code": "NL",
+        },
     }
 
 
@@ -103,11 +133,22 @@ def signed(payload: dict[str, Any], secret: str = "dev-shopify-secret") -> tuple
     }
 
 
-def add_location(session_factory: SessionFactory, location_id: str, *, priority: int = 100,
-                 kind: str = "warehouse") -> None:
+def add_location(
+    session_factory: SessionFactory, location_id: str, *, priority: int = 100, kind: str = "warehouse"
+) -> None:
     with UnitOfWork(session_factory) as uow:
-        uow.session.add(Location(location_id=location_id, name=f"{location_id} site", kind=kind, country="NL",
-                                 postcode="1000 AA", latitude=52.37, longitude=4.9, priority=priority))
+        uow.session.add(
+            Location(
+                location_id=location_id,
+                name=f"{location_id} site",
+                kind=kind,
+                country="NL",
+                postcode="1000 AA",
+                latitude=52.37,
+                longitude=4.9,
+                priority=priority,
+            )
+        )
         uow.commit()
 
 

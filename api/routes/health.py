@@ -29,7 +29,8 @@ async def health(state: StateDep) -> JSONResponse:
     except Exception as exc:
         checks["database"] = f"unavailable: {type(exc).__name__}"
     try:
-        await state.temporal.service_client.check_health(timeout=timedelta(seconds=3))
+        client = await asyncio.wait_for(state.temporal.client(), timeout=5)
+        await client.service_client.check_health(timeout=timedelta(seconds=3))
         checks["temporal"] = "ok"
     except Exception as exc:
         checks["temporal"] = f"unavailable: {type(exc).__name__}"

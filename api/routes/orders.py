@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, SettingsDep, StaffUser, TemporalDep
+from api.deps import SessionDep, SettingsDep, StaffUser, TemporalDep, connected
 from api.errors import temporal_unavailable, unprocessable
 from api.schemas import (
     ActionAccepted,
@@ -75,7 +75,7 @@ async def create_order(body: OrderCreate, _: StaffUser, settings: SettingsDep, t
     except (MoneyError, InvalidOrder) as exc:
         raise unprocessable(str(exc)) from None
     try:
-        order_id, duplicate = await start_order(temporal, settings, order)
+        order_id, duplicate = await start_order(await connected(temporal), settings, order)
     except RPCError:
         raise temporal_unavailable() from None
     return OrderAccepted(order_id=order_id, duplicate=duplicate)
@@ -107,7 +107,7 @@ def get_order(order_id: str, _: StaffUser, session: SessionDep) -> Any:
 
 async def _live_state(temporal: TemporalDep, order_id: str) -> OrderState:
     try:
-        return await temporal.get_workflow_handle(order_id).query(OrderWorkflow.state)
+        return await (await connected(temporal)).get_workflow_handle(order_id).query(OrderWorkflow.state)
     except WorkflowQueryFailedError as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, f"order {order_id} cannot be queried: {exc}") from None
     except RPCError as exc:
@@ -140,8 +140,10 @@ async def cancel_order(
     if refusal is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, refusal)
     try:
-        await temporal.get_workflow_handle(order_id).signal(
-            OrderWorkflow.cancel, CancelRequest(reason=body.reason if body else "", requested_by=user)
+        await (
+            (await connected(temporal))
+            .get_workflow_handle(order_id)
+            .signal(OrderWorkflow.cancel, CancelRequest(reason=body.reason if body else "", requested_by=user))
         )
     except RPCError:
         raise temporal_unavailable() from None
@@ -162,8 +164,10 @@ async def release_order(
     if not is_waiting_for_a_person(live.status):
         raise HTTPException(status.HTTP_409_CONFLICT, f"order is {live.status.value}, not on hold or backordered")
     try:
-        await temporal.get_workflow_handle(order_id).signal(
-            OrderWorkflow.release, ReleaseRequest(note=body.note if body else "", released_by=user)
+        await (
+            (await connected(temporal))
+            .get_workflow_handle(order_id)
+            .signal(OrderWorkflow.release, ReleaseRequest(note=body.note if body else "", released_by=user))
         )
     except RPCError:
         raise temporal_unavailable() from None

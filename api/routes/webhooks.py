@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from temporalio.service import RPCError
 
-from api.deps import SettingsDep, TemporalDep
+from api.deps import SettingsDep, TemporalDep, connected
 from api.errors import from_validation_error, temporal_unavailable, unprocessable
 from api.schemas import OrderAccepted
 from api.services.intake import start_order
@@ -54,7 +54,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     except (MoneyError, InvalidOrder) as exc:
         raise unprocessable(str(exc)) from None
     try:
-        order_id, duplicate = await start_order(temporal, settings, order)
+        order_id, duplicate = await start_order(await connected(temporal), settings, order)
     except RPCError:
         raise temporal_unavailable() from None
     return OrderAccepted(order_id=order_id, duplicate=duplicate)

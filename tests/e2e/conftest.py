@@ -47,15 +47,17 @@ class System:
 def _fresh_postgres_database(base_url: str) -> str:
     url = make_url(base_url)
     name = f"oms_e2e_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(host=url.host, port=url.port, user=url.username, password=url.password,
-                         dbname=url.database, autocommit=True) as connection:
+    with psycopg.connect(
+        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True
+    ) as connection:
         connection.execute(f"CREATE DATABASE {name}")
     return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def system(request: pytest.FixtureRequest, temporal_server: DevServer,
-           tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+def system(
+    request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
     var_dir = tmp_path_factory.mktemp("e2e")
     if request.param == "sqlite":
         shutil.copyfile(request.getfixturevalue("sqlite_template"), var_dir / "oms.db")
@@ -65,16 +67,29 @@ def system(request: pytest.FixtureRequest, temporal_server: DevServer,
         upgrade_to_head(database_url)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
-    env.update({
-        "OMS_ENV": "test", "OMS_DATABASE_URL": database_url, "OMS_TEMPORAL_ADDRESS": temporal_server.address,
-        "OMS_TASK_QUEUE": f"e2e-{uuid.uuid4()}", "OMS_API_PORT": str(port), "OMS_VAR_DIR": str(var_dir),
-        "OMS_ADMIN_TOKEN": TOKEN, "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET, "OMS_SANDBOX": "true",
-    })
+    env.update(
+        {
+            "OMS_ENV": "test",
+            "OMS_DATABASE_URL": database_url,
+            "OMS_TEMPORAL_ADDRESS": temporal_server.address,
+            "OMS_TASK_QUEUE": f"e2e-{uuid.uuid4()}",
+            "OMS_API_PORT": str(port),
+            "OMS_VAR_DIR": str(var_dir),
+            "OMS_ADMIN_TOKEN": TOKEN,
+            "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
+            "OMS_SANDBOX": "true",
+        }
+    )
     logs = [open(var_dir / name, "wb") for name in ("worker.log", "api.log")]  # noqa: SIM115
     processes = [
         subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(port)],
-                         cwd=ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
+        subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=logs[1],
+            stderr=subprocess.STDOUT,
+        ),
     ]
     api = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15)

@@ -9,12 +9,22 @@ from tests.factories import shopify_payload, signed
 
 
 def _stock(system: System, sku: str, quantity: int, location_id: str = "AMS") -> None:
-    response = system.client.post("/locations", json={
-        "location_id": location_id, "name": "Amsterdam DC", "kind": "warehouse", "country": "NL",
-        "postcode": "1043 AP", "latitude": 52.386, "longitude": 4.836})
+    response = system.client.post(
+        "/locations",
+        json={
+            "location_id": location_id,
+            "name": "Amsterdam DC",
+            "kind": "warehouse",
+            "country": "NL",
+            "postcode": "1043 AP",
+            "latitude": 52.386,
+            "longitude": 4.836,
+        },
+    )
     assert response.status_code in (200, 201), response.text
-    response = system.client.post("/inventory/adjustments",
-                                  json={"location_id": location_id, "sku": sku, "delta": quantity, "reason": "receipt"})
+    response = system.client.post(
+        "/inventory/adjustments", json={"location_id": location_id, "sku": sku, "delta": quantity, "reason": "receipt"}
+    )
     assert response.status_code == 201, response.text
 
 
@@ -37,12 +47,15 @@ def test_a_signed_shopify_order_reaches_shipped(system: System):
     assert order["channel"] == "shopify" and order["external_id"] == str(payload["id"])
     assert order["total"] == {"amount_minor": 4490 + 495, "currency": "EUR"}
     assert [(line["sku"], line["quantity"], line["unit_price"]["amount_minor"]) for line in order["lines"]] == [
-        (sku_a, 2, 1995), (sku_b, 1, 500)]
+        (sku_a, 2, 1995),
+        (sku_b, 1, 500),
+    ]
     [shipment] = order["shipments"]
     assert shipment["location_id"] == "AMS" and shipment["tracking_number"] and shipment["status"] == "SHIPPED"
     inventory = system.client.get(f"/inventory/{sku_a}").json()
     assert inventory["locations"] == [
-        {"location_id": "AMS", "on_hand": 8, "reserved": 0, "safety_stock": 0, "available": 8}]
+        {"location_id": "AMS", "on_hand": 8, "reserved": 0, "safety_stock": 0, "available": 8}
+    ]
 
     _, again = signed(payload, SHOPIFY_SECRET)  # Shopify redelivers with a new webhook id
     duplicate = system.client.post("/webhooks/shopify", content=body, headers=again)
@@ -82,12 +95,22 @@ def test_an_unknown_sku_is_held_then_released_to_shipped(system: System):
 
 def test_a_web_shop_order_on_hold_can_be_cancelled_once(system: System):
     external_id = uuid.uuid4().hex[:12]
-    response = system.client.post("/orders", json={
-        "channel": "webshop", "external_id": external_id, "currency": "EUR",
-        "lines": [{"sku": _sku(), "quantity": 1, "unit_price": {"amount_minor": 2500, "currency": "EUR"}}],
-        "shipping_address": {"name": "Eva", "line1": "Oudegracht 1", "postcode": "3511 AB", "city": "Utrecht",
-                             "country": "NL"},
-    })
+    response = system.client.post(
+        "/orders",
+        json={
+            "channel": "webshop",
+            "external_id": external_id,
+            "currency": "EUR",
+            "lines": [{"sku": _sku(), "quantity": 1, "unit_price": {"amount_minor": 2500, "currency": "EUR"}}],
+            "shipping_address": {
+                "name": "Eva",
+                "line1": "Oudegracht 1",
+                "postcode": "3511 AB",
+                "city": "Utrecht",
+                "country": "NL",
+            },
+        },
+    )
     assert response.status_code == 202, response.text
     order_id = response.json()["order_id"]
     system.wait_for_status(order_id, "ON_HOLD")

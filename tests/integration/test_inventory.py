@@ -108,8 +108,11 @@ def test_racing_orders_never_oversell(database):
     def attempt(n: int) -> bool:
         start.wait()
         try:
-            run_once(database.session_factory, f"order-webshop-{n}:reserve:1",
-                     lambda s: inventory.reserve(s, "AMS", {"HOT": 1}, f"order-webshop-{n}") or {"ok": True})
+            run_once(
+                database.session_factory,
+                f"order-webshop-{n}:reserve:1",
+                lambda s: inventory.reserve(s, "AMS", {"HOT": 1}, f"order-webshop-{n}") or {"ok": True},
+            )
         except inventory.InsufficientStock:
             return False
         return True
@@ -130,13 +133,18 @@ def test_a_repeated_step_takes_effect_once_even_when_concurrent(database):
 
     def attempt(_: int) -> dict:
         start.wait()
-        return run_once(database.session_factory, "order-webshop-9:reserve:1",
-                        lambda s: inventory.reserve(s, "AMS", {"A": 3}, "order-webshop-9") or {"reserved": 3})
+        return run_once(
+            database.session_factory,
+            "order-webshop-9:reserve:1",
+            lambda s: inventory.reserve(s, "AMS", {"A": 3}, "order-webshop-9") or {"reserved": 3},
+        )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(attempt, range(8)))
     assert results == [{"reserved": 3}] * 8
     assert _row(database, "AMS", "A").reserved == 3
     with database.session() as session:
-        assert session.scalar(select(func.count()).select_from(StockMovement).where(
-            StockMovement.kind == "reservation")) == 1
+        assert (
+            session.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.kind == "reservation"))
+            == 1
+        )

@@ -105,7 +105,7 @@ def test_add_and_subtract_same_currency() -> None:
 @pytest.mark.parametrize("op", ["add", "sub"])
 def test_arithmetic_refuses_mixed_currencies(op: str) -> None:
     eur, usd = Money(100, "EUR"), Money(100, "USD")
-    with pytest.raises(MoneyError, match="EUR.*USD"):
+    with pytest.raises(MoneyError, match=r"EUR.*USD"):
         _ = eur + usd if op == "add" else eur - usd
 
 

@@ -71,7 +71,9 @@ def test_tracking_numbers_differ_between_shipments() -> None:
     assert len(numbers) == 50
 
 
-def test_pick_and_pack_confirm_at_once() -> None:
+def test_full_pick_pack_dispatch_cycle_keeps_the_tracking_number() -> None:
     warehouse = SandboxWarehouse()
-    assert warehouse.request_pick("ship-1", "wh-ams", {"SKU-A": 2}) is None
-    assert warehouse.confirm_pack("ship-1") is None
+    warehouse.request_pick("ship-1", "wh-ams", {"SKU-A": 2})
+    warehouse.confirm_pack("ship-1")
+    after_cycle = warehouse.dispatch("ship-1", "wh-ams")
+    assert after_cycle.tracking_number == SandboxWarehouse().dispatch("ship-1", "wh-ams").tracking_number

@@ -44,14 +44,21 @@ class Engine:
 
 
 @asynccontextmanager
-async def running_engine(client: Client, db: TestDatabase, *, return_window: timedelta = timedelta(days=30),
-                         gateway: PaymentGateway | None = None,
-                         warehouse: Warehouse | None = None) -> AsyncIterator[Engine]:
-    settings = load_settings(task_queue=f"test-{uuid.uuid4()}", return_window=return_window,
-                             database_url=db.url, worker_activity_threads=16)
+async def running_engine(
+    client: Client,
+    db: TestDatabase,
+    *,
+    return_window: timedelta = timedelta(days=30),
+    gateway: PaymentGateway | None = None,
+    warehouse: Warehouse | None = None,
+) -> AsyncIterator[Engine]:
+    settings = load_settings(
+        task_queue=f"test-{uuid.uuid4()}", return_window=return_window, database_url=db.url, worker_activity_threads=16
+    )
     with ThreadPoolExecutor(max_workers=16) as executor:
-        worker = build_worker(client, settings, db.session_factory, executor=executor, gateway=gateway,
-                              warehouse=warehouse)
+        worker = build_worker(
+            client, settings, db.session_factory, executor=executor, gateway=gateway, warehouse=warehouse
+        )
         async with worker:
             yield Engine(client, settings, db)
 

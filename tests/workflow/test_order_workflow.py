@@ -31,8 +31,9 @@ def _stock(db, location_id, sku):
 
 def _movements(db, order_id):
     with db.session() as session:
-        rows = session.scalars(select(StockMovement).where(StockMovement.order_id == order_id)
-                               .order_by(StockMovement.id))
+        rows = session.scalars(
+            select(StockMovement).where(StockMovement.order_id == order_id).order_by(StockMovement.id)
+        )
         return [(m.kind, m.sku, m.on_hand_delta, m.reserved_delta) for m in rows]
 
 
@@ -59,7 +60,10 @@ async def test_a_paid_order_ships_and_completes_after_the_returns_window(tempora
         assert (_stock(database, "AMS", "A").on_hand, _stock(database, "AMS", "A").reserved) == (3, 0)
         assert (_stock(database, "AMS", "B").on_hand, _stock(database, "AMS", "B").reserved) == (1, 0)
         assert _movements(database, order_id) == [
-            ("reservation", "A", 0, 2), ("reservation", "B", 0, 1), ("shipment", "A", -2, -2), ("shipment", "B", -1, -1)
+            ("reservation", "A", 0, 2),
+            ("reservation", "B", 0, 1),
+            ("shipment", "A", -2, -2),
+            ("shipment", "B", -1, -1),
         ]
         attributes = (await handle.describe()).typed_search_attributes
         assert attributes.get(ORDER_STATUS) == "COMPLETED" and attributes.get(CHANNEL) == "webshop"
