@@ -43,9 +43,10 @@ RUN groupadd --system --gid 10001 oms \
 
 COPY --from=build /opt/venv /opt/venv
 
-# The source tree stays at /app and comes first on the path: config.PROJECT_ROOT (the directory of
-# config.py) must be the directory holding alembic.ini and migrations/, which are not installed as
-# package data. Owned by root: the engine cannot rewrite its own code.
+# The source tree at /app is what runs: `python worker.py` runs the file from here, and PYTHONPATH
+# puts /app ahead of the copy pip installed into the venv, so uvicorn, `python -m` and scripts all
+# import one tree and config.PROJECT_ROOT is /app, next to alembic.ini and migrations/ (alembic.ini
+# is not installed as package data). Owned by root: the engine cannot rewrite its own code.
 WORKDIR /app
 COPY . /app
 RUN python -m compileall -q /app \

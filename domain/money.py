@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
 # ISO 4217 minor-unit exponents for the currencies we accept. A currency outside this table is
 # refused at intake rather than guessed, because guessing the exponent misprices by 10x or 100x.
@@ -80,13 +80,20 @@ class Money:
         exponent = currency_exponent(currency)
         if isinstance(amount, float):
             raise MoneyError("amounts must be strings or integers, never floats")
+        text = str(amount).strip()
+        if "_" in text:  # Decimal() accepts "1_000"; no channel means that
+            raise MoneyError(f"not a decimal amount: {amount!r}")
         try:
-            value = Decimal(str(amount).strip())
+            value = Decimal(text)
         except InvalidOperation:
             raise MoneyError(f"not a decimal amount: {amount!r}") from None
         if not value.is_finite():
             raise MoneyError(f"not a finite amount: {amount!r}")
-        minor = value.scaleb(exponent)
+        with localcontext() as exact:
+            # Enough digits for any input, and a trap instead of silent rounding.
+            exact.prec = len(value.as_tuple().digits) + exponent + 2
+            exact.traps[Inexact] = True
+            minor = value.scaleb(exponent)
         if minor != minor.to_integral_value():
             raise MoneyError(f"{amount!r} has more precision than {currency} allows")
         return cls(int(minor), currency)
@@ -108,7 +115,11 @@ class Money:
 
     def format(self) -> str:
         exponent = currency_exponent(self.currency)
-        return f"{Decimal(self.amount_minor).scaleb(-exponent):.{exponent}f} {self.currency}"
+        sign, digits = ("-" if self.amount_minor < 0 else ""), str(abs(self.amount_minor))
+        if exponent == 0:
+            return f"{sign}{digits} {self.currency}"
+        digits = digits.rjust(exponent + 1, "0")
+        return f"{sign}{digits[:-exponent]}.{digits[-exponent:]} {self.currency}"
 
 
 def total(amounts: list[Money], currency: str) -> Money:

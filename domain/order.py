@@ -22,7 +22,7 @@ class InvalidOrder(ValueError):
 def order_id_for(channel: str, external_id: str) -> str:
     if channel not in CHANNELS:
         raise InvalidOrder(f"unknown channel {channel!r}")
-    if not _EXTERNAL_ID.match(external_id):
+    if not _EXTERNAL_ID.fullmatch(external_id):
         raise InvalidOrder(f"external id {external_id!r} must be 1-100 of A-Z a-z 0-9 . _ : -")
     return f"order-{channel}-{external_id}"
 
@@ -100,6 +100,7 @@ class Order:
             raise InvalidOrder("placed_at must carry a timezone")
         try:
             amounts = (
+                *(line.unit_price for line in self.lines),
                 self.total,
                 self.shipping,
                 self.order_discount,

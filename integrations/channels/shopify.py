@@ -29,8 +29,9 @@ COLLECTED = frozenset({"paid", "partially_refunded", "refunded"})
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
     if not header or not secret:
         return False
-    expected = base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, header.strip())
+    expected = base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest())
+    # Bytes, not str: compare_digest refuses non-ASCII str, and a header is attacker-controlled.
+    return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
 
 
 def sign(secret: str, raw_body: bytes) -> str:
