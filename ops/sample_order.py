@@ -11,6 +11,7 @@ import argparse
 import json
 import time
 import uuid
+from pathlib import Path
 
 import httpx
 
@@ -24,7 +25,7 @@ def main() -> int:
     parser.add_argument("--api", default=f"http://localhost:{settings.api_port}")
     parser.add_argument("--file", default=str(PROJECT_ROOT / "examples" / "shopify-order.json"))
     args = parser.parse_args()
-    payload = json.loads(open(args.file, encoding="utf-8").read())
+    payload = json.loads(Path(args.file).read_text(encoding="utf-8"))
     payload["id"] = int(time.time() * 1000)
     body = json.dumps(payload).encode()
     headers = {
