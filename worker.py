@@ -11,6 +11,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -94,6 +95,8 @@ def build_worker(
         activities=parts.activities,
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
+        # On SIGTERM, let running activities finish instead of cancelling them mid-step.
+        graceful_shutdown_timeout=timedelta(seconds=30),
     )
 
 

@@ -27,10 +27,11 @@ def _as_postgres(args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(prefix + args, capture_output=True, text=True, check=False)
 
 
-def _psql(sql: str) -> None:
-    result = _as_postgres(["psql", "-v", "ON_ERROR_STOP=1", "-qc", sql])
+def _psql(sql: str) -> str:
+    result = _as_postgres(["psql", "-v", "ON_ERROR_STOP=1", "-qAtc", sql])
     if result.returncode != 0:
         raise NoPostgres(f"psql failed: {result.stderr.strip()}")
+    return result.stdout
 
 
 def local_postgres() -> str:
@@ -45,9 +46,16 @@ def local_postgres() -> str:
         started = subprocess.run(["pg_ctlcluster", version, name, "start"], capture_output=True, text=True, check=False)
         if started.returncode != 0:
             raise NoPostgres(f"pg_ctlcluster {version} {name} start failed: {started.stderr.strip()}")
-    _psql(f"DROP DATABASE IF EXISTS {TEST_DATABASE} WITH (FORCE)")
-    _psql(f"DROP ROLE IF EXISTS {TEST_ROLE}")
-    _psql(f"CREATE ROLE {TEST_ROLE} LOGIN CREATEDB PASSWORD '{TEST_PASSWORD}'")
+    # Databases left by an interrupted earlier run (the tests' own and the e2e ones) go first.
+    leftovers = _psql(
+        f"SELECT datname FROM pg_database WHERE datname = '{TEST_DATABASE}' OR datname LIKE 'oms\\_e2e\\_%'"  # noqa: S608
+    )
+    for name in leftovers.split():
+        _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _psql(
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{TEST_ROLE}') THEN "
+        f"CREATE ROLE {TEST_ROLE} LOGIN CREATEDB PASSWORD '{TEST_PASSWORD}'; END IF; END $$"
+    )
     _psql(f"CREATE DATABASE {TEST_DATABASE} OWNER {TEST_ROLE}")
     return f"postgresql+psycopg://{TEST_ROLE}:{TEST_PASSWORD}@localhost:{port}/{TEST_DATABASE}"
 

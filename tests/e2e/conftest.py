@@ -44,14 +44,18 @@ class System:
         raise AssertionError(f"{order_id} is {body.get('status')}, expected one of {statuses}")
 
 
-def _fresh_postgres_database(base_url: str) -> str:
+def _admin(base_url: str, sql: str) -> None:
     url = make_url(base_url)
-    name = f"oms_e2e_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(
         host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True
     ) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return url.set(database=name).render_as_string(hide_password=False)
+        connection.execute(sql)
+
+
+def _fresh_postgres_database(base_url: str) -> str:
+    name = f"oms_e2e_{uuid.uuid4().hex[:8]}"
+    _admin(base_url, f"CREATE DATABASE {name}")
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -116,3 +120,6 @@ def system(
                 process.kill()
         for log in logs:
             log.close()
+        if request.param == "postgresql":
+            name = make_url(database_url).database
+            _admin(request.getfixturevalue("postgres_url"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -1,0 +1,566 @@
+"""Production deployment: what docker-compose.yml, the Dockerfile and .dockerignore must guarantee.
+
+No Docker engine is needed: the files are parsed and their properties checked, and the compose
+environment is interpolated the way compose does it and fed through the engine's own settings.
+"""
+
+from __future__ import annotations
+
+import ast
+import fnmatch
+import json
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import ValidationError
+from sqlalchemy.engine import make_url
+
+from config import PLACEHOLDER_SECRETS, Environment, load_settings
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+pytestmark = pytest.mark.unit
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+APP_SERVICES = ("migrate", "api", "worker")
+REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES)
+SECRETS = ("OMS_ADMIN_TOKEN", "OMS_SHOPIFY_WEBHOOK_SECRET", "OMS_WOOCOMMERCE_WEBHOOK_SECRET")
+# Everything compose must refuse to start without (the secrets plus the database passwords).
+REQUIRED_VARIABLES = (*SECRETS, "POSTGRES_PASSWORD", "OMS_DB_PASSWORD")
+# Inside a container the API must listen beyond loopback; the published port decides who reaches it.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+REAL_LOOKING = {
+    "OMS_ADMIN_TOKEN": "3f9c2a7b51e04d8c9a6b",
+    "OMS_SHOPIFY_WEBHOOK_SECRET": "shpss_8d41f0c2b7a9",
+    "OMS_WOOCOMMERCE_WEBHOOK_SECRET": "wc_5e7a1c9d03b2",
+    "POSTGRES_PASSWORD": "c0ffee5up3ru53r",
+    "OMS_DB_PASSWORD": "a1b2c3d4e5f6a7b8",
+}
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+# Compose interpolation (https://github.com/compose-spec/compose-spec/blob/main/12-interpolation.md):
+# `$$` is a literal dollar, `${NAME}`, `${NAME:-default}`, `${NAME-default}`, `${NAME:?error}`,
+# `${NAME?error}` and the unbraced `$NAME`.
+_DOLLAR = re.compile(r"\$(?:(?P<escaped>\$)|\{(?P<braced>[^}]*)\}|(?P<named>[_A-Za-z][_A-Za-z0-9]*))")
+_BRACED = re.compile(r"(?P<name>[_A-Za-z][_A-Za-z0-9]*)(?:(?P<op>:-|-|:\?|\?)(?P<arg>.*))?", re.DOTALL)
+
+
+class MissingVariable(Exception):
+    pass
+
+
+def interpolations(text: str) -> list[tuple[str, str | None]]:
+    """(variable name, operator) of every interpolation in `text`; `$$` escapes are not ones."""
+    found: list[tuple[str, str | None]] = []
+    for match in _DOLLAR.finditer(text):
+        if match["escaped"]:
+            continue
+        if match["named"]:
+            found.append((match["named"], None))
+            continue
+        braced = _BRACED.fullmatch(match["braced"])
+        assert braced, f"not a valid compose interpolation: ${{{match['braced']}}}"
+        found.append((braced["name"], braced["op"]))
+    return found
+
+
+def interpolate(value: Any, env: Mapping[str, str]) -> Any:
+    """Resolve a parsed compose document (or any part of it) against `env`, as compose does."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        if match["named"]:
+            return env.get(match["named"], "")
+        braced = _BRACED.fullmatch(match["braced"])
+        assert braced
+        name, op, arg = braced["name"], braced["op"], braced["arg"]
+        current = env.get(name)
+        unset_or_empty = not current
+        if op == ":-":
+            return current if current else arg
+        if op == "-":
+            return current if current is not None else arg
+        if op == ":?" and unset_or_empty:
+            raise MissingVariable(f"{name}: {arg}")
+        if op == "?" and current is None:
+            raise MissingVariable(f"{name}: {arg}")
+        return current or ""
+
+    return _DOLLAR.sub(substitute, value)
+
+
+def scalars(value: Any) -> list[str]:
+    """Every scalar value (not key) in a parsed YAML document, as text."""
+    if isinstance(value, dict):
+        return [text for item in value.values() for text in scalars(item)]
+    if isinstance(value, list):
+        return [text for item in value for text in scalars(item)]
+    return [] if value is None else [str(value)]
+
+
+def environment(service: Mapping[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):
+        return dict(str(item).split("=", 1) for item in env)
+    return {str(key): str(value) for key, value in env.items()}
+
+
+def depends_on(service: Mapping[str, Any]) -> dict[str, str]:
+    """Dependency -> condition (the short list form means service_started)."""
+    deps = service.get("depends_on", {})
+    if isinstance(deps, list):
+        return dict.fromkeys(deps, "service_started")
+    return {name: spec.get("condition", "service_started") for name, spec in deps.items()}
+
+
+def published(service: Mapping[str, Any]) -> dict[int, int]:
+    """Host port -> container port for the short `[ip:]host:container[/proto]` syntax (and the long one)."""
+    ports: dict[int, int] = {}
+    for entry in service.get("ports", []):
+        if isinstance(entry, dict):
+            ports[int(entry["published"])] = int(entry["target"])
+            continue
+        parts = str(entry).split("/")[0].split(":")
+        assert len(parts) >= 2, f"{entry!r} publishes a random host port"
+        ports[int(parts[-2])] = int(parts[-1])
+    return ports
+
+
+def command_text(service: Mapping[str, Any]) -> str:
+    command = service.get("command", "")
+    return "\n".join(command) if isinstance(command, list) else str(command)
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined, comments dropped."""
+    instructions: list[tuple[str, str]] = []
+    current = ""
+    for raw in DOCKERFILE.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            current += line[:-1] + " "
+            continue
+        keyword, _, rest = (current + line).partition(" ")
+        instructions.append((keyword.upper(), rest.strip()))
+        current = ""
+    assert not current, "Dockerfile ends inside a continued line"
+    return instructions
+
+
+def _defines_function(path: Path, name: str) -> bool:
+    tree = ast.parse(path.read_text())
+    return any(isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name for node in tree.body)
+
+
+def _runs_as_main(path: Path) -> bool:
+    return 'if __name__ == "__main__"' in path.read_text()
+
+
+def assert_runs_repo_code(argv: list[str]) -> None:
+    """The command's Python entry point exists in this repository and can actually run."""
+    program = Path(argv[0]).name
+    if program.startswith("python"):
+        if argv[1] == "-m":
+            module = ROOT / (argv[2].replace(".", "/") + ".py")
+            assert module.is_file(), f"{argv}: no module {module.relative_to(ROOT)}"
+            assert _runs_as_main(module), f"{argv}: {module.relative_to(ROOT)} has no __main__ block"
+        else:
+            script = ROOT / argv[1]
+            assert script.is_file(), f"{argv}: no script {argv[1]}"
+            assert _runs_as_main(script), f"{argv}: {argv[1]} has no __main__ block"
+    elif program == "uvicorn":
+        assert "--factory" in argv, f"{argv}: create_app is a factory, uvicorn needs --factory"
+        target = next(arg for arg in argv[1:] if ":" in arg and not arg.startswith("-"))
+        module_name, attribute = target.split(":")
+        module = ROOT / (module_name.replace(".", "/") + ".py")
+        assert module.is_file(), f"{argv}: no module {module_name}"
+        assert _defines_function(module, attribute), f"{argv}: {module_name} defines no {attribute}()"
+    else:
+        raise AssertionError(f"unexpected program in {argv}")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert isinstance(document, dict)
+    return document
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = compose["services"]
+    assert isinstance(found, dict)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No OMS_ variable from the caller's shell and no stray .env file may reach these tests."""
+    for name in list(os.environ):
+        if name.upper().startswith("OMS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+# --- topology --------------------------------------------------------------------------------------
+
+
+def test_required_services_exist(services: dict[str, dict[str, Any]]) -> None:
+    missing = [name for name in REQUIRED_SERVICES if name not in services]
+    assert not missing, f"docker-compose.yml lacks {missing}"
+
+
+def test_app_services_run_one_image_built_from_this_repo(services: dict[str, dict[str, Any]]) -> None:
+    builds = {name: services[name].get("build") for name in APP_SERVICES}
+    images = {name: services[name].get("image") for name in APP_SERVICES}
+    assert len({json.dumps(build, sort_keys=True) for build in builds.values()}) == 1, builds
+    assert len(set(images.values())) == 1, images
+    build = builds["api"]
+    assert build, "the app services must build this repository's Dockerfile"
+    context, dockerfile = (build, "Dockerfile") if isinstance(build, str) else (build["context"], build["dockerfile"])
+    assert (ROOT / context).resolve() == ROOT
+    assert (ROOT / context / dockerfile).resolve() == DOCKERFILE
+
+
+def test_api_and_worker_wait_for_successful_migration(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("api", "worker"):
+        assert depends_on(services[name]).get("migrate") == "service_completed_successfully", name
+    assert str(services["migrate"].get("restart")) == "no"
+    assert services["migrate"]["command"] == ["python", "-m", "persistence.migrate"]
+
+
+def test_database_users_wait_for_healthy_postgres(services: dict[str, dict[str, Any]]) -> None:
+    for name in ("migrate", "temporal"):
+        assert depends_on(services[name]).get("postgres") == "service_healthy", name
+
+
+def test_api_needs_temporal_and_worker_waits_for_the_search_attributes(services: dict[str, dict[str, Any]]) -> None:
+    assert depends_on(services["api"]).get("temporal") in ("service_started", "service_healthy")
+    assert depends_on(services["worker"]).get("temporal-setup") == "service_completed_successfully"
+    assert depends_on(services["temporal-setup"]).get("temporal") == "service_healthy"
+    assert "healthcheck" in services["temporal"]
+
+
+def test_postgres_is_healthchecked_and_persistent(compose: dict[str, Any], services: dict[str, dict[str, Any]]) -> None:
+    postgres = services["postgres"]
+    assert re.fullmatch(r"postgres:1[56](\.\d+)?(-\w+)?", postgres["image"]), postgres["image"]
+    check = postgres["healthcheck"]["test"]
+    assert "pg_isready" in (" ".join(check) if isinstance(check, list) else check)
+    data_volumes = [v for v in postgres["volumes"] if str(v).split(":")[1] == "/var/lib/postgresql/data"]
+    assert data_volumes, "PostgreSQL data would not survive the container"
+    assert str(data_volumes[0]).split(":")[0] in compose.get("volumes", {}), "data should live in a named volume"
+
+
+def test_postgres_creates_the_app_database(services: dict[str, dict[str, Any]]) -> None:
+    postgres = services["postgres"]
+    url = make_url(interpolate(environment(services["api"])["OMS_DATABASE_URL"], REAL_LOOKING))
+    assert url.drivername == "postgresql+psycopg"
+    assert url.host == "postgres"
+    assert url.password == REAL_LOOKING["OMS_DB_PASSWORD"]
+    if environment(postgres).get("POSTGRES_DB") == url.database:
+        return
+    init_dirs = [v for v in postgres["volumes"] if str(v).split(":")[1] == "/docker-entrypoint-initdb.d"]
+    assert init_dirs, "nothing creates the app database"
+    scripts = "\n".join(path.read_text() for path in (ROOT / str(init_dirs[0]).split(":")[0]).iterdir())
+    assert f"CREATE DATABASE {url.database} OWNER {url.username}" in scripts
+    assert f"CREATE ROLE {url.username} LOGIN" in scripts
+    assert "OMS_DB_PASSWORD" in scripts and "OMS_DB_PASSWORD" in environment(postgres)
+
+
+def test_temporal_runs_on_postgres_with_the_production_dynamic_config(services: dict[str, dict[str, Any]]) -> None:
+    temporal = services["temporal"]
+    image, _, tag = temporal["image"].partition(":")
+    assert image == "temporalio/auto-setup"
+    major, minor = (int(part) for part in tag.split(".")[:2])
+    assert (major, minor) >= (1, 25), tag
+    env = environment(temporal)
+    assert env["DB"] == "postgres12"
+    assert env["POSTGRES_SEEDS"] == "postgres"
+    assert env["DB_PORT"] == "5432"
+    assert env["POSTGRES_USER"] == environment(services["postgres"])["POSTGRES_USER"]
+    mounts = {str(v).split(":")[1]: ROOT / str(v).split(":")[0] for v in temporal["volumes"]}
+    config_path = Path("/etc/temporal") / env["DYNAMIC_CONFIG_FILE_PATH"]  # relative to the image's workdir
+    host_dir = mounts[str(config_path.parent)]
+    dynamic_config = yaml.safe_load((host_dir / config_path.name).read_text())
+    assert dynamic_config["limit.maxIDLength"][0]["value"] <= 255  # SQL persistence: VARCHAR(255) ids
+    assert "system.forceSearchAttributesCacheRefreshOnRead" not in dynamic_config  # development only
+
+
+def test_bind_mounted_files_exist(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for volume in service.get("volumes", []):
+            source = str(volume).split(":")[0]
+            if source.startswith("."):
+                assert (ROOT / source).exists(), f"{name} mounts missing {source}"
+
+
+def test_images_are_pinned(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        if "build" in service:
+            continue
+        _, _, tag = service["image"].partition(":")
+        assert tag and tag != "latest", f"{name} runs an unpinned image {service['image']}"
+
+
+# --- configuration and secrets ---------------------------------------------------------------------
+
+
+def test_app_services_run_in_production(services: dict[str, dict[str, Any]]) -> None:
+    for name in APP_SERVICES:
+        env = environment(services[name])
+        assert env["OMS_ENV"] == "production", name
+        assert env["OMS_TEMPORAL_ADDRESS"] == "temporal:7233", name
+        assert env["OMS_API_HOST"] == ALL_INTERFACES, name
+        assert env["OMS_DATABASE_URL"].startswith("postgresql+psycopg://"), name
+        # Sandbox providers stay on unless switched off: the worker refuses to start without them
+        # until a real payment/warehouse integration exists.
+        assert env["OMS_SANDBOX"] == "${OMS_SANDBOX:-true}", name
+
+
+@pytest.mark.parametrize("secret", SECRETS)
+def test_secrets_are_required_from_the_environment(services: dict[str, dict[str, Any]], secret: str) -> None:
+    for name in APP_SERVICES:
+        value = environment(services[name])[secret]
+        assert re.fullmatch(r"\$\{" + secret + r":\?[^}]+\}", value), f"{name}: {secret}={value!r}"
+
+
+def test_database_passwords_are_required_from_the_environment(services: dict[str, dict[str, Any]]) -> None:
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", environment(services["postgres"])["POSTGRES_PASSWORD"])
+    assert re.fullmatch(r"\$\{POSTGRES_PASSWORD:\?[^}]+\}", environment(services["temporal"])["POSTGRES_PWD"])
+    for name in APP_SERVICES:
+        assert "${OMS_DB_PASSWORD:?" in environment(services[name])["OMS_DATABASE_URL"], name
+
+
+def test_no_development_placeholder_anywhere(compose: dict[str, Any]) -> None:
+    placeholders = set(PLACEHOLDER_SECRETS.values())
+    assert placeholders == {"dev-admin-token", "dev-shopify-secret", "dev-woocommerce-secret"}
+    for value in scalars(compose):
+        assert value not in placeholders, f"docker-compose.yml holds the placeholder {value!r}"
+    for path in (COMPOSE_FILE, DOCKERFILE):
+        text = path.read_text()
+        assert not [p for p in placeholders if p in text], f"{path.name} mentions a placeholder secret"
+
+
+def test_every_interpolation_has_a_default_or_is_required(compose: dict[str, Any]) -> None:
+    """A bare ${X} or $X silently becomes "" when unset; in shell scripts `$` must be written `$$`."""
+    found = [found for value in scalars(compose) for found in interpolations(value)]
+    loose = [(name, op) for name, op in found if op not in (":-", ":?")]
+    assert not loose, f"interpolations without a default or :? requirement: {loose}"
+    required = {name for name, op in found if op == ":?"}
+    assert required == set(REQUIRED_VARIABLES)
+
+
+def test_compose_environment_gives_valid_production_settings(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in APP_SERVICES:
+        for key, value in interpolate(environment(services[name]), REAL_LOOKING).items():
+            monkeypatch.setenv(key, value)
+        settings = load_settings(_env_file=None)
+        assert settings.env is Environment.PRODUCTION
+        assert settings.admin_token == REAL_LOOKING["OMS_ADMIN_TOKEN"]
+        assert settings.shopify_webhook_secret == REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"]
+        assert settings.woocommerce_webhook_secret == REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"]
+        assert settings.resolved_database_url.startswith("postgresql+psycopg://oms:")
+        assert settings.temporal_address == "temporal:7233"
+        assert settings.sandbox_enabled is True  # else worker.build_parts refuses to start
+
+
+@pytest.mark.parametrize("variable", REQUIRED_VARIABLES)
+def test_compose_refuses_to_start_without(compose: dict[str, Any], variable: str) -> None:
+    env = {key: value for key, value in REAL_LOOKING.items() if key != variable}
+    with pytest.raises(MissingVariable, match=variable):
+        interpolate(compose, env)
+    with pytest.raises(MissingVariable, match=variable):
+        interpolate(compose, {**env, variable: ""})
+
+
+def test_the_interpolation_helper_matches_compose() -> None:
+    env = {"SET": "value", "EMPTY": ""}
+    assert interpolate("$$HOME ${SET} $SET ${UNSET:-d} ${EMPTY:-d} ${EMPTY-d}", env) == "$HOME value value d d "
+    assert interpolate("${SET:?x}", env) == "value"
+    with pytest.raises(MissingVariable):
+        interpolate("${EMPTY:?set EMPTY}", env)
+    assert interpolations("$$x ${A:-1} ${B:?b} $C") == [("A", ":-"), ("B", ":?"), ("C", None)]
+
+
+@pytest.mark.parametrize("placeholder_field", sorted(PLACEHOLDER_SECRETS))
+def test_production_settings_refuse_each_placeholder(placeholder_field: str) -> None:
+    secrets = {
+        "admin_token": REAL_LOOKING["OMS_ADMIN_TOKEN"],
+        "shopify_webhook_secret": REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
+        "woocommerce_webhook_secret": REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+        placeholder_field: PLACEHOLDER_SECRETS[placeholder_field],
+    }
+    with pytest.raises(ValidationError, match=f"OMS_{placeholder_field.upper()}"):
+        load_settings(
+            env="production", database_url="postgresql+psycopg://oms:pw@postgres:5432/oms", _env_file=None, **secrets
+        )
+
+
+def test_production_settings_refuse_all_placeholders() -> None:
+    with pytest.raises(ValidationError, match="placeholder"):
+        load_settings(
+            env="production",
+            database_url="postgresql+psycopg://oms:pw@postgres:5432/oms",
+            admin_token="dev-admin-token",
+            shopify_webhook_secret="dev-shopify-secret",
+            woocommerce_webhook_secret="dev-woocommerce-secret",
+            _env_file=None,
+        )
+
+
+def test_production_settings_need_a_database_url() -> None:
+    with pytest.raises(ValidationError, match="OMS_DATABASE_URL"):
+        load_settings(
+            env="production",
+            admin_token=REAL_LOOKING["OMS_ADMIN_TOKEN"],
+            shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
+            woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+            _env_file=None,
+        )
+
+
+def test_production_settings_accept_real_secrets() -> None:
+    settings = load_settings(
+        env="production",
+        database_url="postgresql+psycopg://oms:pw@postgres:5432/oms",
+        admin_token=REAL_LOOKING["OMS_ADMIN_TOKEN"],
+        shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
+        woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+        _env_file=None,
+    )
+    assert settings.env is Environment.PRODUCTION
+    assert settings.resolved_database_url == "postgresql+psycopg://oms:pw@postgres:5432/oms"
+
+
+# --- Temporal setup, ports, health, scaling --------------------------------------------------------
+
+
+def test_setup_service_registers_the_search_attributes(services: dict[str, dict[str, Any]]) -> None:
+    setup = services["temporal-setup"]
+    assert setup["image"].startswith("temporalio/admin-tools:")
+    assert str(setup.get("restart")) == "no"
+    script = interpolate(command_text(setup), {})  # as the container's shell receives it
+    assert "temporal operator search-attribute create" in script
+    registered = dict(re.findall(r"--name\s+(\w+)\s+--type\s+(\w+)", script))
+    wanted = {key.name for key in SEARCH_ATTRIBUTES}
+    assert wanted == {"OrderStatus", "Channel"}
+    assert {name: registered.get(name) for name in wanted} == dict.fromkeys(wanted, "Keyword")
+    assert "--namespace default" in script
+    assert environment(setup)["TEMPORAL_ADDRESS"] == "temporal:7233"
+
+
+def test_published_ports(services: dict[str, dict[str, Any]]) -> None:
+    assert published(services["api"]) == {8000: 8000}
+    assert published(services["temporal-ui"]) == {8233: 8080}
+    assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == "temporal:7233"
+    # No authentication on Temporal's gRPC port or the database: never published.
+    for name in ("postgres", "temporal", "temporal-setup", "migrate", "worker"):
+        assert not services[name].get("ports"), f"{name} should not publish ports"
+
+
+def test_api_healthcheck_calls_health_without_curl(services: dict[str, dict[str, Any]]) -> None:
+    check = services["api"]["healthcheck"]["test"]
+    text = " ".join(check) if isinstance(check, list) else check
+    assert "/health" in text and ":8000" in text
+    assert "curl" not in text and "urllib" in text
+
+
+def test_workers_scale_out(services: dict[str, dict[str, Any]]) -> None:
+    worker = services["worker"]
+    assert worker["deploy"]["replicas"] >= 2
+    assert "container_name" not in worker and not worker.get("ports"), "a fixed name or port blocks replicas"
+    assert worker["command"] == ["python", "worker.py"]
+
+
+def test_shared_app_config_is_one_yaml_anchor() -> None:
+    text = COMPOSE_FILE.read_text()
+    anchor = re.search(r"^x-oms-app: &(\S+)", text, re.MULTILINE)
+    assert anchor, "the shared app service config should be the x-oms-app anchor"
+    assert len(re.findall(r"<<: \*" + re.escape(anchor[1]) + r"\b", text)) == len(APP_SERVICES)
+
+
+# --- Dockerfile and .dockerignore ------------------------------------------------------------------
+
+
+def test_dockerfile_builds_the_project_on_python_slim_as_non_root() -> None:
+    instructions = dockerfile_instructions()
+    args: dict[str, str] = {}
+    for keyword, rest in instructions:
+        if keyword == "FROM":
+            break
+        if keyword == "ARG" and "=" in rest:
+            name, _, default = rest.partition("=")
+            args[name] = default
+    bases = [
+        re.sub(r"\$\{(\w+)\}", lambda match: args[str(match[1])], rest.split()[0])
+        for kw, rest in instructions
+        if kw == "FROM"
+    ]
+    assert bases and all(base.startswith("python:3.11-slim") for base in bases), bases
+    assert any(kw == "RUN" and re.search(r"\bpip install \.(\s|$)", rest) for kw, rest in instructions)
+    final_stage = instructions[max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM") :]
+    users = [rest for kw, rest in final_stage if kw == "USER"]
+    assert users, "the image would run as root"
+    assert users[-1].split(":")[0] not in ("root", "0")
+
+
+def test_dockerfile_bakes_in_no_secret() -> None:
+    for keyword, rest in dockerfile_instructions():
+        if keyword in ("ENV", "ARG", "LABEL"):
+            names = re.findall(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_.]*)=", rest) or [rest.split()[0]]
+            for name in names:
+                assert not re.search(r"TOKEN|SECRET|PASSWORD|PWD|API_KEY", name.upper()), f"{keyword} {name}"
+        if keyword in ("COPY", "ADD"):
+            assert ".env" not in rest.split(), f"{keyword} {rest}"
+
+
+def test_entry_points_are_real_modules(services: dict[str, dict[str, Any]]) -> None:
+    cmd = [json.loads(rest) for kw, rest in dockerfile_instructions() if kw == "CMD"]
+    assert cmd, "the Dockerfile has no default command"
+    default = cmd[-1]
+    assert default[:3] == ["uvicorn", "--factory", "api.main:create_app"]
+    assert default[default.index("--host") + 1] == ALL_INTERFACES and default[default.index("--port") + 1] == "8000"
+    assert services["api"].get("command", default) == default  # compose runs the image's default
+    for argv in (default, services["worker"]["command"], services["migrate"]["command"]):
+        assert_runs_repo_code(argv)
+    for required in ("persistence/migrate.py", "worker.py", "api/main.py", "alembic.ini", "pyproject.toml"):
+        assert (ROOT / required).is_file(), required
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatch(path, pattern.removeprefix("**/").rstrip("/")) for pattern in patterns)
+
+
+def test_dockerignore_keeps_secrets_out_and_the_engine_in() -> None:
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#") and not line.startswith("!")
+    ]
+    for secret_or_local in (".env", ".env.production", ".git", ".venv", "var"):
+        assert _ignored(secret_or_local, patterns), f"{secret_or_local} would be sent into the image"
+    needed = ["pyproject.toml", "README.md", "alembic.ini", "config.py", "worker.py", "migrations"]
+    needed += [path.name for path in ROOT.iterdir() if (path / "__init__.py").is_file() and path.name != "tests"]
+    for name in needed:
+        assert not _ignored(name, patterns), f".dockerignore drops {name}, which the image needs"
