@@ -15,7 +15,7 @@ from persistence import inventory
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
-from persistence.models import OrderRecord, ShipmentRecord
+from persistence.models import ShipmentRecord
 from workflows.payloads import ShipmentStepInput, ShipmentStepResult
 
 
@@ -51,15 +51,14 @@ class FulfilmentActivities:
         def apply(session: Session, record: ShipmentRecord) -> None:
             self._warehouse.request_pick(data.shipment_id, data.location_id, data.demand)
             record.status, record.picked_at = "PICKED", data.at
-            order = session.get(OrderRecord, data.order_id)
-            if order is not None and order.status == OrderStatus.RESERVED.value:
-                order_store.set_status(
-                    session,
-                    data.order_id,
-                    OrderStatus.IN_FULFILMENT,
-                    detail=f"picked at {data.location_id}",
-                    at=data.at,
-                )
+            order_store.set_status(
+                session,
+                data.order_id,
+                OrderStatus.IN_FULFILMENT,
+                detail=f"picked at {data.location_id}",
+                at=data.at,
+                only_from=OrderStatus.RESERVED,
+            )
 
         return self._step(data, apply)
 

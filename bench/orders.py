@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from temporalio import activity, workflow
+from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import argparse
@@ -31,10 +31,10 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.client import Client, WorkflowHandle
     from temporalio.worker import Worker
 
+    from bench.floor import FloorInput, FloorWorkflow, floor_step
     from config import Settings
     from domain.status import OrderStatus
     from integrations.channels.shopify import sign
-    from workflows.order import STEP_RETRY, STEP_TIMEOUT
 
 # Activities OrderWorkflow (workflows/order.py) runs for a paid Shopify order up to SHIPPED:
 # record_order, validate_order, reserve_stock, pick_shipment, pack_shipment, ship_shipment,
@@ -60,39 +60,7 @@ class BenchError(Exception):
         self.code = code
 
 
-# -- the Temporal floor: module level so the workflow sandbox can import it ------------------------
-
-
-@dataclass
-class FloorInput:
-    activities: int
-
-
-@dataclass
-class FloorStepInput:
-    step: int
-
-
-@activity.defn(name="bench_floor_step")
-def floor_step(data: FloorStepInput) -> None:
-    """Does nothing: a sync activity on a thread pool, like the real worker's, minus the database."""
-
-
-@workflow.defn(name="BenchFloorWorkflow")
-class FloorWorkflow:
-    """K no-op activities in sequence, with OrderWorkflow's timeout and retry policy."""
-
-    @workflow.run
-    async def run(self, data: FloorInput) -> int:
-        for step in range(data.activities):
-            await workflow.execute_activity(
-                floor_step,
-                FloorStepInput(step),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-                summary=f"step {step + 1}",
-            )
-        return data.activities
+# -- the Temporal floor (its workflow lives in bench/floor.py) -------------------------------------
 
 
 @dataclass
@@ -561,6 +529,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Like worker.py: the sandbox re-imports the floor's workflow module per run; keep its bytecode.
+    sys.dont_write_bytecode = False
     args = parse_args(argv)
     try:
         report = asyncio.run(run(args))

@@ -147,11 +147,13 @@ class OrderRecord(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Loaded only where asked for (the API's order page): the activities' hot paths never need them,
+    # and "raise_on_sql" turns an accidental lazy load there into an error instead of extra queries.
     lines: Mapped[list[OrderLineRecord]] = relationship(
-        order_by="OrderLineRecord.line_no", cascade="all, delete-orphan", lazy="selectin"
+        order_by="OrderLineRecord.line_no", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
-    shipments: Mapped[list[ShipmentRecord]] = relationship(order_by="ShipmentRecord.created_at", lazy="selectin")
-    payments: Mapped[list[PaymentRecord]] = relationship(order_by="PaymentRecord.created_at", lazy="selectin")
+    shipments: Mapped[list[ShipmentRecord]] = relationship(order_by="ShipmentRecord.created_at", lazy="raise_on_sql")
+    payments: Mapped[list[PaymentRecord]] = relationship(order_by="PaymentRecord.created_at", lazy="raise_on_sql")
 
     __table_args__ = (
         Index("ix_orders_status_received", "status", "received_at"),

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from domain.order import Order
 from domain.status import OrderStatus
@@ -22,7 +23,7 @@ from persistence.models import (
 
 def record_order(session: Session, order: Order, received_at: datetime) -> bool:
     """Insert the order and its lines as RECEIVED; False when it was already there."""
-    if session.get(OrderRecord, order.order_id) is not None:
+    if session.scalar(select(OrderRecord.order_id).where(OrderRecord.order_id == order.order_id)) is not None:
         return False
     session.add(
         OrderRecord(
@@ -77,25 +78,41 @@ def set_status(
     hold_reason: str | None = None,
     detail: str = "",
     at: datetime | None = None,
-) -> None:
+    only_from: OrderStatus | None = None,
+) -> bool:
+    """One UPDATE (no load) plus a timeline event; with `only_from`, only an order in that status
+    moves, and False says it was not."""
     at = at or utcnow()
-    record = session.get(OrderRecord, order_id)
-    if record is None:
-        raise LookupError(f"order {order_id} is not recorded")
-    record.status = status.value
-    record.hold_reason = hold_reason
-    record.updated_at = at
-    if status is OrderStatus.SHIPPED and record.shipped_at is None:
-        record.shipped_at = at
+    values: dict[str, Any] = {"status": status.value, "hold_reason": hold_reason, "updated_at": at}
+    if status is OrderStatus.SHIPPED:
+        values["shipped_at"] = func.coalesce(OrderRecord.shipped_at, at)
     elif status is OrderStatus.COMPLETED:
-        record.completed_at = at
+        values["completed_at"] = at
     elif status is OrderStatus.CANCELLED:
-        record.cancelled_at = at
+        values["cancelled_at"] = at
+    statement = update(OrderRecord).where(OrderRecord.order_id == order_id)
+    if only_from is not None:
+        statement = statement.where(OrderRecord.status == only_from.value)
+    result = session.execute(statement.values(**values), execution_options={"synchronize_session": False})
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        if only_from is not None:
+            return False
+        raise LookupError(f"order {order_id} is not recorded")
     add_event(session, order_id, f"status:{status.value}", detail or (hold_reason or ""), at)
+    return True
 
 
 def get_order(session: Session, order_id: str) -> OrderRecord | None:
-    return session.get(OrderRecord, order_id)
+    """The order with its lines, shipments and payments, for the order page."""
+    return session.get(
+        OrderRecord,
+        order_id,
+        options=[
+            selectinload(OrderRecord.lines),
+            selectinload(OrderRecord.shipments),
+            selectinload(OrderRecord.payments),
+        ],
+    )
 
 
 def order_events(session: Session, order_id: str) -> list[OrderEvent]:
