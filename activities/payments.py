@@ -69,34 +69,28 @@ class PaymentActivities:
 
     @activity.defn
     def capture_payment(self, data: PaymentStepInput) -> PaymentResult:
-        def effect(session: Session) -> dict[str, Any]:
-            record = self._payment(session, data.payment_id)
-            self._gateway.capture(data.idempotency_key, record.provider_ref, data.amount)
-            record.captured_minor += data.amount.amount_minor
-            record.status = "CAPTURED"
-            record.updated_at = data.at
-            order_store.add_event(session, data.order_id, "payment_captured", data.amount.format(), data.at)
-            return {
-                "payment_id": data.payment_id,
-                "status": "captured",
-                "amount_minor": data.amount.amount_minor,
-                "currency": data.amount.currency,
-            }
-
-        return _result(run_once(self._session_factory, data.idempotency_key, effect))
+        return self._settle(data, "captured")
 
     @activity.defn
     def void_payment(self, data: PaymentStepInput) -> PaymentResult:
+        return self._settle(data, "voided")
+
+    def _settle(self, data: PaymentStepInput, outcome: str) -> PaymentResult:
+        """Capture or void part of an authorization at the gateway, once per idempotency key."""
+
         def effect(session: Session) -> dict[str, Any]:
             record = self._payment(session, data.payment_id)
-            self._gateway.void(data.idempotency_key, record.provider_ref, data.amount)
-            record.voided_minor += data.amount.amount_minor
-            record.status = "VOIDED"
-            record.updated_at = data.at
-            order_store.add_event(session, data.order_id, "payment_voided", data.amount.format(), data.at)
+            gateway_call = self._gateway.capture if outcome == "captured" else self._gateway.void
+            gateway_call(data.idempotency_key, record.provider_ref, data.amount)
+            if outcome == "captured":
+                record.captured_minor += data.amount.amount_minor
+            else:
+                record.voided_minor += data.amount.amount_minor
+            record.status, record.updated_at = outcome.upper(), data.at
+            order_store.add_event(session, data.order_id, f"payment_{outcome}", data.amount.format(), data.at)
             return {
                 "payment_id": data.payment_id,
-                "status": "voided",
+                "status": outcome,
                 "amount_minor": data.amount.amount_minor,
                 "currency": data.amount.currency,
             }

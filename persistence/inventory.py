@@ -6,11 +6,11 @@ the last unit cannot both win, whatever their isolation level or lock manager.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -121,66 +121,87 @@ def adjust_on_hand(
     return row
 
 
-def reserve(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
-    """Reserve every SKU of the demand at one location, or raise and reserve nothing.
+def _move_each(
+    session: Session,
+    location_id: str,
+    demand: Mapping[str, int],
+    order_id: str,
+    *,
+    kind: str,
+    on_hand: int,
+    reserved: int,
+    guard: Callable[[int], ColumnElement[bool]],
+    refusal: Callable[[str, int], StockError],
+) -> None:
+    """One guarded UPDATE per SKU moving on_hand and reserved by sign x quantity, with its ledger row.
 
-    All-or-nothing relies on the caller rolling back the transaction on InsufficientStock. SKUs are
-    taken in sorted order so two multi-line orders cannot deadlock on PostgreSQL.
+    SKUs go in sorted order so two multi-line orders cannot deadlock on PostgreSQL.
     """
     now = utcnow()
     for sku in sorted(demand):
         quantity = demand[sku]
+        values: dict[str, Any] = {"updated_at": now}
+        if on_hand:
+            values["on_hand"] = StockLevel.on_hand + on_hand * quantity
+        if reserved:
+            values["reserved"] = StockLevel.reserved + reserved * quantity
         result = session.execute(
             update(StockLevel)
-            .where(
-                StockLevel.location_id == location_id,
-                StockLevel.sku == sku,
-                StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= quantity,
-            )
-            .values(reserved=StockLevel.reserved + quantity, updated_at=now)
+            .where(StockLevel.location_id == location_id, StockLevel.sku == sku, guard(quantity))
+            .values(**values)
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise InsufficientStock(
-                f"{sku} at {location_id}: fewer than {quantity} available",
-                location_id=location_id,
-                sku=sku,
-                quantity=quantity,
-            )
-        _ledger(session, location_id, sku, "reservation", 0, quantity, order_id)
+            raise refusal(sku, quantity)
+        _ledger(session, location_id, sku, kind, on_hand * quantity, reserved * quantity, order_id)
+
+
+def reserve(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
+    """Reserve every SKU of the demand at one location, or raise and reserve nothing.
+
+    All-or-nothing relies on the caller rolling back the transaction on InsufficientStock.
+    """
+    _move_each(
+        session,
+        location_id,
+        demand,
+        order_id,
+        kind="reservation",
+        on_hand=0,
+        reserved=+1,
+        guard=lambda q: StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= q,
+        refusal=lambda sku, q: InsufficientStock(
+            f"{sku} at {location_id}: fewer than {q} available", location_id=location_id, sku=sku, quantity=q
+        ),
+    )
 
 
 def release(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
-    now = utcnow()
-    for sku in sorted(demand):
-        quantity = demand[sku]
-        result = session.execute(
-            update(StockLevel)
-            .where(StockLevel.location_id == location_id, StockLevel.sku == sku, StockLevel.reserved >= quantity)
-            .values(reserved=StockLevel.reserved - quantity, updated_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise StockError(f"{sku} at {location_id}: cannot release {quantity}, not reserved")
-        _ledger(session, location_id, sku, "release", 0, -quantity, order_id)
+    _move_each(
+        session,
+        location_id,
+        demand,
+        order_id,
+        kind="release",
+        on_hand=0,
+        reserved=-1,
+        guard=lambda q: StockLevel.reserved >= q,
+        refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot release {q}, not reserved"),
+    )
 
 
 def ship(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
     """Reserved units leave the building: both on_hand and reserved go down."""
-    now = utcnow()
-    for sku in sorted(demand):
-        quantity = demand[sku]
-        result = session.execute(
-            update(StockLevel)
-            .where(
-                StockLevel.location_id == location_id,
-                StockLevel.sku == sku,
-                StockLevel.reserved >= quantity,
-                StockLevel.on_hand >= quantity,
-            )
-            .values(on_hand=StockLevel.on_hand - quantity, reserved=StockLevel.reserved - quantity, updated_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise StockError(f"{sku} at {location_id}: cannot ship {quantity}, not reserved")
-        _ledger(session, location_id, sku, "shipment", -quantity, -quantity, order_id)
+    _move_each(
+        session,
+        location_id,
+        demand,
+        order_id,
+        kind="shipment",
+        on_hand=-1,
+        reserved=-1,
+        guard=lambda q: and_(StockLevel.reserved >= q, StockLevel.on_hand >= q),
+        refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot ship {q}, not reserved"),
+    )
 
 
 def stock_row(session: Session, location_id: str, sku: str) -> StockRow | None:

@@ -74,10 +74,7 @@ async def create_order(body: OrderCreate, _: StaffUser, settings: SettingsDep, t
         order = _to_order(body)
     except (MoneyError, InvalidOrder) as exc:
         raise unprocessable(str(exc)) from None
-    try:
-        order_id, duplicate = await start_order(await connected(temporal), settings, order)
-    except RPCError:
-        raise temporal_unavailable() from None
+    order_id, duplicate = await start_order(await connected(temporal), settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)
 
 
@@ -139,14 +136,8 @@ async def cancel_order(
     refusal = cancel_refusal(live.status, live.shipping_started)
     if refusal is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, refusal)
-    try:
-        await (
-            (await connected(temporal))
-            .get_workflow_handle(order_id)
-            .signal(OrderWorkflow.cancel, CancelRequest(reason=body.reason if body else "", requested_by=user))
-        )
-    except RPCError:
-        raise temporal_unavailable() from None
+    handle = (await connected(temporal)).get_workflow_handle(order_id)
+    await handle.signal(OrderWorkflow.cancel, CancelRequest(reason=body.reason if body else "", requested_by=user))
     return ActionAccepted(order_id=order_id, action="cancel requested")
 
 
@@ -163,12 +154,6 @@ async def release_order(
     live = await _live_state(temporal, order_id)
     if not is_waiting_for_a_person(live.status):
         raise HTTPException(status.HTTP_409_CONFLICT, f"order is {live.status.value}, not on hold or backordered")
-    try:
-        await (
-            (await connected(temporal))
-            .get_workflow_handle(order_id)
-            .signal(OrderWorkflow.release, ReleaseRequest(note=body.note if body else "", released_by=user))
-        )
-    except RPCError:
-        raise temporal_unavailable() from None
+    handle = (await connected(temporal)).get_workflow_handle(order_id)
+    await handle.signal(OrderWorkflow.release, ReleaseRequest(note=body.note if body else "", released_by=user))
     return ActionAccepted(order_id=order_id, action="release requested")

@@ -9,10 +9,9 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
-from temporalio.service import RPCError
 
 from api.deps import SettingsDep, TemporalDep, connected
-from api.errors import from_validation_error, temporal_unavailable, unprocessable
+from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
 from api.services.intake import start_order
 from domain.money import MoneyError
@@ -53,10 +52,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         raise from_validation_error(exc, "not a Shopify order") from None
     except (MoneyError, InvalidOrder) as exc:
         raise unprocessable(str(exc)) from None
-    try:
-        order_id, duplicate = await start_order(await connected(temporal), settings, order)
-    except RPCError:
-        raise temporal_unavailable() from None
+    order_id, duplicate = await start_order(await connected(temporal), settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)
 
 
