@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     shopify_webhook_secret: str = PLACEHOLDER_SECRETS["shopify_webhook_secret"]
     woocommerce_webhook_secret: str = PLACEHOLDER_SECRETS["woocommerce_webhook_secret"]
     return_window: Duration = timedelta(days=30)
+    backorder_deadline: Duration | None = timedelta(days=14)
+    """How long a backordered order waits for stock before it is cancelled; a channel's routing
+    policy (auto_cancel_after_days) overrides it."""
     sandbox: bool | None = None
     """Sandbox payment, warehouse and carrier confirm by themselves; on by default outside production."""
     demo: bool = False

@@ -9,26 +9,31 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
 from activities.fulfilment import FulfilmentActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
+from activities.stock_feed import StockFeedActivities
 from config import Settings, get_settings
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
+from integrations.stock_feeds import StockFeed, sandbox_feeds
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from workflows.order import OrderWorkflow
+from workflows.payloads import StockFeedInput
+from workflows.stock_feed import StockFeedWorkflow
 
 log = logging.getLogger("oms.worker")
 
@@ -46,9 +51,11 @@ class WorkerParts:
 def build_parts(
     settings: Settings,
     session_factory: SessionFactory,
+    client: Client,
     *,
     gateway: PaymentGateway | None = None,
     warehouse: Warehouse | None = None,
+    feeds: Mapping[str, StockFeed] | None = None,
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves."""
     if not settings.sandbox_enabled and (gateway is None or warehouse is None):
@@ -61,8 +68,9 @@ def build_parts(
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
     fulfilment = FulfilmentActivities(session_factory, warehouse or SandboxWarehouse())
+    stock_feed = StockFeedActivities(session_factory, feeds or sandbox_feeds(session_factory), client)
     return WorkerParts(
-        workflows=[OrderWorkflow],
+        workflows=[OrderWorkflow, StockFeedWorkflow],
         activities=[
             orders.record_order,
             orders.validate_order,
@@ -75,6 +83,7 @@ def build_parts(
             fulfilment.pick_shipment,
             fulfilment.pack_shipment,
             fulfilment.ship_shipment,
+            stock_feed.publish_stock_updates,
         ],
     )
 
@@ -87,8 +96,9 @@ def build_worker(
     executor: ThreadPoolExecutor,
     gateway: PaymentGateway | None = None,
     warehouse: Warehouse | None = None,
+    feeds: Mapping[str, StockFeed] | None = None,
 ) -> Worker:
-    parts = build_parts(settings, session_factory, gateway=gateway, warehouse=warehouse)
+    parts = build_parts(settings, session_factory, client, gateway=gateway, warehouse=warehouse, feeds=feeds)
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -98,6 +108,22 @@ def build_worker(
         max_concurrent_activities=settings.worker_activity_threads,
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
+    )
+
+
+def stock_feed_workflow_id(task_queue: str) -> str:
+    return f"stock-feed-{task_queue}"
+
+
+async def start_stock_feed(client: Client, task_queue: str) -> None:
+    """The one stock-feed workflow of this task queue; a second worker finds it already running."""
+    await client.start_workflow(
+        StockFeedWorkflow.run,
+        StockFeedInput(),
+        id=stock_feed_workflow_id(task_queue),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="delivers available-to-promise to every channel and wakes backorders",
     )
 
 
@@ -112,6 +138,7 @@ async def run_worker(settings: Settings) -> None:
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         worker = build_worker(client, settings, create_session_factory(engine), executor=executor)
         async with worker:
+            await start_stock_feed(client, settings.task_queue)
             log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
             await stop.wait()
     engine.dispose()

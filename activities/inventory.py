@@ -1,4 +1,4 @@
-"""Reserving and releasing stock for an order, exactly once per workflow step."""
+"""Sourcing and reserving stock for an order, exactly once per workflow step."""
 
 from __future__ import annotations
 
@@ -7,18 +7,27 @@ from typing import Any
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from domain.sourcing import choose_single_location
+from domain.sourcing import Destination, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
-from persistence import inventory
+from persistence import backorders, inventory
 from persistence import orders as order_store
+from persistence.channels import policy_for
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
 from persistence.models import ShipmentRecord
-from workflows.payloads import ReleaseStockInput, ReleaseStockResult, ReserveStockInput, ReserveStockResult
+from persistence.sourcing_inputs import available_by_location, sourcing_locations
+from workflows.payloads import (
+    ReleaseStockInput,
+    ReleaseStockResult,
+    ReservedShipment,
+    ReserveStockInput,
+    ReserveStockResult,
+)
 
 
-def shipment_id_for(order_id: str, location_id: str) -> str:
-    return f"shipment-{order_id}-{location_id}"
+def shipment_id_for(order_id: str, location_id: str, round_: int = 1) -> str:
+    base = f"shipment-{order_id}-{location_id}"
+    return base if round_ == 1 else f"{base}-{round_}"
 
 
 class InventoryActivities:
@@ -27,41 +36,86 @@ class InventoryActivities:
 
     @activity.defn
     def reserve_stock(self, data: ReserveStockInput) -> ReserveStockResult:
-        """Plan from fresh stock and reserve it in one transaction; a lost race reports a conflict."""
+        """Plan from fresh stock with the channel's routing rules and reserve the plan in one
+        transaction; a lost race reserves nothing and reports a conflict, and the workflow re-plans."""
         try:
             stored = run_once(self._session_factory, data.idempotency_key, lambda s: self._reserve(s, data))
         except inventory.InsufficientStock as exc:
-            # Another order took the stock between our read and our guarded update: nothing was
-            # reserved (the transaction rolled back) and the workflow plans again.
             return ReserveStockResult(ReserveStockResult.CONFLICT, str(exc))
-        return ReserveStockResult(**stored)
+        shipments = [ReservedShipment(**shipment) for shipment in stored.pop("shipments", [])]
+        return ReserveStockResult(**stored, shipments=shipments)
 
     def _reserve(self, session: Session, data: ReserveStockInput) -> dict[str, Any]:
-        decision = choose_single_location(data.demand, inventory.candidates_for(session, data.demand))
-        if decision.location_id is None:
-            # Stored like a success: the workflow's next attempt uses a new key and looks again.
-            order_store.set_status(
-                session, data.order_id, OrderStatus.BACKORDERED, hold_reason=decision.reason, at=data.at
-            )
-            return {"outcome": ReserveStockResult.INSUFFICIENT, "reason": decision.reason}
-        inventory.reserve(session, decision.location_id, data.demand, data.order_id)
-        shipment_id = shipment_id_for(data.order_id, decision.location_id)
-        session.add(
-            ShipmentRecord(
-                shipment_id=shipment_id,
-                order_id=data.order_id,
-                location_id=decision.location_id,
-                status="RESERVED",
-                lines=dict(data.demand),
-                created_at=data.at,
-            )
+        policy = policy_for(session, data.channel) if data.channel else None
+        routing = policy.routing if policy else None
+        plan = plan_shipments(
+            SourcingRequest(data.demand, data.unit_values, data.destination or Destination(country="")),
+            available_by_location(session, data.demand),
+            sourcing_locations(session, data.at),
+            *((routing,) if routing else ()),
         )
-        order_store.set_status(session, data.order_id, OrderStatus.RESERVED, detail=decision.reason, at=data.at)
+        order_store.add_event(session, data.order_id, "sourcing", _describe(plan), data.at)
+        auto_cancel = routing.auto_cancel_after_days if routing else None
+        if plan.outcome is PlanOutcome.HOLD:
+            order_store.set_status(
+                session, data.order_id, OrderStatus.ON_HOLD, hold_reason=plan.explanation, at=data.at
+            )
+            return {"outcome": ReserveStockResult.HOLD, "reason": plan.explanation}
+        if plan.outcome is PlanOutcome.CANCEL:
+            return {"outcome": ReserveStockResult.CANCEL, "reason": plan.explanation}
+        if plan.outcome is PlanOutcome.BACKORDER or not plan.shipments:
+            order_store.set_status(
+                session, data.order_id, OrderStatus.BACKORDERED, hold_reason=plan.explanation, at=data.at
+            )
+            backorders.wait_for(session, data.order_id, data.demand, data.at)
+            return {
+                "outcome": ReserveStockResult.INSUFFICIENT,
+                "reason": plan.explanation,
+                "unfilled": dict(data.demand),
+                "auto_cancel_after_days": auto_cancel,
+            }
+        # Locks in one global order (location, then SKU inside reserve) so two multi-location orders
+        # cannot deadlock on PostgreSQL; the shipments keep the plan's order.
+        for planned in sorted(plan.shipments, key=lambda p: p.location_id):
+            inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
+        shipments = []
+        for planned in plan.shipments:
+            lines = dict(planned.lines)
+            shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round)
+            session.add(
+                ShipmentRecord(
+                    shipment_id=shipment_id,
+                    order_id=data.order_id,
+                    location_id=planned.location_id,
+                    status="RESERVED",
+                    lines=lines,
+                    created_at=data.at,
+                )
+            )
+            shipments.append(
+                {
+                    "shipment_id": shipment_id,
+                    "location_id": planned.location_id,
+                    "lines": lines,
+                    "transfer_to": planned.transfer_to,
+                    "cost_minor": planned.cost_minor,
+                }
+            )
+        unfilled = dict(plan.unfilled)
+        if unfilled:
+            backorders.wait_for(session, data.order_id, unfilled, data.at)
+        else:
+            backorders.forget(session, data.order_id)
+        order_store.set_status(session, data.order_id, OrderStatus.RESERVED, detail=plan.explanation, at=data.at)
+        first = shipments[0]
         return {
-            "outcome": ReserveStockResult.RESERVED,
-            "reason": decision.reason,
-            "location_id": decision.location_id,
-            "shipment_id": shipment_id,
+            "outcome": ReserveStockResult.PARTIAL if unfilled else ReserveStockResult.RESERVED,
+            "reason": plan.explanation,
+            "location_id": first["location_id"],
+            "shipment_id": first["shipment_id"],
+            "shipments": shipments,
+            "unfilled": unfilled,
+            "auto_cancel_after_days": auto_cancel,
         }
 
     @activity.defn
@@ -72,6 +126,7 @@ class InventoryActivities:
             if record is not None:
                 record.status = "CANCELLED"
                 record.cancelled_at = data.at
+            backorders.forget(session, data.order_id)
             order_store.add_event(
                 session,
                 data.order_id,
@@ -83,3 +138,8 @@ class InventoryActivities:
 
         run_once(self._session_factory, data.idempotency_key, effect)
         return ReleaseStockResult(released=True)
+
+
+def _describe(plan: SourcingPlan) -> str:
+    rule = f"rule {plan.rule!r}: " if plan.rule else ""
+    return f"{rule}{plan.outcome.value}: {plan.explanation}"

@@ -7,7 +7,7 @@ from temporalio import activity
 
 from domain.order import hold_reasons
 from domain.status import OrderStatus
-from persistence import inventory
+from persistence import backorders, inventory
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
@@ -53,6 +53,8 @@ class OrderActivities:
     @activity.defn
     def change_status(self, data: ChangeStatusInput) -> ChangeStatusResult:
         def effect(session: Session) -> dict[str, str]:
+            if data.status in (OrderStatus.CANCELLED, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
+                backorders.forget(session, data.order_id)  # nothing waits for stock any more
             order_store.set_status(
                 session, data.order_id, data.status, hold_reason=data.hold_reason, detail=data.detail, at=data.at
             )

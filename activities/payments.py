@@ -17,6 +17,15 @@ from persistence.models import PaymentRecord
 from workflows.payloads import PAYMENT_DECLINED, AuthorizePaymentInput, PaymentResult, PaymentStepInput
 
 
+def payment_status(record: PaymentRecord) -> str:
+    """AUTHORIZED, PARTIALLY_CAPTURED, CAPTURED (the rest, if any, voided) or VOIDED."""
+    if record.captured_minor == 0:
+        return "VOIDED" if record.voided_minor else "AUTHORIZED"
+    if record.captured_minor + record.voided_minor >= record.authorized_minor:
+        return "CAPTURED"
+    return "PARTIALLY_CAPTURED"
+
+
 def _result(stored: dict[str, Any]) -> PaymentResult:
     return PaymentResult(stored["payment_id"], stored["status"], Money(stored["amount_minor"], stored["currency"]))
 
@@ -86,7 +95,7 @@ class PaymentActivities:
                 record.captured_minor += data.amount.amount_minor
             else:
                 record.voided_minor += data.amount.amount_minor
-            record.status, record.updated_at = outcome.upper(), data.at
+            record.status, record.updated_at = payment_status(record), data.at
             order_store.add_event(session, data.order_id, f"payment_{outcome}", data.amount.format(), data.at)
             return {
                 "payment_id": data.payment_id,

@@ -28,6 +28,8 @@ class AddressBody(_Strict):
     region: str = ""
     country: str = Field(default="", max_length=2)
     phone: str = ""
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class OrderLineCreate(_Strict):
@@ -53,6 +55,7 @@ class OrderCreate(_Strict):
     customer_email: str = ""
     payment_collected: bool = False
     payment_method: str = Field(default="", description="Gateway token to authorize, e.g. a Stripe PaymentMethod id")
+    pickup_location_id: str | None = Field(default=None, description="Click & collect: the store to collect from")
 
 
 class OrderAccepted(BaseModel):
@@ -118,7 +121,7 @@ class OrderPublic(OrderSummary):
     lines: list[OrderLinePublic]
     shipping: Money
     discount: Money
-    shipping_address: dict[str, str]
+    shipping_address: dict[str, str | float | None]
     customer_email: str
     payment_collected: bool
     completed_at: datetime | None
@@ -126,6 +129,8 @@ class OrderPublic(OrderSummary):
     shipments: list[ShipmentPublic]
     payments: list[PaymentPublic]
     returns: list[dict[str, object]]
+    sourcing: list[EventPublic]
+    """Every sourcing decision with its reasons, newest last."""
     events: list[EventPublic]
 
 
@@ -147,16 +152,40 @@ class ReleaseBody(_Strict):
     note: str = ""
 
 
-class LocationCreate(_Strict):
-    location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+MAX_UNITS = 1_000_000_000
+"""The largest quantity one request may move: stock columns are 32-bit integers."""
+
+
+class LocationFields(_Strict):
     name: str = Field(min_length=1, max_length=200)
     kind: Literal["warehouse", "store", "dropship"]
-    country: str = Field(min_length=2, max_length=2)
-    postcode: str = ""
+    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
+    postcode: str = Field(default="", max_length=32)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
-    priority: StrictInt = 100
+    priority: StrictInt = Field(default=100, ge=-MAX_UNITS, le=MAX_UNITS, description="Lower ships first on a tie")
     active: bool = True
+    group: str = Field(default="", max_length=64, description="Location group, for routing filters")
+    ship_from_store: bool = Field(default=False, description="A store that may ship orders (not only sell)")
+    daily_order_capacity: StrictInt | None = Field(
+        default=None, ge=0, le=MAX_UNITS, description="Orders this location can fulfil per day; null: unlimited"
+    )
+    cost_base_minor: StrictInt = Field(default=0, ge=0, le=MAX_UNITS, description="Cost per shipment, in cents")
+    cost_per_km_minor: StrictInt = Field(
+        default=0, ge=0, le=MAX_UNITS, description="Cost per km to the shipping address, in cents"
+    )
+
+
+class LocationCreate(LocationFields):
+    """Create a location, or update it: on update, fields left out keep their current values."""
+
+    location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+
+
+class LocationReplace(LocationFields):
+    """The whole location: fields left out get their defaults."""
+
+    location_id: str | None = Field(default=None, description="Optional; must match the path when given")
 
 
 class LocationPublic(BaseModel):
@@ -169,13 +198,38 @@ class LocationPublic(BaseModel):
     longitude: float | None
     priority: int
     active: bool
+    group: str
+    ship_from_store: bool
+    daily_order_capacity: int | None
+    cost_base_minor: int
+    cost_per_km_minor: int
 
 
 class AdjustmentCreate(_Strict):
     location_id: str = Field(min_length=1, max_length=64)
     sku: str = Field(min_length=1, max_length=100)
-    delta: StrictInt
+    delta: StrictInt = Field(ge=-MAX_UNITS, le=MAX_UNITS)
     reason: str = Field(min_length=1, max_length=200)
+
+
+class ReceiptCreate(_Strict):
+    location_id: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=100)
+    quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
+    reason: str = Field(default="receipt", min_length=1, max_length=120)
+    reference: str = Field(default="", max_length=64, description="e.g. the purchase order or delivery note")
+
+
+class TransferCreate(_Strict):
+    from_location_id: str = Field(min_length=1, max_length=64)
+    to_location_id: str = Field(min_length=1, max_length=64)
+    sku: str = Field(min_length=1, max_length=100)
+    quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
+    reason: str = Field(min_length=1, max_length=120)
+
+
+class SafetyStockUpdate(_Strict):
+    safety_stock: StrictInt = Field(ge=0, le=MAX_UNITS)
 
 
 class StockAtLocation(BaseModel):
@@ -186,10 +240,64 @@ class StockAtLocation(BaseModel):
     available: int
 
 
+class StockRecord(StockAtLocation):
+    sku: str
+
+
+class TransferPublic(BaseModel):
+    sku: str
+    quantity: int
+    source: StockRecord
+    destination: StockRecord
+
+
+class SafetyStockPublic(StockRecord):
+    previous_safety_stock: int
+    warning: str | None = Field(description="Set when the safety stock exceeds the unreserved stock")
+
+
+class StockOverview(BaseModel):
+    data: list[StockRecord]
+    count: int
+
+
+class ChannelSentPublic(BaseModel):
+    quantity: int
+    sent_at: datetime
+
+
 class InventoryPublic(BaseModel):
     sku: str
     available: int
     on_hand: int
     reserved: int
     locations: list[StockAtLocation]
-    channels: dict[str, int]
+    channels: dict[str, int] = Field(description="Available to promise per channel, by its selling policy")
+    last_sent: dict[str, ChannelSentPublic] = Field(description="What each channel's stock feed was last told")
+
+
+class ForecastFigures(BaseModel):
+    on_hand: int
+    reserved: int
+    safety_stock: int
+    available: int
+    shipped_in_window: int
+    velocity_per_day: float
+    days_of_cover: float | None = Field(description="available / velocity; null when nothing shipped in the window")
+    reorder_point: int = Field(description="velocity x lead time + safety stock, rounded up (in on-hand terms)")
+    reorder_now: bool = Field(description="on hand - reserved is at or below the reorder point")
+    suggested_quantity: int = Field(description="Tops up to the lead time plus cover_days of demand + safety stock")
+
+
+class LocationForecast(ForecastFigures):
+    location_id: str
+
+
+class ForecastPublic(BaseModel):
+    sku: str
+    window_days: int
+    lead_time_days: int
+    cover_days: int
+    since: datetime
+    locations: list[LocationForecast]
+    total: ForecastFigures = Field(description="The same figures over every location together")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -37,6 +37,8 @@ class Address:
     region: str = ""
     country: str = ""  # ISO 3166-1 alpha-2
     phone: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,8 @@ class Order:
     customer_email: str = ""
     payment_method: str = ""
     """A gateway token from the shop's checkout (e.g. a Stripe PaymentMethod id) to authorize."""
+    pickup_location_id: str | None = None
+    """Click & collect: the store the customer collects from."""
 
     def __post_init__(self) -> None:
         order_id_for(self.channel, self.external_id)
@@ -134,6 +138,24 @@ class Order:
         for line in self.lines:
             result = result + line.total
         return result
+
+    def unit_values(self) -> dict[str, int]:
+        """Value per unit of each SKU in minor units (the dearest line's, for routing thresholds)."""
+        values: dict[str, int] = {}
+        for line in self.lines:
+            values[line.sku] = max(values.get(line.sku, 0), line.unit_price.amount_minor)
+        return values
+
+    def value_of(self, units: Mapping[str, int]) -> Money:
+        """What the customer paid for these units (line totals shared pro rata, rounded down)."""
+        left = dict(units)
+        value = 0
+        for line in self.lines:
+            take = min(left.get(line.sku, 0), line.quantity)
+            if take:
+                value += line.total.amount_minor * take // line.quantity
+                left[line.sku] -= take
+        return Money(value, self.currency)
 
     def demand(self) -> dict[str, int]:
         """Units wanted per SKU (a SKU may appear on several lines)."""

@@ -32,10 +32,11 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
         }
     ),
     OrderStatus.BACKORDERED: frozenset(
-        {OrderStatus.ON_HOLD, OrderStatus.BACKORDERED, OrderStatus.RESERVED, OrderStatus.CANCELLED}
+        {OrderStatus.ON_HOLD, OrderStatus.BACKORDERED, OrderStatus.RESERVED, OrderStatus.CANCELLED, OrderStatus.SHIPPED}
     ),
-    OrderStatus.RESERVED: frozenset({OrderStatus.IN_FULFILMENT, OrderStatus.CANCELLED}),
-    OrderStatus.IN_FULFILMENT: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED}),
+    OrderStatus.RESERVED: frozenset({OrderStatus.IN_FULFILMENT, OrderStatus.CANCELLED, OrderStatus.BACKORDERED}),
+    # A partial shipment leaves the remainder backordered until stock arrives or its deadline passes.
+    OrderStatus.IN_FULFILMENT: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.BACKORDERED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.COMPLETED}),
     OrderStatus.COMPLETED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),

@@ -45,4 +45,8 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
 
 def create_session_factory(engine: Engine) -> SessionFactory:
-    return sessionmaker(engine, expire_on_commit=False)
+    from persistence.stock_outbox import install  # imports the models; db.py stays importable alone
+
+    factory = sessionmaker(engine, expire_on_commit=False)
+    install(factory)
+    return factory

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from domain.sourcing import LocationStock
 from persistence.models import Location, StockLevel, StockMovement, utcnow
+from persistence.stock_outbox import note_stock_change
 
 
 class StockError(Exception):
@@ -65,6 +66,7 @@ def _ledger(
     order_id: str | None = None,
     reason: str = "",
 ) -> None:
+    note_stock_change(session, sku)
     session.add(
         StockMovement(
             location_id=location_id,

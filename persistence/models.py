@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -68,6 +69,11 @@ class Location(Base):
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=100)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    group: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    ship_from_store: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    daily_order_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    cost_base_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    cost_per_km_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store', 'dropship')", name="location_kind"),)
@@ -112,6 +118,73 @@ class StockMovement(Base):
         Index("ix_stock_movements_sku_location", "sku", "location_id"),
         Index("ix_stock_movements_order", "order_id"),
     )
+
+
+class StockOutbox(Base):
+    """Available-to-promise per channel after a stock change, written in the change's transaction and
+    delivered to every channel's stock feed by the stock-feed workflow, oldest first per SKU."""
+
+    __tablename__ = "stock_outbox"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    sku: Mapped[str] = mapped_column(String(100))
+    atp: Mapped[dict[str, int]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    __table_args__ = (Index("ix_stock_outbox_pending", "delivered_at", "id"), Index("ix_stock_outbox_sku", "sku", "id"))
+
+
+class ChannelStockLevel(Base):
+    """What each channel was last told it may sell of a SKU (from which outbox row)."""
+
+    __tablename__ = "channel_stock_levels"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    outbox_id: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SandboxStockFeedEntry(Base):
+    """What the sandbox stock-feed adapter of a channel received: the stand-in for the channel's API."""
+
+    __tablename__ = "sandbox_stock_feed"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    sku: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[int] = mapped_column(Integer)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_sandbox_stock_feed_channel_sku", "channel", "sku", "id"),)
+
+
+class ChannelConfig(Base):
+    """Per-channel routing policy, the locations it sells from and its safety stock."""
+
+    __tablename__ = "channel_configs"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BackorderWait(Base):
+    """A backordered order waiting for a SKU: a restock of that SKU wakes it."""
+
+    __tablename__ = "backorder_waits"
+
+    order_id: Mapped[str] = mapped_column(String(140), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    quantity: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_backorder_waits_sku", "sku"),)
 
 
 class ActivityResult(Base):

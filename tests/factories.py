@@ -134,7 +134,14 @@ def signed(payload: dict[str, Any], secret: str = "dev-shopify-secret") -> tuple
 
 
 def add_location(
-    session_factory: SessionFactory, location_id: str, *, priority: int = 100, kind: str = "warehouse"
+    session_factory: SessionFactory,
+    location_id: str,
+    *,
+    priority: int = 100,
+    kind: str = "warehouse",
+    latitude: float = 52.37,
+    longitude: float = 4.9,
+    **extra: Any,
 ) -> None:
     with UnitOfWork(session_factory) as uow:
         uow.session.add(
@@ -144,9 +151,10 @@ def add_location(
                 kind=kind,
                 country="NL",
                 postcode="1000 AA",
-                latitude=52.37,
-                longitude=4.9,
+                latitude=latitude,
+                longitude=longitude,
                 priority=priority,
+                **extra,
             )
         )
         uow.commit()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
@@ -14,10 +14,13 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
+    from domain.money import Money
     from domain.order import Order
+    from domain.sourcing import Destination
     from domain.status import OrderStatus, cancel_refusal
     from workflows.payloads import (
         PAYMENT_DECLINED,
+        STOCK_AVAILABLE_SIGNAL,
         AuthorizePaymentInput,
         CancelRequest,
         ChangeStatusInput,
@@ -29,11 +32,12 @@ with workflow.unsafe.imports_passed_through():
         RecordOrderInput,
         ReleaseRequest,
         ReleaseStockInput,
+        ReservedShipment,
         ReserveStockInput,
         ReserveStockResult,
         ShipmentState,
         ShipmentStepInput,
-        ShipmentStepResult,
+        StockAvailable,
         ValidateOrderInput,
     )
     from workflows.search_attributes import ORDER_STATUS
@@ -45,6 +49,8 @@ STEP_RETRY = RetryPolicy(
 )
 STEP_TIMEOUT = timedelta(seconds=30)
 MAX_RESERVE_ATTEMPTS = 5
+BACKORDER_DEADLINE_PATCH = "backorder-deadline-v1"
+FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
 class _Cancelled(Exception):
@@ -55,15 +61,23 @@ class _Cancelled(Exception):
 class OrderWorkflow:
     def __init__(self) -> None:
         self._order_id = ""
+        self._input: OrderWorkflowInput | None = None
         self._status = OrderStatus.RECEIVED
         self._hold_reason: str | None = None
         self._cancel: CancelRequest | None = None
         self._release: ReleaseRequest | None = None
+        self._stock_arrived = False
         self._shipping_started = False
         self._payment: PaymentResult | None = None
         self._payment_status: str | None = None
-        self._reservation: ReserveStockResult | None = None
-        self._shipment: ShipmentStepResult | None = None
+        self._captured = 0
+        self._remaining: dict[str, int] = {}
+        self._pending: list[ReservedShipment] = []
+        self._reserved_rounds = 0
+        self._shipments: dict[str, ShipmentState] = {}
+        self._backorder_deadline: datetime | None = None
+        self._auto_cancel_days: int | None = None
+        self._shipped_detail = "everything shipped"
         self._steps: dict[str, int] = {}
 
     # -- signals and queries -------------------------------------------------------------------
@@ -80,20 +94,14 @@ class OrderWorkflow:
     def release(self, request: ReleaseRequest) -> None:
         self._release = request
 
+    @workflow.signal(name=STOCK_AVAILABLE_SIGNAL)
+    def stock_available(self, notice: StockAvailable) -> None:
+        """A SKU this order waits for can be promised again: try to source the backorder now."""
+        if notice.sku in self._remaining:
+            self._stock_arrived = True
+
     @workflow.query
     def state(self) -> OrderState:
-        shipments = []
-        if self._reservation is not None and self._reservation.shipment_id and self._reservation.location_id:
-            shipment = self._shipment
-            shipments.append(
-                ShipmentState(
-                    shipment_id=self._reservation.shipment_id,
-                    location_id=self._reservation.location_id,
-                    status=shipment.status if shipment else "RESERVED",
-                    carrier=shipment.carrier if shipment else None,
-                    tracking_number=shipment.tracking_number if shipment else None,
-                )
-            )
         return OrderState(
             order_id=self._order_id,
             status=self._status,
@@ -101,7 +109,7 @@ class OrderWorkflow:
             shipping_started=self._shipping_started,
             cancel_requested=self._cancel is not None,
             payment_status=self._payment_status,
-            shipments=shipments,
+            shipments=list(self._shipments.values()),
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -109,28 +117,25 @@ class OrderWorkflow:
     @workflow.run
     async def run(self, data: OrderWorkflowInput) -> OrderWorkflowResult:
         order = data.order
-        self._order_id = order.order_id
+        self._order_id, self._input = order.order_id, data
+        self._remaining = order.demand()
         await self._activity(
             OrderActivities.record_order, RecordOrderInput(order, data.received_at), summary="record order"
         )
         try:
             await self._validate_until_released(order)
             await self._authorize(order)
-            await self._reserve_until_stocked(order)
-            await self._fulfil(order)
+            while True:
+                await self._reserve(order)
+                await self._fulfil_pending(order)
+                if not self._remaining:
+                    break
+                if not await self._wait_for_the_remainder(order):
+                    break
         except _Cancelled:
             await self._compensate(order)
             return OrderWorkflowResult(order.order_id, self._status)
-        if self._payment is not None:
-            self._payment = await self._activity(
-                PaymentActivities.capture_payment,
-                PaymentStepInput(
-                    order.order_id, self._payment.payment_id, order.total, self._key("capture"), workflow.now()
-                ),
-                summary=f"capture {order.total.format()}",
-            )
-            self._payment_status = "captured"
-        await self._set_status(OrderStatus.SHIPPED, detail="everything shipped")
+        await self._set_status(OrderStatus.SHIPPED, detail=self._shipped_detail)
         await workflow.sleep(timedelta(seconds=data.return_window_seconds), summary="returns window")
         await self._set_status(OrderStatus.COMPLETED, detail="returns window closed")
         return OrderWorkflowResult(order.order_id, self._status)
@@ -170,91 +175,194 @@ class OrderWorkflow:
                 raise _Cancelled from err
             raise
 
-    async def _reserve_until_stocked(self, order: Order) -> None:
+    async def _reserve(self, order: Order) -> None:
+        """Source and reserve what is still wanted; wait (hold, backorder) until something is."""
         conflicts = 0
         while True:
             self._raise_if_cancelled()
+            address = order.shipping_address
             result = await self._activity(
                 InventoryActivities.reserve_stock,
-                ReserveStockInput(order.order_id, order.demand(), self._key("reserve"), workflow.now()),
-                summary="reserve stock",
+                ReserveStockInput(
+                    order.order_id,
+                    dict(self._remaining),
+                    self._key("reserve"),
+                    workflow.now(),
+                    channel=order.channel,
+                    destination=Destination(
+                        country=address.country,
+                        latitude=address.latitude,
+                        longitude=address.longitude,
+                        pickup_location_id=order.pickup_location_id,
+                    ),
+                    unit_values=order.unit_values(),
+                    round=self._reserved_rounds + 1,
+                ),
+                summary="source and reserve stock",
             )
-            if result.outcome == ReserveStockResult.RESERVED:
-                self._reservation = result
+            shipments = result.reserved_shipments(self._remaining)
+            if shipments:
+                self._reserved_rounds += 1
+                self._pending.extend(shipments)
+                for shipment in shipments:
+                    self._shipments[shipment.shipment_id] = ShipmentState(
+                        shipment.shipment_id, shipment.location_id, "RESERVED"
+                    )
+                self._remaining = dict(result.unfilled)
+                self._auto_cancel_days = result.auto_cancel_after_days
                 self._mark(OrderStatus.RESERVED)
                 return
             if result.outcome == ReserveStockResult.CONFLICT and conflicts < MAX_RESERVE_ATTEMPTS:
                 conflicts += 1  # lost a race for the last units: plan again on fresh stock
                 continue
             conflicts = 0
+            if result.outcome == ReserveStockResult.CANCEL:
+                self._cancel = CancelRequest(reason=f"routing: {result.reason}", requested_by="sourcing")
+                raise _Cancelled
+            if result.outcome == ReserveStockResult.HOLD:
+                self._mark(OrderStatus.ON_HOLD, result.reason)
+                await self._wait_for_a_person()
+                continue
             if result.outcome == ReserveStockResult.CONFLICT:
                 await self._set_status(OrderStatus.BACKORDERED, hold_reason=result.reason)
             else:
                 self._mark(OrderStatus.BACKORDERED, result.reason)
-            await self._wait_for_a_person()
+            if await self._wait_for_stock(result.auto_cancel_after_days):
+                self._cancel = CancelRequest(reason="backorder deadline passed", requested_by="deadline")
+                raise _Cancelled
 
-    async def _fulfil(self, order: Order) -> None:
-        reservation = self._reservation
-        assert reservation is not None and reservation.shipment_id and reservation.location_id
-        steps = [
-            ("pick", FulfilmentActivities.pick_shipment),
-            ("pack", FulfilmentActivities.pack_shipment),
-            ("ship", FulfilmentActivities.ship_shipment),
-        ]
-        for name, step in steps:
-            self._raise_if_cancelled()
-            if name == "ship":
-                self._shipping_started = True  # from here on, cancel is refused: use returns
-            self._shipment = await self._activity(
-                step,
-                ShipmentStepInput(
-                    order.order_id,
-                    reservation.shipment_id,
-                    reservation.location_id,
-                    order.demand(),
-                    self._key(name),
-                    workflow.now(),
-                ),
-                summary=f"{name} at {reservation.location_id}",
-            )
-            if name == "pick":
-                self._mark(OrderStatus.IN_FULFILMENT)
+    async def _fulfil_pending(self, order: Order) -> None:
+        """Pick, pack and ship each reserved shipment; capture what each one carries as it leaves."""
+        while self._pending:
+            shipment = self._pending[0]
+            for name in FULFILMENT_STEPS:
+                if not self._shipping_started:
+                    self._raise_if_cancelled()
+                if name == "ship":
+                    self._shipping_started = True  # from here on, cancel is refused: use returns
+                result = await self._activity(
+                    _STEP_ACTIVITIES[name],
+                    ShipmentStepInput(
+                        order.order_id,
+                        shipment.shipment_id,
+                        shipment.location_id,
+                        dict(shipment.lines),
+                        self._key(name),
+                        workflow.now(),
+                    ),
+                    summary=f"{name} at {shipment.location_id}",
+                )
+                self._shipments[shipment.shipment_id] = ShipmentState(
+                    shipment.shipment_id, shipment.location_id, result.status, result.carrier, result.tracking_number
+                )
+                if name == "pick":
+                    self._mark(OrderStatus.IN_FULFILMENT)
+            self._pending.pop(0)
+            if self._payment is not None:
+                await self._capture(order, shipment)
+
+    async def _capture(self, order: Order, shipment: ReservedShipment) -> None:
+        assert self._payment is not None
+        everything_shipped = not self._pending and not self._remaining
+        if everything_shipped:
+            amount = self._payment.amount.amount_minor - self._captured  # the last capture takes the rest
+        else:
+            amount = order.value_of(shipment.lines).amount_minor
+            if self._captured == 0:  # shipping and other charges ride with the first parcel
+                amount += (order.shipping + order.other_charges - order.order_discount).amount_minor
+        money = Money(amount, order.currency)
+        await self._activity(
+            PaymentActivities.capture_payment,
+            PaymentStepInput(order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now()),
+            summary=f"capture {money.format()}",
+        )
+        self._captured += amount
+        self._payment_status = "captured" if everything_shipped else "partially captured"
+
+    async def _wait_for_the_remainder(self, order: Order) -> bool:
+        """Part shipped, the rest backordered: wait for stock. False when the deadline cancels the rest."""
+        waiting = ", ".join(f"{sku} x{units}" for sku, units in sorted(self._remaining.items()))
+        await self._set_status(OrderStatus.BACKORDERED, hold_reason=f"waiting for {waiting}")
+        if not await self._wait_for_stock(self._auto_cancel_days):
+            return True
+        self._shipped_detail = f"backorder deadline passed: {waiting} will not ship"
+        self._remaining = {}
+        await self._void_the_rest(order)
+        return False
 
     async def _compensate(self, order: Order) -> None:
         """Undo exactly what was done, each step once: release stock, void the authorization."""
-        reservation = self._reservation
-        if reservation is not None and reservation.shipment_id and reservation.location_id:
+        for shipment in self._pending:
             await self._activity(
                 InventoryActivities.release_stock,
                 ReleaseStockInput(
                     order.order_id,
-                    reservation.shipment_id,
-                    reservation.location_id,
-                    order.demand(),
+                    shipment.shipment_id,
+                    shipment.location_id,
+                    dict(shipment.lines),
                     self._key("release"),
                     workflow.now(),
                 ),
-                summary="release stock",
+                summary=f"release stock at {shipment.location_id}",
             )
-            self._reservation = None
-        if self._payment is not None:
-            await self._activity(
-                PaymentActivities.void_payment,
-                PaymentStepInput(
-                    order.order_id, self._payment.payment_id, self._payment.amount, self._key("void"), workflow.now()
-                ),
-                summary="void authorization",
+            self._shipments[shipment.shipment_id] = ShipmentState(
+                shipment.shipment_id, shipment.location_id, "CANCELLED"
             )
-            self._payment, self._payment_status = None, "voided"
+        self._pending = []
+        await self._void_the_rest(order)
         reason = self._cancel.reason if self._cancel else ""
         await self._set_status(OrderStatus.CANCELLED, detail=reason or "cancelled")
 
-    # -- helpers -------------------------------------------------------------------------------
+    async def _void_the_rest(self, order: Order) -> None:
+        if self._payment is None or self._payment.amount.amount_minor - self._captured <= 0:
+            return
+        rest = Money(self._payment.amount.amount_minor - self._captured, order.currency)
+        await self._activity(
+            PaymentActivities.void_payment,
+            PaymentStepInput(order.order_id, self._payment.payment_id, rest, self._key("void"), workflow.now()),
+            summary=f"void {rest.format()}",
+        )
+        self._payment_status = "voided" if self._captured == 0 else "captured"
+
+    # -- waiting -------------------------------------------------------------------------------
 
     async def _wait_for_a_person(self) -> None:
         self._release = None
         await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
         self._raise_if_cancelled()
+
+    async def _wait_for_stock(self, auto_cancel_after_days: int | None) -> bool:
+        """Wait for a restock of a SKU we need, a person's release or cancel, or the backorder
+        deadline. True when the deadline passed."""
+        self._release, self._stock_arrived = None, False
+        if not workflow.patched(BACKORDER_DEADLINE_PATCH):
+            # Histories from before backorders had deadlines and restock wake-ups wait for a person.
+            await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
+            self._raise_if_cancelled()
+            return False
+        if self._backorder_deadline is None:
+            assert self._input is not None
+            seconds = (
+                auto_cancel_after_days * 86400
+                if auto_cancel_after_days is not None
+                else self._input.backorder_deadline_seconds
+            )
+            if seconds is not None:
+                self._backorder_deadline = workflow.now() + timedelta(seconds=seconds)
+        timeout = self._backorder_deadline - workflow.now() if self._backorder_deadline else None
+        try:
+            if timeout is not None and timeout <= timedelta(0):
+                raise TimeoutError
+            await workflow.wait_condition(
+                lambda: self._release is not None or self._cancel is not None or self._stock_arrived,
+                timeout=timeout,
+            )
+        except TimeoutError:
+            return True
+        self._raise_if_cancelled()
+        return False
+
+    # -- helpers -------------------------------------------------------------------------------
 
     def _raise_if_cancelled(self) -> None:
         if self._cancel is not None:
@@ -289,3 +397,10 @@ class OrderWorkflow:
         return await workflow.execute_activity_method(
             method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
         )
+
+
+_STEP_ACTIVITIES = {
+    "pick": FulfilmentActivities.pick_shipment,
+    "pack": FulfilmentActivities.pack_shipment,
+    "ship": FulfilmentActivities.ship_shipment,
+}

@@ -12,10 +12,13 @@ from typing import ClassVar
 
 from domain.money import Money
 from domain.order import Order
+from domain.sourcing import Destination
 from domain.status import OrderStatus
 
 # ApplicationError types the workflow branches on (never matched by message text).
 PAYMENT_DECLINED = "PaymentDeclined"
+# Sent by the stock-feed activity, which cannot import the workflow class (it would import itself).
+STOCK_AVAILABLE_SIGNAL = "stock_available"
 
 
 @dataclass
@@ -23,6 +26,8 @@ class OrderWorkflowInput:
     order: Order
     received_at: datetime
     return_window_seconds: int
+    backorder_deadline_seconds: int | None = None
+    """How long a backorder may wait for stock before it is cancelled (None: until a person acts)."""
 
 
 @dataclass
@@ -107,21 +112,52 @@ class ChangeStatusResult:
 class ReserveStockInput:
     order_id: str
     demand: dict[str, int]
+    """What is still to be reserved (the whole order, or a backordered remainder)."""
     idempotency_key: str
     at: datetime
+    channel: str = ""
+    destination: Destination | None = None
+    unit_values: dict[str, int] = field(default_factory=dict)
+    round: int = 1
+    """1 for the first reservation; later rounds (backordered remainders) get their own shipment ids."""
+
+
+@dataclass
+class ReservedShipment:
+    shipment_id: str
+    location_id: str
+    lines: dict[str, int]
+    transfer_to: str | None = None
+    cost_minor: int = 0
 
 
 @dataclass
 class ReserveStockResult:
     outcome: str
-    """"reserved", "conflict" (lost a race: plan again) or "insufficient" (no location can ship)."""
+    """RESERVED (all), PARTIAL (some; `unfilled` waits), CONFLICT (lost a race: plan again),
+    INSUFFICIENT (backorder), HOLD (a person decides) or CANCEL (the channel's routing says so)."""
     reason: str
     location_id: str | None = None
     shipment_id: str | None = None
+    shipments: list[ReservedShipment] = field(default_factory=list)
+    unfilled: dict[str, int] = field(default_factory=dict)
+    auto_cancel_after_days: int | None = None
 
     RESERVED: ClassVar[str] = "reserved"
+    PARTIAL: ClassVar[str] = "partial"
     CONFLICT: ClassVar[str] = "conflict"
     INSUFFICIENT: ClassVar[str] = "insufficient"
+    HOLD: ClassVar[str] = "hold"
+    CANCEL: ClassVar[str] = "cancel"
+
+    def reserved_shipments(self, demand: dict[str, int]) -> list[ReservedShipment]:
+        """The shipments reserved; results recorded before multi-location sourcing carried one
+        location for the whole demand, and old histories must replay the same way."""
+        if self.shipments:
+            return list(self.shipments)
+        if self.outcome == self.RESERVED and self.shipment_id and self.location_id:
+            return [ReservedShipment(self.shipment_id, self.location_id, dict(demand))]
+        return []
 
 
 @dataclass
@@ -181,3 +217,25 @@ class PaymentResult:
     payment_id: str
     status: str
     amount: Money
+
+
+@dataclass
+class StockFeedInput:
+    passes_before_continue: int = 500
+    idle_seconds: float = 1.0
+    batch_size: int = 200
+
+
+@dataclass
+class PublishStockResult:
+    delivered: int
+    """Outbox rows delivered (or superseded by a newer row of the same SKU)."""
+    failed: int
+    """SKUs whose delivery failed this pass (they stay pending, in order)."""
+    woken: int = 0
+    """Backordered orders signalled that a SKU they wait for is available again."""
+
+
+@dataclass
+class StockAvailable:
+    sku: str

@@ -65,6 +65,7 @@ def _to_order(body: OrderCreate) -> Order:
         payment_collected=body.payment_collected,
         customer_email=body.customer_email,
         payment_method=body.payment_method,
+        pickup_location_id=body.pickup_location_id,
     )
 
 

@@ -28,7 +28,12 @@ async def start_order(client: Client, settings: Settings, order: Order) -> tuple
         await client.start_workflow(
             OrderWorkflow.run,
             OrderWorkflowInput(
-                order=order, received_at=received_at, return_window_seconds=int(settings.return_window.total_seconds())
+                order=order,
+                received_at=received_at,
+                return_window_seconds=int(settings.return_window.total_seconds()),
+                backorder_deadline_seconds=(
+                    int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
+                ),
             ),
             id=order.order_id,
             task_queue=settings.task_queue,

@@ -50,7 +50,7 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
         ],
         shipping=_money(record.shipping_minor, currency),
         discount=_money(record.discount_minor, currency),
-        shipping_address={k: str(v) for k, v in (record.shipping_address or {}).items()},
+        shipping_address=dict(record.shipping_address or {}),
         customer_email=record.customer_email,
         payment_collected=record.payment_collected,
         completed_at=record.completed_at,
@@ -82,5 +82,6 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
             for p in record.payments
         ],
         returns=[],
+        sourcing=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events if e.kind == "sourcing"],
         events=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events],
     )

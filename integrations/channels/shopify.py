@@ -81,6 +81,8 @@ class ShopifyAddress(_Model):
     province: str | None = None
     country_code: str | None = None
     phone: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class ShopifyPriceSet(_Model):
@@ -124,6 +126,8 @@ def _address(address: ShopifyAddress | None) -> Address:
         region=address.province_code or address.province or "",
         country=(address.country_code or "").upper(),
         phone=address.phone or "",
+        latitude=address.latitude,
+        longitude=address.longitude,
     )
 
 

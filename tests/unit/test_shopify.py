@@ -146,6 +146,8 @@ def test_to_order_maps_the_header_fields(payload: dict[str, Any]) -> None:
         region="NH",
         country="NL",
         phone="+31 20 123 4567",
+        latitude=52.3738,  # Shopify geocodes the shipping address; sourcing measures distance from it
+        longitude=4.8847,
     )
 
 

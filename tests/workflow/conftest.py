@@ -18,7 +18,7 @@ from config import Settings, load_settings
 from integrations.providers import PaymentGateway, Warehouse
 from persistence import orders as order_store
 from tests.conftest import TestDatabase
-from worker import build_worker
+from worker import build_worker, start_stock_feed, stock_feed_workflow_id
 
 
 @dataclass
@@ -51,16 +51,28 @@ async def running_engine(
     return_window: timedelta = timedelta(days=30),
     gateway: PaymentGateway | None = None,
     warehouse: Warehouse | None = None,
+    backorder_deadline: timedelta | None = timedelta(days=14),
+    stock_feed: bool = False,
 ) -> AsyncIterator[Engine]:
     settings = load_settings(
-        task_queue=f"test-{uuid.uuid4()}", return_window=return_window, database_url=db.url, worker_activity_threads=16
+        task_queue=f"test-{uuid.uuid4()}",
+        return_window=return_window,
+        backorder_deadline=backorder_deadline,
+        database_url=db.url,
+        worker_activity_threads=16,
     )
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(
             client, settings, db.session_factory, executor=executor, gateway=gateway, warehouse=warehouse
         )
         async with worker:
-            yield Engine(client, settings, db)
+            if stock_feed:
+                await start_stock_feed(client, settings.task_queue)
+            try:
+                yield Engine(client, settings, db)
+            finally:
+                if stock_feed:
+                    await client.get_workflow_handle(stock_feed_workflow_id(settings.task_queue)).terminate("test done")
 
 
 @pytest_asyncio.fixture

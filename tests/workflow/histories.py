@@ -14,9 +14,11 @@ HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 
 
 async def replay_and_maybe_store(handle: WorkflowHandle, name: str) -> None:
-    """Replay must succeed; with OMS_RECORD_HISTORIES=1 the history is kept under tests/histories/."""
+    """Replay must succeed; with OMS_RECORD_HISTORIES=1 a history not stored yet is kept under
+    tests/histories/. Stored ones are never overwritten: they are what older code produced."""
     history = await handle.fetch_history()
     await Replayer(workflows=[OrderWorkflow]).replay_workflow(history)
-    if os.environ.get("OMS_RECORD_HISTORIES") == "1":
+    target = HISTORIES / f"{name}.json"
+    if os.environ.get("OMS_RECORD_HISTORIES") == "1" and not target.exists():
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        target.write_text(history.to_json())

@@ -1,0 +1,153 @@
+"""Deliver available-to-promise from the outbox to every channel's feed, and wake backorders."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from integrations.stock_feeds import StockFeed
+from persistence import backorders
+from persistence.db import SessionFactory
+from persistence.models import BackorderWait, ChannelStockLevel, StockOutbox, utcnow
+from persistence.unit_of_work import UnitOfWork
+from workflows.payloads import STOCK_AVAILABLE_SIGNAL, PublishStockResult, StockAvailable, StockFeedInput
+
+log = logging.getLogger("oms.stock_feed")
+
+
+@dataclass
+class _Pending:
+    id: int
+    sku: str
+    atp: dict[str, int]
+
+
+@dataclass
+class _Pass:
+    delivered: int = 0
+    failed: int = 0
+    restocked: set[str] = field(default_factory=set)
+
+
+class StockFeedActivities:
+    def __init__(self, session_factory: SessionFactory, feeds: Mapping[str, StockFeed], client: Client) -> None:
+        self._session_factory = session_factory
+        self._feeds = feeds
+        self._client = client
+
+    @activity.defn
+    async def publish_stock_updates(self, data: StockFeedInput) -> PublishStockResult:
+        result = await asyncio.to_thread(self._deliver, data.batch_size)
+        woken = await self._wake_backorders(result.restocked) if result.restocked else 0
+        return PublishStockResult(result.delivered, result.failed, woken)
+
+    def _deliver(self, batch_size: int) -> _Pass:
+        outcome = _Pass()
+        with UnitOfWork(self._session_factory) as uow:
+            pending = uow.session.execute(
+                select(StockOutbox.id, StockOutbox.sku, StockOutbox.atp)
+                .where(StockOutbox.delivered_at.is_(None))
+                .order_by(StockOutbox.id)
+                .limit(batch_size)
+            ).all()
+        by_sku: dict[str, list[int]] = {}
+        newest: dict[str, _Pending] = {}
+        for outbox_id, sku, atp in pending:
+            by_sku.setdefault(sku, []).append(outbox_id)
+            newest[sku] = _Pending(outbox_id, sku, dict(atp))  # ordered by id: the last one wins
+        for sku, ids in by_sku.items():
+            row = newest[sku]
+            if self._send(row):
+                self._mark_delivered(ids)
+                outcome.delivered += len(ids)
+                if any(units > 0 for units in row.atp.values()):
+                    outcome.restocked.add(sku)
+            else:
+                outcome.failed += 1
+        return outcome
+
+    def _send(self, row: _Pending) -> bool:
+        """Push the newest ATP of one SKU to every channel that has not had it; False stops this SKU
+        (older values are never sent after newer ones: the row stays pending and is retried).
+        No transaction is held while a channel is called."""
+        with UnitOfWork(self._session_factory) as uow:
+            last_sent = {
+                channel: (quantity, outbox_id)
+                for channel, quantity, outbox_id in uow.session.execute(
+                    select(ChannelStockLevel.channel, ChannelStockLevel.quantity, ChannelStockLevel.outbox_id).where(
+                        ChannelStockLevel.sku == row.sku
+                    )
+                )
+            }
+        for channel, quantity in sorted(row.atp.items()):
+            feed = self._feeds.get(channel)
+            last = last_sent.get(channel)
+            if feed is None or (last is not None and last[1] >= row.id):
+                continue
+            if last is None or last[0] != quantity:
+                try:
+                    feed.push(row.sku, quantity, row.id)
+                except Exception as exc:
+                    log.warning("stock feed %s failed for %s: %s", channel, row.sku, exc)
+                    self._record_failure(row.id, f"{channel}: {exc}")
+                    return False
+            self._record_sent(channel, row.sku, quantity, row.id)
+        return True
+
+    def _record_sent(self, channel: str, sku: str, quantity: int, outbox_id: int) -> None:
+        with UnitOfWork(self._session_factory) as uow:
+            last = uow.session.get(ChannelStockLevel, (channel, sku))
+            if last is None:
+                uow.session.add(ChannelStockLevel(channel=channel, sku=sku, quantity=quantity, outbox_id=outbox_id))
+            elif last.outbox_id < outbox_id:
+                last.quantity, last.outbox_id, last.sent_at = quantity, outbox_id, utcnow()
+            uow.commit()
+
+    def _mark_delivered(self, ids: list[int]) -> None:
+        with UnitOfWork(self._session_factory) as uow:
+            for row in uow.session.scalars(select(StockOutbox).where(StockOutbox.id.in_(ids))):
+                row.delivered_at = utcnow()
+            uow.commit()
+
+    def _record_failure(self, outbox_id: int, error: str) -> None:
+        with UnitOfWork(self._session_factory) as uow:
+            row = uow.session.get(StockOutbox, outbox_id)
+            if row is not None:
+                row.attempts += 1
+                row.last_error = error[:1000]
+                uow.commit()
+
+    async def _wake_backorders(self, skus: set[str]) -> int:
+        waiting = await asyncio.to_thread(self._waiting_orders, skus)
+        woken = 0
+        for order_id, sku in waiting:
+            try:
+                await self._client.get_workflow_handle(order_id).signal(STOCK_AVAILABLE_SIGNAL, StockAvailable(sku))
+                woken += 1
+            except RPCError as exc:
+                if exc.status is RPCStatusCode.NOT_FOUND:  # the order is gone: nobody waits any more
+                    await asyncio.to_thread(self._forget_wait, order_id)
+                else:
+                    raise
+        return woken
+
+    def _waiting_orders(self, skus: set[str]) -> list[tuple[str, str]]:
+        with UnitOfWork(self._session_factory) as uow:
+            rows = uow.session.execute(
+                select(BackorderWait.order_id, BackorderWait.sku)
+                .where(BackorderWait.sku.in_(sorted(skus)))
+                .order_by(BackorderWait.since)
+            )
+            return [(order_id, sku) for order_id, sku in rows]
+
+    def _forget_wait(self, order_id: str) -> None:
+        with UnitOfWork(self._session_factory) as uow:
+            backorders.forget(uow.session, order_id)
+            uow.commit()

@@ -1,0 +1,224 @@
+"""Staff stock operations: transfers, safety stock, the stock overview, what channels were last told,
+and the ledger figures behind reorder hints.
+
+Every change to on_hand or reserved goes through ``persistence.inventory``'s ledger helper, so the
+outbox hook writes the touched SKU's available-to-promise in the same transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.orm import Session
+
+from persistence.inventory import (
+    InsufficientStock,
+    StockError,
+    StockRow,
+    UnknownLocation,
+    _insert_for,
+    _ledger,
+    stock_row,
+)
+from persistence.models import ChannelStockLevel, Location, StockLevel, StockMovement, utcnow
+from persistence.stock_outbox import note_stock_change
+
+_REASON_LENGTH = 200  # StockMovement.reason
+
+
+class SameLocation(StockError):
+    pass
+
+
+class NoStockRecord(StockError):
+    pass
+
+
+@dataclass(frozen=True)
+class Transfer:
+    source: StockRow
+    destination: StockRow
+
+
+def _require_location(session: Session, location_id: str) -> None:
+    if session.get(Location, location_id) is None:
+        raise UnknownLocation(f"unknown location {location_id!r}", location_id=location_id)
+
+
+def transfer(
+    session: Session, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str
+) -> Transfer:
+    """Move ``quantity`` units of ``sku`` from one location to another in the caller's transaction.
+
+    The source gives only what it could still promise (on hand - reserved - safety stock): reserved
+    units and safety stock never move. One guarded UPDATE at the source, an upsert at the destination
+    (creating its stock record if needed) and two ledger rows of kind "transfer". Rows are touched in
+    location order so two opposite transfers cannot deadlock on PostgreSQL. On a refusal the caller
+    rolls back (the destination may already have been written).
+    """
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise ValueError(f"a transfer moves a whole number of units > 0, not {quantity!r}")
+    if from_location_id == to_location_id:
+        raise SameLocation(f"cannot transfer from {from_location_id!r} to itself", location_id=from_location_id)
+    _require_location(session, from_location_id)
+    _require_location(session, to_location_id)
+    note = f"transfer {from_location_id} -> {to_location_id}: {reason}"[:_REASON_LENGTH]
+    steps = sorted([(from_location_id, -quantity), (to_location_id, quantity)])
+    for location_id, delta in steps:
+        if delta < 0:
+            _take(session, location_id, sku, quantity)
+        else:
+            _put(session, location_id, sku, quantity)
+        _ledger(session, location_id, sku, "transfer", delta, 0, reason=note)
+    source = stock_row(session, from_location_id, sku)
+    destination = stock_row(session, to_location_id, sku)
+    assert source is not None and destination is not None
+    return Transfer(source, destination)
+
+
+def _take(session: Session, location_id: str, sku: str, quantity: int) -> None:
+    now = utcnow()
+    result = session.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.location_id == location_id,
+            StockLevel.sku == sku,
+            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= quantity,
+        )
+        .values(on_hand=StockLevel.on_hand - quantity, updated_at=now)
+    )
+    if result.rowcount == 1:  # type: ignore[attr-defined]
+        return
+    row = stock_row(session, location_id, sku)
+    if row is None:
+        raise InsufficientStock(
+            f"{location_id} holds no stock of {sku}: nothing to transfer",
+            location_id=location_id,
+            sku=sku,
+            requested=quantity,
+            on_hand=0,
+            reserved=0,
+            safety_stock=0,
+            available=0,
+        )
+    raise InsufficientStock(
+        f"{sku} at {location_id}: cannot transfer {quantity}, only {row.available} can move "
+        f"({row.on_hand} on hand - {row.reserved} reserved - {row.safety_stock} safety stock)",
+        location_id=location_id,
+        sku=sku,
+        requested=quantity,
+        on_hand=row.on_hand,
+        reserved=row.reserved,
+        safety_stock=row.safety_stock,
+        available=row.available,
+    )
+
+
+def _put(session: Session, location_id: str, sku: str, quantity: int) -> None:
+    now = utcnow()
+    insert = _insert_for(session)(StockLevel).values(
+        location_id=location_id, sku=sku, on_hand=quantity, reserved=0, safety_stock=0, updated_at=now
+    )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[StockLevel.location_id, StockLevel.sku],
+            set_={"on_hand": StockLevel.on_hand + quantity, "updated_at": now},
+        )
+    )
+
+
+def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+    """Set a location's safety stock for a SKU; returns the new row and the previous safety stock.
+
+    It may exceed what is unreserved: available to promise then floors at 0. The SKU's ATP changes,
+    so it is noted for the outbox like any other stock change.
+    """
+    if isinstance(safety_stock, bool) or not isinstance(safety_stock, int) or safety_stock < 0:
+        raise ValueError(f"safety stock must be a whole number >= 0, not {safety_stock!r}")
+    _require_location(session, location_id)
+    before = stock_row(session, location_id, sku)
+    if before is None:
+        raise NoStockRecord(
+            f"{location_id} holds no stock record for {sku}: receive it there first",
+            location_id=location_id,
+            sku=sku,
+        )
+    session.execute(
+        update(StockLevel)
+        .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+        .values(safety_stock=safety_stock, updated_at=utcnow())
+    )
+    note_stock_change(session, sku)
+    after = stock_row(session, location_id, sku)
+    assert after is not None
+    return after, before.safety_stock
+
+
+def overview(
+    session: Session,
+    *,
+    location_id: str | None = None,
+    sku_prefix: str | None = None,
+    below_safety: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[StockRow], int]:
+    """Stock records sorted by SKU then location, and how many match in all.
+
+    ``sku_prefix`` matches case-sensitively on both databases (no LIKE: SQLite's ignores case).
+    ``below_safety``: True keeps the records whose unreserved stock (on hand - reserved) is below
+    their safety stock, False the others.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if location_id is not None:
+        conditions.append(StockLevel.location_id == location_id)
+    if sku_prefix:
+        conditions.append(func.substr(StockLevel.sku, 1, len(sku_prefix)) == sku_prefix)
+    if below_safety is not None:
+        below = StockLevel.on_hand - StockLevel.reserved < StockLevel.safety_stock
+        conditions.append(below if below_safety else ~below)
+    count = session.scalar(select(func.count()).select_from(StockLevel).where(*conditions)) or 0
+    levels = session.scalars(
+        select(StockLevel)
+        .where(*conditions)
+        .order_by(StockLevel.sku, StockLevel.location_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    rows = [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
+    return rows, int(count)
+
+
+def location_exists(session: Session, location_id: str) -> bool:
+    return session.get(Location, location_id) is not None
+
+
+@dataclass(frozen=True)
+class ChannelSent:
+    quantity: int
+    sent_at: datetime
+
+
+def last_sent(session: Session, sku: str) -> dict[str, ChannelSent]:
+    """What each channel's stock feed was last told for this SKU."""
+    rows = session.scalars(
+        select(ChannelStockLevel).where(ChannelStockLevel.sku == sku).order_by(ChannelStockLevel.channel)
+    )
+    return {row.channel: ChannelSent(row.quantity, row.sent_at) for row in rows}
+
+
+def shipped_since(session: Session, sku: str, since: datetime) -> dict[str, int]:
+    """Units of the SKU shipped per location since ``since``, from the ledger's shipment rows."""
+    rows = session.execute(
+        select(StockMovement.location_id, func.sum(StockMovement.on_hand_delta))
+        .where(
+            StockMovement.sku == sku,
+            StockMovement.kind == "shipment",
+            StockMovement.on_hand_delta < 0,
+            StockMovement.created_at >= since,
+        )
+        .group_by(StockMovement.location_id)
+    ).all()
+    return {location_id: -int(total) for location_id, total in rows}
