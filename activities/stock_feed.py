@@ -74,9 +74,10 @@ class StockFeedActivities:
         return outcome
 
     def _send(self, row: _Pending) -> bool:
-        """Push the newest ATP of one SKU to every channel that has not had it; False stops this SKU
-        (older values are never sent after newer ones: the row stays pending and is retried).
-        No transaction is held while a channel is called."""
+        """Push the newest ATP of one SKU to every channel that has not had it. A channel that fails
+        does not hold up the others; False keeps the row pending for the failed ones, who get the
+        newest value on the retry (never an older one after a newer). No transaction is held while a
+        channel is called."""
         with UnitOfWork(self._session_factory) as uow:
             last_sent = {
                 channel: (quantity, outbox_id)
@@ -86,6 +87,7 @@ class StockFeedActivities:
                     )
                 )
             }
+        failures = []
         for channel, quantity in sorted(row.atp.items()):
             feed = self._feeds.get(channel)
             last = last_sent.get(channel)
@@ -96,10 +98,12 @@ class StockFeedActivities:
                     feed.push(row.sku, quantity, row.id)
                 except Exception as exc:
                     log.warning("stock feed %s failed for %s: %s", channel, row.sku, exc)
-                    self._record_failure(row.id, f"{channel}: {exc}")
-                    return False
+                    failures.append(f"{channel}: {exc}")
+                    continue
             self._record_sent(channel, row.sku, quantity, row.id)
-        return True
+        if failures:
+            self._record_failure(row.id, "; ".join(failures))
+        return not failures
 
     def _record_sent(self, channel: str, sku: str, quantity: int, outbox_id: int) -> None:
         with UnitOfWork(self._session_factory) as uow:

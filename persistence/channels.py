@@ -19,6 +19,13 @@ _cache: tuple[float, list[ChannelPolicy]] | None = None
 _lock = Lock()
 
 
+def forget_cached_policies() -> None:
+    """Drop this process's cached policies (another database, or a change made elsewhere)."""
+    global _cache
+    with _lock:
+        _cache = None
+
+
 def all_policies(session: Session) -> list[ChannelPolicy]:
     """One policy per known channel; channels without a stored config get the defaults."""
     global _cache
@@ -38,12 +45,10 @@ def policy_for(session: Session, channel: str) -> ChannelPolicy:
 
 
 def save_policy(session: Session, policy: ChannelPolicy) -> None:
-    global _cache
     row = session.get(ChannelConfig, policy.channel)
     config = channel_policy_to_dict(policy)
     if row is None:
         session.add(ChannelConfig(channel=policy.channel, config=config, updated_at=utcnow()))
     else:
         row.config, row.updated_at = config, utcnow()
-    with _lock:
-        _cache = None
+    forget_cached_policies()

@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-import persistence.channels
 from api.main import create_app
 from config import load_settings
 from domain.channels import ChannelPolicy
@@ -34,14 +33,6 @@ AMS = {
     "latitude": 52.386,
     "longitude": 4.836,
 }
-
-
-@pytest.fixture(autouse=True)
-def _fresh_channel_policies() -> Iterator[None]:
-    # The policy cache is per process and lives 2 s: never let one database's policies leak into the next.
-    persistence.channels._cache = None
-    yield
-    persistence.channels._cache = None
 
 
 @pytest.fixture

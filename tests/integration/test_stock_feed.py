@@ -1,0 +1,93 @@
+"""The ATP outbox: written with every stock change, delivered to each channel in order, retried."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import select
+
+from activities.stock_feed import StockFeedActivities
+from domain.channels import ChannelPolicy
+from integrations.stock_feeds import sandbox_feeds
+from persistence.channels import save_policy
+from persistence.models import ChannelStockLevel, StockOutbox
+from persistence.unit_of_work import UnitOfWork
+from tests.factories import add_location, stock
+
+
+class RecordingFeed:
+    def __init__(self, fail_times: int = 0) -> None:
+        self.fail_times = fail_times
+        self.received: list[tuple[str, int, int]] = []
+
+    def push(self, sku: str, quantity: int, sequence: int) -> None:
+        if self.fail_times:
+            self.fail_times -= 1
+            raise ConnectionError("channel API answered 503")
+        self.received.append((sku, quantity, sequence))
+
+
+def _publisher(db, feeds) -> StockFeedActivities:
+    return StockFeedActivities(db.session_factory, feeds, client=cast(Any, None))
+
+
+def _pending(db) -> list[tuple[int, str, int]]:
+    with db.session() as session:
+        rows = session.scalars(select(StockOutbox).where(StockOutbox.delivered_at.is_(None)).order_by(StockOutbox.id))
+        return [(row.id, row.sku, row.attempts) for row in rows]
+
+
+def test_every_stock_change_writes_per_channel_atp_in_its_transaction(database):
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "UTR")
+    with UnitOfWork(database.session_factory) as uow:
+        save_policy(uow.session, ChannelPolicy("bol", sells_from=("UTR",), safety_stock=1))
+        uow.commit()
+    stock(database.session_factory, "AMS", {"A": 5})
+    stock(database.session_factory, "UTR", {"A": 3})
+    with database.session() as session:
+        rows = list(session.scalars(select(StockOutbox).order_by(StockOutbox.id)))
+    assert [row.sku for row in rows] == ["A", "A"]
+    assert rows[-1].atp["webshop"] == 8 and rows[-1].atp["bol"] == 2
+
+
+def test_a_failing_channel_is_retried_and_never_gets_an_older_value_after_a_newer(database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"A": 5})
+    flaky, steady = RecordingFeed(fail_times=1), RecordingFeed()
+    publisher = _publisher(database, {"bol": flaky, "webshop": steady})
+
+    first = publisher._deliver(batch_size=100)
+    assert (first.delivered, first.failed) == (0, 1)
+    [(row_id, _, attempts)] = _pending(database)
+    assert attempts == 1
+    assert steady.received == [("A", 5, row_id)]  # the healthy channel already has it
+
+    stock(database.session_factory, "AMS", {"A": 2})  # a newer value arrives while bol is down
+    second = publisher._deliver(batch_size=100)
+    assert (second.delivered, second.failed) == (2, 0)
+    assert _pending(database) == []
+    assert flaky.received == [("A", 7, row_id + 1)]  # only the newest: the stale 5 is never sent
+    assert steady.received == [("A", 5, row_id), ("A", 7, row_id + 1)]
+    with database.session() as session:
+        sent = {(r.channel, r.sku): (r.quantity, r.outbox_id) for r in session.scalars(select(ChannelStockLevel))}
+    assert sent == {("bol", "A"): (7, row_id + 1), ("webshop", "A"): (7, row_id + 1)}
+
+
+def test_an_unchanged_level_is_not_sent_again(database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"A": 5})
+    feed = RecordingFeed()
+    publisher = _publisher(database, {"webshop": feed})
+    publisher._deliver(batch_size=100)
+    stock(database.session_factory, "AMS", {"B": 1})  # another SKU: A's level is unchanged
+    with UnitOfWork(database.session_factory) as uow:
+        uow.session.add(StockOutbox(sku="A", atp={"webshop": 5}))
+        uow.commit()
+    publisher._deliver(batch_size=100)
+    assert [entry[:2] for entry in feed.received] == [("A", 5), ("B", 1)]
+    assert _pending(database) == []
+
+
+def test_the_sandbox_feeds_cover_every_channel(database):
+    assert set(sandbox_feeds(database.session_factory)) == {"shopify", "woocommerce", "bol", "amazon", "pos", "webshop"}
