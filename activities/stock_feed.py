@@ -64,8 +64,7 @@ class StockFeedActivities:
             newest[sku] = _Pending(outbox_id, sku, dict(atp))  # ordered by id: the last one wins
         for sku, ids in by_sku.items():
             row = newest[sku]
-            if self._send(row):
-                self._mark_delivered(ids)
+            if self._send(row, ids):
                 outcome.delivered += len(ids)
                 if any(units > 0 for units in row.atp.values()):
                     outcome.restocked.add(sku)
@@ -73,11 +72,11 @@ class StockFeedActivities:
                 outcome.failed += 1
         return outcome
 
-    def _send(self, row: _Pending) -> bool:
-        """Push the newest ATP of one SKU to every channel that has not had it. A channel that fails
-        does not hold up the others; False keeps the row pending for the failed ones, who get the
-        newest value on the retry (never an older one after a newer). No transaction is held while a
-        channel is called."""
+    def _send(self, row: _Pending, ids: list[int]) -> bool:
+        """Push the newest ATP of one SKU to every channel that has not had it, then record what was
+        sent (and the rows as delivered) in one transaction. A channel that fails does not hold up
+        the others; False keeps the rows pending for the failed ones, who get the newest value on
+        the retry (never an older one after a newer). No transaction is open while a channel is called."""
         with UnitOfWork(self._session_factory) as uow:
             last_sent = {
                 channel: (quantity, outbox_id)
@@ -87,6 +86,7 @@ class StockFeedActivities:
                     )
                 )
             }
+        sent: dict[str, int] = {}
         failures = []
         for channel, quantity in sorted(row.atp.items()):
             feed = self._feeds.get(channel)
@@ -100,33 +100,26 @@ class StockFeedActivities:
                     log.warning("stock feed %s failed for %s: %s", channel, row.sku, exc)
                     failures.append(f"{channel}: {exc}")
                     continue
-            self._record_sent(channel, row.sku, quantity, row.id)
-        if failures:
-            self._record_failure(row.id, "; ".join(failures))
+            sent[channel] = quantity
+        with UnitOfWork(self._session_factory) as uow:
+            for channel, quantity in sent.items():
+                level = uow.session.get(ChannelStockLevel, (channel, row.sku))
+                if level is None:
+                    level = ChannelStockLevel(channel=channel, sku=row.sku, quantity=quantity, outbox_id=row.id)
+                    uow.session.add(level)
+                elif level.outbox_id < row.id:
+                    level.quantity, level.outbox_id, level.sent_at = quantity, row.id, utcnow()
+            if failures:
+                failed = uow.session.get(StockOutbox, row.id)
+                if failed is not None:
+                    failed.attempts += 1
+                    failed.last_error = "; ".join(failures)[:1000]
+            else:
+                now = utcnow()
+                for delivered in uow.session.scalars(select(StockOutbox).where(StockOutbox.id.in_(ids))):
+                    delivered.delivered_at = now
+            uow.commit()
         return not failures
-
-    def _record_sent(self, channel: str, sku: str, quantity: int, outbox_id: int) -> None:
-        with UnitOfWork(self._session_factory) as uow:
-            last = uow.session.get(ChannelStockLevel, (channel, sku))
-            if last is None:
-                uow.session.add(ChannelStockLevel(channel=channel, sku=sku, quantity=quantity, outbox_id=outbox_id))
-            elif last.outbox_id < outbox_id:
-                last.quantity, last.outbox_id, last.sent_at = quantity, outbox_id, utcnow()
-            uow.commit()
-
-    def _mark_delivered(self, ids: list[int]) -> None:
-        with UnitOfWork(self._session_factory) as uow:
-            for row in uow.session.scalars(select(StockOutbox).where(StockOutbox.id.in_(ids))):
-                row.delivered_at = utcnow()
-            uow.commit()
-
-    def _record_failure(self, outbox_id: int, error: str) -> None:
-        with UnitOfWork(self._session_factory) as uow:
-            row = uow.session.get(StockOutbox, outbox_id)
-            if row is not None:
-                row.attempts += 1
-                row.last_error = error[:1000]
-                uow.commit()
 
     async def _wake_backorders(self, skus: set[str]) -> int:
         waiting = await asyncio.to_thread(self._waiting_orders, skus)

@@ -42,8 +42,8 @@ class StockFeedWorkflow:
                 summary="deliver ATP to channels",
             )
             failures = failures + 1 if result.failed and not result.delivered else 0
-            if result.delivered and not result.failed:
-                continue  # there may be more pending: go again at once
+            if result.delivered >= data.batch_size and not result.failed:
+                continue  # a full batch: there is a backlog, go again at once
             wait = min(2.0**failures, MAX_BACKOFF_SECONDS) if failures else data.idle_seconds
             with contextlib.suppress(TimeoutError):  # an idle tick: look again
                 await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
