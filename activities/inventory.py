@@ -74,10 +74,6 @@ class InventoryActivities:
                 "unfilled": dict(data.demand),
                 "auto_cancel_after_days": auto_cancel,
             }
-        # Locks in one global order (location, then SKU inside reserve) so two multi-location orders
-        # cannot deadlock on PostgreSQL; the shipments keep the plan's order.
-        for planned in sorted(plan.shipments, key=lambda p: p.location_id):
-            inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
         shipments = []
         for planned in plan.shipments:
             lines = dict(planned.lines)
@@ -107,6 +103,11 @@ class InventoryActivities:
         else:
             backorders.forget(session, data.order_id)
         order_store.set_status(session, data.order_id, OrderStatus.RESERVED, detail=plan.explanation, at=data.at)
+        # Stock last: every other write is already done, so the stock rows stay locked only until
+        # the commit. Locks are taken in one global order (location, then SKU inside reserve) so
+        # two multi-location orders cannot deadlock on PostgreSQL; the shipments keep the plan's order.
+        for planned in sorted(plan.shipments, key=lambda p: p.location_id):
+            inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
         first = shipments[0]
         return {
             "outcome": ReserveStockResult.PARTIAL if unfilled else ReserveStockResult.RESERVED,

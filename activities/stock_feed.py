@@ -16,17 +16,11 @@ from integrations.stock_feeds import StockFeed
 from persistence import backorders
 from persistence.db import SessionFactory
 from persistence.models import BackorderWait, ChannelStockLevel, StockOutbox, utcnow
+from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
 from workflows.payloads import STOCK_AVAILABLE_SIGNAL, PublishStockResult, StockAvailable, StockFeedInput
 
 log = logging.getLogger("oms.stock_feed")
-
-
-@dataclass
-class _Pending:
-    id: int
-    sku: str
-    atp: dict[str, int]
 
 
 @dataclass
@@ -49,75 +43,75 @@ class StockFeedActivities:
         return PublishStockResult(result.delivered, result.failed, woken)
 
     def _deliver(self, batch_size: int) -> _Pass:
+        """Deliver the SKUs of the oldest pending outbox rows, each at its current ATP."""
         outcome = _Pass()
         with UnitOfWork(self._session_factory) as uow:
             pending = uow.session.execute(
-                select(StockOutbox.id, StockOutbox.sku, StockOutbox.atp)
+                select(StockOutbox.id, StockOutbox.sku)
                 .where(StockOutbox.delivered_at.is_(None))
                 .order_by(StockOutbox.id)
                 .limit(batch_size)
             ).all()
-        by_sku: dict[str, list[int]] = {}
-        newest: dict[str, _Pending] = {}
-        for outbox_id, sku, atp in pending:
-            by_sku.setdefault(sku, []).append(outbox_id)
-            newest[sku] = _Pending(outbox_id, sku, dict(atp))  # ordered by id: the last one wins
+            by_sku: dict[str, list[int]] = {}
+            for outbox_id, sku in pending:
+                by_sku.setdefault(sku, []).append(outbox_id)
+            current = atp_by_sku(uow.session, by_sku)
         for sku, ids in by_sku.items():
-            row = newest[sku]
-            if self._send(row, ids):
+            if self._send(sku, current[sku], ids):
                 outcome.delivered += len(ids)
-                if any(units > 0 for units in row.atp.values()):
+                if any(units > 0 for units in current[sku].values()):
                     outcome.restocked.add(sku)
             else:
                 outcome.failed += 1
         return outcome
 
-    def _send(self, row: _Pending, ids: list[int]) -> bool:
-        """Push the newest ATP of one SKU to every channel that has not had it, then record what was
-        sent (and the rows as delivered) in one transaction. A channel that fails does not hold up
-        the others; False keeps the rows pending for the failed ones, who get the newest value on
-        the retry (never an older one after a newer). No transaction is open while a channel is called."""
+    def _send(self, sku: str, atp: dict[str, int], ids: list[int]) -> bool:
+        """Push one SKU's ATP to every channel whose last value differs, then record what was sent
+        (and the rows as delivered) in one transaction. Sequences only grow per channel and SKU.
+        A channel that fails does not hold up the others; False keeps the rows pending, and the
+        retry sends the then-current value. No transaction is open while a channel is called."""
         with UnitOfWork(self._session_factory) as uow:
             last_sent = {
-                channel: (quantity, outbox_id)
-                for channel, quantity, outbox_id in uow.session.execute(
-                    select(ChannelStockLevel.channel, ChannelStockLevel.quantity, ChannelStockLevel.outbox_id).where(
-                        ChannelStockLevel.sku == row.sku
+                channel: (quantity, sequence)
+                for channel, quantity, sequence in uow.session.execute(
+                    select(ChannelStockLevel.channel, ChannelStockLevel.quantity, ChannelStockLevel.sequence).where(
+                        ChannelStockLevel.sku == sku
                     )
                 )
             }
-        sent: dict[str, int] = {}
+        sent: dict[str, tuple[int, int]] = {}
         failures = []
-        for channel, quantity in sorted(row.atp.items()):
+        for channel, quantity in sorted(atp.items()):
             feed = self._feeds.get(channel)
             last = last_sent.get(channel)
-            if feed is None or (last is not None and last[1] >= row.id):
+            if feed is None or (last is not None and last[0] == quantity):
                 continue
-            if last is None or last[0] != quantity:
-                try:
-                    feed.push(row.sku, quantity, row.id)
-                except Exception as exc:
-                    log.warning("stock feed %s failed for %s: %s", channel, row.sku, exc)
-                    failures.append(f"{channel}: {exc}")
-                    continue
-            sent[channel] = quantity
+            sequence = max(max(ids), last[1] + 1 if last else 0)
+            try:
+                feed.push(sku, quantity, sequence)
+            except Exception as exc:
+                log.warning("stock feed %s failed for %s: %s", channel, sku, exc)
+                failures.append(f"{channel}: {exc}")
+                continue
+            sent[channel] = (quantity, sequence)
         with UnitOfWork(self._session_factory) as uow:
-            for channel, quantity in sent.items():
-                level = uow.session.get(ChannelStockLevel, (channel, row.sku))
+            for channel, (quantity, sequence) in sent.items():
+                level = uow.session.get(ChannelStockLevel, (channel, sku))
                 if level is None:
-                    level = ChannelStockLevel(channel=channel, sku=row.sku, quantity=quantity, outbox_id=row.id)
+                    level = ChannelStockLevel(channel=channel, sku=sku, quantity=quantity, sequence=sequence)
                     uow.session.add(level)
-                elif level.outbox_id < row.id:
-                    level.quantity, level.outbox_id, level.sent_at = quantity, row.id, utcnow()
+                else:
+                    level.quantity, level.sequence, level.sent_at = quantity, sequence, utcnow()
+            rows = {row.id: row for row in uow.session.scalars(select(StockOutbox).where(StockOutbox.id.in_(ids)))}
+            newest = rows[max(ids)]
+            newest.atp = atp  # what the channels were brought to (the audit of this delivery)
             if failures:
-                failed = uow.session.get(StockOutbox, row.id)
-                if failed is not None:
-                    failed.attempts += 1
-                    failed.last_error = "; ".join(failures)[:1000]
+                newest.attempts += 1
+                newest.last_error = "; ".join(failures)[:1000]
             else:
                 now = utcnow()
-                for delivered in uow.session.scalars(select(StockOutbox).where(StockOutbox.id.in_(ids))):
-                    delivered.delivered_at = now
+                for row in rows.values():
+                    row.delivered_at = now
             uow.commit()
         return not failures
 

@@ -147,6 +147,9 @@ def _move_each(
             values["on_hand"] = StockLevel.on_hand + on_hand * quantity
         if reserved:
             values["reserved"] = StockLevel.reserved + reserved * quantity
+        # The ledger row goes first: flushed ahead of the UPDATE, it is written before the row lock
+        # is taken, and rolled back with everything else if the guard refuses.
+        _ledger(session, location_id, sku, kind, on_hand * quantity, reserved * quantity, order_id)
         result = session.execute(
             update(StockLevel)
             .where(StockLevel.location_id == location_id, StockLevel.sku == sku, guard(quantity))
@@ -154,7 +157,6 @@ def _move_each(
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise refusal(sku, quantity)
-        _ledger(session, location_id, sku, kind, on_hand * quantity, reserved * quantity, order_id)
 
 
 def reserve(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:

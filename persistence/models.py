@@ -121,14 +121,16 @@ class StockMovement(Base):
 
 
 class StockOutbox(Base):
-    """Available-to-promise per channel after a stock change, written in the change's transaction and
-    delivered to every channel's stock feed by the stock-feed workflow, oldest first per SKU."""
+    """A SKU whose available-to-promise changed: written in the same transaction as the change, so
+    no change is ever missed, and delivered by the stock-feed workflow, which computes each
+    channel's ATP from committed stock at delivery (a value computed inside the writing transaction
+    could miss a concurrent change that commits later) and records here what it sent."""
 
     __tablename__ = "stock_outbox"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
     sku: Mapped[str] = mapped_column(String(100))
-    atp: Mapped[dict[str, int]] = mapped_column(JSONDocument)
+    atp: Mapped[dict[str, int] | None] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -138,14 +140,15 @@ class StockOutbox(Base):
 
 
 class ChannelStockLevel(Base):
-    """What each channel was last told it may sell of a SKU (from which outbox row)."""
+    """What each channel was last told it may sell of a SKU."""
 
     __tablename__ = "channel_stock_levels"
 
     channel: Mapped[str] = mapped_column(String(20), primary_key=True)
     sku: Mapped[str] = mapped_column(String(100), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
-    outbox_id: Mapped[int] = mapped_column(BigInteger)
+    sequence: Mapped[int] = mapped_column(BigInteger)
+    """Grows with every value sent for this channel and SKU, so the channel can drop stale ones."""
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -1,9 +1,11 @@
-"""Every transaction that moves stock also writes each touched SKU's available-to-promise per
-channel to the outbox, in that same transaction: a session hook does it, so no caller can forget."""
+"""Every transaction that moves stock also writes an outbox row for each SKU it touched, in that
+same transaction: the ledger writer notes it, so no caller can forget. The stock-feed workflow
+turns the rows into per-channel available-to-promise at delivery."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -13,36 +15,39 @@ from persistence.channels import all_policies
 from persistence.db import SessionFactory
 from persistence.models import StockLevel, StockOutbox
 
-_CHANGED = "oms.stock_changed"
+_NOTED = "oms.stock_outbox_noted"
 
 
 def note_stock_change(session: Session, sku: str) -> None:
-    session.info.setdefault(_CHANGED, set()).add(sku)
+    """Queue the SKU's outbox row once per transaction. Added before the stock statement runs, the
+    row is flushed ahead of it, so a hot SKU's row lock is not held while it is written."""
+    noted: set[str] = session.info.setdefault(_NOTED, set())
+    if sku not in noted:
+        noted.add(sku)
+        session.add(StockOutbox(sku=sku))
 
 
-def _write_outbox(session: Session) -> None:
-    skus = session.info.pop(_CHANGED, None)
-    if not skus:
-        return
+def atp_by_sku(session: Session, skus: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Per SKU, each channel's available-to-promise from committed stock."""
+    wanted = sorted(set(skus))
     available: dict[str, dict[str, int]] = defaultdict(dict)
     rows = session.execute(
         select(
             StockLevel.sku,
             StockLevel.location_id,
             StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
-        ).where(StockLevel.sku.in_(sorted(skus)))
+        ).where(StockLevel.sku.in_(wanted))
     )
     for sku, location_id, units in rows:
         available[sku][location_id] = int(units)
     policies = all_policies(session)
-    for sku in sorted(skus):
-        session.add(StockOutbox(sku=sku, atp=available_to_promise(available[sku], policies)))
+    return {sku: available_to_promise(available[sku], policies) for sku in wanted}
 
 
-def _forget(session: Session) -> None:
-    session.info.pop(_CHANGED, None)
+def _forget(session: Session, *_: object) -> None:
+    session.info.pop(_NOTED, None)
 
 
 def install(session_factory: SessionFactory) -> None:
-    event.listen(session_factory, "before_commit", _write_outbox)
+    event.listen(session_factory, "after_commit", _forget)
     event.listen(session_factory, "after_rollback", _forget)

@@ -19,6 +19,7 @@ from ops.temporal_dev import free_port
 from persistence import inventory, stock_ops
 from persistence.channels import save_policy
 from persistence.models import ChannelStockLevel, StockLevel, StockMovement, StockOutbox, utcnow
+from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
 
 TOKEN = "test-admin-token"
@@ -255,11 +256,10 @@ def test_a_transfer_moves_stock_in_one_transaction_with_two_ledger_rows(api, dat
         ("UTR", 4, 0),
     ]
     assert all("rebalance" in m.reason and "AMS -> UTR" in m.reason for m in moves)
-    # One transaction, one SKU: one outbox row with the new ATP.
+    # One transaction, one SKU: one outbox row; delivery will send the ATP of committed stock.
     assert _outbox_rows(database, "MUG") == outbox_before + 1
     with database.session() as session:
-        latest = session.scalars(select(StockOutbox).where(StockOutbox.sku == "MUG").order_by(StockOutbox.id.desc()))
-        assert next(iter(latest)).atp["webshop"] == 10
+        assert atp_by_sku(session, ["MUG"])["MUG"]["webshop"] == 10
     # And back again, into the existing record.
     assert _transfer(api, "UTR", "AMS", "MUG", 1).status_code == 201
     assert _levels(database) == {("AMS", "MUG"): (7, 0), ("UTR", "MUG"): (3, 0)}
@@ -351,8 +351,7 @@ def test_safety_stock_changes_available_and_channel_atp(api, database):
     assert _has(response.json(), safety_stock=2, previous_safety_stock=0, available=3, warning=None)
     assert _outbox_rows(database, "MUG") == before + 1
     with database.session() as session:
-        latest = session.scalars(select(StockOutbox).where(StockOutbox.sku == "MUG").order_by(StockOutbox.id.desc()))
-        assert next(iter(latest)).atp["shopify"] == 3
+        assert atp_by_sku(session, ["MUG"])["MUG"]["shopify"] == 3
     view = api.get("/inventory/MUG", headers=STAFF).json()
     assert view["available"] == 3 and view["channels"]["shopify"] == 3
     assert view["locations"][0]["safety_stock"] == 2
@@ -438,7 +437,7 @@ def test_channel_atp_follows_each_channels_policy_and_shows_what_was_sent(api, d
         save_policy(uow.session, ChannelPolicy("bol", sells_from=("AMS",)))
         save_policy(uow.session, ChannelPolicy("shopify", safety_stock=2))
         sent_at = utcnow() - timedelta(minutes=5)
-        uow.session.add(ChannelStockLevel(channel="bol", sku="MUG", quantity=9, outbox_id=1, sent_at=sent_at))
+        uow.session.add(ChannelStockLevel(channel="bol", sku="MUG", quantity=9, sequence=1, sent_at=sent_at))
         uow.commit()
     view = api.get("/inventory/MUG", headers=STAFF)
     assert view.status_code == 200, view.text

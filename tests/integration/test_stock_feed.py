@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+import pytest
 from sqlalchemy import select
 
 from activities.stock_feed import StockFeedActivities
 from domain.channels import ChannelPolicy
 from integrations.stock_feeds import sandbox_feeds
+from persistence import inventory
 from persistence.channels import save_policy
 from persistence.models import ChannelStockLevel, StockOutbox
+from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
 
@@ -37,18 +40,31 @@ def _pending(db) -> list[tuple[int, str, int]]:
         return [(row.id, row.sku, row.attempts) for row in rows]
 
 
-def test_every_stock_change_writes_per_channel_atp_in_its_transaction(database):
+def test_every_stock_change_writes_its_outbox_row_in_its_transaction(database):
     add_location(database.session_factory, "AMS")
     add_location(database.session_factory, "UTR")
     with UnitOfWork(database.session_factory) as uow:
         save_policy(uow.session, ChannelPolicy("bol", sells_from=("UTR",), safety_stock=1))
         uow.commit()
     stock(database.session_factory, "AMS", {"A": 5})
-    stock(database.session_factory, "UTR", {"A": 3})
+    stock(database.session_factory, "UTR", {"A": 3, "B": 1})
+    with UnitOfWork(database.session_factory) as uow, pytest.raises(inventory.InsufficientStock):
+        inventory.reserve(uow.session, "AMS", {"A": 99}, "order-webshop-1")  # refused: rolls back
+        uow.commit()
     with database.session() as session:
-        rows = list(session.scalars(select(StockOutbox).order_by(StockOutbox.id)))
-    assert [row.sku for row in rows] == ["A", "A"]
-    assert rows[-1].atp["webshop"] == 8 and rows[-1].atp["bol"] == 2
+        rows = [(row.sku, row.atp) for row in session.scalars(select(StockOutbox).order_by(StockOutbox.id))]
+        current = atp_by_sku(session, ["A"])["A"]
+    assert rows == [("A", None), ("A", None), ("B", None)]  # one per SKU per transaction, none for the refusal
+    assert (current["webshop"], current["bol"]) == (8, 2)
+
+
+def test_delivery_records_what_each_channel_was_brought_to(database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"A": 5})
+    _publisher(database, {"webshop": RecordingFeed()})._deliver(batch_size=100)
+    with database.session() as session:
+        [row] = session.scalars(select(StockOutbox))
+    assert row.delivered_at is not None and row.atp is not None and row.atp["webshop"] == 5
 
 
 def test_a_failing_channel_is_retried_and_never_gets_an_older_value_after_a_newer(database):
@@ -70,7 +86,7 @@ def test_a_failing_channel_is_retried_and_never_gets_an_older_value_after_a_newe
     assert flaky.received == [("A", 7, row_id + 1)]  # only the newest: the stale 5 is never sent
     assert steady.received == [("A", 5, row_id), ("A", 7, row_id + 1)]
     with database.session() as session:
-        sent = {(r.channel, r.sku): (r.quantity, r.outbox_id) for r in session.scalars(select(ChannelStockLevel))}
+        sent = {(r.channel, r.sku): (r.quantity, r.sequence) for r in session.scalars(select(ChannelStockLevel))}
     assert sent == {("bol", "A"): (7, row_id + 1), ("webshop", "A"): (7, row_id + 1)}
 
 
