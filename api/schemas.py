@@ -218,6 +218,9 @@ class ReceiptCreate(_Strict):
     quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
     reason: str = Field(default="receipt", min_length=1, max_length=120)
     reference: str = Field(default="", max_length=64, description="e.g. the purchase order or delivery note")
+    kind: Literal["receipt", "return"] = Field(
+        default="receipt", description="`return`: goods a customer brought back, restocked here"
+    )
 
 
 class TransferCreate(_Strict):

@@ -153,7 +153,9 @@ def _move_each(
         result = session.execute(
             update(StockLevel)
             .where(StockLevel.location_id == location_id, StockLevel.sku == sku, guard(quantity))
-            .values(**values)
+            .values(**values),
+            # Nothing here trusts a loaded StockLevel (stock_row re-reads): skip the ORM's bookkeeping.
+            execution_options={"synchronize_session": False},
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise refusal(sku, quantity)

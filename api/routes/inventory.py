@@ -182,7 +182,7 @@ def _change_on_hand(session: Session, location_id: str, sku: str, delta: int, *,
 )
 def receive_stock(body: ReceiptCreate, _: StaffUser, session: SessionDep) -> Any:
     reason = f"{body.reason} (ref {body.reference})" if body.reference else body.reason
-    row = _change_on_hand(session, body.location_id, body.sku, body.quantity, kind="receipt", reason=reason)
+    row = _change_on_hand(session, body.location_id, body.sku, body.quantity, kind=body.kind, reason=reason)
     return _record(row)
 
 

@@ -192,6 +192,17 @@ def test_a_receipt_adds_stock_with_a_ledger_row_and_an_outbox_row(api, database)
     _ledger_matches_levels(database)
 
 
+def test_goods_a_customer_brought_back_are_restocked_as_a_return(api, database):
+    _location(api, "AMS")
+    body = {"location_id": "AMS", "sku": "MUG", "quantity": 1, "reason": "RMA-7", "kind": "return"}
+    assert api.post("/inventory/receipts", json=body, headers=STAFF).status_code == 201
+    assert api.post("/inventory/receipts", json={**body, "kind": "gift"}, headers=STAFF).status_code == 422
+    with database.session() as session:
+        [row] = session.scalars(select(StockMovement)).all()
+    assert (row.kind, row.on_hand_delta) == ("return", 1)
+    _ledger_matches_levels(database)
+
+
 @pytest.mark.parametrize(
     ("change", "status"),
     [
