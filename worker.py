@@ -130,7 +130,9 @@ async def start_stock_feed(client: Client, task_queue: str) -> None:
 async def run_worker(settings: Settings) -> None:
     client = await connect_temporal(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
-    engine = create_db_engine(settings.resolved_database_url, pool_size=settings.worker_activity_threads)
+    engine = create_db_engine(
+        settings.resolved_database_url, pool_size=settings.worker_activity_threads, pre_ping=False
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -53,7 +53,7 @@ def prepare(url: str, stock: int) -> None:
 
 
 def _process(url: str, threads: int, keys: list[int], start_at: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    engine = create_db_engine(url, pool_size=threads)
+    engine = create_db_engine(url, pool_size=threads, pre_ping=False)  # as the worker's
     factory = create_session_factory(engine)
     won = lost = 0
     lock = threading.Lock()

@@ -12,11 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 SessionFactory = sessionmaker[Session]
 
 
-def create_db_engine(url: str, *, pool_size: int = 20) -> Engine:
+def create_db_engine(url: str, *, pool_size: int = 20, pre_ping: bool = True) -> Engine:
+    """`pre_ping` costs a round trip per transaction to spare a request a dead pooled connection;
+    the worker turns it off (a step that meets one fails and Temporal retries it) and recycles
+    connections instead."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from persistence.db import SessionFactory
+from persistence.guarded_commit import commit_with_guards, defer_guards
 from persistence.models import ActivityResult
 from persistence.unit_of_work import UnitOfWork
 
@@ -18,20 +19,18 @@ Result = dict[str, Any]
 def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Session], Result]) -> Result:
     """Run `effect` and store its result under `key` in one transaction, or return the stored result.
 
-    The key is claimed before the effect runs: a repeat finds the claim taken and returns what was
-    stored; a concurrent attempt with the same key (a retry overlapping a slow first try) waits on
-    the claim (PostgreSQL) or on the write lock (SQLite) before taking any stock lock. A failed
-    effect rolls its claim back.
+    No look-up first (every step would pay for it; a repeat is rare): the key's insert finds a
+    repeat, which then returns what was stored. On PostgreSQL the guarded stock statements travel
+    with the COMMIT after the key's insert, so a concurrent attempt with the same key (a retry
+    overlapping a slow first try) waits on the key before it takes any stock lock; on SQLite the
+    write lock serializes them. A failed effect leaves nothing behind.
     """
     with UnitOfWork(session_factory) as uow:
-        # No look-up first: the claim itself finds a repeat (a retry is rare; every step pays a look-up).
-        claim = ActivityResult(key=key, result={})
-        uow.session.add(claim)
+        defer_guards(uow.session)
         try:
-            uow.session.flush()
             result = effect(uow.session)
-            claim.result = result
-            uow.commit()
+            uow.session.add(ActivityResult(key=key, result=result))
+            commit_with_guards(uow.session)
         except IntegrityError:
             uow.session.rollback()
             stored = _stored(session_factory, key)

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.sourcing import LocationStock
+from persistence.guarded_commit import Guard, deferred, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
 from persistence.stock_outbox import note_stock_change
 
@@ -133,32 +134,27 @@ def _move_each(
     on_hand: int,
     reserved: int,
     guard: Callable[[int], ColumnElement[bool]],
+    guard_sql: str,
     refusal: Callable[[str, int], StockError],
 ) -> None:
     """One guarded UPDATE per SKU moving on_hand and reserved by sign x quantity, with its ledger row.
 
-    SKUs go in sorted order so two multi-line orders cannot deadlock on PostgreSQL.
+    SKUs go in sorted order so two multi-line orders cannot deadlock on PostgreSQL. Inside an
+    idempotent step on PostgreSQL the UPDATEs are deferred to travel with the COMMIT
+    (persistence/guarded_commit.py); otherwise they run here.
     """
     now = utcnow()
+    waiting = deferred(session)
     for sku in sorted(demand):
         quantity = demand[sku]
-        values: dict[str, Any] = {"updated_at": now}
-        if on_hand:
-            values["on_hand"] = StockLevel.on_hand + on_hand * quantity
-        if reserved:
-            values["reserved"] = StockLevel.reserved + reserved * quantity
         # The ledger row goes first: flushed ahead of the UPDATE, it is written before the row lock
         # is taken, and rolled back with everything else if the guard refuses.
         _ledger(session, location_id, sku, kind, on_hand * quantity, reserved * quantity, order_id)
-        result = session.execute(
-            update(StockLevel)
-            .where(StockLevel.location_id == location_id, StockLevel.sku == sku, guard(quantity))
-            .values(**values),
-            # Nothing here trusts a loaded StockLevel (stock_row re-reads): skip the ORM's bookkeeping.
-            execution_options={"synchronize_session": False},
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            raise refusal(sku, quantity)
+        step = Guard(location_id, sku, quantity, on_hand, reserved, guard_sql, guard, refusal, now)
+        if waiting is not None:
+            waiting.append(step)
+        else:
+            run_guard_now(session, step)
 
 
 def reserve(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
@@ -175,6 +171,7 @@ def reserve(session: Session, location_id: str, demand: Mapping[str, int], order
         on_hand=0,
         reserved=+1,
         guard=lambda q: StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= q,
+        guard_sql="on_hand - reserved - safety_stock >= %(q)s",
         refusal=lambda sku, q: InsufficientStock(
             f"{sku} at {location_id}: fewer than {q} available", location_id=location_id, sku=sku, quantity=q
         ),
@@ -191,6 +188,7 @@ def release(session: Session, location_id: str, demand: Mapping[str, int], order
         on_hand=0,
         reserved=-1,
         guard=lambda q: StockLevel.reserved >= q,
+        guard_sql="reserved >= %(q)s",
         refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot release {q}, not reserved"),
     )
 
@@ -206,6 +204,7 @@ def ship(session: Session, location_id: str, demand: Mapping[str, int], order_id
         on_hand=-1,
         reserved=-1,
         guard=lambda q: and_(StockLevel.reserved >= q, StockLevel.on_hand >= q),
+        guard_sql="reserved >= %(q)s AND on_hand >= %(q)s",
         refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot ship {q}, not reserved"),
     )
 

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from persistence import inventory
 from persistence.idempotency import run_once
-from persistence.models import StockLevel, StockMovement
+from persistence.models import ActivityResult, StockLevel, StockMovement
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
 
@@ -148,3 +148,32 @@ def test_a_repeated_step_takes_effect_once_even_when_concurrent(database):
             session.scalar(select(func.count()).select_from(StockMovement).where(StockMovement.kind == "reservation"))
             == 1
         )
+
+
+def test_a_refused_line_in_an_idempotent_step_leaves_nothing_behind(database):
+    """On PostgreSQL the guards travel with the COMMIT; a refusal must still name the SKU and undo
+    every write of the step: ledger rows, outbox rows and the idempotency record."""
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"A": 5, "B": 1})
+    with database.session() as session:
+        movements_before = session.scalar(select(func.count()).select_from(StockMovement))
+    with pytest.raises(inventory.InsufficientStock) as refused:
+        run_once(
+            database.session_factory,
+            "order-webshop-7:reserve:1",
+            lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or {"reserved": True},
+        )
+    assert refused.value.numbers["sku"] == "B"
+    assert (_row(database, "AMS", "A").reserved, _row(database, "AMS", "B").reserved) == (0, 0)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(StockMovement)) == movements_before
+        assert session.get(ActivityResult, "order-webshop-7:reserve:1") is None
+    # and the same step can still succeed once stock arrives
+    stock(database.session_factory, "AMS", {"B": 1})
+    result = run_once(
+        database.session_factory,
+        "order-webshop-7:reserve:1",
+        lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or {"reserved": True},
+    )
+    assert result == {"reserved": True}
+    assert (_row(database, "AMS", "A").reserved, _row(database, "AMS", "B").reserved) == (2, 2)
