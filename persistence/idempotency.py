@@ -5,15 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from persistence.db import SessionFactory
-from persistence.guarded_commit import commit_with_guards, defer_guards
-from persistence.models import ActivityResult
+from persistence.guarded_commit import INSERT_RESULT, batch, commit_with_guards, defer_writes, json_value
+from persistence.models import ActivityResult, utcnow
 from persistence.unit_of_work import UnitOfWork
 
 Result = dict[str, Any]
+_INSERT_RESULT = insert(ActivityResult)
 
 
 def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Session], Result]) -> Result:
@@ -26,10 +28,14 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
     write lock serializes them. A failed effect leaves nothing behind.
     """
     with UnitOfWork(session_factory) as uow:
-        defer_guards(uow.session)
+        defer_writes(uow.session)
         try:
             result = effect(uow.session)
-            uow.session.add(ActivityResult(key=key, result=result))
+            pending = batch(uow.session)
+            if pending is not None:
+                pending.inserts.append((INSERT_RESULT, (key, json_value(result), utcnow())))
+            else:
+                uow.session.connection().execute(_INSERT_RESULT, {"key": key, "result": result})
             commit_with_guards(uow.session)
         except IntegrityError:
             uow.session.rollback()

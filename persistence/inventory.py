@@ -10,12 +10,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain.sourcing import LocationStock
-from persistence.guarded_commit import Guard, deferred, run_guard_now
+from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
 from persistence.stock_outbox import note_stock_change
 
@@ -57,6 +57,9 @@ def _insert_for(session: Session) -> Any:
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
+_INSERT_MOVEMENT = insert(StockMovement)  # built once: the stock hot path runs it for every move
+
+
 def _ledger(
     session: Session,
     location_id: str,
@@ -67,17 +70,24 @@ def _ledger(
     order_id: str | None = None,
     reason: str = "",
 ) -> None:
+    """The ledger row, written at once with a plain INSERT (write-only: no ORM bookkeeping)."""
     note_stock_change(session, sku)
-    session.add(
-        StockMovement(
-            location_id=location_id,
-            sku=sku,
-            kind=kind,
-            on_hand_delta=on_hand,
-            reserved_delta=reserved,
-            order_id=order_id,
-            reason=reason,
-        )
+    pending = batch(session)
+    if pending is not None:
+        row = (location_id, sku, kind, on_hand, reserved, order_id, reason, utcnow())
+        pending.inserts.append((INSERT_MOVEMENT, row))
+        return
+    session.connection().execute(
+        _INSERT_MOVEMENT,
+        {
+            "location_id": location_id,
+            "sku": sku,
+            "kind": kind,
+            "on_hand_delta": on_hand,
+            "reserved_delta": reserved,
+            "order_id": order_id,
+            "reason": reason,
+        },
     )
 
 
@@ -140,19 +150,19 @@ def _move_each(
     """One guarded UPDATE per SKU moving on_hand and reserved by sign x quantity, with its ledger row.
 
     SKUs go in sorted order so two multi-line orders cannot deadlock on PostgreSQL. Inside an
-    idempotent step on PostgreSQL the UPDATEs are deferred to travel with the COMMIT
+    idempotent step on PostgreSQL the writes are batched to travel with the COMMIT
     (persistence/guarded_commit.py); otherwise they run here.
     """
     now = utcnow()
-    waiting = deferred(session)
+    pending = batch(session)
     for sku in sorted(demand):
         quantity = demand[sku]
         # The ledger row goes first: flushed ahead of the UPDATE, it is written before the row lock
         # is taken, and rolled back with everything else if the guard refuses.
         _ledger(session, location_id, sku, kind, on_hand * quantity, reserved * quantity, order_id)
         step = Guard(location_id, sku, quantity, on_hand, reserved, guard_sql, guard, refusal, now)
-        if waiting is not None:
-            waiting.append(step)
+        if pending is not None:
+            pending.guards.append(step)
         else:
             run_guard_now(session, step)
 
@@ -171,7 +181,7 @@ def reserve(session: Session, location_id: str, demand: Mapping[str, int], order
         on_hand=0,
         reserved=+1,
         guard=lambda q: StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock >= q,
-        guard_sql="on_hand - reserved - safety_stock >= %(q)s",
+        guard_sql="on_hand - reserved - safety_stock >= {q}",
         refusal=lambda sku, q: InsufficientStock(
             f"{sku} at {location_id}: fewer than {q} available", location_id=location_id, sku=sku, quantity=q
         ),
@@ -188,7 +198,7 @@ def release(session: Session, location_id: str, demand: Mapping[str, int], order
         on_hand=0,
         reserved=-1,
         guard=lambda q: StockLevel.reserved >= q,
-        guard_sql="reserved >= %(q)s",
+        guard_sql="reserved >= {q}",
         refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot release {q}, not reserved"),
     )
 
@@ -204,7 +214,7 @@ def ship(session: Session, location_id: str, demand: Mapping[str, int], order_id
         on_hand=-1,
         reserved=-1,
         guard=lambda q: and_(StockLevel.reserved >= q, StockLevel.on_hand >= q),
-        guard_sql="reserved >= %(q)s AND on_hand >= %(q)s",
+        guard_sql="reserved >= {q} AND on_hand >= {q}",
         refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot ship {q}, not reserved"),
     )
 

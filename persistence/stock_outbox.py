@@ -7,24 +7,30 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from domain.channels import available_to_promise
 from persistence.channels import all_policies
 from persistence.db import SessionFactory
-from persistence.models import StockLevel, StockOutbox
+from persistence.guarded_commit import INSERT_OUTBOX, batch
+from persistence.models import StockLevel, StockOutbox, utcnow
 
 _NOTED = "oms.stock_outbox_noted"
+_INSERT_OUTBOX = insert(StockOutbox)
 
 
 def note_stock_change(session: Session, sku: str) -> None:
-    """Queue the SKU's outbox row once per transaction. Added before the stock statement runs, the
-    row is flushed ahead of it, so a hot SKU's row lock is not held while it is written."""
+    """Write the SKU's outbox row once per transaction, at once and before the stock statement, so a
+    hot SKU's row lock is not held while it is written."""
     noted: set[str] = session.info.setdefault(_NOTED, set())
     if sku not in noted:
         noted.add(sku)
-        session.add(StockOutbox(sku=sku))
+        pending = batch(session)
+        if pending is not None:
+            pending.inserts.append((INSERT_OUTBOX, (sku, utcnow())))
+        else:
+            session.connection().execute(_INSERT_OUTBOX, {"sku": sku})
 
 
 def atp_by_sku(session: Session, skus: Iterable[str]) -> dict[str, dict[str, int]]:
