@@ -85,6 +85,8 @@ class InventoryActivities:
                     location_id=planned.location_id,
                     status="RESERVED",
                     lines=lines,
+                    fulfilment_cost_minor=planned.cost_minor,
+                    transfer_to=planned.transfer_to,
                     created_at=data.at,
                 )
             )

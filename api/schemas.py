@@ -80,6 +80,8 @@ class ShipmentPublic(BaseModel):
     shipment_id: str
     location_id: str
     status: str
+    transfer_to: str | None = None
+    fulfilment_cost: Money | None = None
     carrier: str | None
     tracking_number: str | None
     label_ref: str | None

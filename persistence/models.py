@@ -264,6 +264,10 @@ class ShipmentRecord(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
     label_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
     lines: Mapped[dict[str, int]] = mapped_column(JSONDocument, default=dict)
+    fulfilment_cost_minor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """What sourcing expected this parcel to cost (the location's cost profile), in order currency."""
+    transfer_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """Click & collect sourced elsewhere: the store it goes to first."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

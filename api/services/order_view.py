@@ -66,6 +66,10 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
                 picked_at=s.picked_at,
                 packed_at=s.packed_at,
                 shipped_at=s.shipped_at,
+                transfer_to=s.transfer_to,
+                fulfilment_cost=(
+                    _money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None
+                ),
             )
             for s in record.shipments
         ],

@@ -53,6 +53,7 @@ async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_
             ("AMS", "SHIPPED", (("A", 2),)),
             ("UTR", "SHIPPED", (("B", 1),)),
         ]
+        assert all(s.fulfilment_cost_minor is not None for s in record.shipments)  # for the KPIs
         [payment] = record.payments
         assert (payment.status, payment.authorized_minor, payment.captured_minor) == ("CAPTURED", 5495, 5495)
         captures = [e.detail for e in events if e.kind == "payment_captured"]

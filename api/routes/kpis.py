@@ -1,0 +1,67 @@
+"""The numbers: orders by status, processing time (intake to shipped), fulfilment cost."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel
+
+from api.deps import SessionDep, StaffUser
+from api.errors import unprocessable
+from api.schemas import Money
+from domain.kpis import duration_stats
+from persistence.kpis import kpi_rows
+
+router = APIRouter(prefix="/kpis", tags=["kpis"])
+
+
+class ProcessingTime(BaseModel):
+    count: int
+    average_seconds: float | None
+    p50_seconds: float | None
+    p90_seconds: float | None
+    max_seconds: float | None
+
+
+class KpisPublic(BaseModel):
+    since: datetime
+    until: datetime
+    channel: str | None
+    orders: int
+    orders_by_status: dict[str, int]
+    processing_time: ProcessingTime
+    """From intake to the moment the last parcel shipped, for orders received in the window."""
+    shipments: int
+    fulfilment_cost: list[Money]
+    """Expected cost of the parcels (locations' cost profiles), per order currency."""
+
+
+@router.get("", response_model=KpisPublic)
+def kpis(
+    _: StaffUser,
+    session: SessionDep,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    channel: Annotated[str | None, Query(max_length=20)] = None,
+) -> Any:
+    """Orders received in [since, until) (default: the last 7 days)."""
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(days=7)
+    if since >= until:
+        raise unprocessable("since must be before until")
+    rows = kpi_rows(session, since, until, channel)
+    stats = duration_stats(rows.processing_seconds)
+    return KpisPublic(
+        since=since,
+        until=until,
+        channel=channel,
+        orders=sum(rows.orders_by_status.values()),
+        orders_by_status=rows.orders_by_status,
+        processing_time=ProcessingTime(**stats.__dict__),
+        shipments=rows.shipments,
+        fulfilment_cost=[
+            Money(amount_minor=v, currency=c) for c, v in sorted(rows.fulfilment_cost_by_currency.items())
+        ],
+    )

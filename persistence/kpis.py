@@ -1,0 +1,47 @@
+"""Queries behind the KPI report: read model only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from persistence.models import OrderRecord, ShipmentRecord
+
+
+@dataclass(frozen=True)
+class KpiRows:
+    orders_by_status: dict[str, int]
+    processing_seconds: list[float]
+    shipments: int
+    fulfilment_cost_by_currency: dict[str, int]
+
+
+def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | None) -> KpiRows:
+    received = (OrderRecord.received_at >= since) & (OrderRecord.received_at < until)
+    if channel:
+        received &= OrderRecord.channel == channel
+    by_status = dict(
+        session.execute(select(OrderRecord.status, func.count()).where(received).group_by(OrderRecord.status)).all()
+    )
+    shipped = session.execute(
+        select(OrderRecord.received_at, OrderRecord.shipped_at).where(received, OrderRecord.shipped_at.is_not(None))
+    ).all()
+    costs = session.execute(
+        select(
+            OrderRecord.currency, func.count(ShipmentRecord.shipment_id), func.sum(ShipmentRecord.fulfilment_cost_minor)
+        )
+        .join(ShipmentRecord, ShipmentRecord.order_id == OrderRecord.order_id)
+        .where(received, ShipmentRecord.status != "CANCELLED")
+        .group_by(OrderRecord.currency)
+    ).all()
+    return KpiRows(
+        orders_by_status={status: int(count) for status, count in by_status.items()},
+        processing_seconds=[
+            (shipped_at - received_at).total_seconds() for received_at, shipped_at in shipped if shipped_at
+        ],
+        shipments=sum(int(count) for _, count, _ in costs),
+        fulfilment_cost_by_currency={currency: int(total or 0) for currency, _, total in costs},
+    )
