@@ -104,6 +104,11 @@ class Settings(BaseSettings):
         host = self.temporal_address.rsplit(":", 1)[0]
         return f"http://{host}:{self.temporal_ui_port}"
 
+    stripe_secret_key: str = ""
+    """Stripe secret key (sk_live_… / sk_test_…); empty: payments stay with the sandbox gateway."""
+    stripe_api_base: str = ""
+    """Stripe API base URL; empty: Stripe's own (https://api.stripe.com), else e.g. a localstripe URL."""
+
 
 def load_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]

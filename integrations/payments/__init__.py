@@ -1,0 +1,5 @@
+"""Payment gateways that talk to a real payment provider (the sandbox one lives in integrations.sandbox)."""
+
+from integrations.payments.stripe_gateway import PaymentPending, PaymentRejected, StripeGateway
+
+__all__ = ["PaymentPending", "PaymentRejected", "StripeGateway"]

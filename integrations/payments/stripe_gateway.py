@@ -1,0 +1,358 @@
+"""Payments through Stripe's API: one manual-capture PaymentIntent per order, captured as it ships,
+cancelled (voided) when nothing more will ship, refunded for returns.
+
+Exactly once, in three layers:
+
+1. Our own record per workflow step (`persistence.idempotency.run_once`): a step whose result
+   committed keeps that result. run_once runs the effect before its key's insert finds a repeat,
+   though, so even then the gateway is called again and has to give the same answer (2 and 3).
+2. Stripe's `Idempotency-Key`, set to the step's key on every write: a retry of a step whose Stripe
+   call succeeded but whose commit did not (worker died, database blip) gets Stripe's first answer
+   back instead of a second PaymentIntent, capture or refund. Stripe keeps a key for at least 24 h
+   and also replays a stored error (a 402 decline, even a 500) for that long.
+3. The step's key in the object's metadata (`oms_step`, `oms_capture`), checked before writing again
+   on a retry: covers a retry after Stripe pruned the key, and servers that ignore the header
+   (localstripe). PaymentIntents are looked up with the Search API (not on localstripe, which gets a
+   bounded list scan instead), refunds by listing the intent's refunds, a capture by reading the
+   intent back.
+
+Card declines raise `PaymentDeclined` (a business outcome); requests Stripe refuses as such raise
+`PaymentRejected`; everything transient (connection errors, rate limits, 5xx, auth/config errors)
+propagates unchanged so Temporal retries it with backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Final, TypeVar
+
+import stripe
+from stripe.params import PaymentIntentCreateParams
+from temporalio import activity
+
+from domain.money import Money
+from integrations.providers import GatewayPayment, PaymentDeclined
+
+STEP_KEY: Final = "oms_step"
+"""Metadata on PaymentIntents and Refunds: the idempotency key of the workflow step that created it."""
+ORDER_KEY: Final = "order_id"
+CAPTURE_KEY: Final = "oms_capture"
+"""Metadata on a PaymentIntent: the step that captured (or is capturing) it."""
+
+# What a PaymentIntent's status means for an authorization the engine asked for.
+_AUTHORIZED = frozenset({"requires_capture", "succeeded"})
+_DECLINED = frozenset({"requires_payment_method", "requires_action", "canceled"})
+
+T = TypeVar("T")
+
+
+class PaymentRejected(ValueError):
+    """Stripe refused the request itself (unknown payment method or intent, bad currency or amount,
+    the intent in a state that does not allow the step, an idempotency key reused with other
+    parameters): retrying the same request cannot help; a person or a code fix must."""
+
+
+class PaymentPending(RuntimeError):
+    """The payment is still processing at Stripe: transient, retry later."""
+
+
+def _first_attempt_of_an_activity() -> bool:
+    """True only on the first attempt of a Temporal activity: then nothing can exist yet for its key
+    (a workflow reset that repeats a step is covered by Stripe's idempotency key). Outside an
+    activity (scripts, tests) we cannot know, so we look."""
+    return activity.in_activity() and activity.info().attempt == 1
+
+
+def _metadata(obj: object) -> dict[str, str]:
+    raw = getattr(obj, "metadata", None)
+    if raw is None:
+        return {}
+    values = raw.to_dict() if hasattr(raw, "to_dict") else dict(raw)
+    return {str(key): str(value) for key, value in values.items()}
+
+
+def _stripe_message(exc: stripe.StripeError) -> str:
+    return exc.user_message or str(exc) or type(exc).__name__
+
+
+def _rejected(action: str, exc: stripe.StripeError) -> PaymentRejected:
+    code = getattr(exc, "code", None)
+    detail = f"{_stripe_message(exc)}" + (f" [{code}]" if code else "")
+    request = f" (Stripe request {exc.request_id})" if exc.request_id else ""
+    return PaymentRejected(f"Stripe refused {action}: {detail}{request}")
+
+
+def _once(idempotency_key: str) -> stripe.RequestOptions:
+    """Request options carrying the step's key as Stripe's idempotency key (at most 255 characters:
+    a longer step key is hashed)."""
+    if len(idempotency_key) > 255:
+        idempotency_key = "oms-sha256-" + hashlib.sha256(idempotency_key.encode()).hexdigest()
+    return {"idempotency_key": idempotency_key}
+
+
+def _quote(value: str) -> str:
+    """A string literal of Stripe's search query language."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+class StripeGateway:
+    """The PaymentGateway protocol on Stripe PaymentIntents (manual capture), plus `refund`.
+
+    Each gateway has its own `stripe.StripeClient`, so gateways with different keys or servers can
+    live in one process. Calls are synchronous (activities run in a thread pool); the HTTP client
+    keeps one session per thread.
+    """
+
+    provider = "stripe"
+
+    def __init__(
+        self,
+        secret_key: str,
+        api_base: str | None = None,
+        *,
+        payment_method_types: Sequence[str] = ("card",),
+        timeout: float = 10.0,
+        max_network_retries: int = 0,
+        scan_limit: int = 1000,
+    ) -> None:
+        """`api_base`: None or "" for Stripe itself, else e.g. a localstripe URL.
+        `payment_method_types`: what a server-confirmed intent may use (cards authorize and capture
+        later without redirecting the customer). `timeout`: per HTTP request, well inside the
+        activity's start-to-close timeout. `max_network_retries`: the SDK's own quick retries (with
+        the same idempotency key); 0 leaves retrying to Temporal. `scan_limit`: how many recent
+        intents a lookup reads where the Search API is missing."""
+        if not secret_key:
+            raise ValueError("StripeGateway needs a secret key (OMS_STRIPE_SECRET_KEY)")
+        self._client = stripe.StripeClient(
+            secret_key,
+            base_addresses={"api": api_base.rstrip("/")} if api_base else None,
+            max_network_retries=max_network_retries,
+            http_client=stripe.RequestsClient(timeout=timeout),
+        )
+        self._payment_method_types = list(payment_method_types)
+        self._scan_limit = scan_limit
+        self._search_available = True
+
+    # -- authorize -----------------------------------------------------------------------------
+
+    def authorize(self, idempotency_key: str, amount: Money, payment_method: str, order_id: str) -> GatewayPayment:
+        """Create and confirm a manual-capture PaymentIntent for `amount`.
+
+        `payment_method`: a PaymentMethod id (`pm_…`, or a legacy `card_…`/`src_…`) from the shop's
+        checkout, or a PaymentIntent (`pi_…`) the checkout already confirmed with manual capture,
+        which is adopted after checking its amount.
+        """
+        if not payment_method:
+            raise PaymentRejected(f"order {order_id} has no payment method to authorize")
+        if payment_method.startswith("pi_"):
+            return self._adopt(idempotency_key, amount, payment_method, order_id)
+        if not _first_attempt_of_an_activity():
+            found = self._find_intent(idempotency_key)
+            if found is not None:
+                return self._authorization(found, amount)
+        params: PaymentIntentCreateParams = {
+            "amount": amount.amount_minor,
+            "currency": amount.currency.lower(),
+            "capture_method": "manual",
+            "confirm": True,
+            "payment_method": payment_method,
+            "payment_method_types": self._payment_method_types,
+            "metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key},
+        }
+        try:
+            intent = self._client.v1.payment_intents.create(params, _once(idempotency_key))
+        except stripe.CardError as exc:
+            raise PaymentDeclined(_stripe_message(exc)) from exc
+        except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+            raise _rejected(f"authorizing {amount.format()} for order {order_id}", exc) from exc
+        return self._authorization(intent, amount)
+
+    def _adopt(self, idempotency_key: str, amount: Money, intent_id: str, order_id: str) -> GatewayPayment:
+        """An intent the checkout created and confirmed: check it, label it with the step, use it."""
+        intent = self._retrieve(intent_id, f"reading {intent_id} for order {order_id}")
+        if intent.capture_method != "manual":
+            raise PaymentRejected(
+                f"PaymentIntent {intent.id} captures automatically ({intent.capture_method}): the checkout"
+                " took the money already, so the order should arrive as paid"
+            )
+        result = self._authorization(intent, amount)
+        metadata = _metadata(intent)
+        if metadata.get(STEP_KEY) != idempotency_key:
+            self._call_rejecting(
+                f"labelling {intent_id} for order {order_id}",
+                lambda: self._client.v1.payment_intents.update(
+                    intent_id, {"metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key}}
+                ),
+            )
+        return result
+
+    def _authorization(self, intent: stripe.PaymentIntent, amount: Money) -> GatewayPayment:
+        """What an intent (new, found again or adopted) means for the authorization asked for."""
+        if intent.amount != amount.amount_minor or intent.currency.upper() != amount.currency:
+            raise PaymentRejected(
+                f"PaymentIntent {intent.id} is for {intent.amount} {intent.currency.upper()} (minor units),"
+                f" not {amount.format()}"
+            )
+        if intent.status in _AUTHORIZED:
+            return GatewayPayment(self.provider, intent.id, "authorized", amount)
+        if intent.status in _DECLINED:
+            error = intent.last_payment_error
+            if intent.status == "requires_action":
+                reason = "the card needs the customer to authenticate (3-D Secure), which the checkout must do"
+            elif intent.status == "canceled":
+                why = getattr(intent, "cancellation_reason", None) or "no reason given"
+                reason = f"the authorization was canceled ({why})"
+            else:
+                reason = (error.message if error is not None else None) or "the payment method was declined"
+            raise PaymentDeclined(reason)
+        if intent.status == "processing":
+            raise PaymentPending(f"PaymentIntent {intent.id} is still processing")
+        raise PaymentRejected(f"PaymentIntent {intent.id} is in state {intent.status}, not authorized")
+
+    def _find_intent(self, idempotency_key: str) -> stripe.PaymentIntent | None:
+        """The intent an earlier attempt of this step created, if any: the oldest live one."""
+        candidates = self._intents_labelled(idempotency_key)
+        live = [intent for intent in candidates if intent.status in _AUTHORIZED]
+        if live:
+            return min(live, key=lambda intent: intent.created)
+        return max(candidates, key=lambda intent: intent.created, default=None)
+
+    def _intents_labelled(self, idempotency_key: str) -> list[stripe.PaymentIntent]:
+        if self._search_available:
+            query = f"metadata[{_quote(STEP_KEY)}]:{_quote(idempotency_key)}"
+            try:
+                found = self._client.v1.payment_intents.search({"query": query, "limit": 100})
+            except stripe.InvalidRequestError:
+                # No Search API here (localstripe answers 404; Stripe does not offer it in India).
+                self._search_available = False
+            else:
+                # Search lags writes by up to a minute: a miss right after the first attempt is
+                # covered by Stripe's idempotency key, which create() sends.
+                return [intent for intent in found.data if _metadata(intent).get(STEP_KEY) == idempotency_key]
+        return [intent for intent in self._recent_intents() if _metadata(intent).get(STEP_KEY) == idempotency_key]
+
+    def _recent_intents(self) -> Iterable[stripe.PaymentIntent]:
+        page = self._client.v1.payment_intents.list({"limit": 100})
+        for count, intent in enumerate(page.auto_paging_iter()):
+            if count >= self._scan_limit:
+                return
+            yield intent
+
+    # -- capture, void, refund -----------------------------------------------------------------
+
+    def capture(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+        """Capture `amount` (all or part) of the authorization. Without Stripe's multicapture a
+        PaymentIntent takes one capture, which releases the rest of the authorization.
+
+        Reads the intent first (a retry after success ends there), labels it with the step
+        (Stripe's capture call takes metadata, localstripe's does not), then captures with the
+        step's idempotency key."""
+        action = f"capturing {amount.format()} on {provider_ref}"
+        intent = self._retrieve(provider_ref, action)
+        if intent.status != "requires_capture":
+            return self._captured_before(intent, idempotency_key, amount, action, None)
+        try:
+            self._client.v1.payment_intents.update(provider_ref, {"metadata": {CAPTURE_KEY: idempotency_key}})
+            self._client.v1.payment_intents.capture(
+                provider_ref, {"amount_to_capture": amount.amount_minor}, _once(idempotency_key)
+            )
+        except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
+            return self._captured_before(self._retrieve(provider_ref, action), idempotency_key, amount, action, exc)
+        return GatewayPayment(self.provider, provider_ref, "captured", amount)
+
+    def _captured_before(
+        self, intent: stripe.PaymentIntent, idempotency_key: str, amount: Money, action: str, exc: Exception | None
+    ) -> GatewayPayment:
+        """A capture that cannot go ahead: this step's own earlier success (a retry), or a refusal."""
+        captured_by = _metadata(intent).get(CAPTURE_KEY)
+        if intent.status == "succeeded" and captured_by == idempotency_key:
+            return GatewayPayment(self.provider, intent.id, "captured", amount)
+        if intent.status == "processing":
+            raise PaymentPending(f"PaymentIntent {intent.id} is still processing")
+        if intent.status == "succeeded":
+            reason = f"the PaymentIntent was already captured by step {captured_by or '(unknown)'}"
+            reason += " and takes one capture"
+        else:
+            reason = f"the PaymentIntent is {intent.status}"
+        if isinstance(exc, stripe.StripeError):
+            reason += f" ({_stripe_message(exc)})"
+        raise PaymentRejected(f"Stripe refused {action}: {reason}") from exc
+
+    def void(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+        """Release what is left of the authorization by cancelling the PaymentIntent.
+
+        Stripe cannot release part of an uncaptured authorization: `amount` must be all that is
+        still capturable (to ship less, capture less: that releases the rest). After a capture the
+        rest is already released, so this answers voided without a call."""
+        action = f"voiding {amount.format()} on {provider_ref}"
+        intent = self._retrieve(provider_ref, action)
+        if intent.currency.upper() != amount.currency:
+            raise PaymentRejected(f"Stripe refused {action}: the intent is in {intent.currency.upper()}")
+        if intent.status in ("canceled", "succeeded"):
+            return GatewayPayment(self.provider, provider_ref, "voided", amount)
+        if intent.status == "requires_capture":
+            capturable = getattr(intent, "amount_capturable", None)  # localstripe lacks the field
+            capturable = intent.amount if capturable is None else capturable
+            if amount.amount_minor < capturable:
+                raise PaymentRejected(
+                    f"cannot void {amount.format()} of {provider_ref}: Stripe releases an uncaptured"
+                    f" authorization only as a whole ({capturable} minor units); capture less instead"
+                )
+        try:
+            self._client.v1.payment_intents.cancel(provider_ref, options=_once(idempotency_key))
+        except (stripe.InvalidRequestError, stripe.IdempotencyError) as exc:
+            again = self._retrieve(provider_ref, action)
+            if again.status in ("canceled", "succeeded"):
+                return GatewayPayment(self.provider, provider_ref, "voided", amount)
+            raise _rejected(f"{action} (intent {again.status})", exc) from exc
+        return GatewayPayment(self.provider, provider_ref, "voided", amount)
+
+    def refund(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+        """Refund `amount` of what was captured on the PaymentIntent `provider_ref`; the answer's
+        `provider_ref` is the Refund's id."""
+        action = f"refunding {amount.format()} on {provider_ref}"
+        refund = self._find_refund(provider_ref, idempotency_key, action)
+        if refund is None:
+            refund = self._call_rejecting(
+                action,
+                lambda: self._client.v1.refunds.create(
+                    {
+                        "payment_intent": provider_ref,
+                        "amount": amount.amount_minor,
+                        "metadata": {STEP_KEY: idempotency_key},
+                    },
+                    _once(idempotency_key),
+                ),
+            )
+        if refund.amount != amount.amount_minor:
+            raise PaymentRejected(
+                f"Refund {refund.id} of step {idempotency_key} is for {refund.amount} minor units,"
+                f" not {amount.format()}"
+            )
+        if refund.status in ("failed", "canceled"):
+            why = getattr(refund, "failure_reason", None) or "no reason given"
+            raise PaymentRejected(f"Refund {refund.id} {refund.status}: {why}")
+        return GatewayPayment(self.provider, refund.id, "refunded", amount)
+
+    def _find_refund(self, intent_id: str, idempotency_key: str, action: str) -> stripe.Refund | None:
+        """The refund an earlier attempt of this step made (listing is consistent, unlike search)."""
+        refunds = self._call_rejecting(
+            action, lambda: self._client.v1.refunds.list({"payment_intent": intent_id, "limit": 100})
+        )
+        for refund in refunds.auto_paging_iter():
+            if _metadata(refund).get(STEP_KEY) == idempotency_key:
+                return refund
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _retrieve(self, intent_id: str, action: str) -> stripe.PaymentIntent:
+        return self._call_rejecting(action, lambda: self._client.v1.payment_intents.retrieve(intent_id))
+
+    @staticmethod
+    def _call_rejecting(action: str, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
+            raise _rejected(action, exc) from exc
