@@ -25,6 +25,7 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.stock_feed import StockFeedActivities
 from config import Settings, get_settings
+from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
@@ -48,6 +49,14 @@ class WorkerParts:
     activities: list[Callable[..., Any]]
 
 
+def configured_gateway(settings: Settings) -> PaymentGateway | None:
+    """Stripe when a secret key is set; otherwise none (the sandbox gateway, when allowed)."""
+    if not settings.stripe_secret_key:
+        return None
+    # Up to four requests per step: 5 s each stays inside the activities' 30 s start-to-close timeout.
+    return StripeGateway(settings.stripe_secret_key, settings.stripe_api_base or None, timeout=5.0)
+
+
 def build_parts(
     settings: Settings,
     session_factory: SessionFactory,
@@ -58,11 +67,13 @@ def build_parts(
     feeds: Mapping[str, StockFeed] | None = None,
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves."""
+    gateway = gateway or configured_gateway(settings)
     if not settings.sandbox_enabled and (gateway is None or warehouse is None):
-        # Real gateways and warehouse integrations plug in here; until one is configured, refusing
-        # to start beats accepting orders that could never be paid for or shipped.
+        # Warehouse integrations (staff confirmations) plug in here; until one is configured,
+        # refusing to start beats accepting orders that could never be shipped.
         raise ConfigurationError(
-            "OMS_SANDBOX is off but no payment gateway or warehouse integration is configured; set OMS_SANDBOX=true"
+            "OMS_SANDBOX is off but no payment gateway (OMS_STRIPE_SECRET_KEY) or warehouse integration "
+            "is configured; set OMS_SANDBOX=true"
         )
     orders = OrderActivities(session_factory)
     inventory = InventoryActivities(session_factory)

@@ -9,12 +9,18 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.money import Money
-from integrations.providers import PaymentDeclined, PaymentGateway
+from integrations.providers import PaymentDeclined, PaymentGateway, PaymentRejected
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
 from persistence.models import PaymentRecord
-from workflows.payloads import PAYMENT_DECLINED, AuthorizePaymentInput, PaymentResult, PaymentStepInput
+from workflows.payloads import (
+    PAYMENT_DECLINED,
+    PAYMENT_REJECTED,
+    AuthorizePaymentInput,
+    PaymentResult,
+    PaymentStepInput,
+)
 
 
 def payment_status(record: PaymentRecord) -> str:
@@ -41,6 +47,8 @@ class PaymentActivities:
             payment_id = f"payment-{data.order_id}"
             try:
                 paid = self._gateway.authorize(data.idempotency_key, data.amount, data.payment_method, data.order_id)
+            except PaymentRejected as exc:
+                raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
             except PaymentDeclined as exc:
                 order_store.add_event(session, data.order_id, "payment_declined", str(exc), data.at)
                 return {
@@ -90,7 +98,10 @@ class PaymentActivities:
         def effect(session: Session) -> dict[str, Any]:
             record = self._payment(session, data.payment_id)
             gateway_call = self._gateway.capture if outcome == "captured" else self._gateway.void
-            gateway_call(data.idempotency_key, record.provider_ref, data.amount)
+            try:
+                gateway_call(data.idempotency_key, record.provider_ref, data.amount)
+            except PaymentRejected as exc:
+                raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
             if outcome == "captured":
                 record.captured_minor += data.amount.amount_minor
             else:

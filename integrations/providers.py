@@ -12,6 +12,12 @@ class PaymentDeclined(Exception):
     """The gateway refused the payment: a business outcome, not a fault to retry."""
 
 
+class PaymentRejected(ValueError):
+    """The gateway refused the request itself (unknown payment method or intent, a state that does
+    not allow the step, a key reused with other parameters): retrying the same request cannot help;
+    a person or a code fix must."""
+
+
 @dataclass(frozen=True)
 class GatewayPayment:
     provider: str

@@ -120,3 +120,19 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSer
 @pytest_asyncio.fixture(scope="session")
 async def temporal_client(temporal_server: DevServer) -> AsyncIterator[Client]:
     yield await Client.connect(temporal_server.address)
+
+
+@pytest.fixture(scope="session")
+def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Stripe-compatible server (localstripe, from PyPI) for the whole run."""
+    from tests.localstripe_server import LocalStripe, localstripe_installed
+
+    if not localstripe_installed():
+        message = "localstripe is not installed: run `make test`, or pip install -e '.[dev]'"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    server = LocalStripe(port=free_port(), log_file=tmp_path_factory.mktemp("localstripe") / "localstripe.log")
+    server.start()
+    yield server.url
+    server.stop()

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.status import OrderStatus, cancel_refusal
     from workflows.payloads import (
         PAYMENT_DECLINED,
+        PAYMENT_REJECTED,
         STOCK_AVAILABLE_SIGNAL,
         AuthorizePaymentInput,
         CancelRequest,
@@ -50,6 +51,7 @@ STEP_RETRY = RetryPolicy(
 STEP_TIMEOUT = timedelta(seconds=30)
 MAX_RESERVE_ATTEMPTS = 5
 BACKORDER_DEADLINE_PATCH = "backorder-deadline-v1"
+CAPTURE_ONCE_PATCH = "capture-once-v1"
 FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
@@ -71,6 +73,7 @@ class OrderWorkflow:
         self._payment: PaymentResult | None = None
         self._payment_status: str | None = None
         self._captured = 0
+        self._shipped_value = 0
         self._remaining: dict[str, int] = {}
         self._pending: list[ReservedShipment] = []
         self._reserved_rounds = 0
@@ -158,22 +161,29 @@ class OrderWorkflow:
         self._raise_if_cancelled()
         if order.payment_collected:
             return
-        try:
-            self._payment = await self._activity(
-                PaymentActivities.authorize_payment,
-                AuthorizePaymentInput(
-                    order.order_id, order.total, order.payment_method, self._key("authorize"), workflow.now()
-                ),
-                summary=f"authorize {order.total.format()}",
-            )
-            self._payment_status = "authorized"
-        except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
-                self._payment_status = "declined"
-                self._cancel = CancelRequest(reason=f"payment declined: {cause.message}", requested_by="payment")
-                raise _Cancelled from err
-            raise
+        while True:
+            try:
+                self._payment = await self._activity(
+                    PaymentActivities.authorize_payment,
+                    AuthorizePaymentInput(
+                        order.order_id, order.total, order.payment_method, self._key("authorize"), workflow.now()
+                    ),
+                    summary=f"authorize {order.total.format()}",
+                )
+                self._payment_status = "authorized"
+                return
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
+                    self._payment_status = "declined"
+                    self._cancel = CancelRequest(reason=f"payment declined: {cause.message}", requested_by="payment")
+                    raise _Cancelled from err
+                if not (isinstance(cause, ApplicationError) and cause.type == PAYMENT_REJECTED):
+                    raise
+                # The gateway refused the request itself (e.g. no usable payment method): a person
+                # looks at it; a release tries again with a fresh step key.
+                await self._set_status(OrderStatus.ON_HOLD, hold_reason=f"payment rejected: {cause.message}")
+                await self._wait_for_a_person()
 
     async def _reserve(self, order: Order) -> None:
         """Source and reserve what is still wanted; wait (hold, backorder) until something is."""
@@ -262,20 +272,46 @@ class OrderWorkflow:
                 await self._capture(order, shipment)
 
     async def _capture(self, order: Order, shipment: ReservedShipment) -> None:
+        """Take the money for what has left the building.
+
+        Once per order, when the last parcel leaves: Stripe (outside its multicapture beta) and
+        most gateways take one capture per authorization and release the rest with it, so a split
+        order captures the value of everything shipped in one go. Histories from before this
+        captured per parcel and replay that way.
+        """
         assert self._payment is not None
         everything_shipped = not self._pending and not self._remaining
-        if everything_shipped:
-            amount = self._payment.amount.amount_minor - self._captured  # the last capture takes the rest
-        else:
-            amount = order.value_of(shipment.lines).amount_minor
-            if self._captured == 0:  # shipping and other charges ride with the first parcel
-                amount += (order.shipping + order.other_charges - order.order_discount).amount_minor
+        value = order.value_of(shipment.lines).amount_minor
+        if self._shipped_value == 0:  # shipping and other charges ride with the first parcel
+            value += (order.shipping + order.other_charges - order.order_discount).amount_minor
+        self._shipped_value += value
+        if workflow.patched(CAPTURE_ONCE_PATCH):
+            if everything_shipped:
+                await self._capture_amount(order, self._payment.amount.amount_minor - self._captured)
+            else:
+                self._payment_status = "authorized; parcels shipped, captured when the last one leaves"
+            return
+        amount = self._payment.amount.amount_minor - self._captured if everything_shipped else value
+        await self._capture_amount(order, amount)
+
+    async def _capture_amount(self, order: Order, amount: int) -> None:
+        assert self._payment is not None
+        everything_shipped = not self._pending and not self._remaining
         money = Money(amount, order.currency)
-        await self._activity(
-            PaymentActivities.capture_payment,
-            PaymentStepInput(order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now()),
-            summary=f"capture {money.format()}",
-        )
+        try:
+            await self._activity(
+                PaymentActivities.capture_payment,
+                PaymentStepInput(order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now()),
+                summary=f"capture {money.format()}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not (isinstance(cause, ApplicationError) and cause.type == PAYMENT_REJECTED):
+                raise
+            # The goods are gone; the order goes on, and the payment shows what needs a person.
+            workflow.logger.warning("capture refused for %s: %s", self._order_id, cause.message)
+            self._payment_status = f"capture refused: {cause.message}"
+            return
         self._captured += amount
         self._payment_status = "captured" if everything_shipped else "partially captured"
 
@@ -287,6 +323,8 @@ class OrderWorkflow:
             return True
         self._shipped_detail = f"backorder deadline passed: {waiting} will not ship"
         self._remaining = {}
+        if self._payment is not None and self._shipped_value > self._captured:
+            await self._capture_amount(order, self._shipped_value - self._captured)
         await self._void_the_rest(order)
         return False
 

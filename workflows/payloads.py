@@ -17,6 +17,7 @@ from domain.status import OrderStatus
 
 # ApplicationError types the workflow branches on (never matched by message text).
 PAYMENT_DECLINED = "PaymentDeclined"
+PAYMENT_REJECTED = "PaymentRejected"
 # Sent by the stock-feed activity, which cannot import the workflow class (it would import itself).
 STOCK_AVAILABLE_SIGNAL = "stock_available"
 

@@ -1,5 +1,6 @@
 """Payment gateways that talk to a real payment provider (the sandbox one lives in integrations.sandbox)."""
 
-from integrations.payments.stripe_gateway import PaymentPending, PaymentRejected, StripeGateway
+from integrations.payments.stripe_gateway import PaymentPending, StripeGateway
+from integrations.providers import PaymentRejected
 
 __all__ = ["PaymentPending", "PaymentRejected", "StripeGateway"]

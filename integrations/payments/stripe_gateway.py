@@ -32,7 +32,7 @@ from stripe.params import PaymentIntentCreateParams
 from temporalio import activity
 
 from domain.money import Money
-from integrations.providers import GatewayPayment, PaymentDeclined
+from integrations.providers import GatewayPayment, PaymentDeclined, PaymentRejected
 
 STEP_KEY: Final = "oms_step"
 """Metadata on PaymentIntents and Refunds: the idempotency key of the workflow step that created it."""
@@ -45,12 +45,6 @@ _AUTHORIZED = frozenset({"requires_capture", "succeeded"})
 _DECLINED = frozenset({"requires_payment_method", "requires_action", "canceled"})
 
 T = TypeVar("T")
-
-
-class PaymentRejected(ValueError):
-    """Stripe refused the request itself (unknown payment method or intent, bad currency or amount,
-    the intent in a state that does not allow the step, an idempotency key reused with other
-    parameters): retrying the same request cannot help; a person or a code fix must."""
 
 
 class PaymentPending(RuntimeError):

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -30,28 +28,12 @@ from ops.temporal_dev import free_port
 from persistence import orders as order_store
 from persistence.models import PaymentRecord
 from persistence.unit_of_work import UnitOfWork
-from tests.conftest import IN_CI
 from tests.factories import make_order
-from tests.localstripe_server import LocalStripe, localstripe_installed
 from workflows.payloads import PAYMENT_DECLINED, AuthorizePaymentInput, PaymentStepInput
 
 SECRET = "sk_test_oms_localstripe"
 GOOD_CARD = "4242424242424242"
 DECLINING_CARD = "4000000000000341"  # localstripe declines it when charged (0002 only on attach)
-
-
-@pytest.fixture(scope="module")
-def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not localstripe_installed():
-        message = "localstripe is not installed: run `make test`, or pip install -e '.[dev]'"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    log: Path = tmp_path_factory.mktemp("localstripe") / "localstripe.log"
-    server = LocalStripe(port=free_port(), log_file=log)
-    server.start()
-    yield server.url
-    server.stop()
 
 
 @pytest.fixture(scope="module")

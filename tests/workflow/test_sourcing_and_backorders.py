@@ -34,9 +34,7 @@ def _order(db, order_id):
         return order_store.get_order(session, order_id), order_store.order_events(session, order_id)
 
 
-async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_per_parcel(
-    temporal_client, sqlite_database
-):
+async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_once(temporal_client, sqlite_database):
     db = sqlite_database
     async with running_engine(temporal_client, db, return_window=timedelta(seconds=1)) as engine:
         add_location(db.session_factory, "AMS", latitude=52.37, longitude=4.90)
@@ -57,7 +55,7 @@ async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_
         [payment] = record.payments
         assert (payment.status, payment.authorized_minor, payment.captured_minor) == ("CAPTURED", 5495, 5495)
         captures = [e.detail for e in events if e.kind == "payment_captured"]
-        assert len(captures) == 2  # one capture per parcel; shipping rides with the first
+        assert captures == ["54.95 EUR"]  # one capture, for everything, once the last parcel has left
         [decision] = [e.detail for e in events if e.kind == "sourcing"]
         assert "AMS" in decision and "UTR" in decision
         await replay_and_maybe_store(handle, "split_over_two_locations")

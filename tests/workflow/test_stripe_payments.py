@@ -1,0 +1,96 @@
+"""Orders paid through a real Stripe-compatible server (localstripe): authorized at intake,
+captured once when the last parcel leaves, declined cards cancelled, refused requests held."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import stripe
+from sqlalchemy import select
+
+from api.services.intake import start_order
+from domain.status import OrderStatus
+from integrations.payments import StripeGateway
+from persistence import inventory
+from persistence import orders as order_store
+from persistence.models import PaymentRecord
+from tests.factories import add_location, make_order, stock
+from tests.workflow.conftest import running_engine
+from tests.workflow.histories import replay_and_maybe_store
+from workflows.order import OrderWorkflow
+from workflows.payloads import CancelRequest
+
+SECRET = "sk_test_oms_workflow"
+
+
+def _card(localstripe_url: str, number: str = "4242424242424242") -> str:
+    client = stripe.StripeClient(SECRET, base_addresses={"api": localstripe_url}, max_network_retries=0)
+    method = client.v1.payment_methods.create(
+        {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+    )
+    return method.id
+
+
+def _intent(localstripe_url: str, intent_id: str) -> stripe.PaymentIntent:
+    client = stripe.StripeClient(SECRET, base_addresses={"api": localstripe_url}, max_network_retries=0)
+    return client.v1.payment_intents.retrieve(intent_id)
+
+
+async def test_a_split_order_is_captured_once_for_everything_that_shipped(
+    temporal_client, sqlite_database, localstripe_url
+):
+    db = sqlite_database
+    gateway = StripeGateway(SECRET, localstripe_url)
+    async with running_engine(temporal_client, db, gateway=gateway, return_window=timedelta(seconds=1)) as engine:
+        add_location(db.session_factory, "AMS")
+        add_location(db.session_factory, "UTR", latitude=52.09, longitude=5.12)
+        stock(db.session_factory, "AMS", {"A": 5})
+        stock(db.session_factory, "UTR", {"B": 5})
+        order = make_order([("A", 2, 1000), ("B", 1, 3000)], paid=False, payment_method=_card(localstripe_url))
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        assert (await asyncio.wait_for(handle.result(), 60)).status is OrderStatus.COMPLETED
+
+        with db.session() as session:
+            payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+            kinds = [e.kind for e in order_store.order_events(session, order_id)]
+        assert (payment.provider, payment.status, payment.captured_minor) == ("stripe", "CAPTURED", 5495)
+        assert kinds.count("payment_captured") == 1 and kinds.count("shipped") == 2
+        intent = _intent(localstripe_url, payment.provider_ref)
+        assert (intent.status, intent.amount) == ("succeeded", 5495)
+        await replay_and_maybe_store(handle, "split_captured_once")
+
+
+async def test_a_declined_card_cancels_with_nothing_reserved(temporal_client, sqlite_database, localstripe_url):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, gateway=StripeGateway(SECRET, localstripe_url)) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 5})
+        declining = _card(localstripe_url, "4000000000000341")
+        order = make_order([("A", 1, 1000)], paid=False, payment_method=declining)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        result = await asyncio.wait_for(
+            temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id).result(), 30
+        )
+        assert result.status is OrderStatus.CANCELLED
+        with db.session() as session:
+            assert inventory.stock_row(session, "AMS", "A").reserved == 0
+            assert "payment_declined" in [e.kind for e in order_store.order_events(session, order_id)]
+
+
+async def test_a_payment_the_gateway_refuses_outright_is_held_for_a_person(
+    temporal_client, sqlite_database, localstripe_url
+):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, gateway=StripeGateway(SECRET, localstripe_url)) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 5})
+        order = make_order([("A", 1, 1000)], paid=False, payment_method="pm_does_not_exist")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        await engine.wait_for_status(order_id, "ON_HOLD")
+        with db.session() as session:
+            assert "payment rejected" in order_store.get_order(session, order_id).hold_reason
+        handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="no valid payment"))
+        assert (await asyncio.wait_for(handle.result(), 30)).status is OrderStatus.CANCELLED
