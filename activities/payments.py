@@ -9,11 +9,12 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.money import Money
-from integrations.providers import PaymentDeclined, PaymentGateway, PaymentRejected
+from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGateway, PaymentRejected
 from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once
+from persistence.idempotency import run_once, stored_result
 from persistence.models import PaymentRecord
+from persistence.unit_of_work import UnitOfWork
 from workflows.payloads import (
     PAYMENT_DECLINED,
     PAYMENT_REJECTED,
@@ -43,43 +44,42 @@ class PaymentActivities:
 
     @activity.defn
     def authorize_payment(self, data: AuthorizePaymentInput) -> PaymentResult:
-        def effect(session: Session) -> dict[str, Any]:
+        """Ask the gateway with no transaction open (it dedupes by the step's key), then record the
+        outcome once; a retry of a recorded step does not call the gateway again."""
+        stored = stored_result(self._session_factory, data.idempotency_key)
+        if stored is None:
             payment_id = f"payment-{data.order_id}"
             try:
-                paid = self._gateway.authorize(data.idempotency_key, data.amount, data.payment_method, data.order_id)
+                paid: GatewayPayment | PaymentDeclined = self._gateway.authorize(
+                    data.idempotency_key, data.amount, data.payment_method, data.order_id
+                )
             except PaymentRejected as exc:
                 raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
             except PaymentDeclined as exc:
-                order_store.add_event(session, data.order_id, "payment_declined", str(exc), data.at)
-                return {
-                    "payment_id": payment_id,
-                    "status": "declined",
-                    "reason": str(exc),
-                    "amount_minor": data.amount.amount_minor,
-                    "currency": data.amount.currency,
-                }
-            session.add(
-                PaymentRecord(
-                    payment_id=payment_id,
-                    order_id=data.order_id,
-                    provider=paid.provider,
-                    provider_ref=paid.provider_ref,
-                    status="AUTHORIZED",
-                    currency=data.amount.currency,
-                    authorized_minor=data.amount.amount_minor,
-                    created_at=data.at,
-                    updated_at=data.at,
-                )
-            )
-            order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
-            return {
-                "payment_id": payment_id,
-                "status": "authorized",
-                "amount_minor": data.amount.amount_minor,
-                "currency": data.amount.currency,
-            }
+                paid = exc
 
-        stored = run_once(self._session_factory, data.idempotency_key, effect)
+            def effect(session: Session) -> dict[str, Any]:
+                money = {"amount_minor": data.amount.amount_minor, "currency": data.amount.currency}
+                if isinstance(paid, PaymentDeclined):
+                    order_store.add_event(session, data.order_id, "payment_declined", str(paid), data.at)
+                    return {"payment_id": payment_id, "status": "declined", "reason": str(paid), **money}
+                session.add(
+                    PaymentRecord(
+                        payment_id=payment_id,
+                        order_id=data.order_id,
+                        provider=paid.provider,
+                        provider_ref=paid.provider_ref,
+                        status="AUTHORIZED",
+                        currency=data.amount.currency,
+                        authorized_minor=data.amount.amount_minor,
+                        created_at=data.at,
+                        updated_at=data.at,
+                    )
+                )
+                order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
+                return {"payment_id": payment_id, "status": "authorized", **money}
+
+            stored = run_once(self._session_factory, data.idempotency_key, effect)
         if stored["status"] == "declined":
             raise ApplicationError(stored["reason"], type=PAYMENT_DECLINED, non_retryable=True)
         return _result(stored)
@@ -93,15 +93,21 @@ class PaymentActivities:
         return self._settle(data, "voided")
 
     def _settle(self, data: PaymentStepInput, outcome: str) -> PaymentResult:
-        """Capture or void part of an authorization at the gateway, once per idempotency key."""
+        """Capture or void part of an authorization at the gateway (no transaction open during the
+        call; the gateway dedupes by key), then record it once per idempotency key."""
+        stored = stored_result(self._session_factory, data.idempotency_key)
+        if stored is not None:
+            return _result(stored)
+        with UnitOfWork(self._session_factory) as uow:
+            provider_ref = self._payment(uow.session, data.payment_id).provider_ref
+        gateway_call = self._gateway.capture if outcome == "captured" else self._gateway.void
+        try:
+            gateway_call(data.idempotency_key, provider_ref, data.amount)
+        except PaymentRejected as exc:
+            raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
 
         def effect(session: Session) -> dict[str, Any]:
             record = self._payment(session, data.payment_id)
-            gateway_call = self._gateway.capture if outcome == "captured" else self._gateway.void
-            try:
-                gateway_call(data.idempotency_key, record.provider_ref, data.amount)
-            except PaymentRejected as exc:
-                raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
             if outcome == "captured":
                 record.captured_minor += data.amount.amount_minor
             else:

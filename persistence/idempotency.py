@@ -46,6 +46,12 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
         return result
 
 
+def stored_result(session_factory: SessionFactory, key: str) -> Result | None:
+    """The result a step already recorded, if any: checked before calling the outside world, so a
+    retry of a finished step does not call a carrier or gateway again."""
+    return _stored(session_factory, key)
+
+
 def _stored(session_factory: SessionFactory, key: str) -> Result | None:
     with UnitOfWork(session_factory) as uow:
         stored = uow.session.get(ActivityResult, key)
