@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ops.temporal_dev import port_in_use
+from ops.temporal_dev import port_in_use, stop_process
 
 _BOOT = """
 import sys
@@ -67,11 +67,4 @@ class LocalStripe:
         raise LocalStripeError(f"localstripe did not answer on port {self.port} within {timeout:.0f}s")
 
     def stop(self, timeout: float = 10) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout)
