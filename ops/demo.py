@@ -17,6 +17,8 @@ DEMO_LOCATIONS = [
         latitude=52.386,
         longitude=4.836,
         priority=10,
+        cost_base_minor=450,
+        cost_per_km_minor=2,
     ),
     Location(
         location_id="UTR",
@@ -27,6 +29,8 @@ DEMO_LOCATIONS = [
         latitude=52.091,
         longitude=5.122,
         priority=50,
+        ship_from_store=True,
+        cost_base_minor=600,
     ),
 ]
 DEMO_STOCK = {"AMS": {"TSHIRT-BLK-M": 100, "HOODIE-GRY-L": 40, "MUG-LOGO": 200}, "UTR": {"TSHIRT-BLK-M": 10}}
