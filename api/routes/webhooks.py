@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from api.deps import SettingsDep, TemporalDep, connected
 from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
-from api.services.intake import start_order
+from api.services.intake import cancel_from_channel, start_order
 from domain.money import MoneyError
 from domain.order import InvalidOrder
 from integrations.channels import shopify
@@ -44,7 +44,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
     topic = request.headers.get("X-Shopify-Topic", "orders/create")
     payload = parse_json_object(raw)
-    if topic not in shopify.ORDER_TOPICS:
+    if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
         return _ignored(topic)
     try:
         order = shopify.to_order(payload)
@@ -52,7 +52,12 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         raise from_validation_error(exc, "not a Shopify order") from None
     except (MoneyError, InvalidOrder) as exc:
         raise unprocessable(str(exc)) from None
-    order_id, duplicate = await start_order(await connected(temporal), settings, order)
+    client = await connected(temporal)
+    if topic in shopify.CANCEL_TOPICS:
+        # Cancelled on Shopify: our saga undoes what was done; once shipped it is refused (returns).
+        order_id, finished = await cancel_from_channel(client, settings, order, shopify.cancel_reason(payload))
+        return OrderAccepted(order_id=order_id, duplicate=finished)
+    order_id, duplicate = await start_order(client, settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)
 
 

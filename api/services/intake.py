@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import (
@@ -16,35 +17,53 @@ from config import Settings
 from domain.order import Order
 from domain.status import OrderStatus
 from workflows.order import OrderWorkflow
-from workflows.payloads import OrderWorkflowInput
+from workflows.payloads import CancelRequest, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
+
+
+def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
+    return {
+        "arg": OrderWorkflowInput(
+            order=order,
+            received_at=datetime.now(UTC),
+            return_window_seconds=int(settings.return_window.total_seconds()),
+            backorder_deadline_seconds=(
+                int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
+            ),
+        ),
+        "id": order.order_id,
+        "task_queue": settings.task_queue,
+        "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        "search_attributes": TypedSearchAttributes(
+            [
+                SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
+                SearchAttributePair(CHANNEL, order.channel),
+            ]
+        ),
+        "static_summary": f"{order.channel} order {order.reference or order.external_id}",
+    }
 
 
 async def start_order(client: Client, settings: Settings, order: Order) -> tuple[str, bool]:
     """Return (order_id, duplicate). The workflow id is the order id, so Temporal itself dedupes:
     a second start of a running or finished order is refused, and that refusal means "duplicate"."""
-    received_at = datetime.now(UTC)
+    try:
+        await client.start_workflow(OrderWorkflow.run, **_start_arguments(settings, order))
+    except WorkflowAlreadyStartedError:
+        return order.order_id, True
+    return order.order_id, False
+
+
+async def cancel_from_channel(client: Client, settings: Settings, order: Order, reason: str) -> tuple[str, bool]:
+    """The channel cancelled the order: signal its workflow, starting it first if this is the first
+    we hear of it (a cancellation can overtake the creation), so it is recorded, then cancelled.
+    Return (order_id, finished): finished when the order's workflow had already ended."""
     try:
         await client.start_workflow(
             OrderWorkflow.run,
-            OrderWorkflowInput(
-                order=order,
-                received_at=received_at,
-                return_window_seconds=int(settings.return_window.total_seconds()),
-                backorder_deadline_seconds=(
-                    int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
-                ),
-            ),
-            id=order.order_id,
-            task_queue=settings.task_queue,
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(ORDER_STATUS, OrderStatus.RECEIVED.value),
-                    SearchAttributePair(CHANNEL, order.channel),
-                ]
-            ),
-            static_summary=f"{order.channel} order {order.reference or order.external_id}",
+            **_start_arguments(settings, order),
+            start_signal="cancel",
+            start_signal_args=[CancelRequest(reason=reason, requested_by=order.channel)],
         )
     except WorkflowAlreadyStartedError:
         return order.order_id, True

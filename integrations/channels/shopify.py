@@ -22,6 +22,7 @@ from domain.order import Address, Order, line_from_total
 
 CHANNEL = "shopify"
 ORDER_TOPICS = frozenset({"orders/create"})
+CANCEL_TOPICS = frozenset({"orders/cancelled"})
 # Financial statuses in which Shopify already holds the customer's money.
 COLLECTED = frozenset({"paid", "partially_refunded", "refunded"})
 
@@ -107,6 +108,7 @@ class ShopifyOrder(_Model):
     line_items: list[LineItem] = Field(min_length=1)
     shipping_lines: list[ShippingLine] = []
     shipping_address: ShopifyAddress | None = None
+    cancel_reason: str | None = None
 
 
 def _sum(values: list[Decimal]) -> Decimal:
@@ -169,3 +171,9 @@ def to_order(payload: dict[str, Any]) -> Order:
         payment_collected=(shop.financial_status or "") in COLLECTED,
         customer_email=shop.email or shop.contact_email or "",
     )
+
+
+def cancel_reason(payload: dict[str, Any]) -> str:
+    """Shopify's own words for an orders/cancelled webhook (customer, fraud, inventory, declined, other)."""
+    reason = payload.get("cancel_reason")
+    return f"cancelled on Shopify ({reason})" if isinstance(reason, str) and reason else "cancelled on Shopify"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 from tests.e2e.conftest import SHOPIFY_SECRET, System
@@ -119,3 +120,47 @@ def test_a_web_shop_order_on_hold_can_be_cancelled_once(system: System):
     assert cancelled["cancelled_at"] and cancelled["shipments"] == []
     second = system.client.post(f"/orders/{order_id}/cancel")
     assert second.status_code == 409 and "already cancelled" in second.json()["detail"]
+
+
+def _cancelled_on_shopify(system: System, payload: dict) -> dict:
+    cancelled = {**payload, "cancelled_at": "2026-11-20T15:00:00+01:00", "cancel_reason": "customer"}
+    body, headers = signed(cancelled, SHOPIFY_SECRET)
+    headers["X-Shopify-Topic"] = "orders/cancelled"
+    response = system.client.post("/webhooks/shopify", content=body, headers=headers)
+    assert response.status_code == 202, response.text
+    return response.json()
+
+
+def test_an_order_cancelled_on_shopify_is_cancelled_here(system: System):
+    held = shopify_payload([(_sku(), 1, "12.50")])  # unknown SKU: waits on hold
+    body, headers = signed(held, SHOPIFY_SECRET)
+    order_id = system.client.post("/webhooks/shopify", content=body, headers=headers).json()["order_id"]
+    system.wait_for_status(order_id, "ON_HOLD")
+    assert _cancelled_on_shopify(system, held) == {"order_id": order_id, "duplicate": False}
+    cancelled = system.wait_for_status(order_id, "CANCELLED")
+    assert "cancelled on Shopify (customer)" in [event["detail"] for event in cancelled["events"]]
+
+
+def test_a_cancellation_that_overtakes_its_creation_still_records_the_order(system: System):
+    sku = _sku()
+    _stock(system, sku, 5)
+    never_seen = shopify_payload([(sku, 1, "9.99")])
+    order_id = _cancelled_on_shopify(system, never_seen)["order_id"]
+    cancelled = system.wait_for_status(order_id, "CANCELLED")
+    assert cancelled["lines"][0]["sku"] == sku and cancelled["shipments"] == []
+    assert system.client.get(f"/inventory/{sku}").json()["locations"][0]["reserved"] == 0
+    body, headers = signed(never_seen, SHOPIFY_SECRET)  # the creation arriving late starts nothing
+    late = system.client.post("/webhooks/shopify", content=body, headers=headers)
+    assert late.json() == {"order_id": order_id, "duplicate": True}
+
+
+def test_a_cancellation_after_shipping_is_refused(system: System):
+    sku = _sku()
+    _stock(system, sku, 5)
+    payload = shopify_payload([(sku, 1, "9.99")])
+    body, headers = signed(payload, SHOPIFY_SECRET)
+    order_id = system.client.post("/webhooks/shopify", content=body, headers=headers).json()["order_id"]
+    system.wait_for_status(order_id, "SHIPPED")
+    _cancelled_on_shopify(system, payload)
+    time.sleep(1)
+    assert system.client.get(f"/orders/{order_id}").json()["status"] == "SHIPPED"  # goods left: use returns
