@@ -14,7 +14,6 @@ from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from domain.sourcing import LocationStock
 from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
 from persistence.stock_outbox import note_stock_change
@@ -236,25 +235,6 @@ def known_skus(session: Session, skus: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(session.scalars(select(StockLevel.sku).where(StockLevel.sku.in_(wanted)).distinct()))
-
-
-def candidates_for(session: Session, skus: Iterable[str]) -> list[LocationStock]:
-    """Every active location with what it can still promise for these SKUs."""
-    wanted = sorted(set(skus))
-    rows = session.execute(
-        select(
-            Location.location_id,
-            Location.priority,
-            StockLevel.sku,
-            StockLevel.on_hand - StockLevel.reserved - StockLevel.safety_stock,
-        )
-        .join(StockLevel, StockLevel.location_id == Location.location_id)
-        .where(Location.active.is_(True), StockLevel.sku.in_(wanted))
-    ).all()
-    by_location: dict[str, tuple[int, dict[str, int]]] = {}
-    for location_id, priority, sku, available in rows:
-        by_location.setdefault(location_id, (priority, {}))[1][sku] = max(int(available), 0)
-    return [LocationStock(loc, prio, avail) for loc, (prio, avail) in sorted(by_location.items())]
 
 
 def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int]]:

@@ -15,8 +15,6 @@ from persistence.models import (
     OrderEvent,
     OrderLineRecord,
     OrderRecord,
-    PaymentRecord,
-    ShipmentRecord,
     utcnow,
 )
 
@@ -142,11 +140,3 @@ def list_orders(
         query.order_by(OrderRecord.received_at.desc(), OrderRecord.order_id).limit(limit).offset(offset)
     )
     return list(rows), count
-
-
-def shipment(session: Session, shipment_id: str) -> ShipmentRecord | None:
-    return session.get(ShipmentRecord, shipment_id)
-
-
-def payment(session: Session, payment_id: str) -> PaymentRecord | None:
-    return session.get(PaymentRecord, payment_id)
