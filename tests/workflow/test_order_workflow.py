@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from persistence import orders as order_store
 from persistence.models import PaymentRecord, ShipmentRecord, StockMovement
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
+from tests.workflow.gates import Gate, GatedWarehouse
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, ReleaseRequest
@@ -150,31 +150,19 @@ async def test_a_backordered_order_ships_after_a_restock_and_release(engine):
         await engine.client.get_workflow_handle_for(OrderWorkflow.run, order_id).terminate("test done")
 
 
-class BlockingWarehouse(SandboxWarehouse):
-    """Holds the pick until the test lets it go, so a cancel can arrive mid-fulfilment."""
-
-    def __init__(self) -> None:
-        self.pick_requested = threading.Event()
-        self.let_go = threading.Event()
-
-    def request_pick(self, shipment_id: str, location_id: str, lines: dict[str, int]) -> None:
-        self.pick_requested.set()
-        if not self.let_go.wait(30):
-            raise TimeoutError("test never let the pick go")
-
-
 async def test_cancel_during_fulfilment_releases_stock_and_voids_exactly_once(temporal_client, sqlite_database):
-    warehouse = BlockingWarehouse()
+    pick = Gate()
+    warehouse = GatedWarehouse({"pick": pick})
     async with running_engine(temporal_client, sqlite_database, warehouse=warehouse) as engine:
         add_location(sqlite_database.session_factory, "AMS")
         stock(sqlite_database.session_factory, "AMS", {"A": 4})
         order = make_order([("A", 2, 1500)], paid=False, payment_method="pm_card_visa")
         order_id, _ = await start_order(temporal_client, engine.settings, order)
         handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
-        assert await asyncio.to_thread(warehouse.pick_requested.wait, 30)
+        assert await asyncio.to_thread(pick.reached.wait, 30)
         await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="fraud check failed"))
         await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="asked twice"))
-        warehouse.let_go.set()
+        pick.open.set()
         assert (await asyncio.wait_for(handle.result(), 30)).status is OrderStatus.CANCELLED
 
         assert _movements(sqlite_database, order_id) == [("reservation", "A", 0, 2), ("release", "A", 0, -2)]
