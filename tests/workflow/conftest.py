@@ -15,10 +15,13 @@ import pytest_asyncio
 from temporalio.client import Client
 
 from config import Settings, load_settings
+from domain.status import OrderStatus
 from integrations.providers import PaymentGateway, Warehouse
 from persistence import orders as order_store
 from tests.conftest import TestDatabase
 from worker import build_worker, start_stock_feed, stock_feed_workflow_id
+from workflows.order import OrderWorkflow
+from workflows.payloads import OrderState
 
 
 @dataclass
@@ -41,6 +44,17 @@ class Engine:
                 return current
             await asyncio.sleep(0.1)
         raise AssertionError(f"{order_id} stayed {current}, expected one of {statuses}")
+
+    async def wait_for_live_status(self, order_id: str, status: OrderStatus, timeout: float = 15) -> OrderState:
+        """The workflow's own view: it learns a status when the activity that wrote it has
+        completed, a moment after the read model shows it."""
+        handle = self.client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            state = await handle.query(OrderWorkflow.state)
+            if state.status is status or time.monotonic() > deadline:
+                return state
+            await asyncio.sleep(0.1)
 
 
 @asynccontextmanager

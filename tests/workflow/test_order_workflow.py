@@ -78,7 +78,7 @@ async def test_an_unpaid_order_is_authorized_then_captured_in_full(engine):
     order = make_order([("A", 1, 2500)], paid=False, payment_method="pm_card_visa")
     order_id, _ = await start_order(engine.client, engine.settings, order)
     await engine.wait_for_status(order_id, "SHIPPED")
-    state = await engine.client.get_workflow_handle_for(OrderWorkflow.run, order_id).query(OrderWorkflow.state)
+    state = await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
     assert state.status is OrderStatus.SHIPPED and state.shipping_started and state.payment_status == "captured"
     assert state.shipments[0].tracking_number and state.shipments[0].status == "SHIPPED"
     with engine.db.session() as session:
