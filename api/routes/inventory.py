@@ -3,6 +3,8 @@ the stock view per SKU (with what each channel may sell) and reorder hints."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -158,19 +160,27 @@ def get_location(location_id: str, _: StaffUser, session: SessionDep) -> Any:
     return _location_public(_existing(session, location_id))
 
 
-def _change_on_hand(session: Session, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+@contextmanager
+def _stock_change(session: Session) -> Iterator[None]:
+    """Commit the stock change made inside, or roll it back and answer why: 422 for a reference that
+    does not hold, 409 with the numbers when stock cannot allow it. Other errors pass through."""
     try:
-        row = inventory.adjust_on_hand(session, location_id, sku, delta, kind=kind, reason=reason)
+        yield
         session.commit()
-    except inventory.UnknownLocation as exc:
+    except (inventory.UnknownLocation, stock_ops.SameLocation) as exc:
         session.rollback()
         raise unprocessable(str(exc)) from None
-    except inventory.BelowReserved as exc:
+    except (inventory.BelowReserved, inventory.InsufficientStock) as exc:
         session.rollback()
         raise _conflict(exc) from None
     except DataError:
         session.rollback()
         raise unprocessable(_TOO_LARGE) from None
+
+
+def _change_on_hand(session: Session, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+    with _stock_change(session):
+        row = inventory.adjust_on_hand(session, location_id, sku, delta, kind=kind, reason=reason)
     return row
 
 
@@ -210,19 +220,10 @@ def adjust_stock(body: AdjustmentCreate, _: StaffUser, session: SessionDep) -> A
 def transfer_stock(body: TransferCreate, _: StaffUser, session: SessionDep) -> Any:
     for attempt in range(1, _ATTEMPTS + 1):
         try:
-            moved = stock_ops.transfer(
-                session, body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason
-            )
-            session.commit()
-        except (stock_ops.SameLocation, inventory.UnknownLocation) as exc:
-            session.rollback()
-            raise unprocessable(str(exc)) from None
-        except inventory.InsufficientStock as exc:
-            session.rollback()
-            raise _conflict(exc) from None
-        except DataError:
-            session.rollback()
-            raise unprocessable(_TOO_LARGE) from None
+            with _stock_change(session):
+                moved = stock_ops.transfer(
+                    session, body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason
+                )
         except OperationalError as exc:
             # PostgreSQL broke a lock cycle with a reservation touching the same two locations in the
             # other order: nothing was written, so try again with fresh stock.
