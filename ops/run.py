@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from config import PROJECT_ROOT, Settings, get_settings
 from ops.demo import seed_demo
-from ops.temporal_dev import DevServer, DevServerError, port_in_use
+from ops.temporal_dev import DevServer, DevServerError, port_in_use, stop_process
 from persistence.migrate import upgrade_to_head
 
 
@@ -138,14 +138,7 @@ class Supervisor:
 
     def stop(self) -> None:
         for name, process in reversed(self.children):
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    print(f"oms: the {name} did not stop in 20s; killing it", file=sys.stderr)
-                    process.kill()
-                    process.wait()
+            stop_process(process, 20, name)
         if self.temporal:
             self.temporal.stop()
 

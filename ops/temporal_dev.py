@@ -27,14 +27,16 @@ def temporal_executable() -> str:
     return found
 
 
-def stop_process(process: subprocess.Popen[bytes] | None, timeout: float) -> None:
-    """SIGTERM, wait, then SIGKILL if it will not go: for the servers we start."""
+def stop_process(process: subprocess.Popen[bytes] | None, timeout: float, name: str | None = None) -> None:
+    """SIGTERM, wait, then SIGKILL if it will not go (saying so when it has a name): for what we start."""
     if process is None or process.poll() is not None:
         return
     process.terminate()
     try:
         process.wait(timeout)
     except subprocess.TimeoutExpired:
+        if name:
+            print(f"oms: the {name} did not stop in {timeout:.0f}s; killing it", file=sys.stderr)
         process.kill()
         process.wait()
 
