@@ -39,7 +39,7 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
             commit_with_guards(uow.session)
         except IntegrityError:
             uow.session.rollback()
-            stored = _stored(session_factory, key)
+            stored = stored_result(session_factory, key)
             if stored is None:  # not a repeat: the effect itself broke a constraint
                 raise
             return stored
@@ -47,12 +47,8 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
 
 
 def stored_result(session_factory: SessionFactory, key: str) -> Result | None:
-    """The result a step already recorded, if any: checked before calling the outside world, so a
-    retry of a finished step does not call a carrier or gateway again."""
-    return _stored(session_factory, key)
-
-
-def _stored(session_factory: SessionFactory, key: str) -> Result | None:
+    """The result a step already recorded, if any: also checked before calling the outside world,
+    so a retry of a finished step does not call a carrier or gateway again."""
     with UnitOfWork(session_factory) as uow:
         stored = uow.session.get(ActivityResult, key)
         return stored.result if stored is not None else None
