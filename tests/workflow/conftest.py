@@ -48,7 +48,7 @@ class Engine:
     async def wait_for_live_status(self, order_id: str, status: OrderStatus, timeout: float = 15) -> OrderState:
         """The workflow's own view: it learns a status when the activity that wrote it has
         completed, a moment after the read model shows it."""
-        handle = self.client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        handle = self.client.get_workflow_handle(order_id)
         deadline = time.monotonic() + timeout
         while True:
             state = await handle.query(OrderWorkflow.state)
