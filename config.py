@@ -74,6 +74,17 @@ class Settings(BaseSettings):
     amazon_client_secret: str = ""
     amazon_refresh_token: str = ""
     amazon_marketplace_ids: str = ""
+    amazon_seller_id: str = ""
+    """The merchant token (seller id) the Listings Items API needs to update quantities."""
+    shopify_shop_url: str = ""
+    """https://<shop>.myshopify.com (or a sandbox URL); with an access token, stock and fulfilments go back."""
+    shopify_access_token: str = ""
+    shopify_location_id: str = ""
+    """The Shopify location whose inventory levels mirror what we may sell on Shopify."""
+    woocommerce_url: str = ""
+    """The shop's base URL (https://shop.example); with consumer key and secret, stock and status go back."""
+    woocommerce_consumer_key: str = ""
+    woocommerce_consumer_secret: str = ""
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -10,6 +10,13 @@ from datetime import datetime
 from domain.money import Money, MoneyError
 
 CHANNELS = ("shopify", "woocommerce", "bol", "amazon", "pos", "webshop")
+# Who fulfils an order: we do (reserve, pick, pack, ship); the channel does (Amazon AFN/FBA: the
+# order is recorded for reporting, no stock of ours moves); or it was handed over at a store counter
+# (a POS sale: the store's stock goes down, nothing is reserved or shipped).
+FULFILLED_BY_US = "us"
+FULFILLED_BY_CHANNEL = "channel"
+FULFILLED_AT_COUNTER = "counter"
+FULFILMENT_MODES = (FULFILLED_BY_US, FULFILLED_BY_CHANNEL, FULFILLED_AT_COUNTER)
 
 # Ids end up in workflow ids and URLs: keep them to a safe alphabet.
 _EXTERNAL_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
@@ -95,11 +102,15 @@ class Order:
     """A gateway token from the shop's checkout (e.g. a Stripe PaymentMethod id) to authorize."""
     pickup_location_id: str | None = None
     """Click & collect: the store the customer collects from."""
+    fulfilled_by: str = FULFILLED_BY_US
+    """One of FULFILMENT_MODES; a POS sale also names the store in `pickup_location_id`."""
 
     def __post_init__(self) -> None:
         order_id_for(self.channel, self.external_id)
         if not self.lines:
             raise InvalidOrder("an order needs at least one line")
+        if self.fulfilled_by not in FULFILMENT_MODES:
+            raise InvalidOrder(f"fulfilled_by must be one of {', '.join(FULFILMENT_MODES)}")
         if self.placed_at.tzinfo is None:
             raise InvalidOrder("placed_at must carry a timezone")
         try:
