@@ -115,6 +115,28 @@ class Settings(BaseSettings):
         host = self.temporal_address.rsplit(":", 1)[0]
         return f"http://{host}:{self.temporal_ui_port}"
 
+    stripe_multicapture: bool = False
+    """Ask Stripe for multicapture (an IC+ feature) to capture each shipment as it leaves; without
+    it (or where a card does not offer it) an order is captured once, when its last shipment leaves."""
+    auto_confirm: bool | None = None
+    """Locations confirm pick/pack/ship by themselves (the sandbox warehouse); default: OMS_SANDBOX.
+    Off: staff confirm each step through the API (POST /shipments/{id}/picked, ...)."""
+    pickup_expiry: Duration = timedelta(days=7)
+    """How long a click & collect order waits at the store before its stock is released."""
+    sla_overrides: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Step deadlines in seconds per location kind, e.g. {"store": {"pick": 3600}} (JSON); the rest
+    keep domain.fulfilment.DEFAULT_SLAS."""
+    location_task_queues: str = ""
+    """Comma-separated location task queues this worker also serves (locations.task_queue)."""
+
+    @property
+    def auto_confirm_enabled(self) -> bool:
+        return self.auto_confirm if self.auto_confirm is not None else self.sandbox_enabled
+
+    @property
+    def location_queues(self) -> list[str]:
+        return [queue.strip() for queue in self.location_task_queues.split(",") if queue.strip()]
+
     stripe_secret_key: str = ""
     """Stripe secret key (sk_live_… / sk_test_…); empty: payments stay with the sandbox gateway."""
     stripe_api_base: str = ""

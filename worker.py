@@ -1,11 +1,13 @@
 """The worker process: runs OrderWorkflow and its activities against the configured database.
 
-python worker.py        (settings from OMS_* environment variables or .env)
+python worker.py                    (settings from OMS_* environment variables or .env)
+python worker.py --locations-only   only the shipments of the queues in OMS_LOCATION_TASK_QUEUES
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
@@ -19,7 +21,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
-from activities.fulfilment import FulfilmentActivities
+from activities.fulfilment import FulfilmentActivities, ShipmentActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
@@ -34,6 +36,7 @@ from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from workflows.order import OrderWorkflow
 from workflows.payloads import StockFeedInput
+from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
 
 log = logging.getLogger("oms.worker")
@@ -54,7 +57,12 @@ def configured_gateway(settings: Settings) -> PaymentGateway | None:
     if not settings.stripe_secret_key:
         return None
     # Up to four requests per step: 5 s each stays inside the activities' 30 s start-to-close timeout.
-    return StripeGateway(settings.stripe_secret_key, settings.stripe_api_base or None, timeout=5.0)
+    return StripeGateway(
+        settings.stripe_secret_key,
+        settings.stripe_api_base or None,
+        timeout=5.0,
+        request_multicapture=settings.stripe_multicapture,
+    )
 
 
 def build_parts(
@@ -80,8 +88,9 @@ def build_parts(
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
     fulfilment = FulfilmentActivities(session_factory, warehouse or SandboxWarehouse())
     stock_feed = StockFeedActivities(session_factory, feeds or sandbox_feeds(session_factory), client)
+    shipments = shipment_parts(session_factory, warehouse)
     return WorkerParts(
-        workflows=[OrderWorkflow, StockFeedWorkflow],
+        workflows=[OrderWorkflow, StockFeedWorkflow, *shipments.workflows],
         activities=[
             orders.record_order,
             orders.validate_order,
@@ -95,7 +104,17 @@ def build_parts(
             fulfilment.pack_shipment,
             fulfilment.ship_shipment,
             stock_feed.publish_stock_updates,
+            *shipments.activities,
         ],
+    )
+
+
+def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse | None = None) -> WorkerParts:
+    """What a location's own task queue serves: its ShipmentWorkflows and their steps."""
+    steps = ShipmentActivities(session_factory, warehouse or SandboxWarehouse())
+    return WorkerParts(
+        workflows=[ShipmentWorkflow],
+        activities=[steps.perform_step, steps.close_shipment, steps.escalate],
     )
 
 
@@ -138,7 +157,7 @@ async def start_stock_feed(client: Client, task_queue: str) -> None:
     )
 
 
-async def run_worker(settings: Settings) -> None:
+async def run_worker(settings: Settings, *, locations_only: bool = False) -> None:
     client = await connect_temporal(settings)
     await ensure_search_attributes(client, settings.temporal_namespace)
     engine = create_db_engine(
@@ -148,13 +167,45 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    session_factory = create_session_factory(engine)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
-        worker = build_worker(client, settings, create_session_factory(engine), executor=executor)
-        async with worker:
-            await start_stock_feed(client, settings.task_queue)
-            log.info("worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        workers = [
+            location_worker(client, settings, session_factory, queue, executor=executor)
+            for queue in settings.location_queues
+        ]
+        if not locations_only:
+            workers.insert(0, build_worker(client, settings, session_factory, executor=executor))
+        async with contextlib.AsyncExitStack() as running:
+            for worker in workers:
+                await running.enter_async_context(worker)
+            if not locations_only:
+                await start_stock_feed(client, settings.task_queue)
+            queues = [worker.task_queue for worker in workers]
+            log.info("worker polling task queues %s on %s", queues, settings.temporal_address)
             await stop.wait()
     engine.dispose()
+
+
+def location_worker(
+    client: Client,
+    settings: Settings,
+    session_factory: SessionFactory,
+    task_queue: str,
+    *,
+    executor: ThreadPoolExecutor,
+) -> Worker:
+    """A worker for one location's task queue (OMS_LOCATION_TASK_QUEUES), e.g. next to a store's
+    or a 3PL's systems: it runs that location's shipments and nothing else."""
+    parts = shipment_parts(session_factory)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=parts.workflows,
+        activities=parts.activities,
+        activity_executor=executor,
+        max_concurrent_activities=settings.worker_activity_threads,
+        graceful_shutdown_timeout=timedelta(seconds=30),
+    )
 
 
 def main() -> None:
@@ -164,7 +215,7 @@ def main() -> None:
     sys.dont_write_bytecode = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run_worker(get_settings()))
+        asyncio.run(run_worker(get_settings(), locations_only="--locations-only" in sys.argv[1:]))
     except ConfigurationError as exc:
         raise SystemExit(f"worker: {exc}") from None
 

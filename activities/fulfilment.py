@@ -9,14 +9,22 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.fulfilment import CANCELLED, DONE_STATUS, STOPPED_BY_CANCEL, Step, picked_lines, shortfall
 from domain.status import OrderStatus
 from integrations.providers import Dispatch, Warehouse
-from persistence import inventory
+from persistence import escalations, inventory
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
-from workflows.payloads import ShipmentStepInput, ShipmentStepResult
+from workflows.payloads import (
+    CloseShipmentInput,
+    EscalationInput,
+    ShipmentStepDone,
+    ShipmentStepInput,
+    ShipmentStepRequest,
+    ShipmentStepResult,
+)
 
 
 def _step_result(record: ShipmentRecord) -> dict[str, Any]:
@@ -98,3 +106,152 @@ class FulfilmentActivities:
             )
 
         return self._step(data, lambda: self._warehouse.dispatch(data.shipment_id, data.location_id), apply)
+
+
+class ShipmentActivities:
+    """The steps of a ShipmentWorkflow: each records what happened once per step key."""
+
+    def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
+        self._session_factory = session_factory
+        self._warehouse = warehouse
+
+    @activity.defn
+    def perform_step(self, data: ShipmentStepRequest) -> ShipmentStepDone:
+        """Record a confirmed step; without a confirmation (auto-confirm) ask the warehouse
+        provider first, with no transaction open (it dedupes by shipment)."""
+        stored = stored_result(self._session_factory, data.idempotency_key)
+        if stored is not None:
+            return ShipmentStepDone(**stored)
+        step, confirmation = Step(data.step), data.confirmation
+        dispatch: Dispatch | None = None
+        if confirmation is None:
+            if step is Step.PICK:
+                self._warehouse.request_pick(data.shipment_id, data.location_id, data.lines)
+            elif step is Step.PACK:
+                self._warehouse.confirm_pack(data.shipment_id)
+            elif step is Step.SHIP:
+                dispatch = self._warehouse.dispatch(data.shipment_id, data.location_id)
+        elif step is Step.SHIP:
+            assert confirmation.carrier and confirmation.tracking_number  # the workflow's validator checked
+            dispatch = Dispatch(
+                confirmation.carrier,
+                confirmation.tracking_number,
+                confirmation.label_ref or f"label:{data.shipment_id}",
+            )
+        return ShipmentStepDone(
+            **run_once(self._session_factory, data.idempotency_key, lambda s: self._record(s, data, dispatch))
+        )
+
+    def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> dict[str, Any]:
+        record = session.get(ShipmentRecord, data.shipment_id)
+        if record is None:
+            raise ApplicationError(
+                f"shipment {data.shipment_id} is not recorded", type="UnknownShipment", non_retryable=True
+            )
+        step, confirmation, at = Step(data.step), data.confirmation, data.at
+        if data.handover and not order_store.handover_allowed(session, data.order_id):
+            order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
+            return {"status": STOPPED_BY_CANCEL, "lines": dict(data.lines)}
+        lines, short = dict(data.lines), {}
+        status = DONE_STATUS[step]
+        if step is Step.PICK:
+            picked = picked_lines(lines, confirmation.quantities if confirmation else None)
+            short = shortfall(lines, picked)
+            if short:
+                inventory.write_off_missing(session, data.location_id, short, data.order_id)
+                missing = ", ".join(f"{sku} x{units}" for sku, units in sorted(short.items()))
+                order_store.add_event(
+                    session, data.order_id, "short_pick", f"{data.location_id} did not find {missing}", at
+                )
+                record.short_lines = short
+            lines, record.lines, record.picked_at = picked, picked, at
+            status = status if picked else CANCELLED
+            order_store.set_status(
+                session,
+                data.order_id,
+                OrderStatus.IN_FULFILMENT,
+                detail=f"picked at {data.location_id}",
+                at=at,
+                only_from=OrderStatus.RESERVED,
+            )
+        elif step is Step.PACK:
+            record.packed_at = at
+            record.parcels = confirmation.parcels if confirmation and confirmation.parcels else 1
+            order_store.add_event(
+                session, data.order_id, "packed", f"{data.shipment_id}: {record.parcels} parcel(s)", at
+            )
+        elif step is Step.SHIP:
+            assert dispatch is not None
+            record.shipped_at = at
+            record.carrier, record.tracking_number, record.label_ref = (
+                dispatch.carrier,
+                dispatch.tracking_number,
+                dispatch.label_ref,
+            )
+            order_store.add_event(
+                session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", at
+            )
+        elif step is Step.READY:
+            record.ready_at = at
+            order_store.add_event(session, data.order_id, "ready_for_pickup", data.shipment_id, at)
+        else:
+            record.collected_at = at
+            order_store.add_event(session, data.order_id, "collected", data.shipment_id, at)
+        if data.handover and lines:
+            inventory.ship(session, data.location_id, lines, data.order_id)
+        if confirmation is not None and confirmation.confirmed_by:
+            record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
+        record.status = status
+        if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
+            escalations.resolve(session, data.shipment_id, step.value, at)
+        return {
+            "status": status,
+            "lines": lines,
+            "short": short,
+            "carrier": record.carrier,
+            "tracking_number": record.tracking_number,
+            "label_ref": record.label_ref,
+        }
+
+    @activity.defn
+    def close_shipment(self, data: CloseShipmentInput) -> None:
+        """Withdraw the pick request at the location, then release what the shipment still holds."""
+        if stored_result(self._session_factory, data.idempotency_key) is not None:
+            return
+        self._warehouse.withdraw(data.shipment_id, data.location_id)
+
+        def effect(session: Session) -> dict[str, Any]:
+            if data.lines:
+                inventory.release(session, data.location_id, data.lines, data.order_id)
+            record = session.get(ShipmentRecord, data.shipment_id)
+            if record is not None:
+                record.status, record.cancelled_at = data.status, data.at
+            escalations.resolve(session, data.shipment_id, None, data.at)
+            units = sum(data.lines.values())
+            order_store.add_event(
+                session,
+                data.order_id,
+                f"shipment_{data.status.lower()}",
+                f"{data.shipment_id}: {data.reason}; {units} units released at {data.location_id}",
+                data.at,
+            )
+            return {"closed": data.status}
+
+        run_once(self._session_factory, data.idempotency_key, effect)
+
+    @activity.defn
+    def escalate(self, data: EscalationInput) -> None:
+        """A step is late: flag it for ops (the escalations list) and note it on the order."""
+
+        def effect(session: Session) -> dict[str, Any]:
+            escalations.raise_once(session, data)
+            order_store.add_event(
+                session,
+                data.order_id,
+                "escalation",
+                f"{data.step} at {data.location_id} for {data.shipment_id} was due {data.due_at.isoformat()}",
+                data.at,
+            )
+            return {"escalated": data.step}
+
+        run_once(self._session_factory, data.idempotency_key, effect)

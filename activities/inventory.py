@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from domain.fulfilment import shipment_kind
 from domain.sourcing import Destination, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
 from persistence import backorders, inventory
@@ -14,7 +15,7 @@ from persistence import orders as order_store
 from persistence.channels import policy_for
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
-from persistence.models import ShipmentRecord
+from persistence.models import Location, ShipmentRecord
 from persistence.sourcing_inputs import available_by_location, sourcing_locations
 from workflows.payloads import (
     ReleaseStockInput,
@@ -78,6 +79,7 @@ class InventoryActivities:
         for planned in plan.shipments:
             lines = dict(planned.lines)
             shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round)
+            location = session.get(Location, planned.location_id)  # loaded by sourcing: no query
             session.add(
                 ShipmentRecord(
                     shipment_id=shipment_id,
@@ -87,6 +89,11 @@ class InventoryActivities:
                     lines=lines,
                     fulfilment_cost_minor=planned.cost_minor,
                     transfer_to=planned.transfer_to,
+                    kind=shipment_kind(
+                        planned.location_id,
+                        data.destination.pickup_location_id if data.destination else None,
+                        planned.transfer_to,
+                    ).value,
                     created_at=data.at,
                 )
             )
@@ -97,6 +104,8 @@ class InventoryActivities:
                     "lines": lines,
                     "transfer_to": planned.transfer_to,
                     "cost_minor": planned.cost_minor,
+                    "location_kind": location.kind if location else "warehouse",
+                    "task_queue": location.task_queue if location else None,
                 }
             )
         unfilled = dict(plan.unfilled)

@@ -34,7 +34,12 @@ def payment_status(record: PaymentRecord) -> str:
 
 
 def _result(stored: dict[str, Any]) -> PaymentResult:
-    return PaymentResult(stored["payment_id"], stored["status"], Money(stored["amount_minor"], stored["currency"]))
+    return PaymentResult(
+        stored["payment_id"],
+        stored["status"],
+        Money(stored["amount_minor"], stored["currency"]),
+        multicapture=bool(stored.get("multicapture", False)),
+    )
 
 
 class PaymentActivities:
@@ -77,7 +82,7 @@ class PaymentActivities:
                     )
                 )
                 order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
-                return {"payment_id": payment_id, "status": "authorized", **money}
+                return {"payment_id": payment_id, "status": "authorized", "multicapture": paid.multicapture, **money}
 
             stored = run_once(self._session_factory, data.idempotency_key, effect)
         if stored["status"] == "declined":
@@ -100,9 +105,11 @@ class PaymentActivities:
             return _result(stored)
         with UnitOfWork(self._session_factory) as uow:
             provider_ref = self._payment(uow.session, data.payment_id).provider_ref
-        gateway_call = self._gateway.capture if outcome == "captured" else self._gateway.void
         try:
-            gateway_call(data.idempotency_key, provider_ref, data.amount)
+            if outcome == "captured":
+                self._gateway.capture(data.idempotency_key, provider_ref, data.amount, final=data.final)
+            else:
+                self._gateway.void(data.idempotency_key, provider_ref, data.amount)
         except PaymentRejected as exc:
             raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
 

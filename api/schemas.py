@@ -88,6 +88,14 @@ class ShipmentPublic(BaseModel):
     picked_at: datetime | None
     packed_at: datetime | None
     shipped_at: datetime | None
+    kind: str = "delivery"
+    """delivery, collect (click & collect at the store holding the stock) or transfer_collect."""
+    lines: dict[str, int] = {}
+    short_lines: dict[str, int] | None = None
+    parcels: int | None = None
+    ready_at: datetime | None = None
+    collected_at: datetime | None = None
+    cancelled_at: datetime | None = None
 
 
 class PaymentPublic(BaseModel):

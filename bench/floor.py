@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.order import STEP_RETRY, STEP_TIMEOUT
+    from workflows.policies import STEP_RETRY, STEP_TIMEOUT
 
 
 @dataclass

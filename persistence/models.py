@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
     false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -74,6 +75,8 @@ class Location(Base):
     daily_order_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cost_base_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cost_per_km_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    task_queue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """Its own Temporal task queue: its shipments run on workers there (None: the orders queue)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store', 'dropship')", name="location_kind"),)
@@ -221,6 +224,9 @@ class OrderRecord(Base):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Set (under the order row's lock) when a cancel is taken; a shipment about to leave checks it
+    under the same lock, so a cancel and a handover never both win."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     # Loaded only where asked for (the API's order page): the activities' hot paths never need them,
@@ -267,6 +273,14 @@ class ShipmentRecord(Base):
     fulfilment_cost_minor: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """What sourcing expected this parcel to cost (the location's cost profile), in order currency."""
     transfer_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    kind: Mapped[str] = mapped_column(String(20), default="delivery", server_default="delivery")
+    parcels: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    short_lines: Mapped[dict[str, int] | None] = mapped_column(JSONDocument, nullable=True)
+    """Units the pick did not find (written off there, sourced again elsewhere)."""
+    confirmed_by: Mapped[dict[str, str] | None] = mapped_column(JSONDocument, nullable=True)
+    """Who confirmed each step (step → user), when staff did."""
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    collected_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """Click & collect sourced elsewhere: the store it goes to first."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     picked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -302,3 +316,36 @@ class OrderEvent(Base):
     kind: Mapped[str] = mapped_column(String(40))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Escalation(Base):
+    """A shipment step that missed its deadline: ops see it until the step is done."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (UniqueConstraint("shipment_id", "step", name="escalation_once_per_step"),)
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    order_id: Mapped[str] = mapped_column(String(140), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(220))
+    location_id: Mapped[str] = mapped_column(String(64))
+    step: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ReturnRecord(Base):
+    """Goods a customer sends back: what, why, and the refund it led to."""
+
+    __tablename__ = "returns"
+
+    return_id: Mapped[str] = mapped_column(String(220), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    lines: Mapped[dict[str, int]] = mapped_column(JSONDocument)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    currency: Mapped[str] = mapped_column(String(3))
+    refund_minor: Mapped[int] = mapped_column(BigInteger, default=0)
+    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -33,6 +33,7 @@ def make_order(
     paid: bool = True,
     payment_method: str = "",
     shipping_minor: int = 495,
+    pickup_location_id: str | None = None,
 ) -> Order:
     """lines: (sku, quantity, unit price in cents)."""
     order_lines = tuple(
@@ -55,6 +56,7 @@ def make_order(
         payment_collected=paid,
         payment_method=payment_method,
         customer_email="sam@example.org",
+        pickup_location_id=pickup_location_id,
     )
 
 

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -14,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
+    from domain.fulfilment import EXPIRED, shipment_kind, sla_for
     from domain.money import Money
     from domain.order import Order
     from domain.sourcing import Destination
@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         AuthorizePaymentInput,
         CancelRequest,
         ChangeStatusInput,
+        FulfilmentOptions,
         OrderState,
         OrderWorkflowInput,
         OrderWorkflowResult,
@@ -36,22 +37,21 @@ with workflow.unsafe.imports_passed_through():
         ReservedShipment,
         ReserveStockInput,
         ReserveStockResult,
+        ShipmentOutcome,
         ShipmentState,
         ShipmentStepInput,
+        ShipmentWorkflowInput,
         StockAvailable,
         ValidateOrderInput,
     )
+    from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.search_attributes import ORDER_STATUS
+    from workflows.shipment import ShipmentWorkflow
 
-# Transient faults (database restarting, gateway timeouts) retry with backoff forever: the order
-# waits, nothing is lost. Business outcomes are non-retryable ApplicationErrors.
-STEP_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
-)
-STEP_TIMEOUT = timedelta(seconds=30)
 MAX_RESERVE_ATTEMPTS = 5
 BACKORDER_DEADLINE_PATCH = "backorder-deadline-v1"
 CAPTURE_ONCE_PATCH = "capture-once-v1"
+SHIPMENT_WORKFLOWS_PATCH = "shipment-workflows-v1"
 FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
@@ -82,6 +82,12 @@ class OrderWorkflow:
         self._auto_cancel_days: int | None = None
         self._shipped_detail = "everything shipped"
         self._steps: dict[str, int] = {}
+        self._shipment_workflows = False
+        self._in_flight: dict[str, tuple[ReservedShipment, Any]] = {}
+        self._withdrawn = False
+        self._resource_now = False
+        self._handed_over_any = False
+        self._not_collected: dict[str, int] = {}
 
     # -- signals and queries -------------------------------------------------------------------
 
@@ -133,11 +139,20 @@ class OrderWorkflow:
                 await self._fulfil_pending(order)
                 if not self._remaining:
                     break
+                if self._resource_now:  # a short pick: source the missing units elsewhere right away
+                    self._resource_now = False
+                    continue
                 if not await self._wait_for_the_remainder(order):
                     break
+            if self._shipment_workflows and not self._handed_over_any:
+                # Nothing left any location (every pickup expired): nothing to charge.
+                self._cancel = self._cancel or CancelRequest(reason="nothing was handed over", requested_by="pickup")
+                raise _Cancelled
         except _Cancelled:
             await self._compensate(order)
             return OrderWorkflowResult(order.order_id, self._status)
+        if self._shipment_workflows:
+            await self._settle_payment(order)
         await self._set_status(OrderStatus.SHIPPED, detail=self._shipped_detail)
         await workflow.sleep(timedelta(seconds=data.return_window_seconds), summary="returns window")
         await self._set_status(OrderStatus.COMPLETED, detail="returns window closed")
@@ -226,6 +241,8 @@ class OrderWorkflow:
                 conflicts += 1  # lost a race for the last units: plan again on fresh stock
                 continue
             conflicts = 0
+            if self._shipment_workflows and self._handed_over_any:
+                return  # part of the order has left: the remainder waits as a backorder (run's loop)
             if result.outcome == ReserveStockResult.CANCEL:
                 self._cancel = CancelRequest(reason=f"routing: {result.reason}", requested_by="sourcing")
                 raise _Cancelled
@@ -242,7 +259,12 @@ class OrderWorkflow:
                 raise _Cancelled
 
     async def _fulfil_pending(self, order: Order) -> None:
-        """Pick, pack and ship each reserved shipment; capture what each one carries as it leaves."""
+        """Fulfil the reserved shipments. Histories from before shipments had workflows of their
+        own picked, packed and shipped each in turn inside the order, and replay that way."""
+        if self._pending and (self._shipment_workflows or workflow.patched(SHIPMENT_WORKFLOWS_PATCH)):
+            self._shipment_workflows = True
+            await self._run_shipment_workflows(order)
+            return
         while self._pending:
             shipment = self._pending[0]
             for name in FULFILMENT_STEPS:
@@ -271,6 +293,102 @@ class OrderWorkflow:
             if self._payment is not None:
                 await self._capture(order, shipment)
 
+    async def _run_shipment_workflows(self, order: Order) -> None:
+        """Each shipment runs as its own workflow at its location, all at the same time. A cancel
+        withdraws every shipment that has not left; what a pick did not find is sourced again."""
+        if not self._handed_over_any:
+            self._raise_if_cancelled()
+        assert self._input is not None
+        options = self._input.fulfilment or FulfilmentOptions()
+        for shipment in self._pending:
+            kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
+            handle = await workflow.start_child_workflow(
+                ShipmentWorkflow.run,
+                ShipmentWorkflowInput(
+                    order_id=order.order_id,
+                    shipment_id=shipment.shipment_id,
+                    location_id=shipment.location_id,
+                    location_kind=shipment.location_kind,
+                    lines=dict(shipment.lines),
+                    kind=kind.value,
+                    pickup_location_id=order.pickup_location_id,
+                    auto_confirm=options.auto_confirm,
+                    sla_seconds=sla_for(shipment.location_kind, options.slas or None),
+                    pickup_expiry_seconds=options.pickup_expiry_seconds,
+                ),
+                id=shipment.shipment_id,
+                task_queue=shipment.task_queue or workflow.info().task_queue,
+                static_summary=f"{kind.value} of {sum(shipment.lines.values())} units from {shipment.location_id}",
+            )
+            self._in_flight[shipment.shipment_id] = (shipment, handle)
+        self._pending = []
+        if self._status is OrderStatus.RESERVED:
+            self._mark(OrderStatus.IN_FULFILMENT)
+        while self._in_flight:
+            await workflow.wait_condition(
+                lambda: (
+                    any(handle.done() for _, handle in self._in_flight.values())
+                    or (self._cancel is not None and not self._withdrawn)
+                )
+            )
+            if self._cancel is not None and not self._withdrawn:
+                self._withdrawn = True
+                for _, handle in self._in_flight.values():
+                    if not handle.done():
+                        await handle.signal(ShipmentWorkflow.withdraw, self._cancel)
+                continue
+            for shipment_id in [sid for sid, (_, handle) in self._in_flight.items() if handle.done()]:
+                shipment, handle = self._in_flight.pop(shipment_id)
+                await self._settle_shipment(order, shipment, handle.result())
+        if self._cancel is not None:
+            if not self._handed_over_any:
+                raise _Cancelled
+            # The cancel came after a shipment had left: that one stands, the rest is cancelled.
+            self._remaining = {}
+            self._shipped_detail = (
+                f"cancelled after a shipment had left ({self._cancel.reason}): the rest will not ship"
+            )
+
+    async def _settle_shipment(self, order: Order, shipment: ReservedShipment, outcome: ShipmentOutcome) -> None:
+        self._shipments[shipment.shipment_id] = ShipmentState(
+            shipment.shipment_id, shipment.location_id, outcome.status, outcome.carrier, outcome.tracking_number
+        )
+        if outcome.cancelled_order and self._cancel is None:
+            # The cancel was taken (the database says so) before its signal reached us.
+            self._cancel = CancelRequest(reason="cancelled", requested_by="api")
+        if outcome.short and self._cancel is None:
+            for sku, units in outcome.short.items():
+                self._remaining[sku] = self._remaining.get(sku, 0) + units
+            self._resource_now = True
+        if outcome.status == EXPIRED:
+            for sku, units in outcome.released.items():
+                self._not_collected[sku] = self._not_collected.get(sku, 0) + units
+            left = ", ".join(f"{sku} x{units}" for sku, units in sorted(self._not_collected.items()))
+            self._shipped_detail = f"not collected in time: {left}"
+        if not outcome.handed_over:
+            return
+        self._shipping_started = self._handed_over_any = True
+        value = order.value_of(outcome.handed_over).amount_minor
+        if self._shipped_value == 0:  # shipping and other charges ride with the first parcel
+            value += (order.shipping + order.other_charges - order.order_discount).amount_minor
+        self._shipped_value += value
+        payment = self._payment
+        if payment is None:
+            return
+        last = not self._in_flight and not self._pending and not self._remaining
+        if payment.multicapture and not last:
+            await self._capture_amount(order, value, final=False)
+        elif not payment.multicapture and not last:
+            self._payment_status = "authorized; captured when the last shipment leaves"
+
+    async def _settle_payment(self, order: Order) -> None:
+        """Everything that will leave has left: take its money (the final capture) and release the rest."""
+        if self._payment is None:
+            return
+        if self._shipped_value > self._captured:
+            await self._capture_amount(order, self._shipped_value - self._captured)
+        await self._void_the_rest(order)
+
     async def _capture(self, order: Order, shipment: ReservedShipment) -> None:
         """Take the money for what has left the building.
 
@@ -294,15 +412,17 @@ class OrderWorkflow:
         amount = self._payment.amount.amount_minor - self._captured if everything_shipped else value
         await self._capture_amount(order, amount)
 
-    async def _capture_amount(self, order: Order, amount: int) -> None:
+    async def _capture_amount(self, order: Order, amount: int, *, final: bool = True) -> None:
         assert self._payment is not None
-        everything_shipped = not self._pending and not self._remaining
+        everything_shipped = not self._pending and not self._remaining and not self._in_flight
         money = Money(amount, order.currency)
         try:
             await self._activity(
                 PaymentActivities.capture_payment,
-                PaymentStepInput(order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now()),
-                summary=f"capture {money.format()}",
+                PaymentStepInput(
+                    order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now(), final=final
+                ),
+                summary=f"capture {money.format()}" + ("" if final else " (more to follow)"),
             )
         except ActivityError as err:
             cause = err.cause

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar
 
+from domain.fulfilment import DEFAULT_PICKUP_EXPIRY
 from domain.money import Money
 from domain.order import Order
 from domain.sourcing import Destination
@@ -20,6 +21,23 @@ PAYMENT_DECLINED = "PaymentDeclined"
 PAYMENT_REJECTED = "PaymentRejected"
 # Sent by the stock-feed activity, which cannot import the workflow class (it would import itself).
 STOCK_AVAILABLE_SIGNAL = "stock_available"
+# Staff confirmations of a shipment step (an update with a validator) and the withdrawal of a
+# shipment the order no longer wants; named here so the API need not import the workflow.
+CONFIRM_STEP_UPDATE = "confirm_step"
+WITHDRAW_SIGNAL = "withdraw"
+# The ApplicationError type a refused confirmation carries; its details hold the RefusalKind.
+CONFIRMATION_REFUSED = "ConfirmationRefused"
+
+
+@dataclass
+class FulfilmentOptions:
+    """How shipments run: confirmed by staff (or the sandbox by itself), and their deadlines."""
+
+    auto_confirm: bool = True
+    """The warehouse provider confirms each step itself (the sandbox, or a WMS integration)."""
+    slas: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Seconds per step per location kind; empty: domain.fulfilment.DEFAULT_SLAS."""
+    pickup_expiry_seconds: int = DEFAULT_PICKUP_EXPIRY
 
 
 @dataclass
@@ -29,6 +47,7 @@ class OrderWorkflowInput:
     return_window_seconds: int
     backorder_deadline_seconds: int | None = None
     """How long a backorder may wait for stock before it is cancelled (None: until a person acts)."""
+    fulfilment: FulfilmentOptions | None = None
 
 
 @dataclass
@@ -130,6 +149,9 @@ class ReservedShipment:
     lines: dict[str, int]
     transfer_to: str | None = None
     cost_minor: int = 0
+    location_kind: str = "warehouse"
+    task_queue: str | None = None
+    """The location's own task queue (its workers run its ShipmentWorkflows); None: the order's."""
 
 
 @dataclass
@@ -211,6 +233,8 @@ class PaymentStepInput:
     amount: Money
     idempotency_key: str
     at: datetime
+    final: bool = True
+    """For a capture: the last one, releasing what is left of the authorization with it."""
 
 
 @dataclass
@@ -218,6 +242,133 @@ class PaymentResult:
     payment_id: str
     status: str
     amount: Money
+    multicapture: bool = False
+    """The authorization takes several partial captures (one per shipment as it leaves)."""
+
+
+@dataclass
+class RefundPaymentInput:
+    order_id: str
+    payment_id: str
+    amount: Money
+    idempotency_key: str
+    at: datetime
+    return_id: str = ""
+
+
+# -- shipments ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ShipmentWorkflowInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    location_kind: str
+    lines: dict[str, int]
+    kind: str
+    """domain.fulfilment.ShipmentKind."""
+    pickup_location_id: str | None = None
+    auto_confirm: bool = True
+    sla_seconds: dict[str, int] = field(default_factory=dict)
+    pickup_expiry_seconds: int = DEFAULT_PICKUP_EXPIRY
+
+
+@dataclass
+class StepConfirmation:
+    """What a warehouse or store user confirms: the step, where, and what it found."""
+
+    step: str
+    location_id: str
+    quantities: dict[str, int] | None = None
+    """pick: units picked per SKU (SKUs left out were picked in full); fewer than asked is a short pick."""
+    parcels: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_ref: str | None = None
+    confirmed_by: str = ""
+
+
+@dataclass
+class ShipmentProgress:
+    """The live state of a shipment, answered by its workflow's query and confirmation updates."""
+
+    shipment_id: str
+    order_id: str
+    location_id: str
+    kind: str
+    status: str
+    next_step: str | None
+    lines: dict[str, int]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    escalated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ShipmentOutcome:
+    shipment_id: str
+    status: str
+    """SHIPPED or COLLECTED (handed over), WITHDRAWN, EXPIRED, or CANCELLED (nothing found to pick)."""
+    handed_over: dict[str, int] = field(default_factory=dict)
+    short: dict[str, int] = field(default_factory=dict)
+    """Units the pick did not find: written off there, to be sourced elsewhere."""
+    released: dict[str, int] = field(default_factory=dict)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    cancelled_order: bool = False
+    """The handover found the order cancelled (taken by the API before the workflow heard of it)."""
+
+
+@dataclass
+class ShipmentStepRequest:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    step: str
+    lines: dict[str, int]
+    idempotency_key: str
+    at: datetime
+    confirmation: StepConfirmation | None = None
+    """None: ask the warehouse provider (auto-confirm); else what staff confirmed."""
+    due_at: datetime | None = None
+    handover: bool = False
+    """The goods leave our stock at this step (ship, or collect over the counter)."""
+
+
+@dataclass
+class ShipmentStepDone:
+    status: str
+    lines: dict[str, int]
+    """What the shipment carries after this step (a short pick carries less)."""
+    short: dict[str, int] = field(default_factory=dict)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_ref: str | None = None
+
+
+@dataclass
+class CloseShipmentInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    lines: dict[str, int]
+    status: str
+    """WITHDRAWN or EXPIRED: the pick request is withdrawn and the reservation released."""
+    reason: str
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class EscalationInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    step: str
+    due_at: datetime
+    idempotency_key: str
+    at: datetime
 
 
 @dataclass

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, SettingsDep, StaffUser, TemporalDep, connected
+from api.deps import SessionDep, SettingsDep, StaffUser, StateDep, TemporalDep, connected
 from api.errors import temporal_unavailable, unprocessable
 from api.schemas import (
     ActionAccepted,
@@ -22,6 +22,7 @@ from api.schemas import (
     ReleaseBody,
 )
 from api.services import order_view
+from api.services.cancel import request_cancel
 from api.services.intake import start_order
 from domain.money import Money, MoneyError
 from domain.order import Address, InvalidOrder, Order, OrderLine
@@ -128,7 +129,12 @@ async def _status_of(session: SessionDep, order_id: str) -> OrderStatus:
     responses={409: {"description": "past the point of cancelling: use returns"}},
 )
 async def cancel_order(
-    order_id: str, user: StaffUser, session: SessionDep, temporal: TemporalDep, body: CancelBody | None = None
+    order_id: str,
+    user: StaffUser,
+    session: SessionDep,
+    temporal: TemporalDep,
+    state: StateDep,
+    body: CancelBody | None = None,
 ) -> Any:
     recorded = await _status_of(session, order_id)
     if recorded in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
@@ -137,8 +143,16 @@ async def cancel_order(
     refusal = cancel_refusal(live.status, live.shipping_started)
     if refusal is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, refusal)
-    handle = (await connected(temporal)).get_workflow_handle(order_id)
-    await handle.signal(OrderWorkflow.cancel, CancelRequest(reason=body.reason if body else "", requested_by=user))
+    # End this request's read transaction first: on SQLite it holds the write lock the claim needs.
+    await run_in_threadpool(session.rollback)
+    refusal = await request_cancel(
+        await connected(temporal),
+        state.session_factory,
+        order_id,
+        CancelRequest(reason=body.reason if body else "", requested_by=user),
+    )
+    if refusal is not None:
+        raise HTTPException(status.HTTP_409_CONFLICT, refusal)
     return ActionAccepted(order_id=order_id, action="cancel requested")
 
 

@@ -16,7 +16,7 @@ from api.schemas import OrderAccepted
 from api.services.intake import cancel_from_channel, start_order
 from domain.money import MoneyError
 from domain.order import InvalidOrder
-from integrations.channels import shopify
+from integrations.channels import shopify, woocommerce
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -56,6 +56,44 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     if topic in shopify.CANCEL_TOPICS:
         # Cancelled on Shopify: our saga undoes what was done; once shipped it is refused (returns).
         order_id, finished = await cancel_from_channel(client, settings, order, shopify.cancel_reason(payload))
+        return OrderAccepted(order_id=order_id, duplicate=finished)
+    order_id, duplicate = await start_order(client, settings, order)
+    return OrderAccepted(order_id=order_id, duplicate=duplicate)
+
+
+@router.post(
+    "/woocommerce",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderAccepted,
+    responses={
+        200: {"description": "the ping sent when the webhook is saved, or a topic/status we do not act on"},
+        401: {"description": "bad or missing X-WC-Webhook-Signature"},
+    },
+)
+async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Any:
+    raw = await request.body()
+    if woocommerce.is_ping(raw, request.headers):
+        # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
+        return JSONResponse({"ping": "ok"}, status_code=status.HTTP_200_OK)
+    signature = request.headers.get("X-WC-Webhook-Signature")
+    if not woocommerce.verify_signature(settings.woocommerce_webhook_secret, raw, signature):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid WooCommerce webhook signature")
+    topic = request.headers.get("X-WC-Webhook-Topic", "order.created")
+    payload = parse_json_object(raw)
+    if topic not in woocommerce.ORDER_TOPICS:
+        return _ignored(topic)  # a 2xx: WooCommerce disables a webhook after repeated failed deliveries
+    try:
+        action = woocommerce.webhook_action(topic, payload)
+        if action == "ignore":
+            return _ignored(str(payload["status"]))
+        order = woocommerce.to_order(payload)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "not a WooCommerce order") from None
+    except (MoneyError, InvalidOrder) as exc:
+        raise unprocessable(str(exc)) from None
+    client = await connected(temporal)
+    if action == "cancel":
+        order_id, finished = await cancel_from_channel(client, settings, order, woocommerce.cancel_reason(payload))
         return OrderAccepted(order_id=order_id, duplicate=finished)
     order_id, duplicate = await start_order(client, settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)

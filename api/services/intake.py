@@ -14,11 +14,21 @@ from temporalio.common import (
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from config import Settings
+from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, OrderWorkflowInput
+from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
+
+
+def fulfilment_options(settings: Settings) -> FulfilmentOptions:
+    slas = {kind: {**steps, **settings.sla_overrides.get(kind, {})} for kind, steps in DEFAULT_SLAS.items()}
+    return FulfilmentOptions(
+        auto_confirm=settings.auto_confirm_enabled,
+        slas=slas,
+        pickup_expiry_seconds=int(settings.pickup_expiry.total_seconds()),
+    )
 
 
 def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
@@ -30,6 +40,7 @@ def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
             backorder_deadline_seconds=(
                 int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
             ),
+            fulfilment=fulfilment_options(settings),
         ),
         "id": order.order_id,
         "task_queue": settings.task_queue,

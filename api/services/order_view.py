@@ -66,6 +66,13 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
                 picked_at=s.picked_at,
                 packed_at=s.packed_at,
                 shipped_at=s.shipped_at,
+                kind=s.kind,
+                lines=dict(s.lines),
+                short_lines=s.short_lines,
+                parcels=s.parcels,
+                ready_at=s.ready_at,
+                collected_at=s.collected_at,
+                cancelled_at=s.cancelled_at,
                 transfer_to=s.transfer_to,
                 fulfilment_cost=(
                     _money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None

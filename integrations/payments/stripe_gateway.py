@@ -66,6 +66,15 @@ def _metadata(obj: object) -> dict[str, str]:
     return {str(key): str(value) for key, value in values.items()}
 
 
+def _multicapture(intent: stripe.PaymentIntent) -> bool:
+    """Whether Stripe granted multicapture on the intent's charge (only when it was requested)."""
+    charge = getattr(intent, "latest_charge", None)
+    details = getattr(charge, "payment_method_details", None) if charge and not isinstance(charge, str) else None
+    card = getattr(details, "card", None) if details else None
+    multicapture = getattr(card, "multicapture", None) if card else None
+    return getattr(multicapture, "status", None) == "available"
+
+
 def _stripe_message(exc: stripe.StripeError) -> str:
     return exc.user_message or str(exc) or type(exc).__name__
 
@@ -109,13 +118,17 @@ class StripeGateway:
         timeout: float = 10.0,
         max_network_retries: int = 0,
         scan_limit: int = 1000,
+        request_multicapture: bool = False,
     ) -> None:
         """`api_base`: None or "" for Stripe itself, else e.g. a localstripe URL.
         `payment_method_types`: what a server-confirmed intent may use (cards authorize and capture
         later without redirecting the customer). `timeout`: per HTTP request, well inside the
         activity's start-to-close timeout. `max_network_retries`: the SDK's own quick retries (with
         the same idempotency key); 0 leaves retrying to Temporal. `scan_limit`: how many recent
-        intents a lookup reads where the Search API is missing."""
+        intents a lookup reads where the Search API is missing. `request_multicapture`: ask Stripe
+        for multicapture (`if_available`, an IC+ feature), so each shipment is captured as it
+        leaves; where the card or account does not offer it, the order is captured once, when
+        the last shipment leaves."""
         if not secret_key:
             raise ValueError("StripeGateway needs a secret key (OMS_STRIPE_SECRET_KEY)")
         self._client = stripe.StripeClient(
@@ -127,6 +140,7 @@ class StripeGateway:
         self._payment_method_types = list(payment_method_types)
         self._scan_limit = scan_limit
         self._search_available = True
+        self._request_multicapture = request_multicapture
 
     # -- authorize -----------------------------------------------------------------------------
 
@@ -154,6 +168,9 @@ class StripeGateway:
             "payment_method_types": self._payment_method_types,
             "metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key},
         }
+        if self._request_multicapture:
+            params["payment_method_options"] = {"card": {"request_multicapture": "if_available"}}
+            params["expand"] = ["latest_charge"]
         try:
             intent = self._client.v1.payment_intents.create(params, _once(idempotency_key))
         except stripe.CardError as exc:
@@ -189,7 +206,7 @@ class StripeGateway:
                 f" not {amount.format()}"
             )
         if intent.status in _AUTHORIZED:
-            return GatewayPayment(self.provider, intent.id, "authorized", amount)
+            return GatewayPayment(self.provider, intent.id, "authorized", amount, multicapture=_multicapture(intent))
         if intent.status in _DECLINED:
             error = intent.last_payment_error
             if intent.status == "requires_action":
@@ -235,9 +252,11 @@ class StripeGateway:
 
     # -- capture, void, refund -----------------------------------------------------------------
 
-    def capture(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+    def capture(self, idempotency_key: str, provider_ref: str, amount: Money, *, final: bool = True) -> GatewayPayment:
         """Capture `amount` (all or part) of the authorization. Without Stripe's multicapture a
-        PaymentIntent takes one capture, which releases the rest of the authorization.
+        PaymentIntent takes one capture, which releases the rest of the authorization; with it,
+        `final=False` leaves the rest capturable for the next shipment (a retry of such a capture
+        is deduplicated by Stripe's idempotency key, which it keeps for 24 hours).
 
         Reads the intent first (a retry after success ends there), labels it with the step
         (Stripe's capture call takes metadata, localstripe's does not), then captures with the
@@ -249,7 +268,11 @@ class StripeGateway:
         try:
             self._client.v1.payment_intents.update(provider_ref, {"metadata": {CAPTURE_KEY: idempotency_key}})
             self._client.v1.payment_intents.capture(
-                provider_ref, {"amount_to_capture": amount.amount_minor}, _once(idempotency_key)
+                provider_ref,
+                {"amount_to_capture": amount.amount_minor}
+                if final
+                else {"amount_to_capture": amount.amount_minor, "final_capture": False},
+                _once(idempotency_key),
             )
         except (stripe.InvalidRequestError, stripe.IdempotencyError, stripe.CardError) as exc:
             return self._captured_before(self._retrieve(provider_ref, action), idempotency_key, amount, action, exc)

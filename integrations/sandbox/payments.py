@@ -1,4 +1,5 @@
-"""A payment gateway that authorizes, captures and voids in memory-free, deterministic fashion."""
+"""A payment gateway that authorizes, captures (several times: like Stripe multicapture), voids and
+refunds at once, deterministically, for demos and benchmarks."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ class SandboxPaymentGateway:
     def authorize(self, idempotency_key: str, amount: Money, payment_method: str, order_id: str) -> GatewayPayment:
         if payment_method in DECLINING_METHODS:
             raise PaymentDeclined(f"card declined ({payment_method})")
-        return GatewayPayment(self.provider, _ref("sbx_pi", order_id), "authorized", amount)
+        return GatewayPayment(self.provider, _ref("sbx_pi", order_id), "authorized", amount, multicapture=True)
 
-    def capture(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+    def capture(self, idempotency_key: str, provider_ref: str, amount: Money, *, final: bool = True) -> GatewayPayment:
         return GatewayPayment(self.provider, provider_ref, "captured", amount)
+
+    def refund(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+        return GatewayPayment(self.provider, provider_ref, "refunded", amount)
 
     def void(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
         return GatewayPayment(self.provider, provider_ref, "voided", amount)

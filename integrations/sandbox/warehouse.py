@@ -16,6 +16,9 @@ class SandboxWarehouse:
     def confirm_pack(self, shipment_id: str) -> None:
         return None
 
+    def withdraw(self, shipment_id: str, location_id: str) -> None:
+        return None
+
     def dispatch(self, shipment_id: str, location_id: str) -> Dispatch:
         digest = int(hashlib.sha256(shipment_id.encode()).hexdigest()[:15], 16)
         tracking = f"SBX{digest % 10**12:012d}NL"

@@ -62,6 +62,24 @@ def _fresh_postgres_database(base_url: str) -> str:
 def system(
     request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
+    """The engine with the sandbox warehouse confirming every step by itself."""
+    yield from _running_system(request, temporal_server, tmp_path_factory, {})
+
+
+@pytest.fixture(scope="module", params=["postgresql"])
+def staff_system(
+    request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """The engine where warehouse and store staff confirm each step through the API."""
+    yield from _running_system(request, temporal_server, tmp_path_factory, {"OMS_AUTO_CONFIRM": "false"})
+
+
+def _running_system(
+    request: pytest.FixtureRequest,
+    temporal_server: DevServer,
+    tmp_path_factory: pytest.TempPathFactory,
+    extra_env: dict[str, str],
+) -> Iterator[System]:
     var_dir = tmp_path_factory.mktemp("e2e")
     if request.param == "sqlite":
         shutil.copyfile(request.getfixturevalue("sqlite_template"), var_dir / "oms.db")
@@ -82,6 +100,7 @@ def system(
             "OMS_ADMIN_TOKEN": TOKEN,
             "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
             "OMS_SANDBOX": "true",
+            **extra_env,
         }
     )
     logs = [open(var_dir / name, "wb") for name in ("worker.log", "api.log")]  # noqa: SIM115

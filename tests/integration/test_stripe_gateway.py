@@ -329,11 +329,14 @@ class DiesAfterStripe:
     def authorize(self, idempotency_key: str, amount: Money, payment_method: str, order_id: str) -> GatewayPayment:
         return self._then_die("authorize", self.real.authorize(idempotency_key, amount, payment_method, order_id))
 
-    def capture(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
-        return self._then_die("capture", self.real.capture(idempotency_key, provider_ref, amount))
+    def capture(self, idempotency_key: str, provider_ref: str, amount: Money, *, final: bool = True) -> GatewayPayment:
+        return self._then_die("capture", self.real.capture(idempotency_key, provider_ref, amount, final=final))
 
     def void(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
         return self._then_die("void", self.real.void(idempotency_key, provider_ref, amount))
+
+    def refund(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment:
+        return self._then_die("refund", self.real.refund(idempotency_key, provider_ref, amount))
 
     def _then_die(self, operation: str, result: GatewayPayment) -> GatewayPayment:
         self.calls += 1

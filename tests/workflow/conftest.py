@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -10,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import pytest_asyncio
 from temporalio.client import Client
@@ -19,7 +21,7 @@ from domain.status import OrderStatus
 from integrations.providers import PaymentGateway, Warehouse
 from persistence import orders as order_store
 from tests.conftest import TestDatabase
-from worker import build_worker, start_stock_feed, stock_feed_workflow_id
+from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
 from workflows.order import OrderWorkflow
 from workflows.payloads import OrderState
 
@@ -67,19 +69,31 @@ async def running_engine(
     warehouse: Warehouse | None = None,
     backorder_deadline: timedelta | None = timedelta(days=14),
     stock_feed: bool = False,
+    **overrides: Any,
 ) -> AsyncIterator[Engine]:
+    """`overrides`: more settings, e.g. auto_confirm=False (staff confirm), pickup_expiry, sla_overrides,
+    location_task_queues (each gets a location worker too)."""
     settings = load_settings(
-        task_queue=f"test-{uuid.uuid4()}",
-        return_window=return_window,
-        backorder_deadline=backorder_deadline,
-        database_url=db.url,
-        worker_activity_threads=16,
+        **{
+            "task_queue": f"test-{uuid.uuid4()}",
+            "return_window": return_window,
+            "backorder_deadline": backorder_deadline,
+            "database_url": db.url,
+            "worker_activity_threads": 16,
+            **overrides,
+        }
     )
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(
             client, settings, db.session_factory, executor=executor, gateway=gateway, warehouse=warehouse
         )
-        async with worker:
+        locations = [
+            location_worker(client, settings, db.session_factory, queue, executor=executor)
+            for queue in settings.location_queues
+        ]
+        async with contextlib.AsyncExitStack() as running:
+            for each in (worker, *locations):
+                await running.enter_async_context(each)
             if stock_feed:
                 await start_stock_feed(client, settings.task_queue)
             try:

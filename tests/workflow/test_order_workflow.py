@@ -171,7 +171,7 @@ async def test_cancel_during_fulfilment_releases_stock_and_voids_exactly_once(te
             payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
             assert (payment.status, payment.voided_minor, payment.captured_minor) == ("VOIDED", 3495, 0)
             shipment = session.scalar(select(ShipmentRecord).where(ShipmentRecord.order_id == order_id))
-            assert shipment.status == "CANCELLED"
+            assert shipment.status == "WITHDRAWN"
             assert order_store.get_order(session, order_id).status == "CANCELLED"
         await replay_and_maybe_store(handle, "cancelled_during_fulfilment")
 

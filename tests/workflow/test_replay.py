@@ -14,6 +14,7 @@ from temporalio.worker import Replayer
 
 from tests.workflow.histories import HISTORIES
 from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
 
 STORED = sorted(HISTORIES.glob("*.json"))
 
@@ -27,5 +28,7 @@ async def test_stored_history_replays(path):
     raw = path.read_text()
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"]
     history = WorkflowHistory.from_json(workflow_id, raw)
-    result = await Replayer(workflows=[OrderWorkflow]).replay_workflow(history, raise_on_replay_failure=False)
+    result = await Replayer(workflows=[OrderWorkflow, ShipmentWorkflow]).replay_workflow(
+        history, raise_on_replay_failure=False
+    )
     assert result.replay_failure is None, result.replay_failure

@@ -4,14 +4,17 @@ by their deadline, and available-to-promise reaching every channel's feed."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from api.services.intake import start_order
 from domain.channels import ChannelPolicy
 from domain.routing import Fallback, PartialPolicy, RoutingPolicy
 from domain.status import OrderStatus
+from integrations.sandbox.payments import SandboxPaymentGateway
 from persistence import inventory
 from persistence import orders as order_store
 from persistence.channels import save_policy
@@ -34,9 +37,18 @@ def _order(db, order_id):
         return order_store.get_order(session, order_id), order_store.order_events(session, order_id)
 
 
-async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_once(temporal_client, sqlite_database):
+class SingleCaptureGateway(SandboxPaymentGateway):
+    """A gateway without multicapture (localstripe, most cards on Stripe): one capture per authorization."""
+
+    def authorize(self, idempotency_key, amount, payment_method, order_id):
+        return replace(super().authorize(idempotency_key, amount, payment_method, order_id), multicapture=False)
+
+
+@pytest.mark.parametrize("multicapture", [True, False], ids=["capture-per-shipment", "capture-once"])
+async def test_an_order_no_single_location_can_fill_ships_from_two(temporal_client, sqlite_database, multicapture):
     db = sqlite_database
-    async with running_engine(temporal_client, db, return_window=timedelta(seconds=1)) as engine:
+    gateway = SandboxPaymentGateway() if multicapture else SingleCaptureGateway()
+    async with running_engine(temporal_client, db, return_window=timedelta(seconds=1), gateway=gateway) as engine:
         add_location(db.session_factory, "AMS", latitude=52.37, longitude=4.90)
         add_location(db.session_factory, "UTR", latitude=52.09, longitude=5.12)
         stock(db.session_factory, "AMS", {"A": 5})
@@ -54,11 +66,16 @@ async def test_an_order_no_single_location_can_fill_ships_from_two_and_captures_
         assert all(s.fulfilment_cost_minor is not None for s in record.shipments)  # for the KPIs
         [payment] = record.payments
         assert (payment.status, payment.authorized_minor, payment.captured_minor) == ("CAPTURED", 5495, 5495)
-        captures = [e.detail for e in events if e.kind == "payment_captured"]
-        assert captures == ["54.95 EUR"]  # one capture, for everything, once the last parcel has left
+        captures = sorted(e.detail for e in events if e.kind == "payment_captured")
+        if multicapture:  # each shipment as it leaves (shipping rides with whichever leaves first)
+            assert captures in (["20.00 EUR", "34.95 EUR"], ["24.95 EUR", "30.00 EUR"])
+        else:  # one capture, for everything, once the last parcel has left
+            assert captures == ["54.95 EUR"]
         [decision] = [e.detail for e in events if e.kind == "sourcing"]
         assert "AMS" in decision and "UTR" in decision
-        await replay_and_maybe_store(handle, "split_over_two_locations")
+        await replay_and_maybe_store(
+            handle, "split_shipment_workflows" if multicapture else "split_captured_at_the_end"
+        )
 
 
 async def test_ship_what_is_there_then_a_restock_wakes_the_backordered_rest(temporal_client, sqlite_database):

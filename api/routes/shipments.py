@@ -1,0 +1,316 @@
+"""Shipments for warehouse and store staff: pick lists, step confirmations, late steps.
+
+A confirmation is a Temporal update on the shipment's workflow: its validator refuses a step out of
+order, from the wrong location or with impossible quantities before anything reaches the history,
+and the answer comes once the step is recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from sqlalchemy import select
+from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.deps import SessionDep, StaffUser, TemporalDep, connected
+from api.errors import temporal_unavailable
+from domain.fulfilment import RefusalKind, Step
+from persistence.escalations import list_escalations
+from persistence.models import ShipmentRecord
+from workflows.payloads import CONFIRM_STEP_UPDATE, CONFIRMATION_REFUSED, ShipmentProgress, StepConfirmation
+
+router = APIRouter(tags=["shipments"])
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    location_id: str = Field(min_length=1, max_length=64, description="Where the person confirming works")
+    confirmed_by: str = Field(default="", max_length=200)
+
+
+class PickedLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sku: str = Field(min_length=1, max_length=100)
+    quantity: StrictInt = Field(ge=0)
+
+
+class PickedBody(_Body):
+    lines: list[PickedLine] | None = Field(
+        default=None, description="Units picked per SKU; omitted: everything on the pick list. Fewer is a short pick."
+    )
+
+
+class PackedBody(_Body):
+    parcels: StrictInt = Field(default=1, ge=1, le=1000)
+
+
+class ShippedBody(_Body):
+    carrier: str = Field(min_length=1, max_length=64)
+    tracking_number: str = Field(min_length=1, max_length=100)
+    label_ref: str | None = Field(default=None, max_length=200)
+
+
+class ShipmentPublic(BaseModel):
+    shipment_id: str
+    order_id: str
+    location_id: str
+    kind: str
+    status: str
+    lines: dict[str, int]
+    next_step: str | None = None
+    short_lines: dict[str, int] | None = None
+    parcels: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    transfer_to: str | None = None
+    fulfilment_cost_minor: int | None = None
+    created_at: datetime
+    picked_at: datetime | None = None
+    packed_at: datetime | None = None
+    shipped_at: datetime | None = None
+    ready_at: datetime | None = None
+    collected_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    escalated: list[str] = []
+
+
+class ShipmentsPublic(BaseModel):
+    data: list[ShipmentPublic]
+    count: int
+
+
+class EscalationPublic(BaseModel):
+    order_id: str
+    shipment_id: str
+    location_id: str
+    step: str
+    due_at: datetime
+    raised_at: datetime
+    resolved_at: datetime | None
+
+
+class EscalationsPublic(BaseModel):
+    data: list[EscalationPublic]
+    count: int
+
+
+_OPEN = ("RESERVED", "PICKED", "PACKED", "READY_FOR_PICKUP")
+
+
+def _public(record: ShipmentRecord, progress: ShipmentProgress | None = None) -> ShipmentPublic:
+    return ShipmentPublic(
+        shipment_id=record.shipment_id,
+        order_id=record.order_id,
+        location_id=record.location_id,
+        kind=record.kind,
+        status=progress.status if progress else record.status,
+        lines=progress.lines if progress else dict(record.lines),
+        next_step=progress.next_step if progress else None,
+        short_lines=record.short_lines,
+        parcels=record.parcels,
+        carrier=record.carrier,
+        tracking_number=record.tracking_number,
+        transfer_to=record.transfer_to,
+        fulfilment_cost_minor=record.fulfilment_cost_minor,
+        created_at=record.created_at,
+        picked_at=record.picked_at,
+        packed_at=record.packed_at,
+        shipped_at=record.shipped_at,
+        ready_at=record.ready_at,
+        collected_at=record.collected_at,
+        cancelled_at=record.cancelled_at,
+        escalated=progress.escalated if progress else [],
+    )
+
+
+@router.get("/shipments", response_model=ShipmentsPublic)
+def list_shipments(
+    _: StaffUser,
+    session: SessionDep,
+    location_id: str | None = None,
+    status_: Annotated[str | None, Query(alias="status")] = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """A location's pick list: `?location_id=AMS&open=true` is what still has to be done there."""
+    query = select(ShipmentRecord)
+    if location_id:
+        query = query.where((ShipmentRecord.location_id == location_id) | (ShipmentRecord.transfer_to == location_id))
+    if status_:
+        query = query.where(ShipmentRecord.status == status_.upper())
+    if open_only:
+        query = query.where(ShipmentRecord.status.in_(_OPEN))
+    rows = list(session.scalars(query.order_by(ShipmentRecord.created_at).limit(limit).offset(offset)))
+    return ShipmentsPublic(data=[_public(row) for row in rows], count=len(rows))
+
+
+@router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
+async def get_shipment(shipment_id: str, _: StaffUser, session: SessionDep, temporal: TemporalDep) -> Any:
+    record = session.get(ShipmentRecord, shipment_id)
+    if record is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
+    progress: ShipmentProgress | None = None
+    try:
+        handle = (await connected(temporal)).get_workflow_handle(shipment_id)
+        progress = await handle.query("progress", result_type=ShipmentProgress)
+    except (RPCError, WorkflowQueryFailedError, HTTPException):
+        progress = None  # shipped before shipments had workflows, or the engine is away: the record says
+    return _public(record, progress)
+
+
+@router.get("/escalations", response_model=EscalationsPublic, tags=["shipments"])
+def get_escalations(
+    _: StaffUser,
+    session: SessionDep,
+    location_id: str | None = None,
+    open_only: Annotated[bool, Query(alias="open")] = True,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Any:
+    """Shipment steps that missed their deadline (open ones until the step is done)."""
+    rows, total = list_escalations(session, open_only=open_only, location_id=location_id, limit=limit, offset=offset)
+    return EscalationsPublic(
+        data=[
+            EscalationPublic(
+                order_id=row.order_id,
+                shipment_id=row.shipment_id,
+                location_id=row.location_id,
+                step=row.step,
+                due_at=row.due_at,
+                raised_at=row.raised_at,
+                resolved_at=row.resolved_at,
+            )
+            for row in rows
+        ],
+        count=total,
+    )
+
+
+async def _confirm(
+    temporal: TemporalDep, session: SessionDep, shipment_id: str, confirmation: StepConfirmation
+) -> ShipmentPublic:
+    client = await connected(temporal)
+    handle = client.get_workflow_handle(shipment_id)
+    try:
+        progress = await handle.execute_update(CONFIRM_STEP_UPDATE, confirmation, result_type=ShipmentProgress)
+    except WorkflowUpdateFailedError as exc:
+        cause = exc.cause
+        if isinstance(cause, ApplicationError) and cause.type == CONFIRMATION_REFUSED:
+            kind = cause.details[0] if cause.details else RefusalKind.OUT_OF_ORDER.value
+            code = (
+                status.HTTP_422_UNPROCESSABLE_CONTENT
+                if kind in (RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value)
+                else status.HTTP_409_CONFLICT
+            )
+            raise HTTPException(code, {"message": cause.message, "refusal": kind}) from None
+        raise HTTPException(status.HTTP_409_CONFLICT, f"confirmation refused: {exc.cause or exc}") from None
+    except RPCError as exc:
+        if exc.status is RPCStatusCode.NOT_FOUND:
+            raise HTTPException(
+                status.HTTP_409_CONFLICT,
+                f"shipment {shipment_id} is not waiting for confirmations (finished or unknown)",
+            ) from None
+        raise temporal_unavailable() from None
+    session.expire_all()
+    record = session.get(ShipmentRecord, shipment_id)
+    assert record is not None  # checked before the update
+    return _public(record, progress)
+
+
+_REFUSALS: dict[int | str, dict[str, Any]] = {
+    404: {"description": "unknown shipment"},
+    409: {"description": "not the step the shipment waits for, or the shipment is finished"},
+    422: {"description": "wrong location, or quantities/parcels/tracking that cannot be right"},
+}
+
+
+async def _known(session: SessionDep, shipment_id: str) -> None:
+    if session.get(ShipmentRecord, shipment_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
+
+
+@router.post("/shipments/{shipment_id}/picked", response_model=ShipmentPublic, responses=_REFUSALS)
+async def confirm_picked(
+    shipment_id: str, body: PickedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
+) -> Any:
+    await _known(session, shipment_id)
+    quantities: dict[str, int] | None = None
+    if body.lines is not None:
+        quantities = {}
+        for line in body.lines:
+            quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
+    return await _confirm(
+        temporal,
+        session,
+        shipment_id,
+        StepConfirmation(
+            Step.PICK.value, body.location_id, quantities=quantities, confirmed_by=body.confirmed_by or user
+        ),
+    )
+
+
+@router.post("/shipments/{shipment_id}/packed", response_model=ShipmentPublic, responses=_REFUSALS)
+async def confirm_packed(
+    shipment_id: str, body: PackedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
+) -> Any:
+    await _known(session, shipment_id)
+    return await _confirm(
+        temporal,
+        session,
+        shipment_id,
+        StepConfirmation(
+            Step.PACK.value, body.location_id, parcels=body.parcels, confirmed_by=body.confirmed_by or user
+        ),
+    )
+
+
+@router.post("/shipments/{shipment_id}/shipped", response_model=ShipmentPublic, responses=_REFUSALS)
+async def confirm_shipped(
+    shipment_id: str, body: ShippedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
+) -> Any:
+    await _known(session, shipment_id)
+    return await _confirm(
+        temporal,
+        session,
+        shipment_id,
+        StepConfirmation(
+            Step.SHIP.value,
+            body.location_id,
+            carrier=body.carrier,
+            tracking_number=body.tracking_number,
+            label_ref=body.label_ref,
+            confirmed_by=body.confirmed_by or user,
+        ),
+    )
+
+
+@router.post("/shipments/{shipment_id}/ready", response_model=ShipmentPublic, responses=_REFUSALS)
+async def confirm_ready(
+    shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
+) -> Any:
+    await _known(session, shipment_id)
+    return await _confirm(
+        temporal,
+        session,
+        shipment_id,
+        StepConfirmation(Step.READY.value, body.location_id, confirmed_by=body.confirmed_by or user),
+    )
+
+
+@router.post("/shipments/{shipment_id}/collected", response_model=ShipmentPublic, responses=_REFUSALS)
+async def confirm_collected(
+    shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
+) -> Any:
+    await _known(session, shipment_id)
+    return await _confirm(
+        temporal,
+        session,
+        shipment_id,
+        StepConfirmation(Step.COLLECT.value, body.location_id, confirmed_by=body.confirmed_by or user),
+    )
