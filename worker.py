@@ -114,7 +114,7 @@ def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse | None 
     steps = ShipmentActivities(session_factory, warehouse or SandboxWarehouse())
     return WorkerParts(
         workflows=[ShipmentWorkflow],
-        activities=[steps.perform_step, steps.close_shipment, steps.escalate],
+        activities=[steps.perform_step, steps.perform_steps_automatically, steps.close_shipment, steps.escalate],
     )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.fulfilment import CANCELLED, DONE_STATUS, STOPPED_BY_CANCEL, Step, picked_lines, shortfall
+from domain.fulfilment import CANCELLED, DONE_STATUS, RESERVED, STOPPED_BY_CANCEL, Step, picked_lines, shortfall
 from domain.status import OrderStatus
 from integrations.providers import Dispatch, Warehouse
 from persistence import escalations, inventory
@@ -18,6 +18,7 @@ from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
 from workflows.payloads import (
+    AutoStepsRequest,
     CloseShipmentInput,
     EscalationInput,
     ShipmentStepDone,
@@ -141,6 +142,42 @@ class ShipmentActivities:
         return ShipmentStepDone(
             **run_once(self._session_factory, data.idempotency_key, lambda s: self._record(s, data, dispatch))
         )
+
+    @activity.defn
+    def perform_steps_automatically(self, data: AutoStepsRequest) -> ShipmentStepDone:
+        """A location that confirms by itself (the sandbox warehouse, a WMS that answers at once):
+        every step in one activity, recorded in one transaction, each with its own timestamp row."""
+        stored = stored_result(self._session_factory, data.idempotency_key)
+        if stored is not None:
+            return ShipmentStepDone(**stored)
+        dispatch: Dispatch | None = None
+        for step in map(Step, data.steps):
+            if step is Step.PICK:
+                self._warehouse.request_pick(data.shipment_id, data.location_id, data.lines)
+            elif step is Step.PACK:
+                self._warehouse.confirm_pack(data.shipment_id)
+            elif step is Step.SHIP:
+                dispatch = self._warehouse.dispatch(data.shipment_id, data.location_id)
+
+        def effect(session: Session) -> dict[str, Any]:
+            result: dict[str, Any] = {"status": RESERVED, "lines": dict(data.lines)}
+            for step in data.steps:
+                request = ShipmentStepRequest(
+                    data.order_id,
+                    data.shipment_id,
+                    data.location_id,
+                    step,
+                    dict(result["lines"]),
+                    data.idempotency_key,
+                    data.at,
+                    handover=step == data.handover_step,
+                )
+                result = self._record(session, request, dispatch)
+                if result["status"] == STOPPED_BY_CANCEL:
+                    break
+            return result
+
+        return ShipmentStepDone(**run_once(self._session_factory, data.idempotency_key, effect))
 
     def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> dict[str, Any]:
         record = session.get(ShipmentRecord, data.shipment_id)

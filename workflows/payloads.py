@@ -337,6 +337,18 @@ class ShipmentStepRequest:
 
 
 @dataclass
+class AutoStepsRequest:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    steps: list[str]
+    handover_step: str
+    lines: dict[str, int]
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
 class ShipmentStepDone:
     status: str
     lines: dict[str, int]

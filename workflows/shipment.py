@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
         EXPIRED,
         HANDOVER,
         RESERVED,
+        STEPS,
         STOPPED_BY_CANCEL,
         WITHDRAWN,
         Confirmation,
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CONFIRM_STEP_UPDATE,
         CONFIRMATION_REFUSED,
         WITHDRAW_SIGNAL,
+        AutoStepsRequest,
         CancelRequest,
         CloseShipmentInput,
         EscalationInput,
@@ -138,6 +140,8 @@ class ShipmentWorkflow:
     async def run(self, data: ShipmentWorkflowInput) -> ShipmentOutcome:
         self._input, self._kind, self._lines = data, ShipmentKind(data.kind), dict(data.lines)
         short: dict[str, int] = {}
+        if data.auto_confirm:
+            return await self._all_steps_at_once()
         while (step := self._expected_step()) is not None:
             if self._withdraw is not None and not self._handed_over:
                 return await self._close(WITHDRAWN, self._withdraw.reason or "withdrawn", short)
@@ -189,6 +193,45 @@ class ShipmentWorkflow:
             self._status,
             handed_over=dict(self._lines),
             short=short,
+            carrier=self._carrier,
+            tracking_number=self._tracking,
+        )
+
+    async def _all_steps_at_once(self) -> ShipmentOutcome:
+        """The location confirms by itself: one activity records every step (fewer round trips
+        through Temporal for the sandbox and for warehouse systems that answer at once)."""
+        assert self._input is not None
+        data = self._input
+        if self._withdraw is not None:
+            return await self._close(WITHDRAWN, self._withdraw.reason or "withdrawn", {})
+        steps = [step.value for step in STEPS[self._kind]]
+        done: ShipmentStepDone = await self._activity(
+            ShipmentActivities.perform_steps_automatically,
+            AutoStepsRequest(
+                data.order_id,
+                data.shipment_id,
+                data.location_id,
+                steps,
+                HANDOVER[self._kind].value,
+                dict(self._lines),
+                f"{data.shipment_id}:auto",
+                workflow.now(),
+            ),
+            summary=f"{' → '.join(steps)} at {data.location_id} (confirmed by the location)",
+        )
+        if done.status == STOPPED_BY_CANCEL:
+            outcome = await self._close(WITHDRAWN, "order cancelled before it left", {})
+            outcome.cancelled_order = True
+            return outcome
+        self._lines, self._status, self._done = dict(done.lines), done.status, len(steps)
+        self._carrier, self._tracking = done.carrier, done.tracking_number
+        self._handed_over = self._finished_as is None and bool(done.lines)
+        self._finished_as = self._status
+        return ShipmentOutcome(
+            data.shipment_id,
+            self._status,
+            handed_over=dict(self._lines),
+            short=dict(done.short),
             carrier=self._carrier,
             tracking_number=self._tracking,
         )

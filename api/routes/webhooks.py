@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api.deps import SettingsDep, TemporalDep, connected
+from api.deps import SettingsDep, StateDep, TemporalDep, connected
 from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
 from api.services.intake import cancel_from_channel, start_order
@@ -38,7 +38,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     response_model=OrderAccepted,
     responses={401: {"description": "bad or missing X-Shopify-Hmac-Sha256"}},
 )
-async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Any:
+async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
     raw = await request.body()
     if not shopify.verify_signature(settings.shopify_webhook_secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
@@ -55,7 +55,9 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     client = await connected(temporal)
     if topic in shopify.CANCEL_TOPICS:
         # Cancelled on Shopify: our saga undoes what was done; once shipped it is refused (returns).
-        order_id, finished = await cancel_from_channel(client, settings, order, shopify.cancel_reason(payload))
+        order_id, finished = await cancel_from_channel(
+            client, settings, order, shopify.cancel_reason(payload), state.session_factory
+        )
         return OrderAccepted(order_id=order_id, duplicate=finished)
     order_id, duplicate = await start_order(client, settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)
@@ -70,7 +72,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         401: {"description": "bad or missing X-WC-Webhook-Signature"},
     },
 )
-async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep) -> Any:
+async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
     raw = await request.body()
     if woocommerce.is_ping(raw, request.headers):
         # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
@@ -93,7 +95,9 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal:
         raise unprocessable(str(exc)) from None
     client = await connected(temporal)
     if action == "cancel":
-        order_id, finished = await cancel_from_channel(client, settings, order, woocommerce.cancel_reason(payload))
+        order_id, finished = await cancel_from_channel(
+            client, settings, order, woocommerce.cancel_reason(payload), state.session_factory
+        )
         return OrderAccepted(order_id=order_id, duplicate=finished)
     order_id, duplicate = await start_order(client, settings, order)
     return OrderAccepted(order_id=order_id, duplicate=duplicate)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,9 +18,19 @@ from config import Settings
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
+from persistence import orders as order_store
+from persistence.db import SessionFactory
+from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
+
+
+def _claim_cancel(session_factory: SessionFactory, order_id: str) -> str | None:
+    with UnitOfWork(session_factory) as uow:
+        refusal = order_store.claim_cancel(uow.session, order_id, datetime.now(UTC))
+        uow.commit()
+        return refusal
 
 
 def fulfilment_options(settings: Settings) -> FulfilmentOptions:
@@ -65,10 +76,17 @@ async def start_order(client: Client, settings: Settings, order: Order) -> tuple
     return order.order_id, False
 
 
-async def cancel_from_channel(client: Client, settings: Settings, order: Order, reason: str) -> tuple[str, bool]:
+async def cancel_from_channel(
+    client: Client, settings: Settings, order: Order, reason: str, session_factory: SessionFactory | None = None
+) -> tuple[str, bool]:
     """The channel cancelled the order: signal its workflow, starting it first if this is the first
     we hear of it (a cancellation can overtake the creation), so it is recorded, then cancelled.
     Return (order_id, finished): finished when the order's workflow had already ended."""
+    if session_factory is not None:
+        # Claimed like a staff cancel, so it cannot cross a shipment that is leaving right now.
+        refusal = await asyncio.to_thread(_claim_cancel, session_factory, order.order_id)
+        if refusal is not None:
+            return order.order_id, True
     try:
         await client.start_workflow(
             OrderWorkflow.run,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from api.services.cancel import request_cancel
 from api.services.intake import start_order
 from domain.status import OrderStatus
 from integrations.providers import Dispatch
@@ -160,8 +161,9 @@ async def test_cancel_during_fulfilment_releases_stock_and_voids_exactly_once(te
         order_id, _ = await start_order(temporal_client, engine.settings, order)
         handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
         assert await asyncio.to_thread(pick.reached.wait, 30)
-        await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="fraud check failed"))
-        await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="asked twice"))
+        factory = sqlite_database.session_factory
+        assert await request_cancel(temporal_client, factory, order_id, CancelRequest("fraud check failed")) is None
+        assert await request_cancel(temporal_client, factory, order_id, CancelRequest("asked twice")) is None
         pick.open.set()
         assert (await asyncio.wait_for(handle.result(), 30)).status is OrderStatus.CANCELLED
 
