@@ -126,12 +126,7 @@ class ShipmentActivities:
         step, confirmation = Step(data.step), data.confirmation
         dispatch: Dispatch | None = None
         if confirmation is None:
-            if step is Step.PICK:
-                self._warehouse.request_pick(data.shipment_id, data.location_id, data.lines)
-            elif step is Step.PACK:
-                self._warehouse.confirm_pack(data.shipment_id)
-            elif step is Step.SHIP:
-                dispatch = self._warehouse.dispatch(data.shipment_id, data.location_id)
+            dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines)
         elif step is Step.SHIP:
             assert confirmation.carrier and confirmation.tracking_number  # the workflow's validator checked
             dispatch = Dispatch(
@@ -152,12 +147,7 @@ class ShipmentActivities:
             return ShipmentStepDone(**stored)
         dispatch: Dispatch | None = None
         for step in map(Step, data.steps):
-            if step is Step.PICK:
-                self._warehouse.request_pick(data.shipment_id, data.location_id, data.lines)
-            elif step is Step.PACK:
-                self._warehouse.confirm_pack(data.shipment_id)
-            elif step is Step.SHIP:
-                dispatch = self._warehouse.dispatch(data.shipment_id, data.location_id)
+            dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines) or dispatch
 
         def effect(session: Session) -> dict[str, Any]:
             result: dict[str, Any] = {"status": RESERVED, "lines": dict(data.lines)}
@@ -178,6 +168,16 @@ class ShipmentActivities:
             return result
 
         return ShipmentStepDone(**run_once(self._session_factory, data.idempotency_key, effect))
+
+    def _ask_warehouse(self, step: Step, shipment_id: str, location_id: str, lines: dict[str, int]) -> Dispatch | None:
+        """The warehouse provider's side of a step it confirms by itself; ship answers the dispatch."""
+        if step is Step.PICK:
+            self._warehouse.request_pick(shipment_id, location_id, lines)
+        elif step is Step.PACK:
+            self._warehouse.confirm_pack(shipment_id)
+        elif step is Step.SHIP:
+            return self._warehouse.dispatch(shipment_id, location_id)
+        return None
 
     def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> dict[str, Any]:
         record = session.get(ShipmentRecord, data.shipment_id)

@@ -204,17 +204,29 @@ def release(session: Session, location_id: str, demand: Mapping[str, int], order
 
 def ship(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
     """Reserved units leave the building: both on_hand and reserved go down."""
+    _take_out_reserved(session, location_id, demand, order_id, kind="shipment", verb="ship")
+
+
+def write_off_missing(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
+    """A pick did not find reserved units: they are not on the shelf, so on_hand and reserved both
+    go down (a loss in the ledger), and sourcing stops offering them from there."""
+    _take_out_reserved(session, location_id, demand, order_id, kind="short_pick", verb="write off")
+
+
+def _take_out_reserved(
+    session: Session, location_id: str, demand: Mapping[str, int], order_id: str, *, kind: str, verb: str
+) -> None:
     _move_each(
         session,
         location_id,
         demand,
         order_id,
-        kind="shipment",
+        kind=kind,
         on_hand=-1,
         reserved=-1,
         guard=lambda q: and_(StockLevel.reserved >= q, StockLevel.on_hand >= q),
         guard_sql="reserved >= {q} AND on_hand >= {q}",
-        refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot ship {q}, not reserved"),
+        refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot {verb} {q}, not reserved"),
     )
 
 
@@ -248,20 +260,3 @@ def ledger_totals(session: Session) -> dict[tuple[str, str], tuple[int, int]]:
         ).group_by(StockMovement.location_id, StockMovement.sku)
     ).all()
     return {(loc, sku): (int(on_hand), int(reserved)) for loc, sku, on_hand, reserved in rows}
-
-
-def write_off_missing(session: Session, location_id: str, demand: Mapping[str, int], order_id: str) -> None:
-    """A pick did not find reserved units: they are not on the shelf, so on_hand and reserved both
-    go down (a loss in the ledger), and sourcing stops offering them from there."""
-    _move_each(
-        session,
-        location_id,
-        demand,
-        order_id,
-        kind="short_pick",
-        on_hand=-1,
-        reserved=-1,
-        guard=lambda q: and_(StockLevel.reserved >= q, StockLevel.on_hand >= q),
-        guard_sql="reserved >= {q} AND on_hand >= {q}",
-        refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot write off {q}, not reserved"),
-    )

@@ -375,7 +375,7 @@ class OrderWorkflow:
         payment = self._payment
         if payment is None:
             return
-        last = not self._in_flight and not self._pending and not self._remaining
+        last = self._nothing_left_to_ship()
         if payment.multicapture and not last:
             await self._capture_amount(order, value, final=False)
         elif not payment.multicapture and not last:
@@ -398,7 +398,7 @@ class OrderWorkflow:
         captured per parcel and replay that way.
         """
         assert self._payment is not None
-        everything_shipped = not self._pending and not self._remaining
+        everything_shipped = self._nothing_left_to_ship()
         value = order.value_of(shipment.lines).amount_minor
         if self._shipped_value == 0:  # shipping and other charges ride with the first parcel
             value += (order.shipping + order.other_charges - order.order_discount).amount_minor
@@ -414,7 +414,7 @@ class OrderWorkflow:
 
     async def _capture_amount(self, order: Order, amount: int, *, final: bool = True) -> None:
         assert self._payment is not None
-        everything_shipped = not self._pending and not self._remaining and not self._in_flight
+        everything_shipped = self._nothing_left_to_ship()
         money = Money(amount, order.currency)
         try:
             await self._activity(
@@ -521,6 +521,9 @@ class OrderWorkflow:
         return False
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _nothing_left_to_ship(self) -> bool:
+        return not self._pending and not self._remaining and not self._in_flight
 
     def _raise_if_cancelled(self) -> None:
         if self._cancel is not None:

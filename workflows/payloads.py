@@ -246,16 +246,6 @@ class PaymentResult:
     """The authorization takes several partial captures (one per shipment as it leaves)."""
 
 
-@dataclass
-class RefundPaymentInput:
-    order_id: str
-    payment_id: str
-    amount: Money
-    idempotency_key: str
-    at: datetime
-    return_id: str = ""
-
-
 # -- shipments ------------------------------------------------------------------------------------
 
 

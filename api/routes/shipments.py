@@ -195,6 +195,8 @@ def get_escalations(
 async def _confirm(
     temporal: TemporalDep, session: SessionDep, shipment_id: str, confirmation: StepConfirmation
 ) -> ShipmentPublic:
+    if session.get(ShipmentRecord, shipment_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
     client = await connected(temporal)
     handle = client.get_workflow_handle(shipment_id)
     try:
@@ -219,7 +221,7 @@ async def _confirm(
         raise temporal_unavailable() from None
     session.expire_all()
     record = session.get(ShipmentRecord, shipment_id)
-    assert record is not None  # checked before the update
+    assert record is not None  # checked above
     return _public(record, progress)
 
 
@@ -230,16 +232,10 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _known(session: SessionDep, shipment_id: str) -> None:
-    if session.get(ShipmentRecord, shipment_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
-
-
 @router.post("/shipments/{shipment_id}/picked", response_model=ShipmentPublic, responses=_REFUSALS)
 async def confirm_picked(
     shipment_id: str, body: PickedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
 ) -> Any:
-    await _known(session, shipment_id)
     quantities: dict[str, int] | None = None
     if body.lines is not None:
         quantities = {}
@@ -259,7 +255,6 @@ async def confirm_picked(
 async def confirm_packed(
     shipment_id: str, body: PackedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
 ) -> Any:
-    await _known(session, shipment_id)
     return await _confirm(
         temporal,
         session,
@@ -274,7 +269,6 @@ async def confirm_packed(
 async def confirm_shipped(
     shipment_id: str, body: ShippedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
 ) -> Any:
-    await _known(session, shipment_id)
     return await _confirm(
         temporal,
         session,
@@ -294,7 +288,6 @@ async def confirm_shipped(
 async def confirm_ready(
     shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
 ) -> Any:
-    await _known(session, shipment_id)
     return await _confirm(
         temporal,
         session,
@@ -307,7 +300,6 @@ async def confirm_ready(
 async def confirm_collected(
     shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
 ) -> Any:
-    await _known(session, shipment_id)
     return await _confirm(
         temporal,
         session,

@@ -15,7 +15,8 @@ from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest
 
 
-def _claim(session_factory: SessionFactory, order_id: str) -> str | None:
+def claim_cancel(session_factory: SessionFactory, order_id: str) -> str | None:
+    """Claim the cancel in its own transaction; why it cannot be taken, or None."""
     with UnitOfWork(session_factory) as uow:
         refusal = order_store.claim_cancel(uow.session, order_id, datetime.now(UTC))
         uow.commit()
@@ -32,7 +33,7 @@ async def request_cancel(
     client: Client, session_factory: SessionFactory, order_id: str, request: CancelRequest
 ) -> str | None:
     """None when the cancel was taken and signalled; else why it cannot be (something left)."""
-    refusal = await asyncio.to_thread(_claim, session_factory, order_id)
+    refusal = await asyncio.to_thread(claim_cancel, session_factory, order_id)
     if refusal is not None:
         return refusal
     try:

@@ -14,23 +14,15 @@ from temporalio.common import (
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from api.services.cancel import claim_cancel
 from config import Settings
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
-from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
-
-
-def _claim_cancel(session_factory: SessionFactory, order_id: str) -> str | None:
-    with UnitOfWork(session_factory) as uow:
-        refusal = order_store.claim_cancel(uow.session, order_id, datetime.now(UTC))
-        uow.commit()
-        return refusal
 
 
 def fulfilment_options(settings: Settings) -> FulfilmentOptions:
@@ -84,7 +76,7 @@ async def cancel_from_channel(
     Return (order_id, finished): finished when the order's workflow had already ended."""
     if session_factory is not None:
         # Claimed like a staff cancel, so it cannot cross a shipment that is leaving right now.
-        refusal = await asyncio.to_thread(_claim_cancel, session_factory, order.order_id)
+        refusal = await asyncio.to_thread(claim_cancel, session_factory, order.order_id)
         if refusal is not None:
             return order.order_id, True
     try:

@@ -8,9 +8,6 @@ shipping, tips and duties, so all of those are mapped to keep the order reconcil
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
+from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
 
 CHANNEL = "shopify"
 ORDER_TOPICS = frozenset({"orders/create"})
@@ -28,16 +26,12 @@ COLLECTED = frozenset({"paid", "partially_refunded", "refunded"})
 
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
-    if not header or not secret:
-        return False
-    expected = base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest())
-    # Bytes, not str: compare_digest refuses non-ASCII str, and a header is attacker-controlled.
-    return hmac.compare_digest(expected, header.strip().encode("utf-8", "replace"))
+    return verify_base64_hmac_sha256(secret, raw_body, header)
 
 
 def sign(secret: str, raw_body: bytes) -> str:
     """What Shopify sends in X-Shopify-Hmac-Sha256 (for tests, demos and the benchmark)."""
-    return base64.b64encode(hmac.new(secret.encode(), raw_body, hashlib.sha256).digest()).decode()
+    return base64_hmac_sha256(secret, raw_body)
 
 
 class _Model(BaseModel):
