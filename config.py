@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     """The shop's base URL (https://shop.example); with consumer key and secret, stock and status go back."""
     woocommerce_consumer_key: str = ""
     woocommerce_consumer_secret: str = ""
+    pos_api_key: str = ""
+    """The key POS terminals send (Authorization: Bearer <key>) to POST /orders; it may only create
+    `pos` orders. Empty: only the staff token creates them."""
+    webshop_api_key: str = ""
+    """Likewise for the web shop (`webshop` orders)."""
+    currencies: str = "EUR,USD,GBP"
+    """Currencies we sell in (comma-separated ISO 4217); a channel's own `currencies` setting narrows
+    it. An order in any other currency is accepted and held for a person, naming the currency."""
+    bol_fulfilment_method: str = "ALL"
+    """Which bol.com orders are pulled: FBR (we ship), FBB (bol ships; recorded only) or ALL."""
+    amazon_listings_op: str = "merge"
+    """How the Listings Items API sets quantities: merge (keeps the handling time) or replace."""
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:
@@ -128,6 +140,16 @@ class Settings(BaseSettings):
     keep domain.fulfilment.DEFAULT_SLAS."""
     location_task_queues: str = ""
     """Comma-separated location task queues this worker also serves (locations.task_queue)."""
+
+    @property
+    def currency_codes(self) -> tuple[str, ...]:
+        return tuple(code.strip().upper() for code in self.currencies.split(",") if code.strip())
+
+    @property
+    def channel_api_keys(self) -> dict[str, str]:
+        """Channel → its API key, for the channels that have one set."""
+        keys = {"pos": self.pos_api_key, "webshop": self.webshop_api_key}
+        return {channel: key for channel, key in keys.items() if key}
 
     @property
     def auto_confirm_enabled(self) -> bool:

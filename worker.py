@@ -21,19 +21,25 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.worker import Worker
 
+from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
+from activities.channel_pull import ChannelPullActivities
 from activities.fulfilment import FulfilmentActivities, ShipmentActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
+from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import Settings, get_settings
+from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
-from integrations.stock_feeds import StockFeed, sandbox_feeds
+from integrations.stock_feeds import StockFeed
+from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
+from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 from workflows.payloads import StockFeedInput
 from workflows.shipment import ShipmentWorkflow
@@ -73,9 +79,12 @@ def build_parts(
     gateway: PaymentGateway | None = None,
     warehouse: Warehouse | None = None,
     feeds: Mapping[str, StockFeed] | None = None,
+    channels: ChannelConnections | None = None,
 ) -> WorkerParts:
-    """Every workflow and bound activity the order task queue serves."""
+    """Every workflow and bound activity the order task queue serves. `channels`: the channel
+    adapters (integrations.channels.registry); built from the settings when not given."""
     gateway = gateway or configured_gateway(settings)
+    channels = channels or connect_channels(settings, session_factory)
     if not settings.sandbox_enabled and (gateway is None or warehouse is None):
         # Warehouse integrations (staff confirmations) plug in here; until one is configured,
         # refusing to start beats accepting orders that could never be shipped.
@@ -83,27 +92,37 @@ def build_parts(
             "OMS_SANDBOX is off but no payment gateway (OMS_STRIPE_SECRET_KEY) or warehouse integration "
             "is configured; set OMS_SANDBOX=true"
         )
-    orders = OrderActivities(session_factory)
+    orders = OrderActivities(session_factory, settings.currency_codes)
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
+    returns = ReturnActivities(session_factory, gateway or SandboxPaymentGateway())
     fulfilment = FulfilmentActivities(session_factory, warehouse or SandboxWarehouse())
-    stock_feed = StockFeedActivities(session_factory, feeds or sandbox_feeds(session_factory), client)
+    stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client)
+    pulls = ChannelPullActivities(session_factory, channels.sources, client, settings)
+    notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
+    cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     shipments = shipment_parts(session_factory, warehouse)
     return WorkerParts(
-        workflows=[OrderWorkflow, StockFeedWorkflow, *shipments.workflows],
+        workflows=[OrderWorkflow, StockFeedWorkflow, ChannelPullWorkflow, *shipments.workflows],
         activities=[
             orders.record_order,
             orders.validate_order,
             orders.change_status,
             inventory.reserve_stock,
             inventory.release_stock,
+            inventory.sell_at_counter,
             payments.authorize_payment,
             payments.capture_payment,
             payments.void_payment,
+            returns.accept_return,
+            returns.refund_return,
             fulfilment.pick_shipment,
             fulfilment.pack_shipment,
             fulfilment.ship_shipment,
             stock_feed.publish_stock_updates,
+            notices.deliver_shipment_notices,
+            cancellations.deliver_cancellation_notices,
+            pulls.pull_channel_orders,
             *shipments.activities,
         ],
     )
@@ -127,8 +146,11 @@ def build_worker(
     gateway: PaymentGateway | None = None,
     warehouse: Warehouse | None = None,
     feeds: Mapping[str, StockFeed] | None = None,
+    channels: ChannelConnections | None = None,
 ) -> Worker:
-    parts = build_parts(settings, session_factory, client, gateway=gateway, warehouse=warehouse, feeds=feeds)
+    parts = build_parts(
+        settings, session_factory, client, gateway=gateway, warehouse=warehouse, feeds=feeds, channels=channels
+    )
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -168,21 +190,24 @@ async def run_worker(settings: Settings, *, locations_only: bool = False) -> Non
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     session_factory = create_session_factory(engine)
+    channels = connect_channels(settings, session_factory)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         workers = [
             location_worker(client, settings, session_factory, queue, executor=executor)
             for queue in settings.location_queues
         ]
         if not locations_only:
-            workers.insert(0, build_worker(client, settings, session_factory, executor=executor))
+            workers.insert(0, build_worker(client, settings, session_factory, executor=executor, channels=channels))
         async with contextlib.AsyncExitStack() as running:
             for worker in workers:
                 await running.enter_async_context(worker)
             if not locations_only:
                 await start_stock_feed(client, settings.task_queue)
+                await ensure_pull_schedules(client, settings, channels.sources)
             queues = [worker.task_queue for worker in workers]
             log.info("worker polling task queues %s on %s", queues, settings.temporal_address)
             await stop.wait()
+    channels.close()
     engine.dispose()
 
 

@@ -12,7 +12,7 @@ from temporalio.exceptions import ApplicationError
 from domain.fulfilment import CANCELLED, DONE_STATUS, RESERVED, STOPPED_BY_CANCEL, Step, picked_lines, shortfall
 from domain.status import OrderStatus
 from integrations.providers import Dispatch, Warehouse
-from persistence import escalations, inventory
+from persistence import escalations, inventory, shipment_notices
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
@@ -105,6 +105,7 @@ class FulfilmentActivities:
             order_store.add_event(
                 session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", data.at
             )
+            shipment_notices.enqueue_notice(session, record, lines=data.demand)
 
         return self._step(data, lambda: self._warehouse.dispatch(data.shipment_id, data.location_id), apply)
 
@@ -236,6 +237,8 @@ class ShipmentActivities:
             order_store.add_event(session, data.order_id, "collected", data.shipment_id, at)
         if data.handover and lines:
             inventory.ship(session, data.location_id, lines, data.order_id)
+        if (data.handover and lines) or step is Step.COLLECT:  # a transfer's collection tells the channel too
+            shipment_notices.enqueue_notice(session, record, lines=lines)
         if confirmation is not None and confirmation.confirmed_by:
             record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
         record.status = status

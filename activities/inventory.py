@@ -6,8 +6,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.fulfilment import shipment_kind
+from domain.outside_fulfilment import count_the_shelf
 from domain.sourcing import Destination, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
 from persistence import backorders, inventory
@@ -18,11 +20,14 @@ from persistence.idempotency import run_once
 from persistence.models import Location, ShipmentRecord
 from persistence.sourcing_inputs import available_by_location, sourcing_locations
 from workflows.payloads import (
+    UNKNOWN_STORE,
     ReleaseStockInput,
     ReleaseStockResult,
     ReservedShipment,
     ReserveStockInput,
     ReserveStockResult,
+    SellAtCounterInput,
+    SellAtCounterResult,
 )
 
 
@@ -150,6 +155,28 @@ class InventoryActivities:
 
         run_once(self._session_factory, data.idempotency_key, effect)
         return ReleaseStockResult(released=True)
+
+    @activity.defn
+    def sell_at_counter(self, data: SellAtCounterInput) -> SellAtCounterResult:
+        """Take a counter sale off the store's stock once, with its timeline events in the same
+        transaction; a store we do not know is for a person to fix, so retrying cannot help."""
+
+        def effect(session: Session) -> dict[str, Any]:
+            sale = inventory.sell_at_counter(session, data.order_id, data.location_id, data.lines)
+            units = sum(sale.taken.values())
+            order_store.add_event(
+                session, data.order_id, "counter_sale", f"{units} units off the record at {data.location_id}", data.at
+            )
+            for sku, short in sale.short.items():
+                note = count_the_shelf(data.location_id, sku, short, recorded=sku not in sale.unrecorded)
+                order_store.add_event(session, data.order_id, "stock_discrepancy", note, data.at)
+            return {"taken": sale.taken, "short": sale.short}
+
+        try:
+            stored = run_once(self._session_factory, data.idempotency_key, effect)
+        except inventory.UnknownLocation as exc:
+            raise ApplicationError(str(exc), type=UNKNOWN_STORE, non_retryable=True) from exc
+        return SellAtCounterResult(taken=dict(stored["taken"]), short=dict(stored["short"]))
 
 
 def _describe(plan: SourcingPlan) -> str:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from domain.channels import currency_hold_reason
 from domain.order import hold_reasons
 from domain.status import OrderStatus
-from persistence import backorders, inventory
+from persistence import backorders, cancellation_notices, inventory
 from persistence import orders as order_store
+from persistence.channels import policy_for
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
 from persistence.unit_of_work import UnitOfWork
@@ -23,8 +27,10 @@ from workflows.payloads import (
 
 
 class OrderActivities:
-    def __init__(self, session_factory: SessionFactory) -> None:
+    def __init__(self, session_factory: SessionFactory, currencies: Sequence[str] | None = None) -> None:
+        """`currencies`: what the engine sells in (settings.currency_codes); None: any it can price."""
         self._session_factory = session_factory
+        self._currencies = tuple(currencies) if currencies is not None else None
 
     @activity.defn
     def record_order(self, data: RecordOrderInput) -> RecordOrderResult:
@@ -41,6 +47,11 @@ class OrderActivities:
         def effect(session: Session) -> dict[str, list[str]]:
             known = inventory.known_skus(session, (line.sku for line in order.lines))
             reasons = hold_reasons(order, known)
+            currency = currency_hold_reason(order.currency, policy_for(session, order.channel), self._currencies)
+            if currency:
+                reasons.insert(0, currency)
+            if order.attention and data.attempt == 1:  # after a release a person has decided
+                reasons.insert(0, order.attention)
             if reasons:
                 order_store.set_status(
                     session, order.order_id, OrderStatus.ON_HOLD, hold_reason="; ".join(reasons), at=data.at
@@ -58,6 +69,17 @@ class OrderActivities:
             order_store.set_status(
                 session, data.order_id, data.status, hold_reason=data.hold_reason, detail=data.detail, at=data.at
             )
+            if data.status is OrderStatus.CANCELLED:
+                # Here, not later: a CANCELLED that commits always carries its notice to the channel.
+                cancel = data.cancel
+                cancellation_notices.enqueue_cancellation(
+                    session,
+                    data.order_id,
+                    requested_by=cancel.requested_by if cancel is not None else None,
+                    reason=data.detail or (cancel.reason if cancel is not None else ""),
+                    confirm_lines=cancel.confirm_lines if cancel is not None else (),
+                    at=data.at,
+                )
             return {"status": data.status.value}
 
         run_once(self._session_factory, data.idempotency_key, effect)

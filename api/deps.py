@@ -1,9 +1,11 @@
-"""Request dependencies as Annotated aliases: settings, database session, Temporal client, staff user."""
+"""Request dependencies as Annotated aliases: settings, database session, Temporal client, and who is
+calling (staff, or a channel with its own API key)."""
 
 from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -56,16 +58,70 @@ TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 _bearer = HTTPBearer(auto_error=False)
 
 
-def require_staff(
-    settings: SettingsDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-) -> str:
-    if credentials is None or not hmac.compare_digest(credentials.credentials.encode(), settings.admin_token.encode()):
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who sent a request: staff (channel None) or a sales channel with its own key, which may only
+    create and read that channel's orders (a leaked POS key cannot cancel, release or re-route)."""
+
+    channel: str | None = None
+
+    @property
+    def is_staff(self) -> bool:
+        return self.channel is None
+
+    @property
+    def name(self) -> str:
+        return "staff" if self.channel is None else f"{self.channel} key"
+
+    def may_act_for(self, channel: str) -> bool:
+        return self.channel is None or self.channel == channel
+
+
+def identify(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> Caller | None:
+    """The caller a bearer token belongs to, or None. Every key is compared (in constant time), so
+    how long this takes does not tell which one matched."""
+    if credentials is None:
+        return None
+    token = credentials.credentials.encode()
+    staff = hmac.compare_digest(token, settings.admin_token.encode())
+    channels = [
+        channel for channel, key in settings.channel_api_keys.items() if hmac.compare_digest(token, key.encode())
+    ]
+    if staff:
+        return Caller()
+    return Caller(channels[0]) if channels else None
+
+
+def _unauthenticated(what: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED,
+        f"{what} is required: Authorization: Bearer <token>",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
+
+
+def require_staff(settings: SettingsDep, credentials: CredentialsDep) -> str:
+    caller = identify(settings, credentials)
+    if caller is None:
+        raise _unauthenticated("a staff token")
+    if not caller.is_staff:
         raise HTTPException(
-            status.HTTP_401_UNAUTHORIZED,
-            "a staff token is required: Authorization: Bearer <token>",
-            headers={"WWW-Authenticate": "Bearer"},
+            status.HTTP_403_FORBIDDEN,
+            f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
         )
     return "staff"
 
 
+def require_staff_or_channel(settings: SettingsDep, credentials: CredentialsDep) -> Caller:
+    caller = identify(settings, credentials)
+    if caller is None:
+        raise _unauthenticated("a staff token or the channel's API key")
+    return caller
+
+
 StaffUser = Annotated[str, Depends(require_staff)]
+StaffOrChannel = Annotated[Caller, Depends(require_staff_or_channel)]
+"""Staff, or a channel's own key (OMS_POS_API_KEY, OMS_WEBSHOP_API_KEY): check `may_act_for`."""

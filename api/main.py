@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError
 
-from api.routes import channels, health, inventory, kpis, orders, shipments, webhooks
+from api.routes import catalogue, channels, health, inventory, kpis, orders, returns, shipments, webhooks
 from api.state import AppState
 from config import Settings, get_settings
 from persistence.db import create_db_engine, create_session_factory
@@ -53,6 +53,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers={"Retry-After": "5"},
         )
 
-    for module in (health, webhooks, orders, shipments, inventory, channels, kpis):
+    for module in (health, webhooks, orders, returns, shipments, inventory, channels, kpis, catalogue):
         app.include_router(module.router)
     return app

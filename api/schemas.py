@@ -56,6 +56,12 @@ class OrderCreate(_Strict):
     payment_collected: bool = False
     payment_method: str = Field(default="", description="Gateway token to authorize, e.g. a Stripe PaymentMethod id")
     pickup_location_id: str | None = Field(default=None, description="Click & collect: the store to collect from")
+    fulfilled_by: Literal["us", "counter", "channel"] = Field(
+        default="us",
+        description="`us`: we reserve and ship (or hand over at pickup_location_id); `counter`: a POS sale "
+        "handed over at the store named in pickup_location_id, already paid (payment_collected: true); "
+        "`channel`: the channel fulfils it, recorded only",
+    )
 
 
 class OrderAccepted(BaseModel):
@@ -96,6 +102,9 @@ class ShipmentPublic(BaseModel):
     ready_at: datetime | None = None
     collected_at: datetime | None = None
     cancelled_at: datetime | None = None
+    channel_notified_at: datetime | None = None
+    """When the channel that sold the order accepted this shipment's confirmation (None: not yet, or
+    a channel we do not tell)."""
 
 
 class PaymentPublic(BaseModel):
@@ -134,6 +143,8 @@ class OrderPublic(OrderSummary):
     shipping_address: dict[str, str | float | None]
     customer_email: str
     payment_collected: bool
+    fulfilled_by: str = "us"
+    """`us` (we ship), `counter` (sold over a store counter) or `channel` (the channel ships it)."""
     completed_at: datetime | None
     cancelled_at: datetime | None
     shipments: list[ShipmentPublic]
@@ -146,6 +157,21 @@ class OrderPublic(OrderSummary):
 
 class OrdersPublic(BaseModel):
     data: list[OrderSummary]
+    count: int
+
+
+class ChannelMessagePublic(BaseModel):
+    id: int
+    channel: str
+    kind: str = Field(description="The webhook topic, `api` for POST /orders, or `pull`")
+    external_id: str | None
+    outcome: str = Field(description="started, duplicate, cancelled, ignored, or `rejected: <why>`")
+    received_at: datetime
+    body: object = Field(description="What the channel sent, card data and secrets removed; JSON when it parses")
+
+
+class ChannelMessagesPublic(BaseModel):
+    data: list[ChannelMessagePublic]
     count: int
 
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.money import MoneyError, currency_exponent
 from domain.order import CHANNELS
 from domain.routing import RoutingConfigError, RoutingPolicy, policy_from_dict, policy_to_dict
 
@@ -18,13 +19,15 @@ class ChannelPolicy:
     safety_stock: int = 0
     """Units per SKU held back from this channel's available-to-promise."""
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
+    currencies: tuple[str, ...] | None = None
+    """Currencies this channel sells in, within the engine-wide list (OMS_CURRENCIES); None: that list."""
 
 
 def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPolicy:
     """Parse a stored or submitted channel config; RoutingConfigError names the bad field."""
     if channel not in CHANNELS:
         raise RoutingConfigError(f"unknown channel {channel!r}")
-    unknown = set(data) - {"sells_from", "safety_stock", "routing"}
+    unknown = set(data) - {"sells_from", "safety_stock", "routing", "currencies"}
     if unknown:
         raise RoutingConfigError(f"unknown channel settings: {', '.join(sorted(unknown))}")
     sells_from = data.get("sells_from")
@@ -36,7 +39,24 @@ def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPo
     if isinstance(safety, bool) or not isinstance(safety, int) or safety < 0:
         raise RoutingConfigError("safety_stock must be a whole number >= 0")
     routing = policy_from_dict(data["routing"]) if data.get("routing") is not None else RoutingPolicy()
-    return ChannelPolicy(channel, tuple(sells_from) if sells_from is not None else None, safety, routing)
+    currencies = _currencies(data.get("currencies"))
+    return ChannelPolicy(channel, tuple(sells_from) if sells_from is not None else None, safety, routing, currencies)
+
+
+def _currencies(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list | tuple) or not value or not all(isinstance(code, str) for code in value):
+        raise RoutingConfigError(
+            'currencies must be a non-empty list of ISO 4217 codes (e.g. ["EUR"]), or null for OMS_CURRENCIES'
+        )
+    codes = tuple(dict.fromkeys(code.strip().upper() for code in value))
+    for code in codes:
+        try:
+            currency_exponent(code)
+        except MoneyError:
+            raise RoutingConfigError(f"currencies: {code!r} is not an ISO 4217 currency") from None
+    return codes
 
 
 def channel_policy_to_dict(policy: ChannelPolicy) -> dict[str, Any]:
@@ -44,7 +64,27 @@ def channel_policy_to_dict(policy: ChannelPolicy) -> dict[str, Any]:
         "sells_from": list(policy.sells_from) if policy.sells_from is not None else None,
         "safety_stock": policy.safety_stock,
         "routing": policy_to_dict(policy.routing),
+        "currencies": list(policy.currencies) if policy.currencies is not None else None,
     }
+
+
+def sold_currencies(policy: ChannelPolicy, engine_wide: Sequence[str] | None) -> tuple[str, ...] | None:
+    """What the channel may sell in: the engine-wide list narrowed by the channel's own; None: any."""
+    if policy.currencies is None:
+        return tuple(engine_wide) if engine_wide is not None else None
+    if engine_wide is None:
+        return policy.currencies
+    return tuple(code for code in policy.currencies if code in engine_wide)
+
+
+def currency_hold_reason(currency: str, policy: ChannelPolicy, engine_wide: Sequence[str] | None) -> str | None:
+    """Why an order in this currency must wait for a person (None: we sell in it). Held, not
+    refused: the customer has paid or will pay in it, and someone must decide what happens."""
+    sold = sold_currencies(policy, engine_wide)
+    if sold is None or currency in sold:
+        return None
+    where = f"on {policy.channel}" if policy.currencies is not None else "by this shop"
+    return f"currency {currency} is not sold {where} (sold: {', '.join(sold) or 'none'})"
 
 
 def available_to_promise(available: Mapping[str, int], policies: Sequence[ChannelPolicy]) -> dict[str, int]:

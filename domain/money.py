@@ -5,48 +5,28 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, Inexact, InvalidOperation, localcontext
 
-# ISO 4217 minor-unit exponents for the currencies we accept. A currency outside this table is
-# refused at intake rather than guessed, because guessing the exponent misprices by 10x or 100x.
+# ISO 4217 minor-unit exponents of every currency in use (List One, 2025), plus the few withdrawn
+# since 2023 (HRK, SLL, ZWL) so that a late order in one is held rather than refused. A code outside
+# this table is refused at intake rather than guessed: a guessed exponent misprices by 10x or 1000x.
+# The X-codes without a minor unit (gold XAU, SDR XDR, test XTS, none XXX, ...) cannot price an order.
+_EXPONENT_0 = "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF"
+_EXPONENT_3 = "BHD IQD JOD KWD LYD OMR TND"
+_EXPONENT_4 = "CLF UYW"
+_EXPONENT_2 = (
+    "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD BTN BWP BYN BZD "
+    "CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP GEL "
+    "GHS GIP GMD GTQ GYD HKD HNL HRK HTG HUF IDR ILS INR IRR JMD KES KGS KHR KPW KYD KZT LAK LBP LKR "
+    "LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB "
+    "PEN PGK PHP PKR PLN QAR RON RSD RUB SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP "
+    "SZL THB TJS TMT TOP TRY TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG ZWL"
+)
 CURRENCY_EXPONENTS: dict[str, int] = {
-    **dict.fromkeys(
-        [
-            "EUR",
-            "USD",
-            "GBP",
-            "CHF",
-            "SEK",
-            "NOK",
-            "DKK",
-            "PLN",
-            "CZK",
-            "HUF",
-            "RON",
-            "BGN",
-            "CAD",
-            "AUD",
-            "NZD",
-            "MXN",
-            "BRL",
-            "ZAR",
-            "SGD",
-            "HKD",
-            "CNY",
-            "INR",
-            "TRY",
-            "AED",
-            "SAR",
-            "ILS",
-            "THB",
-            "MYR",
-            "PHP",
-            "IDR",
-            "TWD",
-        ],
-        2,
-    ),
-    **dict.fromkeys(["JPY", "KRW", "ISK", "CLP", "VND"], 0),
-    **dict.fromkeys(["KWD", "BHD", "JOD", "OMR", "TND"], 3),
+    code: exponent
+    for codes, exponent in ((_EXPONENT_0, 0), (_EXPONENT_2, 2), (_EXPONENT_3, 3), (_EXPONENT_4, 4))
+    for code in codes.split()
 }
+NO_MINOR_UNIT = frozenset(["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"])
+"""ISO 4217 codes that are not money an order can be priced in."""
 
 
 class MoneyError(ValueError):
@@ -57,6 +37,8 @@ def currency_exponent(currency: str) -> int:
     try:
         return CURRENCY_EXPONENTS[currency]
     except KeyError:
+        if currency in NO_MINOR_UNIT:
+            raise MoneyError(f"unknown currency {currency!r}: ISO 4217 gives it no minor unit") from None
         raise MoneyError(f"unknown currency {currency!r}") from None
 
 

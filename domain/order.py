@@ -104,6 +104,10 @@ class Order:
     """Click & collect: the store the customer collects from."""
     fulfilled_by: str = FULFILLED_BY_US
     """One of FULFILMENT_MODES; a POS sale also names the store in `pickup_location_id`."""
+    attention: str = ""
+    """Something the channel flagged that a person must decide before we fulfil (e.g. a customer's
+    cancellation request on some of the items): the order is held once with this as the reason;
+    a release goes on."""
 
     def __post_init__(self) -> None:
         order_id_for(self.channel, self.external_id)
@@ -111,6 +115,15 @@ class Order:
             raise InvalidOrder("an order needs at least one line")
         if self.fulfilled_by not in FULFILMENT_MODES:
             raise InvalidOrder(f"fulfilled_by must be one of {', '.join(FULFILMENT_MODES)}")
+        if self.fulfilled_by == FULFILLED_AT_COUNTER:
+            # The goods left the store's shelf with the customer: whose stock went down, and that
+            # the money was taken, must be known; there is no later step that could ask for either.
+            if not self.pickup_location_id:
+                raise InvalidOrder("a counter sale (fulfilled_by=counter) names its store in pickup_location_id")
+            if not self.payment_collected:
+                raise InvalidOrder(
+                    "a counter sale (fulfilled_by=counter) is paid at the counter: payment_collected must be true"
+                )
         if self.placed_at.tzinfo is None:
             raise InvalidOrder("placed_at must carry a timezone")
         try:

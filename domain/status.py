@@ -19,8 +19,9 @@ class OrderStatus(StrEnum):
 _WAITING = {OrderStatus.ON_HOLD, OrderStatus.BACKORDERED}
 
 ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    # A counter sale or a channel-fulfilled order goes straight to SHIPPED: nothing to reserve.
     OrderStatus.RECEIVED: frozenset(
-        {OrderStatus.ON_HOLD, OrderStatus.BACKORDERED, OrderStatus.RESERVED, OrderStatus.CANCELLED}
+        {OrderStatus.ON_HOLD, OrderStatus.BACKORDERED, OrderStatus.RESERVED, OrderStatus.CANCELLED, OrderStatus.SHIPPED}
     ),
     OrderStatus.ON_HOLD: frozenset(
         {
@@ -29,6 +30,7 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.BACKORDERED,
             OrderStatus.RESERVED,
             OrderStatus.CANCELLED,
+            OrderStatus.SHIPPED,
         }
     ),
     OrderStatus.BACKORDERED: frozenset(
@@ -37,7 +39,8 @@ ALLOWED_TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.RESERVED: frozenset({OrderStatus.IN_FULFILMENT, OrderStatus.CANCELLED, OrderStatus.BACKORDERED}),
     # A partial shipment leaves the remainder backordered until stock arrives or its deadline passes.
     OrderStatus.IN_FULFILMENT: frozenset({OrderStatus.SHIPPED, OrderStatus.CANCELLED, OrderStatus.BACKORDERED}),
-    OrderStatus.SHIPPED: frozenset({OrderStatus.COMPLETED}),
+    # The channel that shipped an order itself (Amazon FBA, bol FBB) may still cancel it.
+    OrderStatus.SHIPPED: frozenset({OrderStatus.COMPLETED, OrderStatus.CANCELLED}),
     OrderStatus.COMPLETED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
 }

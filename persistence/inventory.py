@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from domain.outside_fulfilment import shelf_shortfall
 from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
 from persistence.stock_outbox import note_stock_change
@@ -228,6 +229,96 @@ def _take_out_reserved(
         guard_sql="reserved >= {q} AND on_hand >= {q}",
         refusal=lambda sku, q: StockError(f"{sku} at {location_id}: cannot {verb} {q}, not reserved"),
     )
+
+
+COUNTER_SALE = "counter_sale"
+
+
+@dataclass(frozen=True)
+class CounterSale:
+    """What a counter sale took off the store's record, and what the record did not hold."""
+
+    taken: dict[str, int]
+    short: dict[str, int]
+    """Units sold beyond what the record could give: the shelf had them, the record was wrong."""
+    unrecorded: tuple[str, ...] = ()
+    """SKUs the store held no stock record of at all (every unit sold is short)."""
+
+
+def sell_at_counter(session: Session, order_id: str, location_id: str, lines: Mapping[str, int]) -> CounterSale:
+    """Take the units a store sold over the counter off its on_hand, in the caller's transaction.
+
+    The goods are already gone, so the sale is never refused for want of stock. It never takes
+    reserved units either (on_hand >= reserved holds): those belong to other orders, and taking
+    them would hide the error in the wrong place. What the record cannot give is reported as
+    `short` for a person to count the shelf; the ledger row of that SKU says so too. A second call
+    for the same order finds its ledger rows and takes nothing again.
+    """
+    if not location_id:
+        raise UnknownLocation("the counter sale names no store", location_id=location_id)
+    if session.get(Location, location_id) is None:
+        raise UnknownLocation(f"unknown store {location_id!r}", location_id=location_id)
+    sold = _counter_sold(session, order_id, location_id)
+    if sold is not None:
+        unrecorded = tuple(sku for sku in sorted(lines) if sku not in sold)
+        return CounterSale(sold, shelf_shortfall(lines, sold), unrecorded)
+    taken: dict[str, int] = {}
+    unrecorded_skus: list[str] = []
+    for sku in sorted(lines):  # one lock order, as everywhere, so two sales cannot deadlock
+        units = _take_off_shelf(session, location_id, sku, lines[sku])
+        if units is None:
+            unrecorded_skus.append(sku)
+            continue
+        taken[sku] = units
+        short = lines[sku] - units
+        reason = f"counter sale of {lines[sku]}" + (f"; the record was short by {short}" if short else "")
+        _ledger(session, location_id, sku, COUNTER_SALE, -units, 0, order_id, reason)
+    return CounterSale(taken, shelf_shortfall(lines, taken), tuple(unrecorded_skus))
+
+
+def _counter_sold(session: Session, order_id: str, location_id: str) -> dict[str, int] | None:
+    """Units per SKU an earlier call took for this order's sale, or None when there was none."""
+    rows = session.execute(
+        select(StockMovement.sku, func.sum(StockMovement.on_hand_delta))
+        .where(
+            StockMovement.order_id == order_id,
+            StockMovement.kind == COUNTER_SALE,
+            StockMovement.location_id == location_id,
+        )
+        .group_by(StockMovement.sku)
+    ).all()
+    return {sku: -int(total) for sku, total in rows} if rows else None
+
+
+def _take_off_shelf(session: Session, location_id: str, sku: str, units: int) -> int | None:
+    """As many of `units` as the record holds beyond what is reserved; None when it has no record."""
+    if _take_unreserved(session, location_id, sku, units):
+        return units
+    level = session.execute(
+        select(StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
+        .with_for_update()  # PostgreSQL; SQLite's write lock is already held since BEGIN IMMEDIATE
+    ).first()
+    if level is None:
+        return None
+    free = min(max(int(level.on_hand) - int(level.reserved), 0), units)
+    if free and not _take_unreserved(session, location_id, sku, free):
+        raise StockError(f"{sku} at {location_id}: stock moved during a counter sale; try again")
+    return free
+
+
+def _take_unreserved(session: Session, location_id: str, sku: str, units: int) -> bool:
+    result = session.execute(
+        update(StockLevel)
+        .where(
+            StockLevel.location_id == location_id,
+            StockLevel.sku == sku,
+            StockLevel.on_hand - StockLevel.reserved >= units,
+        )
+        .values(on_hand=StockLevel.on_hand - units, updated_at=utcnow()),
+        execution_options={"synchronize_session": False},
+    )
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
 
 def stock_row(session: Session, location_id: str, sku: str) -> StockRow | None:

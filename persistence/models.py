@@ -225,6 +225,7 @@ class OrderRecord(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    fulfilled_by: Mapped[str] = mapped_column(String(10), default="us", server_default="us")
     """Set (under the order row's lock) when a cancel is taken; a shipment about to leave checks it
     under the same lock, so a cancel and a handover never both win."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -349,3 +350,94 @@ class ReturnRecord(Base):
     requested_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ChannelCursor(Base):
+    """Where a pulled channel's next pull starts; saved only after the page's orders were started."""
+
+    __tablename__ = "channel_cursors"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
+    pulled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    orders_seen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ChannelMessage(Base):
+    """Every payload a channel sent us (webhook body or pulled order), kept for audit. Card data
+    and secrets are removed before it is stored (integrations.channels.audit)."""
+
+    __tablename__ = "channel_messages"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(60))
+    """The webhook topic (orders/create, order.updated, ...) or "pull"."""
+    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    order_id: Mapped[str | None] = mapped_column(String(140), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    body: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        Index("ix_channel_messages_order", "order_id"),
+        Index("ix_channel_messages_channel", "channel", "id"),
+    )
+
+
+class _ChannelOutboxRow:
+    """The columns every channel outbox shares (persistence.channel_outbox works on both)."""
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    notice: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ShipmentNoticeOutbox(_ChannelOutboxRow, Base):
+    """A shipment that left, to be confirmed to the channel that sold the order (with tracking);
+    written in the handover's own transaction, delivered by the channel feed."""
+
+    __tablename__ = "shipment_notices"
+
+    shipment_id: Mapped[str] = mapped_column(String(220), unique=True)
+    order_id: Mapped[str] = mapped_column(String(140))
+
+    __table_args__ = (Index("ix_shipment_notices_pending", "delivered_at", "id"),)
+
+
+class CancellationNoticeOutbox(_ChannelOutboxRow, Base):
+    """An order of a channel's own that ended cancelled here, to be cancelled there too (or the
+    customer's request confirmed); written in the same transaction as the CANCELLED status, at most
+    once per order, delivered by the channel feed."""
+
+    __tablename__ = "cancellation_notices"
+
+    order_id: Mapped[str] = mapped_column(String(140), unique=True)
+
+    __table_args__ = (Index("ix_cancellation_notices_pending", "delivered_at", "id"),)
+
+
+class Product(Base):
+    """The catalogue on top of stock records: a name and an EAN (how Bol.com names a product)."""
+
+    __tablename__ = "products"
+
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300), default="")
+    ean: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChannelListing(Base):
+    """How a channel names one of our SKUs: an Amazon SellerSKU, a Bol.com offer id, ..."""
+
+    __tablename__ = "channel_listings"
+    __table_args__ = (UniqueConstraint("channel", "listing_id", name="channel_listing_once"),)
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(100))

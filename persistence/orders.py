@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from domain.order import Order
+from domain.order import FULFILLED_AT_COUNTER, Order
+from domain.outside_fulfilment import COUNTER_SALE_REFUSAL
 from domain.status import OrderStatus
 from persistence.models import (
     OrderEvent,
@@ -36,6 +37,7 @@ def record_order(session: Session, order: Order, received_at: datetime) -> bool:
             shipping_minor=order.shipping.amount_minor,
             discount_minor=order.order_discount.amount_minor,
             payment_collected=order.payment_collected,
+            fulfilled_by=order.fulfilled_by,
             shipping_address=asdict(order.shipping_address),
             customer_email=order.customer_email,
             placed_at=order.placed_at,
@@ -148,10 +150,13 @@ HANDED_OVER_REFUSAL = "a shipment of this order has left; request a return inste
 
 def claim_cancel(session: Session, order_id: str, at: datetime) -> str | None:
     """Take a cancel unless a shipment has already left: under the order row's lock, which a
-    handover takes too (`handover_allowed`). Returns why not, or None when taken (or unknown order)."""
+    handover takes too (`handover_allowed`). Returns why not, or None when taken (or unknown order).
+    A counter sale is never taken: its goods left with the customer before we heard of it."""
     record = session.scalar(select(OrderRecord).where(OrderRecord.order_id == order_id).with_for_update())
     if record is None:
         return None
+    if record.fulfilled_by == FULFILLED_AT_COUNTER:
+        return COUNTER_SALE_REFUSAL
     left = session.scalar(
         select(ShipmentRecord.shipment_id)
         .where(

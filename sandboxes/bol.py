@@ -2,12 +2,13 @@
 
 Shapes follow the v10 spec (https://api.bol.com/retailer/public/redoc/v10/retailer.html): `ReducedOrders`
 for the list (newest first, `page_size` per page, `{}` past the last page), the stored `Order` for a
-detail, 202 `ProcessStatus` for shipments and stock, problem+json for errors. The token endpoint sits
+detail, 202 `ProcessStatus` for shipments, cancellations and stock, problem+json for errors. The token endpoint sits
 at `/token` (bol's is https://login.bol.com/token, a separate setting). Prices are kept as JSON numbers
 as seeded: Python's float repr gives back the same text (12.99 stays 12.99), and the sandbox does no sums.
 
 Test hooks under `/_sandbox`: seed orders (detail JSON), cancel or request cancellation, read shipments,
-stock and the token count, revoke tokens, and make the next N calls fail with a given status.
+the retailer's cancellations, stock and the token count, revoke tokens, and make the next N calls fail
+with a given status.
 """
 
 from __future__ import annotations
@@ -28,6 +29,13 @@ CLIENT_SECRET = "sandbox-client-secret"  # noqa: S105 - a sandbox credential, ne
 PROBLEM_TYPE = "https://api.bol.com/problems"
 FULFILMENT_METHODS = ("FBR", "FBB", "ALL")
 STATUSES = ("OPEN", "SHIPPED", "ALL")
+REASON_CODES = frozenset(
+    {
+        "OUT_OF_STOCK", "REQUESTED_BY_CUSTOMER", "BAD_CONDITION", "HIGHER_SHIPCOST", "INCORRECT_PRICE",
+        "NOT_AVAIL_IN_TIME", "NO_BOL_GUARANTEE", "ORDERED_TWICE", "RETAIN_ITEM", "TECH_ISSUE", "UNFINDABLE_ITEM",
+        "OTHER",
+    }
+)  # fmt: skip
 
 
 def _now() -> str:
@@ -48,6 +56,7 @@ class _State:
     tokens: set[str] = field(default_factory=set)
     token_calls: int = 0
     shipments: list[dict[str, Any]] = field(default_factory=list)
+    cancellations: list[dict[str, Any]] = field(default_factory=list)
     stock: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[_Failure] = field(default_factory=list)
@@ -235,6 +244,39 @@ def create_app(page_size: int = 50, *, client_id: str = CLIENT_ID, client_secret
             )
         return JSONResponse(status, status_code=202, media_type=MEDIA_TYPE)
 
+    @app.put("/retailer/orders/cancellation")
+    async def cancel_items(request: Request) -> Response:
+        """`{orderItems: [{orderItemId, reasonCode}]}`: accepted (202), processed at once; an item
+        already cancelled or shipped fails the process, as bol's does."""
+        body = await request.json()
+        items = body.get("orderItems") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not items:
+            return problem(400, "Error validating request.", "Bad request", [{"name": "orderItems", "reason": "1+"}])
+        violations = [
+            {"name": f"orderItems[{n}]", "reason": "needs an orderItemId and a documented reasonCode"}
+            for n, i in enumerate(items)
+            if not isinstance(i, dict) or not i.get("orderItemId") or i.get("reasonCode") not in REASON_CODES
+        ]
+        if violations:
+            return problem(400, "Error validating request.", "Bad request", violations)
+        with state.lock:
+            errors = []
+            for requested in items:
+                item = _find_item(state, str(requested["orderItemId"]))
+                if item is None:
+                    errors.append(f"order item {requested['orderItemId']} not found")
+                elif _open_quantity(item) <= 0:
+                    errors.append(f"order item {item['orderItemId']} is not open (shipped or cancelled)")
+                else:
+                    item["quantityCancelled"] = int(item.get("quantityCancelled", 0)) + _open_quantity(item)
+                    item["latestChangedDateTime"] = _now()
+            state.cancellations.append(body)
+            entity = str(items[0]["orderItemId"])
+            status = _process(
+                state, "CANCEL_ORDER", entity, f"Cancel order item with id {entity}.", not errors, "; ".join(errors)
+            )
+        return JSONResponse(status, status_code=202, media_type=MEDIA_TYPE)
+
     @app.put("/retailer/offers/{offer_id}/stock")
     async def update_stock(offer_id: str, request: Request) -> Response:
         body = await request.json()
@@ -308,6 +350,12 @@ def _sandbox_routes(app: FastAPI, state: _State) -> None:
     async def shipments() -> Response:
         with state.lock:
             return JSONResponse(list(state.shipments))
+
+    @app.get("/_sandbox/cancellations")
+    async def cancellations() -> Response:
+        """Every cancellation request the retailer sent, oldest first, as sent."""
+        with state.lock:
+            return JSONResponse(list(state.cancellations))
 
     @app.get("/_sandbox/stock")
     async def stock() -> Response:

@@ -1,8 +1,9 @@
 """A Shopify shop speaking the GraphQL Admin API operations the adapter uses, in memory.
 
-`POST /admin/api/{version}/graphql.json` recognises four root fields in the query text -
-`productVariants`, `inventorySetQuantities`, `order` (with its fulfillments and fulfillment orders)
-and `fulfillmentCreate` - reads arguments from `variables` only, and answers with the documented
+`POST /admin/api/{version}/graphql.json` recognises five root fields in the query text -
+`productVariants`, `inventorySetQuantities`, `order` (with its fulfillments, fulfillment orders and
+`cancelledAt`), `fulfillmentCreate` and `orderCancel` - reads arguments from `variables` only, and
+answers with the documented
 shapes, `userErrors` and `extensions.cost` (it does not evaluate selection sets: it returns every field
 the adapter selects, a connection as `nodes` or `edges`, whichever the query names). A wrong or missing
 `X-Shopify-Access-Token` gets Shopify's 401.
@@ -12,6 +13,7 @@ Control endpoints for tests (not part of Shopify):
 - `POST /_sandbox/orders?location_id=` a REST order JSON (the webhook payload: `id`, `line_items[{id,
   sku, quantity, fulfillable_quantity?}]`, bare or under "order"): one OPEN fulfillment order for it.
 - `GET /_sandbox/orders/{id}/fulfillment-orders`, `GET /_sandbox/inventory`, `GET /_sandbox/fulfillments`,
+  `GET /_sandbox/cancellations` (every accepted `orderCancel`, with its arguments),
   `GET /_sandbox/calls` (root fields served, in order).
 - `POST /_sandbox/fail-next` {count, status?, retry_after?, graphql_error?, requested_cost?,
   currently_available?, restore_rate?, delay?}: the next calls fail with that HTTP status, or with a
@@ -59,6 +61,12 @@ REASONS = frozenset(
 _ROOT_FIELD = re.compile(r"\{\s*(?:\w+\s*:\s*)?(\w+)")
 _SKU_QUERY = re.compile(r'^\s*sku:(?:"((?:[^"\\]|\\.)*)"|(\S+))\s*$')
 _COST = {"maximumAvailable": 2000.0, "currentlyAvailable": 1990, "restoreRate": 100.0}
+CANCEL_REASONS = frozenset({"CUSTOMER", "DECLINED", "FRAUD", "INVENTORY", "OTHER", "STAFF"})
+REFUND_METHOD_SINCE = "2025-07"  # `orderCancel(refundMethod:)` exists from here; `refund` is deprecated
+
+
+class InvalidVariable(ValueError):
+    """A variable GraphQL cannot coerce to its type: a top-level error, as Shopify answers it."""
 
 
 def gid(resource: str, number: int) -> str:
@@ -106,6 +114,8 @@ class Shop:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     orders: dict[int, list[FulfillmentOrder]] = field(default_factory=dict)
     fulfillments: list[dict[str, Any]] = field(default_factory=list)
+    cancelled_at: dict[int, str] = field(default_factory=dict)
+    cancellations: list[dict[str, Any]] = field(default_factory=list)
     failures: list[dict[str, Any]] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(90000000001))
@@ -140,6 +150,7 @@ def create_app(
             "inventorySetQuantities": _inventory_set_quantities,
             "order": _order,
             "fulfillmentCreate": _fulfillment_create,
+            "orderCancel": _order_cancel,
         }.get(root)
         if handler is None:
             error = {
@@ -148,7 +159,10 @@ def create_app(
             }
             return JSONResponse({"errors": [error]})
         shop.calls.append(root)
-        data = handler(shop, version, query, variables)
+        try:
+            data = handler(shop, version, query, variables)
+        except InvalidVariable as exc:
+            return JSONResponse({"errors": [{"message": str(exc), "extensions": {"code": "INVALID_VARIABLE"}}]})
         cost = {"requestedQueryCost": 10, "actualQueryCost": 10, "throttleStatus": _COST}
         return JSONResponse({"data": {root: data}, "extensions": {"cost": cost}})
 
@@ -200,6 +214,10 @@ def create_app(
     @app.get("/_sandbox/fulfillments")
     async def read_fulfillments() -> list[dict[str, Any]]:
         return shop.fulfillments
+
+    @app.get("/_sandbox/cancellations")
+    async def read_cancellations() -> list[dict[str, Any]]:
+        return shop.cancellations
 
     @app.get("/_sandbox/calls")
     async def read_calls() -> list[str]:
@@ -419,6 +437,7 @@ def _order(shop: Shop, version: str, query: str, variables: dict[str, Any]) -> d
     ]
     return {
         "id": gid("Order", order_id),
+        "cancelledAt": shop.cancelled_at.get(order_id),
         "fulfillments": fulfillments,
         "fulfillmentOrders": _connection(fulfillment_orders, query),
     }
@@ -499,3 +518,53 @@ def _fulfillment_create(shop: Shop, version: str, query: str, variables: dict[st
         "location": {"id": fulfillment["location_id"]},
     }
     return {"fulfillment": public, "userErrors": []}
+
+
+def _cancel_error(code: str, field: str, message: str) -> dict[str, Any]:
+    error = {"code": code, "field": [field], "message": message}
+    return {"job": None, "orderCancelUserErrors": [error], "userErrors": []}
+
+
+def _order_cancel(shop: Shop, version: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+    """`orderCancel(orderId, reason, restock, refundMethod | refund, notifyCustomer, staffNote)`: the
+    order is cancelled (its open fulfillment orders close) by a job, reported as not done yet."""
+    refund_method_exists = version == "unstable" or version >= REFUND_METHOD_SINCE
+    reason, restock = variables.get("reason"), variables.get("restock")
+    if reason not in CANCEL_REASONS:
+        raise InvalidVariable(f"Variable $reason of type OrderCancelReason! was provided invalid value {reason!r}")
+    if not isinstance(restock, bool):
+        raise InvalidVariable("Variable $restock of type Boolean! was provided invalid value")
+    refund, refund_method = variables.get("refund"), variables.get("refundMethod")
+    if refund_method is not None and not refund_method_exists:
+        raise InvalidVariable(f"Field 'refundMethod' doesn't exist on orderCancel in {version}")
+    if refund is not None and not isinstance(refund, bool):
+        raise InvalidVariable("Variable $refund of type Boolean was provided invalid value")
+    if refund_method is not None and not (
+        isinstance(refund_method, dict) and set(refund_method) <= {"originalPaymentMethodsRefund", "storeCreditRefund"}
+    ):
+        raise InvalidVariable("Variable $refundMethod of type OrderCancelRefundMethodInput was provided invalid value")
+    if refund is None and refund_method is None:
+        return _cancel_error("INVALID", "refundMethod", "Either refund or refundMethod must be provided.")
+    order_id = number_of(variables.get("orderId", ""))
+    if order_id is None or order_id not in shop.orders:
+        return _cancel_error("NOT_FOUND", "orderId", "Order does not exist.")
+    if order_id in shop.cancelled_at:
+        return _cancel_error("INVALID", "orderId", "Order has already been cancelled.")
+    shop.cancelled_at[order_id] = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    for fo in shop.orders[order_id]:
+        if fo.status in ("OPEN", "IN_PROGRESS", "ON_HOLD", "SCHEDULED"):
+            fo.status = "CLOSED"
+    job = {"id": gid("Job", next(shop.ids)), "done": False}
+    shop.cancellations.append(
+        {
+            "order_id": gid("Order", order_id),
+            "reason": reason,
+            "restock": restock,
+            "refund": refund,
+            "refund_method": refund_method,
+            "notify_customer": bool(variables.get("notifyCustomer", False)),
+            "staff_note": variables.get("staffNote"),
+            "job_id": job["id"],
+        }
+    )
+    return {"job": job, "orderCancelUserErrors": [], "userErrors": []}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,15 +15,26 @@ with workflow.unsafe.imports_passed_through():
     from activities.inventory import InventoryActivities
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
+    from activities.returns import ReturnActivities
+    from domain.cancellation import BY_DEADLINE, BY_PAYMENT, BY_PICKUP, BY_SOURCING
     from domain.fulfilment import EXPIRED, shipment_kind, sla_for
     from domain.money import Money
-    from domain.order import Order
+    from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_US, Order
+    from domain.outside_fulfilment import (
+        COUNTER_SALE_REFUSAL,
+        cancel_refusal_for,
+        channel_fulfilment_detail,
+        counter_sale_detail,
+    )
     from domain.sourcing import Destination
     from domain.status import OrderStatus, cancel_refusal
     from workflows.payloads import (
         PAYMENT_DECLINED,
         PAYMENT_REJECTED,
+        RETURN_REFUSED,
         STOCK_AVAILABLE_SIGNAL,
+        UNKNOWN_STORE,
+        AcceptReturnInput,
         AuthorizePaymentInput,
         CancelRequest,
         ChangeStatusInput,
@@ -32,11 +45,16 @@ with workflow.unsafe.imports_passed_through():
         PaymentResult,
         PaymentStepInput,
         RecordOrderInput,
+        RefundReturnInput,
         ReleaseRequest,
         ReleaseStockInput,
         ReservedShipment,
         ReserveStockInput,
         ReserveStockResult,
+        ReturnAccepted,
+        ReturnRequest,
+        SellAtCounterInput,
+        SellAtCounterResult,
         ShipmentOutcome,
         ShipmentState,
         ShipmentStepInput,
@@ -52,6 +70,8 @@ MAX_RESERVE_ATTEMPTS = 5
 BACKORDER_DEADLINE_PATCH = "backorder-deadline-v1"
 CAPTURE_ONCE_PATCH = "capture-once-v1"
 SHIPMENT_WORKFLOWS_PATCH = "shipment-workflows-v1"
+OUTSIDE_FULFILMENT_PATCH = "outside-fulfilment-v1"
+RELEASE_KEPT_PATCH = "release-kept-v1"
 FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
@@ -88,12 +108,20 @@ class OrderWorkflow:
         self._resource_now = False
         self._handed_over_any = False
         self._not_collected: dict[str, int] = {}
+        self._window_closes_at: datetime | None = None
+        self._returns = 0
+        self._returns_lock = asyncio.Lock()
+        self._outside: str | None = None
+        """How an order we do not ship is fulfilled (counter or channel); None: by us."""
 
     # -- signals and queries -------------------------------------------------------------------
 
     @workflow.signal
     def cancel(self, request: CancelRequest) -> None:
-        refusal = cancel_refusal(self._status, self._shipping_started)
+        if self._outside is not None:
+            refusal = cancel_refusal_for(self._outside, self._status, self._shipping_started)
+        else:
+            refusal = cancel_refusal(self._status, self._shipping_started)
         if refusal is not None:
             workflow.logger.info("cancel refused for %s: %s", self._order_id, refusal)
             return
@@ -108,6 +136,78 @@ class OrderWorkflow:
         """A SKU this order waits for can be promised again: try to source the backorder now."""
         if notice.sku in self._remaining:
             self._stock_arrived = True
+
+    @workflow.update
+    async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
+        """Support takes goods back: checked against what really left (the database), restocked
+        where they were shipped from, refunded through our gateway (or left to the channel that
+        took the money). One return at a time, so two cannot both take the last units."""
+        async with self._returns_lock:
+            assert self._input is not None
+            order = self._input.order
+            return_id = f"return-{self._order_id}-{self._returns + 1}"
+            counter = self._outside == FULFILLED_AT_COUNTER
+            try:
+                accepted = await self._accept_return(order, return_id, request, counter)
+            except ActivityError as err:
+                cause = err.cause
+                if isinstance(cause, ApplicationError) and cause.type == RETURN_REFUSED:
+                    # Refused by what the database knows (too many units, not shipped): the update
+                    # fails with the reason; the workflow carries on.
+                    raise ApplicationError(cause.message, *cause.details, type=RETURN_REFUSED) from None
+                raise
+            self._returns += 1
+            refunded: ReturnAccepted = await self._activity(
+                ReturnActivities.refund_return,
+                RefundReturnInput(self._order_id, return_id, accepted.refund, workflow.now()),
+                summary=f"refund {accepted.refund.format()}",
+            )
+            return refunded
+
+    async def _accept_return(
+        self, order: Order, return_id: str, request: ReturnRequest, counter: bool
+    ) -> ReturnAccepted:
+        accepted: ReturnAccepted = await self._activity(
+            ReturnActivities.accept_return,
+            AcceptReturnInput(
+                order=order,
+                return_id=return_id,
+                lines={line.sku: line.quantity for line in request.lines},
+                reason=request.reason,
+                requested_by=request.requested_by,
+                restock=request.restock,
+                window_closes_at=self._window_closes_at,
+                at=workflow.now(),
+                shipped=order.demand() if counter else None,
+                restock_at=order.pickup_location_id if counter else None,
+            ),
+            summary=f"accept {return_id}",
+        )
+        return accepted
+
+    @request_return.validator
+    def _return_allowed(self, request: ReturnRequest) -> None:
+        """Refuse before anything reaches history: too early, too late, or shipped by the channel."""
+        if self._outside is not None and self._outside != FULFILLED_AT_COUNTER:
+            raise ApplicationError(
+                "this order was shipped by the channel: returns go through the channel",
+                "not_shipped",
+                type=RETURN_REFUSED,
+            )
+        if self._window_closes_at is None:
+            raise ApplicationError("returns open once the order has shipped", "not_shipped", type=RETURN_REFUSED)
+        if workflow.now() >= self._window_closes_at:
+            raise ApplicationError(
+                f"the returns window closed at {self._window_closes_at.isoformat()}",
+                "window_closed",
+                type=RETURN_REFUSED,
+            )
+        if not request.lines:
+            raise ApplicationError("a return needs at least one line", "invalid", type=RETURN_REFUSED)
+        if len({line.sku for line in request.lines}) != len(request.lines):
+            raise ApplicationError("one line per SKU, please", "invalid", type=RETURN_REFUSED)
+        if any(line.quantity < 1 for line in request.lines):
+            raise ApplicationError("every quantity must be at least 1", "invalid", type=RETURN_REFUSED)
 
     @workflow.query
     def state(self) -> OrderState:
@@ -128,9 +228,14 @@ class OrderWorkflow:
         order = data.order
         self._order_id, self._input = order.order_id, data
         self._remaining = order.demand()
+        # Asked only for orders we do not ship, so the histories of every other order stay as they were.
+        if order.fulfilled_by != FULFILLED_BY_US and workflow.patched(OUTSIDE_FULFILMENT_PATCH):
+            self._outside = order.fulfilled_by
         await self._activity(
             OrderActivities.record_order, RecordOrderInput(order, data.received_at), summary="record order"
         )
+        if self._outside is not None:
+            return await self._run_outside(order, data)
         try:
             await self._validate_until_released(order)
             await self._authorize(order)
@@ -146,7 +251,7 @@ class OrderWorkflow:
                     break
             if self._shipment_workflows and not self._handed_over_any:
                 # Nothing left any location (every pickup expired): nothing to charge.
-                self._cancel = self._cancel or CancelRequest(reason="nothing was handed over", requested_by="pickup")
+                self._cancel = self._cancel or CancelRequest(reason="nothing was handed over", requested_by=BY_PICKUP)
                 raise _Cancelled
         except _Cancelled:
             await self._compensate(order)
@@ -154,14 +259,82 @@ class OrderWorkflow:
         if self._shipment_workflows:
             await self._settle_payment(order)
         await self._set_status(OrderStatus.SHIPPED, detail=self._shipped_detail)
-        await workflow.sleep(timedelta(seconds=data.return_window_seconds), summary="returns window")
+        await self._returns_window(data)
         await self._set_status(OrderStatus.COMPLETED, detail="returns window closed")
         return OrderWorkflowResult(order.order_id, self._status)
+
+    async def _returns_window(self, data: OrderWorkflowInput) -> None:
+        """Returns are taken (update `request_return`) until the window closes; one being handled
+        as it closes is finished first."""
+        window = timedelta(seconds=data.return_window_seconds)
+        self._window_closes_at = workflow.now() + window
+        await workflow.sleep(window, summary="returns window")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _run_outside(self, order: Order, data: OrderWorkflowInput) -> OrderWorkflowResult:
+        """An order whose goods we do not ship: nothing is reserved, picked or paid here.
+
+        A counter sale already left the store with its customer: its stock record catches up, and
+        it can no longer be cancelled (only returned). A channel-fulfilled order ships from the
+        channel's own stock: recorded for reporting, and cancelled when the channel says so until
+        its returns window closes.
+        """
+        window = timedelta(seconds=data.return_window_seconds)
+        if self._outside == FULFILLED_AT_COUNTER:
+            store = await self._sell_at_counter(order)
+            await self._set_status(OrderStatus.SHIPPED, detail=counter_sale_detail(store))
+            await self._returns_window(data)
+        else:
+            if self._cancel is None:
+                await self._set_status(OrderStatus.SHIPPED, detail=channel_fulfilment_detail(order.channel))
+                with contextlib.suppress(TimeoutError):  # the window closed without a cancel
+                    await workflow.wait_condition(
+                        lambda: self._cancel is not None, timeout=window, timeout_summary="returns window"
+                    )
+            if self._cancel is not None:
+                reason = self._cancel.reason or f"cancelled by {order.channel}"
+                await self._set_status(OrderStatus.CANCELLED, detail=reason, cancel=self._cancel)
+                return OrderWorkflowResult(order.order_id, self._status)
+        await self._set_status(OrderStatus.COMPLETED, detail="returns window closed")
+        return OrderWorkflowResult(order.order_id, self._status)
+
+    async def _sell_at_counter(self, order: Order) -> str:
+        """Take the sale off the store's stock once. An unknown SKU or store holds the order: the
+        record is for a person to fix, and a release tries again. Returns the store."""
+        if self._cancel is not None:
+            # It started this run (a channel's cancel) before the run knew this was a counter sale.
+            workflow.logger.info("cancel refused for %s: %s", self._order_id, COUNTER_SALE_REFUSAL)
+            self._cancel = None
+        await self._validate_until_released(order)
+        store = order.pickup_location_id or ""
+        while True:
+            self._expect_a_person()
+            try:
+                result: SellAtCounterResult = await self._activity(
+                    InventoryActivities.sell_at_counter,
+                    # One key per order, not per attempt: whatever happens, the sale is taken once.
+                    SellAtCounterInput(
+                        order.order_id, store, order.demand(), f"{self._order_id}:counter-sale", workflow.now()
+                    ),
+                    summary=f"sell at the counter at {store}",
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if not (isinstance(cause, ApplicationError) and cause.type == UNKNOWN_STORE):
+                    raise
+                await self._set_status(OrderStatus.ON_HOLD, hold_reason=f"counter sale: {cause.message}")
+                await self._wait_for_a_person()
+                continue
+            self._shipping_started = True
+            if result.short:
+                workflow.logger.warning("counter sale %s: the stock record was short %s", self._order_id, result.short)
+            return store
 
     async def _validate_until_released(self, order: Order) -> None:
         attempt = 0
         while True:
             attempt += 1
+            self._expect_a_person()
             result = await self._activity(
                 OrderActivities.validate_order, ValidateOrderInput(order, attempt, workflow.now()), summary="validate"
             )
@@ -177,6 +350,7 @@ class OrderWorkflow:
         if order.payment_collected:
             return
         while True:
+            self._expect_a_person()
             try:
                 self._payment = await self._activity(
                     PaymentActivities.authorize_payment,
@@ -191,7 +365,7 @@ class OrderWorkflow:
                 cause = err.cause
                 if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
                     self._payment_status = "declined"
-                    self._cancel = CancelRequest(reason=f"payment declined: {cause.message}", requested_by="payment")
+                    self._cancel = CancelRequest(reason=f"payment declined: {cause.message}", requested_by=BY_PAYMENT)
                     raise _Cancelled from err
                 if not (isinstance(cause, ApplicationError) and cause.type == PAYMENT_REJECTED):
                     raise
@@ -205,6 +379,7 @@ class OrderWorkflow:
         conflicts = 0
         while True:
             self._raise_if_cancelled()
+            self._expect_a_person(or_stock=True)
             address = order.shipping_address
             result = await self._activity(
                 InventoryActivities.reserve_stock,
@@ -244,7 +419,7 @@ class OrderWorkflow:
             if self._shipment_workflows and self._handed_over_any:
                 return  # part of the order has left: the remainder waits as a backorder (run's loop)
             if result.outcome == ReserveStockResult.CANCEL:
-                self._cancel = CancelRequest(reason=f"routing: {result.reason}", requested_by="sourcing")
+                self._cancel = CancelRequest(reason=f"routing: {result.reason}", requested_by=BY_SOURCING)
                 raise _Cancelled
             if result.outcome == ReserveStockResult.HOLD:
                 self._mark(OrderStatus.ON_HOLD, result.reason)
@@ -255,7 +430,7 @@ class OrderWorkflow:
             else:
                 self._mark(OrderStatus.BACKORDERED, result.reason)
             if await self._wait_for_stock(result.auto_cancel_after_days):
-                self._cancel = CancelRequest(reason="backorder deadline passed", requested_by="deadline")
+                self._cancel = CancelRequest(reason="backorder deadline passed", requested_by=BY_DEADLINE)
                 raise _Cancelled
 
     async def _fulfil_pending(self, order: Order) -> None:
@@ -469,7 +644,7 @@ class OrderWorkflow:
         self._pending = []
         await self._void_the_rest(order)
         reason = self._cancel.reason if self._cancel else ""
-        await self._set_status(OrderStatus.CANCELLED, detail=reason or "cancelled")
+        await self._set_status(OrderStatus.CANCELLED, detail=reason or "cancelled", cancel=self._cancel)
 
     async def _void_the_rest(self, order: Order) -> None:
         if self._payment is None or self._payment.amount.amount_minor - self._captured <= 0:
@@ -484,15 +659,27 @@ class OrderWorkflow:
 
     # -- waiting -------------------------------------------------------------------------------
 
+    def _expect_a_person(self, *, or_stock: bool = False) -> None:
+        """Forget earlier releases (and restocks) before a step whose outcome may be a hold.
+
+        Here and not when the wait begins: the step writes the hold where people see it before the
+        workflow gets to wait, and a release sent in between must not be lost."""
+        if workflow.patched(RELEASE_KEPT_PATCH):
+            self._release = None
+            if or_stock:
+                self._stock_arrived = False
+
     async def _wait_for_a_person(self) -> None:
-        self._release = None
+        if not workflow.patched(RELEASE_KEPT_PATCH):
+            self._release = None  # histories from before the patch forgot releases here
         await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
         self._raise_if_cancelled()
 
     async def _wait_for_stock(self, auto_cancel_after_days: int | None) -> bool:
         """Wait for a restock of a SKU we need, a person's release or cancel, or the backorder
         deadline. True when the deadline passed."""
-        self._release, self._stock_arrived = None, False
+        if not workflow.patched(RELEASE_KEPT_PATCH):
+            self._release, self._stock_arrived = None, False
         if not workflow.patched(BACKORDER_DEADLINE_PATCH):
             # Histories from before backorders had deadlines and restock wake-ups wait for a person.
             await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
@@ -539,7 +726,16 @@ class OrderWorkflow:
         self._status, self._hold_reason = status, hold_reason
         workflow.upsert_search_attributes([ORDER_STATUS.value_set(status.value)])
 
-    async def _set_status(self, status: OrderStatus, *, hold_reason: str | None = None, detail: str = "") -> None:
+    async def _set_status(
+        self,
+        status: OrderStatus,
+        *,
+        hold_reason: str | None = None,
+        detail: str = "",
+        cancel: CancelRequest | None = None,
+    ) -> None:
+        """`cancel`, with CANCELLED: who asked, so the selling channel hears of it unless it asked
+        itself. Only the activity's input grows (no new command), so histories replay as they were."""
         await self._activity(
             OrderActivities.change_status,
             ChangeStatusInput(
@@ -549,6 +745,7 @@ class OrderWorkflow:
                 workflow.now(),
                 hold_reason=hold_reason,
                 detail=detail,
+                cancel=cancel,
             ),
             summary=f"status {status.value}",
         )

@@ -60,6 +60,11 @@ class OrderWorkflowResult:
 class CancelRequest:
     reason: str = ""
     requested_by: str = ""
+    """A person's name, the engine's own reason (domain.cancellation.BY_*), or the selling channel's
+    name when the channel cancelled: then the channel is not told back (activities.orders)."""
+    confirm_lines: list[str] = field(default_factory=list)
+    """The channel's line ids whose cancellation the customer requested there and the channel wants
+    confirmed (bol `cancellationRequest`): told to the channel although it asked for the cancel."""
 
 
 @dataclass
@@ -121,6 +126,9 @@ class ChangeStatusInput:
     at: datetime
     hold_reason: str | None = None
     detail: str = ""
+    cancel: CancelRequest | None = None
+    """With CANCELLED: the cancel being recorded, so the selling channel hears of it in the same
+    transaction unless it made it itself. None: not said (steps scheduled before this existed)."""
 
 
 @dataclass
@@ -393,3 +401,122 @@ class PublishStockResult:
 @dataclass
 class StockAvailable:
     sku: str
+
+
+@dataclass
+class PullChannelInput:
+    channel: str
+    """A pulled channel (bol, amazon) whose credentials the worker has."""
+    max_pages: int = 20
+    """Pages taken in one run at most; the rest waits for the next scheduled run (from the cursor)."""
+
+
+@dataclass
+class PullChannelResult:
+    channel: str
+    pages: int = 0
+    pulled: int = 0
+    """Orders the channel handed over (new or changed since the cursor)."""
+    started: int = 0
+    duplicates: int = 0
+    """Already known here (a repeated page, or a change to an order we have)."""
+    cancelled: int = 0
+    rejected: int = 0
+    """Payloads that could not be mapped: kept in the audit (channel_messages) for a person."""
+    more: bool = False
+    """The channel had more than max_pages: the next run continues from the saved cursor."""
+    overtaken: bool = False
+    """Another pull moved the cursor first; this one stopped without saving (it would go backwards)."""
+
+
+@dataclass
+class DeliverNoticesInput:
+    batch_size: int = 200
+
+
+@dataclass
+class DeliverNoticesResult:
+    delivered: int
+    """Notices the selling channel accepted (shipment confirmed, with tracking where there is one)."""
+    failed: int
+    """Notices refused (kept, attempts + 1) or met by a channel that is down (kept as they were)."""
+    skipped: int
+    """Notices closed because no confirmer is configured for their channel ("channel not connected")."""
+    deferred: int = 0
+    """Notices not tried this pass: their channel was down, throttled us, or refused them recently."""
+
+
+# -- sold at the counter ----------------------------------------------------------------------------
+
+# The ApplicationError type of a counter sale naming a store we do not know: the order waits on hold.
+UNKNOWN_STORE = "UnknownStore"
+
+
+@dataclass
+class SellAtCounterInput:
+    order_id: str
+    location_id: str
+    """The store whose counter sold the goods (the order's pickup_location_id)."""
+    lines: dict[str, int]
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class SellAtCounterResult:
+    taken: dict[str, int]
+    """Units taken off the store's on_hand per SKU."""
+    short: dict[str, int] = field(default_factory=dict)
+    """Units sold that the record did not hold (a person counts the shelf)."""
+
+
+# -- returns ---------------------------------------------------------------------------------------
+
+RETURN_REFUSED = "ReturnRefused"
+"""ApplicationError type of a refused return; its first detail is the domain.returns.ReturnRefusalKind."""
+
+
+@dataclass
+class ReturnRequestLine:
+    sku: str
+    quantity: int
+
+
+@dataclass
+class ReturnRequest:
+    lines: list[ReturnRequestLine]
+    reason: str = ""
+    requested_by: str = "support"
+    restock: bool = True
+    """False: the goods are not fit to sell again (damaged): refunded, not put back on the shelf."""
+
+
+@dataclass
+class AcceptReturnInput:
+    order: Order
+    return_id: str
+    lines: dict[str, int]
+    reason: str
+    requested_by: str
+    restock: bool
+    window_closes_at: datetime | None
+    at: datetime
+    shipped: dict[str, int] | None = None
+    """Units that left to the customer when no shipment records them (a counter sale); None: the shipments."""
+    restock_at: str | None = None
+    """Where the goods go back when no shipment says (the store of a counter sale)."""
+
+
+@dataclass
+class RefundReturnInput:
+    order_id: str
+    return_id: str
+    amount: Money
+    at: datetime
+
+
+@dataclass
+class ReturnAccepted:
+    return_id: str
+    status: str
+    refund: Money

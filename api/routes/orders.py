@@ -1,20 +1,29 @@
-"""Orders: intake for the web shop and POS, the read model, and staff actions (cancel, release)."""
+"""Orders: intake for the web shop and POS, the read model, and staff actions (cancel, release).
+
+The web shop and the POS may each use their own key instead of the staff token: it creates and
+reads that channel's orders only. Asking for another channel's order with it is 403, decided from
+the order id alone (`order-<channel>-…`), so the answer never tells whether that order exists.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, SettingsDep, StaffUser, StateDep, TemporalDep, connected
-from api.errors import temporal_unavailable, unprocessable
+from api.deps import Caller, SessionDep, SettingsDep, StaffOrChannel, StaffUser, StateDep, TemporalDep, connected
+from api.errors import from_validation_error, temporal_unavailable, unprocessable
 from api.schemas import (
     ActionAccepted,
     CancelBody,
+    ChannelMessagePublic,
+    ChannelMessagesPublic,
     OrderAccepted,
     OrderCreate,
     OrderPublic,
@@ -23,11 +32,15 @@ from api.schemas import (
 )
 from api.services import order_view
 from api.services.cancel import request_cancel
-from api.services.intake import start_order
+from api.services.intake import take_order
+from api.services.payload_audit import UNKNOWN_CHANNEL, kept_payload
 from domain.money import Money, MoneyError
-from domain.order import Address, InvalidOrder, Order, OrderLine
+from domain.order import CHANNELS, Address, InvalidOrder, Order, OrderLine
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence import orders as order_store
+from persistence import returns as return_store
+from persistence import shipment_notices
+from persistence.channel_messages import messages_for_order
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, OrderState, ReleaseRequest
 
@@ -67,17 +80,80 @@ def _to_order(body: OrderCreate) -> Order:
         customer_email=body.customer_email,
         payment_method=body.payment_method,
         pickup_location_id=body.pickup_location_id,
+        fulfilled_by=body.fulfilled_by,
     )
 
 
-@router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=OrderAccepted)
-async def create_order(body: OrderCreate, _: StaffUser, settings: SettingsDep, temporal: TemporalDep) -> Any:
+def _inlined(node: Any, definitions: dict[str, Any]) -> Any:
+    if isinstance(node, dict):
+        if "$ref" in node:
+            return _inlined(definitions[node["$ref"].rsplit("/", 1)[-1]], definitions)
+        return {key: _inlined(value, definitions) for key, value in node.items() if key != "$defs"}
+    if isinstance(node, list):
+        return [_inlined(item, definitions) for item in node]
+    return node
+
+
+def _documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """The OpenAPI request body of a route that reads its body itself (so that it can keep even an
+    invalid one), with the model's schema inlined: it is not among the app's components."""
+    schema = model.model_json_schema()
+    body = _inlined(schema, schema.get("$defs", {}))
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+
+
+def _channel_named_in(raw: bytes) -> str:
+    """For keeping a body that did not validate: the channel it says it is from, if it says."""
     try:
-        order = _to_order(body)
-    except (MoneyError, InvalidOrder) as exc:
-        raise unprocessable(str(exc)) from None
-    order_id, duplicate = await start_order(await connected(temporal), settings, order)
-    return OrderAccepted(order_id=order_id, duplicate=duplicate)
+        named = json.loads(raw).get("channel")
+    except (ValueError, AttributeError, RecursionError):
+        return UNKNOWN_CHANNEL
+    return named if isinstance(named, str) and named in CHANNELS else UNKNOWN_CHANNEL
+
+
+def _parse_order(raw: bytes, caller: Caller) -> OrderCreate:
+    try:
+        body = OrderCreate.model_validate_json(raw)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "not a canonical order") from None
+    if not caller.may_act_for(body.channel):
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            f"this is the {caller.name}: it may create {caller.channel} orders only, not {body.channel} orders",
+        )
+    return body
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=OrderAccepted,
+    openapi_extra=_documented_body(OrderCreate),
+    responses={
+        401: {"description": "neither the staff token nor a channel's API key"},
+        403: {"description": "a channel's key, for an order of another channel"},
+        422: {"description": "not a canonical order; the message names the field"},
+    },
+)
+async def create_order(
+    request: Request, caller: StaffOrChannel, settings: SettingsDep, temporal: TemporalDep, state: StateDep
+) -> Any:
+    """The canonical order from the web shop or the POS (staff token, or that channel's API key).
+    A currency we do not sell in, an unknown SKU or a total that does not add up is accepted and
+    held for a person; only what cannot be an order at all is refused."""
+    raw = await request.body()
+    # Kept under the channel that sent it: a channel key's own, else the one the body names.
+    sender = caller.channel or _channel_named_in(raw)
+    async with kept_payload(state.session_factory, settings, sender, "api", raw) as kept:
+        body = _parse_order(raw, caller)
+        kept.names(body.external_id)
+        try:
+            order = _to_order(body)
+        except (MoneyError, InvalidOrder) as exc:
+            raise unprocessable(str(exc)) from None
+        taken = await take_order(await connected(temporal), settings, order, state.session_factory)
+        kept.outcome = taken.outcome
+        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
 
 
 @router.get("", response_model=OrdersPublic)
@@ -96,12 +172,49 @@ def list_orders(
     return OrdersPublic(data=[order_view.summary(row) for row in rows], count=count)
 
 
-@router.get("/{order_id}", response_model=OrderPublic)
-def get_order(order_id: str, _: StaffUser, session: SessionDep) -> Any:
+@router.get(
+    "/{order_id}",
+    response_model=OrderPublic,
+    responses={403: {"description": "a channel's key, for another channel's order id"}, 404: {"description": "none"}},
+)
+def get_order(order_id: str, caller: StaffOrChannel, session: SessionDep) -> Any:
+    if not caller.is_staff and not order_id.startswith(f"order-{caller.channel}-"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {caller.name} may read {caller.channel} orders only")
     record = order_store.get_order(session, order_id)
-    if record is None:
+    if record is None or not caller.may_act_for(record.channel):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
-    return order_view.detail(record, order_store.order_events(session, order_id))
+    events = order_store.order_events(session, order_id)
+    returns = return_store.returns_for(session, order_id)
+    return order_view.detail(record, events, shipment_notices.notified_at(session, order_id), returns)
+
+
+def _parsed(body: str) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return body  # a malformed delivery is kept as the text that came in
+
+
+@router.get("/{order_id}/messages", response_model=ChannelMessagesPublic, responses={404: {"description": "none"}})
+def order_messages(order_id: str, _: StaffUser, session: SessionDep) -> Any:
+    """Every payload received about this order (webhook deliveries, POST /orders bodies, pulls),
+    oldest first, card data and secrets removed: what the channel said, and what we did with it."""
+    messages = messages_for_order(session, order_id)
+    if not messages and order_store.get_order(session, order_id) is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
+    data = [
+        ChannelMessagePublic(
+            id=message.id,
+            channel=message.channel,
+            kind=message.kind,
+            external_id=message.external_id,
+            outcome=message.outcome,
+            received_at=message.received_at,
+            body=_parsed(message.body),
+        )
+        for message in messages
+    ]
+    return ChannelMessagesPublic(data=data, count=len(data))
 
 
 async def _live_state(temporal: TemporalDep, order_id: str) -> OrderState:

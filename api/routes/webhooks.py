@@ -1,4 +1,5 @@
-"""Channel webhooks: each verifies its own signature over the raw body before reading it."""
+"""Channel webhooks: each verifies its own signature over the raw body before reading it, then keeps
+the body (redacted) with what became of it, malformed or not (api.services.payload_audit)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pydantic import ValidationError
 from api.deps import SettingsDep, StateDep, TemporalDep, connected
 from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
-from api.services.intake import cancel_from_channel, start_order
+from api.services.intake import take_order
+from api.services.payload_audit import kept_payload
 from domain.money import MoneyError
 from domain.order import InvalidOrder
 from integrations.channels import shopify, woocommerce
@@ -27,6 +29,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         payload = json.loads(raw, parse_float=Decimal)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    except RecursionError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: nested too deeply") from None
     if not isinstance(payload, dict):
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: expected an object")
     return payload
@@ -43,24 +47,25 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     if not shopify.verify_signature(settings.shopify_webhook_secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
     topic = request.headers.get("X-Shopify-Topic", "orders/create")
-    payload = parse_json_object(raw)
-    if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
-        return _ignored(topic)
-    try:
-        order = shopify.to_order(payload)
-    except ValidationError as exc:
-        raise from_validation_error(exc, "not a Shopify order") from None
-    except (MoneyError, InvalidOrder) as exc:
-        raise unprocessable(str(exc)) from None
-    client = await connected(temporal)
-    if topic in shopify.CANCEL_TOPICS:
+    async with kept_payload(state.session_factory, settings, shopify.CHANNEL, topic, raw) as kept:
+        payload = parse_json_object(raw)
+        if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
+            kept.outcome = "ignored"
+            return _ignored(topic)
+        kept.names(payload.get("id"))
+        try:
+            order = shopify.to_order(payload)
+        except ValidationError as exc:
+            raise from_validation_error(exc, "not a Shopify order") from None
+        except (MoneyError, InvalidOrder) as exc:
+            raise unprocessable(str(exc)) from None
         # Cancelled on Shopify: our saga undoes what was done; once shipped it is refused (returns).
-        order_id, finished = await cancel_from_channel(
-            client, settings, order, shopify.cancel_reason(payload), state.session_factory
+        cancel = shopify.cancel_reason(payload) if topic in shopify.CANCEL_TOPICS else None
+        taken = await take_order(
+            await connected(temporal), settings, order, state.session_factory, cancel_reason=cancel
         )
-        return OrderAccepted(order_id=order_id, duplicate=finished)
-    order_id, duplicate = await start_order(client, settings, order)
-    return OrderAccepted(order_id=order_id, duplicate=duplicate)
+        kept.outcome = taken.outcome
+        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
 
 
 @router.post(
@@ -81,26 +86,28 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal:
     if not woocommerce.verify_signature(settings.woocommerce_webhook_secret, raw, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid WooCommerce webhook signature")
     topic = request.headers.get("X-WC-Webhook-Topic", "order.created")
-    payload = parse_json_object(raw)
-    if topic not in woocommerce.ORDER_TOPICS:
-        return _ignored(topic)  # a 2xx: WooCommerce disables a webhook after repeated failed deliveries
-    try:
-        action = woocommerce.webhook_action(topic, payload)
-        if action == "ignore":
-            return _ignored(str(payload["status"]))
-        order = woocommerce.to_order(payload)
-    except ValidationError as exc:
-        raise from_validation_error(exc, "not a WooCommerce order") from None
-    except (MoneyError, InvalidOrder) as exc:
-        raise unprocessable(str(exc)) from None
-    client = await connected(temporal)
-    if action == "cancel":
-        order_id, finished = await cancel_from_channel(
-            client, settings, order, woocommerce.cancel_reason(payload), state.session_factory
+    async with kept_payload(state.session_factory, settings, woocommerce.CHANNEL, topic, raw) as kept:
+        payload = parse_json_object(raw)
+        if topic not in woocommerce.ORDER_TOPICS:
+            kept.outcome = "ignored"
+            return _ignored(topic)  # a 2xx: WooCommerce disables a webhook after repeated failed deliveries
+        kept.names(payload.get("id"))
+        try:
+            action = woocommerce.webhook_action(topic, payload)
+            if action == "ignore":
+                kept.outcome = f"ignored: status {payload['status']}"
+                return _ignored(str(payload["status"]))
+            order = woocommerce.to_order(payload)
+        except ValidationError as exc:
+            raise from_validation_error(exc, "not a WooCommerce order") from None
+        except (MoneyError, InvalidOrder) as exc:
+            raise unprocessable(str(exc)) from None
+        cancel = woocommerce.cancel_reason(payload) if action == "cancel" else None
+        taken = await take_order(
+            await connected(temporal), settings, order, state.session_factory, cancel_reason=cancel
         )
-        return OrderAccepted(order_id=order_id, duplicate=finished)
-    order_id, duplicate = await start_order(client, settings, order)
-    return OrderAccepted(order_id=order_id, duplicate=duplicate)
+        kept.outcome = taken.outcome
+        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
 
 
 def _ignored(topic: str) -> JSONResponse:

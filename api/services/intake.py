@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,11 +71,19 @@ async def start_order(client: Client, settings: Settings, order: Order) -> tuple
 
 
 async def cancel_from_channel(
-    client: Client, settings: Settings, order: Order, reason: str, session_factory: SessionFactory | None = None
+    client: Client,
+    settings: Settings,
+    order: Order,
+    reason: str,
+    session_factory: SessionFactory | None = None,
+    *,
+    confirm_lines: Sequence[str] = (),
 ) -> tuple[str, bool]:
     """The channel cancelled the order: signal its workflow, starting it first if this is the first
     we hear of it (a cancellation can overtake the creation), so it is recorded, then cancelled.
-    Return (order_id, finished): finished when the order's workflow had already ended."""
+    `confirm_lines`: the lines whose cancellation the customer requested and the channel wants
+    confirmed once done (bol). Return (order_id, finished): finished when the order's workflow had
+    already ended."""
     if session_factory is not None:
         # Claimed like a staff cancel, so it cannot cross a shipment that is leaving right now.
         refusal = await asyncio.to_thread(claim_cancel, session_factory, order.order_id)
@@ -84,8 +94,41 @@ async def cancel_from_channel(
             OrderWorkflow.run,
             **_start_arguments(settings, order),
             start_signal="cancel",
-            start_signal_args=[CancelRequest(reason=reason, requested_by=order.channel)],
+            start_signal_args=[
+                CancelRequest(reason=reason, requested_by=order.channel, confirm_lines=list(confirm_lines))
+            ],
         )
     except WorkflowAlreadyStartedError:
         return order.order_id, True
     return order.order_id, False
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of an order a channel sent: its id, whether it repeated what we already had
+    (a duplicate delivery, or a cancel too late to honour) and the outcome for the audit row."""
+
+    order_id: str
+    repeated: bool
+    outcome: str
+
+
+async def take_order(
+    client: Client,
+    settings: Settings,
+    order: Order,
+    session_factory: SessionFactory,
+    *,
+    cancel_reason: str | None = None,
+    confirm_lines: Sequence[str] = (),
+) -> Taken:
+    """Start the order or, given a cancel_reason, cancel it (starting it first if it is new to us):
+    the one path webhooks, POST /orders and pulled channels share. `confirm_lines`: see
+    cancel_from_channel."""
+    if cancel_reason is not None:
+        order_id, finished = await cancel_from_channel(
+            client, settings, order, cancel_reason, session_factory, confirm_lines=confirm_lines
+        )
+        return Taken(order_id, finished, "cancel too late: shipped or ended" if finished else "cancelled")
+    order_id, duplicate = await start_order(client, settings, order)
+    return Taken(order_id, duplicate, "duplicate" if duplicate else "started")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
 from api.schemas import (
     EventPublic,
     Money,
@@ -12,7 +15,7 @@ from api.schemas import (
     ShipmentPublic,
 )
 from domain.status import OrderStatus
-from persistence.models import OrderEvent, OrderRecord
+from persistence.models import OrderEvent, OrderRecord, ReturnRecord
 
 
 def _money(amount_minor: int, currency: str) -> Money:
@@ -34,7 +37,13 @@ def summary(record: OrderRecord) -> OrderSummary:
     )
 
 
-def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
+def detail(
+    record: OrderRecord,
+    events: list[OrderEvent],
+    notified: Mapping[str, datetime] | None = None,
+    returns: list[ReturnRecord] | None = None,
+) -> OrderPublic:
+    """`notified`: shipment id → when its channel accepted the confirmation; `returns`: the order's returns."""
     currency = record.currency
     return OrderPublic(
         **summary(record).model_dump(),
@@ -53,6 +62,7 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
         shipping_address=dict(record.shipping_address or {}),
         customer_email=record.customer_email,
         payment_collected=record.payment_collected,
+        fulfilled_by=record.fulfilled_by,
         completed_at=record.completed_at,
         cancelled_at=record.cancelled_at,
         shipments=[
@@ -73,6 +83,7 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
                 ready_at=s.ready_at,
                 collected_at=s.collected_at,
                 cancelled_at=s.cancelled_at,
+                channel_notified_at=(notified or {}).get(s.shipment_id),
                 transfer_to=s.transfer_to,
                 fulfilment_cost=(
                     _money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None
@@ -92,7 +103,19 @@ def detail(record: OrderRecord, events: list[OrderEvent]) -> OrderPublic:
             )
             for p in record.payments
         ],
-        returns=[],
+        returns=[
+            {
+                "return_id": r.return_id,
+                "status": r.status,
+                "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in sorted(r.lines.items())],
+                "reason": r.reason,
+                "refund": {"amount_minor": r.refund_minor, "currency": r.currency},
+                "requested_by": r.requested_by,
+                "created_at": r.created_at.isoformat(),
+                "refunded_at": r.refunded_at.isoformat() if r.refunded_at else None,
+            }
+            for r in returns or []
+        ],
         sourcing=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events if e.kind == "sourcing"],
         events=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events],
     )

@@ -20,7 +20,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 from urllib.parse import quote
 
@@ -35,6 +34,7 @@ from integrations.channels.base import (
     PulledOrder,
     PullPage,
     ShipmentNotice,
+    retry_after_seconds,
 )
 
 USER_AGENT = "oms-channel-amazon/0.1 (Language=Python/3.11)"
@@ -71,15 +71,9 @@ def _error_message(response: httpx.Response) -> str:
 
 def _retry_after(response: httpx.Response) -> float | None:
     """`Retry-After` when sent; else one request's worth of `x-amzn-RateLimit-Limit` (requests per second)."""
-    header = response.headers.get("Retry-After")
-    if header:
-        try:
-            return max(0.0, float(header))
-        except ValueError:
-            try:
-                return max(0.0, (parsedate_to_datetime(header) - datetime.now(UTC)).total_seconds())
-            except (TypeError, ValueError):
-                pass
+    sent = retry_after_seconds(response.headers.get("Retry-After"))
+    if sent is not None:
+        return sent
     limit = response.headers.get("x-amzn-RateLimit-Limit")
     try:
         rate = float(limit) if limit else 0.0

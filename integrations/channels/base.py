@@ -8,6 +8,8 @@ An adapter module (one per channel) provides some of:
 - an `OrderSource` (pulled channels): one page of new or changed orders after a cursor.
 - a `StockFeed` (integrations.stock_feeds): tell the channel how many it may sell.
 - a `ShipmentConfirmer`: tell the channel a shipment left, with carrier and tracking.
+- a `ChannelCanceller`: tell the channel an order of its own was cancelled here (or confirm a
+  customer's cancellation request the channel forwarded).
 
 Clients raise the errors below, so the activities around them decide retry and backoff in one
 place and nothing channel-specific leaks into workflows.
@@ -17,8 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+
+from domain.cancellation import CancelReason
 
 SkuResolver = Callable[[str], str | None]
 """A channel's identifier for a product (EAN, SellerSKU, ...) → our SKU, or None when unknown."""
@@ -27,6 +33,27 @@ SkuResolver = Callable[[str], str | None]
 def same_sku(identifier: str) -> str | None:
     """The resolver for channels whose product identifier is our SKU."""
     return identifier or None
+
+
+def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
+    """An HTTP Retry-After as seconds to wait: delta-seconds ("2", "2.0") or an HTTP date (a date
+    in the past: at once); None when absent or unreadable. Every channel client reads it here."""
+    if not header:
+        return None
+    text = header.strip()
+    try:
+        seconds = Decimal(text)
+    except InvalidOperation:
+        pass
+    else:
+        return max(float(seconds), 0.0) if seconds.is_finite() else None
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 class ChannelError(Exception):
@@ -61,6 +88,9 @@ class PulledOrder:
     """Everything `to_order` needs (for Amazon: the order plus its items), as the channel sent it."""
     cancelled: bool = False
     """The channel cancelled it: cancel here (the saga), starting it first if it is new to us."""
+    confirm_cancel: tuple[str, ...] = ()
+    """Line ids whose cancellation the customer requested and the channel expects the seller to
+    confirm (bol `cancellationRequest`): once cancelled here, the channel is told for these lines."""
 
 
 @dataclass(frozen=True)
@@ -99,3 +129,24 @@ class ShipmentNotice:
 
 class ShipmentConfirmer(Protocol):
     def confirm_shipment(self, notice: ShipmentNotice) -> None: ...
+
+
+@dataclass(frozen=True)
+class CancellationNotice:
+    order_external_id: str
+    line_ids: tuple[str, ...]
+    """The channel's own line ids to cancel (bol orderItemIds); whole-order channels ignore them."""
+    reason_kind: CancelReason
+    reason: str
+    """In words, for the people reading the channel's back office (a staff note, not the customer)."""
+    cancelled_at: datetime | None = None
+
+
+class ChannelCanceller(Protocol):
+    touches_stock: bool
+    """The channel changes its own stock figure for the order's products when it cancels
+    (WooCommerce puts the units back, bol.com zeroes the offer): our figure is sent again after."""
+
+    def cancel_order(self, notice: CancellationNotice) -> None:
+        """Cancel the order (or its lines) on the channel; nothing when the channel already has."""
+        ...

@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import Money
-from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, Order, line_from_total
+from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, Order, OrderLine, line_from_total
 from integrations.channels.base import SkuResolver
 
 CHANNEL = "bol"
@@ -207,6 +207,24 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
         payment_collected=True,  # the customer pays bol; bol pays the retailer out
         customer_email=email or "",
         fulfilled_by=fulfilled_by,
+        attention=_partial_cancellation_request(payload, lines),
+    )
+
+
+def _partial_cancellation_request(payload: dict[str, Any], lines: list[OrderLine]) -> str:
+    """A customer asked bol to cancel some (not all) open items: we must not ship them unasked, and
+    this engine does not amend an order's lines, so a person decides (cancel the order, or ship it
+    all); when the whole order is asked, the pull cancels it (`is_cancelled`)."""
+    requested = set(cancellation_requested(payload))
+    ours = {line.external_line_id for line in lines}
+    if not requested & ours or ours <= requested:
+        return ""
+    asked = ", ".join(
+        f"{line.sku} (item {line.external_line_id})" for line in lines if line.external_line_id in requested
+    )
+    return (
+        f"the customer asked bol to cancel {asked}: cancel the order here (bol is told), "
+        "or release it to ship every item"
     )
 
 
@@ -222,6 +240,23 @@ def is_cancelled(payload: dict[str, Any]) -> bool:
             or (_count(item.get("quantityCancelled")) >= _count(item.get("quantity")) > 0)
         )
         for item in items
+    )
+
+
+def cancellation_requested(payload: dict[str, Any]) -> tuple[str, ...]:
+    """The items whose cancellation the customer requested and that are still open: bol expects
+    the retailer to confirm these (reason REQUESTED_BY_CUSTOMER) rather than ship them. Items bol
+    already cancelled itself (`quantityCancelled` == `quantity`) need nothing."""
+    items = payload.get("orderItems")
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        str(item["orderItemId"])
+        for item in items
+        if isinstance(item, dict)
+        and item.get("cancellationRequest") is True
+        and item.get("orderItemId")
+        and _count(item.get("quantityShipped")) + _count(item.get("quantityCancelled")) < _count(item.get("quantity"))
     )
 
 

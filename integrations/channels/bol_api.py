@@ -1,7 +1,8 @@
-"""Bol.com Retailer API v10 over HTTP: the client, the order source, the stock feed and shipment confirmations.
+"""Bol.com Retailer API v10 over HTTP: the client, the order source, the stock feed, shipment confirmations
+and cancellations.
 
 Docs: https://api.bol.com/retailer/public/Retailer-API/authentication.html (OAuth2 client credentials) and
-https://api.bol.com/retailer/public/redoc/v10/retailer.html (orders, shipments, offer stock).
+https://api.bol.com/retailer/public/redoc/v10/retailer.html (orders, cancellation, shipments, offer stock).
 
 The client only maps failures to the `ChannelError` family; it never sleeps or retries beyond one token
 refresh, because the Temporal activity around it owns retries and backoff. One client may serve several
@@ -18,12 +19,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
+from domain.cancellation import CancelReason
 from integrations.channels.base import (
+    CancellationNotice,
     ChannelAuthFailed,
     ChannelRateLimited,
     ChannelRejected,
@@ -31,8 +33,9 @@ from integrations.channels.base import (
     PulledOrder,
     PullPage,
     ShipmentNotice,
+    retry_after_seconds,
 )
-from integrations.channels.bol import FBB, FBR, is_cancelled, is_fully_shipped
+from integrations.channels.bol import FBB, FBR, cancellation_requested, is_cancelled, is_fully_shipped
 
 log = logging.getLogger("oms.channels.bol")
 
@@ -149,6 +152,10 @@ class BolClient:
         """`POST /retailer/shipments` (v10; `PUT /retailer/orders/shipment` was v4-v8): a ProcessStatus."""
         return _process_status(self.request("POST", "/retailer/shipments", body=shipment))
 
+    def cancel_order_items(self, items: list[dict[str, str]]) -> dict[str, Any]:
+        """`PUT /retailer/orders/cancellation` with `{orderItems: [{orderItemId, reasonCode}]}`: a ProcessStatus."""
+        return _process_status(self.request("PUT", "/retailer/orders/cancellation", body={"orderItems": items}))
+
     def update_offer_stock(self, offer_id: str, amount: int, *, managed_by_retailer: bool) -> dict[str, Any]:
         body = {"amount": amount, "managedByRetailer": managed_by_retailer}
         return _process_status(self.request("PUT", f"/retailer/offers/{offer_id}/stock", body=body))
@@ -181,24 +188,6 @@ def _process_status(body: Any) -> dict[str, Any]:
     return body
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    """Retry-After in seconds, given as a number or an HTTP date; None when absent or unreadable."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max((moment - datetime.now(UTC)).total_seconds(), 0.0)
-
-
 def _problem(response: httpx.Response) -> str:
     """Bol's problem+json (`title`, `detail`, `violations[{name, reason}]`) as one line."""
     try:
@@ -219,7 +208,9 @@ def _raise_for_status(response: httpx.Response, what: str) -> None:
     if status < 400:
         return
     if status == 429:
-        raise ChannelRateLimited(f"bol {what}: rate limited", retry_after=_retry_after(response))
+        raise ChannelRateLimited(
+            f"bol {what}: rate limited", retry_after=retry_after_seconds(response.headers.get("Retry-After"))
+        )
     if status >= 500:
         raise ChannelUnavailable(f"bol {what}: {status}")
     if status in (401, 403):
@@ -361,7 +352,8 @@ class BolOrderSource:
         if not cancelled and self._method != FBB and _fulfilled_by_retailer(detail) and is_fully_shipped(detail):
             # Already shipped outside this engine (e.g. before it was connected): not ours to ship again.
             return None
-        return PulledOrder(external_id=order_id, payload=detail, cancelled=cancelled)
+        confirm = cancellation_requested(detail) if cancelled else ()
+        return PulledOrder(external_id=order_id, payload=detail, cancelled=cancelled, confirm_cancel=confirm)
 
 
 def _recent(seen: dict[str, str], since: datetime) -> dict[str, str]:
@@ -479,3 +471,64 @@ class BolShipmentConfirmer:
                 }
             )
             log.info("bol accepted shipment %s (process %s)", notice.shipment_id, status.get("processStatusId"))
+
+
+# Bol's cancellation reason codes (v10 `reasonCode`) for ours. REQUESTED_BY_CUSTOMER only where the
+# customer asked: a retailer's cancel counts against the retailer's performance score, and so does
+# that code used without a customer's request.
+REASON_CODES = {
+    CancelReason.CUSTOMER_REQUEST: "REQUESTED_BY_CUSTOMER",
+    CancelReason.OUT_OF_STOCK: "OUT_OF_STOCK",
+    CancelReason.OTHER: "OTHER",
+}
+
+
+class BolCanceller:
+    """`ChannelCanceller` over `PUT /retailer/orders/cancellation` (202 and a ProcessStatus, like shipments).
+
+    The order is read first, so only items still open are sent: bol refuses a cancel of what it
+    already cancelled or what shipped, and a retried delivery (bol accepted, the answer was lost)
+    then finds nothing left to do. An item the customer asked to cancel goes as REQUESTED_BY_CUSTOMER
+    even when we cancel the order for our own reason: it is the truth, and it spares the score. Bol
+    sets an offer's stock to 0 when the retailer cancels (its seller guide says so), so our figure is
+    sent again after. We return once bol accepted (202) and do not poll the process status.
+    """
+
+    touches_stock = True
+
+    def __init__(self, client: BolClient) -> None:
+        self._client = client
+
+    def cancel_order(self, notice: CancellationNotice) -> None:
+        if not notice.line_ids:
+            raise ChannelRejected(f"bol order {notice.order_external_id}: no orderItemIds to cancel")
+        order = self._client.get_order(notice.order_external_id)
+        items = {str(item.get("orderItemId")): item for item in order.get("orderItems") or [] if isinstance(item, dict)}
+        unknown = [line_id for line_id in notice.line_ids if line_id not in items]
+        if unknown:
+            raise ChannelRejected(f"bol order {notice.order_external_id} has no items {', '.join(unknown)}")
+        cancel = [
+            {"orderItemId": line_id, "reasonCode": self._reason(items[line_id], notice.reason_kind)}
+            for line_id in notice.line_ids
+            if _open_units(items[line_id]) > 0
+        ]
+        if not cancel:
+            log.info("bol order %s: nothing left open to cancel", notice.order_external_id)
+            return
+        status = self._client.cancel_order_items(cancel)
+        process = status.get("processStatusId")
+        log.info("bol accepted the cancellation of %s (process %s)", notice.order_external_id, process)
+
+    @staticmethod
+    def _reason(item: dict[str, Any], kind: CancelReason) -> str:
+        if item.get("cancellationRequest") is True:
+            return REASON_CODES[CancelReason.CUSTOMER_REQUEST]
+        return REASON_CODES[kind]
+
+
+def _open_units(item: dict[str, Any]) -> int:
+    def count(key: str) -> int:
+        value = item.get(key)
+        return int(value) if isinstance(value, int | Decimal) and not isinstance(value, bool) else 0
+
+    return count("quantity") - count("quantityShipped") - count("quantityCancelled")

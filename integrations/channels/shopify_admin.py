@@ -1,4 +1,5 @@
-"""Shopify GraphQL Admin API: stock out (`inventorySetQuantities`) and status out (`fulfillmentCreate`).
+"""Shopify GraphQL Admin API: stock out (`inventorySetQuantities`) and status out (`fulfillmentCreate`,
+`orderCancel`).
 
 Orders come in by webhook (`integrations.channels.shopify`); this module talks back to the shop:
 - `ShopifyAdminClient.graphql` posts to ``{shop}/admin/api/{version}/graphql.json`` and turns every way
@@ -6,10 +7,12 @@ Orders come in by webhook (`integrations.channels.shopify`); this module talks b
   ``THROTTLED`` GraphQL error (cost-based rate limit) and a mutation's ``userErrors``.
 - `ShopifyStockFeed` sets the *available* quantity of the variant carrying a SKU at one location.
 - `ShopifyShipmentConfirmer` fulfils the shipped lines on the order's open fulfillment orders.
+- `ShopifyCanceller` cancels an order we cancelled (`orderCancel`).
 
 Reference: https://shopify.dev/docs/api/admin-graphql (mutations/inventorySetQuantities,
-mutations/fulfillmentCreate, objects/FulfillmentOrder) and https://shopify.dev/docs/api/usage/limits.
-`fulfillmentCreate` exists from 2024-10 (it replaces the deprecated `fulfillmentCreateV2`).
+mutations/fulfillmentCreate, objects/FulfillmentOrder, mutations/orderCancel) and
+https://shopify.dev/docs/api/usage/limits. `fulfillmentCreate` exists from 2024-10 (it replaces the
+deprecated `fulfillmentCreateV2`); `orderCancel` takes `refundMethod` from 2025-07 (`refund` is deprecated).
 """
 
 from __future__ import annotations
@@ -19,15 +22,15 @@ import logging
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
 from typing import Any, Generic, TypeVar
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.cancellation import CancelReason
 from integrations.channels.base import (
+    CancellationNotice,
     ChannelAuthFailed,
     ChannelError,
     ChannelRateLimited,
@@ -35,6 +38,7 @@ from integrations.channels.base import (
     ChannelUnavailable,
     ShipmentNotice,
     ShippedLine,
+    retry_after_seconds,
 )
 
 log = logging.getLogger("oms.channels.shopify_admin")
@@ -45,6 +49,7 @@ DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # (2026-01 accepts it, 2026-04 requires it together with an `@idempotent` key).
 CHANGE_FROM_QUANTITY_SINCE = "2026-01"
 IDEMPOTENT_REQUIRED_SINCE = "2026-04"
+REFUND_METHOD_SINCE = "2025-07"
 FULFILLABLE = frozenset({"OPEN", "IN_PROGRESS"})
 # A fulfillment in any other status never reached the customer: it does not count as "already confirmed".
 LIVE_FULFILLMENT = frozenset({"SUCCESS", "OPEN", "PENDING"})
@@ -186,24 +191,6 @@ def _error_text(response: httpx.Response) -> str:
     else:
         text = str(errors) if errors else response.reason_phrase
     return text[:500] or "no details"
-
-
-def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: Shopify sends a number ("2.0"); HTTP also allows a date."""
-    if not header:
-        return None
-    try:
-        seconds = Decimal(header.strip())
-        return float(seconds) if seconds.is_finite() and seconds >= 0 else None
-    except InvalidOperation:
-        pass
-    try:
-        when = parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
 
 
 def _graphql_error(errors: Any, extensions: Any) -> ChannelError:
@@ -562,3 +549,107 @@ class ShopifyShipmentConfirmer:
         if tracking:
             request["trackingInfo"] = tracking
         return request
+
+
+# --- Cancellations out.
+
+ORDER_CANCEL_STATE = """
+query OmsOrderCancelState($id: ID!) {
+  order(id: $id) { id cancelledAt }
+}
+"""
+
+CANCEL_ORDER = """
+mutation OmsCancelOrder(%(variables)s) {
+  orderCancel(%(arguments)s) {
+    job { id done }
+    orderCancelUserErrors { code field message }
+  }
+}
+"""
+
+# Shopify's OrderCancelReason for ours. STAFF means "staff made an error", which ours are not.
+CANCEL_REASONS = {
+    CancelReason.CUSTOMER_REQUEST: "CUSTOMER",
+    CancelReason.OUT_OF_STOCK: "INVENTORY",
+    CancelReason.OTHER: "OTHER",
+}
+STAFF_NOTE_LIMIT = 255
+"""Our reason, kept to a line: the note sits on the order in the Shopify admin."""
+
+
+class ShopifyCanceller:
+    """`ChannelCanceller` for Shopify: `orderCancel` on an order we cancelled (never on one Shopify
+    cancelled itself: that one reached us as the orders/cancelled webhook and is not sent back).
+
+    The arguments, and why:
+    - `refundMethod: {originalPaymentMethodsRefund: true}` (`refund: true` before 2025-07): when
+      Shopify took the customer's money, nobody else will give it back, so the cancel refunds it the
+      way it came; an authorization Shopify only holds is voided by the cancel anyway, and an order
+      Shopify took no money for has nothing to refund. (Money our own gateway authorized was already
+      voided by the order's saga.)
+    - `restock: false`: we are the stock truth and the stock feed sets Shopify's *available*
+      quantity absolutely; a restock would add the order's units on top of our figure until the next
+      stock change, and Shopify could sell units we do not have.
+    - `notifyCustomer: true`: the customer bought in the shop and hears from the shop, not from us.
+    - `reason` from the kind (customer request → CUSTOMER, out of stock → INVENTORY, else OTHER) and
+      our reason in words as the `staffNote` (not shown to the customer).
+
+    The order is read first: one already cancelled (by a person in the admin, or by an earlier
+    delivery whose answer was lost) is left alone, since `orderCancel` refuses a second cancel.
+    Shopify cancels in a background job; we return once it is accepted and do not poll the job.
+    """
+
+    touches_stock = False
+
+    def __init__(self, client: ShopifyAdminClient, *, notify_customer: bool = True) -> None:
+        self._client = client
+        self.notify_customer = notify_customer
+
+    def cancel_order(self, notice: CancellationNotice) -> None:
+        try:
+            order_gid = shopify_gid("Order", notice.order_external_id)
+        except ValueError as exc:
+            raise ChannelRejected(str(exc)) from exc
+        data = self._client.graphql(ORDER_CANCEL_STATE, {"id": order_gid})
+        order = data.get("order")
+        if not isinstance(order, dict):
+            raise ChannelRejected(f"Shopify has no order {order_gid}")
+        if order.get("cancelledAt"):
+            log.info("shopify order %s was already cancelled at %s", order_gid, order["cancelledAt"])
+            return
+        query, variables = self.cancel_request(order_gid, notice)
+        data = self._client.graphql(query, variables)
+        payload = data.get("orderCancel") or {}
+        errors = payload.get("orderCancelUserErrors") if isinstance(payload, dict) else None
+        if errors:
+            raise ShopifyUserErrors("orderCancel", errors)
+        job = payload.get("job") if isinstance(payload, dict) else None
+        log.info("shopify accepted the cancellation of %s (job %s)", order_gid, (job or {}).get("id", "?"))
+
+    def cancel_request(self, order_gid: str, notice: CancellationNotice) -> tuple[str, dict[str, Any]]:
+        """The mutation and its variables for this API version."""
+        variables: dict[str, Any] = {
+            "orderId": order_gid,
+            "reason": CANCEL_REASONS[notice.reason_kind],
+            "restock": False,
+            "notifyCustomer": self.notify_customer,
+            "staffNote": f"Cancelled by the order management system: {notice.reason}"[:STAFF_NOTE_LIMIT],
+        }
+        types = {
+            "orderId": "ID!",
+            "reason": "OrderCancelReason!",
+            "restock": "Boolean!",
+            "notifyCustomer": "Boolean",
+            "staffNote": "String",
+        }
+        if _at_least(self._client.api_version, REFUND_METHOD_SINCE):
+            variables["refundMethod"] = {"originalPaymentMethodsRefund": True}
+            types["refundMethod"] = "OrderCancelRefundMethodInput"
+        else:
+            variables["refund"], types["refund"] = True, "Boolean!"
+        query = CANCEL_ORDER % {
+            "variables": ", ".join(f"${name}: {kind}" for name, kind in types.items()),
+            "arguments": ", ".join(f"{name}: ${name}" for name in types),
+        }
+        return query, variables

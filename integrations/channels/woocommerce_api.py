@@ -1,4 +1,4 @@
-"""WooCommerce REST API v3 out: stock quantities and shipment confirmations.
+"""WooCommerce REST API v3 out: stock quantities, shipment confirmations and cancellations.
 
 Endpoints (https://woocommerce.github.io/woocommerce-rest-api-docs/), all under `{shop}/wp-json/wc/v3`
 with HTTP Basic auth (consumer key as user, consumer secret as password; HTTPS in production):
@@ -17,20 +17,20 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 from types import TracebackType
 from typing import Any
 
 import httpx
 
 from integrations.channels.base import (
+    CancellationNotice,
     ChannelAuthFailed,
     ChannelRateLimited,
     ChannelRejected,
     ChannelUnavailable,
     ShipmentNotice,
+    retry_after_seconds,
 )
 
 log = logging.getLogger(__name__)
@@ -39,24 +39,6 @@ API_PATH = "/wp-json/wc/v3"
 DEFAULT_TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # Statuses a merchant ended the order in: a shipment does not overrule them.
 _FINAL_STATUSES = frozenset({"completed", "cancelled", "refunded", "failed", "trash"})
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Retry-After as delta-seconds or an HTTP date; None when absent or unreadable."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _error_message(response: httpx.Response) -> str:
@@ -211,8 +193,11 @@ class WooCommerceStockFeed:
 
 def shipment_note(notice: ShipmentNotice) -> str:
     """The customer-facing note; it names the tracking number, which is how a repeat is recognised."""
-    tracking = notice.tracking_number or "without tracking"
-    return f"Shipped with {notice.carrier}, tracking number: {tracking} (shipment {notice.shipment_id})."
+    if notice.extra.get("collected") == "true":
+        return f"Collected at the store (shipment {notice.shipment_id})."
+    if not notice.tracking_number:
+        return f"Shipped with {notice.carrier or 'our own delivery'} (shipment {notice.shipment_id})."
+    return f"Shipped with {notice.carrier}, tracking number: {notice.tracking_number} (shipment {notice.shipment_id})."
 
 
 class WooCommerceShipmentConfirmer:
@@ -248,3 +233,30 @@ class WooCommerceShipmentConfirmer:
         if not isinstance(notes, list):
             raise ChannelUnavailable(f"WooCommerce GET {order_path}/notes: expected a list")
         return any(isinstance(note, dict) and key in str(note.get("note", "")) for note in notes)
+
+
+class WooCommerceCanceller:
+    """ChannelCanceller: status `cancelled` (`PUT /orders/<id>`), unless the order already ended
+    (completed, cancelled, refunded, failed, trash), as the shipment confirmer does: a merchant's
+    own ending stands, and a retried delivery finds the order cancelled and does nothing.
+
+    WooCommerce puts the units of a cancelled order back on its own stock (when the order had
+    reduced it), which our stock feed must then correct: `touches_stock`. Setting the status
+    refunds nothing: money WooCommerce's gateway took stays for the merchant to refund there.
+    """
+
+    touches_stock = True
+
+    def __init__(self, client: WooCommerceClient) -> None:
+        self._client = client
+
+    def cancel_order(self, notice: CancellationNotice) -> None:
+        if not (notice.order_external_id.isascii() and notice.order_external_id.isdigit()):
+            raise ChannelRejected(f"WooCommerce order ids are numbers, got {notice.order_external_id!r}")
+        order_path = f"/orders/{notice.order_external_id}"
+        order = self._client.call("GET", order_path)
+        status = order.get("status") if isinstance(order, dict) else None
+        if status in _FINAL_STATUSES:
+            log.info("woocommerce order %s already ended (%s): not cancelled", notice.order_external_id, status)
+            return
+        self._client.call("PUT", order_path, body={"status": "cancelled"})

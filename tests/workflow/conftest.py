@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,8 +14,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest_asyncio
+from fastapi.testclient import TestClient
 from temporalio.client import Client
 
+from api.main import create_app
 from config import Settings, load_settings
 from domain.status import OrderStatus
 from integrations.providers import PaymentGateway, Warehouse
@@ -107,3 +109,12 @@ async def running_engine(
 async def engine(temporal_client: Client, sqlite_database: TestDatabase) -> AsyncIterator[Engine]:
     async with running_engine(temporal_client, sqlite_database) as running:
         yield running
+
+
+@contextlib.contextmanager
+def api_client(engine: Engine, admin_token: str) -> Iterator[TestClient]:
+    """The API in-process on the worker's own settings (task queue, database) and Temporal server."""
+    address = engine.client.service_client.config.target_host
+    settings = engine.settings.model_copy(update={"admin_token": admin_token, "temporal_address": address})
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        yield client

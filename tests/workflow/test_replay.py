@@ -12,15 +12,20 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.workflow.histories import HISTORIES
-from workflows.order import OrderWorkflow
-from workflows.shipment import ShipmentWorkflow
+from tests.workflow.histories import HISTORIES, WORKFLOWS
 
 STORED = sorted(HISTORIES.glob("*.json"))
 
 
 def test_histories_are_stored():
-    assert {path.stem for path in STORED} >= {"paid_order_completed", "cancelled_during_fulfilment"}
+    assert {path.stem for path in STORED} >= {
+        "paid_order_completed",
+        "cancelled_during_fulfilment",
+        "counter_sale",
+        "fulfilled_by_channel",
+        "returned_in_two_parts",
+        "bol_pull_retried_after_an_outage",
+    }
 
 
 @pytest.mark.parametrize("path", STORED, ids=lambda p: p.stem)
@@ -28,7 +33,5 @@ async def test_stored_history_replays(path):
     raw = path.read_text()
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"]
     history = WorkflowHistory.from_json(workflow_id, raw)
-    result = await Replayer(workflows=[OrderWorkflow, ShipmentWorkflow]).replay_workflow(
-        history, raise_on_replay_failure=False
-    )
+    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

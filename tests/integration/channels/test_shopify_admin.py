@@ -23,13 +23,13 @@ from integrations.channels.base import (
     ChannelUnavailable,
     ShipmentNotice,
     ShippedLine,
+    retry_after_seconds,
 )
 from integrations.channels.shopify_admin import (
     ShopifyAdminClient,
     ShopifyShipmentConfirmer,
     ShopifyStockFeed,
     ShopifyUserErrors,
-    retry_after_seconds,
     sku_search,
     throttle_wait,
 )

@@ -15,6 +15,7 @@ from integrations.channels.base import (
     ChannelUnavailable,
     ShipmentNotice,
     ShippedLine,
+    retry_after_seconds,
 )
 from integrations.channels.woocommerce_api import (
     ProductRef,
@@ -22,7 +23,6 @@ from integrations.channels.woocommerce_api import (
     WooCommerceShipmentConfirmer,
     WooCommerceStockFeed,
     find_by_sku,
-    retry_after_seconds,
 )
 from ops.temporal_dev import free_port
 from sandboxes.server import serve

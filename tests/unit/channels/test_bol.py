@@ -221,3 +221,31 @@ def test_item_without_product_gets_a_stand_in(payload: dict[str, Any]) -> None:
 )
 def test_transporter_codes(carrier: str, code: str) -> None:
     assert transporter_code(carrier) == code
+
+
+def test_cancellation_requests_to_confirm_are_the_open_items_the_customer_asked_about() -> None:
+    assert bol.cancellation_requested(load("order_cancellation_requested.json")) == ("2095061001",)
+    assert bol.cancellation_requested(load("order_fbr.json")) == ()
+    payload = {
+        "orderItems": [
+            {"orderItemId": "1", "cancellationRequest": True, "quantity": 2},
+            {"orderItemId": "2", "cancellationRequest": True, "quantity": 1, "quantityCancelled": 1},  # bol did it
+            {"orderItemId": "3", "cancellationRequest": True, "quantity": 1, "quantityShipped": 1},  # gone already
+            {"orderItemId": "4", "cancellationRequest": False, "quantity": 1},
+        ]
+    }
+    assert bol.cancellation_requested(payload) == ("1",)
+
+
+def test_a_cancellation_request_on_some_items_asks_a_person_before_anything_ships(payload: dict[str, Any]) -> None:
+    payload["orderItems"][1]["cancellationRequest"] = True
+    order = bol.to_order(payload, CATALOGUE.get)
+    assert "MUG-STONE-350 (item 2095052648)" in order.attention
+    assert "cancel the order here" in order.attention
+
+
+def test_no_request_or_a_request_on_every_item_needs_no_person(payload: dict[str, Any]) -> None:
+    assert bol.to_order(payload, CATALOGUE.get).attention == ""
+    for item in payload["orderItems"]:
+        item["cancellationRequest"] = True
+    assert bol.to_order(payload, CATALOGUE.get).attention == ""  # the pull cancels it instead

@@ -1,0 +1,226 @@
+"""Pull a channel's new and changed orders from its cursor and start (or cancel) each one here.
+
+Safe to retry at any point: an order's workflow id is its order id, so a repeated page starts
+nothing twice, and the cursor is saved only after every order of its page was handed to Temporal.
+Channel failures become ApplicationErrors here, in one place: a rate limit waits as long as the
+channel asks, an outage backs off, refused credentials or requests fail the run for a person.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from temporalio import activity
+from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
+
+from api.services.intake import take_order
+from config import Settings
+from domain.money import MoneyError
+from domain.order import InvalidOrder, Order
+from integrations.channels import amazon, bol
+from integrations.channels.audit import audit_text
+from integrations.channels.base import (
+    ChannelAuthFailed,
+    ChannelError,
+    ChannelRateLimited,
+    ChannelRejected,
+    ChannelUnavailable,
+    OrderSource,
+    PulledOrder,
+    PullPage,
+    SkuResolver,
+)
+from persistence.catalogue import resolver_for
+from persistence.channel_cursors import load_cursor, save_cursor
+from persistence.channel_messages import keep_message
+from persistence.db import SessionFactory
+from workflows.payloads import PullChannelInput, PullChannelResult
+
+log = logging.getLogger("oms.channel_pull")
+
+Adapter = Callable[[dict[str, Any], SkuResolver], Order]
+ADAPTERS: Mapping[str, Adapter] = {"bol": bol.to_order, "amazon": amazon.to_order}
+MAPPING_ERRORS = (ValidationError, MoneyError, InvalidOrder)
+# Without a Retry-After, a 429 waits longer each time it repeats (5 s, 10 s, 20 s, ... 5 min); a
+# Retry-After beyond the cap is not believed (the schedule's next run would come first anyway).
+RATE_LIMIT_FIRST_WAIT = 5.0
+RATE_LIMIT_MAX_WAIT = 300.0
+HEARTBEAT_EVERY = 5.0
+AUDIT_KIND = "pull"
+
+T = TypeVar("T")
+
+
+class _Stop(Exception):
+    """Another pull moved the cursor first: stop without saving ours."""
+
+
+@dataclass
+class _Pull:
+    """One run against one channel: where it stands and what it did."""
+
+    channel: str
+    adapter: Adapter
+    resolve: SkuResolver
+    cursor: str | None
+    result: PullChannelResult
+
+
+class ChannelPullActivities:
+    def __init__(
+        self, session_factory: SessionFactory, sources: Mapping[str, OrderSource], client: Client, settings: Settings
+    ) -> None:
+        self._session_factory = session_factory
+        self._sources = sources
+        self._client = client
+        self._settings = settings
+
+    @activity.defn
+    async def pull_channel_orders(self, data: PullChannelInput) -> PullChannelResult:
+        source = self._sources.get(data.channel)
+        adapter = ADAPTERS.get(data.channel)
+        if source is None or adapter is None:
+            raise ApplicationError(
+                f"{data.channel} is not a pulled channel with credentials on this worker",
+                type="ChannelNotConfigured",
+                non_retryable=True,
+            )
+        run = _Pull(
+            channel=data.channel,
+            adapter=adapter,
+            resolve=resolver_for(self._session_factory, data.channel),  # fresh catalogue each run
+            cursor=await asyncio.to_thread(load_cursor, self._session_factory, data.channel),
+            result=PullChannelResult(channel=data.channel),
+        )
+        for _ in range(max(data.max_pages, 1)):
+            page = await _while_heartbeating(_pull_page, source, run)
+            try:
+                await self._take_page(run, page)
+            except _Stop:
+                run.result.overtaken = True
+                log.warning("%s cursor moved by another pull; this run stops here", run.channel)
+                return run.result
+            activity.heartbeat(run.result.pages)
+            run.result.more = page.more
+            if not page.more:
+                break
+        return run.result
+
+    async def _take_page(self, run: _Pull, page: PullPage) -> None:
+        for pulled in page.orders:
+            await self._take_order(run, pulled)
+        saved = await asyncio.to_thread(
+            save_cursor,
+            self._session_factory,
+            run.channel,
+            previous=run.cursor,
+            cursor=page.cursor,
+            orders=len(page.orders),
+        )
+        if not saved:
+            raise _Stop
+        run.cursor = page.cursor
+        run.result.pages += 1
+        run.result.pulled += len(page.orders)
+
+    async def _take_order(self, run: _Pull, pulled: PulledOrder) -> None:
+        """Map, start or cancel, then audit. A payload that cannot be mapped is kept and skipped:
+        one bad order must not stop the channel (the audit row lets a person replay it)."""
+        try:
+            order = await asyncio.to_thread(run.adapter, pulled.payload, run.resolve)
+        except MAPPING_ERRORS as exc:
+            why = _why(exc)
+            log.warning("%s order %s rejected: %s", run.channel, pulled.external_id, why)
+            await self._audit(run.channel, pulled, None, f"rejected: {why}")
+            run.result.rejected += 1
+            return
+        if pulled.cancelled and pulled.confirm_cancel:
+            cancel: str | None = f"the customer asked {run.channel} to cancel"
+        else:
+            cancel = f"cancelled on {run.channel}" if pulled.cancelled else None
+        taken = await take_order(
+            self._client,
+            self._settings,
+            order,
+            self._session_factory,
+            cancel_reason=cancel,
+            confirm_lines=pulled.confirm_cancel,
+        )
+        if pulled.cancelled:
+            run.result.cancelled += 0 if taken.repeated else 1
+        else:
+            run.result.started += 0 if taken.repeated else 1
+            run.result.duplicates += 1 if taken.repeated else 0
+        await self._audit(run.channel, pulled, order.order_id, taken.outcome)
+
+    async def _audit(self, channel: str, pulled: PulledOrder, order_id: str | None, outcome: str) -> None:
+        await asyncio.to_thread(
+            keep_message,
+            self._session_factory,
+            channel,
+            AUDIT_KIND,
+            audit_text(pulled.payload),
+            external_id=pulled.external_id,
+            order_id=order_id,
+            outcome=outcome,
+        )
+
+
+def _pull_page(source: OrderSource, run: _Pull) -> PullPage:
+    """One page from the channel, its failures turned into what Temporal should do about them."""
+    try:
+        return source.pull(run.cursor)
+    except ChannelError as exc:
+        raise _application_error(run.channel, exc) from exc
+
+
+def _application_error(channel: str, exc: ChannelError) -> ApplicationError:
+    if isinstance(exc, ChannelRateLimited):
+        return ApplicationError(
+            f"{channel} rate limited: {exc}",
+            type="ChannelRateLimited",
+            next_retry_delay=timedelta(seconds=_rate_limit_wait(exc.retry_after)),
+        )
+    if isinstance(exc, ChannelUnavailable):
+        return ApplicationError(f"{channel} unavailable: {exc}", type="ChannelUnavailable")
+    if isinstance(exc, ChannelAuthFailed):
+        return ApplicationError(
+            f"{channel} refused our credentials ({exc}); check the OMS_{channel.upper()}_* settings",
+            type="ChannelAuthFailed",
+            non_retryable=True,
+        )
+    if isinstance(exc, ChannelRejected):
+        return ApplicationError(f"{channel} refused the request: {exc}", type="ChannelRejected", non_retryable=True)
+    return ApplicationError(f"{channel} failed: {exc}", type="ChannelError")
+
+
+def _rate_limit_wait(retry_after: float | None) -> float:
+    if retry_after is not None:
+        return min(max(retry_after, 1.0), RATE_LIMIT_MAX_WAIT)
+    attempt: int = activity.info().attempt if activity.in_activity() else 1
+    return min(RATE_LIMIT_FIRST_WAIT * 2.0 ** min(attempt - 1, 16), RATE_LIMIT_MAX_WAIT)
+
+
+async def _while_heartbeating(function: Callable[..., T], *args: Any) -> T:
+    """Run a blocking call in a thread, heartbeating meanwhile: a page can take a while (bol fetches
+    every order's details), and the heartbeat is how Temporal notices a worker that died."""
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    while True:
+        done, _ = await asyncio.wait({call}, timeout=HEARTBEAT_EVERY)
+        if done:
+            return call.result()
+        activity.heartbeat()
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        problems = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:3]]
+        return "not a valid order: " + "; ".join(problems)
+    return str(exc)

@@ -1,0 +1,117 @@
+"""Returns: check a request against what really left, take the goods back, refund exactly once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from domain.money import Money
+from domain.order import Order
+from domain.returns import ReturnLine, ReturnRefused, check_return, refund_for
+from integrations.providers import PaymentGateway, PaymentRejected
+from persistence import returns as return_store
+from persistence.db import SessionFactory
+from persistence.idempotency import run_once, stored_result
+from persistence.models import ShipmentRecord
+from persistence.unit_of_work import UnitOfWork
+from workflows.payloads import (
+    PAYMENT_REJECTED,
+    RETURN_REFUSED,
+    AcceptReturnInput,
+    RefundReturnInput,
+    ReturnAccepted,
+)
+
+
+def shipped_units(session: Session, order_id: str) -> dict[str, int]:
+    """Units that left to the customer per SKU: shipments handed over (shipped or collected), less
+    what a transfer to a pickup store that never got collected still holds."""
+    units: dict[str, int] = {}
+    for shipment in session.scalars(
+        select(ShipmentRecord).where(ShipmentRecord.order_id == order_id, ShipmentRecord.shipped_at.is_not(None))
+    ):
+        if shipment.kind != "delivery" and shipment.collected_at is None:
+            continue  # click & collect: with the customer only once collected
+        for sku, quantity in shipment.lines.items():
+            units[sku] = units.get(sku, 0) + quantity
+    return units
+
+
+class ReturnActivities:
+    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway) -> None:
+        self._session_factory = session_factory
+        self._gateway = gateway
+
+    @activity.defn
+    def accept_return(self, data: AcceptReturnInput) -> ReturnAccepted:
+        """Check the request against the database (what shipped, what came back), then record the
+        return and restock in one transaction; a retry answers what was recorded the first time."""
+
+        def effect(session: Session) -> dict[str, Any]:
+            order: Order = data.order
+            returned = return_store.returned_so_far(session, order.order_id)
+            try:
+                units = check_return(
+                    [ReturnLine(sku, quantity) for sku, quantity in data.lines.items()],
+                    shipped=shipped_units(session, order.order_id) if data.shipped is None else data.shipped,
+                    returned=returned,
+                    window_closes_at=data.window_closes_at,
+                    now=data.at,
+                )
+            except ReturnRefused as refused:
+                raise ApplicationError(
+                    str(refused), refused.kind.value, type=RETURN_REFUSED, non_retryable=True
+                ) from None
+            refund = refund_for(order, returned, units)
+            return_store.accept_return(
+                session,
+                order_id=order.order_id,
+                return_id=data.return_id,
+                lines=units,
+                reason=data.reason,
+                refund=refund,
+                requested_by=data.requested_by,
+                restock=data.restock,
+                at=data.at,
+                restock_at=data.restock_at,
+            )
+            return {"return_id": data.return_id, "refund_minor": refund.amount_minor, "currency": refund.currency}
+
+        stored = run_once(self._session_factory, f"{data.return_id}:accept", effect)
+        return ReturnAccepted(stored["return_id"], "ACCEPTED", Money(stored["refund_minor"], stored["currency"]))
+
+    @activity.defn
+    def refund_return(self, data: RefundReturnInput) -> ReturnAccepted:
+        """Refund through our gateway when we took the money; a marketplace or POS order was paid
+        on the channel, so the refund is noted as the channel's to make. No transaction is open
+        during the gateway call; the gateway dedupes by the step key, and the outcome is recorded once."""
+        key = f"{data.return_id}:refund"
+        stored = stored_result(self._session_factory, key)
+        if stored is None:
+            with UnitOfWork(self._session_factory) as uow:
+                payment = return_store.refundable(uow.session, data.order_id)
+                provider_ref = payment.provider_ref if payment else None
+                left = payment.captured_minor - payment.refunded_minor if payment else 0
+            amount = Money(min(data.amount.amount_minor, left), data.amount.currency)
+            if provider_ref is not None and amount.amount_minor > 0:
+                try:
+                    self._gateway.refund(key, provider_ref, amount)
+                except PaymentRejected as exc:
+                    raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
+
+            def effect(session: Session) -> dict[str, Any]:
+                if provider_ref is None or amount.amount_minor == 0:
+                    return_store.note_refund(
+                        session, data.return_id, None, data.amount, "to refund on the channel", data.at
+                    )
+                    return {"status": "REFUND_ON_CHANNEL", "amount_minor": data.amount.amount_minor}
+                payment = return_store.refundable(session, data.order_id)
+                return_store.note_refund(session, data.return_id, payment, amount, "refunded to the customer", data.at)
+                return {"status": "REFUNDED", "amount_minor": amount.amount_minor}
+
+            stored = run_once(self._session_factory, key, effect)
+        return ReturnAccepted(data.return_id, stored["status"], Money(stored["amount_minor"], data.amount.currency))

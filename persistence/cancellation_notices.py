@@ -1,0 +1,128 @@
+"""The cancellation-notice outbox: what the channel that sold an order must hear when it ends
+cancelled here.
+
+The row is written by the step that records the order as CANCELLED (activities.orders), in that
+step's transaction: a rolled-back status change leaves no notice and a committed one cannot lose
+it. At most one per order (a unique order id, ON CONFLICT DO NOTHING), whoever retries. The
+stock-feed workflow delivers it next to the shipment notices, with no transaction open while the
+channel is called (activities.channel_out).
+
+Which cancels are told is `domain.cancellation.channel_cancellation`: ours, and a customer's
+cancellation request the channel forwarded for confirmation; never the channel's own. Not told:
+- orders the channel fulfils from its own stock (Amazon AFN, bol FBB): the channel alone decides
+  whether they ship, and a cancel here only corrects our record;
+- Amazon seller-fulfilled orders: the Orders API has no cancel call, so the order's timeline says
+  to cancel it in Seller Central (a row would only ever be closed "not connected").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from domain.cancellation import CancelReason, channel_cancellation
+from domain.order import FULFILLED_BY_US
+from integrations.channels.base import CancellationNotice
+from persistence import channel_outbox
+from persistence import orders as order_store
+from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, OrderLineRecord, OrderRecord, utcnow
+from persistence.stock_outbox import note_stock_change
+
+CANCELLED_CHANNELS = frozenset({"shopify", "woocommerce", "bol"})
+"""Channels with a cancel call of their own."""
+BY_HAND = {
+    "amazon": "Amazon's Orders API has no cancel call for seller-fulfilled orders: cancel it in Seller Central",
+}
+"""Channels whose orders must be cancelled there by a person, and where."""
+UNKNOWN_LEVEL = -(2**31)
+"""A `channel_stock_levels.quantity` no available-to-promise ever equals: the next stock pass sends
+the channel our figure, whatever it was last told."""
+
+
+def enqueue_cancellation(
+    session: Session,
+    order_id: str,
+    *,
+    requested_by: str | None,
+    reason: str,
+    confirm_lines: Iterable[str] = (),
+    at: datetime | None = None,
+) -> bool:
+    """Write the order's cancellation notice in the caller's transaction, when its channel must hear
+    of this cancel. `requested_by`: who asked (`CancelRequest.requested_by`; None: not recorded);
+    `confirm_lines`: the lines whose cancellation the channel asked us to confirm. True when written."""
+    order = session.execute(
+        select(OrderRecord.channel, OrderRecord.external_id, OrderRecord.fulfilled_by).where(
+            OrderRecord.order_id == order_id
+        )
+    ).first()
+    if order is None or order.fulfilled_by != FULFILLED_BY_US:
+        return False
+    if order.channel not in CANCELLED_CHANNELS and order.channel not in BY_HAND:
+        return False
+    line_ids = session.scalars(
+        select(OrderLineRecord.external_line_id)
+        .where(OrderLineRecord.order_id == order_id)
+        .order_by(OrderLineRecord.line_no)
+    )
+    decision = channel_cancellation(order.channel, requested_by, (i or "" for i in line_ids), confirm_lines)
+    if decision is None:
+        return False
+    at = at or utcnow()
+    by_hand = BY_HAND.get(order.channel)
+    if by_hand is not None:
+        order_store.add_event(session, order_id, "channel_not_notified", f"cancellation: {by_hand}", at)
+        return False
+    notice = {
+        "order_external_id": order.external_id,
+        "line_ids": list(decision.line_ids),
+        "reason_kind": decision.reason.value,
+        "reason": reason,
+        "requested_by": requested_by,
+        "cancelled_at": at.isoformat(),
+    }
+    values: dict[str, Any] = {
+        "order_id": order_id,
+        "channel": order.channel,
+        "notice": notice,
+        "created_at": utcnow(),
+    }
+    return channel_outbox.add_once(session, CancellationNoticeOutbox, values, "order_id")
+
+
+def to_notice(stored: Mapping[str, Any]) -> CancellationNotice:
+    """The stored JSON back as the CancellationNotice a canceller takes."""
+    cancelled_at = stored.get("cancelled_at")
+    return CancellationNotice(
+        order_external_id=str(stored["order_external_id"]),
+        line_ids=tuple(str(line_id) for line_id in stored.get("line_ids") or ()),
+        reason_kind=CancelReason(str(stored.get("reason_kind") or CancelReason.OTHER.value)),
+        reason=str(stored.get("reason") or ""),
+        cancelled_at=datetime.fromisoformat(str(cancelled_at)) if cancelled_at else None,
+    )
+
+
+def resend_stock(session: Session, channel: str, order_id: str) -> list[str]:
+    """The channel changed its own stock figure for the order's products as it cancelled it: forget
+    what it was last told of them and queue them, so the next stock pass sends our figure again.
+    Returns the SKUs queued."""
+    skus = sorted(set(session.scalars(select(OrderLineRecord.sku).where(OrderLineRecord.order_id == order_id))))
+    if not skus:
+        return []
+    session.execute(
+        update(ChannelStockLevel)
+        .where(ChannelStockLevel.channel == channel, ChannelStockLevel.sku.in_(skus))
+        .values(quantity=UNKNOWN_LEVEL),
+        execution_options={"synchronize_session": False},
+    )
+    for sku in skus:
+        note_stock_change(session, sku)
+    return skus
+
+
+def notice_of(session: Session, order_id: str) -> CancellationNoticeOutbox | None:
+    return session.scalar(select(CancellationNoticeOutbox).where(CancellationNoticeOutbox.order_id == order_id))

@@ -1,0 +1,110 @@
+"""Returns in the database: the return record, the goods back on the shelf, the refund noted."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from domain.money import Money
+from persistence import orders as order_store
+from persistence.inventory import adjust_on_hand
+from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
+
+
+def returned_so_far(session: Session, order_id: str) -> dict[str, int]:
+    units: dict[str, int] = {}
+    for lines in session.scalars(select(ReturnRecord.lines).where(ReturnRecord.order_id == order_id)):
+        for sku, quantity in lines.items():
+            units[sku] = units.get(sku, 0) + quantity
+    return units
+
+
+def _shipped_from(session: Session, order_id: str, sku: str) -> str | None:
+    """The location that shipped (or handed over) this SKU of the order: the goods go back there."""
+    for shipment in session.scalars(
+        select(ShipmentRecord)
+        .where(ShipmentRecord.order_id == order_id, ShipmentRecord.shipped_at.is_not(None))
+        .order_by(ShipmentRecord.created_at)
+    ):
+        if shipment.lines.get(sku):
+            return shipment.transfer_to or shipment.location_id
+    return None
+
+
+def accept_return(
+    session: Session,
+    *,
+    order_id: str,
+    return_id: str,
+    lines: Mapping[str, int],
+    reason: str,
+    refund: Money,
+    requested_by: str,
+    restock: bool,
+    at: datetime,
+    restock_at: str | None = None,
+) -> ReturnRecord:
+    """Record the return and, when `restock`, put the units back on hand where they were shipped
+    from (ledger kind "return"), in one transaction. A second call with the same id changes nothing."""
+    existing = session.get(ReturnRecord, return_id)
+    if existing is not None:
+        return existing
+    record = ReturnRecord(
+        return_id=return_id,
+        order_id=order_id,
+        status="ACCEPTED",
+        lines=dict(lines),
+        reason=reason,
+        currency=refund.currency,
+        refund_minor=refund.amount_minor,
+        requested_by=requested_by,
+        created_at=at,
+    )
+    session.add(record)
+    placed = []
+    for sku, quantity in sorted(lines.items()):
+        location = (restock_at or _shipped_from(session, order_id, sku)) if restock else None
+        if location is not None:
+            adjust_on_hand(session, location, sku, quantity, kind="return", reason=return_id, order_id=order_id)
+            placed.append(f"{quantity} x {sku} back at {location}")
+    what = ", ".join(f"{quantity} x {sku}" for sku, quantity in sorted(lines.items()))
+    detail = f"{return_id}: {what}" + (f" ({reason})" if reason else "")
+    order_store.add_event(session, order_id, "return_accepted", detail, at)
+    if placed:
+        order_store.add_event(session, order_id, "restocked", "; ".join(placed), at)
+    session.flush()
+    return record
+
+
+def refundable(session: Session, order_id: str) -> PaymentRecord | None:
+    """The order's payment through our gateway, if it has captured money left to refund."""
+    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+    if payment is None or payment.captured_minor - payment.refunded_minor <= 0:
+        return None
+    return payment
+
+
+def note_refund(
+    session: Session, return_id: str, payment: PaymentRecord | None, amount: Money, how: str, at: datetime
+) -> None:
+    """The refund made (payment given: through our gateway, status REFUNDED) or left to the channel
+    that took the money (status REFUND_ON_CHANNEL)."""
+    record = session.get(ReturnRecord, return_id)
+    assert record is not None, return_id
+    if payment is not None:
+        payment.refunded_minor += amount.amount_minor
+        payment.updated_at = at
+    if payment is None:
+        record.status = "REFUND_ON_CHANNEL"
+    else:
+        record.status, record.refunded_at = "REFUNDED", at
+    order_store.add_event(session, record.order_id, "refunded", f"{return_id}: {amount.format()} {how}", at)
+
+
+def returns_for(session: Session, order_id: str) -> list[ReturnRecord]:
+    return list(
+        session.scalars(select(ReturnRecord).where(ReturnRecord.order_id == order_id).order_by(ReturnRecord.created_at))
+    )
