@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -19,6 +19,7 @@ PLACEHOLDER_SECRETS = {
     "admin_token": "dev-admin-token",
     "shopify_webhook_secret": "dev-shopify-secret",
     "woocommerce_webhook_secret": "dev-woocommerce-secret",
+    "tracking_secret": "dev-tracking-secret",
 }
 
 
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     admin_token: str = PLACEHOLDER_SECRETS["admin_token"]
     shopify_webhook_secret: str = PLACEHOLDER_SECRETS["shopify_webhook_secret"]
     woocommerce_webhook_secret: str = PLACEHOLDER_SECRETS["woocommerce_webhook_secret"]
+    tracking_secret: str = PLACEHOLDER_SECRETS["tracking_secret"]
+    """Signs the customers' tracking links (/track/<token>). They never expire: changing it breaks
+    every link already sent."""
+    public_url: str = ""
+    """Where customers reach the API (https://shop.example/oms), for the absolute tracking links in
+    GET /orders/{id}; empty: the address each request came in on (an internal one behind a proxy)."""
     return_window: Duration = timedelta(days=30)
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
@@ -97,6 +104,15 @@ class Settings(BaseSettings):
     """Which bol.com orders are pulled: FBR (we ship), FBB (bol ships; recorded only) or ALL."""
     amazon_listings_op: str = "merge"
     """How the Listings Items API sets quantities: merge (keeps the handling time) or replace."""
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url_is_absolute(cls, value: str) -> str:
+        # A relative or scheme-less address would put links in customers' e-mails that go nowhere.
+        value = value.strip().rstrip("/")
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"OMS_PUBLIC_URL must start with https:// (or http://), got {value!r}")
+        return value
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -10,7 +10,19 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from temporalio.service import RPCError
 
-from api.routes import catalogue, channels, health, inventory, kpis, orders, returns, shipments, webhooks
+from api.routes import (
+    catalogue,
+    channels,
+    dashboard,
+    health,
+    inventory,
+    kpis,
+    orders,
+    returns,
+    shipments,
+    tracking,
+    webhooks,
+)
 from api.state import AppState
 from config import Settings, get_settings
 from persistence.db import create_db_engine, create_session_factory
@@ -53,6 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             headers={"Retry-After": "5"},
         )
 
-    for module in (health, webhooks, orders, returns, shipments, inventory, channels, kpis, catalogue):
+    for module in (
+        health,
+        webhooks,
+        orders,
+        returns,
+        shipments,
+        inventory,
+        channels,
+        kpis,
+        catalogue,
+        tracking,
+        dashboard,
+    ):
         app.include_router(module.router)
     return app

@@ -153,6 +153,11 @@ class OrderPublic(OrderSummary):
     sourcing: list[EventPublic]
     """Every sourcing decision with its reasons, newest last."""
     events: list[EventPublic]
+    tracking_url: str | None = Field(
+        default=None,
+        description="The customer's tracking page for this order (no credential needed: the link is signed); "
+        "for the web shop or channel to put in the customer's e-mail",
+    )
 
 
 class OrdersPublic(BaseModel):

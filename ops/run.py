@@ -116,6 +116,7 @@ class Supervisor:
                 "OMS is running:",
                 f"  API           {api}",
                 f"  API docs      {api}/docs",
+                f"  Dashboard     {api}/dashboard (sign in with the staff token, OMS_ADMIN_TOKEN)",
                 f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",

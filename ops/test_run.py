@@ -1,7 +1,9 @@
-"""`make test`: lint, bring up PostgreSQL where the machine has it, then run every test tier.
+"""`make test`: lint, bring up PostgreSQL where the machine has it (and Chromium for the browser
+tests), then run every test tier.
 
 PostgreSQL: OMS_TEST_POSTGRES_URL if set; otherwise a local cluster started with pg_ctlcluster and
-a fresh `oms_test` database. Under CI=true a missing PostgreSQL is an error, never a silent skip.
+a fresh `oms_test` database. Under CI=true a missing PostgreSQL or Chromium is an error, never a
+silent skip.
 """
 
 from __future__ import annotations
@@ -60,6 +62,33 @@ def local_postgres() -> str:
     return f"postgresql+psycopg://{TEST_ROLE}:{TEST_PASSWORD}@localhost:{port}/{TEST_DATABASE}"
 
 
+class NoChromium(Exception):
+    pass
+
+
+def chromium() -> str:
+    """The browser tests' Chromium: the Debian package, installed here when we are root (never a
+    browser download at test time: `playwright install` is not used)."""
+    found = shutil.which("chromium")
+    if found:
+        return found
+    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+        raise NoChromium("Chromium is not installed and this is not a root Debian shell: apt-get install chromium")
+    print("installing Chromium (apt-get install chromium) for the browser tests ...", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"],
+    ):
+        result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        if result.returncode != 0:
+            raise NoChromium(f"{' '.join(command)} failed: {result.stderr.strip()[-500:]}")
+    found = shutil.which("chromium")
+    if not found:
+        raise NoChromium("apt-get installed chromium but no chromium executable is on PATH")
+    return found
+
+
 def lint() -> int:
     venv_bin = os.path.dirname(sys.executable)
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy", "."]):
@@ -85,6 +114,14 @@ def main(argv: list[str]) -> int:
                 print(f"make test: PostgreSQL is required in CI: {exc}", file=sys.stderr)
                 return 1
             print(f"make test: PostgreSQL tests will be skipped: {exc}", file=sys.stderr, flush=True)
+    if not env.get("OMS_TEST_CHROMIUM") and (not argv or any("e2e" in arg or "browser" in arg for arg in argv)):
+        try:
+            env["OMS_TEST_CHROMIUM"] = chromium()
+        except NoChromium as exc:
+            if in_ci:
+                print(f"make test: Chromium is required in CI: {exc}", file=sys.stderr)
+                return 1
+            print(f"make test: browser tests will be skipped: {exc}", file=sys.stderr, flush=True)
     code = subprocess.call([sys.executable, "-m", "pytest", *(argv or ["tests"])], cwd=PROJECT_ROOT, env=env)
     if code == 5:
         print("make test: pytest collected no tests: that is a failure, not a pass", file=sys.stderr)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from persistence.models import OrderRecord, ShipmentRecord
+from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
 
 
 @dataclass(frozen=True)
@@ -17,6 +17,10 @@ class KpiRows:
     processing_seconds: list[float]
     shipments: int
     fulfilment_cost_by_currency: dict[str, int]
+    returns: int = 0
+    """Returns accepted in the window (whenever their order was received)."""
+    returned_units: int = 0
+    refunded_by_currency: dict[str, int] = field(default_factory=dict)
 
 
 def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | None) -> KpiRows:
@@ -37,6 +41,16 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
         .where(received, ShipmentRecord.status != "CANCELLED")
         .group_by(OrderRecord.currency)
     ).all()
+    returned = (ReturnRecord.created_at >= since) & (ReturnRecord.created_at < until)
+    returns_query = select(ReturnRecord.lines, ReturnRecord.currency, ReturnRecord.refund_minor).where(returned)
+    if channel:
+        returns_query = returns_query.join(OrderRecord, OrderRecord.order_id == ReturnRecord.order_id).where(
+            OrderRecord.channel == channel
+        )
+    returns = session.execute(returns_query).all()
+    refunded: dict[str, int] = {}
+    for _, currency, refund_minor in returns:
+        refunded[currency] = refunded.get(currency, 0) + int(refund_minor)
     return KpiRows(
         orders_by_status={status: int(count) for status, count in by_status.items()},
         processing_seconds=[
@@ -44,4 +58,7 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
         ],
         shipments=sum(int(count) for _, count, _ in costs),
         fulfilment_cost_by_currency={currency: int(total or 0) for currency, _, total in costs},
+        returns=len(returns),
+        returned_units=sum(sum(int(units) for units in lines.values()) for lines, _, _ in returns),
+        refunded_by_currency=refunded,
     )

@@ -25,6 +25,14 @@ class ProcessingTime(BaseModel):
     max_seconds: float | None
 
 
+class ReturnsKpi(BaseModel):
+    count: int
+    """Returns accepted in the window, whenever their order was received."""
+    units: int
+    refunded: list[Money]
+    """What those returns refunded, per currency (zero where a marketplace refunds on its side)."""
+
+
 class KpisPublic(BaseModel):
     since: datetime
     until: datetime
@@ -36,6 +44,7 @@ class KpisPublic(BaseModel):
     shipments: int
     fulfilment_cost: list[Money]
     """Expected cost of the parcels (locations' cost profiles), per order currency."""
+    returns: ReturnsKpi
 
 
 @router.get("", response_model=KpisPublic)
@@ -64,4 +73,9 @@ def kpis(
         fulfilment_cost=[
             Money(amount_minor=v, currency=c) for c, v in sorted(rows.fulfilment_cost_by_currency.items())
         ],
+        returns=ReturnsKpi(
+            count=rows.returns,
+            units=rows.returned_units,
+            refunded=[Money(amount_minor=v, currency=c) for c, v in sorted(rows.refunded_by_currency.items())],
+        ),
     )

@@ -8,17 +8,16 @@ the order id alone (`order-<channel>-…`), so the answer never tells whether th
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from pydantic import BaseModel, ValidationError
-from starlette.concurrency import run_in_threadpool
-from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import Caller, SessionDep, SettingsDep, StaffOrChannel, StaffUser, StateDep, TemporalDep, connected
-from api.errors import from_validation_error, temporal_unavailable, unprocessable
+from api.errors import from_validation_error, unprocessable
 from api.schemas import (
     ActionAccepted,
     CancelBody,
@@ -30,19 +29,17 @@ from api.schemas import (
     OrdersPublic,
     ReleaseBody,
 )
-from api.services import order_view
-from api.services.cancel import request_cancel
+from api.services import order_view, staff_actions, tracking
 from api.services.intake import take_order
 from api.services.payload_audit import UNKNOWN_CHANNEL, kept_payload
 from domain.money import Money, MoneyError
 from domain.order import CHANNELS, Address, InvalidOrder, Order, OrderLine
-from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
+from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence import returns as return_store
 from persistence import shipment_notices
 from persistence.channel_messages import messages_for_order
-from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, OrderState, ReleaseRequest
+from workflows.payloads import CancelRequest, ReleaseRequest
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -177,7 +174,9 @@ def list_orders(
     response_model=OrderPublic,
     responses={403: {"description": "a channel's key, for another channel's order id"}, 404: {"description": "none"}},
 )
-def get_order(order_id: str, caller: StaffOrChannel, session: SessionDep) -> Any:
+def get_order(
+    order_id: str, caller: StaffOrChannel, session: SessionDep, settings: SettingsDep, request: Request
+) -> Any:
     if not caller.is_staff and not order_id.startswith(f"order-{caller.channel}-"):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {caller.name} may read {caller.channel} orders only")
     record = order_store.get_order(session, order_id)
@@ -185,7 +184,10 @@ def get_order(order_id: str, caller: StaffOrChannel, session: SessionDep) -> Any
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
     events = order_store.order_events(session, order_id)
     returns = return_store.returns_for(session, order_id)
-    return order_view.detail(record, events, shipment_notices.notified_at(session, order_id), returns)
+    link = tracking.tracking_url(settings, order_id, str(request.base_url))
+    return order_view.detail(
+        record, events, shipment_notices.notified_at(session, order_id), returns, tracking_url=link
+    )
 
 
 def _parsed(body: str) -> object:
@@ -217,22 +219,14 @@ def order_messages(order_id: str, _: StaffUser, session: SessionDep) -> Any:
     return ChannelMessagesPublic(data=data, count=len(data))
 
 
-async def _live_state(temporal: TemporalDep, order_id: str) -> OrderState:
+@contextmanager
+def _refusals_as_http() -> Iterator[None]:
     try:
-        return await (await connected(temporal)).get_workflow_handle(order_id).query(OrderWorkflow.state)
-    except WorkflowQueryFailedError as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, f"order {order_id} cannot be queried: {exc}") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}") from None
-        raise temporal_unavailable() from None
-
-
-async def _status_of(session: SessionDep, order_id: str) -> OrderStatus:
-    record = await run_in_threadpool(order_store.get_order, session, order_id)
-    if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
-    return OrderStatus(record.status)
+        yield
+    except staff_actions.UnknownOrder as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except staff_actions.Refused as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
 
 
 @router.post(
@@ -242,30 +236,15 @@ async def _status_of(session: SessionDep, order_id: str) -> OrderStatus:
     responses={409: {"description": "past the point of cancelling: use returns"}},
 )
 async def cancel_order(
-    order_id: str,
-    user: StaffUser,
-    session: SessionDep,
-    temporal: TemporalDep,
-    state: StateDep,
-    body: CancelBody | None = None,
+    order_id: str, user: StaffUser, temporal: TemporalDep, state: StateDep, body: CancelBody | None = None
 ) -> Any:
-    recorded = await _status_of(session, order_id)
-    if recorded in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
-        raise HTTPException(status.HTTP_409_CONFLICT, cancel_refusal(recorded, shipping_started=False))
-    live = await _live_state(temporal, order_id)
-    refusal = cancel_refusal(live.status, live.shipping_started)
-    if refusal is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, refusal)
-    # End this request's read transaction first: on SQLite it holds the write lock the claim needs.
-    await run_in_threadpool(session.rollback)
-    refusal = await request_cancel(
-        await connected(temporal),
-        state.session_factory,
-        order_id,
-        CancelRequest(reason=body.reason if body else "", requested_by=user),
-    )
-    if refusal is not None:
-        raise HTTPException(status.HTTP_409_CONFLICT, refusal)
+    with _refusals_as_http():
+        await staff_actions.cancel(
+            lambda: connected(temporal),
+            state.session_factory,
+            order_id,
+            CancelRequest(reason=body.reason if body else "", requested_by=user),
+        )
     return ActionAccepted(order_id=order_id, action="cancel requested")
 
 
@@ -276,12 +255,13 @@ async def cancel_order(
     responses={409: {"description": "the order is not on hold or backordered"}},
 )
 async def release_order(
-    order_id: str, user: StaffUser, session: SessionDep, temporal: TemporalDep, body: ReleaseBody | None = None
+    order_id: str, user: StaffUser, temporal: TemporalDep, state: StateDep, body: ReleaseBody | None = None
 ) -> Any:
-    await _status_of(session, order_id)
-    live = await _live_state(temporal, order_id)
-    if not is_waiting_for_a_person(live.status):
-        raise HTTPException(status.HTTP_409_CONFLICT, f"order is {live.status.value}, not on hold or backordered")
-    handle = (await connected(temporal)).get_workflow_handle(order_id)
-    await handle.signal(OrderWorkflow.release, ReleaseRequest(note=body.note if body else "", released_by=user))
+    with _refusals_as_http():
+        await staff_actions.release(
+            lambda: connected(temporal),
+            state.session_factory,
+            order_id,
+            ReleaseRequest(note=body.note if body else "", released_by=user),
+        )
     return ActionAccepted(order_id=order_id, action="release requested")

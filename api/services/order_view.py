@@ -42,8 +42,10 @@ def detail(
     events: list[OrderEvent],
     notified: Mapping[str, datetime] | None = None,
     returns: list[ReturnRecord] | None = None,
+    tracking_url: str | None = None,
 ) -> OrderPublic:
-    """`notified`: shipment id → when its channel accepted the confirmation; `returns`: the order's returns."""
+    """`notified`: shipment id → when its channel accepted the confirmation; `returns`: the order's
+    returns; `tracking_url`: the customer's tracking page (absolute: it goes into e-mails)."""
     currency = record.currency
     return OrderPublic(
         **summary(record).model_dump(),
@@ -118,4 +120,5 @@ def detail(
         ],
         sourcing=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events if e.kind == "sourcing"],
         events=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events],
+        tracking_url=tracking_url,
     )

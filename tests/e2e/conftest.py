@@ -67,6 +67,14 @@ def system(
 
 
 @pytest.fixture(scope="module", params=["postgresql"])
+def postgres_system(
+    request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """The sandbox engine on PostgreSQL only, for journeys whose database side the other tiers cover."""
+    yield from _running_system(request, temporal_server, tmp_path_factory, {})
+
+
+@pytest.fixture(scope="module", params=["postgresql"])
 def staff_system(
     request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:

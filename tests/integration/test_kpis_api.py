@@ -13,7 +13,7 @@ from config import load_settings
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
 from persistence import orders as order_store
-from persistence.models import ShipmentRecord
+from persistence.models import ReturnRecord, ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
 
@@ -29,7 +29,7 @@ def api(database) -> Iterator[TestClient]:
         yield client
 
 
-def _order(db, received: datetime, shipped_after: timedelta | None, cost: int | None, channel: str = "webshop"):
+def _order(db, received: datetime, shipped_after: timedelta | None, cost: int | None, channel: str = "webshop") -> str:
     order = make_order([("A", 1, 1000)], channel=channel)
     with UnitOfWork(db.session_factory) as uow:
         order_store.record_order(uow.session, order, received)
@@ -48,6 +48,7 @@ def _order(db, received: datetime, shipped_after: timedelta | None, cost: int | 
             uow.session.flush()
             order_store.set_status(uow.session, order.order_id, OrderStatus.SHIPPED, at=received + shipped_after)
         uow.commit()
+    return order.order_id
 
 
 def test_kpis_count_orders_and_measure_processing_time_and_cost(api, database):
@@ -73,3 +74,33 @@ def test_kpis_refuse_a_backwards_window_and_need_a_token(api):
     backwards = {"since": "2026-02-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}
     assert api.get("/kpis", params=backwards, headers=STAFF).status_code == 422
     assert api.get("/kpis", params={"since": "2026-01-01T00:00:00"}, headers=STAFF).status_code == 422  # no zone
+
+
+def _return(db, order_id: str, lines: dict[str, int], refund_minor: int, at: datetime) -> None:
+    with UnitOfWork(db.session_factory) as uow:
+        uow.session.add(
+            ReturnRecord(
+                return_id=f"return-{order_id}-{at.timestamp()}",
+                order_id=order_id,
+                status="REFUNDED",
+                lines=lines,
+                currency="EUR",
+                refund_minor=refund_minor,
+                created_at=at,
+            )
+        )
+        uow.commit()
+
+
+def test_kpis_report_returns_accepted_in_the_window(api, database):
+    now = datetime.now(UTC)
+    shop = _order(database, now - timedelta(days=20), timedelta(hours=1), 450)
+    pos = _order(database, now - timedelta(days=2), timedelta(hours=1), 450, channel="pos")
+    _return(database, shop, {"A": 1}, 1000, now - timedelta(days=1))  # an old order, returned this week
+    _return(database, pos, {"A": 2, "B": 1}, 0, now - timedelta(hours=3))  # refunded by the channel
+    _return(database, shop, {"A": 1}, 1000, now - timedelta(days=9))  # outside the window
+
+    body = api.get("/kpis", headers=STAFF).json()
+    assert body["returns"] == {"count": 2, "units": 4, "refunded": [{"amount_minor": 1000, "currency": "EUR"}]}
+    webshop = api.get("/kpis", params={"channel": "webshop"}, headers=STAFF).json()
+    assert webshop["returns"]["count"] == 1 and webshop["returns"]["units"] == 1

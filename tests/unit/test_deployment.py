@@ -32,7 +32,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 APP_SERVICES = ("migrate", "api", "worker")
 REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES)
-SECRETS = ("OMS_ADMIN_TOKEN", "OMS_SHOPIFY_WEBHOOK_SECRET", "OMS_WOOCOMMERCE_WEBHOOK_SECRET")
+SECRETS = ("OMS_ADMIN_TOKEN", "OMS_SHOPIFY_WEBHOOK_SECRET", "OMS_WOOCOMMERCE_WEBHOOK_SECRET", "OMS_TRACKING_SECRET")
 # Everything compose must refuse to start without (the secrets plus the database passwords).
 REQUIRED_VARIABLES = (*SECRETS, "POSTGRES_PASSWORD", "OMS_DB_PASSWORD")
 # Inside a container the API must listen beyond loopback; the published port decides who reaches it.
@@ -41,6 +41,7 @@ REAL_LOOKING = {
     "OMS_ADMIN_TOKEN": "3f9c2a7b51e04d8c9a6b",
     "OMS_SHOPIFY_WEBHOOK_SECRET": "shpss_8d41f0c2b7a9",
     "OMS_WOOCOMMERCE_WEBHOOK_SECRET": "wc_5e7a1c9d03b2",
+    "OMS_TRACKING_SECRET": "trk_9d2f61c0a7e4",
     "POSTGRES_PASSWORD": "c0ffee5up3ru53r",
     "OMS_DB_PASSWORD": "a1b2c3d4e5f6a7b8",
 }
@@ -352,7 +353,7 @@ def test_database_passwords_are_required_from_the_environment(services: dict[str
 
 def test_no_development_placeholder_anywhere(compose: dict[str, Any]) -> None:
     placeholders = set(PLACEHOLDER_SECRETS.values())
-    assert placeholders == {"dev-admin-token", "dev-shopify-secret", "dev-woocommerce-secret"}
+    assert placeholders == {"dev-admin-token", "dev-shopify-secret", "dev-woocommerce-secret", "dev-tracking-secret"}
     for value in scalars(compose):
         assert value not in placeholders, f"docker-compose.yml holds the placeholder {value!r}"
     for path in (COMPOSE_FILE, DOCKERFILE):
@@ -380,6 +381,7 @@ def test_compose_environment_gives_valid_production_settings(
         assert settings.admin_token == REAL_LOOKING["OMS_ADMIN_TOKEN"]
         assert settings.shopify_webhook_secret == REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"]
         assert settings.woocommerce_webhook_secret == REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"]
+        assert settings.tracking_secret == REAL_LOOKING["OMS_TRACKING_SECRET"]
         assert settings.resolved_database_url.startswith("postgresql+psycopg://oms:")
         assert settings.temporal_address == "temporal:7233"
         assert settings.sandbox_enabled is True  # else worker.build_parts refuses to start
@@ -409,6 +411,7 @@ def test_production_settings_refuse_each_placeholder(placeholder_field: str) -> 
         "admin_token": REAL_LOOKING["OMS_ADMIN_TOKEN"],
         "shopify_webhook_secret": REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
         "woocommerce_webhook_secret": REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+        "tracking_secret": REAL_LOOKING["OMS_TRACKING_SECRET"],
         placeholder_field: PLACEHOLDER_SECRETS[placeholder_field],
     }
     with pytest.raises(ValidationError, match=f"OMS_{placeholder_field.upper()}"):
@@ -425,6 +428,7 @@ def test_production_settings_refuse_all_placeholders() -> None:
             admin_token="dev-admin-token",
             shopify_webhook_secret="dev-shopify-secret",
             woocommerce_webhook_secret="dev-woocommerce-secret",
+            tracking_secret="dev-tracking-secret",
             _env_file=None,
         )
 
@@ -436,6 +440,7 @@ def test_production_settings_need_a_database_url() -> None:
             admin_token=REAL_LOOKING["OMS_ADMIN_TOKEN"],
             shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
             woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+            tracking_secret=REAL_LOOKING["OMS_TRACKING_SECRET"],
             _env_file=None,
         )
 
@@ -447,6 +452,7 @@ def test_production_settings_accept_real_secrets() -> None:
         admin_token=REAL_LOOKING["OMS_ADMIN_TOKEN"],
         shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
         woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
+        tracking_secret=REAL_LOOKING["OMS_TRACKING_SECRET"],
         _env_file=None,
     )
     assert settings.env is Environment.PRODUCTION

@@ -1,0 +1,387 @@
+"""The staff dashboard: server-rendered pages over the read model, with the two buttons people need
+most (release a hold, cancel). Every number here comes from the same queries as the JSON API, and
+every action goes through the same rules (api.services.staff_actions), so the page and the API can
+never disagree about what is allowed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from api.deps import SessionDep, SettingsDep, StateDep, connected
+from api.services import order_view, staff_actions, tracking
+from api.services.dashboard_session import (
+    COOKIE_NAME,
+    SESSION_LENGTH,
+    DashboardSession,
+    form_token_is_valid,
+    new_cookie,
+    session_from,
+    token_is_right,
+)
+from config import Settings
+from domain.channels import available_to_promise
+from domain.kpis import duration_stats
+from domain.money import Money
+from domain.order import CHANNELS
+from domain.status import OrderStatus, is_waiting_for_a_person
+from persistence import escalations, inventory, overview, shipment_notices, stock_ops
+from persistence import orders as order_store
+from persistence import returns as return_store
+from persistence.channels import all_policies
+from persistence.kpis import kpi_rows
+from workflows.payloads import CancelRequest, ReleaseRequest
+
+PAGE_SIZE = 50
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+_FLASH_SALT = "oms-dashboard-flash"
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
+
+
+def _money(value: Any) -> str:
+    """API Money (or a mapping with amount_minor and currency) as people read it: 12.50 EUR."""
+    if isinstance(value, Mapping):
+        return Money(int(value["amount_minor"]), str(value["currency"])).format()
+    return Money(int(value.amount_minor), str(value.currency)).format()
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part) or "0 min"
+
+
+TEMPLATES.env.filters.update(money=_money, when=_when, duration=_duration)
+
+
+# -- signing in ------------------------------------------------------------------------------
+
+
+def _safe_next(target: str | None) -> str:
+    """Only back into the dashboard: a `next` pointing elsewhere would make the login page an open redirect."""
+    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+        return target
+    return "/dashboard"
+
+
+def signed_in(request: Request, settings: SettingsDep) -> DashboardSession:
+    session = session_from(settings, request.cookies.get(COOKIE_NAME))
+    if session is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": f"/dashboard/login?next={quote(here)}"}
+        )
+    return session
+
+
+SignedIn = Annotated[DashboardSession, Depends(signed_in)]
+
+
+def _page(request: Request, template: str, user: DashboardSession | None, code: int = 200, **context: Any) -> Response:
+    settings: Settings = request.app.state.oms.settings
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"user": user, "temporal_ui": settings.temporal_ui_url, "namespace": settings.temporal_namespace, **context},
+        status_code=code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+@router.get("/login")
+def login_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
+    if session_from(settings, request.cookies.get(COOKIE_NAME)) is not None:
+        return RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    return _page(request, "dashboard/login.html", None, next=_safe_next(next), error=None)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    settings: SettingsDep,
+    token: Annotated[str, Form(max_length=500)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
+) -> Response:
+    if not token_is_right(settings, token):
+        return _page(
+            request,
+            "dashboard/login.html",
+            None,
+            code=status.HTTP_401_UNAUTHORIZED,
+            next=_safe_next(next),
+            error="That is not the staff token.",
+        )
+    response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    response.set_cookie(
+        COOKIE_NAME,
+        new_cookie(settings),
+        max_age=int(SESSION_LENGTH.total_seconds()),
+        path="/dashboard",
+        httponly=True,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(user: SignedIn, form_token: Annotated[str, Form(max_length=500)] = "") -> Response:
+    _check_form(user, form_token)
+    response = RedirectResponse("/dashboard/login", status.HTTP_303_SEE_OTHER)
+    response.delete_cookie(COOKIE_NAME, path="/dashboard")
+    return response
+
+
+def _check_form(user: DashboardSession, posted: str) -> None:
+    if not form_token_is_valid(user, posted):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page and try again")
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+@router.get("")
+def overview_page(request: Request, user: SignedIn, session: SessionDep) -> Response:
+    now = datetime.now(UTC)
+    week_ago = now - timedelta(days=7)
+    rows = kpi_rows(session, week_ago, now, None)
+    late, late_count = escalations.list_escalations(session, open_only=True, limit=10)
+    return _page(
+        request,
+        "dashboard/overview.html",
+        user,
+        by_status=overview.orders_by_status(session),
+        statuses=[s.value for s in OrderStatus],
+        by_channel=overview.orders_by_channel(session, week_ago),
+        waiting=[order_view.summary(record) for record in overview.waiting_for_a_person(session)],
+        stuck=overview.stuck_notices(session),
+        late=late,
+        late_count=late_count,
+        week=rows,
+        processing=duration_stats(rows.processing_seconds),
+        costs=[Money(v, c) for c, v in sorted(rows.fulfilment_cost_by_currency.items())],
+        refunds=[Money(v, c) for c, v in sorted(rows.refunded_by_currency.items())],
+    )
+
+
+@router.get("/orders")
+def orders_page(
+    request: Request,
+    user: SignedIn,
+    session: SessionDep,
+    status_: Annotated[str, Query(alias="status", max_length=20)] = "",
+    channel: Annotated[str, Query(max_length=20)] = "",
+    sku: Annotated[str, Query(max_length=100)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    wanted_status = status_ if status_ in {s.value for s in OrderStatus} else ""
+    wanted_channel = channel if channel in CHANNELS else ""
+    rows, count = order_store.list_orders(
+        session,
+        status=wanted_status or None,
+        channel=wanted_channel or None,
+        sku=sku.strip() or None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    filters = {"status": wanted_status, "channel": wanted_channel, "sku": sku.strip()}
+    return _page(
+        request,
+        "dashboard/orders.html",
+        user,
+        orders=[order_view.summary(row) for row in rows],
+        count=count,
+        page=page,
+        pages=max(1, -(-count // PAGE_SIZE)),
+        filters=filters,
+        query=urlencode({key: value for key, value in filters.items() if value}),
+        statuses=[s.value for s in OrderStatus],
+        channels=CHANNELS,
+    )
+
+
+def _flash(settings: Settings, ok: bool, text: str) -> str:
+    """A message for the page after a redirect, signed so a link cannot put words in our mouth."""
+    return URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).dumps({"ok": ok, "text": text})
+
+
+def _read_flash(settings: Settings, value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    try:
+        loaded = URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).loads(value)
+    except BadSignature:
+        return None
+    return loaded if isinstance(loaded, dict) else None
+
+
+@router.get("/orders/{order_id}")
+def order_page(
+    order_id: str,
+    request: Request,
+    user: SignedIn,
+    session: SessionDep,
+    settings: SettingsDep,
+    flash: Annotated[str | None, Query(max_length=2000)] = None,
+) -> Response:
+    record = order_store.get_order(session, order_id)
+    if record is None:
+        return _page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+    order = order_view.detail(
+        record,
+        order_store.order_events(session, order_id),
+        shipment_notices.notified_at(session, order_id),
+        return_store.returns_for(session, order_id),
+        tracking_url=tracking.tracking_url(settings, order_id, str(request.base_url)),
+    )
+    recorded = OrderStatus(record.status)
+    return _page(
+        request,
+        "dashboard/order.html",
+        user,
+        order=order,
+        flash=_read_flash(settings, flash),
+        may_release=is_waiting_for_a_person(recorded),
+        may_cancel=recorded not in (OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.CANCELLED),
+    )
+
+
+async def _act(
+    request: Request, order_id: str, action: str, run: Any, state: StateDep, settings: Settings
+) -> RedirectResponse:
+    async def connect() -> Client:
+        return await connected(state.temporal)
+
+    try:
+        await run(connect)
+        message = (True, f"{action} requested: the order page shows the outcome in a moment")
+    except staff_actions.UnknownOrder as exc:
+        message = (False, str(exc))
+    except staff_actions.Refused as exc:
+        message = (False, f"{action} refused: {exc}")
+    except HTTPException as exc:  # Temporal cannot be reached
+        message = (False, f"{action} not sent: {exc.detail}")
+    except RPCError as exc:
+        message = (False, f"{action} not sent: the workflow engine refused the call ({exc.message})")
+    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(settings, *message)}"
+    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/orders/{order_id}/release")
+async def release(
+    order_id: str,
+    request: Request,
+    user: SignedIn,
+    state: StateDep,
+    settings: SettingsDep,
+    form_token: Annotated[str, Form(max_length=500)] = "",
+    note: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    _check_form(user, form_token)
+    request_ = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)")
+
+    async def run(connect: staff_actions.Connect) -> None:
+        await staff_actions.release(connect, state.session_factory, order_id, request_)
+
+    return await _act(request, order_id, "release", run, state, settings)
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(
+    order_id: str,
+    request: Request,
+    user: SignedIn,
+    state: StateDep,
+    settings: SettingsDep,
+    form_token: Annotated[str, Form(max_length=500)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    _check_form(user, form_token)
+    request_ = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
+
+    async def run(connect: staff_actions.Connect) -> None:
+        await staff_actions.cancel(connect, state.session_factory, order_id, request_)
+
+    return await _act(request, order_id, "cancel", run, state, settings)
+
+
+@router.get("/stock")
+def stock_page(
+    request: Request,
+    user: SignedIn,
+    session: SessionDep,
+    sku: Annotated[str, Query(max_length=100)] = "",
+    location: Annotated[str, Query(max_length=64)] = "",
+    below_safety: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+) -> Response:
+    rows, count = stock_ops.overview(
+        session,
+        location_id=location.strip() or None,
+        sku_prefix=sku.strip() or None,
+        below_safety=True if below_safety else None,
+        limit=PAGE_SIZE,
+        offset=(page - 1) * PAGE_SIZE,
+    )
+    filters = {"sku": sku.strip(), "location": location.strip(), "below_safety": "true" if below_safety else ""}
+    return _page(
+        request,
+        "dashboard/stock.html",
+        user,
+        rows=rows,
+        count=count,
+        page=page,
+        pages=max(1, -(-count // PAGE_SIZE)),
+        filters=filters,
+        query=urlencode({key: value for key, value in filters.items() if value}),
+    )
+
+
+@router.get("/stock/{sku}")
+def sku_page(sku: str, request: Request, user: SignedIn, session: SessionDep) -> Response:
+    rows = inventory.stock_for_sku(session, sku)
+    if not rows:
+        return _page(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
+    channels = available_to_promise({row.location_id: row.available for row in rows}, all_policies(session))
+    recent, recent_count = order_store.list_orders(session, sku=sku, limit=10)
+    return _page(
+        request,
+        "dashboard/sku.html",
+        user,
+        sku=sku,
+        rows=rows,
+        channels=channels,
+        sent=stock_ops.last_sent(session, sku),
+        recent=[order_view.summary(row) for row in recent],
+        recent_count=recent_count,
+    )
+
+
+@router.get("/late")
+def late_page(request: Request, user: SignedIn, session: SessionDep) -> Response:
+    rows, count = escalations.list_escalations(session, open_only=True, limit=200)
+    return _page(request, "dashboard/late.html", user, rows=rows, count=count)

@@ -1,0 +1,59 @@
+"""The dashboard's sign-in: staff type the staff token once and get a signed, expiring cookie.
+
+A browser cannot send `Authorization: Bearer` on its own, and the token itself must never sit in a
+cookie (or in a page, a URL or a log). The cookie carries only a random session id, signed with the
+staff token as the key: changing OMS_ADMIN_TOKEN signs every dashboard user out at once. Forms
+carry a second token derived from that session id, so another site cannot post on a user's behalf
+even where SameSite is not honoured.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+
+from config import Settings
+
+COOKIE_NAME = "oms_dashboard"
+SESSION_LENGTH = timedelta(hours=12)
+_SESSION_SALT = "oms-dashboard-session"
+_FORM_SALT = "oms-dashboard-form"
+
+
+@dataclass(frozen=True)
+class DashboardSession:
+    session_id: str
+    form_token: str
+    """Put in every form the page posts; `form_token_is_valid` checks it."""
+
+
+def token_is_right(settings: Settings, typed: str) -> bool:
+    return hmac.compare_digest(typed.encode(), settings.admin_token.encode())
+
+
+def new_cookie(settings: Settings) -> str:
+    return URLSafeTimedSerializer(settings.admin_token, salt=_SESSION_SALT).dumps(secrets.token_urlsafe(16))
+
+
+def session_from(settings: Settings, cookie: str | None) -> DashboardSession | None:
+    """The signed-in session the cookie names, or None when it is missing, forged or expired."""
+    if not cookie:
+        return None
+    try:
+        session_id = URLSafeTimedSerializer(settings.admin_token, salt=_SESSION_SALT).loads(
+            cookie, max_age=int(SESSION_LENGTH.total_seconds())
+        )
+    except BadSignature:  # also SignatureExpired
+        return None
+    if not isinstance(session_id, str):
+        return None
+    form_token = URLSafeSerializer(settings.admin_token, salt=_FORM_SALT).dumps(session_id)
+    return DashboardSession(session_id, form_token)
+
+
+def form_token_is_valid(session: DashboardSession, posted: str | None) -> bool:
+    return posted is not None and hmac.compare_digest(posted.encode(), session.form_token.encode())
