@@ -26,6 +26,7 @@ from activities.channel_pull import ChannelPullActivities
 from activities.fulfilment import FulfilmentActivities, ShipmentActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
+from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
@@ -101,6 +102,7 @@ def build_parts(
     pulls = ChannelPullActivities(session_factory, channels.sources, client, settings)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
+    outboxes = OutboxActivities(stock_feed, notices, cancellations)
     shipments = shipment_parts(session_factory, warehouse)
     return WorkerParts(
         workflows=[OrderWorkflow, StockFeedWorkflow, ChannelPullWorkflow, *shipments.workflows],
@@ -119,6 +121,8 @@ def build_parts(
             fulfilment.pick_shipment,
             fulfilment.pack_shipment,
             fulfilment.ship_shipment,
+            outboxes.deliver_outboxes,
+            # The three parts on their own: stock-feed runs from before one-activity passes use them.
             stock_feed.publish_stock_updates,
             notices.deliver_shipment_notices,
             cancellations.deliver_cancellation_notices,

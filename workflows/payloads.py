@@ -446,6 +446,15 @@ class DeliverNoticesResult:
     """Notices not tried this pass: their channel was down, throttled us, or refused them recently."""
 
 
+@dataclass
+class OutboxPassResult:
+    """One stock-feed pass over every outbox (OutboxActivities.deliver_outboxes)."""
+
+    stock: PublishStockResult
+    shipments: DeliverNoticesResult
+    cancellations: DeliverNoticesResult
+
+
 # -- sold at the counter ----------------------------------------------------------------------------
 
 # The ApplicationError type of a counter sale naming a store we do not know: the order waits on hold.

@@ -1,5 +1,6 @@
 """StockFeedWorkflow: one per task queue, forever (continue-as-new), delivering the ATP outbox and
-the shipment- and cancellation-notice outboxes (status out) to the channels.
+the shipment- and cancellation-notice outboxes (status out) to the channels, all three in one
+activity per pass (runs from before that patch replay with an activity per outbox).
 
 A workflow rather than a loop in some process: exactly one runs however many workers there are,
 ops see it in the Temporal UI, and a failing channel feed is retried with backoff, durably.
@@ -16,11 +17,13 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
+    from activities.outboxes import OutboxActivities
     from activities.stock_feed import StockFeedActivities
-    from workflows.payloads import DeliverNoticesInput, DeliverNoticesResult, StockFeedInput
+    from workflows.payloads import DeliverNoticesInput, DeliverNoticesResult, OutboxPassResult, StockFeedInput
 
 SHIPMENT_NOTICES_PATCH = "shipment-notices-v1"
 CANCELLATION_NOTICES_PATCH = "cancellation-notices-v1"
+SINGLE_ACTIVITY_OUTBOXES_PATCH = "outboxes-in-one-activity-v1"
 
 MAX_BACKOFF_SECONDS = 60.0
 _OUTBOXES = (
@@ -48,23 +51,10 @@ class StockFeedWorkflow:
         failures = 0
         for _ in range(data.passes_before_continue):
             self._poked = False
-            result = await workflow.execute_activity_method(
-                StockFeedActivities.publish_stock_updates,
-                data,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                summary="deliver ATP to channels",
-            )
-            delivered, failed = result.delivered, result.failed
-            backlog = result.delivered >= data.batch_size and not result.failed
-            # Shipment confirmations, then cancellations, back to the channel that sold each order:
-            # in the same loop (one per queue, the same backoff, no second forever-workflow), each
-            # its own pass so a backlog of one does not hold up the other.
-            for patch, method, summary in _OUTBOXES:
-                if workflow.patched(patch):
-                    sent = await self._deliver_outbox(method, data, summary)
-                    delivered, failed = delivered + sent.delivered, failed + sent.failed
-                    backlog = backlog or (sent.delivered + sent.skipped >= data.batch_size and not sent.failed)
+            if workflow.patched(SINGLE_ACTIVITY_OUTBOXES_PATCH):
+                delivered, failed, backlog = await self._one_activity_pass(data)
+            else:
+                delivered, failed, backlog = await self._pass_per_outbox(data)
             failures = failures + 1 if failed and not delivered else 0
             if backlog:
                 continue  # a full batch: there is a backlog, go again at once
@@ -72,6 +62,42 @@ class StockFeedWorkflow:
             with contextlib.suppress(TimeoutError):  # an idle tick: look again
                 await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
         workflow.continue_as_new(data)
+
+    @staticmethod
+    async def _one_activity_pass(data: StockFeedInput) -> tuple[int, int, bool]:
+        """Stock, shipment confirmations and cancellations in one activity: (delivered, failed, backlog)."""
+        result: OutboxPassResult = await workflow.execute_activity_method(
+            OutboxActivities.deliver_outboxes,
+            data,
+            start_to_close_timeout=timedelta(minutes=5),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary="deliver stock, shipment confirmations and cancellations to channels",
+        )
+        stock, notices = result.stock, (result.shipments, result.cancellations)
+        delivered = stock.delivered + sum(n.delivered for n in notices)
+        failed = stock.failed + sum(n.failed for n in notices)
+        backlog = (stock.delivered >= data.batch_size and not stock.failed) or any(
+            n.delivered + n.skipped >= data.batch_size and not n.failed for n in notices
+        )
+        return delivered, failed, backlog
+
+    async def _pass_per_outbox(self, data: StockFeedInput) -> tuple[int, int, bool]:
+        """Runs from before SINGLE_ACTIVITY_OUTBOXES_PATCH: an activity per outbox, each behind its own patch."""
+        result = await workflow.execute_activity_method(
+            StockFeedActivities.publish_stock_updates,
+            data,
+            start_to_close_timeout=timedelta(minutes=2),
+            retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+            summary="deliver ATP to channels",
+        )
+        delivered, failed = result.delivered, result.failed
+        backlog = result.delivered >= data.batch_size and not result.failed
+        for patch, method, summary in _OUTBOXES:
+            if workflow.patched(patch):
+                sent = await self._deliver_outbox(method, data, summary)
+                delivered, failed = delivered + sent.delivered, failed + sent.failed
+                backlog = backlog or (sent.delivered + sent.skipped >= data.batch_size and not sent.failed)
+        return delivered, failed, backlog
 
     @staticmethod
     async def _deliver_outbox(method: Any, data: StockFeedInput, summary: str) -> DeliverNoticesResult:

@@ -30,7 +30,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.common import RetryPolicy
 from temporalio.worker import Replayer, Worker
 
-from activities.channel_out import ShipmentNoticeActivities
+from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.stock_feed import StockFeedActivities
 from api.main import create_app
 from api.services.intake import start_order
@@ -399,12 +399,60 @@ class StockFeedBeforeCancellations:
         workflow.continue_as_new(data)
 
 
+@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
+class StockFeedBeforeOneActivityPass:
+    """StockFeedWorkflow with both kinds of notice, each outbox its own activity per pass."""
+
+    def __init__(self) -> None:
+        self._poked = False
+
+    @workflow.signal(name="poke")
+    def poke(self) -> None:
+        self._poked = True
+
+    @workflow.run
+    async def run(self, data: StockFeedInput) -> None:
+        failures = 0
+        for _ in range(data.passes_before_continue):
+            self._poked = False
+            result = await workflow.execute_activity_method(
+                StockFeedActivities.publish_stock_updates,
+                data,
+                start_to_close_timeout=timedelta(minutes=2),
+                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                summary="deliver ATP to channels",
+            )
+            delivered, failed = result.delivered, result.failed
+            backlog = result.delivered >= data.batch_size and not result.failed
+            for patch, method in (
+                ("shipment-notices-v1", ShipmentNoticeActivities.deliver_shipment_notices),
+                ("cancellation-notices-v1", CancellationNoticeActivities.deliver_cancellation_notices),
+            ):
+                if workflow.patched(patch):
+                    sent = await workflow.execute_activity_method(
+                        method,
+                        DeliverNoticesInput(batch_size=data.batch_size),
+                        start_to_close_timeout=timedelta(minutes=2),
+                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                    )
+                    delivered, failed = delivered + sent.delivered, failed + sent.failed
+                    backlog = backlog or (sent.delivered + sent.skipped >= data.batch_size and not sent.failed)
+            failures = failures + 1 if failed and not delivered else 0
+            if backlog:
+                continue
+            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
+        workflow.continue_as_new(data)
+
+
 async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_notice(temporal_client, sqlite_database):
     db = sqlite_database
     add_location(db.session_factory, "AMS")
     stock(db.session_factory, "AMS", {TEE: 1})
     feeds = StockFeedActivities(db.session_factory, {}, temporal_client)
     shipments = ShipmentNoticeActivities(db.session_factory, {})
+    cancellations = CancellationNoticeActivities(db.session_factory, {})
     recorded = [
         await _recorded(temporal_client, StockFeedBeforeNotices, [feeds.publish_stock_updates], 3),
         await _recorded(
@@ -413,23 +461,34 @@ async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_no
             [feeds.publish_stock_updates, shipments.deliver_shipment_notices],
             6,
         ),
+        await _recorded(
+            temporal_client,
+            StockFeedBeforeOneActivityPass,
+            [
+                feeds.publish_stock_updates,
+                shipments.deliver_shipment_notices,
+                cancellations.deliver_cancellation_notices,
+            ],
+            9,
+        ),
     ]
     async with running_engine(temporal_client, db, stock_feed=True) as engine:
         new = stock_feed(engine)
-        await eventually(lambda: _activities_done(new, 9), "three passes with both notices", poke=new)
+        await eventually(lambda: _activities_done(new, 3), "three passes over every outbox", poke=new)
     replayer = Replayer(workflows=[StockFeedWorkflow])
     for handle in (*recorded, new):
         history = await handle.fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
-    before_notices, before_cancellations = recorded
+    before_notices, before_cancellations, before_one_activity = recorded
     assert await _activity_types(before_notices) == {"publish_stock_updates"}
     assert await _activity_types(before_cancellations) == {"publish_stock_updates", "deliver_shipment_notices"}
-    assert await _activity_types(new) == {
+    assert await _activity_types(before_one_activity) == {
         "publish_stock_updates",
         "deliver_shipment_notices",
         "deliver_cancellation_notices",
     }
+    assert await _activity_types(new) == {"deliver_outboxes"}
 
 
 async def _recorded(
