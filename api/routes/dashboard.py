@@ -5,8 +5,9 @@ never disagree about what is allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -29,12 +30,13 @@ from api.services.dashboard_session import (
     session_from,
     token_is_right,
 )
+from api.state import AppState
 from config import Settings
 from domain.channels import available_to_promise
 from domain.kpis import duration_stats
 from domain.money import Money
 from domain.order import CHANNELS
-from domain.status import OrderStatus, is_waiting_for_a_person
+from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence import escalations, inventory, overview, shipment_notices, stock_ops
 from persistence import orders as order_store
 from persistence import returns as return_store
@@ -266,18 +268,20 @@ def order_page(
         order=order,
         flash=_read_flash(settings, flash),
         may_release=is_waiting_for_a_person(recorded),
-        may_cancel=recorded not in (OrderStatus.SHIPPED, OrderStatus.COMPLETED, OrderStatus.CANCELLED),
+        may_cancel=cancel_refusal(recorded, shipping_started=False) is None,
     )
 
 
 async def _act(
-    request: Request, order_id: str, action: str, run: Any, state: StateDep, settings: Settings
+    order_id: str, action: str, attempt: Callable[[staff_actions.Connect], Awaitable[None]], state: AppState
 ) -> RedirectResponse:
+    """Run a staff action and come back to the order's page with what happened."""
+
     async def connect() -> Client:
         return await connected(state.temporal)
 
     try:
-        await run(connect)
+        await attempt(connect)
         message = (True, f"{action} requested: the order page shows the outcome in a moment")
     except staff_actions.UnknownOrder as exc:
         message = (False, str(exc))
@@ -287,46 +291,36 @@ async def _act(
         message = (False, f"{action} not sent: {exc.detail}")
     except RPCError as exc:
         message = (False, f"{action} not sent: the workflow engine refused the call ({exc.message})")
-    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(settings, *message)}"
+    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(state.settings, *message)}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
 @router.post("/orders/{order_id}/release")
 async def release(
     order_id: str,
-    request: Request,
     user: SignedIn,
     state: StateDep,
-    settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     _check_form(user, form_token)
-    request_ = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)")
-
-    async def run(connect: staff_actions.Connect) -> None:
-        await staff_actions.release(connect, state.session_factory, order_id, request_)
-
-    return await _act(request, order_id, "release", run, state, settings)
+    wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)")
+    attempt = partial(staff_actions.release, session_factory=state.session_factory, order_id=order_id, request=wish)
+    return await _act(order_id, "release", attempt, state)
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(
     order_id: str,
-    request: Request,
     user: SignedIn,
     state: StateDep,
-    settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     _check_form(user, form_token)
-    request_ = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
-
-    async def run(connect: staff_actions.Connect) -> None:
-        await staff_actions.cancel(connect, state.session_factory, order_id, request_)
-
-    return await _act(request, order_id, "cancel", run, state, settings)
+    wish = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
+    attempt = partial(staff_actions.cancel, session_factory=state.session_factory, order_id=order_id, request=wish)
+    return await _act(order_id, "cancel", attempt, state)
 
 
 @router.get("/stock")
