@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -169,17 +169,6 @@ class Order:
         for line in self.lines:
             values[line.sku] = max(values.get(line.sku, 0), line.unit_price.amount_minor)
         return values
-
-    def value_of(self, units: Mapping[str, int]) -> Money:
-        """What the customer paid for these units (line totals shared pro rata, rounded down)."""
-        left = dict(units)
-        value = 0
-        for line in self.lines:
-            take = min(left.get(line.sku, 0), line.quantity)
-            if take:
-                value += line.total.amount_minor * take // line.quantity
-                left[line.sku] -= take
-        return Money(value, self.currency)
 
     def demand(self) -> dict[str, int]:
         """Units wanted per SKU (a SKU may appear on several lines)."""

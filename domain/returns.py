@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from domain.allocation import refund_for_units
 from domain.money import Money
 from domain.order import Order
 
@@ -77,21 +78,8 @@ def check_return(
 
 
 def refund_for(order: Order, returned_before: Mapping[str, int], returning: Mapping[str, int]) -> Money:
-    """What the customer paid for `returning` units, given `returned_before` were refunded already.
-
-    Computed as paid(before + now) - paid(before), where paid(units) spreads each line's total over
-    its units (the first n of q units are worth total*n//q) and takes the order-level discount off
-    pro rata. Returning everything, in one go or in parts, refunds exactly the lines' totals less
-    the order discount. Shipping and other charges are not refunded here (a person may, on the
-    channel or in the payment provider)."""
-    after = {sku: returned_before.get(sku, 0) + returning.get(sku, 0) for sku in {*returned_before, *returning}}
-    return Money(_paid_for(order, after) - _paid_for(order, returned_before), order.currency)
-
-
-def _paid_for(order: Order, units: Mapping[str, int]) -> int:
-    value = order.value_of(units).amount_minor
-    lines_total = order.lines_total().amount_minor
-    discount = order.order_discount.amount_minor
-    if lines_total <= 0 or discount <= 0:
-        return value
-    return value - discount * value // lines_total
+    """What the customer paid for `returning` units, given `returned_before` were refunded already
+    (domain.allocation: the same share of the total their capture took, so parts add up to the
+    cent). Shipping and other charges are not refunded here (a person may, on the channel or in the
+    payment provider)."""
+    return refund_for_units(order, returned_before, returning)

@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
+    from domain.allocation import charge_for_parcel
     from domain.cancellation import BY_DEADLINE, BY_PAYMENT, BY_PICKUP, BY_SOURCING
     from domain.fulfilment import EXPIRED, shipment_kind, sla_for
     from domain.money import Money
@@ -94,6 +95,8 @@ class OrderWorkflow:
         self._payment_status: str | None = None
         self._captured = 0
         self._shipped_value = 0
+        self._left_units: dict[str, int] = {}
+        """Units handed over to carriers or customers so far, per SKU."""
         self._remaining: dict[str, int] = {}
         self._pending: list[ReservedShipment] = []
         self._reserved_rounds = 0
@@ -543,10 +546,7 @@ class OrderWorkflow:
         if not outcome.handed_over:
             return
         self._shipping_started = self._handed_over_any = True
-        value = order.value_of(outcome.handed_over).amount_minor
-        if self._shipped_value == 0:  # shipping and other charges ride with the first parcel
-            value += (order.shipping + order.other_charges - order.order_discount).amount_minor
-        self._shipped_value += value
+        value = self._value_leaving(order, outcome.handed_over)
         payment = self._payment
         if payment is None:
             return
@@ -574,10 +574,7 @@ class OrderWorkflow:
         """
         assert self._payment is not None
         everything_shipped = self._nothing_left_to_ship()
-        value = order.value_of(shipment.lines).amount_minor
-        if self._shipped_value == 0:  # shipping and other charges ride with the first parcel
-            value += (order.shipping + order.other_charges - order.order_discount).amount_minor
-        self._shipped_value += value
+        value = self._value_leaving(order, shipment.lines)
         if workflow.patched(CAPTURE_ONCE_PATCH):
             if everything_shipped:
                 await self._capture_amount(order, self._payment.amount.amount_minor - self._captured)
@@ -586,6 +583,15 @@ class OrderWorkflow:
             return
         amount = self._payment.amount.amount_minor - self._captured if everything_shipped else value
         await self._capture_amount(order, amount)
+
+    def _value_leaving(self, order: Order, parcel: dict[str, int]) -> int:
+        """The share of the order's total this parcel carries (domain.allocation: the parts of an
+        order add up to its total to the cent, however it was split); counts it as shipped."""
+        value = charge_for_parcel(order, self._left_units, parcel).amount_minor
+        for sku, units in parcel.items():
+            self._left_units[sku] = self._left_units.get(sku, 0) + units
+        self._shipped_value += value
+        return value
 
     async def _capture_amount(self, order: Order, amount: int, *, final: bool = True) -> None:
         assert self._payment is not None
