@@ -59,12 +59,15 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
             raise from_validation_error(exc, "not a Shopify order") from None
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
-        # Cancelled on Shopify: our saga undoes what was done; once shipped it is refused (returns).
-        cancel = shopify.cancel_reason(payload) if topic in shopify.CANCEL_TOPICS else None
+        # Cancelled on Shopify (the signed body says so; the topic is unsigned): our saga undoes what
+        # was done; once shipped it is refused (returns).
+        cancel = shopify.cancellation(payload)
         taken = await take_order(
             await connected(temporal), settings, order, state.session_factory, cancel_reason=cancel
         )
         kept.outcome = taken.outcome
+        if cancel is None and topic in shopify.CANCEL_TOPICS:
+            kept.outcome += f" ({topic} with no cancelled_at in the body: taken as the order, not cancelled)"
         return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
 
 

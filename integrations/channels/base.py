@@ -22,12 +22,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
+
+from pydantic import AfterValidator
 
 from domain.cancellation import CancelReason
+from domain.times import in_utc
 
 SkuResolver = Callable[[str], str | None]
 """A channel's identifier for a product (EAN, SellerSKU, ...) → our SKU, or None when unknown."""
+
+
+ChannelTime = Annotated[datetime, AfterValidator(in_utc)]
+"""A channel's timestamp as a model field: in UTC (no offset: UTC), and a validation error, never an
+OverflowError later, when UTC cannot hold it."""
 
 
 def same_sku(identifier: str) -> str | None:

@@ -8,7 +8,6 @@ shipping, tips and duties, so all of those are mapped to keep the order reconcil
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,9 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
+from integrations.channels.base import ChannelTime
 from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
 
 CHANNEL = "shopify"
+# Topics whose body is a whole order. The topic header is not covered by the HMAC (only the body is),
+# so it only says which deliveries we read; whether an order is cancelled, only the body says.
 ORDER_TOPICS = frozenset({"orders/create"})
 CANCEL_TOPICS = frozenset({"orders/cancelled"})
 # Financial statuses in which Shopify already holds the customer's money.
@@ -93,7 +95,8 @@ class ShopifyOrder(_Model):
     email: str | None = None
     contact_email: str | None = None
     currency: str = Field(min_length=3, max_length=3)
-    created_at: datetime
+    created_at: ChannelTime
+    cancelled_at: ChannelTime | None = None
     financial_status: str | None = None
     taxes_included: bool = False
     total_price: Decimal = Field(ge=0)
@@ -157,7 +160,7 @@ def to_order(payload: dict[str, Any]) -> Order:
         reference=shop.name,
         currency=currency,
         lines=tuple(lines),
-        placed_at=shop.created_at.astimezone(UTC) if shop.created_at.tzinfo else shop.created_at.replace(tzinfo=UTC),
+        placed_at=shop.created_at,
         total=Money.parse(shop.total_price, currency),
         shipping=Money.parse(shipping, currency),
         charges=Money.parse(shop.total_tip_received + duties, currency),
@@ -167,7 +170,13 @@ def to_order(payload: dict[str, Any]) -> Order:
     )
 
 
-def cancel_reason(payload: dict[str, Any]) -> str:
-    """Shopify's own words for an orders/cancelled webhook (customer, fraud, inventory, declined, other)."""
+def cancellation(payload: dict[str, Any]) -> str | None:
+    """Why to cancel the order here when the signed body says Shopify cancelled it (`cancelled_at`
+    set, as in every orders/cancelled body), in Shopify's own words (customer, fraud, inventory,
+    declined, other); None for an order that is not cancelled, whatever topic it came under: a
+    captured orders/create body re-sent as orders/cancelled must not cancel. Call after `to_order`,
+    which refuses a `cancelled_at` that is not a time."""
+    if payload.get("cancelled_at") is None:
+        return None
     reason = payload.get("cancel_reason")
     return f"cancelled on Shopify ({reason})" if isinstance(reason, str) and reason else "cancelled on Shopify"

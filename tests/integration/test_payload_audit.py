@@ -131,7 +131,8 @@ def test_a_redelivery_is_kept_as_a_duplicate_and_a_cancellation_as_cancelled(api
     payload = shopify_payload([("MUG", 1, "12.50")])
     assert _shopify(api, payload).json()["duplicate"] is False
     assert _shopify(api, payload).json()["duplicate"] is True
-    cancelled = _shopify(api, {**payload, "cancel_reason": "customer"}, topic="orders/cancelled")
+    cancelled_body = {**payload, "cancelled_at": "2026-11-20T15:00:00+01:00", "cancel_reason": "customer"}
+    cancelled = _shopify(api, cancelled_body, topic="orders/cancelled")
     assert cancelled.status_code == 202, cancelled.text
     outcomes = [(row.kind, row.outcome) for row in _kept(database)]
     assert outcomes == [("orders/create", "started"), ("orders/create", "duplicate"), ("orders/cancelled", "cancelled")]

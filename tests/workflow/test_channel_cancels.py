@@ -120,7 +120,7 @@ async def test_a_staff_cancel_reaches_shopify_as_order_cancel_and_shopifys_own_c
                 api.post, f"/orders/{ours_id}/cancel", json={"reason": "the customer phoned"}, headers=STAFF
             )
             assert cancelled.status_code == 202, cancelled.text
-            raw, headers = signed({**theirs, "cancel_reason": "customer"})
+            raw, headers = signed({**theirs, "cancelled_at": "2026-11-20T15:00:00+01:00", "cancel_reason": "customer"})
             headers["X-Shopify-Topic"] = "orders/cancelled"
             webhook = await asyncio.to_thread(api.post, "/webhooks/shopify", content=raw, headers=headers)
             assert webhook.status_code == 202, webhook.text
