@@ -511,9 +511,9 @@ class OrderWorkflow:
             )
             if self._cancel is not None and not self._withdrawn:
                 self._withdrawn = True
-                for _, handle in self._in_flight.values():
+                for shipment_id, (_, handle) in self._in_flight.items():
                     if not handle.done():
-                        await handle.signal(ShipmentWorkflow.withdraw, self._cancel)
+                        await self._withdraw(shipment_id, handle, self._cancel)
                 continue
             for shipment_id in [sid for sid, (_, handle) in self._in_flight.items() if handle.done()]:
                 shipment, handle = self._in_flight.pop(shipment_id)
@@ -526,6 +526,16 @@ class OrderWorkflow:
             self._shipped_detail = (
                 f"cancelled after a shipment had left ({self._cancel.reason}): the rest will not ship"
             )
+
+    @staticmethod
+    async def _withdraw(shipment_id: str, handle: Any, request: CancelRequest) -> None:
+        """Ask a shipment to stand down. One that already ended on the server (its end and this
+        cancel reached the order together) cannot be signalled: its outcome, already on its way
+        to us, says what became of it, so the failed signal is not the order's failure."""
+        try:
+            await handle.signal(ShipmentWorkflow.withdraw, request)
+        except ApplicationError as err:
+            workflow.logger.info("shipment %s had already ended: %s", shipment_id, err.message)
 
     async def _settle_shipment(self, order: Order, shipment: ReservedShipment, outcome: ShipmentOutcome) -> None:
         self._shipments[shipment.shipment_id] = ShipmentState(
