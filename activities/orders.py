@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from domain.channels import currency_hold_reason
-from domain.order import hold_reasons
+from domain.order import hold_reasons, price_mismatch
 from domain.status import OrderStatus
 from persistence import backorders, cancellation_notices, inventory
 from persistence import orders as order_store
@@ -44,9 +44,22 @@ class OrderActivities:
         """Decide whether a person must look at the order; a hold is written to the read model here."""
         order = data.order
 
+        accepted = data.channel_total_accepted
+        mismatch = price_mismatch(order)
+
         def effect(session: Session) -> dict[str, list[str]]:
             known = inventory.known_skus(session, (line.sku for line in order.lines))
-            reasons = hold_reasons(order, known)
+            reasons = hold_reasons(order, known, channel_total_accepted=accepted is not None)
+            if mismatch and accepted is not None:
+                who = accepted.released_by or "staff"
+                order_store.add_event(
+                    session,
+                    order.order_id,
+                    "channel_total_accepted",
+                    f"by {who}: {accepted.note or 'no reason given'}; the channel's {order.total.format()} is what "
+                    f"is charged ({mismatch.split(' (', 1)[0]})",
+                    data.at,
+                )
             currency = currency_hold_reason(order.currency, policy_for(session, order.channel), self._currencies)
             if currency:
                 reasons.insert(0, currency)
@@ -59,7 +72,8 @@ class OrderActivities:
             return {"hold_reasons": reasons}
 
         result = run_once(self._session_factory, f"{order.order_id}:validate:{data.attempt}", effect)
-        return ValidateOrderResult(hold_reasons=list(result["hold_reasons"]))
+        reasons = list(result["hold_reasons"])
+        return ValidateOrderResult(hold_reasons=reasons, price_mismatch=mismatch is not None and accepted is None)
 
     @activity.defn
     def change_status(self, data: ChangeStatusInput) -> ChangeStatusResult:

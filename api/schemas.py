@@ -191,6 +191,11 @@ class CancelBody(_Strict):
 
 class ReleaseBody(_Strict):
     note: str = ""
+    accept_channel_total: bool = Field(
+        default=False,
+        description="For an order held for a price mismatch: accept the channel's total as what is charged "
+        "(the note must say why; both go on the order's timeline)",
+    )
 
 
 MAX_UNITS = 1_000_000_000

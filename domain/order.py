@@ -178,22 +178,31 @@ class Order:
         return wanted
 
 
-def hold_reasons(order: Order, known_skus: Iterable[str]) -> list[str]:
+def price_mismatch(order: Order) -> str | None:
+    """Why the channel's total is not what its lines add up to, or None when they reconcile."""
+    expected = order.expected_total()
+    if expected == order.total:
+        return None
+    return (
+        f"price mismatch: lines + shipping + charges - discounts = {expected.format()}, "
+        f"channel total = {order.total.format()} (accept the channel's total, saying why, or cancel)"
+    )
+
+
+def hold_reasons(order: Order, known_skus: Iterable[str], *, channel_total_accepted: bool = False) -> list[str]:
     """Why a well-formed order must wait for a person; empty when it may proceed.
 
-    Held, never dropped: the order is accepted, stored, and a person fixes the catalogue or the
-    price and releases it.
+    Held, never dropped: the order is accepted, stored, and a person fixes the catalogue and
+    releases it, or accepts the channel's total as what was charged (`channel_total_accepted`:
+    then what is captured and refunded is shared out of that total, domain.allocation).
     """
     known = set(known_skus)
     reasons: list[str] = []
     unknown = sorted({line.sku for line in order.lines} - known)
     if unknown:
         reasons.append("unknown SKU: " + ", ".join(unknown))
-    expected = order.expected_total()
-    if expected != order.total:
+    mismatch = price_mismatch(order)
+    if mismatch and not channel_total_accepted:
         # What we would fulfil and capture must be what the channel charged, to the cent.
-        reasons.append(
-            f"price mismatch: lines + shipping + charges - discounts = {expected.format()}, "
-            f"channel total = {order.total.format()}"
-        )
+        reasons.append(mismatch)
     return reasons

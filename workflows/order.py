@@ -62,6 +62,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentWorkflowInput,
         StockAvailable,
         ValidateOrderInput,
+        ValidateOrderResult,
     )
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.search_attributes import ORDER_STATUS
@@ -89,6 +90,9 @@ class OrderWorkflow:
         self._hold_reason: str | None = None
         self._cancel: CancelRequest | None = None
         self._release: ReleaseRequest | None = None
+        self._total_accepted: ReleaseRequest | None = None
+        """The release that accepted the channel's total of an order that does not reconcile."""
+        self._price_mismatch = False
         self._stock_arrived = False
         self._shipping_started = False
         self._payment: PaymentResult | None = None
@@ -133,6 +137,8 @@ class OrderWorkflow:
     @workflow.signal
     def release(self, request: ReleaseRequest) -> None:
         self._release = request
+        if request.accept_channel_total and self._total_accepted is None:
+            self._total_accepted = request
 
     @workflow.signal(name=STOCK_AVAILABLE_SIGNAL)
     def stock_available(self, notice: StockAvailable) -> None:
@@ -222,6 +228,7 @@ class OrderWorkflow:
             cancel_requested=self._cancel is not None,
             payment_status=self._payment_status,
             shipments=list(self._shipments.values()),
+            price_mismatch=self._price_mismatch and self._status is OrderStatus.ON_HOLD,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -338,9 +345,12 @@ class OrderWorkflow:
         while True:
             attempt += 1
             self._expect_a_person()
-            result = await self._activity(
-                OrderActivities.validate_order, ValidateOrderInput(order, attempt, workflow.now()), summary="validate"
+            result: ValidateOrderResult = await self._activity(
+                OrderActivities.validate_order,
+                ValidateOrderInput(order, attempt, workflow.now(), channel_total_accepted=self._total_accepted),
+                summary="validate",
             )
+            self._price_mismatch = result.price_mismatch
             if not result.hold_reasons:
                 if self._status is OrderStatus.ON_HOLD:
                     await self._set_status(OrderStatus.RECEIVED, detail="released")

@@ -71,6 +71,9 @@ class CancelRequest:
 class ReleaseRequest:
     note: str = ""
     released_by: str = ""
+    accept_channel_total: bool = False
+    """A person accepts the channel's total of an order held for a price mismatch (the note says
+    why): it is what gets captured, shared over the lines; recorded on the timeline."""
 
 
 @dataclass
@@ -93,6 +96,9 @@ class OrderState:
     cancel_requested: bool = False
     payment_status: str | None = None
     shipments: list[ShipmentState] = field(default_factory=list)
+    price_mismatch: bool = False
+    """Held (among other reasons) because the channel's total does not reconcile: a release must
+    accept the channel's total (ReleaseRequest.accept_channel_total), or the order is cancelled."""
 
 
 @dataclass
@@ -111,11 +117,14 @@ class ValidateOrderInput:
     order: Order
     attempt: int
     at: datetime
+    channel_total_accepted: ReleaseRequest | None = None
+    """The release by which a person accepted the channel's total (who, why), if one did."""
 
 
 @dataclass
 class ValidateOrderResult:
     hold_reasons: list[str]
+    price_mismatch: bool = False
 
 
 @dataclass

@@ -302,9 +302,10 @@ async def release(
     state: StateDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
+    accept_channel_total: Annotated[bool, Form()] = False,
 ) -> Response:
     _check_form(user, form_token)
-    wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)")
+    wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)", accept_channel_total=accept_channel_total)
     attempt = partial(staff_actions.release, session_factory=state.session_factory, order_id=order_id, request=wish)
     return await _act(order_id, "release", attempt, state)
 

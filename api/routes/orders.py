@@ -262,6 +262,10 @@ async def release_order(
             lambda: connected(temporal),
             state.session_factory,
             order_id,
-            ReleaseRequest(note=body.note if body else "", released_by=user),
+            ReleaseRequest(
+                note=body.note if body else "",
+                released_by=user,
+                accept_channel_total=body.accept_channel_total if body else False,
+            ),
         )
     return ActionAccepted(order_id=order_id, action="release requested")

@@ -85,5 +85,15 @@ async def release(connect: Connect, session_factory: SessionFactory, order_id: s
     live = await live_state(client, order_id)
     if not is_waiting_for_a_person(live.status):
         raise Refused(f"order is {live.status.value}, not on hold or backordered")
+    if live.price_mismatch and not request.accept_channel_total:
+        # A plain release would validate, find the same mismatch and hold again, forever.
+        raise Refused(
+            f"held because the channel's total does not reconcile ({live.hold_reason}): accept the channel's "
+            "total, saying why (accept_channel_total with a note), or cancel the order"
+        )
+    if request.accept_channel_total and not live.price_mismatch:
+        raise Refused("nothing to accept: the order is not held for a price mismatch")
+    if request.accept_channel_total and not request.note.strip():
+        raise Refused("say why the channel's total is accepted (a note): it goes on the order's timeline")
     await client.get_workflow_handle(order_id).signal(OrderWorkflow.release, request)
     await asyncio.to_thread(_note, session_factory, order_id, "release_requested", request.released_by, request.note)
