@@ -44,6 +44,11 @@ class PartialPolicy(StrEnum):
 
 LOCATION_KINDS = ("warehouse", "store", "dropship")
 
+TIE_BREAKERS = (SortKey.COST, SortKey.PRIORITY, SortKey.DISTANCE)
+"""What decides when a rule's own sort keys tie, in this order, before the location id. Without it two
+locations with no cost profile (both cost 0) went to the one first in the alphabet, 158 km away rather
+than 1 km. Priority comes before distance because it only differs when someone set it on purpose."""
+
 _E = TypeVar("_E", bound=StrEnum)
 
 
@@ -94,6 +99,7 @@ class RoutingRule:
     routing_safety_stock: int = 0
     """Units per SKU per location this rule leaves untouched."""
     sort: tuple[SortKey, ...] = (SortKey.COST, SortKey.PRIORITY)
+    """Best first by these keys; ties fall through to `TIE_BREAKERS` not named here, then location id."""
     split: SplitPolicy = SplitPolicy()
     when_unfillable: Fallback = Fallback.NEXT_RULE
 
@@ -129,6 +135,11 @@ class RoutingRule:
         if not isinstance(self.split, SplitPolicy):
             raise RoutingConfigError(f"split: expected a split policy, got {self.split!r}")
         object.__setattr__(self, "when_unfillable", _enum(Fallback, self.when_unfillable, "when_unfillable"))
+
+    @property
+    def ranking(self) -> tuple[SortKey, ...]:
+        """Every key locations are ranked by: the configured sort, then the tie-breakers it leaves out."""
+        return self.sort + tuple(key for key in TIE_BREAKERS if key not in self.sort)
 
 
 @dataclass(frozen=True)

@@ -126,6 +126,13 @@ _BEST_BY = {
     SortKey.STOCK_BALANCE: "most stock",
     SortKey.PRIORITY: "first by priority",
 }
+_EQUAL_ON = {
+    SortKey.COST: "cost",
+    SortKey.DISTANCE: "distance",
+    SortKey.CAPACITY: "capacity left",
+    SortKey.STOCK_BALANCE: "stock",
+    SortKey.PRIORITY: "priority",
+}
 _OUTCOME_FOR = {
     Fallback.BACKORDER: PlanOutcome.BACKORDER,
     Fallback.HOLD: PlanOutcome.HOLD,
@@ -234,11 +241,16 @@ def _shortage(job: _Job, units: list[int]) -> str:
     return "short of " + ", ".join(short[:3]) + more
 
 
-def _rank(rule: RoutingRule, job: _Job, indices: list[int], usable: list[list[int]]) -> list[int]:
-    """The given site indices, best first by the rule's sort, then location id."""
+def _words(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _rank(rule: RoutingRule, job: _Job, indices: list[int], usable: list[list[int]]) -> tuple[list[int], list[Any]]:
+    """The given site indices, best first by the rule's ranking (its sort, then the tie-breakers), then
+    location id; and every site's sort key (one value per ranking key, then the id)."""
     sites = job.sites
     columns: list[list[Any]] = []
-    for key in rule.sort:
+    for key in rule.ranking:
         if key == SortKey.STOCK_BALANCE:
             columns.append([-sum(units) for units in usable])
         else:
@@ -248,7 +260,16 @@ def _rank(rule: RoutingRule, job: _Job, indices: list[int], usable: list[list[in
             columns.append(column)
     columns.append(job.ids)
     keys = list(zip(*columns, strict=True))
-    return sorted(indices, key=keys.__getitem__)
+    return sorted(indices, key=keys.__getitem__), keys
+
+
+def _decided_by(rule: RoutingRule, best: tuple[Any, ...], runner_up: tuple[Any, ...]) -> str:
+    """What put the best location ahead of the next one: the first key they differ on, and the keys they
+    tie on before it ("nearest ... at equal cost and priority")."""
+    ranking = rule.ranking
+    at = next(n for n, (mine, theirs) in enumerate(zip(best, runner_up, strict=True)) if mine != theirs)
+    best_by = (_BEST_BY[ranking[at]] if at < len(ranking) else "first by id") + " with full stock"
+    return f"{best_by} at equal {_words([_EQUAL_ON[key] for key in ranking[:at]])}" if at else best_by
 
 
 def _greedy(
@@ -308,7 +329,9 @@ class _Screen:
     usable: list[list[int]]
     """Units per demanded SKU per site, after the rule's safety stock (only where the rule looks)."""
     ranked: list[int]
-    """Sites that pass the filters or are worth explaining, best first by the rule's sort."""
+    """Sites that pass the filters or are worth explaining, best first by the rule's ranking."""
+    keys: list[Any]
+    """Per site, what it is ranked by (see _rank)."""
     filtered: dict[int, str]
     """Why each site worth explaining (it holds some of the SKUs) fails the filters."""
     candidates: list[int]
@@ -333,9 +356,9 @@ def _screen(rule: RoutingRule, job: _Job) -> _Screen:
         if SortKey.STOCK_BALANCE in rule.sort:  # the balance of skipped locations still orders the reasons
             for i in filtered:
                 usable[i] = [units - safety if units > safety else 0 for units in usable[i]]
-    ranked = _rank(rule, job, passing + list(filtered), usable)
+    ranked, keys = _rank(rule, job, passing + list(filtered), usable)
     candidates = [i for i in ranked if i not in filtered and i != pickup]
-    return _Screen(usable, ranked, filtered, candidates)
+    return _Screen(usable, ranked, keys, filtered, candidates)
 
 
 def _evaluate(rule: RoutingRule, job: _Job, want_partial: bool) -> _RuleResult:
@@ -370,12 +393,13 @@ def _evaluate(rule: RoutingRule, job: _Job, want_partial: bool) -> _RuleResult:
                 ahead.append((i, filtered.get(i) or _shortage(job, usable[i])))
         notes.extend(_skip_lines(rule, job, ahead))
         if covers.count(total) == 1:
-            best_by = "only location"
+            best_by = "only location with full stock"
         else:
-            best_by = _BEST_BY[rule.sort[0]] if rule.sort else "first by id"
+            runner_up = candidates[covers.index(total, covers.index(total) + 1)]
+            best_by = _decided_by(rule, screen.keys[chosen], screen.keys[runner_up])
         site = sites[chosen]
         result = _RuleResult(True, [_Part(chosen, list(wanted))], [0] * len(wanted), notes, [])
-        result.decision.append(f"{site.location.location_id}: {best_by} with full stock{transfer} ({_where(site)})")
+        result.decision.append(f"{site.location.location_id}: {best_by}{transfer} ({_where(site)})")
         return result
 
     notes.extend(_skip_lines(rule, job, [(i, filtered[i]) for i in ranked if i in filtered and i != pickup]))

@@ -6,6 +6,7 @@ what the rule says, not against the code that applied it.
 
 from __future__ import annotations
 
+import math
 import random
 from collections import Counter
 from dataclasses import replace
@@ -168,6 +169,53 @@ def rule_named(policy: RoutingPolicy, name: str | None) -> RoutingRule:
     return next(rule for rule in policy.rules if rule.name == name)
 
 
+# A rule ranks by its own sort, then by whichever of these it does not name, then by location id.
+TIE_BREAKERS = (SortKey.COST, SortKey.PRIORITY, SortKey.DISTANCE)
+BEST_BY = {
+    SortKey.COST: "cheapest",
+    SortKey.DISTANCE: "nearest",
+    SortKey.CAPACITY: "most capacity left",
+    SortKey.STOCK_BALANCE: "most stock",
+    SortKey.PRIORITY: "first by priority",
+}
+
+
+def ranking(rule: RoutingRule) -> list[SortKey]:
+    return [*rule.sort, *(key for key in TIE_BREAKERS if key not in rule.sort)]
+
+
+def rank_key(
+    rule: RoutingRule,
+    request: SourcingRequest,
+    stock: dict[str, dict[str, int]],
+    locs: list[SourcingLocation],
+    loc: SourcingLocation,
+) -> tuple[Any, ...]:
+    """What the location is ranked by under the rule, smaller first, the location id last."""
+    distance = distance_to(request, locs, loc)
+    values = {
+        SortKey.COST: shipping_cost_minor(loc.cost, distance),
+        SortKey.DISTANCE: math.inf if distance is None else distance,
+        SortKey.CAPACITY: -math.inf if loc.remaining_capacity is None else -loc.remaining_capacity,
+        SortKey.STOCK_BALANCE: -sum(usable(stock, loc, sku, rule) for sku in request.demand),
+        SortKey.PRIORITY: loc.priority,
+    }
+    return (*(values[key] for key in ranking(rule)), loc.location_id)
+
+
+def full_stock_candidates(
+    rule: RoutingRule, request: SourcingRequest, stock: dict[str, dict[str, int]], locs: list[SourcingLocation]
+) -> list[SourcingLocation]:
+    """Locations the rule may ship the whole order from (the click & collect store aside)."""
+    return [
+        loc
+        for loc in locs
+        if loc.location_id != request.destination.pickup_location_id
+        and passes(rule, request, locs, loc)
+        and all(usable(stock, loc, sku, rule) >= units for sku, units in request.demand.items())
+    ]
+
+
 def pickup_is_usable(request: SourcingRequest, locs: list[SourcingLocation]) -> bool:
     pickup = request.destination.pickup_location_id
     return pickup is None or any(loc.location_id == pickup and loc.active for loc in locs)
@@ -257,3 +305,82 @@ def test_property_the_order_of_the_inputs_does_not_matter(scenario: Any, rng: ra
 @given(policies())
 def test_property_policies_round_trip(policy: RoutingPolicy) -> None:
     assert policy_from_dict(policy_to_dict(policy)) == policy
+
+
+@PROPERTY
+@given(scenarios())
+def test_property_one_shipment_comes_from_the_best_ranked_full_stock_location_and_says_why(scenario: Any) -> None:
+    request, stock, locs, policy = scenario
+    plan = plan_shipments(request, stock, locs, policy)
+    if plan.outcome is not PlanOutcome.SHIP or len(plan.shipments) != 1:
+        return
+    (shipment,) = plan.shipments
+    if shipment.location_id == request.destination.pickup_location_id:
+        return  # collected in store: no ranking involved
+    rule = rule_named(policy, plan.rule)
+    candidates = full_stock_candidates(rule, request, stock, locs)
+    ranked = sorted(candidates, key=lambda loc: rank_key(rule, request, stock, locs, loc))
+    assert ranked[0].location_id == shipment.location_id
+    decision = plan.reasons[-1]
+    if len(ranked) == 1:
+        assert decision.startswith(f"{shipment.location_id}: only location with full stock")
+        return
+    best, runner_up = (rank_key(rule, request, stock, locs, loc) for loc in ranked[:2])
+    at = next(n for n, (mine, theirs) in enumerate(zip(best, runner_up, strict=True)) if mine != theirs)
+    keys = ranking(rule)
+    phrase = BEST_BY[keys[at]] if at < len(keys) else "first by id"
+    assert decision.startswith(f"{shipment.location_id}: {phrase} with full stock")
+    if at:
+        assert " at equal " in decision
+        for key in keys[:at]:
+            assert key.value.split("_")[0] in decision.replace("capacity left", "capacity")
+
+
+DEFAULT_POLICY = RoutingPolicy()
+
+
+@st.composite
+def tied_scenarios(draw: st.DrawFn) -> tuple[SourcingRequest, dict[str, dict[str, int]], list[SourcingLocation]]:
+    """Several routable warehouses, most of them able to ship everything, costs and priorities often equal
+    (most have no cost profile, all the default priority)."""
+    request, _, _, _ = draw(scenarios())
+    ids = draw(st.lists(st.sampled_from(IDS), unique=True, min_size=2, max_size=6))
+    locs, stock = [], {}
+    for location_id in ids:
+        point = draw(coordinate)
+        locs.append(
+            SourcingLocation(
+                location_id,
+                "warehouse",
+                draw(st.sampled_from(["NL", "DE", "XX"])),
+                None if point is None else point[0],
+                None if point is None else point[1],
+                cost=draw(st.sampled_from([CostProfile(), CostProfile(), CostProfile(100), CostProfile(0, 1)])),
+            )
+        )
+        short = draw(st.integers(0, 3)) == 0
+        stock[location_id] = {sku: units - short for sku, units in request.demand.items()}
+    return request, stock, locs
+
+
+@PROPERTY
+@given(tied_scenarios())
+def test_property_among_locations_of_equal_cost_and_priority_the_nearest_ships(scenario: Any) -> None:
+    """Issue 11, item 3: under the default policy a cost tie is never won by a farther location."""
+    request, stock, locs = scenario
+    plan = plan_shipments(request, stock, locs, DEFAULT_POLICY)
+    if plan.outcome is not PlanOutcome.SHIP or len(plan.shipments) != 1:
+        return
+    (shipment,) = plan.shipments
+    if shipment.location_id == request.destination.pickup_location_id:
+        return
+    chosen = next(loc for loc in locs if loc.location_id == shipment.location_id)
+    rule = DEFAULT_POLICY.rules[0]
+    for other in full_stock_candidates(rule, request, stock, locs):
+        other_distance = distance_to(request, locs, other)
+        if (shipping_cost_minor(other.cost, other_distance), other.priority) == (
+            shipment.cost_minor,
+            chosen.priority,
+        ):
+            mine = math.inf if shipment.distance_km is None else shipment.distance_km
+            assert mine <= (math.inf if other_distance is None else other_distance), other.location_id

@@ -432,7 +432,7 @@ SORT_STOCK = {"NEAR": {"A": 2}, "MID": {"A": 2}, "FAR": {"A": 2}, "BIG": {"A": 9
         ((SortKey.CAPACITY,), "FAR", "most capacity left"),
         ((SortKey.STOCK_BALANCE,), "BIG", "most stock"),
         ((SortKey.PRIORITY,), "BIG", "first by priority"),
-        ((), "BIG", "first by id"),
+        ((), "FAR", "cheapest"),  # no sort of its own: the tie-breakers (cost, priority, distance) rank
     ],
 )
 def test_each_sort_key_picks_its_best(sort: tuple[SortKey, ...], expected: str, phrase: str) -> None:
@@ -483,6 +483,73 @@ def test_ties_fall_through_the_sort_keys_in_order() -> None:
     assert shipped_from(plan_shipments(order({"A": 1}), stock, locations, by_priority_then_cost)) == ["P2"]
     stock["P3"] = {}
     assert shipped_from(plan_shipments(order({"A": 1}), stock, locations)) == ["P2"]  # cost tie → priority
+
+
+CUSTOMER_UTR = Destination("NL", 52.0907, 5.1361)  # 1 km east of Utrecht's warehouse
+
+
+def test_nearest_wins_when_costs_tie() -> None:
+    # Issue 11, item 3: without cost profiles every location costs 0; Groningen won on its id.
+    locations = [loc("GRO", GRO), loc("UTR", UTR)]
+    plan = plan_shipments(order({"A": 1}, CUSTOMER_UTR), {"GRO": {"A": 1}, "UTR": {"A": 1}}, locations)
+    assert shipped_from(plan) == ["UTR"]
+    assert plan.reasons == ("UTR: nearest with full stock at equal cost and priority (1.0 km, cost 0)",)
+
+
+def test_a_configured_priority_still_beats_distance_on_a_cost_tie() -> None:
+    locations = [loc("GRO", GRO, priority=1), loc("UTR", UTR)]
+    plan = plan_shipments(order({"A": 1}, CUSTOMER_UTR), {"GRO": {"A": 1}, "UTR": {"A": 1}}, locations)
+    assert shipped_from(plan) == ["GRO"]
+    assert plan.reasons == ("GRO: first by priority with full stock at equal cost (158 km, cost 0)",)
+
+
+@pytest.mark.parametrize(
+    ("sort", "expected", "reason"),
+    [
+        # A and B share a building: the distance tie goes to the cheaper
+        ((SortKey.DISTANCE,), "B", "B: cheapest with full stock at equal distance (0.0 km, cost 1)"),
+        # all unlimited: cost, then priority tie between B and C, so distance decides
+        (
+            (SortKey.CAPACITY,),
+            "B",
+            "B: nearest with full stock at equal capacity left, cost and priority (0.0 km, cost 1)",
+        ),
+        ((SortKey.PRIORITY,), "B", "B: nearest with full stock at equal priority and cost (0.0 km, cost 1)"),
+        ((), "B", "B: nearest with full stock at equal cost and priority (0.0 km, cost 1)"),
+    ],
+)
+def test_every_sort_falls_back_to_cost_priority_distance_then_id(
+    sort: tuple[SortKey, ...], expected: str, reason: str
+) -> None:
+    locations = [loc("A", cost=CostProfile(2)), loc("B", cost=CostProfile(1)), loc("C", UTR, cost=CostProfile(1))]
+    stock = {"A": {"A": 1}, "B": {"A": 1}, "C": {"A": 1}}
+    plan = plan_shipments(order({"A": 1}), stock, locations, policy(rule(sort=sort)))
+    assert shipped_from(plan) == [expected]
+    assert plan.reasons[-1] == reason
+
+
+def test_a_tie_on_every_key_goes_to_the_first_location_id_and_says_so() -> None:
+    locations = [loc("W2"), loc("W1")]
+    plan = plan_shipments(order({"A": 1}), {"W1": {"A": 1}, "W2": {"A": 1}}, locations)
+    assert shipped_from(plan) == ["W1"]
+    assert plan.reasons == ("W1: first by id with full stock at equal cost, priority and distance (0.0 km, cost 0)",)
+
+
+def test_the_reason_names_the_key_that_separated_the_best_two() -> None:
+    # cost decides between the two full-stock locations, even though a cheaper one lacks stock
+    locations = [loc("CHEAP", cost=CostProfile(1)), loc("MID", cost=CostProfile(5)), loc("DEAR", cost=CostProfile(9))]
+    plan = plan_shipments(order({"A": 2}), {"CHEAP": {"A": 1}, "MID": {"A": 2}, "DEAR": {"A": 2}}, locations)
+    assert plan.reasons == (
+        "CHEAP skipped: short of A (needs 2, has 1)",
+        "MID: cheapest with full stock (0.0 km, cost 5)",
+    )
+
+
+def test_split_parts_of_equal_size_go_to_the_nearest_on_a_cost_tie() -> None:
+    locations = [loc("BIG", UTR), loc("GRO", GRO), loc("RTM", RTM)]
+    stock = {"BIG": {"A": 1}, "GRO": {"B": 1}, "RTM": {"B": 1}}
+    plan = plan_shipments(order({"A": 1, "B": 1}, CUSTOMER_UTR), stock, locations)
+    assert lines_of(plan) == {"BIG": {"A": 1}, "RTM": {"B": 1}}
 
 
 # splits -------------------------------------------------------------------------------------------------
