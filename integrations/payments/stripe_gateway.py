@@ -16,6 +16,13 @@ Exactly once, in three layers:
    bounded list scan instead), refunds by listing the intent's refunds, a capture by reading the
    intent back.
 
+A PaymentIntent belongs to one order and one authorization step: the gateway uses an intent only
+when its metadata names this order and step (or, for an intent the checkout confirmed, names no
+step yet: then it is labelled), and only while it can still be captured. It never relabels another
+order's intent, and a captured intent never counts as a new authorization. Capture, void and refund
+act only on the intent the order's own authorization recorded, so this check at authorization is
+what keeps them on the order's own money.
+
 Card declines raise `PaymentDeclined` (a business outcome); requests Stripe refuses as such raise
 `PaymentRejected`; everything transient (connection errors, rate limits, 5xx, auth/config errors)
 propagates unchanged so Temporal retries it with backoff.
@@ -41,7 +48,8 @@ CAPTURE_KEY: Final = "oms_capture"
 """Metadata on a PaymentIntent: the step that captured (or is capturing) it."""
 
 # What a PaymentIntent's status means for an authorization the engine asked for.
-_AUTHORIZED = frozenset({"requires_capture", "succeeded"})
+_ADOPTABLE = frozenset({"requires_capture", "processing"})
+"""Can still be captured (processing: the card network has not answered yet)."""
 _DECLINED = frozenset({"requires_payment_method", "requires_action", "canceled"})
 
 T = TypeVar("T")
@@ -64,6 +72,18 @@ def _metadata(obj: object) -> dict[str, str]:
         return {}
     values = raw.to_dict() if hasattr(raw, "to_dict") else dict(raw)
     return {str(key): str(value) for key, value in values.items()}
+
+
+def _not_ours(intent: stripe.PaymentIntent, order_id: str, idempotency_key: str) -> str | None:
+    """Why this authorization step must not use the intent, or None: labelled for this order and
+    step, or not labelled by any order or step yet (fresh from the checkout)."""
+    labels = _metadata(intent)
+    owner, step = labels.get(ORDER_KEY), labels.get(STEP_KEY)
+    if owner is not None and owner != order_id:
+        return f"PaymentIntent {intent.id} belongs to order {owner}" + (f" (step {step})" if step else "")
+    if step is not None and step != idempotency_key:
+        return f"PaymentIntent {intent.id} is the authorization of step {step}, not of {idempotency_key}"
+    return None
 
 
 def _multicapture(intent: stripe.PaymentIntent) -> bool:
@@ -156,7 +176,7 @@ class StripeGateway:
         if payment_method.startswith("pi_"):
             return self._adopt(idempotency_key, amount, payment_method, order_id)
         if not _first_attempt_of_an_activity():
-            found = self._find_intent(idempotency_key)
+            found = self._find_intent(idempotency_key, order_id)
             if found is not None:
                 return self._authorization(found, amount)
         params: PaymentIntentCreateParams = {
@@ -180,33 +200,51 @@ class StripeGateway:
         return self._authorization(intent, amount)
 
     def _adopt(self, idempotency_key: str, amount: Money, intent_id: str, order_id: str) -> GatewayPayment:
-        """An intent the checkout created and confirmed: check it, label it with the step, use it."""
+        """An intent the checkout created and confirmed: check it is this step's (or nobody's yet)
+        and still capturable, label it with the order and step, use it. Another order's intent is
+        refused and left as it is.
+
+        Stripe has no conditional update, so two orders naming one fresh intent at the same moment
+        could both label it; only one capture of it can succeed then (the other order is held)."""
         intent = self._retrieve(intent_id, f"reading {intent_id} for order {order_id}")
         if intent.capture_method != "manual":
             raise PaymentRejected(
                 f"PaymentIntent {intent.id} captures automatically ({intent.capture_method}): the checkout"
                 " took the money already, so the order should arrive as paid"
             )
-        result = self._authorization(intent, amount)
-        metadata = _metadata(intent)
-        if metadata.get(STEP_KEY) != idempotency_key:
-            self._call_rejecting(
+        refusal = _not_ours(intent, order_id, idempotency_key)
+        if refusal is not None:
+            raise PaymentRejected(f"{refusal}: order {order_id} cannot use it")
+        self._same_amount(intent, amount)
+        if intent.status in _ADOPTABLE and _metadata(intent).get(STEP_KEY) != idempotency_key:
+            intent = self._call_rejecting(
                 f"labelling {intent_id} for order {order_id}",
                 lambda: self._client.v1.payment_intents.update(
                     intent_id, {"metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key}}
                 ),
             )
-        return result
+        return self._authorization(intent, amount)
 
-    def _authorization(self, intent: stripe.PaymentIntent, amount: Money) -> GatewayPayment:
-        """What an intent (new, found again or adopted) means for the authorization asked for."""
+    @staticmethod
+    def _same_amount(intent: stripe.PaymentIntent, amount: Money) -> None:
         if intent.amount != amount.amount_minor or intent.currency.upper() != amount.currency:
             raise PaymentRejected(
                 f"PaymentIntent {intent.id} is for {intent.amount} {intent.currency.upper()} (minor units),"
                 f" not {amount.format()}"
             )
-        if intent.status in _AUTHORIZED:
+
+    def _authorization(self, intent: stripe.PaymentIntent, amount: Money) -> GatewayPayment:
+        """What an intent (new, found again or adopted) means for the authorization asked for."""
+        self._same_amount(intent, amount)
+        if intent.status == "requires_capture":
             return GatewayPayment(self.provider, intent.id, "authorized", amount, multicapture=_multicapture(intent))
+        if intent.status == "succeeded":
+            captured_by = _metadata(intent).get(CAPTURE_KEY)
+            raise PaymentRejected(
+                f"PaymentIntent {intent.id} was captured already"
+                + (f" (step {captured_by})" if captured_by else "")
+                + ": it cannot authorize an order again"
+            )
         if intent.status in _DECLINED:
             error = intent.last_payment_error
             if intent.status == "requires_action":
@@ -221,10 +259,15 @@ class StripeGateway:
             raise PaymentPending(f"PaymentIntent {intent.id} is still processing")
         raise PaymentRejected(f"PaymentIntent {intent.id} is in state {intent.status}, not authorized")
 
-    def _find_intent(self, idempotency_key: str) -> stripe.PaymentIntent | None:
-        """The intent an earlier attempt of this step created, if any: the oldest live one."""
-        candidates = self._intents_labelled(idempotency_key)
-        live = [intent for intent in candidates if intent.status in _AUTHORIZED]
+    def _find_intent(self, idempotency_key: str, order_id: str) -> stripe.PaymentIntent | None:
+        """The intent an earlier attempt of this step created for this order, if any: the oldest one
+        that can still be captured, else the newest (declined, or captured: refused)."""
+        candidates = [
+            intent
+            for intent in self._intents_labelled(idempotency_key)
+            if _not_ours(intent, order_id, idempotency_key) is None
+        ]
+        live = [intent for intent in candidates if intent.status in _ADOPTABLE]
         if live:
             return min(live, key=lambda intent: intent.created)
         return max(candidates, key=lambda intent: intent.created, default=None)

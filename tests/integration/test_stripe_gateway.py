@@ -228,12 +228,111 @@ def test_an_intent_the_checkout_confirmed_is_adopted(gateway, client):
     assert paid == GatewayPayment("stripe", intent.id, "authorized", eur(1200))
     assert client.v1.payment_intents.retrieve(intent.id).metadata.to_dict()["oms_step"] == key
     with pytest.raises(PaymentRejected, match="is for 1200 EUR"):
-        gateway.authorize(step("authorize"), eur(1000), intent.id, "order-webshop-5")
+        gateway.authorize(key, eur(1000), intent.id, "order-webshop-5")
     automatic = client.v1.payment_intents.create(
         {"amount": 1200, "currency": "eur", "confirm": True, "payment_method": card(client)}
     )
     with pytest.raises(PaymentRejected, match="captures automatically"):
         gateway.authorize(step("authorize"), eur(1200), automatic.id, "order-webshop-5")
+
+
+# -- a payment belongs to one order (issue 11, item 10) --------------------------------------------
+
+
+def checkout_intent(client: stripe.StripeClient, minor: int, **metadata: str) -> stripe.PaymentIntent:
+    """A manual-capture intent the shop's checkout confirmed before the order reached us."""
+    params: PaymentIntentCreateParams = {
+        "amount": minor,
+        "currency": "eur",
+        "capture_method": "manual",
+        "confirm": True,
+        "payment_method": card(client),
+    }
+    if metadata:
+        params["metadata"] = metadata
+    return client.v1.payment_intents.create(params)
+
+
+def labels(client: stripe.StripeClient, intent_id: str) -> dict[str, str]:
+    return client.v1.payment_intents.retrieve(intent_id).metadata.to_dict()
+
+
+@pytest.mark.parametrize("attempt", [1, 2], ids=["first-attempt", "retry"])
+def test_another_orders_intent_of_the_same_amount_is_never_adopted(gateway, client, attempt):
+    order_a, order_b = (f"order-webshop-{uuid.uuid4().hex[:12]}" for _ in "ab")
+    paid_a = gateway.authorize(f"{order_a}:authorize:1", eur(1500), card(client), order_a)
+
+    with pytest.raises(PaymentRejected, match=f"belongs to order {order_a}"):
+        _attempt(attempt).run(gateway.authorize, f"{order_b}:authorize:1", eur(1500), paid_a.provider_ref, order_b)
+
+    assert labels(client, paid_a.provider_ref) == {"order_id": order_a, "oms_step": f"{order_a}:authorize:1"}
+    assert client.v1.payment_intents.retrieve(paid_a.provider_ref).status == "requires_capture"
+
+
+def test_a_checkout_intent_is_adopted_by_one_order_only(gateway, client):
+    intent = checkout_intent(client, 2000)
+    order_a, order_b = (f"order-webshop-{uuid.uuid4().hex[:12]}" for _ in "ab")
+    key_a = f"{order_a}:authorize:1"
+
+    first = gateway.authorize(key_a, eur(2000), intent.id, order_a)
+    again = _attempt(2).run(gateway.authorize, key_a, eur(2000), intent.id, order_a)  # its own retry: fine
+    with pytest.raises(PaymentRejected, match=f"belongs to order {order_a}"):
+        gateway.authorize(f"{order_b}:authorize:1", eur(2000), intent.id, order_b)
+    with pytest.raises(PaymentRejected, match=f"step {key_a}"):  # the same order, another authorization
+        gateway.authorize(f"{order_a}:authorize:2", eur(2000), intent.id, order_a)
+
+    assert first == again == GatewayPayment("stripe", intent.id, "authorized", eur(2000))
+    assert labels(client, intent.id) == {"order_id": order_a, "oms_step": key_a}
+
+
+def test_an_intent_the_checkout_made_for_another_order_is_refused_untouched(gateway, client):
+    intent = checkout_intent(client, 2000, order_id="order-webshop-someone-else")
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+
+    with pytest.raises(PaymentRejected, match="belongs to order order-webshop-someone-else"):
+        gateway.authorize(f"{order_id}:authorize:1", eur(2000), intent.id, order_id)
+
+    assert labels(client, intent.id) == {"order_id": "order-webshop-someone-else"}
+
+
+def test_a_captured_intent_never_authorizes_again(gateway, client):
+    # Adopted from the checkout, then captured: the same step asked again gets no new authorization.
+    intent = checkout_intent(client, 1000)
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+    key = f"{order_id}:authorize:1"
+    gateway.authorize(key, eur(1000), intent.id, order_id)
+    gateway.capture(f"{order_id}:capture:1", intent.id, eur(1000))
+    with pytest.raises(PaymentRejected, match="captured already"):
+        _attempt(2).run(gateway.authorize, key, eur(1000), intent.id, order_id)
+
+    # Created by the gateway, then captured: a retry of its step finds it and refuses, creating nothing.
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+    key, method = f"{order_id}:authorize:1", card(client)
+    paid = gateway.authorize(key, eur(1000), method, order_id)
+    gateway.capture(f"{order_id}:capture:1", paid.provider_ref, eur(1000))
+    with pytest.raises(PaymentRejected, match="captured already"):
+        _attempt(2).run(gateway.authorize, key, eur(1000), method, order_id)
+    assert [intent.id for intent in labelled(client, key)] == [paid.provider_ref]
+
+    # Captured by the checkout before anyone labelled it: nothing left to authorize, and left as it is.
+    captured = checkout_intent(client, 1000)
+    client.v1.payment_intents.capture(captured.id)
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(PaymentRejected, match="captured already"):
+        gateway.authorize(f"{order_id}:authorize:1", eur(1000), captured.id, order_id)
+    assert labels(client, captured.id) == {}
+
+
+def test_a_retry_ignores_an_intent_labelled_with_its_step_but_another_order(gateway, client):
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+    key = f"{order_id}:authorize:1"
+    planted = checkout_intent(client, 1000, order_id="order-webshop-someone-else", oms_step=key)
+
+    paid = _attempt(2).run(gateway.authorize, key, eur(1000), card(client), order_id)
+
+    assert paid.provider_ref != planted.id
+    assert labels(client, paid.provider_ref) == {"order_id": order_id, "oms_step": key}
+    assert labels(client, planted.id) == {"order_id": "order-webshop-someone-else", "oms_step": key}
 
 
 def test_every_write_sends_the_steps_key_as_stripes_idempotency_key(gateway, client, monkeypatch):
