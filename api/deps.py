@@ -30,12 +30,17 @@ def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_session(state: StateDep) -> Iterator[Session]:
-    session = state.session_factory()
-    try:
+_SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
+def get_session(request: Request, state: StateDep) -> Iterator[Session]:
+    """The session of a sync (`def`) route, which FastAPI runs on a worker thread. Closed as soon as
+    the route returns, before the response is sent (SessionDep's scope), so a slow client never
+    holds a transaction. GET and HEAD only read: their session is read-only and, on SQLite, takes
+    no write lock. Async routes never take one (a test walks the routes): they use AppState.read."""
+    factory = state.readers if request.method in _SAFE_METHODS else state.session_factory
+    with factory() as session:
         yield session
-    finally:
-        session.close()
 
 
 def get_temporal(state: StateDep) -> TemporalConnection:
@@ -52,7 +57,7 @@ async def connected(temporal: TemporalConnection) -> Client:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 
 _bearer = HTTPBearer(auto_error=False)

@@ -1,4 +1,5 @@
-"""Engines and sessions. SQLite gets WAL and write transactions that take the lock up front."""
+"""Engines and sessions. SQLite gets WAL and write transactions that take the lock up front; read-only
+sessions take no lock at all (WAL lets them read beside the one writer)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SessionFactory = sessionmaker[Session]
+
+READ_ONLY = "oms_read_only"
+"""Execution option of a read-only session factory's engine (see create_session_factory)."""
 
 
 def create_db_engine(url: str, *, pool_size: int = 20, pre_ping: bool = True) -> Engine:
@@ -40,16 +44,31 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock at BEGIN: two writers queue on busy_timeout instead of
-        # both reading, then one failing to upgrade its lock (SQLITE_BUSY, not retried by SQLite).
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A writer's IMMEDIATE takes the write lock at BEGIN: two writers queue on busy_timeout
+        # instead of both reading, then one failing to upgrade its lock (SQLITE_BUSY, not retried by
+        # SQLite). A reader's plain (deferred) BEGIN takes no lock, and query_only makes sure it
+        # never needs one: a write in a read-only session fails instead of upgrading.
+        read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
+        if connection.info.get(READ_ONLY, False) is not read_only:
+            connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            connection.info[READ_ONLY] = read_only  # per pooled connection: set only when it changes
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
 
 
-def create_session_factory(engine: Engine) -> SessionFactory:
+def create_session_factory(engine: Engine, *, read_only: bool = False) -> SessionFactory:
+    """Sessions on `engine`. `read_only`: for work that only reads (GET requests, a look-up before a
+    call to Temporal): on SQLite it takes no write lock, so it never stalls the worker's writes; on
+    both databases a write in it fails (PRAGMA query_only, a READ ONLY transaction), so a read path
+    that starts writing is caught by the tests rather than quietly taking the lock."""
     from persistence.stock_outbox import install  # imports the models; db.py stays importable alone
 
+    if read_only:
+        options: dict[str, Any] = {READ_ONLY: True}
+        if engine.dialect.name == "postgresql":
+            options["postgresql_readonly"] = True
+        engine = engine.execution_options(**options)
     factory = sessionmaker(engine, expire_on_commit=False)
     install(factory)
     return factory

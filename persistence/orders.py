@@ -186,3 +186,10 @@ def handover_allowed(session: Session, order_id: str) -> bool:
         select(OrderRecord.cancel_requested_at).where(OrderRecord.order_id == order_id).with_for_update()
     ).first()
     return requested is None or requested[0] is None
+
+
+def recorded_status(session: Session, order_id: str) -> OrderStatus | None:
+    """The order's status in the read model, or None when we have no record of it: the authority on
+    whether an order exists here (Temporal forgets a finished run once it leaves retention)."""
+    status = session.scalar(select(OrderRecord.status).where(OrderRecord.order_id == order_id))
+    return None if status is None else OrderStatus(status)

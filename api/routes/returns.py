@@ -6,12 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
-from starlette.concurrency import run_in_threadpool
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, StaffUser, TemporalDep, connected
+from api.deps import StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
 from api.schemas import Money as MoneyPublic
 from domain.returns import ReturnRefusalKind
@@ -54,20 +53,18 @@ class ReturnPublic(BaseModel):
         422: {"description": "more units than are left to return, or an invalid line: {message, refusal}"},
     },
 )
-async def create_return(
-    order_id: str, body: ReturnBody, user: StaffUser, temporal: TemporalDep, session: SessionDep
-) -> Any:
-    record = await run_in_threadpool(order_store.get_order, session, order_id)
-    if record is None:
+async def create_return(order_id: str, body: ReturnBody, user: StaffUser, state: StateDep) -> Any:
+    # Read in its own short session: none may be open while the workflow's steps write.
+    recorded = await state.read(lambda session: order_store.recorded_status(session, order_id))
+    if recorded is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no order {order_id}")
-    session.rollback()  # end the read before the workflow writes (SQLite allows one writer)
     request = ReturnRequest(
         lines=[ReturnRequestLine(line.sku, line.quantity) for line in body.lines],
         reason=body.reason,
         requested_by=user,
         restock=body.restock,
     )
-    client = await connected(temporal)
+    client = await connected(state.temporal)
     try:
         accepted = await client.get_workflow_handle(order_id).execute_update(OrderWorkflow.request_return, request)
     except WorkflowUpdateFailedError as exc:
@@ -83,7 +80,7 @@ async def create_return(
             raise HTTPException(
                 status.HTTP_409_CONFLICT,
                 {
-                    "message": f"order {order_id} is {record.status}: its returns window is closed",
+                    "message": f"order {order_id} is {recorded.value}: its returns window is closed",
                     "refusal": "window_closed",
                 },
             ) from None

@@ -17,7 +17,7 @@ from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedErro
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, StaffUser, TemporalDep, connected
+from api.deps import SessionDep, StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
 from domain.fulfilment import RefusalKind, Step
 from persistence.escalations import list_escalations
@@ -150,14 +150,20 @@ def list_shipments(
     return ShipmentsPublic(data=[_public(row) for row in rows], count=len(rows))
 
 
-@router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
-async def get_shipment(shipment_id: str, _: StaffUser, session: SessionDep, temporal: TemporalDep) -> Any:
-    record = session.get(ShipmentRecord, shipment_id)
+async def _recorded(state: StateDep, shipment_id: str) -> ShipmentRecord:
+    """The shipment's row, read in its own short session (closed before anything awaits Temporal)."""
+    record = await state.read(lambda session: session.get(ShipmentRecord, shipment_id))
     if record is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
+    return record
+
+
+@router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
+async def get_shipment(shipment_id: str, _: StaffUser, state: StateDep) -> Any:
+    record = await _recorded(state, shipment_id)
     progress: ShipmentProgress | None = None
     try:
-        handle = (await connected(temporal)).get_workflow_handle(shipment_id)
+        handle = (await connected(state.temporal)).get_workflow_handle(shipment_id)
         progress = await handle.query("progress", result_type=ShipmentProgress)
     except (RPCError, WorkflowQueryFailedError, HTTPException):
         progress = None  # shipped before shipments had workflows, or the engine is away: the record says
@@ -192,12 +198,11 @@ def get_escalations(
     )
 
 
-async def _confirm(
-    temporal: TemporalDep, session: SessionDep, shipment_id: str, confirmation: StepConfirmation
-) -> ShipmentPublic:
-    if session.get(ShipmentRecord, shipment_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
-    client = await connected(temporal)
+async def _confirm(state: StateDep, shipment_id: str, confirmation: StepConfirmation) -> ShipmentPublic:
+    """The update waits until the worker has recorded the step: no transaction of ours may be open
+    meanwhile (on SQLite it would be the write lock the worker's step is waiting for)."""
+    await _recorded(state, shipment_id)
+    client = await connected(state.temporal)
     handle = client.get_workflow_handle(shipment_id)
     try:
         progress = await handle.execute_update(CONFIRM_STEP_UPDATE, confirmation, result_type=ShipmentProgress)
@@ -219,10 +224,7 @@ async def _confirm(
                 f"shipment {shipment_id} is not waiting for confirmations (finished or unknown)",
             ) from None
         raise temporal_unavailable() from None
-    session.expire_all()
-    record = session.get(ShipmentRecord, shipment_id)
-    assert record is not None  # checked above
-    return _public(record, progress)
+    return _public(await _recorded(state, shipment_id), progress)
 
 
 _REFUSALS: dict[int | str, dict[str, Any]] = {
@@ -233,17 +235,14 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/shipments/{shipment_id}/picked", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_picked(
-    shipment_id: str, body: PickedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
-) -> Any:
+async def confirm_picked(shipment_id: str, body: PickedBody, user: StaffUser, state: StateDep) -> Any:
     quantities: dict[str, int] | None = None
     if body.lines is not None:
         quantities = {}
         for line in body.lines:
             quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
     return await _confirm(
-        temporal,
-        session,
+        state,
         shipment_id,
         StepConfirmation(
             Step.PICK.value, body.location_id, quantities=quantities, confirmed_by=body.confirmed_by or user
@@ -252,12 +251,9 @@ async def confirm_picked(
 
 
 @router.post("/shipments/{shipment_id}/packed", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_packed(
-    shipment_id: str, body: PackedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
-) -> Any:
+async def confirm_packed(shipment_id: str, body: PackedBody, user: StaffUser, state: StateDep) -> Any:
     return await _confirm(
-        temporal,
-        session,
+        state,
         shipment_id,
         StepConfirmation(
             Step.PACK.value, body.location_id, parcels=body.parcels, confirmed_by=body.confirmed_by or user
@@ -266,12 +262,9 @@ async def confirm_packed(
 
 
 @router.post("/shipments/{shipment_id}/shipped", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_shipped(
-    shipment_id: str, body: ShippedBody, user: StaffUser, session: SessionDep, temporal: TemporalDep
-) -> Any:
+async def confirm_shipped(shipment_id: str, body: ShippedBody, user: StaffUser, state: StateDep) -> Any:
     return await _confirm(
-        temporal,
-        session,
+        state,
         shipment_id,
         StepConfirmation(
             Step.SHIP.value,
@@ -285,24 +278,18 @@ async def confirm_shipped(
 
 
 @router.post("/shipments/{shipment_id}/ready", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_ready(
-    shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
-) -> Any:
+async def confirm_ready(shipment_id: str, body: _Body, user: StaffUser, state: StateDep) -> Any:
     return await _confirm(
-        temporal,
-        session,
+        state,
         shipment_id,
         StepConfirmation(Step.READY.value, body.location_id, confirmed_by=body.confirmed_by or user),
     )
 
 
 @router.post("/shipments/{shipment_id}/collected", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_collected(
-    shipment_id: str, body: _Body, user: StaffUser, session: SessionDep, temporal: TemporalDep
-) -> Any:
+async def confirm_collected(shipment_id: str, body: _Body, user: StaffUser, state: StateDep) -> Any:
     return await _confirm(
-        temporal,
-        session,
+        state,
         shipment_id,
         StepConfirmation(Step.COLLECT.value, body.location_id, confirmed_by=body.confirmed_by or user),
     )

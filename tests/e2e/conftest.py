@@ -74,7 +74,7 @@ def postgres_system(
     yield from _running_system(request, temporal_server, tmp_path_factory, {})
 
 
-@pytest.fixture(scope="module", params=["postgresql"])
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def staff_system(
     request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[System]:
