@@ -21,6 +21,7 @@ import contextlib
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -38,6 +39,7 @@ from bench.chaos_checks import Check, gather_database, gather_gateway, run_check
 from bench.chaos_engine import ADMIN_TOKEN, SHOPIFY_SECRET, STRIPE_SECRET, Engine, Ports, engine_env
 from bench.chaos_orders import Intake, PlannedOrder, build_orders, plan_stock, seed_stock, send_orders
 from bench.orders import percentile
+from config import PROJECT_ROOT
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.migrate import upgrade_to_head
 from persistence.models import OrderEvent, OrderRecord, StockMovement
@@ -98,6 +100,8 @@ class ChaosReport:
     settled_at: float | None = None
     statuses: Counter[str] = field(default_factory=Counter)
     checks: list[Check] = field(default_factory=list)
+    code: str = ""
+    """The engine's code: `git describe --always --dirty` of the working tree the processes ran."""
 
     @property
     def ok(self) -> bool:
@@ -113,7 +117,8 @@ class ChaosReport:
             "  orders        " + ", ".join(f"{kind} {n}" for kind, n in kinds.most_common()),
             f"  stock         {sum(self.stock.values())} units of {len({sku for _, sku in self.stock})} SKUs over "
             f"{len({loc for loc, _ in self.stock})} warehouses; the orders want {wanted}",
-            f"  database      {self.database} (PostgreSQL); logs in {self.var_dir}",
+            f"  engine        {self.code or 'unknown version'}; database {self.database} (PostgreSQL); logs in"
+            f" {self.var_dir}",
             f"  intake        {len(intake.accepted)} accepted in {intake.last_answered - intake.first_sent:.1f} s"
             f" (p50 {percentile(latencies, 0.5):.0f} ms, p99 {percentile(latencies, 0.99):.0f} ms);"
             f" {sum(intake.retried.values())} deliveries retried",
@@ -133,6 +138,17 @@ class ChaosReport:
             out += check.lines()
         out.append("result        " + ("ok" if self.ok else "FAIL"))
         return "\n".join(out)
+
+
+def code_version() -> str:
+    """Which code the processes run (they start from this working tree): a commit, `-dirty` if edited."""
+    try:
+        described = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return described.stdout.strip()
 
 
 # -- the database -------------------------------------------------------------------------------
@@ -336,7 +352,7 @@ async def run_chaos(options: ChaosOptions, say: Callable[[str], None] = progress
     ports = Ports.free()
     localstripe = LocalStripe(port=Ports.free().api, log_file=var_dir / "localstripe.log")
     database_url = create_database(options.postgres_url)
-    report = ChaosReport(options, make_url(database_url).database or "", var_dir, orders, stock)
+    report = ChaosReport(options, make_url(database_url).database or "", var_dir, orders, stock, code=code_version())
     engine = Engine(var_dir, engine_env(var_dir, database_url, "", ports, options.worker_threads), ports)
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []

@@ -170,7 +170,7 @@ def build_orders(count: int, seed: int, shopify_secret: str) -> list[PlannedOrde
             kind, wanted = "declined", [(rng.choice(skus), 1)]
         elif draw < 0.16:
             sku = rng.choice(skus)
-            kind, wanted = "same-sku", [(sku, 1), (sku, 1)]
+            kind, wanted = "same-sku", [(sku, 2), (sku, 1)]
         elif draw < 0.26:
             kind, wanted = "bulk", [(rng.choice(skus), rng.randint(3, 4))]
         elif draw < 0.56:
@@ -179,7 +179,7 @@ def build_orders(count: int, seed: int, shopify_secret: str) -> list[PlannedOrde
             kind, wanted = "single", [(rng.choice(skus), rng.randint(1, 2))]
         priced = [(sku, quantity, SKU_PRICES[sku]) for sku, quantity in wanted]
         if kind == "same-sku":
-            priced[1] = (priced[1][0], 1, 0)  # the free gift
+            priced[1] = (priced[1][0], 1, 0)  # the free gift: a parcel of it must not be valued at the paid price
         orders.append(_webshop_order(number, run, kind, priced, rng))
     return orders
 
