@@ -1,4 +1,10 @@
-"""Start an order's workflow; a second delivery of the same order finds the first one."""
+"""Start an order's workflow; a second delivery of the same order finds the first one.
+
+Whether we have an order is the database's to say (the order row `record_order` writes): Temporal
+refuses a second start of a workflow id only while the first run is within retention, so a channel
+that resends an order weeks later would otherwise start it again. Temporal's own refusal still
+covers the moment between a start and the order's first activity recording it.
+"""
 
 from __future__ import annotations
 
@@ -15,12 +21,14 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
-from api.services.cancel import claim_cancel
+from api.services.cancel import request_cancel
 from config import Settings
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
+from persistence import orders as order_store
 from persistence.db import SessionFactory
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
@@ -46,6 +54,7 @@ def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
                 int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
             ),
             fulfilment=fulfilment_options(settings),
+            history_limit=settings.order_history_limit,
         ),
         "id": order.order_id,
         "task_queue": settings.task_queue,
@@ -60,9 +69,20 @@ def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
     }
 
 
+def _is_recorded(session_factory: SessionFactory, order_id: str) -> bool:
+    with session_factory() as session:
+        return order_store.recorded_status(session, order_id) is not None
+
+
+async def is_recorded(session_factory: SessionFactory, order_id: str) -> bool:
+    """Whether the order is in our database, asked on a thread in a session closed before we return."""
+    return await asyncio.to_thread(_is_recorded, session_factory, order_id)
+
+
 async def start_order(client: Client, settings: Settings, order: Order) -> tuple[str, bool]:
-    """Return (order_id, duplicate). The workflow id is the order id, so Temporal itself dedupes:
-    a second start of a running or finished order is refused, and that refusal means "duplicate"."""
+    """Return (order_id, duplicate). The workflow id is the order id, so Temporal dedupes a second
+    start while the first run is within retention; callers that may see an order again later ask
+    the database first (take_order)."""
     try:
         await client.start_workflow(OrderWorkflow.run, **_start_arguments(settings, order))
     except WorkflowAlreadyStartedError:
@@ -75,28 +95,28 @@ async def cancel_from_channel(
     settings: Settings,
     order: Order,
     reason: str,
-    session_factory: SessionFactory | None = None,
+    session_factory: SessionFactory,
     *,
     confirm_lines: Sequence[str] = (),
 ) -> tuple[str, bool]:
-    """The channel cancelled the order: signal its workflow, starting it first if this is the first
-    we hear of it (a cancellation can overtake the creation), so it is recorded, then cancelled.
-    `confirm_lines`: the lines whose cancellation the customer requested and the channel wants
-    confirmed once done (bol). Return (order_id, finished): finished when the order's workflow had
-    already ended."""
-    if session_factory is not None:
-        # Claimed like a staff cancel, so it cannot cross a shipment that is leaving right now.
-        refusal = await asyncio.to_thread(claim_cancel, session_factory, order.order_id)
-        if refusal is not None:
-            return order.order_id, True
+    """The channel cancelled the order. One we have: its workflow is signalled, after the cancel is
+    claimed like a staff cancel (so it cannot cross a shipment that is leaving right now); never a
+    second run. One new to us (a cancellation can overtake the creation): started with the cancel,
+    so it is recorded, then cancelled. `confirm_lines`: the lines whose cancellation the customer
+    requested and the channel wants confirmed once done (bol). Return (order_id, finished):
+    finished when the order's workflow had already ended, or something had left."""
+    request = CancelRequest(reason=reason, requested_by=order.channel, confirm_lines=list(confirm_lines))
+    if await is_recorded(session_factory, order.order_id):
+        try:
+            refusal = await request_cancel(client, session_factory, order.order_id, request)
+        except RPCError as exc:
+            if exc.status is RPCStatusCode.NOT_FOUND:  # its workflow has ended, perhaps long ago
+                return order.order_id, True
+            raise
+        return order.order_id, refusal is not None
     try:
         await client.start_workflow(
-            OrderWorkflow.run,
-            **_start_arguments(settings, order),
-            start_signal="cancel",
-            start_signal_args=[
-                CancelRequest(reason=reason, requested_by=order.channel, confirm_lines=list(confirm_lines))
-            ],
+            OrderWorkflow.run, **_start_arguments(settings, order), start_signal="cancel", start_signal_args=[request]
         )
     except WorkflowAlreadyStartedError:
         return order.order_id, True
@@ -130,5 +150,7 @@ async def take_order(
             client, settings, order, cancel_reason, session_factory, confirm_lines=confirm_lines
         )
         return Taken(order_id, finished, "cancel too late: shipped or ended" if finished else "cancelled")
+    if await is_recorded(session_factory, order.order_id):
+        return Taken(order.order_id, True, "duplicate")
     order_id, duplicate = await start_order(client, settings, order)
     return Taken(order_id, duplicate, "duplicate" if duplicate else "started")
