@@ -28,6 +28,7 @@ from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
+from activities.permanent_failures import PermanentFailures
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import Settings, get_settings
@@ -164,6 +165,7 @@ def build_worker(
         max_concurrent_activities=settings.worker_activity_threads,
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
+        interceptors=[PermanentFailures()],
     )
 
 
@@ -234,6 +236,7 @@ def location_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
         graceful_shutdown_timeout=timedelta(seconds=30),
+        interceptors=[PermanentFailures()],
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from domain.channels import currency_hold_reason
+from domain.limits import order_limit_refusals, unstorable_reason
 from domain.order import hold_reasons, price_mismatch
 from domain.status import OrderStatus
 from persistence import backorders, cancellation_notices, inventory
@@ -15,6 +16,7 @@ from persistence import orders as order_store
 from persistence.channels import policy_for
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once
+from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
 from workflows.payloads import (
     ChangeStatusInput,
@@ -34,10 +36,25 @@ class OrderActivities:
 
     @activity.defn
     def record_order(self, data: RecordOrderInput) -> RecordOrderResult:
+        """Record the order. One the database cannot hold as sent (the edges refuse those, so it
+        slipped past them) would fail on every retry: it is kept as a placeholder ON_HOLD naming
+        what does not fit, the same on SQLite (which would take long text) as on PostgreSQL."""
+        problems = order_limit_refusals(data.order)
+        if not problems:
+            try:
+                with UnitOfWork(self._session_factory) as uow:
+                    created = order_store.record_order(uow.session, data.order, data.received_at)
+                    uow.commit()
+                return RecordOrderResult(created=created)
+            except Exception as exc:
+                if not is_permanent(exc):
+                    raise
+                problems = [describe(exc)]
+        reason = unstorable_reason(problems)
         with UnitOfWork(self._session_factory) as uow:
-            created = order_store.record_order(uow.session, data.order, data.received_at)
+            created = order_store.record_placeholder(uow.session, data.order, data.received_at, reason)
             uow.commit()
-        return RecordOrderResult(created=created)
+        return RecordOrderResult(created=created, hold_reason=reason)
 
     @activity.defn
     def validate_order(self, data: ValidateOrderInput) -> ValidateOrderResult:

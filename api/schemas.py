@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StrictInt
 
+from domain import limits
+from domain.limits import MAX_UNITS
 from domain.status import OrderStatus
+from domain.times import in_utc
 
 
 class _Strict(BaseModel):
@@ -15,8 +18,8 @@ class _Strict(BaseModel):
 
 
 class MoneyBody(_Strict):
-    amount_minor: StrictInt
-    currency: str = Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")
+    amount_minor: StrictInt = Field(ge=-limits.MAX_AMOUNT_MINOR, le=limits.MAX_AMOUNT_MINOR)
+    currency: str = Field(min_length=limits.CURRENCY, max_length=limits.CURRENCY, pattern="^[A-Z]{3}$")
 
 
 class AddressBody(_Strict):
@@ -33,29 +36,35 @@ class AddressBody(_Strict):
 
 
 class OrderLineCreate(_Strict):
-    sku: str = Field(min_length=1, max_length=100)
-    quantity: StrictInt = Field(gt=0)
+    sku: str = Field(min_length=1, max_length=limits.SKU)
+    quantity: StrictInt = Field(
+        gt=0, le=limits.MAX_LINE_QUANTITY, description=f"at most {limits.MAX_COUNTER_SALE_QUANTITY} on a counter sale"
+    )
     unit_price: MoneyBody
-    title: str = ""
+    title: str = Field(default="", description="The product's name, kept whole")
 
 
 class OrderCreate(_Strict):
     """The canonical order, as the web shop and the POS send it."""
 
     channel: Literal["webshop", "pos"]
-    external_id: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9._:-]+$")
-    reference: str = ""
-    currency: str = Field(min_length=3, max_length=3, pattern="^[A-Z]{3}$")
-    placed_at: AwareDatetime | None = None
+    external_id: str = Field(min_length=1, max_length=limits.EXTERNAL_ID, pattern=r"^[A-Za-z0-9._:-]+$")
+    reference: str = Field(default="", max_length=limits.REFERENCE)
+    currency: str = Field(min_length=limits.CURRENCY, max_length=limits.CURRENCY, pattern="^[A-Z]{3}$")
+    placed_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None
     lines: list[OrderLineCreate] = Field(min_length=1)
     shipping: MoneyBody | None = None
     discount: MoneyBody | None = None
     total: MoneyBody | None = Field(default=None, description="What was charged; computed when omitted")
     shipping_address: AddressBody = AddressBody()
-    customer_email: str = ""
+    customer_email: str = Field(default="", max_length=limits.EMAIL)
     payment_collected: bool = False
     payment_method: str = Field(default="", description="Gateway token to authorize, e.g. a Stripe PaymentMethod id")
-    pickup_location_id: str | None = Field(default=None, description="Click & collect: the store to collect from")
+    pickup_location_id: str | None = Field(
+        default=None,
+        max_length=limits.LOCATION_ID,
+        description="Click & collect: the store to collect from; a counter sale: the store that sold it",
+    )
     fulfilled_by: Literal["us", "counter", "channel"] = Field(
         default="us",
         description="`us`: we reserve and ship (or hand over at pickup_location_id); `counter`: a POS sale "
@@ -198,20 +207,18 @@ class ReleaseBody(_Strict):
     )
 
 
-MAX_UNITS = 1_000_000_000
-"""The largest quantity one request may move: stock columns are 32-bit integers."""
-
-
 class LocationFields(_Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=limits.LOCATION_NAME)
     kind: Literal["warehouse", "store", "dropship"]
-    country: str = Field(min_length=2, max_length=2, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2")
-    postcode: str = Field(default="", max_length=32)
+    country: str = Field(
+        min_length=limits.COUNTRY, max_length=limits.COUNTRY, pattern="^[A-Za-z]{2}$", description="ISO 3166-1 alpha-2"
+    )
+    postcode: str = Field(default="", max_length=limits.POSTCODE)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     priority: StrictInt = Field(default=100, ge=-MAX_UNITS, le=MAX_UNITS, description="Lower ships first on a tie")
     active: bool = True
-    group: str = Field(default="", max_length=64, description="Location group, for routing filters")
+    group: str = Field(default="", max_length=limits.LOCATION_GROUP, description="Location group, for routing filters")
     ship_from_store: bool = Field(default=False, description="A store that may ship orders (not only sell)")
     daily_order_capacity: StrictInt | None = Field(
         default=None, ge=0, le=MAX_UNITS, description="Orders this location can fulfil per day; null: unlimited"
@@ -225,7 +232,7 @@ class LocationFields(_Strict):
 class LocationCreate(LocationFields):
     """Create a location, or update it: on update, fields left out keep their current values."""
 
-    location_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID, pattern=r"^[A-Za-z0-9._-]+$")
 
 
 class LocationReplace(LocationFields):
@@ -252,15 +259,15 @@ class LocationPublic(BaseModel):
 
 
 class AdjustmentCreate(_Strict):
-    location_id: str = Field(min_length=1, max_length=64)
-    sku: str = Field(min_length=1, max_length=100)
+    location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID)
+    sku: str = Field(min_length=1, max_length=limits.SKU)
     delta: StrictInt = Field(ge=-MAX_UNITS, le=MAX_UNITS)
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=limits.LEDGER_REASON)
 
 
 class ReceiptCreate(_Strict):
-    location_id: str = Field(min_length=1, max_length=64)
-    sku: str = Field(min_length=1, max_length=100)
+    location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID)
+    sku: str = Field(min_length=1, max_length=limits.SKU)
     quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
     reason: str = Field(default="receipt", min_length=1, max_length=120)
     reference: str = Field(default="", max_length=64, description="e.g. the purchase order or delivery note")
@@ -270,9 +277,9 @@ class ReceiptCreate(_Strict):
 
 
 class TransferCreate(_Strict):
-    from_location_id: str = Field(min_length=1, max_length=64)
-    to_location_id: str = Field(min_length=1, max_length=64)
-    sku: str = Field(min_length=1, max_length=100)
+    from_location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID)
+    to_location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID)
+    sku: str = Field(min_length=1, max_length=limits.SKU)
     quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
     reason: str = Field(min_length=1, max_length=120)
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.limits import INTEGER_MAX
 from domain.money import MoneyError, currency_exponent
 from domain.order import CHANNELS
 from domain.routing import RoutingConfigError, RoutingPolicy, policy_from_dict, policy_to_dict
@@ -93,5 +94,7 @@ def available_to_promise(available: Mapping[str, int], policies: Sequence[Channe
     result: dict[str, int] = {}
     for policy in policies:
         locations = available if policy.sells_from is None else {k: available.get(k, 0) for k in policy.sells_from}
-        result[policy.channel] = max(sum(max(units, 0) for units in locations.values()) - policy.safety_stock, 0)
+        promise = max(sum(max(units, 0) for units in locations.values()) - policy.safety_stock, 0)
+        # Many locations can together hold more than a 32-bit count; no channel needs to hear more.
+        result[policy.channel] = min(promise, INTEGER_MAX)
     return result

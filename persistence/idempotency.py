@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from domain import limits
 from persistence.db import SessionFactory
 from persistence.guarded_commit import INSERT_RESULT, batch, commit_with_guards, defer_writes, json_value
 from persistence.models import ActivityResult, utcnow
@@ -27,6 +29,7 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
     overlapping a slow first try) waits on the key before it takes any stock lock; on SQLite the
     write lock serializes them. A failed effect leaves nothing behind.
     """
+    key = stored_key(key)
     with UnitOfWork(session_factory) as uow:
         defer_writes(uow.session)
         try:
@@ -50,5 +53,15 @@ def stored_result(session_factory: SessionFactory, key: str) -> Result | None:
     """The result a step already recorded, if any: also checked before calling the outside world,
     so a retry of a finished step does not call a carrier or gateway again."""
     with UnitOfWork(session_factory) as uow:
-        stored = uow.session.get(ActivityResult, key)
+        stored = uow.session.get(ActivityResult, stored_key(key))
         return stored.result if stored is not None else None
+
+
+def stored_key(key: str) -> str:
+    """The key as the column holds it: whole when it fits (every key the workflows derive today
+    does), else its readable start and a digest of all of it, the same on every retry, so no key
+    can make a step fail for being long."""
+    if len(key) <= limits.IDEMPOTENCY_KEY:
+        return key
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    return f"{key[: limits.IDEMPOTENCY_KEY - len(digest) - 1]}#{digest}"

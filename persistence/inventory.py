@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from domain import limits
 from domain.outside_fulfilment import shelf_shortfall
 from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
@@ -34,6 +35,26 @@ class UnknownLocation(StockError):
 
 class InsufficientStock(StockError):
     pass
+
+
+class TooMuchStock(StockError):
+    """More units than a stock record can count (a 32-bit column): refused the same way on SQLite,
+    which would store it, as on PostgreSQL, which would not."""
+
+
+def refuse_overflow(result: Any, location_id: str, sku: str, delta: int) -> None:
+    """After an upsert adding `delta` guarded by `fits_with` and returning a column: raise when the
+    guard left the row alone (nothing returned; rowcount is not reliable for upserts on psycopg)."""
+    if result.first() is None:
+        raise TooMuchStock(
+            f"{sku} at {location_id}: adding {delta} would take on hand past {limits.INTEGER_MAX}, "
+            "more than a stock record holds",
+            delta=delta,
+        )
+
+
+def fits_with(delta: int) -> ColumnElement[bool]:
+    return StockLevel.on_hand <= limits.INTEGER_MAX - delta
 
 
 class BelowReserved(StockError):
@@ -102,12 +123,14 @@ def adjust_on_hand(
         insert = _insert_for(session)(StockLevel).values(
             location_id=location_id, sku=sku, on_hand=delta, reserved=0, safety_stock=0, updated_at=now
         )
-        session.execute(
+        result = session.execute(
             insert.on_conflict_do_update(
                 index_elements=[StockLevel.location_id, StockLevel.sku],
                 set_={"on_hand": StockLevel.on_hand + delta, "updated_at": now},
-            )
+                where=fits_with(delta),
+            ).returning(StockLevel.on_hand)
         )
+        refuse_overflow(result, location_id, sku, delta)
     else:
         result = session.execute(
             update(StockLevel)

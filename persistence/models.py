@@ -1,4 +1,6 @@
-"""Tables: stock truth (levels + ledger), idempotency records, and the order read model."""
+"""Tables: stock truth (levels + ledger), idempotency records, and the order read model.
+
+Column sizes come from domain.limits, which every edge checks input against too."""
 
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from domain import limits
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -61,21 +65,21 @@ class Base(DeclarativeBase):
 class Location(Base):
     __tablename__ = "locations"
 
-    location_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[str] = mapped_column(String(16))
-    country: Mapped[str] = mapped_column(String(2))
-    postcode: Mapped[str] = mapped_column(String(32), default="")
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID), primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.LOCATION_NAME))
+    kind: Mapped[str] = mapped_column(String(limits.LOCATION_KIND))
+    country: Mapped[str] = mapped_column(String(limits.COUNTRY))
+    postcode: Mapped[str] = mapped_column(String(limits.POSTCODE), default="")
     latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
     priority: Mapped[int] = mapped_column(Integer, default=100)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    group: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    group: Mapped[str] = mapped_column(String(limits.LOCATION_GROUP), default="", server_default="")
     ship_from_store: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     daily_order_capacity: Mapped[int | None] = mapped_column(Integer, nullable=True)
     cost_base_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     cost_per_km_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    task_queue: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    task_queue: Mapped[str | None] = mapped_column(String(limits.TASK_QUEUE), nullable=True)
     """Its own Temporal task queue: its shipments run on workers there (None: the orders queue)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -86,7 +90,7 @@ class StockLevel(Base):
     __tablename__ = "stock_levels"
 
     location_id: Mapped[str] = mapped_column(ForeignKey("locations.location_id"), primary_key=True)
-    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
     on_hand: Mapped[int] = mapped_column(Integer, default=0)
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
@@ -108,13 +112,13 @@ class StockMovement(Base):
     __tablename__ = "stock_movements"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    location_id: Mapped[str] = mapped_column(String(64))
-    sku: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16))
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
+    kind: Mapped[str] = mapped_column(String(limits.LEDGER_KIND))
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
-    order_id: Mapped[str | None] = mapped_column(String(140), nullable=True)
-    reason: Mapped[str] = mapped_column(String(200), default="")
+    order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
+    reason: Mapped[str] = mapped_column(String(limits.LEDGER_REASON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
@@ -132,7 +136,7 @@ class StockOutbox(Base):
     __tablename__ = "stock_outbox"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    sku: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
     atp: Mapped[dict[str, int] | None] = mapped_column(JSONDocument, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -147,8 +151,8 @@ class ChannelStockLevel(Base):
 
     __tablename__ = "channel_stock_levels"
 
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(BigInteger)
     """Grows with every value sent for this channel and SKU, so the channel can drop stale ones."""
@@ -161,8 +165,8 @@ class SandboxStockFeedEntry(Base):
     __tablename__ = "sandbox_stock_feed"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    sku: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
     quantity: Mapped[int] = mapped_column(Integer)
     sequence: Mapped[int] = mapped_column(BigInteger)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -175,7 +179,7 @@ class ChannelConfig(Base):
 
     __tablename__ = "channel_configs"
 
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL), primary_key=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -185,8 +189,8 @@ class BackorderWait(Base):
 
     __tablename__ = "backorder_waits"
 
-    order_id: Mapped[str] = mapped_column(String(140), primary_key=True)
-    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
     quantity: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -198,7 +202,7 @@ class ActivityResult(Base):
 
     __tablename__ = "activity_results"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(limits.IDEMPOTENCY_KEY), primary_key=True)
     result: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -206,26 +210,26 @@ class ActivityResult(Base):
 class OrderRecord(Base):
     __tablename__ = "orders"
 
-    order_id: Mapped[str] = mapped_column(String(140), primary_key=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    external_id: Mapped[str] = mapped_column(String(100))
-    reference: Mapped[str] = mapped_column(String(100), default="")
-    status: Mapped[str] = mapped_column(String(20))
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
+    external_id: Mapped[str] = mapped_column(String(limits.EXTERNAL_ID))
+    reference: Mapped[str] = mapped_column(String(limits.REFERENCE), default="")
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
     hold_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     total_minor: Mapped[int] = mapped_column(BigInteger)
     shipping_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     discount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     payment_collected: Mapped[bool] = mapped_column(Boolean, default=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
-    customer_email: Mapped[str] = mapped_column(String(320), default="")
+    customer_email: Mapped[str] = mapped_column(String(limits.EMAIL), default="")
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    fulfilled_by: Mapped[str] = mapped_column(String(10), default="us", server_default="us")
+    fulfilled_by: Mapped[str] = mapped_column(String(limits.FULFILLED_BY), default="us", server_default="us")
     """Set (under the order row's lock) when a cancel is taken; a shipment about to leave checks it
     under the same lock, so a cancel and a handover never both win."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -250,12 +254,12 @@ class OrderLineRecord(Base):
 
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
     line_no: Mapped[int] = mapped_column(Integer, primary_key=True)
-    sku: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
     quantity: Mapped[int] = mapped_column(Integer)
     unit_price_minor: Mapped[int] = mapped_column(BigInteger)
     total_minor: Mapped[int] = mapped_column(BigInteger)
-    title: Mapped[str] = mapped_column(String(300), default="")
-    external_line_id: Mapped[str] = mapped_column(String(100), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    external_line_id: Mapped[str] = mapped_column(String(limits.EXTERNAL_LINE_ID), default="")
 
     __table_args__ = (Index("ix_order_lines_sku", "sku"),)
 
@@ -263,18 +267,18 @@ class OrderLineRecord(Base):
 class ShipmentRecord(Base):
     __tablename__ = "shipments"
 
-    shipment_id: Mapped[str] = mapped_column(String(220), primary_key=True)
+    shipment_id: Mapped[str] = mapped_column(String(limits.SHIPMENT_ID), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
-    location_id: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(20))
-    carrier: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    tracking_number: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    label_ref: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID))
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
+    carrier: Mapped[str | None] = mapped_column(String(limits.CARRIER), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(limits.TRACKING_NUMBER), nullable=True)
+    label_ref: Mapped[str | None] = mapped_column(String(limits.LABEL_REF), nullable=True)
     lines: Mapped[dict[str, int]] = mapped_column(JSONDocument, default=dict)
-    fulfilment_cost_minor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    fulfilment_cost_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """What sourcing expected this parcel to cost (the location's cost profile), in order currency."""
-    transfer_to: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    kind: Mapped[str] = mapped_column(String(20), default="delivery", server_default="delivery")
+    transfer_to: Mapped[str | None] = mapped_column(String(limits.LOCATION_ID), nullable=True)
+    kind: Mapped[str] = mapped_column(String(limits.SHIPMENT_KIND), default="delivery", server_default="delivery")
     parcels: Mapped[int | None] = mapped_column(Integer, nullable=True)
     short_lines: Mapped[dict[str, int] | None] = mapped_column(JSONDocument, nullable=True)
     """Units the pick did not find (written off there, sourced again elsewhere)."""
@@ -293,12 +297,12 @@ class ShipmentRecord(Base):
 class PaymentRecord(Base):
     __tablename__ = "payments"
 
-    payment_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    payment_id: Mapped[str] = mapped_column(String(limits.PAYMENT_ID), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
-    provider: Mapped[str] = mapped_column(String(32))
-    provider_ref: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))
-    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(limits.PAYMENT_PROVIDER))
+    provider_ref: Mapped[str] = mapped_column(String(limits.PROVIDER_REF))
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     authorized_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     captured_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     voided_minor: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -313,8 +317,8 @@ class OrderEvent(Base):
     __tablename__ = "order_events"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(140), index=True)
-    kind: Mapped[str] = mapped_column(String(40))
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), index=True)
+    kind: Mapped[str] = mapped_column(String(limits.EVENT_KIND))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -326,10 +330,10 @@ class Escalation(Base):
     __table_args__ = (UniqueConstraint("shipment_id", "step", name="escalation_once_per_step"),)
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    order_id: Mapped[str] = mapped_column(String(140), index=True)
-    shipment_id: Mapped[str] = mapped_column(String(220))
-    location_id: Mapped[str] = mapped_column(String(64))
-    step: Mapped[str] = mapped_column(String(16))
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), index=True)
+    shipment_id: Mapped[str] = mapped_column(String(limits.SHIPMENT_ID))
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID))
+    step: Mapped[str] = mapped_column(String(limits.STEP))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -340,14 +344,14 @@ class ReturnRecord(Base):
 
     __tablename__ = "returns"
 
-    return_id: Mapped[str] = mapped_column(String(220), primary_key=True)
+    return_id: Mapped[str] = mapped_column(String(limits.RETURN_ID), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
     lines: Mapped[dict[str, int]] = mapped_column(JSONDocument)
     reason: Mapped[str] = mapped_column(Text, default="")
-    currency: Mapped[str] = mapped_column(String(3))
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
     refund_minor: Mapped[int] = mapped_column(BigInteger, default=0)
-    requested_by: Mapped[str] = mapped_column(String(200), default="")
+    requested_by: Mapped[str] = mapped_column(String(limits.PERSON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
@@ -357,7 +361,7 @@ class ChannelCursor(Base):
 
     __tablename__ = "channel_cursors"
 
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(Text, nullable=True)
     pulled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     orders_seen: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -370,12 +374,12 @@ class ChannelMessage(Base):
     __tablename__ = "channel_messages"
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(20))
-    kind: Mapped[str] = mapped_column(String(60))
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
+    kind: Mapped[str] = mapped_column(String(limits.MESSAGE_KIND))
     """The webhook topic (orders/create, order.updated, ...) or "pull"."""
-    external_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
-    order_id: Mapped[str | None] = mapped_column(String(140), nullable=True)
-    outcome: Mapped[str] = mapped_column(String(200), default="")
+    external_id: Mapped[str | None] = mapped_column(String(limits.EXTERNAL_ID), nullable=True)
+    order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(limits.MESSAGE_OUTCOME), default="")
     body: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -389,7 +393,7 @@ class _ChannelOutboxRow:
     """The columns every channel outbox shares (persistence.channel_outbox works on both)."""
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
-    channel: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
     notice: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -403,8 +407,8 @@ class ShipmentNoticeOutbox(_ChannelOutboxRow, Base):
 
     __tablename__ = "shipment_notices"
 
-    shipment_id: Mapped[str] = mapped_column(String(220), unique=True)
-    order_id: Mapped[str] = mapped_column(String(140))
+    shipment_id: Mapped[str] = mapped_column(String(limits.SHIPMENT_ID), unique=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID))
 
     __table_args__ = (Index("ix_shipment_notices_pending", "delivered_at", "id"),)
 
@@ -416,7 +420,7 @@ class CancellationNoticeOutbox(_ChannelOutboxRow, Base):
 
     __tablename__ = "cancellation_notices"
 
-    order_id: Mapped[str] = mapped_column(String(140), unique=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), unique=True)
 
     __table_args__ = (Index("ix_cancellation_notices_pending", "delivered_at", "id"),)
 
@@ -426,9 +430,9 @@ class Product(Base):
 
     __tablename__ = "products"
 
-    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
-    name: Mapped[str] = mapped_column(String(300), default="")
-    ean: Mapped[str | None] = mapped_column(String(20), nullable=True, unique=True)
+    sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
+    name: Mapped[str] = mapped_column(String(limits.PRODUCT_NAME), default="")
+    ean: Mapped[str | None] = mapped_column(String(limits.EAN), nullable=True, unique=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -438,6 +442,6 @@ class ChannelListing(Base):
     __tablename__ = "channel_listings"
     __table_args__ = (UniqueConstraint("channel", "listing_id", name="channel_listing_once"),)
 
-    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
-    sku: Mapped[str] = mapped_column(String(100), primary_key=True)
-    listing_id: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL), primary_key=True)
+    sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
+    listing_id: Mapped[str] = mapped_column(String(limits.LISTING_ID))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from domain import limits
 from domain.order import FULFILLED_AT_COUNTER, Order
 from domain.outside_fulfilment import COUNTER_SALE_REFUSAL
 from domain.status import OrderStatus
@@ -22,39 +23,24 @@ from persistence.models import (
 
 
 def record_order(session: Session, order: Order, received_at: datetime) -> bool:
-    """Insert the order and its lines as RECEIVED; False when it was already there."""
-    if session.scalar(select(OrderRecord.order_id).where(OrderRecord.order_id == order.order_id)) is not None:
-        return False
+    """Insert the order and its lines as RECEIVED; False when it was already there. A placeholder
+    (`record_placeholder`) is completed instead: its fields and lines are written, its status kept."""
+    existing = session.get(OrderRecord, order.order_id)
+    if existing is not None:
+        if not _is_placeholder(session, order.order_id):
+            return False
+        for name, value in _order_fields(order).items():
+            setattr(existing, name, value)
+        session.add_all(_line_rows(order))
+        add_event(session, order.order_id, "recorded", "recorded in full as sent", received_at)
+        return True
     session.add(
         OrderRecord(
-            order_id=order.order_id,
-            channel=order.channel,
-            external_id=order.external_id,
-            reference=order.reference,
+            **_order_fields(order),
             status=OrderStatus.RECEIVED.value,
-            currency=order.currency,
-            total_minor=order.total.amount_minor,
-            shipping_minor=order.shipping.amount_minor,
-            discount_minor=order.order_discount.amount_minor,
-            payment_collected=order.payment_collected,
-            fulfilled_by=order.fulfilled_by,
-            shipping_address=asdict(order.shipping_address),
-            customer_email=order.customer_email,
-            placed_at=order.placed_at,
             received_at=received_at,
             updated_at=received_at,
-            lines=[
-                OrderLineRecord(
-                    line_no=n,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    unit_price_minor=line.unit_price.amount_minor,
-                    total_minor=line.total.amount_minor,
-                    title=line.title,
-                    external_line_id=line.external_line_id,
-                )
-                for n, line in enumerate(order.lines, start=1)
-            ],
+            lines=_line_rows(order),
         )
     )
     add_event(
@@ -65,6 +51,78 @@ def record_order(session: Session, order: Order, received_at: datetime) -> bool:
         received_at,
     )
     return True
+
+
+def record_placeholder(session: Session, order: Order, received_at: datetime, hold_reason: str) -> bool:
+    """An order the database cannot hold as sent, kept visible: ON_HOLD with `hold_reason`, with
+    every field that fits and no lines (what marks it a placeholder; `record_order` completes it
+    once the order can be stored). False when it was already there (its hold is noted again)."""
+    if session.get(OrderRecord, order.order_id) is not None:
+        set_status(session, order.order_id, OrderStatus.ON_HOLD, hold_reason=hold_reason, at=received_at)
+        return False
+    fields = _order_fields(order)
+    for name, limit in (("reference", limits.REFERENCE), ("customer_email", limits.EMAIL)):
+        if len(fields[name]) > limit:
+            fields[name] = ""  # a shortened reference or address would name something else
+    for name in ("total_minor", "shipping_minor", "discount_minor"):
+        if abs(fields[name]) > limits.MAX_AMOUNT_MINOR:
+            fields[name] = 0
+    if not limits.storable_time(order.placed_at):
+        fields["placed_at"] = received_at
+    if not limits.storable_address(order.shipping_address):
+        fields["shipping_address"] = {}
+    session.add(
+        OrderRecord(
+            **fields,
+            status=OrderStatus.ON_HOLD.value,
+            hold_reason=hold_reason,
+            received_at=received_at,
+            updated_at=received_at,
+        )
+    )
+    add_event(session, order.order_id, "received", f"from {order.channel} as {order.external_id}", received_at)
+    add_event(session, order.order_id, f"status:{OrderStatus.ON_HOLD.value}", hold_reason, received_at)
+    return True
+
+
+def _order_fields(order: Order) -> dict[str, Any]:
+    return {
+        "order_id": order.order_id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "reference": order.reference,
+        "currency": order.currency,
+        "total_minor": order.total.amount_minor,
+        "shipping_minor": order.shipping.amount_minor,
+        "discount_minor": order.order_discount.amount_minor,
+        "payment_collected": order.payment_collected,
+        "fulfilled_by": order.fulfilled_by,
+        "shipping_address": asdict(order.shipping_address),
+        "customer_email": order.customer_email,
+        "placed_at": order.placed_at,
+    }
+
+
+def _line_rows(order: Order) -> list[OrderLineRecord]:
+    return [
+        OrderLineRecord(
+            order_id=order.order_id,
+            line_no=n,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price_minor=line.unit_price.amount_minor,
+            total_minor=line.total.amount_minor,
+            title=line.title,
+            external_line_id=line.external_line_id,
+        )
+        for n, line in enumerate(order.lines, start=1)
+    ]
+
+
+def _is_placeholder(session: Session, order_id: str) -> bool:
+    """Every order has a line; one recorded without any is a placeholder (`record_placeholder`)."""
+    line = session.scalar(select(OrderLineRecord.line_no).where(OrderLineRecord.order_id == order_id).limit(1))
+    return line is None
 
 
 def add_event(session: Session, order_id: str, kind: str, detail: str = "", at: datetime | None = None) -> None:

@@ -20,6 +20,8 @@ from persistence.inventory import (
     UnknownLocation,
     _insert_for,
     _ledger,
+    fits_with,
+    refuse_overflow,
     stock_row,
 )
 from persistence.models import ChannelStockLevel, Location, StockLevel, StockMovement, utcnow
@@ -121,12 +123,14 @@ def _put(session: Session, location_id: str, sku: str, quantity: int) -> None:
     insert = _insert_for(session)(StockLevel).values(
         location_id=location_id, sku=sku, on_hand=quantity, reserved=0, safety_stock=0, updated_at=now
     )
-    session.execute(
+    result = session.execute(
         insert.on_conflict_do_update(
             index_elements=[StockLevel.location_id, StockLevel.sku],
             set_={"on_hand": StockLevel.on_hand + quantity, "updated_at": now},
-        )
+            where=fits_with(quantity),
+        ).returning(StockLevel.on_hand)
     )
+    refuse_overflow(result, location_id, sku, quantity)
 
 
 def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:

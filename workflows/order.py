@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         PaymentResult,
         PaymentStepInput,
         RecordOrderInput,
+        RecordOrderResult,
         RefundReturnInput,
         ReleaseRequest,
         ReleaseStockInput,
@@ -241,9 +242,8 @@ class OrderWorkflow:
         # Asked only for orders we do not ship, so the histories of every other order stay as they were.
         if order.fulfilled_by != FULFILLED_BY_US and workflow.patched(OUTSIDE_FULFILMENT_PATCH):
             self._outside = order.fulfilled_by
-        await self._activity(
-            OrderActivities.record_order, RecordOrderInput(order, data.received_at), summary="record order"
-        )
+        if not await self._record(order, data.received_at):
+            return OrderWorkflowResult(order.order_id, self._status)
         if self._outside is not None:
             return await self._run_outside(order, data)
         try:
@@ -339,6 +339,24 @@ class OrderWorkflow:
             if result.short:
                 workflow.logger.warning("counter sale %s: the stock record was short %s", self._order_id, result.short)
             return store
+
+    async def _record(self, order: Order, received_at: datetime) -> bool:
+        """Record the order. One the database cannot hold as sent is kept as a placeholder ON_HOLD
+        (the activity says why) and waits for a person: a release tries again, a cancel ends it
+        (False). Histories from before this recorded every order at once and replay the same way."""
+        while True:
+            recorded: RecordOrderResult = await self._activity(
+                OrderActivities.record_order, RecordOrderInput(order, received_at), summary="record order"
+            )
+            if recorded.hold_reason is None:
+                return True
+            self._mark(OrderStatus.ON_HOLD, recorded.hold_reason)
+            try:
+                await self._wait_for_a_person()
+            except _Cancelled:
+                await self._compensate(order)
+                return False
+            self._expect_a_person()
 
     async def _validate_until_released(self, order: Order) -> None:
         attempt = 0

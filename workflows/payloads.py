@@ -27,6 +27,9 @@ CONFIRM_STEP_UPDATE = "confirm_step"
 WITHDRAW_SIGNAL = "withdraw"
 # The ApplicationError type a refused confirmation carries; its details hold the RefusalKind.
 CONFIRMATION_REFUSED = "ConfirmationRefused"
+# The ApplicationError type (non-retryable) of an activity whose write the database can never
+# take (a value that does not fit its column): the message names the column, never the value.
+STORAGE_REFUSED = "StorageRefused"
 
 
 @dataclass
@@ -110,6 +113,9 @@ class RecordOrderInput:
 @dataclass
 class RecordOrderResult:
     created: bool
+    hold_reason: str | None = None
+    """Set when the order could not be stored as sent: a placeholder row is ON_HOLD with this
+    reason, and the workflow waits for a person (cancel, or release to try recording again)."""
 
 
 @dataclass

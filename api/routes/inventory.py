@@ -167,7 +167,7 @@ def _stock_change(session: Session) -> Iterator[None]:
     try:
         yield
         session.commit()
-    except (inventory.UnknownLocation, stock_ops.SameLocation) as exc:
+    except (inventory.UnknownLocation, stock_ops.SameLocation, inventory.TooMuchStock) as exc:
         session.rollback()
         raise unprocessable(str(exc)) from None
     except (inventory.BelowReserved, inventory.InsufficientStock) as exc:

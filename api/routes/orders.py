@@ -32,6 +32,7 @@ from api.schemas import (
 from api.services import order_view, staff_actions, tracking
 from api.services.intake import take_order
 from api.services.payload_audit import UNKNOWN_CHANNEL, kept_payload
+from domain.limits import within_limits
 from domain.money import Money, MoneyError
 from domain.order import CHANNELS, Address, InvalidOrder, Order, OrderLine
 from domain.status import OrderStatus
@@ -145,7 +146,7 @@ async def create_order(
         body = _parse_order(raw, caller)
         kept.names(body.external_id)
         try:
-            order = _to_order(body)
+            order = within_limits(_to_order(body))
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
         taken = await take_order(await connected(temporal), settings, order, state.session_factory)

@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.limits import within_limits
 from domain.money import Money
 from domain.order import (
     FULFILLED_BY_CHANNEL,
@@ -213,7 +214,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
         raise InvalidOrder("discounts larger than the shipping or charges they apply to")
     computed = sum(line.total.amount_minor for line in lines) + shipping + charges
     placed = order.PurchaseDate
-    return Order(
+    mapped = Order(
         channel=CHANNEL,
         external_id=order.AmazonOrderId,
         reference=order.AmazonOrderId,
@@ -229,6 +230,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
         customer_email=(order.BuyerInfo.BuyerEmail or "") if order.BuyerInfo else "",
         fulfilled_by=FULFILLED_BY_CHANNEL if order.FulfillmentChannel == "AFN" else FULFILLED_BY_US,
     )
+    return within_limits(mapped)
 
 
 def is_cancelled(order: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.limits import within_limits
 from domain.money import Money
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, Order, OrderLine, line_from_total
 from integrations.channels.base import SkuResolver
@@ -194,7 +195,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
         total = total + line.total
     details = bol.shipmentDetails
     email = (details.email if details else None) or (bol.billingDetails.email if bol.billingDetails else None)
-    return Order(
+    mapped = Order(
         channel=CHANNEL,
         external_id=bol.orderId,
         reference=bol.orderId,
@@ -209,6 +210,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
         fulfilled_by=fulfilled_by,
         attention=_partial_cancellation_request(payload, lines),
     )
+    return within_limits(mapped)
 
 
 def _partial_cancellation_request(payload: dict[str, Any], lines: list[OrderLine]) -> str:

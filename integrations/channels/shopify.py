@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
 from integrations.channels.base import ChannelTime
@@ -154,7 +155,7 @@ def to_order(payload: dict[str, Any]) -> Order:
         if not shop.taxes_included:
             shipping += _sum([t.price for t in line.tax_lines])
     duties = shop.current_total_duties_set.shop_money.amount if shop.current_total_duties_set else Decimal(0)
-    return Order(
+    mapped = Order(
         channel=CHANNEL,
         external_id=str(shop.id),
         reference=shop.name,
@@ -168,6 +169,7 @@ def to_order(payload: dict[str, Any]) -> Order:
         payment_collected=(shop.financial_status or "") in COLLECTED,
         customer_email=shop.email or shop.contact_email or "",
     )
+    return within_limits(mapped)
 
 
 def cancellation(payload: dict[str, Any]) -> str | None:

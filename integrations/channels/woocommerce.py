@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
+from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
 from integrations.channels.base import SkuResolver, same_sku
@@ -251,7 +252,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver = same_sku) -> Order:
     rounding = total.amount_minor - parts
     if rounding and abs(rounding) <= len(woo.line_items) + len(woo.shipping_lines) + len(woo.fee_lines):
         charges, discount = (charges + rounding, discount) if rounding > 0 else (charges, discount - rounding)
-    return Order(
+    mapped = Order(
         channel=CHANNEL,
         external_id=str(woo.id),
         reference=woo.number or str(woo.id),
@@ -266,3 +267,4 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver = same_sku) -> Order:
         payment_collected=woo.status in PAID_STATUSES or woo.date_paid_gmt is not None,
         customer_email=(woo.billing.email if woo.billing else None) or "",
     )
+    return within_limits(mapped)

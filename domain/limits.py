@@ -1,0 +1,180 @@
+"""What the database can hold, known where input comes in.
+
+One table of limits for the models (persistence.models sizes its columns from it) and for every
+edge that takes input (POST /orders, the channel mappers, the staff endpoints): an answer of 202
+promises the order will be recorded, so anything the database would refuse is refused at the door
+with the field's name, never found out by an activity that then fails on every retry.
+
+Identifiers, references, SKUs and e-mail addresses have limits and are refused past them: cutting
+one short would make it name something else. Free text a channel sends (product titles, addresses,
+reasons) is stored whole (Text or JSON) or, where only a person reads it and a shorter version
+harms nobody, trimmed on purpose (persistence.channel_messages).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from domain.order import CHANNELS, FULFILLED_AT_COUNTER, Address, InvalidOrder, Order
+
+# -- characters ---------------------------------------------------------------------------------
+EXTERNAL_ID = 100
+"""A channel's order id (also bounded by domain.order's id alphabet)."""
+ORDER_ID = 140
+"""order-<channel>-<external id>: the longest channel name and EXTERNAL_ID fit with room to spare."""
+REFERENCE = 100
+"""The channel's human-facing order number (Shopify "#1001")."""
+SKU = 100
+EXTERNAL_LINE_ID = 100
+"""The channel's own id of an order line."""
+EMAIL = 320
+"""RFC 5321: 64 for the local part, @, 255 for the domain."""
+CURRENCY = 3
+CHANNEL = 20
+STATUS = 20
+FULFILLED_BY = 10
+LOCATION_ID = 64
+LOCATION_NAME = 200
+LOCATION_KIND = 16
+COUNTRY = 2
+POSTCODE = 32
+LOCATION_GROUP = 64
+TASK_QUEUE = 200
+SHIPMENT_ID = 220
+"""shipment-<order id>-<location id>[-<round>]: ORDER_ID and LOCATION_ID fit."""
+RETURN_ID = 220
+SHIPMENT_KIND = 20
+STEP = 16
+CARRIER = 64
+TRACKING_NUMBER = 100
+LABEL_REF = 200
+PAYMENT_ID = 200
+PAYMENT_PROVIDER = 32
+PROVIDER_REF = 200
+"""A payment provider's id for the payment (Stripe's are about 30 characters)."""
+PERSON = 200
+"""Who did something (a staff user, a channel, the engine's own reason)."""
+LEDGER_KIND = 16
+LEDGER_REASON = 200
+EVENT_KIND = 40
+MESSAGE_KIND = 60
+"""A webhook topic as the channel sent it (trimmed: only people read it)."""
+MESSAGE_OUTCOME = 200
+"""What became of a payload (trimmed: only people read it)."""
+EAN = 20
+PRODUCT_NAME = 300
+"""A catalogue name, as staff enter it (PUT /catalogue)."""
+LISTING_ID = 100
+IDEMPOTENCY_KEY = 400
+"""A workflow step's key: <shipment id>:<step>:... fits with room to spare (see
+persistence.idempotency, which also hashes any longer key rather than fail)."""
+
+# -- numbers ------------------------------------------------------------------------------------
+INTEGER_MAX = 2**31 - 1
+"""Quantities, deltas and counts are 32-bit integer columns."""
+BIGINT_MAX = 2**63 - 1
+"""Amounts in minor units are 64-bit integer columns."""
+MAX_UNITS = 1_000_000_000
+"""The most units one request may move (a receipt, an adjustment, a transfer, all units of one SKU
+on one order): well inside a 32-bit column, so sums of a few of them still fit."""
+MAX_LINE_QUANTITY = 100_000
+"""The most units one order line may ask for: more is a typo or an attack, not a sale."""
+MAX_COUNTER_SALE_QUANTITY = 1_000
+"""The most units one line of a sale over a store counter may take off the store's shelf."""
+MAX_AMOUNT_MINOR = 10**18 - 1
+"""The largest amount (either sign) an order may carry in minor units: 18 digits, as many as
+domain.money parses, so a 64-bit column holds it and the sum of a few of them."""
+
+
+def order_limit_refusals(order: Order) -> list[str]:
+    """Every field of the order the database could not hold as it is, named; empty when it fits."""
+    problems: list[str] = []
+
+    def text(field: str, value: str, limit: int) -> None:
+        if len(value) > limit:
+            problems.append(f"{field}: at most {limit} characters, got {len(value)}")
+
+    def amount(field: str, minor: int) -> None:
+        if abs(minor) > MAX_AMOUNT_MINOR:
+            problems.append(f"{field}: {minor} minor units is beyond what an amount can be (±{MAX_AMOUNT_MINOR})")
+
+    text("external_id", order.external_id, EXTERNAL_ID)
+    text("reference", order.reference, REFERENCE)
+    text("customer_email", order.customer_email, EMAIL)
+    text("currency", order.currency, CURRENCY)
+    if not storable_time(order.placed_at):
+        problems.append("placed_at: out of the range a timestamp can hold")
+    for name, coordinate in _coordinates(order.shipping_address):
+        if not _on_earth(name, coordinate):
+            problems.append(f"shipping_address.{name}: not a coordinate ({coordinate})")
+    if order.pickup_location_id is not None:
+        text("pickup_location_id", order.pickup_location_id, LOCATION_ID)
+    if order.channel not in CHANNELS:
+        problems.append(f"channel: unknown channel {order.channel!r}")
+    for field, money in (
+        ("total", order.total),
+        ("shipping", order.shipping),
+        ("discount", order.order_discount),
+        ("charges", order.other_charges),
+    ):
+        amount(field, money.amount_minor)
+    most = MAX_COUNTER_SALE_QUANTITY if order.fulfilled_by == FULFILLED_AT_COUNTER else MAX_LINE_QUANTITY
+    for n, line in enumerate(order.lines, start=1):
+        text(f"lines[{n}].sku", line.sku, SKU)
+        text(f"lines[{n}].external_line_id", line.external_line_id, EXTERNAL_LINE_ID)
+        if line.quantity > most:
+            what = "a counter sale line" if order.fulfilled_by == FULFILLED_AT_COUNTER else "a line"
+            problems.append(f"lines[{n}].quantity: {what} may ask for at most {most} units, got {line.quantity}")
+        amount(f"lines[{n}].unit_price", line.unit_price.amount_minor)
+        amount(f"lines[{n}].total", line.total.amount_minor)
+    per_sku = MAX_COUNTER_SALE_QUANTITY if order.fulfilled_by == FULFILLED_AT_COUNTER else MAX_UNITS
+    named = {line.sku for line in order.lines if line.quantity > most}
+    for sku, units in order.demand().items():
+        if units > per_sku and sku not in named:
+            problems.append(f"quantity of {sku[:SKU]}: at most {per_sku} units of one SKU per order, got {units}")
+    return problems
+
+
+_BOUNDS = {"latitude": 90.0, "longitude": 180.0}
+
+
+def _coordinates(address: Address) -> list[tuple[str, float]]:
+    pairs = (("latitude", address.latitude), ("longitude", address.longitude))
+    return [(name, value) for name, value in pairs if value is not None]
+
+
+def _on_earth(name: str, coordinate: float) -> bool:
+    return math.isfinite(coordinate) and abs(coordinate) <= _BOUNDS[name]
+
+
+def storable_address(address: Address) -> bool:
+    """No NaN or infinite coordinates: the address is stored as JSON, which has neither."""
+    return all(_on_earth(name, value) for name, value in _coordinates(address))
+
+
+def storable_time(moment: datetime) -> bool:
+    """Whether the moment has a UTC equivalent (0001-01-01T00:00+14:00 has none: it is stored in UTC)."""
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
+
+
+def within_limits(order: Order) -> Order:
+    """The order, if the database can hold it as it is; else InvalidOrder naming each field that
+    cannot be held (every edge calls this before it answers 2xx)."""
+    problems = order_limit_refusals(order)
+    if problems:
+        raise InvalidOrder("; ".join(problems))
+    return order
+
+
+def unstorable_reason(problems: Sequence[str]) -> str:
+    """The hold reason of an order kept as a placeholder because it cannot be stored as sent."""
+    return (
+        f"cannot be stored as sent ({'; '.join(problems)}): recorded without its lines; "
+        "cancel it, or release it to try again once it can be stored"
+    )
