@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -22,7 +23,7 @@ from tests.e2e.conftest import ROOT, TOKEN
 LOCATION = "AMS"
 
 
-def _until(check, what: str, timeout: float):  # type: ignore[no-untyped-def]
+def _until(check: Callable[[], object], what: str, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
@@ -30,7 +31,7 @@ def _until(check, what: str, timeout: float):  # type: ignore[no-untyped-def]
         except httpx.TransportError:
             result = None
         if result:
-            return result
+            return
         if time.monotonic() > deadline:
             pytest.fail(f"{what} within {timeout:.0f} s")
         time.sleep(0.3)
