@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""
+    order_history_limit: int = Field(default=10_000, ge=10, le=40_000)
+    """Events in an order's workflow history after which a long wait (a backorder) continues as a
+    new run with the order's state carried, far below Temporal's 51,200-event limit."""
     sandbox: bool | None = None
     """Sandbox payment, warehouse and carrier confirm by themselves; on by default outside production."""
     demo: bool = False

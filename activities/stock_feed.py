@@ -12,10 +12,13 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.backorders import orders_to_wake
+from domain.routing import PartialPolicy
 from integrations.stock_feeds import StockFeed
 from persistence import backorders
+from persistence.channels import all_policies
 from persistence.db import SessionFactory
-from persistence.models import BackorderWait, ChannelStockLevel, StockOutbox, utcnow
+from persistence.models import ChannelStockLevel, StockOutbox, utcnow
 from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
 from workflows.payloads import STOCK_AVAILABLE_SIGNAL, PublishStockResult, StockAvailable, StockFeedInput
@@ -28,6 +31,7 @@ class _Pass:
     delivered: int = 0
     failed: int = 0
     restocked: set[str] = field(default_factory=set)
+    """SKUs delivered this pass that some channel may sell again: only they can serve a backorder."""
 
 
 class StockFeedActivities:
@@ -39,7 +43,7 @@ class StockFeedActivities:
     @activity.defn
     async def publish_stock_updates(self, data: StockFeedInput) -> PublishStockResult:
         result = await asyncio.to_thread(self._deliver, data.batch_size)
-        woken = await self._wake_backorders(result.restocked) if result.restocked else 0
+        woken = await self.wake_backorders(result.restocked) if result.restocked else 0
         return PublishStockResult(result.delivered, result.failed, woken)
 
     def _deliver(self, batch_size: int) -> _Pass:
@@ -115,10 +119,12 @@ class StockFeedActivities:
             uow.commit()
         return not failures
 
-    async def _wake_backorders(self, skus: set[str]) -> int:
-        waiting = await asyncio.to_thread(self._waiting_orders, skus)
+    async def wake_backorders(self, skus: set[str] | None = None) -> int:
+        """Signal the backordered orders that the stock of `skus` (None: of anything) can serve now
+        (domain.backorders: not every order waiting on a SKU that moved). Returns how many."""
+        servable = await asyncio.to_thread(self._servable_orders, skus)
         woken = 0
-        for order_id, sku in waiting:
+        for order_id, sku in servable:
             try:
                 await self._client.get_workflow_handle(order_id).signal(STOCK_AVAILABLE_SIGNAL, StockAvailable(sku))
                 woken += 1
@@ -129,14 +135,18 @@ class StockFeedActivities:
                     raise
         return woken
 
-    def _waiting_orders(self, skus: set[str]) -> list[tuple[str, str]]:
+    def _servable_orders(self, skus: set[str] | None) -> list[tuple[str, str]]:
         with UnitOfWork(self._session_factory) as uow:
-            rows = uow.session.execute(
-                select(BackorderWait.order_id, BackorderWait.sku)
-                .where(BackorderWait.sku.in_(sorted(skus)))
-                .order_by(BackorderWait.since)
+            waits = backorders.waiting(uow.session, skus)
+            if not waits:
+                return []
+            atp = atp_by_sku(uow.session, {wait.sku for wait in waits})
+            partial = frozenset(
+                policy.channel
+                for policy in all_policies(uow.session)
+                if policy.routing.partial is PartialPolicy.SHIP_AVAILABLE
             )
-            return [(order_id, sku) for order_id, sku in rows]
+        return orders_to_wake(waits, atp, ships_what_it_has=partial)
 
     def _forget_wait(self, order_id: str) -> None:
         with UnitOfWork(self._session_factory) as uow:

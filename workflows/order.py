@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.sourcing import Destination
     from domain.status import OrderStatus, cancel_refusal
     from workflows.payloads import (
+        DEFAULT_HISTORY_LIMIT,
         PAYMENT_DECLINED,
         PAYMENT_REJECTED,
         RETURN_REFUSED,
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         CancelRequest,
         ChangeStatusInput,
         FulfilmentOptions,
+        OrderCarried,
         OrderState,
         OrderWorkflowInput,
         OrderWorkflowResult,
@@ -75,6 +78,7 @@ CAPTURE_ONCE_PATCH = "capture-once-v1"
 SHIPMENT_WORKFLOWS_PATCH = "shipment-workflows-v1"
 OUTSIDE_FULFILMENT_PATCH = "outside-fulfilment-v1"
 RELEASE_KEPT_PATCH = "release-kept-v1"
+CONTINUE_AS_NEW_PATCH = "continue-as-new-v1"
 FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
@@ -239,16 +243,20 @@ class OrderWorkflow:
         order = data.order
         self._order_id, self._input = order.order_id, data
         self._remaining = order.demand()
-        # Asked only for orders we do not ship, so the histories of every other order stay as they were.
-        if order.fulfilled_by != FULFILLED_BY_US and workflow.patched(OUTSIDE_FULFILMENT_PATCH):
-            self._outside = order.fulfilled_by
-        if not await self._record(order, data.received_at):
-            return OrderWorkflowResult(order.order_id, self._status)
-        if self._outside is not None:
-            return await self._run_outside(order, data)
+        if data.carried is not None:
+            self._resume(data.carried)  # recorded, validated and paid for in an earlier run
+        else:
+            # Asked only for orders we do not ship, so the histories of every other order stay as they were.
+            if order.fulfilled_by != FULFILLED_BY_US and workflow.patched(OUTSIDE_FULFILMENT_PATCH):
+                self._outside = order.fulfilled_by
+            if not await self._record(order, data.received_at):
+                return OrderWorkflowResult(order.order_id, self._status)
+            if self._outside is not None:
+                return await self._run_outside(order, data)
         try:
-            await self._validate_until_released(order)
-            await self._authorize(order)
+            if data.carried is None:
+                await self._validate_until_released(order)
+                await self._authorize(order)
             while True:
                 await self._reserve(order)
                 await self._fulfil_pending(order)
@@ -739,6 +747,8 @@ class OrderWorkflow:
             if seconds is not None:
                 self._backorder_deadline = workflow.now() + timedelta(seconds=seconds)
         timeout = self._backorder_deadline - workflow.now() if self._backorder_deadline else None
+        if self._history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+            await self._continue_as_new()
         try:
             if timeout is not None and timeout <= timedelta(0):
                 raise TimeoutError
@@ -750,6 +760,67 @@ class OrderWorkflow:
             return True
         self._raise_if_cancelled()
         return False
+
+    # -- continuing as new ---------------------------------------------------------------------
+
+    def _history_is_long(self) -> bool:
+        """Time to hand over to a fresh run: the history passed its limit (or the server says so),
+        and nothing is half done (no shipment running, no signal waiting to be acted on)."""
+        assert self._input is not None
+        info = workflow.info()
+        limit = self._input.history_limit or DEFAULT_HISTORY_LIMIT
+        if not (info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit):
+            return False
+        nothing_pending = self._release is None and self._cancel is None and not self._stock_arrived
+        return nothing_pending and not self._pending and not self._in_flight
+
+    async def _continue_as_new(self) -> None:
+        """Continue as a new run of the same order while it waits for stock, carrying what it knows;
+        the new run waits on (or reserves, if the stock came meanwhile). Queries, signals and
+        updates go to the newest run by the order id, so nobody outside notices."""
+        assert self._input is not None
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        carried = OrderCarried(
+            status=self._status,
+            hold_reason=self._hold_reason,
+            payment=self._payment,
+            payment_status=self._payment_status,
+            captured=self._captured,
+            shipped_value=self._shipped_value,
+            left_units=dict(self._left_units),
+            remaining=dict(self._remaining),
+            reserved_rounds=self._reserved_rounds,
+            shipments=list(self._shipments.values()),
+            steps=dict(self._steps),
+            backorder_deadline=self._backorder_deadline,
+            auto_cancel_days=self._auto_cancel_days,
+            shipped_detail=self._shipped_detail,
+            shipment_workflows=self._shipment_workflows,
+            handed_over_any=self._handed_over_any,
+            shipping_started=self._shipping_started,
+            not_collected=dict(self._not_collected),
+            total_accepted=self._total_accepted,
+            runs=(self._input.carried.runs + 1) if self._input.carried else 1,
+        )
+        workflow.logger.info(
+            "%s continues as new after %d events", self._order_id, workflow.info().get_current_history_length()
+        )
+        workflow.continue_as_new(replace(self._input, carried=carried))
+
+    def _resume(self, carried: OrderCarried) -> None:
+        self._status, self._hold_reason = carried.status, carried.hold_reason
+        self._payment, self._payment_status = carried.payment, carried.payment_status
+        self._captured, self._shipped_value = carried.captured, carried.shipped_value
+        self._left_units, self._remaining = dict(carried.left_units), dict(carried.remaining)
+        self._reserved_rounds = carried.reserved_rounds
+        self._shipments = {shipment.shipment_id: shipment for shipment in carried.shipments}
+        self._steps = dict(carried.steps)
+        self._backorder_deadline, self._auto_cancel_days = carried.backorder_deadline, carried.auto_cancel_days
+        self._shipped_detail = carried.shipped_detail
+        self._shipment_workflows = carried.shipment_workflows
+        self._handed_over_any, self._shipping_started = carried.handed_over_any, carried.shipping_started
+        self._not_collected = dict(carried.not_collected)
+        self._total_accepted = carried.total_accepted
 
     # -- helpers -------------------------------------------------------------------------------
 

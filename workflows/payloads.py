@@ -51,6 +51,45 @@ class OrderWorkflowInput:
     backorder_deadline_seconds: int | None = None
     """How long a backorder may wait for stock before it is cancelled (None: until a person acts)."""
     fulfilment: FulfilmentOptions | None = None
+    history_limit: int | None = None
+    """Events after which a long wait (a backorder) continues as a new run; None: DEFAULT_HISTORY_LIMIT."""
+    carried: OrderCarried | None = None
+    """Set when this run continues an earlier one of the same order: where that one was."""
+
+
+DEFAULT_HISTORY_LIMIT = 10_000
+"""Temporal warns at 10,240 events and ends a run at 51,200: a backorder woken day after day stays
+far below either, however long it waits."""
+
+
+@dataclass
+class OrderCarried:
+    """What an order's run hands to the run it continues as (continue-as-new while it waits for
+    stock): everything it knows that the order itself does not say. The step counters go along so
+    the new run's idempotency keys never repeat the old run's (a repeated key returns a stored
+    result, which would be another step's)."""
+
+    status: OrderStatus
+    hold_reason: str | None
+    payment: PaymentResult | None
+    payment_status: str | None
+    captured: int
+    shipped_value: int
+    left_units: dict[str, int]
+    remaining: dict[str, int]
+    reserved_rounds: int
+    shipments: list[ShipmentState]
+    steps: dict[str, int]
+    backorder_deadline: datetime | None
+    auto_cancel_days: int | None
+    shipped_detail: str
+    shipment_workflows: bool
+    handed_over_any: bool
+    shipping_started: bool
+    not_collected: dict[str, int]
+    total_accepted: ReleaseRequest | None = None
+    runs: int = 1
+    """How many runs this order has had before this one."""
 
 
 @dataclass
@@ -400,7 +439,10 @@ class EscalationInput:
 class StockFeedInput:
     passes_before_continue: int = 500
     idle_seconds: float = 1.0
+    """Between idle passes, in runs from before the activity waited for work itself."""
     batch_size: int = 200
+    wait_for_work_seconds: float = 240.0
+    """How long a pass that found nothing waits inside its activity for something to deliver."""
 
 
 @dataclass
@@ -472,8 +514,7 @@ class OutboxPassResult:
 
 # -- sold at the counter ----------------------------------------------------------------------------
 
-# The ApplicationError type of a counter sale naming a store we do not know, a location that is not
-# a store, or more units than a counter sells: the order waits on hold.
+# The ApplicationError type of a counter sale naming a store we do not know: the order waits on hold.
 UNKNOWN_STORE = "UnknownStore"
 
 

@@ -1,6 +1,8 @@
 """StockFeedWorkflow: one per task queue, forever (continue-as-new), delivering the ATP outbox and
 the shipment- and cancellation-notice outboxes (status out) to the channels, all three in one
-activity per pass (runs from before that patch replay with an activity per outbox).
+activity per pass (runs from before that patch replay with an activity per outbox). A pass that
+finds nothing waits for work inside its activity, so an idle feed runs one activity every few
+minutes (runs from before that patch waited a second between passes here).
 
 A workflow rather than a loop in some process: exactly one runs however many workers there are,
 ops see it in the Temporal UI, and a failing channel feed is retried with backoff, durably.
@@ -24,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
 SHIPMENT_NOTICES_PATCH = "shipment-notices-v1"
 CANCELLATION_NOTICES_PATCH = "cancellation-notices-v1"
 SINGLE_ACTIVITY_OUTBOXES_PATCH = "outboxes-in-one-activity-v1"
+WAITS_IN_ACTIVITY_PATCH = "feed-waits-in-activity-v1"
 
 MAX_BACKOFF_SECONDS = 60.0
 _OUTBOXES = (
@@ -58,6 +61,8 @@ class StockFeedWorkflow:
             failures = failures + 1 if failed and not delivered else 0
             if backlog:
                 continue  # a full batch: there is a backlog, go again at once
+            if not failures and workflow.patched(WAITS_IN_ACTIVITY_PATCH):
+                continue  # the activity waited for work itself: nothing to wait for here
             wait = min(2.0**failures, MAX_BACKOFF_SECONDS) if failures else data.idle_seconds
             with contextlib.suppress(TimeoutError):  # an idle tick: look again
                 await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
@@ -69,7 +74,10 @@ class StockFeedWorkflow:
         result: OutboxPassResult = await workflow.execute_activity_method(
             OutboxActivities.deliver_outboxes,
             data,
-            start_to_close_timeout=timedelta(minutes=5),
+            # An idle pass waits for work inside the activity (data.wait_for_work_seconds) and
+            # heartbeats while it waits: a worker that dies then is noticed in two minutes, not ten.
+            start_to_close_timeout=timedelta(seconds=data.wait_for_work_seconds) + timedelta(minutes=5),
+            heartbeat_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
             summary="deliver stock, shipment confirmations and cancellations to channels",
         )

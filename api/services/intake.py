@@ -54,6 +54,7 @@ def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
                 int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
             ),
             fulfilment=fulfilment_options(settings),
+            history_limit=settings.order_history_limit,
         ),
         "id": order.order_id,
         "task_queue": settings.task_queue,

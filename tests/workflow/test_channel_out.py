@@ -31,6 +31,7 @@ from temporalio.common import RetryPolicy
 from temporalio.worker import Replayer, Worker
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
+from activities.outboxes import OutboxActivities
 from activities.stock_feed import StockFeedActivities
 from api.main import create_app
 from api.services.intake import start_order
@@ -446,6 +447,44 @@ class StockFeedBeforeOneActivityPass:
         workflow.continue_as_new(data)
 
 
+@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
+class StockFeedBeforeWaitingInTheActivity:
+    """StockFeedWorkflow with one activity per pass, waiting a second here after each idle pass."""
+
+    def __init__(self) -> None:
+        self._poked = False
+
+    @workflow.signal(name="poke")
+    def poke(self) -> None:
+        self._poked = True
+
+    @workflow.run
+    async def run(self, data: StockFeedInput) -> None:
+        failures = 0
+        for _ in range(data.passes_before_continue):
+            self._poked = False
+            if workflow.patched("outboxes-in-one-activity-v1"):
+                result = await workflow.execute_activity_method(
+                    OutboxActivities.deliver_outboxes,
+                    data,
+                    start_to_close_timeout=timedelta(minutes=5),
+                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
+                )
+                stock, notices = result.stock, (result.shipments, result.cancellations)
+                delivered = stock.delivered + sum(n.delivered for n in notices)
+                failed = stock.failed + sum(n.failed for n in notices)
+                backlog = (stock.delivered >= data.batch_size and not stock.failed) or any(
+                    n.delivered + n.skipped >= data.batch_size and not n.failed for n in notices
+                )
+            failures = failures + 1 if failed and not delivered else 0
+            if backlog:
+                continue
+            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
+        workflow.continue_as_new(data)
+
+
 async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_notice(temporal_client, sqlite_database):
     db = sqlite_database
     add_location(db.session_factory, "AMS")
@@ -453,6 +492,7 @@ async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_no
     feeds = StockFeedActivities(db.session_factory, {}, temporal_client)
     shipments = ShipmentNoticeActivities(db.session_factory, {})
     cancellations = CancellationNoticeActivities(db.session_factory, {})
+    outboxes = OutboxActivities(feeds, shipments, cancellations, db.session_factory)
     recorded = [
         await _recorded(temporal_client, StockFeedBeforeNotices, [feeds.publish_stock_updates], 3),
         await _recorded(
@@ -471,16 +511,23 @@ async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_no
             ],
             9,
         ),
+        await _recorded(temporal_client, StockFeedBeforeWaitingInTheActivity, [outboxes.deliver_outboxes], 3),
     ]
     async with running_engine(temporal_client, db, stock_feed=True) as engine:
         new = stock_feed(engine)
-        await eventually(lambda: _activities_done(new, 3), "three passes over every outbox", poke=new)
+
+        async def passes_after_stock_moved() -> bool:
+            # An idle pass waits for work inside its activity: a stock change ends each one.
+            stock(db.session_factory, "AMS", {TEE: 1})
+            return await _activities_done(new, 3)
+
+        await eventually(passes_after_stock_moved, "three passes over every outbox")
     replayer = Replayer(workflows=[StockFeedWorkflow])
     for handle in (*recorded, new):
         history = await handle.fetch_history()
         result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
         assert result.replay_failure is None, result.replay_failure
-    before_notices, before_cancellations, before_one_activity = recorded
+    before_notices, before_cancellations, before_one_activity, before_waiting = recorded
     assert await _activity_types(before_notices) == {"publish_stock_updates"}
     assert await _activity_types(before_cancellations) == {"publish_stock_updates", "deliver_shipment_notices"}
     assert await _activity_types(before_one_activity) == {
@@ -488,6 +535,7 @@ async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_no
         "deliver_shipment_notices",
         "deliver_cancellation_notices",
     }
+    assert await _activity_types(before_waiting) == {"deliver_outboxes"}
     assert await _activity_types(new) == {"deliver_outboxes"}
 
 
@@ -501,7 +549,7 @@ async def _recorded(
             client, task_queue=queue, workflows=[older], activities=activities, activity_executor=executor
         ):
             handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-                older.run, StockFeedInput(), id=queue, task_queue=queue
+                older.run, StockFeedInput(wait_for_work_seconds=0), id=queue, task_queue=queue
             )
             done = functools.partial(_activities_done, handle, passes)
             await eventually(done, f"{passes} activities of {older.__name__}", poke=handle)
