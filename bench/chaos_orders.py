@@ -250,6 +250,15 @@ class Intake:
     last_answered: float = 0.0
 
 
+STALLED_AFTER = 120.0
+"""Seconds without any order accepted after which every sender gives up: the engine is down for
+good (or refuses everything), and the report should say so rather than wait for each delivery."""
+
+
+def _stalled(intake: Intake) -> bool:
+    return time.monotonic() - max(intake.last_answered, intake.first_sent) > STALLED_AFTER
+
+
 async def deliver(api: httpx.AsyncClient, order: PlannedOrder, intake: Intake, *, give_up_after: float) -> None:
     """Send one delivery until it is answered with something other than a 5xx or a broken connection."""
     deadline = time.monotonic() + give_up_after
@@ -273,8 +282,11 @@ async def deliver(api: httpx.AsyncClient, order: PlannedOrder, intake: Intake, *
                 return
             reason = f"HTTP {response.status_code}"
         intake.retried[reason] += 1
+        if _stalled(intake):
+            intake.gave_up.append(f"{order.order_id}: {reason}, and no order accepted for {STALLED_AFTER:.0f} s")
+            return
         if time.monotonic() > deadline:
-            intake.gave_up.append(f"{order.order_id}: still {reason} after {give_up_after:.0f}s")
+            intake.gave_up.append(f"{order.order_id}: still {reason} after {give_up_after:.0f} s")
             return
         await asyncio.sleep(pause)
         pause = min(pause * 2, 2.0)
