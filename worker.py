@@ -17,8 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
@@ -40,6 +43,7 @@ from integrations.sandbox.warehouse import SandboxWarehouse
 from integrations.stock_feeds import StockFeed
 from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
+from ops.waiting import wait_for
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
@@ -185,18 +189,51 @@ async def start_stock_feed(client: Client, task_queue: str) -> None:
     )
 
 
+def _database_answers(engine: Engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+async def wait_until_ready(
+    settings: Settings, engine: Engine, channels: ChannelConnections, *, locations_only: bool = False
+) -> Client:
+    """Temporal and the database, each waited for while it is not there yet (ops.waiting: one log
+    line, no traceback), then what every worker expects on the server. No task is taken before both
+    answer, so it does not matter which of the three an orchestrator starts first."""
+    client = await wait_for(
+        f"Temporal at {settings.temporal_address}",
+        lambda: connect_temporal(settings),
+        retry_on=(RuntimeError, RPCError),  # the SDK reports a refused connection as a RuntimeError
+        log=log,
+    )
+
+    async def prepare() -> None:
+        await ensure_search_attributes(client, settings.temporal_namespace)
+        if not locations_only:
+            await start_stock_feed(client, settings.task_queue)
+            await ensure_pull_schedules(client, settings, channels.sources)
+
+    await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)
+    await wait_for(
+        f"the database at {engine.url!r}",  # the URL's repr hides its password
+        lambda: asyncio.to_thread(_database_answers, engine),
+        retry_on=(OperationalError,),
+        log=log,
+    )
+    return client
+
+
 async def run_worker(settings: Settings, *, locations_only: bool = False) -> None:
-    client = await connect_temporal(settings)
-    await ensure_search_attributes(client, settings.temporal_namespace)
     engine = create_db_engine(
         settings.resolved_database_url, pool_size=settings.worker_activity_threads, pre_ping=False
     )
+    session_factory = create_session_factory(engine)
+    channels = connect_channels(settings, session_factory)
+    client = await wait_until_ready(settings, engine, channels, locations_only=locations_only)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    session_factory = create_session_factory(engine)
-    channels = connect_channels(settings, session_factory)
     with ThreadPoolExecutor(max_workers=settings.worker_activity_threads) as executor:
         workers = [
             location_worker(client, settings, session_factory, queue, executor=executor)
@@ -207,9 +244,6 @@ async def run_worker(settings: Settings, *, locations_only: bool = False) -> Non
         async with contextlib.AsyncExitStack() as running:
             for worker in workers:
                 await running.enter_async_context(worker)
-            if not locations_only:
-                await start_stock_feed(client, settings.task_queue)
-                await ensure_pull_schedules(client, settings, channels.sources)
             queues = [worker.task_queue for worker in workers]
             log.info("worker polling task queues %s on %s", queues, settings.temporal_address)
             await stop.wait()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
 from api.routes import (
@@ -34,8 +36,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.resolved_database_url)
-        app.state.oms = AppState(settings, engine, create_session_factory(engine))
+        state = AppState(settings, engine, create_session_factory(engine))
+        app.state.oms = state
+        # Neither Temporal nor the database need be up yet (503 until they are); connecting now
+        # only makes the log say at once when Temporal is not there.
+        warm_up = asyncio.create_task(state.temporal.warm_up())
         yield
+        warm_up.cancel()
         engine.dispose()
 
     app = FastAPI(
@@ -55,6 +62,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return JSONResponse({"detail": {"message": f"{where}: {first['msg']}", "errors": errors}}, status_code=422)
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
+        # Not reachable (down, restarting, not there yet) or, on SQLite, locked too long: a retry
+        # a moment later may well succeed, which a 500 would not say.
+        return JSONResponse(
+            {"detail": "the database is unavailable: try again shortly"}, status_code=503, headers={"Retry-After": "5"}
+        )
 
     @app.exception_handler(RPCError)
     async def _temporal_error(_: Request, exc: RPCError) -> JSONResponse:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -12,9 +15,11 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from config import Settings
+from ops.waiting import reason
 from persistence.db import SessionFactory, create_session_factory
 
 T = TypeVar("T")
+log = logging.getLogger("oms.api")
 
 
 class TemporalUnavailable(Exception):
@@ -22,25 +27,51 @@ class TemporalUnavailable(Exception):
 
 
 class TemporalConnection:
-    """Connects on first use and keeps the client: the API starts (and /health answers 503) while
-    Temporal is still coming up, and recovers without a restart once it is there."""
+    """Connects on first use and keeps the client: the API starts (and answers 503) while Temporal
+    is still coming up, and recovers without a restart once it is there. While it cannot connect it
+    says so once in the log, tries again at most every few seconds (a request in between gets its
+    503 at once), and never lets one try hang the requests behind it."""
+
+    CONNECT_TIMEOUT = 5.0
+    MAX_RETRY_DELAY = 5.0
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._client: Client | None = None
         self._lock = asyncio.Lock()
+        self._failures = 0
+        self._next_try = 0.0
 
     async def client(self) -> Client:
         if self._client is None:
             async with self._lock:
                 if self._client is None:
-                    try:
-                        self._client = await Client.connect(
-                            self._settings.temporal_address, namespace=self._settings.temporal_namespace
-                        )
-                    except Exception as exc:  # the SDK reports a refused connection as a RuntimeError
-                        raise TemporalUnavailable(str(exc)) from exc
+                    self._client = await self._connect()
         return self._client
+
+    async def warm_up(self) -> None:
+        """Connect now, at start: when Temporal is not there yet the log says so at once."""
+        with contextlib.suppress(TemporalUnavailable):
+            await self.client()
+
+    async def _connect(self) -> Client:
+        address = self._settings.temporal_address
+        if time.monotonic() < self._next_try:
+            raise TemporalUnavailable(f"Temporal at {address} was not reachable a moment ago")
+        try:
+            client = await asyncio.wait_for(
+                Client.connect(address, namespace=self._settings.temporal_namespace), self.CONNECT_TIMEOUT
+            )
+        except Exception as exc:  # the SDK reports a refused connection as a RuntimeError
+            if self._failures == 0:
+                log.warning("Temporal at %s is not reachable (%s); answering 503 until it is", address, reason(exc))
+            self._failures += 1
+            self._next_try = time.monotonic() + min(self.MAX_RETRY_DELAY, 0.25 * 2**self._failures)
+            raise TemporalUnavailable(str(exc)) from exc
+        if self._failures:
+            log.info("connected to Temporal at %s", address)
+        self._failures = 0
+        return client
 
 
 @dataclass
