@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
+from api.openapi import document_common_responses
 from api.routes import (
     catalogue,
     channels,
@@ -94,4 +95,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dashboard,
     ):
         app.include_router(module.router)
+    document_common_responses(app)
     return app

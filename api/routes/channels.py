@@ -46,13 +46,19 @@ def list_channels(_: StaffUser, session: SessionDep) -> dict[str, Any]:
     return {channel: channel_policy_to_dict(policy_for(session, channel)) for channel in CHANNELS}
 
 
-@router.get("/{channel}")
+@router.get("/{channel}", responses={404: {"description": "not a channel we know"}})
 def get_channel(channel: str, _: StaffUser, session: SessionDep) -> dict[str, Any]:
     _known(channel)
     return channel_policy_to_dict(policy_for(session, channel))
 
 
-@router.put("/{channel}", responses={422: {"description": "an invalid setting, named in the message"}})
+@router.put(
+    "/{channel}",
+    responses={
+        404: {"description": "not a channel we know"},
+        422: {"description": "an invalid setting, named in the message"},
+    },
+)
 def put_channel(
     channel: str, _: StaffUser, session: SessionDep, config: Annotated[dict[str, Any], Body(examples=[EXAMPLE])]
 ) -> dict[str, Any]:

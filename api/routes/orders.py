@@ -234,7 +234,10 @@ def _refusals_as_http() -> Iterator[None]:
     "/{order_id}/cancel",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ActionAccepted,
-    responses={409: {"description": "past the point of cancelling: use returns"}},
+    responses={
+        404: {"description": "no such order"},
+        409: {"description": "past the point of cancelling: use returns"},
+    },
 )
 async def cancel_order(
     order_id: str, user: StaffUser, temporal: TemporalDep, state: StateDep, body: CancelBody | None = None
@@ -253,7 +256,7 @@ async def cancel_order(
     "/{order_id}/release",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ActionAccepted,
-    responses={409: {"description": "the order is not on hold or backordered"}},
+    responses={404: {"description": "no such order"}, 409: {"description": "the order is not on hold or backordered"}},
 )
 async def release_order(
     order_id: str, user: StaffUser, temporal: TemporalDep, state: StateDep, body: ReleaseBody | None = None

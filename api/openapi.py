@@ -1,0 +1,146 @@
+"""The OpenAPI document says every answer an operation can give, including the ones FastAPI cannot see
+from the route itself: a 400 for a malformed request (a body that is not JSON, a NUL in the URL:
+api.request_guards), a 401/403 from the credential dependencies, a 503 while Temporal is down, and
+the shape of our 422 (api.main's handler answers `{"detail": {"message", "errors"}}`, not FastAPI's
+default list). A client generated from /openapi.json, and the schemathesis run in the tests, hold
+the API to it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from fastapi import FastAPI, routing
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from api.deps import get_temporal, require_staff, require_staff_or_channel
+
+_PROBLEM = "Problem"
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": _PROBLEM,
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "required": ["message"],
+                    "properties": {
+                        "message": {"type": "string"},
+                        "refusal": {"type": "string"},
+                        "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                    },
+                },
+            ],
+            "description": "What went wrong: a sentence, or `message` with the refusal's kind or each field's error",
+        }
+    },
+}
+_VALIDATION_SCHEMA: dict[str, Any] = {
+    "title": "HTTPValidationError",
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "object",
+            "required": ["message"],
+            "properties": {
+                "message": {"type": "string", "description": "the first error, naming its field"},
+                "errors": {"type": "array", "items": {"$ref": "#/components/schemas/ValidationError"}},
+                "refusal": {"type": "string"},
+            },
+        }
+    },
+}
+
+
+_FIELD_ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ValidationError",
+    "type": "object",
+    "required": ["loc", "msg", "type"],
+    "properties": {
+        "loc": {"type": "array", "items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}},
+        "msg": {"type": "string"},
+        "type": {"type": "string"},
+    },
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{_PROBLEM}"}}},
+    }
+
+
+# What a dependency can answer, whichever route uses it.
+_ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
+    require_staff: {
+        "401": _problem("no valid staff token: `Authorization: Bearer <OMS_ADMIN_TOKEN>`"),
+        "403": _problem("a channel's API key, where only staff may act"),
+    },
+    require_staff_or_channel: {"401": _problem("neither the staff token nor a channel's API key")},
+    get_temporal: {"503": _problem("the workflow engine (Temporal) is unreachable; retry later (`Retry-After`)")},
+}
+
+
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _calls(dependency)
+
+
+def _operations(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
+    """(path as documented, methods, route) of every API route, included routers' ones too."""
+    contexts = getattr(routing, "iter_route_contexts", None)  # FastAPI >= 0.16x keeps routers included
+    if contexts is None:
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path_format, set(route.methods or ()), route
+        return
+    for context in contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            yield context.path_format or route.path_format, set(context.methods or route.methods or ()), route
+
+
+def _document(app: FastAPI, schema: dict[str, Any]) -> None:
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components[_PROBLEM] = _PROBLEM_SCHEMA
+    components.setdefault("ValidationError", _FIELD_ERROR_SCHEMA)
+    if "HTTPValidationError" in components:
+        components["HTTPValidationError"] = _VALIDATION_SCHEMA
+    paths = schema.get("paths", {})
+    for path, methods, route in _operations(app):
+        if not route.include_in_schema or path not in paths:
+            continue
+        calls = set(_calls(route.dependant))
+        for method in methods:
+            operation = paths[path].get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "requestBody" in operation or operation.get("parameters"):
+                responses.setdefault(
+                    "400", _problem("a malformed request: a body that is not JSON, or a NUL character in the URL")
+                )
+            for dependency, answers in _ANSWERS.items():
+                if dependency in calls:
+                    for code, answer in answers.items():
+                        responses.setdefault(code, answer)
+
+
+def document_common_responses(app: FastAPI) -> None:
+    """Complete app's OpenAPI document (built once, on first request of /openapi.json)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _document(app, build())
+        return build()  # FastAPI's, cached: the document completed above
+
+    app.openapi = openapi  # type: ignore[method-assign]
