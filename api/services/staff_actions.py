@@ -4,7 +4,8 @@ JSON API answers a refusal with 409, the dashboard shows it next to the button t
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowQueryFailedError
@@ -63,6 +64,18 @@ async def live_state(client: Client, order_id: str) -> OrderState:
         raise
 
 
+@asynccontextmanager
+async def _while_running(order_id: str) -> AsyncIterator[None]:
+    """A signal to an order's workflow that ended meanwhile (or was terminated) is refused, not a 503:
+    retrying cannot help."""
+    try:
+        yield
+    except RPCError as exc:
+        if exc.status is not RPCStatusCode.NOT_FOUND:
+            raise
+        raise Refused(f"order {order_id}'s workflow is no longer running ({exc.message})") from None
+
+
 async def cancel(connect: Connect, session_factory: SessionFactory, order_id: str, request: CancelRequest) -> None:
     """Cancel unless something has left (then a return is the way); raises Refused or UnknownOrder."""
     recorded = await recorded_status(session_factory, order_id)
@@ -72,7 +85,8 @@ async def cancel(connect: Connect, session_factory: SessionFactory, order_id: st
     live = await live_state(client, order_id)
     refusal = cancel_refusal(live.status, live.shipping_started)
     if refusal is None:
-        refusal = await request_cancel(client, session_factory, order_id, request)
+        async with _while_running(order_id):
+            refusal = await request_cancel(client, session_factory, order_id, request)
     if refusal is not None:
         raise Refused(refusal)
     await asyncio.to_thread(_note, session_factory, order_id, "cancel_requested", request.requested_by, request.reason)
@@ -95,5 +109,6 @@ async def release(connect: Connect, session_factory: SessionFactory, order_id: s
         raise Refused("nothing to accept: the order is not held for a price mismatch")
     if request.accept_channel_total and not request.note.strip():
         raise Refused("say why the channel's total is accepted (a note): it goes on the order's timeline")
-    await client.get_workflow_handle(order_id).signal(OrderWorkflow.release, request)
+    async with _while_running(order_id):
+        await client.get_workflow_handle(order_id).signal(OrderWorkflow.release, request)
     await asyncio.to_thread(_note, session_factory, order_id, "release_requested", request.released_by, request.note)
