@@ -159,7 +159,9 @@ class InventoryActivities:
     @activity.defn
     def sell_at_counter(self, data: SellAtCounterInput) -> SellAtCounterResult:
         """Take a counter sale off the store's stock once, with its timeline events in the same
-        transaction; a store we do not know is for a person to fix, so retrying cannot help."""
+        transaction. A store we do not know, a location that is not a store or more units than a
+        counter sells is for a person to fix (the API refuses the last two for a store it knows;
+        this holds whatever else starts one), so retrying cannot help."""
 
         def effect(session: Session) -> dict[str, Any]:
             sale = inventory.sell_at_counter(session, data.order_id, data.location_id, data.lines)
@@ -174,7 +176,7 @@ class InventoryActivities:
 
         try:
             stored = run_once(self._session_factory, data.idempotency_key, effect)
-        except inventory.UnknownLocation as exc:
+        except (inventory.UnknownLocation, inventory.CounterSaleRefused) as exc:
             raise ApplicationError(str(exc), type=UNKNOWN_STORE, non_retryable=True) from exc
         return SellAtCounterResult(taken=dict(stored["taken"]), short=dict(stored["short"]))
 

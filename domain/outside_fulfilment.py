@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.limits import MAX_COUNTER_SALE_QUANTITY
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
 from domain.status import OrderStatus, cancel_refusal
 
@@ -30,6 +31,22 @@ def cancel_refusal_for(fulfilled_by: str, status: OrderStatus, shipping_started:
     if fulfilled_by == FULFILLED_BY_CHANNEL:
         return "the order is completed" if status is OrderStatus.COMPLETED else None
     return cancel_refusal(status, shipping_started)
+
+
+COUNTER_SALE_LOCATION_KIND = "store"
+
+
+def counter_sale_refusal(location_id: str, location_kind: str, lines: Mapping[str, int]) -> str | None:
+    """Why this counter sale must not take stock off this location's record, or None when it may.
+
+    Only a store has a counter, and a till sells what a customer carries out: a key that can post
+    counter sales must not be able to write off a warehouse's stock, or all of a store's."""
+    if location_kind != COUNTER_SALE_LOCATION_KIND:
+        return f"{location_id} is a {location_kind}, not a store: only a store's counter sells over the counter"
+    too_many = [f"{sku} x{units}" for sku, units in sorted(lines.items()) if units > MAX_COUNTER_SALE_QUANTITY]
+    if too_many:
+        return f"a counter sale takes at most {MAX_COUNTER_SALE_QUANTITY} units of a SKU, not {', '.join(too_many)}"
+    return None
 
 
 def counter_sale_detail(location_id: str) -> str:

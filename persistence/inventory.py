@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from domain import limits
-from domain.outside_fulfilment import shelf_shortfall
+from domain.outside_fulfilment import counter_sale_refusal, shelf_shortfall
 from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
 from persistence.models import Location, StockLevel, StockMovement, utcnow
 from persistence.stock_outbox import note_stock_change
@@ -55,6 +55,10 @@ def refuse_overflow(result: Any, location_id: str, sku: str, delta: int) -> None
 
 def fits_with(delta: int) -> ColumnElement[bool]:
     return StockLevel.on_hand <= limits.INTEGER_MAX - delta
+
+
+class CounterSaleRefused(StockError):
+    """A counter sale that may not take stock where it says (not a store, too many units)."""
 
 
 class BelowReserved(StockError):
@@ -279,8 +283,12 @@ def sell_at_counter(session: Session, order_id: str, location_id: str, lines: Ma
     """
     if not location_id:
         raise UnknownLocation("the counter sale names no store", location_id=location_id)
-    if session.get(Location, location_id) is None:
+    location = session.get(Location, location_id)
+    if location is None:
         raise UnknownLocation(f"unknown store {location_id!r}", location_id=location_id)
+    refusal = counter_sale_refusal(location_id, location.kind, lines)
+    if refusal is not None:
+        raise CounterSaleRefused(refusal, location_id=location_id)
     sold = _counter_sold(session, order_id, location_id)
     if sold is not None:
         unrecorded = tuple(sku for sku in sorted(lines) if sku not in sold)
@@ -297,6 +305,11 @@ def sell_at_counter(session: Session, order_id: str, location_id: str, lines: Ma
         reason = f"counter sale of {lines[sku]}" + (f"; the record was short by {short}" if short else "")
         _ledger(session, location_id, sku, COUNTER_SALE, -units, 0, order_id, reason)
     return CounterSale(taken, shelf_shortfall(lines, taken), tuple(unrecorded_skus))
+
+
+def location_kind(session: Session, location_id: str) -> str | None:
+    """warehouse, store or dropship; None for a location we do not know."""
+    return session.scalar(select(Location.kind).where(Location.location_id == location_id))
 
 
 def _counter_sold(session: Session, order_id: str, location_id: str) -> dict[str, int] | None:

@@ -7,6 +7,7 @@ the order id alone (`order-<channel>-…`), so the answer never tells whether th
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from api.schemas import (
     ReleaseBody,
 )
 from api.services import order_view, staff_actions, tracking
+from api.services.counter_sales import counter_sale_refusal_for
 from api.services.intake import take_order
 from api.services.payload_audit import UNKNOWN_CHANNEL, kept_payload
 from domain.limits import within_limits
@@ -149,6 +151,9 @@ async def create_order(
             order = within_limits(_to_order(body))
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
+        refusal = await asyncio.to_thread(counter_sale_refusal_for, state.session_factory, order)
+        if refusal is not None:
+            raise unprocessable(f"pickup_location_id: {refusal}")
         taken = await take_order(await connected(temporal), settings, order, state.session_factory)
         kept.outcome = taken.outcome
         return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)

@@ -67,6 +67,11 @@ def _broken_payloads() -> list[tuple[str, object]]:
         ("id as text", lambda p: p.update(id="abc")),
         ("bad date", lambda p: p.update(created_at="yesterday")),
         ("line items not a list", lambda p: p.update(line_items="x")),
+        # Past a column's limit: refused at the door rather than failing the record step for ever.
+        ("reference over 100 characters", lambda p: p.update(name="#" + "1" * 100)),
+        ("e-mail over 320 characters", lambda p: p.update(email="a" * 321 + "@example.com")),
+        ("sku over 100 characters", lambda p: p["line_items"][0].update(sku="S" * 101)),
+        ("quantity of 2**31", lambda p: p["line_items"][0].update(quantity=2**31)),
     ]:
         payload = json.loads(json.dumps(good))
         change(payload)

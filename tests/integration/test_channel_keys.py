@@ -4,6 +4,7 @@ started order's workflow just waits, which is all these tests look at)."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from config import load_settings
 from ops.temporal_dev import DevServer
 from persistence import orders as order_store
 from persistence.unit_of_work import UnitOfWork
-from tests.factories import make_order, next_id
+from tests.factories import add_location, make_order, next_id
 from workflows.payloads import OrderWorkflowInput
 
 TOKEN = "test-admin-token"
@@ -170,3 +171,34 @@ def test_a_counter_sale_without_its_store_or_payment_is_422(api, changes, messag
     response = api.post("/orders", json=_order("pos", **changes), headers=POS)
     assert response.status_code == 422, response.text
     assert message in response.json()["detail"]["message"]
+
+
+def _counter_sale(store: str, quantity: int = 1) -> dict:
+    body = _order("pos", fulfilled_by="counter", pickup_location_id=store)
+    body["lines"][0]["quantity"] = quantity
+    return body
+
+
+@pytest.mark.parametrize("kind", ["warehouse", "dropship"])
+def test_a_counter_sale_at_a_location_that_is_not_a_store_is_422(api, database, kind):
+    add_location(database.session_factory, "WH-1", kind=kind)
+    response = api.post("/orders", json=_counter_sale("WH-1", 3), headers=POS)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"]["message"] == (
+        f"pickup_location_id: WH-1 is a {kind}, not a store: only a store's counter sells over the counter"
+    )
+
+
+def test_a_counter_sale_at_a_store_we_know_or_not_yet_is_taken(api, database):
+    add_location(database.session_factory, "STORE-AMS", kind="store")
+    assert api.post("/orders", json=_counter_sale("STORE-AMS", 1000), headers=POS).status_code == 202
+    # A store not in the system yet: accepted, and the order waits on hold for a person (as before).
+    assert api.post("/orders", json=_counter_sale("STORE-NEW"), headers=POS).status_code == 202
+
+
+@pytest.mark.parametrize("quantity", [1001, 100_001, 2**31, 10**9])
+def test_a_counter_sale_of_more_than_a_counters_worth_is_422(api, database, quantity):
+    add_location(database.session_factory, "STORE-AMS", kind="store")
+    response = api.post("/orders", json=_counter_sale("STORE-AMS", quantity), headers=POS)
+    assert response.status_code == 422, response.text
+    assert "quantity" in json.dumps(response.json())

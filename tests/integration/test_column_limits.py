@@ -561,12 +561,35 @@ NOT_SENT = {
         for field in ("shipping", "discount")
     },
 }
-CASES = [(channel, field) for channel in SETTERS for field in PROBES if (channel, field) not in NOT_SENT]
+INTEGER_IDS = {
+    (channel, field): "a JSON integer on the channel (a 64-bit id): at most 20 digits, far inside the column"
+    for channel in ("shopify", "woocommerce")
+    for field in ("external_id", "external_line_id")
+}
+CASES = [
+    (channel, field)
+    for channel in SETTERS
+    for field in PROBES
+    if (channel, field) not in NOT_SENT and (channel, field) not in INTEGER_IDS
+]
 
 
 def test_every_channel_sends_every_field_or_says_why_not():
     missing = [(c, f) for c in SETTERS for f in PROBES if f not in SETTERS[c] and (c, f) not in NOT_SENT]
     assert not missing
+
+
+@pytest.mark.parametrize(("channel", "field"), sorted(INTEGER_IDS), ids=[f"{c}-{f}" for c, f in sorted(INTEGER_IDS)])
+def test_integer_ids_fit_their_columns_at_the_channels_largest(database, channel, field):
+    payload = copy.deepcopy(PAYLOADS[channel]())
+    largest = 2**63 - 1
+    if field == "external_id":
+        payload["id"] = largest
+    else:
+        payload["line_items"][0]["id"] = largest
+    record = _stored(database, MAPPERS[channel](payload))
+    stored = record.external_id if field == "external_id" else _line(record).external_line_id
+    assert stored == str(largest) and len(str(2**64)) <= PROBES[field].limit
 
 
 def _mapped(channel: str, field: str, n: int) -> Order:

@@ -132,3 +132,23 @@ def test_counter_sales_racing_reservations_keep_the_record_and_the_ledger_true(d
         assert inventory.ledger_totals(session)[(STORE, "HOT")] == (10 - taken, reserved)
         level = session.get(StockLevel, (STORE, "HOT"))
         assert level is not None and level.on_hand >= level.reserved
+
+
+@pytest.mark.parametrize("kind", ["warehouse", "dropship"])
+def test_a_counter_sale_takes_nothing_from_a_location_that_is_not_a_store(database, kind):
+    add_location(database.session_factory, "WH", kind=kind)
+    stock(database.session_factory, "WH", {"A": 5})
+    with pytest.raises(inventory.CounterSaleRefused, match=f"WH is a {kind}, not a store"):
+        _sell(database, "order-pos-wh", {"A": 5}, location_id="WH")
+    assert _count(database, StockMovement) == 1  # the stock's own receipt only
+    with database.session() as session:
+        assert inventory.stock_row(session, "WH", "A").on_hand == 5
+
+
+def test_a_counter_sale_takes_at_most_a_counters_worth_of_a_sku(database):
+    add_location(database.session_factory, STORE, kind="store")
+    stock(database.session_factory, STORE, {"A": 5000})
+    with pytest.raises(inventory.CounterSaleRefused, match="at most 1000 units of a SKU, not A x1001"):
+        _sell(database, "order-pos-big", {"A": 1001})
+    assert _level(database, "A") == (5000, 0)
+    assert _sell(database, "order-pos-ok", {"A": 1000}).taken == {"A": 1000}

@@ -11,6 +11,7 @@ from domain import limits
 from domain.channels import ChannelPolicy, available_to_promise
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, Address, InvalidOrder, Order
+from domain.outside_fulfilment import counter_sale_refusal
 from persistence.idempotency import stored_key
 from tests.factories import make_order
 
@@ -95,6 +96,17 @@ def test_the_hold_reason_of_an_unstorable_order_says_what_and_what_to_do():
     assert reason == (
         "cannot be stored as sent (reference: at most 100 characters, got 101): recorded without its lines; "
         "cancel it, or release it to try again once it can be stored"
+    )
+
+
+def test_counter_sales_only_at_a_store_and_a_counters_worth():
+    assert counter_sale_refusal("STORE-1", "store", {"MUG": 3}) is None
+    assert counter_sale_refusal("WH-1", "warehouse", {"MUG": 3}) == (
+        "WH-1 is a warehouse, not a store: only a store's counter sells over the counter"
+    )
+    assert counter_sale_refusal("DS-1", "dropship", {"MUG": 3}) is not None
+    assert counter_sale_refusal("STORE-1", "store", {"MUG": 1001, "CUP": 5}) == (
+        "a counter sale takes at most 1000 units of a SKU, not MUG x1001"
     )
 
 

@@ -31,6 +31,7 @@ from temporalio.service import RPCError
 
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US
 from ops.channel_schedules import ensure_pull_schedules, pull_schedule_id
+from persistence import orders as order_store
 from persistence.catalogue import save_product
 from persistence.models import ChannelCursor, ChannelMessage, OrderLineRecord, OrderRecord
 from persistence.unit_of_work import UnitOfWork
@@ -408,3 +409,22 @@ async def test_a_schedule_per_pulled_channel_pulls_when_triggered(temporal_clien
         finally:
             with contextlib.suppress(RPCError):
                 await handle.delete()
+
+
+async def test_a_pulled_order_past_a_column_limit_is_kept_and_a_long_title_is_taken(
+    temporal_client, sqlite_database, bol_url
+):
+    too_long, long_title = bol_order(), bol_order()
+    too_long["shipmentDetails"]["email"] = "a" * 400 + "@example.com"
+    long_title["orderItems"][0]["product"]["title"] = "Organic T-shirt " * 40  # 640 characters: kept whole
+    seed_bol(bol_url, too_long, long_title)
+    async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
+        result = await pull(engine, "bol")
+        assert (result.pulled, result.started, result.rejected) == (2, 1, 1)
+        outcomes = {external_id: outcome for external_id, _, outcome in audit(sqlite_database, "bol")}
+        assert outcomes[too_long["orderId"]] == "rejected: customer_email: at most 320 characters, got 412"
+        order_id = f"order-bol-{long_title['orderId']}"
+        await engine.wait_for_status(order_id, "ON_HOLD", "RESERVED", "IN_FULFILMENT", "SHIPPED", "BACKORDERED")
+        with sqlite_database.session() as session:
+            titles = [line.title for line in order_store.get_order(session, order_id).lines]
+        assert "Organic T-shirt " * 40 in titles

@@ -284,3 +284,19 @@ async def test_a_channel_cancel_that_overtakes_the_order_records_it_cancelled(en
     assert (await asyncio.wait_for(handle.result(), 30)).status is OrderStatus.CANCELLED
     assert [kind for kind, _ in _events(engine.db, order_id)] == ["received", "status:CANCELLED"]
     assert _movements(engine.db) == []
+
+
+async def test_a_counter_sale_at_a_warehouse_waits_on_hold_and_takes_nothing(engine):
+    """Whatever starts it (the API refuses it for a warehouse it knows): only a store sells over a counter."""
+    add_location(engine.db.session_factory, "WH")
+    stock(engine.db.session_factory, "WH", {"A": 5})
+    order_id, _ = await start_order(engine.client, engine.settings, _counter_sale([("A", 5, 1000)], store="WH"))
+    await engine.wait_for_status(order_id, "ON_HOLD")
+    state = await engine.wait_for_live_status(order_id, OrderStatus.ON_HOLD)
+    assert (
+        state.hold_reason
+        == "counter sale: WH is a warehouse, not a store: only a store's counter sells over the counter"
+    )
+    assert _level(engine.db, "WH", "A") == (5, 0)
+    assert _movements(engine.db, order_id) == []
+    await engine.client.get_workflow_handle(order_id).terminate("test done")
