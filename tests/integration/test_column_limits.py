@@ -255,7 +255,7 @@ def _limited_columns() -> Iterator[tuple[str, Any]]:
 def _capacity(column: Any) -> int:
     kind = column.type
     if isinstance(kind, String):
-        return int(kind.length)
+        return int(kind.length or 0)
     return limits.BIGINT_MAX if isinstance(kind, BigInteger) else limits.INTEGER_MAX
 
 
@@ -271,7 +271,7 @@ def test_every_limited_column_is_guarded():
 DERIVED_WITH_A_BOUND = [
     (name, column)
     for name, column in _limited_columns()
-    if isinstance(GUARDS.get(name), Derived) and GUARDS[name].longest is not None  # type: ignore[union-attr]
+    if isinstance(GUARDS.get(name), Derived) and GUARDS[name].longest is not None
 ]
 
 
@@ -366,7 +366,7 @@ def _shipped(**changes: Any) -> dict[str, Any]:
 
 def _column_limit(name: str) -> int:
     column = dict(_limited_columns())[name]
-    return int(column.type.length) if isinstance(column.type, String) else limits.MAX_UNITS
+    return int(column.type.length or 0) if isinstance(column.type, String) else limits.MAX_UNITS
 
 
 @pytest.mark.parametrize(("name", "method", "path", "body"), STAFF_PROBES, ids=[p[0] for p in STAFF_PROBES])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from persistence.idempotency import stored_key
 from tests.factories import make_order
 
 
-def _with_line(order: Order, **changes: object) -> Order:
+def _with_line(order: Order, **changes: Any) -> Order:
     return dataclasses.replace(order, lines=(dataclasses.replace(order.lines[0], **changes), *order.lines[1:]))
 
 
