@@ -56,6 +56,8 @@ FAULT_PLANS: dict[str, list[tuple[float, str]]] = {
 }
 TEMPORAL_OUTAGE = 3.0
 """Seconds Temporal stays dead before it is started again."""
+FAULT_LEAD = 1.0
+"""Seconds every sender may deliver before a fault, so that it meets requests in flight."""
 QUIET = 6.0
 """Seconds without any movement before the settled orders count as final."""
 DEFAULT_POSTGRES = "postgresql+psycopg://oms_test:oms_test@localhost:5432/postgres"
@@ -76,6 +78,8 @@ class ChaosOptions:
     """Orders taken but not yet settled before intake waits: keeps orders coming through every fault."""
     worker_threads: int = 16
     var_dir: Path | None = None
+    database_prefix: str = "chaos_"
+    """The test suite's runs use its own prefix, whose leftovers `make test` drops."""
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Fault:
     what: str
     accepted: int
     settled: int
+    in_flight: int
+    """Deliveries waiting for their answer when the kill came."""
 
 
 @dataclass
@@ -125,7 +131,8 @@ class ChaosReport:
         ]
         for fault in self.faults:
             out.append(
-                f"  fault         t+{fault.at:6.1f} s  ({fault.accepted} taken, {fault.settled} settled)  {fault.what}"
+                f"  fault         t+{fault.at:6.1f} s  ({fault.accepted} taken, {fault.settled} settled,"
+                f" {fault.in_flight} deliveries in flight)  {fault.what}"
             )
         out += [f"  note          {note}" for note in self.notes]
         statuses = ", ".join(f"{status} {n}" for status, n in self.statuses.most_common())
@@ -167,9 +174,9 @@ def _admin(url: str, sql: str) -> None:
         connection.execute(sql.encode())
 
 
-def create_database(server_url: str) -> str:
-    """A fresh database `chaos_<hex>` on the server of `server_url`, migrated; its URL."""
-    name = f"chaos_{secrets.token_hex(4)}"
+def create_database(server_url: str, prefix: str = "chaos_") -> str:
+    """A fresh database `<prefix><hex>` on the server of `server_url`, migrated; its URL."""
+    name = f"{prefix}{secrets.token_hex(4)}"
     _admin(server_url, f"CREATE DATABASE {name}")
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     upgrade_to_head(url)
@@ -238,6 +245,7 @@ class Chaos:
         self.lock = asyncio.Lock()
         """Held while the engine's processes change: the watchdog waits for a fault to finish."""
         self.deadline = float("inf")
+        self.faulting = False
 
     def now(self) -> float:
         return time.monotonic() - self.report.started
@@ -247,47 +255,43 @@ class Chaos:
         return in_flight > self.report.options.backlog and time.monotonic() < self.deadline
 
     async def room(self) -> None:
-        while self._too_many_in_flight():  # noqa: ASYNC110 - the count lives in the database, polled
+        """Hold intake back while too many orders are in flight, except around a fault: then every
+        sender delivers, so the kill meets requests on the wire."""
+        while self._too_many_in_flight() and not self.faulting:  # noqa: ASYNC110 - counted in the database
             await asyncio.sleep(0.2)
 
-    def _fault(self, what: str) -> None:
-        fault = Fault(self.now(), what, len(self.report.intake.accepted), self.progress.settled)
-        self.report.faults.append(fault)
-        self.say(f"t+{fault.at:.1f}s {what}")
+    # -- the faults (each returns what it did) -------------------------------------------------
 
-    # -- the faults ----------------------------------------------------------------------------
-
-    def kill_worker(self) -> None:
+    def kill_worker(self) -> str:
         name = next(iter(self.engine.workers))
         pid = self.engine.kill_worker(name)
         started = self.engine.start_worker()
-        self._fault(f"{name} (pid {pid}) SIGKILLed; {started} started in its place")
+        return f"{name} (pid {pid}) SIGKILLed; {started} started in its place"
 
-    def kill_temporal(self) -> None:
+    def kill_temporal(self) -> str:
         pid = self.engine.kill_temporal()
         time.sleep(TEMPORAL_OUTAGE)
         begun = time.monotonic()
         self.engine.restart_temporal()
-        self._fault(
+        return (
             f"Temporal (pid {pid}) SIGKILLed; started again on its database file after {TEMPORAL_OUTAGE:.0f} s"
-            f" (up in {time.monotonic() - begun:.1f} s)"
+            f" (answering {time.monotonic() - begun:.1f} s later)"
         )
 
-    def kill_everything(self) -> None:
+    def kill_everything(self) -> str:
         names = ["API", *self.engine.workers, "Temporal"]
         pids = self.engine.kill_everything()
-        begun = time.monotonic()
         self.engine.start_make_run()
         healthy = self.engine.wait_healthy(180)
         started = self.engine.start_worker()
-        self._fault(
+        return (
             f"{', '.join(names)} SIGKILLed at once (pids {', '.join(map(str, pids))}); `make run` (ops.run) brought"
-            f" Temporal, a worker and the API back, healthy after {time.monotonic() - begun:.1f} s; {started} started"
-            f" beside it (healthy check {healthy:.1f} s)"
+            f" Temporal, a worker and the API back on the same files, healthy {healthy:.1f} s after the kill;"
+            f" {started} started beside it"
         )
 
     async def inject(self, plan: Sequence[tuple[float, str]]) -> None:
-        actions = {
+        actions: dict[str, Callable[[], str]] = {
             "kill-worker": self.kill_worker,
             "kill-temporal": self.kill_temporal,
             "kill-everything": self.kill_everything,
@@ -299,8 +303,15 @@ class Chaos:
                     self.report.notes.append(f"{action} not done: the orders never got to {share:.0%} settled")
                     return
                 await asyncio.sleep(0.2)
+            self.faulting = True
+            await asyncio.sleep(FAULT_LEAD)  # let the senders put requests on the wire
+            intake = self.report.intake
+            fault = Fault(self.now(), "", len(intake.accepted), self.progress.settled, intake.in_flight)
             async with self.lock:
-                await asyncio.to_thread(actions[action])
+                fault.what = await asyncio.to_thread(actions[action])
+            self.faulting = False
+            self.report.faults.append(fault)
+            self.say(f"t+{fault.at:.1f}s {fault.what} ({fault.in_flight} deliveries in flight at the kill)")
 
     async def watchdog(self, stop: asyncio.Event) -> None:
         """A worker that dies by itself is noted and replaced (a worker started while Temporal is
@@ -351,7 +362,7 @@ async def run_chaos(options: ChaosOptions, say: Callable[[str], None] = progress
     stock = plan_stock(orders, options.seed)
     ports = Ports.free()
     localstripe = LocalStripe(port=Ports.free().api, log_file=var_dir / "localstripe.log")
-    database_url = create_database(options.postgres_url)
+    database_url = create_database(options.postgres_url, options.database_prefix)
     report = ChaosReport(options, make_url(database_url).database or "", var_dir, orders, stock, code=code_version())
     engine = Engine(var_dir, engine_env(var_dir, database_url, "", ports, options.worker_threads), ports)
     stop = asyncio.Event()

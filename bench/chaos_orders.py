@@ -248,6 +248,8 @@ class Intake:
     latencies: list[float] = field(default_factory=list)
     first_sent: float = 0.0
     last_answered: float = 0.0
+    in_flight: int = 0
+    """Deliveries sent and not yet answered."""
 
 
 STALLED_AFTER = 120.0
@@ -265,11 +267,15 @@ async def deliver(api: httpx.AsyncClient, order: PlannedOrder, intake: Intake, *
     pause = 0.2
     while True:
         sent = time.monotonic()
+        intake.in_flight += 1
+        response: httpx.Response | None = None
         try:
             response = await api.post(order.path, content=order.body, headers=order.headers)
         except httpx.TransportError as exc:
             reason = type(exc).__name__
-        else:
+        finally:
+            intake.in_flight -= 1
+        if response is not None:
             if response.status_code < 300:
                 intake.latencies.append(time.monotonic() - sent)
                 intake.last_answered = time.monotonic()

@@ -25,7 +25,13 @@ async def test_orders_racing_through_a_worker_kill_are_all_kept_and_charged_exac
             pytest.fail(message)
         pytest.skip(message)
     options = ChaosOptions(
-        orders=100, concurrency=8, faults="one-kill", postgres_url=postgres_url, var_dir=tmp_path, timeout=150
+        orders=100,
+        concurrency=8,
+        faults="one-kill",
+        postgres_url=postgres_url,
+        var_dir=tmp_path,
+        timeout=150,
+        database_prefix="oms_e2e_chaos_",  # an interrupted run's database is dropped by the next `make test`
     )
 
     report = await run_chaos(options, say=lambda message: print(f"chaos: {message}"))
