@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         PAYMENT_REJECTED,
         RETURN_REFUSED,
         STOCK_AVAILABLE_SIGNAL,
+        STORAGE_REFUSED,
         UNKNOWN_STORE,
         AcceptReturnInput,
         AuthorizePaymentInput,
@@ -96,6 +97,9 @@ class OrderWorkflow:
         self._cancel: CancelRequest | None = None
         self._release: ReleaseRequest | None = None
         self._total_accepted: ReleaseRequest | None = None
+        self._may_unwind = False
+        """Inside the run's forward path, where a cancel unwinds to the compensation (not while
+        compensating, settling or answering a return)."""
         """The release that accepted the channel's total of an order that does not reconcile."""
         self._price_mismatch = False
         self._stock_arrived = False
@@ -175,6 +179,7 @@ class OrderWorkflow:
                 ReturnActivities.refund_return,
                 RefundReturnInput(self._order_id, return_id, accepted.refund, workflow.now()),
                 summary=f"refund {accepted.refund.format()}",
+                hold_on_refusal=False,
             )
             return refunded
 
@@ -196,6 +201,7 @@ class OrderWorkflow:
                 restock_at=order.pickup_location_id if counter else None,
             ),
             summary=f"accept {return_id}",
+            hold_on_refusal=False,
         )
         return accepted
 
@@ -254,6 +260,7 @@ class OrderWorkflow:
             if self._outside is not None:
                 return await self._run_outside(order, data)
         try:
+            self._may_unwind = True
             if data.carried is None:
                 await self._validate_until_released(order)
                 await self._authorize(order)
@@ -274,6 +281,7 @@ class OrderWorkflow:
         except _Cancelled:
             await self._compensate(order)
             return OrderWorkflowResult(order.order_id, self._status)
+        self._may_unwind = False
         if self._shipment_workflows:
             await self._settle_payment(order)
         await self._set_status(OrderStatus.SHIPPED, detail=self._shipped_detail)
@@ -677,6 +685,7 @@ class OrderWorkflow:
 
     async def _compensate(self, order: Order) -> None:
         """Undo exactly what was done, each step once: release stock, void the authorization."""
+        self._may_unwind = False
         for shipment in self._pending:
             await self._activity(
                 InventoryActivities.release_stock,
@@ -863,13 +872,39 @@ class OrderWorkflow:
                 cancel=cancel,
             ),
             summary=f"status {status.value}",
+            hold_on_refusal=False,
         )
         self._mark(status, hold_reason)
 
-    async def _activity(self, method: Any, arg: Any, *, summary: str) -> Any:
-        return await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
+    async def _activity(self, method: Any, arg: Any, *, summary: str, hold_on_refusal: bool = True) -> Any:
+        """Run a step. One the database refuses for its data (STORAGE_REFUSED: it would fail the
+        same way on every retry) holds the order for a person instead of failing it: a release
+        runs the step again, a cancel unwinds where that is possible. `hold_on_refusal` False:
+        the refusal goes to the caller (a return request answers it; a status write cannot hold)."""
+        while True:
+            try:
+                return await workflow.execute_activity_method(
+                    method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
+                )
+            except ActivityError as err:
+                cause = err.cause
+                if not (hold_on_refusal and isinstance(cause, ApplicationError) and cause.type == STORAGE_REFUSED):
+                    raise
+                await self._hold_refused_step(cause.message)
+
+    async def _hold_refused_step(self, refusal: str) -> None:
+        """ON_HOLD with the refusal until a person releases (the step runs again) or, on the
+        forward path, cancels (the order unwinds)."""
+        before, reason_before = self._status, self._hold_reason
+        self._expect_a_person()
+        way_out = "fix it and release to try again" + (", or cancel" if self._may_unwind else "")
+        await self._set_status(OrderStatus.ON_HOLD, hold_reason=f"{refusal} ({way_out})")
+        await workflow.wait_condition(
+            lambda: self._release is not None or (self._cancel is not None and self._may_unwind)
         )
+        if self._release is None:
+            raise _Cancelled
+        await self._set_status(before, hold_reason=reason_before, detail="released: the refused step runs again")
 
 
 _STEP_ACTIVITIES = {

@@ -21,10 +21,11 @@ from activities.permanent_failures import PermanentFailures
 from api.services.intake import start_order
 from domain.order import Order
 from domain.status import OrderStatus
+from integrations.sandbox.payments import SandboxPaymentGateway
 from persistence import orders as order_store
 from persistence.models import StockMovement
 from persistence.unit_of_work import UnitOfWork
-from tests.factories import make_order
+from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, running_engine
 from workflows.order import OrderWorkflow
 from workflows.payloads import STORAGE_REFUSED, ReleaseRequest
@@ -145,3 +146,39 @@ async def test_a_write_the_database_refuses_fails_at_once_naming_the_column(temp
     assert (error.cause.type, error.cause.non_retryable) == (STORAGE_REFUSED, True)
     assert error.cause.message == f"write_a_ledger_row: the database cannot store this: {refusal}"
     assert error.cause.cause is None  # the statement and its values are not carried along
+
+
+class _LongReferenceGateway(SandboxPaymentGateway):
+    """A gateway whose payment references do not fit our column, until someone fixes it."""
+
+    def __init__(self) -> None:
+        self.too_long = True
+
+    def authorize(self, idempotency_key, amount, payment_method, order_id):
+        payment = super().authorize(idempotency_key, amount, payment_method, order_id)
+        return dataclasses.replace(payment, provider_ref="pi_" + "x" * 300) if self.too_long else payment
+
+
+async def test_a_later_step_the_database_refuses_holds_the_order_until_a_release(temporal_client, database):
+    """PostgreSQL enforces the column's length: the authorization's record is refused for its data,
+    and the order waits ON_HOLD naming the column until a release runs the step again. SQLite
+    stores the long reference whole, and the order simply goes on."""
+    db = database
+    gateway = _LongReferenceGateway()
+    async with running_engine(temporal_client, db, gateway=gateway) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 3})
+        order = make_order([("MUG", 1, 1250)], paid=False, payment_method="pm_card_visa")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        if db.kind == "sqlite":
+            await engine.wait_for_status(order_id, "SHIPPED")
+            return
+        state = await engine.wait_for_live_status(order_id, OrderStatus.ON_HOLD)
+        assert state.status is OrderStatus.ON_HOLD
+        assert "payments.provider_ref" in (state.hold_reason or "")
+        assert "release to try again, or cancel" in (state.hold_reason or "")
+        assert "x" * 20 not in (state.hold_reason or "")  # the column, never the value
+
+        gateway.too_long = False  # someone fixed it
+        await temporal_client.get_workflow_handle(order_id).signal(OrderWorkflow.release, ReleaseRequest())
+        await engine.wait_for_status(order_id, "SHIPPED")
