@@ -514,7 +514,8 @@ class OutboxPassResult:
 
 # -- sold at the counter ----------------------------------------------------------------------------
 
-# The ApplicationError type of a counter sale naming a store we do not know: the order waits on hold.
+# The ApplicationError type of a counter sale naming a store we do not know, a location that is not
+# a store, or more units than a counter sells: the order waits on hold.
 UNKNOWN_STORE = "UnknownStore"
 
 
