@@ -29,6 +29,11 @@ NO_MINOR_UNIT = frozenset(["XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD
 """ISO 4217 codes that are not money an order can be priced in."""
 
 
+MAX_DIGITS = 18
+"""The most digits an amount may have in minor units (up to 9 999 999 999 999 999.99 EUR): every
+parsed amount fits a 64-bit column with room for sums, and "1E+100000" is refused, never built."""
+
+
 class MoneyError(ValueError):
     """An amount or currency that cannot be represented exactly."""
 
@@ -71,6 +76,10 @@ class Money:
             raise MoneyError(f"not a decimal amount: {amount!r}") from None
         if not value.is_finite():
             raise MoneyError(f"not a finite amount: {amount!r}")
+        # Bounded before it is scaled: "1E+100000" would otherwise become a 100,001-digit integer.
+        if value and value.adjusted() + exponent >= MAX_DIGITS:
+            shown = text if len(text) <= 40 else f"{text[:20]}...({len(text)} characters)"
+            raise MoneyError(f"{shown} is too large an amount: at most {MAX_DIGITS} digits in minor units")
         with localcontext() as exact:
             # Enough digits for any input, and a trap instead of silent rounding.
             exact.prec = len(value.as_tuple().digits) + exponent + 2

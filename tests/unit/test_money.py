@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.money import CURRENCY_EXPONENTS, Money, MoneyError, currency_exponent, total
+from domain.money import CURRENCY_EXPONENTS, MAX_DIGITS, Money, MoneyError, currency_exponent, total
 
 pytestmark = pytest.mark.unit
 
@@ -149,8 +149,9 @@ def test_money_is_immutable() -> None:
         m.amount_minor = 200  # type: ignore[misc]
 
 
-# Well beyond a 64-bit column and Decimal's default 28 digits: exactness must not depend on size.
-_MINOR = st.integers(min_value=-(10**40), max_value=10**40)
+# Every amount a 64-bit column holds with MAX_DIGITS digits: exactness must not depend on size
+# (Decimal's default context would round past 28 digits; parse must not).
+_MINOR = st.integers(min_value=-(10**MAX_DIGITS - 1), max_value=10**MAX_DIGITS - 1)
 
 
 @settings(max_examples=300, deadline=None, database=None)
@@ -166,3 +167,38 @@ def test_parse_never_rounds_silently() -> None:
     # 30 significant digits, 3 of them after the point: sub-minor precision for EUR, must be refused.
     with pytest.raises(MoneyError):
         Money.parse("123456789012345678901234567.891", "EUR")
+
+
+@pytest.mark.parametrize(
+    ("text", "currency"),
+    [
+        ("1E+100000", "EUR"),
+        ("-1E+100000", "EUR"),
+        ("1e999999999", "JPY"),
+        ("10000000000000000", "EUR"),  # 10^16 EUR: 19 digits in cents
+        ("1000000000000000000", "JPY"),  # 19 digits
+        ("1" * 5000, "EUR"),
+    ],
+)
+def test_parse_refuses_absurd_amounts_without_building_them(text: str, currency: str) -> None:
+    with pytest.raises(MoneyError, match="too large"):
+        Money.parse(text, currency)
+    with pytest.raises(MoneyError, match="too large"):
+        Money.parse(Decimal(text), currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "currency", "minor"),
+    [
+        ("9999999999999999.99", "EUR", 10**18 - 1),  # the largest: 18 digits in cents
+        ("-9999999999999999.99", "EUR", -(10**18) + 1),
+        ("999999999999999999", "JPY", 10**18 - 1),
+        ("999999999999999.999", "KWD", 10**18 - 1),
+        ("0E+100000", "EUR", 0),  # zero, however written
+        ("1.000000000000000000000000000000000000000", "EUR", 100),  # trailing zeros are not digits of value
+        ("12.3400000000000000000000000000000000000000000000000", "USD", 1234),
+    ],
+)
+def test_every_amount_within_the_bound_still_parses_exactly(text: str, currency: str, minor: int) -> None:
+    assert Money.parse(text, currency) == Money(minor, currency)
+    assert Money.parse(Decimal(text), currency) == Money(minor, currency)
