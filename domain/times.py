@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""What a time from outside may be: wide of every real order, and far enough from datetime's own
+limits (years 1 and 9999) that no arithmetic on it later (a deadline, an overlap, a window) overflows."""
+
 
 def in_utc(moment: datetime) -> datetime:
     """The moment in UTC; one without an offset is taken as UTC (the channels' *_gmt fields).
 
-    Raises ValueError when UTC cannot hold it: "0001-01-01T00:00:00+14:00" is still year 0 in UTC,
-    and "9999-12-31T23:59:59-14:00" already year 10000. Parsers turn that into a validation error
-    (4xx) instead of the OverflowError every later `astimezone` would raise.
+    Raises ValueError outside EARLIEST..LATEST, also when UTC cannot hold the moment at all
+    ("0001-01-01T00:00:00+14:00" is year 0 in UTC): parsers turn that into a validation error (a
+    4xx) instead of the OverflowError a later `astimezone` or `- timedelta(...)` would raise.
     """
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        return moment.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        utc = moment.replace(tzinfo=UTC) if moment.utcoffset() is None else moment.astimezone(UTC)
     except OverflowError:
-        raise ValueError(f"{moment.isoformat()} is outside the range of a UTC time") from None
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{moment.isoformat()} is not a time between {EARLIEST.year} and {LATEST.year} (UTC)")
+    return utc

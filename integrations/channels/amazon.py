@@ -21,8 +21,6 @@ Amazon took the money for every order, so `payment_collected` is always True.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -38,7 +36,8 @@ from domain.order import (
     OrderLine,
     line_from_total,
 )
-from integrations.channels.base import SkuResolver
+from integrations.channels.base import Amount as ChannelAmount
+from integrations.channels.base import ChannelTime, Int64, SkuResolver
 
 CHANNEL = "amazon"
 CANCELLED = "Canceled"
@@ -54,7 +53,7 @@ class _Model(BaseModel):
 
 class AmazonMoney(_Model):
     CurrencyCode: str = Field(min_length=3, max_length=3)
-    Amount: Decimal
+    Amount: ChannelAmount
 
 
 class AmazonAddress(_Model):
@@ -81,8 +80,8 @@ class ItemBuyerInfo(_Model):
 
 class AmazonOrder(_Model):
     AmazonOrderId: str = Field(min_length=1)
-    PurchaseDate: datetime
-    LastUpdateDate: datetime | None = None
+    PurchaseDate: ChannelTime
+    LastUpdateDate: ChannelTime | None = None
     OrderStatus: str = ""
     FulfillmentChannel: Literal["AFN", "MFN"] | None = None
     MarketplaceId: str | None = None
@@ -96,7 +95,7 @@ class OrderItem(_Model):
     ASIN: str = ""
     SellerSKU: str | None = None
     Title: str | None = None
-    QuantityOrdered: int = Field(ge=0)
+    QuantityOrdered: Int64 = Field(ge=0)
     ItemPrice: AmazonMoney | None = None
     ItemTax: AmazonMoney | None = None
     ShippingPrice: AmazonMoney | None = None
@@ -213,14 +212,13 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
     if shipping < 0 or charges < 0:
         raise InvalidOrder("discounts larger than the shipping or charges they apply to")
     computed = sum(line.total.amount_minor for line in lines) + shipping + charges
-    placed = order.PurchaseDate
     mapped = Order(
         channel=CHANNEL,
         external_id=order.AmazonOrderId,
         reference=order.AmazonOrderId,
         currency=currency,
         lines=tuple(lines),
-        placed_at=placed.astimezone(UTC) if placed.tzinfo else placed.replace(tzinfo=UTC),
+        placed_at=order.PurchaseDate,
         # Canceled and Pending orders come without OrderTotal: nothing to reconcile against.
         total=Money(computed if total is None else total, currency),
         shipping=Money(shipping, currency),
@@ -239,4 +237,5 @@ def is_cancelled(order: dict[str, Any]) -> bool:
 
 def is_fulfilable(order: dict[str, Any]) -> bool:
     """False for orders not paid yet (Pending, PendingAvailability): they come back once Unshipped."""
-    return order.get("OrderStatus") not in NOT_YET_FULFILABLE
+    status = order.get("OrderStatus")
+    return not (isinstance(status, str) and status in NOT_YET_FULFILABLE)  # anything else: to_order decides

@@ -25,6 +25,7 @@ from urllib.parse import quote
 
 import httpx
 
+from domain.times import in_utc
 from integrations.channels.amazon import is_cancelled, is_fulfilable
 from integrations.channels.base import (
     ChannelAuthFailed,
@@ -224,8 +225,8 @@ def _iso(moment: datetime) -> str:
 
 
 def _parse_time(text: str) -> datetime:
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    """An SP-API time in UTC; ValueError when it is not one (or out of range: domain.times)."""
+    return in_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 @dataclass
@@ -315,11 +316,20 @@ class AmazonOrderSource:
         page = self._orders_page(state)
         orders: list[PulledOrder] = []
         throttled = False
-        for order in page.get("Orders") or []:
+        listed = page.get("Orders") or []
+        if not isinstance(listed, list):
+            raise ChannelUnavailable("getOrders: Orders is not a list")
+        for order in listed:
             if not isinstance(order, dict) or not order.get("AmazonOrderId") or not order.get("LastUpdateDate"):
                 raise ChannelUnavailable("getOrders: an order without AmazonOrderId or LastUpdateDate")
             order_id, updated = str(order["AmazonOrderId"]), str(order["LastUpdateDate"])
-            if state.high is None or _parse_time(updated) > _parse_time(state.high):
+            if not (order_id.isascii() and order_id.isprintable()):  # it goes into a URL path
+                raise ChannelUnavailable("getOrders: an AmazonOrderId that is not printable ASCII")
+            try:
+                changed = _parse_time(updated)
+            except ValueError as exc:
+                raise ChannelUnavailable(f"getOrders: a LastUpdateDate that is not a time ({str(exc)[:120]})") from None
+            if state.high is None or changed > _parse_time(state.high):
                 state.high = updated
             if order_id in state.done or state.seen.get(order_id) == updated or not is_fulfilable(order):
                 continue
@@ -369,10 +379,14 @@ class AmazonOrderSource:
             payload = body.get("payload") if isinstance(body, dict) else None
             if not isinstance(payload, dict):
                 raise ChannelUnavailable("getOrderItems: answer without payload")
-            items.extend(payload.get("OrderItems") or [])
+            found = payload.get("OrderItems") or []
+            if not isinstance(found, list):
+                raise ChannelUnavailable("getOrderItems: OrderItems is not a list")
+            items.extend(found)
             token = payload.get("NextToken") or None
             if token is None:
                 return items
+            token = str(token)
 
 
 # Amazon's carrier codes (the CarrierCode list of Seller Central and the feeds' amzn-base.xsd), keyed by

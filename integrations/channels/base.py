@@ -24,7 +24,7 @@ from decimal import Decimal, InvalidOperation
 from email.utils import parsedate_to_datetime
 from typing import Annotated, Any, Protocol
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from domain.cancellation import CancelReason
 from domain.times import in_utc
@@ -32,6 +32,23 @@ from domain.times import in_utc
 SkuResolver = Callable[[str], str | None]
 """A channel's identifier for a product (EAN, SellerSKU, ...) → our SKU, or None when unknown."""
 
+
+Amount = Annotated[Decimal, Field(max_digits=18, allow_inf_nan=False)]
+"""A channel's decimal amount in major units as a model field. Bounded, so "1e999999" is a validation
+error rather than an integer with a million digits or a decimal.Overflow in the mapper's arithmetic;
+MoneyError refuses what is still too large in minor units (domain.money.MAX_DIGITS)."""
+
+
+def _fits_64_bits(value: int) -> int:
+    # A validator, not ge/le: those would override a field's own Field(ge=0) or Field(gt=0).
+    if not -(2**63) <= value < 2**63:
+        raise ValueError("a whole number larger than 64 bits hold")
+    return value
+
+
+Int64 = Annotated[int, AfterValidator(_fits_64_bits)]
+"""A channel's id or count as a model field. JSON's 1E+999999 is a whole number to pydantic; bounded
+to what a 64-bit column holds, it is a validation error, not a million-digit int that str() refuses."""
 
 ChannelTime = Annotated[datetime, AfterValidator(in_utc)]
 """A channel's timestamp as a model field: in UTC (no offset: UTC), and a validation error, never an

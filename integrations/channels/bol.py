@@ -13,7 +13,7 @@ retailer's cost, not the customer's, and is not part of the order.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.limits import within_limits
 from domain.money import Money
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, Order, OrderLine, line_from_total
-from integrations.channels.base import SkuResolver
+from integrations.channels.base import Amount, ChannelTime, Int64, SkuResolver
 
 CHANNEL = "bol"
 CURRENCY = "EUR"
@@ -75,7 +75,7 @@ class BolProduct(_Model):
 
 class BolDiscount(_Model):
     title: str | None = None
-    amount: Decimal = Field(ge=0)
+    amount: Amount = Field(ge=0)
 
 
 class BolOrderItem(_Model):
@@ -84,13 +84,13 @@ class BolOrderItem(_Model):
     fulfilment: BolFulfilment | None = None
     offer: BolOffer | None = None
     product: BolProduct | None = None
-    quantity: int = Field(ge=0)
-    quantityShipped: int = Field(default=0, ge=0)
-    quantityCancelled: int = Field(default=0, ge=0)
-    unitPrice: Decimal = Field(ge=0)
-    totalPrice: Decimal | None = Field(default=None, ge=0)
+    quantity: Int64 = Field(ge=0)
+    quantityShipped: Int64 = Field(default=0, ge=0)
+    quantityCancelled: Int64 = Field(default=0, ge=0)
+    unitPrice: Amount = Field(ge=0)
+    totalPrice: Amount | None = Field(default=None, ge=0)
     discounts: list[BolDiscount] | None = None
-    latestChangedDateTime: datetime | None = None
+    latestChangedDateTime: ChannelTime | None = None
 
     @property
     def open_quantity(self) -> int:
@@ -113,24 +113,20 @@ class BolOrderItem(_Model):
 class BolOrder(_Model):
     orderId: str = Field(min_length=1)
     pickupPoint: bool | None = None
-    orderPlacedDateTime: datetime | None = None
+    orderPlacedDateTime: ChannelTime | None = None
     shipmentDetails: BolShipmentDetails | None = None
     billingDetails: BolBillingDetails | None = None
     orderItems: list[BolOrderItem] = Field(min_length=1)
 
 
-def _utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _placed_at(order: BolOrder) -> datetime:
     """`orderPlacedDateTime` is optional in v10; the earliest item change is the closest stand-in."""
     if order.orderPlacedDateTime is not None:
-        return _utc(order.orderPlacedDateTime)
+        return order.orderPlacedDateTime
     changes = [item.latestChangedDateTime for item in order.orderItems if item.latestChangedDateTime]
     if not changes:
         raise InvalidOrder(f"bol order {order.orderId} has neither orderPlacedDateTime nor item change times")
-    return min(_utc(moment) for moment in changes)
+    return min(changes)
 
 
 def _join(parts: Iterable[str | None], separator: str = " ") -> str:

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from domain.cancellation import CancelReason
+from domain.times import in_utc
 from integrations.channels.base import (
     CancellationNotice,
     ChannelAuthFailed,
@@ -278,8 +279,7 @@ def _moment(value: object) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise ValueError("bad timestamp")
-    moment = datetime.fromisoformat(value)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return in_utc(datetime.fromisoformat(value))  # ValueError out of range, too (domain.times)
 
 
 def _last_change(summary: dict[str, Any]) -> datetime | None:
@@ -329,6 +329,9 @@ class BolOrderSource:
         for summary in summaries:
             order_id = summary.get("orderId")
             if not isinstance(order_id, str) or not order_id:
+                continue
+            if not (order_id.isascii() and order_id.isprintable()):  # it goes into a URL path
+                log.warning("bol listed an order id that is not printable ASCII; skipped")
                 continue
             change = _last_change(summary)
             if change is not None and state.since is not None and change < state.since:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
-from integrations.channels.base import ChannelTime
+from integrations.channels.base import Amount, ChannelTime, Int64
 from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
 
 CHANNEL = "shopify"
@@ -42,26 +42,26 @@ class _Model(BaseModel):
 
 
 class TaxLine(_Model):
-    price: Decimal
+    price: Amount
 
 
 class DiscountAllocation(_Model):
-    amount: Decimal
+    amount: Amount
 
 
 class LineItem(_Model):
-    id: int | None = None
+    id: Int64 | None = None
     sku: str | None = None
-    variant_id: int | None = None
+    variant_id: Int64 | None = None
     title: str = ""
-    quantity: int = Field(ge=0)
-    price: Decimal = Field(ge=0)
+    quantity: Int64 = Field(ge=0)
+    price: Amount = Field(ge=0)
     tax_lines: list[TaxLine] = []
     discount_allocations: list[DiscountAllocation] = []
 
 
 class ShippingLine(_Model):
-    price: Decimal = Field(ge=0)
+    price: Amount = Field(ge=0)
     tax_lines: list[TaxLine] = []
     discount_allocations: list[DiscountAllocation] = []
 
@@ -79,19 +79,20 @@ class ShopifyAddress(_Model):
     province: str | None = None
     country_code: str | None = None
     phone: str | None = None
-    latitude: float | None = None
-    longitude: float | None = None
+    # Bounded like POST /orders' address: NaN or 1e400 (infinity) would be stored, then fail every read.
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
 
 
 class ShopifyPriceSet(_Model):
     class _Amount(_Model):
-        amount: Decimal
+        amount: Amount
 
     shop_money: _Amount
 
 
 class ShopifyOrder(_Model):
-    id: int = Field(gt=0)
+    id: Int64 = Field(gt=0)
     name: str = ""
     email: str | None = None
     contact_email: str | None = None
@@ -100,8 +101,8 @@ class ShopifyOrder(_Model):
     cancelled_at: ChannelTime | None = None
     financial_status: str | None = None
     taxes_included: bool = False
-    total_price: Decimal = Field(ge=0)
-    total_tip_received: Decimal = Decimal(0)
+    total_price: Amount = Field(ge=0)
+    total_tip_received: Amount = Decimal(0)
     current_total_duties_set: ShopifyPriceSet | None = None
     line_items: list[LineItem] = Field(min_length=1)
     shipping_lines: list[ShippingLine] = []

@@ -24,16 +24,15 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 
 from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
-from integrations.channels.base import SkuResolver, same_sku
+from integrations.channels.base import Amount, ChannelTime, Int64, SkuResolver, same_sku
 from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
 
 CHANNEL = "woocommerce"
@@ -50,10 +49,6 @@ ENDED_STATUSES = frozenset({"cancelled", "refunded", "failed"})
 WebhookAction = Literal["start", "cancel", "ignore"]
 
 _PING = re.compile(rb"webhook_id=\d{1,20}")
-
-# A decimal string in major units. Bounded, so "1e999999" is refused here rather than built into an
-# integer with a million digits.
-Amount = Annotated[Decimal, Field(max_digits=18, allow_inf_nan=False)]
 
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
@@ -95,10 +90,10 @@ class WooAddress(_Model):
 
 
 class LineItem(_Model):
-    id: int | None = None
+    id: Int64 | None = None
     name: str | None = None
-    product_id: int = 0
-    variation_id: int = 0
+    product_id: Int64 = 0
+    variation_id: Int64 = 0
     quantity: StrictInt = Field(ge=0)
     subtotal: Amount = Decimal(0)
     subtotal_tax: Amount = Decimal(0)
@@ -110,7 +105,7 @@ class LineItem(_Model):
 
 
 class ShippingLine(_Model):
-    id: int | None = None
+    id: Int64 | None = None
     method_title: str = ""
     method_id: str = ""
     total: Amount
@@ -118,7 +113,7 @@ class ShippingLine(_Model):
 
 
 class FeeLine(_Model):
-    id: int | None = None
+    id: Int64 | None = None
     name: str = ""
     total: Amount
     """Negative for a discount given as a fee."""
@@ -137,8 +132,8 @@ class WooOrder(_Model):
     status: str = Field(min_length=1)
     currency: str = Field(min_length=3, max_length=3)
     prices_include_tax: bool = False
-    date_created_gmt: datetime
-    date_paid_gmt: datetime | None = None
+    date_created_gmt: ChannelTime
+    date_paid_gmt: ChannelTime | None = None
     discount_total: Amount = Decimal(0)
     discount_tax: Amount = Decimal(0)
     shipping_total: Amount = Decimal(0)
@@ -191,11 +186,6 @@ def webhook_action(topic: str, payload: dict[str, Any]) -> WebhookAction:
 def cancel_reason(payload: dict[str, Any]) -> str:
     status = payload.get("status")
     return f"{status} on WooCommerce" if isinstance(status, str) and status else "cancelled on WooCommerce"
-
-
-def _utc(moment: datetime) -> datetime:
-    # The *_gmt fields carry no offset: they are UTC by definition.
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _address(woo: WooOrder) -> Address:
@@ -258,7 +248,7 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver = same_sku) -> Order:
         reference=woo.number or str(woo.id),
         currency=currency,
         lines=tuple(lines),
-        placed_at=_utc(woo.date_created_gmt),
+        placed_at=woo.date_created_gmt,  # the *_gmt fields carry no offset: UTC by definition
         total=total,
         shipping=shipping,
         charges=Money(charges, currency) if charges else None,
