@@ -20,6 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from api.deps import SessionDep, SettingsDep, StateDep, connected
+from api.paging import PageNumber
 from api.services import order_view, staff_actions, tracking
 from api.services.dashboard_session import (
     COOKIE_NAME,
@@ -198,7 +199,7 @@ def orders_page(
     status_: Annotated[str, Query(alias="status", max_length=20)] = "",
     channel: Annotated[str, Query(max_length=20)] = "",
     sku: Annotated[str, Query(max_length=100)] = "",
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     wanted_status = status_ if status_ in {s.value for s in OrderStatus} else ""
     wanted_channel = channel if channel in CHANNELS else ""
@@ -332,7 +333,7 @@ def stock_page(
     sku: Annotated[str, Query(max_length=100)] = "",
     location: Annotated[str, Query(max_length=64)] = "",
     below_safety: bool = False,
-    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page: PageNumber = 1,
 ) -> Response:
     rows, count = stock_ops.overview(
         session,

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from api.deps import SessionDep, StaffUser
 from api.errors import unprocessable
+from api.paging import PageDep
 from api.schemas import (
     AdjustmentCreate,
     ChannelSentPublic,
@@ -247,18 +248,22 @@ def transfer_stock(body: TransferCreate, _: StaffUser, session: SessionDep) -> A
 def stock_overview(
     _: StaffUser,
     session: SessionDep,
+    page: PageDep,
     location_id: str | None = None,
     sku: Annotated[str | None, Query(max_length=100, description="SKU prefix (case-sensitive)")] = None,
     below_safety: Annotated[
         bool | None, Query(description="true: only records whose unreserved stock is below their safety stock")
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000_000)] = 0,
 ) -> Any:
     if location_id is not None and not stock_ops.location_exists(session, location_id):
         raise unprocessable(f"unknown location {location_id!r}")
     rows, count = stock_ops.overview(
-        session, location_id=location_id, sku_prefix=sku, below_safety=below_safety, limit=limit, offset=offset
+        session,
+        location_id=location_id,
+        sku_prefix=sku,
+        below_safety=below_safety,
+        limit=page.limit,
+        offset=page.offset,
     )
     return StockOverview(data=[_record(row) for row in rows], count=count)
 

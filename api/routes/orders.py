@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from api.deps import Caller, SessionDep, SettingsDep, StaffOrChannel, StaffUser, StateDep, TemporalDep, connected
 from api.errors import from_validation_error, unprocessable
+from api.paging import PageDep
 from api.schemas import (
     ActionAccepted,
     CancelBody,
@@ -163,14 +164,18 @@ async def create_order(
 def list_orders(
     _: StaffUser,
     session: SessionDep,
+    page: PageDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
     channel: str | None = None,
     sku: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     rows, count = order_store.list_orders(
-        session, status=status_.value if status_ else None, channel=channel, sku=sku, limit=limit, offset=offset
+        session,
+        status=status_.value if status_ else None,
+        channel=channel,
+        sku=sku,
+        limit=page.limit,
+        offset=page.offset,
     )
     return OrdersPublic(data=[order_view.summary(row) for row in rows], count=count)
 

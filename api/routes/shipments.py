@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import SessionDep, StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
+from api.paging import LongPageDep
 from domain.fulfilment import RefusalKind, Step
 from persistence.escalations import list_escalations
 from persistence.models import ShipmentRecord
@@ -132,11 +133,10 @@ def _public(record: ShipmentRecord, progress: ShipmentProgress | None = None) ->
 def list_shipments(
     _: StaffUser,
     session: SessionDep,
+    page: LongPageDep,
     location_id: str | None = None,
     status_: Annotated[str | None, Query(alias="status")] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """A location's pick list: `?location_id=AMS&open=true` is what still has to be done there."""
     query = select(ShipmentRecord)
@@ -146,7 +146,7 @@ def list_shipments(
         query = query.where(ShipmentRecord.status == status_.upper())
     if open_only:
         query = query.where(ShipmentRecord.status.in_(_OPEN))
-    rows = list(session.scalars(query.order_by(ShipmentRecord.created_at).limit(limit).offset(offset)))
+    rows = list(session.scalars(query.order_by(ShipmentRecord.created_at).limit(page.limit).offset(page.offset)))
     return ShipmentsPublic(data=[_public(row) for row in rows], count=len(rows))
 
 
@@ -174,13 +174,14 @@ async def get_shipment(shipment_id: str, _: StaffUser, state: StateDep) -> Any:
 def get_escalations(
     _: StaffUser,
     session: SessionDep,
+    page: LongPageDep,
     location_id: str | None = None,
     open_only: Annotated[bool, Query(alias="open")] = True,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Any:
     """Shipment steps that missed their deadline (open ones until the step is done)."""
-    rows, total = list_escalations(session, open_only=open_only, location_id=location_id, limit=limit, offset=offset)
+    rows, total = list_escalations(
+        session, open_only=open_only, location_id=location_id, limit=page.limit, offset=page.offset
+    )
     return EscalationsPublic(
         data=[
             EscalationPublic(
