@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     """Which bol.com orders are pulled: FBR (we ship), FBB (bol ships; recorded only) or ALL."""
     amazon_listings_op: str = "merge"
     """How the Listings Items API sets quantities: merge (keeps the handling time) or replace."""
+    webhook_body_limit: int = Field(default=1 << 20, ge=1)
+    """The largest webhook body accepted, in bytes (1 MiB); a larger one is 413, refused while it
+    streams in. Shopify and WooCommerce orders of hundreds of lines stay well below it."""
+    body_limit: int = Field(default=256 << 10, ge=1)
+    """The largest body of any other request, in bytes (256 KiB: an order of a thousand lines)."""
 
     @field_validator("public_url")
     @classmethod

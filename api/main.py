@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 from temporalio.service import RPCError
 
 from api.openapi import document_common_responses
+from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
     catalogue,
     channels,
@@ -96,4 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     document_common_responses(app)
+    # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards).
+    app.add_middleware(BodyLimit, default=settings.body_limit, limits=[("/webhooks/", settings.webhook_body_limit)])
+    app.add_middleware(NoNulInUrl)
     return app

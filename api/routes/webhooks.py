@@ -23,12 +23,23 @@ from integrations.channels import shopify, woocommerce
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
 
+class _NotJson(ValueError):
+    """NaN, Infinity and -Infinity: Python's json reads them, JSON (RFC 8259) has no such numbers."""
+
+
+def _no_constants(name: str) -> object:
+    raise _NotJson(f"{name} is not a JSON number")
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """Decode a JSON object with exact decimals (no float ever holds a price)."""
+    """Decode a JSON object with exact decimals (no float ever holds a price); 400 for anything JSON
+    does not allow or no parser should build (NaN, a number of thousands of digits, deep nesting)."""
     try:
-        payload = json.loads(raw, parse_float=Decimal)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        payload = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
+    except (UnicodeDecodeError, json.JSONDecodeError, _NotJson) as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"malformed JSON: {exc}") from None
+    except ValueError:  # Python refuses to build an integer of more than 4300 digits
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: an integer of 4300+ digits") from None
     except RecursionError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "malformed JSON: nested too deeply") from None
     if not isinstance(payload, dict):

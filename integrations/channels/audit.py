@@ -36,6 +36,8 @@ _SENSITIVE_KEY_PARTS = (
     "iban",
 )
 _SENSITIVE_KEYS = frozenset({"payment_details", "card", "pan"})
+# What no database column takes: NUL (PostgreSQL) and lone surrogates (UTF-8 itself).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # Card numbers are 15-19 digits (EANs are 13, GTINs 14: those stay readable), maybe grouped.
 _CARD_LIKE = re.compile(r"(?<!\d)(?:\d[ -]?){14,18}\d(?!\d)")
 
@@ -85,7 +87,10 @@ def _json_default(value: Any) -> Any:
 
 def audit_text(payload: Any) -> str:
     """A parsed payload as the JSON text to keep (redacted)."""
-    return json.dumps(redact(payload), default=_json_default, ensure_ascii=False)[:MAX_KEPT_CHARS]
+    text = json.dumps(redact(payload), default=_json_default, ensure_ascii=False)
+    if _UNSTORABLE.search(text):  # a lone surrogate ("\ud800" in the JSON): no database encodes it
+        text = json.dumps(redact(payload), default=_json_default)
+    return text[:MAX_KEPT_CHARS]
 
 
 def audit_raw(raw: bytes) -> str:
@@ -93,5 +98,6 @@ def audit_raw(raw: bytes) -> str:
     (a malformed body is kept too: it is what the channel sent)."""
     try:
         return audit_text(json.loads(raw, parse_float=Decimal))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return _mask_card_numbers(raw.decode("utf-8", errors="replace"))[:MAX_KEPT_CHARS]
+    except (ValueError, RecursionError):  # not JSON; a ValueError also for an integer of 4300+ digits
+        text = _UNSTORABLE.sub("\ufffd", raw.decode("utf-8", errors="replace"))  # NUL: not in PostgreSQL
+        return _mask_card_numbers(text)[:MAX_KEPT_CHARS]

@@ -1,0 +1,307 @@
+"""No input gets a 5xx: bounds on paging, times a UTC clock cannot hold, absurd amounts, numbers
+and text JSON can carry but no database can, NUL in URLs, and bodies past their cap (413, decided
+while the body streams in). Real app on both databases; Temporal is pointed at a closed port, so an
+answer that needed it would be 503, and every refusal here comes before it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from api.main import create_app
+from config import load_settings
+from integrations.channels import shopify, woocommerce
+from ops.temporal_dev import free_port
+from persistence.models import ChannelMessage
+from tests.factories import shopify_payload
+
+TOKEN = "no-5xx-admin-token"
+STAFF = {"Authorization": f"Bearer {TOKEN}"}
+SHOPIFY_SECRET = "no-5xx-shopify-secret"
+WOO_SECRET = "no-5xx-woocommerce-secret"
+WEBHOOK_LIMIT = 64 * 1024
+BODY_LIMIT = 16 * 1024
+
+
+def _settings(database):
+    return load_settings(
+        database_url=database.url,
+        admin_token=TOKEN,
+        shopify_webhook_secret=SHOPIFY_SECRET,
+        woocommerce_webhook_secret=WOO_SECRET,
+        temporal_address=f"localhost:{free_port()}",
+        webhook_body_limit=WEBHOOK_LIMIT,
+        body_limit=BODY_LIMIT,
+    )
+
+
+@pytest.fixture
+def api(database) -> Iterator[TestClient]:
+    with TestClient(create_app(_settings(database)), raise_server_exceptions=False) as client:
+        yield client
+
+
+def _shopify(api: TestClient, body: bytes | dict, topic: str = "orders/create"):
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    headers = {"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": shopify.sign(SHOPIFY_SECRET, raw)}
+    return api.post("/webhooks/shopify", content=raw, headers=headers)
+
+
+def _order(**changes: object) -> dict:
+    order = {
+        "channel": "webshop",
+        "external_id": "W-1",
+        "currency": "EUR",
+        "lines": [{"sku": "A", "quantity": 1, "unit_price": {"amount_minor": 100, "currency": "EUR"}}],
+    }
+    return {**order, **changes}
+
+
+# --- paging ---------------------------------------------------------------------------------------
+
+LISTS = ["/orders", "/shipments", "/escalations", "/inventory"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"offset": "99999999999999999999"},  # was a 500 on both databases
+        {"offset": str(2**63 - 1)},
+        {"offset": "1000000001"},
+        {"limit": "0"},
+        {"limit": "99999999999999999999"},
+        {"offset": "Infinity"},
+    ],
+)
+def test_paging_past_its_bounds_is_422_on_every_list(api, path, params):
+    response = api.get(path, params=params, headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert next(iter(params)) in response.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize("path", LISTS)
+def test_paging_at_its_bounds_answers(api, path):
+    response = api.get(path, params={"offset": 1_000_000_000, "limit": 500}, headers=STAFF)
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == []
+
+
+# --- times, amounts and numbers in bodies ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("created_at", "0001-01-01T00:00:00+14:00"),
+        ("created_at", "9999-12-31T23:59:59-14:00"),
+        ("created_at", "1969-07-20T20:17:40Z"),
+        ("cancelled_at", "0001-01-01T00:00:00+14:00"),
+    ],
+)
+def test_a_shopify_time_outside_utc_is_422_naming_the_field(api, field, value):
+    response = _shopify(api, {**shopify_payload([("MUG", 1, "12.50")]), field: value})
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]["message"]
+
+
+def test_a_woocommerce_time_outside_utc_is_422(api):
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "unit" / "data" / "woocommerce" / "order_tax_exclusive.json"
+    payload = {**json.loads(path.read_text()), "status": "processing", "date_created_gmt": "0001-01-01T00:00:00+14:00"}
+    raw = json.dumps(payload).encode()
+    headers = {"X-WC-Webhook-Topic": "order.created", "X-WC-Webhook-Signature": woocommerce.sign(WOO_SECRET, raw)}
+    response = api.post("/webhooks/woocommerce", content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    assert "date_created_gmt" in response.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize("placed_at", ["0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"])
+def test_a_canonical_order_placed_outside_utc_is_422(api, placed_at):
+    response = api.post("/orders", json=_order(placed_at=placed_at), headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert "placed_at" in response.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("where", "price"),
+    [("price", "1E+100000"), ("price", "1e999999"), ("total_price", "1E+100000"), ("price", "10000000000000000")],
+)
+def test_an_absurd_shopify_amount_is_422_and_never_built(api, where, price):
+    payload = shopify_payload([("MUG", 1, "12.50")])
+    if where == "price":
+        payload["line_items"][0]["price"] = price
+    else:
+        payload[where] = price
+    response = _shopify(api, payload)
+    assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("NaN", b'{"id": 1, "total_price": NaN}'),
+        ("Infinity", b'{"id": 1, "total_price": -Infinity}'),
+        ("a 5000-digit integer", b'{"id": ' + b"9" * 5000 + b"}"),
+        ("nested too deeply", b'{"id": 1, "x": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"),
+    ],
+)
+def test_json_no_parser_should_take_is_400(api, name, raw):
+    response = _shopify(api, raw)
+    assert response.status_code == 400, response.text
+    assert response.json()["detail"].startswith("malformed JSON")
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("an integer of 5000 digits", b'{"id": ' + b"9" * 5000 + b"}"),
+        ("a lone surrogate", json.dumps({"id": 7, "note": "\ud800"}).encode()),
+        ("a NUL byte, not JSON", b'{"id": 7, "note": "\x00"'),
+    ],
+)
+def test_the_audit_keeps_a_body_no_parser_or_database_takes_as_it_is(api, database, name, raw):
+    assert _shopify(api, raw).status_code in (400, 422)
+    with database.session() as session:
+        [kept] = session.scalars(select(ChannelMessage))
+    assert kept.outcome.startswith("rejected: ")
+    assert "\x00" not in kept.body
+
+
+def test_coordinates_that_are_not_numbers_on_earth_are_422(api):
+    payload = shopify_payload([("MUG", 1, "12.50")])
+    raw = json.dumps(payload).replace('"city": "Amsterdam"', '"city": "Amsterdam", "latitude": 1e400').encode()
+    response = _shopify(api, raw)
+    assert response.status_code == 422, response.text
+    assert "latitude" in response.json()["detail"]["message"]
+
+
+# --- NUL in URLs ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/orders/%00",
+        "/orders/a%00b/messages",
+        "/orders?channel=%00",
+        "/orders?sku=%00",
+        "/shipments?location_id=%00",
+        "/shipments/%00",
+        "/escalations?location_id=%00",
+        "/inventory/%00",
+        "/inventory?location_id=%00",
+        "/inventory?sku=%00",
+        "/kpis?channel=%00",
+        "/catalogue/%00",
+        "/channels/%00",
+    ],
+)
+def test_a_nul_in_the_url_is_400(api, path):
+    response = api.get(path, headers=STAFF)
+    assert response.status_code == 400, response.text
+    assert "NUL" in response.json()["detail"]
+
+
+# --- body size ------------------------------------------------------------------------------------
+
+
+def test_a_webhook_body_past_its_cap_is_413_and_under_it_is_read(api):
+    big = shopify_payload([("MUG", 1, "12.50")])
+    big["note"] = "x" * WEBHOOK_LIMIT
+    assert _shopify(api, big).status_code == 413
+    fits = shopify_payload([("MUG", 1, "12.50")])
+    fits["note"] = "x" * (WEBHOOK_LIMIT - len(json.dumps(fits)) - 20)
+    assert _shopify(api, fits).status_code == 503  # read, valid, and only Temporal is missing
+
+
+def test_any_other_body_past_its_cap_is_413(api):
+    order = _order(reference="x" * BODY_LIMIT)
+    assert api.post("/orders", json=order, headers=STAFF).status_code == 413
+    location = {"location_id": "AMS", "name": "x" * BODY_LIMIT, "kind": "warehouse", "country": "NL"}
+    assert api.post("/locations", json=location, headers=STAFF).status_code == 413
+    form = {"token": "x" * BODY_LIMIT, "next": "/dashboard"}
+    assert api.post("/dashboard/login", data=form).status_code == 413
+
+
+def test_a_chunked_webhook_body_is_413_without_a_content_length(api):
+    def chunks() -> Iterator[bytes]:
+        for _ in range(8):
+            yield b"0" * (WEBHOOK_LIMIT // 4)
+
+    response = api.post("/webhooks/shopify", content=chunks(), headers={"X-Shopify-Hmac-Sha256": "x"})
+    assert response.status_code == 413, response.text
+
+
+class _Upload:
+    """An endless request body, as `curl -T /dev/zero` sends it: counts what the app asked for."""
+
+    def __init__(self, chunk: int) -> None:
+        self.chunk = chunk
+        self.sent = 0
+
+    async def receive(self) -> dict:
+        self.sent += self.chunk
+        return {"type": "http.request", "body": b"\0" * self.chunk, "more_body": True}
+
+
+async def _call(app, path: str, upload: _Upload, headers: list[tuple[bytes, bytes]]) -> list[dict]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"test"), *headers],
+        "client": ("127.0.0.1", 1),
+        "server": ("test", 80),
+    }
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await asyncio.wait_for(app(scope, upload.receive, send), timeout=30)
+    return sent
+
+
+@pytest.fixture
+async def running_app(database) -> AsyncIterator[object]:
+    app = create_app(_settings(database))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/webhooks/shopify", [(b"transfer-encoding", b"chunked")]),
+        ("/webhooks/woocommerce", [(b"content-length", b"10")]),  # a Content-Length that lies
+        ("/orders", [(b"authorization", f"Bearer {TOKEN}".encode())]),
+    ],
+)
+async def test_an_endless_upload_is_cut_off_at_the_cap(running_app, path, headers):
+    upload = _Upload(chunk=8 * 1024)
+    sent = await _call(running_app, path, upload, headers)
+    start = next(message for message in sent if message["type"] == "http.response.start")
+    assert start["status"] == 413
+    assert (b"connection", b"close") in start["headers"]
+    limit = WEBHOOK_LIMIT if path.startswith("/webhooks/") else BODY_LIMIT
+    assert upload.sent <= limit + upload.chunk  # it stopped reading one chunk past the cap
+
+
+async def test_a_declared_length_past_the_cap_is_refused_before_reading(running_app):
+    upload = _Upload(chunk=8 * 1024)
+    headers = [(b"content-length", str(WEBHOOK_LIMIT + 1).encode())]
+    sent = await _call(running_app, "/webhooks/shopify", upload, headers)
+    assert sent[0]["status"] == 413 and upload.sent == 0
