@@ -3,7 +3,9 @@
 - `BodyLimit`: a request body past its cap is 413, decided while it streams in. Counted over the
   `http.request` messages as they arrive, so neither a Content-Length that lies nor a chunked upload
   without one (`curl -T /dev/zero`) can make the API hold more than the cap in memory; a declared
-  Content-Length over the cap is refused before a byte is read.
+  Content-Length over the cap is refused before a byte is read. A response given without reading
+  the whole body (a 401 before the body is looked at) closes the connection, so the rest of an
+  endless upload is not taken in either.
 - `NoNulInUrl`: a NUL character (%00) in the path or query is 400. PostgreSQL cannot take NUL in any
   text parameter, so `/orders/%00` or `?sku=%00` would otherwise be a 500 on every route that looks
   something up.
@@ -54,19 +56,24 @@ class BodyLimit:
             return
         received = 0
         started = False
+        unread = bool(declared) or _header(scope, b"transfer-encoding") is not None
 
         async def counted() -> Message:
-            nonlocal received
+            nonlocal received, unread
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
+                unread = unread and message.get("more_body", False)
             return message
 
         async def watched(message: Message) -> None:
             nonlocal started
-            started = started or message["type"] == "http.response.start"
+            if message["type"] == "http.response.start":
+                started = True
+                if unread:  # the server would have to take in the rest before the next request
+                    message = {**message, "headers": [*message.get("headers", []), (b"connection", b"close")]}
             await send(message)
 
         try:
@@ -92,14 +99,16 @@ class NoNulInUrl:
         await self.app(scope, receive, send)
 
 
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    return next((value for name, value in scope.get("headers", ()) if name == wanted), None)
+
+
 def _content_length(scope: Scope) -> int | None:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                return None  # the server refuses a malformed Content-Length itself
-    return None
+    value = _header(scope, b"content-length")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None  # the server refuses a malformed Content-Length itself
 
 
 async def _answer(error: HTTPException, scope: Scope, receive: Receive, send: Send) -> None:

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
+import threading
+import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -305,3 +309,65 @@ async def test_a_declared_length_past_the_cap_is_refused_before_reading(running_
     headers = [(b"content-length", str(WEBHOOK_LIMIT + 1).encode())]
     sent = await _call(running_app, "/webhooks/shopify", upload, headers)
     assert sent[0]["status"] == 413 and upload.sent == 0
+
+
+# --- the same through a real server: `curl -T /dev/zero` ------------------------------------------
+
+
+@pytest.fixture
+def server(sqlite_database) -> Iterator[int]:
+    port = free_port()
+    config = uvicorn.Config(create_app(_settings(sqlite_database)), host="127.0.0.1", port=port, log_level="warning")
+    running = uvicorn.Server(config)
+    thread = threading.Thread(target=running.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not running.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    yield port
+    running.should_exit = True
+    thread.join(10)
+
+
+def _endless_upload(port: int, head: bytes, *, most: int = 256 * 2**20) -> tuple[bytes, int]:
+    """Send a chunked body of zeros until the server answers and closes (or `most` bytes went):
+    what it answered, and how much was sent before it closed."""
+    chunk = b"%x\r\n" % 65536 + b"\0" * 65536 + b"\r\n"
+    answer, sent = b"", 0
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+        connection.sendall(head + b"Transfer-Encoding: chunked\r\n\r\n")
+        try:
+            while sent < most:
+                connection.sendall(chunk)
+                sent += 65536
+                connection.setblocking(False)
+                try:
+                    answer += connection.recv(65536)
+                except BlockingIOError:
+                    pass
+                finally:
+                    connection.setblocking(True)
+        except OSError:
+            pass  # the server closed the connection: what we want
+        connection.settimeout(5)
+        try:
+            while data := connection.recv(65536):
+                answer += data
+        except OSError:
+            pass
+    return answer, sent
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST /webhooks/shopify HTTP/1.1\r\nHost: oms\r\n", b"413"),
+        (b"POST /orders HTTP/1.1\r\nHost: oms\r\nAuthorization: Bearer " + TOKEN.encode() + b"\r\n", b"413"),
+        (b"POST /orders HTTP/1.1\r\nHost: oms\r\n", b"401"),  # answered without reading: closed too
+    ],
+)
+def test_a_real_server_cuts_an_endless_upload_off(server, head, status):
+    answer, sent = _endless_upload(server, head)
+    assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
+    assert b"connection: close" in answer.lower()
+    assert sent < 64 * 2**20  # closed after the cap and the sockets' buffers, not after 256 MiB
