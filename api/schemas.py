@@ -12,6 +12,10 @@ from domain.limits import MAX_UNITS
 from domain.status import OrderStatus
 from domain.times import in_utc
 
+UtcTime = Annotated[AwareDatetime, AfterValidator(in_utc)]
+"""A time the API is given (a body field, a query parameter): with its offset, converted to UTC, and
+a 422 when UTC cannot hold it (domain.times), not an OverflowError in a later step."""
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,7 +55,7 @@ class OrderCreate(_Strict):
     external_id: str = Field(min_length=1, max_length=limits.EXTERNAL_ID, pattern=r"^[A-Za-z0-9._:-]+$")
     reference: str = Field(default="", max_length=limits.REFERENCE)
     currency: str = Field(min_length=limits.CURRENCY, max_length=limits.CURRENCY, pattern="^[A-Z]{3}$")
-    placed_at: Annotated[AwareDatetime, AfterValidator(in_utc)] | None = None
+    placed_at: UtcTime | None = None
     lines: list[OrderLineCreate] = Field(min_length=1)
     shipping: MoneyBody | None = None
     discount: MoneyBody | None = None

@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 
 from api.deps import SessionDep, StaffUser
 from api.errors import unprocessable
-from api.schemas import Money
+from api.schemas import Money, UtcTime
 from domain.kpis import duration_stats
 from persistence.kpis import kpi_rows
 
@@ -51,8 +51,8 @@ class KpisPublic(BaseModel):
 def kpis(
     _: StaffUser,
     session: SessionDep,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UtcTime | None = None,
+    until: UtcTime | None = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Any:
     """Orders received in [since, until) (default: the last 7 days)."""

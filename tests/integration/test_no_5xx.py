@@ -134,6 +134,21 @@ def test_a_canonical_order_placed_outside_utc_is_422(api, placed_at):
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        {"until": "0001-01-01T00:00:00+14:00"},  # each of these was a 500
+        {"since": "0001-01-01T00:00:00+14:00"},
+        {"until": "9999-12-31T23:59:59-14:00"},
+        {"until": "0001-01-03T00:00:00Z"},  # a week before it is before year 1
+    ],
+)
+def test_a_kpi_window_outside_utc_is_422_naming_it(api, query):
+    response = api.get("/kpis", params=query, headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert next(iter(query)) in response.json()["detail"]["message"]
+
+
+@pytest.mark.parametrize(
     ("where", "price"),
     [("price", "1E+100000"), ("price", "1e999999"), ("total_price", "1E+100000"), ("price", "10000000000000000")],
 )
