@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from temporalio.service import RPCError
 
 from api.openapi import document_common_responses
@@ -30,6 +30,7 @@ from api.routes import (
 from api.state import AppState
 from config import Settings, get_settings
 from persistence.db import create_db_engine, create_session_factory
+from persistence.storage_errors import describe
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -72,6 +73,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return JSONResponse(
             {"detail": "the database is unavailable: try again shortly"}, status_code=503, headers={"Retry-After": "5"}
         )
+
+    @app.exception_handler(DataError)
+    async def _data_refused(_: Request, exc: DataError) -> JSONResponse:
+        # The database refused a value as it is (PostgreSQL: a NUL in text, a number out of range):
+        # the same request fails again, so it is the client's to change. The worker's counterpart
+        # is activities.permanent_failures; persistence.storage_errors names the column.
+        return JSONResponse({"detail": {"message": describe(exc)}}, status_code=422)
 
     @app.exception_handler(RPCError)
     async def _temporal_error(_: Request, exc: RPCError) -> JSONResponse:

@@ -201,6 +201,27 @@ def test_coordinates_that_are_not_numbers_on_earth_are_422(api):
     assert "latitude" in response.json()["detail"]["message"]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/locations", {"location_id": "AMS", "name": "Amsterdam\u0000", "kind": "warehouse", "country": "NL"}),
+        ("put", "/catalogue/MUG", {"name": "Mug\u0000"}),
+        ("put", "/catalogue/MUG", {"name": "Mug", "listings": {"bol": "\u0000"}}),
+        ("put", "/channels/shopify", {"sells_from": ["\u0000"]}),
+        ("put", "/channels/shopify", {"routing": {"rules": [{"name": "\u0000"}]}}),
+    ],
+)
+def test_text_the_database_refuses_is_a_4xx_never_a_500(api, database, method, path, body):
+    # PostgreSQL takes no NUL in text (SQLite does): whichever engine refuses a value, the client
+    # hears which and that resending it unchanged cannot succeed.
+    response = getattr(api, method)(path, json=body, headers=STAFF)
+    if database.kind == "postgresql":
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"]["message"].startswith("the database refused")
+    else:
+        assert response.status_code < 300, response.text
+
+
 # --- NUL in URLs ----------------------------------------------------------------------------------
 
 
