@@ -64,11 +64,17 @@ def _enum(kind: type[_E], value: object, field: str) -> _E:
     raise RoutingConfigError(f"{field}: unknown value {value!r} (expected one of: {allowed})")
 
 
-def _count(value: object, field: str, minimum: int) -> int:
+MAX_AUTO_CANCEL_DAYS = 3650
+"""Ten years: longer than any backorder is kept, far inside what a datetime can add."""
+
+
+def _count(value: object, field: str, minimum: int, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise RoutingConfigError(f"{field}: expected an integer, got {value!r}")
     if value < minimum:
         raise RoutingConfigError(f"{field}: must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise RoutingConfigError(f"{field}: must be at most {maximum}, got {value}")
     return value
 
 
@@ -149,7 +155,8 @@ class RoutingPolicy:
     when_nothing_fits: Fallback = Fallback.BACKORDER
     """Used when the last rule says NEXT_RULE."""
     auto_cancel_after_days: int | None = None
-    """A backordered order is cancelled after this many days (the workflow enforces it)."""
+    """A backordered order is cancelled after this many days (the workflow enforces it); at most
+    MAX_AUTO_CANCEL_DAYS, since the workflow adds it to its clock (more would overflow a datetime)."""
 
     def __post_init__(self) -> None:
         if isinstance(self.rules, RoutingRule) or not self.rules:
@@ -170,7 +177,7 @@ class RoutingPolicy:
             )
         object.__setattr__(self, "when_nothing_fits", fallback)
         if self.auto_cancel_after_days is not None:
-            _count(self.auto_cancel_after_days, "auto_cancel_after_days", 1)
+            _count(self.auto_cancel_after_days, "auto_cancel_after_days", 1, MAX_AUTO_CANCEL_DAYS)
 
 
 # JSON shape ------------------------------------------------------------------------------------------

@@ -222,6 +222,16 @@ def test_text_the_database_refuses_is_a_4xx_never_a_500(api, database, method, p
         assert response.status_code < 300, response.text
 
 
+@pytest.mark.parametrize("days", [99999999999999999999, 3651])
+def test_a_backorder_deadline_no_clock_can_reach_is_422(api, days):
+    # Accepted, it reached the order workflow, whose `now + timedelta(days=...)` overflowed on every
+    # workflow task: the order stuck, invisibly.
+    response = api.put("/channels/shopify", json={"routing": {"auto_cancel_after_days": days}}, headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert "auto_cancel_after_days" in response.json()["detail"]["message"]
+    assert api.put("/channels/shopify", json={"routing": {"auto_cancel_after_days": 3650}}, headers=STAFF).is_success
+
+
 # --- NUL in URLs ----------------------------------------------------------------------------------
 
 
