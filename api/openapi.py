@@ -1,9 +1,9 @@
 """The OpenAPI document says every answer an operation can give, including the ones FastAPI cannot see
 from the route itself: a 400 for a malformed request (a body that is not JSON, a NUL in the URL:
-api.request_guards), a 401/403 from the credential dependencies, a 503 while Temporal is down, and
-the shape of our 422 (api.main's handler answers `{"detail": {"message", "errors"}}`, not FastAPI's
-default list). A client generated from /openapi.json, and the schemathesis run in the tests, hold
-the API to it."""
+api.request_guards), a 413 for a body past its cap (api.request_guards.BodyLimit), a 401/403 from
+the credential dependencies, a 503 while Temporal is down, and the shape of our 422 (api.main's
+handler answers `{"detail": {"message", "errors"}}`, not FastAPI's default list). A client
+generated from /openapi.json, and the schemathesis run in the tests, hold the API to it."""
 
 from __future__ import annotations
 
@@ -127,6 +127,11 @@ def _document(app: FastAPI, schema: dict[str, Any]) -> None:
             if "requestBody" in operation or operation.get("parameters"):
                 responses.setdefault(
                     "400", _problem("a malformed request: a body that is not JSON, or a NUL character in the URL")
+                )
+            if method.upper() in ("POST", "PUT", "PATCH"):
+                responses.setdefault(
+                    "413",
+                    _problem("the body is past its cap (OMS_BODY_LIMIT; webhooks OMS_WEBHOOK_BODY_LIMIT)"),
                 )
             for dependency, answers in _ANSWERS.items():
                 if dependency in calls:

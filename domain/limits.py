@@ -92,9 +92,11 @@ def order_limit_refusals(order: Order) -> list[str]:
     """Every field of the order the database could not hold as it is, named; empty when it fits."""
     problems: list[str] = []
 
-    def text(field: str, value: str, limit: int) -> None:
-        if len(value) > limit:
+    def text(field: str, value: str, limit: int | None = None) -> None:
+        if limit is not None and len(value) > limit:
             problems.append(f"{field}: at most {limit} characters, got {len(value)}")
+        if "\x00" in value:  # PostgreSQL's text and jsonb cannot hold one, on any length
+            problems.append(f"{field}: contains a NUL character")
 
     def amount(field: str, minor: int) -> None:
         if abs(minor) > MAX_AMOUNT_MINOR:
@@ -121,9 +123,15 @@ def order_limit_refusals(order: Order) -> list[str]:
     ):
         amount(field, money.amount_minor)
     most = MAX_COUNTER_SALE_QUANTITY if order.fulfilled_by == FULFILLED_AT_COUNTER else MAX_LINE_QUANTITY
+    text("payment_method", order.payment_method)
+    text("attention", order.attention)
+    for name, value in vars(order.shipping_address).items():
+        if isinstance(value, str):
+            text(f"shipping_address.{name}", value)
     for n, line in enumerate(order.lines, start=1):
         text(f"lines[{n}].sku", line.sku, SKU)
         text(f"lines[{n}].external_line_id", line.external_line_id, EXTERNAL_LINE_ID)
+        text(f"lines[{n}].title", line.title)
         if line.quantity > most:
             what = "a counter sale line" if order.fulfilled_by == FULFILLED_AT_COUNTER else "a line"
             problems.append(f"lines[{n}].quantity: {what} may ask for at most {most} units, got {line.quantity}")

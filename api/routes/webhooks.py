@@ -51,7 +51,12 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     "/shopify",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=OrderAccepted,
-    responses={401: {"description": "bad or missing X-Shopify-Hmac-Sha256"}},
+    responses={
+        200: {"description": "a topic we do not act on (acknowledged, so Shopify does not retry it)"},
+        400: {"description": "a signed body that is not a JSON object"},
+        401: {"description": "bad or missing X-Shopify-Hmac-Sha256"},
+        422: {"description": "a signed order we cannot take as it is (the message names the field)"},
+    },
 )
 async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
     raw = await request.body()
@@ -88,7 +93,9 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     response_model=OrderAccepted,
     responses={
         200: {"description": "the ping sent when the webhook is saved, or a topic/status we do not act on"},
+        400: {"description": "a signed body that is not a JSON object"},
         401: {"description": "bad or missing X-WC-Webhook-Signature"},
+        422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
 async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:

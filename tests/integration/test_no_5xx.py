@@ -419,3 +419,36 @@ def test_a_real_server_cuts_an_endless_upload_off(server, head, status):
     assert answer.startswith(b"HTTP/1.1 " + status), answer[:200]
     assert b"connection: close" in answer.lower()
     assert sent < 24 * 2**20  # closed after the cap and the sockets' buffers, not after all of it
+
+
+@pytest.mark.parametrize(
+    ("where", "field"),
+    [("title", "lines[1].title"), ("sku", "lines[1].sku"), ("name", "reference"), ("address1", "line1")],
+)
+def test_a_nul_in_an_orders_text_is_422_on_both_engines(api, where, field):
+    # A 202 is a promise: PostgreSQL's text and jsonb hold no NUL, so an order carrying one could
+    # never be recorded there (SQLite would take it): refused at the edge on either engine.
+    payload = shopify_payload([("MUG", 1, "12.50")])
+    if where in ("title", "sku"):
+        payload["line_items"][0][where] += "\u0000"
+    elif where == "name":
+        payload["name"] += "\u0000"
+    else:
+        payload["shipping_address"][where] += "\u0000"
+    response = _shopify(api, json.dumps(payload).encode())
+    assert response.status_code == 422, response.text
+    assert field in response.json()["detail"]["message"] and "NUL" in response.json()["detail"]["message"]
+
+
+def test_a_nul_in_a_canonical_orders_text_is_422(api):
+    order = {
+        "channel": "webshop",
+        "external_id": "NUL-1",
+        "currency": "EUR",
+        "lines": [{"sku": "MUG", "quantity": 1, "unit_price": {"amount_minor": 1250, "currency": "EUR"}}],
+        "shipping_address": {"name": "Sam\u0000", "country": "NL"},
+        "payment_collected": True,
+    }
+    response = api.post("/orders", json=order, headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert "shipping_address.name: contains a NUL character" in response.json()["detail"]["message"]
