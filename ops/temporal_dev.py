@@ -107,10 +107,25 @@ class DevServer:
                     f"the Temporal dev server exited with code {self.process.returncode}"
                     + (f"; see {self.log_file}" if self.log_file else "")
                 )
-            if port_in_use(self.port) and (self.ui_port is None or port_in_use(self.ui_port)):
+            if port_in_use(self.port) and (self.ui_port is None or port_in_use(self.ui_port)) and self.serving():
                 return
             time.sleep(0.2)
         raise DevServerError(f"the Temporal dev server did not answer on port {self.port} within {timeout:.0f}s")
+
+    def serving(self) -> bool:
+        """The frontend says it is healthy. An open port is not enough: for a moment after it opens,
+        calls are refused with "Frontend is not healthy yet" (seen on a loaded machine)."""
+        try:
+            answer = subprocess.run(
+                [temporal_executable(), "operator", "cluster", "health", "--address", self.address],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return False
+        return answer.returncode == 0 and "SERVING" in answer.stdout
 
     def stop(self, timeout: float = 15) -> None:
         stop_process(self.process, timeout)
