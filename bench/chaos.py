@@ -25,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,14 +35,23 @@ import psycopg
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bench.chaos_checks import Check, gather_database, gather_gateway, run_checks
+from bench.chaos_checks import Check, gather_database, gather_gateway, run_checks, stranded
 from bench.chaos_engine import ADMIN_TOKEN, SHOPIFY_SECRET, STRIPE_SECRET, Engine, Ports, engine_env
-from bench.chaos_orders import Intake, PlannedOrder, build_orders, plan_stock, seed_stock, send_orders
+from bench.chaos_orders import (
+    Intake,
+    PlannedOrder,
+    build_orders,
+    plan_restock,
+    plan_stock,
+    receive_stock,
+    seed_stock,
+    send_orders,
+)
 from bench.orders import percentile
 from config import PROJECT_ROOT
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.migrate import upgrade_to_head
-from persistence.models import OrderEvent, OrderRecord, StockMovement
+from persistence.models import OrderEvent, OrderLineRecord, OrderRecord, StockLevel, StockMovement
 
 SETTLED = ("SHIPPED", "BACKORDERED", "CANCELLED", "ON_HOLD", "COMPLETED")
 """Statuses an order rests in without more stock or a person: a run is over when every order is in
@@ -79,6 +88,8 @@ class ChaosOptions:
     worker_threads: int = 16
     var_dir: Path | None = None
     database_prefix: str = "chaos_"
+    restock: float = 0.1
+    """After the last order: this share of the first stock delivered again, for the backorders."""
     """The test suite's runs use its own prefix, whose leftovers `make test` drops."""
 
 
@@ -99,6 +110,9 @@ class ChaosReport:
     var_dir: Path
     orders: list[PlannedOrder]
     stock: dict[tuple[str, str], int]
+    restock: dict[tuple[str, str], int] = field(default_factory=dict)
+    restocked_at: float | None = None
+    backordered_before_restock: int = 0
     intake: Intake = field(default_factory=Intake)
     faults: list[Fault] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -133,6 +147,12 @@ class ChaosReport:
             out.append(
                 f"  fault         t+{fault.at:6.1f} s  ({fault.accepted} taken, {fault.settled} settled,"
                 f" {fault.in_flight} deliveries in flight)  {fault.what}"
+            )
+        if self.restocked_at is not None:
+            woken = self.backordered_before_restock - self.statuses["BACKORDERED"]
+            out.append(
+                f"  restock       t+{self.restocked_at:6.1f} s  {sum(self.restock.values())} more units received once"
+                f" every order had settled; {woken} of {self.backordered_before_restock} backordered orders then left"
             )
         out += [f"  note          {note}" for note in self.notes]
         statuses = ", ".join(f"{status} {n}" for status, n in self.statuses.most_common())
@@ -197,6 +217,8 @@ class Progress:
     statuses: Counter[str] = field(default_factory=Counter)
     movement: tuple[int, int] = (0, 0)
     """(last ledger row, last timeline event): unchanged means nothing happened."""
+    stranded: list[str] = field(default_factory=list)
+    """Backordered orders the free stock could serve now: a wake-up still to come (or missed)."""
 
     @property
     def settled(self) -> int:
@@ -215,6 +237,16 @@ def _read_progress(session_factory: SessionFactory, progress: Progress) -> None:
             session.scalar(select(func.coalesce(func.max(StockMovement.id), 0))) or 0,
             session.scalar(select(func.coalesce(func.max(OrderEvent.id), 0))) or 0,
         )
+        levels = {
+            (s.location_id, s.sku): (s.on_hand, s.reserved, s.safety_stock) for s in session.scalars(select(StockLevel))
+        }
+        waiting: dict[str, Counter[str]] = defaultdict(Counter)
+        backordered = select(OrderLineRecord.order_id, OrderLineRecord.sku, OrderLineRecord.quantity).join(
+            OrderRecord, OrderRecord.order_id == OrderLineRecord.order_id
+        )
+        for order_id, sku, quantity in session.execute(backordered.where(OrderRecord.status == "BACKORDERED")):
+            waiting[order_id][sku] += quantity
+        progress.stranded = stranded(levels, waiting)
 
 
 async def follow(database_url: str, progress: Progress, stop: asyncio.Event) -> None:
@@ -335,7 +367,8 @@ class Chaos:
                 await asyncio.wait_for(stop.wait(), 1.0)
 
     async def wait_until_settled(self, within: float) -> bool:
-        """Every accepted order in a resting status, and nothing moved for QUIET seconds."""
+        """Every accepted order in a resting status, no backordered order that the free stock could
+        serve (its wake-up may still come), and nothing moved for QUIET seconds."""
         deadline = time.monotonic() + within
         last, since = self.progress.movement, time.monotonic()
         while time.monotonic() < deadline:
@@ -346,7 +379,7 @@ class Chaos:
             all_in = (
                 self.progress.total >= len(self.report.intake.accepted) and self.progress.settled == self.progress.total
             )
-            if all_in and time.monotonic() - since >= QUIET:
+            if all_in and not self.progress.stranded and time.monotonic() - since >= QUIET:
                 self.report.settled_at = since - self.report.intake.first_sent
                 return True
         return False
@@ -390,13 +423,23 @@ async def run_chaos(options: ChaosOptions, say: Callable[[str], None] = progress
             await send_orders(api, orders, report.intake, concurrency=options.concurrency, room=chaos.room)
             say(f"t+{chaos.now():.1f}s all {len(report.intake.accepted)} orders taken; waiting for the faults to end")
             await faults
-        timeout = options.timeout if options.timeout is not None else max(180.0, options.orders / 3)
-        say(f"t+{chaos.now():.1f}s waiting for every order to settle (up to {timeout:.0f} s)")
-        settled = await chaos.wait_until_settled(timeout)
+            timeout = options.timeout if options.timeout is not None else max(180.0, options.orders / 3)
+            say(f"t+{chaos.now():.1f}s waiting for every order to settle (up to {timeout:.0f} s)")
+            settled = await chaos.wait_until_settled(timeout)
+            report.restock = plan_restock(stock, options.restock) if settled else {}
+            if report.restock:
+                # Goods in once the backorders have formed: each the stock can serve must be woken.
+                report.backordered_before_restock = report.statuses["BACKORDERED"]
+                await receive_stock(api, report.restock)
+                report.restocked_at = chaos.now()
+                say(f"t+{report.restocked_at:.1f}s {sum(report.restock.values())} more units received; settling again")
+                settled = await chaos.wait_until_settled(timeout)
         say(f"t+{chaos.now():.1f}s " + ("settled" if settled else "NOT settled") + "; checking")
         db = await asyncio.to_thread(gather_database, database_url)
         intents = await asyncio.to_thread(gather_gateway, localstripe.url, STRIPE_SECRET)
-        report.checks = run_checks(orders, stock, report.intake, db, intents)
+        received = Counter(stock)
+        received.update(report.restock)
+        report.checks = run_checks(orders, received, report.intake, db, intents)
     finally:
         stop.set()
         for task in tasks:
@@ -427,11 +470,16 @@ def parse_args(argv: Sequence[str] | None) -> ChaosOptions:
     )
     parser.add_argument("--timeout", type=float, default=None, help="seconds to settle after the last order")
     parser.add_argument("--backlog", type=int, default=150, help="orders in flight before intake waits")
+    parser.add_argument(
+        "--restock", type=float, default=0.1, help="share of the first stock received again after the last order"
+    )
     parser.add_argument("--worker-threads", type=int, default=16, help="OMS_WORKER_ACTIVITY_THREADS per worker")
     parser.add_argument("--var-dir", type=Path, default=None, help="where logs and Temporal's file go (a temp dir)")
     args = parser.parse_args(argv)
     if args.orders < 10 or args.concurrency < 1 or args.backlog < 1:
         parser.error("--orders must be at least 10, --concurrency and --backlog at least 1")
+    if not 0 <= args.restock <= 10:
+        parser.error("--restock is a share of the first stock: 0 (none) to 10")
     return ChaosOptions(
         orders=args.orders,
         concurrency=args.concurrency,
@@ -441,6 +489,7 @@ def parse_args(argv: Sequence[str] | None) -> ChaosOptions:
         postgres_url=args.postgres_url,
         timeout=args.timeout,
         backlog=args.backlog,
+        restock=args.restock,
         worker_threads=args.worker_threads,
         var_dir=args.var_dir,
     )

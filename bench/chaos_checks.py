@@ -250,22 +250,38 @@ def check_stock_conserved(received: Mapping[Key, int], db: DatabaseFacts) -> Che
     return check
 
 
+def free_units(levels: Mapping[Key, tuple[int, int, int]]) -> Counter[str]:
+    """Units of each SKU no one holds, over every location."""
+    free: Counter[str] = Counter()
+    for (_, sku), (on_hand, reserved, safety) in levels.items():
+        free[sku] += max(0, on_hand - reserved - safety)
+    return free
+
+
+def stranded(levels: Mapping[Key, tuple[int, int, int]], waiting: Mapping[str, Mapping[str, int]]) -> list[str]:
+    """Backordered orders (id → what they want) that the free stock could serve whole right now."""
+    free = free_units(levels)
+    return sorted(
+        order_id
+        for order_id, demand in waiting.items()
+        if demand and all(free[sku] >= units for sku, units in demand.items())
+    )
+
+
 def check_no_stranded_stock(db: DatabaseFacts) -> Check:
     """The rest is backordered because the stock ran out: no backordered order waits for units that
     are free on the shelves right now (it would have been woken and served)."""
-    free: Counter[str] = Counter()
-    for (_, sku), (on_hand, reserved, safety) in db.levels.items():
-        free[sku] += max(0, on_hand - reserved - safety)
-    backordered = [oid for oid, (_, status, _, _) in db.orders.items() if status == "BACKORDERED"]
+    free = free_units(db.levels)
+    waiting = {
+        oid: db.lines.get(oid, Counter()) for oid, (_, status, _, _) in db.orders.items() if status == "BACKORDERED"
+    }
     check = Check(
         "the rest BACKORDERED for want of stock",
-        f"{len(backordered)} orders backordered; free now: "
+        f"{len(waiting)} orders backordered; free now: "
         + (_list(f"{sku} {n}" for sku, n in sorted(free.items()) if n) or "nothing"),
     )
-    for order_id in sorted(backordered):
-        demand = db.lines.get(order_id, Counter())
-        if demand and all(free[sku] >= units for sku, units in demand.items()):
-            check.problems.append(f"{order_id} waits for {dict(demand)} while that much is free")
+    for order_id in stranded(db.levels, waiting):
+        check.problems.append(f"{order_id} waits for {dict(waiting[order_id])} while that much is free")
     return check
 
 

@@ -228,6 +228,21 @@ async def seed_stock(api: httpx.AsyncClient, stock: dict[tuple[str, str], int]) 
             raise RuntimeError(f"POST /inventory/adjustments answered {response.status_code}: {response.text[:200]}")
 
 
+def plan_restock(stock: dict[tuple[str, str], int], share: float) -> dict[tuple[str, str], int]:
+    """A late delivery: `share` of each first delivery again (at least one unit), which the
+    backordered orders must then get, as far as it goes."""
+    return {key: max(1, round(units * share)) for key, units in stock.items()} if share > 0 else {}
+
+
+async def receive_stock(api: httpx.AsyncClient, restock: dict[tuple[str, str], int]) -> None:
+    """Goods in (`POST /inventory/receipts`), each once: a receipt is not repeated on a lost answer."""
+    for (location_id, sku), units in sorted(restock.items()):
+        receipt = {"location_id": location_id, "sku": sku, "quantity": units, "reason": "chaos run restock"}
+        response = await api.post("/inventory/receipts", json=receipt)
+        if response.status_code != 201:
+            raise RuntimeError(f"POST /inventory/receipts answered {response.status_code}: {response.text[:200]}")
+
+
 # -- sending them -------------------------------------------------------------------------------
 
 
