@@ -211,19 +211,49 @@ def check_recorded_once(orders: Sequence[PlannedOrder], intake: Intake, db: Data
     return check
 
 
-def check_settled(orders: Sequence[PlannedOrder], db: DatabaseFacts) -> Check:
-    """Each order ended where it must: shipped, or backordered for want of stock; a declined card
-    cancelled. Nothing on hold, nothing half way."""
+def expected_statuses(order: PlannedOrder, intake: Intake) -> tuple[str, ...]:
+    """Where an order may end. A staff cancel answered 202 was taken: CANCELLED; one answered 409 came
+    too late (a parcel was leaving): SHIPPED, unless an earlier attempt lost its answer and may have
+    been taken after all."""
+    if order.declined:
+        return ("CANCELLED",)
+    answers = intake.cancels.get(order.order_id)
+    if answers is None:
+        return ("SHIPPED", "BACKORDERED")
+    final = answers[-1] if answers else ""
+    lost = any(answer != "404" for answer in answers[:-1])
+    if final == "202":
+        return ("CANCELLED",)
+    if final.startswith("409"):
+        return ("SHIPPED", "CANCELLED") if lost else ("SHIPPED",)
+    return ("SHIPPED", "BACKORDERED", "CANCELLED")  # never answered: the person gave up
+
+
+def check_settled(orders: Sequence[PlannedOrder], intake: Intake, db: DatabaseFacts) -> Check:
+    """Each order ended where it must: shipped, or backordered for want of stock; a declined card or
+    a cancel taken: cancelled. Nothing on hold, nothing half way."""
     statuses = Counter(status for _, status, _, _ in db.orders.values())
-    check = Check("every order settled", _list(f"{status} {n}" for status, n in statuses.most_common()))
+    finals = Counter((answers[-1] if answers else "none").split(":")[0] for answers in intake.cancels.values())
+    check = Check(
+        "every order settled",
+        _list(f"{status} {n}" for status, n in statuses.most_common())
+        + f"; {len(intake.cancels)} staff cancels answered "
+        + (_list(f"{answer} x{n}" for answer, n in finals.most_common()) or "-")
+        + f" (after {sum(a.count('404') for a in intake.cancels.values())} x 404 while not yet recorded)",
+    )
     for order in orders:
         if order.order_id not in db.orders:
             continue
         _, status, _, hold_reason = db.orders[order.order_id]
-        expected = ("CANCELLED",) if order.declined else ("SHIPPED", "BACKORDERED")
+        expected = expected_statuses(order, intake)
         if status not in expected:
             why = f" ({hold_reason})" if hold_reason else ""
-            check.problems.append(f"{order.order_id} [{order.kind}]: {status}{why}, expected {' or '.join(expected)}")
+            cancel = (
+                f", staff cancel answered {intake.cancels[order.order_id]}" if order.order_id in intake.cancels else ""
+            )
+            check.problems.append(
+                f"{order.order_id} [{order.kind}]: {status}{why}{cancel}, expected {' or '.join(expected)}"
+            )
     return check
 
 
@@ -325,6 +355,8 @@ def check_money_recorded(orders: Sequence[PlannedOrder], db: DatabaseFacts) -> C
             if took or any(p.authorized for p in payments):
                 check.problems.append(f"{where}: {len(payments)} payment(s) here, {took} captured; expected none")
             continue
+        if not payments and status == "CANCELLED":
+            continue  # cancelled before its card was authorized
         if len(payments) != 1:
             check.problems.append(f"{where}: {len(payments)} payments recorded, expected 1")
             continue
@@ -337,6 +369,8 @@ def check_money_recorded(orders: Sequence[PlannedOrder], db: DatabaseFacts) -> C
             held += payment.authorized - payment.captured - payment.voided
             if took or payment.voided:
                 check.problems.append(f"{where}: captured {took}, voided {payment.voided} while waiting for stock")
+        if status == "CANCELLED" and (took or payment.voided != payment.authorized):
+            check.problems.append(f"{where}: captured {took}, voided {payment.voided} of {payment.authorized}")
     shipped = [o for o in orders if o.order_id in db.orders and db.orders[o.order_id][1] == "SHIPPED"]
     due = sum(o.total_minor for o in shipped if not o.paid_by_channel)
     check.figures = (
@@ -371,7 +405,7 @@ def check_money_at_gateway(orders: Sequence[PlannedOrder], db: DatabaseFacts, in
             if found:
                 check.problems.append(f"{where}: {len(found)} PaymentIntents for an order the channel collected")
             continue
-        if len(found) != 1:
+        if len(found) != 1 and not (status == "CANCELLED" and not found):  # cancelled before authorizing
             listed = _list(f"{i.intent_id} {i.status} captured {i.captured}" for i in found)
             check.problems.append(f"{where}: {len(found)} PaymentIntents, expected 1 ({listed})")
         expected = order.total_minor if status == "SHIPPED" else 0
@@ -382,6 +416,8 @@ def check_money_at_gateway(orders: Sequence[PlannedOrder], db: DatabaseFacts, in
             check.problems.append(f"{where}: our record names {_list(sorted(recorded))}, not at the gateway")
         if status == "BACKORDERED" and [i.status for i in found] != ["requires_capture"]:
             check.problems.append(f"{where}: intents {[i.status for i in found]}, expected one requires_capture")
+        if status == "CANCELLED" and not order.declined and found and [i.status for i in found] != ["canceled"]:
+            check.problems.append(f"{where}: intents {[i.status for i in found]}, expected one canceled (voided)")
     return check
 
 
@@ -433,7 +469,7 @@ def run_checks(
     return [
         check_intake(orders, intake),
         check_recorded_once(orders, intake, db),
-        check_settled(orders, db),
+        check_settled(orders, intake, db),
         check_stock_conserved(received, db),
         check_no_stranded_stock(db),
         check_ledger(db),

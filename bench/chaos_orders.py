@@ -15,7 +15,7 @@ import secrets
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -64,6 +64,8 @@ class PlannedOrder:
     path: str
     body: bytes
     headers: dict[str, str]
+    cancel_after: float | None = None
+    """Seconds after it was taken that staff cancel it (`POST /orders/{id}/cancel`), if they do."""
 
     @property
     def paid_by_channel(self) -> bool:
@@ -153,6 +155,11 @@ def _shopify_order(number: int, sku: str, quantity: int, rng: random.Random) -> 
     )
 
 
+CANCEL_SHARE = 0.06
+"""Card orders a person cancels a few seconds after they came in: some before anything happened,
+some while they wait for stock, some while a parcel is about to leave (refused, 409)."""
+
+
 def build_orders(count: int, seed: int, shopify_secret: str) -> list[PlannedOrder]:
     """`count` orders of every kind, drawn from `seed` (ids include a tag drawn from it too)."""
     rng = random.Random(seed)
@@ -181,7 +188,13 @@ def build_orders(count: int, seed: int, shopify_secret: str) -> list[PlannedOrde
         if kind == "same-sku":
             priced[1] = (priced[1][0], 1, 0)  # the free gift: a parcel of it must not be valued at the paid price
         orders.append(_webshop_order(number, run, kind, priced, rng))
-    return orders
+    cancelling = random.Random(seed + 2)  # its own draws: the mix above stays what it was
+    return [
+        replace(order, cancel_after=cancelling.uniform(0.5, 20.0))
+        if order.channel == "webshop" and not order.declined and cancelling.random() < CANCEL_SHARE
+        else order
+        for order in orders
+    ]
 
 
 def plan_stock(orders: Sequence[PlannedOrder], seed: int, share: float = STOCK_SHARE) -> dict[tuple[str, str], int]:
@@ -260,6 +273,9 @@ class Intake:
     """Why a delivery was tried again: "HTTP 503", "ConnectError", ..."""
     refused: list[str] = field(default_factory=list)
     gave_up: list[str] = field(default_factory=list)
+    cancels: dict[str, list[str]] = field(default_factory=dict)
+    """order id → the answers its staff cancel got, in order: "202", "409: <why>", "404",
+    "ConnectError", "HTTP 503", ... (a 404 or a failure is tried again)."""
     latencies: list[float] = field(default_factory=list)
     first_sent: float = 0.0
     last_answered: float = 0.0
@@ -313,6 +329,36 @@ async def deliver(api: httpx.AsyncClient, order: PlannedOrder, intake: Intake, *
         pause = min(pause * 2, 2.0)
 
 
+CANCEL_WITHIN = 90.0
+"""Seconds a staff cancel keeps being tried (an order not yet in the read model answers 404)."""
+
+
+async def cancel_later(api: httpx.AsyncClient, order: PlannedOrder, intake: Intake) -> None:
+    """A person cancels the order `cancel_after` seconds after it was taken, trying again while the
+    order is not yet listed (404), the API is away or Temporal does not answer (5xx)."""
+    assert order.cancel_after is not None
+    await asyncio.sleep(order.cancel_after)
+    answers = intake.cancels.setdefault(order.order_id, [])
+    deadline = time.monotonic() + CANCEL_WITHIN
+    body = {"reason": "chaos run: the customer changed their mind"}
+    while time.monotonic() < deadline and not _stalled(intake):
+        try:
+            response = await api.post(f"/orders/{order.order_id}/cancel", json=body)
+        except httpx.TransportError as exc:
+            answers.append(type(exc).__name__)
+        else:
+            if response.status_code == 202:
+                answers.append("202")
+                return
+            if response.status_code == 409:
+                answers.append(f"409: {response.json().get('detail', '')}")
+                return
+            answers.append(f"HTTP {response.status_code}" if response.status_code != 404 else "404")
+            if response.status_code < 500 and response.status_code != 404:
+                return
+        await asyncio.sleep(1.0)
+
+
 async def send_orders(
     api: httpx.AsyncClient,
     orders: Sequence[PlannedOrder],
@@ -323,8 +369,9 @@ async def send_orders(
     give_up_after: float = 300.0,
 ) -> None:
     """Every order by `concurrency` senders; each Shopify order is delivered again a few dozen orders
-    later. `room` is awaited before each new order: it holds intake back while too many orders are
-    still in flight, so orders keep arriving through the whole run and every fault meets some."""
+    later, and the orders staff cancel are cancelled a few seconds after they were taken. `room` is
+    awaited before each new order: it holds intake back while too many orders are still in flight,
+    so orders keep arriving through the whole run and every fault meets some."""
     deliveries: list[tuple[PlannedOrder, bool]] = []
     repeats: dict[int, list[PlannedOrder]] = {}
     for index, order in enumerate(orders):
@@ -336,10 +383,15 @@ async def send_orders(
     queue = iter(deliveries)
     intake.first_sent = time.monotonic()
 
+    cancels: list[asyncio.Task[None]] = []
+
     async def sender() -> None:
         for order, repeat in queue:
             if not repeat:
                 await room()
             await deliver(api, order, intake, give_up_after=give_up_after)
+            if not repeat and order.cancel_after is not None and order.order_id in intake.accepted:
+                cancels.append(asyncio.create_task(cancel_later(api, order, intake)))
 
     await asyncio.gather(*(sender() for _ in range(concurrency)))
+    await asyncio.gather(*cancels)

@@ -133,3 +133,40 @@ def test_an_order_stuck_half_way_is_reported() -> None:
     db.orders[WAITING] = ("waiting", "RESERVED", 1495, None)
     failed = _failed(intake, db, intents)
     assert failed["every order settled"].problems == [f"{WAITING} [multi]: RESERVED, expected SHIPPED or BACKORDERED"]
+
+
+def _cancelled_by_staff(answers: list[str]) -> tuple[Intake, DatabaseFacts, list[Intent]]:
+    """WAITING was cancelled by staff while it waited for stock: its authorization voided."""
+    intake, db, intents = _world()
+    intake.cancels[WAITING] = answers
+    db.orders[WAITING] = ("waiting", "CANCELLED", 1495, None)
+    db.payments[WAITING] = [Payment("pi_waiting", "VOIDED", 1495, 0, 1495)]
+    intents[1] = Intent("pi_waiting", WAITING, "canceled", 1495, 0)
+    return intake, db, intents
+
+
+@pytest.mark.parametrize("answers", [["202"], ["404", "202"], ["ConnectError", "409: already cancelled"]])
+def test_a_cancel_that_was_taken_ends_cancelled_with_the_authorization_voided(answers: list[str]) -> None:
+    assert _failed(*_cancelled_by_staff(answers)) == {}
+
+
+def test_a_cancel_refused_as_too_late_must_not_cancel_the_order() -> None:
+    failed = _failed(*_cancelled_by_staff(["409: a parcel has left"]))
+    assert list(failed) == ["every order settled"]
+    assert "expected SHIPPED" in failed["every order settled"].problems[0]
+
+
+def test_a_cancel_that_was_taken_must_stop_the_order() -> None:
+    intake, db, intents = _world()
+    intake.cancels[SPLIT] = ["202"]  # taken, and yet the order shipped and was charged
+    failed = _failed(intake, db, intents)
+    assert list(failed) == ["every order settled"]
+    assert "expected CANCELLED" in failed["every order settled"].problems[0]
+
+
+def test_a_cancelled_order_whose_authorization_was_not_voided_is_reported() -> None:
+    intake, db, intents = _cancelled_by_staff(["202"])
+    db.payments[WAITING][0].voided = 0
+    intents[1].status = "requires_capture"
+    failed = _failed(intake, db, intents)
+    assert set(failed) == {"captured == total (database)", "captured once and exactly (gateway)"}
