@@ -113,6 +113,8 @@ class ChaosReport:
     restock: dict[tuple[str, str], int] = field(default_factory=dict)
     restocked_at: float | None = None
     backordered_before_restock: int = 0
+    first_wake: float | None = None
+    """Seconds from the restock's last receipt to the first reservation after it."""
     intake: Intake = field(default_factory=Intake)
     faults: list[Fault] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -150,9 +152,11 @@ class ChaosReport:
             )
         if self.restocked_at is not None:
             woken = self.backordered_before_restock - self.statuses["BACKORDERED"]
+            first = "no reservation followed" if self.first_wake is None else f"the first {self.first_wake:.1f} s later"
             out.append(
                 f"  restock       t+{self.restocked_at:6.1f} s  {sum(self.restock.values())} more units received once"
-                f" every order had settled; {woken} of {self.backordered_before_restock} backordered orders then left"
+                f" every order had settled; {woken} of {self.backordered_before_restock} backordered orders then"
+                f" left ({first})"
             )
         out += [f"  note          {note}" for note in self.notes]
         statuses = ", ".join(f"{status} {n}" for status, n in self.statuses.most_common())
@@ -247,6 +251,19 @@ def _read_progress(session_factory: SessionFactory, progress: Progress) -> None:
         for order_id, sku, quantity in session.execute(backordered.where(OrderRecord.status == "BACKORDERED")):
             waiting[order_id][sku] += quantity
         progress.stranded = stranded(levels, waiting)
+
+
+def first_reservation_after(database_url: str, ledger_id: int) -> float | None:
+    """Seconds from the last receipt after ledger row `ledger_id` to the first reservation after it."""
+    engine = create_db_engine(database_url, pool_size=1)
+    try:
+        with create_session_factory(engine)() as session:
+            later = select(StockMovement.created_at).where(StockMovement.id > ledger_id)
+            received = session.scalar(later.where(StockMovement.kind == "receipt").order_by(StockMovement.id.desc()))
+            reserved = session.scalar(later.where(StockMovement.kind == "reservation").order_by(StockMovement.id))
+    finally:
+        engine.dispose()
+    return None if received is None or reserved is None else (reserved - received).total_seconds()
 
 
 async def follow(database_url: str, progress: Progress, stop: asyncio.Event) -> None:
@@ -430,10 +447,12 @@ async def run_chaos(options: ChaosOptions, say: Callable[[str], None] = progress
             if report.restock:
                 # Goods in once the backorders have formed: each the stock can serve must be woken.
                 report.backordered_before_restock = report.statuses["BACKORDERED"]
+                ledger_before = chaos.progress.movement[0]
                 await receive_stock(api, report.restock)
                 report.restocked_at = chaos.now()
                 say(f"t+{report.restocked_at:.1f}s {sum(report.restock.values())} more units received; settling again")
                 settled = await chaos.wait_until_settled(timeout)
+                report.first_wake = await asyncio.to_thread(first_reservation_after, database_url, ledger_before)
         say(f"t+{chaos.now():.1f}s " + ("settled" if settled else "NOT settled") + "; checking")
         db = await asyncio.to_thread(gather_database, database_url)
         intents = await asyncio.to_thread(gather_gateway, localstripe.url, STRIPE_SECRET)
