@@ -16,7 +16,9 @@ serve is never left asleep because the change that freed the stock woke someone 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 
 from temporalio import activity
 
@@ -27,6 +29,28 @@ from persistence.outbox_work import new_work_waiting
 from workflows.payloads import DeliverNoticesInput, OutboxPassResult, StockFeedInput
 
 POLL_SECONDS = 0.5
+HEARTBEAT_SECONDS = 2.0
+"""How often the activity says it is alive, whatever it is doing (the workflow's heartbeat timeout is
+a few times this): a worker that dies mid-pass or mid-wait is noticed in seconds, not minutes."""
+
+
+@contextlib.asynccontextmanager
+async def _heartbeating() -> AsyncIterator[None]:
+    """Heartbeat every HEARTBEAT_SECONDS while the block runs (its database and channel calls run
+    on threads, so the event loop stays free to beat)."""
+
+    async def beat() -> None:
+        while True:
+            activity.heartbeat()
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    beating = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        beating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await beating
 
 
 def acted(result: OutboxPassResult) -> bool:
@@ -51,25 +75,25 @@ class OutboxActivities:
 
     @activity.defn
     async def deliver_outboxes(self, data: StockFeedInput) -> OutboxPassResult:
-        result = await self._pass(data)
-        if acted(result) or data.wait_for_work_seconds <= 0:
+        async with _heartbeating():
+            result = await self._pass(data)
+            if acted(result) or data.wait_for_work_seconds <= 0:
+                return result
+            deadline = time.monotonic() + data.wait_for_work_seconds
+            while time.monotonic() < deadline:
+                if activity.is_worker_shutdown():
+                    return result  # the worker is stopping: the next pass runs on another one at once
+                await asyncio.sleep(POLL_SECONDS)
+                if await asyncio.to_thread(self._new_work_waiting):
+                    return await self._pass(data)
+            result = await self._pass(data)  # refused notices whose retry time came, and what just arrived
+            result.stock.woken += await self._stock.wake_backorders()
             return result
-        deadline = time.monotonic() + data.wait_for_work_seconds
-        while time.monotonic() < deadline:
-            activity.heartbeat()
-            await asyncio.sleep(POLL_SECONDS)
-            if await asyncio.to_thread(self._new_work_waiting):
-                return await self._pass(data)
-        result = await self._pass(data)  # refused notices whose retry time came, and what just arrived
-        result.stock.woken += await self._stock.wake_backorders()
-        return result
 
     async def _pass(self, data: StockFeedInput) -> OutboxPassResult:
         stock = await self._stock.publish_stock_updates(data)
-        activity.heartbeat()
         notices = DeliverNoticesInput(batch_size=data.batch_size)
         shipments = await asyncio.to_thread(self._shipments.deliver_shipment_notices, notices)
-        activity.heartbeat()
         cancellations = await asyncio.to_thread(self._cancellations.deliver_cancellation_notices, notices)
         return OutboxPassResult(stock=stock, shipments=shipments, cancellations=cancellations)
 

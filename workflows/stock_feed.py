@@ -74,10 +74,10 @@ class StockFeedWorkflow:
         result: OutboxPassResult = await workflow.execute_activity_method(
             OutboxActivities.deliver_outboxes,
             data,
-            # An idle pass waits for work inside the activity (data.wait_for_work_seconds) and
-            # heartbeats while it waits: a worker that dies then is noticed in two minutes, not ten.
+            # An idle pass waits for work inside the activity (data.wait_for_work_seconds); it
+            # heartbeats every 2 s whatever it does, so a worker that dies is noticed in 10 s.
             start_to_close_timeout=timedelta(seconds=data.wait_for_work_seconds) + timedelta(minutes=5),
-            heartbeat_timeout=timedelta(minutes=2),
+            heartbeat_timeout=timedelta(seconds=10),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
             summary="deliver stock, shipment confirmations and cancellations to channels",
         )
