@@ -26,10 +26,27 @@ TOKEN = "e2e-admin-token"
 SHOPIFY_SECRET = "e2e-shopify-secret"
 
 
+PLACES: dict[str, dict[str, object]] = {  # where System.stock puts its locations
+    "warehouse": {"name": "Amsterdam DC", "kind": "warehouse", "postcode": "1043 AP"}
+    | {"latitude": 52.386, "longitude": 4.836},
+    "store": {"name": "Utrecht store", "kind": "store", "postcode": "3511 AB"} | {"latitude": 52.09, "longitude": 5.12},
+}
+
+
 @dataclass
 class System:
     api: str
     client: httpx.Client
+
+    def stock(self, sku: str, quantity: int, location_id: str = "AMS", *, store: bool = False) -> None:
+        """A location (the Amsterdam DC, or with `store` a store in Utrecht) holding `quantity` of
+        `sku`, through the API as staff set it up."""
+        place = PLACES["store" if store else "warehouse"]
+        response = self.client.post("/locations", json={"location_id": location_id, "country": "NL", **place})
+        assert response.status_code in (200, 201), response.text
+        adjustment = {"location_id": location_id, "sku": sku, "delta": quantity, "reason": "receipt"}
+        response = self.client.post("/inventory/adjustments", json=adjustment)
+        assert response.status_code == 201, response.text
 
     def wait_for_status(self, order_id: str, *statuses: str, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout

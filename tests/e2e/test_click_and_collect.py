@@ -9,26 +9,6 @@ import uuid
 from tests.e2e.conftest import System
 
 
-def _store_with_stock(system: System, location_id: str, sku: str, quantity: int) -> None:
-    response = system.client.post(
-        "/locations",
-        json={
-            "location_id": location_id,
-            "name": "Utrecht store",
-            "kind": "store",
-            "country": "NL",
-            "postcode": "3511 AB",
-            "latitude": 52.09,
-            "longitude": 5.12,
-        },
-    )
-    assert response.status_code in (200, 201), response.text
-    response = system.client.post(
-        "/inventory/adjustments", json={"location_id": location_id, "sku": sku, "delta": quantity, "reason": "receipt"}
-    )
-    assert response.status_code == 201, response.text
-
-
 def _open_shipment(system: System, location_id: str, order_id: str) -> dict:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -43,7 +23,7 @@ def _open_shipment(system: System, location_id: str, order_id: str) -> dict:
 def test_a_click_and_collect_order_confirmed_by_store_staff(staff_system: System):
     system = staff_system
     store, sku = f"UTR-{uuid.uuid4().hex[:6].upper()}", f"CC-{uuid.uuid4().hex[:8].upper()}"
-    _store_with_stock(system, store, sku, 3)
+    system.stock(sku, 3, store, store=True)
     response = system.client.post(
         "/orders",
         json={

@@ -42,14 +42,6 @@ def page(chromium: Browser, postgres_system: System) -> Iterator[Page]:
     context.close()
 
 
-def _stock(system: System, sku: str, quantity: int) -> None:
-    location: dict[str, object] = {"location_id": "AMS", "name": "Amsterdam DC", "kind": "warehouse"}
-    location |= {"country": "NL", "postcode": "1043 AP", "latitude": 52.386, "longitude": 4.836}
-    assert system.client.post("/locations", json=location).status_code in (200, 201)
-    adjustment = {"location_id": "AMS", "sku": sku, "delta": quantity, "reason": "receipt"}
-    assert system.client.post("/inventory/adjustments", json=adjustment).status_code == 201
-
-
 def _order(system: System, lines: list[tuple[str, int]]) -> str:
     def eur(minor: int) -> dict[str, object]:
         return {"amount_minor": minor, "currency": "EUR"}
@@ -80,7 +72,7 @@ def _reload_until(page: Page, status: str, timeout: float = 30) -> None:
 
 def test_a_person_releases_a_held_order_from_the_dashboard_and_watches_it_ship(page: Page, postgres_system: System):
     known, missing = f"LAMP-{uuid.uuid4().hex[:6]}", f"NEW-{uuid.uuid4().hex[:6]}"
-    _stock(postgres_system, known, 5)
+    postgres_system.stock(known, 5)
     order_id = _order(postgres_system, [(known, 1), (missing, 2)])
     postgres_system.wait_for_status(order_id, "ON_HOLD")
 
@@ -99,7 +91,7 @@ def test_a_person_releases_a_held_order_from_the_dashboard_and_watches_it_ship(p
     expect(page.locator("#hold-reason")).to_contain_text(missing)
 
     # The person books the goods in, then presses Release.
-    _stock(postgres_system, missing, 2)
+    postgres_system.stock(missing, 2)
     page.get_by_label("release note").fill("received the new lamp")
     page.locator("#release").click()
     expect(page.locator("#flash")).to_contain_text("release requested")

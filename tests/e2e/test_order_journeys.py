@@ -9,34 +9,14 @@ from tests.e2e.conftest import SHOPIFY_SECRET, System
 from tests.factories import shopify_payload, signed
 
 
-def _stock(system: System, sku: str, quantity: int, location_id: str = "AMS") -> None:
-    response = system.client.post(
-        "/locations",
-        json={
-            "location_id": location_id,
-            "name": "Amsterdam DC",
-            "kind": "warehouse",
-            "country": "NL",
-            "postcode": "1043 AP",
-            "latitude": 52.386,
-            "longitude": 4.836,
-        },
-    )
-    assert response.status_code in (200, 201), response.text
-    response = system.client.post(
-        "/inventory/adjustments", json={"location_id": location_id, "sku": sku, "delta": quantity, "reason": "receipt"}
-    )
-    assert response.status_code == 201, response.text
-
-
 def _sku() -> str:
     return f"E2E-{uuid.uuid4().hex[:8].upper()}"
 
 
 def test_a_signed_shopify_order_reaches_shipped(system: System):
     sku_a, sku_b = _sku(), _sku()
-    _stock(system, sku_a, 10)
-    _stock(system, sku_b, 10)
+    system.stock(sku_a, 10)
+    system.stock(sku_b, 10)
     payload = shopify_payload([(sku_a, 2, "19.95"), (sku_b, 1, "5.00")])
     body, headers = signed(payload, SHOPIFY_SECRET)
     response = system.client.post("/webhooks/shopify", content=body, headers=headers)
@@ -85,7 +65,7 @@ def test_an_unknown_sku_is_held_then_released_to_shipped(system: System):
     held = system.wait_for_status(order_id, "ON_HOLD")
     assert sku in held["hold_reason"]
 
-    _stock(system, sku, 3)
+    system.stock(sku, 3)
     release = system.client.post(f"/orders/{order_id}/release", json={"note": "SKU created"})
     assert release.status_code == 202, release.text
     shipped = system.wait_for_status(order_id, "SHIPPED")
@@ -143,7 +123,7 @@ def test_an_order_cancelled_on_shopify_is_cancelled_here(system: System):
 
 def test_a_cancellation_that_overtakes_its_creation_still_records_the_order(system: System):
     sku = _sku()
-    _stock(system, sku, 5)
+    system.stock(sku, 5)
     never_seen = shopify_payload([(sku, 1, "9.99")])
     order_id = _cancelled_on_shopify(system, never_seen)["order_id"]
     cancelled = system.wait_for_status(order_id, "CANCELLED")
@@ -156,7 +136,7 @@ def test_a_cancellation_that_overtakes_its_creation_still_records_the_order(syst
 
 def test_a_cancellation_after_shipping_is_refused(system: System):
     sku = _sku()
-    _stock(system, sku, 5)
+    system.stock(sku, 5)
     payload = shopify_payload([(sku, 1, "9.99")])
     body, headers = signed(payload, SHOPIFY_SECRET)
     order_id = system.client.post("/webhooks/shopify", content=body, headers=headers).json()["order_id"]

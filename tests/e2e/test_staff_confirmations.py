@@ -17,26 +17,6 @@ WAREHOUSE = "AMS"
 ANSWER_WITHIN = 20.0  # seconds; a frozen engine never answers, a working one in well under a second
 
 
-def _warehouse_with_stock(system: System, sku: str, quantity: int) -> None:
-    response = system.client.post(
-        "/locations",
-        json={
-            "location_id": WAREHOUSE,
-            "name": "Amsterdam DC",
-            "kind": "warehouse",
-            "country": "NL",
-            "postcode": "1043 AP",
-            "latitude": 52.386,
-            "longitude": 4.836,
-        },
-    )
-    assert response.status_code in (200, 201), response.text
-    response = system.client.post(
-        "/inventory/adjustments", json={"location_id": WAREHOUSE, "sku": sku, "delta": quantity, "reason": "receipt"}
-    )
-    assert response.status_code == 201, response.text
-
-
 def _order(system: System, sku: str) -> str:
     response = system.client.post(
         "/orders",
@@ -68,7 +48,7 @@ def _waiting_for_pick(system: System, order_id: str) -> str:
 def test_confirmations_at_once_leave_the_engine_writing_and_answering(staff_system: System):
     system = staff_system
     sku = f"CONF-{uuid.uuid4().hex[:8].upper()}"
-    _warehouse_with_stock(system, sku, 10)
+    system.stock(sku, 10, WAREHOUSE)
     shipments = [_waiting_for_pick(system, _order(system, sku)) for _ in range(4)]
 
     with (
