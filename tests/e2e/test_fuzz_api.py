@@ -234,14 +234,26 @@ def test_no_input_gets_a_5xx_or_an_undocumented_answer(case: schemathesis.Case, 
 def test_an_action_on_an_order_whose_workflow_has_ended_is_a_409_not_a_503(engine: Engine) -> None:
     """Found by the fuzzer: a cancel that reaches the workflow just after it ended (or one an operator
     terminated) was Temporal's NOT_FOUND turned into 503, which tells the caller to retry forever."""
-    order_id = KNOWN.values["order_id"][0]
 
-    async def terminate() -> None:
+    async def terminate(order_id: str) -> None:
         client = await Client.connect(engine.temporal_address)
         await client.get_workflow_handle(order_id).terminate("test: the workflow has ended")
 
-    asyncio.run(terminate())
     with TestClient(engine.app, raise_server_exceptions=False) as client:
+        # An order of its own: the fuzzed operations may have cancelled (ended) the seeded ones.
+        order = {
+            "channel": "webshop",
+            "external_id": f"FUZZ-ENDED-{uuid.uuid4().hex[:8]}",
+            "currency": "EUR",
+            "lines": [{"sku": SKU, "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}],
+            "shipping_address": {"name": "Fuzz", "city": "Amsterdam", "country": "NL"},
+            "payment_collected": True,
+        }
+        created = client.post("/orders", json=order, headers=STAFF)
+        assert created.status_code == 202, created.text
+        order_id = created.json()["order_id"]
+        _wait(client, f"/orders/{order_id}", lambda body: body["status"] not in ("RECEIVED",))
+        asyncio.run(terminate(order_id))
         cancelled = client.post(f"/orders/{order_id}/cancel", json={"reason": "too late"}, headers=STAFF)
     assert cancelled.status_code == 409, cancelled.text
     assert "no longer running" in cancelled.json()["detail"]
