@@ -40,6 +40,8 @@ def _duration(value: object) -> object:
 
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
+DEFAULT_FEED_WINDOW = timedelta(minutes=4)
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
@@ -66,6 +68,9 @@ class Settings(BaseSettings):
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""
+    stock_feed_window: Duration = DEFAULT_FEED_WINDOW
+    """How long one stock-feed activity runs passes, each as soon as something waits, before it
+    hands back to its workflow: one Temporal activity per window, busy or idle."""
     order_history_limit: int = Field(default=10_000, ge=10, le=40_000)
     """Events in an order's workflow history after which a long wait (a backorder) continues as a
     new run with the order's state carried, far below Temporal's 51,200-event limit."""

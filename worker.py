@@ -34,7 +34,7 @@ from activities.payments import PaymentActivities
 from activities.permanent_failures import PermanentFailures
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
-from config import Settings, get_settings
+from config import DEFAULT_FEED_WINDOW, Settings, get_settings
 from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
@@ -177,11 +177,12 @@ def stock_feed_workflow_id(task_queue: str) -> str:
     return f"stock-feed-{task_queue}"
 
 
-async def start_stock_feed(client: Client, task_queue: str) -> None:
-    """The one stock-feed workflow of this task queue; a second worker finds it already running."""
+async def start_stock_feed(client: Client, task_queue: str, window: timedelta = DEFAULT_FEED_WINDOW) -> None:
+    """The one stock-feed workflow of this task queue; a second worker finds it already running.
+    `window`: how long each of its activities runs passes and waits for work (OMS_STOCK_FEED_WINDOW)."""
     await client.start_workflow(
         StockFeedWorkflow.run,
-        StockFeedInput(),
+        StockFeedInput(wait_for_work_seconds=window.total_seconds()),
         id=stock_feed_workflow_id(task_queue),
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -210,7 +211,7 @@ async def wait_until_ready(
     async def prepare() -> None:
         await ensure_search_attributes(client, settings.temporal_namespace)
         if not locations_only:
-            await start_stock_feed(client, settings.task_queue)
+            await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
             await ensure_pull_schedules(client, settings, channels.sources)
 
     await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)

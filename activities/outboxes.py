@@ -6,9 +6,10 @@ a busy engine each activity is a round trip through the Temporal server that ord
 for. Each part is idempotent on its own (outbox rows are closed in the transaction that records the
 delivery), so a retried pass repeats nothing a channel already accepted.
 
-When a pass finds nothing to do, the activity waits for work itself (`wait_for_work_seconds`),
-looking at the outboxes every POLL_SECONDS with one cheap query: an idle engine costs one activity
-every few minutes instead of one a second, and a change still reaches the channels within a poll.
+The activity runs passes for a window (`wait_for_work_seconds`), looking at the outboxes every
+POLL_SECONDS with one cheap query and passing when something waits: an engine, idle or busy, costs
+one activity every few minutes instead of one per pass (one a second when idle), and a change still
+reaches the channels within a poll.
 At the end of an idle wait it also looks at every backorder once more, so an order the stock could
 serve is never left asleep because the change that freed the stock woke someone else first.
 """
@@ -24,9 +25,15 @@ from temporalio import activity
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.stock_feed import StockFeedActivities
-from persistence.db import SessionFactory, create_session_factory
+from persistence.db import SessionFactory, readers_of
 from persistence.outbox_work import new_work_waiting
-from workflows.payloads import DeliverNoticesInput, OutboxPassResult, StockFeedInput
+from workflows.payloads import (
+    DeliverNoticesInput,
+    DeliverNoticesResult,
+    OutboxPassResult,
+    PublishStockResult,
+    StockFeedInput,
+)
 
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 2.0
@@ -53,10 +60,27 @@ async def _heartbeating() -> AsyncIterator[None]:
             await beating
 
 
-def acted(result: OutboxPassResult) -> bool:
-    """Whether the pass delivered or tried to deliver anything (deferred notices are not work)."""
-    stock, notices = result.stock, (result.shipments, result.cancellations)
-    return bool(stock.delivered or stock.failed or any(n.delivered or n.failed or n.skipped for n in notices))
+def failed(result: OutboxPassResult) -> bool:
+    """Whether a channel refused or was down during the pass."""
+    return bool(result.stock.failed or result.shipments.failed or result.cancellations.failed)
+
+
+def backlog(result: OutboxPassResult, batch_size: int) -> bool:
+    """A pass that took a full batch: more is waiting behind it."""
+    notices = (result.shipments, result.cancellations)
+    return result.stock.delivered >= batch_size or any(n.delivered + n.skipped >= batch_size for n in notices)
+
+
+def _sum(a: OutboxPassResult, b: OutboxPassResult) -> OutboxPassResult:
+    def notices(x: DeliverNoticesResult, y: DeliverNoticesResult) -> DeliverNoticesResult:
+        return DeliverNoticesResult(
+            x.delivered + y.delivered, x.failed + y.failed, x.skipped + y.skipped, x.deferred + y.deferred
+        )
+
+    stock = PublishStockResult(
+        a.stock.delivered + b.stock.delivered, a.stock.failed + b.stock.failed, a.stock.woken + b.stock.woken
+    )
+    return OutboxPassResult(stock, notices(a.shipments, b.shipments), notices(a.cancellations, b.cancellations))
 
 
 class OutboxActivities:
@@ -71,24 +95,32 @@ class OutboxActivities:
         self._shipments = shipments
         self._cancellations = cancellations
         # The poll only reads: on SQLite it must not take the write lock every POLL_SECONDS.
-        self._reader = create_session_factory(session_factory.kw["bind"], read_only=True)
+        self._reader = readers_of(session_factory)
 
     @activity.defn
     async def deliver_outboxes(self, data: StockFeedInput) -> OutboxPassResult:
+        """Passes for as long as `data.wait_for_work_seconds`: one whenever new work is waiting
+        (at most one per POLL_SECONDS, at once while a full batch says there is a backlog), so a
+        busy engine also costs one activity per window rather than one per pass. Returns early when
+        a pass failed (the workflow backs off before the channel is tried again) or the worker stops."""
         async with _heartbeating():
-            result = await self._pass(data)
-            if acted(result) or data.wait_for_work_seconds <= 0:
-                return result
+            total = await self._pass(data)
+            if data.wait_for_work_seconds <= 0:
+                return total
+            last = total
             deadline = time.monotonic() + data.wait_for_work_seconds
             while time.monotonic() < deadline:
-                if activity.is_worker_shutdown():
-                    return result  # the worker is stopping: the next pass runs on another one at once
-                await asyncio.sleep(POLL_SECONDS)
-                if await asyncio.to_thread(self._new_work_waiting):
-                    return await self._pass(data)
-            result = await self._pass(data)  # refused notices whose retry time came, and what just arrived
-            result.stock.woken += await self._stock.wake_backorders()
-            return result
+                if failed(last) or activity.is_worker_shutdown():
+                    return total
+                if not backlog(last, data.batch_size):
+                    await asyncio.sleep(POLL_SECONDS)
+                    if not await asyncio.to_thread(self._new_work_waiting):
+                        continue
+                last = await self._pass(data)
+                total = _sum(total, last)
+            last = await self._pass(data)  # refused notices whose retry time came, and what just arrived
+            last.stock.woken += await self._stock.wake_backorders()
+            return _sum(total, last)
 
     async def _pass(self, data: StockFeedInput) -> OutboxPassResult:
         stock = await self._stock.publish_stock_updates(data)

@@ -3,6 +3,7 @@ sessions take no lock at all (WAL lets them read beside the one writer)."""
 
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +73,17 @@ def create_session_factory(engine: Engine, *, read_only: bool = False) -> Sessio
     factory = sessionmaker(engine, expire_on_commit=False)
     install(factory)
     return factory
+
+
+_readers: weakref.WeakKeyDictionary[Engine, SessionFactory] = weakref.WeakKeyDictionary()
+
+
+def readers_of(session_factory: SessionFactory) -> SessionFactory:
+    """Read-only sessions on the same engine as `session_factory`, made once per engine: for a
+    look-up on a path that otherwise writes (on SQLite a write session's BEGIN IMMEDIATE takes the
+    database's one write lock, even to read)."""
+    engine: Engine = session_factory.kw["bind"]
+    readers = _readers.get(engine)
+    if readers is None:
+        readers = _readers[engine] = create_session_factory(engine, read_only=True)
+    return readers

@@ -29,7 +29,7 @@ from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
 from persistence import orders as order_store
-from persistence.db import SessionFactory
+from persistence.db import SessionFactory, readers_of
 from workflows.order import OrderWorkflow
 from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
@@ -70,7 +70,7 @@ def _start_arguments(settings: Settings, order: Order) -> dict[str, Any]:
 
 
 def _is_recorded(session_factory: SessionFactory, order_id: str) -> bool:
-    with session_factory() as session:
+    with readers_of(session_factory)() as session:
         return order_store.recorded_status(session, order_id) is not None
 
 

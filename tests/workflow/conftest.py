@@ -97,7 +97,7 @@ async def running_engine(
             for each in (worker, *locations):
                 await running.enter_async_context(each)
             if stock_feed:
-                await start_stock_feed(client, settings.task_queue)
+                await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
             try:
                 yield Engine(client, settings, db)
             finally:
