@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.services.dashboard_session import COOKIE_NAME
 from config import load_settings
+from domain.order import price_mismatch
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
 from persistence import escalations
@@ -181,6 +182,19 @@ def test_what_a_channel_sent_is_shown_as_text_never_run(browser, database):
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in browser.get(f"/dashboard/orders/{order_id}").text
     held = browser.get(f"/dashboard/orders/{order_id}").text
     assert 'id="release"' in held and 'id="cancel"' in held
+
+
+def test_a_price_mismatch_hold_offers_to_accept_the_channel_total_with_a_reason(browser, database):
+    order = replace(make_order([("MUG", 2, 1250)]), total=make_order([("MUG", 1, 2300)]).total)
+    reason = price_mismatch(order)
+    assert reason is not None
+    mismatch = _record(database, order, OrderStatus.ON_HOLD, reason)
+    other = _record(database, make_order([("GHOST-8", 1, 1000)]), OrderStatus.ON_HOLD, "unknown SKU GHOST-8")
+    _sign_in(browser)
+    page = browser.get(f"/dashboard/orders/{mismatch}").text
+    assert 'id="accept-total"' in page and 'name="accept_channel_total" value="true"' in page
+    assert re.search(r'<input name="note"[^>]*aria-label="why the channel\'s total is accepted"[^>]*required', page)
+    assert 'id="accept-total"' not in browser.get(f"/dashboard/orders/{other}").text
 
 
 def test_actions_need_the_form_token_of_the_signed_in_session(browser, database):
