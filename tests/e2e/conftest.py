@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +59,23 @@ class System:
                     return body
             time.sleep(0.2)
         raise AssertionError(f"{order_id} is {body.get('status')}, expected one of {statuses}")
+
+
+def wait_until_healthy(
+    client: httpx.Client, processes: Sequence[subprocess.Popen[bytes]], logs: str, timeout: float = 60
+) -> None:
+    """Until the API answers /health with 200 (Temporal and the database there); a process that
+    exits first, or the timeout, fails it naming where the logs are."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if client.get("/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline or any(process.poll() is not None for process in processes):
+            raise RuntimeError(f"the engine did not come up; {logs}")
+        time.sleep(0.2)
 
 
 def _admin(base_url: str, sql: str) -> None:
@@ -142,16 +159,7 @@ def _running_system(
     api = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or any(p.poll() is not None for p in processes):
-                raise RuntimeError(f"the engine did not come up; logs in {var_dir}")
-            time.sleep(0.2)
+        wait_until_healthy(client, processes, f"logs in {var_dir}")
         yield System(api, client)
     finally:
         client.close()

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from ops.temporal_dev import DevServer, free_port
-from tests.e2e.conftest import ROOT, TOKEN
+from tests.e2e.conftest import ROOT, TOKEN, wait_until_healthy
 
 SKU = "FEED-1"
 
@@ -69,15 +69,7 @@ def test_a_restock_wakes_a_backorder_soon_after_the_feeds_worker_was_killed(
     client = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {TOKEN}"})
     second: subprocess.Popen[bytes] | None = None
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if client.get("/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the engine did not come up"
-            time.sleep(0.2)
+        wait_until_healthy(client, [first, api], f"logs in {tmp_path}")
         location = {"location_id": "AMS", "name": "Amsterdam DC", "kind": "warehouse", "country": "NL"}
         assert client.post("/locations", json=location).status_code in (200, 201)
         receipt = {"location_id": "AMS", "sku": SKU, "delta": 1, "reason": "receipt"}
