@@ -61,6 +61,42 @@ class System:
         raise AssertionError(f"{order_id} is {body.get('status')}, expected one of {statuses}")
 
 
+def engine_env(database_url: str, temporal_address: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment the engine's processes get in these tests: this machine's, without any OMS_
+    setting of its own, pointed at the test's database, Temporal and a task queue of its own."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
+    env.update(
+        OMS_ENV="test",
+        OMS_DATABASE_URL=database_url,
+        OMS_TEMPORAL_ADDRESS=temporal_address,
+        OMS_TASK_QUEUE=f"e2e-{uuid.uuid4()}",
+        OMS_VAR_DIR=str(var_dir),
+        OMS_ADMIN_TOKEN=TOKEN,
+        OMS_SHOPIFY_WEBHOOK_SECRET=SHOPIFY_SECRET,
+        OMS_SANDBOX="true",
+        **extra,
+    )
+    return env
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """`worker.py` as a real process, appending to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def start_api(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """The API under uvicorn as a real process on `port`, appending to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def wait_until_healthy(
     client: httpx.Client, processes: Sequence[subprocess.Popen[bytes]], logs: str, timeout: float = 60
 ) -> None:
@@ -130,32 +166,8 @@ def _running_system(
         database_url = _fresh_postgres_database(request.getfixturevalue("postgres_url"))
         upgrade_to_head(database_url)
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
-    env.update(
-        {
-            "OMS_ENV": "test",
-            "OMS_DATABASE_URL": database_url,
-            "OMS_TEMPORAL_ADDRESS": temporal_server.address,
-            "OMS_TASK_QUEUE": f"e2e-{uuid.uuid4()}",
-            "OMS_API_PORT": str(port),
-            "OMS_VAR_DIR": str(var_dir),
-            "OMS_ADMIN_TOKEN": TOKEN,
-            "OMS_SHOPIFY_WEBHOOK_SECRET": SHOPIFY_SECRET,
-            "OMS_SANDBOX": "true",
-            **extra_env,
-        }
-    )
-    logs = [open(var_dir / name, "wb") for name in ("worker.log", "api.log")]  # noqa: SIM115
-    processes = [
-        subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(port)],
-            cwd=ROOT,
-            env=env,
-            stdout=logs[1],
-            stderr=subprocess.STDOUT,
-        ),
-    ]
+    env = engine_env(database_url, temporal_server.address, var_dir, OMS_API_PORT=str(port), **extra_env)
+    processes = [start_worker(env, var_dir / "worker.log"), start_api(env, port, var_dir / "api.log")]
     api = f"http://127.0.0.1:{port}"
     client = httpx.Client(base_url=api, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15)
     try:
@@ -170,8 +182,6 @@ def _running_system(
                 process.wait(20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for log in logs:
-            log.close()
         if request.param == "postgresql":
             name = make_url(database_url).database
             _admin(request.getfixturevalue("postgres_url"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -5,10 +5,8 @@ restarts things does not matter."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from ops.temporal_dev import DevServer, free_port
-from tests.e2e.conftest import ROOT, TOKEN
+from tests.e2e.conftest import TOKEN, engine_env, start_api, start_worker
 
 LOCATION = "AMS"
 
@@ -65,68 +63,51 @@ def test_worker_and_api_wait_for_temporal_and_outlive_its_restart(tmp_path: Path
         db_file=tmp_path / "temporal.db", port=free_port(), ui_port=None, log_file=tmp_path / "temporal.log"
     )
     api_port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
-    env.update(
-        OMS_ENV="test",
-        OMS_DATABASE_URL=f"sqlite:///{tmp_path / 'oms.db'}",
-        OMS_TEMPORAL_ADDRESS=temporal.address,  # nothing listens there yet
-        OMS_TASK_QUEUE=f"wait-{uuid.uuid4()}",
-        OMS_VAR_DIR=str(tmp_path),
-        OMS_ADMIN_TOKEN=TOKEN,
-        OMS_SANDBOX="true",
-    )
+    # Temporal's address: nothing listens there yet.
+    env = engine_env(f"sqlite:///{tmp_path / 'oms.db'}", temporal.address, tmp_path)
     worker_log, api_log = tmp_path / "worker.log", tmp_path / "api.log"
-    with worker_log.open("wb") as worker_out, api_log.open("wb") as api_out:
-        worker = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=worker_out, stderr=subprocess.STDOUT
-        )
-        api = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(api_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=api_out,
-            stderr=subprocess.STDOUT,
-        )
-        client = httpx.Client(
-            base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15
-        )
-        try:
-            # The API is up without Temporal and says it is not ready; the worker waits instead of exiting.
-            _until(lambda: client.get("/health").status_code == 503, "the API answered 503", 30)
-            time.sleep(3)
-            assert worker.poll() is None, worker_log.read_text()
-            for path, body in (
-                ("/locations", {"location_id": LOCATION, "name": "Amsterdam DC", "kind": "warehouse", "country": "NL"}),
-                (
-                    "/inventory/adjustments",
-                    {"location_id": LOCATION, "sku": "WAIT-1", "delta": 10, "reason": "receipt"},
-                ),
-            ):
-                assert client.post(path, json=body).status_code in (200, 201)  # the database needs no Temporal
+    worker = start_worker(env, worker_log)
+    api = start_api(env, api_port, api_log)
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=15
+    )
+    try:
+        # The API is up without Temporal and says it is not ready; the worker waits instead of exiting.
+        _until(lambda: client.get("/health").status_code == 503, "the API answered 503", 30)
+        time.sleep(3)
+        assert worker.poll() is None, worker_log.read_text()
+        for path, body in (
+            ("/locations", {"location_id": LOCATION, "name": "Amsterdam DC", "kind": "warehouse", "country": "NL"}),
+            (
+                "/inventory/adjustments",
+                {"location_id": LOCATION, "sku": "WAIT-1", "delta": 10, "reason": "receipt"},
+            ),
+        ):
+            assert client.post(path, json=body).status_code in (200, 201)  # the database needs no Temporal
 
-            temporal.start()
-            _until(lambda: client.get("/health").status_code == 200, "the API saw Temporal", 60)
-            _an_order_ships(client, timeout=60)
+        temporal.start()
+        _until(lambda: client.get("/health").status_code == 200, "the API saw Temporal", 60)
+        _an_order_ships(client, timeout=60)
 
-            # Temporal dies under the running worker and API, and comes back (its state on disk).
-            assert temporal.process is not None
-            temporal.process.kill()
-            temporal.process.wait()
-            _until(lambda: client.get("/health").status_code == 503, "the API noticed Temporal gone", 30)
-            time.sleep(5)  # long enough for the worker's pollers to fail and back off
-            temporal.start()
-            _an_order_ships(client, timeout=120)
-            assert worker.poll() is None and api.poll() is None
-        finally:
-            client.close()
-            for process in (worker, api):
-                process.terminate()
-            for process in (worker, api):
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            temporal.stop()
+        # Temporal dies under the running worker and API, and comes back (its state on disk).
+        assert temporal.process is not None
+        temporal.process.kill()
+        temporal.process.wait()
+        _until(lambda: client.get("/health").status_code == 503, "the API noticed Temporal gone", 30)
+        time.sleep(5)  # long enough for the worker's pollers to fail and back off
+        temporal.start()
+        _an_order_ships(client, timeout=120)
+        assert worker.poll() is None and api.poll() is None
+    finally:
+        client.close()
+        for process in (worker, api):
+            process.terminate()
+        for process in (worker, api):
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        temporal.stop()
 
     logged = worker_log.read_text()
     assert logged.count("waiting for Temporal") == 1, logged

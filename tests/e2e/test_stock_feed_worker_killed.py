@@ -5,11 +5,9 @@ worker asked to stop does not sit out its graceful timeout in that wait."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,14 +15,9 @@ from pathlib import Path
 import httpx
 
 from ops.temporal_dev import DevServer, free_port
-from tests.e2e.conftest import ROOT, TOKEN, wait_until_healthy
+from tests.e2e.conftest import TOKEN, engine_env, start_api, start_worker, wait_until_healthy
 
 SKU = "FEED-1"
-
-
-def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 def _status(client: httpx.Client, order_id: str) -> str | None:
@@ -46,26 +39,10 @@ def test_a_restock_wakes_a_backorder_soon_after_the_feeds_worker_was_killed(
 ):
     shutil.copyfile(sqlite_template, tmp_path / "oms.db")
     api_port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
-    env.update(
-        OMS_ENV="test",
-        OMS_DATABASE_URL=f"sqlite:///{tmp_path / 'oms.db'}",
-        OMS_TEMPORAL_ADDRESS=temporal_server.address,
-        OMS_TASK_QUEUE=f"feed-{uuid.uuid4()}",
-        OMS_VAR_DIR=str(tmp_path),
-        OMS_ADMIN_TOKEN=TOKEN,
-        OMS_SANDBOX="true",
-    )
+    env = engine_env(f"sqlite:///{tmp_path / 'oms.db'}", temporal_server.address, tmp_path)
     log = tmp_path / "worker.log"
-    first = _start_worker(env, log)
-    with (tmp_path / "api.log").open("wb") as api_out:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--port", str(api_port)],
-            cwd=ROOT,
-            env=env,
-            stdout=api_out,
-            stderr=subprocess.STDOUT,
-        )
+    first = start_worker(env, log)
+    api = start_api(env, api_port, tmp_path / "api.log")
     client = httpx.Client(base_url=f"http://127.0.0.1:{api_port}", headers={"Authorization": f"Bearer {TOKEN}"})
     second: subprocess.Popen[bytes] | None = None
     try:
@@ -90,7 +67,7 @@ def test_a_restock_wakes_a_backorder_soon_after_the_feeds_worker_was_killed(
 
         first.send_signal(signal.SIGKILL)
         first.wait()
-        second = _start_worker(env, log)
+        second = start_worker(env, log)
         assert client.post("/inventory/adjustments", json=receipt).status_code == 201
         took = _wait_for(client, order_id, "SHIPPED", 45)
         assert took < 45
