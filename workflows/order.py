@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.orders import OrderActivities
     from activities.payments import PaymentActivities
     from activities.returns import ReturnActivities
-    from domain.allocation import charge_for_parcel
+    from domain.allocation import charge_for_parcel, charged_for
     from domain.cancellation import BY_DEADLINE, BY_PAYMENT, BY_PICKUP, BY_SOURCING
     from domain.fulfilment import EXPIRED, shipment_kind, sla_for
     from domain.money import Money
@@ -107,7 +107,6 @@ class OrderWorkflow:
         self._payment: PaymentResult | None = None
         self._payment_status: str | None = None
         self._captured = 0
-        self._shipped_value = 0
         self._left_units: dict[str, int] = {}
         """Units handed over to carriers or customers so far, per SKU."""
         self._remaining: dict[str, int] = {}
@@ -614,8 +613,9 @@ class OrderWorkflow:
         """Everything that will leave has left: take its money (the final capture) and release the rest."""
         if self._payment is None:
             return
-        if self._shipped_value > self._captured:
-            await self._capture_amount(order, self._shipped_value - self._captured)
+        due = charged_for(order, self._left_units).amount_minor - self._captured
+        if due > 0:
+            await self._capture_amount(order, due)
         await self._void_the_rest(order)
 
     async def _capture(self, order: Order, shipment: ReservedShipment) -> None:
@@ -644,7 +644,6 @@ class OrderWorkflow:
         value = charge_for_parcel(order, self._left_units, parcel).amount_minor
         for sku, units in parcel.items():
             self._left_units[sku] = self._left_units.get(sku, 0) + units
-        self._shipped_value += value
         return value
 
     async def _capture_amount(self, order: Order, amount: int, *, final: bool = True) -> None:
@@ -678,9 +677,7 @@ class OrderWorkflow:
             return True
         self._shipped_detail = f"backorder deadline passed: {waiting} will not ship"
         self._remaining = {}
-        if self._payment is not None and self._shipped_value > self._captured:
-            await self._capture_amount(order, self._shipped_value - self._captured)
-        await self._void_the_rest(order)
+        await self._settle_payment(order)
         return False
 
     async def _compensate(self, order: Order) -> None:
@@ -795,7 +792,6 @@ class OrderWorkflow:
             payment=self._payment,
             payment_status=self._payment_status,
             captured=self._captured,
-            shipped_value=self._shipped_value,
             left_units=dict(self._left_units),
             remaining=dict(self._remaining),
             reserved_rounds=self._reserved_rounds,
@@ -819,7 +815,7 @@ class OrderWorkflow:
     def _resume(self, carried: OrderCarried) -> None:
         self._status, self._hold_reason = carried.status, carried.hold_reason
         self._payment, self._payment_status = carried.payment, carried.payment_status
-        self._captured, self._shipped_value = carried.captured, carried.shipped_value
+        self._captured = carried.captured
         self._left_units, self._remaining = dict(carried.left_units), dict(carried.remaining)
         self._reserved_rounds = carried.reserved_rounds
         self._shipments = {shipment.shipment_id: shipment for shipment in carried.shipments}

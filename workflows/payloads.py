@@ -74,8 +74,9 @@ class OrderCarried:
     payment: PaymentResult | None
     payment_status: str | None
     captured: int
-    shipped_value: int
     left_units: dict[str, int]
+    """Units handed over so far: what they are worth (domain.allocation.charged_for) is what
+    may be captured."""
     remaining: dict[str, int]
     reserved_rounds: int
     shipments: list[ShipmentState]
