@@ -57,7 +57,10 @@ def goods_total(order: Order) -> int:
 
 def paid_for(order: Order, units: Mapping[str, int]) -> Money:
     """What the customer paid for these units of goods (no shipping); exact: all units → goods_total."""
-    covered = units_per_line(order, units)
+    return _paid_for_lines(order, units_per_line(order, units))
+
+
+def _paid_for_lines(order: Order, covered: list[int]) -> Money:
     goods = goods_total(order)
     lines_total = sum(line.total.amount_minor for line in order.lines)
     if lines_total > 0:
@@ -71,8 +74,9 @@ def paid_for(order: Order, units: Mapping[str, int]) -> Money:
 def charged_for(order: Order, units: Mapping[str, int]) -> Money:
     """What the customer is charged once these units have left: their goods, plus shipping and
     charges as soon as anything left. All units → the channel's total, to the cent."""
-    value = paid_for(order, units).amount_minor
-    if any(units_per_line(order, units)):
+    covered = units_per_line(order, units)
+    value = _paid_for_lines(order, covered).amount_minor
+    if any(covered):
         value += extras(order)
     return Money(value, order.currency)
 
