@@ -35,6 +35,7 @@ from activities.permanent_failures import PermanentFailures
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import DEFAULT_FEED_WINDOW, Settings, get_settings
+from contracts.channels import StockFeedInput
 from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
@@ -47,7 +48,6 @@ from ops.waiting import wait_for
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
-from workflows.payloads import StockFeedInput
 from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
 

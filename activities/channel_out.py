@@ -13,6 +13,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from contracts.channels import CancellationNotices, DeliverNoticesInput, DeliverNoticesResult, ShipmentNotices
 from integrations.channels.base import (
     ChannelCanceller,
     ChannelError,
@@ -26,7 +27,6 @@ from persistence.channel_outbox import Row
 from persistence.db import SessionFactory
 from persistence.models import CancellationNoticeOutbox, ShipmentNoticeOutbox, utcnow
 from persistence.unit_of_work import UnitOfWork
-from workflows.payloads import DeliverNoticesInput, DeliverNoticesResult
 
 log = logging.getLogger("oms.channel_out")
 
@@ -217,7 +217,7 @@ class _OutboxDelivery(Generic[Row, Adapter]):
             uow.commit()
 
 
-class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentConfirmer]):
+class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentConfirmer], ShipmentNotices):
     """Tells each selling channel that its order left (carrier and tracking where there are some)."""
 
     what = "shipment notice"
@@ -242,7 +242,7 @@ class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentCon
         return f"{row.label}: {row.channel} told ({how})"
 
 
-class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, ChannelCanceller]):
+class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, ChannelCanceller], CancellationNotices):
     """Tells each selling channel that an order of its own was cancelled here (or confirms the
     customer's cancellation request it forwarded). A channel that changes its own stock figure when
     it cancels (`touches_stock`) has the order's SKUs sent again by the next stock pass, queued in

@@ -22,6 +22,8 @@ from temporalio.exceptions import ApplicationError
 
 from api.services.intake import take_order
 from config import Settings
+from contracts.channels import ChannelPulls, PullChannelInput, PullChannelResult
+from contracts.errors import ErrorType
 from domain.money import MoneyError
 from domain.order import InvalidOrder, Order
 from integrations.channels import amazon, bol
@@ -41,7 +43,6 @@ from persistence.catalogue import resolver_for
 from persistence.channel_cursors import load_cursor, save_cursor
 from persistence.channel_messages import keep_message
 from persistence.db import SessionFactory
-from workflows.payloads import PullChannelInput, PullChannelResult
 
 log = logging.getLogger("oms.channel_pull")
 
@@ -73,7 +74,7 @@ class _Pull:
     result: PullChannelResult
 
 
-class ChannelPullActivities:
+class ChannelPullActivities(ChannelPulls):
     def __init__(
         self, session_factory: SessionFactory, sources: Mapping[str, OrderSource], client: Client, settings: Settings
     ) -> None:
@@ -89,7 +90,7 @@ class ChannelPullActivities:
         if source is None or adapter is None:
             raise ApplicationError(
                 f"{data.channel} is not a pulled channel with credentials on this worker",
-                type="ChannelNotConfigured",
+                type=ErrorType.CHANNEL_NOT_CONFIGURED,
                 non_retryable=True,
             )
         run = _Pull(
@@ -185,20 +186,22 @@ def _application_error(channel: str, exc: ChannelError) -> ApplicationError:
     if isinstance(exc, ChannelRateLimited):
         return ApplicationError(
             f"{channel} rate limited: {exc}",
-            type="ChannelRateLimited",
+            type=ErrorType.CHANNEL_RATE_LIMITED,
             next_retry_delay=timedelta(seconds=_rate_limit_wait(exc.retry_after)),
         )
     if isinstance(exc, ChannelUnavailable):
-        return ApplicationError(f"{channel} unavailable: {exc}", type="ChannelUnavailable")
+        return ApplicationError(f"{channel} unavailable: {exc}", type=ErrorType.CHANNEL_UNAVAILABLE)
     if isinstance(exc, ChannelAuthFailed):
         return ApplicationError(
             f"{channel} refused our credentials ({exc}); check the OMS_{channel.upper()}_* settings",
-            type="ChannelAuthFailed",
+            type=ErrorType.CHANNEL_AUTH_FAILED,
             non_retryable=True,
         )
     if isinstance(exc, ChannelRejected):
-        return ApplicationError(f"{channel} refused the request: {exc}", type="ChannelRejected", non_retryable=True)
-    return ApplicationError(f"{channel} failed: {exc}", type="ChannelError")
+        return ApplicationError(
+            f"{channel} refused the request: {exc}", type=ErrorType.CHANNEL_REJECTED, non_retryable=True
+        )
+    return ApplicationError(f"{channel} failed: {exc}", type=ErrorType.CHANNEL_ERROR)
 
 
 def _rate_limit_wait(retry_after: float | None) -> float:

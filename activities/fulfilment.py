@@ -9,7 +9,19 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.fulfilment import CANCELLED, DONE_STATUS, RESERVED, STOPPED_BY_CANCEL, Step, picked_lines, shortfall
+from contracts.errors import ErrorType
+from contracts.shipments import (
+    AutoStepsRequest,
+    CloseShipmentInput,
+    EscalationInput,
+    Fulfilment,
+    Shipments,
+    ShipmentStepDone,
+    ShipmentStepInput,
+    ShipmentStepRequest,
+    ShipmentStepResult,
+)
+from domain.fulfilment import DONE_STATUS, ShipmentStatus, Step, picked_lines, shortfall
 from domain.status import OrderStatus
 from integrations.providers import Dispatch, Warehouse
 from persistence import escalations, inventory, shipment_notices
@@ -17,15 +29,6 @@ from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
-from workflows.payloads import (
-    AutoStepsRequest,
-    CloseShipmentInput,
-    EscalationInput,
-    ShipmentStepDone,
-    ShipmentStepInput,
-    ShipmentStepRequest,
-    ShipmentStepResult,
-)
 
 
 def _step_result(record: ShipmentRecord) -> dict[str, Any]:
@@ -41,7 +44,7 @@ def _step_result(record: ShipmentRecord) -> dict[str, Any]:
 T = TypeVar("T")
 
 
-class FulfilmentActivities:
+class FulfilmentActivities(Fulfilment):
     def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
         self._session_factory = session_factory
         self._warehouse = warehouse
@@ -63,7 +66,7 @@ class FulfilmentActivities:
             record = session.get(ShipmentRecord, data.shipment_id)
             if record is None:
                 raise ApplicationError(
-                    f"shipment {data.shipment_id} is not recorded", type="UnknownShipment", non_retryable=True
+                    f"shipment {data.shipment_id} is not recorded", type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True
                 )
             apply(session, record, outcome)
             return _step_result(record)
@@ -73,7 +76,7 @@ class FulfilmentActivities:
     @activity.defn
     def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
         def apply(session: Session, record: ShipmentRecord, _: None) -> None:
-            record.status, record.picked_at = "PICKED", data.at
+            record.status, record.picked_at = ShipmentStatus.PICKED, data.at
             order_store.set_status(
                 session,
                 data.order_id,
@@ -90,7 +93,7 @@ class FulfilmentActivities:
     @activity.defn
     def pack_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
         def apply(session: Session, record: ShipmentRecord, _: None) -> None:
-            record.status, record.packed_at = "PACKED", data.at
+            record.status, record.packed_at = ShipmentStatus.PACKED, data.at
             order_store.add_event(session, data.order_id, "packed", data.shipment_id, data.at)
 
         return self._step(data, lambda: self._warehouse.confirm_pack(data.shipment_id), apply)
@@ -99,7 +102,7 @@ class FulfilmentActivities:
     def ship_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
         def apply(session: Session, record: ShipmentRecord, dispatch: Dispatch) -> None:
             inventory.ship(session, data.location_id, data.demand, data.order_id)
-            record.status, record.shipped_at = "SHIPPED", data.at
+            record.status, record.shipped_at = ShipmentStatus.SHIPPED, data.at
             record.carrier, record.tracking_number = dispatch.carrier, dispatch.tracking_number
             record.label_ref = dispatch.label_ref
             order_store.add_event(
@@ -110,7 +113,7 @@ class FulfilmentActivities:
         return self._step(data, lambda: self._warehouse.dispatch(data.shipment_id, data.location_id), apply)
 
 
-class ShipmentActivities:
+class ShipmentActivities(Shipments):
     """The steps of a ShipmentWorkflow: each records what happened once per step key."""
 
     def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
@@ -151,7 +154,7 @@ class ShipmentActivities:
             dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines) or dispatch
 
         def effect(session: Session) -> dict[str, Any]:
-            result: dict[str, Any] = {"status": RESERVED, "lines": dict(data.lines)}
+            result: dict[str, Any] = {"status": ShipmentStatus.RESERVED, "lines": dict(data.lines)}
             for step in data.steps:
                 request = ShipmentStepRequest(
                     data.order_id,
@@ -164,7 +167,7 @@ class ShipmentActivities:
                     handover=step == data.handover_step,
                 )
                 result = self._record(session, request, dispatch)
-                if result["status"] == STOPPED_BY_CANCEL:
+                if result["status"] == ShipmentStatus.STOPPED_BY_CANCEL:
                     break
             return result
 
@@ -184,12 +187,12 @@ class ShipmentActivities:
         record = session.get(ShipmentRecord, data.shipment_id)
         if record is None:
             raise ApplicationError(
-                f"shipment {data.shipment_id} is not recorded", type="UnknownShipment", non_retryable=True
+                f"shipment {data.shipment_id} is not recorded", type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True
             )
         step, confirmation, at = Step(data.step), data.confirmation, data.at
         if data.handover and not order_store.handover_allowed(session, data.order_id):
             order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
-            return {"status": STOPPED_BY_CANCEL, "lines": dict(data.lines)}
+            return {"status": ShipmentStatus.STOPPED_BY_CANCEL, "lines": dict(data.lines)}
         lines, short = dict(data.lines), {}
         status = DONE_STATUS[step]
         if step is Step.PICK:
@@ -203,7 +206,7 @@ class ShipmentActivities:
                 )
                 record.short_lines = short
             lines, record.lines, record.picked_at = picked, picked, at
-            status = status if picked else CANCELLED
+            status = status if picked else ShipmentStatus.CANCELLED
             order_store.set_status(
                 session,
                 data.order_id,

@@ -8,7 +8,18 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from domain.fulfilment import shipment_kind
+from contracts.errors import ErrorType
+from contracts.inventory import (
+    Inventory,
+    ReleaseStockInput,
+    ReleaseStockResult,
+    ReservedShipment,
+    ReserveStockInput,
+    ReserveStockResult,
+    SellAtCounterInput,
+    SellAtCounterResult,
+)
+from domain.fulfilment import ShipmentStatus, shipment_kind
 from domain.outside_fulfilment import count_the_shelf
 from domain.sourcing import Destination, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
@@ -19,16 +30,6 @@ from persistence.db import SessionFactory
 from persistence.idempotency import run_once
 from persistence.models import Location, ShipmentRecord
 from persistence.sourcing_inputs import available_by_location, sourcing_locations
-from workflows.payloads import (
-    UNKNOWN_STORE,
-    ReleaseStockInput,
-    ReleaseStockResult,
-    ReservedShipment,
-    ReserveStockInput,
-    ReserveStockResult,
-    SellAtCounterInput,
-    SellAtCounterResult,
-)
 
 
 def shipment_id_for(order_id: str, location_id: str, round_: int = 1) -> str:
@@ -36,7 +37,7 @@ def shipment_id_for(order_id: str, location_id: str, round_: int = 1) -> str:
     return base if round_ == 1 else f"{base}-{round_}"
 
 
-class InventoryActivities:
+class InventoryActivities(Inventory):
     def __init__(self, session_factory: SessionFactory) -> None:
         self._session_factory = session_factory
 
@@ -90,7 +91,7 @@ class InventoryActivities:
                     shipment_id=shipment_id,
                     order_id=data.order_id,
                     location_id=planned.location_id,
-                    status="RESERVED",
+                    status=ShipmentStatus.RESERVED,
                     lines=lines,
                     fulfilment_cost_minor=planned.cost_minor,
                     transfer_to=planned.transfer_to,
@@ -141,7 +142,7 @@ class InventoryActivities:
             inventory.release(session, data.location_id, data.demand, data.order_id)
             record = session.get(ShipmentRecord, data.shipment_id)
             if record is not None:
-                record.status = "CANCELLED"
+                record.status = ShipmentStatus.CANCELLED
                 record.cancelled_at = data.at
             backorders.forget(session, data.order_id)
             order_store.add_event(
@@ -177,7 +178,7 @@ class InventoryActivities:
         try:
             stored = run_once(self._session_factory, data.idempotency_key, effect)
         except (inventory.UnknownLocation, inventory.CounterSaleRefused) as exc:
-            raise ApplicationError(str(exc), type=UNKNOWN_STORE, non_retryable=True) from exc
+            raise ApplicationError(str(exc), type=ErrorType.UNKNOWN_STORE, non_retryable=True) from exc
         return SellAtCounterResult(taken=dict(stored["taken"]), short=dict(stored["short"]))
 
 

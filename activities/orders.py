@@ -7,6 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 from temporalio import activity
 
+from contracts.order_records import (
+    ChangeStatusInput,
+    ChangeStatusResult,
+    OrderRecords,
+    RecordOrderInput,
+    RecordOrderResult,
+    ValidateOrderInput,
+    ValidateOrderResult,
+)
 from domain.channels import currency_hold_reason
 from domain.limits import order_limit_refusals, unstorable_reason
 from domain.order import hold_reasons, price_mismatch
@@ -18,17 +27,9 @@ from persistence.db import SessionFactory
 from persistence.idempotency import run_once
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
-from workflows.payloads import (
-    ChangeStatusInput,
-    ChangeStatusResult,
-    RecordOrderInput,
-    RecordOrderResult,
-    ValidateOrderInput,
-    ValidateOrderResult,
-)
 
 
-class OrderActivities:
+class OrderActivities(OrderRecords):
     def __init__(self, session_factory: SessionFactory, currencies: Sequence[str] | None = None) -> None:
         """`currencies`: what the engine sells in (settings.currency_codes); None: any it can price."""
         self._session_factory = session_factory

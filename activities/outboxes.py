@@ -25,15 +25,16 @@ from temporalio import activity
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.stock_feed import StockFeedActivities
-from persistence.db import SessionFactory, readers_of
-from persistence.outbox_work import new_work_waiting
-from workflows.payloads import (
+from contracts.channels import (
     DeliverNoticesInput,
     DeliverNoticesResult,
+    Outboxes,
     OutboxPassResult,
     PublishStockResult,
     StockFeedInput,
 )
+from persistence.db import SessionFactory, readers_of
+from persistence.outbox_work import new_work_waiting
 
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 2.0
@@ -83,7 +84,7 @@ def _sum(a: OutboxPassResult, b: OutboxPassResult) -> OutboxPassResult:
     return OutboxPassResult(stock, notices(a.shipments, b.shipments), notices(a.cancellations, b.cancellations))
 
 
-class OutboxActivities:
+class OutboxActivities(Outboxes):
     def __init__(
         self,
         stock: StockFeedActivities,

@@ -8,6 +8,8 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import ErrorType
+from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
 from domain.money import Money
 from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGateway, PaymentRejected
 from persistence import orders as order_store
@@ -15,13 +17,6 @@ from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
 from persistence.models import PaymentRecord
 from persistence.unit_of_work import UnitOfWork
-from workflows.payloads import (
-    PAYMENT_DECLINED,
-    PAYMENT_REJECTED,
-    AuthorizePaymentInput,
-    PaymentResult,
-    PaymentStepInput,
-)
 
 
 def payment_status(record: PaymentRecord) -> str:
@@ -42,7 +37,7 @@ def _result(stored: dict[str, Any]) -> PaymentResult:
     )
 
 
-class PaymentActivities:
+class PaymentActivities(Payments):
     def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway) -> None:
         self._session_factory = session_factory
         self._gateway = gateway
@@ -59,7 +54,7 @@ class PaymentActivities:
                     data.idempotency_key, data.amount, data.payment_method, data.order_id
                 )
             except PaymentRejected as exc:
-                raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
+                raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
             except PaymentDeclined as exc:
                 paid = exc
 
@@ -86,7 +81,7 @@ class PaymentActivities:
 
             stored = run_once(self._session_factory, data.idempotency_key, effect)
         if stored["status"] == "declined":
-            raise ApplicationError(stored["reason"], type=PAYMENT_DECLINED, non_retryable=True)
+            raise ApplicationError(stored["reason"], type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
         return _result(stored)
 
     @activity.defn
@@ -111,7 +106,7 @@ class PaymentActivities:
             else:
                 self._gateway.void(data.idempotency_key, provider_ref, data.amount)
         except PaymentRejected as exc:
-            raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
+            raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
 
         def effect(session: Session) -> dict[str, Any]:
             record = self._payment(session, data.payment_id)
@@ -134,5 +129,7 @@ class PaymentActivities:
     def _payment(session: Session, payment_id: str) -> PaymentRecord:
         record = session.get(PaymentRecord, payment_id)
         if record is None:
-            raise ApplicationError(f"payment {payment_id} is not recorded", type="UnknownPayment", non_retryable=True)
+            raise ApplicationError(
+                f"payment {payment_id} is not recorded", type=ErrorType.UNKNOWN_PAYMENT, non_retryable=True
+            )
         return record

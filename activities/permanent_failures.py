@@ -3,7 +3,7 @@
 A write the database refuses for the data itself (a value longer than its column, a number beyond
 its integer type) fails the same way on every retry; left to the retry policy it would retry
 forever while the order stood still. Here it becomes a non-retryable ApplicationError of type
-STORAGE_REFUSED whose message names the column (never the value: it may be personal data), so the
+ErrorType.STORAGE_REFUSED whose message names the column (never the value: it may be personal data), so the
 workflow sees it at once. The statement and its parameters are not chained into the failure.
 """
 
@@ -15,8 +15,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+from contracts.errors import ErrorType
 from persistence.storage_errors import describe, is_permanent
-from workflows.payloads import STORAGE_REFUSED
 
 
 class PermanentFailures(Interceptor):
@@ -35,5 +35,7 @@ class _StopRetryingRefusedWrites(ActivityInboundInterceptor):
                 raise
             what = activity.info().activity_type
             raise ApplicationError(
-                f"{what}: the database cannot store this: {describe(exc)}", type=STORAGE_REFUSED, non_retryable=True
+                f"{what}: the database cannot store this: {describe(exc)}",
+                type=ErrorType.STORAGE_REFUSED,
+                non_retryable=True,
             ) from None

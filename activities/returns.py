@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from contracts.errors import ErrorType
+from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, Returns
 from domain.money import Money
 from domain.order import Order
 from domain.returns import ReturnLine, ReturnRefused, check_return, refund_for
@@ -18,13 +20,6 @@ from persistence.db import SessionFactory
 from persistence.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
-from workflows.payloads import (
-    PAYMENT_REJECTED,
-    RETURN_REFUSED,
-    AcceptReturnInput,
-    RefundReturnInput,
-    ReturnAccepted,
-)
 
 
 def shipped_units(session: Session, order_id: str) -> dict[str, int]:
@@ -41,7 +36,7 @@ def shipped_units(session: Session, order_id: str) -> dict[str, int]:
     return units
 
 
-class ReturnActivities:
+class ReturnActivities(Returns):
     def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway) -> None:
         self._session_factory = session_factory
         self._gateway = gateway
@@ -64,7 +59,7 @@ class ReturnActivities:
                 )
             except ReturnRefused as refused:
                 raise ApplicationError(
-                    str(refused), refused.kind.value, type=RETURN_REFUSED, non_retryable=True
+                    str(refused), refused.kind.value, type=ErrorType.RETURN_REFUSED, non_retryable=True
                 ) from None
             refund = refund_for(order, returned, units)
             return_store.accept_return(
@@ -101,7 +96,7 @@ class ReturnActivities:
                 try:
                     self._gateway.refund(key, provider_ref, amount)
                 except PaymentRejected as exc:
-                    raise ApplicationError(str(exc), type=PAYMENT_REJECTED, non_retryable=True) from exc
+                    raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
 
             def effect(session: Session) -> dict[str, Any]:
                 if provider_ref is None or amount.amount_minor == 0:

@@ -12,6 +12,8 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.channels import PublishStockResult, StockFeedInput, StockPublishing
+from contracts.order_workflow import STOCK_AVAILABLE_SIGNAL, StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
 from integrations.stock_feeds import StockFeed
@@ -21,7 +23,6 @@ from persistence.db import SessionFactory
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
 from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
-from workflows.payloads import STOCK_AVAILABLE_SIGNAL, PublishStockResult, StockAvailable, StockFeedInput
 
 log = logging.getLogger("oms.stock_feed")
 
@@ -34,7 +35,7 @@ class _Pass:
     """SKUs delivered this pass that some channel may sell again: only they can serve a backorder."""
 
 
-class StockFeedActivities:
+class StockFeedActivities(StockPublishing):
     def __init__(self, session_factory: SessionFactory, feeds: Mapping[str, StockFeed], client: Client) -> None:
         self._session_factory = session_factory
         self._feeds = feeds

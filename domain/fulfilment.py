@@ -37,22 +37,34 @@ STEPS: dict[ShipmentKind, tuple[Step, ...]] = {
     ShipmentKind.TRANSFER_COLLECT: (Step.PICK, Step.PACK, Step.SHIP, Step.READY, Step.COLLECT),
 }
 
-# The shipment's status once a step is done (the read model and the API show these).
-DONE_STATUS: dict[Step, str] = {
-    Step.PICK: "PICKED",
-    Step.PACK: "PACKED",
-    Step.SHIP: "SHIPPED",
-    Step.READY: "READY_FOR_PICKUP",
-    Step.COLLECT: "COLLECTED",
+
+class ShipmentStatus(StrEnum):
+    """Where a shipment is (the read model and the API show these)."""
+
+    RESERVED = "RESERVED"
+    PICKED = "PICKED"
+    PACKED = "PACKED"
+    SHIPPED = "SHIPPED"
+    READY_FOR_PICKUP = "READY_FOR_PICKUP"
+    COLLECTED = "COLLECTED"
+    WITHDRAWN = "WITHDRAWN"
+    """Cancelled before it left: pick request withdrawn, stock released."""
+    EXPIRED = "EXPIRED"
+    """Click & collect not collected in time: stock released, money not taken."""
+    CANCELLED = "CANCELLED"
+    """Nothing was found to pick (or the order was cancelled before its shipment workflow started)."""
+    STOPPED_BY_CANCEL = "STOPPED_BY_CANCEL"
+    """The handover found the order cancelled (the cancel won the race): nothing left, the shipment is withdrawn."""
+
+
+# The shipment's status once a step is done.
+DONE_STATUS: dict[Step, ShipmentStatus] = {
+    Step.PICK: ShipmentStatus.PICKED,
+    Step.PACK: ShipmentStatus.PACKED,
+    Step.SHIP: ShipmentStatus.SHIPPED,
+    Step.READY: ShipmentStatus.READY_FOR_PICKUP,
+    Step.COLLECT: ShipmentStatus.COLLECTED,
 }
-RESERVED = "RESERVED"
-WITHDRAWN = "WITHDRAWN"
-"""Cancelled before it left: pick request withdrawn, stock released."""
-EXPIRED = "EXPIRED"
-"""Click & collect not collected in time: stock released, money not taken."""
-CANCELLED = "CANCELLED"
-STOPPED_BY_CANCEL = "STOPPED_BY_CANCEL"
-"""The handover found the order cancelled (the cancel won the race): nothing left, the shipment is withdrawn."""
 
 # Where the goods leave our stock for good: the parcel is handed to the carrier, or the customer
 # takes it over the counter. Payment for the shipment is captured at that step.

@@ -28,9 +28,9 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from contracts.channels import PullChannelInput
 from integrations.channels.registry import PULLED_CHANNELS
 from workflows.channel_pull import ChannelPullWorkflow
-from workflows.payloads import PullChannelInput
 
 log = logging.getLogger("oms.channel_schedules")
 

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from contracts.shipments import EscalationInput
 from persistence.models import Escalation
-from workflows.payloads import EscalationInput
 
 
 def raise_once(session: Session, data: EscalationInput) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from domain.fulfilment import ShipmentStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
 
 
@@ -38,7 +39,7 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
             OrderRecord.currency, func.count(ShipmentRecord.shipment_id), func.sum(ShipmentRecord.fulfilment_cost_minor)
         )
         .join(ShipmentRecord, ShipmentRecord.order_id == OrderRecord.order_id)
-        .where(received, ShipmentRecord.status != "CANCELLED")
+        .where(received, ShipmentRecord.status != ShipmentStatus.CANCELLED)
         .group_by(OrderRecord.currency)
     ).all()
     returned = (ReturnRecord.created_at >= since) & (ReturnRecord.created_at < until)

@@ -13,8 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channel_pull import ChannelPullActivities
-    from workflows.payloads import PullChannelInput, PullChannelResult
+    from contracts.channels import ChannelPulls, PullChannelInput, PullChannelResult
 
 # 2 s, 4 s, ... up to 5 min between attempts (a 429's Retry-After overrides the interval), and a
 # bounded number of them: a channel that stays down fails this run, not the schedule.
@@ -34,7 +33,7 @@ class ChannelPullWorkflow:
     @workflow.run
     async def run(self, data: PullChannelInput) -> PullChannelResult:
         return await workflow.execute_activity_method(
-            ChannelPullActivities.pull_channel_orders,
+            ChannelPulls.pull_channel_orders,
             data,
             start_to_close_timeout=PULL_TIMEOUT,
             heartbeat_timeout=PULL_HEARTBEAT,

@@ -12,14 +12,43 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fulfilment import FulfilmentActivities
-    from activities.inventory import InventoryActivities
-    from activities.orders import OrderActivities
-    from activities.payments import PaymentActivities
-    from activities.returns import ReturnActivities
+    from contracts.errors import ErrorType
+    from contracts.inventory import (
+        Inventory,
+        ReleaseStockInput,
+        ReservedShipment,
+        ReserveStockInput,
+        ReserveStockResult,
+        SellAtCounterInput,
+        SellAtCounterResult,
+    )
+    from contracts.order_records import (
+        ChangeStatusInput,
+        OrderRecords,
+        RecordOrderInput,
+        RecordOrderResult,
+        ValidateOrderInput,
+        ValidateOrderResult,
+    )
+    from contracts.order_workflow import (
+        DEFAULT_HISTORY_LIMIT,
+        STOCK_AVAILABLE_SIGNAL,
+        CancelRequest,
+        FulfilmentOptions,
+        OrderCarried,
+        OrderState,
+        OrderWorkflowInput,
+        OrderWorkflowResult,
+        ReleaseRequest,
+        ShipmentState,
+        StockAvailable,
+    )
+    from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
+    from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
+    from contracts.shipments import Fulfilment, ShipmentOutcome, ShipmentStepInput, ShipmentWorkflowInput
     from domain.allocation import charge_for_parcel, charged_for
     from domain.cancellation import BY_DEADLINE, BY_PAYMENT, BY_PICKUP, BY_SOURCING
-    from domain.fulfilment import EXPIRED, shipment_kind, sla_for
+    from domain.fulfilment import ShipmentStatus, shipment_kind, sla_for
     from domain.money import Money
     from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_US, Order
     from domain.outside_fulfilment import (
@@ -30,45 +59,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.sourcing import Destination
     from domain.status import OrderStatus, cancel_refusal
-    from workflows.payloads import (
-        DEFAULT_HISTORY_LIMIT,
-        PAYMENT_DECLINED,
-        PAYMENT_REJECTED,
-        RETURN_REFUSED,
-        STOCK_AVAILABLE_SIGNAL,
-        STORAGE_REFUSED,
-        UNKNOWN_STORE,
-        AcceptReturnInput,
-        AuthorizePaymentInput,
-        CancelRequest,
-        ChangeStatusInput,
-        FulfilmentOptions,
-        OrderCarried,
-        OrderState,
-        OrderWorkflowInput,
-        OrderWorkflowResult,
-        PaymentResult,
-        PaymentStepInput,
-        RecordOrderInput,
-        RecordOrderResult,
-        RefundReturnInput,
-        ReleaseRequest,
-        ReleaseStockInput,
-        ReservedShipment,
-        ReserveStockInput,
-        ReserveStockResult,
-        ReturnAccepted,
-        ReturnRequest,
-        SellAtCounterInput,
-        SellAtCounterResult,
-        ShipmentOutcome,
-        ShipmentState,
-        ShipmentStepInput,
-        ShipmentWorkflowInput,
-        StockAvailable,
-        ValidateOrderInput,
-        ValidateOrderResult,
-    )
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.search_attributes import ORDER_STATUS
     from workflows.shipment import ShipmentWorkflow
@@ -168,14 +158,14 @@ class OrderWorkflow:
                 accepted = await self._accept_return(order, return_id, request, counter)
             except ActivityError as err:
                 cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == RETURN_REFUSED:
+                if isinstance(cause, ApplicationError) and cause.type == ErrorType.RETURN_REFUSED:
                     # Refused by what the database knows (too many units, not shipped): the update
                     # fails with the reason; the workflow carries on.
-                    raise ApplicationError(cause.message, *cause.details, type=RETURN_REFUSED) from None
+                    raise ApplicationError(cause.message, *cause.details, type=ErrorType.RETURN_REFUSED) from None
                 raise
             self._returns += 1
             refunded: ReturnAccepted = await self._activity(
-                ReturnActivities.refund_return,
+                Returns.refund_return,
                 RefundReturnInput(self._order_id, return_id, accepted.refund, workflow.now()),
                 summary=f"refund {accepted.refund.format()}",
                 hold_on_refusal=False,
@@ -186,7 +176,7 @@ class OrderWorkflow:
         self, order: Order, return_id: str, request: ReturnRequest, counter: bool
     ) -> ReturnAccepted:
         accepted: ReturnAccepted = await self._activity(
-            ReturnActivities.accept_return,
+            Returns.accept_return,
             AcceptReturnInput(
                 order=order,
                 return_id=return_id,
@@ -211,22 +201,24 @@ class OrderWorkflow:
             raise ApplicationError(
                 "this order was shipped by the channel: returns go through the channel",
                 "not_shipped",
-                type=RETURN_REFUSED,
+                type=ErrorType.RETURN_REFUSED,
             )
         if self._window_closes_at is None:
-            raise ApplicationError("returns open once the order has shipped", "not_shipped", type=RETURN_REFUSED)
+            raise ApplicationError(
+                "returns open once the order has shipped", "not_shipped", type=ErrorType.RETURN_REFUSED
+            )
         if workflow.now() >= self._window_closes_at:
             raise ApplicationError(
                 f"the returns window closed at {self._window_closes_at.isoformat()}",
                 "window_closed",
-                type=RETURN_REFUSED,
+                type=ErrorType.RETURN_REFUSED,
             )
         if not request.lines:
-            raise ApplicationError("a return needs at least one line", "invalid", type=RETURN_REFUSED)
+            raise ApplicationError("a return needs at least one line", "invalid", type=ErrorType.RETURN_REFUSED)
         if len({line.sku for line in request.lines}) != len(request.lines):
-            raise ApplicationError("one line per SKU, please", "invalid", type=RETURN_REFUSED)
+            raise ApplicationError("one line per SKU, please", "invalid", type=ErrorType.RETURN_REFUSED)
         if any(line.quantity < 1 for line in request.lines):
-            raise ApplicationError("every quantity must be at least 1", "invalid", type=RETURN_REFUSED)
+            raise ApplicationError("every quantity must be at least 1", "invalid", type=ErrorType.RETURN_REFUSED)
 
     @workflow.query
     def state(self) -> OrderState:
@@ -336,7 +328,7 @@ class OrderWorkflow:
             self._expect_a_person()
             try:
                 result: SellAtCounterResult = await self._activity(
-                    InventoryActivities.sell_at_counter,
+                    Inventory.sell_at_counter,
                     # One key per order, not per attempt: whatever happens, the sale is taken once.
                     SellAtCounterInput(
                         order.order_id, store, order.demand(), f"{self._order_id}:counter-sale", workflow.now()
@@ -345,7 +337,7 @@ class OrderWorkflow:
                 )
             except ActivityError as err:
                 cause = err.cause
-                if not (isinstance(cause, ApplicationError) and cause.type == UNKNOWN_STORE):
+                if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.UNKNOWN_STORE):
                     raise
                 await self._set_status(OrderStatus.ON_HOLD, hold_reason=f"counter sale: {cause.message}")
                 await self._wait_for_a_person()
@@ -361,7 +353,7 @@ class OrderWorkflow:
         (False). Histories from before this recorded every order at once and replay the same way."""
         while True:
             recorded: RecordOrderResult = await self._activity(
-                OrderActivities.record_order, RecordOrderInput(order, received_at), summary="record order"
+                OrderRecords.record_order, RecordOrderInput(order, received_at), summary="record order"
             )
             if recorded.hold_reason is None:
                 return True
@@ -379,7 +371,7 @@ class OrderWorkflow:
             attempt += 1
             self._expect_a_person()
             result: ValidateOrderResult = await self._activity(
-                OrderActivities.validate_order,
+                OrderRecords.validate_order,
                 ValidateOrderInput(order, attempt, workflow.now(), channel_total_accepted=self._total_accepted),
                 summary="validate",
             )
@@ -399,7 +391,7 @@ class OrderWorkflow:
             self._expect_a_person()
             try:
                 self._payment = await self._activity(
-                    PaymentActivities.authorize_payment,
+                    Payments.authorize_payment,
                     AuthorizePaymentInput(
                         order.order_id, order.total, order.payment_method, self._key("authorize"), workflow.now()
                     ),
@@ -409,11 +401,11 @@ class OrderWorkflow:
                 return
             except ActivityError as err:
                 cause = err.cause
-                if isinstance(cause, ApplicationError) and cause.type == PAYMENT_DECLINED:
+                if isinstance(cause, ApplicationError) and cause.type == ErrorType.PAYMENT_DECLINED:
                     self._payment_status = "declined"
                     self._cancel = CancelRequest(reason=f"payment declined: {cause.message}", requested_by=BY_PAYMENT)
                     raise _Cancelled from err
-                if not (isinstance(cause, ApplicationError) and cause.type == PAYMENT_REJECTED):
+                if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.PAYMENT_REJECTED):
                     raise
                 # The gateway refused the request itself (e.g. no usable payment method): a person
                 # looks at it; a release tries again with a fresh step key.
@@ -428,7 +420,7 @@ class OrderWorkflow:
             self._expect_a_person(or_stock=True)
             address = order.shipping_address
             result = await self._activity(
-                InventoryActivities.reserve_stock,
+                Inventory.reserve_stock,
                 ReserveStockInput(
                     order.order_id,
                     dict(self._remaining),
@@ -452,7 +444,7 @@ class OrderWorkflow:
                 self._pending.extend(shipments)
                 for shipment in shipments:
                     self._shipments[shipment.shipment_id] = ShipmentState(
-                        shipment.shipment_id, shipment.location_id, "RESERVED"
+                        shipment.shipment_id, shipment.location_id, ShipmentStatus.RESERVED
                     )
                 self._remaining = dict(result.unfilled)
                 self._auto_cancel_days = result.auto_cancel_after_days
@@ -591,7 +583,7 @@ class OrderWorkflow:
             for sku, units in outcome.short.items():
                 self._remaining[sku] = self._remaining.get(sku, 0) + units
             self._resource_now = True
-        if outcome.status == EXPIRED:
+        if outcome.status == ShipmentStatus.EXPIRED:
             for sku, units in outcome.released.items():
                 self._not_collected[sku] = self._not_collected.get(sku, 0) + units
             left = ", ".join(f"{sku} x{units}" for sku, units in sorted(self._not_collected.items()))
@@ -652,7 +644,7 @@ class OrderWorkflow:
         money = Money(amount, order.currency)
         try:
             await self._activity(
-                PaymentActivities.capture_payment,
+                Payments.capture_payment,
                 PaymentStepInput(
                     order.order_id, self._payment.payment_id, money, self._key("capture"), workflow.now(), final=final
                 ),
@@ -660,7 +652,7 @@ class OrderWorkflow:
             )
         except ActivityError as err:
             cause = err.cause
-            if not (isinstance(cause, ApplicationError) and cause.type == PAYMENT_REJECTED):
+            if not (isinstance(cause, ApplicationError) and cause.type == ErrorType.PAYMENT_REJECTED):
                 raise
             # The goods are gone; the order goes on, and the payment shows what needs a person.
             workflow.logger.warning("capture refused for %s: %s", self._order_id, cause.message)
@@ -685,7 +677,7 @@ class OrderWorkflow:
         self._may_unwind = False
         for shipment in self._pending:
             await self._activity(
-                InventoryActivities.release_stock,
+                Inventory.release_stock,
                 ReleaseStockInput(
                     order.order_id,
                     shipment.shipment_id,
@@ -697,7 +689,7 @@ class OrderWorkflow:
                 summary=f"release stock at {shipment.location_id}",
             )
             self._shipments[shipment.shipment_id] = ShipmentState(
-                shipment.shipment_id, shipment.location_id, "CANCELLED"
+                shipment.shipment_id, shipment.location_id, ShipmentStatus.CANCELLED
             )
         self._pending = []
         await self._void_the_rest(order)
@@ -709,7 +701,7 @@ class OrderWorkflow:
             return
         rest = Money(self._payment.amount.amount_minor - self._captured, order.currency)
         await self._activity(
-            PaymentActivities.void_payment,
+            Payments.void_payment,
             PaymentStepInput(order.order_id, self._payment.payment_id, rest, self._key("void"), workflow.now()),
             summary=f"void {rest.format()}",
         )
@@ -857,7 +849,7 @@ class OrderWorkflow:
         """`cancel`, with CANCELLED: who asked, so the selling channel hears of it unless it asked
         itself. Only the activity's input grows (no new command), so histories replay as they were."""
         await self._activity(
-            OrderActivities.change_status,
+            OrderRecords.change_status,
             ChangeStatusInput(
                 self._order_id,
                 status,
@@ -873,7 +865,7 @@ class OrderWorkflow:
         self._mark(status, hold_reason)
 
     async def _activity(self, method: Any, arg: Any, *, summary: str, hold_on_refusal: bool = True) -> Any:
-        """Run a step. One the database refuses for its data (STORAGE_REFUSED: it would fail the
+        """Run a step. One the database refuses for its data (ErrorType.STORAGE_REFUSED: it would fail the
         same way on every retry) holds the order for a person instead of failing it: a release
         runs the step again, a cancel unwinds where that is possible. `hold_on_refusal` False:
         the refusal goes to the caller (a return request answers it; a status write cannot hold)."""
@@ -884,7 +876,9 @@ class OrderWorkflow:
                 )
             except ActivityError as err:
                 cause = err.cause
-                if not (hold_on_refusal and isinstance(cause, ApplicationError) and cause.type == STORAGE_REFUSED):
+                if not (
+                    hold_on_refusal and isinstance(cause, ApplicationError) and cause.type == ErrorType.STORAGE_REFUSED
+                ):
                     raise
                 await self._hold_refused_step(cause.message)
 
@@ -904,7 +898,7 @@ class OrderWorkflow:
 
 
 _STEP_ACTIVITIES = {
-    "pick": FulfilmentActivities.pick_shipment,
-    "pack": FulfilmentActivities.pack_shipment,
-    "ship": FulfilmentActivities.ship_shipment,
+    "pick": Fulfilment.pick_shipment,
+    "pack": Fulfilment.pack_shipment,
+    "ship": Fulfilment.ship_shipment,
 }

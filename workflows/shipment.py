@@ -16,36 +16,33 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.fulfilment import ShipmentActivities
-    from domain.fulfilment import (
-        EXPIRED,
-        HANDOVER,
-        RESERVED,
-        STEPS,
-        STOPPED_BY_CANCEL,
-        WITHDRAWN,
-        Confirmation,
-        ConfirmationRefused,
-        ShipmentKind,
-        Step,
-        check_confirmation,
-        next_step,
-        step_location,
-    )
-    from workflows.payloads import (
+    from contracts.errors import ErrorType
+    from contracts.order_workflow import CancelRequest
+    from contracts.shipments import (
         CONFIRM_STEP_UPDATE,
-        CONFIRMATION_REFUSED,
         WITHDRAW_SIGNAL,
         AutoStepsRequest,
-        CancelRequest,
         CloseShipmentInput,
         EscalationInput,
         ShipmentOutcome,
         ShipmentProgress,
+        Shipments,
         ShipmentStepDone,
         ShipmentStepRequest,
         ShipmentWorkflowInput,
         StepConfirmation,
+    )
+    from domain.fulfilment import (
+        HANDOVER,
+        STEPS,
+        Confirmation,
+        ConfirmationRefused,
+        ShipmentKind,
+        ShipmentStatus,
+        Step,
+        check_confirmation,
+        next_step,
+        step_location,
     )
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
 
@@ -61,8 +58,8 @@ class ShipmentWorkflow:
         self._kind = ShipmentKind.DELIVERY
         self._lines: dict[str, int] = {}
         self._done = 0
-        self._status = RESERVED
-        self._finished_as: str | None = None
+        self._status = ShipmentStatus.RESERVED
+        self._finished_as: ShipmentStatus | None = None
         self._withdraw: CancelRequest | None = None
         self._confirmations: dict[str, StepConfirmation] = {}
         self._escalated: list[str] = []
@@ -89,7 +86,7 @@ class ShipmentWorkflow:
             raise ApplicationError(
                 f"{self._input.location_id} confirms its steps by itself (sandbox warehouse)",
                 "out_of_order",
-                type=CONFIRMATION_REFUSED,
+                type=ErrorType.CONFIRMATION_REFUSED,
             )
         try:
             check_confirmation(
@@ -109,7 +106,7 @@ class ShipmentWorkflow:
                 requested=self._lines,
             )
         except ConfirmationRefused as refused:
-            raise ApplicationError(str(refused), refused.kind.value, type=CONFIRMATION_REFUSED) from None
+            raise ApplicationError(str(refused), refused.kind.value, type=ErrorType.CONFIRMATION_REFUSED) from None
 
     @workflow.signal(name=WITHDRAW_SIGNAL)
     def withdraw(self, request: CancelRequest) -> None:
@@ -144,18 +141,18 @@ class ShipmentWorkflow:
             return await self._all_steps_at_once()
         while (step := self._expected_step()) is not None:
             if self._withdraw is not None and not self._handed_over:
-                return await self._close(WITHDRAWN, self._withdraw.reason or "withdrawn", short)
+                return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", short)
             confirmation: StepConfirmation | None = None
             due_at: datetime | None = None
             if not data.auto_confirm:
                 try:
                     confirmation, due_at = await self._await_confirmation(step)
                 except _Expired:
-                    return await self._close(EXPIRED, "not collected in time", short)
+                    return await self._close(ShipmentStatus.EXPIRED, "not collected in time", short)
                 if confirmation is None:
                     continue  # withdrawn while waiting
             done: ShipmentStepDone = await workflow.execute_activity_method(
-                ShipmentActivities.perform_step,
+                Shipments.perform_step,
                 ShipmentStepRequest(
                     data.order_id,
                     data.shipment_id,
@@ -172,9 +169,9 @@ class ShipmentWorkflow:
                 retry_policy=STEP_RETRY,
                 summary=f"{step.value} at {step_location(step, self._kind, data.location_id, data.pickup_location_id)}",
             )
-            if done.status == STOPPED_BY_CANCEL:  # the order's cancel was taken first: nothing leaves
+            if done.status == ShipmentStatus.STOPPED_BY_CANCEL:  # the order's cancel was taken first: nothing leaves
                 self._withdraw = self._withdraw or CancelRequest(reason="order cancelled", requested_by="order")
-                outcome = await self._close(WITHDRAWN, "order cancelled before it left", short)
+                outcome = await self._close(ShipmentStatus.WITHDRAWN, "order cancelled before it left", short)
                 outcome.cancelled_order = True
                 return outcome
             short.update(done.short)
@@ -203,10 +200,10 @@ class ShipmentWorkflow:
         assert self._input is not None
         data = self._input
         if self._withdraw is not None:
-            return await self._close(WITHDRAWN, self._withdraw.reason or "withdrawn", {})
+            return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", {})
         steps = [step.value for step in STEPS[self._kind]]
         done: ShipmentStepDone = await self._activity(
-            ShipmentActivities.perform_steps_automatically,
+            Shipments.perform_steps_automatically,
             AutoStepsRequest(
                 data.order_id,
                 data.shipment_id,
@@ -219,8 +216,8 @@ class ShipmentWorkflow:
             ),
             summary=f"{' → '.join(steps)} at {data.location_id} (confirmed by the location)",
         )
-        if done.status == STOPPED_BY_CANCEL:
-            outcome = await self._close(WITHDRAWN, "order cancelled before it left", {})
+        if done.status == ShipmentStatus.STOPPED_BY_CANCEL:
+            outcome = await self._close(ShipmentStatus.WITHDRAWN, "order cancelled before it left", {})
             outcome.cancelled_order = True
             return outcome
         self._lines, self._status, self._done = dict(done.lines), done.status, len(steps)
@@ -265,7 +262,7 @@ class ShipmentWorkflow:
         data = self._input
         self._escalated.append(step.value)
         await self._activity(
-            ShipmentActivities.escalate,
+            Shipments.escalate,
             EscalationInput(
                 data.order_id,
                 data.shipment_id,
@@ -278,12 +275,12 @@ class ShipmentWorkflow:
             summary=f"escalate: {step.value} late",
         )
 
-    async def _close(self, status: str, reason: str, short: dict[str, int]) -> ShipmentOutcome:
+    async def _close(self, status: ShipmentStatus, reason: str, short: dict[str, int]) -> ShipmentOutcome:
         """Withdraw the pick request and release what this shipment still holds."""
         assert self._input is not None
         data = self._input
         await self._activity(
-            ShipmentActivities.close_shipment,
+            Shipments.close_shipment,
             CloseShipmentInput(
                 data.order_id,
                 data.shipment_id,

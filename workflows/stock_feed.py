@@ -18,10 +18,16 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
-    from activities.outboxes import OutboxActivities
-    from activities.stock_feed import StockFeedActivities
-    from workflows.payloads import DeliverNoticesInput, DeliverNoticesResult, OutboxPassResult, StockFeedInput
+    from contracts.channels import (
+        CancellationNotices,
+        DeliverNoticesInput,
+        DeliverNoticesResult,
+        Outboxes,
+        OutboxPassResult,
+        ShipmentNotices,
+        StockFeedInput,
+        StockPublishing,
+    )
 
 SHIPMENT_NOTICES_PATCH = "shipment-notices-v1"
 CANCELLATION_NOTICES_PATCH = "cancellation-notices-v1"
@@ -30,10 +36,10 @@ WAITS_IN_ACTIVITY_PATCH = "feed-waits-in-activity-v1"
 
 MAX_BACKOFF_SECONDS = 60.0
 _OUTBOXES = (
-    (SHIPMENT_NOTICES_PATCH, ShipmentNoticeActivities.deliver_shipment_notices, "confirm shipments to channels"),
+    (SHIPMENT_NOTICES_PATCH, ShipmentNotices.deliver_shipment_notices, "confirm shipments to channels"),
     (
         CANCELLATION_NOTICES_PATCH,
-        CancellationNoticeActivities.deliver_cancellation_notices,
+        CancellationNotices.deliver_cancellation_notices,
         "tell channels of cancellations",
     ),
 )
@@ -72,7 +78,7 @@ class StockFeedWorkflow:
     async def _one_activity_pass(data: StockFeedInput) -> tuple[int, int, bool]:
         """Stock, shipment confirmations and cancellations in one activity: (delivered, failed, backlog)."""
         result: OutboxPassResult = await workflow.execute_activity_method(
-            OutboxActivities.deliver_outboxes,
+            Outboxes.deliver_outboxes,
             data,
             # An idle pass waits for work inside the activity (data.wait_for_work_seconds); it
             # heartbeats every 2 s whatever it does, so a worker that dies is noticed in 10 s.
@@ -92,7 +98,7 @@ class StockFeedWorkflow:
     async def _pass_per_outbox(self, data: StockFeedInput) -> tuple[int, int, bool]:
         """Runs from before SINGLE_ACTIVITY_OUTBOXES_PATCH: an activity per outbox, each behind its own patch."""
         result = await workflow.execute_activity_method(
-            StockFeedActivities.publish_stock_updates,
+            StockPublishing.publish_stock_updates,
             data,
             start_to_close_timeout=timedelta(minutes=2),
             retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),

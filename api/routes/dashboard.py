@@ -33,6 +33,7 @@ from api.services.dashboard_session import (
 )
 from api.state import AppState
 from config import Settings
+from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.channels import available_to_promise
 from domain.kpis import duration_stats
 from domain.money import Money
@@ -43,7 +44,6 @@ from persistence import orders as order_store
 from persistence import returns as return_store
 from persistence.channels import all_policies
 from persistence.kpis import kpi_rows
-from workflows.payloads import CancelRequest, ReleaseRequest
 
 PAGE_SIZE = 50
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")

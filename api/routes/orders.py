@@ -35,6 +35,7 @@ from api.services import order_view, staff_actions, tracking
 from api.services.counter_sales import counter_sale_refusal_for
 from api.services.intake import take_order
 from api.services.payload_audit import UNKNOWN_CHANNEL, kept_payload
+from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.limits import within_limits
 from domain.money import Money, MoneyError
 from domain.order import CHANNELS, Address, InvalidOrder, Order, OrderLine
@@ -43,7 +44,6 @@ from persistence import orders as order_store
 from persistence import returns as return_store
 from persistence import shipment_notices
 from persistence.channel_messages import messages_for_order
-from workflows.payloads import CancelRequest, ReleaseRequest
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 

@@ -13,10 +13,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
 from api.schemas import Money as MoneyPublic
+from contracts.errors import ErrorType
+from contracts.returns import ReturnRequest, ReturnRequestLine
 from domain.returns import ReturnRefusalKind
 from persistence import orders as order_store
 from workflows.order import OrderWorkflow
-from workflows.payloads import RETURN_REFUSED, ReturnRequest, ReturnRequestLine
 
 router = APIRouter(prefix="/orders", tags=["returns"])
 
@@ -69,7 +70,7 @@ async def create_return(order_id: str, body: ReturnBody, user: StaffUser, state:
         accepted = await client.get_workflow_handle(order_id).execute_update(OrderWorkflow.request_return, request)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == RETURN_REFUSED:
+        if isinstance(cause, ApplicationError) and cause.type == ErrorType.RETURN_REFUSED:
             kind = str(cause.details[0]) if cause.details else ReturnRefusalKind.NOT_SHIPPED.value
             code = status.HTTP_422_UNPROCESSABLE_CONTENT if kind in _UNPROCESSABLE else status.HTTP_409_CONFLICT
             raise HTTPException(code, {"message": cause.message, "refusal": kind}) from None

@@ -20,10 +20,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import SessionDep, StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
 from api.paging import LongPageDep
-from domain.fulfilment import RefusalKind, Step
+from contracts.errors import ErrorType
+from contracts.shipments import CONFIRM_STEP_UPDATE, ShipmentProgress, StepConfirmation
+from domain.fulfilment import RefusalKind, ShipmentStatus, Step
 from persistence.escalations import list_escalations
 from persistence.models import ShipmentRecord
-from workflows.payloads import CONFIRM_STEP_UPDATE, CONFIRMATION_REFUSED, ShipmentProgress, StepConfirmation
 
 router = APIRouter(tags=["shipments"])
 
@@ -100,7 +101,7 @@ class EscalationsPublic(BaseModel):
     count: int
 
 
-_OPEN = ("RESERVED", "PICKED", "PACKED", "READY_FOR_PICKUP")
+_OPEN = (ShipmentStatus.RESERVED, ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP)
 
 
 def _public(record: ShipmentRecord, progress: ShipmentProgress | None = None) -> ShipmentPublic:
@@ -209,7 +210,7 @@ async def _confirm(state: StateDep, shipment_id: str, confirmation: StepConfirma
         progress = await handle.execute_update(CONFIRM_STEP_UPDATE, confirmation, result_type=ShipmentProgress)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == CONFIRMATION_REFUSED:
+        if isinstance(cause, ApplicationError) and cause.type == ErrorType.CONFIRMATION_REFUSED:
             kind = cause.details[0] if cause.details else RefusalKind.OUT_OF_ORDER.value
             code = (
                 status.HTTP_422_UNPROCESSABLE_CONTENT

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 from temporalio.client import Client
 
+from contracts.order_workflow import CancelRequest
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest
 
 
 def claim_cancel(session_factory: SessionFactory, order_id: str) -> str | None:

@@ -25,13 +25,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.services.cancel import request_cancel
 from config import Settings
+from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import Order
 from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence.db import SessionFactory, readers_of
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
 
 

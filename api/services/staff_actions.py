@@ -12,12 +12,12 @@ from temporalio.client import Client, WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.services.cancel import request_cancel
+from contracts.order_workflow import CancelRequest, OrderState, ReleaseRequest
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, OrderState, ReleaseRequest
 
 Connect = Callable[[], Awaitable[Client]]
 """Gets the Temporal client: called only after the read model knows the order, so an unknown order

@@ -23,16 +23,7 @@ from urllib.parse import quote
 from itsdangerous import BadData, URLSafeSerializer
 
 from config import Settings
-from domain.fulfilment import (
-    CANCELLED,
-    DONE_STATUS,
-    EXPIRED,
-    RESERVED,
-    STOPPED_BY_CANCEL,
-    WITHDRAWN,
-    ShipmentKind,
-    Step,
-)
+from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER
 from domain.status import OrderStatus
@@ -147,15 +138,15 @@ def order_status_wording(
 
 
 _COLLECT_KINDS = frozenset({ShipmentKind.COLLECT.value, ShipmentKind.TRANSFER_COLLECT.value})
-_NOT_GOING_ANYWHERE = frozenset({WITHDRAWN, CANCELLED, STOPPED_BY_CANCEL})
+_NOT_GOING_ANYWHERE = frozenset({ShipmentStatus.WITHDRAWN, ShipmentStatus.CANCELLED, ShipmentStatus.STOPPED_BY_CANCEL})
 _SHIPMENT_WORDING: dict[str, str] = {
-    RESERVED: "Being prepared",
+    ShipmentStatus.RESERVED: "Being prepared",
     DONE_STATUS[Step.PICK]: "Being prepared",
     DONE_STATUS[Step.PACK]: "Being prepared",
     DONE_STATUS[Step.SHIP]: "Shipped",
     DONE_STATUS[Step.READY]: "Ready for pickup",
     DONE_STATUS[Step.COLLECT]: "Collected",
-    EXPIRED: "Not collected in time",
+    ShipmentStatus.EXPIRED: "Not collected in time",
 }
 
 

@@ -15,6 +15,8 @@ from sqlalchemy import select, update
 
 from activities.channel_out import CancellationNoticeActivities
 from activities.orders import OrderActivities
+from contracts.order_records import ChangeStatusInput
+from contracts.order_workflow import CancelRequest
 from domain.cancellation import BY_DEADLINE, BY_SOURCING, CancelReason
 from domain.order import FULFILLED_BY_CHANNEL, Order
 from domain.status import OrderStatus
@@ -32,7 +34,6 @@ from sandboxes import woocommerce as woo_sandbox
 from sandboxes.server import serve
 from tests.conftest import TestDatabase as Database
 from tests.factories import make_order, next_id
-from workflows.payloads import CancelRequest, ChangeStatusInput
 
 CANCELLED_AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 

@@ -14,11 +14,11 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from config import load_settings
+from contracts.order_workflow import OrderWorkflowInput
 from ops.temporal_dev import DevServer
 from persistence import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, next_id
-from workflows.payloads import OrderWorkflowInput
 
 TOKEN = "test-admin-token"
 POS_KEY = "pos-terminal-key-1"

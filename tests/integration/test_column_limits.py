@@ -42,6 +42,7 @@ from api.schemas import (
     TransferCreate,
 )
 from config import load_settings
+from contracts.order_workflow import OrderWorkflowInput
 from domain import limits
 from domain.fulfilment import ShipmentKind, Step
 from domain.money import CURRENCY_EXPONENTS, MoneyError
@@ -54,7 +55,6 @@ from persistence.channel_messages import keep_message
 from persistence.models import Base, ChannelMessage, OrderRecord
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import next_id
-from workflows.payloads import OrderWorkflowInput
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 TOKEN = "test-admin-token"

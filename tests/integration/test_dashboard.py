@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from api.services.dashboard_session import COOKIE_NAME
 from config import load_settings
+from contracts.shipments import EscalationInput
 from domain.order import price_mismatch
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
@@ -23,7 +24,6 @@ from persistence import orders as order_store
 from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
-from workflows.payloads import EscalationInput
 
 TOKEN = "dashboard-token"
 

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from activities.channel_out import ShipmentNoticeActivities, next_attempt_at
 from activities.fulfilment import ShipmentActivities
+from contracts.shipments import AutoStepsRequest
 from domain.order import FULFILLED_BY_CHANNEL, Order
 from integrations.channels.amazon_api import AmazonClient, AmazonShipmentConfirmer
 from integrations.channels.base import ShipmentConfirmer
@@ -35,7 +36,6 @@ from sandboxes import woocommerce as woo_sandbox
 from sandboxes.server import serve
 from tests.conftest import TestDatabase as Database
 from tests.factories import add_location, make_order, next_id, stock
-from workflows.payloads import AutoStepsRequest
 
 AMAZON_DATA = Path(__file__).resolve().parents[1] / "unit" / "data" / "amazon"
 MARKETPLACE = "A1PA6795UKMFR9"

@@ -21,6 +21,8 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
+from contracts.errors import ErrorType
+from contracts.payments import AuthorizePaymentInput, PaymentStepInput
 from domain.money import Money
 from integrations.payments import PaymentRejected, StripeGateway
 from integrations.providers import GatewayPayment, PaymentDeclined
@@ -29,7 +31,6 @@ from persistence import orders as order_store
 from persistence.models import PaymentRecord
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
-from workflows.payloads import PAYMENT_DECLINED, AuthorizePaymentInput, PaymentStepInput
 
 SECRET = "sk_test_oms_localstripe"
 GOOD_CARD = "4242424242424242"
@@ -520,7 +521,7 @@ def test_a_declined_authorize_payment_activity_is_not_retried(database, gateway,
     for attempt in (1, 2):
         with pytest.raises(ApplicationError) as raised:
             _attempt(attempt).run(payments.authorize_payment, data)
-        assert (raised.value.type, raised.value.non_retryable) == (PAYMENT_DECLINED, True)
+        assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PAYMENT_DECLINED, True)
         assert "Your card was declined" in raised.value.message
 
     assert len(labelled(client, data.idempotency_key)) == 1

@@ -14,6 +14,7 @@ from temporalio.testing import ActivityEnvironment
 
 import activities.orders
 from activities.orders import OrderActivities
+from contracts.order_records import RecordOrderInput, RecordOrderResult
 from domain import limits
 from domain.money import Money
 from domain.order import Order
@@ -23,7 +24,6 @@ from persistence.models import OrderRecord
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
-from workflows.payloads import RecordOrderInput, RecordOrderResult
 
 EMAIL = "someone.with.a.very.long.address@example.com"
 

@@ -19,13 +19,13 @@ from temporalio.client import Client
 
 from api.main import create_app
 from config import Settings, load_settings
+from contracts.order_workflow import OrderState
 from domain.status import OrderStatus
 from integrations.providers import PaymentGateway, Warehouse
 from persistence import orders as order_store
 from tests.conftest import TestDatabase
 from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
 from workflows.order import OrderWorkflow
-from workflows.payloads import OrderState
 
 
 @dataclass

@@ -36,6 +36,7 @@ from activities.stock_feed import StockFeedActivities
 from api.main import create_app
 from api.services.intake import start_order
 from config import load_settings
+from contracts.channels import DeliverNoticesInput, StockFeedInput
 from domain.order import Order
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import free_port
@@ -51,7 +52,6 @@ from tests.conftest import TestDatabase as Database
 from tests.factories import add_location, next_id, shopify_payload, stock
 from tests.workflow.conftest import Engine, running_engine
 from worker import stock_feed_workflow_id
-from workflows.payloads import DeliverNoticesInput, StockFeedInput
 from workflows.stock_feed import StockFeedWorkflow
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"

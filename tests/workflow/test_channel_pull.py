@@ -29,6 +29,8 @@ from temporalio.client import (
 from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
+from contracts.channels import PullChannelInput, PullChannelResult
+from contracts.order_workflow import OrderWorkflowInput, ReleaseRequest
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US
 from ops.channel_schedules import ensure_pull_schedules, pull_schedule_id
 from persistence import orders as order_store
@@ -42,7 +44,6 @@ from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, running_engine
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.channel_pull import ChannelPullWorkflow
-from workflows.payloads import OrderWorkflowInput, PullChannelInput, PullChannelResult, ReleaseRequest
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from tests.conftest import TestDatabase

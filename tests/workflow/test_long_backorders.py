@@ -12,13 +12,14 @@ from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
 from api.services.intake import start_order
+from contracts.order_workflow import ReleaseRequest
+from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, StockOutbox
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.order import OrderWorkflow
-from workflows.payloads import ReleaseRequest, ReturnAccepted, ReturnRequest, ReturnRequestLine
 
 
 async def _signals(client, order_id: str, name: str) -> int:

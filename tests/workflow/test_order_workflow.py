@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from api.services.cancel import request_cancel
 from api.services.intake import start_order
+from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.status import OrderStatus
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
@@ -21,7 +22,6 @@ from tests.workflow.conftest import running_engine
 from tests.workflow.gates import Gate, GatedWarehouse
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, ReleaseRequest
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
 
 
@@ -110,6 +110,8 @@ async def test_an_unknown_sku_holds_the_order_until_a_person_fixes_and_releases_
     await engine.wait_for_status(order_id, "ON_HOLD")
     with engine.db.session() as session:
         assert "GHOST-1" in order_store.get_order(session, order_id).hold_reason
+    # The search attribute follows once the workflow has heard the activity finish.
+    await engine.wait_for_live_status(order_id, OrderStatus.ON_HOLD)
     assert (await handle.describe()).typed_search_attributes.get(ORDER_STATUS) == "ON_HOLD"
 
     await handle.signal(OrderWorkflow.release, ReleaseRequest(note="too early"))

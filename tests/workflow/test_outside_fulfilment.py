@@ -15,6 +15,8 @@ from activities.inventory import InventoryActivities
 from api.services import order_view
 from api.services.cancel import request_cancel
 from api.services.intake import cancel_from_channel, start_order
+from contracts.inventory import SellAtCounterInput
+from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, Order
 from domain.outside_fulfilment import COUNTER_SALE_REFUSAL
 from domain.status import OrderStatus
@@ -26,7 +28,6 @@ from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest, ReleaseRequest, SellAtCounterInput
 from workflows.search_attributes import ORDER_STATUS
 
 STORE = "STORE-UTR"

@@ -16,13 +16,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.services.intake import start_order
+from contracts.errors import ErrorType
+from contracts.shipments import CONFIRM_STEP_UPDATE, ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from workflows.order import OrderWorkflow
-from workflows.payloads import CONFIRM_STEP_UPDATE, CONFIRMATION_REFUSED, ShipmentProgress, StepConfirmation
 
 
 async def _shipment(client: Client, shipment_id: str, timeout: float = 20) -> ShipmentProgress:
@@ -47,7 +48,7 @@ async def _refusal(client: Client, shipment_id: str, step: str, location: str, *
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await _confirm(client, shipment_id, step, location, **fields)
     cause = refused.value.cause
-    assert isinstance(cause, ApplicationError) and cause.type == CONFIRMATION_REFUSED
+    assert isinstance(cause, ApplicationError) and cause.type == ErrorType.CONFIRMATION_REFUSED
     return str(cause.details[0])
 
 

@@ -10,6 +10,7 @@ import stripe
 from sqlalchemy import select
 
 from api.services.intake import start_order
+from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
 from integrations.payments import StripeGateway
 from persistence import inventory
@@ -19,7 +20,6 @@ from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.order import OrderWorkflow
-from workflows.payloads import CancelRequest
 
 SECRET = "sk_test_oms_workflow"
 

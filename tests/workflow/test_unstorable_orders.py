@@ -19,6 +19,8 @@ from temporalio.worker import Worker
 
 from activities.permanent_failures import PermanentFailures
 from api.services.intake import start_order
+from contracts.errors import ErrorType
+from contracts.order_workflow import ReleaseRequest
 from domain.order import Order
 from domain.status import OrderStatus
 from integrations.sandbox.payments import SandboxPaymentGateway
@@ -28,7 +30,6 @@ from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, running_engine
 from workflows.order import OrderWorkflow
-from workflows.payloads import STORAGE_REFUSED, ReleaseRequest
 from workflows.policies import STEP_RETRY
 
 TOKEN = "unstorable-admin-token"
@@ -143,7 +144,7 @@ async def test_a_write_the_database_refuses_fails_at_once_naming_the_column(temp
                 )
     error = failed.value.cause
     assert isinstance(error, ActivityError) and isinstance(error.cause, ApplicationError)
-    assert (error.cause.type, error.cause.non_retryable) == (STORAGE_REFUSED, True)
+    assert (error.cause.type, error.cause.non_retryable) == (ErrorType.STORAGE_REFUSED, True)
     assert error.cause.message == f"write_a_ledger_row: the database cannot store this: {refusal}"
     assert error.cause.cause is None  # the statement and its values are not carried along
 

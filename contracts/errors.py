@@ -1,0 +1,31 @@
+"""The ApplicationError types activities raise and workflows, the API and ops branch on (never a
+message's text). A StrEnum, so the type travels through Temporal as the plain string it always was."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ErrorType(StrEnum):
+    PAYMENT_DECLINED = "PaymentDeclined"
+    """The provider declined the authorization: the order is cancelled, nothing reserved."""
+    PAYMENT_REJECTED = "PaymentRejected"
+    """The provider refused the request itself (not the customer's money): retrying cannot help."""
+    UNKNOWN_PAYMENT = "UnknownPayment"
+    CONFIRMATION_REFUSED = "ConfirmationRefused"
+    """A staff confirmation of a shipment step refused; its details hold the RefusalKind."""
+    UNKNOWN_SHIPMENT = "UnknownShipment"
+    STORAGE_REFUSED = "StorageRefused"
+    """Non-retryable: the database can never take the write (a value that does not fit its column);
+    the message names the column, never the value."""
+    UNKNOWN_STORE = "UnknownStore"
+    """A counter sale naming a store we do not know, a location that is not a store, or more units than
+    a counter sells: the order waits on hold."""
+    RETURN_REFUSED = "ReturnRefused"
+    """A refused return; its first detail is the domain.returns.ReturnRefusalKind."""
+    CHANNEL_NOT_CONFIGURED = "ChannelNotConfigured"
+    CHANNEL_RATE_LIMITED = "ChannelRateLimited"
+    CHANNEL_UNAVAILABLE = "ChannelUnavailable"
+    CHANNEL_AUTH_FAILED = "ChannelAuthFailed"
+    CHANNEL_REJECTED = "ChannelRejected"
+    CHANNEL_ERROR = "ChannelError"

@@ -1,0 +1,55 @@
+"""Taking the customer's money: authorize at intake, capture per shipment as it leaves, void the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from temporalio import activity
+
+from domain.money import Money
+
+
+@dataclass
+class AuthorizePaymentInput:
+    order_id: str
+    amount: Money
+    payment_method: str
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class PaymentStepInput:
+    order_id: str
+    payment_id: str
+    amount: Money
+    idempotency_key: str
+    at: datetime
+    final: bool = True
+    """For a capture: the last one, releasing what is left of the authorization with it."""
+
+
+@dataclass
+class PaymentResult:
+    payment_id: str
+    status: str
+    amount: Money
+    multicapture: bool = False
+    """The authorization takes several partial captures (one per shipment as it leaves)."""
+
+
+class Payments:
+    """The payment activities the order workflow calls (activities.payments implements them)."""
+
+    @activity.defn
+    def authorize_payment(self, data: AuthorizePaymentInput) -> PaymentResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def capture_payment(self, data: PaymentStepInput) -> PaymentResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def void_payment(self, data: PaymentStepInput) -> PaymentResult:
+        raise NotImplementedError

@@ -1,0 +1,195 @@
+"""What goes in and out of a ShipmentWorkflow and its steps (pick, pack, ship, ready, collect),
+staff confirmations, SLA escalations and the close of a shipment that did not leave."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio import activity
+
+from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
+
+# Staff confirmations of a shipment step (an update with a validator) and the withdrawal of a
+# shipment the order no longer wants.
+CONFIRM_STEP_UPDATE = "confirm_step"
+WITHDRAW_SIGNAL = "withdraw"
+
+
+@dataclass
+class ShipmentWorkflowInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    location_kind: str
+    lines: dict[str, int]
+    kind: str
+    """domain.fulfilment.ShipmentKind."""
+    pickup_location_id: str | None = None
+    auto_confirm: bool = True
+    sla_seconds: dict[str, int] = field(default_factory=dict)
+    pickup_expiry_seconds: int = DEFAULT_PICKUP_EXPIRY
+
+
+@dataclass
+class StepConfirmation:
+    """What a warehouse or store user confirms: the step, where, and what it found."""
+
+    step: str
+    location_id: str
+    quantities: dict[str, int] | None = None
+    """pick: units picked per SKU (SKUs left out were picked in full); fewer than asked is a short pick."""
+    parcels: int | None = None
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_ref: str | None = None
+    confirmed_by: str = ""
+
+
+@dataclass
+class ShipmentProgress:
+    """The live state of a shipment, answered by its workflow's query and confirmation updates."""
+
+    shipment_id: str
+    order_id: str
+    location_id: str
+    kind: str
+    status: ShipmentStatus
+    next_step: str | None
+    lines: dict[str, int]
+    carrier: str | None = None
+    tracking_number: str | None = None
+    escalated: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ShipmentOutcome:
+    shipment_id: str
+    status: ShipmentStatus
+    """SHIPPED or COLLECTED (handed over), WITHDRAWN, EXPIRED, or CANCELLED (nothing found to pick)."""
+    handed_over: dict[str, int] = field(default_factory=dict)
+    short: dict[str, int] = field(default_factory=dict)
+    """Units the pick did not find: written off there, to be sourced elsewhere."""
+    released: dict[str, int] = field(default_factory=dict)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    cancelled_order: bool = False
+    """The handover found the order cancelled (taken by the API before the workflow heard of it)."""
+
+
+@dataclass
+class ShipmentStepRequest:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    step: str
+    lines: dict[str, int]
+    idempotency_key: str
+    at: datetime
+    confirmation: StepConfirmation | None = None
+    """None: ask the warehouse provider (auto-confirm); else what staff confirmed."""
+    due_at: datetime | None = None
+    handover: bool = False
+    """The goods leave our stock at this step (ship, or collect over the counter)."""
+
+
+@dataclass
+class AutoStepsRequest:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    steps: list[str]
+    handover_step: str
+    lines: dict[str, int]
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class ShipmentStepDone:
+    status: ShipmentStatus
+    lines: dict[str, int]
+    """What the shipment carries after this step (a short pick carries less)."""
+    short: dict[str, int] = field(default_factory=dict)
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_ref: str | None = None
+
+
+@dataclass
+class CloseShipmentInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    lines: dict[str, int]
+    status: ShipmentStatus
+    """WITHDRAWN or EXPIRED: the pick request is withdrawn and the reservation released."""
+    reason: str
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class EscalationInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    step: str
+    due_at: datetime
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class ShipmentStepInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    demand: dict[str, int]
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class ShipmentStepResult:
+    shipment_id: str
+    status: ShipmentStatus
+    carrier: str | None = None
+    tracking_number: str | None = None
+    label_ref: str | None = None
+
+
+class Shipments:
+    """The shipment activities a ShipmentWorkflow calls (activities.fulfilment implements them)."""
+
+    @activity.defn
+    def perform_step(self, data: ShipmentStepRequest) -> ShipmentStepDone:
+        raise NotImplementedError
+
+    @activity.defn
+    def perform_steps_automatically(self, data: AutoStepsRequest) -> ShipmentStepDone:
+        raise NotImplementedError
+
+    @activity.defn
+    def close_shipment(self, data: CloseShipmentInput) -> None:
+        raise NotImplementedError
+
+    @activity.defn
+    def escalate(self, data: EscalationInput) -> None:
+        raise NotImplementedError
+
+
+class Fulfilment:
+    """Pick, pack and ship run by the order workflow itself: histories from before shipment workflows."""
+
+    @activity.defn
+    def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def pack_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def ship_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
+        raise NotImplementedError
