@@ -13,7 +13,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.channels import PublishStockResult, StockFeedInput, StockPublishing
-from contracts.order_workflow import STOCK_AVAILABLE_SIGNAL, StockAvailable
+from contracts.order_workflow import StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
 from integrations.stock_feeds import StockFeed
@@ -23,6 +23,7 @@ from persistence.db import SessionFactory
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
 from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
+from workflows.order import OrderWorkflow
 
 log = logging.getLogger("oms.stock_feed")
 
@@ -127,7 +128,9 @@ class StockFeedActivities(StockPublishing):
         woken = 0
         for order_id, sku in servable:
             try:
-                await self._client.get_workflow_handle(order_id).signal(STOCK_AVAILABLE_SIGNAL, StockAvailable(sku))
+                await self._client.get_workflow_handle(order_id).signal(
+                    OrderWorkflow.stock_available, StockAvailable(sku)
+                )
                 woken += 1
             except RPCError as exc:
                 if exc.status is RPCStatusCode.NOT_FOUND:  # the order is gone: nobody waits any more

@@ -11,9 +11,6 @@ from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
 from domain.order import Order
 from domain.status import OrderStatus
 
-# The signal a backorder wakes by, sent by the stock-feed activity.
-STOCK_AVAILABLE_SIGNAL = "stock_available"
-
 
 @dataclass
 class FulfilmentOptions:

@@ -10,11 +10,6 @@ from temporalio import activity
 
 from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
 
-# Staff confirmations of a shipment step (an update with a validator) and the withdrawal of a
-# shipment the order no longer wants.
-CONFIRM_STEP_UPDATE = "confirm_step"
-WITHDRAW_SIGNAL = "withdraw"
-
 
 @dataclass
 class ShipmentWorkflowInput:

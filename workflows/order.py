@@ -32,7 +32,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.order_workflow import (
         DEFAULT_HISTORY_LIMIT,
-        STOCK_AVAILABLE_SIGNAL,
         CancelRequest,
         FulfilmentOptions,
         OrderCarried,
@@ -138,7 +137,7 @@ class OrderWorkflow:
         if request.accept_channel_total and self._total_accepted is None:
             self._total_accepted = request
 
-    @workflow.signal(name=STOCK_AVAILABLE_SIGNAL)
+    @workflow.signal
     def stock_available(self, notice: StockAvailable) -> None:
         """A SKU this order waits for can be promised again: try to source the backorder now."""
         if notice.sku in self._remaining:

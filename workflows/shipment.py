@@ -19,8 +19,6 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.order_workflow import CancelRequest
     from contracts.shipments import (
-        CONFIRM_STEP_UPDATE,
-        WITHDRAW_SIGNAL,
         AutoStepsRequest,
         CloseShipmentInput,
         EscalationInput,
@@ -69,7 +67,7 @@ class ShipmentWorkflow:
 
     # -- staff and the order talk to it ----------------------------------------------------------
 
-    @workflow.update(name=CONFIRM_STEP_UPDATE)
+    @workflow.update
     async def confirm_step(self, confirmation: StepConfirmation) -> ShipmentProgress:
         """Accepted only when it is the step the shipment waits for (the validator); answers once
         the step is recorded, so the caller sees the shipment as it now is."""
@@ -108,7 +106,7 @@ class ShipmentWorkflow:
         except ConfirmationRefused as refused:
             raise ApplicationError(str(refused), refused.kind.value, type=ErrorType.CONFIRMATION_REFUSED) from None
 
-    @workflow.signal(name=WITHDRAW_SIGNAL)
+    @workflow.signal
     def withdraw(self, request: CancelRequest) -> None:
         """The order no longer wants this shipment: honoured until the goods are handed over."""
         if not self._handed_over:

@@ -21,10 +21,11 @@ from api.deps import SessionDep, StaffUser, StateDep, connected
 from api.errors import temporal_unavailable
 from api.paging import LongPageDep
 from contracts.errors import ErrorType
-from contracts.shipments import CONFIRM_STEP_UPDATE, ShipmentProgress, StepConfirmation
+from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.fulfilment import RefusalKind, ShipmentStatus, Step
 from persistence.escalations import list_escalations
 from persistence.models import ShipmentRecord
+from workflows.shipment import ShipmentWorkflow
 
 router = APIRouter(tags=["shipments"])
 
@@ -165,7 +166,7 @@ async def get_shipment(shipment_id: str, _: StaffUser, state: StateDep) -> Any:
     progress: ShipmentProgress | None = None
     try:
         handle = (await connected(state.temporal)).get_workflow_handle(shipment_id)
-        progress = await handle.query("progress", result_type=ShipmentProgress)
+        progress = await handle.query(ShipmentWorkflow.progress)
     except (RPCError, WorkflowQueryFailedError, HTTPException):
         progress = None  # shipped before shipments had workflows, or the engine is away: the record says
     return _public(record, progress)
@@ -207,7 +208,7 @@ async def _confirm(state: StateDep, shipment_id: str, confirmation: StepConfirma
     client = await connected(state.temporal)
     handle = client.get_workflow_handle(shipment_id)
     try:
-        progress = await handle.execute_update(CONFIRM_STEP_UPDATE, confirmation, result_type=ShipmentProgress)
+        progress = await handle.execute_update(ShipmentWorkflow.confirm_step, confirmation)
     except WorkflowUpdateFailedError as exc:
         cause = exc.cause
         if isinstance(cause, ApplicationError) and cause.type == ErrorType.CONFIRMATION_REFUSED:

@@ -17,13 +17,14 @@ from temporalio.service import RPCError
 
 from api.services.intake import start_order
 from contracts.errors import ErrorType
-from contracts.shipments import CONFIRM_STEP_UPDATE, ShipmentProgress, StepConfirmation
+from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from workflows.order import OrderWorkflow
+from workflows.shipment import ShipmentWorkflow
 
 
 async def _shipment(client: Client, shipment_id: str, timeout: float = 20) -> ShipmentProgress:
@@ -31,7 +32,7 @@ async def _shipment(client: Client, shipment_id: str, timeout: float = 20) -> Sh
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await client.get_workflow_handle(shipment_id).query("progress", result_type=ShipmentProgress)
+            return await client.get_workflow_handle(shipment_id).query(ShipmentWorkflow.progress)
         except RPCError:
             if time.monotonic() > deadline:
                 raise
@@ -40,7 +41,7 @@ async def _shipment(client: Client, shipment_id: str, timeout: float = 20) -> Sh
 
 async def _confirm(client: Client, shipment_id: str, step: str, location: str, **fields) -> ShipmentProgress:
     return await client.get_workflow_handle(shipment_id).execute_update(
-        CONFIRM_STEP_UPDATE, StepConfirmation(step, location, **fields), result_type=ShipmentProgress
+        ShipmentWorkflow.confirm_step, StepConfirmation(step, location, **fields)
     )
 
 
