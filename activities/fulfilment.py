@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -27,18 +27,14 @@ from integrations.providers import Dispatch, Warehouse
 from persistence import escalations, inventory, shipment_notices
 from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once, stored_result
+from persistence.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
 
 
-def _step_result(record: ShipmentRecord) -> dict[str, Any]:
-    return {
-        "shipment_id": record.shipment_id,
-        "status": record.status,
-        "carrier": record.carrier,
-        "tracking_number": record.tracking_number,
-        "label_ref": record.label_ref,
-    }
+def _step_result(record: ShipmentRecord) -> ShipmentStepResult:
+    return ShipmentStepResult(
+        record.shipment_id, ShipmentStatus(record.status), record.carrier, record.tracking_number, record.label_ref
+    )
 
 
 T = TypeVar("T")
@@ -57,12 +53,12 @@ class FulfilmentActivities(Fulfilment):
     ) -> ShipmentStepResult:
         """Call the warehouse or carrier with no transaction open (it dedupes by shipment), then
         record the outcome exactly once; a retry of a recorded step calls nobody."""
-        stored = stored_result(self._session_factory, data.idempotency_key)
+        stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepResult)
         if stored is not None:
-            return ShipmentStepResult(**stored)
+            return stored
         outcome = call_warehouse()
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> ShipmentStepResult:
             record = session.get(ShipmentRecord, data.shipment_id)
             if record is None:
                 raise ApplicationError(
@@ -71,7 +67,7 @@ class FulfilmentActivities(Fulfilment):
             apply(session, record, outcome)
             return _step_result(record)
 
-        return ShipmentStepResult(**run_once(self._session_factory, data.idempotency_key, effect))
+        return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepResult)
 
     @activity.defn
     def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
@@ -124,9 +120,9 @@ class ShipmentActivities(Shipments):
     def perform_step(self, data: ShipmentStepRequest) -> ShipmentStepDone:
         """Record a confirmed step; without a confirmation (auto-confirm) ask the warehouse
         provider first, with no transaction open (it dedupes by shipment)."""
-        stored = stored_result(self._session_factory, data.idempotency_key)
+        stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepDone)
         if stored is not None:
-            return ShipmentStepDone(**stored)
+            return stored
         step, confirmation = Step(data.step), data.confirmation
         dispatch: Dispatch | None = None
         if confirmation is None:
@@ -138,40 +134,40 @@ class ShipmentActivities(Shipments):
                 confirmation.tracking_number,
                 confirmation.label_ref or f"label:{data.shipment_id}",
             )
-        return ShipmentStepDone(
-            **run_once(self._session_factory, data.idempotency_key, lambda s: self._record(s, data, dispatch))
+        return run_once(
+            self._session_factory, data.idempotency_key, lambda s: self._record(s, data, dispatch), ShipmentStepDone
         )
 
     @activity.defn
     def perform_steps_automatically(self, data: AutoStepsRequest) -> ShipmentStepDone:
         """A location that confirms by itself (the sandbox warehouse, a WMS that answers at once):
         every step in one activity, recorded in one transaction, each with its own timestamp row."""
-        stored = stored_result(self._session_factory, data.idempotency_key)
+        stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepDone)
         if stored is not None:
-            return ShipmentStepDone(**stored)
+            return stored
         dispatch: Dispatch | None = None
         for step in map(Step, data.steps):
             dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines) or dispatch
 
-        def effect(session: Session) -> dict[str, Any]:
-            result: dict[str, Any] = {"status": ShipmentStatus.RESERVED, "lines": dict(data.lines)}
+        def effect(session: Session) -> ShipmentStepDone:
+            result = ShipmentStepDone(ShipmentStatus.RESERVED, dict(data.lines))
             for step in data.steps:
                 request = ShipmentStepRequest(
                     data.order_id,
                     data.shipment_id,
                     data.location_id,
                     step,
-                    dict(result["lines"]),
+                    dict(result.lines),
                     data.idempotency_key,
                     data.at,
                     handover=step == data.handover_step,
                 )
                 result = self._record(session, request, dispatch)
-                if result["status"] == ShipmentStatus.STOPPED_BY_CANCEL:
+                if result.status == ShipmentStatus.STOPPED_BY_CANCEL:
                     break
             return result
 
-        return ShipmentStepDone(**run_once(self._session_factory, data.idempotency_key, effect))
+        return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepDone)
 
     def _ask_warehouse(self, step: Step, shipment_id: str, location_id: str, lines: dict[str, int]) -> Dispatch | None:
         """The warehouse provider's side of a step it confirms by itself; ship answers the dispatch."""
@@ -183,7 +179,7 @@ class ShipmentActivities(Shipments):
             return self._warehouse.dispatch(shipment_id, location_id)
         return None
 
-    def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> dict[str, Any]:
+    def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> ShipmentStepDone:
         record = session.get(ShipmentRecord, data.shipment_id)
         if record is None:
             raise ApplicationError(
@@ -192,7 +188,7 @@ class ShipmentActivities(Shipments):
         step, confirmation, at = Step(data.step), data.confirmation, data.at
         if data.handover and not order_store.handover_allowed(session, data.order_id):
             order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
-            return {"status": ShipmentStatus.STOPPED_BY_CANCEL, "lines": dict(data.lines)}
+            return ShipmentStepDone(ShipmentStatus.STOPPED_BY_CANCEL, dict(data.lines))
         lines, short = dict(data.lines), {}
         status = DONE_STATUS[step]
         if step is Step.PICK:
@@ -247,23 +243,16 @@ class ShipmentActivities(Shipments):
         record.status = status
         if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
             escalations.resolve(session, data.shipment_id, step.value, at)
-        return {
-            "status": status,
-            "lines": lines,
-            "short": short,
-            "carrier": record.carrier,
-            "tracking_number": record.tracking_number,
-            "label_ref": record.label_ref,
-        }
+        return ShipmentStepDone(status, lines, short, record.carrier, record.tracking_number, record.label_ref)
 
     @activity.defn
     def close_shipment(self, data: CloseShipmentInput) -> None:
         """Withdraw the pick request at the location, then release what the shipment still holds."""
-        if stored_result(self._session_factory, data.idempotency_key) is not None:
+        if stored_result(self._session_factory, data.idempotency_key, Done) is not None:
             return
         self._warehouse.withdraw(data.shipment_id, data.location_id)
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> Done:
             if data.lines:
                 inventory.release(session, data.location_id, data.lines, data.order_id)
             record = session.get(ShipmentRecord, data.shipment_id)
@@ -278,15 +267,15 @@ class ShipmentActivities(Shipments):
                 f"{data.shipment_id}: {data.reason}; {units} units released at {data.location_id}",
                 data.at,
             )
-            return {"closed": data.status}
+            return Done()
 
-        run_once(self._session_factory, data.idempotency_key, effect)
+        run_once(self._session_factory, data.idempotency_key, effect, Done)
 
     @activity.defn
     def escalate(self, data: EscalationInput) -> None:
         """A step is late: flag it for ops (the escalations list) and note it on the order."""
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> Done:
             escalations.raise_once(session, data)
             order_store.add_event(
                 session,
@@ -295,6 +284,6 @@ class ShipmentActivities(Shipments):
                 f"{data.step} at {data.location_id} for {data.shipment_id} was due {data.due_at.isoformat()}",
                 data.at,
             )
-            return {"escalated": data.step}
+            return Done()
 
-        run_once(self._session_factory, data.idempotency_key, effect)
+        run_once(self._session_factory, data.idempotency_key, effect, Done)

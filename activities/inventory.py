@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -46,13 +44,13 @@ class InventoryActivities(Inventory):
         """Plan from fresh stock with the channel's routing rules and reserve the plan in one
         transaction; a lost race reserves nothing and reports a conflict, and the workflow re-plans."""
         try:
-            stored = run_once(self._session_factory, data.idempotency_key, lambda s: self._reserve(s, data))
+            return run_once(
+                self._session_factory, data.idempotency_key, lambda s: self._reserve(s, data), ReserveStockResult
+            )
         except inventory.InsufficientStock as exc:
             return ReserveStockResult(ReserveStockResult.CONFLICT, str(exc))
-        shipments = [ReservedShipment(**shipment) for shipment in stored.pop("shipments", [])]
-        return ReserveStockResult(**stored, shipments=shipments)
 
-    def _reserve(self, session: Session, data: ReserveStockInput) -> dict[str, Any]:
+    def _reserve(self, session: Session, data: ReserveStockInput) -> ReserveStockResult:
         policy = policy_for(session, data.channel) if data.channel else None
         routing = policy.routing if policy else None
         plan = plan_shipments(
@@ -67,20 +65,20 @@ class InventoryActivities(Inventory):
             order_store.set_status(
                 session, data.order_id, OrderStatus.ON_HOLD, hold_reason=plan.explanation, at=data.at
             )
-            return {"outcome": ReserveStockResult.HOLD, "reason": plan.explanation}
+            return ReserveStockResult(ReserveStockResult.HOLD, plan.explanation)
         if plan.outcome is PlanOutcome.CANCEL:
-            return {"outcome": ReserveStockResult.CANCEL, "reason": plan.explanation}
+            return ReserveStockResult(ReserveStockResult.CANCEL, plan.explanation)
         if plan.outcome is PlanOutcome.BACKORDER or not plan.shipments:
             order_store.set_status(
                 session, data.order_id, OrderStatus.BACKORDERED, hold_reason=plan.explanation, at=data.at
             )
             backorders.wait_for(session, data.order_id, data.demand, data.at)
-            return {
-                "outcome": ReserveStockResult.INSUFFICIENT,
-                "reason": plan.explanation,
-                "unfilled": dict(data.demand),
-                "auto_cancel_after_days": auto_cancel,
-            }
+            return ReserveStockResult(
+                ReserveStockResult.INSUFFICIENT,
+                plan.explanation,
+                unfilled=dict(data.demand),
+                auto_cancel_after_days=auto_cancel,
+            )
         shipments = []
         for planned in plan.shipments:
             lines = dict(planned.lines)
@@ -104,15 +102,15 @@ class InventoryActivities(Inventory):
                 )
             )
             shipments.append(
-                {
-                    "shipment_id": shipment_id,
-                    "location_id": planned.location_id,
-                    "lines": lines,
-                    "transfer_to": planned.transfer_to,
-                    "cost_minor": planned.cost_minor,
-                    "location_kind": location.kind if location else "warehouse",
-                    "task_queue": location.task_queue if location else None,
-                }
+                ReservedShipment(
+                    shipment_id,
+                    planned.location_id,
+                    lines,
+                    transfer_to=planned.transfer_to,
+                    cost_minor=planned.cost_minor,
+                    location_kind=location.kind if location else "warehouse",
+                    task_queue=location.task_queue if location else None,
+                )
             )
         unfilled = dict(plan.unfilled)
         if unfilled:
@@ -126,19 +124,19 @@ class InventoryActivities(Inventory):
         for planned in sorted(plan.shipments, key=lambda p: p.location_id):
             inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
         first = shipments[0]
-        return {
-            "outcome": ReserveStockResult.PARTIAL if unfilled else ReserveStockResult.RESERVED,
-            "reason": plan.explanation,
-            "location_id": first["location_id"],
-            "shipment_id": first["shipment_id"],
-            "shipments": shipments,
-            "unfilled": unfilled,
-            "auto_cancel_after_days": auto_cancel,
-        }
+        return ReserveStockResult(
+            ReserveStockResult.PARTIAL if unfilled else ReserveStockResult.RESERVED,
+            plan.explanation,
+            location_id=first.location_id,
+            shipment_id=first.shipment_id,
+            shipments=shipments,
+            unfilled=unfilled,
+            auto_cancel_after_days=auto_cancel,
+        )
 
     @activity.defn
     def release_stock(self, data: ReleaseStockInput) -> ReleaseStockResult:
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> ReleaseStockResult:
             inventory.release(session, data.location_id, data.demand, data.order_id)
             record = session.get(ShipmentRecord, data.shipment_id)
             if record is not None:
@@ -152,10 +150,9 @@ class InventoryActivities(Inventory):
                 f"{sum(data.demand.values())} units at {data.location_id}",
                 data.at,
             )
-            return {"released": True}
+            return ReleaseStockResult(released=True)
 
-        run_once(self._session_factory, data.idempotency_key, effect)
-        return ReleaseStockResult(released=True)
+        return run_once(self._session_factory, data.idempotency_key, effect, ReleaseStockResult)
 
     @activity.defn
     def sell_at_counter(self, data: SellAtCounterInput) -> SellAtCounterResult:
@@ -164,7 +161,7 @@ class InventoryActivities(Inventory):
         counter sells is for a person to fix (the API refuses the last two for a store it knows;
         this holds whatever else starts one), so retrying cannot help."""
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> SellAtCounterResult:
             sale = inventory.sell_at_counter(session, data.order_id, data.location_id, data.lines)
             units = sum(sale.taken.values())
             order_store.add_event(
@@ -173,13 +170,12 @@ class InventoryActivities(Inventory):
             for sku, short in sale.short.items():
                 note = count_the_shelf(data.location_id, sku, short, recorded=sku not in sale.unrecorded)
                 order_store.add_event(session, data.order_id, "stock_discrepancy", note, data.at)
-            return {"taken": sale.taken, "short": sale.short}
+            return SellAtCounterResult(taken=dict(sale.taken), short=dict(sale.short))
 
         try:
-            stored = run_once(self._session_factory, data.idempotency_key, effect)
+            return run_once(self._session_factory, data.idempotency_key, effect, SellAtCounterResult)
         except (inventory.UnknownLocation, inventory.CounterSaleRefused) as exc:
             raise ApplicationError(str(exc), type=ErrorType.UNKNOWN_STORE, non_retryable=True) from exc
-        return SellAtCounterResult(taken=dict(stored["taken"]), short=dict(stored["short"]))
 
 
 def _describe(plan: SourcingPlan) -> str:

@@ -65,7 +65,7 @@ class OrderActivities(OrderRecords):
         accepted = data.channel_total_accepted
         mismatch = price_mismatch(order)
 
-        def effect(session: Session) -> dict[str, list[str]]:
+        def effect(session: Session) -> ValidateOrderResult:
             known = inventory.known_skus(session, (line.sku for line in order.lines))
             reasons = hold_reasons(order, known, channel_total_accepted=accepted is not None)
             if mismatch and accepted is not None:
@@ -87,15 +87,16 @@ class OrderActivities(OrderRecords):
                 order_store.set_status(
                     session, order.order_id, OrderStatus.ON_HOLD, hold_reason="; ".join(reasons), at=data.at
                 )
-            return {"hold_reasons": reasons}
+            return ValidateOrderResult(hold_reasons=reasons)
 
-        result = run_once(self._session_factory, f"{order.order_id}:validate:{data.attempt}", effect)
-        reasons = list(result["hold_reasons"])
-        return ValidateOrderResult(hold_reasons=reasons, price_mismatch=mismatch is not None and accepted is None)
+        result = run_once(
+            self._session_factory, f"{order.order_id}:validate:{data.attempt}", effect, ValidateOrderResult
+        )
+        return ValidateOrderResult(result.hold_reasons, price_mismatch=mismatch is not None and accepted is None)
 
     @activity.defn
     def change_status(self, data: ChangeStatusInput) -> ChangeStatusResult:
-        def effect(session: Session) -> dict[str, str]:
+        def effect(session: Session) -> ChangeStatusResult:
             if data.status in (OrderStatus.CANCELLED, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
                 backorders.forget(session, data.order_id)  # nothing waits for stock any more
             order_store.set_status(
@@ -112,7 +113,6 @@ class OrderActivities(OrderRecords):
                     confirm_lines=cancel.confirm_lines if cancel is not None else (),
                     at=data.at,
                 )
-            return {"status": data.status.value}
+            return ChangeStatusResult(data.status)
 
-        run_once(self._session_factory, data.idempotency_key, effect)
-        return ChangeStatusResult(status=data.status)
+        return run_once(self._session_factory, data.idempotency_key, effect, ChangeStatusResult)

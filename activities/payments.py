@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -10,7 +10,7 @@ from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
 from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
-from domain.money import Money
+from domain.payments import PaymentStatus
 from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGateway, PaymentRejected
 from persistence import orders as order_store
 from persistence.db import SessionFactory
@@ -19,22 +19,21 @@ from persistence.models import PaymentRecord
 from persistence.unit_of_work import UnitOfWork
 
 
-def payment_status(record: PaymentRecord) -> str:
+def payment_status(record: PaymentRecord) -> PaymentStatus:
     """AUTHORIZED, PARTIALLY_CAPTURED, CAPTURED (the rest, if any, voided) or VOIDED."""
     if record.captured_minor == 0:
-        return "VOIDED" if record.voided_minor else "AUTHORIZED"
+        return PaymentStatus.VOIDED if record.voided_minor else PaymentStatus.AUTHORIZED
     if record.captured_minor + record.voided_minor >= record.authorized_minor:
-        return "CAPTURED"
-    return "PARTIALLY_CAPTURED"
+        return PaymentStatus.CAPTURED
+    return PaymentStatus.PARTIALLY_CAPTURED
 
 
-def _result(stored: dict[str, Any]) -> PaymentResult:
-    return PaymentResult(
-        stored["payment_id"],
-        stored["status"],
-        Money(stored["amount_minor"], stored["currency"]),
-        multicapture=bool(stored.get("multicapture", False)),
-    )
+@dataclass
+class Authorization:
+    """What an authorization step recorded: the payment, or why the provider declined it."""
+
+    payment: PaymentResult
+    declined: str | None = None
 
 
 class PaymentActivities(Payments):
@@ -46,7 +45,7 @@ class PaymentActivities(Payments):
     def authorize_payment(self, data: AuthorizePaymentInput) -> PaymentResult:
         """Ask the gateway with no transaction open (it dedupes by the step's key), then record the
         outcome once; a retry of a recorded step does not call the gateway again."""
-        stored = stored_result(self._session_factory, data.idempotency_key)
+        stored = stored_result(self._session_factory, data.idempotency_key, Authorization)
         if stored is None:
             payment_id = f"payment-{data.order_id}"
             try:
@@ -58,18 +57,17 @@ class PaymentActivities(Payments):
             except PaymentDeclined as exc:
                 paid = exc
 
-            def effect(session: Session) -> dict[str, Any]:
-                money = {"amount_minor": data.amount.amount_minor, "currency": data.amount.currency}
+            def effect(session: Session) -> Authorization:
                 if isinstance(paid, PaymentDeclined):
                     order_store.add_event(session, data.order_id, "payment_declined", str(paid), data.at)
-                    return {"payment_id": payment_id, "status": "declined", "reason": str(paid), **money}
+                    return Authorization(PaymentResult(payment_id, "declined", data.amount), declined=str(paid))
                 session.add(
                     PaymentRecord(
                         payment_id=payment_id,
                         order_id=data.order_id,
                         provider=paid.provider,
                         provider_ref=paid.provider_ref,
-                        status="AUTHORIZED",
+                        status=PaymentStatus.AUTHORIZED,
                         currency=data.amount.currency,
                         authorized_minor=data.amount.amount_minor,
                         created_at=data.at,
@@ -77,12 +75,12 @@ class PaymentActivities(Payments):
                     )
                 )
                 order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
-                return {"payment_id": payment_id, "status": "authorized", "multicapture": paid.multicapture, **money}
+                return Authorization(PaymentResult(payment_id, "authorized", data.amount, paid.multicapture))
 
-            stored = run_once(self._session_factory, data.idempotency_key, effect)
-        if stored["status"] == "declined":
-            raise ApplicationError(stored["reason"], type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
-        return _result(stored)
+            stored = run_once(self._session_factory, data.idempotency_key, effect, Authorization)
+        if stored.declined is not None:
+            raise ApplicationError(stored.declined, type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
+        return stored.payment
 
     @activity.defn
     def capture_payment(self, data: PaymentStepInput) -> PaymentResult:
@@ -95,9 +93,9 @@ class PaymentActivities(Payments):
     def _settle(self, data: PaymentStepInput, outcome: str) -> PaymentResult:
         """Capture or void part of an authorization at the gateway (no transaction open during the
         call; the gateway dedupes by key), then record it once per idempotency key."""
-        stored = stored_result(self._session_factory, data.idempotency_key)
+        stored = stored_result(self._session_factory, data.idempotency_key, PaymentResult)
         if stored is not None:
-            return _result(stored)
+            return stored
         with UnitOfWork(self._session_factory) as uow:
             provider_ref = self._payment(uow.session, data.payment_id).provider_ref
         try:
@@ -108,7 +106,7 @@ class PaymentActivities(Payments):
         except PaymentRejected as exc:
             raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> PaymentResult:
             record = self._payment(session, data.payment_id)
             if outcome == "captured":
                 record.captured_minor += data.amount.amount_minor
@@ -116,14 +114,9 @@ class PaymentActivities(Payments):
                 record.voided_minor += data.amount.amount_minor
             record.status, record.updated_at = payment_status(record), data.at
             order_store.add_event(session, data.order_id, f"payment_{outcome}", data.amount.format(), data.at)
-            return {
-                "payment_id": data.payment_id,
-                "status": outcome,
-                "amount_minor": data.amount.amount_minor,
-                "currency": data.amount.currency,
-            }
+            return PaymentResult(data.payment_id, outcome, data.amount)
 
-        return _result(run_once(self._session_factory, data.idempotency_key, effect))
+        return run_once(self._session_factory, data.idempotency_key, effect, PaymentResult)
 
     @staticmethod
     def _payment(session: Session, payment_id: str) -> PaymentRecord:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -13,7 +11,7 @@ from contracts.errors import ErrorType
 from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, Returns
 from domain.money import Money
 from domain.order import Order
-from domain.returns import ReturnLine, ReturnRefused, check_return, refund_for
+from domain.returns import ReturnLine, ReturnRefused, ReturnStatus, check_return, refund_for
 from integrations.providers import PaymentGateway, PaymentRejected
 from persistence import returns as return_store
 from persistence.db import SessionFactory
@@ -46,7 +44,7 @@ class ReturnActivities(Returns):
         """Check the request against the database (what shipped, what came back), then record the
         return and restock in one transaction; a retry answers what was recorded the first time."""
 
-        def effect(session: Session) -> dict[str, Any]:
+        def effect(session: Session) -> ReturnAccepted:
             order: Order = data.order
             returned = return_store.returned_so_far(session, order.order_id)
             try:
@@ -74,10 +72,9 @@ class ReturnActivities(Returns):
                 at=data.at,
                 restock_at=data.restock_at,
             )
-            return {"return_id": data.return_id, "refund_minor": refund.amount_minor, "currency": refund.currency}
+            return ReturnAccepted(data.return_id, ReturnStatus.ACCEPTED, refund)
 
-        stored = run_once(self._session_factory, f"{data.return_id}:accept", effect)
-        return ReturnAccepted(stored["return_id"], "ACCEPTED", Money(stored["refund_minor"], stored["currency"]))
+        return run_once(self._session_factory, f"{data.return_id}:accept", effect, ReturnAccepted)
 
     @activity.defn
     def refund_return(self, data: RefundReturnInput) -> ReturnAccepted:
@@ -85,7 +82,7 @@ class ReturnActivities(Returns):
         on the channel, so the refund is noted as the channel's to make. No transaction is open
         during the gateway call; the gateway dedupes by the step key, and the outcome is recorded once."""
         key = f"{data.return_id}:refund"
-        stored = stored_result(self._session_factory, key)
+        stored = stored_result(self._session_factory, key, ReturnAccepted)
         if stored is None:
             with UnitOfWork(self._session_factory) as uow:
                 payment = return_store.refundable(uow.session, data.order_id)
@@ -98,15 +95,15 @@ class ReturnActivities(Returns):
                 except PaymentRejected as exc:
                     raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
 
-            def effect(session: Session) -> dict[str, Any]:
+            def effect(session: Session) -> ReturnAccepted:
                 if provider_ref is None or amount.amount_minor == 0:
                     return_store.note_refund(
                         session, data.return_id, None, data.amount, "to refund on the channel", data.at
                     )
-                    return {"status": "REFUND_ON_CHANNEL", "amount_minor": data.amount.amount_minor}
+                    return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)
                 payment = return_store.refundable(session, data.order_id)
                 return_store.note_refund(session, data.return_id, payment, amount, "refunded to the customer", data.at)
-                return {"status": "REFUNDED", "amount_minor": amount.amount_minor}
+                return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, amount)
 
-            stored = run_once(self._session_factory, key, effect)
-        return ReturnAccepted(data.return_id, stored["status"], Money(stored["amount_minor"], data.amount.currency))
+            stored = run_once(self._session_factory, key, effect, ReturnAccepted)
+        return stored

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
-from persistence.idempotency import run_once
+from persistence.idempotency import Done, run_once
 from persistence.migrate import upgrade_to_head
 from persistence.models import Base, Location, StockLevel
 from persistence.unit_of_work import UnitOfWork
@@ -62,12 +62,12 @@ def _process(url: str, threads: int, keys: list[int], start_at: float, results: 
         nonlocal won, lost
         order_id = f"order-bench-{n}"
 
-        def reserve_one(session: Session) -> dict[str, int]:
+        def reserve_one(session: Session) -> Done:
             inventory.reserve(session, LOCATION, {SKU: 1}, order_id)
-            return {"reserved": 1}
+            return Done()
 
         try:
-            run_once(factory, f"{order_id}:reserve:1", reserve_one)
+            run_once(factory, f"{order_id}:reserve:1", reserve_one, Done)
             with lock:
                 won += 1
         except inventory.InsufficientStock:

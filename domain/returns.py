@@ -16,6 +16,15 @@ from domain.money import Money
 from domain.order import Order
 
 
+class ReturnStatus(StrEnum):
+    ACCEPTED = "ACCEPTED"
+    """Taken (and restocked where fit to sell); the refund follows."""
+    REFUNDED = "REFUNDED"
+    """Refunded through our payment provider."""
+    REFUND_ON_CHANNEL = "REFUND_ON_CHANNEL"
+    """The channel took the money, so the refund is the channel's to make."""
+
+
 class ReturnRefusalKind(StrEnum):
     WINDOW_CLOSED = "window_closed"
     """The returns window is over (or the order was never delivered): HTTP 409."""

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from temporalio.converter import AdvancedJSONEncoder, value_to_type
 
 from domain import limits
 from persistence.db import SessionFactory
@@ -16,12 +19,21 @@ from persistence.guarded_commit import INSERT_RESULT, batch, commit_with_guards,
 from persistence.models import ActivityResult, utcnow
 from persistence.unit_of_work import UnitOfWork
 
-Result = dict[str, Any]
+R = TypeVar("R")
 _INSERT_RESULT = insert(ActivityResult)
 
 
-def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Session], Result]) -> Result:
+@dataclass(frozen=True)
+class Done:
+    """The result of a step that answers nothing but must happen once (an escalation, a close)."""
+
+
+def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Session], R], result_type: type[R]) -> R:
     """Run `effect` and store its result under `key` in one transaction, or return the stored result.
+
+    The result is a dataclass (usually the activity's own result type): it is stored as the JSON
+    Temporal would carry it and read back as the same type, so a repeat answers exactly what the
+    first attempt answered.
 
     No look-up first (every step would pay for it; a repeat is rare): the key's insert finds a
     repeat, which then returns what was stored. On PostgreSQL the guarded stock statements travel
@@ -34,27 +46,36 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
         defer_writes(uow.session)
         try:
             result = effect(uow.session)
+            document = _document(result)
             pending = batch(uow.session)
             if pending is not None:
-                pending.inserts.append((INSERT_RESULT, (key, json_value(result), utcnow())))
+                pending.inserts.append((INSERT_RESULT, (key, json_value(document), utcnow())))
             else:
-                uow.session.connection().execute(_INSERT_RESULT, {"key": key, "result": result})
+                uow.session.connection().execute(_INSERT_RESULT, {"key": key, "result": document})
             commit_with_guards(uow.session)
         except IntegrityError:
             uow.session.rollback()
-            stored = stored_result(session_factory, key)
+            stored = stored_result(session_factory, key, result_type)
             if stored is None:  # not a repeat: the effect itself broke a constraint
                 raise
             return stored
         return result
 
 
-def stored_result(session_factory: SessionFactory, key: str) -> Result | None:
+def stored_result(session_factory: SessionFactory, key: str, result_type: type[R]) -> R | None:
     """The result a step already recorded, if any: also checked before calling the outside world,
     so a retry of a finished step does not call a carrier or gateway again."""
     with UnitOfWork(session_factory) as uow:
         stored = uow.session.get(ActivityResult, stored_key(key))
-        return stored.result if stored is not None else None
+        return value_to_type(result_type, stored.result, []) if stored is not None else None
+
+
+def _document(result: object) -> dict[str, Any]:
+    """A result as the JSON object the column keeps (dataclasses as objects, times as ISO text)."""
+    document = json.loads(json.dumps(result, cls=AdvancedJSONEncoder))
+    if not isinstance(document, dict):
+        raise TypeError(f"a step's result is a dataclass, not {type(result).__name__}")
+    return document
 
 
 def stored_key(key: str) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.money import Money
+from domain.returns import ReturnStatus
 from persistence import orders as order_store
 from persistence.inventory import adjust_on_hand
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
@@ -55,7 +56,7 @@ def accept_return(
     record = ReturnRecord(
         return_id=return_id,
         order_id=order_id,
-        status="ACCEPTED",
+        status=ReturnStatus.ACCEPTED,
         lines=dict(lines),
         reason=reason,
         currency=refund.currency,
@@ -98,9 +99,9 @@ def note_refund(
         payment.refunded_minor += amount.amount_minor
         payment.updated_at = at
     if payment is None:
-        record.status = "REFUND_ON_CHANNEL"
+        record.status = ReturnStatus.REFUND_ON_CHANNEL
     else:
-        record.status, record.refunded_at = "REFUNDED", at
+        record.status, record.refunded_at = ReturnStatus.REFUNDED, at
     order_store.add_event(session, record.order_id, "refunded", f"{return_id}: {amount.format()} {how}", at)
 
 

@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from contracts.inventory import SellAtCounterResult
 from persistence import inventory
-from persistence.idempotency import run_once
+from persistence.idempotency import Done, run_once
 from persistence.models import StockLevel, StockMovement, StockOutbox
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
@@ -109,14 +110,16 @@ def test_counter_sales_racing_reservations_keep_the_record_and_the_ledger_true(d
             sale = run_once(
                 database.session_factory,
                 f"order-pos-r{n}:counter-sale",
-                lambda s: {"taken": inventory.sell_at_counter(s, f"order-pos-r{n}", STORE, {"HOT": 1}).taken},
+                lambda s: SellAtCounterResult(inventory.sell_at_counter(s, f"order-pos-r{n}", STORE, {"HOT": 1}).taken),
+                SellAtCounterResult,
             )
-            return "sold", sale["taken"].get("HOT", 0)
+            return "sold", sale.taken.get("HOT", 0)
         try:
             run_once(
                 database.session_factory,
                 f"order-webshop-r{n}:reserve:1",
-                lambda s: inventory.reserve(s, STORE, {"HOT": 1}, f"order-webshop-r{n}") or {"ok": True},
+                lambda s: inventory.reserve(s, STORE, {"HOT": 1}, f"order-webshop-r{n}") or Done(),
+                Done,
             )
         except inventory.InsufficientStock:
             return "reserved", 0

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from persistence import inventory
-from persistence.idempotency import run_once
+from persistence.idempotency import Done, run_once
 from persistence.models import ActivityResult, StockLevel, StockMovement
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
+
+
+@dataclass
+class Reserved:
+    """What the racing steps record as their result."""
+
+    units: int
 
 
 def _row(db, location_id, sku):
@@ -111,7 +119,8 @@ def test_racing_orders_never_oversell(database):
             run_once(
                 database.session_factory,
                 f"order-webshop-{n}:reserve:1",
-                lambda s: inventory.reserve(s, "AMS", {"HOT": 1}, f"order-webshop-{n}") or {"ok": True},
+                lambda s: inventory.reserve(s, "AMS", {"HOT": 1}, f"order-webshop-{n}") or Done(),
+                Done,
             )
         except inventory.InsufficientStock:
             return False
@@ -131,17 +140,18 @@ def test_a_repeated_step_takes_effect_once_even_when_concurrent(database):
     stock(database.session_factory, "AMS", {"A": 10})
     start = threading.Barrier(8)
 
-    def attempt(_: int) -> dict:
+    def attempt(_: int) -> Reserved:
         start.wait()
         return run_once(
             database.session_factory,
             "order-webshop-9:reserve:1",
-            lambda s: inventory.reserve(s, "AMS", {"A": 3}, "order-webshop-9") or {"reserved": 3},
+            lambda s: inventory.reserve(s, "AMS", {"A": 3}, "order-webshop-9") or Reserved(3),
+            Reserved,
         )
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(attempt, range(8)))
-    assert results == [{"reserved": 3}] * 8
+    assert results == [Reserved(3)] * 8  # the repeats read back what the first attempt stored
     assert _row(database, "AMS", "A").reserved == 3
     with database.session() as session:
         assert (
@@ -161,7 +171,8 @@ def test_a_refused_line_in_an_idempotent_step_leaves_nothing_behind(database):
         run_once(
             database.session_factory,
             "order-webshop-7:reserve:1",
-            lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or {"reserved": True},
+            lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or Reserved(4),
+            Reserved,
         )
     assert refused.value.numbers["sku"] == "B"
     assert (_row(database, "AMS", "A").reserved, _row(database, "AMS", "B").reserved) == (0, 0)
@@ -173,7 +184,8 @@ def test_a_refused_line_in_an_idempotent_step_leaves_nothing_behind(database):
     result = run_once(
         database.session_factory,
         "order-webshop-7:reserve:1",
-        lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or {"reserved": True},
+        lambda s: inventory.reserve(s, "AMS", {"A": 2, "B": 2}, "order-webshop-7") or Reserved(4),
+        Reserved,
     )
-    assert result == {"reserved": True}
+    assert result == Reserved(4)
     assert (_row(database, "AMS", "A").reserved, _row(database, "AMS", "B").reserved) == (2, 2)
