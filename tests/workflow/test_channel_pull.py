@@ -44,6 +44,7 @@ from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, running_engine
 from tests.workflow.histories import replay_and_maybe_store
 from workflows.channel_pull import ChannelPullWorkflow
+from workflows.order import OrderWorkflow
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from tests.conftest import TestDatabase
@@ -344,7 +345,9 @@ async def test_a_cancellation_request_on_some_items_holds_the_order_until_a_pers
             record = session.get(OrderRecord, order_id)
             assert record is not None and record.hold_reason is not None
             assert "asked bol to cancel MUG-STONE-350" in record.hold_reason
-        await engine.client.get_workflow_handle(order_id).signal("release", ReleaseRequest(released_by="ops"))
+        await engine.client.get_workflow_handle(order_id).signal(
+            OrderWorkflow.release, ReleaseRequest(released_by="ops")
+        )
         await engine.wait_for_status(order_id, "SHIPPED")  # a person decided: ship it all
 
 
