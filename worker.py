@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Engine, text
@@ -36,16 +37,18 @@ from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import DEFAULT_FEED_WINDOW, Settings, get_settings
 from contracts.channels import StockFeedInput
+from integrations.channels.base import StockFeed
 from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
-from integrations.stock_feeds import StockFeed
 from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from ops.waiting import wait_for
+from persistence.catalogue import listing_lookup
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
+from persistence.sandbox_stock_feed import SandboxStockFeed
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -77,6 +80,16 @@ def configured_gateway(settings: Settings) -> PaymentGateway | None:
     )
 
 
+def channel_connections(settings: Settings, session_factory: SessionFactory) -> ChannelConnections:
+    """The channel adapters the settings allow (integrations.channels.registry), given what the
+    registry may not fetch itself: the catalogue's listing ids and the sandbox's recording feed."""
+    return connect_channels(
+        settings,
+        listings=partial(listing_lookup, session_factory),
+        sandbox_feed=partial(SandboxStockFeed, session_factory=session_factory),
+    )
+
+
 def build_parts(
     settings: Settings,
     session_factory: SessionFactory,
@@ -90,7 +103,7 @@ def build_parts(
     """Every workflow and bound activity the order task queue serves. `channels`: the channel
     adapters (integrations.channels.registry); built from the settings when not given."""
     gateway = gateway or configured_gateway(settings)
-    channels = channels or connect_channels(settings, session_factory)
+    channels = channels or channel_connections(settings, session_factory)
     if not settings.sandbox_enabled and (gateway is None or warehouse is None):
         # Warehouse integrations (staff confirmations) plug in here; until one is configured,
         # refusing to start beats accepting orders that could never be shipped.
@@ -229,7 +242,7 @@ async def run_worker(settings: Settings, *, locations_only: bool = False) -> Non
         settings.resolved_database_url, pool_size=settings.worker_activity_threads, pre_ping=False
     )
     session_factory = create_session_factory(engine)
-    channels = connect_channels(settings, session_factory)
+    channels = channel_connections(settings, session_factory)
     client = await wait_until_ready(settings, engine, channels, locations_only=locations_only)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

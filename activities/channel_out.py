@@ -14,13 +14,10 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 
 from contracts.channels import CancellationNotices, DeliverNoticesInput, DeliverNoticesResult, ShipmentNotices
-from integrations.channels.base import (
-    ChannelCanceller,
-    ChannelError,
-    ChannelRateLimited,
-    ChannelUnavailable,
-    ShipmentConfirmer,
-)
+from integrations.channels.base import ChannelCanceller, ShipmentConfirmer
+from integrations.channels.errors import ChannelError, ChannelRateLimited, ChannelUnavailable
+from integrations.channels.registry import SPECS
+from integrations.channels.spec import ChannelSpec
 from persistence import cancellation_notices, channel_outbox, shipment_notices
 from persistence import orders as order_store
 from persistence.channel_outbox import Row
@@ -245,13 +242,19 @@ class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentCon
 class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, ChannelCanceller], CancellationNotices):
     """Tells each selling channel that an order of its own was cancelled here (or confirms the
     customer's cancellation request it forwarded). A channel that changes its own stock figure when
-    it cancels (`touches_stock`) has the order's SKUs sent again by the next stock pass, queued in
-    the transaction that records the delivery."""
+    it cancels (its spec's `cancel_touches_stock`) has the order's SKUs sent again by the next stock
+    pass, queued in the transaction that records the delivery."""
 
     what = "cancellation notice"
 
-    def __init__(self, session_factory: SessionFactory, cancellers: Mapping[str, ChannelCanceller]) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        cancellers: Mapping[str, ChannelCanceller],
+        specs: Mapping[str, ChannelSpec] = SPECS,
+    ) -> None:
         super().__init__(session_factory, CancellationNoticeOutbox, cancellers)
+        self._specs = specs
 
     @activity.defn
     def deliver_cancellation_notices(self, data: DeliverNoticesInput) -> DeliverNoticesResult:
@@ -267,5 +270,6 @@ class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, Cha
         return f"{row.label}: {row.channel} told ({row.notice.get('reason_kind', 'other')})"
 
     def _after_delivery(self, session: Session, adapter: ChannelCanceller, row: _Pending) -> None:
-        if adapter.touches_stock:
+        spec = self._specs.get(row.channel)
+        if spec is not None and spec.cancel_touches_stock:
             cancellation_notices.resend_stock(session, row.channel, row.order_id)

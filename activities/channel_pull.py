@@ -25,20 +25,17 @@ from config import Settings
 from contracts.channels import ChannelPulls, PullChannelInput, PullChannelResult
 from contracts.errors import ErrorType
 from domain.money import MoneyError
-from domain.order import InvalidOrder, Order
-from integrations.channels import amazon, bol
+from domain.order import InvalidOrder
 from integrations.channels.audit import audit_text
-from integrations.channels.base import (
+from integrations.channels.base import OrderSource, PulledOrder, PullPage, SkuResolver
+from integrations.channels.errors import (
     ChannelAuthFailed,
     ChannelError,
     ChannelRateLimited,
     ChannelRejected,
     ChannelUnavailable,
-    OrderSource,
-    PulledOrder,
-    PullPage,
-    SkuResolver,
 )
+from integrations.channels.registry import PULLED_MAPPERS, PulledMapper
 from persistence.catalogue import resolver_for
 from persistence.channel_cursors import load_cursor, save_cursor
 from persistence.channel_messages import keep_message
@@ -46,8 +43,6 @@ from persistence.db import SessionFactory
 
 log = logging.getLogger("oms.channel_pull")
 
-Adapter = Callable[[dict[str, Any], SkuResolver], Order]
-ADAPTERS: Mapping[str, Adapter] = {"bol": bol.to_order, "amazon": amazon.to_order}
 MAPPING_ERRORS = (ValidationError, MoneyError, InvalidOrder)
 # Without a Retry-After, a 429 waits longer each time it repeats (5 s, 10 s, 20 s, ... 5 min); a
 # Retry-After beyond the cap is not believed (the schedule's next run would come first anyway).
@@ -68,7 +63,7 @@ class _Pull:
     """One run against one channel: where it stands and what it did."""
 
     channel: str
-    adapter: Adapter
+    adapter: PulledMapper
     resolve: SkuResolver
     cursor: str | None
     result: PullChannelResult
@@ -86,7 +81,7 @@ class ChannelPullActivities(ChannelPulls):
     @activity.defn
     async def pull_channel_orders(self, data: PullChannelInput) -> PullChannelResult:
         source = self._sources.get(data.channel)
-        adapter = ADAPTERS.get(data.channel)
+        adapter = PULLED_MAPPERS.get(data.channel)
         if source is None or adapter is None:
             raise ApplicationError(
                 f"{data.channel} is not a pulled channel with credentials on this worker",

@@ -23,6 +23,7 @@ from contracts.shipments import (
 )
 from domain.fulfilment import DONE_STATUS, ShipmentStatus, Step, picked_lines, shortfall
 from domain.status import OrderStatus
+from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence import escalations, inventory, shipment_notices
 from persistence import orders as order_store
@@ -104,7 +105,7 @@ class FulfilmentActivities(Fulfilment):
             order_store.add_event(
                 session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", data.at
             )
-            shipment_notices.enqueue_notice(session, record, lines=data.demand)
+            shipment_notices.enqueue_notice(session, record, SPECS, lines=data.demand)
 
         return self._step(data, lambda: self._warehouse.dispatch(data.shipment_id, data.location_id), apply)
 
@@ -237,7 +238,7 @@ class ShipmentActivities(Shipments):
         if data.handover and lines:
             inventory.ship(session, data.location_id, lines, data.order_id)
         if (data.handover and lines) or step is Step.COLLECT:  # a transfer's collection tells the channel too
-            shipment_notices.enqueue_notice(session, record, lines=lines)
+            shipment_notices.enqueue_notice(session, record, SPECS, lines=lines)
         if confirmation is not None and confirmation.confirmed_by:
             record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
         record.status = status

@@ -20,6 +20,7 @@ from domain.channels import currency_hold_reason
 from domain.limits import order_limit_refusals, unstorable_reason
 from domain.order import hold_reasons, price_mismatch
 from domain.status import OrderStatus
+from integrations.channels.registry import SPECS
 from persistence import backorders, cancellation_notices, inventory
 from persistence import orders as order_store
 from persistence.channels import policy_for
@@ -108,6 +109,7 @@ class OrderActivities(OrderRecords):
                 cancellation_notices.enqueue_cancellation(
                     session,
                     data.order_id,
+                    SPECS,
                     requested_by=cancel.requested_by if cancel is not None else None,
                     reason=data.detail or (cancel.reason if cancel is not None else ""),
                     confirm_lines=cancel.confirm_lines if cancel is not None else (),

@@ -16,7 +16,7 @@ from contracts.channels import PublishStockResult, StockFeedInput, StockPublishi
 from contracts.order_workflow import StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
-from integrations.stock_feeds import StockFeed
+from integrations.channels.base import StockFeed
 from persistence import backorders
 from persistence.channels import all_policies
 from persistence.db import SessionFactory

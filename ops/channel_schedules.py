@@ -2,13 +2,14 @@
 
 Each worker calls this at start: the first creates the schedules, the rest bring interval, task
 queue and action up to date (keeping a pause a person set in the UI). A pulled channel without
-credentials loses its schedule, so removing the credentials stops its pulling.
+credentials loses its schedule, so removing the credentials stops its pulling. Which channels are
+pulled, and how many pages a run takes, is each channel's spec's to say (`intake`, `pull_pages`).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import timedelta
 
 from temporalio.client import (
@@ -29,15 +30,11 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
 from contracts.channels import PullChannelInput
-from integrations.channels.registry import PULLED_CHANNELS
+from integrations.channels.registry import SPECS, pulled
+from integrations.channels.spec import ChannelSpec
 from workflows.channel_pull import ChannelPullWorkflow
 
 log = logging.getLogger("oms.channel_schedules")
-
-# Pages per run. Amazon's getOrders allows a burst of 20 then one request a minute, and each page
-# also fetches its orders' items: a smaller run leaves room for the next one instead of draining
-# the burst during a backfill. bol.com's order list is generous.
-MAX_PAGES = {"amazon": 5, "bol": 20}
 
 # A run missed while Temporal was down is made up only if it is this recent; older ones are not
 # worth running late, because the next regular run reads from the same cursor anyway.
@@ -50,11 +47,12 @@ def pull_schedule_id(channel: str) -> str:
     return f"channel-pull-{channel}"
 
 
-def pull_schedule(settings: Settings, channel: str) -> Schedule:
+def pull_schedule(settings: Settings, spec: ChannelSpec) -> Schedule:
+    channel = spec.name
     return Schedule(
         action=ScheduleActionStartWorkflow(
             ChannelPullWorkflow.run,
-            PullChannelInput(channel=channel, max_pages=MAX_PAGES.get(channel, 20)),
+            PullChannelInput(channel=channel, max_pages=spec.pull_pages),
             id=pull_schedule_id(channel),  # Temporal appends each run's scheduled time
             task_queue=settings.task_queue,
             execution_timeout=RUN_TIMEOUT,
@@ -70,18 +68,21 @@ def pull_schedule(settings: Settings, channel: str) -> Schedule:
     )
 
 
-async def ensure_pull_schedules(client: Client, settings: Settings, channels: Iterable[str]) -> None:
+async def ensure_pull_schedules(
+    client: Client, settings: Settings, channels: Iterable[str], specs: Mapping[str, ChannelSpec] = SPECS
+) -> None:
     """`channels`: the pulled channels whose credentials are set (ChannelConnections.sources)."""
     wanted = set(channels)
-    for channel in PULLED_CHANNELS:
-        if channel in wanted:
-            await _create_or_update(client, settings, channel)
+    for spec in pulled(specs):
+        if spec.name in wanted:
+            await _create_or_update(client, settings, spec)
         else:
-            await _delete_if_present(client, channel)
+            await _delete_if_present(client, spec.name)
 
 
-async def _create_or_update(client: Client, settings: Settings, channel: str) -> None:
-    schedule = pull_schedule(settings, channel)
+async def _create_or_update(client: Client, settings: Settings, spec: ChannelSpec) -> None:
+    channel = spec.name
+    schedule = pull_schedule(settings, spec)
     schedule_id = pull_schedule_id(channel)
     try:
         await client.create_schedule(

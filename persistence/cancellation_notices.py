@@ -13,31 +13,42 @@ cancellation request the channel forwarded for confirmation; never the channel's
   whether they ship, and a cancel here only corrects our record;
 - Amazon seller-fulfilled orders: the Orders API has no cancel call, so the order's timeline says
   to cancel it in Seller Central (a row would only ever be closed "not connected").
+Which channel has a cancel call, and which must be told by hand, is its capability spec's to say
+(`cancels`, `cancel_by_hand`: integrations.channels.<name>.spec), handed in by the caller as `channels`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from domain.cancellation import CancelReason, channel_cancellation
+from domain.channel_notices import CancellationNotice
 from domain.order import FULFILLED_BY_US
-from integrations.channels.base import CancellationNotice
 from persistence import channel_outbox
 from persistence import orders as order_store
 from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, OrderLineRecord, OrderRecord, utcnow
 from persistence.stock_outbox import note_stock_change
 
-CANCELLED_CHANNELS = frozenset({"shopify", "woocommerce", "bol"})
-"""Channels with a cancel call of their own."""
-BY_HAND = {
-    "amazon": "Amazon's Orders API has no cancel call for seller-fulfilled orders: cancel it in Seller Central",
-}
-"""Channels whose orders must be cancelled there by a person, and where."""
+
+class CancellationNoticeTerms(Protocol):
+    """What a channel's capability spec says about cancellation notices."""
+
+    @property
+    def cancels(self) -> bool:
+        """It has a cancel call of its own."""
+        ...
+
+    @property
+    def cancel_by_hand(self) -> str:
+        """Not empty: its orders must be cancelled there by a person, and this says where."""
+        ...
+
+
 UNKNOWN_LEVEL = -(2**31)
 """A `channel_stock_levels.quantity` no available-to-promise ever equals: the next stock pass sends
 the channel our figure, whatever it was last told."""
@@ -46,6 +57,7 @@ the channel our figure, whatever it was last told."""
 def enqueue_cancellation(
     session: Session,
     order_id: str,
+    channels: Mapping[str, CancellationNoticeTerms],
     *,
     requested_by: str | None,
     reason: str,
@@ -53,16 +65,18 @@ def enqueue_cancellation(
     at: datetime | None = None,
 ) -> bool:
     """Write the order's cancellation notice in the caller's transaction, when its channel must hear
-    of this cancel. `requested_by`: who asked (`CancelRequest.requested_by`; None: not recorded);
-    `confirm_lines`: the lines whose cancellation the channel asked us to confirm. True when written."""
+    of this cancel. `channels`: each channel's terms (its spec); `requested_by`: who asked
+    (`CancelRequest.requested_by`; None: not recorded); `confirm_lines`: the lines whose cancellation
+    the channel asked us to confirm. True when written."""
     order = session.execute(
         select(OrderRecord.channel, OrderRecord.external_id, OrderRecord.fulfilled_by).where(
             OrderRecord.order_id == order_id
         )
     ).first()
-    if order is None or order.fulfilled_by != FULFILLED_BY_US:
+    terms = channels.get(order.channel) if order is not None else None
+    if order is None or terms is None or order.fulfilled_by != FULFILLED_BY_US:
         return False
-    if order.channel not in CANCELLED_CHANNELS and order.channel not in BY_HAND:
+    if not terms.cancels and not terms.cancel_by_hand:
         return False
     line_ids = session.scalars(
         select(OrderLineRecord.external_line_id)
@@ -73,9 +87,8 @@ def enqueue_cancellation(
     if decision is None:
         return False
     at = at or utcnow()
-    by_hand = BY_HAND.get(order.channel)
-    if by_hand is not None:
-        order_store.add_event(session, order_id, "channel_not_notified", f"cancellation: {by_hand}", at)
+    if terms.cancel_by_hand:
+        order_store.add_event(session, order_id, "channel_not_notified", f"cancellation: {terms.cancel_by_hand}", at)
         return False
     notice = {
         "order_external_id": order.external_id,

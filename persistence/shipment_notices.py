@@ -11,37 +11,58 @@ order is completed), so the shop stops showing the order as open. A transfer to 
 is our own parcel, not the customer's: its tracking is never sent. Bol.com and Amazon do not sell
 click & collect; should a collection of theirs ever happen, no notice is written (they would refuse
 one without tracking) and the order's timeline says the channel must be told by hand.
+
+Which channel hears what is its capability spec's to say (`confirms_shipments`,
+`confirms_collections`: integrations.channels.<name>.spec), handed in by the caller as `channels`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.channel_notices import ShipmentNotice, ShippedLine
 from domain.fulfilment import ShipmentKind
 from domain.order import FULFILLED_BY_US
-from integrations.channels.base import ShipmentNotice, ShippedLine
 from persistence import channel_outbox
 from persistence import orders as order_store
 from persistence.models import OrderLineRecord, OrderRecord, ShipmentNoticeOutbox, ShipmentRecord, utcnow
 
-CONFIRMED_CHANNELS = frozenset({"shopify", "woocommerce", "bol", "amazon"})
-"""Channels that sold the order themselves and expect to hear that it left."""
-COLLECTION_CHANNELS = frozenset({"shopify", "woocommerce"})
-"""Channels that can be told of a click & collect handover (no tracking)."""
+
+class ShipmentNoticeTerms(Protocol):
+    """What a channel's capability spec says about shipment notices."""
+
+    @property
+    def confirms_shipments(self) -> bool:
+        """It sold the order itself and expects to hear that it left."""
+        ...
+
+    @property
+    def confirms_collections(self) -> bool:
+        """It can be told of a click & collect handover (no tracking)."""
+        ...
+
+
 NOT_CONNECTED = channel_outbox.NOT_CONNECTED
 """`last_error` of a notice closed because this deployment has no confirmer for its channel."""
 
 _COLLECT_KINDS = frozenset({ShipmentKind.COLLECT.value, ShipmentKind.TRANSFER_COLLECT.value})
 
 
-def enqueue_notice(session: Session, shipment: ShipmentRecord, *, lines: Mapping[str, int] | None = None) -> bool:
+def enqueue_notice(
+    session: Session,
+    shipment: ShipmentRecord,
+    channels: Mapping[str, ShipmentNoticeTerms],
+    *,
+    lines: Mapping[str, int] | None = None,
+) -> bool:
     """Write the notice for a shipment that just left (or was just collected), in the caller's
-    transaction. `lines`: the units that left (default: the shipment's lines).
+    transaction. `channels`: each channel's terms (its spec); `lines`: the units that left (default:
+    the shipment's lines).
 
     Idempotent: the unique shipment id makes a retried handover add nothing (ON CONFLICT DO
     NOTHING, so a concurrent retry never fails the transaction). The order row is locked so two
@@ -52,13 +73,14 @@ def enqueue_notice(session: Session, shipment: ShipmentRecord, *, lines: Mapping
         .where(OrderRecord.order_id == shipment.order_id)
         .with_for_update()
     ).first()
-    if order is None or order.channel not in CONFIRMED_CHANNELS or order.fulfilled_by != FULFILLED_BY_US:
+    terms = channels.get(order.channel) if order is not None else None
+    if order is None or terms is None or not terms.confirms_shipments or order.fulfilled_by != FULFILLED_BY_US:
         return False
     collection = shipment.kind in _COLLECT_KINDS
     if collection and shipment.collected_at is None:
         return False  # a transfer to the pickup store: the customer has nothing yet
     at = shipment.collected_at if collection else shipment.shipped_at
-    if collection and order.channel not in COLLECTION_CHANNELS:
+    if collection and not terms.confirms_collections:
         order_store.add_event(
             session,
             shipment.order_id,

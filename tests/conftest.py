@@ -21,6 +21,8 @@ from persistence.db import SessionFactory, create_db_engine, create_session_fact
 from persistence.migrate import upgrade_to_head
 from persistence.models import Base
 
+pytest_plugins = ("tests.channels.sandboxes",)  # every channel's sandbox as a fixture
+
 TESTS = Path(__file__).resolve().parent
 TIERS = ("unit", "integration", "workflow", "e2e")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

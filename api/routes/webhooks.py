@@ -1,5 +1,6 @@
 """Channel webhooks: each verifies its own signature over the raw body before reading it, then keeps
-the body (redacted) with what became of it, malformed or not (api.services.payload_audit)."""
+the body (redacted) with what became of it, malformed or not (api.services.payload_audit). Which
+headers carry the signature and the topic is the channel's spec's to say (`spec.WebhookSpec`)."""
 
 from __future__ import annotations
 
@@ -54,15 +55,16 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     responses={
         200: {"description": "a topic we do not act on (acknowledged, so Shopify does not retry it)"},
         400: {"description": "a signed body that is not a JSON object"},
-        401: {"description": "bad or missing X-Shopify-Hmac-Sha256"},
+        401: {"description": f"bad or missing {shopify.WEBHOOK.signature_header}"},
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
 async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
     raw = await request.body()
-    if not shopify.verify_signature(settings.shopify_webhook_secret, raw, request.headers.get("X-Shopify-Hmac-Sha256")):
+    signature = request.headers.get(shopify.WEBHOOK.signature_header)
+    if not shopify.verify_signature(settings.shopify_webhook_secret, raw, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
-    topic = request.headers.get("X-Shopify-Topic", "orders/create")
+    topic = request.headers.get(shopify.WEBHOOK.topic_header, shopify.WEBHOOK.default_topic)
     async with kept_payload(state.session_factory, settings, shopify.CHANNEL, topic, raw) as kept:
         payload = parse_json_object(raw)
         if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
@@ -94,7 +96,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
     responses={
         200: {"description": "the ping sent when the webhook is saved, or a topic/status we do not act on"},
         400: {"description": "a signed body that is not a JSON object"},
-        401: {"description": "bad or missing X-WC-Webhook-Signature"},
+        401: {"description": f"bad or missing {woocommerce.WEBHOOK.signature_header}"},
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
@@ -103,10 +105,10 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal:
     if woocommerce.is_ping(raw, request.headers):
         # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
         return JSONResponse({"ping": "ok"}, status_code=status.HTTP_200_OK)
-    signature = request.headers.get("X-WC-Webhook-Signature")
+    signature = request.headers.get(woocommerce.WEBHOOK.signature_header)
     if not woocommerce.verify_signature(settings.woocommerce_webhook_secret, raw, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid WooCommerce webhook signature")
-    topic = request.headers.get("X-WC-Webhook-Topic", "order.created")
+    topic = request.headers.get(woocommerce.WEBHOOK.topic_header, woocommerce.WEBHOOK.default_topic)
     async with kept_payload(state.session_factory, settings, woocommerce.CHANNEL, topic, raw) as kept:
         payload = parse_json_object(raw)
         if topic not in woocommerce.ORDER_TOPICS:

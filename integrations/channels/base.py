@@ -1,32 +1,31 @@
 """What every channel adapter offers, whatever the channel: orders in, stock out, status out.
 
-An adapter module (one per channel) provides some of:
-- `to_order(payload, resolve) -> Order`: map the channel's own documented order JSON (as parsed with
-  `parse_float=Decimal`) to the canonical order. Identifiers the channel uses instead of our SKU
-  (an EAN, a SellerSKU) go through `resolve`; when it answers None the line keeps a stand-in SKU
-  such as ``ean:8712345678901`` that no location stocks, so the order is held, never dropped.
+A channel's folder (`integrations/channels/<name>/`) provides some of:
+- `to_order(payload, resolve) -> Order` (its `mapping` module): map the channel's own documented order
+  JSON (as parsed with `parse_float=Decimal`) to the canonical order. Identifiers the channel uses
+  instead of our SKU (an EAN, a SellerSKU) go through `resolve`; when it answers None the line keeps a
+  stand-in SKU such as ``ean:8712345678901`` that no location stocks, so the order is held, never dropped.
 - an `OrderSource` (pulled channels): one page of new or changed orders after a cursor.
-- a `StockFeed` (integrations.stock_feeds): tell the channel how many it may sell.
+- a `StockFeed`: tell the channel how many it may sell.
 - a `ShipmentConfirmer`: tell the channel a shipment left, with carrier and tracking.
 - a `ChannelCanceller`: tell the channel an order of its own was cancelled here (or confirm a
   customer's cancellation request the channel forwarded).
-
-Clients raise the errors below, so the activities around them decide retry and backoff in one
-place and nothing channel-specific leaks into workflows.
+Its `connect` builds them from the settings as `ChannelAdapters`; which of them the engine uses is
+the channel's spec's to say (integrations.channels.registry). Every call fails with one of
+integrations.channels.errors, so the activities decide retry and backoff in one place.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from email.utils import parsedate_to_datetime
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, Field
 
-from domain.cancellation import CancelReason
+from domain.channel_notices import CancellationNotice, ShipmentNotice
 from domain.times import in_utc
 
 SkuResolver = Callable[[str], str | None]
@@ -60,51 +59,6 @@ def same_sku(identifier: str) -> str | None:
     return identifier or None
 
 
-def retry_after_seconds(header: str | None, *, now: datetime | None = None) -> float | None:
-    """An HTTP Retry-After as seconds to wait: delta-seconds ("2", "2.0") or an HTTP date (a date
-    in the past: at once); None when absent or unreadable. Every channel client reads it here."""
-    if not header:
-        return None
-    text = header.strip()
-    try:
-        seconds = Decimal(text)
-    except InvalidOperation:
-        pass
-    else:
-        return max(float(seconds), 0.0) if seconds.is_finite() else None
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max((when - (now or datetime.now(UTC))).total_seconds(), 0.0)
-
-
-class ChannelError(Exception):
-    """A channel call failed."""
-
-
-class ChannelUnavailable(ChannelError):
-    """Network error, timeout or 5xx: try again later with backoff."""
-
-
-class ChannelRateLimited(ChannelUnavailable):
-    """429 (or the channel's own throttling answer): wait at least `retry_after` seconds."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class ChannelAuthFailed(ChannelError):
-    """Credentials refused (401/403 after a fresh token): a person must fix the settings."""
-
-
-class ChannelRejected(ChannelError):
-    """The channel refused the request itself (4xx other than 401/403/429): retrying cannot help."""
-
-
 @dataclass(frozen=True)
 class PulledOrder:
     external_id: str
@@ -128,50 +82,33 @@ class PullPage:
     """True when the channel has more right now: pull again at once instead of waiting for the schedule."""
 
 
+class StockFeed(Protocol):
+    def push(self, sku: str, quantity: int, sequence: int) -> None:
+        """Tell the channel it may sell `quantity` of `sku`; `sequence` only ever grows per SKU.
+        Raises on failure (the caller retries, in order)."""
+
+
 class OrderSource(Protocol):
     def pull(self, cursor: str | None) -> PullPage: ...
-
-
-@dataclass(frozen=True)
-class ShippedLine:
-    sku: str
-    quantity: int
-    external_line_id: str = ""
-    """The channel's own line id (Shopify line_item id, Bol orderItemId, Amazon OrderItemId)."""
-
-
-@dataclass(frozen=True)
-class ShipmentNotice:
-    order_external_id: str
-    shipment_id: str
-    """Our shipment id: a stable reference the channel may show, and an idempotency hint."""
-    lines: tuple[ShippedLine, ...]
-    carrier: str
-    tracking_number: str
-    shipped_at: datetime
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class ShipmentConfirmer(Protocol):
     def confirm_shipment(self, notice: ShipmentNotice) -> None: ...
 
 
-@dataclass(frozen=True)
-class CancellationNotice:
-    order_external_id: str
-    line_ids: tuple[str, ...]
-    """The channel's own line ids to cancel (bol orderItemIds); whole-order channels ignore them."""
-    reason_kind: CancelReason
-    reason: str
-    """In words, for the people reading the channel's back office (a staff note, not the customer)."""
-    cancelled_at: datetime | None = None
-
-
 class ChannelCanceller(Protocol):
-    touches_stock: bool
-    """The channel changes its own stock figure for the order's products when it cancels
-    (WooCommerce puts the units back, bol.com zeroes the offer): our figure is sent again after."""
-
     def cancel_order(self, notice: CancellationNotice) -> None:
         """Cancel the order (or its lines) on the channel; nothing when the channel already has."""
         ...
+
+
+@dataclass(frozen=True)
+class ChannelAdapters:
+    """What one channel's `connect` built from the settings (None: not available there)."""
+
+    feed: StockFeed | None = None
+    source: OrderSource | None = None
+    confirmer: ShipmentConfirmer | None = None
+    canceller: ChannelCanceller | None = None
+    close: Callable[[], None] | None = None
+    """Closes the channel's HTTP client at shutdown."""

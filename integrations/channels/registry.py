@@ -1,50 +1,83 @@
-"""The one place channels are wired: which adapter each channel uses, built from the settings.
+"""The one place channels are wired: one entry per channel, its spec and what its folder offers.
 
-A channel talks to its real service once its credentials are set (the base URL setting may point
-at a sandbox; the adapters cannot tell). Without credentials, a channel's stock goes to the
-recording sandbox feed when sandboxes are allowed, and nothing is pulled, confirmed or cancelled.
-Amazon has no canceller: the Orders API has no cancel call for seller-fulfilled orders.
+A channel talks to its real service once its credentials are set (the base URL setting may point at
+a sandbox; the adapters cannot tell): its folder's `connect` builds the adapters from the settings,
+and its spec decides which of them the engine uses (a source only for a pulled channel, a confirmer
+only for one that confirms shipments, a canceller only for one that cancels) and how its stock feed
+names a SKU. Without credentials, a channel's stock goes to the recording sandbox feed when sandboxes
+are allowed, and nothing is pulled, confirmed or cancelled.
+
+What needs the database (the catalogue's listing ids, the sandbox feed's rows) is handed in by the
+composition root (worker.py): integrations never import persistence.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 from config import Settings
-from domain.order import CHANNELS
-from integrations.channels.amazon_api import (
-    AmazonClient,
-    AmazonListingsStockFeed,
-    AmazonOrderSource,
-    AmazonShipmentConfirmer,
+from domain.order import Order
+from integrations.channels import amazon, bol, pos, shopify, webshop, woocommerce
+from integrations.channels.amazon import connect as amazon_connect
+from integrations.channels.base import (
+    ChannelAdapters,
+    ChannelCanceller,
+    OrderSource,
+    ShipmentConfirmer,
+    SkuResolver,
+    StockFeed,
 )
-from integrations.channels.base import ChannelCanceller, OrderSource, ShipmentConfirmer
-from integrations.channels.bol_api import (
-    BolCanceller,
-    BolClient,
-    BolOrderSource,
-    BolShipmentConfirmer,
-    BolStockFeed,
-)
-from integrations.channels.shopify_admin import (
-    ShopifyAdminClient,
-    ShopifyCanceller,
-    ShopifyShipmentConfirmer,
-    ShopifyStockFeed,
-)
-from integrations.channels.woocommerce_api import (
-    WooCommerceCanceller,
-    WooCommerceClient,
-    WooCommerceShipmentConfirmer,
-    WooCommerceStockFeed,
-)
-from integrations.stock_feeds import SandboxStockFeed, StockFeed
-from persistence.catalogue import listing_lookup
-from persistence.db import SessionFactory
+from integrations.channels.bol import connect as bol_connect
+from integrations.channels.listings import named_by
+from integrations.channels.shopify import connect as shopify_connect
+from integrations.channels.spec import ChannelSpec, Intake
+from integrations.channels.woocommerce import connect as woocommerce_connect
 
-PULLED_CHANNELS = ("bol", "amazon")
-"""Channels whose orders we fetch on a schedule (the others push webhooks or call POST /orders)."""
+Connect = Callable[[Settings], ChannelAdapters | None]
+"""A channel's adapters from the settings; None when its credentials are not set."""
+PulledMapper = Callable[[dict[str, Any], SkuResolver], Order]
+"""A pulled channel's payload → the canonical order (its `mapping.to_order`)."""
+ListingLookup = Callable[[str], SkuResolver]
+"""A channel → its catalogue look-up: our SKU → the channel's listing id, or None."""
+SandboxFeed = Callable[[str], StockFeed]
+"""A channel → a stock feed that records what the channel would be told (development, tests, demos)."""
+
+
+@dataclass(frozen=True)
+class RegisteredChannel:
+    spec: ChannelSpec
+    connect: Connect | None = None
+    """None: nothing to connect to (the channel sends canonical orders and is sent nothing but stock)."""
+    map_pulled: PulledMapper | None = None
+    """Pulled channels: how a pulled payload becomes the canonical order."""
+
+    def __post_init__(self) -> None:
+        if (self.spec.intake is Intake.PULLED) != (self.map_pulled is not None):
+            raise ValueError(f"{self.spec.name}: a pulled channel, and only one, registers its mapping")
+
+
+REGISTRY: tuple[RegisteredChannel, ...] = (
+    RegisteredChannel(shopify.SPEC, connect=shopify_connect.connect),
+    RegisteredChannel(woocommerce.SPEC, connect=woocommerce_connect.connect),
+    RegisteredChannel(bol.SPEC, connect=bol_connect.connect, map_pulled=bol.to_order),
+    RegisteredChannel(amazon.SPEC, connect=amazon_connect.connect, map_pulled=amazon.to_order),
+    RegisteredChannel(pos.SPEC),
+    RegisteredChannel(webshop.SPEC),
+)
+
+SPECS: Mapping[str, ChannelSpec] = MappingProxyType({entry.spec.name: entry.spec for entry in REGISTRY})
+"""Every channel's spec by name: what the notices, the schedules and the activities read."""
+PULLED_MAPPERS: Mapping[str, PulledMapper] = MappingProxyType(
+    {entry.spec.name: entry.map_pulled for entry in REGISTRY if entry.map_pulled is not None}
+)
+
+
+def pulled(specs: Mapping[str, ChannelSpec] = SPECS) -> tuple[ChannelSpec, ...]:
+    """The channels whose orders we fetch on a schedule (the others push webhooks or call POST /orders)."""
+    return tuple(spec for spec in specs.values() if spec.intake is Intake.PULLED)
 
 
 @dataclass
@@ -55,94 +88,38 @@ class ChannelConnections:
     sources: dict[str, OrderSource] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
 
+    def take(self, spec: ChannelSpec, adapters: ChannelAdapters, listings: ListingLookup) -> None:
+        """One channel's adapters, as many of them as its spec uses."""
+        if adapters.close is not None:
+            self.closers.append(adapters.close)
+        if adapters.feed is not None:
+            self.feeds[spec.name] = named_by(spec.listing_ids, adapters.feed, listings(spec.name))
+        if adapters.source is not None and spec.intake is Intake.PULLED:
+            self.sources[spec.name] = adapters.source
+        if adapters.confirmer is not None and spec.confirms_shipments:
+            self.confirmers[spec.name] = adapters.confirmer
+        if adapters.canceller is not None and spec.cancels:
+            self.cancellers[spec.name] = adapters.canceller
+
     def close(self) -> None:
         for close in self.closers:
             close()
 
 
-class ListedAs:
-    """A stock feed that names each SKU the way the channel lists it (the catalogue's listing id,
-    e.g. an Amazon SellerSKU that differs from ours), falling back to our SKU."""
-
-    def __init__(self, feed: StockFeed, listing_for: Callable[[str], str | None]) -> None:
-        self._feed = feed
-        self._listing_for = listing_for
-
-    def push(self, sku: str, quantity: int, sequence: int) -> None:
-        self._feed.push(self._listing_for(sku) or sku, quantity, sequence)
-
-
-def marketplace_ids(settings: Settings) -> list[str]:
-    return [mid.strip() for mid in settings.amazon_marketplace_ids.split(",") if mid.strip()]
-
-
-def shopify_configured(settings: Settings) -> bool:
-    return bool(settings.shopify_shop_url and settings.shopify_access_token)
-
-
-def woocommerce_configured(settings: Settings) -> bool:
-    return bool(settings.woocommerce_url and settings.woocommerce_consumer_key and settings.woocommerce_consumer_secret)
-
-
-def bol_configured(settings: Settings) -> bool:
-    return bool(settings.bol_client_id and settings.bol_client_secret)
-
-
-def amazon_configured(settings: Settings) -> bool:
-    return bool(
-        settings.amazon_client_id
-        and settings.amazon_client_secret
-        and settings.amazon_refresh_token
-        and marketplace_ids(settings)
-    )
-
-
-def connect_channels(settings: Settings, session_factory: SessionFactory) -> ChannelConnections:
+def connect_channels(
+    settings: Settings,
+    *,
+    listings: ListingLookup,
+    sandbox_feed: SandboxFeed,
+    registry: tuple[RegisteredChannel, ...] = REGISTRY,
+) -> ChannelConnections:
     """Every channel's adapters the settings allow; the caller closes them at shutdown."""
     wired = ChannelConnections()
-    if shopify_configured(settings):
-        shopify = ShopifyAdminClient(settings.shopify_shop_url, settings.shopify_access_token)
-        wired.closers.append(shopify.close)
-        if settings.shopify_location_id:
-            wired.feeds["shopify"] = ShopifyStockFeed(shopify, settings.shopify_location_id)
-        wired.confirmers["shopify"] = ShopifyShipmentConfirmer(shopify)
-        wired.cancellers["shopify"] = ShopifyCanceller(shopify)
-    if woocommerce_configured(settings):
-        woo = WooCommerceClient(
-            settings.woocommerce_url, settings.woocommerce_consumer_key, settings.woocommerce_consumer_secret
-        )
-        wired.closers.append(woo.close)
-        wired.feeds["woocommerce"] = WooCommerceStockFeed(woo)
-        wired.confirmers["woocommerce"] = WooCommerceShipmentConfirmer(woo)
-        wired.cancellers["woocommerce"] = WooCommerceCanceller(woo)
-    if bol_configured(settings):
-        bol = BolClient(settings.bol_api_url, settings.bol_auth_url, settings.bol_client_id, settings.bol_client_secret)
-        wired.closers.append(bol.close)
-        wired.feeds["bol"] = BolStockFeed(bol, listing_lookup(session_factory, "bol"))
-        wired.confirmers["bol"] = BolShipmentConfirmer(bol)
-        wired.cancellers["bol"] = BolCanceller(bol)
-        wired.sources["bol"] = BolOrderSource(bol, fulfilment_method=settings.bol_fulfilment_method)
-    if amazon_configured(settings):
-        markets = marketplace_ids(settings)
-        amazon = AmazonClient(
-            settings.amazon_spapi_url,
-            settings.amazon_lwa_url,
-            settings.amazon_client_id,
-            settings.amazon_client_secret,
-            settings.amazon_refresh_token,
-        )
-        wired.closers.append(amazon.close)
-        wired.sources["amazon"] = AmazonOrderSource(amazon, markets)
-        wired.confirmers["amazon"] = AmazonShipmentConfirmer(amazon, markets[0])
-        if settings.amazon_seller_id:
-            listings = AmazonListingsStockFeed(
-                amazon,
-                settings.amazon_seller_id,
-                markets,
-                op="replace" if settings.amazon_listings_op == "replace" else "merge",
-            )
-            wired.feeds["amazon"] = ListedAs(listings, listing_lookup(session_factory, "amazon"))
+    for entry in registry:
+        adapters = entry.connect(settings) if entry.connect is not None else None
+        if adapters is not None:
+            wired.take(entry.spec, adapters, listings)
     if settings.sandbox_enabled:
-        for channel in CHANNELS:
-            wired.feeds.setdefault(channel, SandboxStockFeed(channel, session_factory))
+        for entry in registry:
+            wired.feeds.setdefault(entry.spec.name, sandbox_feed(entry.spec.name))
     return wired

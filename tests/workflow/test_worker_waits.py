@@ -11,10 +11,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from config import load_settings
-from integrations.channels.registry import connect_channels
 from persistence.db import create_db_engine, create_session_factory
 from tests.e2e.conftest import _admin
-from worker import wait_until_ready
+from worker import channel_connections, wait_until_ready
 
 
 async def test_the_worker_waits_for_a_database_that_is_not_there_yet(
@@ -24,7 +23,7 @@ async def test_the_worker_waits_for_a_database_that_is_not_there_yet(
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
     settings = load_settings(database_url=url, temporal_address=temporal_server.address, task_queue=f"wait-{name}")
     engine = create_db_engine(url, pre_ping=False)
-    channels = connect_channels(settings, create_session_factory(engine))
+    channels = channel_connections(settings, create_session_factory(engine))
     try:
         with caplog.at_level(logging.INFO, logger="oms.worker"):
             ready = asyncio.create_task(wait_until_ready(settings, engine, channels, locations_only=True))

@@ -7,34 +7,23 @@ import copy
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from domain.channel_notices import ShipmentNotice, ShippedLine
 from integrations.channels import amazon
-from integrations.channels.amazon_api import (
-    AmazonClient,
-    AmazonListingsStockFeed,
-    AmazonOrderSource,
-    AmazonShipmentConfirmer,
-)
-from integrations.channels.base import (
-    ChannelAuthFailed,
-    ChannelRateLimited,
-    ChannelRejected,
-    ChannelUnavailable,
-    PulledOrder,
-    ShipmentNotice,
-    ShippedLine,
-)
+from integrations.channels.amazon.client import AmazonClient
+from integrations.channels.amazon.listings import AmazonListingsStockFeed
+from integrations.channels.amazon.orders import AmazonOrderSource
+from integrations.channels.amazon.shipments import AmazonShipmentConfirmer
+from integrations.channels.errors import ChannelAuthFailed, ChannelRateLimited, ChannelRejected, ChannelUnavailable
 from ops.temporal_dev import free_port
 from sandboxes import amazon as sandbox
 from sandboxes.server import serve
+from tests.channels.factories import amazon_client, channel_payload, pull_all, shipment_notice
 
-DATA = Path(__file__).resolve().parents[2] / "unit" / "data" / "amazon"
 DE = "A1PA6795UKMFR9"
 SELLER = "A2SELLER0TEST1"
 
@@ -47,23 +36,12 @@ def base_url() -> Iterator[str]:
 
 @pytest.fixture
 def client(base_url: str) -> Iterator[AmazonClient]:
-    with make_client(base_url) as amazon_client:
-        yield amazon_client
-
-
-def make_client(base_url: str, secret: str = sandbox.CLIENT_SECRET) -> AmazonClient:
-    return AmazonClient(
-        base_url,
-        f"{base_url}/auth/o2/token",
-        sandbox.CLIENT_ID,
-        secret,
-        sandbox.REFRESH_TOKEN,
-        timeout=httpx.Timeout(5),
-    )
+    with amazon_client(base_url) as client:
+        yield client
 
 
 def order_payload(order_id: str, updated: datetime, status: str = "Unshipped", items: int = 2) -> dict[str, Any]:
-    payload = json.loads((DATA / "order_eu_mfn.json").read_text(), parse_float=Decimal)
+    payload = channel_payload("amazon/order_eu_mfn.json")
     payload["order"].update(AmazonOrderId=order_id, LastUpdateDate=_iso(updated), OrderStatus=status)
     extra = copy.deepcopy(payload["items"][1])
     for n in range(items - 2):
@@ -85,17 +63,6 @@ def fail_next(base_url: str, status: int, **options: Any) -> None:
 
 def calls(base_url: str, path: str) -> int:
     return sum(call["path"] == path for call in httpx.get(f"{base_url}/_sandbox/calls").json())
-
-
-def pull_all(source: AmazonOrderSource, cursor: str | None) -> tuple[list[PulledOrder], str | None, int]:
-    orders: list[PulledOrder] = []
-    for pulls in range(1, 20):
-        page = source.pull(cursor)
-        orders += page.orders
-        cursor = page.cursor
-        if not page.more:
-            return orders, cursor, pulls
-    raise AssertionError("the source never finished")
 
 
 def now() -> datetime:
@@ -129,7 +96,7 @@ def test_refused_twice_is_an_auth_failure(base_url: str, client: AmazonClient) -
 
 
 def test_bad_credentials_are_an_auth_failure(base_url: str) -> None:
-    with make_client(base_url, secret="wrong") as bad, pytest.raises(ChannelAuthFailed, match="invalid_client"):
+    with amazon_client(base_url, secret="wrong") as bad, pytest.raises(ChannelAuthFailed, match="invalid_client"):
         AmazonOrderSource(bad, [DE]).pull(None)
 
 
@@ -150,7 +117,7 @@ def test_server_errors_and_network_errors_are_unavailable(base_url: str, client:
     with pytest.raises(ChannelUnavailable) as unavailable:
         AmazonOrderSource(client, [DE]).pull(None)
     assert not isinstance(unavailable.value, ChannelRateLimited)
-    with make_client(f"http://127.0.0.1:{free_port()}") as nowhere, pytest.raises(ChannelUnavailable):
+    with amazon_client(f"http://127.0.0.1:{free_port()}") as nowhere, pytest.raises(ChannelUnavailable):
         AmazonOrderSource(nowhere, [DE]).pull(None)
 
 
@@ -208,8 +175,8 @@ def test_an_order_updated_later_is_pulled_again(base_url: str, client: AmazonCli
 def test_an_update_inside_the_settling_window_is_not_missed(base_url: str) -> None:
     """Amazon's data settles two minutes after an update: the watermark never passes that point."""
     clock = [now()]
-    with make_client(base_url) as amazon_client:
-        source = AmazonOrderSource(amazon_client, [DE], now=lambda: clock[0])
+    with amazon_client(base_url) as fresh:
+        source = AmazonOrderSource(fresh, [DE], now=lambda: clock[0])
         seed(base_url, order_payload("302-3000000-0000001", clock[0] - timedelta(seconds=30)))
         first, cursor, _ = pull_all(source, None)
         assert [order.external_id for order in first] == ["302-3000000-0000001"]
@@ -225,7 +192,7 @@ def test_pending_is_skipped_canceled_flagged_afn_kept(base_url: str, client: Ama
     seed(base_url, order_payload("302-4000000-0000001", start, status="Pending"))
     seed(base_url, order_payload("302-4000000-0000002", start, status="PendingAvailability"))
     seed(base_url, order_payload("302-4000000-0000003", start, status="Canceled"))
-    afn = json.loads((DATA / "order_uk_afn.json").read_text(), parse_float=Decimal)
+    afn = channel_payload("amazon/order_uk_afn.json")
     afn["order"].update(LastUpdateDate=_iso(start), MarketplaceId=DE)
     seed(base_url, afn)
     orders, cursor, _ = pull_all(AmazonOrderSource(client, [DE]), None)
@@ -255,12 +222,13 @@ def test_throttled_order_items_hand_over_what_was_fetched(base_url: str, client:
 
 
 def notice(carrier: str = "DHL Express", line_id: str = "61840213977435") -> ShipmentNotice:
-    return ShipmentNotice(
-        order_external_id="302-6000000-0000001",
-        shipment_id="shipment-order-amazon-302-6000000-0000001-AMS",
-        lines=(ShippedLine("TEE-ORG-BLK-M", 2, line_id), ShippedLine("MUG-STONE-350", 1, "61840213977447")),
+    return shipment_notice(
+        "amazon",
+        "302-6000000-0000001",
+        ShippedLine("TEE-ORG-BLK-M", 2, line_id),
+        ShippedLine("MUG-STONE-350", 1, "61840213977447"),
         carrier=carrier,
-        tracking_number="JD014600006281234567",
+        tracking="JD014600006281234567",
         shipped_at=datetime(2024, 11, 30, 14, 5, tzinfo=UTC),
     )
 

@@ -15,21 +15,19 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.channel_notices import ShipmentNotice, ShippedLine
 from domain.order import FULFILLED_BY_CHANNEL
 from integrations.channels import bol
-from integrations.channels.base import (
-    ChannelAuthFailed,
-    ChannelRateLimited,
-    ChannelRejected,
-    ChannelUnavailable,
-    PulledOrder,
-    ShipmentNotice,
-    ShippedLine,
-)
-from integrations.channels.bol_api import BolClient, BolOrderSource, BolShipmentConfirmer, BolStockFeed
+from integrations.channels.bol.client import BolClient
+from integrations.channels.bol.orders import BolOrderSource
+from integrations.channels.bol.shipments import BolShipmentConfirmer
+from integrations.channels.bol.stock_feed import BolStockFeed
+from integrations.channels.errors import ChannelAuthFailed, ChannelRateLimited, ChannelRejected, ChannelUnavailable
+from integrations.channels.listings import named_by
 from ops.temporal_dev import free_port
-from sandboxes.bol import CLIENT_ID, CLIENT_SECRET, create_app
+from sandboxes.bol import create_app
 from sandboxes.server import serve
+from tests.channels.factories import bol_client, pull_all, seed_bol_orders, shipment_notice
 
 DATA = Path(__file__).resolve().parents[2] / "unit" / "data" / "bol"
 TEMPLATE = json.loads((DATA / "order_fbr.json").read_text())
@@ -42,15 +40,11 @@ def sandbox() -> Iterator[str]:
         yield url
 
 
-def make_client(url: str, secret: str = CLIENT_SECRET, **kwargs: Any) -> BolClient:
-    return BolClient(url, f"{url}/token", CLIENT_ID, secret, timeout=5.0, **kwargs)
-
-
 @pytest.fixture
 def client(sandbox: str) -> Iterator[BolClient]:
-    bol_client = make_client(sandbox)
-    yield bol_client
-    bol_client.close()
+    client = bol_client(sandbox)
+    yield client
+    client.close()
 
 
 def order_json(order_id: str, placed: datetime, template: dict[str, Any] = TEMPLATE) -> dict[str, Any]:
@@ -64,10 +58,6 @@ def order_json(order_id: str, placed: datetime, template: dict[str, Any] = TEMPL
     return order
 
 
-def seed(url: str, *orders: dict[str, Any]) -> None:
-    httpx.post(f"{url}/_sandbox/orders", json=list(orders)).raise_for_status()
-
-
 def sandbox_get(url: str, what: str) -> Any:
     return httpx.get(f"{url}/_sandbox/{what}").json()
 
@@ -77,22 +67,10 @@ def fail_next(url: str, status: int, count: int = 1, retry_after: str | None = N
     httpx.post(f"{url}/_sandbox/fail-next", json=body).raise_for_status()
 
 
-def sweep(source: BolOrderSource, cursor: str | None) -> tuple[list[PulledOrder], str | None, int]:
-    """Pull until bol has nothing more right now: every order pulled, the cursor to store, the pull count."""
-    pulled: list[PulledOrder] = []
-    for calls in range(1, 50):
-        page = source.pull(cursor)
-        pulled += page.orders
-        cursor = page.cursor
-        if not page.more:
-            return pulled, cursor, calls
-    raise AssertionError("the sweep never ended")
-
-
 def seed_five(url: str) -> list[str]:
     now = datetime.now(UTC)
     ids = [f"10439657{n:02d}" for n in range(5)]
-    seed(url, *(order_json(order_id, now - timedelta(minutes=n)) for n, order_id in enumerate(ids)))
+    seed_bol_orders(url, *(order_json(order_id, now - timedelta(minutes=n)) for n, order_id in enumerate(ids)))
     return ids
 
 
@@ -109,13 +87,13 @@ def test_one_token_serves_several_calls(sandbox: str, client: BolClient) -> None
 
 def test_token_is_refreshed_shortly_before_it_expires(sandbox: str) -> None:
     now = [1000.0]
-    bol_client = make_client(sandbox, clock=lambda: now[0])
-    bol_client.list_orders(page=1, fulfilment_method="FBR")
+    client = bol_client(sandbox, clock=lambda: now[0])
+    client.list_orders(page=1, fulfilment_method="FBR")
     now[0] += 260  # 299 s lifetime, refreshed 30 s early
-    bol_client.list_orders(page=1, fulfilment_method="FBR")
+    client.list_orders(page=1, fulfilment_method="FBR")
     assert sandbox_get(sandbox, "token-calls") == {"count": 1}
     now[0] += 10
-    bol_client.list_orders(page=1, fulfilment_method="FBR")
+    client.list_orders(page=1, fulfilment_method="FBR")
     assert sandbox_get(sandbox, "token-calls") == {"count": 2}
 
 
@@ -136,7 +114,7 @@ def test_a_token_refused_twice_is_an_auth_failure(sandbox: str, client: BolClien
 
 def test_bad_credentials_are_an_auth_failure(sandbox: str) -> None:
     with pytest.raises(ChannelAuthFailed):
-        make_client(sandbox, secret="wrong").list_orders(page=1, fulfilment_method="FBR")
+        bol_client(sandbox, secret="wrong").list_orders(page=1, fulfilment_method="FBR")
 
 
 # --- pulling orders ---------------------------------------------------------------------------------
@@ -144,13 +122,13 @@ def test_bad_credentials_are_an_auth_failure(sandbox: str) -> None:
 
 def test_pull_pages_through_every_order_once(sandbox: str, client: BolClient) -> None:
     ids = seed_five(sandbox)
-    pulled, cursor, calls = sweep(BolOrderSource(client), None)
+    pulled, cursor, calls = pull_all(BolOrderSource(client), None)
     assert sorted(order.external_id for order in pulled) == sorted(ids)
     assert calls == 4  # pages of 2, 2, 1, then the empty page that ends the sweep
     assert all(not order.cancelled for order in pulled)
     assert pulled[0].payload["shipmentDetails"]["houseNumberExtension"] == "A"
     assert isinstance(pulled[0].payload["orderItems"][0]["unitPrice"], Decimal)
-    again, _, _ = sweep(BolOrderSource(client), cursor)
+    again, _, _ = pull_all(BolOrderSource(client), cursor)
     assert again == []  # nothing changed: nothing repeated, no detail calls
 
 
@@ -158,8 +136,8 @@ def test_pull_resumes_from_a_stored_cursor(sandbox: str, client: BolClient) -> N
     ids = seed_five(sandbox)
     first = BolOrderSource(client).pull(None)
     assert first.more and len(first.orders) == 2
-    restarted_client = make_client(sandbox)  # a new worker process with the stored cursor
-    rest, _, _ = sweep(BolOrderSource(restarted_client), first.cursor)
+    restarted_client = bol_client(sandbox)  # a new worker process with the stored cursor
+    rest, _, _ = pull_all(BolOrderSource(restarted_client), first.cursor)
     assert sorted(o.external_id for o in first.orders + rest) == sorted(ids)
     assert {o.external_id for o in first.orders}.isdisjoint(o.external_id for o in rest)
 
@@ -169,9 +147,9 @@ def test_an_order_placed_mid_sweep_is_not_missed(sandbox: str, client: BolClient
     source = BolOrderSource(client)
     first = source.pull(None)
     late = order_json("1043965799", datetime.now(UTC))
-    seed(sandbox, late)  # lands on page 1, which this sweep has already read, and shifts the rest down
-    rest, cursor, _ = sweep(source, first.cursor)
-    next_sweep, _, _ = sweep(source, cursor)
+    seed_bol_orders(sandbox, late)  # lands on page 1, which this sweep has already read, and shifts the rest down
+    rest, cursor, _ = pull_all(source, first.cursor)
+    next_sweep, _, _ = pull_all(source, cursor)
     every = [o.external_id for o in first.orders + rest + next_sweep]
     assert sorted(every) == sorted([*ids, "1043965799"])  # none missed, none repeated
 
@@ -179,10 +157,10 @@ def test_an_order_placed_mid_sweep_is_not_missed(sandbox: str, client: BolClient
 def test_a_cancelled_order_is_pulled_again_flagged(sandbox: str, client: BolClient) -> None:
     seed_five(sandbox)
     source = BolOrderSource(client)
-    _, cursor, _ = sweep(source, None)
+    _, cursor, _ = pull_all(source, None)
     httpx.post(f"{sandbox}/_sandbox/orders/1043965702/cancel").raise_for_status()
     httpx.post(f"{sandbox}/_sandbox/orders/1043965703/cancel", json={"requested": True}).raise_for_status()
-    changed, _, _ = sweep(source, cursor)
+    changed, _, _ = pull_all(source, cursor)
     assert {(o.external_id, o.cancelled) for o in changed} == {("1043965702", True), ("1043965703", True)}
     cancelled = next(o for o in changed if o.external_id == "1043965702")
     assert all(i["quantityCancelled"] == i["quantity"] for i in cancelled.payload["orderItems"])
@@ -190,10 +168,10 @@ def test_a_cancelled_order_is_pulled_again_flagged(sandbox: str, client: BolClie
 
 def test_fbb_orders_only_when_asked(sandbox: str, client: BolClient) -> None:
     seed_five(sandbox)
-    seed(sandbox, order_json("A2K8290LP8", datetime.now(UTC), FBB_TEMPLATE))
-    fbr, _, _ = sweep(BolOrderSource(client), None)
+    seed_bol_orders(sandbox, order_json("A2K8290LP8", datetime.now(UTC), FBB_TEMPLATE))
+    fbr, _, _ = pull_all(BolOrderSource(client), None)
     assert "A2K8290LP8" not in {o.external_id for o in fbr}
-    fbb, _, _ = sweep(BolOrderSource(client, fulfilment_method="FBB"), None)
+    fbb, _, _ = pull_all(BolOrderSource(client, fulfilment_method="FBB"), None)
     assert [o.external_id for o in fbb] == ["A2K8290LP8"]  # shipped by bol already, still recorded
     assert bol.to_order(fbb[0].payload, lambda ean: None).fulfilled_by == FULFILLED_BY_CHANNEL
 
@@ -202,8 +180,8 @@ def test_an_order_already_shipped_by_the_retailer_is_not_pulled(sandbox: str, cl
     shipped = order_json("1043965800", datetime.now(UTC))
     for item in shipped["orderItems"]:
         item["quantityShipped"] = item["quantity"] - item["quantityCancelled"]
-    seed(sandbox, shipped)
-    pulled, _, _ = sweep(BolOrderSource(client), None)
+    seed_bol_orders(sandbox, shipped)
+    pulled, _, _ = pull_all(BolOrderSource(client), None)
     assert pulled == []
 
 
@@ -214,7 +192,7 @@ def test_a_pull_failing_midway_keeps_its_cursor(sandbox: str, client: BolClient)
     fail_next(sandbox, 503, prefix="/retailer/orders")
     with pytest.raises(ChannelUnavailable):
         source.pull(first.cursor)
-    rest, _, _ = sweep(source, first.cursor)  # the activity retries with the same cursor
+    rest, _, _ = pull_all(source, first.cursor)  # the activity retries with the same cursor
     assert len(first.orders) + len(rest) == 5
 
 
@@ -223,7 +201,7 @@ def test_a_pull_failing_midway_keeps_its_cursor(sandbox: str, client: BolClient)
 
 def test_stock_push_reaches_the_offer(sandbox: str, client: BolClient) -> None:
     offers = {"TEE-ORG-BLK-M": "6ff736b5-cdd0-4150-8c67-78269ee986f5"}
-    feed = BolStockFeed(client, offers.get)
+    feed = named_by(bol.SPEC.listing_ids, BolStockFeed(client), offers.get)  # as the registry wires it
     feed.push("TEE-ORG-BLK-M", 7, 1)
     feed.push("TEE-ORG-BLK-M", 1500, 2)  # bol takes 0..999
     feed.push("TEE-ORG-BLK-M", -3, 3)
@@ -238,14 +216,7 @@ def test_stock_push_reaches_the_offer(sandbox: str, client: BolClient) -> None:
 
 
 def notice(*lines: ShippedLine, carrier: str = "PostNL") -> ShipmentNotice:
-    return ShipmentNotice(
-        order_external_id="1043965700",
-        shipment_id="shipment-order-bol-1043965700-AMS",
-        lines=lines,
-        carrier=carrier,
-        tracking_number="3SBOL0987654321",
-        shipped_at=datetime.now(UTC),
-    )
+    return shipment_notice("bol", "1043965700", *lines, carrier=carrier, tracking="3SBOL0987654321")
 
 
 def test_shipment_reaches_bol_with_transporter_and_track_and_trace(sandbox: str, client: BolClient) -> None:
@@ -315,7 +286,7 @@ def test_503_is_unavailable(sandbox: str, client: BolClient) -> None:
 def test_network_error_is_unavailable() -> None:
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     with pytest.raises(ChannelUnavailable):
-        make_client(url).list_orders(page=1, fulfilment_method="FBR")
+        bol_client(url).list_orders(page=1, fulfilment_method="FBR")
 
 
 def test_other_4xx_is_rejected_with_bols_detail(sandbox: str, client: BolClient) -> None:

@@ -8,37 +8,27 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from integrations.channels.base import (
-    ChannelAuthFailed,
-    ChannelRateLimited,
-    ChannelRejected,
-    ChannelUnavailable,
-    ShipmentNotice,
-    ShippedLine,
-    retry_after_seconds,
-)
-from integrations.channels.woocommerce_api import (
-    ProductRef,
-    WooCommerceClient,
-    WooCommerceShipmentConfirmer,
-    WooCommerceStockFeed,
-    find_by_sku,
-)
+from domain.channel_notices import ShipmentNotice, ShippedLine
+from integrations.channels.errors import ChannelAuthFailed, ChannelRateLimited, ChannelRejected, ChannelUnavailable
+from integrations.channels.http import retry_after_seconds
+from integrations.channels.woocommerce.client import WooCommerceClient
+from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
+from integrations.channels.woocommerce.stock_feed import ProductRef, WooCommerceStockFeed, find_by_sku
 from ops.temporal_dev import free_port
-from sandboxes.server import serve
-from sandboxes.woocommerce import SANDBOX_KEY, SANDBOX_SECRET, create_app
+from sandboxes.woocommerce import SANDBOX_KEY, SANDBOX_SECRET
+from tests.channels.factories import shipment_notice, woocommerce_client
 
 
 @pytest.fixture
-def shop() -> Iterator[httpx.Client]:
+def shop(woocommerce_url: str) -> Iterator[httpx.Client]:
     """The sandbox's base URL, as a client for its /_sandbox control endpoints."""
-    with serve(create_app()) as url, httpx.Client(base_url=url, timeout=5) as control:
+    with httpx.Client(base_url=woocommerce_url, timeout=5) as control:
         yield control
 
 
 @pytest.fixture
 def client(shop: httpx.Client) -> Iterator[WooCommerceClient]:
-    with WooCommerceClient(str(shop.base_url), SANDBOX_KEY, SANDBOX_SECRET) as woo:
+    with woocommerce_client(str(shop.base_url)) as woo:
         yield woo
 
 
@@ -226,12 +216,11 @@ def test_retry_after_reads_seconds_and_http_dates():
 
 
 def _notice(order_id: int, *, complete: bool, tracking: str = "3SABCD0123456789") -> ShipmentNotice:
-    return ShipmentNotice(
-        order_external_id=str(order_id),
-        shipment_id=f"shipment-order-woocommerce-{order_id}-AMS",
-        lines=(ShippedLine("WOO-SINGLE-1", 2, "315"),),
-        carrier="PostNL",
-        tracking_number=tracking,
+    return shipment_notice(
+        "woocommerce",
+        str(order_id),
+        ShippedLine("WOO-SINGLE-1", 2, "315"),
+        tracking=tracking,
         shipped_at=datetime(2024, 5, 15, 9, 0, tzinfo=UTC),
         extra={"order_complete": "true"} if complete else {},
     )

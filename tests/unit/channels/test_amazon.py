@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,16 +17,11 @@ from pydantic import ValidationError
 from domain.money import Money, MoneyError
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, hold_reasons
 from integrations.channels import amazon
-from integrations.channels.amazon_api import (
-    LwaTokens,
-    _raise_for_status,
-    _retry_after,
-    carrier_code,
-    package_reference_id,
-)
-from integrations.channels.base import ChannelAuthFailed, ChannelRateLimited, ChannelRejected, ChannelUnavailable
+from integrations.channels.amazon.client import LwaTokens, _retry_after, sp_api
+from integrations.channels.amazon.shipments import carrier_code, package_reference_id
+from integrations.channels.errors import ChannelAuthFailed, ChannelRateLimited, ChannelRejected, ChannelUnavailable
+from tests.channels.factories import channel_payload
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "amazon"
 CATALOGUE = {
     "TEE-ORG-BLK-M": "TEE-ORG-BLK-M",
     "MUG-STONE-350": "MUG-STONE-350",
@@ -38,23 +31,18 @@ CATALOGUE = {
 MAPPING_ERRORS = (ValidationError, MoneyError, InvalidOrder)
 
 
-def load(name: str) -> dict[str, Any]:
-    # As the client parses it: every JSON number with a fraction becomes a Decimal, never a float.
-    return json.loads((DATA / name).read_text(), parse_float=Decimal)
-
-
 def resolve(seller_sku: str) -> str | None:
     return CATALOGUE.get(seller_sku)
 
 
 @pytest.fixture
 def eu() -> dict[str, Any]:
-    return copy.deepcopy(load("order_eu_mfn.json"))
+    return copy.deepcopy(channel_payload("amazon/order_eu_mfn.json"))
 
 
 @pytest.fixture
 def us() -> dict[str, Any]:
-    return copy.deepcopy(load("order_us_mfn.json"))
+    return copy.deepcopy(channel_payload("amazon/order_us_mfn.json"))
 
 
 def amount(item: dict[str, Any], name: str) -> Decimal:
@@ -63,7 +51,7 @@ def amount(item: dict[str, Any], name: str) -> Decimal:
 
 def test_eu_fixture_follows_amazons_vat_inclusive_rule() -> None:
     """OrderTotal = sum of ItemPrice - PromotionDiscount + ShippingPrice - ShippingDiscount; the taxes are inside."""
-    payload = load("order_eu_mfn.json")
+    payload = channel_payload("amazon/order_eu_mfn.json")
     expected = sum(
         (
             amount(i, "ItemPrice")
@@ -154,7 +142,7 @@ def test_a_total_matching_neither_reading_is_held(eu: dict[str, Any]) -> None:
 
 
 def test_afn_is_recorded_as_fulfilled_by_amazon() -> None:
-    order = amazon.to_order(load("order_uk_afn.json"), resolve)
+    order = amazon.to_order(channel_payload("amazon/order_uk_afn.json"), resolve)
     assert order.fulfilled_by == FULFILLED_BY_CHANNEL
     assert order.total == Money(2398, "GBP")
     assert order.lines[0].unit_price == Money(1199, "GBP")
@@ -278,7 +266,7 @@ _FIELDS = [
 @settings(max_examples=150, deadline=None)
 @given(field=st.sampled_from(_FIELDS), value=_JSON)
 def test_any_garbage_in_a_field_is_refused_or_mapped(field: str, value: Any) -> None:
-    payload = copy.deepcopy(load("order_eu_mfn.json"))
+    payload = copy.deepcopy(channel_payload("amazon/order_eu_mfn.json"))
     _set(field, value)(payload)
     with contextlib.suppress(*MAPPING_ERRORS):  # anything else (TypeError, KeyError, ...) fails the test
         amazon.to_order(payload, resolve)
@@ -304,6 +292,12 @@ def test_retry_after_prefers_the_header_then_the_rate_limit() -> None:
     assert _retry_after(httpx.Response(429, headers={"x-amzn-RateLimit-Limit": "0.5"})) == 2.0
     assert _retry_after(httpx.Response(429, headers={"x-amzn-RateLimit-Limit": "0.0167"})) == pytest.approx(59.88, 0.01)
     assert _retry_after(httpx.Response(429)) is None
+
+
+def _raise_for_status(response: httpx.Response, what: str) -> None:
+    """What the client makes of an answer that is not 2xx."""
+    with httpx.Client() as http:
+        raise sp_api(http).error_for(response, what)
 
 
 @pytest.mark.parametrize(

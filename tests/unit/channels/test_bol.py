@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from domain.money import Money, MoneyError
+from domain.money import MoneyError
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, hold_reasons
 from integrations.channels import bol
-from integrations.channels.bol_api import transporter_code
+from integrations.channels.bol.shipments import transporter_code
+from tests.channels.factories import channel_payload, eur
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "bol"
 CATALOGUE = {
     "8712345678906": "TEE-ORG-BLK-M",
     "8712345678913": "MUG-STONE-350",
@@ -26,23 +24,14 @@ CATALOGUE = {
 }
 
 
-def load(name: str) -> dict[str, Any]:
-    # As the client parses it: every JSON number with a fraction becomes a Decimal, never a float.
-    return json.loads((DATA / name).read_text(), parse_float=Decimal)
-
-
 @pytest.fixture
 def payload() -> dict[str, Any]:
-    return copy.deepcopy(load("order_fbr.json"))
-
-
-def eur(minor: int) -> Money:
-    return Money(minor, "EUR")
+    return copy.deepcopy(channel_payload("bol/order_fbr.json"))
 
 
 def test_fixture_prices_follow_bols_rule() -> None:
     """totalPrice = unitPrice x quantity - discounts, as the v10 schema example (12.99 x 10 - 10.99 = 118.91)."""
-    for item in load("order_fbr.json")["orderItems"]:
+    for item in channel_payload("bol/order_fbr.json")["orderItems"]:
         discounts = sum((d["amount"] for d in item["discounts"]), Decimal(0))
         assert item["totalPrice"] == item["unitPrice"] * item["quantity"] - discounts
 
@@ -108,7 +97,7 @@ def test_resolver_is_asked_with_the_ean(payload: dict[str, Any]) -> None:
 
 
 def test_fbb_order_is_fulfilled_by_the_channel_and_nullable_fields_are_accepted() -> None:
-    order = bol.to_order(load("order_fbb.json"), CATALOGUE.get)
+    order = bol.to_order(channel_payload("bol/order_fbb.json"), CATALOGUE.get)
     assert order.fulfilled_by == FULFILLED_BY_CHANNEL
     assert order.placed_at == datetime(2024, 6, 1, 19, 5, tzinfo=UTC)
     assert order.total == eur(3998)
@@ -136,7 +125,7 @@ def test_order_placed_date_missing_falls_back_to_the_earliest_item_change(payloa
 
 
 def test_fully_cancelled_order_still_maps_as_placed() -> None:
-    payload = load("order_fbr.json")
+    payload = channel_payload("bol/order_fbr.json")
     for item in payload["orderItems"]:
         item["quantityCancelled"] = item["quantity"]
     order = bol.to_order(payload, CATALOGUE.get)
@@ -146,16 +135,16 @@ def test_fully_cancelled_order_still_maps_as_placed() -> None:
 
 
 def test_cancellation_rules() -> None:
-    assert not bol.is_cancelled(load("order_fbr.json"))  # one item cancelled, the others open
-    assert bol.is_cancelled(load("order_cancellation_requested.json"))
-    assert not bol.is_cancelled(load("order_fbb.json"))
+    assert not bol.is_cancelled(channel_payload("bol/order_fbr.json"))  # one item cancelled, the others open
+    assert bol.is_cancelled(channel_payload("bol/order_cancellation_requested.json"))
+    assert not bol.is_cancelled(channel_payload("bol/order_fbb.json"))
     assert not bol.is_cancelled({"orderItems": []})
 
 
 def test_fully_shipped_rule() -> None:
-    assert bol.is_fully_shipped(load("order_fbb.json"))
-    assert not bol.is_fully_shipped(load("order_fbr.json"))
-    assert not bol.is_fully_shipped(load("order_cancellation_requested.json"))
+    assert bol.is_fully_shipped(channel_payload("bol/order_fbb.json"))
+    assert not bol.is_fully_shipped(channel_payload("bol/order_fbr.json"))
+    assert not bol.is_fully_shipped(channel_payload("bol/order_cancellation_requested.json"))
 
 
 @pytest.mark.parametrize(
@@ -224,8 +213,8 @@ def test_transporter_codes(carrier: str, code: str) -> None:
 
 
 def test_cancellation_requests_to_confirm_are_the_open_items_the_customer_asked_about() -> None:
-    assert bol.cancellation_requested(load("order_cancellation_requested.json")) == ("2095061001",)
-    assert bol.cancellation_requested(load("order_fbr.json")) == ()
+    assert bol.cancellation_requested(channel_payload("bol/order_cancellation_requested.json")) == ("2095061001",)
+    assert bol.cancellation_requested(channel_payload("bol/order_fbr.json")) == ()
     payload = {
         "orderItems": [
             {"orderItemId": "1", "cancellationRequest": True, "quantity": 2},

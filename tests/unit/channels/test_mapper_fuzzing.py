@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import json
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,13 +24,14 @@ from pydantic import ValidationError
 from domain.money import MoneyError
 from domain.order import InvalidOrder, Order
 from integrations.channels import amazon, bol, shopify, woocommerce
-from integrations.channels.amazon_api import AmazonOrderSource
-from integrations.channels.base import ChannelError
-from integrations.channels.bol_api import BolClient, BolOrderSource
+from integrations.channels.amazon.orders import AmazonOrderSource
+from integrations.channels.bol.client import BolClient
+from integrations.channels.bol.orders import BolOrderSource
+from integrations.channels.errors import ChannelError
+from tests.channels.factories import channel_payload
 
 pytestmark = pytest.mark.unit
 
-DATA = Path(__file__).resolve().parents[1] / "data"
 MAPPING_ERRORS = (ValidationError, MoneyError, InvalidOrder)
 # OMS_FUZZ_EXAMPLES=5000 for a longer hunt; the default keeps the unit tier fast.
 FUZZ = settings(
@@ -41,11 +40,6 @@ FUZZ = settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-
-
-def _load(name: str) -> dict[str, Any]:
-    payload: dict[str, Any] = json.loads((DATA / name).read_text(), parse_float=Decimal)
-    return payload
 
 
 def _same(identifier: str) -> str | None:
@@ -143,7 +137,7 @@ def _keys_of(payload: object) -> Iterator[str]:
             yield from _keys_of(item)
 
 
-_KEYS = sorted({key for _, names in MAPPERS.values() for name in names for key in _keys_of(_load(name))})
+_KEYS = sorted({key for _, names in MAPPERS.values() for name in names for key in _keys_of(channel_payload(name))})
 _json = st.recursive(
     _scalars,
     lambda children: (
@@ -222,7 +216,7 @@ def test_arbitrary_json_maps_or_raises_a_clean_error(channel: str, data: st.Data
 def test_any_field_of_a_real_payload_replaced_maps_or_raises_a_clean_error(
     channel: str, fixture: str, data: st.DataObject
 ) -> None:
-    _maps_cleanly(channel, data.draw(st.composite(lambda draw: _mutated(draw, _load(fixture)))()))
+    _maps_cleanly(channel, data.draw(st.composite(lambda draw: _mutated(draw, channel_payload(fixture)))()))
 
 
 @pytest.mark.parametrize(
@@ -253,7 +247,7 @@ def test_any_field_of_a_real_payload_replaced_maps_or_raises_a_clean_error(
 def test_times_outside_utc_and_absurd_numbers_are_validation_errors(
     channel: str, fixture: str, field: tuple[object, ...], value: object
 ) -> None:
-    payload = _load(fixture)
+    payload = channel_payload(fixture)
     target: Any = payload
     for key in field[:-1]:
         target = target[key]
@@ -286,7 +280,7 @@ class _FakeBol(_Answers):
 
 
 def _bol_answers() -> st.SearchStrategy[object]:
-    detail = st.composite(lambda draw: _mutated(draw, _load("bol/order_fbr.json")))()
+    detail = st.composite(lambda draw: _mutated(draw, channel_payload("bol/order_fbr.json")))()
     listing = st.builds(
         lambda orders: {"orders": orders},
         st.lists(
@@ -305,7 +299,7 @@ def _bol_answers() -> st.SearchStrategy[object]:
 
 
 def _amazon_answers() -> st.SearchStrategy[object]:
-    order = _load("amazon/order_eu_mfn.json")
+    order = channel_payload("amazon/order_eu_mfn.json")
     page = st.composite(lambda draw: {"payload": {"Orders": [_mutated(draw, order["order"])], "NextToken": None}})()
     items = st.composite(lambda draw: {"payload": {"OrderItems": _mutated(draw, {"i": order["items"]}).get("i")}})()
     return page | items

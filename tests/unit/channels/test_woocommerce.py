@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import copy
-import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,16 +15,7 @@ from domain.money import Money, MoneyError
 from domain.order import InvalidOrder, hold_reasons
 from integrations.channels import woocommerce
 from integrations.channels.woocommerce import cancel_reason, is_ping, sign, to_order, verify_signature, webhook_action
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "woocommerce"
-
-
-def load(name: str) -> dict:
-    return json.loads((DATA / name).read_text(), parse_float=Decimal)
-
-
-def eur(minor: int) -> Money:
-    return Money(minor, "EUR")
+from tests.channels.factories import channel_payload, eur
 
 
 def usd(minor: int) -> Money:
@@ -71,7 +60,7 @@ def test_the_ping_is_recognised_by_its_exact_shape():
 
 
 def _with(status: str, *, paid: bool = True) -> dict:
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["status"] = status
     payload["date_paid_gmt"] = "2017-03-22T19:28:08" if paid else None
     return payload
@@ -116,7 +105,7 @@ def test_cancel_reason_names_the_status():
 
 
 def test_the_documented_example_order_maps_and_reconciles():
-    order = to_order(load("order_docs_example.json"))
+    order = to_order(channel_payload("woocommerce/order_docs_example.json"))
     assert order.order_id == "order-woocommerce-727"
     assert (order.channel, order.external_id, order.reference, order.currency) == ("woocommerce", "727", "727", "USD")
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines] == [
@@ -133,7 +122,7 @@ def test_the_documented_example_order_maps_and_reconciles():
 
 
 def test_a_tax_exclusive_order_with_coupon_fee_and_shipping_tax_reconciles_exactly():
-    order = to_order(load("order_tax_exclusive.json"))
+    order = to_order(channel_payload("woocommerce/order_tax_exclusive.json"))
     # Line = total (after the 10% coupon) + total_tax: 5.40 + 0.41 and 32.40 + 2.43.
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines] == [
         ("WOO-SINGLE-1", 2, usd(290), usd(581)),
@@ -151,7 +140,7 @@ def test_a_tax_exclusive_order_with_coupon_fee_and_shipping_tax_reconciles_exact
 
 
 def test_a_tax_inclusive_order_with_a_negative_fee_reconciles_exactly():
-    order = to_order(load("order_tax_inclusive.json"))
+    order = to_order(channel_payload("woocommerce/order_tax_inclusive.json"))
     # WooCommerce keeps line totals net also when prices include tax: 18.00 + 3.78 = 2 x 10.89 paid.
     assert [(line.sku, line.quantity, line.unit_price, line.total) for line in order.lines] == [
         ("MUG-BLUE", 2, eur(1089), eur(2178)),
@@ -179,14 +168,14 @@ def test_a_tax_inclusive_order_with_a_negative_fee_reconciles_exactly():
 
 @pytest.mark.parametrize("fixture", ["order_tax_exclusive.json", "order_tax_inclusive.json"])
 def test_prices_include_tax_does_not_change_what_a_line_cost(fixture):
-    payload = load(fixture)
+    payload = channel_payload(f"woocommerce/{fixture}")
     flipped = copy.deepcopy(payload)
     flipped["prices_include_tax"] = not payload["prices_include_tax"]
     assert to_order(flipped) == to_order(payload)
 
 
 def test_an_empty_or_unknown_sku_gets_a_stand_in_that_holds_the_order():
-    payload = load("order_tax_inclusive.json")
+    payload = channel_payload("woocommerce/order_tax_inclusive.json")
     payload["line_items"][0]["sku"] = ""
     payload["line_items"][1]["sku"] = "TEE-RED-L"
     order = to_order(payload, resolve=lambda sku: None if sku == "TEE-RED-L" else sku or None)
@@ -197,13 +186,13 @@ def test_an_empty_or_unknown_sku_gets_a_stand_in_that_holds_the_order():
 
 
 def test_a_line_whose_product_was_deleted_still_lands():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["line_items"][0].update(sku=None, product_id=0, variation_id=0)
     assert to_order(payload).lines[0].sku == "woocommerce-item-315"
 
 
 def test_a_line_edited_to_zero_quantity_is_dropped():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["line_items"][0].update(quantity=0, total="0.00", total_tax="0.00")
     payload["total"] = "22.90"
     order = to_order(payload)
@@ -211,7 +200,7 @@ def test_a_line_edited_to_zero_quantity_is_dropped():
 
 
 def test_display_only_fields_are_not_read():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["line_items"][0].update(price="", name=None, taxes="whatever")
     payload["line_items"][1]["price"] = Decimal("12.333333333333334")
     order = to_order(payload)
@@ -220,7 +209,7 @@ def test_display_only_fields_are_not_read():
 
 def test_a_cent_of_tax_rounding_is_booked_so_the_order_reconciles():
     # With "round tax at subtotal level" the order's tax is rounded once, the lines' each: 1.34 vs 0.45 + 0.90.
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload.update(total_tax="1.34", cart_tax="1.34", total="29.34")
     order = to_order(payload)
     assert order.discount == usd(1) and order.expected_total() == order.total == usd(2934)
@@ -230,7 +219,7 @@ def test_a_cent_of_tax_rounding_is_booked_so_the_order_reconciles():
 
 
 def test_a_real_gap_is_not_hidden_but_held():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["total"] = "34.35"
     order = to_order(payload)
     assert order.charges is None and order.discount is None
@@ -246,7 +235,7 @@ def test_payment_collected_follows_status_or_date_paid():
 
 
 def test_an_order_without_a_shipping_address_ships_to_billing_and_gmt_dates_with_offset_convert():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload["shipping"] = {key: "" for key in payload["shipping"]}
     payload["date_created_gmt"] = "2017-03-22T21:28:02+02:00"
     order = to_order(payload)
@@ -255,7 +244,7 @@ def test_an_order_without_a_shipping_address_ships_to_billing_and_gmt_dates_with
 
 
 def test_a_zero_decimal_currency_maps_whole_amounts():
-    payload = load("order_docs_example.json")
+    payload = channel_payload("woocommerce/order_docs_example.json")
     payload.update(currency="JPY", total="2935", shipping_total="1000", shipping_tax="0", total_tax="135")
     payload["line_items"][0].update(total="600", total_tax="45")
     payload["line_items"][1].update(total="1200", total_tax="90")
@@ -269,7 +258,7 @@ ALLOWED = (ValidationError, InvalidOrder, MoneyError)
 
 
 def _broken() -> list[tuple[str, dict]]:
-    good = load("order_tax_exclusive.json")
+    good = channel_payload("woocommerce/order_tax_exclusive.json")
     changes = {
         "empty object": lambda p: p.clear(),
         "a product": lambda p: (p.clear(), p.update(id=5, name="Mug", type="simple", status="publish", sku="M")),
@@ -345,7 +334,7 @@ _paths = st.sampled_from(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=_paths, value=_json_values)
 def test_any_mutation_either_maps_or_raises_an_expected_error(path, value):
-    payload = load("order_tax_exclusive.json")
+    payload = channel_payload("woocommerce/order_tax_exclusive.json")
     target = payload
     for key in path[:-1]:
         target = target[key]

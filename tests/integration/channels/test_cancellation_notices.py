@@ -4,13 +4,10 @@ reach the selling channel's real-HTTP sandbox, riding out outages and keeping re
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from activities.channel_out import CancellationNoticeActivities
@@ -18,49 +15,35 @@ from activities.orders import OrderActivities
 from contracts.order_records import ChangeStatusInput
 from contracts.order_workflow import CancelRequest
 from domain.cancellation import BY_DEADLINE, BY_SOURCING, CancelReason
+from domain.channel_notices import CancellationNotice
 from domain.order import FULFILLED_BY_CHANNEL, Order
 from domain.status import OrderStatus
-from integrations.channels.base import CancellationNotice, ChannelCanceller
-from integrations.channels.bol_api import BolCanceller, BolClient
-from integrations.channels.shopify_admin import ShopifyAdminClient, ShopifyCanceller
-from integrations.channels.woocommerce_api import WooCommerceCanceller, WooCommerceClient
+from integrations.channels.base import ChannelCanceller
+from integrations.channels.bol.canceller import BolCanceller
+from integrations.channels.shopify.canceller import ShopifyCanceller
+from integrations.channels.woocommerce.canceller import WooCommerceCanceller
 from persistence import cancellation_notices, channel_outbox
 from persistence import orders as order_store
-from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, OrderEvent, OrderRecord, StockOutbox
+from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, StockOutbox
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import bol as bol_sandbox
-from sandboxes import shopify as shopify_sandbox
-from sandboxes import woocommerce as woo_sandbox
-from sandboxes.server import serve
+from tests.channels.factories import (
+    bol_client,
+    bol_order_items,
+    channel_order,
+    record,
+    seed_bol_orders,
+    seed_shopify_order,
+    shopify_client,
+    timeline,
+    woocommerce_client,
+)
 from tests.conftest import TestDatabase as Database
-from tests.factories import make_order, next_id
+from tests.factories import next_id
 
 CANCELLED_AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 
 
 # -- the order rows, and cancelling them as the workflow's status step does ----------------------
-
-
-def channel_order(channel: str, lines: list[tuple[str, int, str]], external_id: str | None = None) -> Order:
-    """An order from `channel`; lines: (sku, quantity, the channel's line id)."""
-    order = make_order([(sku, qty, 1000) for sku, qty, _ in lines], channel=channel, external_id=external_id)
-    with_ids = tuple(
-        dataclasses.replace(line, external_line_id=line_id)
-        for line, (_, _, line_id) in zip(order.lines, lines, strict=True)
-    )
-    return dataclasses.replace(order, lines=with_ids)
-
-
-def record(db: Database, order: Order, *, fulfilled_by: str | None = None) -> str:
-    with UnitOfWork(db.session_factory) as uow:
-        order_store.record_order(uow.session, order, datetime.now(UTC))
-        uow.session.flush()
-        if fulfilled_by is not None:
-            uow.session.execute(
-                update(OrderRecord).where(OrderRecord.order_id == order.order_id).values(fulfilled_by=fulfilled_by)
-            )
-        uow.commit()
-    return order.order_id
 
 
 def cancel(db: Database, order_id: str, request: CancelRequest | None, *, step: int = 1) -> None:
@@ -85,18 +68,12 @@ def notice_of(db: Database, order_id: str) -> CancellationNoticeOutbox:
         return row
 
 
-def events(db: Database, order_id: str, kind: str) -> list[str]:
-    with db.session() as session:
-        rows = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
-        return [e.detail for e in rows if e.kind == kind]
-
-
 # -- writing notices ------------------------------------------------------------------------------
 
 
 def test_our_cancel_writes_one_notice_with_the_status_even_when_retried(database):
     order = channel_order("bol", [("TEE", 2, "2095052647"), ("MUG", 1, "2095052648")], external_id=str(next_id()))
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     request = CancelRequest("backorder deadline passed", BY_DEADLINE)
     cancel(database, order_id, request)
     cancel(database, order_id, request)  # the activity retried: its stored result answers
@@ -118,9 +95,9 @@ def test_our_cancel_writes_one_notice_with_the_status_even_when_retried(database
 
 
 def test_staff_and_engine_cancels_are_ours_and_so_is_one_whose_requester_was_not_recorded(database):
-    staff = record(database, channel_order("shopify", [("TEE", 1, "11")]))
-    routing = record(database, channel_order("woocommerce", [("TEE", 1, "801")]))
-    unknown = record(database, channel_order("shopify", [("TEE", 1, "12")]))
+    staff = record(database.session_factory, channel_order("shopify", [("TEE", 1, "11")]))
+    routing = record(database.session_factory, channel_order("woocommerce", [("TEE", 1, "801")]))
+    unknown = record(database.session_factory, channel_order("shopify", [("TEE", 1, "12")]))
     cancel(database, staff, CancelRequest("customer phoned", "anna@shop.example"))
     cancel(database, routing, CancelRequest("routing: nothing fits", BY_SOURCING))
     cancel(database, unknown, None)
@@ -133,9 +110,9 @@ def test_staff_and_engine_cancels_are_ours_and_so_is_one_whose_requester_was_not
 
 
 def test_a_cancel_the_channel_made_itself_is_not_sent_back(database):
-    shopify = record(database, channel_order("shopify", [("TEE", 1, "11")]))
-    woo = record(database, channel_order("woocommerce", [("TEE", 1, "801")]))
-    bol = record(database, channel_order("bol", [("TEE", 1, "2095052647")], external_id=str(next_id())))
+    shopify = record(database.session_factory, channel_order("shopify", [("TEE", 1, "11")]))
+    woo = record(database.session_factory, channel_order("woocommerce", [("TEE", 1, "801")]))
+    bol = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")], external_id=str(next_id())))
     cancel(database, shopify, CancelRequest("cancelled on Shopify (customer)", "shopify"))
     cancel(database, woo, CancelRequest("cancelled on WooCommerce", "woocommerce"))
     cancel(database, bol, CancelRequest("cancelled on bol", "bol"))  # bol cancelled every item itself
@@ -144,7 +121,7 @@ def test_a_cancel_the_channel_made_itself_is_not_sent_back(database):
 
 def test_a_customer_request_bol_forwarded_is_confirmed_for_its_lines_only(database):
     order = channel_order("bol", [("TEE", 1, "2095061001"), ("MUG", 1, "2095061002")], external_id=str(next_id()))
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     # The MUG was cancelled by bol already; the customer asked for the TEE, which bol wants confirmed.
     cancel(database, order_id, CancelRequest("the customer asked bol to cancel", "bol", ["2095061001"]))
     notice = cancellation_notices.to_notice(notice_of(database, order_id).notice)
@@ -152,52 +129,25 @@ def test_a_customer_request_bol_forwarded_is_confirmed_for_its_lines_only(databa
 
 
 def test_amazon_orders_get_a_note_to_cancel_in_seller_central_and_others_nothing(database):
-    amazon = record(database, channel_order("amazon", [("TEE", 1, "61840213977435")]))
-    by_amazon = record(database, channel_order("amazon", [("TEE", 1, "61840213977436")]))
+    amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977435")]))
+    by_amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977436")]))
     fbb = record(
-        database,
+        database.session_factory,
         channel_order("bol", [("TEE", 1, "2095052649")], external_id=str(next_id())),
         fulfilled_by=FULFILLED_BY_CHANNEL,
     )
-    webshop = record(database, channel_order("webshop", [("TEE", 1, "")]))
+    webshop = record(database.session_factory, channel_order("webshop", [("TEE", 1, "")]))
     cancel(database, amazon, CancelRequest("customer phoned", "anna@shop.example"))
     cancel(database, by_amazon, CancelRequest("cancelled on amazon", "amazon"))
     cancel(database, fbb, CancelRequest("customer phoned", "anna@shop.example"))
     cancel(database, webshop, CancelRequest("customer phoned", "anna@shop.example"))
     assert notices(database) == []
-    [note] = events(database, amazon, "channel_not_notified")
+    [note] = timeline(database.session_factory, amazon, "channel_not_notified")
     assert "Seller Central" in note
-    assert events(database, by_amazon, "channel_not_notified") == []
+    assert timeline(database.session_factory, by_amazon, "channel_not_notified") == []
 
 
 # -- delivering them to the channels' sandboxes ---------------------------------------------------
-
-
-@pytest.fixture
-def shopify_url() -> Iterator[str]:
-    with serve(shopify_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def woo_url() -> Iterator[str]:
-    with serve(woo_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def bol_url() -> Iterator[str]:
-    with serve(bol_sandbox.create_app()) as url:
-        yield url
-
-
-def shopify_client(url: str) -> ShopifyAdminClient:
-    return ShopifyAdminClient(url, shopify_sandbox.SANDBOX_ACCESS_TOKEN, timeout=5.0)
-
-
-def seed_shopify_order(url: str, order: Order) -> None:
-    items = [{"id": int(line.external_line_id), "sku": line.sku, "quantity": line.quantity} for line in order.lines]
-    httpx.post(f"{url}/_sandbox/orders", json={"id": int(order.external_id), "line_items": items}).raise_for_status()
 
 
 def outbox(db: Database, channel: str, canceller: ChannelCanceller) -> CancellationNoticeActivities:
@@ -207,7 +157,7 @@ def outbox(db: Database, channel: str, canceller: ChannelCanceller) -> Cancellat
 def test_shopify_gets_order_cancel_after_an_outage_and_the_timeline_shows_it(database, shopify_url):
     order = channel_order("shopify", [("TEE", 1, str(next_id()))])
     seed_shopify_order(shopify_url, order)
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     cancel(database, order_id, CancelRequest("backorder deadline passed", BY_DEADLINE))
     httpx.post(f"{shopify_url}/_sandbox/fail-next", json={"count": 1, "status": 503}).raise_for_status()
     sender = outbox(database, "shopify", ShopifyCanceller(shopify_client(shopify_url)))
@@ -225,7 +175,9 @@ def test_shopify_gets_order_cancel_after_an_outage_and_the_timeline_shows_it(dat
     assert "backorder deadline passed" in sent["staff_note"]
     row = notice_of(database, order_id)
     assert row.delivered_at is not None and row.last_error is None
-    assert events(database, order_id, "channel_notified") == ["cancellation: shopify told (out_of_stock)"]
+    assert timeline(database.session_factory, order_id, "channel_notified") == [
+        "cancellation: shopify told (out_of_stock)"
+    ]
     assert sender.deliver(batch_size=10).delivered == 0  # nothing is sent twice
     fulfillment_orders = httpx.get(f"{shopify_url}/_sandbox/orders/{order.external_id}/fulfillment-orders").json()
     assert {fo["status"] for fo in fulfillment_orders} == {"CLOSED"}
@@ -235,7 +187,7 @@ def test_a_shopify_order_already_cancelled_there_is_left_alone(database, shopify
     """A delivery whose answer was lost is tried again: Shopify already cancelled it, so nothing is sent."""
     order = channel_order("shopify", [("TEE", 1, str(next_id()))])
     seed_shopify_order(shopify_url, order)
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     cancel(database, order_id, CancelRequest("customer phoned", "anna@shop.example"))
     notice = cancellation_notices.to_notice(notice_of(database, order_id).notice)
     canceller = ShopifyCanceller(shopify_client(shopify_url))
@@ -249,9 +201,9 @@ def test_a_shopify_order_already_cancelled_there_is_left_alone(database, shopify
 def test_shopify_before_2025_07_is_asked_with_refund_instead_of_refund_method(database, shopify_url):
     order = channel_order("shopify", [("TEE", 1, str(next_id()))])
     seed_shopify_order(shopify_url, order)
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     cancel(database, order_id, CancelRequest("customer phoned", "anna@shop.example"))
-    client = ShopifyAdminClient(shopify_url, shopify_sandbox.SANDBOX_ACCESS_TOKEN, api_version="2025-04", timeout=5.0)
+    client = shopify_client(shopify_url, api_version="2025-04")
     assert outbox(database, "shopify", ShopifyCanceller(client)).deliver(10).delivered == 1
     [sent] = httpx.get(f"{shopify_url}/_sandbox/cancellations").json()
     assert (sent["reason"], sent["refund"], sent["refund_method"]) == ("OTHER", True, None)
@@ -264,28 +216,27 @@ def woo_order(url: str, status: str) -> Order:
 
 
 def woo_canceller(url: str) -> WooCommerceCanceller:
-    client = WooCommerceClient(url, woo_sandbox.SANDBOX_KEY, woo_sandbox.SANDBOX_SECRET, timeout=5.0)
-    return WooCommerceCanceller(client)
+    return WooCommerceCanceller(woocommerce_client(url))
 
 
-def test_woocommerce_is_set_cancelled_and_its_stock_sent_again(database, woo_url):
-    order = woo_order(woo_url, "processing")
-    order_id = record(database, order)
+def test_woocommerce_is_set_cancelled_and_its_stock_sent_again(database, woocommerce_url):
+    order = woo_order(woocommerce_url, "processing")
+    order_id = record(database.session_factory, order)
     with UnitOfWork(database.session_factory) as uow:  # what WooCommerce was last told of the TEE
         uow.session.add(ChannelStockLevel(channel="woocommerce", sku="TEE", quantity=5, sequence=7))
         uow.commit()
     cancel(database, order_id, CancelRequest("routing: nothing fits", BY_SOURCING))
 
-    httpx.post(f"{woo_url}/_sandbox/fail", json={"status": 429, "retry_after": "30"}).raise_for_status()
-    sender = outbox(database, "woocommerce", woo_canceller(woo_url))
+    httpx.post(f"{woocommerce_url}/_sandbox/fail", json={"status": 429, "retry_after": "30"}).raise_for_status()
+    sender = outbox(database, "woocommerce", woo_canceller(woocommerce_url))
     assert sender.deliver(10).failed == 1
     again = sender.deliver(10)  # paused for its Retry-After: its notices are not even read
     assert (again.delivered, again.failed) == (0, 0)
     assert notice_of(database, order_id).attempts == 0
 
-    sender = outbox(database, "woocommerce", woo_canceller(woo_url))  # a later pass (a new worker)
+    sender = outbox(database, "woocommerce", woo_canceller(woocommerce_url))  # a later pass (a new worker)
     assert sender.deliver(10).delivered == 1
-    assert httpx.get(f"{woo_url}/_sandbox/orders/{order.external_id}").json()["status"] == "cancelled"
+    assert httpx.get(f"{woocommerce_url}/_sandbox/orders/{order.external_id}").json()["status"] == "cancelled"
     # WooCommerce put the 2 units back on its own stock: the next stock pass sends ours again.
     with database.session() as session:
         level = session.get(ChannelStockLevel, ("woocommerce", "TEE"))
@@ -294,28 +245,22 @@ def test_woocommerce_is_set_cancelled_and_its_stock_sent_again(database, woo_url
         assert queued == ["TEE"]
 
 
-def test_a_woocommerce_order_the_merchant_already_ended_keeps_its_status(database, woo_url):
-    order = woo_order(woo_url, "refunded")
-    order_id = record(database, order)
+def test_a_woocommerce_order_the_merchant_already_ended_keeps_its_status(database, woocommerce_url):
+    order = woo_order(woocommerce_url, "refunded")
+    order_id = record(database.session_factory, order)
     cancel(database, order_id, CancelRequest("customer phoned", "anna@shop.example"))
-    assert outbox(database, "woocommerce", woo_canceller(woo_url)).deliver(10).delivered == 1
-    assert httpx.get(f"{woo_url}/_sandbox/orders/{order.external_id}").json()["status"] == "refunded"
-
-
-def bol_client(url: str) -> BolClient:
-    return BolClient(url, f"{url}/token", bol_sandbox.CLIENT_ID, bol_sandbox.CLIENT_SECRET, timeout=5.0)
+    assert outbox(database, "woocommerce", woo_canceller(woocommerce_url)).deliver(10).delivered == 1
+    assert httpx.get(f"{woocommerce_url}/_sandbox/orders/{order.external_id}").json()["status"] == "refunded"
 
 
 def seed_bol(url: str, order_id: str, items: list[dict[str, Any]]) -> None:
-    defaults = {"quantity": 1, "quantityShipped": 0, "quantityCancelled": 0, "cancellationRequest": False}
-    body = {"orderId": order_id, "orderItems": [{**defaults, **item} for item in items]}
-    httpx.post(f"{url}/_sandbox/orders", json=body).raise_for_status()
+    seed_bol_orders(url, bol_order_items(order_id, items))
 
 
 def test_bol_gets_the_open_items_each_with_its_documented_reason_code(database, bol_url):
     bol_id = str(next_id())
     lines = [("TEE", 1, f"{bol_id}1"), ("MUG", 2, f"{bol_id}2"), ("CAP", 1, f"{bol_id}3")]
-    order_id = record(database, channel_order("bol", lines, external_id=bol_id))
+    order_id = record(database.session_factory, channel_order("bol", lines, external_id=bol_id))
     seed_bol(
         bol_url,
         bol_id,
@@ -340,14 +285,14 @@ def test_bol_gets_the_open_items_each_with_its_documented_reason_code(database, 
 
 def test_a_bol_customer_request_is_confirmed_and_a_refusal_is_kept_with_its_attempts(database, bol_url):
     bol_id = str(next_id())
-    order_id = record(database, channel_order("bol", [("TEE", 1, f"{bol_id}1")], external_id=bol_id))
+    order_id = record(database.session_factory, channel_order("bol", [("TEE", 1, f"{bol_id}1")], external_id=bol_id))
     cancel(database, order_id, CancelRequest("the customer asked bol to cancel", "bol", [f"{bol_id}1"]))
     sender = outbox(database, "bol", BolCanceller(bol_client(bol_url)))
 
     assert sender.deliver(10).failed == 1  # bol does not know the order (yet): refused, kept
     row = notice_of(database, order_id)
     assert (row.delivered_at, row.attempts) == (None, 1) and (row.last_error or "").startswith("ChannelRejected")
-    assert len(events(database, order_id, "channel_notice_refused")) == 1
+    assert len(timeline(database.session_factory, order_id, "channel_notice_refused")) == 1
     assert sender.deliver(10).deferred == 1  # not before its retry is due
 
     seed_bol(bol_url, bol_id, [{"orderItemId": f"{bol_id}1", "cancellationRequest": True}])
@@ -361,17 +306,19 @@ def test_a_bol_customer_request_is_confirmed_and_a_refusal_is_kept_with_its_atte
     assert sender.deliver(10).delivered == 1
     [sent] = httpx.get(f"{bol_url}/_sandbox/cancellations").json()
     assert sent["orderItems"] == [{"orderItemId": f"{bol_id}1", "reasonCode": "REQUESTED_BY_CUSTOMER"}]
-    assert events(database, order_id, "channel_notified") == ["cancellation: bol told (customer_request)"]
+    assert timeline(database.session_factory, order_id, "channel_notified") == [
+        "cancellation: bol told (customer_request)"
+    ]
 
 
 def test_a_channel_without_a_connection_closes_its_notices_until_it_is_connected(database, bol_url):
     bol_id = str(next_id())
-    order_id = record(database, channel_order("bol", [("TEE", 1, f"{bol_id}1")], external_id=bol_id))
+    order_id = record(database.session_factory, channel_order("bol", [("TEE", 1, f"{bol_id}1")], external_id=bol_id))
     cancel(database, order_id, CancelRequest("customer phoned", "anna@shop.example"))
     assert CancellationNoticeActivities(database.session_factory, {}).deliver(10).skipped == 1
     row = notice_of(database, order_id)
     assert row.delivered_at is not None and row.last_error == channel_outbox.NOT_CONNECTED
-    assert events(database, order_id, "channel_not_notified") == [
+    assert timeline(database.session_factory, order_id, "channel_not_notified") == [
         "cancellation: no bol connection is configured; tell the channel by hand"
     ]
 

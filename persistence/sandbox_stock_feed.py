@@ -1,25 +1,16 @@
-"""Where available-to-promise goes: one stock feed per channel.
+"""The recording sandbox stock feed: what a channel without a connection would be told, kept as rows.
 
-The real adapters (Shopify inventory levels, WooCommerce stock quantity, Bol.com offer stock,
-Amazon listings quantity) come with the channel work; until a channel has one, its sandbox feed
-records what it was sent, so the flow can be watched and tested end to end.
+Until a channel's credentials are set, its available-to-promise goes here (when sandboxes are allowed,
+integrations.channels.registry), so the flow can be watched and tested end to end. It is a stock feed
+(integrations.channels.base.StockFeed) by shape; persistence does not import integrations.
 """
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from typing import Protocol
 
 from domain.order import CHANNELS
 from persistence.db import SessionFactory
 from persistence.models import SandboxStockFeedEntry
 from persistence.unit_of_work import UnitOfWork
-
-
-class StockFeed(Protocol):
-    def push(self, sku: str, quantity: int, sequence: int) -> None:
-        """Tell the channel it may sell `quantity` of `sku`; `sequence` only ever grows per SKU.
-        Raises on failure (the caller retries, in order)."""
 
 
 class SandboxStockFeed:
@@ -33,5 +24,5 @@ class SandboxStockFeed:
             uow.commit()
 
 
-def sandbox_feeds(session_factory: SessionFactory) -> Mapping[str, StockFeed]:
+def sandbox_feeds(session_factory: SessionFactory) -> dict[str, SandboxStockFeed]:
     return {channel: SandboxStockFeed(channel, session_factory) for channel in CHANNELS}

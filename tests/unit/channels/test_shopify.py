@@ -9,7 +9,6 @@ import hmac
 import json
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,11 +17,11 @@ from pydantic import ValidationError
 from domain.money import Money, MoneyError
 from domain.order import Address, InvalidOrder, hold_reasons
 from integrations.channels import shopify
+from tests.channels.factories import DATA, eur
 
 pytestmark = pytest.mark.unit
 
-FIXTURE = Path(__file__).parent / "data" / "shopify_order.json"
-RAW = FIXTURE.read_bytes()
+RAW = (DATA / "shopify_order.json").read_bytes()
 # As the webhook route decodes it: any JSON number becomes a Decimal, never a float.
 PAYLOAD: dict[str, Any] = json.loads(RAW, parse_float=Decimal)
 SKUS = ("TEE-ORG-BLK-M", "MUG-STONE-350", "SOCK-MER-3PK-4346")
@@ -32,10 +31,6 @@ SECRET = "shpss_0123456789abcdef0123456789abcdef"
 @pytest.fixture
 def payload() -> dict[str, Any]:
     return copy.deepcopy(PAYLOAD)
-
-
-def eur(minor: int) -> Money:
-    return Money(minor, "EUR")
 
 
 # --- the fixture itself is a consistent Shopify order -----------------------------------------------

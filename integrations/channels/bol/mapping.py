@@ -23,8 +23,9 @@ from domain.limits import within_limits
 from domain.money import Money
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US, Address, InvalidOrder, Order, OrderLine, line_from_total
 from integrations.channels.base import Amount, ChannelTime, Int64, SkuResolver
+from integrations.channels.bol.spec import SPEC
 
-CHANNEL = "bol"
+CHANNEL = SPEC.name
 CURRENCY = "EUR"
 FBR = "FBR"
 FBB = "FBB"

@@ -36,10 +36,11 @@ from domain.order import (
     OrderLine,
     line_from_total,
 )
+from integrations.channels.amazon.spec import SPEC
 from integrations.channels.base import Amount as ChannelAmount
 from integrations.channels.base import ChannelTime, Int64, SkuResolver
 
-CHANNEL = "amazon"
+CHANNEL = SPEC.name
 CANCELLED = "Canceled"
 # Placed but not payable yet: they come again (with a newer LastUpdateDate) once they turn Unshipped.
 NOT_YET_FULFILABLE = frozenset({"Pending", "PendingAvailability"})

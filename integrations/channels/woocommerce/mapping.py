@@ -1,4 +1,4 @@
-"""WooCommerce: verify the webhook signature, recognise the ping, decide per order status, map the order.
+"""WooCommerce orders in: verify the webhook signature, recognise the ping, decide per order status, map the order.
 
 The webhook body is the REST API v3 order JSON (`GET /wp-json/wc/v3/orders/<id>`,
 https://woocommerce.github.io/woocommerce-rest-api-docs/#order-properties). Amounts are decimal
@@ -32,10 +32,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
+from integrations.channels import signatures
 from integrations.channels.base import Amount, ChannelTime, Int64, SkuResolver, same_sku
-from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
+from integrations.channels.woocommerce.spec import SPEC, WEBHOOK
 
-CHANNEL = "woocommerce"
+CHANNEL = SPEC.name
 # Topics whose body is a full order. `order.deleted` carries only {"id": ...} and a trashed order may
 # come back, so it is acknowledged and ignored: a merchant cancels an order by setting it cancelled.
 ORDER_TOPICS = frozenset({"order.created", "order.updated", "order.restored"})
@@ -53,12 +54,12 @@ _PING = re.compile(rb"webhook_id=\d{1,20}")
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
     """X-WC-Webhook-Signature: base64 of the HMAC-SHA256 of the raw body with the webhook's secret."""
-    return verify_base64_hmac_sha256(secret, raw_body, header)
+    return signatures.verify(WEBHOOK.scheme, secret, raw_body, header)
 
 
 def sign(secret: str, raw_body: bytes) -> str:
     """What WooCommerce sends in X-WC-Webhook-Signature (for tests, demos and the sandbox)."""
-    return base64_hmac_sha256(secret, raw_body)
+    return signatures.sign(WEBHOOK.scheme, secret, raw_body)
 
 
 def is_ping(raw_body: bytes, headers: Mapping[str, str]) -> bool:

@@ -1,4 +1,4 @@
-"""Shopify: verify the webhook HMAC and map Shopify's REST order JSON to the canonical order.
+"""Shopify orders in: verify the webhook HMAC and map Shopify's REST order JSON to the canonical order.
 
 Amounts in Shopify's payload are decimal strings in the shop currency (`currency`). What the
 customer paid for a line is `price` x `quantity` minus the line's `discount_allocations`, plus its
@@ -16,10 +16,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from domain.limits import within_limits
 from domain.money import Money
 from domain.order import Address, Order, line_from_total
+from integrations.channels import signatures
 from integrations.channels.base import Amount, ChannelTime, Int64
-from integrations.channels.signatures import base64_hmac_sha256, verify_base64_hmac_sha256
+from integrations.channels.shopify.spec import SPEC, WEBHOOK
 
-CHANNEL = "shopify"
+CHANNEL = SPEC.name
 # Topics whose body is a whole order. The topic header is not covered by the HMAC (only the body is),
 # so it only says which deliveries we read; whether an order is cancelled, only the body says.
 ORDER_TOPICS = frozenset({"orders/create"})
@@ -29,12 +30,12 @@ COLLECTED = frozenset({"paid", "partially_refunded", "refunded"})
 
 
 def verify_signature(secret: str, raw_body: bytes, header: str | None) -> bool:
-    return verify_base64_hmac_sha256(secret, raw_body, header)
+    return signatures.verify(WEBHOOK.scheme, secret, raw_body, header)
 
 
 def sign(secret: str, raw_body: bytes) -> str:
     """What Shopify sends in X-Shopify-Hmac-Sha256 (for tests, demos and the benchmark)."""
-    return base64_hmac_sha256(secret, raw_body)
+    return signatures.sign(WEBHOOK.scheme, secret, raw_body)
 
 
 class _Model(BaseModel):

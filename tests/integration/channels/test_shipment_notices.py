@@ -3,68 +3,49 @@ notices reach the selling channel's real-HTTP sandbox, riding out outages and ke
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select, update
 
 from activities.channel_out import ShipmentNoticeActivities, next_attempt_at
 from activities.fulfilment import ShipmentActivities
 from contracts.shipments import AutoStepsRequest
-from domain.order import FULFILLED_BY_CHANNEL, Order
-from integrations.channels.amazon_api import AmazonClient, AmazonShipmentConfirmer
+from domain.order import FULFILLED_BY_CHANNEL
+from integrations.channels.amazon.shipments import AmazonShipmentConfirmer
 from integrations.channels.base import ShipmentConfirmer
-from integrations.channels.bol_api import BolClient, BolShipmentConfirmer
-from integrations.channels.shopify_admin import ShopifyAdminClient, ShopifyShipmentConfirmer
-from integrations.channels.woocommerce_api import WooCommerceClient, WooCommerceShipmentConfirmer
+from integrations.channels.bol.shipments import BolShipmentConfirmer
+from integrations.channels.registry import SPECS
+from integrations.channels.shopify.fulfilment import ShopifyShipmentConfirmer
+from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
 from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence import inventory, shipment_notices
-from persistence import orders as order_store
-from persistence.models import OrderEvent, OrderRecord, ShipmentNoticeOutbox, ShipmentRecord
+from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import amazon as amazon_sandbox
-from sandboxes import bol as bol_sandbox
 from sandboxes import shopify as shopify_sandbox
-from sandboxes import woocommerce as woo_sandbox
-from sandboxes.server import serve
+from tests.channels.factories import (
+    amazon_client,
+    bol_client,
+    bol_order_items,
+    channel_order,
+    channel_payload,
+    record,
+    seed_bol_orders,
+    seed_shopify_order,
+    shopify_client,
+    timeline,
+    woocommerce_client,
+)
 from tests.conftest import TestDatabase as Database
-from tests.factories import add_location, make_order, next_id, stock
+from tests.factories import add_location, next_id, stock
 
-AMAZON_DATA = Path(__file__).resolve().parents[1] / "unit" / "data" / "amazon"
 MARKETPLACE = "A1PA6795UKMFR9"
 SHIPPED_AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
 
 
 # -- the order and shipment rows ------------------------------------------------------------------
-
-
-def channel_order(channel: str, lines: list[tuple[str, int, str]], external_id: str | None = None) -> Order:
-    """An order from `channel`; lines: (sku, quantity, the channel's line id)."""
-    order = make_order([(sku, qty, 1000) for sku, qty, _ in lines], channel=channel, external_id=external_id)
-    with_ids = tuple(
-        dataclasses.replace(line, external_line_id=line_id)
-        for line, (_, _, line_id) in zip(order.lines, lines, strict=True)
-    )
-    return dataclasses.replace(order, lines=with_ids)
-
-
-def record(db: Database, order: Order, *, fulfilled_by: str | None = None) -> str:
-    with UnitOfWork(db.session_factory) as uow:
-        order_store.record_order(uow.session, order, datetime.now(UTC))
-        uow.session.flush()
-        if fulfilled_by is not None:
-            uow.session.execute(
-                update(OrderRecord).where(OrderRecord.order_id == order.order_id).values(fulfilled_by=fulfilled_by)
-            )
-        uow.commit()
-    return order.order_id
 
 
 def leave(
@@ -95,7 +76,7 @@ def leave(
         )
         uow.session.add(shipment)
         uow.session.flush()
-        written = shipment_notices.enqueue_notice(uow.session, shipment)
+        written = shipment_notices.enqueue_notice(uow.session, shipment, SPECS)
         uow.commit()
     return shipment_id, written
 
@@ -112,12 +93,6 @@ def notice_of(db: Database, shipment_id: str) -> ShipmentNoticeOutbox:
         return row
 
 
-def events(db: Database, order_id: str, kind: str) -> list[str]:
-    with db.session() as session:
-        return [e.detail for e in session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id))
-                if e.kind == kind]  # fmt: skip
-
-
 # -- writing notices ------------------------------------------------------------------------------
 
 
@@ -125,7 +100,7 @@ def test_a_handover_writes_one_notice_with_the_channel_line_ids_even_when_retrie
     add_location(database.session_factory, "AMS")
     stock(database.session_factory, "AMS", {"TEE": 5, "MUG": 5})
     order = channel_order("shopify", [("TEE", 2, "11"), ("MUG", 1, "12")])
-    order_id = record(database, order)
+    order_id = record(database.session_factory, order)
     shipment_id = f"shipment-{order_id}-AMS"
     with UnitOfWork(database.session_factory) as uow:
         inventory.reserve(uow.session, "AMS", {"TEE": 2, "MUG": 1}, order_id)
@@ -155,7 +130,7 @@ def test_a_handover_writes_one_notice_with_the_channel_line_ids_even_when_retrie
     with UnitOfWork(database.session_factory) as uow:  # and a handover that runs again adds nothing
         shipment = uow.session.get(ShipmentRecord, shipment_id)
         assert shipment is not None
-        assert shipment_notices.enqueue_notice(uow.session, shipment) is False
+        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS) is False
         uow.commit()
 
     [row] = notices(database)
@@ -176,7 +151,10 @@ def test_a_handover_writes_one_notice_with_the_channel_line_ids_even_when_retrie
 
 
 def test_split_shipments_fill_the_channel_lines_in_order_and_the_last_completes_the_order(database):
-    order_id = record(database, channel_order("woocommerce", [("TEE", 2, "801"), ("TEE", 1, "802"), ("MUG", 1, "803")]))
+    order_id = record(
+        database.session_factory,
+        channel_order("woocommerce", [("TEE", 2, "801"), ("TEE", 1, "802"), ("MUG", 1, "803")]),
+    )
     first, _ = leave(database, order_id, "AMS", {"TEE": 1})
     second, _ = leave(database, order_id, "UTR", {"TEE": 2, "MUG": 1})
     lines = {
@@ -189,17 +167,21 @@ def test_split_shipments_fill_the_channel_lines_in_order_and_the_last_completes_
 
 
 def test_only_orders_a_channel_sold_and_we_fulfil_get_a_notice(database):
-    webshop = record(database, channel_order("webshop", [("TEE", 1, "")]))
-    fba = record(database, channel_order("amazon", [("TEE", 1, "61840213977435")]), fulfilled_by=FULFILLED_BY_CHANNEL)
+    webshop = record(database.session_factory, channel_order("webshop", [("TEE", 1, "")]))
+    fba = record(
+        database.session_factory,
+        channel_order("amazon", [("TEE", 1, "61840213977435")]),
+        fulfilled_by=FULFILLED_BY_CHANNEL,
+    )
     assert leave(database, webshop, "AMS", {"TEE": 1})[1] is False
     assert leave(database, fba, "AMS", {"TEE": 1})[1] is False
     assert notices(database) == []
 
 
 def test_click_and_collect_tells_shops_without_tracking_and_marketplaces_not_at_all(database):
-    shop = record(database, channel_order("shopify", [("TEE", 1, "21")]))
-    transfer = record(database, channel_order("woocommerce", [("MUG", 1, "901")]))
-    marketplace = record(database, channel_order("bol", [("TEE", 1, "2095052647")]))
+    shop = record(database.session_factory, channel_order("shopify", [("TEE", 1, "21")]))
+    transfer = record(database.session_factory, channel_order("woocommerce", [("MUG", 1, "901")]))
+    marketplace = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")]))
 
     collected, written = leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True)
     assert written
@@ -212,49 +194,20 @@ def test_click_and_collect_tells_shops_without_tracking_and_marketplaces_not_at_
         shipment = uow.session.get(ShipmentRecord, f"shipment-{transfer}-UTR")
         assert shipment is not None
         shipment.collected_at = SHIPPED_AT
-        assert shipment_notices.enqueue_notice(uow.session, shipment)
+        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS)
         uow.commit()
     notice = shipment_notices.to_notice(notice_of(database, f"shipment-{transfer}-UTR").notice)
     assert (notice.carrier, notice.tracking_number, notice.extra["order_complete"]) == ("", "", "true")
 
     assert leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True)[1] is False
-    assert len(events(database, marketplace, "channel_not_notified")) == 1
+    assert len(timeline(database.session_factory, marketplace, "channel_not_notified")) == 1
 
 
 # -- delivering them to the channels' sandboxes ---------------------------------------------------
 
 
-@pytest.fixture
-def shopify_url() -> Iterator[str]:
-    with serve(shopify_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def woo_url() -> Iterator[str]:
-    with serve(woo_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def bol_url() -> Iterator[str]:
-    with serve(bol_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def amazon_url() -> Iterator[str]:
-    with serve(amazon_sandbox.create_app()) as url:
-        yield url
-
-
 def shopify_confirmer(url: str, token: str = shopify_sandbox.SANDBOX_ACCESS_TOKEN) -> ShipmentConfirmer:
-    return ShopifyShipmentConfirmer(ShopifyAdminClient(url, token, timeout=5.0))
-
-
-def seed_shopify_order(url: str, order: Order) -> None:
-    items = [{"id": int(line.external_line_id), "sku": line.sku, "quantity": line.quantity} for line in order.lines]
-    httpx.post(f"{url}/_sandbox/orders", json={"id": int(order.external_id), "line_items": items}).raise_for_status()
+    return ShopifyShipmentConfirmer(shopify_client(url, token))
 
 
 def test_notices_reach_shopify_after_an_outage_and_the_order_timeline_shows_it(database, shopify_url):
@@ -263,7 +216,9 @@ def test_notices_reach_shopify_after_an_outage_and_the_order_timeline_shows_it(d
     for order in orders:
         seed_shopify_order(shopify_url, order)
         shipments.append(
-            leave(database, record(database, order), "AMS", {"TEE": 1}, tracking=f"3S{order.external_id}")[0]
+            leave(
+                database, record(database.session_factory, order), "AMS", {"TEE": 1}, tracking=f"3S{order.external_id}"
+            )[0]
         )
     httpx.post(f"{shopify_url}/_sandbox/fail-next", json={"count": 1, "status": 503}).raise_for_status()
     outbox = ShipmentNoticeActivities(database.session_factory, {"shopify": shopify_confirmer(shopify_url)})
@@ -284,7 +239,7 @@ def test_notices_reach_shopify_after_an_outage_and_the_order_timeline_shows_it(d
     assert row.delivered_at is not None and row.last_error is None
     with database.session() as session:
         assert shipment_notices.notified_at(session, orders[0].order_id) == {shipments[0]: row.delivered_at}
-    assert events(database, orders[0].order_id, "channel_notified") == [
+    assert timeline(database.session_factory, orders[0].order_id, "channel_notified") == [
         f"{shipments[0]}: shopify told (PostNL 3S{orders[0].external_id})"
     ]
     assert outbox.deliver(batch_size=10).delivered == 0  # nothing is sent twice
@@ -293,26 +248,28 @@ def test_notices_reach_shopify_after_an_outage_and_the_order_timeline_shows_it(d
 def test_a_collection_fulfils_the_shopify_order_without_tracking(database, shopify_url):
     order = channel_order("shopify", [("TEE", 2, str(next_id()))])
     seed_shopify_order(shopify_url, order)
-    leave(database, record(database, order), "STORE", {"TEE": 2}, kind="collect", collected=True)
+    leave(database, record(database.session_factory, order), "STORE", {"TEE": 2}, kind="collect", collected=True)
     result = ShipmentNoticeActivities(database.session_factory, {"shopify": shopify_confirmer(shopify_url)}).deliver(10)
     assert result.delivered == 1
     [fulfillment] = httpx.get(f"{shopify_url}/_sandbox/fulfillments").json()
     assert fulfillment["tracking_info"] == [] and fulfillment["line_items"][0]["quantity"] == 2
 
 
-def test_woocommerce_waits_out_its_rate_limit_then_gets_the_note_and_completes(database, woo_url):
+def test_woocommerce_waits_out_its_rate_limit_then_gets_the_note_and_completes(database, woocommerce_url):
     order = channel_order("woocommerce", [("TEE", 1, "801")], external_id=str(next_id() % 10**9))
-    httpx.post(f"{woo_url}/_sandbox/orders", json={"id": int(order.external_id), "status": "processing"})
-    shipment_id, _ = leave(database, record(database, order), "AMS", {"TEE": 1}, carrier="DHL", tracking="JVGL0123")
-    httpx.post(f"{woo_url}/_sandbox/fail", json={"status": 429, "retry_after": "1"}).raise_for_status()
-    client = WooCommerceClient(woo_url, woo_sandbox.SANDBOX_KEY, woo_sandbox.SANDBOX_SECRET, timeout=5.0)
+    httpx.post(f"{woocommerce_url}/_sandbox/orders", json={"id": int(order.external_id), "status": "processing"})
+    shipment_id, _ = leave(
+        database, record(database.session_factory, order), "AMS", {"TEE": 1}, carrier="DHL", tracking="JVGL0123"
+    )
+    httpx.post(f"{woocommerce_url}/_sandbox/fail", json={"status": 429, "retry_after": "1"}).raise_for_status()
+    client = woocommerce_client(woocommerce_url)
     outbox = ShipmentNoticeActivities(database.session_factory, {"woocommerce": WooCommerceShipmentConfirmer(client)})
 
     assert (outbox.deliver(10).failed, outbox.deliver(10).delivered) == (1, 0)  # paused for its Retry-After
     assert notice_of(database, shipment_id).attempts == 0
     time.sleep(1.1)
     assert outbox.deliver(10).delivered == 1
-    seen = httpx.get(f"{woo_url}/_sandbox/orders/{order.external_id}").json()
+    seen = httpx.get(f"{woocommerce_url}/_sandbox/orders/{order.external_id}").json()
     assert seen["status"] == "completed"
     assert [note["customer_note"] for note in seen["notes"]] == [True]
     assert "DHL" in seen["notes"][0]["note"] and "JVGL0123" in seen["notes"][0]["note"]
@@ -320,14 +277,12 @@ def test_woocommerce_waits_out_its_rate_limit_then_gets_the_note_and_completes(d
 
 def test_bol_gets_the_shipment_with_transporter_and_track_and_trace(database, bol_url):
     order = channel_order("bol", [("TEE", 3, "2095052647")], external_id=str(next_id()))
-    bol_order = {
-        "orderId": order.external_id,
-        "orderItems": [{"orderItemId": "2095052647", "quantity": 3, "quantityShipped": 0, "quantityCancelled": 0}],
-    }
-    httpx.post(f"{bol_url}/_sandbox/orders", json=bol_order).raise_for_status()
-    shipment_id, _ = leave(database, record(database, order), "AMS", {"TEE": 3}, carrier="PostNL", tracking="3SBOL1")
-    client = BolClient(bol_url, f"{bol_url}/token", bol_sandbox.CLIENT_ID, bol_sandbox.CLIENT_SECRET, timeout=5.0)
-    result = ShipmentNoticeActivities(database.session_factory, {"bol": BolShipmentConfirmer(client)}).deliver(10)
+    seed_bol_orders(bol_url, bol_order_items(order.external_id, [{"orderItemId": "2095052647", "quantity": 3}]))
+    shipment_id, _ = leave(
+        database, record(database.session_factory, order), "AMS", {"TEE": 3}, carrier="PostNL", tracking="3SBOL1"
+    )
+    confirmer = BolShipmentConfirmer(bol_client(bol_url))
+    result = ShipmentNoticeActivities(database.session_factory, {"bol": confirmer}).deliver(10)
     assert result.delivered == 1
     [sent] = httpx.get(f"{bol_url}/_sandbox/shipments").json()
     assert sent["orderItems"] == [{"orderItemId": "2095052647", "quantity": 3}]
@@ -336,7 +291,7 @@ def test_bol_gets_the_shipment_with_transporter_and_track_and_trace(database, bo
 
 
 def amazon_order(url: str, order_id: str, item_ids: list[str]) -> None:
-    payload = json.loads((AMAZON_DATA / "order_eu_mfn.json").read_text(), parse_float=Decimal)
+    payload = channel_payload("amazon/order_eu_mfn.json")
     payload["order"]["AmazonOrderId"] = order_id
     payload["items"] = [{**payload["items"][0], "OrderItemId": item_id} for item_id in item_ids]
     httpx.post(f"{url}/_sandbox/orders", json=json.loads(json.dumps(payload, default=str))).raise_for_status()
@@ -345,15 +300,10 @@ def amazon_order(url: str, order_id: str, item_ids: list[str]) -> None:
 def test_a_refused_notice_is_kept_with_its_attempts_and_sent_once_the_cause_is_fixed(database, amazon_url):
     order = channel_order("amazon", [("TEE", 1, "61840213977435")], external_id=f"302-{next_id() % 10**7:07d}-1")
     amazon_order(amazon_url, order.external_id, ["11111111111111"])  # Amazon knows another item
-    shipment_id, _ = leave(database, record(database, order), "AMS", {"TEE": 1}, carrier="DHL", tracking="JJD01")
-    client = AmazonClient(
-        amazon_url,
-        f"{amazon_url}{amazon_sandbox.TOKEN_PATH}",
-        amazon_sandbox.CLIENT_ID,
-        amazon_sandbox.CLIENT_SECRET,
-        amazon_sandbox.REFRESH_TOKEN,
-        timeout=httpx.Timeout(5),
+    shipment_id, _ = leave(
+        database, record(database.session_factory, order), "AMS", {"TEE": 1}, carrier="DHL", tracking="JJD01"
     )
+    client = amazon_client(amazon_url)
     outbox = ShipmentNoticeActivities(
         database.session_factory, {"amazon": AmazonShipmentConfirmer(client, MARKETPLACE)}
     )
@@ -362,7 +312,7 @@ def test_a_refused_notice_is_kept_with_its_attempts_and_sent_once_the_cause_is_f
     row = notice_of(database, shipment_id)
     assert (row.delivered_at, row.attempts) == (None, 1)
     assert row.last_error is not None and "ChannelRejected" in row.last_error and "orderItemId" in row.last_error
-    assert len(events(database, order.order_id, "channel_notice_refused")) == 1
+    assert len(timeline(database.session_factory, order.order_id, "channel_notice_refused")) == 1
     again = outbox.deliver(10)
     assert (again.failed, again.deferred) == (0, 1)  # not before its retry is due
 
@@ -386,7 +336,7 @@ def test_a_refused_notice_is_kept_with_its_attempts_and_sent_once_the_cause_is_f
 def test_credentials_refused_count_as_attempts(database, shopify_url):
     order = channel_order("shopify", [("TEE", 1, str(next_id()))])
     seed_shopify_order(shopify_url, order)
-    shipment_id, _ = leave(database, record(database, order), "AMS", {"TEE": 1})
+    shipment_id, _ = leave(database, record(database.session_factory, order), "AMS", {"TEE": 1})
     outbox = ShipmentNoticeActivities(
         database.session_factory, {"shopify": shopify_confirmer(shopify_url, "shpat_wrong")}
     )
@@ -397,20 +347,19 @@ def test_credentials_refused_count_as_attempts(database, shopify_url):
 
 def test_a_channel_without_a_connection_closes_its_notices_until_it_is_connected(database, bol_url):
     order = channel_order("bol", [("TEE", 1, "2095052647")], external_id=str(next_id()))
-    shipment_id, _ = leave(database, record(database, order), "AMS", {"TEE": 1})
+    shipment_id, _ = leave(database, record(database.session_factory, order), "AMS", {"TEE": 1})
     assert ShipmentNoticeActivities(database.session_factory, {}).deliver(10).skipped == 1
     row = notice_of(database, shipment_id)
     assert row.delivered_at is not None and row.last_error == shipment_notices.NOT_CONNECTED
-    assert len(events(database, order.order_id, "channel_not_notified")) == 1
+    assert len(timeline(database.session_factory, order.order_id, "channel_not_notified")) == 1
     with database.session() as session:
         assert shipment_notices.notified_at(session, order.order_id) == {}
 
     with UnitOfWork(database.session_factory) as uow:
         assert shipment_notices.reopen_not_connected(uow.session, "bol") == 1
         uow.commit()
-    bol_order = {"orderId": order.external_id, "orderItems": [{"orderItemId": "2095052647", "quantity": 1}]}
-    httpx.post(f"{bol_url}/_sandbox/orders", json=bol_order).raise_for_status()
-    client = BolClient(bol_url, f"{bol_url}/token", bol_sandbox.CLIENT_ID, bol_sandbox.CLIENT_SECRET, timeout=5.0)
+    seed_bol_orders(bol_url, bol_order_items(order.external_id, [{"orderItemId": "2095052647"}]))
+    client = bol_client(bol_url)
     assert (
         ShipmentNoticeActivities(database.session_factory, {"bol": BolShipmentConfirmer(client)}).deliver(10).delivered
         == 1
@@ -425,8 +374,8 @@ def test_refused_notices_back_off_on_a_doubling_schedule():
 
 
 def test_pending_leaves_out_channels_that_are_down(database):
-    order_a = record(database, channel_order("shopify", [("TEE", 1, "1")]))
-    order_b = record(database, channel_order("bol", [("TEE", 1, "2")]))
+    order_a = record(database.session_factory, channel_order("shopify", [("TEE", 1, "1")]))
+    order_b = record(database.session_factory, channel_order("bol", [("TEE", 1, "2")]))
     leave(database, order_a, "AMS", {"TEE": 1})
     leave(database, order_b, "AMS", {"TEE": 1})
     with database.session() as session:
