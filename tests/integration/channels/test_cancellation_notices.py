@@ -4,6 +4,7 @@ reach the selling channel's real-HTTP sandbox, riding out outages and keeping re
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from domain.order import FULFILLED_BY_CHANNEL, Order
 from domain.status import OrderStatus
 from integrations.channels.base import ChannelCanceller
 from integrations.channels.bol.canceller import BolCanceller
+from integrations.channels.registry import SPECS
 from integrations.channels.shopify.canceller import ShopifyCanceller
 from integrations.channels.woocommerce.canceller import WooCommerceCanceller
 from persistence import cancellation_notices, channel_outbox
@@ -147,6 +149,27 @@ def test_amazon_orders_get_a_note_to_cancel_in_seller_central_and_others_nothing
     assert timeline(database.session_factory, by_amazon, "channel_not_notified") == []
 
 
+def test_who_is_told_of_a_cancel_is_each_channels_spec_to_say(database):
+    """The specs are the one switch: a channel that stops cancelling hears nothing (not even a note),
+    one that gains a cancel call gets a notice instead of the note to cancel by hand."""
+    specs = {
+        **SPECS,
+        "shopify": dataclasses.replace(SPECS["shopify"], cancels=False),
+        "amazon": dataclasses.replace(SPECS["amazon"], cancels=True, cancel_by_hand=""),
+    }
+    shop = record(database.session_factory, channel_order("shopify", [("TEE", 1, "11")]))
+    amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977435")]))
+    with UnitOfWork(database.session_factory) as uow:
+        for order_id in (shop, amazon):
+            cancellation_notices.enqueue_cancellation(
+                uow.session, order_id, specs, requested_by="anna@shop.example", reason="customer phoned"
+            )
+        uow.commit()
+    assert [(row.order_id, row.channel) for row in notices(database)] == [(amazon, "amazon")]
+    assert timeline(database.session_factory, shop, "channel_not_notified") == []
+    assert timeline(database.session_factory, amazon, "channel_not_notified") == []
+
+
 # -- delivering them to the channels' sandboxes ---------------------------------------------------
 
 
@@ -243,6 +266,24 @@ def test_woocommerce_is_set_cancelled_and_its_stock_sent_again(database, woocomm
         assert level is not None and (level.quantity, level.sequence) == (cancellation_notices.UNKNOWN_LEVEL, 7)
         queued = session.scalars(select(StockOutbox.sku).where(StockOutbox.delivered_at.is_(None))).all()
         assert queued == ["TEE"]
+
+
+def test_a_channel_whose_cancel_leaves_its_stock_alone_is_not_sent_it_again(database, woocommerce_url):
+    order = woo_order(woocommerce_url, "processing")
+    order_id = record(database.session_factory, order)
+    with UnitOfWork(database.session_factory) as uow:
+        uow.session.add(ChannelStockLevel(channel="woocommerce", sku="TEE", quantity=5, sequence=7))
+        uow.commit()
+    cancel(database, order_id, CancelRequest("routing: nothing fits", BY_SOURCING))
+    specs = {**SPECS, "woocommerce": dataclasses.replace(SPECS["woocommerce"], cancel_touches_stock=False)}
+    sender = CancellationNoticeActivities(
+        database.session_factory, {"woocommerce": woo_canceller(woocommerce_url)}, specs
+    )
+    assert sender.deliver(10).delivered == 1
+    with database.session() as session:
+        level = session.get(ChannelStockLevel, ("woocommerce", "TEE"))
+        assert level is not None and (level.quantity, level.sequence) == (5, 7)
+        assert session.scalars(select(StockOutbox.sku).where(StockOutbox.delivered_at.is_(None))).all() == []
 
 
 def test_a_woocommerce_order_the_merchant_already_ended_keeps_its_status(database, woocommerce_url):

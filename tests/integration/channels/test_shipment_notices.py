@@ -3,8 +3,10 @@ notices reach the selling channel's real-HTTP sandbox, riding out outages and ke
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -19,6 +21,7 @@ from integrations.channels.base import ShipmentConfirmer
 from integrations.channels.bol.shipments import BolShipmentConfirmer
 from integrations.channels.registry import SPECS
 from integrations.channels.shopify.fulfilment import ShopifyShipmentConfirmer
+from integrations.channels.spec import ChannelSpec
 from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
 from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence import inventory, shipment_notices
@@ -58,8 +61,10 @@ def leave(
     carrier: str = "PostNL",
     tracking: str | None = None,
     collected: bool = False,
+    channels: Mapping[str, ChannelSpec] = SPECS,
 ) -> tuple[str, bool]:
-    """A shipment that just left (or was collected), its notice enqueued in the same transaction."""
+    """A shipment that just left (or was collected), its notice enqueued in the same transaction, as
+    the `channels`' specs say (the registry's unless given)."""
     shipment_id = f"shipment-{order_id}-{suffix}"
     with UnitOfWork(db.session_factory) as uow:
         shipment = ShipmentRecord(
@@ -76,7 +81,7 @@ def leave(
         )
         uow.session.add(shipment)
         uow.session.flush()
-        written = shipment_notices.enqueue_notice(uow.session, shipment, SPECS)
+        written = shipment_notices.enqueue_notice(uow.session, shipment, channels)
         uow.commit()
     return shipment_id, written
 
@@ -201,6 +206,26 @@ def test_click_and_collect_tells_shops_without_tracking_and_marketplaces_not_at_
 
     assert leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True)[1] is False
     assert len(timeline(database.session_factory, marketplace, "channel_not_notified")) == 1
+
+
+def test_who_is_told_of_what_is_each_channels_spec_to_say(database):
+    """The specs are the one switch: a shop that stops confirming collections is not told of one, a
+    marketplace that starts confirming them is, and a channel that confirms nothing hears nothing."""
+    specs = {
+        **SPECS,
+        "shopify": dataclasses.replace(SPECS["shopify"], confirms_collections=False),
+        "bol": dataclasses.replace(SPECS["bol"], confirms_collections=True),
+        "amazon": dataclasses.replace(SPECS["amazon"], confirms_shipments=False),
+    }
+    shop = record(database.session_factory, channel_order("shopify", [("TEE", 1, "21")]))
+    marketplace = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")]))
+    amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977435")]))
+
+    assert leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)[1] is False
+    assert len(timeline(database.session_factory, shop, "channel_not_notified")) == 1
+    assert leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)[1]
+    assert leave(database, amazon, "AMS", {"TEE": 1}, channels=specs)[1] is False
+    assert [row.channel for row in notices(database)] == ["bol"]
 
 
 # -- delivering them to the channels' sandboxes ---------------------------------------------------
