@@ -20,7 +20,6 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,9 +31,15 @@ from sandboxes import bol as bol_sandbox
 from sandboxes import shopify as shopify_sandbox
 from sandboxes import woocommerce as woocommerce_sandbox
 from sandboxes.server import serve
+from tests.channels.factories import (
+    amazon_settings,
+    bol_settings,
+    channel_payload,
+    shopify_settings,
+    woocommerce_settings,
+)
 from tests.e2e.conftest import SHOPIFY_SECRET, System, _running_system
 
-DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 WOOCOMMERCE_SECRET = "e2e-woocommerce-secret"
 POS_KEY = "e2e-pos-key"
 WEBSHOP_KEY = "e2e-webshop-key"
@@ -86,24 +91,16 @@ def system(
         temporal_server,
         tmp_path_factory,
         {
-            "OMS_SHOPIFY_SHOP_URL": sandboxes.shopify,
-            "OMS_SHOPIFY_ACCESS_TOKEN": shopify_sandbox.SANDBOX_ACCESS_TOKEN,
-            "OMS_SHOPIFY_LOCATION_ID": str(shopify_sandbox.SANDBOX_LOCATION_ID),
-            "OMS_WOOCOMMERCE_URL": sandboxes.woocommerce,
-            "OMS_WOOCOMMERCE_CONSUMER_KEY": woocommerce_sandbox.SANDBOX_KEY,
-            "OMS_WOOCOMMERCE_CONSUMER_SECRET": woocommerce_sandbox.SANDBOX_SECRET,
+            **{
+                f"OMS_{name.upper()}": value
+                for name, value in {
+                    **shopify_settings(sandboxes.shopify),
+                    **woocommerce_settings(sandboxes.woocommerce),
+                    **bol_settings(sandboxes.bol),
+                    **amazon_settings(sandboxes.amazon, AMAZON_DE, seller_id=AMAZON_SELLER),
+                }.items()
+            },
             "OMS_WOOCOMMERCE_WEBHOOK_SECRET": WOOCOMMERCE_SECRET,
-            "OMS_BOL_API_URL": sandboxes.bol,
-            "OMS_BOL_AUTH_URL": f"{sandboxes.bol}/token",
-            "OMS_BOL_CLIENT_ID": bol_sandbox.CLIENT_ID,
-            "OMS_BOL_CLIENT_SECRET": bol_sandbox.CLIENT_SECRET,
-            "OMS_AMAZON_SPAPI_URL": sandboxes.amazon,
-            "OMS_AMAZON_LWA_URL": f"{sandboxes.amazon}{amazon_sandbox.TOKEN_PATH}",
-            "OMS_AMAZON_CLIENT_ID": amazon_sandbox.CLIENT_ID,
-            "OMS_AMAZON_CLIENT_SECRET": amazon_sandbox.CLIENT_SECRET,
-            "OMS_AMAZON_REFRESH_TOKEN": amazon_sandbox.REFRESH_TOKEN,
-            "OMS_AMAZON_MARKETPLACE_IDS": AMAZON_DE,
-            "OMS_AMAZON_SELLER_ID": AMAZON_SELLER,
             "OMS_CHANNEL_POLL_INTERVAL": "2",
             "OMS_POS_API_KEY": POS_KEY,
             "OMS_WEBSHOP_API_KEY": WEBSHOP_KEY,
@@ -112,10 +109,6 @@ def system(
 
 
 # --- helpers -----------------------------------------------------------------------------------------------------
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((DATA / name).read_text(), parse_float=Decimal)
 
 
 def dumps(payload: Any) -> bytes:
@@ -243,7 +236,7 @@ def with_skus(payload: Any, renames: dict[str, str]) -> Any:
 
 def test_shopify_order_from_the_webhook_to_a_fulfillment_with_tracking(system: System, sandboxes: Sandboxes):
     tag = unique()
-    payload = load("shopify_order.json")
+    payload = channel_payload("shopify_order.json")
     renames = {item["sku"]: f"{item['sku']}-{tag}" for item in payload["line_items"]}
     payload = with_skus(payload, renames)
     payload["id"] = random.randint(10**12, 10**13)
@@ -282,7 +275,7 @@ def test_woocommerce_order_from_the_webhook_to_a_completed_order_with_a_tracking
     system: System, sandboxes: Sandboxes
 ):
     tag = unique()
-    payload = load("woocommerce/order_tax_inclusive.json")
+    payload = channel_payload("woocommerce/order_tax_inclusive.json")
     renames = {item["sku"]: f"{item['sku']}-{tag}" for item in payload["line_items"]}
     payload = with_skus(payload, renames)
     payload["id"] = random.randint(10**5, 10**7)
@@ -325,7 +318,7 @@ def test_bol_order_pulled_by_ean_to_a_shipment_with_transporter_and_track_and_tr
     system: System, sandboxes: Sandboxes
 ):
     tag = unique()
-    payload = load("bol/order_fbr.json")
+    payload = channel_payload("bol/order_fbr.json")
     payload["orderId"] = str(random.randint(10**9, 10**10))
     skus = {}
     for item in payload["orderItems"]:
@@ -366,7 +359,7 @@ def test_bol_order_pulled_by_ean_to_a_shipment_with_transporter_and_track_and_tr
 
 def test_amazon_mfn_order_pulled_to_a_confirmed_shipment(system: System, sandboxes: Sandboxes):
     tag = unique()
-    payload = load("amazon/order_eu_mfn.json")
+    payload = channel_payload("amazon/order_eu_mfn.json")
     order_number = f"302-{random.randint(10**6, 10**7 - 1)}-{random.randint(10**6, 10**7 - 1)}"
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     payload["order"].update(AmazonOrderId=order_number, PurchaseDate=stamp, LastUpdateDate=stamp)

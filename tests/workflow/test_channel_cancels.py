@@ -7,19 +7,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy import select
-
 from persistence import cancellation_notices, catalogue
-from persistence.models import OrderEvent
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import bol as bol_sandbox
-from sandboxes import shopify as shopify_sandbox
-from sandboxes.server import serve
-from tests.conftest import TestDatabase as Database
+from tests.channels.factories import shopify_settings, timeline
 from tests.factories import add_location, next_id, shopify_payload, signed, stock
 from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.test_channel_out import eventually, sandbox, stock_feed
@@ -29,24 +21,6 @@ DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 TOKEN = "cancels-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
 TEE, MUG = "TEE-ORG-BLK-M", "MUG-STONE-350"
-
-
-@pytest.fixture
-def bol_url() -> Iterator[str]:
-    with serve(bol_sandbox.create_app()) as url:
-        yield url
-
-
-@pytest.fixture
-def shopify_url() -> Iterator[str]:
-    with serve(shopify_sandbox.create_app()) as url:
-        yield url
-
-
-def timeline(db: Database, order_id: str, kind: str) -> list[str]:
-    with db.session() as session:
-        rows = session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
-        return [event.detail for event in rows if event.kind == kind]
 
 
 async def test_a_bol_order_the_customer_asked_to_cancel_ends_cancelled_and_bol_hears_it_confirmed(
@@ -81,13 +55,13 @@ async def test_a_bol_order_the_customer_asked_to_cancel_ends_cancelled_and_bol_h
         ]
 
         async def notified() -> list[str]:
-            return timeline(db, order_id, "channel_notified")
+            return timeline(db.session_factory, order_id, "channel_notified")
 
         await eventually(notified, "the timeline entry", poke=stock_feed(engine))
         # bol now shows the items cancelled; the next pull hears of it, and nothing more goes back.
         again = await pull(engine, "bol")
         assert again.cancelled == 0
-    assert timeline(db, order_id, "channel_notified") == ["cancellation: bol told (customer_request)"]
+    assert timeline(db.session_factory, order_id, "channel_notified") == ["cancellation: bol told (customer_request)"]
     assert len(await sandbox("GET", f"{bol_url}/_sandbox/cancellations")) == 1
 
 
@@ -100,11 +74,7 @@ async def test_a_staff_cancel_reaches_shopify_as_order_cancel_and_shopifys_own_c
     ours, theirs = shopify_payload([(TEE, 2, "19.95")]), shopify_payload([(TEE, 1, "19.95")])
     for payload in (ours, theirs):
         await sandbox("POST", f"{shopify_url}/_sandbox/orders", payload)
-    settings = {
-        "shopify_shop_url": shopify_url,
-        "shopify_access_token": shopify_sandbox.SANDBOX_ACCESS_TOKEN,
-        "shopify_location_id": str(shopify_sandbox.SANDBOX_LOCATION_ID),
-    }
+    settings = shopify_settings(shopify_url)
     ours_id, theirs_id = f"order-shopify-{ours['id']}", f"order-shopify-{theirs['id']}"
 
     async with running_engine(temporal_client, db, stock_feed=True, **settings) as engine:
@@ -138,5 +108,5 @@ async def test_a_staff_cancel_reaches_shopify_as_order_cancel_and_shopifys_own_c
         assert "the customer phoned" in sent["staff_note"]
     with db.session() as session:  # Shopify cancelled the other itself: no notice was ever written
         assert cancellation_notices.notice_of(session, theirs_id) is None
-    assert timeline(db, ours_id, "channel_notified") == ["cancellation: shopify told (other)"]
+    assert timeline(db.session_factory, ours_id, "channel_notified") == ["cancellation: shopify told (other)"]
     assert len(await sandbox("GET", f"{shopify_url}/_sandbox/cancellations")) == 1

@@ -11,9 +11,9 @@ import functools
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
@@ -43,11 +43,8 @@ from ops.temporal_dev import free_port
 from persistence import catalogue, inventory
 from persistence.models import ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import amazon as amazon_sandbox
-from sandboxes import bol as bol_sandbox
 from sandboxes import shopify as shopify_sandbox
-from sandboxes import woocommerce as woo_sandbox
-from sandboxes.server import serve
+from tests.channels.factories import amazon_settings, bol_settings, shopify_settings, woocommerce_settings
 from tests.conftest import TestDatabase as Database
 from tests.factories import add_location, next_id, shopify_payload, stock
 from tests.workflow.conftest import Engine, running_engine
@@ -75,35 +72,16 @@ class Channels:
     def settings(self) -> dict[str, Any]:
         """Every channel connected, each to its sandbox, as an operator would set OMS_* for real ones."""
         return {
-            "shopify_shop_url": self.shopify,
-            "shopify_access_token": shopify_sandbox.SANDBOX_ACCESS_TOKEN,
-            "shopify_location_id": str(shopify_sandbox.SANDBOX_LOCATION_ID),
-            "woocommerce_url": self.woocommerce,
-            "woocommerce_consumer_key": woo_sandbox.SANDBOX_KEY,
-            "woocommerce_consumer_secret": woo_sandbox.SANDBOX_SECRET,
-            "bol_api_url": self.bol,
-            "bol_auth_url": f"{self.bol}/token",
-            "bol_client_id": bol_sandbox.CLIENT_ID,
-            "bol_client_secret": bol_sandbox.CLIENT_SECRET,
-            "amazon_spapi_url": self.amazon,
-            "amazon_lwa_url": f"{self.amazon}{amazon_sandbox.TOKEN_PATH}",
-            "amazon_client_id": amazon_sandbox.CLIENT_ID,
-            "amazon_client_secret": amazon_sandbox.CLIENT_SECRET,
-            "amazon_refresh_token": amazon_sandbox.REFRESH_TOKEN,
-            "amazon_marketplace_ids": MARKETPLACE,
-            "amazon_seller_id": SELLER,
+            **shopify_settings(self.shopify),
+            **woocommerce_settings(self.woocommerce),
+            **bol_settings(self.bol),
+            **amazon_settings(self.amazon, MARKETPLACE, seller_id=SELLER),
         }
 
 
 @pytest.fixture
-def channels() -> Iterator[Channels]:
-    with ExitStack() as stack:
-        yield Channels(
-            shopify=stack.enter_context(serve(shopify_sandbox.create_app())),
-            woocommerce=stack.enter_context(serve(woo_sandbox.create_app())),
-            bol=stack.enter_context(serve(bol_sandbox.create_app())),
-            amazon=stack.enter_context(serve(amazon_sandbox.create_app())),
-        )
+def channels(shopify_url: str, woocommerce_url: str, bol_url: str, amazon_url: str) -> Channels:
+    return Channels(shopify=shopify_url, woocommerce=woocommerce_url, bol=bol_url, amazon=amazon_url)
 
 
 @asynccontextmanager

@@ -37,9 +37,10 @@ from persistence import orders as order_store
 from persistence.catalogue import save_product
 from persistence.models import ChannelCursor, ChannelMessage, OrderLineRecord, OrderRecord
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import amazon as amazon_sandbox
 from sandboxes import bol as bol_sandbox
 from sandboxes.server import serve
+from tests.channels import factories as channel_factories
+from tests.channels.factories import seed_bol_orders
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, running_engine
 from tests.workflow.histories import replay_and_maybe_store
@@ -66,32 +67,14 @@ def bol_url() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture
-def amazon_url() -> Iterator[str]:
-    with serve(amazon_sandbox.create_app()) as url:
-        yield url
-
-
 def bol_settings(url: str, secret: str = bol_sandbox.CLIENT_SECRET) -> dict[str, Any]:
-    return {
-        "bol_api_url": url,
-        "bol_auth_url": f"{url}/token",
-        "bol_client_id": bol_sandbox.CLIENT_ID,
-        "bol_client_secret": secret,
-        "channel_poll_interval": QUIET,
-    }
+    """Connected to the bol sandbox, its schedule quiet."""
+    return {**channel_factories.bol_settings(url, secret), "channel_poll_interval": QUIET}
 
 
 def amazon_settings(url: str) -> dict[str, Any]:
-    return {
-        "amazon_spapi_url": url,
-        "amazon_lwa_url": f"{url}{amazon_sandbox.TOKEN_PATH}",
-        "amazon_client_id": amazon_sandbox.CLIENT_ID,
-        "amazon_client_secret": amazon_sandbox.CLIENT_SECRET,
-        "amazon_refresh_token": amazon_sandbox.REFRESH_TOKEN,
-        "amazon_marketplace_ids": f"{DE},{UK}",
-        "channel_poll_interval": QUIET,
-    }
+    """Connected to the Amazon sandbox in two marketplaces, its schedule quiet."""
+    return {**channel_factories.amazon_settings(url, f"{DE},{UK}"), "channel_poll_interval": QUIET}
 
 
 def bol_order(placed: datetime | None = None) -> dict[str, Any]:
@@ -103,10 +86,6 @@ def bol_order(placed: datetime | None = None) -> dict[str, Any]:
     for index, item in enumerate(order["orderItems"]):
         item["orderItemId"], item["latestChangedDateTime"] = f"{order_id}{index}", stamp
     return order
-
-
-def seed_bol(url: str, *orders: dict[str, Any]) -> None:
-    httpx.post(f"{url}/_sandbox/orders", json=list(orders)).raise_for_status()
 
 
 def cancel_on_bol(url: str, order_id: str) -> None:
@@ -183,7 +162,7 @@ async def start_input(client: Client, order_id: str) -> OrderWorkflowInput:
 
 async def test_a_bol_order_is_started_audited_and_pulled_only_once(temporal_client, database, bol_url):
     order = bol_order()
-    seed_bol(bol_url, order)
+    seed_bol_orders(bol_url, order)
     async with running_engine(temporal_client, database, **bol_settings(bol_url)) as engine:
         result = await pull(engine, "bol")
         order_id = f"order-bol-{order['orderId']}"
@@ -209,12 +188,12 @@ async def test_a_bol_order_is_started_audited_and_pulled_only_once(temporal_clie
 
 async def test_a_restart_neither_misses_nor_repeats_an_order(temporal_client, database, bol_url):
     first, second = bol_order(), bol_order()
-    seed_bol(bol_url, first, second)
+    seed_bol_orders(bol_url, first, second)
     async with running_engine(temporal_client, database, **bol_settings(bol_url)) as engine:
         assert (await pull(engine, "bol")).started == 2
 
     later = bol_order()  # arrives while no worker runs
-    seed_bol(bol_url, later)
+    seed_bol_orders(bol_url, later)
     async with running_engine(temporal_client, database, **bol_settings(bol_url)) as engine:
         result = await pull(engine, "bol")
         assert (result.pulled, result.started, result.duplicates) == (1, 1, 0)
@@ -236,13 +215,13 @@ async def test_a_restart_neither_misses_nor_repeats_an_order(temporal_client, da
 async def test_rate_limits_and_outages_are_retried_with_backoff(temporal_client, sqlite_database, bol_url):
     limited, down = bol_order(), bol_order()
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
-        seed_bol(bol_url, limited)
+        seed_bol_orders(bol_url, limited)
         fail_bol(bol_url, 429, retry_after="1")
         began = time.monotonic()
         assert (await pull(engine, "bol")).started == 1
         assert time.monotonic() - began >= 1.0  # waited as long as bol asked
 
-        seed_bol(bol_url, down)
+        seed_bol_orders(bol_url, down)
         fail_bol(bol_url, 503)
         workflow_id = f"channel-pull-bol-test-{uuid.uuid4()}"
         result = await temporal_client.execute_workflow(
@@ -272,7 +251,7 @@ async def test_refused_credentials_fail_the_run_without_retrying(temporal_client
 async def test_an_unmappable_order_is_kept_and_the_channel_moves_on(temporal_client, sqlite_database, bol_url):
     broken, fine = bol_order(), bol_order()
     broken["orderItems"][0]["totalPrice"] = "lots"
-    seed_bol(bol_url, broken, fine)
+    seed_bol_orders(bol_url, broken, fine)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         result = await pull(engine, "bol")
     assert (result.pulled, result.started, result.rejected) == (2, 1, 1)
@@ -289,7 +268,7 @@ async def test_an_unmappable_order_is_kept_and_the_channel_moves_on(temporal_cli
 async def test_an_order_cancelled_on_bol_is_cancelled_here(temporal_client, sqlite_database, bol_url):
     order = bol_order()
     order_id = f"order-bol-{order['orderId']}"
-    seed_bol(bol_url, order)
+    seed_bol_orders(bol_url, order)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         assert (await pull(engine, "bol")).started == 1
         await engine.wait_for_status(order_id, "ON_HOLD")
@@ -310,7 +289,7 @@ async def test_eans_resolve_through_the_catalogue_and_unknown_ones_hold_the_orde
     stock(sqlite_database.session_factory, "AMS", {"TEE-ORG-BLK-M": 10})
     order = bol_order()
     order_id = f"order-bol-{order['orderId']}"
-    seed_bol(bol_url, order)
+    seed_bol_orders(bol_url, order)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         await pull(engine, "bol")
         await engine.wait_for_status(order_id, "ON_HOLD")
@@ -337,7 +316,7 @@ async def test_a_cancellation_request_on_some_items_holds_the_order_until_a_pers
     order = bol_order()
     order["orderItems"][1]["cancellationRequest"] = True  # the mug: the customer changed their mind
     order_id = f"order-bol-{order['orderId']}"
-    seed_bol(bol_url, order)
+    seed_bol_orders(bol_url, order)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         await pull(engine, "bol")
         await engine.wait_for_status(order_id, "ON_HOLD")
@@ -403,7 +382,7 @@ async def test_a_schedule_per_pulled_channel_pulls_when_triggered(temporal_clien
             assert await running_runs(handle, expected=0) == 0
 
             order = bol_order()
-            seed_bol(bol_url, order)
+            seed_bol_orders(bol_url, order)
             await handle.trigger()
             await engine.wait_for_status(f"order-bol-{order['orderId']}", "ON_HOLD")
 
@@ -421,7 +400,7 @@ async def test_a_pulled_order_past_a_column_limit_is_kept_and_a_long_title_is_ta
     too_long, long_title = bol_order(), bol_order()
     too_long["shipmentDetails"]["email"] = "a" * 400 + "@example.com"
     long_title["orderItems"][0]["product"]["title"] = "Organic T-shirt " * 40  # 640 characters: kept whole
-    seed_bol(bol_url, too_long, long_title)
+    seed_bol_orders(bol_url, too_long, long_title)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         result = await pull(engine, "bol")
         assert (result.pulled, result.started, result.rejected) == (2, 1, 1)

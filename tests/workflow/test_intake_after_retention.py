@@ -8,13 +8,11 @@ first activity writes it) and no workflow of that id on the Temporal server."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,11 +23,10 @@ from persistence import orders as order_store
 from persistence.catalogue import resolver_for
 from persistence.models import OrderRecord
 from persistence.unit_of_work import UnitOfWork
-from sandboxes import bol as bol_sandbox
-from sandboxes.server import serve
+from tests.channels.factories import seed_bol_orders
 from tests.factories import make_order, next_id, shopify_payload
 from tests.workflow.conftest import api_client, running_engine
-from tests.workflow.test_channel_pull import bol_order, bol_settings, cancel_on_bol, pull, seed_bol
+from tests.workflow.test_channel_pull import bol_order, bol_settings, cancel_on_bol, pull
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from tests.conftest import TestDatabase
@@ -37,12 +34,6 @@ if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a t
 TOKEN = "retention-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
 WOO_ORDER = Path(__file__).resolve().parents[1] / "unit" / "data" / "woocommerce" / "order_tax_exclusive.json"
-
-
-@pytest.fixture
-def bol_url() -> Iterator[str]:
-    with serve(bol_sandbox.create_app()) as url:
-        yield url
 
 
 def _recorded_long_ago(db: TestDatabase, order: Order) -> None:
@@ -141,7 +132,7 @@ async def test_a_pulled_page_with_an_order_we_have_starts_nothing_after_retentio
     async with running_engine(temporal_client, database, **bol_settings(bol_url)) as engine:
         for payload in (known, cancelled):
             _recorded_long_ago(database, bol.to_order(payload, resolver_for(database.session_factory, "bol")))
-        seed_bol(bol_url, known, cancelled)
+        seed_bol_orders(bol_url, known, cancelled)
         cancel_on_bol(bol_url, cancelled["orderId"])
         result = await pull(engine, "bol")
         assert (result.pulled, result.started, result.duplicates, result.cancelled) == (2, 0, 1, 0)
