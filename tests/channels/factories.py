@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,7 +25,7 @@ from integrations.channels.shopify.client import ShopifyAdminClient
 from integrations.channels.woocommerce.client import WooCommerceClient
 from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.models import OrderEvent, OrderRecord
+from persistence.models import CancellationNoticeOutbox, OrderEvent, OrderRecord, ShipmentNoticeOutbox
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import amazon as amazon_sandbox
 from sandboxes import bol as bol_sandbox
@@ -82,6 +82,17 @@ def timeline(session_factory: SessionFactory, order_id: str, kind: str) -> list[
     with UnitOfWork(session_factory) as uow:
         rows = uow.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
         return [event.detail for event in rows if event.kind == kind]
+
+
+def retry_due(
+    session_factory: SessionFactory, model: type[ShipmentNoticeOutbox | CancellationNoticeOutbox], row_id: int
+) -> None:
+    """Back-date a refused notice, so its first retry falls due now."""
+    with UnitOfWork(session_factory) as uow:
+        uow.session.execute(
+            update(model).where(model.id == row_id).values(created_at=datetime.now(UTC) - timedelta(minutes=2))
+        )
+        uow.commit()
 
 
 # --- each channel's sandbox: a client, seeded orders, the settings that connect an engine --------------------------

@@ -5,11 +5,11 @@ reach the selling channel's real-HTTP sandbox, riding out outages and keeping re
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from activities.channel_out import CancellationNoticeActivities
 from activities.orders import OrderActivities
@@ -33,6 +33,7 @@ from tests.channels.factories import (
     bol_order_items,
     channel_order,
     record,
+    retry_due,
     seed_bol_orders,
     seed_shopify_order,
     shopify_client,
@@ -337,13 +338,7 @@ def test_a_bol_customer_request_is_confirmed_and_a_refusal_is_kept_with_its_atte
     assert sender.deliver(10).deferred == 1  # not before its retry is due
 
     seed_bol(bol_url, bol_id, [{"orderItemId": f"{bol_id}1", "cancellationRequest": True}])
-    with UnitOfWork(database.session_factory) as uow:  # the retry falls due
-        uow.session.execute(
-            update(CancellationNoticeOutbox)
-            .where(CancellationNoticeOutbox.id == row.id)
-            .values(created_at=datetime.now(UTC) - timedelta(minutes=2))
-        )
-        uow.commit()
+    retry_due(database.session_factory, CancellationNoticeOutbox, row.id)
     assert sender.deliver(10).delivered == 1
     [sent] = httpx.get(f"{bol_url}/_sandbox/cancellations").json()
     assert sent["orderItems"] == [{"orderItemId": f"{bol_id}1", "reasonCode": "REQUESTED_BY_CUSTOMER"}]

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from activities.channel_out import ShipmentNoticeActivities, next_attempt_at
 from activities.fulfilment import ShipmentActivities
@@ -35,6 +35,7 @@ from tests.channels.factories import (
     channel_order,
     channel_payload,
     record,
+    retry_due,
     seed_bol_orders,
     seed_shopify_order,
     shopify_client,
@@ -342,13 +343,7 @@ def test_a_refused_notice_is_kept_with_its_attempts_and_sent_once_the_cause_is_f
     assert (again.failed, again.deferred) == (0, 1)  # not before its retry is due
 
     amazon_order(amazon_url, order.external_id, ["61840213977435"])  # a person fixed the cause
-    with UnitOfWork(database.session_factory) as uow:  # and the retry falls due
-        uow.session.execute(
-            update(ShipmentNoticeOutbox)
-            .where(ShipmentNoticeOutbox.id == row.id)
-            .values(created_at=datetime.now(UTC) - timedelta(minutes=2))
-        )
-        uow.commit()
+    retry_due(database.session_factory, ShipmentNoticeOutbox, row.id)
     assert outbox.deliver(10).delivered == 1
     row = notice_of(database, shipment_id)
     assert (row.attempts, row.last_error) == (1, None) and row.delivered_at is not None
