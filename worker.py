@@ -27,7 +27,7 @@ from temporalio.worker import Worker
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
-from activities.fulfilment import FulfilmentActivities, ShipmentActivities
+from activities.fulfilment import ShipmentActivities
 from activities.inventory import InventoryActivities
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
@@ -115,7 +115,6 @@ def build_parts(
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
     returns = ReturnActivities(session_factory, gateway or SandboxPaymentGateway())
-    fulfilment = FulfilmentActivities(session_factory, warehouse or SandboxWarehouse())
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client)
     pulls = ChannelPullActivities(session_factory, channels.sources, client, settings)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
@@ -136,14 +135,7 @@ def build_parts(
             payments.void_payment,
             returns.accept_return,
             returns.refund_return,
-            fulfilment.pick_shipment,
-            fulfilment.pack_shipment,
-            fulfilment.ship_shipment,
             outboxes.deliver_outboxes,
-            # The three parts on their own: stock-feed runs from before one-activity passes use them.
-            stock_feed.publish_stock_updates,
-            notices.deliver_shipment_notices,
-            cancellations.deliver_cancellation_notices,
             pulls.pull_channel_orders,
             *shipments.activities,
         ],

@@ -11,9 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy.orm import Session
-from temporalio import activity
 
-from contracts.channels import CancellationNotices, DeliverNoticesInput, DeliverNoticesResult, ShipmentNotices
+from contracts.channels import DeliverNoticesResult
 from integrations.channels.base import ChannelCanceller, ShipmentConfirmer
 from integrations.channels.errors import ChannelError, ChannelRateLimited, ChannelUnavailable
 from integrations.channels.registry import SPECS
@@ -214,17 +213,13 @@ class _OutboxDelivery(Generic[Row, Adapter]):
             uow.commit()
 
 
-class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentConfirmer], ShipmentNotices):
+class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentConfirmer]):
     """Tells each selling channel that its order left (carrier and tracking where there are some)."""
 
     what = "shipment notice"
 
     def __init__(self, session_factory: SessionFactory, confirmers: Mapping[str, ShipmentConfirmer]) -> None:
         super().__init__(session_factory, ShipmentNoticeOutbox, confirmers)
-
-    @activity.defn
-    def deliver_shipment_notices(self, data: DeliverNoticesInput) -> DeliverNoticesResult:
-        return self.deliver(data.batch_size).result()
 
     def _label(self, row: ShipmentNoticeOutbox) -> str:
         return row.shipment_id
@@ -239,7 +234,7 @@ class ShipmentNoticeActivities(_OutboxDelivery[ShipmentNoticeOutbox, ShipmentCon
         return f"{row.label}: {row.channel} told ({how})"
 
 
-class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, ChannelCanceller], CancellationNotices):
+class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, ChannelCanceller]):
     """Tells each selling channel that an order of its own was cancelled here (or confirms the
     customer's cancellation request it forwarded). A channel that changes its own stock figure when
     it cancels (its spec's `cancel_touches_stock`) has the order's SKUs sent again by the next stock
@@ -255,10 +250,6 @@ class CancellationNoticeActivities(_OutboxDelivery[CancellationNoticeOutbox, Cha
     ) -> None:
         super().__init__(session_factory, CancellationNoticeOutbox, cancellers)
         self._specs = specs
-
-    @activity.defn
-    def deliver_cancellation_notices(self, data: DeliverNoticesInput) -> DeliverNoticesResult:
-        return self.deliver(data.batch_size).result()
 
     def _label(self, row: CancellationNoticeOutbox) -> str:
         return "cancellation"

@@ -1,9 +1,7 @@
-"""Pick, pack and ship a shipment through the warehouse provider; shipping moves stock out."""
+"""The steps of a shipment (pick, pack, ship; ready, collect) through the warehouse provider or as
+staff confirm them; the handover moves stock out."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -14,12 +12,9 @@ from contracts.shipments import (
     AutoStepsRequest,
     CloseShipmentInput,
     EscalationInput,
-    Fulfilment,
     Shipments,
     ShipmentStepDone,
-    ShipmentStepInput,
     ShipmentStepRequest,
-    ShipmentStepResult,
 )
 from domain.fulfilment import DONE_STATUS, ShipmentStatus, Step, picked_lines, shortfall
 from domain.status import OrderStatus
@@ -30,84 +25,6 @@ from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
-
-
-def _step_result(record: ShipmentRecord) -> ShipmentStepResult:
-    return ShipmentStepResult(
-        record.shipment_id, ShipmentStatus(record.status), record.carrier, record.tracking_number, record.label_ref
-    )
-
-
-T = TypeVar("T")
-
-
-class FulfilmentActivities(Fulfilment):
-    def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
-        self._session_factory = session_factory
-        self._warehouse = warehouse
-
-    def _step(
-        self,
-        data: ShipmentStepInput,
-        call_warehouse: Callable[[], T],
-        apply: Callable[[Session, ShipmentRecord, T], None],
-    ) -> ShipmentStepResult:
-        """Call the warehouse or carrier with no transaction open (it dedupes by shipment), then
-        record the outcome exactly once; a retry of a recorded step calls nobody."""
-        stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepResult)
-        if stored is not None:
-            return stored
-        outcome = call_warehouse()
-
-        def effect(session: Session) -> ShipmentStepResult:
-            record = session.get(ShipmentRecord, data.shipment_id)
-            if record is None:
-                raise ApplicationError(
-                    f"shipment {data.shipment_id} is not recorded", type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True
-                )
-            apply(session, record, outcome)
-            return _step_result(record)
-
-        return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepResult)
-
-    @activity.defn
-    def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
-        def apply(session: Session, record: ShipmentRecord, _: None) -> None:
-            record.status, record.picked_at = ShipmentStatus.PICKED, data.at
-            order_store.set_status(
-                session,
-                data.order_id,
-                OrderStatus.IN_FULFILMENT,
-                detail=f"picked at {data.location_id}",
-                at=data.at,
-                only_from=OrderStatus.RESERVED,
-            )
-
-        return self._step(
-            data, lambda: self._warehouse.request_pick(data.shipment_id, data.location_id, data.demand), apply
-        )
-
-    @activity.defn
-    def pack_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
-        def apply(session: Session, record: ShipmentRecord, _: None) -> None:
-            record.status, record.packed_at = ShipmentStatus.PACKED, data.at
-            order_store.add_event(session, data.order_id, "packed", data.shipment_id, data.at)
-
-        return self._step(data, lambda: self._warehouse.confirm_pack(data.shipment_id), apply)
-
-    @activity.defn
-    def ship_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
-        def apply(session: Session, record: ShipmentRecord, dispatch: Dispatch) -> None:
-            inventory.ship(session, data.location_id, data.demand, data.order_id)
-            record.status, record.shipped_at = ShipmentStatus.SHIPPED, data.at
-            record.carrier, record.tracking_number = dispatch.carrier, dispatch.tracking_number
-            record.label_ref = dispatch.label_ref
-            order_store.add_event(
-                session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", data.at
-            )
-            shipment_notices.enqueue_notice(session, record, SPECS, lines=data.demand)
-
-        return self._step(data, lambda: self._warehouse.dispatch(data.shipment_id, data.location_id), apply)
 
 
 class ShipmentActivities(Shipments):

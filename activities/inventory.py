@@ -123,12 +123,9 @@ class InventoryActivities(Inventory):
         # two multi-location orders cannot deadlock on PostgreSQL; the shipments keep the plan's order.
         for planned in sorted(plan.shipments, key=lambda p: p.location_id):
             inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
-        first = shipments[0]
         return ReserveStockResult(
             ReserveStockResult.PARTIAL if unfilled else ReserveStockResult.RESERVED,
             plan.explanation,
-            location_id=first.location_id,
-            shipment_id=first.shipment_id,
             shipments=shipments,
             unfilled=unfilled,
             auto_cancel_after_days=auto_cancel,

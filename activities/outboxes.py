@@ -26,7 +26,6 @@ from temporalio import activity
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.stock_feed import StockFeedActivities
 from contracts.channels import (
-    DeliverNoticesInput,
     DeliverNoticesResult,
     Outboxes,
     OutboxPassResult,
@@ -124,11 +123,10 @@ class OutboxActivities(Outboxes):
             return _sum(total, last)
 
     async def _pass(self, data: StockFeedInput) -> OutboxPassResult:
-        stock = await self._stock.publish_stock_updates(data)
-        notices = DeliverNoticesInput(batch_size=data.batch_size)
-        shipments = await asyncio.to_thread(self._shipments.deliver_shipment_notices, notices)
-        cancellations = await asyncio.to_thread(self._cancellations.deliver_cancellation_notices, notices)
-        return OutboxPassResult(stock=stock, shipments=shipments, cancellations=cancellations)
+        stock = await self._stock.publish_stock_updates(data.batch_size)
+        shipments = await asyncio.to_thread(self._shipments.deliver, data.batch_size)
+        cancellations = await asyncio.to_thread(self._cancellations.deliver, data.batch_size)
+        return OutboxPassResult(stock=stock, shipments=shipments.result(), cancellations=cancellations.result())
 
     def _new_work_waiting(self) -> bool:
         with self._reader() as session:

@@ -8,11 +8,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.channels import PublishStockResult, StockFeedInput, StockPublishing
+from contracts.channels import PublishStockResult
 from contracts.order_workflow import StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
@@ -36,15 +35,17 @@ class _Pass:
     """SKUs delivered this pass that some channel may sell again: only they can serve a backorder."""
 
 
-class StockFeedActivities(StockPublishing):
+class StockFeedActivities:
+    """Available-to-promise out to every channel's feed, and backorders woken by what it frees;
+    run as part of each stock-feed pass (activities.outboxes)."""
+
     def __init__(self, session_factory: SessionFactory, feeds: Mapping[str, StockFeed], client: Client) -> None:
         self._session_factory = session_factory
         self._feeds = feeds
         self._client = client
 
-    @activity.defn
-    async def publish_stock_updates(self, data: StockFeedInput) -> PublishStockResult:
-        result = await asyncio.to_thread(self._deliver, data.batch_size)
+    async def publish_stock_updates(self, batch_size: int) -> PublishStockResult:
+        result = await asyncio.to_thread(self._deliver, batch_size)
         woken = await self.wake_backorders(result.restocked) if result.restocked else 0
         return PublishStockResult(result.delivered, result.failed, woken)
 

@@ -11,8 +11,6 @@ from temporalio import activity
 @dataclass
 class StockFeedInput:
     passes_before_continue: int = 500
-    idle_seconds: float = 1.0
-    """Between idle passes, in runs from before the activity waited for work itself."""
     batch_size: int = 200
     wait_for_work_seconds: float = 240.0
     """How long a pass that found nothing waits inside its activity for something to deliver."""
@@ -26,11 +24,6 @@ class PublishStockResult:
     """SKUs whose delivery failed this pass (they stay pending, in order)."""
     woken: int = 0
     """Backordered orders signalled that a SKU they wait for is available again."""
-
-
-@dataclass
-class DeliverNoticesInput:
-    batch_size: int = 200
 
 
 @dataclass
@@ -85,26 +78,6 @@ class Outboxes:
 
     @activity.defn
     async def deliver_outboxes(self, data: StockFeedInput) -> OutboxPassResult:
-        raise NotImplementedError
-
-
-class StockPublishing:
-    """Available-to-promise alone, as the stock feed ran before one activity delivered every outbox."""
-
-    @activity.defn
-    async def publish_stock_updates(self, data: StockFeedInput) -> PublishStockResult:
-        raise NotImplementedError
-
-
-class ShipmentNotices:
-    @activity.defn
-    def deliver_shipment_notices(self, data: DeliverNoticesInput) -> DeliverNoticesResult:
-        raise NotImplementedError
-
-
-class CancellationNotices:
-    @activity.defn
-    def deliver_cancellation_notices(self, data: DeliverNoticesInput) -> DeliverNoticesResult:
         raise NotImplementedError
 
 

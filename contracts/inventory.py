@@ -43,8 +43,6 @@ class ReserveStockResult:
     """RESERVED (all), PARTIAL (some; `unfilled` waits), CONFLICT (lost a race: plan again),
     INSUFFICIENT (backorder), HOLD (a person decides) or CANCEL (the channel's routing says so)."""
     reason: str
-    location_id: str | None = None
-    shipment_id: str | None = None
     shipments: list[ReservedShipment] = field(default_factory=list)
     unfilled: dict[str, int] = field(default_factory=dict)
     auto_cancel_after_days: int | None = None
@@ -55,15 +53,6 @@ class ReserveStockResult:
     INSUFFICIENT: ClassVar[str] = "insufficient"
     HOLD: ClassVar[str] = "hold"
     CANCEL: ClassVar[str] = "cancel"
-
-    def reserved_shipments(self, demand: dict[str, int]) -> list[ReservedShipment]:
-        """The shipments reserved; results recorded before multi-location sourcing carried one
-        location for the whole demand, and old histories must replay the same way."""
-        if self.shipments:
-            return list(self.shipments)
-        if self.outcome == self.RESERVED and self.shipment_id and self.location_id:
-            return [ReservedShipment(self.shipment_id, self.location_id, dict(demand))]
-        return []
 
 
 @dataclass

@@ -64,7 +64,6 @@ class OrderCarried:
     backorder_deadline: datetime | None
     auto_cancel_days: int | None
     shipped_detail: str
-    shipment_workflows: bool
     handed_over_any: bool
     shipping_started: bool
     not_collected: dict[str, int]

@@ -135,25 +135,6 @@ class EscalationInput:
     at: datetime
 
 
-@dataclass
-class ShipmentStepInput:
-    order_id: str
-    shipment_id: str
-    location_id: str
-    demand: dict[str, int]
-    idempotency_key: str
-    at: datetime
-
-
-@dataclass
-class ShipmentStepResult:
-    shipment_id: str
-    status: ShipmentStatus
-    carrier: str | None = None
-    tracking_number: str | None = None
-    label_ref: str | None = None
-
-
 class Shipments:
     """The shipment activities a ShipmentWorkflow calls (activities.fulfilment implements them)."""
 
@@ -171,20 +152,4 @@ class Shipments:
 
     @activity.defn
     def escalate(self, data: EscalationInput) -> None:
-        raise NotImplementedError
-
-
-class Fulfilment:
-    """Pick, pack and ship run by the order workflow itself: histories from before shipment workflows."""
-
-    @activity.defn
-    def pick_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
-        raise NotImplementedError
-
-    @activity.defn
-    def pack_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
-        raise NotImplementedError
-
-    @activity.defn
-    def ship_shipment(self, data: ShipmentStepInput) -> ShipmentStepResult:
         raise NotImplementedError

@@ -44,7 +44,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
     from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
-    from contracts.shipments import Fulfilment, ShipmentOutcome, ShipmentStepInput, ShipmentWorkflowInput
+    from contracts.shipments import ShipmentOutcome, ShipmentWorkflowInput
     from domain.allocation import charge_for_parcel, charged_for
     from domain.cancellation import BY_DEADLINE, BY_PAYMENT, BY_PICKUP, BY_SOURCING
     from domain.fulfilment import ShipmentStatus, shipment_kind, sla_for
@@ -63,13 +63,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.shipment import ShipmentWorkflow
 
 MAX_RESERVE_ATTEMPTS = 5
-BACKORDER_DEADLINE_PATCH = "backorder-deadline-v1"
-CAPTURE_ONCE_PATCH = "capture-once-v1"
-SHIPMENT_WORKFLOWS_PATCH = "shipment-workflows-v1"
-OUTSIDE_FULFILMENT_PATCH = "outside-fulfilment-v1"
-RELEASE_KEPT_PATCH = "release-kept-v1"
-CONTINUE_AS_NEW_PATCH = "continue-as-new-v1"
-FULFILMENT_STEPS = ("pick", "pack", "ship")
 
 
 class _Cancelled(Exception):
@@ -106,7 +99,6 @@ class OrderWorkflow:
         self._auto_cancel_days: int | None = None
         self._shipped_detail = "everything shipped"
         self._steps: dict[str, int] = {}
-        self._shipment_workflows = False
         self._in_flight: dict[str, tuple[ReservedShipment, Any]] = {}
         self._withdrawn = False
         self._resource_now = False
@@ -242,8 +234,7 @@ class OrderWorkflow:
         if data.carried is not None:
             self._resume(data.carried)  # recorded, validated and paid for in an earlier run
         else:
-            # Asked only for orders we do not ship, so the histories of every other order stay as they were.
-            if order.fulfilled_by != FULFILLED_BY_US and workflow.patched(OUTSIDE_FULFILMENT_PATCH):
+            if order.fulfilled_by != FULFILLED_BY_US:
                 self._outside = order.fulfilled_by
             if not await self._record(order, data.received_at):
                 return OrderWorkflowResult(order.order_id, self._status)
@@ -264,7 +255,7 @@ class OrderWorkflow:
                     continue
                 if not await self._wait_for_the_remainder(order):
                     break
-            if self._shipment_workflows and not self._handed_over_any:
+            if not self._handed_over_any:
                 # Nothing left any location (every pickup expired): nothing to charge.
                 self._cancel = self._cancel or CancelRequest(reason="nothing was handed over", requested_by=BY_PICKUP)
                 raise _Cancelled
@@ -272,8 +263,7 @@ class OrderWorkflow:
             await self._compensate(order)
             return OrderWorkflowResult(order.order_id, self._status)
         self._may_unwind = False
-        if self._shipment_workflows:
-            await self._settle_payment(order)
+        await self._settle_payment(order)
         await self._set_status(OrderStatus.SHIPPED, detail=self._shipped_detail)
         await self._returns_window(data)
         await self._set_status(OrderStatus.COMPLETED, detail="returns window closed")
@@ -349,7 +339,7 @@ class OrderWorkflow:
     async def _record(self, order: Order, received_at: datetime) -> bool:
         """Record the order. One the database cannot hold as sent is kept as a placeholder ON_HOLD
         (the activity says why) and waits for a person: a release tries again, a cancel ends it
-        (False). Histories from before this recorded every order at once and replay the same way."""
+        (False)."""
         while True:
             recorded: RecordOrderResult = await self._activity(
                 OrderRecords.record_order, RecordOrderInput(order, received_at), summary="record order"
@@ -437,7 +427,7 @@ class OrderWorkflow:
                 ),
                 summary="source and reserve stock",
             )
-            shipments = result.reserved_shipments(self._remaining)
+            shipments = result.shipments
             if shipments:
                 self._reserved_rounds += 1
                 self._pending.extend(shipments)
@@ -453,7 +443,7 @@ class OrderWorkflow:
                 conflicts += 1  # lost a race for the last units: plan again on fresh stock
                 continue
             conflicts = 0
-            if self._shipment_workflows and self._handed_over_any:
+            if self._handed_over_any:
                 return  # part of the order has left: the remainder waits as a backorder (run's loop)
             if result.outcome == ReserveStockResult.CANCEL:
                 self._cancel = CancelRequest(reason=f"routing: {result.reason}", requested_by=BY_SOURCING)
@@ -471,39 +461,8 @@ class OrderWorkflow:
                 raise _Cancelled
 
     async def _fulfil_pending(self, order: Order) -> None:
-        """Fulfil the reserved shipments. Histories from before shipments had workflows of their
-        own picked, packed and shipped each in turn inside the order, and replay that way."""
-        if self._pending and (self._shipment_workflows or workflow.patched(SHIPMENT_WORKFLOWS_PATCH)):
-            self._shipment_workflows = True
+        if self._pending:
             await self._run_shipment_workflows(order)
-            return
-        while self._pending:
-            shipment = self._pending[0]
-            for name in FULFILMENT_STEPS:
-                if not self._shipping_started:
-                    self._raise_if_cancelled()
-                if name == "ship":
-                    self._shipping_started = True  # from here on, cancel is refused: use returns
-                result = await self._activity(
-                    _STEP_ACTIVITIES[name],
-                    ShipmentStepInput(
-                        order.order_id,
-                        shipment.shipment_id,
-                        shipment.location_id,
-                        dict(shipment.lines),
-                        self._key(name),
-                        workflow.now(),
-                    ),
-                    summary=f"{name} at {shipment.location_id}",
-                )
-                self._shipments[shipment.shipment_id] = ShipmentState(
-                    shipment.shipment_id, shipment.location_id, result.status, result.carrier, result.tracking_number
-                )
-                if name == "pick":
-                    self._mark(OrderStatus.IN_FULFILMENT)
-            self._pending.pop(0)
-            if self._payment is not None:
-                await self._capture(order, shipment)
 
     async def _run_shipment_workflows(self, order: Order) -> None:
         """Each shipment runs as its own workflow at its location, all at the same time. A cancel
@@ -609,26 +568,6 @@ class OrderWorkflow:
             await self._capture_amount(order, due)
         await self._void_the_rest(order)
 
-    async def _capture(self, order: Order, shipment: ReservedShipment) -> None:
-        """Take the money for what has left the building.
-
-        Once per order, when the last parcel leaves: Stripe (outside its multicapture beta) and
-        most gateways take one capture per authorization and release the rest with it, so a split
-        order captures the value of everything shipped in one go. Histories from before this
-        captured per parcel and replay that way.
-        """
-        assert self._payment is not None
-        everything_shipped = self._nothing_left_to_ship()
-        value = self._value_leaving(order, shipment.lines)
-        if workflow.patched(CAPTURE_ONCE_PATCH):
-            if everything_shipped:
-                await self._capture_amount(order, self._payment.amount.amount_minor - self._captured)
-            else:
-                self._payment_status = "authorized; parcels shipped, captured when the last one leaves"
-            return
-        amount = self._payment.amount.amount_minor - self._captured if everything_shipped else value
-        await self._capture_amount(order, amount)
-
     def _value_leaving(self, order: Order, parcel: dict[str, int]) -> int:
         """The share of the order's total this parcel carries (domain.allocation: the parts of an
         order add up to its total to the cent, however it was split); counts it as shipped."""
@@ -713,27 +652,17 @@ class OrderWorkflow:
 
         Here and not when the wait begins: the step writes the hold where people see it before the
         workflow gets to wait, and a release sent in between must not be lost."""
-        if workflow.patched(RELEASE_KEPT_PATCH):
-            self._release = None
-            if or_stock:
-                self._stock_arrived = False
+        self._release = None
+        if or_stock:
+            self._stock_arrived = False
 
     async def _wait_for_a_person(self) -> None:
-        if not workflow.patched(RELEASE_KEPT_PATCH):
-            self._release = None  # histories from before the patch forgot releases here
         await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
         self._raise_if_cancelled()
 
     async def _wait_for_stock(self, auto_cancel_after_days: int | None) -> bool:
         """Wait for a restock of a SKU we need, a person's release or cancel, or the backorder
         deadline. True when the deadline passed."""
-        if not workflow.patched(RELEASE_KEPT_PATCH):
-            self._release, self._stock_arrived = None, False
-        if not workflow.patched(BACKORDER_DEADLINE_PATCH):
-            # Histories from before backorders had deadlines and restock wake-ups wait for a person.
-            await workflow.wait_condition(lambda: self._release is not None or self._cancel is not None)
-            self._raise_if_cancelled()
-            return False
         if self._backorder_deadline is None:
             assert self._input is not None
             seconds = (
@@ -744,7 +673,7 @@ class OrderWorkflow:
             if seconds is not None:
                 self._backorder_deadline = workflow.now() + timedelta(seconds=seconds)
         timeout = self._backorder_deadline - workflow.now() if self._backorder_deadline else None
-        if self._history_is_long() and workflow.patched(CONTINUE_AS_NEW_PATCH):
+        if self._history_is_long():
             await self._continue_as_new()
         try:
             if timeout is not None and timeout <= timedelta(0):
@@ -791,7 +720,6 @@ class OrderWorkflow:
             backorder_deadline=self._backorder_deadline,
             auto_cancel_days=self._auto_cancel_days,
             shipped_detail=self._shipped_detail,
-            shipment_workflows=self._shipment_workflows,
             handed_over_any=self._handed_over_any,
             shipping_started=self._shipping_started,
             not_collected=dict(self._not_collected),
@@ -813,7 +741,6 @@ class OrderWorkflow:
         self._steps = dict(carried.steps)
         self._backorder_deadline, self._auto_cancel_days = carried.backorder_deadline, carried.auto_cancel_days
         self._shipped_detail = carried.shipped_detail
-        self._shipment_workflows = carried.shipment_workflows
         self._handed_over_any, self._shipping_started = carried.handed_over_any, carried.shipping_started
         self._not_collected = dict(carried.not_collected)
         self._total_accepted = carried.total_accepted
@@ -894,10 +821,3 @@ class OrderWorkflow:
         if self._release is None:
             raise _Cancelled
         await self._set_status(before, hold_reason=reason_before, detail="released: the refused step runs again")
-
-
-_STEP_ACTIVITIES = {
-    "pick": Fulfilment.pick_shipment,
-    "pack": Fulfilment.pack_shipment,
-    "ship": Fulfilment.ship_shipment,
-}

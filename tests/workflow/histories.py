@@ -1,11 +1,19 @@
-"""Replaying a finished workflow's history against today's code; storing it for future replays."""
+"""The stored workflow histories: one per journey, recorded from the 1.0 code and replayed against
+today's code by test_replay, so a change that would break a running workflow fails the tests.
+
+Each journey is recorded by the real-database test that drives it (`record_history` at its end).
+Record a journey that has no stored history yet with `python -m tests.workflow.record_histories`;
+`--rebaseline` re-records every one, which is only right together with a new Temporal Worker
+Deployment Version (README, "Changing workflow code").
+"""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
-from temporalio.client import WorkflowHandle
+from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
 from workflows.channel_pull import ChannelPullWorkflow
@@ -16,14 +24,62 @@ from workflows.stock_feed import StockFeedWorkflow
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ChannelPullWorkflow, StockFeedWorkflow]
 """Every workflow type a stored history may belong to."""
+RECORD_ENV = "OMS_RECORD_HISTORIES"
+
+_TESTS = "tests/workflow"
+JOURNEYS: dict[str, str] = {
+    "paid_order_completed": f"{_TESTS}/test_order_workflow.py::"
+    "test_a_paid_order_ships_and_completes_after_the_returns_window[sqlite]",
+    "paid_order_shipment": f"{_TESTS}/test_order_workflow.py::"
+    "test_a_paid_order_ships_and_completes_after_the_returns_window[sqlite]",
+    "unpaid_order_captured": f"{_TESTS}/test_order_workflow.py::"
+    "test_an_unpaid_order_is_authorized_then_captured_in_full",
+    "held_then_released": f"{_TESTS}/test_order_workflow.py::"
+    "test_an_unknown_sku_holds_the_order_until_a_person_fixes_and_releases_it",
+    "cancelled_during_fulfilment": f"{_TESTS}/test_order_workflow.py::"
+    "test_cancel_during_fulfilment_releases_stock_and_voids_exactly_once",
+    "split_over_two_locations": f"{_TESTS}/test_sourcing_and_backorders.py::"
+    "test_an_order_no_single_location_can_fill_ships_from_two[capture-per-shipment]",
+    "split_captured_at_the_end": f"{_TESTS}/test_sourcing_and_backorders.py::"
+    "test_an_order_no_single_location_can_fill_ships_from_two[capture-once]",
+    "backorder_partly_shipped_then_restocked": f"{_TESTS}/test_sourcing_and_backorders.py::"
+    "test_ship_what_is_there_then_a_restock_wakes_the_backordered_rest",
+    "backorder_deadline_cancelled": f"{_TESTS}/test_sourcing_and_backorders.py::"
+    "test_a_backorder_past_its_deadline_is_cancelled_and_its_authorization_voided",
+    "backorder_continued_as_new": f"{_TESTS}/test_long_backorders.py::"
+    "test_a_long_backorder_continues_as_new_and_keeps_answering",
+    "backorder_continued_then_returned": f"{_TESTS}/test_long_backorders.py::"
+    "test_a_long_backorder_continues_as_new_and_keeps_answering",
+    "click_and_collect": f"{_TESTS}/test_shipments.py::test_click_and_collect_confirmed_by_store_staff",
+    "click_and_collect_shipment": f"{_TESTS}/test_shipments.py::test_click_and_collect_confirmed_by_store_staff",
+    "counter_sale": f"{_TESTS}/test_outside_fulfilment.py::"
+    "test_a_counter_sale_takes_the_units_off_the_store_and_ships_nothing[sqlite]",
+    "fulfilled_by_channel": f"{_TESTS}/test_outside_fulfilment.py::"
+    "test_an_order_the_channel_fulfils_is_recorded_and_moves_no_stock",
+    "returned_in_two_parts": f"{_TESTS}/test_returns.py::"
+    "test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid[sqlite]",
+    "bol_pull_retried_after_an_outage": f"{_TESTS}/test_channel_pull.py::"
+    "test_rate_limits_and_outages_are_retried_with_backoff",
+    "stock_feed_passes": f"{_TESTS}/test_channel_out.py::"
+    "test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays",
+}
+"""Journey (the stored file's name) → the test that drives it and records it."""
 
 
-async def replay_and_maybe_store(handle: WorkflowHandle, name: str) -> None:
-    """Replay must succeed; with OMS_RECORD_HISTORIES=1 a history not stored yet is kept under
-    tests/histories/. Stored ones are never overwritten: they are what older code produced."""
-    history = await handle.fetch_history()
-    await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """The workflow's history must replay against today's code; with OMS_RECORD_HISTORIES=1 it is
+    stored as tests/histories/<name>.json unless a history of that journey is stored already
+    (a stored history is what the baseline's code produced: it is never overwritten here)."""
+    assert name in JOURNEYS, f"{name} is not a journey of tests.workflow.histories.JOURNEYS"
+    history = await assert_replays(handle)
     target = HISTORIES / f"{name}.json"
-    if os.environ.get("OMS_RECORD_HISTORIES") == "1" and not target.exists():
+    if os.environ.get(RECORD_ENV) == "1" and not target.exists():
         HISTORIES.mkdir(exist_ok=True)
         target.write_text(history.to_json())
+
+
+async def assert_replays(handle: WorkflowHandle[Any, Any]) -> WorkflowHistory:
+    """Replay the workflow's history so far against today's code (it fails on any nondeterminism)."""
+    history = await handle.fetch_history()
+    await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+    return history

@@ -5,17 +5,12 @@ carrier and tracking to the channel that sold it. The channels are their real-HT
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
-import functools
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,19 +19,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from temporalio import workflow
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
-from temporalio.common import RetryPolicy
-from temporalio.worker import Replayer, Worker
 
-from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
-from activities.outboxes import OutboxActivities
-from activities.stock_feed import StockFeedActivities
 from api.main import create_app
 from api.services.intake import start_order
 from config import load_settings
-from contracts.channels import DeliverNoticesInput, StockFeedInput
 from domain.order import Order
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import free_port
@@ -48,6 +36,7 @@ from tests.channels.factories import amazon_settings, bol_settings, shopify_sett
 from tests.conftest import TestDatabase as Database
 from tests.factories import add_location, next_id, shopify_payload, stock
 from tests.workflow.conftest import Engine, running_engine
+from tests.workflow.histories import record_history
 from worker import stock_feed_workflow_id
 from workflows.stock_feed import StockFeedWorkflow
 
@@ -301,233 +290,16 @@ async def test_each_channel_hears_its_own_shipment_with_carrier_and_tracking(
 # -- the stock feed stays replayable ---------------------------------------------------------------
 
 
-@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
-class StockFeedBeforeNotices:
-    """StockFeedWorkflow as it was before shipment notices (the same loop), to record a history that
-    today's code must replay: no such history was stored while that code ran."""
-
-    def __init__(self) -> None:
-        self._poked = False
-
-    @workflow.signal(name="poke")
-    def poke(self) -> None:
-        self._poked = True
-
-    @workflow.run
-    async def run(self, data: StockFeedInput) -> None:
-        failures = 0
-        for _ in range(data.passes_before_continue):
-            self._poked = False
-            result = await workflow.execute_activity_method(
-                StockFeedActivities.publish_stock_updates,
-                data,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                summary="deliver ATP to channels",
-            )
-            failures = failures + 1 if result.failed and not result.delivered else 0
-            if result.delivered >= data.batch_size and not result.failed:
-                continue
-            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
-        workflow.continue_as_new(data)
-
-
-@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
-class StockFeedBeforeCancellations:
-    """StockFeedWorkflow with shipment notices and before cancellation notices (the same loop)."""
-
-    def __init__(self) -> None:
-        self._poked = False
-
-    @workflow.signal(name="poke")
-    def poke(self) -> None:
-        self._poked = True
-
-    @workflow.run
-    async def run(self, data: StockFeedInput) -> None:
-        failures = 0
-        for _ in range(data.passes_before_continue):
-            self._poked = False
-            result = await workflow.execute_activity_method(
-                StockFeedActivities.publish_stock_updates,
-                data,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                summary="deliver ATP to channels",
-            )
-            delivered, failed = result.delivered, result.failed
-            backlog = result.delivered >= data.batch_size and not result.failed
-            if workflow.patched("shipment-notices-v1"):
-                notices = await workflow.execute_activity_method(
-                    ShipmentNoticeActivities.deliver_shipment_notices,
-                    DeliverNoticesInput(batch_size=data.batch_size),
-                    start_to_close_timeout=timedelta(minutes=2),
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                    summary="confirm shipments to channels",
-                )
-                delivered, failed = delivered + notices.delivered, failed + notices.failed
-                backlog = backlog or (notices.delivered + notices.skipped >= data.batch_size and not notices.failed)
-            failures = failures + 1 if failed and not delivered else 0
-            if backlog:
-                continue
-            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
-        workflow.continue_as_new(data)
-
-
-@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
-class StockFeedBeforeOneActivityPass:
-    """StockFeedWorkflow with both kinds of notice, each outbox its own activity per pass."""
-
-    def __init__(self) -> None:
-        self._poked = False
-
-    @workflow.signal(name="poke")
-    def poke(self) -> None:
-        self._poked = True
-
-    @workflow.run
-    async def run(self, data: StockFeedInput) -> None:
-        failures = 0
-        for _ in range(data.passes_before_continue):
-            self._poked = False
-            result = await workflow.execute_activity_method(
-                StockFeedActivities.publish_stock_updates,
-                data,
-                start_to_close_timeout=timedelta(minutes=2),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                summary="deliver ATP to channels",
-            )
-            delivered, failed = result.delivered, result.failed
-            backlog = result.delivered >= data.batch_size and not result.failed
-            for patch, method in (
-                ("shipment-notices-v1", ShipmentNoticeActivities.deliver_shipment_notices),
-                ("cancellation-notices-v1", CancellationNoticeActivities.deliver_cancellation_notices),
-            ):
-                if workflow.patched(patch):
-                    sent = await workflow.execute_activity_method(
-                        method,
-                        DeliverNoticesInput(batch_size=data.batch_size),
-                        start_to_close_timeout=timedelta(minutes=2),
-                        retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                    )
-                    delivered, failed = delivered + sent.delivered, failed + sent.failed
-                    backlog = backlog or (sent.delivered + sent.skipped >= data.batch_size and not sent.failed)
-            failures = failures + 1 if failed and not delivered else 0
-            if backlog:
-                continue
-            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
-        workflow.continue_as_new(data)
-
-
-@workflow.defn(name="StockFeedWorkflow", sandboxed=False)
-class StockFeedBeforeWaitingInTheActivity:
-    """StockFeedWorkflow with one activity per pass, waiting a second here after each idle pass."""
-
-    def __init__(self) -> None:
-        self._poked = False
-
-    @workflow.signal(name="poke")
-    def poke(self) -> None:
-        self._poked = True
-
-    @workflow.run
-    async def run(self, data: StockFeedInput) -> None:
-        failures = 0
-        for _ in range(data.passes_before_continue):
-            self._poked = False
-            if workflow.patched("outboxes-in-one-activity-v1"):
-                result = await workflow.execute_activity_method(
-                    OutboxActivities.deliver_outboxes,
-                    data,
-                    start_to_close_timeout=timedelta(minutes=5),
-                    retry_policy=RetryPolicy(maximum_interval=timedelta(seconds=30)),
-                )
-                stock, notices = result.stock, (result.shipments, result.cancellations)
-                delivered = stock.delivered + sum(n.delivered for n in notices)
-                failed = stock.failed + sum(n.failed for n in notices)
-                backlog = (stock.delivered >= data.batch_size and not stock.failed) or any(
-                    n.delivered + n.skipped >= data.batch_size and not n.failed for n in notices
-                )
-            failures = failures + 1 if failed and not delivered else 0
-            if backlog:
-                continue
-            wait = min(2.0**failures, 60.0) if failures else data.idle_seconds
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._poked, timeout=timedelta(seconds=wait))
-        workflow.continue_as_new(data)
-
-
-async def test_the_stock_feed_replays_runs_from_before_and_after_each_kind_of_notice(temporal_client, sqlite_database):
+async def test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays(temporal_client, sqlite_database):
     db = sqlite_database
     add_location(db.session_factory, "AMS")
     stock(db.session_factory, "AMS", {TEE: 1})
-    feeds = StockFeedActivities(db.session_factory, {}, temporal_client)
-    shipments = ShipmentNoticeActivities(db.session_factory, {})
-    cancellations = CancellationNoticeActivities(db.session_factory, {})
-    outboxes = OutboxActivities(feeds, shipments, cancellations, db.session_factory)
-    recorded = [
-        await _recorded(temporal_client, StockFeedBeforeNotices, [feeds.publish_stock_updates], 3),
-        await _recorded(
-            temporal_client,
-            StockFeedBeforeCancellations,
-            [feeds.publish_stock_updates, shipments.deliver_shipment_notices],
-            6,
-        ),
-        await _recorded(
-            temporal_client,
-            StockFeedBeforeOneActivityPass,
-            [
-                feeds.publish_stock_updates,
-                shipments.deliver_shipment_notices,
-                cancellations.deliver_cancellation_notices,
-            ],
-            9,
-        ),
-        await _recorded(temporal_client, StockFeedBeforeWaitingInTheActivity, [outboxes.deliver_outboxes], 3),
-    ]
-    # Each activity of today's feed runs passes for a window: a short one, so three complete here.
+    # Each activity of the feed runs passes for a window: a short one, so three complete here.
     async with running_engine(temporal_client, db, stock_feed=True, stock_feed_window=1) as engine:
-        new = stock_feed(engine)
-        await eventually(lambda: _activities_done(new, 3), "three activities over every outbox")
-    replayer = Replayer(workflows=[StockFeedWorkflow])
-    for handle in (*recorded, new):
-        history = await handle.fetch_history()
-        result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
-        assert result.replay_failure is None, result.replay_failure
-    before_notices, before_cancellations, before_one_activity, before_waiting = recorded
-    assert await _activity_types(before_notices) == {"publish_stock_updates"}
-    assert await _activity_types(before_cancellations) == {"publish_stock_updates", "deliver_shipment_notices"}
-    assert await _activity_types(before_one_activity) == {
-        "publish_stock_updates",
-        "deliver_shipment_notices",
-        "deliver_cancellation_notices",
-    }
-    assert await _activity_types(before_waiting) == {"deliver_outboxes"}
-    assert await _activity_types(new) == {"deliver_outboxes"}
-
-
-async def _recorded(
-    client: Any, older: type[Any], activities: list[Callable[..., Any]], passes: int
-) -> WorkflowHandle[Any, Any]:
-    """A history of an older StockFeedWorkflow: run on a queue of its own for `passes` activities, then stopped."""
-    queue = f"test-{uuid.uuid4()}"
-    with ThreadPoolExecutor(max_workers=2) as executor:
-        async with Worker(
-            client, task_queue=queue, workflows=[older], activities=activities, activity_executor=executor
-        ):
-            handle: WorkflowHandle[Any, Any] = await client.start_workflow(
-                older.run, StockFeedInput(wait_for_work_seconds=0), id=queue, task_queue=queue
-            )
-            done = functools.partial(_activities_done, handle, passes)
-            await eventually(done, f"{passes} activities of {older.__name__}", poke=handle)
-            await handle.terminate("recorded")
-    return handle
+        feed = stock_feed(engine)
+        await eventually(lambda: _activities_done(feed, 3), "three activities over every outbox")
+    await record_history(feed, "stock_feed_passes")  # terminated by now: a history that ends
+    assert await _activity_types(feed) == {"deliver_outboxes"}
 
 
 async def _activity_types(handle: WorkflowHandle[Any, Any]) -> set[str]:

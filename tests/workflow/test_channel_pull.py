@@ -43,7 +43,7 @@ from tests.channels import factories as channel_factories
 from tests.channels.factories import seed_bol_orders
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import record_history
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 
@@ -233,7 +233,7 @@ async def test_rate_limits_and_outages_are_retried_with_backoff(temporal_client,
     attributes = started.activity_task_started_event_attributes
     assert attributes.attempt == 2
     assert attributes.last_failure.application_failure_info.type == "ChannelUnavailable"
-    await replay_and_maybe_store(temporal_client.get_workflow_handle(workflow_id), "bol_pull_retried_after_an_outage")
+    await record_history(temporal_client.get_workflow_handle(workflow_id), "bol_pull_retried_after_an_outage")
 
 
 async def test_refused_credentials_fail_the_run_without_retrying(temporal_client, sqlite_database, bol_url):

@@ -18,7 +18,7 @@ from domain.status import OrderStatus
 from persistence.models import PaymentRecord, StockOutbox
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 
 
@@ -111,5 +111,5 @@ async def test_a_long_backorder_continues_as_new_and_keeps_answering(temporal_cl
         )
         assert isinstance(refund, ReturnAccepted) and refund.refund.amount_minor == 1250
         await handle.terminate("test done")
-        await replay_and_maybe_store(old, "backorder_continued_as_new")
-        await replay_and_maybe_store(temporal_client.get_workflow_handle(order_id), "backorder_continued_then_returned")
+        await record_history(old, "backorder_continued_as_new")
+        await record_history(temporal_client.get_workflow_handle(order_id), "backorder_continued_then_returned")

@@ -26,7 +26,7 @@ from persistence.models import PaymentRecord, ShipmentRecord, StockMovement, Sto
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 from workflows.search_attributes import ORDER_STATUS
 
@@ -122,7 +122,7 @@ async def test_a_counter_sale_takes_the_units_off_the_store_and_ships_nothing(te
         assert _level(database, STORE, "A") == (3, 1)
         assert len(_movements(database, order_id)) == 2
         if database.kind == "sqlite":
-            await replay_and_maybe_store(handle, "counter_sale")
+            await record_history(handle, "counter_sale")
 
 
 def test_a_retried_counter_sale_activity_takes_the_stock_once(database):
@@ -255,7 +255,7 @@ async def test_an_order_the_channel_fulfils_is_recorded_and_moves_no_stock(tempo
             assert record is not None
             assert record.fulfilled_by == "channel" and record.hold_reason is None
             assert order_view.detail(record, []).fulfilled_by == "channel"
-        await replay_and_maybe_store(handle, "fulfilled_by_channel")
+        await record_history(handle, "fulfilled_by_channel")
 
 
 async def test_the_channel_cancels_an_order_it_fulfils(engine):

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from persistence import inventory
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import record_history
 
 TOKEN = "returns-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -96,7 +96,7 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             assert view["payments"][0]["refunded"]["amount_minor"] == 4250
             kinds = [event["kind"] for event in view["events"]]
             assert kinds.count("return_accepted") == 2 and kinds.count("refunded") == 2
-            await replay_and_maybe_store(engine.client.get_workflow_handle(order_id), "returned_in_two_parts")
+            await record_history(engine.client.get_workflow_handle(order_id), "returned_in_two_parts")
 
 
 async def test_returns_are_refused_before_shipping_and_after_the_window(temporal_client, database):

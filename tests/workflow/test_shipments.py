@@ -23,6 +23,7 @@ from persistence import orders as order_store
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
@@ -155,6 +156,33 @@ async def test_a_late_step_raises_one_escalation_without_failing_the_order(tempo
             [row] = session.scalars(select(Escalation).where(Escalation.order_id == order_id))
             assert row.resolved_at is not None
             assert [e.kind for e in order_store.order_events(session, order_id)].count("escalation") == 1
+
+
+async def test_click_and_collect_confirmed_by_store_staff(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "STORE1", kind="store")
+        stock(db.session_factory, "STORE1", {"A": 3})
+        order = make_order([("A", 2, 1250)], paid=False, payment_method="pm_card_visa", pickup_location_id="STORE1")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        shipment_id = f"shipment-{order_id}-STORE1"
+        assert (await _shipment(temporal_client, shipment_id)).kind == "collect"
+        assert await _refusal(temporal_client, shipment_id, "collect", "STORE1") == "out_of_order"
+        await _confirm(temporal_client, shipment_id, "pick", "STORE1", confirmed_by="lotte")
+        await _confirm(temporal_client, shipment_id, "ready", "STORE1")
+        collected = await _confirm(temporal_client, shipment_id, "collect", "STORE1")
+        assert (collected.status, collected.next_step) == ("COLLECTED", None)
+        state = await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
+        assert state.status is OrderStatus.SHIPPED and [s.status for s in state.shipments] == ["COLLECTED"]
+        with db.session() as session:
+            level = session.get(StockLevel, ("STORE1", "A"))
+            assert (level.on_hand, level.reserved) == (1, 0)
+            payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+            assert (payment.status, payment.captured_minor) == ("CAPTURED", order.total.amount_minor)
+        handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        await handle.terminate("test done")
+        await record_history(handle, "click_and_collect")
+        await record_history(temporal_client.get_workflow_handle(shipment_id), "click_and_collect_shipment")
 
 
 async def test_click_and_collect_not_collected_in_time_releases_stock_and_voids(temporal_client, sqlite_database):

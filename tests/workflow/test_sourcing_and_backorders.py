@@ -22,7 +22,7 @@ from persistence.models import BackorderWait, PaymentRecord, SandboxStockFeedEnt
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 
 
@@ -73,9 +73,7 @@ async def test_an_order_no_single_location_can_fill_ships_from_two(temporal_clie
             assert captures == ["54.95 EUR"]
         [decision] = [e.detail for e in events if e.kind == "sourcing"]
         assert "AMS" in decision and "UTR" in decision
-        await replay_and_maybe_store(
-            handle, "split_shipment_workflows" if multicapture else "split_captured_at_the_end"
-        )
+        await record_history(handle, "split_over_two_locations" if multicapture else "split_captured_at_the_end")
 
 
 async def test_ship_what_is_there_then_a_restock_wakes_the_backordered_rest(temporal_client, sqlite_database):
@@ -101,7 +99,9 @@ async def test_ship_what_is_there_then_a_restock_wakes_the_backordered_rest(temp
         ]
         with db.session() as session:
             assert session.scalars(select(BackorderWait)).all() == []
+        await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
         await temporal_client.get_workflow_handle(order_id).terminate("test done")
+        await record_history(temporal_client.get_workflow_handle(order_id), "backorder_partly_shipped_then_restocked")
 
 
 async def test_a_backorder_waits_for_all_and_wakes_on_restock(temporal_client, sqlite_database):
@@ -137,7 +137,7 @@ async def test_a_backorder_past_its_deadline_is_cancelled_and_its_authorization_
             payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
             assert (payment.status, payment.voided_minor) == ("VOIDED", 1495)
             assert session.scalars(select(BackorderWait)).all() == []
-        await replay_and_maybe_store(handle, "backorder_deadline_cancelled")
+        await record_history(handle, "backorder_deadline_cancelled")
 
 
 async def test_a_channel_can_route_unfillable_orders_to_a_person(temporal_client, sqlite_database):

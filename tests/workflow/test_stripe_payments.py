@@ -18,7 +18,7 @@ from persistence import orders as order_store
 from persistence.models import PaymentRecord
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import replay_and_maybe_store
+from tests.workflow.histories import assert_replays
 from workflows.order import OrderWorkflow
 
 SECRET = "sk_test_oms_workflow"
@@ -59,7 +59,7 @@ async def test_a_split_order_is_captured_once_for_everything_that_shipped(
         assert kinds.count("payment_captured") == 1 and kinds.count("shipped") == 2
         intent = _intent(localstripe_url, payment.provider_ref)
         assert (intent.status, intent.amount) == ("succeeded", 5495)
-        await replay_and_maybe_store(handle, "split_captured_once")
+        await assert_replays(handle)
 
 
 async def test_a_declined_card_cancels_with_nothing_reserved(temporal_client, sqlite_database, localstripe_url):
