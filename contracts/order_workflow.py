@@ -1,11 +1,12 @@
-"""What goes in and out of an OrderWorkflow: its input, the state it carries to its next run, its
-signals (cancel, release, stock available) and the live view its query answers."""
+"""What goes in and out of an OrderWorkflow: its input, its state (which it carries to its next run),
+its signals (cancel, release, stock available) and the live view its query answers."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
+from contracts.inventory import ReservedShipment
 from contracts.payments import PaymentResult
 from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
 from domain.order import Order
@@ -33,7 +34,7 @@ class OrderWorkflowInput:
     fulfilment: FulfilmentOptions | None = None
     history_limit: int | None = None
     """Events after which a long wait (a backorder) continues as a new run; None: DEFAULT_HISTORY_LIMIT."""
-    carried: OrderCarried | None = None
+    carried: OrderRun | None = None
     """Set when this run continues an earlier one of the same order: where that one was."""
 
 
@@ -42,34 +43,76 @@ DEFAULT_HISTORY_LIMIT = 10_000
 far below either, however long it waits."""
 
 
-@dataclass
-class OrderCarried:
-    """What an order's run hands to the run it continues as (continue-as-new while it waits for
-    stock): everything it knows that the order itself does not say. The step counters go along so
-    the new run's idempotency keys never repeat the old run's (a repeated key returns a stored
-    result, which would be another step's)."""
+PER_RUN = {"per_run": True}
+"""Marks the OrderRun fields that belong to one run alone: the next run starts them afresh."""
 
-    status: OrderStatus
-    hold_reason: str | None
-    payment: PaymentResult | None
-    payment_status: str | None
-    captured: int
-    left_units: dict[str, int]
-    """Units handed over so far: what they are worth (domain.allocation.charged_for) is what
-    may be captured."""
-    remaining: dict[str, int]
-    reserved_rounds: int
-    shipments: list[ShipmentState]
-    steps: dict[str, int]
-    backorder_deadline: datetime | None
-    auto_cancel_days: int | None
-    shipped_detail: str
-    handed_over_any: bool
-    shipping_started: bool
-    not_collected: dict[str, int]
+
+@dataclass
+class OrderRun:
+    """The one state of an order's workflow: everything it knows that the order itself does not
+    say. The same dataclass is what a run hands to the run it continues as (continue-as-new while it
+    waits for stock): `handed_on` keeps every field except those marked PER_RUN (signals already
+    acted on, the forward path's flags, shipments in hand, which a handover never has). The step
+    counters go along so the new run's idempotency keys never repeat the old run's (a repeated key
+    returns a stored result, which would be another step's)."""
+
+    order_id: str = ""
+    status: OrderStatus = OrderStatus.RECEIVED
+    hold_reason: str | None = None
+    payment: PaymentResult | None = None
+    payment_status: str | None = None
+    captured: int = 0
+    """Minor units captured so far."""
+    left_units: dict[str, int] = field(default_factory=dict)
+    """Units handed over to carriers or customers so far, per SKU: what they are worth
+    (domain.allocation.charged_for) is what may be captured."""
+    remaining: dict[str, int] = field(default_factory=dict)
+    """Units still to be reserved (the whole order at first, then a backordered remainder)."""
+    reserved_rounds: int = 0
+    shipments: dict[str, ShipmentState] = field(default_factory=dict)
+    steps: dict[str, int] = field(default_factory=dict)
+    """How often each kind of step has run: the idempotency keys' counters."""
+    backorder_deadline: datetime | None = None
+    auto_cancel_days: int | None = None
+    shipped_detail: str = "everything shipped"
+    handed_over_any: bool = False
+    shipping_started: bool = False
+    not_collected: dict[str, int] = field(default_factory=dict)
     total_accepted: ReleaseRequest | None = None
-    runs: int = 1
+    """The release that accepted the channel's total of an order that does not reconcile."""
+    runs: int = 0
     """How many runs this order has had before this one."""
+
+    cancel: CancelRequest | None = field(default=None, metadata=PER_RUN)
+    release: ReleaseRequest | None = field(default=None, metadata=PER_RUN)
+    stock_arrived: bool = field(default=False, metadata=PER_RUN)
+    may_unwind: bool = field(default=False, metadata=PER_RUN)
+    """Inside the run's forward path, where a cancel unwinds to the compensation (not while
+    compensating, settling or answering a return)."""
+    price_mismatch: bool = field(default=False, metadata=PER_RUN)
+    pending: list[ReservedShipment] = field(default_factory=list, metadata=PER_RUN)
+    """Reserved shipments whose workflows have not started yet."""
+    in_flight: dict[str, ReservedShipment] = field(default_factory=dict, metadata=PER_RUN)
+    """Shipments whose workflows run, by shipment id."""
+    withdrawn: bool = field(default=False, metadata=PER_RUN)
+    resource_now: bool = field(default=False, metadata=PER_RUN)
+    """A short pick came back: source the missing units elsewhere at once."""
+    window_closes_at: datetime | None = field(default=None, metadata=PER_RUN)
+    returns: int = field(default=0, metadata=PER_RUN)
+    outside: str | None = field(default=None, metadata=PER_RUN)
+    """How an order we do not ship is fulfilled (counter or channel); None: by us."""
+
+    def handed_on(self) -> OrderRun:
+        """What the next run starts from: this state less what belongs to this run alone."""
+        carried = OrderRun(**{f.name: getattr(self, f.name) for f in fields(self) if not f.metadata.get("per_run")})
+        carried.runs += 1
+        return carried
+
+    def take_over(self, carried: OrderRun) -> None:
+        """Start this run where the earlier one handed over, keeping what signals already brought."""
+        for each in fields(carried):
+            if not each.metadata.get("per_run"):
+                setattr(self, each.name, getattr(carried, each.name))
 
 
 @dataclass

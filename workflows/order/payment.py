@@ -1,0 +1,126 @@
+"""Payment: authorize at intake (unless the channel collected the money), capture what has left the
+building, void what never will.
+
+Capture strategy: a partial capture per shipment as it leaves where the authorization allows
+several (multicapture), else one capture when the last shipment has left. Whatever a parcel
+captures is its exact share of the order's total (domain.allocation), so the parts add up to the
+total to the cent however the order was split.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.errors import ErrorType
+    from contracts.order_workflow import CancelRequest, OrderRun
+    from contracts.payments import AuthorizePaymentInput, Payments, PaymentStepInput
+    from domain.allocation import charge_for_parcel, charged_for
+    from domain.cancellation import BY_PAYMENT
+    from domain.money import Money
+    from domain.order import Order
+    from domain.status import OrderStatus
+
+from workflows.order.steps import Cancelled, OrderSteps, refusal
+
+
+class Payment:
+    def __init__(self, run: OrderRun, steps: OrderSteps) -> None:
+        self._run = run
+        self._steps = steps
+
+    async def authorize(self, order: Order) -> None:
+        """Declined: the order is cancelled (Cancelled), nothing reserved. Refused by the gateway
+        itself (no usable payment method): ON_HOLD for a person; a release tries again."""
+        run = self._run
+        self._steps.raise_if_cancelled()
+        if order.payment_collected:
+            return
+        while True:
+            self._steps.expect_a_person()
+            try:
+                run.payment = await self._steps.activity(
+                    Payments.authorize_payment,
+                    AuthorizePaymentInput(
+                        order.order_id, order.total, order.payment_method, self._steps.key("authorize"), workflow.now()
+                    ),
+                    summary=f"authorize {order.total.format()}",
+                )
+                run.payment_status = "authorized"
+                return
+            except ActivityError as err:
+                if declined := refusal(err, ErrorType.PAYMENT_DECLINED):
+                    run.payment_status = "declined"
+                    run.cancel = CancelRequest(reason=f"payment declined: {declined.message}", requested_by=BY_PAYMENT)
+                    raise Cancelled from err
+                rejected = refusal(err, ErrorType.PAYMENT_REJECTED)
+                if rejected is None:
+                    raise
+                await self._steps.set_status(OrderStatus.ON_HOLD, hold_reason=f"payment rejected: {rejected.message}")
+                await self._steps.wait_for_a_person()
+
+    def count_handover(self, order: Order, parcel: dict[str, int]) -> int:
+        """The share of the order's total this parcel carries; counts its units as handed over."""
+        value = charge_for_parcel(order, self._run.left_units, parcel).amount_minor
+        for sku, units in parcel.items():
+            self._run.left_units[sku] = self._run.left_units.get(sku, 0) + units
+        return value
+
+    async def parcel_left(self, order: Order, value: int) -> None:
+        """A parcel worth `value` left: captured now where the authorization takes several
+        captures; otherwise (and for the last parcel) when everything has left (`settle`)."""
+        payment = self._run.payment
+        if payment is None or self.nothing_left_to_ship():
+            return
+        if payment.multicapture:
+            await self._capture(order, value, final=False)
+        else:
+            self._run.payment_status = "authorized; captured when the last shipment leaves"
+
+    async def settle(self, order: Order) -> None:
+        """Everything that will leave has left: take its money (the final capture) and release the rest."""
+        if self._run.payment is None:
+            return
+        due = charged_for(order, self._run.left_units).amount_minor - self._run.captured
+        if due > 0:
+            await self._capture(order, due)
+        await self.void_the_rest(order)
+
+    async def void_the_rest(self, order: Order) -> None:
+        run = self._run
+        if run.payment is None or run.payment.amount.amount_minor - run.captured <= 0:
+            return
+        rest = Money(run.payment.amount.amount_minor - run.captured, order.currency)
+        await self._steps.activity(
+            Payments.void_payment,
+            PaymentStepInput(order.order_id, run.payment.payment_id, rest, self._steps.key("void"), workflow.now()),
+            summary=f"void {rest.format()}",
+        )
+        run.payment_status = "voided" if run.captured == 0 else "captured"
+
+    def nothing_left_to_ship(self) -> bool:
+        return not self._run.pending and not self._run.remaining and not self._run.in_flight
+
+    async def _capture(self, order: Order, amount: int, *, final: bool = True) -> None:
+        run = self._run
+        assert run.payment is not None
+        everything_shipped = self.nothing_left_to_ship()
+        money = Money(amount, order.currency)
+        key = self._steps.key("capture")
+        try:
+            await self._steps.activity(
+                Payments.capture_payment,
+                PaymentStepInput(order.order_id, run.payment.payment_id, money, key, workflow.now(), final=final),
+                summary=f"capture {money.format()}" + ("" if final else " (more to follow)"),
+            )
+        except ActivityError as err:
+            rejected = refusal(err, ErrorType.PAYMENT_REJECTED)
+            if rejected is None:
+                raise
+            # The goods are gone; the order goes on, and the payment shows what needs a person.
+            workflow.logger.warning("capture refused for %s: %s", run.order_id, rejected.message)
+            run.payment_status = f"capture refused: {rejected.message}"
+            return
+        run.captured += amount
+        run.payment_status = "captured" if everything_shipped else "partially captured"

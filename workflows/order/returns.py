@@ -1,0 +1,94 @@
+"""Returns: once the order has shipped, support takes goods back (the update `request_return`) until
+the returns window closes: checked against what really left (the database), restocked where they
+were shipped from, refunded through our gateway (or left to the channel that took the money)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.errors import ErrorType
+    from contracts.order_workflow import OrderRun, OrderWorkflowInput
+    from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
+    from domain.order import FULFILLED_AT_COUNTER, Order
+
+from workflows.order.steps import OrderSteps, refusal
+
+
+def _refused(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, kind, type=ErrorType.RETURN_REFUSED)
+
+
+class ReturnsDesk:
+    def __init__(self, run: OrderRun, steps: OrderSteps) -> None:
+        self._run = run
+        self._steps = steps
+        self._one_at_a_time = asyncio.Lock()
+        """So two returns cannot both take the last units."""
+
+    async def window(self, data: OrderWorkflowInput) -> None:
+        """Returns are taken until the window closes; one being handled as it closes is finished first."""
+        window = timedelta(seconds=data.return_window_seconds)
+        self._run.window_closes_at = workflow.now() + window
+        await workflow.sleep(window, summary="returns window")
+        await workflow.wait_condition(workflow.all_handlers_finished)
+
+    def check(self, request: ReturnRequest) -> None:
+        """Refuse before anything reaches history: too early, too late, or shipped by the channel."""
+        run = self._run
+        if run.outside is not None and run.outside != FULFILLED_AT_COUNTER:
+            raise _refused("this order was shipped by the channel: returns go through the channel", "not_shipped")
+        if run.window_closes_at is None:
+            raise _refused("returns open once the order has shipped", "not_shipped")
+        if workflow.now() >= run.window_closes_at:
+            raise _refused(f"the returns window closed at {run.window_closes_at.isoformat()}", "window_closed")
+        if not request.lines:
+            raise _refused("a return needs at least one line", "invalid")
+        if len({line.sku for line in request.lines}) != len(request.lines):
+            raise _refused("one line per SKU, please", "invalid")
+        if any(line.quantity < 1 for line in request.lines):
+            raise _refused("every quantity must be at least 1", "invalid")
+
+    async def take(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
+        """Accept the return (restocked, recorded) and refund it. A refusal by what the database
+        knows (too many units, not shipped) fails the update with the reason; the order carries on."""
+        async with self._one_at_a_time:
+            return_id = f"return-{self._run.order_id}-{self._run.returns + 1}"
+            try:
+                accepted = await self._accept(order, return_id, request)
+            except ActivityError as err:
+                refused = refusal(err, ErrorType.RETURN_REFUSED)
+                if refused is None:
+                    raise
+                raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_REFUSED) from None
+            self._run.returns += 1
+            return await self._steps.activity(
+                Returns.refund_return,
+                RefundReturnInput(self._run.order_id, return_id, accepted.refund, workflow.now()),
+                summary=f"refund {accepted.refund.format()}",
+                hold_on_refusal=False,
+            )
+
+    async def _accept(self, order: Order, return_id: str, request: ReturnRequest) -> ReturnAccepted:
+        counter = self._run.outside == FULFILLED_AT_COUNTER  # no shipment records what left: the order says
+        return await self._steps.activity(
+            Returns.accept_return,
+            AcceptReturnInput(
+                order=order,
+                return_id=return_id,
+                lines={line.sku: line.quantity for line in request.lines},
+                reason=request.reason,
+                requested_by=request.requested_by,
+                restock=request.restock,
+                window_closes_at=self._run.window_closes_at,
+                at=workflow.now(),
+                shipped=order.demand() if counter else None,
+                restock_at=order.pickup_location_id if counter else None,
+            ),
+            summary=f"accept {return_id}",
+            hold_on_refusal=False,
+        )
