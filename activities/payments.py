@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -60,7 +61,8 @@ class PaymentActivities(Payments):
             def effect(session: Session) -> Authorization:
                 if isinstance(paid, PaymentDeclined):
                     order_store.add_event(session, data.order_id, "payment_declined", str(paid), data.at)
-                    return Authorization(PaymentResult(payment_id, "declined", data.amount), declined=str(paid))
+                    declined = PaymentResult(payment_id, PaymentStatus.DECLINED, data.amount)
+                    return Authorization(declined, declined=str(paid))
                 session.add(
                     PaymentRecord(
                         payment_id=payment_id,
@@ -75,7 +77,8 @@ class PaymentActivities(Payments):
                     )
                 )
                 order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
-                return Authorization(PaymentResult(payment_id, "authorized", data.amount, paid.multicapture))
+                authorized = PaymentResult(payment_id, PaymentStatus.AUTHORIZED, data.amount, paid.multicapture)
+                return Authorization(authorized)
 
             stored = run_once(self._session_factory, data.idempotency_key, effect, Authorization)
         if stored.declined is not None:
@@ -90,7 +93,7 @@ class PaymentActivities(Payments):
     def void_payment(self, data: PaymentStepInput) -> PaymentResult:
         return self._settle(data, "voided")
 
-    def _settle(self, data: PaymentStepInput, outcome: str) -> PaymentResult:
+    def _settle(self, data: PaymentStepInput, outcome: Literal["captured", "voided"]) -> PaymentResult:
         """Capture or void part of an authorization at the gateway (no transaction open during the
         call; the gateway dedupes by key), then record it once per idempotency key."""
         stored = stored_result(self._session_factory, data.idempotency_key, PaymentResult)
@@ -112,9 +115,10 @@ class PaymentActivities(Payments):
                 record.captured_minor += data.amount.amount_minor
             else:
                 record.voided_minor += data.amount.amount_minor
-            record.status, record.updated_at = payment_status(record), data.at
+            status = payment_status(record)
+            record.status, record.updated_at = status, data.at
             order_store.add_event(session, data.order_id, f"payment_{outcome}", data.amount.format(), data.at)
-            return PaymentResult(data.payment_id, outcome, data.amount)
+            return PaymentResult(data.payment_id, status, data.amount)
 
         return run_once(self._session_factory, data.idempotency_key, effect, PaymentResult)
 

@@ -10,6 +10,7 @@ from contracts.inventory import ReservedShipment
 from contracts.payments import PaymentResult
 from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
 from domain.order import Order
+from domain.payments import PaymentStatus
 from domain.status import OrderStatus
 
 
@@ -60,7 +61,7 @@ class OrderRun:
     status: OrderStatus = OrderStatus.RECEIVED
     hold_reason: str | None = None
     payment: PaymentResult | None = None
-    payment_status: str | None = None
+    payment_status: PaymentStatus | None = None
     captured: int = 0
     """Minor units captured so far."""
     left_units: dict[str, int] = field(default_factory=dict)
@@ -164,7 +165,7 @@ class OrderState:
     hold_reason: str | None = None
     shipping_started: bool = False
     cancel_requested: bool = False
-    payment_status: str | None = None
+    payment_status: PaymentStatus | None = None
     shipments: list[ShipmentState] = field(default_factory=list)
     price_mismatch: bool = False
     """Held (among other reasons) because the channel's total does not reconcile: a release must

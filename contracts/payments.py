@@ -8,6 +8,7 @@ from datetime import datetime
 from temporalio import activity
 
 from domain.money import Money
+from domain.payments import PaymentStatus
 
 
 @dataclass
@@ -33,7 +34,8 @@ class PaymentStepInput:
 @dataclass
 class PaymentResult:
     payment_id: str
-    status: str
+    status: PaymentStatus
+    """Where the payment stands after the step (as its record says)."""
     amount: Money
     multicapture: bool = False
     """The authorization takes several partial captures (one per shipment as it leaves)."""

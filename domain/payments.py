@@ -1,4 +1,5 @@
-"""Where a payment stands, as its record says: the vocabulary the read model, the API and the books share."""
+"""Where a payment stands: the vocabulary the payment's record (the read model, the API, the books)
+and the order workflow's live view share."""
 
 from __future__ import annotations
 
@@ -14,3 +15,8 @@ class PaymentStatus(StrEnum):
     """Everything that left was taken; whatever did not leave was released with the last capture."""
     VOIDED = "VOIDED"
     """Released without taking anything (the order was cancelled or nothing shipped)."""
+    DECLINED = "DECLINED"
+    """The provider declined the authorization: the order is cancelled and no payment is recorded."""
+    CAPTURE_REFUSED = "CAPTURE_REFUSED"
+    """The gateway refused a capture after the goods had left: a person looks at it (the order's
+    live view says so; the record stays as it was)."""

@@ -9,8 +9,9 @@ releases what is still held. The order decides about money.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -43,6 +44,10 @@ with workflow.unsafe.imports_passed_through():
         step_location,
     )
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
+
+Activities = TypeVar("Activities")
+StepInput = TypeVar("StepInput")
+StepResult = TypeVar("StepResult")
 
 
 class _Expired(Exception):
@@ -140,33 +145,13 @@ class ShipmentWorkflow:
         while (step := self._expected_step()) is not None:
             if self._withdraw is not None and not self._handed_over:
                 return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", short)
-            confirmation: StepConfirmation | None = None
-            due_at: datetime | None = None
-            if not data.auto_confirm:
-                try:
-                    confirmation, due_at = await self._await_confirmation(step)
-                except _Expired:
-                    return await self._close(ShipmentStatus.EXPIRED, "not collected in time", short)
-                if confirmation is None:
-                    continue  # withdrawn while waiting
-            done: ShipmentStepDone = await workflow.execute_activity_method(
-                Shipments.perform_step,
-                ShipmentStepRequest(
-                    data.order_id,
-                    data.shipment_id,
-                    data.location_id,
-                    step.value,
-                    dict(self._lines),
-                    f"{data.shipment_id}:{step.value}",
-                    workflow.now(),
-                    confirmation=confirmation,
-                    due_at=due_at,
-                    handover=step is HANDOVER[self._kind],
-                ),
-                start_to_close_timeout=STEP_TIMEOUT,
-                retry_policy=STEP_RETRY,
-                summary=f"{step.value} at {step_location(step, self._kind, data.location_id, data.pickup_location_id)}",
-            )
+            try:
+                confirmation, due_at = await self._await_confirmation(step)
+            except _Expired:
+                return await self._close(ShipmentStatus.EXPIRED, "not collected in time", short)
+            if confirmation is None:
+                continue  # withdrawn while waiting
+            done = await self._perform(step, confirmation, due_at)
             if done.status == ShipmentStatus.STOPPED_BY_CANCEL:  # the order's cancel was taken first: nothing leaves
                 self._withdraw = self._withdraw or CancelRequest(reason="order cancelled", requested_by="order")
                 outcome = await self._close(ShipmentStatus.WITHDRAWN, "order cancelled before it left", short)
@@ -190,6 +175,27 @@ class ShipmentWorkflow:
             short=short,
             carrier=self._carrier,
             tracking_number=self._tracking,
+        )
+
+    async def _perform(self, step: Step, confirmation: StepConfirmation, due_at: datetime | None) -> ShipmentStepDone:
+        """Record a step staff confirmed (the goods leave stock at the handover)."""
+        assert self._input is not None
+        data = self._input
+        return await self._activity(
+            Shipments.perform_step,
+            ShipmentStepRequest(
+                data.order_id,
+                data.shipment_id,
+                data.location_id,
+                step.value,
+                dict(self._lines),
+                f"{data.shipment_id}:{step.value}",
+                workflow.now(),
+                confirmation=confirmation,
+                due_at=due_at,
+                handover=step is HANDOVER[self._kind],
+            ),
+            summary=f"{step.value} at {step_location(step, self._kind, data.location_id, data.pickup_location_id)}",
         )
 
     async def _all_steps_at_once(self) -> ShipmentOutcome:
@@ -299,7 +305,10 @@ class ShipmentWorkflow:
             return None
         return next_step(self._kind, self._done)
 
-    async def _activity(self, method: Any, arg: Any, *, summary: str) -> Any:
+    @staticmethod
+    async def _activity(
+        method: Callable[[Activities, StepInput], StepResult], arg: StepInput, *, summary: str
+    ) -> StepResult:
         return await workflow.execute_activity_method(
             method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
         )

@@ -24,6 +24,7 @@ from activities.payments import PaymentActivities
 from contracts.errors import ErrorType
 from contracts.payments import AuthorizePaymentInput, PaymentStepInput
 from domain.money import Money
+from domain.payments import PaymentStatus
 from integrations.payments import PaymentRejected, StripeGateway
 from integrations.providers import GatewayPayment, PaymentDeclined
 from ops.temporal_dev import free_port
@@ -477,7 +478,7 @@ def test_a_retried_authorize_payment_activity_makes_exactly_one_intent(database,
     repeated = _attempt(3).run(payments.authorize_payment, data)
 
     assert retried == repeated
-    assert (retried.status, retried.amount) == ("authorized", order.total)
+    assert (retried.status, retried.amount) == (PaymentStatus.AUTHORIZED, order.total)
     assert flaky.calls == 2
     intents = labelled(client, data.idempotency_key)
     assert [intent.status for intent in intents] == ["requires_capture"]
@@ -503,7 +504,7 @@ def test_a_retried_capture_payment_activity_captures_once(database, gateway, cli
     repeated = _attempt(3).run(payments.capture_payment, capture)
 
     assert retried == repeated
-    assert (retried.status, retried.amount) == ("captured", eur(1500))
+    assert (retried.status, retried.amount) == (PaymentStatus.PARTIALLY_CAPTURED, eur(1500))
     record = _payment(database, paid.payment_id)
     assert (record.captured_minor, record.status) == (1500, "PARTIALLY_CAPTURED")
     charge = charge_of(client, record.provider_ref)

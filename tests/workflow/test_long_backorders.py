@@ -14,6 +14,7 @@ from temporalio.api.enums.v1 import EventType
 from api.services.intake import start_order
 from contracts.order_workflow import ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
+from domain.payments import PaymentStatus
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, StockOutbox
 from tests.factories import add_location, make_order, stock
@@ -96,7 +97,7 @@ async def test_a_long_backorder_continues_as_new_and_keeps_answering(temporal_cl
         assert last_event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
 
         state = await engine.wait_for_live_status(order_id, OrderStatus.BACKORDERED)  # a query, in the new run
-        assert state.status is OrderStatus.BACKORDERED and state.payment_status == "authorized"
+        assert state.status is OrderStatus.BACKORDERED and state.payment_status is PaymentStatus.AUTHORIZED
 
         stock(db.session_factory, "AMS", {"A": 4})
         await handle.signal(OrderWorkflow.release, ReleaseRequest(note="stock is in"))  # a signal

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from api.services.cancel import request_cancel
 from api.services.intake import start_order
 from contracts.order_workflow import CancelRequest, ReleaseRequest
+from domain.payments import PaymentStatus
 from domain.status import OrderStatus
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
@@ -81,7 +82,8 @@ async def test_an_unpaid_order_is_authorized_then_captured_in_full(engine):
     order_id, _ = await start_order(engine.client, engine.settings, order)
     await engine.wait_for_status(order_id, "SHIPPED")
     state = await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
-    assert state.status is OrderStatus.SHIPPED and state.shipping_started and state.payment_status == "captured"
+    assert state.status is OrderStatus.SHIPPED and state.shipping_started
+    assert state.payment_status is PaymentStatus.CAPTURED
     assert state.shipments[0].tracking_number and state.shipments[0].status == "SHIPPED"
     with engine.db.session() as session:
         payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))

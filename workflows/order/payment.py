@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cancellation import BY_PAYMENT
     from domain.money import Money
     from domain.order import Order
+    from domain.payments import PaymentStatus
     from domain.status import OrderStatus
 
 from workflows.order.steps import Cancelled, OrderSteps, refusal
@@ -47,11 +48,11 @@ class Payment:
                     ),
                     summary=f"authorize {order.total.format()}",
                 )
-                run.payment_status = "authorized"
+                run.payment_status = PaymentStatus.AUTHORIZED
                 return
             except ActivityError as err:
                 if declined := refusal(err, ErrorType.PAYMENT_DECLINED):
-                    run.payment_status = "declined"
+                    run.payment_status = PaymentStatus.DECLINED
                     run.cancel = CancelRequest(reason=f"payment declined: {declined.message}", requested_by=BY_PAYMENT)
                     raise Cancelled from err
                 rejected = refusal(err, ErrorType.PAYMENT_REJECTED)
@@ -76,7 +77,7 @@ class Payment:
         if payment.multicapture:
             await self._capture(order, value, final=False)
         else:
-            self._run.payment_status = "authorized; captured when the last shipment leaves"
+            self._run.payment_status = PaymentStatus.AUTHORIZED  # captured when the last shipment leaves
 
     async def settle(self, order: Order) -> None:
         """Everything that will leave has left: take its money (the final capture) and release the rest."""
@@ -97,7 +98,7 @@ class Payment:
             PaymentStepInput(order.order_id, run.payment.payment_id, rest, self._steps.key("void"), workflow.now()),
             summary=f"void {rest.format()}",
         )
-        run.payment_status = "voided" if run.captured == 0 else "captured"
+        run.payment_status = PaymentStatus.VOIDED if run.captured == 0 else PaymentStatus.CAPTURED
 
     def nothing_left_to_ship(self) -> bool:
         return not self._run.pending and not self._run.remaining and not self._run.in_flight
@@ -120,7 +121,7 @@ class Payment:
                 raise
             # The goods are gone; the order goes on, and the payment shows what needs a person.
             workflow.logger.warning("capture refused for %s: %s", run.order_id, rejected.message)
-            run.payment_status = f"capture refused: {rejected.message}"
+            run.payment_status = PaymentStatus.CAPTURE_REFUSED
             return
         run.captured += amount
-        run.payment_status = "captured" if everything_shipped else "partially captured"
+        run.payment_status = PaymentStatus.CAPTURED if everything_shipped else PaymentStatus.PARTIALLY_CAPTURED
