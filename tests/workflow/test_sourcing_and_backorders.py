@@ -172,12 +172,13 @@ async def test_stock_changes_reach_every_channel_feed_in_order(temporal_client, 
                 rows = session.scalars(select(SandboxStockFeedEntry).order_by(SandboxStockFeedEntry.id))
                 return {row.channel: row.quantity for row in rows if row.sku == "A"}
 
-        for _ in range(100):
-            if last_sent().get("webshop") == 6:
+        # 8 on hand, 2 shipped from AMS (the default sort picks one location by cost, then priority, then id).
+        expected = {"webshop": 6, "pos": 6, "woocommerce": 6, "amazon": 6, "bol": 3, "shopify": 4}
+        for _ in range(100):  # a pass sends to one channel after another: wait for the last of them
+            if last_sent() == expected:
                 break
             await asyncio.sleep(0.1)
-        # 8 on hand, 2 shipped from AMS (the default sort picks one location by cost, then priority, then id).
-        assert last_sent() == {"webshop": 6, "pos": 6, "woocommerce": 6, "amazon": 6, "bol": 3, "shopify": 4}
+        assert last_sent() == expected
         with db.session() as session:
             sequences = [
                 row.sequence
