@@ -107,29 +107,58 @@ class ShipmentActivities(Shipments):
         if data.handover and not order_store.handover_allowed(session, data.order_id):
             order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
             return ShipmentStepDone(ShipmentStatus.STOPPED_BY_CANCEL, dict(data.lines))
-        lines, short = dict(data.lines), {}
-        status = DONE_STATUS[step]
+        lines, status = dict(data.lines), DONE_STATUS[step]
+        short: dict[str, int] = {}
         if step is Step.PICK:
-            picked = picked_lines(lines, confirmation.quantities if confirmation else None)
-            short = shortfall(lines, picked)
-            if short:
-                inventory.write_off_missing(session, data.location_id, short, data.order_id)
-                missing = ", ".join(f"{sku} x{units}" for sku, units in sorted(short.items()))
-                order_store.add_event(
-                    session, data.order_id, "short_pick", f"{data.location_id} did not find {missing}", at
-                )
-                record.short_lines = short
-            lines, record.lines, record.picked_at = picked, picked, at
-            status = status if picked else ShipmentStatus.CANCELLED
-            order_store.set_status(
-                session,
-                data.order_id,
-                OrderStatus.IN_FULFILMENT,
-                detail=f"picked at {data.location_id}",
-                at=at,
-                only_from=OrderStatus.RESERVED,
+            lines, short = self._record_pick(session, record, data)
+            status = status if lines else ShipmentStatus.CANCELLED
+        else:
+            self._note_step(session, record, data, dispatch)
+        if data.handover and lines:
+            inventory.ship(session, data.location_id, lines, data.order_id)
+        if (data.handover and lines) or step is Step.COLLECT:  # a transfer's collection tells the channel too
+            shipment_notices.enqueue_notice(session, record, SPECS, lines=lines)
+        if confirmation is not None and confirmation.confirmed_by:
+            record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
+        record.status = status
+        if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
+            escalations.resolve(session, data.shipment_id, step.value, at)
+        return ShipmentStepDone(status, lines, short, record.carrier, record.tracking_number, record.label_ref)
+
+    @staticmethod
+    def _record_pick(
+        session: Session, record: ShipmentRecord, data: ShipmentStepRequest
+    ) -> tuple[dict[str, int], dict[str, int]]:
+        """What was picked and what was not found: the missing units are written off there."""
+        confirmation, at = data.confirmation, data.at
+        lines = dict(data.lines)
+        picked = picked_lines(lines, confirmation.quantities if confirmation else None)
+        short = shortfall(lines, picked)
+        if short:
+            inventory.write_off_missing(session, data.location_id, short, data.order_id)
+            missing = ", ".join(f"{sku} x{units}" for sku, units in sorted(short.items()))
+            order_store.add_event(
+                session, data.order_id, "short_pick", f"{data.location_id} did not find {missing}", at
             )
-        elif step is Step.PACK:
+            record.short_lines = short
+        record.lines, record.picked_at = picked, at
+        order_store.set_status(
+            session,
+            data.order_id,
+            OrderStatus.IN_FULFILMENT,
+            detail=f"picked at {data.location_id}",
+            at=at,
+            only_from=OrderStatus.RESERVED,
+        )
+        return picked, short
+
+    @staticmethod
+    def _note_step(
+        session: Session, record: ShipmentRecord, data: ShipmentStepRequest, dispatch: Dispatch | None
+    ) -> None:
+        """Pack, ship, ready or collect: its time on the shipment and its line on the timeline."""
+        step, confirmation, at = Step(data.step), data.confirmation, data.at
+        if step is Step.PACK:
             record.packed_at = at
             record.parcels = confirmation.parcels if confirmation and confirmation.parcels else 1
             order_store.add_event(
@@ -152,16 +181,6 @@ class ShipmentActivities(Shipments):
         else:
             record.collected_at = at
             order_store.add_event(session, data.order_id, "collected", data.shipment_id, at)
-        if data.handover and lines:
-            inventory.ship(session, data.location_id, lines, data.order_id)
-        if (data.handover and lines) or step is Step.COLLECT:  # a transfer's collection tells the channel too
-            shipment_notices.enqueue_notice(session, record, SPECS, lines=lines)
-        if confirmation is not None and confirmation.confirmed_by:
-            record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
-        record.status = status
-        if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
-            escalations.resolve(session, data.shipment_id, step.value, at)
-        return ShipmentStepDone(status, lines, short, record.carrier, record.tracking_number, record.label_ref)
 
     @activity.defn
     def close_shipment(self, data: CloseShipmentInput) -> None:

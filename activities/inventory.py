@@ -19,7 +19,7 @@ from contracts.inventory import (
 )
 from domain.fulfilment import ShipmentStatus, shipment_kind
 from domain.outside_fulfilment import count_the_shelf
-from domain.sourcing import Destination, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
+from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
 from persistence import backorders, inventory
 from persistence import orders as order_store
@@ -79,39 +79,7 @@ class InventoryActivities(Inventory):
                 unfilled=dict(data.demand),
                 auto_cancel_after_days=auto_cancel,
             )
-        shipments = []
-        for planned in plan.shipments:
-            lines = dict(planned.lines)
-            shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round)
-            location = session.get(Location, planned.location_id)  # loaded by sourcing: no query
-            session.add(
-                ShipmentRecord(
-                    shipment_id=shipment_id,
-                    order_id=data.order_id,
-                    location_id=planned.location_id,
-                    status=ShipmentStatus.RESERVED,
-                    lines=lines,
-                    fulfilment_cost_minor=planned.cost_minor,
-                    transfer_to=planned.transfer_to,
-                    kind=shipment_kind(
-                        planned.location_id,
-                        data.destination.pickup_location_id if data.destination else None,
-                        planned.transfer_to,
-                    ).value,
-                    created_at=data.at,
-                )
-            )
-            shipments.append(
-                ReservedShipment(
-                    shipment_id,
-                    planned.location_id,
-                    lines,
-                    transfer_to=planned.transfer_to,
-                    cost_minor=planned.cost_minor,
-                    location_kind=location.kind if location else "warehouse",
-                    task_queue=location.task_queue if location else None,
-                )
-            )
+        shipments = [self._record_shipment(session, data, planned) for planned in plan.shipments]
         unfilled = dict(plan.unfilled)
         if unfilled:
             backorders.wait_for(session, data.order_id, unfilled, data.at)
@@ -129,6 +97,39 @@ class InventoryActivities(Inventory):
             shipments=shipments,
             unfilled=unfilled,
             auto_cancel_after_days=auto_cancel,
+        )
+
+    @staticmethod
+    def _record_shipment(session: Session, data: ReserveStockInput, planned: PlannedShipment) -> ReservedShipment:
+        """The read model's row for one planned shipment, and what the workflow needs to run it."""
+        lines = dict(planned.lines)
+        shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round)
+        location = session.get(Location, planned.location_id)  # loaded by sourcing: no query
+        session.add(
+            ShipmentRecord(
+                shipment_id=shipment_id,
+                order_id=data.order_id,
+                location_id=planned.location_id,
+                status=ShipmentStatus.RESERVED,
+                lines=lines,
+                fulfilment_cost_minor=planned.cost_minor,
+                transfer_to=planned.transfer_to,
+                kind=shipment_kind(
+                    planned.location_id,
+                    data.destination.pickup_location_id if data.destination else None,
+                    planned.transfer_to,
+                ).value,
+                created_at=data.at,
+            )
+        )
+        return ReservedShipment(
+            shipment_id,
+            planned.location_id,
+            lines,
+            transfer_to=planned.transfer_to,
+            cost_minor=planned.cost_minor,
+            location_kind=location.kind if location else "warehouse",
+            task_queue=location.task_queue if location else None,
         )
 
     @activity.defn
