@@ -493,15 +493,9 @@ def plan_shipments(
     if not job.total:
         return SourcingPlan(PlanOutcome.SHIP, (), (), None, ("nothing to ship",))
     pickup_id = order.destination.pickup_location_id
-    if pickup_id is not None:
-        if job.pickup is None:
-            return SourcingPlan(
-                PlanOutcome.HOLD, (), _unfilled(job, job.wanted), None, (f"pickup store {pickup_id} is unknown; hold",)
-            )
-        if not job.sites[job.pickup].location.active:
-            return SourcingPlan(
-                PlanOutcome.HOLD, (), _unfilled(job, job.wanted), None, (f"pickup store {pickup_id} is inactive; hold",)
-            )
+    refused = _pickup_refusal(job, pickup_id)
+    if refused is not None:
+        return refused
 
     want_partial = policy.partial == PartialPolicy.SHIP_AVAILABLE
     reasons: list[str] = []
@@ -531,18 +525,37 @@ def plan_shipments(
         reasons.append(f"no rule can fill the order; {_FALLBACK_WORDS[fallback]}")
 
     if fallback == Fallback.BACKORDER and want_partial and first_partial is not None:
-        rule, result = first_partial
-        shipped = job.total - sum(result.remaining)
-        reasons.append(
-            f"ship what is available under rule {rule.name!r}: {shipped} of {job.total} units now, "
-            f"{job.total - shipped} backordered"
-        )
-        reasons.extend(result.decision)
-        return SourcingPlan(
-            PlanOutcome.PARTIAL,
-            _shipments(job, result.parts, pickup_id),
-            _unfilled(job, result.remaining),
-            rule.name,
-            tuple(reasons),
-        )
+        return _ship_what_is_there(job, *first_partial, pickup_id, reasons)
     return SourcingPlan(_OUTCOME_FOR[fallback], (), _unfilled(job, job.wanted), decided_by, tuple(reasons))
+
+
+def _pickup_refusal(job: _Job, pickup_id: str | None) -> SourcingPlan | None:
+    """A click & collect order naming a store we do not know, or one that is closed, waits for a person."""
+    if pickup_id is None:
+        return None
+    if job.pickup is None:
+        why = f"pickup store {pickup_id} is unknown; hold"
+    elif not job.sites[job.pickup].location.active:
+        why = f"pickup store {pickup_id} is inactive; hold"
+    else:
+        return None
+    return SourcingPlan(PlanOutcome.HOLD, (), _unfilled(job, job.wanted), None, (why,))
+
+
+def _ship_what_is_there(
+    job: _Job, rule: RoutingRule, result: _RuleResult, pickup_id: str | None, reasons: list[str]
+) -> SourcingPlan:
+    """The channel ships what is available now (the first rule that could fill part) and backorders the rest."""
+    shipped = job.total - sum(result.remaining)
+    reasons.append(
+        f"ship what is available under rule {rule.name!r}: {shipped} of {job.total} units now, "
+        f"{job.total - shipped} backordered"
+    )
+    reasons.extend(result.decision)
+    return SourcingPlan(
+        PlanOutcome.PARTIAL,
+        _shipments(job, result.parts, pickup_id),
+        _unfilled(job, result.remaining),
+        rule.name,
+        tuple(reasons),
+    )
