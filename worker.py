@@ -47,6 +47,7 @@ from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from ops.waiting import wait_for
 from persistence.catalogue import listing_lookup
+from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.sandbox_stock_feed import SandboxStockFeed
 from workflows.channel_pull import ChannelPullWorkflow
@@ -115,7 +116,7 @@ def build_parts(
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
     returns = ReturnActivities(session_factory, gateway or SandboxPaymentGateway())
-    stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client)
+    stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, PolicyCache())
     pulls = ChannelPullActivities(session_factory, channels.sources, client, settings)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)

@@ -17,7 +17,7 @@ from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
 from integrations.channels.base import StockFeed
 from persistence import backorders
-from persistence.channels import all_policies
+from persistence.channels import PolicyCache
 from persistence.db import SessionFactory
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
 from persistence.stock_outbox import atp_by_sku
@@ -39,10 +39,18 @@ class StockFeedActivities:
     """Available-to-promise out to every channel's feed, and backorders woken by what it frees;
     run as part of each stock-feed pass (activities.outboxes)."""
 
-    def __init__(self, session_factory: SessionFactory, feeds: Mapping[str, StockFeed], client: Client) -> None:
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        feeds: Mapping[str, StockFeed],
+        client: Client,
+        policies: PolicyCache | None = None,
+    ) -> None:
+        """`policies`: the worker's cache of channel policies (a fresh one when not given)."""
         self._session_factory = session_factory
         self._feeds = feeds
         self._client = client
+        self._policies = policies or PolicyCache()
 
     async def publish_stock_updates(self, batch_size: int) -> PublishStockResult:
         result = await asyncio.to_thread(self._deliver, batch_size)
@@ -62,7 +70,7 @@ class StockFeedActivities:
             by_sku: dict[str, list[int]] = {}
             for outbox_id, sku in pending:
                 by_sku.setdefault(sku, []).append(outbox_id)
-            current = atp_by_sku(uow.session, by_sku)
+            current = atp_by_sku(uow.session, by_sku, self._policies.all(uow.session))
         for sku, ids in by_sku.items():
             if self._send(sku, current[sku], ids):
                 outcome.delivered += len(ids)
@@ -145,11 +153,10 @@ class StockFeedActivities:
             waits = backorders.waiting(uow.session, skus)
             if not waits:
                 return []
-            atp = atp_by_sku(uow.session, {wait.sku for wait in waits})
+            policies = self._policies.all(uow.session)
+            atp = atp_by_sku(uow.session, {wait.sku for wait in waits}, policies)
             partial = frozenset(
-                policy.channel
-                for policy in all_policies(uow.session)
-                if policy.routing.partial is PartialPolicy.SHIP_AVAILABLE
+                policy.channel for policy in policies if policy.routing.partial is PartialPolicy.SHIP_AVAILABLE
             )
         return orders_to_wake(waits, atp, ships_what_it_has=partial)
 

@@ -1,4 +1,8 @@
-"""Channel policies in the database, with a short per-process cache for the stock hot path."""
+"""Channel policies in the database, and a short cache of them for the stock hot path.
+
+The cache is an object its process builds once (worker.py, the API's state) and hands to what reads
+policies often, not a module global: two apps in one process (the tests) never share one, and
+nothing has to remember to clear it between databases."""
 
 from __future__ import annotations
 
@@ -12,31 +16,41 @@ from domain.channels import ChannelPolicy, channel_policy_from_dict, channel_pol
 from domain.order import CHANNELS
 from persistence.models import ChannelConfig, utcnow
 
-# Every stock change computes ATP for every channel; policies change rarely, so a process may use
-# one for up to this long after another process changed it. A change made here clears it at once.
 CACHE_SECONDS = 2.0
-_cache: tuple[float, list[ChannelPolicy]] | None = None
-_lock = Lock()
+"""Every stock change computes ATP for every channel; policies change rarely, so a process may use
+one for up to this long after another process changed it. A change made through the same cache
+clears it at once."""
 
 
-def forget_cached_policies() -> None:
-    """Drop this process's cached policies (another database, or a change made elsewhere)."""
-    global _cache
-    with _lock:
-        _cache = None
+class PolicyCache:
+    """Every channel's policy, read at most once per `seconds`; thread-safe (activities and sync
+    routes run on worker threads)."""
+
+    def __init__(self, seconds: float = CACHE_SECONDS) -> None:
+        self._seconds = seconds
+        self._cached: tuple[float, list[ChannelPolicy]] | None = None
+        self._lock = Lock()
+
+    def all(self, session: Session) -> list[ChannelPolicy]:
+        with self._lock:
+            cached = self._cached
+        if cached is not None and time.monotonic() - cached[0] < self._seconds:
+            return cached[1]
+        policies = all_policies(session)
+        with self._lock:
+            self._cached = (time.monotonic(), policies)
+        return policies
+
+    def forget(self) -> None:
+        """Read again next time (a policy was changed through this process)."""
+        with self._lock:
+            self._cached = None
 
 
 def all_policies(session: Session) -> list[ChannelPolicy]:
-    """One policy per known channel; channels without a stored config get the defaults."""
-    global _cache
-    with _lock:
-        if _cache is not None and time.monotonic() - _cache[0] < CACHE_SECONDS:
-            return _cache[1]
+    """One policy per known channel, as stored now; channels without a stored config get the defaults."""
     stored = {row.channel: row.config for row in session.scalars(select(ChannelConfig))}
-    policies = [channel_policy_from_dict(channel, stored.get(channel, {})) for channel in CHANNELS]
-    with _lock:
-        _cache = (time.monotonic(), policies)
-    return policies
+    return [channel_policy_from_dict(channel, stored.get(channel, {})) for channel in CHANNELS]
 
 
 def policy_for(session: Session, channel: str) -> ChannelPolicy:
@@ -45,10 +59,10 @@ def policy_for(session: Session, channel: str) -> ChannelPolicy:
 
 
 def save_policy(session: Session, policy: ChannelPolicy) -> None:
+    """The caller commits, and forgets its PolicyCache."""
     row = session.get(ChannelConfig, policy.channel)
     config = channel_policy_to_dict(policy)
     if row is None:
         session.add(ChannelConfig(channel=policy.channel, config=config, updated_at=utcnow()))
     else:
         row.config, row.updated_at = config, utcnow()
-    forget_cached_policies()

@@ -5,12 +5,12 @@ turns the rows into per-channel available-to-promise at delivery."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
-from domain.channels import available_to_promise
+from domain.channels import ChannelPolicy, available_to_promise
 from persistence.channels import all_policies
 from persistence.db import SessionFactory
 from persistence.guarded_commit import INSERT_OUTBOX, batch
@@ -33,9 +33,14 @@ def note_stock_change(session: Session, sku: str) -> None:
             session.connection().execute(_INSERT_OUTBOX, {"sku": sku})
 
 
-def atp_by_sku(session: Session, skus: Iterable[str]) -> dict[str, dict[str, int]]:
-    """Per SKU, each channel's available-to-promise from committed stock."""
+def atp_by_sku(
+    session: Session, skus: Iterable[str], policies: Sequence[ChannelPolicy] | None = None
+) -> dict[str, dict[str, int]]:
+    """Per SKU, each channel's available-to-promise from committed stock. `policies`: the channels'
+    policies (a PolicyCache's, on a hot path); read from the database when not given."""
     wanted = sorted(set(skus))
+    if not wanted:
+        return {}
     available: dict[str, dict[str, int]] = defaultdict(dict)
     rows = session.execute(
         select(
@@ -46,7 +51,7 @@ def atp_by_sku(session: Session, skus: Iterable[str]) -> dict[str, dict[str, int
     )
     for sku, location_id, units in rows:
         available[sku][location_id] = int(units)
-    policies = all_policies(session)
+    policies = all_policies(session) if policies is None else policies
     return {sku: available_to_promise(available[sku], policies) for sku in wanted}
 
 

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from ops.temporal_dev import DevServer, free_port
-from persistence.channels import forget_cached_policies
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.migrate import upgrade_to_head
 from persistence.models import Base
@@ -34,14 +33,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
-
-
-@pytest.fixture(autouse=True)
-def _fresh_policy_cache() -> Iterator[None]:
-    """Channel policies are cached per process; each test has its own database, so its own policies."""
-    forget_cached_policies()
-    yield
-    forget_cached_policies()
 
 
 @dataclass
