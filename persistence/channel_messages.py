@@ -22,17 +22,31 @@ def keep_message(
 ) -> None:
     """Keep one message (already redacted: integrations.channels.audit), in its own transaction."""
     with UnitOfWork(session_factory) as uow:
-        uow.session.add(
-            ChannelMessage(
-                channel=channel,
-                kind=kind[:60],
-                body=body,
-                external_id=external_id[:100] if external_id else None,
-                order_id=order_id,
-                outcome=outcome[:200],
-            )
-        )
+        add_message(uow.session, channel, kind, body, external_id=external_id, order_id=order_id, outcome=outcome)
         uow.commit()
+
+
+def add_message(
+    session: Session,
+    channel: str,
+    kind: str,
+    body: str,
+    *,
+    external_id: str | None = None,
+    order_id: str | None = None,
+    outcome: str = "",
+) -> None:
+    """Keep one message in the caller's transaction; the caller commits."""
+    session.add(
+        ChannelMessage(
+            channel=channel,
+            kind=kind[:60],
+            body=body,
+            external_id=external_id[:100] if external_id else None,
+            order_id=order_id,
+            outcome=outcome[:200],
+        )
+    )
 
 
 def messages_for_order(session: Session, order_id: str) -> list[ChannelMessage]:

@@ -1,0 +1,245 @@
+"""The repositories services use (services.repositories), over one session: each method calls the
+guarded statement or query this package already has, so there is one way to move stock or read an
+order whether an activity or a service asks. The session belongs to the unit of work that made them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm import Session
+
+from domain.channels import ChannelPolicy
+from domain.limits import INTEGER_MAX
+from domain.status import OrderStatus
+from persistence import (
+    catalogue,
+    channel_messages,
+    escalations,
+    inventory,
+    kpis,
+    overview,
+    returns,
+    shipment_notices,
+    shipments,
+    stock_ops,
+)
+from persistence import channels as channel_store
+from persistence import orders as order_store
+from persistence.channels import PolicyCache
+from persistence.conflicts import translated
+from persistence.inventory import StockRow, TooMuchStock
+from persistence.kpis import KpiRows
+from persistence.models import (
+    ChannelMessage,
+    Escalation,
+    Location,
+    OrderEvent,
+    OrderRecord,
+    ReturnRecord,
+    ShipmentRecord,
+)
+from persistence.overview import StuckNotice
+from persistence.stock_ops import ChannelSent, Transfer
+from persistence.stock_outbox import note_stock_change
+
+
+class SqlOrders:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        return order_store.get_order(self._session, order_id)
+
+    def status_of(self, order_id: str) -> OrderStatus | None:
+        return order_store.recorded_status(self._session, order_id)
+
+    def events(self, order_id: str) -> list[OrderEvent]:
+        return order_store.order_events(self._session, order_id)
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        sku: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[OrderRecord], int]:
+        return order_store.list_orders(
+            self._session, status=status, channel=channel, sku=sku, limit=limit, offset=offset
+        )
+
+    def claim_cancel(self, order_id: str, at: datetime) -> str | None:
+        return order_store.claim_cancel(self._session, order_id, at)
+
+    def forget_cancel_claim(self, order_id: str) -> None:
+        order_store.forget_cancel_claim(self._session, order_id)
+
+    def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
+        order_store.add_event(self._session, order_id, kind, detail, at)
+
+
+class SqlReturns:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def for_order(self, order_id: str) -> list[ReturnRecord]:
+        return returns.returns_for(self._session, order_id)
+
+
+class SqlShipments:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, shipment_id: str) -> ShipmentRecord | None:
+        return shipments.get_shipment(self._session, shipment_id)
+
+    def page(
+        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+    ) -> list[ShipmentRecord]:
+        return shipments.list_shipments(
+            self._session, location_id=location_id, status=status, open_only=open_only, limit=limit, offset=offset
+        )
+
+    def notified_at(self, order_id: str) -> dict[str, datetime]:
+        return shipment_notices.notified_at(self._session, order_id)
+
+    def escalations(
+        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Escalation], int]:
+        return escalations.list_escalations(
+            self._session, open_only=open_only, location_id=location_id, limit=limit, offset=offset
+        )
+
+
+class SqlStock:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+        with _counts_that_fit():
+            return inventory.adjust_on_hand(self._session, location_id, sku, delta, kind=kind, reason=reason)
+
+    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+        with translated(), _counts_that_fit():
+            return stock_ops.transfer(self._session, from_location_id, to_location_id, sku, quantity, reason=reason)
+
+    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+        return stock_ops.set_safety_stock(self._session, location_id, sku, safety_stock)
+
+    def page(
+        self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int
+    ) -> tuple[list[StockRow], int]:
+        return stock_ops.overview(
+            self._session,
+            location_id=location_id,
+            sku_prefix=sku_prefix,
+            below_safety=below_safety,
+            limit=limit,
+            offset=offset,
+        )
+
+    def for_sku(self, sku: str) -> list[StockRow]:
+        return inventory.stock_for_sku(self._session, sku)
+
+    def last_sent(self, sku: str) -> dict[str, ChannelSent]:
+        return stock_ops.last_sent(self._session, sku)
+
+    def shipped_since(self, sku: str, since: datetime) -> dict[str, int]:
+        return stock_ops.shipped_since(self._session, sku, since)
+
+    def note_change(self, sku: str) -> None:
+        note_stock_change(self._session, sku)
+
+
+@contextmanager
+def _counts_that_fit() -> Iterator[None]:
+    """A count the database cannot hold, refused as the stock record refuses one past its limit."""
+    try:
+        yield
+    except DataError as exc:
+        raise TooMuchStock(f"the resulting quantity is larger than the database can store ({INTEGER_MAX})") from exc
+
+
+class SqlLocations:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, location_id: str) -> Location | None:
+        return self._session.get(Location, location_id)
+
+    def add(self, location: Location) -> None:
+        self._session.add(location)
+
+    def all(self) -> list[Location]:
+        return list(self._session.scalars(select(Location).order_by(Location.location_id)))
+
+    def kind(self, location_id: str) -> str | None:
+        return inventory.location_kind(self._session, location_id)
+
+
+class SqlCatalogue:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def entry(self, sku: str) -> dict[str, object] | None:
+        return catalogue.product_view(self._session, sku)
+
+    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+        with translated():  # another request took the EAN or a listing between our check and our write
+            catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings)
+
+
+class SqlChannels:
+    def __init__(self, session: Session, cache: PolicyCache) -> None:
+        self._session = session
+        self._cache = cache
+
+    def policy(self, channel: str) -> ChannelPolicy:
+        return channel_store.policy_for(self._session, channel)
+
+    def policies(self) -> list[ChannelPolicy]:
+        return self._cache.all(self._session)
+
+    def save(self, policy: ChannelPolicy) -> None:
+        channel_store.save_policy(self._session, policy)
+        self._cache.forget()
+
+
+class SqlMessages:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(
+        self, channel: str, kind: str, body: str, *, external_id: str | None, order_id: str | None, outcome: str
+    ) -> None:
+        channel_messages.add_message(
+            self._session, channel, kind, body, external_id=external_id, order_id=order_id, outcome=outcome
+        )
+
+    def for_order(self, order_id: str) -> list[ChannelMessage]:
+        return channel_messages.messages_for_order(self._session, order_id)
+
+
+class SqlReports:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows:
+        return kpis.kpi_rows(self._session, since, until, channel)
+
+    def orders_by_status(self) -> dict[str, int]:
+        return overview.orders_by_status(self._session)
+
+    def orders_by_channel(self, since: datetime) -> dict[str, int]:
+        return overview.orders_by_channel(self._session, since)
+
+    def waiting_for_a_person(self) -> list[OrderRecord]:
+        return overview.waiting_for_a_person(self._session)
+
+    def stuck_notices(self) -> list[StuckNotice]:
+        return overview.stuck_notices(self._session)

@@ -1,0 +1,152 @@
+"""What the services need from storage, one repository per thing the trade talks about.
+
+Protocols, so a service names what it needs and nothing else: the SQL ones in
+persistence.repositories wrap the guarded statements and queries already there, and the fakes in the
+service tests keep rows in dictionaries. Rows are the read model's own (OrderRecord, Location, ...):
+the services hand them to the API, which turns them into its public shapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Protocol
+
+from domain.channels import ChannelPolicy
+from domain.status import OrderStatus
+from persistence.inventory import StockRow
+from persistence.kpis import KpiRows
+from persistence.models import (
+    ChannelMessage,
+    Escalation,
+    Location,
+    OrderEvent,
+    OrderRecord,
+    ReturnRecord,
+    ShipmentRecord,
+)
+from persistence.overview import StuckNotice
+from persistence.stock_ops import ChannelSent, Transfer
+
+
+class OrderRepository(Protocol):
+    def get(self, order_id: str) -> OrderRecord | None:
+        """With its lines, shipments and payments."""
+
+    def status_of(self, order_id: str) -> OrderStatus | None:
+        """None: we have no record of the order (the authority on whether it exists here)."""
+
+    def events(self, order_id: str) -> list[OrderEvent]: ...
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        sku: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[OrderRecord], int]:
+        """Newest first, and how many match in all."""
+
+    def claim_cancel(self, order_id: str, at: datetime) -> str | None:
+        """Take a cancel under the order row's lock unless goods have left: why not, or None."""
+
+    def forget_cancel_claim(self, order_id: str) -> None: ...
+
+    def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None: ...
+
+
+class ReturnRepository(Protocol):
+    def for_order(self, order_id: str) -> list[ReturnRecord]: ...
+
+
+class ShipmentRepository(Protocol):
+    def get(self, shipment_id: str) -> ShipmentRecord | None: ...
+
+    def page(
+        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+    ) -> list[ShipmentRecord]: ...
+
+    def notified_at(self, order_id: str) -> dict[str, datetime]:
+        """Shipment id → when its channel accepted the shipment confirmation."""
+
+    def escalations(
+        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Escalation], int]: ...
+
+
+class StockRepository(Protocol):
+    """Stock records and their ledger. Changes raise persistence.inventory's StockErrors."""
+
+    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow: ...
+
+    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+        """May raise persistence.conflicts.LockCycle: nothing was written, try again."""
+
+    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+        """The new record and the previous safety stock."""
+
+    def page(
+        self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int
+    ) -> tuple[list[StockRow], int]: ...
+
+    def for_sku(self, sku: str) -> list[StockRow]: ...
+
+    def last_sent(self, sku: str) -> dict[str, ChannelSent]: ...
+
+    def shipped_since(self, sku: str, since: datetime) -> dict[str, int]: ...
+
+    def note_change(self, sku: str) -> None:
+        """The stock feed sends the SKU's available-to-promise again (same transaction)."""
+
+
+class LocationRepository(Protocol):
+    def get(self, location_id: str) -> Location | None: ...
+
+    def add(self, location: Location) -> None: ...
+
+    def all(self) -> list[Location]:
+        """Sorted by id."""
+
+    def kind(self, location_id: str) -> str | None: ...
+
+
+class CatalogueRepository(Protocol):
+    def entry(self, sku: str) -> dict[str, object] | None:
+        """{sku, name, ean, listings}, or None when the SKU is not in the catalogue."""
+
+    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+        """Raises persistence.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
+
+
+class ChannelRepository(Protocol):
+    def policy(self, channel: str) -> ChannelPolicy: ...
+
+    def policies(self) -> list[ChannelPolicy]:
+        """Every channel's, from the process's PolicyCache."""
+
+    def save(self, policy: ChannelPolicy) -> None: ...
+
+
+class MessageRepository(Protocol):
+    def add(
+        self, channel: str, kind: str, body: str, *, external_id: str | None, order_id: str | None, outcome: str
+    ) -> None: ...
+
+    def for_order(self, order_id: str) -> list[ChannelMessage]:
+        """Oldest first."""
+
+
+class ReportRepository(Protocol):
+    """The read model's figures behind the KPI report and the dashboard's first page."""
+
+    def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows: ...
+
+    def orders_by_status(self) -> dict[str, int]: ...
+
+    def orders_by_channel(self, since: datetime) -> dict[str, int]: ...
+
+    def waiting_for_a_person(self) -> list[OrderRecord]: ...
+
+    def stuck_notices(self) -> list[StuckNotice]: ...
