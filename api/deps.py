@@ -16,6 +16,10 @@ from temporalio.client import Client
 from api.errors import temporal_unavailable
 from api.state import AppState, TemporalConnection, TemporalUnavailable
 from config import Settings
+from services.catalogue import Catalogue
+from services.channel_settings import ChannelSettings
+from services.locations import Locations
+from services.stock import Stock
 
 
 def get_state(request: Request) -> AppState:
@@ -59,6 +63,31 @@ async def connected(temporal: TemporalConnection) -> Client:
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
+
+
+# -- the services (api.state builds them once) ------------------------------------------------
+
+
+def get_stock(state: StateDep) -> Stock:
+    return state.services.stock
+
+
+def get_locations(state: StateDep) -> Locations:
+    return state.services.locations
+
+
+def get_catalogue(state: StateDep) -> Catalogue:
+    return state.services.catalogue
+
+
+def get_channel_settings(state: StateDep) -> ChannelSettings:
+    return state.services.channel_settings
+
+
+StockDep = Annotated[Stock, Depends(get_stock)]
+LocationsDep = Annotated[Locations, Depends(get_locations)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+ChannelSettingsDep = Annotated[ChannelSettings, Depends(get_channel_settings)]
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -7,11 +7,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, OperationalError
 from temporalio.service import RPCError
 
+from api.errors import http_error
 from api.openapi import document_common_responses
 from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
@@ -31,6 +33,7 @@ from api.state import AppState
 from config import Settings, get_settings
 from persistence.db import create_db_engine, create_session_factory
 from persistence.storage_errors import describe
+from services.errors import ServiceError
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -65,6 +68,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return JSONResponse({"detail": {"message": f"{where}: {first['msg']}", "errors": errors}}, status_code=422)
+
+    @app.exception_handler(ServiceError)
+    async def _refused(request: Request, exc: ServiceError) -> Response:
+        # What a use case refused, answered as api.errors maps it (the one place for status codes).
+        return await http_exception_handler(request, http_error(exc))
 
     @app.exception_handler(OperationalError)
     async def _database_unavailable(_: Request, exc: OperationalError) -> JSONResponse:

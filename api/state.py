@@ -1,4 +1,5 @@
-"""What the app builds once in its lifespan and every request shares."""
+"""What the app builds once in its lifespan and every request shares: the composition root of the
+API (settings, database, the Temporal connection, the channel-policy cache and the services)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from temporalio.client import Client
 
 from config import Settings
 from ops.waiting import reason
+from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_session_factory
+from services.catalogue import Catalogue
+from services.channel_settings import ChannelSettings
+from services.locations import Locations
+from services.stock import Stock
+from services.unit_of_work import SqlUnitsOfWork
 
 T = TypeVar("T")
 log = logging.getLogger("oms.api")
@@ -74,6 +81,25 @@ class TemporalConnection:
         return client
 
 
+@dataclass(frozen=True)
+class Services:
+    """Every use case the routes call, built once: they hold no state of their own between calls."""
+
+    stock: Stock
+    locations: Locations
+    catalogue: Catalogue
+    channel_settings: ChannelSettings
+
+    @classmethod
+    def build(cls, units: SqlUnitsOfWork) -> Services:
+        return cls(
+            stock=Stock(units),
+            locations=Locations(units),
+            catalogue=Catalogue(units),
+            channel_settings=ChannelSettings(units),
+        )
+
+
 @dataclass
 class AppState:
     settings: Settings
@@ -82,10 +108,15 @@ class AppState:
     readers: SessionFactory = field(init=False)
     """Read-only sessions: on SQLite they take no write lock (see persistence.db)."""
     temporal: TemporalConnection = field(init=False)
+    policies: PolicyCache = field(init=False)
+    """The channel policies this process has read lately (stock views compute ATP with them)."""
+    services: Services = field(init=False)
 
     def __post_init__(self) -> None:
         self.readers = create_session_factory(self.engine, read_only=True)
         self.temporal = TemporalConnection(self.settings)
+        self.policies = PolicyCache()
+        self.services = Services.build(SqlUnitsOfWork(self.session_factory, self.readers, self.policies))
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """`work` in a read-only session on a worker thread, the session closed when it returns.

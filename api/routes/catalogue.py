@@ -1,23 +1,19 @@
-"""Staff catalogue: a name, an EAN and each channel's listing id on top of a SKU.
+"""Staff catalogue: a name, an EAN and each channel's listing id on top of a SKU (services.catalogue).
 
-Channels that name products their own way (Bol.com by EAN, Amazon by SellerSKU, a Bol.com offer id
-for stock updates) are matched to our SKUs through these entries, so a wrong one misroutes orders:
-EANs are check-digit verified and an identifier already taken by another SKU is refused (409).
+A wrong entry misroutes orders, so EANs are check-digit verified here, and an identifier already
+taken by another SKU is refused (409).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-from sqlalchemy.exc import IntegrityError
 
-from api.deps import SessionDep, StaffUser
+from api.deps import CatalogueDep, StaffUser
 from domain.gtin import gtin_problem
 from domain.order import CHANNELS
-from persistence.catalogue import CatalogueConflict, product_view, save_product
-from persistence.stock_outbox import note_stock_change
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
@@ -64,11 +60,8 @@ class ProductPublic(BaseModel):
 
 
 @router.get("/{sku}", response_model=ProductPublic, responses={404: {"description": "not in the catalogue"}})
-def get_product(sku: Sku, _: StaffUser, session: SessionDep) -> Any:
-    view = product_view(session, sku)
-    if view is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"{sku} is not in the catalogue")
-    return view
+def get_product(sku: Sku, _: StaffUser, catalogue: CatalogueDep) -> Any:
+    return catalogue.entry(sku)
 
 
 @router.put(
@@ -79,25 +72,6 @@ def get_product(sku: Sku, _: StaffUser, session: SessionDep) -> Any:
         422: {"description": "a bad EAN check digit, an unknown channel, a missing name"},
     },
 )
-def put_product(sku: Sku, body: ProductPut, _: StaffUser, session: SessionDep) -> Any:
+def put_product(sku: Sku, body: ProductPut, _: StaffUser, catalogue: CatalogueDep) -> Any:
     """Create or replace the SKU's catalogue entry."""
-    for attempt in range(2):
-        try:
-            save_product(session, sku, name=body.name, ean=body.ean, listings=body.listings)
-            if body.listings:
-                # A channel that now knows the product gets its stock from the feed at once.
-                note_stock_change(session, sku)
-            session.commit()
-            break
-        except CatalogueConflict as exc:
-            session.rollback()
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        except IntegrityError:
-            # Another request took the same EAN or listing id between our check and our write:
-            # the second pass finds it and names the owner.
-            session.rollback()
-            if attempt:
-                raise HTTPException(
-                    status.HTTP_409_CONFLICT, f"{sku}'s catalogue entry changed meanwhile; retry"
-                ) from None
-    return product_view(session, sku)
+    return catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings)

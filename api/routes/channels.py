@@ -1,17 +1,14 @@
-"""Per-channel settings: the locations a channel sells from, its safety stock and routing rules."""
+"""Per-channel settings: the locations a channel sells from, its safety stock and routing rules
+(services.channel_settings)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, status
+from fastapi import APIRouter, Body
 
-from api.deps import SessionDep, StaffUser
-from api.errors import unprocessable
-from domain.channels import channel_policy_from_dict, channel_policy_to_dict
-from domain.order import CHANNELS
-from domain.routing import RoutingConfigError
-from persistence.channels import policy_for, save_policy
+from api.deps import ChannelSettingsDep, StaffUser
+from domain.channels import channel_policy_to_dict
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 
@@ -36,20 +33,14 @@ EXAMPLE = {
 }
 
 
-def _known(channel: str) -> None:
-    if channel not in CHANNELS:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown channel {channel!r}; one of {', '.join(CHANNELS)}")
-
-
 @router.get("")
-def list_channels(_: StaffUser, session: SessionDep) -> dict[str, Any]:
-    return {channel: channel_policy_to_dict(policy_for(session, channel)) for channel in CHANNELS}
+def list_channels(_: StaffUser, channels: ChannelSettingsDep) -> dict[str, Any]:
+    return {policy.channel: channel_policy_to_dict(policy) for policy in channels.all()}
 
 
 @router.get("/{channel}", responses={404: {"description": "not a channel we know"}})
-def get_channel(channel: str, _: StaffUser, session: SessionDep) -> dict[str, Any]:
-    _known(channel)
-    return channel_policy_to_dict(policy_for(session, channel))
+def get_channel(channel: str, _: StaffUser, channels: ChannelSettingsDep) -> dict[str, Any]:
+    return channel_policy_to_dict(channels.get(channel))
 
 
 @router.put(
@@ -60,14 +51,10 @@ def get_channel(channel: str, _: StaffUser, session: SessionDep) -> dict[str, An
     },
 )
 def put_channel(
-    channel: str, _: StaffUser, session: SessionDep, config: Annotated[dict[str, Any], Body(examples=[EXAMPLE])]
+    channel: str,
+    _: StaffUser,
+    channels: ChannelSettingsDep,
+    config: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
 ) -> dict[str, Any]:
     """Replace the channel's settings; omitted parts take their defaults."""
-    _known(channel)
-    try:
-        policy = channel_policy_from_dict(channel, config)
-    except RoutingConfigError as exc:
-        raise unprocessable(str(exc)) from None
-    save_policy(session, policy)
-    session.commit()
-    return channel_policy_to_dict(policy)
+    return channel_policy_to_dict(channels.replace(channel, config))

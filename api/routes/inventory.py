@@ -1,19 +1,15 @@
 """Staff inventory: locations, receipts, adjustments, transfers, safety stock, the stock overview,
-the stock view per SKU (with what each channel may sell) and reorder hints."""
+the stock view per SKU (with what each channel may sell) and reorder hints (services.locations,
+services.stock)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response, status
-from sqlalchemy import select
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from fastapi import APIRouter, Path, Query, Response, status
 
-from api.deps import SessionDep, StaffUser
+from api.deps import LocationsDep, StaffUser, StockDep
 from api.errors import unprocessable
 from api.paging import PageDep
 from api.schemas import (
@@ -35,20 +31,12 @@ from api.schemas import (
     TransferCreate,
     TransferPublic,
 )
-from domain.channels import available_to_promise
-from domain.replenishment import ReorderHint, reorder_hint
-from persistence import inventory, stock_ops
-from persistence.channels import all_policies
 from persistence.inventory import StockRow
-from persistence.models import Location, utcnow
+from persistence.models import Location
 
 router = APIRouter(tags=["inventory"])
 
 LOCATION_ID = r"^[A-Za-z0-9._-]+$"
-_NO_STOCK = "no location holds a stock record for {sku}"
-_TOO_LARGE = "the resulting quantity is larger than the database can store (2147483647)"
-_ATTEMPTS = 3
-_RETRYABLE = {"40P01", "40001"}  # deadlock detected, serialization failure
 
 
 def _location_public(location: Location) -> LocationPublic:
@@ -81,46 +69,19 @@ def _record(row: StockRow) -> StockRecord:
     )
 
 
-def _conflict(exc: inventory.StockError) -> HTTPException:
-    return HTTPException(status.HTTP_409_CONFLICT, {"message": str(exc), **exc.numbers})
-
-
-def _save_location(session: Session, location_id: str, *, create: dict[str, Any], change: dict[str, Any]) -> bool:
-    """Create the location from ``create``, or set ``change`` on the existing one; True when created.
-    A create that loses a race with another create of the same id becomes an update."""
-    for fields in (create, change):
-        fields.pop("location_id", None)
-        if "country" in fields:
-            fields["country"] = fields["country"].upper()
-    for _attempt in range(2):
-        location = session.get(Location, location_id)
-        if location is None:
-            session.add(Location(location_id=location_id, **create))
-        else:
-            for name, value in change.items():
-                setattr(location, name, value)
-        try:
-            session.commit()
-        except IntegrityError:
-            session.rollback()
-            continue
-        return location is None
-    raise HTTPException(status.HTTP_409_CONFLICT, f"location {location_id!r} is being changed concurrently; retry")
-
-
 @router.post(
     "/locations",
     response_model=LocationPublic,
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "an existing location was updated; fields left out keep their values"}},
 )
-def upsert_location(body: LocationCreate, _: StaffUser, session: SessionDep, response: Response) -> Any:
-    created = _save_location(
-        session, body.location_id, create=body.model_dump(), change=body.model_dump(exclude_unset=True)
+def upsert_location(body: LocationCreate, _: StaffUser, locations: LocationsDep, response: Response) -> Any:
+    location, created = locations.save(
+        body.location_id, create=body.model_dump(), change=body.model_dump(exclude_unset=True)
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    return _location_public(_existing(session, body.location_id))
+    return _location_public(location)
 
 
 @router.put(
@@ -132,57 +93,27 @@ def replace_location(
     location_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LOCATION_ID)],
     body: LocationReplace,
     _: StaffUser,
-    session: SessionDep,
+    locations: LocationsDep,
     response: Response,
 ) -> Any:
     """The whole location: fields left out of the body get their defaults."""
     if body.location_id is not None and body.location_id != location_id:
         raise unprocessable(f"location_id {body.location_id!r} in the body does not match {location_id!r} in the path")
     fields = body.model_dump(exclude={"location_id"})
-    if _save_location(session, location_id, create=dict(fields), change=dict(fields)):
+    location, created = locations.save(location_id, create=fields, change=fields)
+    if created:
         response.status_code = status.HTTP_201_CREATED
-    return _location_public(_existing(session, location_id))
-
-
-def _existing(session: Session, location_id: str) -> Location:
-    location = session.get(Location, location_id)
-    if location is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown location {location_id!r}")
-    return location
+    return _location_public(location)
 
 
 @router.get("/locations", response_model=list[LocationPublic])
-def list_locations(_: StaffUser, session: SessionDep) -> Any:
-    return [_location_public(loc) for loc in session.scalars(select(Location).order_by(Location.location_id))]
+def list_locations(_: StaffUser, locations: LocationsDep) -> Any:
+    return [_location_public(location) for location in locations.all()]
 
 
 @router.get("/locations/{location_id}", response_model=LocationPublic, responses={404: {"description": "unknown"}})
-def get_location(location_id: str, _: StaffUser, session: SessionDep) -> Any:
-    return _location_public(_existing(session, location_id))
-
-
-@contextmanager
-def _stock_change(session: Session) -> Iterator[None]:
-    """Commit the stock change made inside, or roll it back and answer why: 422 for a reference that
-    does not hold, 409 with the numbers when stock cannot allow it. Other errors pass through."""
-    try:
-        yield
-        session.commit()
-    except (inventory.UnknownLocation, stock_ops.SameLocation, inventory.TooMuchStock) as exc:
-        session.rollback()
-        raise unprocessable(str(exc)) from None
-    except (inventory.BelowReserved, inventory.InsufficientStock) as exc:
-        session.rollback()
-        raise _conflict(exc) from None
-    except DataError:
-        session.rollback()
-        raise unprocessable(_TOO_LARGE) from None
-
-
-def _change_on_hand(session: Session, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
-    with _stock_change(session):
-        row = inventory.adjust_on_hand(session, location_id, sku, delta, kind=kind, reason=reason)
-    return row
+def get_location(location_id: str, _: StaffUser, locations: LocationsDep) -> Any:
+    return _location_public(locations.get(location_id))
 
 
 @router.post(
@@ -191,9 +122,10 @@ def _change_on_hand(session: Session, location_id: str, sku: str, delta: int, *,
     status_code=status.HTTP_201_CREATED,
     responses={422: {"description": "unknown location or a quantity that is not a whole number > 0"}},
 )
-def receive_stock(body: ReceiptCreate, _: StaffUser, session: SessionDep) -> Any:
-    reason = f"{body.reason} (ref {body.reference})" if body.reference else body.reason
-    row = _change_on_hand(session, body.location_id, body.sku, body.quantity, kind=body.kind, reason=reason)
+def receive_stock(body: ReceiptCreate, _: StaffUser, stock: StockDep) -> Any:
+    row = stock.receive(
+        body.location_id, body.sku, body.quantity, kind=body.kind, reason=body.reason, reference=body.reference
+    )
     return _record(row)
 
 
@@ -203,9 +135,8 @@ def receive_stock(body: ReceiptCreate, _: StaffUser, session: SessionDep) -> Any
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "would take on-hand below what is reserved"}},
 )
-def adjust_stock(body: AdjustmentCreate, _: StaffUser, session: SessionDep) -> Any:
-    kind = "receipt" if body.delta > 0 else "adjustment"
-    return _record(_change_on_hand(session, body.location_id, body.sku, body.delta, kind=kind, reason=body.reason))
+def adjust_stock(body: AdjustmentCreate, _: StaffUser, stock: StockDep) -> Any:
+    return _record(stock.adjust(body.location_id, body.sku, body.delta, reason=body.reason))
 
 
 @router.post(
@@ -218,36 +149,17 @@ def adjust_stock(body: AdjustmentCreate, _: StaffUser, session: SessionDep) -> A
         422: {"description": "unknown location, the same location twice, or a bad quantity"},
     },
 )
-def transfer_stock(body: TransferCreate, _: StaffUser, session: SessionDep) -> Any:
-    for attempt in range(1, _ATTEMPTS + 1):
-        try:
-            with _stock_change(session):
-                moved = stock_ops.transfer(
-                    session, body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason
-                )
-        except OperationalError as exc:
-            # PostgreSQL broke a lock cycle with a reservation touching the same two locations in the
-            # other order: nothing was written, so try again with fresh stock.
-            session.rollback()
-            if getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
-                raise
-            if attempt == _ATTEMPTS:
-                raise HTTPException(
-                    status.HTTP_503_SERVICE_UNAVAILABLE,
-                    "the transfer kept colliding with concurrent stock changes; retry",
-                    headers={"Retry-After": "1"},
-                ) from None
-            continue
-        return TransferPublic(
-            sku=body.sku, quantity=body.quantity, source=_record(moved.source), destination=_record(moved.destination)
-        )
-    raise AssertionError("unreachable")
+def transfer_stock(body: TransferCreate, _: StaffUser, stock: StockDep) -> Any:
+    moved = stock.transfer(body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason)
+    return TransferPublic(
+        sku=body.sku, quantity=body.quantity, source=_record(moved.source), destination=_record(moved.destination)
+    )
 
 
 @router.get("/inventory", response_model=StockOverview)
 def stock_overview(
     _: StaffUser,
-    session: SessionDep,
+    stock: StockDep,
     page: PageDep,
     location_id: str | None = None,
     sku: Annotated[str | None, Query(max_length=100, description="SKU prefix (case-sensitive)")] = None,
@@ -255,15 +167,8 @@ def stock_overview(
         bool | None, Query(description="true: only records whose unreserved stock is below their safety stock")
     ] = None,
 ) -> Any:
-    if location_id is not None and not stock_ops.location_exists(session, location_id):
-        raise unprocessable(f"unknown location {location_id!r}")
-    rows, count = stock_ops.overview(
-        session,
-        location_id=location_id,
-        sku_prefix=sku,
-        below_safety=below_safety,
-        limit=page.limit,
-        offset=page.offset,
+    rows, count = stock.overview(
+        location_id=location_id, sku_prefix=sku, below_safety=below_safety, limit=page.limit, offset=page.offset
     )
     return StockOverview(data=[_record(row) for row in rows], count=count)
 
@@ -273,22 +178,11 @@ def stock_overview(
     response_model=SafetyStockPublic,
     responses={404: {"description": "unknown location, or it holds no stock record for the SKU"}},
 )
-def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, _: StaffUser, session: SessionDep) -> Any:
-    try:
-        row, previous = stock_ops.set_safety_stock(session, location_id, sku, body.safety_stock)
-        session.commit()
-    except (inventory.UnknownLocation, stock_ops.NoStockRecord) as exc:
-        session.rollback()
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    unreserved = row.on_hand - row.reserved
-    warning = None
-    if row.safety_stock > unreserved:
-        warning = (
-            f"safety stock {row.safety_stock} is more than the {unreserved} unreserved units "
-            f"({row.on_hand} on hand - {row.reserved} reserved): available at {location_id} is 0 "
-            "(available to promise never goes below 0)"
-        )
-    return SafetyStockPublic(**_record(row).model_dump(), previous_safety_stock=previous, warning=warning)
+def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, _: StaffUser, stock: StockDep) -> Any:
+    change = stock.set_safety_stock(location_id, sku, body.safety_stock)
+    return SafetyStockPublic(
+        **_record(change.row).model_dump(), previous_safety_stock=change.previous, warning=change.warning
+    )
 
 
 @router.get(
@@ -296,17 +190,13 @@ def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, _: Sta
     response_model=InventoryPublic,
     responses={404: {"description": "no location holds a stock record for the SKU"}},
 )
-def stock_of(sku: str, _: StaffUser, session: SessionDep) -> Any:
-    rows = inventory.stock_for_sku(session, sku)
-    if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _NO_STOCK.format(sku=sku))
-    channels = available_to_promise({r.location_id: r.available for r in rows}, all_policies(session))
-    sent = stock_ops.last_sent(session, sku)
+def stock_of(sku: str, _: StaffUser, stock: StockDep) -> Any:
+    view = stock.view(sku)
     return InventoryPublic(
         sku=sku,
-        available=sum(row.available for row in rows),
-        on_hand=sum(row.on_hand for row in rows),
-        reserved=sum(row.reserved for row in rows),
+        available=view.available,
+        on_hand=view.on_hand,
+        reserved=view.reserved,
         locations=[
             StockAtLocation(
                 location_id=r.location_id,
@@ -315,26 +205,14 @@ def stock_of(sku: str, _: StaffUser, session: SessionDep) -> Any:
                 safety_stock=r.safety_stock,
                 available=r.available,
             )
-            for r in rows
+            for r in view.rows
         ],
-        channels=channels,
-        last_sent={channel: ChannelSentPublic(quantity=s.quantity, sent_at=s.sent_at) for channel, s in sent.items()},
+        channels=view.channels,
+        last_sent={
+            channel: ChannelSentPublic(quantity=sent.quantity, sent_at=sent.sent_at)
+            for channel, sent in view.last_sent.items()
+        },
     )
-
-
-def _figures(hint: ReorderHint, *, on_hand: int, reserved: int, safety_stock: int, available: int) -> dict[str, Any]:
-    return {
-        "on_hand": on_hand,
-        "reserved": reserved,
-        "safety_stock": safety_stock,
-        "available": available,
-        "shipped_in_window": hint.shipped_in_window,
-        "velocity_per_day": round(float(hint.velocity_per_day), 4),
-        "days_of_cover": None if hint.days_of_cover is None else round(float(hint.days_of_cover), 1),
-        "reorder_point": hint.reorder_point,
-        "reorder_now": hint.reorder_now,
-        "suggested_quantity": hint.suggested_quantity,
-    }
 
 
 @router.get(
@@ -345,51 +223,21 @@ def _figures(hint: ReorderHint, *, on_hand: int, reserved: int, safety_stock: in
 def stock_forecast(
     sku: str,
     _: StaffUser,
-    session: SessionDep,
+    stock: StockDep,
     window_days: Annotated[int, Query(ge=1, le=365, description="Days of shipments to measure")] = 28,
     lead_time_days: Annotated[int, Query(ge=0, le=365, description="Days until a reorder arrives")] = 7,
     cover_days: Annotated[int, Query(ge=1, le=365, description="Days a reorder should last after it arrives")] = 28,
 ) -> Any:
-    rows = inventory.stock_for_sku(session, sku)
-    if not rows:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, _NO_STOCK.format(sku=sku))
-    since = utcnow() - timedelta(days=window_days)
-    shipped = stock_ops.shipped_since(session, sku, since)
-    locations = []
-    for row in rows:
-        hint = reorder_hint(
-            shipped=shipped.get(row.location_id, 0),
-            window_days=window_days,
-            free_stock=row.on_hand - row.reserved,
-            safety_stock=row.safety_stock,
-            lead_time_days=lead_time_days,
-            cover_days=cover_days,
-        )
-        figures = _figures(
-            hint, on_hand=row.on_hand, reserved=row.reserved, safety_stock=row.safety_stock, available=row.available
-        )
-        locations.append(LocationForecast(location_id=row.location_id, **figures))
-    totals = {
-        "on_hand": sum(r.on_hand for r in rows),
-        "reserved": sum(r.reserved for r in rows),
-        "safety_stock": sum(r.safety_stock for r in rows),
-        "available": sum(r.available for r in rows),
-    }
-    total = reorder_hint(
-        shipped=sum(shipped.values()),
-        window_days=window_days,
-        free_stock=totals["on_hand"] - totals["reserved"],
-        safety_stock=totals["safety_stock"],
-        lead_time_days=lead_time_days,
-        cover_days=cover_days,
-        available=totals["available"],
-    )
+    forecast = stock.forecast(sku, window_days=window_days, lead_time_days=lead_time_days, cover_days=cover_days)
     return ForecastPublic(
         sku=sku,
         window_days=window_days,
         lead_time_days=lead_time_days,
         cover_days=cover_days,
-        since=since,
-        locations=locations,
-        total=ForecastFigures(**_figures(total, **totals)),
+        since=forecast.since,
+        locations=[
+            LocationForecast(location_id=location_id, **asdict(figures))
+            for location_id, figures in forecast.locations.items()
+        ],
+        total=ForecastFigures(**asdict(forecast.total)),
     )

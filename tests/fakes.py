@@ -1,0 +1,429 @@
+"""A fake unit of work with fake repositories and a fake workflow gateway, for service tests
+(cosmicpython's handler tests): rows in dictionaries, workflows as a script of answers.
+
+Repositories write at once; `FakeUnitOfWork.commit` counts commits and may be scripted to fail
+(`FakeUnits.commit_failures`), and writes a service stages through `FakeUnitOfWork.stage` (new
+locations) are dropped when it does not commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from contracts.order_workflow import CancelRequest, OrderState, OrderWorkflowInput, ReleaseRequest
+from contracts.returns import ReturnAccepted, ReturnRequest
+from contracts.shipments import ShipmentProgress, StepConfirmation
+from domain.channels import ChannelPolicy, channel_policy_from_dict
+from domain.order import CHANNELS
+from domain.status import OrderStatus
+from persistence.inventory import StockRow
+from persistence.kpis import KpiRows
+from persistence.models import (
+    ChannelMessage,
+    Escalation,
+    Location,
+    OrderEvent,
+    OrderRecord,
+    ReturnRecord,
+    ShipmentRecord,
+)
+from persistence.overview import StuckNotice
+from persistence.stock_ops import ChannelSent, Transfer
+from services.gateway import EngineUnavailable
+from services.unit_of_work import AbstractUnitOfWork
+
+Failure = Callable[[], None]
+"""Run when a commit is attempted: raise to make the commit fail (it may change the store first,
+as the transaction that won would have)."""
+
+
+def order_record(
+    order_id: str = "order-webshop-1", status: OrderStatus = OrderStatus.RECEIVED, **fields: Any
+) -> OrderRecord:
+    values: dict[str, Any] = {
+        "channel": order_id.split("-")[1],
+        "external_id": order_id.rsplit("-", 1)[-1],
+        "status": status.value,
+        "currency": "EUR",
+        "total_minor": 1000,
+        "placed_at": datetime(2026, 1, 1),
+        "received_at": datetime(2026, 1, 1),
+        "fulfilled_by": "us",
+    }
+    return OrderRecord(order_id=order_id, **{**values, **fields})
+
+
+class FakeOrders:
+    def __init__(self) -> None:
+        self.records: dict[str, OrderRecord] = {}
+        self.timeline: list[tuple[str, str, str]] = []
+        self.cancel_claims: set[str] = set()
+        self.claim_refusals: dict[str, str] = {}
+        """order id → why a cancel cannot be claimed (goods have left)."""
+
+    def add(self, record: OrderRecord) -> None:
+        self.records[record.order_id] = record
+
+    def get(self, order_id: str) -> OrderRecord | None:
+        return self.records.get(order_id)
+
+    def status_of(self, order_id: str) -> OrderStatus | None:
+        record = self.records.get(order_id)
+        return None if record is None else OrderStatus(record.status)
+
+    def events(self, order_id: str) -> list[OrderEvent]:
+        return [
+            OrderEvent(order_id=order_id, kind=kind, detail=detail)
+            for oid, kind, detail in self.timeline
+            if oid == order_id
+        ]
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        sku: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[OrderRecord], int]:
+        rows = [r for r in self.records.values() if status in (None, r.status) and channel in (None, r.channel)]
+        return rows[offset : offset + limit], len(rows)
+
+    def claim_cancel(self, order_id: str, at: datetime) -> str | None:
+        refusal = self.claim_refusals.get(order_id)
+        if refusal is None and order_id in self.records:
+            self.cancel_claims.add(order_id)
+        return refusal
+
+    def forget_cancel_claim(self, order_id: str) -> None:
+        self.cancel_claims.discard(order_id)
+
+    def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
+        self.timeline.append((order_id, kind, detail))
+
+
+class FakeReturns:
+    def __init__(self) -> None:
+        self.records: list[ReturnRecord] = []
+
+    def for_order(self, order_id: str) -> list[ReturnRecord]:
+        return [r for r in self.records if r.order_id == order_id]
+
+
+class FakeShipments:
+    def __init__(self) -> None:
+        self.records: dict[str, ShipmentRecord] = {}
+        self.notified: dict[str, dict[str, datetime]] = {}
+        self.late: list[Escalation] = []
+
+    def get(self, shipment_id: str) -> ShipmentRecord | None:
+        return self.records.get(shipment_id)
+
+    def page(
+        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+    ) -> list[ShipmentRecord]:
+        rows = [r for r in self.records.values() if location_id in (None, r.location_id)]
+        return rows[offset : offset + limit]
+
+    def notified_at(self, order_id: str) -> dict[str, datetime]:
+        return dict(self.notified.get(order_id, {}))
+
+    def escalations(
+        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> tuple[list[Escalation], int]:
+        return self.late[offset : offset + limit], len(self.late)
+
+
+class FakeStock:
+    """Stock records by (location, sku). A method's next answers can be scripted as exceptions
+    (`refusals[name]`), raised in turn before it does anything."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str], StockRow] = {}
+        self.moves: list[tuple[str, str, int, str, str]] = []
+        self.noted: list[str] = []
+        self.sent: dict[str, dict[str, ChannelSent]] = {}
+        self.shipped: dict[str, dict[str, int]] = {}
+        self.refusals: dict[str, list[Exception]] = {}
+
+    def put(self, location_id: str, sku: str, on_hand: int, reserved: int = 0, safety_stock: int = 0) -> None:
+        self.rows[(location_id, sku)] = StockRow(location_id, sku, on_hand, reserved, safety_stock)
+
+    def _refuse(self, method: str) -> None:
+        pending = self.refusals.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+        self._refuse("change_on_hand")
+        row = self.rows.get((location_id, sku), StockRow(location_id, sku, 0, 0, 0))
+        self.put(location_id, sku, row.on_hand + delta, row.reserved, row.safety_stock)
+        self.moves.append((location_id, sku, delta, kind, reason))
+        return self.rows[(location_id, sku)]
+
+    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+        self._refuse("transfer")
+        source = self.change_on_hand(from_location_id, sku, -quantity, kind="transfer", reason=reason)
+        destination = self.change_on_hand(to_location_id, sku, quantity, kind="transfer", reason=reason)
+        return Transfer(source, destination)
+
+    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+        self._refuse("set_safety_stock")
+        row = self.rows[(location_id, sku)]
+        self.put(location_id, sku, row.on_hand, row.reserved, safety_stock)
+        return self.rows[(location_id, sku)], row.safety_stock
+
+    def page(
+        self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int
+    ) -> tuple[list[StockRow], int]:
+        rows = sorted(self.rows.values(), key=lambda r: (r.sku, r.location_id))
+        rows = [r for r in rows if location_id in (None, r.location_id) and r.sku.startswith(sku_prefix or "")]
+        return rows[offset : offset + limit], len(rows)
+
+    def for_sku(self, sku: str) -> list[StockRow]:
+        return sorted((r for r in self.rows.values() if r.sku == sku), key=lambda r: r.location_id)
+
+    def last_sent(self, sku: str) -> dict[str, ChannelSent]:
+        return dict(self.sent.get(sku, {}))
+
+    def shipped_since(self, sku: str, since: datetime) -> dict[str, int]:
+        return dict(self.shipped.get(sku, {}))
+
+    def note_change(self, sku: str) -> None:
+        self.noted.append(sku)
+
+
+class FakeLocations:
+    def __init__(self, uow: Callable[[], FakeUnitOfWork]) -> None:
+        self.saved: dict[str, Location] = {}
+        self._uow = uow
+
+    def get(self, location_id: str) -> Location | None:
+        return self.saved.get(location_id)
+
+    def add(self, location: Location) -> None:
+        """Kept when the unit of work commits, as a database keeps an INSERT."""
+        self._uow().stage(lambda: self.saved.__setitem__(location.location_id, location))
+
+    def all(self) -> list[Location]:
+        return [self.saved[key] for key in sorted(self.saved)]
+
+    def kind(self, location_id: str) -> str | None:
+        location = self.saved.get(location_id)
+        return None if location is None else location.kind
+
+
+class FakeCatalogue:
+    def __init__(self) -> None:
+        self.entries: dict[str, dict[str, object]] = {}
+        self.refusals: list[Exception] = []
+
+    def entry(self, sku: str) -> dict[str, object] | None:
+        return self.entries.get(sku)
+
+    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+        if self.refusals:
+            raise self.refusals.pop(0)
+        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings)}
+
+
+class FakeChannels:
+    def __init__(self) -> None:
+        self.stored: dict[str, ChannelPolicy] = {}
+
+    def policy(self, channel: str) -> ChannelPolicy:
+        return self.stored.get(channel) or channel_policy_from_dict(channel, {})
+
+    def policies(self) -> list[ChannelPolicy]:
+        return [self.policy(channel) for channel in CHANNELS]
+
+    def save(self, policy: ChannelPolicy) -> None:
+        self.stored[policy.channel] = policy
+
+
+class FakeMessages:
+    def __init__(self) -> None:
+        self.kept: list[ChannelMessage] = []
+
+    def add(
+        self, channel: str, kind: str, body: str, *, external_id: str | None, order_id: str | None, outcome: str
+    ) -> None:
+        message = ChannelMessage(channel=channel, kind=kind, body=body, external_id=external_id, order_id=order_id)
+        message.outcome = outcome
+        self.kept.append(message)
+
+    def for_order(self, order_id: str) -> list[ChannelMessage]:
+        return [m for m in self.kept if m.order_id == order_id]
+
+
+class FakeReports:
+    def __init__(self) -> None:
+        self.rows = KpiRows(orders_by_status={}, processing_seconds=[], shipments=0, fulfilment_cost_by_currency={})
+        self.asked: list[tuple[datetime, datetime, str | None]] = []
+
+    def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows:
+        self.asked.append((since, until, channel))
+        return self.rows
+
+    def orders_by_status(self) -> dict[str, int]:
+        return dict(self.rows.orders_by_status)
+
+    def orders_by_channel(self, since: datetime) -> dict[str, int]:
+        return {}
+
+    def waiting_for_a_person(self) -> list[OrderRecord]:
+        return []
+
+    def stuck_notices(self) -> list[StuckNotice]:
+        return []
+
+
+class FakeUnitOfWork(AbstractUnitOfWork):
+    def __init__(self, units: FakeUnits, read_only: bool) -> None:
+        self._units = units
+        self.read_only = read_only
+        self.committed = False
+        self._staged: list[Callable[[], None]] = []
+        store = units.store
+        self.orders = store.orders
+        self.returns = store.returns
+        self.shipments = store.shipments
+        self.stock = store.stock
+        self.locations = store.locations
+        self.catalogue = store.catalogue
+        self.channels = store.channels
+        self.messages = store.messages
+        self.reports = store.reports
+
+    def __enter__(self) -> FakeUnitOfWork:
+        self._units.current = self
+        return super().__enter__()
+
+    def stage(self, write: Callable[[], None]) -> None:
+        self._staged.append(write)
+
+    def commit(self) -> None:
+        if self.read_only:
+            raise AssertionError("a write in a read-only unit of work")
+        if self._units.commit_failures:
+            self._staged.clear()
+            self._units.commit_failures.pop(0)()
+        for write in self._staged:
+            write()
+        self._staged.clear()
+        self.committed = True
+        self._units.commits += 1
+
+    def rollback(self) -> None:
+        self._staged.clear()
+
+
+@dataclass
+class FakeStore:
+    orders: FakeOrders = field(default_factory=FakeOrders)
+    returns: FakeReturns = field(default_factory=FakeReturns)
+    shipments: FakeShipments = field(default_factory=FakeShipments)
+    stock: FakeStock = field(default_factory=FakeStock)
+    locations: FakeLocations = field(init=False)
+    catalogue: FakeCatalogue = field(default_factory=FakeCatalogue)
+    channels: FakeChannels = field(default_factory=FakeChannels)
+    messages: FakeMessages = field(default_factory=FakeMessages)
+    reports: FakeReports = field(default_factory=FakeReports)
+
+
+class FakeUnits:
+    """The factory services get: every unit of work it opens shares one store."""
+
+    def __init__(self) -> None:
+        self.store = FakeStore()
+        self.store.locations = FakeLocations(lambda: self._current())
+        self.opened: list[FakeUnitOfWork] = []
+        self.current: FakeUnitOfWork | None = None
+        self.commits = 0
+        self.commit_failures: list[Failure] = []
+
+    def __call__(self, *, read_only: bool = False) -> FakeUnitOfWork:
+        uow = FakeUnitOfWork(self, read_only)
+        self.opened.append(uow)
+        return uow
+
+    def _current(self) -> FakeUnitOfWork:
+        assert self.current is not None, "a repository used outside a unit of work"
+        return self.current
+
+
+def fail_with(exc: Exception, before: Failure | None = None) -> Failure:
+    """A commit failure: `before` changes the store as the winning transaction did, then `exc`."""
+
+    def failure() -> None:
+        if before is not None:
+            before()
+        raise exc
+
+    return failure
+
+
+class FakeWorkflows:
+    """The workflow gateway as a script: what each workflow answers, and what it was sent.
+    `failures[method]`: exceptions raised in turn by that method before it does anything."""
+
+    def __init__(self) -> None:
+        self.reachable = True
+        self.running: set[str] = set()
+        self.states: dict[str, OrderState] = {}
+        self.progress: dict[str, ShipmentProgress] = {}
+        self.returns: dict[str, ReturnAccepted] = {}
+        self.failures: dict[str, list[Exception]] = {}
+        self.started: list[tuple[OrderWorkflowInput, str, CancelRequest | None]] = []
+        self.signals: list[tuple[str, str, CancelRequest | ReleaseRequest]] = []
+        self.return_requests: list[tuple[str, ReturnRequest]] = []
+        self.confirmations: list[tuple[str, StepConfirmation]] = []
+
+    def _call(self, method: str) -> None:
+        if not self.reachable:
+            raise EngineUnavailable()
+        pending = self.failures.get(method)
+        if pending:
+            raise pending.pop(0)
+
+    async def connect(self) -> None:
+        self._call("connect")
+
+    async def start_order(
+        self, data: OrderWorkflowInput, *, task_queue: str, cancel: CancelRequest | None = None
+    ) -> bool:
+        self._call("start_order")
+        if data.order.order_id in self.running:
+            return False
+        self.running.add(data.order.order_id)
+        self.started.append((data, task_queue, cancel))
+        return True
+
+    async def order_state(self, order_id: str) -> OrderState:
+        self._call("order_state")
+        return self.states[order_id]
+
+    async def cancel_order(self, order_id: str, request: CancelRequest) -> None:
+        self._call("cancel_order")
+        self.signals.append(("cancel", order_id, request))
+
+    async def release_order(self, order_id: str, request: ReleaseRequest) -> None:
+        self._call("release_order")
+        self.signals.append(("release", order_id, request))
+
+    async def request_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
+        self._call("request_return")
+        self.return_requests.append((order_id, request))
+        return self.returns[order_id]
+
+    async def shipment_progress(self, shipment_id: str) -> ShipmentProgress:
+        self._call("shipment_progress")
+        return self.progress[shipment_id]
+
+    async def confirm_step(self, shipment_id: str, confirmation: StepConfirmation) -> ShipmentProgress:
+        self._call("confirm_step")
+        self.confirmations.append((shipment_id, confirmation))
+        return self.progress[shipment_id]
