@@ -19,6 +19,9 @@ from config import Settings
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.locations import Locations
+from services.reports import Reports
+from services.returns import Returns
+from services.shipments import Shipments
 from services.stock import Stock
 
 
@@ -68,6 +71,14 @@ TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 # -- the services (api.state builds them once) ------------------------------------------------
 
 
+def get_returns(state: StateDep) -> Returns:
+    return state.services.returns
+
+
+def get_shipments(state: StateDep) -> Shipments:
+    return state.services.shipments
+
+
 def get_stock(state: StateDep) -> Stock:
     return state.services.stock
 
@@ -84,10 +95,17 @@ def get_channel_settings(state: StateDep) -> ChannelSettings:
     return state.services.channel_settings
 
 
+def get_reports(state: StateDep) -> Reports:
+    return state.services.reports
+
+
+ReturnsDep = Annotated[Returns, Depends(get_returns)]
+ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 StockDep = Annotated[Stock, Depends(get_stock)]
 LocationsDep = Annotated[Locations, Depends(get_locations)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 ChannelSettingsDep = Annotated[ChannelSettings, Depends(get_channel_settings)]
+ReportsDep = Annotated[Reports, Depends(get_reports)]
 
 _bearer = HTTPBearer(auto_error=False)
 

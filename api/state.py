@@ -21,7 +21,11 @@ from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_session_factory
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
+from services.gateway import EngineUnavailable, TemporalWorkflows
 from services.locations import Locations
+from services.reports import Reports
+from services.returns import Returns
+from services.shipments import Shipments
 from services.stock import Stock
 from services.unit_of_work import SqlUnitsOfWork
 
@@ -29,7 +33,7 @@ T = TypeVar("T")
 log = logging.getLogger("oms.api")
 
 
-class TemporalUnavailable(Exception):
+class TemporalUnavailable(EngineUnavailable):
     pass
 
 
@@ -64,7 +68,7 @@ class TemporalConnection:
     async def _connect(self) -> Client:
         address = self._settings.temporal_address
         if time.monotonic() < self._next_try:
-            raise TemporalUnavailable(f"Temporal at {address} was not reachable a moment ago")
+            raise TemporalUnavailable()  # it was not reachable a moment ago
         try:
             client = await asyncio.wait_for(
                 Client.connect(address, namespace=self._settings.temporal_namespace), self.CONNECT_TIMEOUT
@@ -74,7 +78,7 @@ class TemporalConnection:
                 log.warning("Temporal at %s is not reachable (%s); answering 503 until it is", address, reason(exc))
             self._failures += 1
             self._next_try = time.monotonic() + min(self.MAX_RETRY_DELAY, 0.25 * 2**self._failures)
-            raise TemporalUnavailable(str(exc)) from exc
+            raise TemporalUnavailable() from exc
         if self._failures:
             log.info("connected to Temporal at %s", address)
         self._failures = 0
@@ -85,18 +89,24 @@ class TemporalConnection:
 class Services:
     """Every use case the routes call, built once: they hold no state of their own between calls."""
 
+    returns: Returns
+    shipments: Shipments
     stock: Stock
     locations: Locations
     catalogue: Catalogue
     channel_settings: ChannelSettings
+    reports: Reports
 
     @classmethod
-    def build(cls, units: SqlUnitsOfWork) -> Services:
+    def build(cls, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
         return cls(
+            returns=Returns(units, workflows),
+            shipments=Shipments(units, workflows),
             stock=Stock(units),
             locations=Locations(units),
             catalogue=Catalogue(units),
             channel_settings=ChannelSettings(units),
+            reports=Reports(units),
         )
 
 
@@ -116,7 +126,8 @@ class AppState:
         self.readers = create_session_factory(self.engine, read_only=True)
         self.temporal = TemporalConnection(self.settings)
         self.policies = PolicyCache()
-        self.services = Services.build(SqlUnitsOfWork(self.session_factory, self.readers, self.policies))
+        units = SqlUnitsOfWork(self.session_factory, self.readers, self.policies)
+        self.services = Services.build(units, TemporalWorkflows(self.temporal.client))
 
     async def read(self, work: Callable[[Session], T]) -> T:
         """`work` in a read-only session on a worker thread, the session closed when it returns.

@@ -1,18 +1,15 @@
-"""The numbers: orders by status, processing time (intake to shipped), fulfilment cost."""
+"""The numbers: orders by status, processing time (intake to shipped), fulfilment cost (services.reports)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from api.deps import SessionDep, StaffUser
-from api.errors import unprocessable
+from api.deps import ReportsDep, StaffUser
 from api.schemas import Money, UtcTime
-from domain.kpis import duration_stats
-from persistence.kpis import kpi_rows
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
@@ -50,25 +47,21 @@ class KpisPublic(BaseModel):
 @router.get("", response_model=KpisPublic)
 def kpis(
     _: StaffUser,
-    session: SessionDep,
+    reports: ReportsDep,
     since: UtcTime | None = None,
     until: UtcTime | None = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
 ) -> Any:
     """Orders received in [since, until) (default: the last 7 days)."""
-    until = until or datetime.now(UTC)
-    since = since or until - timedelta(days=7)
-    if since >= until:
-        raise unprocessable("since must be before until")
-    rows = kpi_rows(session, since, until, channel)
-    stats = duration_stats(rows.processing_seconds)
+    report = reports.kpis(since, until, channel)
+    rows = report.rows
     return KpisPublic(
-        since=since,
-        until=until,
+        since=report.since,
+        until=report.until,
         channel=channel,
-        orders=sum(rows.orders_by_status.values()),
+        orders=report.orders,
         orders_by_status=rows.orders_by_status,
-        processing_time=ProcessingTime(**stats.__dict__),
+        processing_time=ProcessingTime(**report.processing.__dict__),
         shipments=rows.shipments,
         fulfilment_cost=[
             Money(amount_minor=v, currency=c) for c, v in sorted(rows.fulfilment_cost_by_currency.items())

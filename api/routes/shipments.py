@@ -1,8 +1,6 @@
-"""Shipments for warehouse and store staff: pick lists, step confirmations, late steps.
-
-A confirmation is a Temporal update on the shipment's workflow: its validator refuses a step out of
-order, from the wrong location or with impossible quantities before anything reaches the history,
-and the answer comes once the step is recorded.
+"""Shipments for warehouse and store staff: pick lists, step confirmations, late steps
+(services.shipments: a confirmation is an update on the shipment's workflow, refused before anything
+reaches its history when it is out of order, from the wrong location or impossible).
 """
 
 from __future__ import annotations
@@ -10,22 +8,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlalchemy import select
-from temporalio.client import WorkflowQueryFailedError, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError, RPCStatusCode
 
-from api.deps import SessionDep, StaffUser, StateDep, connected
-from api.errors import temporal_unavailable
+from api.deps import ShipmentsDep, StaffUser
 from api.paging import LongPageDep
-from contracts.errors import ErrorType
-from contracts.shipments import ShipmentProgress, StepConfirmation
-from domain.fulfilment import RefusalKind, ShipmentStatus, Step
-from persistence.escalations import list_escalations
-from persistence.models import ShipmentRecord
-from workflows.shipment import ShipmentWorkflow
+from contracts.shipments import StepConfirmation
+from domain.fulfilment import Step
+from services.shipments import ShipmentView
 
 router = APIRouter(tags=["shipments"])
 
@@ -102,10 +92,8 @@ class EscalationsPublic(BaseModel):
     count: int
 
 
-_OPEN = (ShipmentStatus.RESERVED, ShipmentStatus.PICKED, ShipmentStatus.PACKED, ShipmentStatus.READY_FOR_PICKUP)
-
-
-def _public(record: ShipmentRecord, progress: ShipmentProgress | None = None) -> ShipmentPublic:
+def _public(view: ShipmentView) -> ShipmentPublic:
+    record, progress = view.record, view.progress
     return ShipmentPublic(
         shipment_id=record.shipment_id,
         order_id=record.order_id,
@@ -134,55 +122,35 @@ def _public(record: ShipmentRecord, progress: ShipmentProgress | None = None) ->
 @router.get("/shipments", response_model=ShipmentsPublic)
 def list_shipments(
     _: StaffUser,
-    session: SessionDep,
+    shipments: ShipmentsDep,
     page: LongPageDep,
     location_id: str | None = None,
     status_: Annotated[str | None, Query(alias="status")] = None,
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> Any:
     """A location's pick list: `?location_id=AMS&open=true` is what still has to be done there."""
-    query = select(ShipmentRecord)
-    if location_id:
-        query = query.where((ShipmentRecord.location_id == location_id) | (ShipmentRecord.transfer_to == location_id))
-    if status_:
-        query = query.where(ShipmentRecord.status == status_.upper())
-    if open_only:
-        query = query.where(ShipmentRecord.status.in_(_OPEN))
-    rows = list(session.scalars(query.order_by(ShipmentRecord.created_at).limit(page.limit).offset(page.offset)))
-    return ShipmentsPublic(data=[_public(row) for row in rows], count=len(rows))
-
-
-async def _recorded(state: StateDep, shipment_id: str) -> ShipmentRecord:
-    """The shipment's row, read in its own short session (closed before anything awaits Temporal)."""
-    record = await state.read(lambda session: session.get(ShipmentRecord, shipment_id))
-    if record is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shipment {shipment_id}")
-    return record
+    rows = shipments.pick_list(
+        location_id=location_id, status=status_, open_only=open_only, limit=page.limit, offset=page.offset
+    )
+    return ShipmentsPublic(data=[_public(ShipmentView(row, None)) for row in rows], count=len(rows))
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
-async def get_shipment(shipment_id: str, _: StaffUser, state: StateDep) -> Any:
-    record = await _recorded(state, shipment_id)
-    progress: ShipmentProgress | None = None
-    try:
-        handle = (await connected(state.temporal)).get_workflow_handle(shipment_id)
-        progress = await handle.query(ShipmentWorkflow.progress)
-    except (RPCError, WorkflowQueryFailedError, HTTPException):
-        progress = None  # shipped before shipments had workflows, or the engine is away: the record says
-    return _public(record, progress)
+async def get_shipment(shipment_id: str, _: StaffUser, shipments: ShipmentsDep) -> Any:
+    return _public(await shipments.view(shipment_id))
 
 
 @router.get("/escalations", response_model=EscalationsPublic, tags=["shipments"])
 def get_escalations(
     _: StaffUser,
-    session: SessionDep,
+    shipments: ShipmentsDep,
     page: LongPageDep,
     location_id: str | None = None,
     open_only: Annotated[bool, Query(alias="open")] = True,
 ) -> Any:
     """Shipment steps that missed their deadline (open ones until the step is done)."""
-    rows, total = list_escalations(
-        session, open_only=open_only, location_id=location_id, limit=page.limit, offset=page.offset
+    rows, total = shipments.escalations(
+        open_only=open_only, location_id=location_id, limit=page.limit, offset=page.offset
     )
     return EscalationsPublic(
         data=[
@@ -201,35 +169,6 @@ def get_escalations(
     )
 
 
-async def _confirm(state: StateDep, shipment_id: str, confirmation: StepConfirmation) -> ShipmentPublic:
-    """The update waits until the worker has recorded the step: no transaction of ours may be open
-    meanwhile (on SQLite it would be the write lock the worker's step is waiting for)."""
-    await _recorded(state, shipment_id)
-    client = await connected(state.temporal)
-    handle = client.get_workflow_handle(shipment_id)
-    try:
-        progress = await handle.execute_update(ShipmentWorkflow.confirm_step, confirmation)
-    except WorkflowUpdateFailedError as exc:
-        cause = exc.cause
-        if isinstance(cause, ApplicationError) and cause.type == ErrorType.CONFIRMATION_REFUSED:
-            kind = cause.details[0] if cause.details else RefusalKind.OUT_OF_ORDER.value
-            code = (
-                status.HTTP_422_UNPROCESSABLE_CONTENT
-                if kind in (RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value)
-                else status.HTTP_409_CONFLICT
-            )
-            raise HTTPException(code, {"message": cause.message, "refusal": kind}) from None
-        raise HTTPException(status.HTTP_409_CONFLICT, f"confirmation refused: {exc.cause or exc}") from None
-    except RPCError as exc:
-        if exc.status is RPCStatusCode.NOT_FOUND:
-            raise HTTPException(
-                status.HTTP_409_CONFLICT,
-                f"shipment {shipment_id} is not waiting for confirmations (finished or unknown)",
-            ) from None
-        raise temporal_unavailable() from None
-    return _public(await _recorded(state, shipment_id), progress)
-
-
 _REFUSALS: dict[int | str, dict[str, Any]] = {
     404: {"description": "unknown shipment"},
     409: {"description": "not the step the shipment waits for, or the shipment is finished"},
@@ -238,61 +177,46 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 @router.post("/shipments/{shipment_id}/picked", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_picked(shipment_id: str, body: PickedBody, user: StaffUser, state: StateDep) -> Any:
+async def confirm_picked(shipment_id: str, body: PickedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
     quantities: dict[str, int] | None = None
     if body.lines is not None:
         quantities = {}
         for line in body.lines:
             quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-    return await _confirm(
-        state,
-        shipment_id,
-        StepConfirmation(
-            Step.PICK.value, body.location_id, quantities=quantities, confirmed_by=body.confirmed_by or user
-        ),
+    confirmation = StepConfirmation(
+        Step.PICK.value, body.location_id, quantities=quantities, confirmed_by=body.confirmed_by or user
     )
+    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/packed", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_packed(shipment_id: str, body: PackedBody, user: StaffUser, state: StateDep) -> Any:
-    return await _confirm(
-        state,
-        shipment_id,
-        StepConfirmation(
-            Step.PACK.value, body.location_id, parcels=body.parcels, confirmed_by=body.confirmed_by or user
-        ),
+async def confirm_packed(shipment_id: str, body: PackedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
+    confirmation = StepConfirmation(
+        Step.PACK.value, body.location_id, parcels=body.parcels, confirmed_by=body.confirmed_by or user
     )
+    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/shipped", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_shipped(shipment_id: str, body: ShippedBody, user: StaffUser, state: StateDep) -> Any:
-    return await _confirm(
-        state,
-        shipment_id,
-        StepConfirmation(
-            Step.SHIP.value,
-            body.location_id,
-            carrier=body.carrier,
-            tracking_number=body.tracking_number,
-            label_ref=body.label_ref,
-            confirmed_by=body.confirmed_by or user,
-        ),
+async def confirm_shipped(shipment_id: str, body: ShippedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
+    confirmation = StepConfirmation(
+        Step.SHIP.value,
+        body.location_id,
+        carrier=body.carrier,
+        tracking_number=body.tracking_number,
+        label_ref=body.label_ref,
+        confirmed_by=body.confirmed_by or user,
     )
+    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/ready", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_ready(shipment_id: str, body: _Body, user: StaffUser, state: StateDep) -> Any:
-    return await _confirm(
-        state,
-        shipment_id,
-        StepConfirmation(Step.READY.value, body.location_id, confirmed_by=body.confirmed_by or user),
-    )
+async def confirm_ready(shipment_id: str, body: _Body, user: StaffUser, shipments: ShipmentsDep) -> Any:
+    confirmation = StepConfirmation(Step.READY.value, body.location_id, confirmed_by=body.confirmed_by or user)
+    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/collected", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_collected(shipment_id: str, body: _Body, user: StaffUser, state: StateDep) -> Any:
-    return await _confirm(
-        state,
-        shipment_id,
-        StepConfirmation(Step.COLLECT.value, body.location_id, confirmed_by=body.confirmed_by or user),
-    )
+async def confirm_collected(shipment_id: str, body: _Body, user: StaffUser, shipments: ShipmentsDep) -> Any:
+    confirmation = StepConfirmation(Step.COLLECT.value, body.location_id, confirmed_by=body.confirmed_by or user)
+    return _public(await shipments.confirm(shipment_id, confirmation))

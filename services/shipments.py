@@ -1,0 +1,94 @@
+"""Shipments for warehouse and store staff: pick lists, a shipment's live state, step confirmations,
+late steps.
+
+A confirmation is an update on the shipment's workflow: its validator refuses a step out of order,
+from the wrong location or with impossible quantities before anything reaches the history, and the
+answer comes once the step is recorded. No unit of work is open meanwhile (on SQLite it would be the
+write lock the worker's step waits for)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from contracts.errors import ErrorType
+from contracts.shipments import ShipmentProgress, StepConfirmation
+from domain.fulfilment import RefusalKind
+from persistence.models import Escalation, ShipmentRecord
+from services.errors import Conflict, NotFound, Unprocessable
+from services.gateway import (
+    EngineError,
+    EngineUnavailable,
+    UpdateFailed,
+    WorkflowGateway,
+    WorkflowNotFound,
+)
+from services.unit_of_work import UnitOfWorkFactory
+
+_UNPROCESSABLE = {RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value}
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    record: ShipmentRecord
+    progress: ShipmentProgress | None
+    """The workflow's live answer; None when it could not be asked (the record says)."""
+
+
+class Shipments:
+    def __init__(self, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
+        self._units = units
+        self._workflows = workflows
+
+    def pick_list(
+        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+    ) -> list[ShipmentRecord]:
+        with self._units(read_only=True) as uow:
+            return uow.shipments.page(
+                location_id=location_id, status=status, open_only=open_only, limit=limit, offset=offset
+            )
+
+    def escalations(
+        self, *, open_only: bool, location_id: str | None, limit: int, offset: int
+    ) -> tuple[list[Escalation], int]:
+        """Shipment steps that missed their deadline (open ones until the step is done)."""
+        with self._units(read_only=True) as uow:
+            return uow.shipments.escalations(open_only=open_only, location_id=location_id, limit=limit, offset=offset)
+
+    async def view(self, shipment_id: str) -> ShipmentView:
+        record = await self._recorded(shipment_id)
+        try:
+            progress: ShipmentProgress | None = await self._workflows.shipment_progress(shipment_id)
+        except (EngineError, EngineUnavailable):
+            progress = None  # shipped before shipments had workflows, or the engine is away
+        return ShipmentView(record, progress)
+
+    async def confirm(self, shipment_id: str, confirmation: StepConfirmation) -> ShipmentView:
+        """NotFound; Conflict or Unprocessable with the refusal's kind; EngineUnavailable."""
+        await self._recorded(shipment_id)
+        try:
+            progress = await self._workflows.confirm_step(shipment_id, confirmation)
+        except UpdateFailed as exc:
+            if exc.error_type == ErrorType.CONFIRMATION_REFUSED:
+                kind = exc.refusal or RefusalKind.OUT_OF_ORDER.value
+                refused = Unprocessable if kind in _UNPROCESSABLE else Conflict
+                raise refused(exc.refused_because, refusal=kind) from None
+            raise Conflict(f"confirmation refused: {exc.reason}") from None
+        except WorkflowNotFound:
+            message = f"shipment {shipment_id} is not waiting for confirmations (finished or unknown)"
+            raise Conflict(message) from None
+        except EngineError:
+            raise EngineUnavailable() from None
+        return ShipmentView(await self._recorded(shipment_id), progress)
+
+    async def _recorded(self, shipment_id: str) -> ShipmentRecord:
+        """The shipment's row, read in its own short unit of work."""
+
+        def read() -> ShipmentRecord | None:
+            with self._units(read_only=True) as uow:
+                return uow.shipments.get(shipment_id)
+
+        record = await asyncio.to_thread(read)
+        if record is None:
+            raise NotFound(f"no shipment {shipment_id}")
+        return record
