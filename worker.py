@@ -50,6 +50,9 @@ from persistence.catalogue import listing_lookup
 from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.sandbox_stock_feed import SandboxStockFeed
+from services.gateway import TemporalWorkflows
+from services.intake import Intake
+from services.unit_of_work import units_on
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -112,12 +115,14 @@ def build_parts(
             "OMS_SANDBOX is off but no payment gateway (OMS_STRIPE_SECRET_KEY) or warehouse integration "
             "is configured; set OMS_SANDBOX=true"
         )
+    policies = PolicyCache()  # this process's: the stock feed and the pulls' intake read through it
+    intake = Intake(settings, units_on(session_factory, policies), TemporalWorkflows.on(client))
     orders = OrderActivities(session_factory, settings.currency_codes)
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
     returns = ReturnActivities(session_factory, gateway or SandboxPaymentGateway())
-    stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, PolicyCache())
-    pulls = ChannelPullActivities(session_factory, channels.sources, client, settings)
+    stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
+    pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)

@@ -17,11 +17,8 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from temporalio import activity
-from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 
-from api.services.intake import take_order
-from config import Settings
 from contracts.channels import ChannelPulls, PullChannelInput, PullChannelResult
 from contracts.errors import ErrorType
 from domain.money import MoneyError
@@ -40,6 +37,7 @@ from persistence.catalogue import resolver_for
 from persistence.channel_cursors import load_cursor, save_cursor
 from persistence.channel_messages import keep_message
 from persistence.db import SessionFactory
+from services.intake import Intake
 
 log = logging.getLogger("oms.channel_pull")
 
@@ -70,13 +68,11 @@ class _Pull:
 
 
 class ChannelPullActivities(ChannelPulls):
-    def __init__(
-        self, session_factory: SessionFactory, sources: Mapping[str, OrderSource], client: Client, settings: Settings
-    ) -> None:
+    def __init__(self, session_factory: SessionFactory, sources: Mapping[str, OrderSource], intake: Intake) -> None:
+        """`intake`: how every order comes in (services.intake), webhooks and pulls alike."""
         self._session_factory = session_factory
         self._sources = sources
-        self._client = client
-        self._settings = settings
+        self._intake = intake
 
     @activity.defn
     async def pull_channel_orders(self, data: PullChannelInput) -> PullChannelResult:
@@ -141,14 +137,7 @@ class ChannelPullActivities(ChannelPulls):
             cancel: str | None = f"the customer asked {run.channel} to cancel"
         else:
             cancel = f"cancelled on {run.channel}" if pulled.cancelled else None
-        taken = await take_order(
-            self._client,
-            self._settings,
-            order,
-            self._session_factory,
-            cancel_reason=cancel,
-            confirm_lines=pulled.confirm_cancel,
-        )
+        taken = await self._intake.take(order, cancel_reason=cancel, confirm_lines=pulled.confirm_cancel)
         if pulled.cancelled:
             run.result.cancelled += 0 if taken.repeated else 1
         else:

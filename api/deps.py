@@ -1,28 +1,31 @@
-"""Request dependencies as Annotated aliases: settings, database session, Temporal client, and who is
-calling (staff, or a channel with its own API key)."""
+"""Request dependencies as Annotated aliases: settings, the services each route calls, and who is
+calling (staff, or a channel with its own API key). No route gets a database session: the services
+open their own unit of work and close it before they return."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.orm import Session
-from temporalio.client import Client
 
-from api.errors import temporal_unavailable
-from api.state import AppState, TemporalConnection, TemporalUnavailable
+from api.state import AppState
 from config import Settings
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
+from services.dashboard import Dashboard
+from services.intake import Intake
 from services.locations import Locations
+from services.order_actions import OrderActions
+from services.order_views import OrderViews
+from services.payload_audit import PayloadAudit
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
 from services.stock import Stock
+from services.tracking import TrackingLinks
 
 
 def get_state(request: Request) -> AppState:
@@ -37,38 +40,20 @@ def get_settings_dep(state: StateDep) -> Settings:
     return state.settings
 
 
-_SAFE_METHODS = frozenset({"GET", "HEAD"})
-
-
-def get_session(request: Request, state: StateDep) -> Iterator[Session]:
-    """The session of a sync (`def`) route, which FastAPI runs on a worker thread. Closed as soon as
-    the route returns, before the response is sent (SessionDep's scope), so a slow client never
-    holds a transaction. GET and HEAD only read: their session is read-only and, on SQLite, takes
-    no write lock. Async routes never take one (a test walks the routes): they use AppState.read."""
-    factory = state.readers if request.method in _SAFE_METHODS else state.session_factory
-    with factory() as session:
-        yield session
-
-
-def get_temporal(state: StateDep) -> TemporalConnection:
-    return state.temporal
-
-
-async def connected(temporal: TemporalConnection) -> Client:
-    """The Temporal client, or 503: called after the request's own checks, so bad input is a 4xx
-    whether or not Temporal is up."""
-    try:
-        return await temporal.client()
-    except TemporalUnavailable:
-        raise temporal_unavailable() from None
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-TemporalDep = Annotated[TemporalConnection, Depends(get_temporal)]
 
 
 # -- the services (api.state builds them once) ------------------------------------------------
+
+
+def get_intake(state: StateDep) -> Intake:
+    """Takes orders: the workflow engine must answer (else 503, documented by api.openapi)."""
+    return state.services.intake
+
+
+def get_order_actions(state: StateDep) -> OrderActions:
+    """Cancel and release: the workflow engine must answer (else 503, documented by api.openapi)."""
+    return state.services.order_actions
 
 
 def get_returns(state: StateDep) -> Returns:
@@ -95,17 +80,42 @@ def get_channel_settings(state: StateDep) -> ChannelSettings:
     return state.services.channel_settings
 
 
+def get_order_views(state: StateDep) -> OrderViews:
+    return state.services.order_views
+
+
+def get_tracking(state: StateDep) -> TrackingLinks:
+    return state.services.tracking
+
+
+def get_audit(state: StateDep) -> PayloadAudit:
+    return state.services.audit
+
+
 def get_reports(state: StateDep) -> Reports:
     return state.services.reports
 
 
+def get_dashboard(state: StateDep) -> Dashboard:
+    return state.services.dashboard
+
+
+IntakeDep = Annotated[Intake, Depends(get_intake)]
+OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 StockDep = Annotated[Stock, Depends(get_stock)]
 LocationsDep = Annotated[Locations, Depends(get_locations)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 ChannelSettingsDep = Annotated[ChannelSettings, Depends(get_channel_settings)]
+OrderViewsDep = Annotated[OrderViews, Depends(get_order_views)]
+TrackingDep = Annotated[TrackingLinks, Depends(get_tracking)]
+AuditDep = Annotated[PayloadAudit, Depends(get_audit)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]
+DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
+
+
+# -- who is calling ---------------------------------------------------------------------------
 
 _bearer = HTTPBearer(auto_error=False)
 

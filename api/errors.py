@@ -43,12 +43,3 @@ def http_error(exc: ServiceError) -> HTTPException:
     if isinstance(exc, Failed):
         return HTTPException(status.HTTP_502_BAD_GATEWAY, detail)
     raise TypeError(f"no status code for {type(exc).__name__}") from exc
-
-
-def temporal_unavailable() -> HTTPException:
-    # 503 makes channels redeliver later: the order is not lost, only delayed.
-    return HTTPException(
-        status.HTTP_503_SERVICE_UNAVAILABLE,
-        "the workflow engine is unavailable; retry later",
-        headers={"Retry-After": "5"},
-    )

@@ -14,7 +14,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from api.deps import get_temporal, require_staff, require_staff_or_channel
+from api.deps import get_intake, get_order_actions, require_staff, require_staff_or_channel
 
 _PROBLEM = "Problem"
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -76,6 +76,7 @@ def _problem(description: str) -> dict[str, Any]:
     }
 
 
+_ENGINE_AWAY = _problem("the workflow engine (Temporal) is unreachable; retry later (`Retry-After`)")
 # What a dependency can answer, whichever route uses it.
 _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     require_staff: {
@@ -83,7 +84,8 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
         "403": _problem("a channel's API key, where only staff may act"),
     },
     require_staff_or_channel: {"401": _problem("neither the staff token nor a channel's API key")},
-    get_temporal: {"503": _problem("the workflow engine (Temporal) is unreachable; retry later (`Retry-After`)")},
+    get_intake: {"503": _ENGINE_AWAY},
+    get_order_actions: {"503": _ENGINE_AWAY},
 }
 
 

@@ -21,12 +21,18 @@ from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_session_factory
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
+from services.dashboard import Dashboard
 from services.gateway import EngineUnavailable, TemporalWorkflows
+from services.intake import Intake
 from services.locations import Locations
+from services.order_actions import OrderActions
+from services.order_views import OrderViews
+from services.payload_audit import PayloadAudit
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
 from services.stock import Stock
+from services.tracking import TrackingLinks
 from services.unit_of_work import SqlUnitsOfWork
 
 T = TypeVar("T")
@@ -89,24 +95,37 @@ class TemporalConnection:
 class Services:
     """Every use case the routes call, built once: they hold no state of their own between calls."""
 
+    intake: Intake
+    order_actions: OrderActions
     returns: Returns
     shipments: Shipments
     stock: Stock
     locations: Locations
     catalogue: Catalogue
     channel_settings: ChannelSettings
+    order_views: OrderViews
+    tracking: TrackingLinks
+    audit: PayloadAudit
     reports: Reports
+    dashboard: Dashboard
 
     @classmethod
-    def build(cls, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
+    def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
+        tracking = TrackingLinks(settings, units)
         return cls(
+            intake=Intake(settings, units, workflows),
+            order_actions=OrderActions(units, workflows),
             returns=Returns(units, workflows),
             shipments=Shipments(units, workflows),
             stock=Stock(units),
             locations=Locations(units),
             catalogue=Catalogue(units),
             channel_settings=ChannelSettings(units),
+            order_views=OrderViews(units, tracking),
+            tracking=tracking,
+            audit=PayloadAudit(settings, units),
             reports=Reports(units),
+            dashboard=Dashboard(units),
         )
 
 
@@ -127,13 +146,13 @@ class AppState:
         self.temporal = TemporalConnection(self.settings)
         self.policies = PolicyCache()
         units = SqlUnitsOfWork(self.session_factory, self.readers, self.policies)
-        self.services = Services.build(units, TemporalWorkflows(self.temporal.client))
+        self.services = Services.build(self.settings, units, TemporalWorkflows(self.temporal.client))
 
     async def read(self, work: Callable[[Session], T]) -> T:
-        """`work` in a read-only session on a worker thread, the session closed when it returns.
-        How async routes and services touch the database: never on the event loop (a SQLite busy
-        wait there would stop every request), never with a transaction still open when they go
-        on to await Temporal or anything else on the network."""
+        """`work` in a read-only session on a worker thread, the session closed when it returns:
+        never on the event loop (a SQLite busy wait there would stop every request), never with a
+        transaction still open across an await. For the health check; everything else reads
+        through the services' units of work."""
 
         def run() -> T:
             with self.readers() as session:

@@ -1,13 +1,12 @@
 """The staff dashboard: server-rendered pages over the read model, with the two buttons people need
-most (release a hold, cancel). Every number here comes from the same queries as the JSON API, and
-every action goes through the same rules (api.services.staff_actions), so the page and the API can
-never disagree about what is allowed."""
+most (release a hold, cancel). Every number here comes from the same services as the JSON API
+(services.dashboard, services.order_views), and every action goes through the same rules
+(services.order_actions), so the page and the API can never disagree about what is allowed."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime, timedelta
-from functools import partial
+from collections.abc import Awaitable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
@@ -16,13 +15,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, sta
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
-from temporalio.client import Client
-from temporalio.service import RPCError
 
-from api.deps import SessionDep, SettingsDep, StateDep, connected
-from api.paging import PageNumber
-from api.services import order_view, staff_actions, tracking
-from api.services.dashboard_session import (
+from api import order_view
+from api.dashboard_session import (
     COOKIE_NAME,
     SESSION_LENGTH,
     DashboardSession,
@@ -31,19 +26,15 @@ from api.services.dashboard_session import (
     session_from,
     token_is_right,
 )
-from api.state import AppState
+from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep
+from api.paging import PageNumber
 from config import Settings
 from contracts.order_workflow import CancelRequest, ReleaseRequest
-from domain.channels import available_to_promise
-from domain.kpis import duration_stats
 from domain.money import Money
 from domain.order import CHANNELS
-from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
-from persistence import escalations, inventory, overview, shipment_notices, stock_ops
-from persistence import orders as order_store
-from persistence import returns as return_store
-from persistence.channels import all_policies
-from persistence.kpis import kpi_rows
+from domain.status import OrderStatus
+from services.errors import Conflict, NotFound
+from services.gateway import EngineError, EngineUnavailable
 
 PAGE_SIZE = 50
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
@@ -168,26 +159,24 @@ def _check_form(user: DashboardSession, posted: str) -> None:
 
 
 @router.get("")
-def overview_page(request: Request, user: SignedIn, session: SessionDep) -> Response:
-    now = datetime.now(UTC)
-    week_ago = now - timedelta(days=7)
-    rows = kpi_rows(session, week_ago, now, None)
-    late, late_count = escalations.list_escalations(session, open_only=True, limit=10)
+def overview_page(request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
+    overview = dashboard.overview()
+    week = overview.week
     return _page(
         request,
         "dashboard/overview.html",
         user,
-        by_status=overview.orders_by_status(session),
+        by_status=overview.by_status,
         statuses=[s.value for s in OrderStatus],
-        by_channel=overview.orders_by_channel(session, week_ago),
-        waiting=[order_view.summary(record) for record in overview.waiting_for_a_person(session)],
-        stuck=overview.stuck_notices(session),
-        late=late,
-        late_count=late_count,
-        week=rows,
-        processing=duration_stats(rows.processing_seconds),
-        costs=[Money(v, c) for c, v in sorted(rows.fulfilment_cost_by_currency.items())],
-        refunds=[Money(v, c) for c, v in sorted(rows.refunded_by_currency.items())],
+        by_channel=overview.by_channel,
+        waiting=[order_view.summary(record) for record in overview.waiting],
+        stuck=overview.stuck,
+        late=overview.late,
+        late_count=overview.late_count,
+        week=week,
+        processing=overview.processing,
+        costs=[Money(v, c) for c, v in sorted(week.fulfilment_cost_by_currency.items())],
+        refunds=[Money(v, c) for c, v in sorted(week.refunded_by_currency.items())],
     )
 
 
@@ -195,7 +184,7 @@ def overview_page(request: Request, user: SignedIn, session: SessionDep) -> Resp
 def orders_page(
     request: Request,
     user: SignedIn,
-    session: SessionDep,
+    orders: OrderViewsDep,
     status_: Annotated[str, Query(alias="status", max_length=20)] = "",
     channel: Annotated[str, Query(max_length=20)] = "",
     sku: Annotated[str, Query(max_length=100)] = "",
@@ -203,8 +192,7 @@ def orders_page(
 ) -> Response:
     wanted_status = status_ if status_ in {s.value for s in OrderStatus} else ""
     wanted_channel = channel if channel in CHANNELS else ""
-    rows, count = order_store.list_orders(
-        session,
+    rows, count = orders.page(
         status=wanted_status or None,
         channel=wanted_channel or None,
         sku=sku.strip() or None,
@@ -247,52 +235,39 @@ def order_page(
     order_id: str,
     request: Request,
     user: SignedIn,
-    session: SessionDep,
+    orders: OrderViewsDep,
     settings: SettingsDep,
     flash: Annotated[str | None, Query(max_length=2000)] = None,
 ) -> Response:
-    record = order_store.get_order(session, order_id)
-    if record is None:
+    try:
+        details = orders.details(order_id, base_url=str(request.base_url))
+    except NotFound:
         return _page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
-    order = order_view.detail(
-        record,
-        order_store.order_events(session, order_id),
-        shipment_notices.notified_at(session, order_id),
-        return_store.returns_for(session, order_id),
-        tracking_url=tracking.tracking_url(settings, order_id, str(request.base_url)),
-    )
-    recorded = OrderStatus(record.status)
     return _page(
         request,
         "dashboard/order.html",
         user,
-        order=order,
+        order=order_view.public(details),
         flash=_read_flash(settings, flash),
-        may_release=is_waiting_for_a_person(recorded),
-        may_cancel=cancel_refusal(recorded, shipping_started=False) is None,
+        may_release=details.may_release,
+        may_cancel=details.may_cancel,
     )
 
 
-async def _act(
-    order_id: str, action: str, attempt: Callable[[staff_actions.Connect], Awaitable[None]], state: AppState
-) -> RedirectResponse:
+async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: Settings) -> RedirectResponse:
     """Run a staff action and come back to the order's page with what happened."""
-
-    async def connect() -> Client:
-        return await connected(state.temporal)
-
     try:
-        await attempt(connect)
+        await attempt
         message = (True, f"{action} requested: the order page shows the outcome in a moment")
-    except staff_actions.UnknownOrder as exc:
+    except NotFound as exc:
         message = (False, str(exc))
-    except staff_actions.Refused as exc:
+    except Conflict as exc:
         message = (False, f"{action} refused: {exc}")
-    except HTTPException as exc:  # Temporal cannot be reached
-        message = (False, f"{action} not sent: {exc.detail}")
-    except RPCError as exc:
-        message = (False, f"{action} not sent: the workflow engine refused the call ({exc.message})")
-    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(state.settings, *message)}"
+    except EngineUnavailable as exc:
+        message = (False, f"{action} not sent: {exc.message}")
+    except EngineError as exc:
+        message = (False, f"{action} not sent: the workflow engine refused the call ({exc.reason})")
+    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(settings, *message)}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
@@ -300,43 +275,42 @@ async def _act(
 async def release(
     order_id: str,
     user: SignedIn,
-    state: StateDep,
+    actions: OrderActionsDep,
+    settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
     accept_channel_total: Annotated[bool, Form()] = False,
 ) -> Response:
     _check_form(user, form_token)
     wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)", accept_channel_total=accept_channel_total)
-    attempt = partial(staff_actions.release, session_factory=state.session_factory, order_id=order_id, request=wish)
-    return await _act(order_id, "release", attempt, state)
+    return await _act(order_id, "release", actions.release(order_id, wish), settings)
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(
     order_id: str,
     user: SignedIn,
-    state: StateDep,
+    actions: OrderActionsDep,
+    settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     _check_form(user, form_token)
     wish = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
-    attempt = partial(staff_actions.cancel, session_factory=state.session_factory, order_id=order_id, request=wish)
-    return await _act(order_id, "cancel", attempt, state)
+    return await _act(order_id, "cancel", actions.cancel(order_id, wish), settings)
 
 
 @router.get("/stock")
 def stock_page(
     request: Request,
     user: SignedIn,
-    session: SessionDep,
+    dashboard: DashboardDep,
     sku: Annotated[str, Query(max_length=100)] = "",
     location: Annotated[str, Query(max_length=64)] = "",
     below_safety: bool = False,
     page: PageNumber = 1,
 ) -> Response:
-    rows, count = stock_ops.overview(
-        session,
+    rows, count = dashboard.stock(
         location_id=location.strip() or None,
         sku_prefix=sku.strip() or None,
         below_safety=True if below_safety else None,
@@ -358,26 +332,24 @@ def stock_page(
 
 
 @router.get("/stock/{sku}")
-def sku_page(sku: str, request: Request, user: SignedIn, session: SessionDep) -> Response:
-    rows = inventory.stock_for_sku(session, sku)
-    if not rows:
+def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
+    found = dashboard.sku(sku)
+    if found is None:
         return _page(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
-    channels = available_to_promise({row.location_id: row.available for row in rows}, all_policies(session))
-    recent, recent_count = order_store.list_orders(session, sku=sku, limit=10)
     return _page(
         request,
         "dashboard/sku.html",
         user,
         sku=sku,
-        rows=rows,
-        channels=channels,
-        sent=stock_ops.last_sent(session, sku),
-        recent=[order_view.summary(row) for row in recent],
-        recent_count=recent_count,
+        rows=found.stock.rows,
+        channels=found.stock.channels,
+        sent=found.stock.last_sent,
+        recent=[order_view.summary(row) for row in found.recent],
+        recent_count=found.recent_count,
     )
 
 
 @router.get("/late")
-def late_page(request: Request, user: SignedIn, session: SessionDep) -> Response:
-    rows, count = escalations.list_escalations(session, open_only=True, limit=200)
+def late_page(request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
+    rows, count = dashboard.late()
     return _page(request, "dashboard/late.html", user, rows=rows, count=count)

@@ -1,6 +1,7 @@
 """Channel webhooks: each verifies its own signature over the raw body before reading it, then keeps
-the body (redacted) with what became of it, malformed or not (api.services.payload_audit). Which
-headers carry the signature and the topic is the channel's spec's to say (`spec.WebhookSpec`)."""
+the body (redacted) with what became of it, malformed or not (api.audit), and hands the order to
+intake (services.intake). Which headers carry the signature and the topic is the channel's spec's to
+say (`spec.WebhookSpec`)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api.deps import SettingsDep, StateDep, TemporalDep, connected
+from api.audit import kept_payload
+from api.deps import AuditDep, IntakeDep, SettingsDep
 from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
-from api.services.intake import take_order
-from api.services.payload_audit import kept_payload
 from domain.money import MoneyError
 from domain.order import InvalidOrder
 from integrations.channels import shopify, woocommerce
@@ -59,13 +59,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
-async def shopify_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
+async def shopify_webhook(request: Request, settings: SettingsDep, intake: IntakeDep, audit: AuditDep) -> Any:
     raw = await request.body()
     signature = request.headers.get(shopify.WEBHOOK.signature_header)
     if not shopify.verify_signature(settings.shopify_webhook_secret, raw, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid Shopify webhook signature")
     topic = request.headers.get(shopify.WEBHOOK.topic_header, shopify.WEBHOOK.default_topic)
-    async with kept_payload(state.session_factory, settings, shopify.CHANNEL, topic, raw) as kept:
+    async with kept_payload(audit, shopify.CHANNEL, topic, raw) as kept:
         payload = parse_json_object(raw)
         if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
             kept.outcome = "ignored"
@@ -80,9 +80,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         # Cancelled on Shopify (the signed body says so; the topic is unsigned): our saga undoes what
         # was done; once shipped it is refused (returns).
         cancel = shopify.cancellation(payload)
-        taken = await take_order(
-            await connected(temporal), settings, order, state.session_factory, cancel_reason=cancel
-        )
+        taken = await intake.take(order, cancel_reason=cancel)
         kept.outcome = taken.outcome
         if cancel is None and topic in shopify.CANCEL_TOPICS:
             kept.outcome += f" ({topic} with no cancelled_at in the body: taken as the order, not cancelled)"
@@ -100,7 +98,7 @@ async def shopify_webhook(request: Request, settings: SettingsDep, temporal: Tem
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
-async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal: TemporalDep, state: StateDep) -> Any:
+async def woocommerce_webhook(request: Request, settings: SettingsDep, intake: IntakeDep, audit: AuditDep) -> Any:
     raw = await request.body()
     if woocommerce.is_ping(raw, request.headers):
         # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
@@ -109,7 +107,7 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal:
     if not woocommerce.verify_signature(settings.woocommerce_webhook_secret, raw, signature):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid WooCommerce webhook signature")
     topic = request.headers.get(woocommerce.WEBHOOK.topic_header, woocommerce.WEBHOOK.default_topic)
-    async with kept_payload(state.session_factory, settings, woocommerce.CHANNEL, topic, raw) as kept:
+    async with kept_payload(audit, woocommerce.CHANNEL, topic, raw) as kept:
         payload = parse_json_object(raw)
         if topic not in woocommerce.ORDER_TOPICS:
             kept.outcome = "ignored"
@@ -126,9 +124,7 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, temporal:
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
         cancel = woocommerce.cancel_reason(payload) if action == "cancel" else None
-        taken = await take_order(
-            await connected(temporal), settings, order, state.session_factory, cancel_reason=cancel
-        )
+        taken = await intake.take(order, cancel_reason=cancel)
         kept.outcome = taken.outcome
         return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
 

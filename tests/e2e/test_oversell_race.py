@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from api.services.intake import start_order
 from config import load_settings
 from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
 from persistence.models import OrderRecord, StockLevel
+from services.intake import start_order
 from tests.e2e.conftest import ROOT, _fresh_postgres_database
 from tests.factories import add_location, make_order, stock
 

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from api.dashboard_session import COOKIE_NAME
 from api.main import create_app
-from api.services.dashboard_session import COOKIE_NAME
 from config import load_settings
 from contracts.shipments import EscalationInput
 from domain.order import price_mismatch

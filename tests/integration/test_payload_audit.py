@@ -251,7 +251,7 @@ def test_a_failed_audit_write_never_costs_an_order(api, database, caplog):
     with database.engine.begin() as connection:
         connection.execute(text("ALTER TABLE channel_messages RENAME TO channel_messages_away"))
     try:
-        with caplog.at_level(logging.ERROR, logger="api.services.payload_audit"):
+        with caplog.at_level(logging.ERROR, logger="services.payload_audit"):
             assert _shopify(api, shopify_payload([("MUG", 1, "12.50")])).status_code == 202
             assert api.post("/orders", json=_canonical(), headers=POS).status_code == 202
             assert _shopify(api, b"{not json").status_code == 400

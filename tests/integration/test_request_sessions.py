@@ -1,12 +1,13 @@
-"""How requests hold the database: an async route never holds a session (it would be open across its
-awaits of Temporal, and on SQLite that session is the write lock the worker waits for), and reading
-takes no write lock."""
+"""How requests hold the database: no route holds a session (an async route's would be open across
+its awaits of Temporal, and on SQLite that session is the write lock the worker waits for): routes
+call services, whose units of work close before they return; and reading takes no write lock."""
 
 from __future__ import annotations
 
 import inspect
 import threading
 import time
+import typing
 from collections.abc import Iterator
 
 import pytest
@@ -14,8 +15,8 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
-from api.deps import get_session
 from api.main import create_app
 from config import load_settings
 from persistence.db import create_session_factory
@@ -29,17 +30,27 @@ def _dependencies(dependant: Dependant) -> Iterator[Dependant]:
         yield from _dependencies(dependency)
 
 
-def test_no_async_route_takes_a_request_session():
+def _gives_a_session(dependency: Dependant) -> bool:
+    """Whether the dependency hands the route a database session (returned or yielded)."""
+    if dependency.call is None:
+        return False
+    target = dependency.call if inspect.isroutine(dependency.call) else type(dependency.call).__call__
+    returns = typing.get_type_hints(target).get("return")
+    return returns is not None and (returns is Session or Session in typing.get_args(returns))
+
+
+def test_no_route_takes_a_request_session():
     app = create_app(load_settings())
     routes = [route for route in iter_route_contexts(app.routes) if isinstance(route.original_route, APIRoute)]
     async_routes = [route for route in routes if inspect.iscoroutinefunction(route.endpoint)]
     assert len(async_routes) >= 10  # the walk sees the routes it guards
+    assert len(routes) >= 40
     offenders = [
         f"{sorted(route.methods or ())} {route.path}"
-        for route in async_routes
-        if any(dependency.call is get_session for dependency in _dependencies(route.dependant))
+        for route in routes
+        if any(_gives_a_session(dependency) for dependency in _dependencies(route.dependant))
     ]
-    assert offenders == [], "async routes must use AppState.read, not SessionDep"
+    assert offenders == [], "routes call services (their units of work close before they return), not a session"
 
 
 def _add_location(db: TestDatabase, location_id: str) -> None:

@@ -14,7 +14,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.main import create_app
-from api.services.tracking import make_token
 from config import load_settings
 from domain.money import Money
 from domain.order import Address, OrderLine
@@ -24,6 +23,7 @@ from persistence import orders as order_store
 from persistence import returns as return_store
 from persistence.models import PaymentRecord, ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
+from services.tracking import make_token
 from tests.factories import make_order
 
 TOKEN = "tracking-admin-token"

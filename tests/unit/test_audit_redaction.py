@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from api.services.payload_audit import configured_secrets, redacted_body
 from config import load_settings
 from integrations.channels.audit import REMOVED, audit_raw
+from services.payload_audit import configured_secrets, redacted_body
 from tests.factories import shopify_payload
 
 pytestmark = pytest.mark.unit

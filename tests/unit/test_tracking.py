@@ -12,7 +12,10 @@ import pytest
 from itsdangerous import URLSafeSerializer
 from pydantic import ValidationError
 
-from api.services.tracking import (
+from config import load_settings
+from domain.status import OrderStatus
+from persistence.models import OrderLineRecord, OrderRecord, ReturnRecord, ShipmentRecord
+from services.tracking import (
     TrackingView,
     carrier_tracking_link,
     make_token,
@@ -23,9 +26,6 @@ from api.services.tracking import (
     tracking_url,
     tracking_view,
 )
-from config import load_settings
-from domain.status import OrderStatus
-from persistence.models import OrderLineRecord, OrderRecord, ReturnRecord, ShipmentRecord
 
 SECRET = "unit-tracking-secret"
 ORDER_ID = "order-shopify-5123456789012"

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from api.services.cancel import claim_cancel
-from api.services.intake import start_order
 from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, StockLevel
+from services.cancel import claim_cancel
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.test_shipments import _confirm, _shipment

@@ -8,12 +8,12 @@ import asyncio
 import pytest
 from sqlalchemy import select
 
-from api.services.cancel import request_cancel
-from api.services.intake import start_order
 from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence.models import PaymentRecord, StockMovement
+from services.cancel import request_cancel
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.gates import Gate, GatedGateway, GatedWarehouse

@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from api.services.intake import start_order
 from domain.money import Money
 from domain.order import Address, Order, OrderLine
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, ShipmentRecord
+from services.intake import start_order
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import running_engine
 from workflows.order import OrderWorkflow

@@ -23,7 +23,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
 from api.main import create_app
-from api.services.intake import start_order
 from config import load_settings
 from domain.order import Order
 from integrations.channels import amazon, bol, shopify, woocommerce
@@ -32,6 +31,7 @@ from persistence import catalogue, inventory
 from persistence.models import ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import shopify as shopify_sandbox
+from services.intake import start_order
 from tests.channels.factories import amazon_settings, bol_settings, shopify_settings, woocommerce_settings
 from tests.conftest import TestDatabase as Database
 from tests.factories import add_location, next_id, shopify_payload, stock

@@ -11,12 +11,12 @@ from datetime import timedelta
 from sqlalchemy import select
 from temporalio.api.enums.v1 import EventType
 
-from api.services.intake import start_order
 from contracts.order_workflow import ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
 from domain.payments import PaymentStatus
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, StockOutbox
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import record_history

@@ -8,8 +8,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.services.cancel import request_cancel
-from api.services.intake import start_order
 from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.payments import PaymentStatus
 from domain.status import OrderStatus
@@ -18,6 +16,8 @@ from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence import inventory
 from persistence import orders as order_store
 from persistence.models import PaymentRecord, ShipmentRecord, StockMovement
+from services.cancel import request_cancel
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.gates import Gate, GatedWarehouse

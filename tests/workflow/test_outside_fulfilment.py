@@ -12,9 +12,7 @@ from sqlalchemy import func, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.inventory import InventoryActivities
-from api.services import order_view
-from api.services.cancel import request_cancel
-from api.services.intake import cancel_from_channel, start_order
+from api import order_view
 from contracts.inventory import SellAtCounterInput
 from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, Order
@@ -24,6 +22,8 @@ from persistence import inventory
 from persistence import orders as order_store
 from persistence.models import PaymentRecord, ShipmentRecord, StockMovement, StockOutbox
 from persistence.unit_of_work import UnitOfWork
+from services.cancel import request_cancel
+from services.intake import cancel_from_channel, start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import record_history

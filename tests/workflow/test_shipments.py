@@ -15,12 +15,12 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
-from api.services.intake import start_order
 from contracts.errors import ErrorType
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
 from persistence import orders as order_store
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import record_history

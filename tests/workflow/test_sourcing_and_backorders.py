@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api.services.intake import start_order
 from domain.channels import ChannelPolicy
 from domain.routing import Fallback, PartialPolicy, RoutingPolicy
 from domain.status import OrderStatus
@@ -20,6 +19,7 @@ from persistence import orders as order_store
 from persistence.channels import save_policy
 from persistence.models import BackorderWait, PaymentRecord, SandboxStockFeedEntry
 from persistence.unit_of_work import UnitOfWork
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import record_history

@@ -9,13 +9,13 @@ from datetime import timedelta
 import stripe
 from sqlalchemy import select
 
-from api.services.intake import start_order
 from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
 from integrations.payments import StripeGateway
 from persistence import inventory
 from persistence import orders as order_store
 from persistence.models import PaymentRecord
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import assert_replays

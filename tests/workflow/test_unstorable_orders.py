@@ -18,7 +18,6 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.worker import Worker
 
 from activities.permanent_failures import PermanentFailures
-from api.services.intake import start_order
 from contracts.errors import ErrorType
 from contracts.order_workflow import ReleaseRequest
 from domain.order import Order
@@ -27,6 +26,7 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from persistence import orders as order_store
 from persistence.models import StockMovement
 from persistence.unit_of_work import UnitOfWork
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, running_engine
 from workflows.order import OrderWorkflow

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.services.intake import start_order
 from config import load_settings
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence import inventory
 from persistence.models import StockMovement
+from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import Engine
 from worker import build_parts, build_worker

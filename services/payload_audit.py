@@ -11,17 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-
-from fastapi import HTTPException
 
 from config import Settings
 from domain.order import InvalidOrder, order_id_for
 from integrations.channels.audit import REMOVED, audit_raw
-from persistence.channel_messages import keep_message
-from persistence.db import SessionFactory
+from services.unit_of_work import UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +52,10 @@ def redacted_body(raw: bytes, secrets: tuple[str, ...]) -> str:
     return text
 
 
-def rejection(exc: HTTPException) -> str:
-    detail = exc.detail
-    message = detail.get("message", detail) if isinstance(detail, dict) else detail
-    return f"rejected: {message}"
-
-
 @dataclass
 class KeptPayload:
     """One payload on its way in; the handler fills in what it learns (whose order, the outcome)."""
 
-    session_factory: SessionFactory
-    secrets: tuple[str, ...]
     channel: str
     kind: str
     raw: bytes
@@ -86,41 +73,28 @@ class KeptPayload:
         except InvalidOrder:
             self.order_id = None
 
-    def _write(self) -> None:
-        keep_message(
-            self.session_factory,
-            self.channel,
-            self.kind,
-            redacted_body(self.raw, self.secrets),
-            external_id=self.external_id,
-            order_id=self.order_id,
-            outcome=self.outcome,
-        )
 
-    async def store(self) -> None:
+class PayloadAudit:
+    def __init__(self, settings: Settings, units: UnitOfWorkFactory) -> None:
+        self._secrets = configured_secrets(settings)
+        self._units = units
+
+    async def keep(self, payload: KeptPayload) -> None:
+        """Keep it redacted, with its outcome as it stands; a failure is logged, never raised."""
         try:
             # Off the event loop: redaction parses the whole body, and SQLite may wait for its lock.
-            await asyncio.to_thread(self._write)
+            await asyncio.to_thread(self._write, payload)
         except Exception:
-            log.exception("could not keep the %s %s payload (%s)", self.channel, self.kind, self.outcome)
+            log.exception("could not keep the %s %s payload (%s)", payload.channel, payload.kind, payload.outcome)
 
-
-@asynccontextmanager
-async def kept_payload(
-    session_factory: SessionFactory, settings: Settings, channel: str, kind: str, raw: bytes
-) -> AsyncIterator[KeptPayload]:
-    """Keep the payload when the block ends: with `outcome` as the block set it, or as
-    "rejected: <message>" when it raised (the exception still propagates)."""
-    payload = KeptPayload(session_factory, configured_secrets(settings), channel, kind, raw)
-    try:
-        yield payload
-    except HTTPException as exc:
-        payload.outcome = rejection(exc)
-        await payload.store()
-        raise
-    except Exception as exc:
-        # The workflow engine down (503) or a fault of ours: the channel will resend, but keep this one.
-        payload.outcome = f"rejected: {type(exc).__name__}"
-        await payload.store()
-        raise
-    await payload.store()
+    def _write(self, payload: KeptPayload) -> None:
+        with self._units() as uow:
+            uow.messages.add(
+                payload.channel,
+                payload.kind,
+                redacted_body(payload.raw, self._secrets),
+                external_id=payload.external_id,
+                order_id=payload.order_id,
+                outcome=payload.outcome,
+            )
+            uow.commit()

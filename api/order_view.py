@@ -1,4 +1,4 @@
-"""Read-model rows to the public order shapes."""
+"""Read-model rows to the public order shapes (the JSON API's and the dashboard's)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from api.schemas import (
 )
 from domain.status import OrderStatus
 from persistence.models import OrderEvent, OrderRecord, ReturnRecord
+from services.order_views import OrderDetails
 
 
 def _money(amount_minor: int, currency: str) -> Money:
@@ -122,3 +123,8 @@ def detail(
         events=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events],
         tracking_url=tracking_url,
     )
+
+
+def public(details: OrderDetails) -> OrderPublic:
+    """One order as GET /orders/{id} answers it."""
+    return detail(details.record, details.events, details.notified, details.returns, tracking_url=details.tracking_url)

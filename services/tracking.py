@@ -28,6 +28,7 @@ from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER
 from domain.status import OrderStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
+from services.unit_of_work import UnitOfWorkFactory
 
 _SALT = "order-tracking"
 TRACK_PATH = "/track"
@@ -250,3 +251,29 @@ def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord]) -> Track
             for r in returns
         ),
     )
+
+
+# -- the service ----------------------------------------------------------------------------------
+
+
+class TrackingLinks:
+    """The customers' tracking links and the page each one opens."""
+
+    def __init__(self, settings: Settings, units: UnitOfWorkFactory) -> None:
+        self._settings = settings
+        self._units = units
+
+    def url(self, order_id: str, request_base_url: str) -> str:
+        return tracking_url(self._settings, order_id, request_base_url)
+
+    def view(self, token: str) -> TrackingView | None:
+        """What the page shows, or None for a link that does not verify and for an order we do not
+        have alike: guessing learns nothing."""
+        order_id = read_token(self._settings.tracking_secret, token)
+        if not order_id:
+            return None
+        with self._units(read_only=True) as uow:
+            record = uow.orders.get(order_id)
+            if record is None:
+                return None
+            return tracking_view(record, uow.returns.for_order(record.order_id))

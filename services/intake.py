@@ -1,0 +1,152 @@
+"""Take an order from a channel: start its workflow, or cancel it; a second delivery of the same order
+finds the first one. The one path webhooks, POST /orders and pulled channels share.
+
+Whether we have an order is the database's to say (the order row `record_order` writes): Temporal
+refuses a second start of a workflow id only while the first run is within retention, so a channel
+that resends an order weeks later would otherwise start it again. Temporal's own refusal still
+covers the moment between a start and the order's first activity recording it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from temporalio.client import Client
+
+from config import Settings
+from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderWorkflowInput
+from domain.fulfilment import DEFAULT_SLAS
+from domain.order import FULFILLED_AT_COUNTER, Order
+from domain.outside_fulfilment import counter_sale_refusal
+from persistence.db import SessionFactory
+from services.cancel import claim_and_signal
+from services.errors import Unprocessable
+from services.gateway import TemporalWorkflows, WorkflowGateway, WorkflowNotFound
+from services.unit_of_work import UnitOfWorkFactory, units_on
+
+
+@dataclass(frozen=True)
+class Taken:
+    """What became of an order a channel sent: its id, whether it repeated what we already had
+    (a duplicate delivery, or a cancel too late to honour) and the outcome for the audit row."""
+
+    order_id: str
+    repeated: bool
+    outcome: str
+
+
+def fulfilment_options(settings: Settings) -> FulfilmentOptions:
+    slas = {kind: {**steps, **settings.sla_overrides.get(kind, {})} for kind, steps in DEFAULT_SLAS.items()}
+    return FulfilmentOptions(
+        auto_confirm=settings.auto_confirm_enabled,
+        slas=slas,
+        pickup_expiry_seconds=int(settings.pickup_expiry.total_seconds()),
+    )
+
+
+def order_workflow_input(settings: Settings, order: Order) -> OrderWorkflowInput:
+    return OrderWorkflowInput(
+        order=order,
+        received_at=datetime.now(UTC),
+        return_window_seconds=int(settings.return_window.total_seconds()),
+        backorder_deadline_seconds=(
+            int(settings.backorder_deadline.total_seconds()) if settings.backorder_deadline else None
+        ),
+        fulfilment=fulfilment_options(settings),
+        history_limit=settings.order_history_limit,
+    )
+
+
+class Intake:
+    def __init__(self, settings: Settings, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
+        self._settings = settings
+        self._units = units
+        self._workflows = workflows
+
+    async def take(self, order: Order, *, cancel_reason: str | None = None, confirm_lines: Sequence[str] = ()) -> Taken:
+        """Start the order or, given a cancel_reason, cancel it (starting it first if it is new to
+        us). The engine is reached first: while it is away nothing is taken (EngineUnavailable), and
+        the channel delivers again. `confirm_lines`: see cancel_from_channel."""
+        await self._workflows.connect()
+        if cancel_reason is not None:
+            finished = await self.cancel_from_channel(order, cancel_reason, confirm_lines)
+            return Taken(order.order_id, finished, "cancel too late: shipped or ended" if finished else "cancelled")
+        if await self._is_recorded(order.order_id):
+            return Taken(order.order_id, True, "duplicate")
+        started = await self._start(order)
+        return Taken(order.order_id, not started, "started" if started else "duplicate")
+
+    async def take_canonical(self, order: Order) -> Taken:
+        """An order from POST /orders: a counter sale is refused (Unprocessable) where it names a
+        location that cannot sell at the counter, before anything else."""
+        refusal = await asyncio.to_thread(self._counter_sale_refusal, order)
+        if refusal is not None:
+            raise Unprocessable(f"pickup_location_id: {refusal}")
+        return await self.take(order)
+
+    async def cancel_from_channel(self, order: Order, reason: str, confirm_lines: Sequence[str] = ()) -> bool:
+        """The channel cancelled the order. One we have: its workflow is signalled, after the cancel
+        is claimed like a staff cancel (so it cannot cross a shipment that is leaving right now);
+        never a second run. One new to us (a cancellation can overtake the creation): started with
+        the cancel, so it is recorded, then cancelled. `confirm_lines`: the lines whose cancellation
+        the customer requested and the channel wants confirmed once done (bol). True when the
+        order's workflow had already ended, or something had left."""
+        request = CancelRequest(reason=reason, requested_by=order.channel, confirm_lines=list(confirm_lines))
+        if await self._is_recorded(order.order_id):
+            try:
+                refusal = await claim_and_signal(self._units, self._workflows, order.order_id, request)
+            except WorkflowNotFound:  # its workflow has ended, perhaps long ago
+                return True
+            return refusal is not None
+        return not await self._start(order, cancel=request)
+
+    async def _start(self, order: Order, *, cancel: CancelRequest | None = None) -> bool:
+        data = order_workflow_input(self._settings, order)
+        return await self._workflows.start_order(data, task_queue=self._settings.task_queue, cancel=cancel)
+
+    async def _is_recorded(self, order_id: str) -> bool:
+        """Asked on a thread, in a read-only unit of work closed before we go on."""
+
+        def recorded() -> bool:
+            with self._units(read_only=True) as uow:
+                return uow.orders.status_of(order_id) is not None
+
+        return await asyncio.to_thread(recorded)
+
+    def _counter_sale_refusal(self, order: Order) -> str | None:
+        """Why this counter sale may not be taken at the location it names (not a store, too many
+        units), or None. Checked here as well as where its stock moves
+        (persistence.inventory.sell_at_counter), so no caller can go around it. A location we do
+        not know is not refused: the order is held for a person, as any naming something new."""
+        store = order.pickup_location_id
+        if order.fulfilled_by != FULFILLED_AT_COUNTER or not store:
+            return None
+        with self._units(read_only=True) as uow:
+            kind = uow.locations.kind(store)
+        return None if kind is None else counter_sale_refusal(store, kind, order.demand())
+
+
+async def start_order(client: Client, settings: Settings, order: Order) -> tuple[str, bool]:
+    """Start the order's workflow without asking the database first, for a process that holds a
+    Temporal client (scripts, tests): (order_id, duplicate)."""
+    data = order_workflow_input(settings, order)
+    started = await TemporalWorkflows.on(client).start_order(data, task_queue=settings.task_queue)
+    return order.order_id, not started
+
+
+async def cancel_from_channel(
+    client: Client,
+    settings: Settings,
+    order: Order,
+    reason: str,
+    session_factory: SessionFactory,
+    *,
+    confirm_lines: Sequence[str] = (),
+) -> tuple[str, bool]:
+    """Intake.cancel_from_channel for a process that holds a client and a session factory:
+    (order_id, finished)."""
+    intake = Intake(settings, units_on(session_factory), TemporalWorkflows.on(client))
+    return order.order_id, await intake.cancel_from_channel(order, reason, confirm_lines)

@@ -1,0 +1,73 @@
+"""The order read model as people look at it: lists with filters, one order with everything that
+happened to it, and every payload its channel sent. Nothing here asks Temporal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
+from persistence.models import ChannelMessage, OrderEvent, OrderRecord, ReturnRecord
+from services.errors import NotFound
+from services.tracking import TrackingLinks
+from services.unit_of_work import UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class OrderDetails:
+    record: OrderRecord
+    """With its lines, shipments and payments."""
+    events: list[OrderEvent]
+    notified: dict[str, datetime]
+    """Shipment id → when its channel accepted the shipment confirmation."""
+    returns: list[ReturnRecord]
+    tracking_url: str
+    """The customer's tracking page (absolute: it goes into e-mails)."""
+
+    @property
+    def may_release(self) -> bool:
+        return is_waiting_for_a_person(OrderStatus(self.record.status))
+
+    @property
+    def may_cancel(self) -> bool:
+        """As far as the read model can tell (the workflow's live state has the last word)."""
+        return cancel_refusal(OrderStatus(self.record.status), shipping_started=False) is None
+
+
+class OrderViews:
+    def __init__(self, units: UnitOfWorkFactory, links: TrackingLinks) -> None:
+        self._units = units
+        self._links = links
+
+    def page(
+        self,
+        *,
+        status: str | None = None,
+        channel: str | None = None,
+        sku: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[OrderRecord], int]:
+        """Newest first, and how many match in all."""
+        with self._units(read_only=True) as uow:
+            return uow.orders.page(status=status, channel=channel, sku=sku, limit=limit, offset=offset)
+
+    def details(self, order_id: str, *, base_url: str, for_channel: str | None = None) -> OrderDetails:
+        """NotFound for an order we do not have, and for another channel's order when `for_channel`
+        (a channel's own key) is given. `base_url`: the address the request came in on."""
+        with self._units(read_only=True) as uow:
+            record = uow.orders.get(order_id)
+            if record is None or (for_channel is not None and record.channel != for_channel):
+                raise NotFound(f"no order {order_id}")
+            events = uow.orders.events(order_id)
+            notified = uow.shipments.notified_at(order_id)
+            returns = uow.returns.for_order(order_id)
+        return OrderDetails(record, events, notified, returns, self._links.url(order_id, base_url))
+
+    def messages(self, order_id: str) -> list[ChannelMessage]:
+        """Every payload received about the order, oldest first (already redacted when kept)."""
+        with self._units(read_only=True) as uow:
+            messages = uow.messages.for_order(order_id)
+            if not messages and uow.orders.get(order_id) is None:
+                raise NotFound(f"no order {order_id}")
+        return messages
