@@ -45,7 +45,6 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
-from ops.waiting import wait_for
 from persistence.catalogue import listing_lookup
 from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
@@ -53,6 +52,7 @@ from persistence.sandbox_stock_feed import SandboxStockFeed
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.unit_of_work import units_on
+from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -209,7 +209,7 @@ def _database_answers(engine: Engine) -> None:
 async def wait_until_ready(
     settings: Settings, engine: Engine, channels: ChannelConnections, *, locations_only: bool = False
 ) -> Client:
-    """Temporal and the database, each waited for while it is not there yet (ops.waiting: one log
+    """Temporal and the database, each waited for while it is not there yet (services.waiting: one log
     line, no traceback), then what every worker expects on the server. No task is taken before both
     answer, so it does not matter which of the three an orchestrator starts first."""
     client = await wait_for(

@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from config import Settings
-from ops.waiting import reason
 from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_session_factory
 from services.catalogue import Catalogue
@@ -34,6 +33,7 @@ from services.shipments import Shipments
 from services.stock import Stock
 from services.tracking import TrackingLinks
 from services.unit_of_work import SqlUnitsOfWork
+from services.waiting import reason
 
 T = TypeVar("T")
 log = logging.getLogger("oms.api")

@@ -1,4 +1,4 @@
-"""ops.waiting: a process waits out what is not there yet with one line in the log, and does not
+"""services.waiting: a process waits out what is not there yet with one line in the log, and does not
 wait out a real error."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from ops.waiting import wait_for
+from services.waiting import wait_for
 
 log = logging.getLogger("oms.test_waiting")
 
