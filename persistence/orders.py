@@ -175,7 +175,10 @@ def get_order(session: Session, order_id: str) -> OrderRecord | None:
 
 
 def order_events(session: Session, order_id: str) -> list[OrderEvent]:
-    return list(session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id)))
+    """The order's timeline by time (then by insertion, for events of one moment): a note written
+    after the fact, such as who asked for a cancel the workflow already carried out, sits where it happened."""
+    query = select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.at, OrderEvent.id)
+    return list(session.scalars(query))
 
 
 def list_orders(

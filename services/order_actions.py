@@ -26,6 +26,7 @@ class OrderActions:
 
     async def cancel(self, order_id: str, request: CancelRequest) -> None:
         """Cancel unless something has left (then a return is the way): Conflict, or NotFound."""
+        asked_at = datetime.now(UTC)
         recorded = await self._recorded(order_id)
         if recorded in (OrderStatus.COMPLETED, OrderStatus.CANCELLED):
             raise Conflict(cancel_refusal(recorded, shipping_started=False) or "")
@@ -36,10 +37,11 @@ class OrderActions:
                 refusal = await claim_and_signal(self._units, self._workflows, order_id, request)
         if refusal is not None:
             raise Conflict(refusal)
-        await self._note(order_id, "cancel_requested", request.requested_by, request.reason)
+        await self._note(order_id, "cancel_requested", request.requested_by, request.reason, asked_at)
 
     async def release(self, order_id: str, request: ReleaseRequest) -> None:
         """Let a held or backordered order try again: Conflict, or NotFound."""
+        asked_at = datetime.now(UTC)
         await self._recorded(order_id)
         live = await self._live_state(order_id)
         refusal = release_refusal(live, request)
@@ -47,7 +49,7 @@ class OrderActions:
             raise Conflict(refusal)
         async with _while_running(order_id):
             await self._workflows.release_order(order_id, request)
-        await self._note(order_id, "release_requested", request.released_by, request.note)
+        await self._note(order_id, "release_requested", request.released_by, request.note, asked_at)
 
     async def _recorded(self, order_id: str) -> OrderStatus:
         """The status in the read model, in its own short unit of work (no lock held afterwards)."""
@@ -69,13 +71,15 @@ class OrderActions:
         except WorkflowNotFound:
             raise NotFound(f"no order {order_id}") from None
 
-    async def _note(self, order_id: str, kind: str, who: str, words: str) -> None:
-        """Who asked for what, on the order's timeline: the workflow records what it then did."""
+    async def _note(self, order_id: str, kind: str, who: str, words: str, asked_at: datetime) -> None:
+        """Who asked for what, on the order's timeline: the workflow records what it then did. Written
+        once the request was taken (a refused one leaves no note), at the time it was asked: the
+        timeline runs by time, so the request comes before what the workflow did about it."""
         detail = f"by {who or 'staff'}" + (f": {words}" if words else "")
 
         def note() -> None:
             with self._units() as uow:
-                uow.orders.add_event(order_id, kind, detail, datetime.now(UTC))
+                uow.orders.add_event(order_id, kind, detail, asked_at)
                 uow.commit()
 
         await asyncio.to_thread(note)

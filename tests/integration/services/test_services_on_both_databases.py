@@ -175,6 +175,31 @@ async def test_a_cancel_is_claimed_in_the_database_and_on_the_timeline(database)
     assert details.tracking_url.startswith("http://oms.test/track/")
 
 
+class _QuickWorkflows(FakeWorkflows):
+    """A workflow that carries the cancel out at once: its CANCELLED is on the timeline before the
+    API has written who asked for it."""
+
+    def __init__(self, database: TestDatabase) -> None:
+        super().__init__()
+        self._database = database
+
+    async def cancel_order(self, order_id: str, request: CancelRequest) -> None:
+        await super().cancel_order(order_id, request)
+        with self._database.session() as session:
+            order_store.add_event(session, order_id, "status:CANCELLED", "", datetime.now(UTC))
+            session.commit()
+
+
+async def test_who_asked_for_a_cancel_comes_before_what_the_workflow_did_about_it(database):
+    order_id = _record(database).order_id
+    workflows = _QuickWorkflows(database)
+    workflows.states[order_id] = OrderState(order_id, OrderStatus.RECEIVED)
+    units = units_on(database.session_factory)
+    await OrderActions(units, workflows).cancel(order_id, CancelRequest(reason="typo", requested_by="alice"))
+    events = OrderViews(units, TrackingLinks(SETTINGS, units)).details(order_id, base_url="http://oms.test/").events
+    assert [e.kind for e in events][-2:] == ["cancel_requested", "status:CANCELLED"]
+
+
 def test_a_channel_key_reads_only_its_own_channels_orders(database):
     order_id = _record(database, "pos").order_id
     units = units_on(database.session_factory)
