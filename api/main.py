@@ -59,6 +59,32 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
 
+    _answer_errors(app)
+    for module in (
+        health,
+        webhooks,
+        orders,
+        returns,
+        shipments,
+        inventory,
+        channels,
+        kpis,
+        catalogue,
+        tracking,
+        dashboard,
+    ):
+        app.include_router(module.router)
+    document_common_responses(app)
+    # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards).
+    app.add_middleware(BodyLimit, default=settings.body_limit, limits=[("/webhooks/", settings.webhook_body_limit)])
+    app.add_middleware(NoNulInUrl)
+    return app
+
+
+def _answer_errors(app: FastAPI) -> None:
+    """Every refusal as a clear 4xx or a 503 with Retry-After, never a 500: bad input, what a use
+    case refused, a database or workflow engine that is not there (yet)."""
+
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -97,23 +123,3 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             status_code=503,
             headers={"Retry-After": "5"},
         )
-
-    for module in (
-        health,
-        webhooks,
-        orders,
-        returns,
-        shipments,
-        inventory,
-        channels,
-        kpis,
-        catalogue,
-        tracking,
-        dashboard,
-    ):
-        app.include_router(module.router)
-    document_common_responses(app)
-    # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards).
-    app.add_middleware(BodyLimit, default=settings.body_limit, limits=[("/webhooks/", settings.webhook_body_limit)])
-    app.add_middleware(NoNulInUrl)
-    return app

@@ -15,7 +15,7 @@ from api.schemas import (
     ShipmentPublic,
 )
 from domain.status import OrderStatus
-from persistence.models import OrderEvent, OrderRecord, ReturnRecord
+from persistence.models import OrderEvent, OrderRecord, PaymentRecord, ReturnRecord, ShipmentRecord
 from services.order_views import OrderDetails
 
 
@@ -68,61 +68,62 @@ def detail(
         fulfilled_by=record.fulfilled_by,
         completed_at=record.completed_at,
         cancelled_at=record.cancelled_at,
-        shipments=[
-            ShipmentPublic(
-                shipment_id=s.shipment_id,
-                location_id=s.location_id,
-                status=s.status,
-                carrier=s.carrier,
-                tracking_number=s.tracking_number,
-                label_ref=s.label_ref,
-                picked_at=s.picked_at,
-                packed_at=s.packed_at,
-                shipped_at=s.shipped_at,
-                kind=s.kind,
-                lines=dict(s.lines),
-                short_lines=s.short_lines,
-                parcels=s.parcels,
-                ready_at=s.ready_at,
-                collected_at=s.collected_at,
-                cancelled_at=s.cancelled_at,
-                channel_notified_at=(notified or {}).get(s.shipment_id),
-                transfer_to=s.transfer_to,
-                fulfilment_cost=(
-                    _money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None
-                ),
-            )
-            for s in record.shipments
-        ],
-        payments=[
-            PaymentPublic(
-                payment_id=p.payment_id,
-                provider=p.provider,
-                status=p.status,
-                authorized=_money(p.authorized_minor, p.currency),
-                captured=_money(p.captured_minor, p.currency),
-                voided=_money(p.voided_minor, p.currency),
-                refunded=_money(p.refunded_minor, p.currency),
-            )
-            for p in record.payments
-        ],
-        returns=[
-            {
-                "return_id": r.return_id,
-                "status": r.status,
-                "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in sorted(r.lines.items())],
-                "reason": r.reason,
-                "refund": {"amount_minor": r.refund_minor, "currency": r.currency},
-                "requested_by": r.requested_by,
-                "created_at": r.created_at.isoformat(),
-                "refunded_at": r.refunded_at.isoformat() if r.refunded_at else None,
-            }
-            for r in returns or []
-        ],
+        shipments=[_shipment(s, currency, (notified or {}).get(s.shipment_id)) for s in record.shipments],
+        payments=[_payment(p) for p in record.payments],
+        returns=[_return(r) for r in returns or []],
         sourcing=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events if e.kind == "sourcing"],
         events=[EventPublic(kind=e.kind, detail=e.detail, at=e.at) for e in events],
         tracking_url=tracking_url,
     )
+
+
+def _shipment(s: ShipmentRecord, currency: str, notified_at: datetime | None) -> ShipmentPublic:
+    return ShipmentPublic(
+        shipment_id=s.shipment_id,
+        location_id=s.location_id,
+        status=s.status,
+        carrier=s.carrier,
+        tracking_number=s.tracking_number,
+        label_ref=s.label_ref,
+        picked_at=s.picked_at,
+        packed_at=s.packed_at,
+        shipped_at=s.shipped_at,
+        kind=s.kind,
+        lines=dict(s.lines),
+        short_lines=s.short_lines,
+        parcels=s.parcels,
+        ready_at=s.ready_at,
+        collected_at=s.collected_at,
+        cancelled_at=s.cancelled_at,
+        channel_notified_at=notified_at,
+        transfer_to=s.transfer_to,
+        fulfilment_cost=(_money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None),
+    )
+
+
+def _payment(p: PaymentRecord) -> PaymentPublic:
+    return PaymentPublic(
+        payment_id=p.payment_id,
+        provider=p.provider,
+        status=p.status,
+        authorized=_money(p.authorized_minor, p.currency),
+        captured=_money(p.captured_minor, p.currency),
+        voided=_money(p.voided_minor, p.currency),
+        refunded=_money(p.refunded_minor, p.currency),
+    )
+
+
+def _return(r: ReturnRecord) -> dict[str, object]:
+    return {
+        "return_id": r.return_id,
+        "status": r.status,
+        "lines": [{"sku": sku, "quantity": quantity} for sku, quantity in sorted(r.lines.items())],
+        "reason": r.reason,
+        "refund": {"amount_minor": r.refund_minor, "currency": r.currency},
+        "requested_by": r.requested_by,
+        "created_at": r.created_at.isoformat(),
+        "refunded_at": r.refunded_at.isoformat() if r.refunded_at else None,
+    }
 
 
 def public(details: OrderDetails) -> OrderPublic:
