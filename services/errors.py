@@ -34,3 +34,10 @@ class Unavailable(ServiceError):
 
 class Failed(ServiceError):
     """Something we depend on failed the work after taking it (a return's refund step)."""
+
+
+def refused(why: str, kind: str, unprocessable: frozenset[str]) -> ServiceError:
+    """A workflow's validator refused an update: Unprocessable when the request itself can never be
+    taken (`unprocessable` kinds), else Conflict (not in the state things are in now)."""
+    error = Unprocessable if kind in unprocessable else Conflict
+    return error(why, refusal=kind)

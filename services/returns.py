@@ -8,7 +8,7 @@ import asyncio
 from contracts.errors import ErrorType
 from contracts.returns import ReturnAccepted, ReturnRequest
 from domain.returns import ReturnRefusalKind
-from services.errors import Conflict, Failed, NotFound, Unprocessable
+from services.errors import Conflict, Failed, NotFound, refused
 from services.gateway import (
     EngineError,
     EngineUnavailable,
@@ -19,7 +19,7 @@ from services.gateway import (
 )
 from services.unit_of_work import UnitOfWorkFactory
 
-_UNPROCESSABLE = {ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value}
+_UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value})
 
 
 class Returns:
@@ -45,8 +45,7 @@ class Returns:
         except UpdateFailed as exc:
             if exc.error_type == ErrorType.RETURN_REFUSED:
                 kind = exc.refusal or ReturnRefusalKind.NOT_SHIPPED.value
-                refused = Unprocessable if kind in _UNPROCESSABLE else Conflict
-                raise refused(exc.refused_because, refusal=kind) from None
+                raise refused(exc.refused_because, kind, _UNPROCESSABLE) from None
             raise Failed(f"the return could not be completed: {exc.reason}") from None
         except (WorkflowNotFound, WorkflowNotRunning):
             # The order's workflow has ended: its returns window closed (or it was cancelled).

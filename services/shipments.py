@@ -15,7 +15,7 @@ from contracts.errors import ErrorType
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.fulfilment import RefusalKind
 from persistence.models import Escalation, ShipmentRecord
-from services.errors import Conflict, NotFound, Unprocessable
+from services.errors import Conflict, NotFound, refused
 from services.gateway import (
     EngineError,
     EngineUnavailable,
@@ -25,7 +25,7 @@ from services.gateway import (
 )
 from services.unit_of_work import UnitOfWorkFactory
 
-_UNPROCESSABLE = {RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value}
+_UNPROCESSABLE = frozenset({RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value})
 
 
 @dataclass(frozen=True)
@@ -71,8 +71,7 @@ class Shipments:
         except UpdateFailed as exc:
             if exc.error_type == ErrorType.CONFIRMATION_REFUSED:
                 kind = exc.refusal or RefusalKind.OUT_OF_ORDER.value
-                refused = Unprocessable if kind in _UNPROCESSABLE else Conflict
-                raise refused(exc.refused_because, refusal=kind) from None
+                raise refused(exc.refused_because, kind, _UNPROCESSABLE) from None
             raise Conflict(f"confirmation refused: {exc.reason}") from None
         except WorkflowNotFound:
             message = f"shipment {shipment_id} is not waiting for confirmations (finished or unknown)"
