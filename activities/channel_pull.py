@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import ParamSpec, TypeVar
 
 from pydantic import ValidationError
 from temporalio import activity
@@ -50,6 +50,7 @@ HEARTBEAT_EVERY = 5.0
 AUDIT_KIND = "pull"
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class _Stop(Exception):
@@ -195,10 +196,10 @@ def _rate_limit_wait(retry_after: float | None) -> float:
     return min(RATE_LIMIT_FIRST_WAIT * 2.0 ** min(attempt - 1, 16), RATE_LIMIT_MAX_WAIT)
 
 
-async def _while_heartbeating(function: Callable[..., T], *args: Any) -> T:
+async def _while_heartbeating(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking call in a thread, heartbeating meanwhile: a page can take a while (bol fetches
     every order's details), and the heartbeat is how Temporal notices a worker that died."""
-    call = asyncio.ensure_future(asyncio.to_thread(function, *args))
+    call = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
     while True:
         done, _ = await asyncio.wait({call}, timeout=HEARTBEAT_EVERY)
         if done:
