@@ -26,6 +26,7 @@ from config import Settings
 from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER
+from domain.returns import ReturnStatus
 from domain.status import OrderStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
 from services.unit_of_work import UnitOfWorkFactory
@@ -158,9 +159,9 @@ def shipment_status_wording(status: str, kind: str) -> str:
 
 
 _REFUND_WORDING: dict[str, str] = {
-    "ACCEPTED": "Return received, refund in progress",
-    "REFUNDED": "Refunded",
-    "REFUND_ON_CHANNEL": "Refunded through the shop you ordered from",
+    ReturnStatus.ACCEPTED: "Return received, refund in progress",
+    ReturnStatus.REFUNDED: "Refunded",
+    ReturnStatus.REFUND_ON_CHANNEL: "Refunded through the shop you ordered from",
 }
 
 
