@@ -45,10 +45,10 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
-from persistence.catalogue import listing_lookup
-from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
-from persistence.sandbox_stock_feed import SandboxStockFeed
+from persistence.master_data.catalogue import listing_lookup
+from persistence.master_data.channels import PolicyCache
+from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.unit_of_work import units_on

@@ -17,11 +17,11 @@ from integrations.channels.base import ChannelCanceller, ShipmentConfirmer
 from integrations.channels.errors import ChannelError, ChannelRateLimited, ChannelUnavailable
 from integrations.channels.registry import SPECS
 from integrations.channels.spec import ChannelSpec
-from persistence import cancellation_notices, channel_outbox, shipment_notices
-from persistence import orders as order_store
-from persistence.channel_outbox import Row
 from persistence.db import SessionFactory
+from persistence.guarded_writes import cancellation_notices, channel_outbox, shipment_notices
+from persistence.guarded_writes.channel_outbox import Row
 from persistence.models import CancellationNoticeOutbox, ShipmentNoticeOutbox, utcnow
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 
 log = logging.getLogger("oms.channel_out")

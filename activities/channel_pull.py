@@ -33,10 +33,10 @@ from integrations.channels.errors import (
     ChannelUnavailable,
 )
 from integrations.channels.registry import PULLED_MAPPERS, PulledMapper
-from persistence.catalogue import resolver_for
-from persistence.channel_cursors import load_cursor, save_cursor
-from persistence.channel_messages import keep_message
 from persistence.db import SessionFactory
+from persistence.guarded_writes.channel_cursors import load_cursor, save_cursor
+from persistence.master_data.catalogue import resolver_for
+from persistence.read_model.channel_messages import keep_message
 from services.intake import Intake
 
 log = logging.getLogger("oms.channel_pull")

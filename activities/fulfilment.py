@@ -20,11 +20,12 @@ from domain.fulfilment import DONE_STATUS, ShipmentStatus, Step, picked_lines, s
 from domain.status import OrderStatus
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
-from persistence import escalations, inventory, shipment_notices
-from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.idempotency import Done, run_once, stored_result
+from persistence.guarded_writes import inventory, shipment_notices
+from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
+from persistence.read_model import escalations
+from persistence.read_model import orders as order_store
 
 
 class ShipmentActivities(Shipments):

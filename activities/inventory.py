@@ -21,13 +21,14 @@ from domain.fulfilment import ShipmentStatus, shipment_kind
 from domain.outside_fulfilment import count_the_shelf
 from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
 from domain.status import OrderStatus
-from persistence import backorders, inventory
-from persistence import orders as order_store
-from persistence.channels import policy_for
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once
+from persistence.guarded_writes import inventory
+from persistence.guarded_writes.idempotency import run_once
+from persistence.guarded_writes.sourcing_inputs import available_by_location, sourcing_locations
+from persistence.master_data.channels import policy_for
 from persistence.models import Location, ShipmentRecord
-from persistence.sourcing_inputs import available_by_location, sourcing_locations
+from persistence.read_model import backorders
+from persistence.read_model import orders as order_store
 
 
 def shipment_id_for(order_id: str, location_id: str, round_: int = 1) -> str:

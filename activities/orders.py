@@ -21,11 +21,12 @@ from domain.limits import order_limit_refusals, unstorable_reason
 from domain.order import hold_reasons, price_mismatch
 from domain.status import OrderStatus
 from integrations.channels.registry import SPECS
-from persistence import backorders, cancellation_notices, inventory
-from persistence import orders as order_store
-from persistence.channels import policy_for
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once
+from persistence.guarded_writes import cancellation_notices, inventory
+from persistence.guarded_writes.idempotency import run_once
+from persistence.master_data.channels import policy_for
+from persistence.read_model import backorders
+from persistence.read_model import orders as order_store
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
 

@@ -33,7 +33,7 @@ from contracts.channels import (
     StockFeedInput,
 )
 from persistence.db import SessionFactory, readers_of
-from persistence.outbox_work import new_work_waiting
+from persistence.guarded_writes.outbox_work import new_work_waiting
 
 POLL_SECONDS = 0.5
 HEARTBEAT_SECONDS = 2.0

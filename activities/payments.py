@@ -13,10 +13,10 @@ from contracts.errors import ErrorType
 from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
 from domain.payments import PaymentStatus
 from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGateway, PaymentRejected
-from persistence import orders as order_store
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once, stored_result
+from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import PaymentRecord
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 
 

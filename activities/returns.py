@@ -13,10 +13,10 @@ from domain.money import Money
 from domain.order import Order
 from domain.returns import ReturnLine, ReturnRefused, ReturnStatus, check_return, refund_for
 from integrations.providers import PaymentGateway, PaymentRejected
-from persistence import returns as return_store
 from persistence.db import SessionFactory
-from persistence.idempotency import run_once, stored_result
+from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
+from persistence.read_model import returns as return_store
 from persistence.unit_of_work import UnitOfWork
 
 

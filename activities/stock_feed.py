@@ -16,11 +16,11 @@ from contracts.order_workflow import StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
 from integrations.channels.base import StockFeed
-from persistence import backorders
-from persistence.channels import PolicyCache
 from persistence.db import SessionFactory
+from persistence.guarded_writes.stock_outbox import atp_by_sku
+from persistence.master_data.channels import PolicyCache
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
-from persistence.stock_outbox import atp_by_sku
+from persistence.read_model import backorders
 from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
 

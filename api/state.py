@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from config import Settings
-from persistence.channels import PolicyCache
 from persistence.db import SessionFactory, create_session_factory
+from persistence.master_data.channels import PolicyCache
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard

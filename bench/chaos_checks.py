@@ -15,8 +15,8 @@ import stripe
 from sqlalchemy import select
 
 from bench.chaos_orders import Intake, PlannedOrder
-from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
+from persistence.guarded_writes import inventory
 from persistence.models import (
     OrderEvent,
     OrderLineRecord,

@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
-from persistence.idempotency import Done, run_once
+from persistence.guarded_writes import inventory
+from persistence.guarded_writes.idempotency import Done, run_once
 from persistence.migrate import upgrade_to_head
 from persistence.models import Base, Location, StockLevel
 from persistence.unit_of_work import UnitOfWork

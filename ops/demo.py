@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
+from persistence.guarded_writes import inventory
 from persistence.models import Location
 from persistence.unit_of_work import UnitOfWork
 

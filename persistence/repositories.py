@@ -15,24 +15,14 @@ from sqlalchemy.orm import Session
 from domain.channels import ChannelPolicy
 from domain.limits import INTEGER_MAX
 from domain.status import OrderStatus
-from persistence import (
-    catalogue,
-    channel_messages,
-    escalations,
-    inventory,
-    kpis,
-    overview,
-    returns,
-    shipment_notices,
-    shipments,
-    stock_ops,
-)
-from persistence import channels as channel_store
-from persistence import orders as order_store
-from persistence.channels import PolicyCache
 from persistence.conflicts import translated
-from persistence.inventory import StockRow, TooMuchStock
-from persistence.kpis import KpiRows
+from persistence.guarded_writes import inventory, shipment_notices, stock_ops
+from persistence.guarded_writes.inventory import StockRow, TooMuchStock
+from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
+from persistence.guarded_writes.stock_outbox import note_stock_change
+from persistence.master_data import catalogue
+from persistence.master_data import channels as channel_store
+from persistence.master_data.channels import PolicyCache
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -42,9 +32,10 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
-from persistence.overview import StuckNotice
-from persistence.stock_ops import ChannelSent, Transfer
-from persistence.stock_outbox import note_stock_change
+from persistence.read_model import channel_messages, escalations, kpis, overview, returns, shipments
+from persistence.read_model import orders as order_store
+from persistence.read_model.kpis import KpiRows
+from persistence.read_model.overview import StuckNotice
 
 
 class SqlOrders:

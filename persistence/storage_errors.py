@@ -17,7 +17,7 @@ from sqlalchemy import BigInteger, Column, Integer, String, Table
 from sqlalchemy.exc import DataError, StatementError
 
 from domain import limits
-from persistence.inventory import TooMuchStock
+from persistence.guarded_writes.inventory import TooMuchStock
 from persistence.models import Base
 
 PERMANENT = (DataError, OverflowError, TooMuchStock)

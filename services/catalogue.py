@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from persistence.catalogue import CatalogueConflict
 from persistence.conflicts import ConcurrentWrite
+from persistence.master_data.catalogue import CatalogueConflict
 from services.errors import Conflict, NotFound
 from services.unit_of_work import UnitOfWorkFactory
 

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from domain.kpis import DurationStats, duration_stats
-from persistence.inventory import StockRow
-from persistence.kpis import KpiRows
+from persistence.guarded_writes.inventory import StockRow
 from persistence.models import Escalation, OrderRecord
-from persistence.overview import StuckNotice
+from persistence.read_model.kpis import KpiRows
+from persistence.read_model.overview import StuckNotice
 from services.stock import StockView, stock_view
 from services.unit_of_work import UnitOfWorkFactory
 

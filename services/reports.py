@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from domain.kpis import DurationStats, duration_stats
-from persistence.kpis import KpiRows
+from persistence.read_model.kpis import KpiRows
 from services.errors import Unprocessable
 from services.unit_of_work import UnitOfWorkFactory
 

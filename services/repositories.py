@@ -14,8 +14,8 @@ from typing import Protocol
 
 from domain.channels import ChannelPolicy
 from domain.status import OrderStatus
-from persistence.inventory import StockRow
-from persistence.kpis import KpiRows
+from persistence.guarded_writes.inventory import StockRow
+from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -25,8 +25,8 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
-from persistence.overview import StuckNotice
-from persistence.stock_ops import ChannelSent, Transfer
+from persistence.read_model.kpis import KpiRows
+from persistence.read_model.overview import StuckNotice
 
 
 class OrderRepository(Protocol):

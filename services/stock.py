@@ -14,9 +14,15 @@ from datetime import datetime, timedelta
 from domain.channels import available_to_promise
 from domain.replenishment import ReorderHint, reorder_hint
 from persistence.conflicts import LockCycle
-from persistence.inventory import BelowReserved, InsufficientStock, StockRow, TooMuchStock, UnknownLocation
+from persistence.guarded_writes.inventory import (
+    BelowReserved,
+    InsufficientStock,
+    StockRow,
+    TooMuchStock,
+    UnknownLocation,
+)
+from persistence.guarded_writes.stock_ops import ChannelSent, NoStockRecord, SameLocation, Transfer
 from persistence.models import utcnow
-from persistence.stock_ops import ChannelSent, NoStockRecord, SameLocation, Transfer
 from services.errors import Conflict, NotFound, Unavailable, Unprocessable
 from services.repositories import ChannelRepository, StockRepository
 from services.unit_of_work import UnitOfWorkFactory

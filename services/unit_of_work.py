@@ -13,9 +13,9 @@ from typing import Protocol, Self
 
 from sqlalchemy.orm import Session
 
-from persistence.channels import PolicyCache
 from persistence.conflicts import translated
 from persistence.db import SessionFactory, readers_of
+from persistence.master_data.channels import PolicyCache
 from persistence.repositories import (
     SqlCatalogue,
     SqlChannels,

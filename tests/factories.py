@@ -13,8 +13,8 @@ from typing import Any
 from domain.money import Money
 from domain.order import Address, Order, OrderLine
 from integrations.channels import shopify
-from persistence import inventory
 from persistence.db import SessionFactory
+from persistence.guarded_writes import inventory
 from persistence.models import Location
 from persistence.unit_of_work import UnitOfWork
 

@@ -18,8 +18,8 @@ from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
 from domain.order import CHANNELS
 from domain.status import OrderStatus
-from persistence.inventory import StockRow
-from persistence.kpis import KpiRows
+from persistence.guarded_writes.inventory import StockRow
+from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -29,8 +29,8 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
-from persistence.overview import StuckNotice
-from persistence.stock_ops import ChannelSent, Transfer
+from persistence.read_model.kpis import KpiRows
+from persistence.read_model.overview import StuckNotice
 from services.gateway import EngineUnavailable
 from services.unit_of_work import AbstractUnitOfWork
 

@@ -31,7 +31,7 @@ from api.schemas import (
     TransferCreate,
     TransferPublic,
 )
-from persistence.inventory import StockRow
+from persistence.guarded_writes.inventory import StockRow
 from persistence.models import Location
 
 router = APIRouter(tags=["inventory"])

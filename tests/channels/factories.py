@@ -23,9 +23,9 @@ from integrations.channels.base import OrderSource, PulledOrder
 from integrations.channels.bol.client import BolClient
 from integrations.channels.shopify.client import ShopifyAdminClient
 from integrations.channels.woocommerce.client import WooCommerceClient
-from persistence import orders as order_store
 from persistence.db import SessionFactory
 from persistence.models import CancellationNoticeOutbox, OrderEvent, OrderRecord, ShipmentNoticeOutbox
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import amazon as amazon_sandbox
 from sandboxes import bol as bol_sandbox

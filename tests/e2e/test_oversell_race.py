@@ -19,8 +19,8 @@ import pytest
 from sqlalchemy import select
 
 from config import load_settings
-from persistence import inventory
 from persistence.db import create_db_engine, create_session_factory
+from persistence.guarded_writes import inventory
 from persistence.models import OrderRecord, StockLevel
 from services.intake import start_order
 from tests.e2e.conftest import ROOT, _fresh_postgres_database

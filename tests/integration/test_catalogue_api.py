@@ -13,7 +13,7 @@ from sqlalchemy import select
 from api.main import create_app
 from config import load_settings
 from ops.temporal_dev import free_port
-from persistence.catalogue import resolve_identifier
+from persistence.master_data.catalogue import resolve_identifier
 from persistence.models import StockOutbox
 
 TOKEN = "catalogue-admin-token"

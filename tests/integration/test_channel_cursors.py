@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from persistence.channel_cursors import load_cursor, save_cursor
+from persistence.guarded_writes.channel_cursors import load_cursor, save_cursor
 from persistence.models import ChannelCursor
 
 

@@ -16,7 +16,7 @@ from api.main import create_app
 from config import load_settings
 from contracts.order_workflow import OrderWorkflowInput
 from ops.temporal_dev import DevServer
-from persistence import orders as order_store
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, next_id
 

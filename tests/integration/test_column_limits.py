@@ -50,9 +50,9 @@ from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.status import OrderStatus
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import DevServer
-from persistence import orders as order_store
-from persistence.channel_messages import keep_message
 from persistence.models import Base, ChannelMessage, OrderRecord
+from persistence.read_model import orders as order_store
+from persistence.read_model.channel_messages import keep_message
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import next_id
 

@@ -19,9 +19,9 @@ from contracts.shipments import EscalationInput
 from domain.order import price_mismatch
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
-from persistence import escalations
-from persistence import orders as order_store
 from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
+from persistence.read_model import escalations
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
 

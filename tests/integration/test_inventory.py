@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from persistence import inventory
-from persistence.idempotency import Done, run_once
+from persistence.guarded_writes import inventory
+from persistence.guarded_writes.idempotency import Done, run_once
 from persistence.models import ActivityResult, StockLevel, StockMovement
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock

@@ -12,8 +12,8 @@ from api.main import create_app
 from config import load_settings
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
-from persistence import orders as order_store
 from persistence.models import ReturnRecord, ShipmentRecord
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
 

@@ -16,10 +16,10 @@ from api.main import create_app
 from config import load_settings
 from domain.channels import ChannelPolicy
 from ops.temporal_dev import free_port
-from persistence import inventory, stock_ops
-from persistence.channels import save_policy
+from persistence.guarded_writes import inventory, stock_ops
+from persistence.guarded_writes.stock_outbox import atp_by_sku
+from persistence.master_data.channels import save_policy
 from persistence.models import ChannelStockLevel, StockLevel, StockMovement, StockOutbox, utcnow
-from persistence.stock_outbox import atp_by_sku
 from persistence.unit_of_work import UnitOfWork
 
 TOKEN = "test-admin-token"

@@ -9,11 +9,11 @@ from sqlalchemy import select
 
 from activities.stock_feed import StockFeedActivities
 from domain.channels import ChannelPolicy
-from persistence import inventory
-from persistence.channels import save_policy
+from persistence.guarded_writes import inventory
+from persistence.guarded_writes.stock_outbox import atp_by_sku
+from persistence.master_data.channels import save_policy
 from persistence.models import ChannelStockLevel, StockOutbox
-from persistence.sandbox_stock_feed import sandbox_feeds
-from persistence.stock_outbox import atp_by_sku
+from persistence.read_model.sandbox_stock_feed import sandbox_feeds
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
 

@@ -28,8 +28,8 @@ from domain.payments import PaymentStatus
 from integrations.payments import PaymentRejected, StripeGateway
 from integrations.providers import GatewayPayment, PaymentDeclined
 from ops.temporal_dev import free_port
-from persistence import orders as order_store
 from persistence.models import PaymentRecord
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
 

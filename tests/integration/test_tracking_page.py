@@ -19,9 +19,9 @@ from domain.money import Money
 from domain.order import Address, OrderLine
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
-from persistence import orders as order_store
-from persistence import returns as return_store
 from persistence.models import PaymentRecord, ShipmentRecord
+from persistence.read_model import orders as order_store
+from persistence.read_model import returns as return_store
 from persistence.unit_of_work import UnitOfWork
 from services.tracking import make_token
 from tests.factories import make_order

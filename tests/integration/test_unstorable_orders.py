@@ -19,8 +19,8 @@ from domain import limits
 from domain.money import Money
 from domain.order import Order
 from domain.status import OrderStatus
-from persistence import orders as order_store
 from persistence.models import OrderRecord
+from persistence.read_model import orders as order_store
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order

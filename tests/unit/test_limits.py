@@ -13,7 +13,7 @@ from domain.channels import ChannelPolicy, available_to_promise
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, Address, InvalidOrder, Order
 from domain.outside_fulfilment import counter_sale_refusal
-from persistence.idempotency import stored_key
+from persistence.guarded_writes.idempotency import stored_key
 from tests.factories import make_order
 
 

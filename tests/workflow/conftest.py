@@ -22,7 +22,7 @@ from config import Settings, load_settings
 from contracts.order_workflow import OrderState
 from domain.status import OrderStatus
 from integrations.providers import PaymentGateway, Warehouse
-from persistence import orders as order_store
+from persistence.read_model import orders as order_store
 from tests.conftest import TestDatabase
 from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
 from workflows.order import OrderWorkflow

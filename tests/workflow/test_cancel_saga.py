@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
-from persistence import orders as order_store
 from persistence.models import PaymentRecord, StockMovement
+from persistence.read_model import orders as order_store
 from services.cancel import request_cancel
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock

@@ -9,7 +9,8 @@ import copy
 import json
 from pathlib import Path
 
-from persistence import cancellation_notices, catalogue
+from persistence.guarded_writes import cancellation_notices
+from persistence.master_data import catalogue
 from persistence.unit_of_work import UnitOfWork
 from tests.channels.factories import shopify_settings, timeline
 from tests.factories import add_location, next_id, shopify_payload, signed, stock

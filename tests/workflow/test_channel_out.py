@@ -27,7 +27,8 @@ from config import load_settings
 from domain.order import Order
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import free_port
-from persistence import catalogue, inventory
+from persistence.guarded_writes import inventory
+from persistence.master_data import catalogue
 from persistence.models import ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import shopify as shopify_sandbox

@@ -33,9 +33,9 @@ from contracts.channels import PullChannelInput, PullChannelResult
 from contracts.order_workflow import OrderWorkflowInput, ReleaseRequest
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US
 from ops.channel_schedules import ensure_pull_schedules, pull_schedule_id
-from persistence import orders as order_store
-from persistence.catalogue import save_product
+from persistence.master_data.catalogue import save_product
 from persistence.models import ChannelCursor, ChannelMessage, OrderLineRecord, OrderRecord
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import bol as bol_sandbox
 from sandboxes.server import serve

@@ -19,9 +19,9 @@ from temporalio.service import RPCError, RPCStatusCode
 from domain.order import Order
 from domain.status import OrderStatus
 from integrations.channels import bol, shopify, woocommerce
-from persistence import orders as order_store
-from persistence.catalogue import resolver_for
+from persistence.master_data.catalogue import resolver_for
 from persistence.models import OrderRecord
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.channels.factories import seed_bol_orders
 from tests.factories import make_order, next_id, shopify_payload

@@ -13,9 +13,9 @@ from domain.payments import PaymentStatus
 from domain.status import OrderStatus
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
-from persistence import inventory
-from persistence import orders as order_store
+from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ShipmentRecord, StockMovement
+from persistence.read_model import orders as order_store
 from services.cancel import request_cancel
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock

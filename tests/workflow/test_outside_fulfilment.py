@@ -18,9 +18,9 @@ from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, Order
 from domain.outside_fulfilment import COUNTER_SALE_REFUSAL
 from domain.status import OrderStatus
-from persistence import inventory
-from persistence import orders as order_store
+from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ShipmentRecord, StockMovement, StockOutbox
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.cancel import request_cancel
 from services.intake import cancel_from_channel, start_order

@@ -10,8 +10,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from domain.status import OrderStatus
-from persistence import orders as order_store
 from persistence.models import PaymentRecord
+from persistence.read_model import orders as order_store
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import api_client, running_engine
 

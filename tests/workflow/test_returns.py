@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from persistence import inventory
+from persistence.guarded_writes import inventory
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
 from tests.workflow.histories import record_history

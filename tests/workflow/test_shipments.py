@@ -18,8 +18,8 @@ from temporalio.service import RPCError
 from contracts.errors import ErrorType
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
-from persistence import orders as order_store
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
+from persistence.read_model import orders as order_store
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine

@@ -14,10 +14,10 @@ from domain.channels import ChannelPolicy
 from domain.routing import Fallback, PartialPolicy, RoutingPolicy
 from domain.status import OrderStatus
 from integrations.sandbox.payments import SandboxPaymentGateway
-from persistence import inventory
-from persistence import orders as order_store
-from persistence.channels import save_policy
+from persistence.guarded_writes import inventory
+from persistence.master_data.channels import save_policy
 from persistence.models import BackorderWait, PaymentRecord, SandboxStockFeedEntry
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock

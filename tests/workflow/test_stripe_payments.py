@@ -12,9 +12,9 @@ from sqlalchemy import select
 from contracts.order_workflow import CancelRequest
 from domain.status import OrderStatus
 from integrations.payments import StripeGateway
-from persistence import inventory
-from persistence import orders as order_store
+from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord
+from persistence.read_model import orders as order_store
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine

@@ -23,8 +23,8 @@ from contracts.order_workflow import ReleaseRequest
 from domain.order import Order
 from domain.status import OrderStatus
 from integrations.sandbox.payments import SandboxPaymentGateway
-from persistence import orders as order_store
 from persistence.models import StockMovement
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 from config import load_settings
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
-from persistence import inventory
+from persistence.guarded_writes import inventory
 from persistence.models import StockMovement
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock

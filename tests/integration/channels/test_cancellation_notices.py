@@ -24,9 +24,9 @@ from integrations.channels.bol.canceller import BolCanceller
 from integrations.channels.registry import SPECS
 from integrations.channels.shopify.canceller import ShopifyCanceller
 from integrations.channels.woocommerce.canceller import WooCommerceCanceller
-from persistence import cancellation_notices, channel_outbox
-from persistence import orders as order_store
+from persistence.guarded_writes import cancellation_notices, channel_outbox
 from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, StockOutbox
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.channels.factories import (
     bol_client,

@@ -24,7 +24,7 @@ from integrations.channels.shopify.fulfilment import ShopifyShipmentConfirmer
 from integrations.channels.spec import ChannelSpec
 from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
 from integrations.sandbox.warehouse import SandboxWarehouse
-from persistence import inventory, shipment_notices
+from persistence.guarded_writes import inventory, shipment_notices
 from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import shopify as shopify_sandbox

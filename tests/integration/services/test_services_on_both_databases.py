@@ -13,10 +13,10 @@ from config import load_settings
 from contracts.order_workflow import CancelRequest, OrderState
 from domain.order import Order
 from domain.status import OrderStatus
-from persistence import orders as order_store
-from persistence.channels import PolicyCache
 from persistence.conflicts import ConcurrentWrite
+from persistence.master_data.channels import PolicyCache
 from persistence.models import Location, OrderRecord, StockMovement, StockOutbox
+from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings

@@ -19,7 +19,7 @@ from integrations.channels.woocommerce.canceller import WooCommerceCanceller
 from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
 from integrations.channels.woocommerce.stock_feed import WooCommerceStockFeed
 from persistence.db import create_db_engine, create_session_factory
-from persistence.sandbox_stock_feed import SandboxStockFeed
+from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
 from tests.channels.wiring import EVERY_CHANNEL_CONFIGURED, connect, empty_catalogue
 
 SESSIONS = create_session_factory(create_db_engine("sqlite://"))  # never connected: adapters only keep it

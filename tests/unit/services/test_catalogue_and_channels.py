@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from persistence.catalogue import CatalogueConflict
 from persistence.conflicts import ConcurrentWrite
+from persistence.master_data.catalogue import CatalogueConflict
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.errors import Conflict, NotFound, Unprocessable

@@ -7,7 +7,7 @@ import pytest
 
 from domain.channels import ChannelPolicy
 from persistence.conflicts import LockCycle
-from persistence.inventory import BelowReserved, UnknownLocation
+from persistence.guarded_writes.inventory import BelowReserved, UnknownLocation
 from services.errors import Conflict, NotFound, Unavailable, Unprocessable
 from services.stock import TRANSFER_ATTEMPTS, Stock
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.orm import Session
 
-from persistence.inventory import (
+from persistence.guarded_writes.inventory import (
     InsufficientStock,
     StockError,
     StockRow,
@@ -24,8 +24,8 @@ from persistence.inventory import (
     refuse_overflow,
     stock_row,
 )
+from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.models import ChannelStockLevel, Location, StockLevel, StockMovement, utcnow
-from persistence.stock_outbox import note_stock_change
 
 _REASON_LENGTH = 200  # StockMovement.reason
 

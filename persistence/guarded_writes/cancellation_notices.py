@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 from domain.cancellation import CancelReason, channel_cancellation
 from domain.channel_notices import CancellationNotice
 from domain.order import FULFILLED_BY_US
-from persistence import channel_outbox
-from persistence import orders as order_store
+from persistence.guarded_writes import channel_outbox
+from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, OrderLineRecord, OrderRecord, utcnow
-from persistence.stock_outbox import note_stock_change
+from persistence.read_model import orders as order_store
 
 
 class CancellationNoticeTerms(Protocol):

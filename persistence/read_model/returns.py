@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from domain.money import Money
 from domain.returns import ReturnStatus
-from persistence import orders as order_store
-from persistence.inventory import adjust_on_hand
+from persistence.guarded_writes.inventory import adjust_on_hand
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model import orders as order_store
 
 
 def returned_so_far(session: Session, order_id: str) -> dict[str, int]:

@@ -28,9 +28,9 @@ from sqlalchemy.orm import Session
 from domain.channel_notices import ShipmentNotice, ShippedLine
 from domain.fulfilment import ShipmentKind
 from domain.order import FULFILLED_BY_US
-from persistence import channel_outbox
-from persistence import orders as order_store
+from persistence.guarded_writes import channel_outbox
 from persistence.models import OrderLineRecord, OrderRecord, ShipmentNoticeOutbox, ShipmentRecord, utcnow
+from persistence.read_model import orders as order_store
 
 
 class ShipmentNoticeTerms(Protocol):

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from domain import limits
 from domain.outside_fulfilment import counter_sale_refusal, shelf_shortfall
-from persistence.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
+from persistence.guarded_writes.guarded_commit import INSERT_MOVEMENT, Guard, batch, run_guard_now
+from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.models import Location, StockLevel, StockMovement, utcnow
-from persistence.stock_outbox import note_stock_change
 
 
 class StockError(Exception):

@@ -11,9 +11,9 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from domain.channels import ChannelPolicy, available_to_promise
-from persistence.channels import all_policies
 from persistence.db import SessionFactory
-from persistence.guarded_commit import INSERT_OUTBOX, batch
+from persistence.guarded_writes.guarded_commit import INSERT_OUTBOX, batch
+from persistence.master_data.channels import all_policies
 from persistence.models import StockLevel, StockOutbox, utcnow
 
 _NOTED = "oms.stock_outbox_noted"

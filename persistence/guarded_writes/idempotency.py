@@ -15,7 +15,7 @@ from temporalio.converter import AdvancedJSONEncoder, value_to_type
 
 from domain import limits
 from persistence.db import SessionFactory
-from persistence.guarded_commit import INSERT_RESULT, batch, commit_with_guards, defer_writes, json_value
+from persistence.guarded_writes.guarded_commit import INSERT_RESULT, batch, commit_with_guards, defer_writes, json_value
 from persistence.models import ActivityResult, utcnow
 from persistence.unit_of_work import UnitOfWork
 
