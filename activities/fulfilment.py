@@ -21,7 +21,7 @@ from domain.status import OrderStatus
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence.db import SessionFactory
-from persistence.guarded_writes import inventory, shipment_notices
+from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
 from persistence.read_model import escalations
@@ -105,7 +105,7 @@ class ShipmentActivities(Shipments):
                 f"shipment {data.shipment_id} is not recorded", type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True
             )
         step, confirmation, at = Step(data.step), data.confirmation, data.at
-        if data.handover and not order_store.handover_allowed(session, data.order_id):
+        if data.handover and not cancel_claims.handover_allowed(session, data.order_id):
             order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
             return ShipmentStepDone(ShipmentStatus.STOPPED_BY_CANCEL, dict(data.lines))
         lines, status = dict(data.lines), DONE_STATUS[step]

@@ -16,11 +16,11 @@ from domain.channels import ChannelPolicy
 from domain.limits import INTEGER_MAX
 from domain.status import OrderStatus
 from persistence.conflicts import translated
-from persistence.guarded_writes import inventory, shipment_notices, stock_ops
+from persistence.guarded_writes import cancel_claims, inventory, stock_ops
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
-from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
+from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.stock_outbox import note_stock_change
-from persistence.master_data import catalogue
+from persistence.master_data import catalogue, locations
 from persistence.master_data import channels as channel_store
 from persistence.master_data.channels import PolicyCache
 from persistence.models import (
@@ -32,10 +32,11 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
-from persistence.read_model import channel_messages, escalations, kpis, overview, returns, shipments
+from persistence.read_model import channel_messages, escalations, kpis, overview, returns, shipments, stock_overview
 from persistence.read_model import orders as order_store
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.stock_overview import ChannelSent
 
 
 class SqlOrders:
@@ -65,10 +66,10 @@ class SqlOrders:
         )
 
     def claim_cancel(self, order_id: str, at: datetime) -> str | None:
-        return order_store.claim_cancel(self._session, order_id, at)
+        return cancel_claims.claim_cancel(self._session, order_id, at)
 
     def forget_cancel_claim(self, order_id: str) -> None:
-        order_store.forget_cancel_claim(self._session, order_id)
+        cancel_claims.forget_cancel_claim(self._session, order_id)
 
     def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
         order_store.add_event(self._session, order_id, kind, detail, at)
@@ -97,7 +98,7 @@ class SqlShipments:
         )
 
     def notified_at(self, order_id: str) -> dict[str, datetime]:
-        return shipment_notices.notified_at(self._session, order_id)
+        return shipments.notified_at(self._session, order_id)
 
     def escalations(
         self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
@@ -125,7 +126,7 @@ class SqlStock:
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int
     ) -> tuple[list[StockRow], int]:
-        return stock_ops.overview(
+        return stock_overview.overview(
             self._session,
             location_id=location_id,
             sku_prefix=sku_prefix,
@@ -135,13 +136,13 @@ class SqlStock:
         )
 
     def for_sku(self, sku: str) -> list[StockRow]:
-        return inventory.stock_for_sku(self._session, sku)
+        return stock_overview.stock_for_sku(self._session, sku)
 
     def last_sent(self, sku: str) -> dict[str, ChannelSent]:
-        return stock_ops.last_sent(self._session, sku)
+        return stock_overview.last_sent(self._session, sku)
 
     def shipped_since(self, sku: str, since: datetime) -> dict[str, int]:
-        return stock_ops.shipped_since(self._session, sku, since)
+        return stock_overview.shipped_since(self._session, sku, since)
 
     def note_change(self, sku: str) -> None:
         note_stock_change(self._session, sku)
@@ -170,7 +171,7 @@ class SqlLocations:
         return list(self._session.scalars(select(Location).order_by(Location.location_id)))
 
     def kind(self, location_id: str) -> str | None:
-        return inventory.location_kind(self._session, location_id)
+        return locations.location_kind(self._session, location_id)
 
 
 class SqlCatalogue:

@@ -15,7 +15,7 @@ from typing import Protocol
 from domain.channels import ChannelPolicy
 from domain.status import OrderStatus
 from persistence.guarded_writes.inventory import StockRow
-from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
+from persistence.guarded_writes.stock_ops import Transfer
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -27,6 +27,7 @@ from persistence.models import (
 )
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.stock_overview import ChannelSent
 
 
 class OrderRepository(Protocol):

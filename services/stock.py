@@ -21,8 +21,9 @@ from persistence.guarded_writes.inventory import (
     TooMuchStock,
     UnknownLocation,
 )
-from persistence.guarded_writes.stock_ops import ChannelSent, NoStockRecord, SameLocation, Transfer
+from persistence.guarded_writes.stock_ops import NoStockRecord, SameLocation, Transfer
 from persistence.models import utcnow
+from persistence.read_model.stock_overview import ChannelSent
 from services.errors import Conflict, NotFound, Unavailable, Unprocessable
 from services.repositories import ChannelRepository, StockRepository
 from services.unit_of_work import UnitOfWorkFactory

@@ -19,7 +19,7 @@ from domain.channels import ChannelPolicy, channel_policy_from_dict
 from domain.order import CHANNELS
 from domain.status import OrderStatus
 from persistence.guarded_writes.inventory import StockRow
-from persistence.guarded_writes.stock_ops import ChannelSent, Transfer
+from persistence.guarded_writes.stock_ops import Transfer
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -31,6 +31,7 @@ from persistence.models import (
 )
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.stock_overview import ChannelSent
 from services.gateway import EngineUnavailable
 from services.unit_of_work import AbstractUnitOfWork
 

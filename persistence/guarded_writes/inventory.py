@@ -307,11 +307,6 @@ def sell_at_counter(session: Session, order_id: str, location_id: str, lines: Ma
     return CounterSale(taken, shelf_shortfall(lines, taken), tuple(unrecorded_skus))
 
 
-def location_kind(session: Session, location_id: str) -> str | None:
-    """warehouse, store or dropship; None for a location we do not know."""
-    return session.scalar(select(Location.kind).where(Location.location_id == location_id))
-
-
 def _counter_sold(session: Session, order_id: str, location_id: str) -> dict[str, int] | None:
     """Units per SKU an earlier call took for this order's sale, or None when there was none."""
     rows = session.execute(
@@ -362,11 +357,6 @@ def stock_row(session: Session, location_id: str, sku: str) -> StockRow | None:
     if level is None:
         return None
     return StockRow(level.location_id, level.sku, level.on_hand, level.reserved, level.safety_stock)
-
-
-def stock_for_sku(session: Session, sku: str) -> list[StockRow]:
-    levels = session.scalars(select(StockLevel).where(StockLevel.sku == sku).order_by(StockLevel.location_id))
-    return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
 
 
 def known_skus(session: Session, skus: Iterable[str]) -> set[str]:

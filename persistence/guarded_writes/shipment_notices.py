@@ -204,23 +204,3 @@ def pending_notices(
 def reopen_not_connected(session: Session, channel: str) -> int:
     """Queue again the notices closed while `channel` had no connection (once it has one)."""
     return channel_outbox.reopen_not_connected(session, ShipmentNoticeOutbox, channel)
-
-
-def delivered_notices(session: Session, order_id: str) -> list[ShipmentNoticeOutbox]:
-    """The order's notices the channel accepted (closed "not connected" ones are not among them)."""
-    return list(
-        session.scalars(
-            select(ShipmentNoticeOutbox)
-            .where(
-                ShipmentNoticeOutbox.order_id == order_id,
-                ShipmentNoticeOutbox.delivered_at.is_not(None),
-                ShipmentNoticeOutbox.last_error.is_(None),
-            )
-            .order_by(ShipmentNoticeOutbox.id)
-        )
-    )
-
-
-def notified_at(session: Session, order_id: str) -> dict[str, datetime]:
-    """Shipment id → when its channel accepted the notice, for the order page."""
-    return {row.shipment_id: row.delivered_at for row in delivered_notices(session, order_id) if row.delivered_at}

@@ -1,16 +1,16 @@
-"""Staff stock operations: transfers, safety stock, the stock overview, what channels were last told,
-and the ledger figures behind reorder hints.
+"""Staff stock operations: transfers between locations and safety stock.
 
-Every change to on_hand or reserved goes through ``persistence.inventory``'s ledger helper, so the
-outbox hook writes the touched SKU's available-to-promise in the same transaction.
+Every change to on_hand or reserved goes through ``inventory``'s ledger helper, so the outbox hook
+writes the touched SKU's available-to-promise in the same transaction. What staff read about stock
+(the overview, what channels were last told, the ledger figures behind reorder hints) is the read
+side's: ``persistence.read_model.stock_overview``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from persistence.guarded_writes.inventory import (
@@ -25,7 +25,7 @@ from persistence.guarded_writes.inventory import (
     stock_row,
 )
 from persistence.guarded_writes.stock_outbox import note_stock_change
-from persistence.models import ChannelStockLevel, Location, StockLevel, StockMovement, utcnow
+from persistence.models import Location, StockLevel, utcnow
 
 _REASON_LENGTH = 200  # StockMovement.reason
 
@@ -158,71 +158,3 @@ def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock:
     after = stock_row(session, location_id, sku)
     assert after is not None
     return after, before.safety_stock
-
-
-def overview(
-    session: Session,
-    *,
-    location_id: str | None = None,
-    sku_prefix: str | None = None,
-    below_safety: bool | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[StockRow], int]:
-    """Stock records sorted by SKU then location, and how many match in all.
-
-    ``sku_prefix`` matches case-sensitively on both databases (no LIKE: SQLite's ignores case).
-    ``below_safety``: True keeps the records whose unreserved stock (on hand - reserved) is below
-    their safety stock, False the others.
-    """
-    conditions: list[ColumnElement[bool]] = []
-    if location_id is not None:
-        conditions.append(StockLevel.location_id == location_id)
-    if sku_prefix:
-        conditions.append(func.substr(StockLevel.sku, 1, len(sku_prefix)) == sku_prefix)
-    if below_safety is not None:
-        below = StockLevel.on_hand - StockLevel.reserved < StockLevel.safety_stock
-        conditions.append(below if below_safety else ~below)
-    count = session.scalar(select(func.count()).select_from(StockLevel).where(*conditions)) or 0
-    levels = session.scalars(
-        select(StockLevel)
-        .where(*conditions)
-        .order_by(StockLevel.sku, StockLevel.location_id)
-        .limit(limit)
-        .offset(offset)
-    )
-    rows = [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
-    return rows, int(count)
-
-
-def location_exists(session: Session, location_id: str) -> bool:
-    return session.get(Location, location_id) is not None
-
-
-@dataclass(frozen=True)
-class ChannelSent:
-    quantity: int
-    sent_at: datetime
-
-
-def last_sent(session: Session, sku: str) -> dict[str, ChannelSent]:
-    """What each channel's stock feed was last told for this SKU."""
-    rows = session.scalars(
-        select(ChannelStockLevel).where(ChannelStockLevel.sku == sku).order_by(ChannelStockLevel.channel)
-    )
-    return {row.channel: ChannelSent(row.quantity, row.sent_at) for row in rows}
-
-
-def shipped_since(session: Session, sku: str, since: datetime) -> dict[str, int]:
-    """Units of the SKU shipped per location since ``since``, from the ledger's shipment rows."""
-    rows = session.execute(
-        select(StockMovement.location_id, func.sum(StockMovement.on_hand_delta))
-        .where(
-            StockMovement.sku == sku,
-            StockMovement.kind == "shipment",
-            StockMovement.on_hand_delta < 0,
-            StockMovement.created_at >= since,
-        )
-        .group_by(StockMovement.location_id)
-    ).all()
-    return {location_id: -int(total) for location_id, total in rows}

@@ -26,6 +26,7 @@ from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfi
 from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence.guarded_writes import inventory, shipment_notices
 from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
+from persistence.read_model.shipments import notified_at
 from persistence.unit_of_work import UnitOfWork
 from sandboxes import shopify as shopify_sandbox
 from tests.channels.factories import (
@@ -264,7 +265,7 @@ def test_notices_reach_shopify_after_an_outage_and_the_order_timeline_shows_it(d
     row = notice_of(database, shipments[0])
     assert row.delivered_at is not None and row.last_error is None
     with database.session() as session:
-        assert shipment_notices.notified_at(session, orders[0].order_id) == {shipments[0]: row.delivered_at}
+        assert notified_at(session, orders[0].order_id) == {shipments[0]: row.delivered_at}
     assert timeline(database.session_factory, orders[0].order_id, "channel_notified") == [
         f"{shipments[0]}: shopify told (PostNL 3S{orders[0].external_id})"
     ]
@@ -373,7 +374,7 @@ def test_a_channel_without_a_connection_closes_its_notices_until_it_is_connected
     assert row.delivered_at is not None and row.last_error == shipment_notices.NOT_CONNECTED
     assert len(timeline(database.session_factory, order.order_id, "channel_not_notified")) == 1
     with database.session() as session:
-        assert shipment_notices.notified_at(session, order.order_id) == {}
+        assert notified_at(session, order.order_id) == {}
 
     with UnitOfWork(database.session_factory) as uow:
         assert shipment_notices.reopen_not_connected(uow.session, "bol") == 1
