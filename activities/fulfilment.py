@@ -118,7 +118,9 @@ class ShipmentActivities(Shipments):
         if data.handover and lines:
             inventory.ship(session, data.location_id, lines, data.order_id)
         if (data.handover and lines) or step is Step.COLLECT:  # a transfer's collection tells the channel too
-            shipment_notices.enqueue_notice(session, record, SPECS, lines=lines)
+            enqueued = shipment_notices.enqueue_notice(session, record, SPECS, lines=lines)
+            if enqueued.by_hand:  # the channel cannot be told of it: a person must, and the timeline says so
+                order_store.add_event(session, record.order_id, "channel_not_notified", enqueued.by_hand, enqueued.at)
         if confirmation is not None and confirmation.confirmed_by:
             record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
         record.status = status

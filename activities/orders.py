@@ -107,7 +107,7 @@ class OrderActivities(OrderRecords):
             if data.status is OrderStatus.CANCELLED:
                 # Here, not later: a CANCELLED that commits always carries its notice to the channel.
                 cancel = data.cancel
-                cancellation_notices.enqueue_cancellation(
+                enqueued = cancellation_notices.enqueue_cancellation(
                     session,
                     data.order_id,
                     SPECS,
@@ -116,6 +116,8 @@ class OrderActivities(OrderRecords):
                     confirm_lines=cancel.confirm_lines if cancel is not None else (),
                     at=data.at,
                 )
+                if enqueued.by_hand:  # the channel has no cancel call: a person must, and the timeline says so
+                    order_store.add_event(session, data.order_id, "channel_not_notified", enqueued.by_hand, enqueued.at)
             return ChangeStatusResult(data.status)
 
         return run_once(self._session_factory, data.idempotency_key, effect, ChangeStatusResult)

@@ -30,9 +30,9 @@ from domain.cancellation import CancelReason, channel_cancellation
 from domain.channel_notices import CancellationNotice
 from domain.order import FULFILLED_BY_US
 from persistence.guarded_writes import channel_outbox
+from persistence.guarded_writes.channel_outbox import Enqueued
 from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, OrderLineRecord, OrderRecord, utcnow
-from persistence.read_model import orders as order_store
 
 
 class CancellationNoticeTerms(Protocol):
@@ -63,11 +63,12 @@ def enqueue_cancellation(
     reason: str,
     confirm_lines: Iterable[str] = (),
     at: datetime | None = None,
-) -> bool:
+) -> Enqueued:
     """Write the order's cancellation notice in the caller's transaction, when its channel must hear
     of this cancel. `channels`: each channel's terms (its spec); `requested_by`: who asked
     (`CancelRequest.requested_by`; None: not recorded); `confirm_lines`: the lines whose cancellation
-    the channel asked us to confirm. True when written."""
+    the channel asked us to confirm. A channel whose orders are cancelled by hand comes back
+    `by_hand`, for the order's timeline."""
     order = session.execute(
         select(OrderRecord.channel, OrderRecord.external_id, OrderRecord.fulfilled_by).where(
             OrderRecord.order_id == order_id
@@ -75,9 +76,9 @@ def enqueue_cancellation(
     ).first()
     terms = channels.get(order.channel) if order is not None else None
     if order is None or terms is None or order.fulfilled_by != FULFILLED_BY_US:
-        return False
+        return Enqueued()
     if not terms.cancels and not terms.cancel_by_hand:
-        return False
+        return Enqueued()
     line_ids = session.scalars(
         select(OrderLineRecord.external_line_id)
         .where(OrderLineRecord.order_id == order_id)
@@ -85,11 +86,10 @@ def enqueue_cancellation(
     )
     decision = channel_cancellation(order.channel, requested_by, (i or "" for i in line_ids), confirm_lines)
     if decision is None:
-        return False
+        return Enqueued()
     at = at or utcnow()
     if terms.cancel_by_hand:
-        order_store.add_event(session, order_id, "channel_not_notified", f"cancellation: {terms.cancel_by_hand}", at)
-        return False
+        return Enqueued(by_hand=f"cancellation: {terms.cancel_by_hand}", at=at)
     notice = {
         "order_external_id": order.external_id,
         "line_ids": list(decision.line_ids),
@@ -104,7 +104,7 @@ def enqueue_cancellation(
         "notice": notice,
         "created_at": utcnow(),
     }
-    return channel_outbox.add_once(session, CancellationNoticeOutbox, values, "order_id")
+    return Enqueued(written=channel_outbox.add_once(session, CancellationNoticeOutbox, values, "order_id"))
 
 
 def to_notice(stored: Mapping[str, Any]) -> CancellationNotice:

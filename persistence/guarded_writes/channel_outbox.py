@@ -3,11 +3,15 @@ selling channel must hear, pending until delivered or closed, refusals counted i
 
 Each statement closes or notes a row only while it is still pending, so two passes that overlap
 (a retried activity) never both close one and write two timeline events.
+
+Nothing here writes the order's timeline (that is the read side's): each call answers what it did,
+and the caller adds the timeline event in the same transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -21,6 +25,17 @@ Row = TypeVar("Row", ShipmentNoticeOutbox, CancellationNoticeOutbox)
 
 NOT_CONNECTED = "channel not connected"
 """`last_error` of a row closed because this deployment has no adapter for its channel."""
+
+
+@dataclass(frozen=True)
+class Enqueued:
+    """What writing a notice did: `written` a row (False: none was due, or a retry found it there);
+    or, for a channel that can only be told by a person, `by_hand` saying what to do, for the caller
+    to put on the order's timeline at `at`, in the same transaction."""
+
+    written: bool = False
+    by_hand: str = ""
+    at: datetime | None = None
 
 
 def add_once(session: Session, model: type[Row], values: Mapping[str, Any], unique: str) -> bool:

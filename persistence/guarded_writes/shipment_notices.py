@@ -29,8 +29,8 @@ from domain.channel_notices import ShipmentNotice, ShippedLine
 from domain.fulfilment import ShipmentKind
 from domain.order import FULFILLED_BY_US
 from persistence.guarded_writes import channel_outbox
+from persistence.guarded_writes.channel_outbox import Enqueued
 from persistence.models import OrderLineRecord, OrderRecord, ShipmentNoticeOutbox, ShipmentRecord, utcnow
-from persistence.read_model import orders as order_store
 
 
 class ShipmentNoticeTerms(Protocol):
@@ -59,14 +59,15 @@ def enqueue_notice(
     channels: Mapping[str, ShipmentNoticeTerms],
     *,
     lines: Mapping[str, int] | None = None,
-) -> bool:
+) -> Enqueued:
     """Write the notice for a shipment that just left (or was just collected), in the caller's
     transaction. `channels`: each channel's terms (its spec); `lines`: the units that left (default:
     the shipment's lines).
 
     Idempotent: the unique shipment id makes a retried handover add nothing (ON CONFLICT DO
     NOTHING, so a concurrent retry never fails the transaction). The order row is locked so two
-    shipments of one order leaving at once agree on which one completes it. True when written.
+    shipments of one order leaving at once agree on which one completes it. A collection a channel
+    cannot be told of comes back `by_hand`, for the order's timeline.
     """
     order = session.execute(
         select(OrderRecord.channel, OrderRecord.external_id, OrderRecord.fulfilled_by)
@@ -75,23 +76,17 @@ def enqueue_notice(
     ).first()
     terms = channels.get(order.channel) if order is not None else None
     if order is None or terms is None or not terms.confirms_shipments or order.fulfilled_by != FULFILLED_BY_US:
-        return False
+        return Enqueued()
     collection = shipment.kind in _COLLECT_KINDS
     if collection and shipment.collected_at is None:
-        return False  # a transfer to the pickup store: the customer has nothing yet
+        return Enqueued()  # a transfer to the pickup store: the customer has nothing yet
     at = shipment.collected_at if collection else shipment.shipped_at
     if collection and not terms.confirms_collections:
-        order_store.add_event(
-            session,
-            shipment.order_id,
-            "channel_not_notified",
-            f"{shipment.shipment_id}: {order.channel} sells no click & collect; confirm the handover there by hand",
-            at,
-        )
-        return False
+        hand = f"{shipment.shipment_id}: {order.channel} sells no click & collect; confirm the handover there by hand"
+        return Enqueued(by_hand=hand, at=at)
     shipped = {sku: units for sku, units in dict(shipment.lines if lines is None else lines).items() if units > 0}
     if not shipped:
-        return False
+        return Enqueued()
     ordered = _ordered_lines(session, shipment.order_id)
     before = _already_noticed(session, shipment.order_id, shipment.shipment_id)
     notice_lines = _allocate(shipped, ordered, before)
@@ -112,7 +107,7 @@ def enqueue_notice(
         "notice": notice,
         "created_at": utcnow(),
     }
-    return channel_outbox.add_once(session, ShipmentNoticeOutbox, values, "shipment_id")
+    return Enqueued(written=channel_outbox.add_once(session, ShipmentNoticeOutbox, values, "shipment_id"))
 
 
 def _ordered_lines(session: Session, order_id: str) -> list[tuple[str, str, int]]:

@@ -6,6 +6,9 @@ services (application use cases) ← activities / api / ops / worker; workflows 
 and domain, so a workflow never drags a database or an HTTP client into Temporal's sandbox.
 Read from the source with `ast` (nothing is imported), so a wrong arrow fails here before it can
 hide behind an import that happens to work.
+
+Inside persistence the same holds between its parts: master data ← the write side (guarded
+writes) ← the read side (read model); the write side never imports the read side.
 """
 
 from __future__ import annotations
@@ -109,3 +112,59 @@ def test_the_check_sees_a_wrong_arrow(tmp_path: Path, monkeypatch: pytest.Monkey
     assert len(wrong) == 2
     assert wrong[0].startswith("domain/module.py:1 imports sqlalchemy")
     assert wrong[1].startswith("workflows/module.py:1 imports activities.inventory")
+
+
+PERSISTENCE_PARTS: dict[str, frozenset[str]] = {
+    "persistence.master_data": frozenset(),
+    "persistence.guarded_writes": frozenset({"persistence.master_data"}),
+    "persistence.read_model": frozenset({"persistence.master_data", "persistence.guarded_writes"}),
+}
+"""What each part of persistence may import of the others (all three stand on the package root's
+models, engines and unit of work, which the check leaves alone)."""
+
+
+def _names_imported(path: Path) -> Iterator[tuple[int, str]]:
+    """What a file imports, each name of a from-import in full (`from persistence import read_model`
+    is persistence.read_model), so a package imported by either spelling is seen."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                yield node.lineno, f"{node.module}.{alias.name}"
+
+
+def _wrong_arrows_in_persistence() -> list[str]:
+    wrong = []
+    for part, allowed in PERSISTENCE_PARTS.items():
+        for path in sorted((ROOT / part.replace(".", "/")).rglob("*.py")):
+            for line, module in _names_imported(path):
+                other = next((p for p in PERSISTENCE_PARTS if module == p or module.startswith(f"{p}.")), part)
+                if other != part and other not in allowed:
+                    where = f"{path.relative_to(ROOT)}:{line} imports {module}"
+                    wrong.append(f"{where} ({part} may import only {sorted(allowed)})")
+    return wrong
+
+
+@pytest.mark.unit
+def test_the_write_side_of_persistence_never_imports_the_read_side() -> None:
+    assert _wrong_arrows_in_persistence() == []
+
+
+@pytest.mark.unit
+def test_the_persistence_check_sees_a_wrong_arrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A guarded write that imports the read model is found, by either spelling; the other way is not."""
+    for part, source in (
+        ("guarded_writes", "from persistence.read_model.orders import add_event\nfrom persistence import read_model\n"),
+        ("read_model", "from persistence.guarded_writes import inventory\n"),
+        ("master_data", "from persistence.models import Location\n"),
+    ):
+        (tmp_path / "persistence" / part).mkdir(parents=True)
+        (tmp_path / "persistence" / part / "module.py").write_text(source)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
+    wrong = _wrong_arrows_in_persistence()
+    assert [line.split(" (")[0] for line in wrong] == [
+        "persistence/guarded_writes/module.py:1 imports persistence.read_model.orders.add_event",
+        "persistence/guarded_writes/module.py:2 imports persistence.read_model",
+    ]

@@ -25,6 +25,7 @@ from integrations.channels.registry import SPECS
 from integrations.channels.shopify.canceller import ShopifyCanceller
 from integrations.channels.woocommerce.canceller import WooCommerceCanceller
 from persistence.guarded_writes import cancellation_notices, channel_outbox
+from persistence.guarded_writes.channel_outbox import Enqueued
 from persistence.models import CancellationNoticeOutbox, ChannelStockLevel, StockOutbox
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
@@ -161,11 +162,14 @@ def test_who_is_told_of_a_cancel_is_each_channels_spec_to_say(database):
     shop = record(database.session_factory, channel_order("shopify", [("TEE", 1, "11")]))
     amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977435")]))
     with UnitOfWork(database.session_factory) as uow:
-        for order_id in (shop, amazon):
-            cancellation_notices.enqueue_cancellation(
+        told = {
+            order_id: cancellation_notices.enqueue_cancellation(
                 uow.session, order_id, specs, requested_by="anna@shop.example", reason="customer phoned"
             )
+            for order_id in (shop, amazon)
+        }
         uow.commit()
+    assert told == {shop: Enqueued(), amazon: Enqueued(written=True)}  # no note to cancel by hand either
     assert [(row.order_id, row.channel) for row in notices(database)] == [(amazon, "amazon")]
     assert timeline(database.session_factory, shop, "channel_not_notified") == []
     assert timeline(database.session_factory, amazon, "channel_not_notified") == []

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from activities.channel_out import ShipmentNoticeActivities, next_attempt_at
 from activities.fulfilment import ShipmentActivities
-from contracts.shipments import AutoStepsRequest
+from contracts.shipments import AutoStepsRequest, ShipmentStepRequest
 from domain.order import FULFILLED_BY_CHANNEL
 from integrations.channels.amazon.shipments import AmazonShipmentConfirmer
 from integrations.channels.base import ShipmentConfirmer
@@ -25,6 +25,7 @@ from integrations.channels.spec import ChannelSpec
 from integrations.channels.woocommerce.shipments import WooCommerceShipmentConfirmer
 from integrations.sandbox.warehouse import SandboxWarehouse
 from persistence.guarded_writes import inventory, shipment_notices
+from persistence.guarded_writes.channel_outbox import Enqueued
 from persistence.models import ShipmentNoticeOutbox, ShipmentRecord
 from persistence.read_model.shipments import notified_at
 from persistence.unit_of_work import UnitOfWork
@@ -64,9 +65,9 @@ def leave(
     tracking: str | None = None,
     collected: bool = False,
     channels: Mapping[str, ChannelSpec] = SPECS,
-) -> tuple[str, bool]:
+) -> tuple[str, Enqueued]:
     """A shipment that just left (or was collected), its notice enqueued in the same transaction, as
-    the `channels`' specs say (the registry's unless given)."""
+    the `channels`' specs say (the registry's unless given); what enqueueing did."""
     shipment_id = f"shipment-{order_id}-{suffix}"
     with UnitOfWork(db.session_factory) as uow:
         shipment = ShipmentRecord(
@@ -83,9 +84,9 @@ def leave(
         )
         uow.session.add(shipment)
         uow.session.flush()
-        written = shipment_notices.enqueue_notice(uow.session, shipment, channels)
+        enqueued = shipment_notices.enqueue_notice(uow.session, shipment, channels)
         uow.commit()
-    return shipment_id, written
+    return shipment_id, enqueued
 
 
 def notices(db: Database) -> list[ShipmentNoticeOutbox]:
@@ -137,7 +138,7 @@ def test_a_handover_writes_one_notice_with_the_channel_line_ids_even_when_retrie
     with UnitOfWork(database.session_factory) as uow:  # and a handover that runs again adds nothing
         shipment = uow.session.get(ShipmentRecord, shipment_id)
         assert shipment is not None
-        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS) is False
+        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS) == Enqueued()
         uow.commit()
 
     [row] = notices(database)
@@ -180,8 +181,8 @@ def test_only_orders_a_channel_sold_and_we_fulfil_get_a_notice(database):
         channel_order("amazon", [("TEE", 1, "61840213977435")]),
         fulfilled_by=FULFILLED_BY_CHANNEL,
     )
-    assert leave(database, webshop, "AMS", {"TEE": 1})[1] is False
-    assert leave(database, fba, "AMS", {"TEE": 1})[1] is False
+    assert leave(database, webshop, "AMS", {"TEE": 1})[1] == Enqueued()
+    assert leave(database, fba, "AMS", {"TEE": 1})[1] == Enqueued()
     assert notices(database) == []
 
 
@@ -190,24 +191,60 @@ def test_click_and_collect_tells_shops_without_tracking_and_marketplaces_not_at_
     transfer = record(database.session_factory, channel_order("woocommerce", [("MUG", 1, "901")]))
     marketplace = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")]))
 
-    collected, written = leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True)
-    assert written
+    collected, enqueued = leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True)
+    assert enqueued == Enqueued(written=True)
     notice = shipment_notices.to_notice(notice_of(database, collected).notice)
     assert (notice.carrier, notice.tracking_number, notice.extra["collected"]) == ("", "", "true")
 
     # Sent on to the pickup store: that parcel's tracking is ours, the customer has nothing yet.
-    assert leave(database, transfer, "UTR", {"MUG": 1}, kind="transfer_collect")[1] is False
+    assert leave(database, transfer, "UTR", {"MUG": 1}, kind="transfer_collect")[1] == Enqueued()
     with UnitOfWork(database.session_factory) as uow:
         shipment = uow.session.get(ShipmentRecord, f"shipment-{transfer}-UTR")
         assert shipment is not None
         shipment.collected_at = SHIPPED_AT
-        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS)
+        assert shipment_notices.enqueue_notice(uow.session, shipment, SPECS) == Enqueued(written=True)
         uow.commit()
     notice = shipment_notices.to_notice(notice_of(database, f"shipment-{transfer}-UTR").notice)
     assert (notice.carrier, notice.tracking_number, notice.extra["order_complete"]) == ("", "", "true")
 
-    assert leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True)[1] is False
-    assert len(timeline(database.session_factory, marketplace, "channel_not_notified")) == 1
+    marketplace_id, enqueued = leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True)
+    assert enqueued == Enqueued(
+        by_hand=f"{marketplace_id}: bol sells no click & collect; confirm the handover there by hand", at=SHIPPED_AT
+    )
+    assert [row.channel for row in notices(database)] == ["shopify", "woocommerce"]
+
+
+def test_a_collection_the_channel_cannot_be_told_of_goes_on_the_timeline_in_the_handover_step(database):
+    """bol sells no click & collect: the step that hands the goods over writes no notice and puts
+    the note to tell bol by hand on the order's timeline, once, however often it runs."""
+    add_location(database.session_factory, "AMS", kind="store")
+    stock(database.session_factory, "AMS", {"TEE": 1})
+    order_id = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")]))
+    shipment_id = f"shipment-{order_id}-AMS"
+    with UnitOfWork(database.session_factory) as uow:
+        inventory.reserve(uow.session, "AMS", {"TEE": 1}, order_id)
+        uow.session.add(
+            ShipmentRecord(
+                shipment_id=shipment_id,
+                order_id=order_id,
+                location_id="AMS",
+                status="READY_FOR_PICKUP",
+                kind="collect",
+                lines={"TEE": 1},
+            )
+        )
+        uow.commit()
+    steps = ShipmentActivities(database.session_factory, SandboxWarehouse())
+    collect = ShipmentStepRequest(
+        order_id, shipment_id, "AMS", "collect", {"TEE": 1}, f"{shipment_id}:collect", SHIPPED_AT, handover=True
+    )
+    steps.perform_step(collect)
+    steps.perform_step(collect)  # retried: its stored result answers
+
+    assert notices(database) == []
+    assert timeline(database.session_factory, order_id, "channel_not_notified") == [
+        f"{shipment_id}: bol sells no click & collect; confirm the handover there by hand"
+    ]
 
 
 def test_who_is_told_of_what_is_each_channels_spec_to_say(database):
@@ -223,10 +260,11 @@ def test_who_is_told_of_what_is_each_channels_spec_to_say(database):
     marketplace = record(database.session_factory, channel_order("bol", [("TEE", 1, "2095052647")]))
     amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977435")]))
 
-    assert leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)[1] is False
-    assert len(timeline(database.session_factory, shop, "channel_not_notified")) == 1
-    assert leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)[1]
-    assert leave(database, amazon, "AMS", {"TEE": 1}, channels=specs)[1] is False
+    shop_told = leave(database, shop, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)[1]
+    assert not shop_told.written and "shopify sells no click & collect" in shop_told.by_hand
+    marketplace_told = leave(database, marketplace, "AMS", {"TEE": 1}, kind="collect", collected=True, channels=specs)
+    assert marketplace_told[1] == Enqueued(written=True)
+    assert leave(database, amazon, "AMS", {"TEE": 1}, channels=specs)[1] == Enqueued()
     assert [row.channel for row in notices(database)] == ["bol"]
 
 
