@@ -8,7 +8,7 @@ with the field's name, never found out by an activity that then fails on every r
 Identifiers, references, SKUs and e-mail addresses have limits and are refused past them: cutting
 one short would make it name something else. Free text a channel sends (product titles, addresses,
 reasons) is stored whole (Text or JSON) or, where only a person reads it and a shorter version
-harms nobody, trimmed on purpose (persistence.channel_messages).
+harms nobody, trimmed on purpose (persistence.read_model.channel_messages).
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ PRODUCT_NAME = 300
 LISTING_ID = 100
 IDEMPOTENCY_KEY = 400
 """A workflow step's key: <shipment id>:<step>:... fits with room to spare (see
-persistence.idempotency, which also hashes any longer key rather than fail)."""
+persistence.guarded_writes.idempotency, which also hashes any longer key rather than fail)."""
 
 # -- numbers ------------------------------------------------------------------------------------
 INTEGER_MAX = 2**31 - 1

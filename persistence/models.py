@@ -390,7 +390,7 @@ class ChannelMessage(Base):
 
 
 class _ChannelOutboxRow:
-    """The columns every channel outbox shares (persistence.channel_outbox works on both)."""
+    """The columns every channel outbox shares (persistence.guarded_writes.channel_outbox works on both)."""
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(limits.CHANNEL))

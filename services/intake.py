@@ -119,8 +119,9 @@ class Intake:
     def _counter_sale_refusal(self, order: Order) -> str | None:
         """Why this counter sale may not be taken at the location it names (not a store, too many
         units), or None. Checked here as well as where its stock moves
-        (persistence.inventory.sell_at_counter), so no caller can go around it. A location we do
-        not know is not refused: the order is held for a person, as any naming something new."""
+        (persistence.guarded_writes.inventory.sell_at_counter), so no caller can go around it. A
+        location we do not know is not refused: the order is held for a person, as any naming
+        something new."""
         store = order.pickup_location_id
         if order.fulfilled_by != FULFILLED_AT_COUNTER or not store:
             return None

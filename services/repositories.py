@@ -78,7 +78,7 @@ class ShipmentRepository(Protocol):
 
 
 class StockRepository(Protocol):
-    """Stock records and their ledger. Changes raise persistence.inventory's StockErrors."""
+    """Stock records and their ledger. Changes raise persistence.guarded_writes.inventory's StockErrors."""
 
     def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow: ...
 
@@ -118,7 +118,7 @@ class CatalogueRepository(Protocol):
         """{sku, name, ean, listings}, or None when the SKU is not in the catalogue."""
 
     def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
-        """Raises persistence.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
+        """Raises persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
 
 
 class ChannelRepository(Protocol):

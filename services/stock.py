@@ -1,8 +1,8 @@
 """Stock moves staff make (receipts, adjustments, transfers, safety stock) and what they read about
 stock (the overview, one SKU everywhere with what each channel may sell, reorder hints).
 
-Every move is one guarded statement with its ledger row (persistence.inventory) in a unit of work
-of its own: a move the stock cannot allow leaves nothing behind."""
+Every move is one guarded statement with its ledger row (persistence.guarded_writes.inventory) in
+a unit of work of its own: a move the stock cannot allow leaves nothing behind."""
 
 from __future__ import annotations
 

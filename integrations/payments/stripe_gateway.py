@@ -3,9 +3,10 @@ cancelled (voided) when nothing more will ship, refunded for returns.
 
 Exactly once, in three layers:
 
-1. Our own record per workflow step (`persistence.idempotency.run_once`): a step whose result
-   committed keeps that result. run_once runs the effect before its key's insert finds a repeat,
-   though, so even then the gateway is called again and has to give the same answer (2 and 3).
+1. Our own record per workflow step (`persistence.guarded_writes.idempotency.run_once`): a step
+   whose result committed keeps that result. run_once runs the effect before its key's insert finds
+   a repeat, though, so even then the gateway is called again and has to give the same answer (2
+   and 3).
 2. Stripe's `Idempotency-Key`, set to the step's key on every write: a retry of a step whose Stripe
    call succeeded but whose commit did not (worker died, database blip) gets Stripe's first answer
    back instead of a second PaymentIntent, capture or refund. Stripe keeps a key for at least 24 h

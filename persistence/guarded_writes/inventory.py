@@ -178,7 +178,7 @@ def _move_each(
 
     SKUs go in sorted order so two multi-line orders cannot deadlock on PostgreSQL. Inside an
     idempotent step on PostgreSQL the writes are batched to travel with the COMMIT
-    (persistence/guarded_commit.py); otherwise they run here.
+    (guarded_commit.py); otherwise they run here.
     """
     now = utcnow()
     pending = batch(session)
