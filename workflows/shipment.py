@@ -56,10 +56,13 @@ class _Expired(Exception):
 
 @workflow.defn
 class ShipmentWorkflow:
-    def __init__(self) -> None:
-        self._input: ShipmentWorkflowInput | None = None
-        self._kind = ShipmentKind.DELIVERY
-        self._lines: dict[str, int] = {}
+    @workflow.init
+    def __init__(self, data: ShipmentWorkflowInput) -> None:
+        # The input is known before any handler runs: staff can confirm (or a query can ask) as soon
+        # as the read model shows the shipment, which can be the workflow's very first task.
+        self._input = data
+        self._kind = ShipmentKind(data.kind)
+        self._lines: dict[str, int] = dict(data.lines)
         self._done = 0
         self._status = ShipmentStatus.RESERVED
         self._finished_as: ShipmentStatus | None = None
@@ -83,7 +86,6 @@ class ShipmentWorkflow:
 
     @confirm_step.validator
     def _validate_confirmation(self, confirmation: StepConfirmation) -> None:
-        assert self._input is not None
         expected = self._expected_step()
         if self._input.auto_confirm and self._finished_as is None:
             raise ApplicationError(
@@ -119,7 +121,6 @@ class ShipmentWorkflow:
 
     @workflow.query
     def progress(self) -> ShipmentProgress:
-        assert self._input is not None
         expected = self._expected_step()
         return ShipmentProgress(
             shipment_id=self._input.shipment_id,
@@ -138,7 +139,6 @@ class ShipmentWorkflow:
 
     @workflow.run
     async def run(self, data: ShipmentWorkflowInput) -> ShipmentOutcome:
-        self._input, self._kind, self._lines = data, ShipmentKind(data.kind), dict(data.lines)
         short: dict[str, int] = {}
         if data.auto_confirm:
             return await self._all_steps_at_once()
@@ -179,7 +179,6 @@ class ShipmentWorkflow:
 
     async def _perform(self, step: Step, confirmation: StepConfirmation, due_at: datetime | None) -> ShipmentStepDone:
         """Record a step staff confirmed (the goods leave stock at the handover)."""
-        assert self._input is not None
         data = self._input
         return await self._activity(
             Shipments.perform_step,
@@ -201,7 +200,6 @@ class ShipmentWorkflow:
     async def _all_steps_at_once(self) -> ShipmentOutcome:
         """The location confirms by itself: one activity records every step (fewer round trips
         through Temporal for the sandbox and for warehouse systems that answer at once)."""
-        assert self._input is not None
         data = self._input
         if self._withdraw is not None:
             return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", {})
@@ -240,7 +238,6 @@ class ShipmentWorkflow:
     async def _await_confirmation(self, step: Step) -> tuple[StepConfirmation | None, datetime | None]:
         """Wait for staff to confirm `step`; past its deadline raise one escalation and keep
         waiting. A pickup waits for the customer until it expires instead."""
-        assert self._input is not None
         data = self._input
         if step is Step.COLLECT:
             deadline_seconds: int | None = data.pickup_expiry_seconds
@@ -281,7 +278,6 @@ class ShipmentWorkflow:
 
     async def _close(self, status: ShipmentStatus, reason: str, short: dict[str, int]) -> ShipmentOutcome:
         """Withdraw the pick request and release what this shipment still holds."""
-        assert self._input is not None
         data = self._input
         await self._activity(
             Shipments.close_shipment,

@@ -14,9 +14,10 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
+from temporalio.worker import Worker
 
 from contracts.errors import ErrorType
-from contracts.shipments import ShipmentProgress, StepConfirmation
+from contracts.shipments import ShipmentProgress, ShipmentWorkflowInput, StepConfirmation
 from domain.status import OrderStatus
 from persistence.models import Escalation, PaymentRecord, ShipmentRecord, StockLevel, StockMovement
 from persistence.read_model import orders as order_store
@@ -238,3 +239,39 @@ async def test_a_worker_restarted_mid_shipment_carries_on(temporal_client, sqlit
         with db.session() as session:
             kinds = [m.kind for m in session.scalars(select(StockMovement).where(StockMovement.order_id == order_id))]
             assert kinds == ["reservation", "shipment"]
+
+
+async def test_a_confirmation_in_the_shipment_workflows_first_task_is_judged_like_any_other(temporal_client):
+    """Staff may confirm as soon as the read model shows the shipment, which can be before its
+    workflow has run a single task: the update and the start then arrive together. It is refused
+    for what it is (collect before pick: out of order), not failed because the input was not yet read."""
+    task_queue = f"shipments-first-task-{uuid.uuid4()}"
+    shipment_id = f"shipment-order-webshop-{uuid.uuid4().hex[:8]}-UTR"
+    handle = await temporal_client.start_workflow(
+        ShipmentWorkflow.run,
+        ShipmentWorkflowInput(
+            "order-webshop-x",
+            shipment_id,
+            "UTR",
+            "store",
+            {"MUG": 1},
+            "collect",
+            pickup_location_id="UTR",
+            auto_confirm=False,
+        ),
+        id=shipment_id,
+        task_queue=task_queue,
+    )
+    too_early = asyncio.ensure_future(
+        handle.execute_update(ShipmentWorkflow.confirm_step, StepConfirmation("collect", "UTR"))
+    )
+    await asyncio.sleep(0.5)  # the update waits on the server beside the start: no worker polls yet
+    async with Worker(temporal_client, task_queue=task_queue, workflows=[ShipmentWorkflow]):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await asyncio.wait_for(too_early, 20)
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == ErrorType.CONFIRMATION_REFUSED
+        assert cause.details[0] == "out_of_order"
+        progress = await handle.query(ShipmentWorkflow.progress)
+        assert (progress.status, progress.next_step) == ("RESERVED", "pick")
+        await handle.terminate("test over")
