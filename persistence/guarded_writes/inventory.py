@@ -85,6 +85,23 @@ def _insert_for(session: Session) -> Any:
 _INSERT_MOVEMENT = insert(StockMovement)  # built once: the stock hot path runs it for every move
 
 
+def put_on_shelf(session: Session, location_id: str, sku: str, units: int) -> None:
+    """Add `units` on hand, creating the stock row when the SKU is new here; one statement, so two
+    processes receiving at once both count, and an overflow is refused rather than wrapped."""
+    now = utcnow()
+    insert = _insert_for(session)(StockLevel).values(
+        location_id=location_id, sku=sku, on_hand=units, reserved=0, safety_stock=0, updated_at=now
+    )
+    result = session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[StockLevel.location_id, StockLevel.sku],
+            set_={"on_hand": StockLevel.on_hand + units, "updated_at": now},
+            where=fits_with(units),
+        ).returning(StockLevel.on_hand)
+    )
+    refuse_overflow(result, location_id, sku, units)
+
+
 def _ledger(
     session: Session,
     location_id: str,
@@ -124,17 +141,7 @@ def adjust_on_hand(
         raise UnknownLocation(f"unknown location {location_id!r}", location_id=location_id)
     now = utcnow()
     if delta >= 0:
-        insert = _insert_for(session)(StockLevel).values(
-            location_id=location_id, sku=sku, on_hand=delta, reserved=0, safety_stock=0, updated_at=now
-        )
-        result = session.execute(
-            insert.on_conflict_do_update(
-                index_elements=[StockLevel.location_id, StockLevel.sku],
-                set_={"on_hand": StockLevel.on_hand + delta, "updated_at": now},
-                where=fits_with(delta),
-            ).returning(StockLevel.on_hand)
-        )
-        refuse_overflow(result, location_id, sku, delta)
+        put_on_shelf(session, location_id, sku, delta)
     else:
         result = session.execute(
             update(StockLevel)

@@ -18,10 +18,8 @@ from persistence.guarded_writes.inventory import (
     StockError,
     StockRow,
     UnknownLocation,
-    _insert_for,
     _ledger,
-    fits_with,
-    refuse_overflow,
+    put_on_shelf,
     stock_row,
 )
 from persistence.guarded_writes.stock_outbox import note_stock_change
@@ -72,7 +70,7 @@ def transfer(
         if delta < 0:
             _take(session, location_id, sku, quantity)
         else:
-            _put(session, location_id, sku, quantity)
+            put_on_shelf(session, location_id, sku, quantity)
         _ledger(session, location_id, sku, "transfer", delta, 0, reason=note)
     source = stock_row(session, from_location_id, sku)
     destination = stock_row(session, to_location_id, sku)
@@ -116,21 +114,6 @@ def _take(session: Session, location_id: str, sku: str, quantity: int) -> None:
         safety_stock=row.safety_stock,
         available=row.available,
     )
-
-
-def _put(session: Session, location_id: str, sku: str, quantity: int) -> None:
-    now = utcnow()
-    insert = _insert_for(session)(StockLevel).values(
-        location_id=location_id, sku=sku, on_hand=quantity, reserved=0, safety_stock=0, updated_at=now
-    )
-    result = session.execute(
-        insert.on_conflict_do_update(
-            index_elements=[StockLevel.location_id, StockLevel.sku],
-            set_={"on_hand": StockLevel.on_hand + quantity, "updated_at": now},
-            where=fits_with(quantity),
-        ).returning(StockLevel.on_hand)
-    )
-    refuse_overflow(result, location_id, sku, quantity)
 
 
 def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
