@@ -11,8 +11,13 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.order import CHANNELS
+
 PROJECT_ROOT = Path(__file__).resolve().parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+
+# The development key that encrypts Temporal payloads: public, so production refuses it.
+DEV_PAYLOAD_KEYS = "dev:ZGV2ZWxvcG1lbnQta2V5LW5vdC1hLXNlY3JldCEhISE="
 
 # Development defaults that must never reach production.
 PLACEHOLDER_SECRETS = {
@@ -20,7 +25,23 @@ PLACEHOLDER_SECRETS = {
     "shopify_webhook_secret": "dev-shopify-secret",
     "woocommerce_webhook_secret": "dev-woocommerce-secret",
     "tracking_secret": "dev-tracking-secret",
+    "payload_keys": DEV_PAYLOAD_KEYS,
 }
+
+# Addresses of outside services: production talks to them over TLS only (a plain-http address is a
+# sandbox or a mistake, and would carry credentials in the clear).
+OUTSIDE_SERVICE_URLS = (
+    "bol_api_url",
+    "bol_auth_url",
+    "amazon_spapi_url",
+    "amazon_lwa_url",
+    "shopify_shop_url",
+    "woocommerce_url",
+    "stripe_api_base",
+    "mollie_api_url",
+    "sendcloud_api_url",
+)
+GATEWAYS = ("stripe", "mollie")
 
 
 class Environment(StrEnum):
@@ -139,6 +160,9 @@ class Settings(BaseSettings):
                 raise ValueError("OMS_ENV=production refuses placeholder secrets; set " + ", ".join(placeholders))
             if not self.database_url:
                 raise ValueError("OMS_ENV=production needs OMS_DATABASE_URL (PostgreSQL)")
+            refusal = production_refusal(self)
+            if refusal:
+                raise ValueError(refusal)
         if self.return_window < timedelta(0):
             raise ValueError("OMS_RETURN_WINDOW cannot be negative")
         return self
@@ -180,6 +204,27 @@ class Settings(BaseSettings):
         keys = {"pos": self.pos_api_key, "webshop": self.webshop_api_key}
         return {channel: key for channel, key in keys.items() if key}
 
+    @field_validator("channel_gateways")
+    @classmethod
+    def _gateways_are_known(cls, value: dict[str, str]) -> dict[str, str]:
+        for channel, gateway in value.items():
+            if channel not in CHANNELS:
+                raise ValueError(f"OMS_CHANNEL_GATEWAYS: unknown channel {channel!r} (one of {', '.join(CHANNELS)})")
+            if gateway not in GATEWAYS:
+                raise ValueError(f"OMS_CHANNEL_GATEWAYS: {channel} names {gateway!r}; one of {', '.join(GATEWAYS)}")
+        return value
+
+    def gateway_for(self, channel: str) -> str:
+        """The payment gateway a channel's orders use (OMS_CHANNEL_GATEWAYS; Stripe when not named)."""
+        return self.channel_gateways.get(channel, "stripe")
+
+    def channels_paying_through(self, gateway: str) -> list[str]:
+        return [channel for channel in CHANNELS if self.gateway_for(channel) == gateway]
+
+    @property
+    def gateways_in_use(self) -> list[str]:
+        return [gateway for gateway in GATEWAYS if self.channels_paying_through(gateway)]
+
     @property
     def auto_confirm_enabled(self) -> bool:
         return self.auto_confirm if self.auto_confirm is not None else self.sandbox_enabled
@@ -192,6 +237,59 @@ class Settings(BaseSettings):
     """Stripe secret key (sk_live_… / sk_test_…); empty: payments stay with the sandbox gateway."""
     stripe_api_base: str = ""
     """Stripe API base URL; empty: Stripe's own (https://api.stripe.com), else e.g. a localstripe URL."""
+
+    # -- Mollie (payments beside Stripe) -----------------------------------------------------------
+    mollie_api_key: str = ""
+    """Mollie API key (live_… / test_…); empty: no Mollie payments."""
+    mollie_api_url: str = ""
+    """Mollie API base URL; empty: Mollie's own (https://api.mollie.com/v2), else a sandbox URL."""
+    channel_gateways: dict[str, str] = Field(default_factory=dict)
+    """Which payment gateway each channel's orders use, e.g. {"webshop": "mollie"} (JSON); a channel
+    not named uses Stripe."""
+
+    # -- carrier (Sendcloud) -----------------------------------------------------------------------
+    sendcloud_public_key: str = ""
+    """Sendcloud API public key (HTTP Basic user); with the secret key, packing a parcel announces it
+    to Sendcloud for its label and tracking. Empty: staff enter carrier and tracking (or the sandbox)."""
+    sendcloud_secret_key: str = ""
+    sendcloud_api_url: str = "https://panel.sendcloud.sc/api/v3"
+
+    # -- histories: payload encryption -------------------------------------------------------------
+    payload_keys: str = DEV_PAYLOAD_KEYS
+    """The keys that encrypt Temporal payloads (AES-256-GCM), `id:base64-of-32-bytes` comma-separated;
+    the first encrypts, every one decrypts (add a new key first to rotate, drop an old one only
+    when no history needs it)."""
+    codec_cors_origins: str = "http://localhost:8233"
+    """Origins allowed to call the codec endpoint from a browser (the Temporal UI's address)."""
+
+    # -- metrics and logs --------------------------------------------------------------------------
+    worker_metrics_address: str = "127.0.0.1:9464"
+    """Where the worker serves the Temporal SDK's own metrics (Prometheus format); empty: not served."""
+    log_format: str = ""
+    """`json` (one object per line) or `text`; empty: json in production, text otherwise."""
+
+
+def production_refusal(settings: Settings) -> str | None:
+    """Why these settings would put a sandbox (or a made-up step) in production, naming the setting
+    to change; None when every part is real. Read in order: the first reason is the one reported."""
+    if settings.sandbox:
+        return "OMS_ENV=production refuses OMS_SANDBOX=true: sandboxes are for development and tests"
+    if settings.auto_confirm:
+        return "OMS_ENV=production refuses OMS_AUTO_CONFIRM=true: staff (or the carrier) confirm every step"
+    for name in OUTSIDE_SERVICE_URLS:
+        url = str(getattr(settings, name))
+        if url and not url.startswith("https://"):
+            return f"OMS_ENV=production needs https:// for OMS_{name.upper()} (got {url!r})"
+    for gateway in settings.gateways_in_use:
+        key = f"{gateway}_{'secret_key' if gateway == 'stripe' else 'api_key'}"
+        if not getattr(settings, key):
+            return f"OMS_ENV=production needs OMS_{key.upper()}: {gateway} takes the payments of " + ", ".join(
+                settings.channels_paying_through(gateway)
+            )
+    if bool(settings.sendcloud_public_key) != bool(settings.sendcloud_secret_key):
+        missing = "OMS_SENDCLOUD_SECRET_KEY" if settings.sendcloud_public_key else "OMS_SENDCLOUD_PUBLIC_KEY"
+        return f"OMS_ENV=production needs {missing} (Sendcloud takes both keys)"
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -39,10 +39,12 @@ from config import DEFAULT_FEED_WINDOW, Settings, get_settings
 from contracts.channels import StockFeedInput
 from integrations.channels.base import StockFeed
 from integrations.channels.registry import ChannelConnections, connect_channels
+from integrations.components import report
 from integrations.payments import StripeGateway
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
+from integrations.staff_confirmed import StaffConfirmedLocations
 from ops.channel_schedules import ensure_pull_schedules
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
@@ -84,6 +86,14 @@ def configured_gateway(settings: Settings) -> PaymentGateway | None:
     )
 
 
+def configured_warehouse(settings: Settings) -> Warehouse:
+    """The sandbox warehouse confirms every step by itself (development, tests); otherwise people
+    confirm pick, pack and ship, with the carrier and tracking they enter."""
+    if settings.auto_confirm_enabled:
+        return SandboxWarehouse()
+    return StaffConfirmedLocations()
+
+
 def channel_connections(settings: Settings, session_factory: SessionFactory) -> ChannelConnections:
     """The channel adapters the settings allow (integrations.channels.registry), given what the
     registry may not fetch itself: the catalogue's listing ids and the sandbox's recording feed."""
@@ -108,13 +118,10 @@ def build_parts(
     adapters (integrations.channels.registry); built from the settings when not given."""
     gateway = gateway or configured_gateway(settings)
     channels = channels or channel_connections(settings, session_factory)
-    if not settings.sandbox_enabled and (gateway is None or warehouse is None):
-        # Warehouse integrations (staff confirmations) plug in here; until one is configured,
-        # refusing to start beats accepting orders that could never be shipped.
-        raise ConfigurationError(
-            "OMS_SANDBOX is off but no payment gateway (OMS_STRIPE_SECRET_KEY) or warehouse integration "
-            "is configured; set OMS_SANDBOX=true"
-        )
+    if gateway is None and not settings.sandbox_enabled:
+        # Without a gateway the sandbox one would approve every unpaid order.
+        raise ConfigurationError("OMS_SANDBOX is off and no payment gateway is set: set OMS_STRIPE_SECRET_KEY")
+    warehouse = warehouse or configured_warehouse(settings)
     policies = PolicyCache()  # this process's: the stock feed and the pulls' intake read through it
     intake = Intake(settings, units_on(session_factory, policies), TemporalWorkflows.on(client))
     orders = OrderActivities(session_factory, settings.currency_codes)
@@ -148,9 +155,9 @@ def build_parts(
     )
 
 
-def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse | None = None) -> WorkerParts:
+def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse) -> WorkerParts:
     """What a location's own task queue serves: its ShipmentWorkflows and their steps."""
-    steps = ShipmentActivities(session_factory, warehouse or SandboxWarehouse())
+    steps = ShipmentActivities(session_factory, warehouse)
     return WorkerParts(
         workflows=[ShipmentWorkflow],
         activities=[steps.perform_step, steps.perform_steps_automatically, steps.close_shipment, steps.escalate],
@@ -258,6 +265,7 @@ async def run_worker(settings: Settings, *, locations_only: bool = False) -> Non
                 await running.enter_async_context(worker)
             queues = [worker.task_queue for worker in workers]
             log.info("worker polling task queues %s on %s", queues, settings.temporal_address)
+            log.info("%s", report(settings))
             await stop.wait()
     channels.close()
     engine.dispose()
@@ -273,7 +281,7 @@ def location_worker(
 ) -> Worker:
     """A worker for one location's task queue (OMS_LOCATION_TASK_QUEUES), e.g. next to a store's
     or a 3PL's systems: it runs that location's shipments and nothing else."""
-    parts = shipment_parts(session_factory)
+    parts = shipment_parts(session_factory, configured_warehouse(settings))
     return Worker(
         client,
         task_queue=task_queue,

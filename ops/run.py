@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
 from config import PROJECT_ROOT, Settings, get_settings
+from integrations.components import report
 from ops.demo import seed_demo
 from ops.temporal_dev import DevServer, DevServerError, port_in_use, stop_process
 from persistence.migrate import upgrade_to_head
@@ -120,6 +121,7 @@ class Supervisor:
                 f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
+                report(s),
                 "Press Ctrl-C to stop.",
             ]
         )

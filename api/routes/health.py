@@ -1,4 +1,5 @@
-"""Liveness of what the engine cannot work without: its database and Temporal."""
+"""Liveness of what the engine cannot work without (its database and Temporal), and which real parts
+it is connected to (integrations.components): the status follows the checks only."""
 
 from __future__ import annotations
 
@@ -9,13 +10,14 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from api.deps import StateDep
+from api.deps import SettingsDep, StateDep
+from integrations.components import components
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/health")
-async def health(state: StateDep) -> JSONResponse:
+async def health(state: StateDep, settings: SettingsDep) -> JSONResponse:
     checks: dict[str, str] = {}
 
     try:
@@ -32,5 +34,10 @@ async def health(state: StateDep) -> JSONResponse:
         checks["temporal"] = f"unavailable: {type(exc).__name__}"
     healthy = all(value == "ok" for value in checks.values())
     return JSONResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks}, status_code=200 if healthy else 503
+        {
+            "status": "ok" if healthy else "unavailable",
+            "checks": checks,
+            "components": [part.as_dict() for part in components(settings)],
+        },
+        status_code=200 if healthy else 503,
     )

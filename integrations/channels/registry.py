@@ -51,6 +51,10 @@ class RegisteredChannel:
     spec: ChannelSpec
     connect: Connect | None = None
     """None: nothing to connect to (the channel sends canonical orders and is sent nothing but stock)."""
+    configured: Callable[[Settings], bool] | None = None
+    """Whether the settings hold the channel's credentials (what `connect` needs to build anything)."""
+    address_setting: str = ""
+    """The setting naming the service's address (reported at start: which host the engine talks to)."""
     map_pulled: PulledMapper | None = None
     """Pulled channels: how a pulled payload becomes the canonical order."""
 
@@ -60,10 +64,32 @@ class RegisteredChannel:
 
 
 REGISTRY: tuple[RegisteredChannel, ...] = (
-    RegisteredChannel(shopify.SPEC, connect=shopify_connect.connect),
-    RegisteredChannel(woocommerce.SPEC, connect=woocommerce_connect.connect),
-    RegisteredChannel(bol.SPEC, connect=bol_connect.connect, map_pulled=bol.to_order),
-    RegisteredChannel(amazon.SPEC, connect=amazon_connect.connect, map_pulled=amazon.to_order),
+    RegisteredChannel(
+        shopify.SPEC,
+        connect=shopify_connect.connect,
+        configured=shopify_connect.configured,
+        address_setting="shopify_shop_url",
+    ),
+    RegisteredChannel(
+        woocommerce.SPEC,
+        connect=woocommerce_connect.connect,
+        configured=woocommerce_connect.configured,
+        address_setting="woocommerce_url",
+    ),
+    RegisteredChannel(
+        bol.SPEC,
+        connect=bol_connect.connect,
+        configured=bol_connect.configured,
+        address_setting="bol_api_url",
+        map_pulled=bol.to_order,
+    ),
+    RegisteredChannel(
+        amazon.SPEC,
+        connect=amazon_connect.connect,
+        configured=amazon_connect.configured,
+        address_setting="amazon_spapi_url",
+        map_pulled=amazon.to_order,
+    ),
     RegisteredChannel(pos.SPEC),
     RegisteredChannel(webshop.SPEC),
 )

@@ -46,6 +46,9 @@ def test_health_is_503_when_temporal_is_down(api):
     response = api.get("/health")
     assert response.status_code == 503
     assert response.json()["checks"]["database"] == "ok"
+    # Which parts are real is said whatever the checks answer (this test's settings: sandboxes).
+    parts = {(part["part"], part["name"]): part["mode"] for part in response.json()["components"]}
+    assert parts[("payments", "stripe")] == "sandbox" and parts[("carrier", "sandbox")] == "sandbox"
 
 
 def _broken_payloads() -> list[tuple[str, object]]:

@@ -32,7 +32,13 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 APP_SERVICES = ("migrate", "api", "worker")
 REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES)
-SECRETS = ("OMS_ADMIN_TOKEN", "OMS_SHOPIFY_WEBHOOK_SECRET", "OMS_WOOCOMMERCE_WEBHOOK_SECRET", "OMS_TRACKING_SECRET")
+SECRETS = (
+    "OMS_ADMIN_TOKEN",
+    "OMS_SHOPIFY_WEBHOOK_SECRET",
+    "OMS_WOOCOMMERCE_WEBHOOK_SECRET",
+    "OMS_TRACKING_SECRET",
+    "OMS_PAYLOAD_KEYS",
+)
 # Everything compose must refuse to start without (the secrets plus the database passwords).
 REQUIRED_VARIABLES = (*SECRETS, "POSTGRES_PASSWORD", "OMS_DB_PASSWORD")
 # Inside a container the API must listen beyond loopback; the published port decides who reaches it.
@@ -42,6 +48,8 @@ REAL_LOOKING = {
     "OMS_SHOPIFY_WEBHOOK_SECRET": "shpss_8d41f0c2b7a9",
     "OMS_WOOCOMMERCE_WEBHOOK_SECRET": "wc_5e7a1c9d03b2",
     "OMS_TRACKING_SECRET": "trk_9d2f61c0a7e4",
+    "OMS_PAYLOAD_KEYS": "k1:mS0n1S0V6pV8nN2ZGzN4v0QvJ0qkYp1bq7Qo9yWmU6E=",
+    "OMS_STRIPE_SECRET_KEY": "sk_live_51Hx3c8f7a2",
     "POSTGRES_PASSWORD": "c0ffee5up3ru53r",
     "OMS_DB_PASSWORD": "a1b2c3d4e5f6a7b8",
 }
@@ -332,9 +340,8 @@ def test_app_services_run_in_production(services: dict[str, dict[str, Any]]) -> 
         assert env["OMS_TEMPORAL_ADDRESS"] == "temporal:7233", name
         assert env["OMS_API_HOST"] == ALL_INTERFACES, name
         assert env["OMS_DATABASE_URL"].startswith("postgresql+psycopg://"), name
-        # Sandbox providers stay on unless switched off: the worker refuses to start without them
-        # until a real payment/warehouse integration exists.
-        assert env["OMS_SANDBOX"] == "${OMS_SANDBOX:-true}", name
+        # No sandbox and no self-confirming locations, whatever the environment says.
+        assert (env["OMS_SANDBOX"], env["OMS_AUTO_CONFIRM"]) == ("false", "false"), name
 
 
 @pytest.mark.parametrize("secret", SECRETS)
@@ -353,7 +360,7 @@ def test_database_passwords_are_required_from_the_environment(services: dict[str
 
 def test_no_development_placeholder_anywhere(compose: dict[str, Any]) -> None:
     placeholders = set(PLACEHOLDER_SECRETS.values())
-    assert placeholders == {"dev-admin-token", "dev-shopify-secret", "dev-woocommerce-secret", "dev-tracking-secret"}
+    assert {"dev-admin-token", "dev-shopify-secret", "dev-woocommerce-secret", "dev-tracking-secret"} < placeholders
     for value in scalars(compose):
         assert value not in placeholders, f"docker-compose.yml holds the placeholder {value!r}"
     for path in (COMPOSE_FILE, DOCKERFILE):
@@ -384,7 +391,10 @@ def test_compose_environment_gives_valid_production_settings(
         assert settings.tracking_secret == REAL_LOOKING["OMS_TRACKING_SECRET"]
         assert settings.resolved_database_url.startswith("postgresql+psycopg://oms:")
         assert settings.temporal_address == "temporal:7233"
-        assert settings.sandbox_enabled is True  # else worker.build_parts refuses to start
+        assert settings.sandbox_enabled is False  # production runs no sandbox
+        assert settings.auto_confirm_enabled is False  # staff confirm pick, pack and ship
+        assert settings.payload_keys == REAL_LOOKING["OMS_PAYLOAD_KEYS"]
+        assert settings.stripe_secret_key == REAL_LOOKING["OMS_STRIPE_SECRET_KEY"]
 
 
 @pytest.mark.parametrize("variable", REQUIRED_VARIABLES)
@@ -412,6 +422,8 @@ def test_production_settings_refuse_each_placeholder(placeholder_field: str) -> 
         "shopify_webhook_secret": REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
         "woocommerce_webhook_secret": REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
         "tracking_secret": REAL_LOOKING["OMS_TRACKING_SECRET"],
+        "payload_keys": REAL_LOOKING["OMS_PAYLOAD_KEYS"],
+        "stripe_secret_key": REAL_LOOKING["OMS_STRIPE_SECRET_KEY"],
         placeholder_field: PLACEHOLDER_SECRETS[placeholder_field],
     }
     with pytest.raises(ValidationError, match=f"OMS_{placeholder_field.upper()}"):
@@ -441,6 +453,8 @@ def test_production_settings_need_a_database_url() -> None:
             shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
             woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
             tracking_secret=REAL_LOOKING["OMS_TRACKING_SECRET"],
+            payload_keys=REAL_LOOKING["OMS_PAYLOAD_KEYS"],
+            stripe_secret_key=REAL_LOOKING["OMS_STRIPE_SECRET_KEY"],
             _env_file=None,
         )
 
@@ -453,6 +467,8 @@ def test_production_settings_accept_real_secrets() -> None:
         shopify_webhook_secret=REAL_LOOKING["OMS_SHOPIFY_WEBHOOK_SECRET"],
         woocommerce_webhook_secret=REAL_LOOKING["OMS_WOOCOMMERCE_WEBHOOK_SECRET"],
         tracking_secret=REAL_LOOKING["OMS_TRACKING_SECRET"],
+        payload_keys=REAL_LOOKING["OMS_PAYLOAD_KEYS"],
+        stripe_secret_key=REAL_LOOKING["OMS_STRIPE_SECRET_KEY"],
         _env_file=None,
     )
     assert settings.env is Environment.PRODUCTION

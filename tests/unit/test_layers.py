@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 BELOW: dict[str, frozenset[str]] = {
     "domain": frozenset(),
     "contracts": frozenset({"domain"}),
-    "config": frozenset(),
+    "config": frozenset({"domain"}),  # the channel names its settings are checked against
     "persistence": frozenset({"domain", "contracts", "config"}),
     "integrations": frozenset({"domain", "contracts", "config"}),
     "workflows": frozenset({"domain", "contracts"}),
