@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.order import CHANNELS
@@ -290,6 +290,23 @@ def production_refusal(settings: Settings) -> str | None:
         missing = "OMS_SENDCLOUD_SECRET_KEY" if settings.sendcloud_public_key else "OMS_SENDCLOUD_PUBLIC_KEY"
         return f"OMS_ENV=production needs {missing} (Sendcloud takes both keys)"
     return None
+
+
+def refusal_line(error: ValidationError) -> str:
+    """A settings error in one line, naming the setting: what a process says when it will not start."""
+    first = error.errors()[0]
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["loc"]:
+        return f"invalid setting OMS_{str(first['loc'][0]).upper()}: {message}"
+    return message
+
+
+def startup_settings(process: str) -> Settings:
+    """The settings, or the process exits with one line naming what to change (no traceback)."""
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        raise SystemExit(f"{process}: {refusal_line(exc)}") from None
 
 
 def load_settings(**overrides: object) -> Settings:

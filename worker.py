@@ -35,7 +35,7 @@ from activities.payments import PaymentActivities
 from activities.permanent_failures import PermanentFailures
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
-from config import DEFAULT_FEED_WINDOW, Settings, get_settings
+from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
 from contracts.channels import StockFeedInput
 from integrations.channels.base import StockFeed
 from integrations.channels.registry import ChannelConnections, connect_channels
@@ -301,7 +301,8 @@ def main() -> None:
     sys.dont_write_bytecode = False
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run_worker(get_settings(), locations_only="--locations-only" in sys.argv[1:]))
+        settings = startup_settings("worker")
+        asyncio.run(run_worker(settings, locations_only="--locations-only" in sys.argv[1:]))
     except ConfigurationError as exc:
         raise SystemExit(f"worker: {exc}") from None
 

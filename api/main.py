@@ -30,14 +30,14 @@ from api.routes import (
     webhooks,
 )
 from api.state import AppState
-from config import Settings, get_settings
+from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
 from persistence.storage_errors import describe
 from services.errors import ServiceError
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    settings = settings or startup_settings("api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -16,7 +16,7 @@ from types import FrameType
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from config import PROJECT_ROOT, Settings, get_settings
+from config import PROJECT_ROOT, Settings, get_settings, refusal_line
 from integrations.components import report
 from ops.demo import seed_demo
 from ops.temporal_dev import DevServer, DevServerError, port_in_use, stop_process
@@ -150,8 +150,7 @@ def main() -> int:
     try:
         settings = get_settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"oms: invalid setting {'.'.join(map(str, first['loc']))}: {first['msg']}", file=sys.stderr)
+        print(f"oms: {refusal_line(exc)}", file=sys.stderr)
         return 2
     supervisor = Supervisor(settings)
 

@@ -20,6 +20,6 @@ def upgrade_to_head(database_url: str) -> None:
 
 
 if __name__ == "__main__":
-    from config import get_settings
+    from config import startup_settings
 
-    upgrade_to_head(get_settings().resolved_database_url)
+    upgrade_to_head(startup_settings("migrate").resolved_database_url)
