@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -65,7 +67,8 @@ DEFAULT_FEED_WINDOW = timedelta(minutes=4)
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore")
+    # hide_input_in_errors: a refused setting may be a secret (OMS_PAYLOAD_KEYS); its error names it, never shows it.
+    model_config = SettingsConfigDict(env_prefix="OMS_", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     env: Environment = Environment.DEVELOPMENT
     api_host: str = "127.0.0.1"
@@ -260,7 +263,44 @@ class Settings(BaseSettings):
     the first encrypts, every one decrypts (add a new key first to rotate, drop an old one only
     when no history needs it)."""
     codec_cors_origins: str = "http://localhost:8233"
-    """Origins allowed to call the codec endpoint from a browser (the Temporal UI's address)."""
+    """Origins allowed to call the codec endpoint from a browser (the Temporal UI's address),
+    comma-separated; with credentials, so never `*`."""
+
+    @field_validator("payload_keys")
+    @classmethod
+    def _payload_keys_are_keys(cls, value: str) -> str:
+        payload_key_ring(value)  # raises, naming what is wrong (never the key itself)
+        return value
+
+    @field_validator("codec_cors_origins")
+    @classmethod
+    def _codec_origins_are_origins(cls, value: str) -> str:
+        for origin in _comma_list(value):
+            scheme, _, host = origin.partition("://")
+            if scheme not in ("http", "https") or not host or "/" in host or origin == "*":
+                raise ValueError(
+                    f"OMS_CODEC_CORS_ORIGINS takes origins like https://temporal.example.com (no path, never *), "
+                    f"got {origin!r}"
+                )
+        return value
+
+    @model_validator(mode="after")
+    def _production_holds_no_development_key(self) -> Settings:
+        # The whole value is refused as a placeholder above; the development key is public, so it may
+        # not hide as a second (decrypt-only) key either: whoever holds it could forge payloads.
+        development = {key for _, key in payload_key_ring(DEV_PAYLOAD_KEYS)}
+        if self.env is Environment.PRODUCTION and any(key in development for _, key in self.payload_key_ring):
+            raise ValueError("OMS_ENV=production refuses the development key in OMS_PAYLOAD_KEYS")
+        return self
+
+    @property
+    def payload_key_ring(self) -> tuple[tuple[str, bytes], ...]:
+        """(key id, 32-byte key) pairs in the order given: the first encrypts."""
+        return payload_key_ring(self.payload_keys)
+
+    @property
+    def codec_origins(self) -> list[str]:
+        return _comma_list(self.codec_cors_origins)
 
     # -- metrics and logs --------------------------------------------------------------------------
     worker_metrics_address: str = "127.0.0.1:9464"
@@ -316,3 +356,42 @@ def load_settings(**overrides: object) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+# -- histories: payload encryption -----------------------------------------------------------------
+
+PAYLOAD_KEY_BYTES = 32  # AES-256
+_KEY_ID_CHARACTERS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+
+def payload_key_ring(value: str) -> tuple[tuple[str, bytes], ...]:
+    """OMS_PAYLOAD_KEYS (`id:base64,id:base64`) as (id, key) pairs, the first the one that encrypts.
+    A mistake is named by the key's id and position, never by the key's text."""
+    ring: list[tuple[str, bytes]] = []
+    for position, entry in enumerate(_comma_list(value), start=1):
+        key_id, colon, encoded = entry.partition(":")
+        key_id = key_id.strip()
+        if not colon or not key_id or not set(key_id) <= _KEY_ID_CHARACTERS or len(key_id) > 64:
+            raise ValueError(
+                f"OMS_PAYLOAD_KEYS entry {position} must be `id:base64-of-32-bytes` with an id of letters, "
+                "digits, '.', '_' or '-' (at most 64)"
+            )
+        try:
+            key = base64.b64decode(encoded.strip(), validate=True)
+        except binascii.Error:
+            raise ValueError(f"OMS_PAYLOAD_KEYS key {key_id!r} is not valid base64") from None
+        if len(key) != PAYLOAD_KEY_BYTES:
+            raise ValueError(
+                f"OMS_PAYLOAD_KEYS key {key_id!r} is {len(key)} bytes, AES-256 takes {PAYLOAD_KEY_BYTES} "
+                "(make one with `openssl rand -base64 32`)"
+            )
+        if any(key_id == known for known, _ in ring):
+            raise ValueError(f"OMS_PAYLOAD_KEYS names key id {key_id!r} twice: a payload's key id must say one key")
+        ring.append((key_id, key))
+    if not ring:
+        raise ValueError("OMS_PAYLOAD_KEYS needs at least one key (`id:base64-of-32-bytes`)")
+    return tuple(ring)
+
+
+def _comma_list(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]

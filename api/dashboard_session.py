@@ -19,6 +19,9 @@ from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 from config import Settings
 
 COOKIE_NAME = "oms_dashboard"
+COOKIE_PATHS = ("/dashboard", "/codec")
+"""Where the browser sends the cookie: the dashboard's pages, and the codec endpoint the Temporal UI
+calls from the same browser (api.routes.codec); no other route reads it."""
 SESSION_LENGTH = timedelta(hours=12)
 _SESSION_SALT = "oms-dashboard-session"
 _FORM_SALT = "oms-dashboard-form"

@@ -11,8 +11,10 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from api.dashboard_session import COOKIE_NAME, session_from
 from api.state import AppState
 from config import Settings
+from integrations.temporal.codec import EncryptionCodec
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
@@ -100,6 +102,10 @@ def get_dashboard(state: StateDep) -> Dashboard:
     return state.services.dashboard
 
 
+def get_codec(state: StateDep) -> EncryptionCodec:
+    return state.codec
+
+
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
@@ -113,6 +119,7 @@ TrackingDep = Annotated[TrackingLinks, Depends(get_tracking)]
 AuditDep = Annotated[PayloadAudit, Depends(get_audit)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
+CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
 
 
 # -- who is calling ---------------------------------------------------------------------------
@@ -184,6 +191,18 @@ def require_staff_or_channel(settings: SettingsDep, credentials: CredentialsDep)
     return caller
 
 
+def require_staff_session(request: Request, settings: SettingsDep, credentials: CredentialsDep) -> str:
+    """Staff by the bearer token, or by a signed-in dashboard session's cookie: what the browser
+    sends for a page that cannot hold the token (the Temporal UI calling the codec endpoint, whose
+    own Authorization header, if it passes one, is not ours to judge)."""
+    if session_from(settings, request.cookies.get(COOKIE_NAME)) is not None:
+        return "staff"
+    if credentials is None:
+        raise _unauthenticated("a staff token (or a dashboard sign-in)")
+    return require_staff(settings, credentials)
+
+
 StaffUser = Annotated[str, Depends(require_staff)]
+StaffSession = Annotated[str, Depends(require_staff_session)]
 StaffOrChannel = Annotated[Caller, Depends(require_staff_or_channel)]
 """Staff, or a channel's own key (OMS_POS_API_KEY, OMS_WEBSHOP_API_KEY): check `may_act_for`."""

@@ -19,6 +19,7 @@ from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
     catalogue,
     channels,
+    codec,
     dashboard,
     health,
     inventory,
@@ -72,12 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalogue,
         tracking,
         dashboard,
+        codec,
     ):
         app.include_router(module.router)
     document_common_responses(app)
     # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards).
     app.add_middleware(BodyLimit, default=settings.body_limit, limits=[("/webhooks/", settings.webhook_body_limit)])
     app.add_middleware(NoNulInUrl)
+    # Outermost: a browser's preflight for the codec endpoint is answered before anything else runs.
+    app.add_middleware(codec.CodecCors, origins=settings.codec_origins)
     return app
 
 

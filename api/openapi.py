@@ -14,7 +14,7 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from api.deps import get_intake, get_order_actions, require_staff, require_staff_or_channel
+from api.deps import get_intake, get_order_actions, require_staff, require_staff_or_channel, require_staff_session
 
 _PROBLEM = "Problem"
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -84,6 +84,10 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
         "403": _problem("a channel's API key, where only staff may act"),
     },
     require_staff_or_channel: {"401": _problem("neither the staff token nor a channel's API key")},
+    require_staff_session: {
+        "401": _problem("neither the staff token nor a dashboard sign-in cookie"),
+        "403": _problem("a channel's API key, where only staff may act"),
+    },
     get_intake: {"503": _ENGINE_AWAY},
     get_order_actions: {"503": _ENGINE_AWAY},
 }

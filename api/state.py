@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from config import Settings
+from integrations.temporal.client import connect
+from integrations.temporal.codec import EncryptionCodec
 from persistence.db import SessionFactory, create_session_factory
 from persistence.master_data.channels import PolicyCache
 from services.catalogue import Catalogue
@@ -76,9 +78,7 @@ class TemporalConnection:
         if time.monotonic() < self._next_try:
             raise TemporalUnavailable()  # it was not reachable a moment ago
         try:
-            client = await asyncio.wait_for(
-                Client.connect(address, namespace=self._settings.temporal_namespace), self.CONNECT_TIMEOUT
-            )
+            client = await asyncio.wait_for(connect(self._settings), self.CONNECT_TIMEOUT)
         except Exception as exc:  # the SDK reports a refused connection as a RuntimeError
             if self._failures == 0:
                 log.warning("Temporal at %s is not reachable (%s); answering 503 until it is", address, reason(exc))
@@ -140,9 +140,12 @@ class AppState:
     policies: PolicyCache = field(init=False)
     """The channel policies this process has read lately (stock views compute ATP with them)."""
     services: Services = field(init=False)
+    codec: EncryptionCodec = field(init=False)
+    """The payload codec every Temporal client of ours uses, for the codec endpoint (api.routes.codec)."""
 
     def __post_init__(self) -> None:
         self.readers = create_session_factory(self.engine, read_only=True)
+        self.codec = EncryptionCodec(self.settings.payload_key_ring)
         self.temporal = TemporalConnection(self.settings)
         self.policies = PolicyCache()
         units = SqlUnitsOfWork(self.session_factory, self.readers, self.policies)

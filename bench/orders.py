@@ -28,13 +28,14 @@ with workflow.unsafe.imports_passed_through():
     from typing import Any
 
     import httpx
-    from temporalio.client import Client, WorkflowHandle
+    from temporalio.client import WorkflowHandle
     from temporalio.worker import Worker
 
     from bench.floor import FloorInput, FloorWorkflow, floor_step
-    from config import Settings
+    from config import Settings, load_settings
     from domain.status import OrderStatus
     from integrations.channels.shopify import sign
+    from integrations.temporal.client import connect
 
 # Activities OrderWorkflow (workflows/order.py) runs for a paid Shopify order up to SHIPPED:
 # record_order, validate_order, reserve_stock, pick_shipment, pack_shipment, ship_shipment,
@@ -78,7 +79,8 @@ async def measure_floor(
     address: str, namespace: str, run_id: str, count: int, concurrency: int, activities: int
 ) -> FloorResult:
     try:
-        client = await Client.connect(address, namespace=namespace)
+        # Encrypted with OMS_PAYLOAD_KEYS as the engine's payloads are: the floor pays the codec too.
+        client = await connect(load_settings(temporal_namespace=namespace), address)
     except Exception as exc:
         raise BenchError(f"cannot reach Temporal at {address} for the floor: {exc}", 2) from None
     task_queue = f"bench-floor-{run_id}-{secrets.token_hex(4)}"

@@ -41,6 +41,11 @@ def _check_ports(settings: Settings, temporal_port: int | None) -> None:
             raise Startup(f"port {port} for the {what} is already in use: stop what holds it or choose another port")
 
 
+def codec_endpoint(settings: Settings) -> str:
+    """The API's codec endpoint as the Temporal UI's page (in the browser, on this machine) reaches it."""
+    return f"http://localhost:{settings.api_port}/codec"
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -65,6 +70,8 @@ class Supervisor:
                 port=temporal_port,
                 ui_port=settings.temporal_ui_port,
                 log_file=self.var_dir / "temporal.log",
+                # Payloads are encrypted: the UI shows them through the API's codec endpoint.
+                extra_args=["--ui-codec-endpoint", codec_endpoint(settings)],
             )
             self.temporal.start(new_session=True)
         python = sys.executable
@@ -119,6 +126,14 @@ class Supervisor:
                 f"  API docs      {api}/docs",
                 f"  Dashboard     {api}/dashboard (sign in with the staff token, OMS_ADMIN_TOKEN)",
                 f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
+                *(
+                    [
+                        "                payloads decrypted by the API's codec endpoint: sign in to the dashboard,",
+                        "                then tick the UI's codec setting 'Include cross-origin credentials'",
+                    ]
+                    if self.temporal
+                    else []
+                ),
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
                 report(s),

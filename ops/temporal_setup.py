@@ -9,13 +9,15 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 
 from config import Settings
+from integrations.temporal.client import connect
 from workflows.search_attributes import ALL
 
 log = logging.getLogger("oms.temporal")
 
 
 async def connect_temporal(settings: Settings) -> Client:
-    return await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace)
+    """The worker's connection: integrations.temporal.client's, payloads encrypted."""
+    return await connect(settings)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:

@@ -15,6 +15,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
+from config import load_settings
+from integrations.temporal.client import connect
 from ops.temporal_dev import DevServer, free_port
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.migrate import upgrade_to_head
@@ -112,7 +114,8 @@ def temporal_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevSer
 
 @pytest_asyncio.fixture(scope="session")
 async def temporal_client(temporal_server: DevServer) -> AsyncIterator[Client]:
-    yield await Client.connect(temporal_server.address)
+    """Connected as every process of ours is: payloads encrypted with the (development) keys."""
+    yield await connect(load_settings(), temporal_server.address)
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from api import order_view
 from api.dashboard_session import (
     COOKIE_NAME,
+    COOKIE_PATHS,
     SESSION_LENGTH,
     DashboardSession,
     form_token_is_valid,
@@ -130,15 +131,17 @@ def login(
             error="That is not the staff token.",
         )
     response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
-    response.set_cookie(
-        COOKIE_NAME,
-        new_cookie(settings),
-        max_age=int(SESSION_LENGTH.total_seconds()),
-        path="/dashboard",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    cookie = new_cookie(settings)
+    for path in COOKIE_PATHS:
+        response.set_cookie(
+            COOKIE_NAME,
+            cookie,
+            max_age=int(SESSION_LENGTH.total_seconds()),
+            path=path,
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
     return response
 
 
@@ -146,7 +149,8 @@ def login(
 def logout(user: SignedIn, form_token: Annotated[str, Form(max_length=500)] = "") -> Response:
     _check_form(user, form_token)
     response = RedirectResponse("/dashboard/login", status.HTTP_303_SEE_OTHER)
-    response.delete_cookie(COOKIE_NAME, path="/dashboard")
+    for path in COOKIE_PATHS:
+        response.delete_cookie(COOKIE_NAME, path=path)
     return response
 
 

@@ -39,10 +39,10 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from temporalio.client import Client
 
 from api.main import create_app
 from config import load_settings
+from integrations.temporal.client import connect
 from ops.temporal_dev import DevServer
 from tests.conftest import _open_database
 
@@ -236,7 +236,7 @@ def test_an_action_on_an_order_whose_workflow_has_ended_is_a_409_not_a_503(engin
     terminated) was Temporal's NOT_FOUND turned into 503, which tells the caller to retry forever."""
 
     async def terminate(order_id: str) -> None:
-        client = await Client.connect(engine.temporal_address)
+        client = await connect(load_settings(), engine.temporal_address)
         await client.get_workflow_handle(order_id).terminate("test: the workflow has ended")
 
     with TestClient(engine.app, raise_server_exceptions=False) as client:

@@ -586,3 +586,16 @@ def test_dockerignore_keeps_secrets_out_and_the_engine_in() -> None:
     needed += [path.name for path in ROOT.iterdir() if (path / "__init__.py").is_file() and path.name != "tests"]
     for name in needed:
         assert not _ignored(name, patterns), f".dockerignore drops {name}, which the image needs"
+
+
+def test_the_temporal_ui_reads_payloads_through_the_api_codec_endpoint(services: dict[str, dict[str, Any]]) -> None:
+    """Histories are encrypted: the UI (in the browser, at the loopback port compose publishes) asks the
+    API's /codec to decrypt, with the dashboard's cookie, from an origin the API allows."""
+    ui = interpolate(environment(services["temporal-ui"]), REAL_LOOKING)
+    api_port = next(iter(published(services["api"])))
+    ui_port = next(iter(published(services["temporal-ui"])))
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{api_port}/codec"
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    for name in APP_SERVICES:
+        origins = interpolate(environment(services[name]), REAL_LOOKING)["OMS_CODEC_CORS_ORIGINS"]
+        assert f"http://localhost:{ui_port}" in origins.split(","), name

@@ -16,6 +16,8 @@ from typing import Any
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
 
+from config import load_settings
+from integrations.temporal.client import data_converter
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -24,6 +26,14 @@ from workflows.stock_feed import StockFeedWorkflow
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ChannelPullWorkflow, StockFeedWorkflow]
 """Every workflow type a stored history may belong to."""
+
+
+def replayer() -> Replayer:
+    """Reads payloads as the worker does: encrypted ones with the (development) keys, the stored
+    histories' plain ones (recorded before encryption) as they are."""
+    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(load_settings()))
+
+
 RECORD_ENV = "OMS_RECORD_HISTORIES"
 
 _TESTS = "tests/workflow"
@@ -81,5 +91,5 @@ async def record_history(handle: WorkflowHandle[Any, Any], name: str) -> None:
 async def assert_replays(handle: WorkflowHandle[Any, Any]) -> WorkflowHistory:
     """Replay the workflow's history so far against today's code (it fails on any nondeterminism)."""
     history = await handle.fetch_history()
-    await Replayer(workflows=WORKFLOWS).replay_workflow(history)
+    await replayer().replay_workflow(history)
     return history

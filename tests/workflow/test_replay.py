@@ -11,9 +11,8 @@ import json
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.worker import Replayer
 
-from tests.workflow.histories import HISTORIES, JOURNEYS, WORKFLOWS
+from tests.workflow.histories import HISTORIES, JOURNEYS, replayer
 
 STORED = sorted(HISTORIES.glob("*.json"))
 
@@ -27,5 +26,5 @@ async def test_stored_history_replays(path):
     raw = path.read_text()
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"]
     history = WorkflowHistory.from_json(workflow_id, raw)
-    result = await Replayer(workflows=WORKFLOWS).replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

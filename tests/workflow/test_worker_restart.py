@@ -9,12 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select
-from temporalio.client import Client
 from temporalio.worker import Worker
 
 from config import load_settings
 from integrations.providers import Dispatch
 from integrations.sandbox.warehouse import SandboxWarehouse
+from integrations.temporal.client import connect
 from persistence.guarded_writes import inventory
 from persistence.models import StockMovement
 from services.intake import start_order
@@ -59,7 +59,7 @@ async def test_a_shipment_survives_its_worker_and_ships_exactly_once(temporal_cl
     # Worker 1 goes away without finishing its step: its shutdown hangs on the stuck thread, as a
     # frozen process would, while worker 2 takes over the task queue.
     first_gone = asyncio.create_task(first.shutdown())
-    second_process = await Client.connect(temporal_server.address)  # another process's own connection
+    second_process = await connect(settings, temporal_server.address)  # another process's own connection
     with ThreadPoolExecutor(max_workers=4) as pool:
         async with build_worker(second_process, settings, db.session_factory, executor=pool):
             # Temporal retries the step on worker 2 once its start-to-close timeout (30 s) has passed.

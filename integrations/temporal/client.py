@@ -1,0 +1,28 @@
+"""The one way a process of ours talks to Temporal: the worker, the API, the schedules, the ops
+scripts, bench and the tests all connect here, so none of them writes a payload in the clear or
+fails to read one the others wrote."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from temporalio.client import Client
+from temporalio.converter import DataConverter
+
+from config import Settings
+from integrations.temporal.codec import EncryptionCodec
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    """Temporal's default payload converter (JSON for our dataclasses), every payload then encrypted
+    with OMS_PAYLOAD_KEYS."""
+    return dataclasses.replace(DataConverter.default, payload_codec=EncryptionCodec(settings.payload_key_ring))
+
+
+async def connect(settings: Settings, address: str | None = None) -> Client:
+    """A client on `address` (else OMS_TEMPORAL_ADDRESS) in OMS_TEMPORAL_NAMESPACE, with the codec."""
+    return await Client.connect(
+        address or settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+    )
