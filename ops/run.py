@@ -46,6 +46,17 @@ def codec_endpoint(settings: Settings) -> str:
     return f"http://localhost:{settings.api_port}/codec"
 
 
+def dev_server(settings: Settings, port: int) -> DevServer:
+    return DevServer(
+        db_file=settings.var_dir / "temporal.db",
+        port=port,
+        ui_port=settings.temporal_ui_port,
+        log_file=settings.var_dir / "temporal.log",
+        # Payloads are encrypted: the UI shows them through the API's codec endpoint.
+        extra_args=["--ui-codec-endpoint", codec_endpoint(settings)],
+    )
+
+
 class Supervisor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -65,14 +76,7 @@ class Supervisor:
             print("demo data seeded: locations AMS, UTR; SKUs TSHIRT-BLK-M, HOODIE-GRY-L, MUG-LOGO", flush=True)
         if temporal_port is not None:
             print("starting the Temporal dev server ...", flush=True)
-            self.temporal = DevServer(
-                db_file=self.var_dir / "temporal.db",
-                port=temporal_port,
-                ui_port=settings.temporal_ui_port,
-                log_file=self.var_dir / "temporal.log",
-                # Payloads are encrypted: the UI shows them through the API's codec endpoint.
-                extra_args=["--ui-codec-endpoint", codec_endpoint(settings)],
-            )
+            self.temporal = dev_server(settings, temporal_port)
             self.temporal.start(new_session=True)
         python = sys.executable
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from temporalio.client import Client
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from config import Settings
 from integrations.temporal.codec import EncryptionCodec
@@ -15,8 +15,14 @@ from integrations.temporal.codec import EncryptionCodec
 
 def data_converter(settings: Settings) -> DataConverter:
     """Temporal's default payload converter (JSON for our dataclasses), every payload then encrypted
-    with OMS_PAYLOAD_KEYS."""
-    return dataclasses.replace(DataConverter.default, payload_codec=EncryptionCodec(settings.payload_key_ring))
+    with OMS_PAYLOAD_KEYS. Failures too: their message and stack trace travel as an encoded payload
+    (the SDK's encoded attributes), because an exception's text can quote what it failed on (a
+    database error its parameters, a channel's refusal the address it refused)."""
+    return dataclasses.replace(
+        DataConverter.default,
+        payload_codec=EncryptionCodec(settings.payload_key_ring),
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings, address: str | None = None) -> Client:

@@ -599,3 +599,18 @@ def test_the_temporal_ui_reads_payloads_through_the_api_codec_endpoint(services:
     for name in APP_SERVICES:
         origins = interpolate(environment(services[name]), REAL_LOOKING)["OMS_CODEC_CORS_ORIGINS"]
         assert f"http://localhost:{ui_port}" in origins.split(","), name
+
+
+def test_make_run_points_the_dev_servers_ui_at_the_api_codec_endpoint() -> None:
+    """The dev server's UI (`make run`) asks the API's /codec to decrypt, from an origin it allows."""
+    from ops.run import dev_server
+
+    settings = load_settings(
+        _env_file=None, api_port=8123, temporal_ui_port=8444, codec_cors_origins="http://localhost:8444"
+    )
+    command = dev_server(settings, 7299).command()
+    assert command[command.index("--ui-codec-endpoint") + 1] == "http://localhost:8123/codec"
+    assert command[command.index("--ui-port") + 1] == "8444"
+    assert settings.temporal_ui_url in settings.codec_origins
+    defaults = load_settings(_env_file=None)
+    assert defaults.temporal_ui_url in defaults.codec_origins  # out of the box, too
