@@ -336,8 +336,9 @@ def refusal_line(error: ValidationError) -> str:
     """A settings error in one line, naming the setting: what a process says when it will not start."""
     first = error.errors()[0]
     message = str(first["msg"]).removeprefix("Value error, ")
-    if first["loc"]:
-        return f"invalid setting OMS_{str(first['loc'][0]).upper()}: {message}"
+    name = f"OMS_{str(first['loc'][0]).upper()}" if first["loc"] else ""
+    if name and not message.startswith(name):
+        return f"invalid setting {name}: {message}"
     return message
 
 
