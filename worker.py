@@ -37,10 +37,12 @@ from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
 from contracts.channels import StockFeedInput
+from domain.order import CHANNELS
 from integrations.channels.base import StockFeed
 from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.components import report
-from integrations.payments import StripeGateway
+from integrations.payments import MollieGateway, StripeGateway
+from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
@@ -73,17 +75,29 @@ class WorkerParts:
     activities: list[Callable[..., Any]]
 
 
-def configured_gateway(settings: Settings) -> PaymentGateway | None:
-    """Stripe when a secret key is set; otherwise none (the sandbox gateway, when allowed)."""
-    if not settings.stripe_secret_key:
+def configured_gateway(settings: Settings) -> PaymentGateways | None:
+    """Each channel's payment gateway (OMS_CHANNEL_GATEWAYS, Stripe when not named): the real one
+    when its key is set; the sandbox one for the rest where sandboxes are allowed; None when a
+    gateway in use has no key and sandboxes are not allowed (build_parts refuses to start)."""
+    real: dict[str, PaymentGateway] = {}
+    if settings.stripe_secret_key:
+        # Up to four requests per step: 5 s each stays inside the activities' 30 s start-to-close timeout.
+        real["stripe"] = StripeGateway(
+            settings.stripe_secret_key,
+            settings.stripe_api_base or None,
+            timeout=5.0,
+            request_multicapture=settings.stripe_multicapture,
+        )
+    if settings.mollie_api_key:
+        real["mollie"] = MollieGateway(settings.mollie_api_key, settings.mollie_api_url, timeout=5.0)
+    missing = [name for name in settings.gateways_in_use if name not in real]
+    if missing and not settings.sandbox_enabled:
         return None
-    # Up to four requests per step: 5 s each stays inside the activities' 30 s start-to-close timeout.
-    return StripeGateway(
-        settings.stripe_secret_key,
-        settings.stripe_api_base or None,
-        timeout=5.0,
-        request_multicapture=settings.stripe_multicapture,
-    )
+    sandbox = SandboxPaymentGateway()
+    channels = {channel: real.get(settings.gateway_for(channel), sandbox) for channel in CHANNELS}
+    providers: dict[str, PaymentGateway] = {**real, sandbox.provider: sandbox} if settings.sandbox_enabled else real
+    default = real.get("stripe", sandbox)
+    return PaymentGateways(default, channels=channels, providers=providers)
 
 
 def configured_warehouse(settings: Settings) -> Warehouse:
@@ -116,18 +130,21 @@ def build_parts(
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves. `channels`: the channel
     adapters (integrations.channels.registry); built from the settings when not given."""
-    gateway = gateway or configured_gateway(settings)
+    gateways = PaymentGateways.of(gateway) if gateway is not None else configured_gateway(settings)
     channels = channels or channel_connections(settings, session_factory)
-    if gateway is None and not settings.sandbox_enabled:
+    if gateways is None:
         # Without a gateway the sandbox one would approve every unpaid order.
-        raise ConfigurationError("OMS_SANDBOX is off and no payment gateway is set: set OMS_STRIPE_SECRET_KEY")
+        keys = ", ".join(
+            f"OMS_{name.upper()}_{'SECRET_KEY' if name == 'stripe' else 'API_KEY'}" for name in settings.gateways_in_use
+        )
+        raise ConfigurationError(f"OMS_SANDBOX is off and a payment gateway in use has no key: set {keys}")
     warehouse = warehouse or configured_warehouse(settings)
     policies = PolicyCache()  # this process's: the stock feed and the pulls' intake read through it
     intake = Intake(settings, units_on(session_factory, policies), TemporalWorkflows.on(client))
     orders = OrderActivities(session_factory, settings.currency_codes)
     inventory = InventoryActivities(session_factory)
-    payments = PaymentActivities(session_factory, gateway or SandboxPaymentGateway())
-    returns = ReturnActivities(session_factory, gateway or SandboxPaymentGateway())
+    payments = PaymentActivities(session_factory, gateways)
+    returns = ReturnActivities(session_factory, gateways)
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from datetime import timedelta
+from typing import Final, Literal
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -12,16 +14,29 @@ from temporalio.exceptions import ApplicationError
 from contracts.errors import ErrorType
 from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
 from domain.payments import PaymentStatus
-from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGateway, PaymentRejected
+from integrations.payments.routing import PaymentGateways, UnknownGateway
+from integrations.providers import (
+    GatewayPayment,
+    PaymentDeclined,
+    PaymentGateway,
+    PaymentGatewayUnavailable,
+    PaymentRejected,
+)
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once, stored_result
-from persistence.models import PaymentRecord
+from persistence.models import OrderRecord, PaymentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 
+MAX_GATEWAY_WAIT: Final = 600.0
+"""The longest a gateway's Retry-After is followed (seconds)."""
+
 
 def payment_status(record: PaymentRecord) -> PaymentStatus:
-    """AUTHORIZED, PARTIALLY_CAPTURED, CAPTURED (the rest, if any, voided) or VOIDED."""
+    """AUTHORIZED, PARTIALLY_CAPTURED, CAPTURED (the rest, if any, voided), VOIDED, or REFUNDED
+    (money taken at checkout, all given back because nothing of the order left)."""
+    if record.captured_minor and record.refunded_minor >= record.captured_minor:
+        return PaymentStatus.REFUNDED
     if record.captured_minor == 0:
         return PaymentStatus.VOIDED if record.voided_minor else PaymentStatus.AUTHORIZED
     if record.captured_minor + record.voided_minor >= record.authorized_minor:
@@ -37,10 +52,49 @@ class Authorization:
     declined: str | None = None
 
 
+def gateway_failure(exc: PaymentGatewayUnavailable) -> ApplicationError:
+    """A gateway that could not be asked: retried, after the wait it asked for when it said one."""
+    delay = None if exc.retry_after is None else timedelta(seconds=min(max(exc.retry_after, 1.0), MAX_GATEWAY_WAIT))
+    return ApplicationError(str(exc), type=ErrorType.PAYMENT_GATEWAY_UNAVAILABLE, next_retry_delay=delay)
+
+
+def rejected(exc: PaymentRejected | UnknownGateway) -> ApplicationError:
+    return ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True)
+
+
 class PaymentActivities(Payments):
-    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway) -> None:
+    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway | PaymentGateways) -> None:
+        """`gateway`: one for everything, or the gateways per channel and provider (worker.py)."""
         self._session_factory = session_factory
-        self._gateway = gateway
+        self._gateways = PaymentGateways.of(gateway)
+
+    def _channel_and_owner(self, data: AuthorizePaymentInput) -> tuple[str, str | None]:
+        """The order's channel (whose gateway authorizes) and, when the payment the order names
+        is already recorded for another order, that order: one payment never pays for two."""
+        with UnitOfWork(self._session_factory) as uow:
+            order = uow.session.get(OrderRecord, data.order_id)
+            channel = order.channel if order is not None else data.order_id.split("-")[1]
+            owner = uow.session.scalar(
+                select(PaymentRecord.order_id).where(
+                    PaymentRecord.provider_ref == data.payment_method, PaymentRecord.order_id != data.order_id
+                )
+            )
+        return channel, owner
+
+    def _authorize(self, data: AuthorizePaymentInput) -> GatewayPayment | PaymentDeclined:
+        channel, owner = self._channel_and_owner(data)
+        if owner is not None:
+            raise rejected(PaymentRejected(f"payment {data.payment_method} pays for order {owner} already"))
+        try:
+            return self._gateways.for_channel(channel).authorize(
+                data.idempotency_key, data.amount, data.payment_method, data.order_id
+            )
+        except PaymentRejected as exc:
+            raise rejected(exc) from exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+        except PaymentDeclined as exc:
+            return exc
 
     @activity.defn
     def authorize_payment(self, data: AuthorizePaymentInput) -> PaymentResult:
@@ -49,14 +103,7 @@ class PaymentActivities(Payments):
         stored = stored_result(self._session_factory, data.idempotency_key, Authorization)
         if stored is None:
             payment_id = f"payment-{data.order_id}"
-            try:
-                paid: GatewayPayment | PaymentDeclined = self._gateway.authorize(
-                    data.idempotency_key, data.amount, data.payment_method, data.order_id
-                )
-            except PaymentRejected as exc:
-                raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
-            except PaymentDeclined as exc:
-                paid = exc
+            paid = self._authorize(data)
 
             def effect(session: Session) -> Authorization:
                 if isinstance(paid, PaymentDeclined):
@@ -76,7 +123,10 @@ class PaymentActivities(Payments):
                         updated_at=data.at,
                     )
                 )
-                order_store.add_event(session, data.order_id, "payment_authorized", data.amount.format(), data.at)
+                taken = " (paid at checkout)" if paid.status == "paid" else ""
+                order_store.add_event(
+                    session, data.order_id, "payment_authorized", f"{data.amount.format()}{taken}", data.at
+                )
                 authorized = PaymentResult(payment_id, PaymentStatus.AUTHORIZED, data.amount, paid.multicapture)
                 return Authorization(authorized)
 
@@ -100,24 +150,35 @@ class PaymentActivities(Payments):
         if stored is not None:
             return stored
         with UnitOfWork(self._session_factory) as uow:
-            provider_ref = self._payment(uow.session, data.payment_id).provider_ref
+            record = self._payment(uow.session, data.payment_id)
+            provider, provider_ref = record.provider, record.provider_ref
         try:
+            gateway = self._gateways.for_provider(provider)
             if outcome == "captured":
-                self._gateway.capture(data.idempotency_key, provider_ref, data.amount, final=data.final)
+                done = gateway.capture(data.idempotency_key, provider_ref, data.amount, final=data.final)
             else:
-                self._gateway.void(data.idempotency_key, provider_ref, data.amount)
-        except PaymentRejected as exc:
-            raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
+                done = gateway.void(data.idempotency_key, provider_ref, data.amount)
+        except (PaymentRejected, UnknownGateway) as exc:
+            raise rejected(exc) from exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+        # Voiding money the customer already paid (iDEAL, Bancontact) gives it back: a refund.
+        refunded = done.status == "refunded"
 
         def effect(session: Session) -> PaymentResult:
             record = self._payment(session, data.payment_id)
-            if outcome == "captured":
+            if outcome == "captured" or refunded:
                 record.captured_minor += data.amount.amount_minor
-            else:
+            if refunded:
+                record.refunded_minor += data.amount.amount_minor
+            elif outcome == "voided":
                 record.voided_minor += data.amount.amount_minor
             status = payment_status(record)
             record.status, record.updated_at = status, data.at
-            order_store.add_event(session, data.order_id, f"payment_{outcome}", data.amount.format(), data.at)
+            kind, detail = f"payment_{outcome}", data.amount.format()
+            if refunded:
+                kind, detail = "payment_refunded", f"{detail} paid at checkout, given back: it will not ship"
+            order_store.add_event(session, data.order_id, kind, detail, data.at)
             return PaymentResult(data.payment_id, status, data.amount)
 
         return run_once(self._session_factory, data.idempotency_key, effect, PaymentResult)

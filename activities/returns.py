@@ -7,12 +7,14 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.payments import gateway_failure, rejected
 from contracts.errors import ErrorType
 from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, Returns
 from domain.money import Money
 from domain.order import Order
 from domain.returns import ReturnLine, ReturnRefused, ReturnStatus, check_return, refund_for
-from integrations.providers import PaymentGateway, PaymentRejected
+from integrations.payments.routing import PaymentGateways, UnknownGateway
+from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
@@ -35,9 +37,10 @@ def shipped_units(session: Session, order_id: str) -> dict[str, int]:
 
 
 class ReturnActivities(Returns):
-    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway) -> None:
+    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway | PaymentGateways) -> None:
+        """`gateway`: one for everything, or the gateways per provider (worker.py)."""
         self._session_factory = session_factory
-        self._gateway = gateway
+        self._gateways = PaymentGateways.of(gateway)
 
     @activity.defn
     def accept_return(self, data: AcceptReturnInput) -> ReturnAccepted:
@@ -87,13 +90,16 @@ class ReturnActivities(Returns):
             with UnitOfWork(self._session_factory) as uow:
                 payment = return_store.refundable(uow.session, data.order_id)
                 provider_ref = payment.provider_ref if payment else None
+                provider = payment.provider if payment else ""
                 left = payment.captured_minor - payment.refunded_minor if payment else 0
             amount = Money(min(data.amount.amount_minor, left), data.amount.currency)
             if provider_ref is not None and amount.amount_minor > 0:
                 try:
-                    self._gateway.refund(key, provider_ref, amount)
-                except PaymentRejected as exc:
-                    raise ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True) from exc
+                    self._gateways.for_provider(provider).refund(key, provider_ref, amount)
+                except (PaymentRejected, UnknownGateway) as exc:
+                    raise rejected(exc) from exc
+                except PaymentGatewayUnavailable as exc:
+                    raise gateway_failure(exc) from exc
 
             def effect(session: Session) -> ReturnAccepted:
                 if provider_ref is None or amount.amount_minor == 0:

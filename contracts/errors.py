@@ -12,6 +12,9 @@ class ErrorType(StrEnum):
     PAYMENT_REJECTED = "PaymentRejected"
     """The provider refused the request itself (not the customer's money): retrying cannot help."""
     UNKNOWN_PAYMENT = "UnknownPayment"
+    PAYMENT_GATEWAY_UNAVAILABLE = "PaymentGatewayUnavailable"
+    """Retryable: the gateway refused our key, rate limited us or was down; retried with backoff
+    (after its Retry-After when it gave one)."""
     CONFIRMATION_REFUSED = "ConfirmationRefused"
     """A staff confirmation of a shipment step refused; its details hold the RefusalKind."""
     UNKNOWN_SHIPMENT = "UnknownShipment"

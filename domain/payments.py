@@ -15,6 +15,9 @@ class PaymentStatus(StrEnum):
     """Everything that left was taken; whatever did not leave was released with the last capture."""
     VOIDED = "VOIDED"
     """Released without taking anything (the order was cancelled or nothing shipped)."""
+    REFUNDED = "REFUNDED"
+    """Taken at checkout (iDEAL, Bancontact: nothing to void) and given back in full because none
+    of the order left."""
     DECLINED = "DECLINED"
     """The provider declined the authorization: the order is cancelled and no payment is recorded."""
     CAPTURE_REFUSED = "CAPTURE_REFUSED"

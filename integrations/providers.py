@@ -18,11 +18,22 @@ class PaymentRejected(ValueError):
     a person or a code fix must."""
 
 
+class PaymentGatewayUnavailable(RuntimeError):
+    """The gateway could not be asked right now (refused our key, rate limited, down, no answer):
+    transient, retried with backoff; `retry_after` is the wait it asked for, if it said."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 @dataclass(frozen=True)
 class GatewayPayment:
     provider: str
     provider_ref: str
     status: str
+    """authorized, paid (taken at checkout: capturing is a no-op), captured, voided, refunded (a void
+    of money already taken gives it back)."""
     amount: Money
     multicapture: bool = False
     """The authorization takes several partial captures (Stripe multicapture, when available)."""

@@ -93,12 +93,16 @@ class Payment:
         if run.payment is None or run.payment.amount.amount_minor - run.captured <= 0:
             return
         rest = Money(run.payment.amount.amount_minor - run.captured, order.currency)
-        await self._steps.activity(
+        voided = await self._steps.activity(
             Payments.void_payment,
             PaymentStepInput(order.order_id, run.payment.payment_id, rest, self._steps.key("void"), workflow.now()),
             summary=f"void {rest.format()}",
         )
-        run.payment_status = PaymentStatus.VOIDED if run.captured == 0 else PaymentStatus.CAPTURED
+        # Money already taken at checkout (iDEAL, Bancontact) is refunded instead: the record says so.
+        if voided.status is PaymentStatus.REFUNDED:
+            run.payment_status = PaymentStatus.REFUNDED
+        else:
+            run.payment_status = PaymentStatus.VOIDED if run.captured == 0 else PaymentStatus.CAPTURED
 
     def nothing_left_to_ship(self) -> bool:
         return not self._run.pending and not self._run.remaining and not self._run.in_flight
