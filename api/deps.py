@@ -23,6 +23,7 @@ from services.locations import Locations
 from services.order_actions import OrderActions
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
+from services.payment_updates import PaymentUpdates
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
@@ -60,6 +61,10 @@ def get_order_actions(state: StateDep) -> OrderActions:
 
 def get_returns(state: StateDep) -> Returns:
     return state.services.returns
+
+
+def get_payment_updates(state: StateDep) -> PaymentUpdates:
+    return state.services.payment_updates
 
 
 def get_shipments(state: StateDep) -> Shipments:
@@ -109,6 +114,7 @@ def get_codec(state: StateDep) -> EncryptionCodec:
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
+PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 StockDep = Annotated[Stock, Depends(get_stock)]
 LocationsDep = Annotated[Locations, Depends(get_locations)]

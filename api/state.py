@@ -29,6 +29,7 @@ from services.locations import Locations
 from services.order_actions import OrderActions
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
+from services.payment_updates import PaymentUpdates, mollie_reader
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
@@ -108,6 +109,7 @@ class Services:
     audit: PayloadAudit
     reports: Reports
     dashboard: Dashboard
+    payment_updates: PaymentUpdates
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -126,6 +128,7 @@ class Services:
             audit=PayloadAudit(settings, units),
             reports=Reports(units),
             dashboard=Dashboard(units),
+            payment_updates=PaymentUpdates(units, mollie_reader(settings)),
         )
 
 

@@ -29,10 +29,20 @@ from persistence.models import (
     Location,
     OrderEvent,
     OrderRecord,
+    PaymentRecord,
     ReturnRecord,
     ShipmentRecord,
 )
-from persistence.read_model import channel_messages, escalations, kpis, overview, returns, shipments, stock_overview
+from persistence.read_model import (
+    channel_messages,
+    escalations,
+    kpis,
+    overview,
+    payment_changes,
+    returns,
+    shipments,
+    stock_overview,
+)
 from persistence.read_model import orders as order_store
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
@@ -235,3 +245,19 @@ class SqlReports:
 
     def stuck_notices(self) -> list[StuckNotice]:
         return overview.stuck_notices(self._session)
+
+
+class SqlPayments:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None:
+        return payment_changes.payment_by_ref(self._session, provider, provider_ref)
+
+    def note_given_back(
+        self, payment: PaymentRecord, ref: str, kind: str, amount_minor: int, detail: str, at: datetime
+    ) -> bool:
+        return payment_changes.note_given_back(self._session, payment, ref, kind, amount_minor, detail, at)
+
+    def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
+        return payment_changes.note_provider_status(self._session, payment, status, detail, at)

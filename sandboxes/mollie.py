@@ -404,7 +404,7 @@ def _payment_routes(app: FastAPI, state: _State) -> None:
                 payment.status, payment.times["paidAt"] = "paid", _now()
             else:
                 payment.status, payment.times["canceledAt"] = "canceled", _now()
-            return Response(status_code=202)
+            return _hal(_payment_json(state, payment), 202)  # the payment, as Mollie's clients read it
 
 
 def _child_routes(app: FastAPI, state: _State) -> None:

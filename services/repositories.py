@@ -22,6 +22,7 @@ from persistence.models import (
     Location,
     OrderEvent,
     OrderRecord,
+    PaymentRecord,
     ReturnRecord,
     ShipmentRecord,
 )
@@ -151,3 +152,17 @@ class ReportRepository(Protocol):
     def waiting_for_a_person(self) -> list[OrderRecord]: ...
 
     def stuck_notices(self) -> list[StuckNotice]: ...
+
+
+class PaymentRepository(Protocol):
+    """Payments as their provider reports them outside our own steps (its webhooks)."""
+
+    def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None: ...
+
+    def note_given_back(
+        self, payment: PaymentRecord, ref: str, kind: str, amount_minor: int, detail: str, at: datetime
+    ) -> bool:
+        """Counted as refunded and on the timeline, once per provider `ref`; True when new."""
+
+    def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
+        """On the timeline once per payment and status; True when new."""

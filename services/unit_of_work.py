@@ -22,6 +22,7 @@ from persistence.repositories import (
     SqlLocations,
     SqlMessages,
     SqlOrders,
+    SqlPayments,
     SqlReports,
     SqlReturns,
     SqlShipments,
@@ -33,6 +34,7 @@ from services.repositories import (
     LocationRepository,
     MessageRepository,
     OrderRepository,
+    PaymentRepository,
     ReportRepository,
     ReturnRepository,
     ShipmentRepository,
@@ -50,6 +52,7 @@ class AbstractUnitOfWork(abc.ABC):
     channels: ChannelRepository
     messages: MessageRepository
     reports: ReportRepository
+    payments: PaymentRepository
 
     def __enter__(self) -> Self:
         return self
@@ -89,6 +92,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.channels = SqlChannels(session, self._policies)
         self.messages = SqlMessages(session)
         self.reports = SqlReports(session)
+        self.payments = SqlPayments(session)
         return super().__enter__()
 
     def __exit__(

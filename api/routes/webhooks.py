@@ -6,20 +6,23 @@ say (`spec.WebhookSpec`)."""
 from __future__ import annotations
 
 import json
+import logging
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qs
 
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.audit import kept_payload
-from api.deps import AuditDep, IntakeDep, SettingsDep
+from api.deps import AuditDep, IntakeDep, PaymentUpdatesDep, SettingsDep
 from api.errors import from_validation_error, unprocessable
 from api.schemas import OrderAccepted
 from domain.money import MoneyError
 from domain.order import InvalidOrder
 from integrations.channels import shopify, woocommerce
+from integrations.providers import PaymentGatewayUnavailable, PaymentRejected
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
 
@@ -127,6 +130,39 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, intake: I
         taken = await intake.take(order, cancel_reason=cancel)
         kept.outcome = taken.outcome
         return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
+
+
+MOLLIE_WEBHOOK_LOG = logging.getLogger("oms.webhooks.mollie")
+
+
+@router.post(
+    "/mollie",
+    responses={
+        200: {"description": "received (the same answer whether or not the payment is ours)"},
+        400: {"description": "a body without a Mollie payment id (`id=tr_…`, form-encoded)"},
+        503: {"description": "Mollie could not be asked about the payment now: Mollie retries the webhook"},
+    },
+)
+async def mollie_webhook(request: Request, updates: PaymentUpdatesDep) -> Any:
+    """Mollie's payment webhook: only `id=tr_…`, unsigned, so it proves nothing; the payment is read
+    from Mollie and what changed is recorded once. 200 for every id we do not know, so Mollie stops
+    retrying and nobody learns which ids exist."""
+    raw = await request.body()
+    try:
+        ids = parse_qs(raw.decode("ascii"), max_num_fields=10, strict_parsing=True).get("id", [])
+    except (UnicodeDecodeError, ValueError):
+        ids = []
+    if len(ids) != 1:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "expected one form field id=tr_…")
+    try:
+        outcome = await updates.from_mollie(ids[0])
+    except PaymentGatewayUnavailable as exc:
+        MOLLIE_WEBHOOK_LOG.warning("Mollie webhook not handled now: %s", exc)
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "Mollie could not be asked; try again") from None
+    except PaymentRejected as exc:  # Mollie itself refuses to show the payment: nothing to record
+        outcome = f"not readable at Mollie: {exc}"
+    MOLLIE_WEBHOOK_LOG.info("Mollie webhook %s: %s", ids[0][:64], outcome)
+    return JSONResponse({}, status_code=status.HTTP_200_OK)
 
 
 def _ignored(topic: str) -> JSONResponse:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -91,6 +92,28 @@ def _step_of(item: Any) -> str | None:
 def is_held(payment: dict[str, Any]) -> bool:
     """A card payment held for manual capture (else immediate: the money was taken at checkout)."""
     return payment.get("captureMode") == "manual"
+
+
+@dataclass(frozen=True)
+class GivenBack:
+    """Money given back on a payment outside our own steps: a refund made in Mollie's dashboard
+    (no step of ours in its metadata) or a chargeback by the customer's bank."""
+
+    ref: str
+    """re_… or chb_…: recorded once each."""
+    kind: str
+    """refund or chargeback."""
+    amount: Money
+
+
+@dataclass(frozen=True)
+class MolliePaymentState:
+    """What Mollie says of a payment now, read for its webhook (which carries only the id)."""
+
+    payment_id: str
+    status: str
+    amount: Money
+    given_back: tuple[GivenBack, ...]
 
 
 class _Answers(threading.local):
@@ -246,6 +269,26 @@ class MollieGateway:
             raise PaymentRejected(f"{payment_id!r} is not a Mollie payment id")
         payment: Payment = self._call(f"reading {payment_id}", lambda: self._client().payments.get(payment_id))
         return payment
+
+    def state_of(self, payment_id: str) -> MolliePaymentState:
+        """The payment, its refunds made outside our steps and its chargebacks (failed or canceled
+        refunds gave nothing back and are left out)."""
+        payment = self.payment(payment_id)
+        amount = minor_units(payment.get("amount"), f"payment {payment_id}")
+        links = payment.get("_links") or {}
+        given: list[GivenBack] = []
+        if "refunds" in links:
+            for refund in self.listed(payment, "refunds"):
+                if _step_of(refund) is None and refund.get("status") not in _REFUND_FAILED:
+                    money = minor_units(refund.get("amount"), f"refund {refund.get('id')}")
+                    given.append(GivenBack(str(refund.get("id")), "refund", money))
+        if "chargebacks" in links:
+            for chargeback in self.listed(payment, "chargebacks"):
+                if chargeback.get("reversedAt"):
+                    continue  # the bank reversed it: the money came back to the merchant
+                money = minor_units(chargeback.get("amount"), f"chargeback {chargeback.get('id')}")
+                given.append(GivenBack(str(chargeback.get("id")), "chargeback", money))
+        return MolliePaymentState(payment_id, str(payment.get("status")), amount, tuple(given))
 
     def listed(self, payment: Payment, kind: str) -> Iterator[dict[str, Any]]:
         """The payment's captures, refunds or chargebacks, every page."""

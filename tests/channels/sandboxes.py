@@ -10,6 +10,7 @@ import pytest
 
 from sandboxes import amazon as amazon_sandbox
 from sandboxes import bol as bol_sandbox
+from sandboxes import mollie as mollie_sandbox
 from sandboxes import shopify as shopify_sandbox
 from sandboxes import woocommerce as woo_sandbox
 from sandboxes.server import serve
@@ -36,4 +37,11 @@ def bol_url() -> Iterator[str]:
 @pytest.fixture
 def amazon_url() -> Iterator[str]:
     with serve(amazon_sandbox.create_app()) as url:
+        yield url
+
+
+@pytest.fixture
+def mollie_url() -> Iterator[str]:
+    """Mollie's Payments API (a payment gateway, not a channel: served here with the others)."""
+    with serve(mollie_sandbox.create_app()) as url:
         yield url

@@ -21,6 +21,7 @@ from api.main import create_app
 from config import Settings, load_settings
 from contracts.order_workflow import OrderState
 from domain.status import OrderStatus
+from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, Warehouse
 from persistence.read_model import orders as order_store
 from tests.conftest import TestDatabase
@@ -67,7 +68,7 @@ async def running_engine(
     db: TestDatabase,
     *,
     return_window: timedelta = timedelta(days=30),
-    gateway: PaymentGateway | None = None,
+    gateway: PaymentGateway | PaymentGateways | None = None,
     warehouse: Warehouse | None = None,
     backorder_deadline: timedelta | None = timedelta(days=14),
     stock_feed: bool = False,
