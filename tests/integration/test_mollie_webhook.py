@@ -62,6 +62,7 @@ def _hook(api: TestClient, body: str):
 def _state(database, order_id: str) -> tuple[PaymentRecord, list[tuple[str, str]]]:
     with UnitOfWork(database.session_factory) as uow:
         record = uow.session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+        assert record is not None
         uow.session.expunge(record)
         events = uow.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id).order_by(OrderEvent.id))
         return record, [(e.kind, e.detail) for e in events]
