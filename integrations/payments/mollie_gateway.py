@@ -35,7 +35,7 @@ from typing import Any, Final, TypeVar
 import requests
 from mollie.api.client import Client
 from mollie.api.error import Error as MollieError
-from mollie.api.error import RequestError, ResponseError, ResponseHandlingError
+from mollie.api.error import RequestError, RequestSetupError, ResponseError, ResponseHandlingError
 from mollie.api.objects.payment import Payment
 
 from domain.money import Money, MoneyError, currency_exponent
@@ -340,6 +340,12 @@ class MollieGateway:
                 ) from exc
             field = f" [{exc.field}]" if exc.field else ""
             raise PaymentRejected(f"Mollie refused {action} ({status}): {exc}{field}") from exc
+        except RequestSetupError:
+            # Its message quotes the key: never let it reach a log or a workflow history.
+            raise PaymentGatewayUnavailable(
+                f"the Mollie API key is not one Mollie issues (live_… or test_…) while {action}:"
+                " check OMS_MOLLIE_API_KEY"
+            ) from None
         except (RequestError, ResponseHandlingError) as exc:
             raise PaymentGatewayUnavailable(f"Mollie did not answer while {action}: {exc}") from exc
         except MollieError as exc:

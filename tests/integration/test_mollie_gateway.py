@@ -173,6 +173,12 @@ def test_a_refused_key_is_transient_and_names_the_setting(mollie_url):
         MollieGateway("test_notTheSandboxKey", mollie_url).authorize("k", eur(1000), payment_id, "order-webshop-11")
 
 
+def test_a_key_mollie_never_issues_is_refused_without_showing_it(mollie_url):
+    with pytest.raises(PaymentGatewayUnavailable, match="OMS_MOLLIE_API_KEY") as refused:
+        MollieGateway("sk_live_secret_value", mollie_url).payment("tr_anything")
+    assert "secret_value" not in str(refused.value) and refused.value.__cause__ is None
+
+
 def test_rate_limits_and_outages_are_transient_and_keep_the_wait_mollie_asks(gateway, mollie_url):
     payment_id = checkout(mollie_url, eur(1000))
     fail_next(mollie_url, 429, retry_after="7")
