@@ -271,6 +271,26 @@ async def _body(request: Request) -> dict[str, Any]:
     return parsed
 
 
+async def _idempotent(state: _State, request: Request, call_next: Any, key: str) -> Response:
+    """The first answer to a key again (Idempotent-Replayed), or a 422 for another request under it."""
+    raw = await request.body()
+    fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + raw).hexdigest()
+    with state.lock:
+        seen = state.replies.get(key)
+    if seen is not None:
+        if seen[0] != fingerprint:
+            return error(422, "The Idempotency-Key was already used for a different request", "Idempotency-Key")
+        replay = Response(seen[2], status_code=seen[1], media_type=HAL)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    response: Response = await call_next(request)
+    body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
+    if response.status_code < 500:
+        with state.lock:
+            state.replies.setdefault(key, (fingerprint, response.status_code, body))
+    return Response(body, status_code=response.status_code, headers=dict(response.headers))
+
+
 def create_app(api_key: str = API_KEY) -> FastAPI:
     """A fresh sandbox with its own in-memory state."""
     app = FastAPI(title="Mollie API sandbox")
@@ -303,70 +323,55 @@ def create_app(api_key: str = API_KEY) -> FastAPI:
         if not secrets.compare_digest(request.headers.get("Authorization", ""), f"Bearer {api_key}"):
             return error(401, "Missing authentication, or failed to authenticate")
         if request.method in ("POST", "PATCH", "DELETE") and key:
-            return await _idempotent(request, call_next, key)
-        try:
-            response: Response = await call_next(request)
-        except Invalid as exc:  # pragma: no cover - routes catch their own
-            return error(422, str(exc), exc.field_name)
+            return await _idempotent(state, request, call_next, key)
+        response: Response = await call_next(request)
         return response
 
-    async def _idempotent(request: Request, call_next: Any, key: str) -> Response:
-        raw = await request.body()
-        fingerprint = hashlib.sha256(f"{request.method} {request.url.path}\n".encode() + raw).hexdigest()
-        with state.lock:
-            seen = state.replies.get(key)
-        if seen is not None:
-            if seen[0] != fingerprint:
-                return error(422, "The Idempotency-Key was already used for a different request", "Idempotency-Key")
-            replay = Response(seen[2], status_code=seen[1], media_type=HAL)
-            replay.headers["Idempotent-Replayed"] = "true"
-            return replay
-        response: Response = await call_next(request)
-        body = b"".join([chunk async for chunk in response.body_iterator])  # type: ignore[attr-defined]
-        if response.status_code < 500:
-            with state.lock:
-                state.replies.setdefault(key, (fingerprint, response.status_code, body))
-        return Response(body, status_code=response.status_code, headers=dict(response.headers))
-
     _payment_routes(app, state)
-    _child_routes(app, state)
+    _capture_routes(app, state)
+    _refund_routes(app, state)
     _sandbox_routes(app, state)
+    _fault_routes(app, state)
     return app
+
+
+def _new_payment(body: dict[str, Any]) -> _Payment:
+    """A payment as `POST /v2/payments` creates it (open), or Invalid naming the field."""
+    currency, minor = parse_amount(body.get("amount"))
+    description = body.get("description")
+    if not isinstance(description, str) or not description.strip() or len(description) > 255:
+        raise Invalid("The description is invalid", "description")
+    method = body.get("method")
+    if method is not None and method not in METHODS:
+        raise Invalid(f"The payment method '{method}' is invalid", "method")
+    mode = body.get("captureMode", "automatic")
+    if mode not in ("automatic", "manual"):
+        raise Invalid("The capture mode is invalid", "captureMode")
+    if mode == "manual" and method not in MANUAL_CAPTURE_METHODS:
+        raise Invalid("Manual capture is only possible with the creditcard method", "captureMode")
+    if not isinstance(body.get("redirectUrl"), str):
+        raise Invalid("The redirect URL is required", "redirectUrl")
+    return _Payment(
+        id=_new_id("tr"),
+        currency=currency,
+        amount=minor,
+        description=description,
+        method=method,
+        capture_mode=mode,
+        metadata=body.get("metadata"),
+        redirect_url=body.get("redirectUrl"),
+        webhook_url=body.get("webhookUrl"),
+        created_at=_now(),
+    )
 
 
 def _payment_routes(app: FastAPI, state: _State) -> None:
     @app.post("/v2/payments")
     async def create_payment(request: Request) -> Response:
         try:
-            body = await _body(request)
-            currency, minor = parse_amount(body.get("amount"))
-            description = body.get("description")
-            if not isinstance(description, str) or not description.strip() or len(description) > 255:
-                raise Invalid("The description is invalid", "description")
-            method = body.get("method")
-            if method is not None and method not in METHODS:
-                raise Invalid(f"The payment method '{method}' is invalid", "method")
-            mode = body.get("captureMode", "automatic")
-            if mode not in ("automatic", "manual"):
-                raise Invalid("The capture mode is invalid", "captureMode")
-            if mode == "manual" and method not in MANUAL_CAPTURE_METHODS:
-                raise Invalid("Manual capture is only possible with the creditcard method", "captureMode")
-            if not isinstance(body.get("redirectUrl"), str):
-                raise Invalid("The redirect URL is required", "redirectUrl")
+            payment = _new_payment(await _body(request))
         except Invalid as exc:
             return error(422, str(exc), exc.field_name)
-        payment = _Payment(
-            id=_new_id("tr"),
-            currency=currency,
-            amount=minor,
-            description=description,
-            method=method,
-            capture_mode=mode,
-            metadata=body.get("metadata"),
-            redirect_url=body.get("redirectUrl"),
-            webhook_url=body.get("webhookUrl"),
-            created_at=_now(),
-        )
         with state.lock:
             state.payments[payment.id] = payment
             return _hal(_payment_json(state, payment), 201)
@@ -407,7 +412,7 @@ def _payment_routes(app: FastAPI, state: _State) -> None:
             return _hal(_payment_json(state, payment), 202)  # the payment, as Mollie's clients read it
 
 
-def _child_routes(app: FastAPI, state: _State) -> None:
+def _capture_routes(app: FastAPI, state: _State) -> None:
     @app.post("/v2/payments/{payment_id}/captures")
     async def create_capture(payment_id: str, request: Request) -> Response:
         with state.lock:
@@ -444,6 +449,8 @@ def _child_routes(app: FastAPI, state: _State) -> None:
         except Invalid as exc:
             return error(422, str(exc), exc.field_name)
 
+
+def _refund_routes(app: FastAPI, state: _State) -> None:
     @app.post("/v2/payments/{payment_id}/refunds")
     async def create_refund(payment_id: str, request: Request) -> Response:
         with state.lock:
@@ -536,6 +543,8 @@ def _sandbox_routes(app: FastAPI, state: _State) -> None:
             payment.chargebacks.append(item)
             return JSONResponse(_child_json(state, payment, "chargebacks", item), status_code=201)
 
+
+def _fault_routes(app: FastAPI, state: _State) -> None:
     @app.post("/_sandbox/fail-next")
     async def fail_next(request: Request) -> Response:
         """`{"status": 429, "count": 1, "retry_after": "2", "path_prefix": "/v2/payments"}`."""
