@@ -307,6 +307,9 @@ class Settings(BaseSettings):
     """Where the worker serves the Temporal SDK's own metrics (Prometheus format); empty: not served."""
     log_format: str = ""
     """`json` (one object per line) or `text`; empty: json in production, text otherwise."""
+    metrics_token: str = ""
+    """The bearer token Prometheus sends to GET /metrics (its scrape config's `authorization`);
+    the staff token is accepted too. Empty: only the staff token reads the metrics."""
 
 
 def production_refusal(settings: Settings) -> str | None:

@@ -29,6 +29,7 @@ from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeA
 from activities.channel_pull import ChannelPullActivities
 from activities.fulfilment import ShipmentActivities
 from activities.inventory import InventoryActivities
+from activities.log_context import LogContext
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
@@ -48,6 +49,7 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from integrations.staff_confirmed import StaffConfirmedLocations
 from ops.channel_schedules import ensure_pull_schedules
+from ops.telemetry import MetricsAddressRefused, orders_taken_on, worker_runtime
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.master_data.catalogue import listing_lookup
@@ -55,6 +57,7 @@ from persistence.master_data.channels import PolicyCache
 from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
+from services.logs import configure_logging
 from services.unit_of_work import units_on
 from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
@@ -140,7 +143,9 @@ def build_parts(
         raise ConfigurationError(f"OMS_SANDBOX is off and a payment gateway in use has no key: set {keys}")
     warehouse = warehouse or configured_warehouse(settings)
     policies = PolicyCache()  # this process's: the stock feed and the pulls' intake read through it
-    intake = Intake(settings, units_on(session_factory, policies), TemporalWorkflows.on(client))
+    intake = Intake(
+        settings, units_on(session_factory, policies), TemporalWorkflows.on(client), on_taken=orders_taken_on(client)
+    )
     orders = OrderActivities(session_factory, settings.currency_codes)
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateways)
@@ -204,7 +209,7 @@ def build_worker(
         max_concurrent_activities=settings.worker_activity_threads,
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
-        interceptors=[PermanentFailures()],
+        interceptors=[PermanentFailures(), LogContext()],
     )
 
 
@@ -236,9 +241,10 @@ async def wait_until_ready(
     """Temporal and the database, each waited for while it is not there yet (services.waiting: one log
     line, no traceback), then what every worker expects on the server. No task is taken before both
     answer, so it does not matter which of the three an orchestrator starts first."""
+    runtime = worker_runtime(settings)  # serves the SDK's metrics from here on
     client = await wait_for(
         f"Temporal at {settings.temporal_address}",
-        lambda: connect_temporal(settings),
+        lambda: connect_temporal(settings, runtime=runtime),
         retry_on=(RuntimeError, RPCError),  # the SDK reports a refused connection as a RuntimeError
         log=log,
     )
@@ -307,7 +313,7 @@ def location_worker(
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
         graceful_shutdown_timeout=timedelta(seconds=30),
-        interceptors=[PermanentFailures()],
+        interceptors=[PermanentFailures(), LogContext()],
     )
 
 
@@ -316,11 +322,11 @@ def main() -> None:
     # PYTHONDONTWRITEBYTECODE set (common in containers) each of those imports compiles from source.
     # Keeping bytecode caches measured about a fifth of the worker's CPU per order.
     sys.dont_write_bytecode = False
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = startup_settings("worker")
+    configure_logging(settings)
     try:
-        settings = startup_settings("worker")
         asyncio.run(run_worker(settings, locations_only="--locations-only" in sys.argv[1:]))
-    except ConfigurationError as exc:
+    except (ConfigurationError, MetricsAddressRefused) as exc:
         raise SystemExit(f"worker: {exc}") from None
 
 

@@ -208,7 +208,18 @@ def require_staff_session(request: Request, settings: SettingsDep, credentials: 
     return require_staff(settings, credentials)
 
 
+def require_metrics_reader(settings: SettingsDep, credentials: CredentialsDep) -> str:
+    """Prometheus with OMS_METRICS_TOKEN (a token that opens nothing else), or staff."""
+    token = credentials.credentials.encode() if credentials is not None else b""
+    if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token.encode()):
+        return "metrics"
+    if identify(settings, credentials) is None:
+        raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
+    return require_staff(settings, credentials)
+
+
 StaffUser = Annotated[str, Depends(require_staff)]
 StaffSession = Annotated[str, Depends(require_staff_session)]
+MetricsReader = Annotated[str, Depends(require_metrics_reader)]
 StaffOrChannel = Annotated[Caller, Depends(require_staff_or_channel)]
 """Staff, or a channel's own key (OMS_POS_API_KEY, OMS_WEBSHOP_API_KEY): check `may_act_for`."""

@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, OperationalError
 from temporalio.service import RPCError
 
 from api.errors import http_error
+from api.metrics import HttpMetrics, bind_route_ids, count_oversized
 from api.openapi import document_common_responses
 from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
@@ -24,6 +25,7 @@ from api.routes import (
     health,
     inventory,
     kpis,
+    metrics,
     orders,
     returns,
     shipments,
@@ -35,10 +37,12 @@ from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
 from persistence.storage_errors import describe
 from services.errors import ServiceError
+from services.logs import configure_logging
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or startup_settings("api")
+    configure_logging(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "Staff endpoints take `Authorization: Bearer <OMS_ADMIN_TOKEN>`.",
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(bind_route_ids)],
     )
 
     _answer_errors(app)
@@ -74,12 +79,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracking,
         dashboard,
         codec,
+        metrics,
     ):
         app.include_router(module.router)
     document_common_responses(app)
-    # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards).
-    app.add_middleware(BodyLimit, default=settings.body_limit, limits=[("/webhooks/", settings.webhook_body_limit)])
+    # Outermost first refused: a NUL in the URL, then a body past its cap (api.request_guards);
+    # around both, every request timed and logged (api.metrics).
+    app.add_middleware(
+        BodyLimit,
+        default=settings.body_limit,
+        limits=[("/webhooks/", settings.webhook_body_limit)],
+        on_refused=count_oversized,
+    )
     app.add_middleware(NoNulInUrl)
+    app.add_middleware(HttpMetrics)
     # Outermost: a browser's preflight for the codec endpoint is answered before anything else runs.
     app.add_middleware(codec.CodecCors, origins=settings.codec_origins)
     return app

@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -35,12 +35,21 @@ class BodyTooLarge(HTTPException):
 
 class BodyLimit:
     """Caps request bodies: `limits` maps path prefixes to their own cap (the first match wins),
-    every other path gets `default`."""
+    every other path gets `default`. `on_refused` is told the path of every body refused (the
+    webhook rejection counter, api.metrics)."""
 
-    def __init__(self, app: ASGIApp, *, default: int, limits: Sequence[tuple[str, int]] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        default: int,
+        limits: Sequence[tuple[str, int]] = (),
+        on_refused: Callable[[str], None] = lambda path: None,
+    ) -> None:
         self.app = app
         self.default = default
         self.limits = tuple(limits)
+        self.on_refused = on_refused
 
     def limit_for(self, path: str) -> int:
         return next((limit for prefix, limit in self.limits if path.startswith(prefix)), self.default)
@@ -52,6 +61,7 @@ class BodyLimit:
         limit = self.limit_for(scope["path"])
         declared = _content_length(scope)
         if declared is not None and declared > limit:
+            self.on_refused(scope["path"])
             await _answer(BodyTooLarge(limit), scope, receive, send)
             return
         received = 0
@@ -64,6 +74,7 @@ class BodyLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
+                    self.on_refused(scope["path"])
                     raise BodyTooLarge(limit)
                 unread = unread and message.get("more_body", False)
             return message

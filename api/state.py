@@ -26,6 +26,7 @@ from services.dashboard import Dashboard
 from services.gateway import EngineUnavailable, TemporalWorkflows
 from services.intake import Intake
 from services.locations import Locations
+from services.metrics import ReadModelGauges
 from services.order_actions import OrderActions
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
@@ -110,6 +111,8 @@ class Services:
     reports: Reports
     dashboard: Dashboard
     payment_updates: PaymentUpdates
+    gauges: ReadModelGauges
+    """What is waiting, read from the read model when GET /metrics is scraped."""
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -129,6 +132,7 @@ class Services:
             reports=Reports(units),
             dashboard=Dashboard(units),
             payment_updates=PaymentUpdates(units, mollie_reader(settings)),
+            gauges=ReadModelGauges(units),
         )
 
 

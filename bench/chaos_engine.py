@@ -63,6 +63,7 @@ def engine_env(var_dir: Path, database_url: str, stripe_url: str, ports: Ports, 
             "OMS_STRIPE_SECRET_KEY": STRIPE_SECRET,
             "OMS_STRIPE_API_BASE": stripe_url,
             "OMS_WORKER_ACTIVITY_THREADS": str(worker_threads),
+            "OMS_WORKER_METRICS_ADDRESS": "",  # two workers at once: one metrics port would refuse the second
         }
     )
     return env

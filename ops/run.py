@@ -34,6 +34,9 @@ def _local_temporal_port(settings: Settings) -> int | None:
 
 def _check_ports(settings: Settings, temporal_port: int | None) -> None:
     wanted = [(settings.api_port, "API (OMS_API_PORT)")]
+    metrics_port = settings.worker_metrics_address.rpartition(":")[2]
+    if metrics_port.isdigit():
+        wanted.append((int(metrics_port), "worker's metrics (OMS_WORKER_METRICS_ADDRESS)"))
     if temporal_port is not None:
         wanted += [(temporal_port, "Temporal (OMS_TEMPORAL_ADDRESS)"), (settings.temporal_ui_port, "Temporal UI")]
     for port, what in wanted:
@@ -139,6 +142,8 @@ class Supervisor:
                     else []
                 ),
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
+                f"  metrics       {api}/metrics (staff token or OMS_METRICS_TOKEN)"
+                + (f", worker http://{s.worker_metrics_address}/metrics" if s.worker_metrics_address else ""),
                 f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
                 report(s),
                 "Press Ctrl-C to stop.",

@@ -7,6 +7,7 @@ import logging
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 
 from config import Settings
 from integrations.temporal.client import connect
@@ -15,9 +16,10 @@ from workflows.search_attributes import ALL
 log = logging.getLogger("oms.temporal")
 
 
-async def connect_temporal(settings: Settings) -> Client:
-    """The worker's connection: integrations.temporal.client's, payloads encrypted."""
-    return await connect(settings)
+async def connect_temporal(settings: Settings, *, runtime: Runtime | None = None) -> Client:
+    """The worker's connection: integrations.temporal.client's, payloads encrypted; `runtime`: the
+    worker's, which exports the SDK's metrics (ops.telemetry)."""
+    return await connect(settings, runtime=runtime)
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:

@@ -36,6 +36,7 @@ from persistence.models import (
 from persistence.read_model import (
     channel_messages,
     escalations,
+    gauges,
     kpis,
     overview,
     payment_changes,
@@ -44,6 +45,7 @@ from persistence.read_model import (
     stock_overview,
 )
 from persistence.read_model import orders as order_store
+from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
@@ -245,6 +247,9 @@ class SqlReports:
 
     def stuck_notices(self) -> list[StuckNotice]:
         return overview.stuck_notices(self._session)
+
+    def operations_figures(self) -> OperationsFigures:
+        return gauges.operations_figures(self._session)
 
 
 class SqlPayments:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import structlog
 from temporalio.client import Client
 
 from config import Settings
@@ -25,6 +26,7 @@ from persistence.db import SessionFactory
 from services.cancel import claim_and_signal
 from services.errors import Unprocessable
 from services.gateway import TemporalWorkflows, WorkflowGateway, WorkflowNotFound
+from services.metrics import OrderTaken, count_taken
 from services.unit_of_work import UnitOfWorkFactory, units_on
 
 
@@ -61,15 +63,27 @@ def order_workflow_input(settings: Settings, order: Order) -> OrderWorkflowInput
 
 
 class Intake:
-    def __init__(self, settings: Settings, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
+    """`on_taken`: told the channel of every order recorded new (services.metrics; the worker
+    counts through its Temporal runtime's meter instead of this process's registry)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        units: UnitOfWorkFactory,
+        workflows: WorkflowGateway,
+        *,
+        on_taken: OrderTaken = count_taken,
+    ) -> None:
         self._settings = settings
         self._units = units
         self._workflows = workflows
+        self._on_taken = on_taken
 
     async def take(self, order: Order, *, cancel_reason: str | None = None, confirm_lines: Sequence[str] = ()) -> Taken:
         """Start the order or, given a cancel_reason, cancel it (starting it first if it is new to
         us). The engine is reached first: while it is away nothing is taken (EngineUnavailable), and
         the channel delivers again. `confirm_lines`: see cancel_from_channel."""
+        structlog.contextvars.bind_contextvars(order_id=order.order_id)  # on every log line of this request
         await self._workflows.connect()
         if cancel_reason is not None:
             finished = await self.cancel_from_channel(order, cancel_reason, confirm_lines)
@@ -105,7 +119,10 @@ class Intake:
 
     async def _start(self, order: Order, *, cancel: CancelRequest | None = None) -> bool:
         data = order_workflow_input(self._settings, order)
-        return await self._workflows.start_order(data, task_queue=self._settings.task_queue, cancel=cancel)
+        started = await self._workflows.start_order(data, task_queue=self._settings.task_queue, cancel=cancel)
+        if started:  # a second delivery finds the first run (or the order row) and is not counted
+            self._on_taken(order.channel)
+        return started
 
     async def _is_recorded(self, order_id: str) -> bool:
         """Asked on a thread, in a read-only unit of work closed before we go on."""

@@ -26,6 +26,7 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
+from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
@@ -152,6 +153,11 @@ class ReportRepository(Protocol):
     def waiting_for_a_person(self) -> list[OrderRecord]: ...
 
     def stuck_notices(self) -> list[StuckNotice]: ...
+
+    def operations_figures(self) -> OperationsFigures:
+        """What is waiting right now (orders per status, holds, outbox backlogs, open escalations),
+        for the metrics endpoint."""
+        ...
 
 
 class PaymentRepository(Protocol):

@@ -29,6 +29,7 @@ from persistence.models import (
     ReturnRecord,
     ShipmentRecord,
 )
+from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
@@ -280,6 +281,9 @@ class FakeReports:
 
     def stuck_notices(self) -> list[StuckNotice]:
         return []
+
+    def operations_figures(self) -> OperationsFigures:
+        return OperationsFigures(orders_by_status=dict(self.rows.orders_by_status))
 
 
 class FakeUnitOfWork(AbstractUnitOfWork):

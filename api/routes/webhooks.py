@@ -18,13 +18,15 @@ from pydantic import ValidationError
 from api.audit import kept_payload
 from api.deps import AuditDep, IntakeDep, PaymentUpdatesDep, SettingsDep
 from api.errors import from_validation_error, unprocessable
+from api.metrics import WebhookRoute
 from api.schemas import OrderAccepted
 from domain.money import MoneyError
 from domain.order import InvalidOrder
 from integrations.channels import shopify, woocommerce
 from integrations.providers import PaymentGatewayUnavailable, PaymentRejected
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+# Each refusal is counted per channel and reason (oms_webhook_rejections_total) by the route class.
+router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=WebhookRoute)
 
 
 class _NotJson(ValueError):

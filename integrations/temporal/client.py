@@ -8,6 +8,7 @@ import dataclasses
 
 from temporalio.client import Client
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 
 from config import Settings
 from integrations.temporal.codec import EncryptionCodec
@@ -25,10 +26,12 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings, address: str | None = None) -> Client:
-    """A client on `address` (else OMS_TEMPORAL_ADDRESS) in OMS_TEMPORAL_NAMESPACE, with the codec."""
+async def connect(settings: Settings, address: str | None = None, *, runtime: Runtime | None = None) -> Client:
+    """A client on `address` (else OMS_TEMPORAL_ADDRESS) in OMS_TEMPORAL_NAMESPACE, with the codec;
+    `runtime`: the worker's (ops.telemetry: the SDK's metrics on their port), else the default."""
     return await Client.connect(
         address or settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
+        runtime=runtime,
     )

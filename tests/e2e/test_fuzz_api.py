@@ -194,6 +194,7 @@ def engine(
             "OMS_VAR_DIR": str(var_dir),
             "OMS_SANDBOX": "true",
             "OMS_AUTO_CONFIRM": "false",  # shipments wait for staff confirmations: the fuzzer sends them
+            "OMS_WORKER_METRICS_ADDRESS": "",
         }
     )
     log = open(var_dir / "worker.log", "wb")  # noqa: SIM115

@@ -43,6 +43,7 @@ def race(request, temporal_server, tmp_path: Path) -> Iterator[tuple[str, str]]:
     task_queue = f"race-{uuid.uuid4()}"
     env = {key: value for key, value in os.environ.items() if not key.startswith("OMS_")}
     env.update({"OMS_DATABASE_URL": url, "OMS_TEMPORAL_ADDRESS": temporal_server.address, "OMS_TASK_QUEUE": task_queue})
+    env["OMS_WORKER_METRICS_ADDRESS"] = ""  # two workers: one metrics port would refuse the second
     workers = [
         subprocess.Popen(
             [sys.executable, "worker.py"],
