@@ -57,8 +57,9 @@ def temporal_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
-def _drop_color_message(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
-    event.pop("color_message", None)  # uvicorn's copy of the message with terminal colours
+def _drop_copies_of_the_message(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    event.pop("message", None)  # the formatter's copy on the record, picked up as an extra
+    event.pop("color_message", None)  # uvicorn's copy with terminal colours
     return event
 
 
@@ -69,7 +70,7 @@ def shared_processors(redactor: Redactor) -> list[Processor]:
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.stdlib.ExtraAdder(),
-        _drop_color_message,
+        _drop_copies_of_the_message,
         temporal_context,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.format_exc_info,
@@ -98,7 +99,7 @@ def configure_logging(settings: Settings, *, stream: Any = None, level: int = lo
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    handler = logging.StreamHandler(stream if stream is not None else sys.stderr)
+    handler = logging.StreamHandler(stream) if stream is not None else _StandardError()
     handler.setFormatter(formatter(fmt, redactor))
     setattr(handler, _OURS, True)
     root = logging.getLogger()
@@ -113,6 +114,22 @@ def configure_logging(settings: Settings, *, stream: Any = None, level: int = lo
     workflow.logger.workflow_info_on_message = fmt == "text"
     activity.logger.activity_info_on_message = fmt == "text"
     return handler
+
+
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is written (as logging's last resort does),
+    not the stream it was at start: a test's captured stderr, a redirected one."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: Any) -> None:
+        pass
 
 
 def _send_to_root(names: Iterable[str]) -> None:

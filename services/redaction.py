@@ -3,13 +3,14 @@ last before it is rendered (services.logs).
 
 - A field whose name says it holds personal data or a credential (email, name, address, phone,
   token, secret, ...), at any depth, is replaced by `[redacted]`.
-- In every text (the message itself included): an e-mail address becomes `[email]`; a bearer
+- In every text (the message itself included): such a field written out (`'city': 'Utrecht'` of a
+  dict, JSON or a dataclass's repr) loses its value the same way; an e-mail address becomes `[email]`; a bearer
   credential, a key with a vendor's prefix (Stripe `sk_live_…`, Mollie `live_…`, Shopify `shpat_…`,
   webhook `whsec_…`), a JWT, a password inside a URL and any long opaque run of letters and digits
   (32+ of both, as tokens and keys are) become `[redacted]`; so does every secret value of the settings.
 
-Names and street addresses have no shape a pattern could find in free text: they are kept out by
-never being logged except as fields, which the first rule catches.
+Names and street addresses have no shape a pattern could find in free prose: they are kept out by
+never being logged except as fields, which the rules above catch.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ PERSONAL_KEYS = frozenset(
         "customer",
         "recipient",
         "street",
+        "line1",
+        "line2",
+        "line3",
         "street1",
         "street2",
         "house_number",
@@ -53,6 +57,10 @@ PERSONAL_KEYS = frozenset(
 PERSONAL_KEY_PARTS = ("email", "phone", "address", "password", "secret", "token", "api_key", "apikey", "authorization")
 """Parts of a field name that mark it too: customer_email, shipping_address, admin_token, ..."""
 
+_KEYED_VALUE = re.compile(
+    r"""(?P<key>[A-Za-z_][\w-]*)(?P<sep>['"]?\s*[:=]\s*)(?P<quote>['"])(?P<value>(?:(?!(?P=quote)).)*)(?P=quote)"""
+)
+"""`'name': 'Jan'`, `"city": "Utrecht"`, `email='a@b'`: a dict, JSON or a dataclass's repr inside a text."""
 _EMAIL = re.compile(r"[\w.+%-]+@[\w-]+(?:\.[\w-]+)+")
 _SECRET_SHAPES = re.compile(
     "|".join(
@@ -110,8 +118,15 @@ class Redactor:
     def text(self, text: str) -> str:
         if self._secrets is not None:
             text = self._secrets.sub(REDACTED, text)
+        text = _KEYED_VALUE.sub(_redact_personal_value, text)
         text = _EMAIL.sub(EMAIL, text)
         return _SECRET_SHAPES.sub(REDACTED, text)
+
+
+def _redact_personal_value(match: re.Match[str]) -> str:
+    if not is_personal_key(match["key"]):
+        return match[0]
+    return f"{match['key']}{match['sep']}{match['quote']}{REDACTED}{match['quote']}"
 
 
 def secret_values(settings: Settings) -> list[str]:
