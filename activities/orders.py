@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
@@ -30,6 +31,8 @@ from persistence.read_model import orders as order_store
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
 
+log = logging.getLogger("oms.orders")  # each line carries the order id (activities.log_context)
+
 
 class OrderActivities(OrderRecords):
     def __init__(self, session_factory: SessionFactory, currencies: Sequence[str] | None = None) -> None:
@@ -48,6 +51,7 @@ class OrderActivities(OrderRecords):
                 with UnitOfWork(self._session_factory) as uow:
                     created = order_store.record_order(uow.session, data.order, data.received_at)
                     uow.commit()
+                log.info("order from %s recorded%s", data.order.channel, "" if created else " (already there)")
                 return RecordOrderResult(created=created)
             except Exception as exc:
                 if not is_permanent(exc):
@@ -120,4 +124,6 @@ class OrderActivities(OrderRecords):
                     order_store.add_event(session, data.order_id, "channel_not_notified", enqueued.by_hand, enqueued.at)
             return ChangeStatusResult(data.status)
 
-        return run_once(self._session_factory, data.idempotency_key, effect, ChangeStatusResult)
+        result = run_once(self._session_factory, data.idempotency_key, effect, ChangeStatusResult)
+        log.info("order is %s", data.status.value)
+        return result

@@ -17,10 +17,15 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from pydantic import ValidationError
 from sqlalchemy.engine import make_url
 
+from api.metrics import HTTP_LATENCY, WEBHOOK_REJECTIONS
+from api.routes.metrics import exposition
 from config import PLACEHOLDER_SECRETS, Environment, load_settings
+from services.metrics import ReadModelGauges
+from tests.fakes import FakeUnits
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 pytestmark = pytest.mark.unit
@@ -31,16 +36,17 @@ DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
 APP_SERVICES = ("migrate", "api", "worker")
-REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES)
+REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES, "prometheus", "grafana")
 SECRETS = (
     "OMS_ADMIN_TOKEN",
     "OMS_SHOPIFY_WEBHOOK_SECRET",
     "OMS_WOOCOMMERCE_WEBHOOK_SECRET",
     "OMS_TRACKING_SECRET",
     "OMS_PAYLOAD_KEYS",
+    "OMS_METRICS_TOKEN",
 )
-# Everything compose must refuse to start without (the secrets plus the database passwords).
-REQUIRED_VARIABLES = (*SECRETS, "POSTGRES_PASSWORD", "OMS_DB_PASSWORD")
+# Everything compose must refuse to start without (the secrets plus the database and Grafana passwords).
+REQUIRED_VARIABLES = (*SECRETS, "POSTGRES_PASSWORD", "OMS_DB_PASSWORD", "GRAFANA_ADMIN_PASSWORD")
 # Inside a container the API must listen beyond loopback; the published port decides who reaches it.
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104
 REAL_LOOKING = {
@@ -52,7 +58,28 @@ REAL_LOOKING = {
     "OMS_STRIPE_SECRET_KEY": "sk_live_51Hx3c8f7a2",
     "POSTGRES_PASSWORD": "c0ffee5up3ru53r",
     "OMS_DB_PASSWORD": "a1b2c3d4e5f6a7b8",
+    "OMS_METRICS_TOKEN": "mt_4c7e19b02d6a",
+    "GRAFANA_ADMIN_PASSWORD": "9e1d7c3b5a2f",
 }
+PROMETHEUS_CONFIG = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+GRAFANA = ROOT / "deploy" / "grafana"
+SDK_METRICS_ON_FAILURE = frozenset(
+    {"temporal_activity_execution_failed_total", "temporal_workflow_task_execution_failed_total"}
+)
+"""SDK counters that appear only once something has failed (named in Temporal's SDK metrics reference,
+https://docs.temporal.io/references/sdk-metrics): the end-to-end test cannot see them served."""
+SDK_METRICS = frozenset(
+    {
+        "temporal_workflow_task_schedule_to_start_latency_seconds_bucket",
+        "temporal_activity_schedule_to_start_latency_seconds_bucket",
+        "temporal_activity_execution_latency_seconds_bucket",
+        "temporal_worker_task_slots_available",
+        *SDK_METRICS_ON_FAILURE,
+    }
+)
+"""The Temporal SDK metrics the dashboard reads, as the worker exports them (ops.telemetry: counters
+with _total, durations in seconds named _seconds); tests/e2e/test_metrics_and_logs.py scrapes a real
+worker for the ones it can see."""
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -395,6 +422,8 @@ def test_compose_environment_gives_valid_production_settings(
         assert settings.auto_confirm_enabled is False  # staff confirm pick, pack and ship
         assert settings.payload_keys == REAL_LOOKING["OMS_PAYLOAD_KEYS"]
         assert settings.stripe_secret_key == REAL_LOOKING["OMS_STRIPE_SECRET_KEY"]
+        assert settings.metrics_token == REAL_LOOKING["OMS_METRICS_TOKEN"]
+        assert settings.worker_metrics_address == "0.0.0.0:9464" and settings.log_format == "json"
 
 
 @pytest.mark.parametrize("variable", REQUIRED_VARIABLES)
@@ -496,8 +525,11 @@ def test_published_ports(services: dict[str, dict[str, Any]]) -> None:
     assert published(services["api"]) == {8000: 8000}
     assert published(services["temporal-ui"]) == {8233: 8080}
     assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == "temporal:7233"
-    # No authentication on Temporal's gRPC port or the database: never published.
-    for name in ("postgres", "temporal", "temporal-setup", "migrate", "worker"):
+    # Login-less or sign-in-once UIs listen on the host's loopback only.
+    for name, ports in (("temporal-ui", ["127.0.0.1:8233:8080"]), ("grafana", ["127.0.0.1:3000:3000"])):
+        assert services[name]["ports"] == ports, name
+    # No authentication on Temporal's gRPC port, the database, Prometheus or the workers' metrics.
+    for name in ("postgres", "temporal", "temporal-setup", "migrate", "worker", "prometheus"):
         assert not services[name].get("ports"), f"{name} should not publish ports"
 
 
@@ -520,6 +552,97 @@ def test_shared_app_config_is_one_yaml_anchor() -> None:
     anchor = re.search(r"^x-oms-app: &(\S+)", text, re.MULTILINE)
     assert anchor, "the shared app service config should be the x-oms-app anchor"
     assert len(re.findall(r"<<: \*" + re.escape(anchor[1]) + r"\b", text)) == len(APP_SERVICES)
+
+
+# --- metrics: Prometheus and Grafana --------------------------------------------------------------
+
+
+def dashboard_queries() -> list[str]:
+    dashboard = json.loads((GRAFANA / "dashboards" / "oms.json").read_text())
+    return [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
+
+
+def dashboard_metric_names() -> set[str]:
+    """Every metric the dashboard's queries read (label names never start with oms_ or temporal_)."""
+    return {name for expr in dashboard_queries() for name in re.findall(r"\b(?:oms|temporal)_\w+", expr)}
+
+
+def is_served(name: str, families: Mapping[str, set[str]]) -> bool:
+    """Whether a scrape's families (name → its sample names) serve `name`: as a sample, or as the
+    _total, _bucket, _count or _sum series of a family that has no sample yet (a counter never moved)."""
+    samples = set().union(*families.values()) if families else set()
+    suffixed = {family + suffix for family in families for suffix in ("", "_total", "_bucket", "_count", "_sum")}
+    return name in samples or name in suffixed
+
+
+def api_metric_families() -> dict[str, set[str]]:
+    """What GET /metrics serves (api.routes.metrics.exposition), the read model a fake one; the API's
+    own metrics are registered when api.metrics is imported."""
+    assert {HTTP_LATENCY._name, WEBHOOK_REJECTIONS._name} == {
+        "oms_http_request_duration_seconds",
+        "oms_webhook_rejections",
+    }
+    text = exposition(ReadModelGauges(FakeUnits())).decode()
+    return {family.name: {sample.name for sample in family.samples} for family in text_string_to_metric_families(text)}
+
+
+def test_prometheus_scrapes_the_api_with_the_metrics_token_and_every_worker(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    api, worker = jobs["oms-api"], jobs["oms-worker"]
+    targets = [target for static in api["static_configs"] for target in static["targets"]]
+    assert targets == ["api:8000"] and published(services["api"]) == {8000: 8000}
+    assert api["metrics_path"] == "/metrics"
+    # The token comes from the same variable the API reads, as a compose secret mounted in Prometheus.
+    secret = Path(api["authorization"]["credentials_file"])
+    assert api["authorization"]["type"] == "Bearer" and secret.parent == Path("/run/secrets")
+    assert secret.name in services["prometheus"]["secrets"]
+    compose = yaml.safe_load(COMPOSE_FILE.read_text())
+    assert compose["secrets"][secret.name] == {"environment": "OMS_METRICS_TOKEN"}
+    assert environment(services["api"])["OMS_METRICS_TOKEN"].startswith("${OMS_METRICS_TOKEN:?")
+    # Every worker replica, on the port its settings serve the SDK's metrics on.
+    (discovery,) = worker["dns_sd_configs"]
+    assert discovery["names"] == ["worker"] and discovery["type"] == "A"
+    metrics_address = environment(services["worker"])["OMS_WORKER_METRICS_ADDRESS"]
+    assert metrics_address == f"{ALL_INTERFACES}:{discovery['port']}"
+    mounts = {str(v).split(":")[1]: ROOT / str(v).split(":")[0] for v in services["prometheus"]["volumes"]}
+    assert mounts["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONFIG
+    assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
+
+
+def test_grafana_is_provisioned_from_the_repo_with_prometheus(services: dict[str, dict[str, Any]]) -> None:
+    grafana = services["grafana"]
+    mounts = {str(v).split(":")[1]: str(v).split(":")[0] for v in grafana["volumes"]}
+    assert ROOT / mounts["/etc/grafana/provisioning"] == GRAFANA / "provisioning"
+    (datasource,) = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())[
+        "datasources"
+    ]
+    assert datasource["type"] == "prometheus" and datasource["url"] == "http://prometheus:9090"
+    (provider,) = yaml.safe_load((GRAFANA / "provisioning" / "dashboards" / "oms.yml").read_text())["providers"]
+    assert ROOT / mounts[provider["options"]["path"]] == GRAFANA / "dashboards"
+    dashboard = json.loads((GRAFANA / "dashboards" / "oms.json").read_text())
+    assert dashboard["uid"] and dashboard["panels"]
+    for panel in dashboard["panels"]:
+        assert panel["datasource"]["uid"] == datasource["uid"], panel["title"]
+        assert panel["targets"] and all(target["expr"] for target in panel["targets"]), panel["title"]
+    assert environment(grafana)["GF_SECURITY_ADMIN_PASSWORD"].startswith("${GRAFANA_ADMIN_PASSWORD:?")
+
+
+def test_the_dashboard_reads_only_metrics_that_exist() -> None:
+    names = dashboard_metric_names()
+    ours = {name for name in names if name.startswith("oms_")}
+    assert {"oms_orders_taken_total", "oms_webhook_rejections_total", "oms_outbox_pending", "oms_orders"} <= ours
+    families = api_metric_families()
+    assert not [name for name in ours if not is_served(name, families)]
+    assert {name for name in names if name.startswith("temporal_")} == SDK_METRICS
+
+
+def test_the_served_check_sees_a_misspelt_metric() -> None:
+    families = {"oms_orders_taken": set(), "oms_orders": {"oms_orders"}}
+    assert is_served("oms_orders_taken_total", families) and is_served("oms_orders", families)
+    assert not is_served("oms_orders_total_taken", families)
 
 
 # --- Dockerfile and .dockerignore ------------------------------------------------------------------
