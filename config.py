@@ -307,6 +307,15 @@ class Settings(BaseSettings):
     """Where the worker serves the Temporal SDK's own metrics (Prometheus format); empty: not served."""
     log_format: str = ""
     """`json` (one object per line) or `text`; empty: json in production, text otherwise."""
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format_is_known(cls, value: str) -> str:
+        value = value.strip().lower()
+        if value not in ("", "json", "text"):
+            raise ValueError(f"OMS_LOG_FORMAT must be json or text (or empty), got {value!r}")
+        return value
+
     metrics_token: str = ""
     """The bearer token Prometheus sends to GET /metrics (its scrape config's `authorization`);
     the staff token is accepted too. Empty: only the staff token reads the metrics."""

@@ -26,6 +26,7 @@ from services.errors import Unprocessable
 
 log = logging.getLogger("oms.http")
 
+ROUTINE_ROUTES = frozenset({"/health", "/metrics"})
 UNMATCHED = "<unmatched>"
 """The route of a request no route took: a 404, or one refused before routing (api.request_guards)."""
 
@@ -117,7 +118,9 @@ class HttpMetrics:
             method = str(scope.get("method", ""))
             HTTP_LATENCY.labels(method=method, route=route, status=f"{status // 100}xx").observe(elapsed)
             extra: dict[str, Any] = {"route": route, "status": status, "duration_ms": round(elapsed * 1000, 1)}
-            log.info("%s %s %d", method, route, status, extra=extra)
+            # Health checks and scrapes come every few seconds: their lines only when asked (or failing).
+            level = logging.DEBUG if route in ROUTINE_ROUTES and status < 400 else logging.INFO
+            log.log(level, "%s %s %d", method, route, status, extra=extra)
 
 
 async def bind_route_ids(request: Request) -> None:

@@ -30,12 +30,8 @@ with its route template instead. httpx logs every request URL at INFO."""
 
 
 def log_format(settings: Settings) -> str:
-    chosen = settings.log_format.strip().lower()
-    if chosen in ("json", "text"):
-        return chosen
-    if chosen:
-        raise ValueError(f"OMS_LOG_FORMAT must be json or text, got {settings.log_format!r}")
-    return "json" if settings.env is Environment.PRODUCTION else "text"
+    """json or text (config checks OMS_LOG_FORMAT is one of them, or empty)."""
+    return settings.log_format or ("json" if settings.env is Environment.PRODUCTION else "text")
 
 
 def temporal_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
