@@ -21,7 +21,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from domain.order import CHANNELS
 from services.errors import Unprocessable
 
 log = logging.getLogger("oms.http")
@@ -37,47 +36,53 @@ HTTP_LATENCY = Histogram(
 )
 WEBHOOK_REJECTIONS = Counter(
     "oms_webhook_rejections",
-    "Webhook deliveries refused, per channel and reason",
-    ["channel", "reason"],
+    "Webhook deliveries refused, per webhook (shopify, woocommerce, a payment or carrier's) and reason",
+    ["webhook", "reason"],
 )
 
 REJECTION_REASONS = {400: "malformed", 401: "bad_signature", 413: "oversized", 422: "unprocessable"}
 """A webhook's refusal, by the status it is answered with (api.routes.webhooks, api.request_guards)."""
+UNKNOWN_WEBHOOK = "unknown"
 
 
-def count_webhook_rejection(channel: str, status: int) -> None:
-    """Count a refused delivery: `channel` as its route names it (any other is `unknown`, so a
-    request to a made-up path cannot add series)."""
+def count_webhook_rejection(webhook: str, status: int) -> None:
     reason = REJECTION_REASONS.get(status)
     if reason is not None:
-        WEBHOOK_REJECTIONS.labels(channel=channel if channel in CHANNELS else "unknown", reason=reason).inc()
+        WEBHOOK_REJECTIONS.labels(webhook=webhook, reason=reason).inc()
 
 
 def count_oversized(path: str) -> None:
-    """api.request_guards.BodyLimit's refusal: counted when the path is a webhook's."""
-    prefix, _, channel = path.partition("/webhooks/")
-    if not prefix and channel:
-        count_webhook_rejection(channel.strip("/"), 413)
+    """api.request_guards.BodyLimit's refusal, read off the raw path: counted under the webhook it
+    names when a route serves it, else as `unknown` (a made-up path adds no series)."""
+    prefix, _, name = path.partition("/webhooks/")
+    if not prefix and name:
+        name = name.strip("/")
+        count_webhook_rejection(name if name in WebhookRoute.names else UNKNOWN_WEBHOOK, 413)
 
 
 class WebhookRoute(APIRoute):
     """The webhook routes' class (api.routes.webhooks): a delivery the route refuses (bad
-    signature, malformed, not an order we can take) is counted under the channel its path names.
-    A body past its cap is counted where it is refused (count_oversized), not here again."""
+    signature, malformed, not an order we can take) is counted under the webhook its route names
+    (`/webhooks/shopify`: shopify). A body past its cap is counted where it is refused
+    (count_oversized), not here again."""
+
+    names: set[str] = set()
+    """Every webhook a route serves, for count_oversized."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        channel = self.path.rstrip("/").rsplit("/", 1)[-1]
+        webhook = self.path.rstrip("/").rsplit("/", 1)[-1]
+        WebhookRoute.names.add(webhook)
 
         async def counted(request: Request) -> Response:
             try:
                 return await handler(request)
             except HTTPException as exc:
                 if exc.status_code != 413:
-                    count_webhook_rejection(channel, exc.status_code)
+                    count_webhook_rejection(webhook, exc.status_code)
                 raise
             except Unprocessable:
-                count_webhook_rejection(channel, 422)
+                count_webhook_rejection(webhook, 422)
                 raise
 
         return counted

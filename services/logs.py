@@ -76,7 +76,10 @@ def shared_processors(redactor: Redactor) -> list[Processor]:
 
 def formatter(fmt: str, redactor: Redactor) -> structlog.stdlib.ProcessorFormatter:
     renderer: Processor = (
-        structlog.processors.JSONRenderer() if fmt == "json" else structlog.dev.ConsoleRenderer(colors=False)
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        # The traceback is text already (format_exc_info, then redacted): printed as it is.
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
     )
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared_processors(redactor),

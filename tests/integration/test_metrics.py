@@ -123,8 +123,8 @@ def test_an_order_taken_moves_its_channels_counter_and_a_redelivery_does_not(api
 # --- webhook refusals -----------------------------------------------------------------------------
 
 
-def _rejections(api: TestClient, reason: str, channel: str = "shopify") -> float:
-    return value(scrape(api), "oms_webhook_rejections_total", channel=channel, reason=reason)
+def _rejections(api: TestClient, reason: str, webhook: str = "shopify") -> float:
+    return value(scrape(api), "oms_webhook_rejections_total", webhook=webhook, reason=reason)
 
 
 @pytest.mark.parametrize(
@@ -149,11 +149,11 @@ def test_a_refused_webhook_moves_its_reasons_counter_by_one(
 
 def test_a_refusal_on_a_made_up_webhook_path_adds_no_series_of_its_own(api_without_temporal: TestClient) -> None:
     api = api_without_temporal
-    before = _rejections(api, "oversized", channel="unknown")
+    before = _rejections(api, "oversized", webhook="unknown")
     response = api.post(f"/webhooks/made-up-{uuid.uuid4()}", content=b" " * (WEBHOOK_LIMIT + 1))
     assert response.status_code == 413
     samples = scrape(api)
-    assert value(samples, "oms_webhook_rejections_total", channel="unknown", reason="oversized") == before + 1
+    assert value(samples, "oms_webhook_rejections_total", webhook="unknown", reason="oversized") == before + 1
     assert not [labels for name, labels in samples if "made-up" in str(labels)]
 
 
