@@ -38,11 +38,12 @@ def json_lines() -> Iterator[io.StringIO]:
         env="development", log_format="json", admin_token=ADMIN_TOKEN, stripe_secret_key=STRIPE_KEY, _env_file=None
     )
     handler = configure_logging(settings, stream=stream)
+    assert isinstance(handler, logging.StreamHandler) and handler.stream is stream
     structlog.contextvars.clear_contextvars()
     yield stream
-    root.removeHandler(handler)
+    assert handler in root.handlers
+    root.handlers[:] = handlers  # whatever was there before (pytest's, an app's of an earlier test)
     root.setLevel(level)
-    assert root.handlers == handlers
     structlog.contextvars.clear_contextvars()
     structlog.reset_defaults()
 
