@@ -1,10 +1,11 @@
 """Structured logs, configured once per process (the API, the worker, `make run`'s children): JSON
 lines in production (one object per line: what a log shipper reads), plain text in development
 (OMS_LOG_FORMAT decides; empty: json in production). Every line, whether written through structlog
-or a plain `logging` call (ours, uvicorn's, the Temporal SDK's and its Rust core's), goes through
+or a plain `logging` call (ours, uvicorn's, the Temporal SDK's; in the worker its Rust core's too,
+ops.telemetry), goes through
 the same processors: the order it is about (`order_id`, bound by intake, the request's route or
-the activity's input), the Temporal workflow and activity it ran in, and `redact`, which keeps
-personal data and secrets out of the logs.
+the activity's input), the Temporal workflow and activity it ran in, and last the redaction
+(services.redaction), which keeps personal data and secrets out of the logs.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def temporal_context(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """The workflow and activity a line was written in, from the SDK's own log extras
     (`temporal_workflow`, `temporal_activity`) or, for our loggers inside an activity, from its info.
     An order workflow's id is the order id; an activity's input names its order (log_context)."""
-    details = event.pop("temporal_workflow", None) or event.pop("temporal_activity", None)
+    workflow_details, activity_details = event.pop("temporal_workflow", None), event.pop("temporal_activity", None)
+    details = activity_details or workflow_details
     event.pop("temporal_log", None)  # the Rust core's raw entry: its text is already the message
     if not isinstance(details, Mapping) and activity.in_activity():
         info = activity.info()
