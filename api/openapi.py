@@ -14,7 +14,14 @@ from fastapi import FastAPI, routing
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from api.deps import get_intake, get_order_actions, require_staff, require_staff_or_channel, require_staff_session
+from api.deps import (
+    get_intake,
+    get_order_actions,
+    require_metrics_reader,
+    require_staff,
+    require_staff_or_channel,
+    require_staff_session,
+)
 
 _PROBLEM = "Problem"
 _PROBLEM_SCHEMA: dict[str, Any] = {
@@ -87,6 +94,10 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     require_staff_session: {
         "401": _problem("neither the staff token nor a dashboard sign-in cookie"),
         "403": _problem("a channel's API key, where only staff may act"),
+    },
+    require_metrics_reader: {
+        "401": _problem("neither the metrics token (`OMS_METRICS_TOKEN`) nor the staff token"),
+        "403": _problem("a channel's API key, where only the metrics token or staff may read"),
     },
     get_intake: {"503": _ENGINE_AWAY},
     get_order_actions: {"503": _ENGINE_AWAY},
