@@ -256,6 +256,10 @@ class Settings(BaseSettings):
     to Sendcloud for its label and tracking. Empty: staff enter carrier and tracking (or the sandbox)."""
     sendcloud_secret_key: str = ""
     sendcloud_api_url: str = "https://panel.sendcloud.sc/api/v3"
+    sendcloud_shipping_option: str = "postnl:standard"
+    """The Sendcloud shipping option code labels are announced with (`ship_with`), e.g. dhl:parcel."""
+    sendcloud_return_option: str = "postnl:return"
+    """The shipping option code of return labels (Returns API)."""
 
     # -- histories: payload encryption -------------------------------------------------------------
     payload_keys: str = DEV_PAYLOAD_KEYS
