@@ -39,6 +39,8 @@ from activities.stock_feed import StockFeedActivities
 from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
 from contracts.channels import StockFeedInput
 from domain.order import CHANNELS
+from integrations.carriers import sendcloud
+from integrations.carriers.base import Carrier
 from integrations.channels.base import StockFeed
 from integrations.channels.registry import ChannelConnections, connect_channels
 from integrations.components import report
@@ -111,6 +113,12 @@ def configured_warehouse(settings: Settings) -> Warehouse:
     return StaffConfirmedLocations()
 
 
+def configured_carrier(settings: Settings) -> Carrier | None:
+    """Sendcloud when both its keys are set: packing a shipment then asks it for the label, and the
+    carrier and tracking come from the label. None: staff type them (or the sandbox warehouse)."""
+    return sendcloud.connect(settings)
+
+
 def channel_connections(settings: Settings, session_factory: SessionFactory) -> ChannelConnections:
     """The channel adapters the settings allow (integrations.channels.registry), given what the
     registry may not fetch itself: the catalogue's listing ids and the sandbox's recording feed."""
@@ -130,6 +138,7 @@ def build_parts(
     warehouse: Warehouse | None = None,
     feeds: Mapping[str, StockFeed] | None = None,
     channels: ChannelConnections | None = None,
+    carrier: Carrier | None = None,
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves. `channels`: the channel
     adapters (integrations.channels.registry); built from the settings when not given."""
@@ -155,7 +164,7 @@ def build_parts(
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)
-    shipments = shipment_parts(session_factory, warehouse)
+    shipments = shipment_parts(session_factory, warehouse, carrier or configured_carrier(settings))
     return WorkerParts(
         workflows=[OrderWorkflow, StockFeedWorkflow, ChannelPullWorkflow, *shipments.workflows],
         activities=[
@@ -177,12 +186,18 @@ def build_parts(
     )
 
 
-def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse) -> WorkerParts:
+def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse, carrier: Carrier | None) -> WorkerParts:
     """What a location's own task queue serves: its ShipmentWorkflows and their steps."""
-    steps = ShipmentActivities(session_factory, warehouse)
+    steps = ShipmentActivities(session_factory, warehouse, carrier)
     return WorkerParts(
         workflows=[ShipmentWorkflow],
-        activities=[steps.perform_step, steps.perform_steps_automatically, steps.close_shipment, steps.escalate],
+        activities=[
+            steps.perform_step,
+            steps.perform_steps_automatically,
+            steps.close_shipment,
+            steps.escalate,
+            steps.request_label,
+        ],
     )
 
 
@@ -196,9 +211,17 @@ def build_worker(
     warehouse: Warehouse | None = None,
     feeds: Mapping[str, StockFeed] | None = None,
     channels: ChannelConnections | None = None,
+    carrier: Carrier | None = None,
 ) -> Worker:
     parts = build_parts(
-        settings, session_factory, client, gateway=gateway, warehouse=warehouse, feeds=feeds, channels=channels
+        settings,
+        session_factory,
+        client,
+        gateway=gateway,
+        warehouse=warehouse,
+        feeds=feeds,
+        channels=channels,
+        carrier=carrier,
     )
     return Worker(
         client,
@@ -304,7 +327,7 @@ def location_worker(
 ) -> Worker:
     """A worker for one location's task queue (OMS_LOCATION_TASK_QUEUES), e.g. next to a store's
     or a 3PL's systems: it runs that location's shipments and nothing else."""
-    parts = shipment_parts(session_factory, configured_warehouse(settings))
+    parts = shipment_parts(session_factory, configured_warehouse(settings), configured_carrier(settings))
     return Worker(
         client,
         task_queue=task_queue,

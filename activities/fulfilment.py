@@ -7,33 +7,40 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.carrier_labels import CarrierLabels
 from contracts.errors import ErrorType
 from contracts.shipments import (
     AutoStepsRequest,
     CloseShipmentInput,
     EscalationInput,
+    Label,
+    LabelInput,
     Shipments,
     ShipmentStepDone,
     ShipmentStepRequest,
 )
-from domain.fulfilment import DONE_STATUS, ShipmentStatus, Step, picked_lines, shortfall
+from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step, picked_lines, shortfall
 from domain.status import OrderStatus
+from integrations.carriers.base import Carrier
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence.db import SessionFactory
 from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
-from persistence.read_model import escalations
+from persistence.read_model import escalations, labels
 from persistence.read_model import orders as order_store
+from persistence.unit_of_work import UnitOfWork
 
 
 class ShipmentActivities(Shipments):
     """The steps of a ShipmentWorkflow: each records what happened once per step key."""
 
-    def __init__(self, session_factory: SessionFactory, warehouse: Warehouse) -> None:
+    def __init__(self, session_factory: SessionFactory, warehouse: Warehouse, carrier: Carrier | None = None) -> None:
         self._session_factory = session_factory
         self._warehouse = warehouse
+        self._carrier = carrier
+        self._labels = CarrierLabels(session_factory, carrier)
 
     @activity.defn
     def perform_step(self, data: ShipmentStepRequest) -> ShipmentStepDone:
@@ -43,8 +50,10 @@ class ShipmentActivities(Shipments):
         if stored is not None:
             return stored
         step, confirmation = Step(data.step), data.confirmation
-        dispatch: Dispatch | None = None
-        if confirmation is None:
+        dispatch: Dispatch | None = self._labelled(data.shipment_id) if step is Step.SHIP else None
+        if dispatch is not None:
+            pass  # the carrier's label says who carries it and its tracking number (never typed)
+        elif confirmation is None:
             dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines)
         elif step is Step.SHIP:
             assert confirmation.carrier and confirmation.tracking_number  # the workflow's validator checked
@@ -64,13 +73,16 @@ class ShipmentActivities(Shipments):
         stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepDone)
         if stored is not None:
             return stored
+        steps = list(data.steps)
+        if self._carrier is not None and data.handover_step == Step.SHIP and Step.PACK in steps:
+            steps = steps[: steps.index(Step.PACK) + 1]  # the carrier's label comes first (the workflow asks)
         dispatch: Dispatch | None = None
-        for step in map(Step, data.steps):
+        for step in map(Step, steps):
             dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines) or dispatch
 
         def effect(session: Session) -> ShipmentStepDone:
             result = ShipmentStepDone(ShipmentStatus.RESERVED, dict(data.lines))
-            for step in data.steps:
+            for step in steps:
                 request = ShipmentStepRequest(
                     data.order_id,
                     data.shipment_id,
@@ -87,6 +99,12 @@ class ShipmentActivities(Shipments):
             return result
 
         return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepDone)
+
+    def _labelled(self, shipment_id: str) -> Dispatch | None:
+        """The dispatch a carrier label made for this shipment, if it has one."""
+        with UnitOfWork(self._session_factory) as uow:
+            summary = labels.label_summary(uow.session, shipment_id)
+        return Dispatch(*summary) if summary else None
 
     def _ask_warehouse(self, step: Step, shipment_id: str, location_id: str, lines: dict[str, int]) -> Dispatch | None:
         """The warehouse provider's side of a step it confirms by itself; ship answers the dispatch."""
@@ -126,7 +144,16 @@ class ShipmentActivities(Shipments):
         record.status = status
         if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
             escalations.resolve(session, data.shipment_id, step.value, at)
-        return ShipmentStepDone(status, lines, short, record.carrier, record.tracking_number, record.label_ref)
+        label_pending = step is Step.PACK and self._asks_carrier(record)
+        if label_pending:
+            record.label_status, record.label_problem = "pending", None
+        return ShipmentStepDone(
+            status, lines, short, record.carrier, record.tracking_number, record.label_ref, label_pending=label_pending
+        )
+
+    def _asks_carrier(self, record: ShipmentRecord) -> bool:
+        """A parcel to the customer, packed where a carrier integration prints its label."""
+        return self._carrier is not None and record.kind == ShipmentKind.DELIVERY and record.label_status != "ready"
 
     @staticmethod
     def _record_pick(
@@ -164,6 +191,8 @@ class ShipmentActivities(Shipments):
         if step is Step.PACK:
             record.packed_at = at
             record.parcels = confirmation.parcels if confirmation and confirmation.parcels else 1
+            if confirmation and confirmation.parcel_weights_grams:
+                record.parcel_weights_grams = list(confirmation.parcel_weights_grams)
             order_store.add_event(
                 session, data.order_id, "packed", f"{data.shipment_id}: {record.parcels} parcel(s)", at
             )
@@ -227,3 +256,8 @@ class ShipmentActivities(Shipments):
             return Done()
 
         run_once(self._session_factory, data.idempotency_key, effect, Done)
+
+    @activity.defn
+    def request_label(self, data: LabelInput) -> Label:
+        """The packed shipment's carrier label (activities.carrier_labels): asked once, kept."""
+        return self._labels.request(data)

@@ -32,3 +32,7 @@ class ErrorType(StrEnum):
     CHANNEL_AUTH_FAILED = "ChannelAuthFailed"
     CHANNEL_REJECTED = "ChannelRejected"
     CHANNEL_ERROR = "ChannelError"
+    CARRIER_REFUSED = "CarrierRefused"
+    """Non-retryable: the carrier refused the label (its words in the message): a person decides."""
+    CARRIER_UNAVAILABLE = "CarrierUnavailable"
+    """Retried: no label this time (an outage, a 429 with its wait, refused keys)."""

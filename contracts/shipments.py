@@ -39,6 +39,8 @@ class StepConfirmation:
     tracking_number: str | None = None
     label_ref: str | None = None
     confirmed_by: str = ""
+    parcel_weights_grams: list[int] | None = None
+    """pack: what each parcel weighs (a carrier label is priced by it)."""
 
 
 @dataclass
@@ -55,6 +57,9 @@ class ShipmentProgress:
     carrier: str | None = None
     tracking_number: str | None = None
     escalated: list[str] = field(default_factory=list)
+    label: str | None = None
+    """The carrier label: None without a carrier integration, pending, ready or refused."""
+    label_problem: str | None = None
 
 
 @dataclass
@@ -109,6 +114,23 @@ class ShipmentStepDone:
     carrier: str | None = None
     tracking_number: str | None = None
     label_ref: str | None = None
+    label_pending: bool = False
+    """Packed with a carrier integration: the label is to be asked for before it can ship."""
+
+
+@dataclass
+class LabelInput:
+    order_id: str
+    shipment_id: str
+    location_id: str
+    at: datetime
+
+
+@dataclass
+class Label:
+    carrier: str
+    tracking_number: str
+    label_ref: str
 
 
 @dataclass
@@ -152,4 +174,8 @@ class Shipments:
 
     @activity.defn
     def escalate(self, data: EscalationInput) -> None:
+        raise NotImplementedError
+
+    @activity.defn
+    def request_label(self, data: LabelInput) -> Label:
         raise NotImplementedError

@@ -83,6 +83,9 @@ DEFAULT_SLAS: dict[str, dict[str, int]] = {
     "dropship": {"pick": 24 * HOUR, "pack": 24 * HOUR, "ship": 48 * HOUR, "ready": 24 * HOUR},
 }
 DEFAULT_PICKUP_EXPIRY = 7 * 24 * HOUR
+LABEL_DUE_SECONDS = 15 * 60
+"""How long a carrier may take to give a packed shipment its label before ops hear of it (a step
+`label` in OMS_SLA_OVERRIDES changes it per location kind)."""
 
 
 def shipment_kind(location_id: str, pickup_location_id: str | None, transfer_to: str | None) -> ShipmentKind:

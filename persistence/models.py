@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -81,6 +82,12 @@ class Location(Base):
     cost_per_km_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     task_queue: Mapped[str | None] = mapped_column(String(limits.TASK_QUEUE), nullable=True)
     """Its own Temporal task queue: its shipments run on workers there (None: the orders queue)."""
+    # The sender address on its carrier labels (with name, postcode and country above).
+    address_line1: Mapped[str] = mapped_column(Text, default="", server_default="")
+    address_line2: Mapped[str] = mapped_column(Text, default="", server_default="")
+    city: Mapped[str] = mapped_column(Text, default="", server_default="")
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")
+    email: Mapped[str] = mapped_column(String(limits.EMAIL), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (CheckConstraint("kind IN ('warehouse', 'store', 'dropship')", name="location_kind"),)
@@ -292,6 +299,30 @@ class ShipmentRecord(Base):
     packed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    parcel_weights_grams: Mapped[list[int] | None] = mapped_column(JSONDocument, nullable=True)
+    """What staff weighed at pack, one weight per parcel (the carrier label is priced by it)."""
+    label_status: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    """None without a carrier integration; else pending (asked, no label yet), ready, or refused."""
+    label_problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the label is not there yet (the carrier's words), while pending or refused."""
+
+
+class ShipmentLabel(Base):
+    """A carrier label's document, kept in the database (production's file system is read-only)."""
+
+    __tablename__ = "shipment_labels"
+
+    shipment_id: Mapped[str] = mapped_column(ForeignKey("shipments.shipment_id"), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(limits.STATUS), primary_key=True)
+    """outbound (the parcel to the customer) or return (the customer's parcel back)."""
+    carrier: Mapped[str] = mapped_column(String(limits.CARRIER))
+    tracking_number: Mapped[str] = mapped_column(String(limits.TRACKING_NUMBER))
+    reference: Mapped[str] = mapped_column(String(limits.LABEL_REF))
+    """The carrier platform's id for it (sendcloud:<shipment id>)."""
+    tracking_url: Mapped[str] = mapped_column(Text, default="")
+    media_type: Mapped[str] = mapped_column(String(limits.STATUS))
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PaymentRecord(Base):

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
@@ -23,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
         AutoStepsRequest,
         CloseShipmentInput,
         EscalationInput,
+        Label,
+        LabelInput,
         ShipmentOutcome,
         ShipmentProgress,
         Shipments,
@@ -33,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.fulfilment import (
         HANDOVER,
+        LABEL_DUE_SECONDS,
         STEPS,
         Confirmation,
         ConfirmationRefused,
@@ -44,6 +47,9 @@ with workflow.unsafe.imports_passed_through():
         step_location,
     )
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
+
+LABEL_PATCH = "carrier-label-v1"
+"""Packing with a carrier integration asks the carrier for the label before the shipment can leave."""
 
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
@@ -72,6 +78,9 @@ class ShipmentWorkflow:
         self._carrier: str | None = None
         self._tracking: str | None = None
         self._handed_over = False
+        self._label: str | None = None
+        """The carrier label: None (no carrier integration), pending, ready or refused."""
+        self._label_problem: str | None = None
 
     # -- staff and the order talk to it ----------------------------------------------------------
 
@@ -87,12 +96,13 @@ class ShipmentWorkflow:
     @confirm_step.validator
     def _validate_confirmation(self, confirmation: StepConfirmation) -> None:
         expected = self._expected_step()
-        if self._input.auto_confirm and self._finished_as is None:
+        if self._input.auto_confirm and self._finished_as is None and self._label != "refused":
             raise ApplicationError(
                 f"{self._input.location_id} confirms its steps by itself (sandbox warehouse)",
                 "out_of_order",
                 type=ErrorType.CONFIRMATION_REFUSED,
             )
+        carrier, tracking = self._check_against_label(confirmation)
         try:
             check_confirmation(
                 Confirmation(
@@ -100,8 +110,8 @@ class ShipmentWorkflow:
                     confirmation.location_id,
                     confirmation.quantities,
                     confirmation.parcels,
-                    confirmation.carrier,
-                    confirmation.tracking_number,
+                    carrier,
+                    tracking,
                 ),
                 expected=expected,
                 finished_as=self._finished_as,
@@ -112,6 +122,26 @@ class ShipmentWorkflow:
             )
         except ConfirmationRefused as refused:
             raise ApplicationError(str(refused), refused.kind.value, type=ErrorType.CONFIRMATION_REFUSED) from None
+
+    def _check_against_label(self, confirmation: StepConfirmation) -> tuple[str | None, str | None]:
+        """A shipment with a carrier label ships with the label's carrier and tracking, never typed
+        ones; while the label is pending it cannot ship. Answers the carrier and tracking to check."""
+        if confirmation.step != Step.SHIP.value or self._label not in ("pending", "ready"):
+            return confirmation.carrier, confirmation.tracking_number
+        if self._label == "pending":
+            raise ApplicationError(
+                "the carrier label is pending: the shipment ships once the carrier has answered"
+                + (f" ({self._label_problem})" if self._label_problem else ""),
+                "out_of_order",
+                type=ErrorType.CONFIRMATION_REFUSED,
+            )
+        if confirmation.carrier or confirmation.tracking_number:
+            raise ApplicationError(
+                f"the carrier label gives carrier and tracking ({self._carrier} {self._tracking}): leave them out",
+                "invalid",
+                type=ErrorType.CONFIRMATION_REFUSED,
+            )
+        return self._carrier, self._tracking
 
     @workflow.signal
     def withdraw(self, request: CancelRequest) -> None:
@@ -133,6 +163,8 @@ class ShipmentWorkflow:
             carrier=self._carrier,
             tracking_number=self._tracking,
             escalated=list(self._escalated),
+            label=self._label,
+            label_problem=self._label_problem,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -141,16 +173,21 @@ class ShipmentWorkflow:
     async def run(self, data: ShipmentWorkflowInput) -> ShipmentOutcome:
         short: dict[str, int] = {}
         if data.auto_confirm:
-            return await self._all_steps_at_once()
+            finished = await self._all_steps_at_once()
+            if finished is not None:
+                return finished
         while (step := self._expected_step()) is not None:
             if self._withdraw is not None and not self._handed_over:
                 return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", short)
-            try:
-                confirmation, due_at = await self._await_confirmation(step)
-            except _Expired:
-                return await self._close(ShipmentStatus.EXPIRED, "not collected in time", short)
-            if confirmation is None:
-                continue  # withdrawn while waiting
+            confirmation: StepConfirmation | None = None
+            due_at: datetime | None = None
+            if not self._ships_by_itself(step):
+                try:
+                    confirmation, due_at = await self._await_confirmation(step)
+                except _Expired:
+                    return await self._close(ShipmentStatus.EXPIRED, "not collected in time", short)
+                if confirmation is None:
+                    continue  # withdrawn while waiting
             done = await self._perform(step, confirmation, due_at)
             if done.status == ShipmentStatus.STOPPED_BY_CANCEL:  # the order's cancel was taken first: nothing leaves
                 self._withdraw = self._withdraw or CancelRequest(reason="order cancelled", requested_by="order")
@@ -164,6 +201,8 @@ class ShipmentWorkflow:
             if step is HANDOVER[self._kind]:
                 self._handed_over = True
             self._done += 1
+            if done.label_pending and workflow.patched(LABEL_PATCH):
+                await self._carrier_label()
             if not self._lines:  # nothing found to pick: the whole shipment goes back for re-sourcing
                 self._finished_as = self._status
                 return ShipmentOutcome(data.shipment_id, self._status, short=short)
@@ -177,8 +216,68 @@ class ShipmentWorkflow:
             tracking_number=self._tracking,
         )
 
-    async def _perform(self, step: Step, confirmation: StepConfirmation, due_at: datetime | None) -> ShipmentStepDone:
-        """Record a step staff confirmed (the goods leave stock at the handover)."""
+    def _ships_by_itself(self, step: Step) -> bool:
+        """A location that confirms by itself ships once the carrier's label is there."""
+        return self._input.auto_confirm and step is Step.SHIP and self._label == "ready"
+
+    async def _carrier_label(self) -> None:
+        """Ask the carrier for the packed shipment's label (retried with backoff while the carrier
+        does not answer); past its deadline the late label is escalated once. A refusal holds the
+        shipment for a person, with the carrier's words: they ship it with a label made another
+        way (typing its carrier and tracking) or cancel the order."""
+        data = self._input
+        self._label = "pending"
+        request = workflow.start_activity_method(
+            Shipments.request_label,
+            LabelInput(data.order_id, data.shipment_id, data.location_id, workflow.now()),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"carrier label for {data.shipment_id}",
+        )
+        seconds = data.sla_seconds.get("label", LABEL_DUE_SECONDS)
+        due_at = workflow.now() + timedelta(seconds=seconds)
+        answered = lambda: request.done() or self._withdraw is not None  # noqa: E731
+        try:
+            await workflow.wait_condition(answered, timeout=timedelta(seconds=seconds))
+        except TimeoutError:
+            await self._escalate_label(due_at)
+            await workflow.wait_condition(answered)
+        if not request.done():  # withdrawn while the carrier had not answered: the run closes it
+            request.cancel()
+        try:
+            label: Label = await request
+        except ActivityError as failed:
+            if self._withdraw is None:
+                self._label, self._label_problem = "refused", str(failed.cause or failed)
+                await self._escalate_label(due_at)
+            return
+        self._label, self._label_problem = "ready", None
+        self._carrier, self._tracking = label.carrier, label.tracking_number
+
+    async def _escalate_label(self, due_at: datetime) -> None:
+        if "label" in self._escalated:
+            return
+        data = self._input
+        self._escalated.append("label")
+        await self._activity(
+            Shipments.escalate,
+            EscalationInput(
+                data.order_id,
+                data.shipment_id,
+                data.location_id,
+                "label",
+                due_at,
+                f"{data.shipment_id}:escalate:label",
+                workflow.now(),
+            ),
+            summary="escalate: carrier label late or refused",
+        )
+
+    async def _perform(
+        self, step: Step, confirmation: StepConfirmation | None, due_at: datetime | None
+    ) -> ShipmentStepDone:
+        """Record a step staff confirmed (the goods leave stock at the handover); without a
+        confirmation, the location's own (after the carrier's label, for a location that confirms by itself)."""
         data = self._input
         return await self._activity(
             Shipments.perform_step,
@@ -197,9 +296,10 @@ class ShipmentWorkflow:
             summary=f"{step.value} at {step_location(step, self._kind, data.location_id, data.pickup_location_id)}",
         )
 
-    async def _all_steps_at_once(self) -> ShipmentOutcome:
+    async def _all_steps_at_once(self) -> ShipmentOutcome | None:
         """The location confirms by itself: one activity records every step (fewer round trips
-        through Temporal for the sandbox and for warehouse systems that answer at once)."""
+        through Temporal for the sandbox and for warehouse systems that answer at once). With a
+        carrier integration it stops at pack: None, and the run asks for the label, then ships."""
         data = self._input
         if self._withdraw is not None:
             return await self._close(ShipmentStatus.WITHDRAWN, self._withdraw.reason or "withdrawn", {})
@@ -222,6 +322,11 @@ class ShipmentWorkflow:
             outcome = await self._close(ShipmentStatus.WITHDRAWN, "order cancelled before it left", {})
             outcome.cancelled_order = True
             return outcome
+        if done.label_pending and workflow.patched(LABEL_PATCH):
+            self._lines, self._status = dict(done.lines), done.status
+            self._done = steps.index(Step.PACK.value) + 1
+            await self._carrier_label()
+            return None
         self._lines, self._status, self._done = dict(done.lines), done.status, len(steps)
         self._carrier, self._tracking = done.carrier, done.tracking_number
         self._handed_over = self._finished_as is None and bool(done.lines)

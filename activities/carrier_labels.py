@@ -1,0 +1,177 @@
+"""A packed shipment's carrier label: asked of the carrier (Sendcloud) once, kept with the shipment,
+its carrier and tracking number set on it; never a made-up tracking number.
+
+While the carrier does not answer (an outage, a 429, refused keys) the shipment shows the label as
+pending with the carrier's words, and the activity raises so Temporal retries it with backoff (a
+429's Retry-After becomes the next retry's delay). A refusal of the request itself (an address
+the carrier cannot deliver to) is final: the shipment shows it as refused with the carrier's words,
+the order's timeline says so, and the activity fails without retrying so the shipment waits for a
+person. No database transaction is open while the carrier is asked.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import NoReturn
+
+from sqlalchemy.orm import Session
+from temporalio.exceptions import ApplicationError
+
+from contracts.errors import ErrorType
+from contracts.shipments import Label, LabelInput
+from integrations.carriers.base import (
+    Carrier,
+    CarrierError,
+    CarrierRateLimited,
+    CarrierRefused,
+    LabelRequest,
+    PostalAddress,
+)
+from integrations.carriers.base import Label as CarrierLabel
+from persistence.db import SessionFactory
+from persistence.models import Location, OrderRecord, ShipmentRecord
+from persistence.read_model import escalations, labels
+from persistence.read_model import orders as order_store
+from persistence.unit_of_work import UnitOfWork
+
+SANDBOX_PARCEL_GRAMS = 1000
+"""A parcel nobody weighed (a location that confirms by itself, in development): 1 kg."""
+LABEL_STEP = "label"
+"""The escalations' name for a label that is late or refused."""
+
+
+def sender_address(location: Location) -> PostalAddress:
+    return PostalAddress(
+        name=location.name,
+        company=location.name,
+        line1=location.address_line1,
+        line2=location.address_line2,
+        postcode=location.postcode,
+        city=location.city,
+        country=location.country,
+        phone=location.phone,
+        email=location.email,
+    )
+
+
+def recipient_address(order: OrderRecord) -> PostalAddress:
+    address = order.shipping_address or {}
+    return PostalAddress(
+        name=str(address.get("name") or ""),
+        line1=str(address.get("line1") or ""),
+        line2=str(address.get("line2") or ""),
+        postcode=str(address.get("postcode") or ""),
+        city=str(address.get("city") or ""),
+        country=str(address.get("country") or ""),
+        phone=str(address.get("phone") or ""),
+        email=order.customer_email,
+    )
+
+
+class CarrierLabels:
+    def __init__(self, session_factory: SessionFactory, carrier: Carrier | None) -> None:
+        self._session_factory = session_factory
+        self._carrier = carrier
+
+    def request(self, data: LabelInput) -> Label:
+        kept = self._kept(data.shipment_id)
+        if kept is not None:
+            return kept
+        if self._carrier is None:  # the worker lost its carrier settings: a person decides
+            self._refused(data, "no carrier integration is configured (OMS_SENDCLOUD_PUBLIC_KEY/SECRET_KEY)")
+        request = self._label_request(data)
+        try:
+            label = self._carrier.label_for(request)
+        except CarrierRefused as refused:
+            self._refused(data, str(refused))
+        except CarrierRateLimited as limited:
+            self._note_problem(data, str(limited))
+            wait = timedelta(seconds=limited.retry_after) if limited.retry_after is not None else None
+            raise ApplicationError(str(limited), type=ErrorType.CARRIER_UNAVAILABLE, next_retry_delay=wait) from None
+        except CarrierError as failed:
+            self._note_problem(data, str(failed))
+            raise ApplicationError(str(failed), type=ErrorType.CARRIER_UNAVAILABLE) from None
+        return self._keep(data, label)
+
+    def _kept(self, shipment_id: str) -> Label | None:
+        with UnitOfWork(self._session_factory) as uow:
+            summary = labels.label_summary(uow.session, shipment_id)
+        return Label(*summary) if summary else None
+
+    def _label_request(self, data: LabelInput) -> LabelRequest:
+        with UnitOfWork(self._session_factory) as uow:
+            parties = labels.label_parties(uow.session, data.shipment_id)
+            if parties is None or parties.order is None or parties.sender is None:
+                raise ApplicationError(
+                    f"shipment {data.shipment_id} is not recorded", type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True
+                )
+            sender, order, shipment = parties.sender, parties.order, parties.shipment
+            request = LabelRequest(
+                shipment_id=shipment.shipment_id,
+                order_reference=order.reference or order.order_id,
+                sender=sender_address(sender),
+                recipient=recipient_address(order),
+                parcel_weights_grams=tuple(
+                    shipment.parcel_weights_grams or [SANDBOX_PARCEL_GRAMS] * (shipment.parcels or 1)
+                ),
+            )
+        missing = request.sender.missing()
+        if missing:
+            self._refused(
+                data,
+                f"{data.location_id} has no sender address for its labels ({', '.join(missing)}): "
+                f"set it with PUT /locations/{data.location_id}",
+            )
+        return request
+
+    def _keep(self, data: LabelInput, label: CarrierLabel) -> Label:
+        with UnitOfWork(self._session_factory) as uow:
+            session = uow.session
+            kept = labels.keep_label(
+                session,
+                data.shipment_id,
+                labels.OUTBOUND,
+                carrier=label.carrier,
+                tracking_number=label.tracking_number,
+                reference=label.reference,
+                tracking_url=label.tracking_url,
+                media_type=label.media_type,
+                document=label.document,
+                at=data.at,
+            )
+            record = _shipment(session, data.shipment_id)
+            record.carrier, record.tracking_number = kept.carrier, kept.tracking_number
+            record.label_ref = kept.reference
+            record.label_status, record.label_problem = "ready", None
+            escalations.resolve(session, data.shipment_id, LABEL_STEP, data.at)
+            printed = f"{data.shipment_id}: {kept.carrier} {kept.tracking_number}"
+            order_store.add_event(session, data.order_id, "label_printed", printed, data.at)
+            result = Label(kept.carrier, kept.tracking_number, kept.reference)
+            uow.commit()
+        return result
+
+    def _note_problem(self, data: LabelInput, problem: str) -> None:
+        """Why the label is still pending, on the shipment for staff to see (the retry goes on)."""
+        with UnitOfWork(self._session_factory) as uow:
+            record = _shipment(uow.session, data.shipment_id)
+            if record.label_status != "ready":
+                record.label_status, record.label_problem = "pending", problem
+                uow.commit()
+
+    def _refused(self, data: LabelInput, words: str) -> NoReturn:
+        with UnitOfWork(self._session_factory) as uow:
+            record = _shipment(uow.session, data.shipment_id)
+            if record.label_status != "refused":
+                record.label_status, record.label_problem = "refused", words
+                refusal = f"{data.shipment_id}: {words}"
+                order_store.add_event(uow.session, data.order_id, "label_refused", refusal, data.at)
+                uow.commit()
+        raise ApplicationError(words, type=ErrorType.CARRIER_REFUSED, non_retryable=True)
+
+
+def _shipment(session: Session, shipment_id: str) -> ShipmentRecord:
+    record = session.get(ShipmentRecord, shipment_id)
+    if record is None:
+        unknown = f"shipment {shipment_id} is not recorded"
+        raise ApplicationError(unknown, type=ErrorType.UNKNOWN_SHIPMENT, non_retryable=True)
+    return record
