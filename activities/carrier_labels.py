@@ -25,47 +25,19 @@ from integrations.carriers.base import (
     CarrierRateLimited,
     CarrierRefused,
     LabelRequest,
-    PostalAddress,
 )
 from integrations.carriers.base import Label as CarrierLabel
 from persistence.db import SessionFactory
-from persistence.models import Location, OrderRecord, ShipmentRecord
+from persistence.models import ShipmentRecord
 from persistence.read_model import escalations, labels
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
+from services.carrier_labels import recipient_address, sender_address
 
 SANDBOX_PARCEL_GRAMS = 1000
 """A parcel nobody weighed (a location that confirms by itself, in development): 1 kg."""
 LABEL_STEP = "label"
 """The escalations' name for a label that is late or refused."""
-
-
-def sender_address(location: Location) -> PostalAddress:
-    return PostalAddress(
-        name=location.name,
-        company=location.name,
-        line1=location.address_line1,
-        line2=location.address_line2,
-        postcode=location.postcode,
-        city=location.city,
-        country=location.country,
-        phone=location.phone,
-        email=location.email,
-    )
-
-
-def recipient_address(order: OrderRecord) -> PostalAddress:
-    address = order.shipping_address or {}
-    return PostalAddress(
-        name=str(address.get("name") or ""),
-        line1=str(address.get("line1") or ""),
-        line2=str(address.get("line2") or ""),
-        postcode=str(address.get("postcode") or ""),
-        city=str(address.get("city") or ""),
-        country=str(address.get("country") or ""),
-        phone=str(address.get("phone") or ""),
-        email=order.customer_email,
-    )
 
 
 class CarrierLabels:

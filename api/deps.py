@@ -15,6 +15,7 @@ from api.dashboard_session import COOKIE_NAME, session_from
 from api.state import AppState
 from config import Settings
 from integrations.temporal.codec import EncryptionCodec
+from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
@@ -71,6 +72,10 @@ def get_shipments(state: StateDep) -> Shipments:
     return state.services.shipments
 
 
+def get_labels(state: StateDep) -> CarrierLabels:
+    return state.services.labels
+
+
 def get_stock(state: StateDep) -> Stock:
     return state.services.stock
 
@@ -116,6 +121,7 @@ OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
+LabelsDep = Annotated[CarrierLabels, Depends(get_labels)]
 StockDep = Annotated[Stock, Depends(get_stock)]
 LocationsDep = Annotated[Locations, Depends(get_locations)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]

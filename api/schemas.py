@@ -231,6 +231,12 @@ class LocationFields(_Strict):
     cost_per_km_minor: StrictInt = Field(
         default=0, ge=0, le=MAX_UNITS, description="Cost per km to the shipping address, in cents"
     )
+    # The sender on its carrier labels (with name, postcode and country): Sendcloud needs line 1 and city.
+    address_line1: str = Field(default="", max_length=1000, description="Street and number, for carrier labels")
+    address_line2: str = Field(default="", max_length=1000)
+    city: str = Field(default="", max_length=1000)
+    phone: str = Field(default="", max_length=100)
+    email: str = Field(default="", max_length=limits.EMAIL)
 
 
 class LocationCreate(LocationFields):
@@ -260,6 +266,11 @@ class LocationPublic(BaseModel):
     daily_order_capacity: int | None
     cost_base_minor: int
     cost_per_km_minor: int
+    address_line1: str
+    address_line2: str
+    city: str
+    phone: str
+    email: str
 
 
 class AdjustmentCreate(_Strict):

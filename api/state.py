@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 
 from config import Settings
+from integrations.carriers import sendcloud
 from integrations.temporal.client import connect
 from integrations.temporal.codec import EncryptionCodec
 from persistence.db import SessionFactory, create_session_factory
 from persistence.master_data.channels import PolicyCache
+from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
@@ -101,6 +103,7 @@ class Services:
     order_actions: OrderActions
     returns: Returns
     shipments: Shipments
+    labels: CarrierLabels
     stock: Stock
     locations: Locations
     catalogue: Catalogue
@@ -122,6 +125,7 @@ class Services:
             order_actions=OrderActions(units, workflows),
             returns=Returns(units, workflows),
             shipments=Shipments(units, workflows),
+            labels=CarrierLabels(units, sendcloud.connect(settings)),
             stock=Stock(units),
             locations=Locations(units),
             catalogue=Catalogue(units),

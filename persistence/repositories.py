@@ -31,6 +31,7 @@ from persistence.models import (
     OrderRecord,
     PaymentRecord,
     ReturnRecord,
+    ShipmentLabel,
     ShipmentRecord,
 )
 from persistence.read_model import (
@@ -38,6 +39,7 @@ from persistence.read_model import (
     escalations,
     gauges,
     kpis,
+    labels,
     overview,
     payment_changes,
     returns,
@@ -47,6 +49,7 @@ from persistence.read_model import (
 from persistence.read_model import orders as order_store
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
+from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
 
@@ -118,6 +121,19 @@ class SqlShipments:
         return escalations.list_escalations(
             self._session, open_only=open_only, location_id=location_id, limit=limit, offset=offset
         )
+
+    def label(self, shipment_id: str, purpose: str) -> ShipmentLabel | None:
+        return labels.stored_label(self._session, shipment_id, purpose)
+
+    def label_parties(self, shipment_id: str) -> LabelParties | None:
+        return labels.label_parties(self._session, shipment_id)
+
+    def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
+        existing = labels.stored_label(self._session, label.shipment_id, label.purpose)
+        if existing is not None:
+            return existing
+        self._session.add(label)
+        return label
 
 
 class SqlStock:

@@ -24,10 +24,12 @@ from persistence.models import (
     OrderRecord,
     PaymentRecord,
     ReturnRecord,
+    ShipmentLabel,
     ShipmentRecord,
 )
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
+from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
 
@@ -77,6 +79,15 @@ class ShipmentRepository(Protocol):
     def escalations(
         self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Escalation], int]: ...
+
+    def label(self, shipment_id: str, purpose: str) -> ShipmentLabel | None:
+        """A carrier label kept for the shipment (purpose: outbound or return), with its document."""
+
+    def label_parties(self, shipment_id: str) -> LabelParties | None:
+        """The shipment, the location that sends it and the order it goes to."""
+
+    def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
+        """Keep a label; one already kept for the shipment and purpose wins."""
 
 
 class StockRepository(Protocol):

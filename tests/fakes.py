@@ -27,10 +27,12 @@ from persistence.models import (
     OrderEvent,
     OrderRecord,
     ReturnRecord,
+    ShipmentLabel,
     ShipmentRecord,
 )
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
+from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
 from services.gateway import EngineUnavailable
@@ -120,6 +122,7 @@ class FakeShipments:
         self.records: dict[str, ShipmentRecord] = {}
         self.notified: dict[str, dict[str, datetime]] = {}
         self.late: list[Escalation] = []
+        self.labels: dict[tuple[str, str], ShipmentLabel] = {}
 
     def get(self, shipment_id: str) -> ShipmentRecord | None:
         return self.records.get(shipment_id)
@@ -137,6 +140,15 @@ class FakeShipments:
         self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
     ) -> tuple[list[Escalation], int]:
         return self.late[offset : offset + limit], len(self.late)
+
+    def label(self, shipment_id: str, purpose: str) -> ShipmentLabel | None:
+        return self.labels.get((shipment_id, purpose))
+
+    def label_parties(self, shipment_id: str) -> LabelParties | None:
+        return None
+
+    def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
+        return self.labels.setdefault((label.shipment_id, label.purpose), label)
 
 
 class FakeStock:

@@ -55,6 +55,11 @@ def _location_public(location: Location) -> LocationPublic:
         daily_order_capacity=location.daily_order_capacity,
         cost_base_minor=location.cost_base_minor,
         cost_per_km_minor=location.cost_per_km_minor,
+        address_line1=location.address_line1,
+        address_line2=location.address_line2,
+        city=location.city,
+        phone=location.phone,
+        email=location.email,
     )
 
 

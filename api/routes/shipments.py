@@ -5,16 +5,19 @@ reaches its history when it is out of order, from the wrong location or impossib
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from fastapi import APIRouter, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.deps import ShipmentsDep, StaffUser
+from api.deps import LabelsDep, ShipmentsDep, StaffUser
+from api.errors import unprocessable
 from api.paging import LongPageDep
 from contracts.shipments import StepConfirmation
 from domain.fulfilment import Step
+from services.carrier_labels import LabelDocument
 from services.shipments import ShipmentView
 
 router = APIRouter(tags=["shipments"])
@@ -40,12 +43,34 @@ class PickedBody(_Body):
 
 class PackedBody(_Body):
     parcels: StrictInt = Field(default=1, ge=1, le=1000)
+    parcel_weights_grams: list[Annotated[StrictInt, Field(ge=1, le=1_000_000)]] | None = Field(
+        default=None,
+        description="What each parcel weighs, in grams, one per parcel: a carrier label (Sendcloud) is priced by it",
+    )
+
+    @model_validator(mode="after")
+    def _one_weight_per_parcel(self) -> PackedBody:
+        if self.parcel_weights_grams is not None and len(self.parcel_weights_grams) != self.parcels:
+            raise ValueError(f"parcel_weights_grams needs one weight per parcel ({self.parcels})")
+        return self
 
 
 class ShippedBody(_Body):
-    carrier: str = Field(min_length=1, max_length=64)
-    tracking_number: str = Field(min_length=1, max_length=100)
+    carrier: str | None = Field(
+        default=None, min_length=1, max_length=64, description="Typed only without a carrier label"
+    )
+    tracking_number: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Typed only without a carrier label"
+    )
     label_ref: str | None = Field(default=None, max_length=200)
+
+
+class ReturnLabelPublic(BaseModel):
+    shipment_id: str
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    label_url: str
 
 
 class ShipmentPublic(BaseModel):
@@ -70,6 +95,13 @@ class ShipmentPublic(BaseModel):
     collected_at: datetime | None = None
     cancelled_at: datetime | None = None
     escalated: list[str] = []
+    label: str | None = Field(
+        default=None,
+        description="The carrier label: null without a carrier integration, pending (the shipment waits for the "
+        "carrier), ready, or refused (a person decides: label_problem has the carrier's words)",
+    )
+    label_problem: str | None = None
+    label_url: str | None = Field(default=None, description="The label PDF, once it is ready")
 
 
 class ShipmentsPublic(BaseModel):
@@ -116,6 +148,9 @@ def _public(view: ShipmentView) -> ShipmentPublic:
         collected_at=record.collected_at,
         cancelled_at=record.cancelled_at,
         escalated=progress.escalated if progress else [],
+        label=record.label_status,
+        label_problem=record.label_problem,
+        label_url=f"/shipments/{record.shipment_id}/label" if record.label_status == "ready" else None,
     )
 
 
@@ -138,6 +173,57 @@ def list_shipments(
 @router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
 async def get_shipment(shipment_id: str, _: StaffUser, shipments: ShipmentsDep) -> Any:
     return _public(await shipments.view(shipment_id))
+
+
+_PDF: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"application/pdf": {}}, "description": "the label document"},
+    404: {"description": "unknown shipment, or no label (yet)"},
+}
+
+
+@router.get("/shipments/{shipment_id}/label", response_class=Response, responses=_PDF)
+def get_label(shipment_id: str, _: StaffUser, labels: LabelsDep) -> Response:
+    """The carrier label printed when the shipment was packed (Sendcloud), to stick on the parcel."""
+    return _document(labels.document(shipment_id))
+
+
+@router.post(
+    "/shipments/{shipment_id}/return-label",
+    response_model=ReturnLabelPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "the return label made before"},
+        404: {"description": "unknown shipment"},
+        409: {"description": "not shipped, or no carrier integration"},
+        422: {"description": "the carrier refused it (its words)"},
+        503: {"description": "the carrier did not answer: retry after Retry-After"},
+    },
+)
+async def create_return_label(shipment_id: str, _: StaffUser, labels: LabelsDep, response: Response) -> Any:
+    """A return label for a shipped parcel (Sendcloud's Returns API), for the customer to send it back."""
+    made = await labels.return_label(shipment_id)
+    if not made.created:
+        response.status_code = status.HTTP_200_OK
+    return ReturnLabelPublic(
+        shipment_id=made.shipment_id,
+        carrier=made.carrier,
+        tracking_number=made.tracking_number,
+        tracking_url=made.tracking_url,
+        label_url=f"/shipments/{shipment_id}/return-label",
+    )
+
+
+@router.get("/shipments/{shipment_id}/return-label", response_class=Response, responses=_PDF)
+def get_return_label(shipment_id: str, _: StaffUser, labels: LabelsDep) -> Response:
+    return _document(labels.document(shipment_id, "return"))
+
+
+def _document(label: LabelDocument) -> Response:
+    return Response(
+        label.content,
+        media_type=label.media_type,
+        headers={"Content-Disposition": f'inline; filename="{label.filename}"', "Cache-Control": "no-store"},
+    )
 
 
 @router.get("/escalations", response_model=EscalationsPublic, tags=["shipments"])
@@ -190,9 +276,18 @@ async def confirm_picked(shipment_id: str, body: PickedBody, user: StaffUser, sh
 
 
 @router.post("/shipments/{shipment_id}/packed", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_packed(shipment_id: str, body: PackedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
+async def confirm_packed(
+    shipment_id: str, body: PackedBody, user: StaffUser, shipments: ShipmentsDep, labels: LabelsDep
+) -> Any:
+    """With a carrier integration, the parcels' weights are needed: the label is asked for at once."""
+    if body.parcel_weights_grams is None and await asyncio.to_thread(labels.needs_weights, shipment_id):
+        raise unprocessable("parcel_weights_grams is needed: the carrier label is priced by each parcel's weight")
     confirmation = StepConfirmation(
-        Step.PACK.value, body.location_id, parcels=body.parcels, confirmed_by=body.confirmed_by or user
+        Step.PACK.value,
+        body.location_id,
+        parcels=body.parcels,
+        confirmed_by=body.confirmed_by or user,
+        parcel_weights_grams=body.parcel_weights_grams,
     )
     return _public(await shipments.confirm(shipment_id, confirmation))
 
