@@ -74,6 +74,9 @@ def _payments(settings: Settings) -> list[Component]:
 
 def _carrier(settings: Settings) -> Component:
     if settings.sendcloud_public_key and settings.sendcloud_secret_key:
+        if settings.sendcloud_api_url.startswith("http://"):  # production refuses plain http: a local sandbox
+            note = "local Sendcloud sandbox: labels and tracking are not real"
+            return Component("carrier", "sendcloud", Mode.SANDBOX, _host(settings.sendcloud_api_url), note)
         return Component("carrier", "sendcloud", Mode.CONNECTED, _host(settings.sendcloud_api_url))
     if settings.auto_confirm_enabled:
         return Component("carrier", "sandbox", Mode.SANDBOX, note="locations confirm every step by themselves")

@@ -7,19 +7,21 @@ reverse order (API, worker, Temporal) and waits for each.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from types import FrameType
 
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
-from config import PROJECT_ROOT, Settings, get_settings, refusal_line
+from config import PROJECT_ROOT, Environment, Settings, get_settings, refusal_line
 from integrations.components import report
 from ops.demo import seed_demo
-from ops.temporal_dev import DevServer, DevServerError, port_in_use, stop_process
+from ops.temporal_dev import DevServer, DevServerError, free_port, port_in_use, stop_process
 from persistence.migrate import upgrade_to_head
 
 
@@ -82,7 +84,8 @@ class Supervisor:
             self.temporal = dev_server(settings, temporal_port)
             self.temporal.start(new_session=True)
         python = sys.executable
-        self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log")
+        env = self._start_sendcloud_sandbox()
+        self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log", env)
         self._spawn(
             "api",
             [
@@ -98,22 +101,60 @@ class Supervisor:
                 "--no-access-log",
             ],
             "api.log",
+            env,
         )
-        self._wait_for_api()
+        self._wait_for_port(self.settings.api_port, "api")
 
-    def _spawn(self, name: str, args: list[str], log_name: str) -> None:
+    def _start_sendcloud_sandbox(self) -> dict[str, str]:
+        """Development without Sendcloud keys: a local Sendcloud (sandboxes/sendcloud.py, keys made up
+        for this run) that the worker and the API are pointed at, so a first order gets a
+        real-looking label. Real keys (or production) start nothing: the engine talks to Sendcloud."""
+        s = self.settings
+        if s.env is Environment.PRODUCTION or not s.sandbox_enabled:
+            return {}
+        if s.sendcloud_public_key or s.sendcloud_secret_key:
+            return {}
+        port = free_port()
+        env = {
+            "OMS_SENDCLOUD_PUBLIC_KEY": f"dev-{secrets.token_hex(8)}",
+            "OMS_SENDCLOUD_SECRET_KEY": secrets.token_hex(24),
+            "OMS_SENDCLOUD_API_URL": f"http://127.0.0.1:{port}",
+            "OMS_SENDCLOUD_SANDBOX_WEBHOOK_URL": f"http://127.0.0.1:{s.api_port}/webhooks/sendcloud",
+        }
+        print("starting the Sendcloud sandbox ...", flush=True)
+        factory = "sandboxes.sendcloud:create_app_from_environment"
+        args = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
+        self._spawn("sendcloud", [*args, "--no-access-log"], "sendcloud.log", env)
+        self._wait_for_port(port, "sendcloud")
+        self.settings = s.model_copy(
+            update={
+                "sendcloud_public_key": env["OMS_SENDCLOUD_PUBLIC_KEY"],
+                "sendcloud_secret_key": env["OMS_SENDCLOUD_SECRET_KEY"],
+                "sendcloud_api_url": env["OMS_SENDCLOUD_API_URL"],
+            }
+        )
+        return env
+
+    def _spawn(self, name: str, args: list[str], log_name: str, env: Mapping[str, str] | None = None) -> None:
         log = open(self.var_dir / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
-        process = subprocess.Popen(args, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            args,
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **env} if env else None,
+        )
         self.children.append((name, process))
 
-    def _wait_for_api(self, timeout: float = 60) -> None:
+    def _wait_for_port(self, port: int, name: str, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self._check_children()
-            if port_in_use(self.settings.api_port):
+            if port_in_use(port):
                 return
             time.sleep(0.2)
-        raise Startup(f"the API did not start within {timeout:.0f}s; see {self.var_dir / 'api.log'}")
+        raise Startup(f"the {name} did not start within {timeout:.0f}s; see {self.var_dir / (name + '.log')}")
 
     def _check_children(self) -> None:
         for name, process in self.children:
@@ -144,7 +185,7 @@ class Supervisor:
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  metrics       {api}/metrics (staff token or OMS_METRICS_TOKEN)"
                 + (f", worker http://{s.worker_metrics_address}/metrics" if s.worker_metrics_address else ""),
-                f"  logs          {self.var_dir}/{{api,worker,temporal}}.log",
+                f"  logs          {self.var_dir}/{{api,worker,temporal,sendcloud}}.log",
                 report(s),
                 "Press Ctrl-C to stop.",
             ]

@@ -26,6 +26,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import re
 import threading
 import time
@@ -492,3 +493,14 @@ async def _post_webhook(sandbox: Sandbox, event: dict[str, Any]) -> int | None:
         status = answer.status_code
     sandbox.state.webhooks.append({"url": url, "body": event, "status": status})
     return status
+
+
+def create_app_from_environment() -> FastAPI:
+    """`make run`'s local Sendcloud (`uvicorn --factory`): the keys the engine is given
+    (OMS_SENDCLOUD_PUBLIC_KEY, OMS_SENDCLOUD_SECRET_KEY) and where parcel status changes go
+    (OMS_SENDCLOUD_SANDBOX_WEBHOOK_URL), from the environment."""
+    return create_app(
+        public_key=os.environ["OMS_SENDCLOUD_PUBLIC_KEY"],
+        secret_key=os.environ["OMS_SENDCLOUD_SECRET_KEY"],
+        webhook_url=os.environ.get("OMS_SENDCLOUD_SANDBOX_WEBHOOK_URL", ""),
+    )

@@ -57,3 +57,9 @@ def test_real_parts_are_named_by_the_host_they_talk_to() -> None:
 
 def test_without_a_carrier_people_confirm_the_steps() -> None:
     assert by_name(sandbox=False, stripe_secret_key="sk")[("carrier", "staff")] is Mode.BY_HAND
+
+
+def test_a_local_sendcloud_is_said_to_be_a_sandbox() -> None:
+    local = {"sendcloud_public_key": "pk", "sendcloud_secret_key": "sk", "sendcloud_api_url": "http://127.0.0.1:8123"}
+    assert by_name(**local)[("carrier", "sendcloud")] is Mode.SANDBOX
+    assert "local Sendcloud sandbox" in report(load_settings(_env_file=None, **local))
