@@ -105,6 +105,11 @@ def test_locations_keep_the_contract_shape_and_expose_the_routing_fields(api):
         "daily_order_capacity": None,
         "cost_base_minor": 0,
         "cost_per_km_minor": 0,
+        "address_line1": "",
+        "address_line2": "",
+        "city": "",
+        "phone": "",
+        "email": "",
     }
     store = {
         **AMS,
@@ -123,6 +128,11 @@ def test_locations_keep_the_contract_shape_and_expose_the_routing_fields(api):
     assert renamed.status_code == 200
     assert renamed.json()["name"] == "Utrecht"
     assert renamed.json()["ship_from_store"] is True and renamed.json()["daily_order_capacity"] == 40
+    # The sender address on its carrier labels: set like any field, kept by a contract-shaped update.
+    sender = {"address_line1": "Oudegracht 100", "city": "Utrecht", "email": "utr@example.org"}
+    addressed = api.post("/locations", json={**contract_shaped, **sender}, headers=STAFF)
+    assert {key: addressed.json()[key] for key in sender} == sender
+    assert api.post("/locations", json=contract_shaped, headers=STAFF).json()["city"] == "Utrecht"
     listed = api.get("/locations", headers=STAFF).json()
     assert [loc["location_id"] for loc in listed] == ["AMS", "UTR-STORE"]
     assert listed[1]["group"] == "randstad" and listed[1]["cost_per_km_minor"] == 3
