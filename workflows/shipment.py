@@ -9,6 +9,8 @@ releases what is still held. The order decides about money.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -244,12 +246,14 @@ class ShipmentWorkflow:
             await workflow.wait_condition(answered)
         if not request.done():  # withdrawn while the carrier had not answered: the run closes it
             request.cancel()
+            with contextlib.suppress(ActivityError, asyncio.CancelledError):
+                await request
+            return
         try:
             label: Label = await request
         except ActivityError as failed:
-            if self._withdraw is None:
-                self._label, self._label_problem = "refused", str(failed.cause or failed)
-                await self._escalate_label(due_at)
+            self._label, self._label_problem = "refused", str(failed.cause or failed)
+            await self._escalate_label(due_at)
             return
         self._label, self._label_problem = "ready", None
         self._carrier, self._tracking = label.carrier, label.tracking_number

@@ -72,6 +72,8 @@ JOURNEYS: dict[str, str] = {
     "test_rate_limits_and_outages_are_retried_with_backoff",
     "stock_feed_passes": f"{_TESTS}/test_channel_out.py::"
     "test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays",
+    "shipment_labelled_after_an_outage": f"{_TESTS}/test_carrier_labels.py::"
+    "test_an_outage_leaves_the_label_pending_escalates_it_and_recovers",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

@@ -23,6 +23,7 @@ from sandboxes.server import serve
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.histories import record_history
 from workflows.shipment import ShipmentWorkflow
 
 TOKEN = "labels-admin-token"
@@ -163,6 +164,7 @@ async def test_an_outage_leaves_the_label_pending_escalates_it_and_recovers(
             shipped = await _call(api, "POST", f"/shipments/{shipment_id}/shipped", json={"location_id": "AMS"})
             assert shipped.json()["tracking_number"] == ready.tracking_number
             await engine.wait_for_status(order_id, "SHIPPED")
+            await record_history(engine.client.get_workflow_handle(shipment_id), "shipment_labelled_after_an_outage")
     with sqlite_database.session() as session:
         [row] = session.scalars(select(Escalation).where(Escalation.shipment_id == shipment_id))
         assert row.step == "label" and row.resolved_at is not None
@@ -211,3 +213,22 @@ async def test_a_location_that_confirms_by_itself_ships_with_a_sendcloud_label(
         assert record.label_status == "ready"
         label = session.get(ShipmentLabel, (record.shipment_id, "outbound"))
         assert label.tracking_number == record.tracking_number
+
+
+async def test_a_cancel_while_the_label_is_pending_withdraws_the_shipment(
+    temporal_client, sqlite_database, sendcloud_url
+):
+    await _sandbox("POST", f"{sendcloud_url}/_sandbox/outage", {"down": True})
+    async with running_engine(
+        temporal_client, sqlite_database, auto_confirm=False, **_sendcloud(sendcloud_url)
+    ) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, shipment_id = await _packed_order(engine, api)
+            await _progress(engine, shipment_id, lambda p: p.label == "pending")
+            cancelled = await _call(api, "POST", f"/orders/{order_id}/cancel", json={"reason": "changed my mind"})
+            assert cancelled.status_code == 202, cancelled.text
+            await engine.wait_for_status(order_id, "CANCELLED")
+    with sqlite_database.session() as session:
+        record = session.get(ShipmentRecord, shipment_id)
+        assert (record.status, record.tracking_number) == ("WITHDRAWN", None)
+        assert session.get(ShipmentLabel, (shipment_id, "outbound")) is None
