@@ -49,19 +49,7 @@ class ShipmentActivities(Shipments):
         stored = stored_result(self._session_factory, data.idempotency_key, ShipmentStepDone)
         if stored is not None:
             return stored
-        step, confirmation = Step(data.step), data.confirmation
-        dispatch: Dispatch | None = self._labelled(data.shipment_id) if step is Step.SHIP else None
-        if dispatch is not None:
-            pass  # the carrier's label says who carries it and its tracking number (never typed)
-        elif confirmation is None:
-            dispatch = self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines)
-        elif step is Step.SHIP:
-            assert confirmation.carrier and confirmation.tracking_number  # the workflow's validator checked
-            dispatch = Dispatch(
-                confirmation.carrier,
-                confirmation.tracking_number,
-                confirmation.label_ref or f"label:{data.shipment_id}",
-            )
+        dispatch = self._dispatch(data)
         return run_once(
             self._session_factory, data.idempotency_key, lambda s: self._record(s, data, dispatch), ShipmentStepDone
         )
@@ -99,6 +87,21 @@ class ShipmentActivities(Shipments):
             return result
 
         return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepDone)
+
+    def _dispatch(self, data: ShipmentStepRequest) -> Dispatch | None:
+        """Who carries the parcel and its tracking number: the carrier's label when it has one (never
+        typed), else what staff typed, else (a location confirming by itself) the warehouse provider."""
+        step, confirmation = Step(data.step), data.confirmation
+        labelled = self._labelled(data.shipment_id) if step is Step.SHIP else None
+        if labelled is not None:
+            return labelled
+        if confirmation is None:
+            return self._ask_warehouse(step, data.shipment_id, data.location_id, data.lines)
+        if step is not Step.SHIP:
+            return None
+        assert confirmation.carrier and confirmation.tracking_number  # the workflow's validator checked
+        label_ref = confirmation.label_ref or f"label:{data.shipment_id}"
+        return Dispatch(confirmation.carrier, confirmation.tracking_number, label_ref)
 
     def _labelled(self, shipment_id: str) -> Dispatch | None:
         """The dispatch a carrier label made for this shipment, if it has one."""
