@@ -19,6 +19,7 @@ from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
+from services.deliveries import Deliveries
 from services.intake import Intake
 from services.locations import Locations
 from services.order_actions import OrderActions
@@ -74,6 +75,8 @@ def get_shipments(state: StateDep) -> Shipments:
 
 def get_labels(state: StateDep) -> CarrierLabels:
     return state.services.labels
+def get_deliveries(state: StateDep) -> Deliveries:
+    return state.services.deliveries
 
 
 def get_stock(state: StateDep) -> Stock:
@@ -122,6 +125,7 @@ ReturnsDep = Annotated[Returns, Depends(get_returns)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 LabelsDep = Annotated[CarrierLabels, Depends(get_labels)]
+DeliveriesDep = Annotated[Deliveries, Depends(get_deliveries)]
 StockDep = Annotated[Stock, Depends(get_stock)]
 LocationsDep = Annotated[Locations, Depends(get_locations)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]

@@ -68,6 +68,7 @@ def detail(
         fulfilled_by=record.fulfilled_by,
         completed_at=record.completed_at,
         cancelled_at=record.cancelled_at,
+        delivered_at=record.delivered_at,
         shipments=[_shipment(s, currency, (notified or {}).get(s.shipment_id)) for s in record.shipments],
         payments=[_payment(p) for p in record.payments],
         returns=[_return(r) for r in returns or []],
@@ -96,6 +97,7 @@ def _shipment(s: ShipmentRecord, currency: str, notified_at: datetime | None) ->
         collected_at=s.collected_at,
         cancelled_at=s.cancelled_at,
         channel_notified_at=notified_at,
+        delivered_at=s.delivered_at,
         transfer_to=s.transfer_to,
         fulfilment_cost=(_money(s.fulfilment_cost_minor, currency) if s.fulfilment_cost_minor is not None else None),
     )

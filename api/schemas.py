@@ -118,6 +118,8 @@ class ShipmentPublic(BaseModel):
     channel_notified_at: datetime | None = None
     """When the channel that sold the order accepted this shipment's confirmation (None: not yet, or
     a channel we do not tell)."""
+    delivered_at: datetime | None = None
+    """When the carrier (or a person) reported it delivered."""
 
 
 class PaymentPublic(BaseModel):
@@ -160,6 +162,11 @@ class OrderPublic(OrderSummary):
     """`us` (we ship), `counter` (sold over a store counter) or `channel` (the channel ships it)."""
     completed_at: datetime | None
     cancelled_at: datetime | None
+    delivered_at: datetime | None = Field(
+        default=None,
+        description="When the last parcel to the customer's address was delivered (every one of them is); "
+        "the returns window counts from here",
+    )
     shipments: list[ShipmentPublic]
     payments: list[PaymentPublic]
     returns: list[dict[str, object]]

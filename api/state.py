@@ -25,6 +25,7 @@ from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
+from services.deliveries import Deliveries
 from services.gateway import EngineUnavailable, TemporalWorkflows
 from services.intake import Intake
 from services.locations import Locations
@@ -104,6 +105,7 @@ class Services:
     returns: Returns
     shipments: Shipments
     labels: CarrierLabels
+    deliveries: Deliveries
     stock: Stock
     locations: Locations
     catalogue: Catalogue
@@ -126,6 +128,7 @@ class Services:
             returns=Returns(units, workflows),
             shipments=Shipments(units, workflows),
             labels=CarrierLabels(units, sendcloud.connect(settings)),
+            deliveries=Deliveries(units, workflows),
             stock=Stock(units),
             locations=Locations(units),
             catalogue=Catalogue(units),

@@ -83,6 +83,8 @@ class OrderRun:
     """The release that accepted the channel's total of an order that does not reconcile."""
     runs: int = 0
     """How many runs this order has had before this one."""
+    delivered_at: datetime | None = None
+    """When the carrier (or a person) reported the last parcel to the customer delivered (signal `delivered`)."""
 
     cancel: CancelRequest | None = field(default=None, metadata=PER_RUN)
     release: ReleaseRequest | None = field(default=None, metadata=PER_RUN)
@@ -99,6 +101,8 @@ class OrderRun:
     resource_now: bool = field(default=False, metadata=PER_RUN)
     """A short pick came back: source the missing units elsewhere at once."""
     window_closes_at: datetime | None = field(default=None, metadata=PER_RUN)
+    window_opened_at: datetime | None = field(default=None, metadata=PER_RUN)
+    """When a returns window that follows the delivery opened (None: not open, or the 1.0 window)."""
     returns: int = field(default=0, metadata=PER_RUN)
     outside: str | None = field(default=None, metadata=PER_RUN)
     """How an order we do not ship is fulfilled (counter or channel); None: by us."""
@@ -148,6 +152,14 @@ class StockAvailable:
 
 
 @dataclass
+class DeliveredNotice:
+    """Every parcel of the order to the customer's address is delivered (services.deliveries): the
+    returns window counts from `delivered_at` (domain.carrier_events.returns_window_closes_at)."""
+
+    delivered_at: datetime
+
+
+@dataclass
 class ShipmentState:
     shipment_id: str
     location_id: str
@@ -170,3 +182,6 @@ class OrderState:
     price_mismatch: bool = False
     """Held (among other reasons) because the channel's total does not reconcile: a release must
     accept the channel's total (ReleaseRequest.accept_channel_total), or the order is cancelled."""
+    window_closes_at: datetime | None = None
+    """When the returns window closes (None: not open yet)."""
+    delivered_at: datetime | None = None

@@ -55,6 +55,16 @@ class ShipmentStatus(StrEnum):
     """Nothing was found to pick (or the order was cancelled before its shipment workflow started)."""
     STOPPED_BY_CANCEL = "STOPPED_BY_CANCEL"
     """The handover found the order cancelled (the cancel won the race): nothing left, the shipment is withdrawn."""
+    # After the handover the carrier (or a person, without a carrier integration) reports where the
+    # parcel is: domain.carrier_events decides which report moves it.
+    IN_TRANSIT = "IN_TRANSIT"
+    """The carrier has the parcel and it moves (sorted, out for delivery, waiting at a service point)."""
+    DELIVERY_FAILED = "DELIVERY_FAILED"
+    """The carrier says it cannot deliver (address invalid, refused, unable to deliver): a person looks."""
+    DELIVERED = "DELIVERED"
+    """The customer has it: the returns window counts from here."""
+    RETURNED_TO_SENDER = "RETURNED_TO_SENDER"
+    """The carrier brought it back to us undelivered."""
 
 
 # The shipment's status once a step is done.

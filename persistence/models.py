@@ -236,6 +236,8 @@ class OrderRecord(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     cancel_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the last parcel to the customer's address was delivered (domain.carrier_events.order_delivered_at)."""
     fulfilled_by: Mapped[str] = mapped_column(String(limits.FULFILLED_BY), default="us", server_default="us")
     """Set (under the order row's lock) when a cancel is taken; a shipment about to leave checks it
     under the same lock, so a cancel and a handover never both win."""
@@ -305,6 +307,11 @@ class ShipmentRecord(Base):
     """None without a carrier integration; else pending (asked, no label yet), ready, or refused."""
     label_problem: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Why the label is not there yet (the carrier's words), while pending or refused."""
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    carrier_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the carrier report that set the status happened: an older one arriving later moves nothing."""
+
+    __table_args__ = (Index("ix_shipments_tracking_number", "tracking_number"),)
 
 
 class ShipmentLabel(Base):
@@ -323,6 +330,25 @@ class ShipmentLabel(Base):
     media_type: Mapped[str] = mapped_column(String(limits.STATUS))
     document: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CarrierEventRecord(Base):
+    """Every report a carrier (or a person) made about a parcel after the handover, once each:
+    a redelivered webhook finds its row and changes nothing."""
+
+    __tablename__ = "carrier_events"
+    __table_args__ = (UniqueConstraint("carrier", "event_id", name="carrier_event_once"),)
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    carrier: Mapped[str] = mapped_column(String(limits.CARRIER))
+    event_id: Mapped[str] = mapped_column(String(limits.CARRIER_EVENT_ID))
+    shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True, index=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(limits.TRACKING_NUMBER), nullable=True)
+    status: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    outcome: Mapped[str] = mapped_column(String(limits.STATUS))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class PaymentRecord(Base):

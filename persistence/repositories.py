@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.limits import INTEGER_MAX
 from domain.status import OrderStatus
@@ -36,6 +37,7 @@ from persistence.models import (
 )
 from persistence.read_model import (
     channel_messages,
+    deliveries,
     escalations,
     gauges,
     kpis,
@@ -47,6 +49,7 @@ from persistence.read_model import (
     stock_overview,
 )
 from persistence.read_model import orders as order_store
+from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
@@ -134,6 +137,14 @@ class SqlShipments:
             return existing
         self._session.add(label)
         return label
+
+
+class SqlDeliveries:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, event: CarrierEvent, now: datetime) -> Recorded:
+        return deliveries.record_carrier_event(self._session, event, now)
 
 
 class SqlStock:

@@ -17,7 +17,7 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from contracts.order_workflow import CancelRequest, OrderState, OrderWorkflowInput, ReleaseRequest
+from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
@@ -82,6 +82,9 @@ class WorkflowGateway(Protocol):
     async def cancel_order(self, order_id: str, request: CancelRequest) -> None: ...
 
     async def release_order(self, order_id: str, request: ReleaseRequest) -> None: ...
+
+    async def order_delivered(self, order_id: str, notice: DeliveredNotice) -> None:
+        """Tell the order its parcels arrived (WorkflowNotFound once its run has ended)."""
 
     async def request_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted: ...
 
@@ -150,6 +153,11 @@ class TemporalWorkflows:
         client = await self._connect()
         async with _engine_errors():
             await client.get_workflow_handle(order_id).signal(OrderWorkflow.release, request)
+
+    async def order_delivered(self, order_id: str, notice: DeliveredNotice) -> None:
+        client = await self._connect()
+        async with _engine_errors():
+            await client.get_workflow_handle(order_id).signal(OrderWorkflow.delivered, notice)
 
     async def request_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
         client = await self._connect()

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
+from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.status import OrderStatus
 from persistence.guarded_writes.inventory import StockRow
@@ -27,6 +28,7 @@ from persistence.models import (
     ShipmentLabel,
     ShipmentRecord,
 )
+from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
@@ -88,6 +90,11 @@ class ShipmentRepository(Protocol):
 
     def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
         """Keep a label; one already kept for the shipment and purpose wins."""
+
+
+class DeliveryRepository(Protocol):
+    def record(self, event: CarrierEvent, now: datetime) -> Recorded:
+        """A carrier's report on a parcel, once (persistence.read_model.deliveries)."""
 
 
 class StockRepository(Protocol):

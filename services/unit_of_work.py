@@ -19,6 +19,7 @@ from persistence.master_data.channels import PolicyCache
 from persistence.repositories import (
     SqlCatalogue,
     SqlChannels,
+    SqlDeliveries,
     SqlLocations,
     SqlMessages,
     SqlOrders,
@@ -31,6 +32,7 @@ from persistence.repositories import (
 from services.repositories import (
     CatalogueRepository,
     ChannelRepository,
+    DeliveryRepository,
     LocationRepository,
     MessageRepository,
     OrderRepository,
@@ -46,6 +48,7 @@ class AbstractUnitOfWork(abc.ABC):
     orders: OrderRepository
     returns: ReturnRepository
     shipments: ShipmentRepository
+    deliveries: DeliveryRepository
     stock: StockRepository
     locations: LocationRepository
     catalogue: CatalogueRepository
@@ -86,6 +89,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.orders = SqlOrders(session)
         self.returns = SqlReturns(session)
         self.shipments = SqlShipments(session)
+        self.deliveries = SqlDeliveries(session)
         self.stock = SqlStock(session)
         self.locations = SqlLocations(session)
         self.catalogue = SqlCatalogue(session)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from contracts.order_workflow import CancelRequest, OrderState, OrderWorkflowInput, ReleaseRequest
+from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
@@ -398,6 +398,7 @@ class FakeWorkflows:
         self.signals: list[tuple[str, str, CancelRequest | ReleaseRequest]] = []
         self.return_requests: list[tuple[str, ReturnRequest]] = []
         self.confirmations: list[tuple[str, StepConfirmation]] = []
+        self.delivered: list[tuple[str, DeliveredNotice]] = []
 
     def _call(self, method: str) -> None:
         if not self.reachable:
@@ -430,6 +431,10 @@ class FakeWorkflows:
     async def release_order(self, order_id: str, request: ReleaseRequest) -> None:
         self._call("release_order")
         self.signals.append(("release", order_id, request))
+
+    async def order_delivered(self, order_id: str, notice: DeliveredNotice) -> None:
+        self._call("order_delivered")
+        self.delivered.append((order_id, notice))
 
     async def request_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
         self._call("request_return")

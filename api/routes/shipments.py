@@ -16,6 +16,7 @@ from api.deps import LabelsDep, ShipmentsDep, StaffUser
 from api.errors import unprocessable
 from api.paging import LongPageDep
 from contracts.shipments import StepConfirmation
+from domain.carrier_events import CARRIER_STATUSES
 from domain.fulfilment import Step
 from services.carrier_labels import LabelDocument
 from services.shipments import ShipmentView
@@ -94,6 +95,7 @@ class ShipmentPublic(BaseModel):
     ready_at: datetime | None = None
     collected_at: datetime | None = None
     cancelled_at: datetime | None = None
+    delivered_at: datetime | None = None
     escalated: list[str] = []
     label: str | None = Field(
         default=None,
@@ -126,6 +128,8 @@ class EscalationsPublic(BaseModel):
 
 def _public(view: ShipmentView) -> ShipmentPublic:
     record, progress = view.record, view.progress
+    if record.status in CARRIER_STATUSES:
+        progress = None  # its workflow ended at the handover; the carrier's reports came after
     return ShipmentPublic(
         shipment_id=record.shipment_id,
         order_id=record.order_id,
@@ -147,6 +151,7 @@ def _public(view: ShipmentView) -> ShipmentPublic:
         ready_at=record.ready_at,
         collected_at=record.collected_at,
         cancelled_at=record.cancelled_at,
+        delivered_at=record.delivered_at,
         escalated=progress.escalated if progress else [],
         label=record.label_status,
         label_problem=record.label_problem,

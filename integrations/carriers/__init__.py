@@ -1,2 +1,2 @@
-"""Carriers that print labels and hand out tracking numbers (Sendcloud today), behind one
+"""Carrier integrations: labels out, parcel events in (one folder per carrier service), behind one
 `Carrier` protocol (`base.py`) so another carrier platform plugs in without touching the engine."""

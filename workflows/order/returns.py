@@ -5,7 +5,8 @@ were shipped from, refunded through our gateway (or left to the channel that too
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -14,13 +15,22 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.order_workflow import OrderRun, OrderWorkflowInput
     from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
+    from domain.carrier_events import returns_window_closes_at
     from domain.order import FULFILLED_AT_COUNTER, Order
 
 from workflows.order.steps import OrderSteps, refusal
 
+WINDOW_FROM_DELIVERY = "returns-window-from-delivery-v1"
+"""From this patch on the window of an order we ship counts from its delivery when one is reported
+(1.0: from the shipping, one timer)."""
+
 
 def _refused(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, kind, type=ErrorType.RETURN_REFUSED)
+
+
+def _moved_from(run: OrderRun, closes: datetime) -> Callable[[], bool]:
+    return lambda: run.window_closes_at != closes
 
 
 class ReturnsDesk:
@@ -29,13 +39,43 @@ class ReturnsDesk:
         self._steps = steps
         self._one_at_a_time = asyncio.Lock()
         """So two returns cannot both take the last units."""
+        self._window: timedelta | None = None
+        """The window's length once one that follows the delivery is open."""
 
     async def window(self, data: OrderWorkflowInput) -> None:
-        """Returns are taken until the window closes; one being handled as it closes is finished first."""
+        """Returns are taken until the window closes; one being handled as it closes is finished first.
+        For an order we ship the window counts from the delivery once it is reported (signal
+        `delivered`), else from the shipping; a counter sale or an order the channel ships keeps
+        the 1.0 window (no carrier tells us of its delivery)."""
         window = timedelta(seconds=data.return_window_seconds)
-        self._run.window_closes_at = workflow.now() + window
-        await workflow.sleep(window, summary="returns window")
+        if self._run.outside is None and workflow.patched(WINDOW_FROM_DELIVERY):
+            await self._until_closed(window)
+        else:
+            self._run.window_closes_at = workflow.now() + window
+            await workflow.sleep(window, summary="returns window")
         await workflow.wait_condition(workflow.all_handlers_finished)
+
+    async def _until_closed(self, window: timedelta) -> None:
+        """One timer to the current end of the window; a delivery reported meanwhile moves the end."""
+        run = self._run
+        run.window_opened_at, self._window = workflow.now(), window
+        run.window_closes_at = returns_window_closes_at(run.window_opened_at, run.delivered_at, window)
+        while (left := run.window_closes_at - workflow.now()) > timedelta(0):
+            try:
+                await workflow.wait_condition(
+                    _moved_from(run, run.window_closes_at), timeout=left, timeout_summary="returns window"
+                )
+            except TimeoutError:
+                return
+
+    def delivered(self, delivered_at: datetime) -> None:
+        """The order reached the customer: an open window now counts from then (never shorter)."""
+        run = self._run
+        if run.delivered_at is not None and run.delivered_at >= delivered_at:
+            return
+        run.delivered_at = delivered_at
+        if run.window_opened_at is not None and self._window is not None:
+            run.window_closes_at = returns_window_closes_at(run.window_opened_at, delivered_at, self._window)
 
     def check(self, request: ReturnRequest) -> None:
         """Refuse before anything reaches history: too early, too late, or shipped by the channel."""

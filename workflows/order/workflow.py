@@ -13,6 +13,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts.order_workflow import (
         CancelRequest,
+        DeliveredNotice,
         OrderRun,
         OrderState,
         OrderWorkflowInput,
@@ -80,6 +81,11 @@ class OrderWorkflow:
         if notice.sku in self._run.remaining:
             self._run.stock_arrived = True
 
+    @workflow.signal
+    def delivered(self, notice: DeliveredNotice) -> None:
+        """Every parcel to the customer's address arrived: the returns window counts from then."""
+        self._returns.delivered(notice.delivered_at)
+
     @workflow.update
     async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
         """Support takes goods back (workflows.order.returns); one return at a time."""
@@ -102,6 +108,8 @@ class OrderWorkflow:
             payment_status=run.payment_status,
             shipments=list(run.shipments.values()),
             price_mismatch=run.price_mismatch and run.status is OrderStatus.ON_HOLD,
+            window_closes_at=run.window_closes_at,
+            delivered_at=run.delivered_at,
         )
 
     # -- the run -------------------------------------------------------------------------------
