@@ -59,8 +59,9 @@ PERSON = 200
 LEDGER_KIND = 16
 LEDGER_REASON = 200
 EVENT_KIND = 40
-CARRIER_EVENT_ID = 200
-"""A carrier's id for one report about a parcel (Sendcloud's: parcel id, status id and time)."""
+CARRIER_EVENT_ID = 300
+"""A carrier's id for one report about a parcel (Sendcloud's: parcel id, status id and time; a
+person's: the shipment id and the time)."""
 MESSAGE_KIND = 60
 """A webhook topic as the channel sent it (trimmed: only people read it)."""
 MESSAGE_OUTCOME = 200

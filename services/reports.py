@@ -1,5 +1,5 @@
-"""The numbers staff steer by: orders by status, processing time (intake to shipped), fulfilment
-cost and returns over a window, from the read model alone."""
+"""The numbers staff steer by: orders by status, processing time (intake to shipped), delivery time
+per carrier (shipped to delivered), fulfilment cost and returns over a window, from the read model alone."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ class KpiReport:
     channel: str | None
     rows: KpiRows
     processing: DurationStats
+    delivery_by_carrier: dict[str, DurationStats]
+    """Shipped → delivered per carrier (parcels of the orders received in the window)."""
 
     @property
     def orders(self) -> int:
@@ -39,4 +41,5 @@ class Reports:
             raise Unprocessable("since must be before until")
         with self._units(read_only=True) as uow:
             rows = uow.reports.kpis(since, until, channel)
-        return KpiReport(since, until, channel, rows, duration_stats(rows.processing_seconds))
+        delivery = {carrier: duration_stats(seconds) for carrier, seconds in rows.delivery_seconds_by_carrier.items()}
+        return KpiReport(since, until, channel, rows, duration_stats(rows.processing_seconds), delivery)

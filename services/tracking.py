@@ -149,13 +149,24 @@ _SHIPMENT_WORDING: dict[str, str] = {
     DONE_STATUS[Step.READY]: "Ready for pickup",
     DONE_STATUS[Step.COLLECT]: "Collected",
     ShipmentStatus.EXPIRED: "Not collected in time",
+    ShipmentStatus.IN_TRANSIT: "On its way",
+    ShipmentStatus.DELIVERY_FAILED: "The carrier could not deliver it; we are looking into it",
+    ShipmentStatus.DELIVERED: "Delivered",
+    ShipmentStatus.RETURNED_TO_SENDER: "Returned to us by the carrier; we will be in touch",
 }
 
 
-def shipment_status_wording(status: str, kind: str) -> str:
+def shipment_status_wording(status: str, kind: str, delivered_at: datetime | None = None) -> str:
     if status == DONE_STATUS[Step.SHIP] and kind == ShipmentKind.TRANSFER_COLLECT.value:
         return "On its way to the store"
+    if status == ShipmentStatus.DELIVERED and delivered_at is not None:
+        return f"Delivered on {_day(delivered_at)}"
     return _SHIPMENT_WORDING.get(status, "In progress")
+
+
+def delivered_wording(delivered_at: datetime) -> StatusWording:
+    """The order's words once every parcel to the customer arrived (the carrier's date)."""
+    return StatusWording("Delivered", f"Your order was delivered on {_day(delivered_at)}.")
 
 
 _REFUND_WORDING: dict[str, str] = {
@@ -231,15 +242,18 @@ def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord]) -> Track
         bool(shipments) and all(s.kind in _COLLECT_KINDS for s in shipments)
     )
     ready = any(s.status == DONE_STATUS[Step.READY] for s in shipments)
+    wording = order_status_wording(OrderStatus(record.status), handed_over_at_store=at_store, ready_for_pickup=ready)
+    if record.delivered_at is not None:
+        wording = delivered_wording(record.delivered_at)
     return TrackingView(
         reference=record.reference or record.external_id,
         placed_on=_day(record.placed_at),
-        status=order_status_wording(OrderStatus(record.status), handed_over_at_store=at_store, ready_for_pickup=ready),
+        status=wording,
         total=Money(record.total_minor, record.currency).format(),
         items=tuple(ItemView(line.title or line.sku, line.quantity) for line in record.lines),
         parcels=tuple(
             ParcelView(
-                status=shipment_status_wording(s.status, s.kind),
+                status=shipment_status_wording(s.status, s.kind, s.delivered_at),
                 carrier=s.carrier,
                 tracking_number=s.tracking_number,
                 tracking_link=carrier_tracking_link(s.carrier, s.tracking_number),

@@ -1,4 +1,5 @@
-"""The numbers: orders by status, processing time (intake to shipped), fulfilment cost (services.reports)."""
+"""The numbers: orders by status, processing time (intake to shipped), delivery time per carrier
+(shipped to delivered), fulfilment cost (services.reports)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,10 @@ class ProcessingTime(BaseModel):
     max_seconds: float | None
 
 
+class DeliveryTime(ProcessingTime):
+    carrier: str
+
+
 class ReturnsKpi(BaseModel):
     count: int
     """Returns accepted in the window, whenever their order was received."""
@@ -42,6 +47,9 @@ class KpisPublic(BaseModel):
     fulfilment_cost: list[Money]
     """Expected cost of the parcels (locations' cost profiles), per order currency."""
     returns: ReturnsKpi
+    delivery_time: list[DeliveryTime] = []
+    """Per carrier, from the handover to the delivery its carrier (or a person) reported, for the
+    parcels of orders received in the window that were delivered."""
 
 
 @router.get("", response_model=KpisPublic)
@@ -71,4 +79,8 @@ def kpis(
             units=rows.returned_units,
             refunded=[Money(amount_minor=v, currency=c) for c, v in sorted(rows.refunded_by_currency.items())],
         ),
+        delivery_time=[
+            DeliveryTime(carrier=carrier, **stats.__dict__)
+            for carrier, stats in sorted(report.delivery_by_carrier.items())
+        ],
     )

@@ -23,7 +23,7 @@ def upgrade() -> None:
         "carrier_events",
         sa.Column("id", _ID, autoincrement=True, nullable=False),
         sa.Column("carrier", sa.String(length=64), nullable=False),
-        sa.Column("event_id", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=300), nullable=False),
         sa.Column("shipment_id", sa.String(length=220), nullable=True),
         sa.Column("tracking_number", sa.String(length=100), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=True),

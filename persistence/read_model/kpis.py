@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from domain.fulfilment import ShipmentStatus
@@ -22,6 +22,21 @@ class KpiRows:
     """Returns accepted in the window (whenever their order was received)."""
     returned_units: int = 0
     refunded_by_currency: dict[str, int] = field(default_factory=dict)
+    delivery_seconds_by_carrier: dict[str, list[float]] = field(default_factory=dict)
+    """Shipped → delivered per parcel, by carrier, for the parcels of orders received in the window."""
+
+
+def _delivery_seconds(session: Session, received: ColumnElement[bool]) -> dict[str, list[float]]:
+    rows = session.execute(
+        select(ShipmentRecord.carrier, ShipmentRecord.shipped_at, ShipmentRecord.delivered_at)
+        .join(OrderRecord, OrderRecord.order_id == ShipmentRecord.order_id)
+        .where(received, ShipmentRecord.shipped_at.is_not(None), ShipmentRecord.delivered_at.is_not(None))
+    ).all()
+    by_carrier: dict[str, list[float]] = {}
+    for carrier, shipped_at, delivered_at in rows:
+        if shipped_at is not None and delivered_at is not None:
+            by_carrier.setdefault(carrier or "unknown", []).append((delivered_at - shipped_at).total_seconds())
+    return by_carrier
 
 
 def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | None) -> KpiRows:
@@ -53,6 +68,7 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
     for _, currency, refund_minor in returns:
         refunded[currency] = refunded.get(currency, 0) + int(refund_minor)
     return KpiRows(
+        delivery_seconds_by_carrier=_delivery_seconds(session, received),
         orders_by_status={status: int(count) for status, count in by_status.items()},
         processing_seconds=[
             (shipped_at - received_at).total_seconds() for received_at, shipped_at in shipped if shipped_at

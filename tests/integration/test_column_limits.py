@@ -44,16 +44,19 @@ from api.schemas import (
 from config import load_settings
 from contracts.order_workflow import OrderWorkflowInput
 from domain import limits
-from domain.fulfilment import ShipmentKind, Step
+from domain.carrier_events import CARRIER_STATUSES, Outcome
+from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.status import OrderStatus
+from integrations.carriers.sendcloud import webhooks as sendcloud
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import DevServer
 from persistence.models import Base, ChannelMessage, OrderRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.channel_messages import keep_message
 from persistence.unit_of_work import UnitOfWork
+from services.deliveries import STAFF_CARRIER
 from tests.factories import next_id
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
@@ -117,7 +120,25 @@ COUNTER = Derived("a count that grows by one per attempt or per value sent")
 IDENTITY = Derived("an identity column")
 ORDER_AMOUNT = Derived("at most the order's total (MAX_AMOUNT_MINOR)", limits.MAX_AMOUNT_MINOR)
 
+LONGEST_CARRIER_EVENT_ID = max(
+    len(f"{limits.BIGINT_MAX}:{limits.BIGINT_MAX}:{int(datetime(9000, 12, 31, tzinfo=UTC).timestamp() * 1000)}"),
+    LONGEST_SHIPMENT_ID + len(f":delivered:{datetime(9000, 12, 31, 23, 59, 59, 999999, tzinfo=UTC).isoformat()}"),
+)
+
 GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
+    "carrier_events.id": IDENTITY,
+    "carrier_events.carrier": Derived(
+        "a carrier integration's name or 'staff'", _enum_longest((sendcloud.CARRIER, STAFF_CARRIER))
+    ),
+    "carrier_events.event_id": Derived(
+        "sendcloud: <parcel id>:<status id>:<ms>; staff: <shipment id>:delivered:<time>", LONGEST_CARRIER_EVENT_ID
+    ),
+    "carrier_events.shipment_id": SHIPMENT_ID,
+    "carrier_events.tracking_number": Derived(
+        "the carrier's tracking number, refused past its limit by the webhook's model", limits.TRACKING_NUMBER
+    ),
+    "carrier_events.status": Derived("a carrier status (domain.carrier_events)", _enum_longest(CARRIER_STATUSES)),
+    "carrier_events.outcome": Derived("a domain.carrier_events.Outcome", _enum_longest(Outcome)),
     "activity_results.key": Derived("a workflow step's key (longer ones are hashed to fit)", LONGEST_STEP_KEY),
     "backorder_waits.order_id": ORDER_ID,
     "backorder_waits.sku": SKU,
@@ -212,9 +233,7 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "shipments.shipment_id": SHIPMENT_ID,
     "shipments.order_id": ORDER_ID,
     "shipments.location_id": LOCATION,
-    "shipments.status": Derived(
-        "the engine's shipment statuses", _enum_longest(("RESERVED", "STOPPED_BY_CANCEL", "COLLECTED", "SHIPPED"))
-    ),
+    "shipments.status": Derived("the engine's shipment statuses", _enum_longest(ShipmentStatus)),
     "shipments.carrier": Staff(ShippedBody, "carrier"),
     "shipments.tracking_number": Staff(ShippedBody, "tracking_number"),
     "shipments.label_ref": Staff(ShippedBody, "label_ref"),

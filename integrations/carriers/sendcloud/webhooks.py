@@ -23,6 +23,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
+from domain import limits
 from domain.carrier_events import CarrierEvent
 from domain.fulfilment import ShipmentStatus
 
@@ -102,17 +103,16 @@ def carrier_status(status_id: int, message: str) -> ShipmentStatus | None:
 
 class _Status(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: StrictInt
+    id: StrictInt = Field(ge=0, le=limits.BIGINT_MAX)
     message: str = Field(default="", max_length=500)
 
 
 class _Parcel(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    id: StrictInt
-    tracking_number: str | None = Field(default=None, max_length=200)
+    id: StrictInt = Field(ge=0, le=limits.BIGINT_MAX)
+    tracking_number: str | None = Field(default=None, max_length=limits.TRACKING_NUMBER)
     status: _Status
     external_shipment_id: str | None = Field(default=None, max_length=500)
-    order_number: str | None = Field(default=None, max_length=500)
 
 
 class ParcelStatusChanged(BaseModel):
