@@ -70,6 +70,8 @@ JOURNEYS: dict[str, str] = {
     "test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid[sqlite]",
     "bol_pull_retried_after_an_outage": f"{_TESTS}/test_channel_pull.py::"
     "test_rate_limits_and_outages_are_retried_with_backoff",
+    "delivered_then_returned": f"{_TESTS}/test_delivered.py::"
+    "test_a_delivery_reported_by_sendcloud_moves_the_returns_window[sqlite]",
     "stock_feed_passes": f"{_TESTS}/test_channel_out.py::"
     "test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays",
     "shipment_labelled_after_an_outage": f"{_TESTS}/test_carrier_labels.py::"
