@@ -15,6 +15,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from api.deps import (
+    get_deliveries,
     get_intake,
     get_order_actions,
     require_metrics_reader,
@@ -101,6 +102,7 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     },
     get_intake: {"503": _ENGINE_AWAY},
     get_order_actions: {"503": _ENGINE_AWAY},
+    get_deliveries: {"503": _ENGINE_AWAY},
 }
 
 
