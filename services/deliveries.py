@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from contracts.order_workflow import DeliveredNotice
-from domain.carrier_events import HANDED_OVER, CarrierEvent, Outcome
+from domain.carrier_events import HANDED_OVER, CarrierEvent
 from domain.fulfilment import ShipmentKind, ShipmentStatus
 from persistence.read_model.deliveries import Recorded
 from services.errors import Conflict, NotFound, Unprocessable
@@ -74,9 +74,7 @@ class Deliveries:
 
     async def _tell_the_order(self, recorded: Recorded) -> None:
         if recorded.order_id is None or recorded.order_delivered_at is None:
-            return
-        if recorded.outcome not in (Outcome.MOVED, Outcome.REPEATED, Outcome.KEPT):
-            return
+            return  # not delivered yet (or an unknown parcel): nothing for the order to hear
         try:
             await self._workflows.order_delivered(recorded.order_id, DeliveredNotice(recorded.order_delivered_at))
         except (WorkflowNotFound, WorkflowNotRunning):
