@@ -8,9 +8,12 @@ workflow, which is what happens after its returns window closed, and changes not
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,13 +24,18 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from config import load_settings
+from domain.carrier_events import CarrierEvent
+from domain.fulfilment import ShipmentStatus
 from domain.status import OrderStatus
 from integrations.carriers.sendcloud import webhooks as sendcloud
 from persistence.models import CarrierEventRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
+from services.deliveries import Deliveries
 from services.tracking import make_token
+from services.unit_of_work import units_on
 from tests.factories import make_order
+from tests.fakes import FakeWorkflows
 
 TOKEN = "deliveries-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -260,3 +268,31 @@ def test_kpis_give_the_delivery_time_per_carrier(api, database):
     post = by_carrier["PostNL"]
     assert (post["count"], post["p50_seconds"], post["p90_seconds"]) == (5, 40 * 3600.0, 70 * 3600.0)
     assert (by_carrier["DHL"]["count"], by_carrier["DHL"]["p50_seconds"]) == (1, 10 * 3600.0)
+
+
+def test_two_parcels_of_one_order_delivered_at_the_same_moment_both_count(database):
+    """The order row is locked before the shipment's: neither report can miss that the other parcel
+    arrived, so the order is delivered whichever commits second."""
+    deliveries = Deliveries(units_on(database.session_factory), FakeWorkflows())
+    for round_no in range(5):
+        parcels = {f"3SRACE{round_no}A": "AMS", f"3SRACE{round_no}B": "UTR"}
+        order_id = _shipped_order(database, parcels)
+        barrier = threading.Barrier(len(parcels))
+
+        def deliver(tracking: str, barrier: threading.Barrier = barrier) -> None:
+            event = CarrierEvent(
+                "sendcloud",
+                f"race:{tracking}",
+                SHIPPED + timedelta(days=1),
+                ShipmentStatus.DELIVERED,
+                tracking_number=tracking,
+            )
+            barrier.wait()
+            asyncio.run(deliveries.report(event))
+
+        with ThreadPoolExecutor(max_workers=len(parcels)) as pool:
+            list(pool.map(deliver, parcels))
+        with UnitOfWork(database.session_factory) as uow:
+            record = order_store.get_order(uow.session, order_id)
+            assert record is not None and record.delivered_at is not None, f"round {round_no}"
+            assert [s.status for s in record.shipments] == ["DELIVERED", "DELIVERED"]

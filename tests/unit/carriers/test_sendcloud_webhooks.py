@@ -132,3 +132,34 @@ def test_other_actions_are_told_apart():
     assert sendcloud.action_of({"action": "integration_connected"}) == "integration_connected"
     assert sendcloud.action_of({"action": 5}) == ""
     assert sendcloud.action_of(DOCUMENTED) == sendcloud.PARCEL_STATUS_CHANGED
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=12,
+)
+_FIELDS = ("id", "tracking_number", "status", "external_shipment_id")
+
+
+@given(_json)
+def test_any_json_is_an_event_or_a_clean_refusal(payload):
+    _event_or_refusal({"action": "parcel_status_changed", "parcel": payload, "timestamp": 1764579600000})
+    _event_or_refusal(payload if isinstance(payload, dict) else {"parcel": payload})
+
+
+@given(st.sampled_from((*_FIELDS, "timestamp", "carrier_status_change_timestamp")), _json)
+def test_the_documented_payload_with_any_field_replaced_is_an_event_or_a_clean_refusal(field, value):
+    payload = copy.deepcopy(DOCUMENTED)
+    (payload["parcel"] if field in _FIELDS else payload)[field] = value
+    _event_or_refusal(payload)
+
+
+def _event_or_refusal(payload: dict[str, Any]) -> None:
+    """Never an OverflowError, TypeError, KeyError ... (a 500 that Sendcloud would retry for ever)."""
+    try:
+        event = sendcloud.to_carrier_event(payload)
+    except sendcloud.MalformedEvent:
+        return
+    assert len(event.event_id) <= 300
+    assert event.tracking_number is None or len(event.tracking_number) <= 100
