@@ -26,7 +26,7 @@ from persistence.db import SessionFactory
 from persistence.guarded_writes import cancellation_notices, inventory
 from persistence.guarded_writes.idempotency import run_once
 from persistence.master_data.channels import policy_for
-from persistence.read_model import backorders
+from persistence.read_model import backorders, deliveries
 from persistence.read_model import orders as order_store
 from persistence.storage_errors import describe, is_permanent
 from persistence.unit_of_work import UnitOfWork
@@ -108,6 +108,8 @@ class OrderActivities(OrderRecords):
             order_store.set_status(
                 session, data.order_id, data.status, hold_reason=data.hold_reason, detail=data.detail, at=data.at
             )
+            if data.status is OrderStatus.SHIPPED:  # a parcel may have arrived before everything had left
+                deliveries.note_order_delivered(session, data.order_id)
             if data.status is OrderStatus.CANCELLED:
                 # Here, not later: a CANCELLED that commits always carries its notice to the channel.
                 cancel = data.cancel

@@ -114,6 +114,21 @@ def _apply(session: Session, event: CarrierEvent, shipment: ShipmentRecord, at: 
     return outcome
 
 
+def note_order_delivered(session: Session, order_id: str) -> None:
+    """Once the order is SHIPPED (in this transaction, which holds its row): its last parcel may have
+    been reported delivered before everything had left (a capture retried for hours), and no later
+    report would set its delivered_at. Its returns window, opening now, is longer than one counted
+    from that delivery anyway: only the read model needs to know."""
+    order = session.scalar(
+        select(OrderRecord)
+        .where(OrderRecord.order_id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if order is not None:
+        _note_order_delivered(session, order)
+
+
 def _note_order_delivered(session: Session, order: OrderRecord) -> None:
     if order.delivered_at is not None:
         return

@@ -22,8 +22,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from activities.orders import OrderActivities
 from api.main import create_app
 from config import load_settings
+from contracts.order_records import ChangeStatusInput
 from domain.carrier_events import CarrierEvent
 from domain.fulfilment import ShipmentStatus
 from domain.status import OrderStatus
@@ -296,3 +298,22 @@ def test_two_parcels_of_one_order_delivered_at_the_same_moment_both_count(databa
             record = order_store.get_order(uow.session, order_id)
             assert record is not None and record.delivered_at is not None, f"round {round_no}"
             assert [s.status for s in record.shipments] == ["DELIVERED", "DELIVERED"]
+
+
+def test_a_parcel_delivered_before_everything_left_counts_once_the_order_ships(api, database):
+    """The last parcel arrives while the order still settles its payment (IN_FULFILMENT): the step
+    that records it SHIPPED finds every parcel delivered and sets the order's delivered_at."""
+    order_id = _shipped_order(database, {"3SEARLY": "AMS"})
+    with UnitOfWork(database.session_factory) as uow:
+        order_store.set_status(uow.session, order_id, OrderStatus.IN_FULFILMENT, at=SHIPPED)
+        uow.commit()
+    delivered_at = SHIPPED + timedelta(hours=20)
+    early = _send(api, _report(11, "Delivered", "3SEARLY", delivered_at))
+    assert (early.json()["status"], early.json()["order_delivered_at"]) == ("DELIVERED", None)
+
+    OrderActivities(database.session_factory).change_status(
+        ChangeStatusInput(order_id, OrderStatus.SHIPPED, f"{order_id}:status-SHIPPED:1", SHIPPED + timedelta(days=1))
+    )
+    view = _order(api, order_id)
+    assert datetime.fromisoformat(view["delivered_at"]) == delivered_at
+    assert [e["kind"] for e in view["events"]].count("delivered") == 1
