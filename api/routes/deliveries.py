@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import DeliveriesDep, SettingsDep, StaffUser
 from api.errors import unprocessable
+from api.metrics import WebhookRoute
 from api.routes.webhooks import parse_json_object
 from api.schemas import UtcTime
 from domain.carrier_events import Outcome
@@ -22,6 +23,8 @@ from integrations.carriers.sendcloud import webhooks as sendcloud
 from persistence.read_model.deliveries import Recorded
 
 router = APIRouter(tags=["deliveries"])
+webhooks = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=WebhookRoute)
+"""The carriers' webhooks: a refused delivery is counted under its webhook (api.metrics)."""
 
 _REASONS: dict[Outcome, str] = {
     Outcome.MOVED: "the shipment took the reported status",
@@ -51,8 +54,8 @@ def _answer(recorded: Recorded) -> CarrierEventAnswer:
     )
 
 
-@router.post(
-    "/webhooks/sendcloud",
+@webhooks.post(
+    "/sendcloud",
     response_model=CarrierEventAnswer,
     responses={
         400: {"description": "a signed body that is not a JSON object"},
@@ -102,3 +105,6 @@ async def mark_delivered(
     body = body or DeliveredBody()
     recorded = await deliveries.mark_delivered(shipment_id, body.delivered_at, body.confirmed_by or user)
     return _answer(recorded)
+
+
+router.include_router(webhooks)

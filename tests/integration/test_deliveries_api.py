@@ -317,3 +317,15 @@ def test_a_parcel_delivered_before_everything_left_counts_once_the_order_ships(a
     view = _order(api, order_id)
     assert datetime.fromisoformat(view["delivered_at"]) == delivered_at
     assert [e["kind"] for e in view["events"]].count("delivered") == 1
+
+
+def test_refused_sendcloud_deliveries_are_counted_by_reason(api):
+    def refused(reason: str) -> float:
+        metrics = api.get("/metrics", headers=STAFF).text
+        line = f'oms_webhook_rejections_total{{reason="{reason}",webhook="sendcloud"}}'
+        return next((float(row.split()[-1]) for row in metrics.splitlines() if row.startswith(line)), 0.0)
+
+    before = refused("bad_signature"), refused("unprocessable")
+    assert _send(api, _report(11, "Delivered", "3SX", SHIPPED), secret="wrong").status_code == 401
+    assert _send(api, {"action": "parcel_status_changed"}).status_code == 422
+    assert (refused("bad_signature"), refused("unprocessable")) == (before[0] + 1, before[1] + 1)
