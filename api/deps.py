@@ -75,6 +75,8 @@ def get_shipments(state: StateDep) -> Shipments:
 
 def get_labels(state: StateDep) -> CarrierLabels:
     return state.services.labels
+
+
 def get_deliveries(state: StateDep) -> Deliveries:
     return state.services.deliveries
 
