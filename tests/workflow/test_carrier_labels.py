@@ -5,6 +5,9 @@ labels escalate, then it recovers; a refusal holds the shipment for a person wit
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -24,6 +27,7 @@ from services.intake import start_order
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
 from tests.workflow.histories import record_history
+from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
 TOKEN = "labels-admin-token"
@@ -232,3 +236,48 @@ async def test_a_cancel_while_the_label_is_pending_withdraws_the_shipment(
         record = session.get(ShipmentRecord, shipment_id)
         assert (record.status, record.tracking_number) == ("WITHDRAWN", None)
         assert session.get(ShipmentLabel, (shipment_id, "outbound")) is None
+
+
+async def test_a_parcel_labelled_by_sendcloud_is_followed_to_the_door(temporal_client, database, sendcloud_url):
+    """The whole journey through the carrier: the label at pack, the tracking from Sendcloud, then
+    the parcel status webhooks Sendcloud's sandbox builds (en route, delivered), signed as Sendcloud
+    signs them, move the shipment on; the order shows when it arrived and its returns window runs
+    from then."""
+    async with running_engine(temporal_client, database, auto_confirm=False, **_sendcloud(sendcloud_url)) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, shipment_id = await _packed_order(engine, api)
+            await _progress(engine, shipment_id, lambda p: p.label == "ready")
+            shipped = await _call(api, "POST", f"/shipments/{shipment_id}/shipped", json={"location_id": "AMS"})
+            assert shipped.status_code == 200, shipped.text
+            await engine.wait_for_status(order_id, "SHIPPED")
+            shipped_state = await engine.client.get_workflow_handle(order_id).query(OrderWorkflow.state)
+            announced = (await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments"))["data"]
+            parcel = announced[0]["parcels"][0]  # the shipment's tracking number is its first parcel's
+
+            statuses = []
+            for _ in range(3):  # ready to send → en route → delivered, as the carrier scans it
+                event = (await _sandbox("POST", f"{sendcloud_url}/_sandbox/parcels/{parcel['id']}/advance", {}))[
+                    "event"
+                ]
+                raw = json.dumps(event).encode()
+                signature = hmac.new(sandbox.SECRET_KEY.encode(), raw, hashlib.sha256).hexdigest()
+                answer = await asyncio.to_thread(
+                    api.post,
+                    "/webhooks/sendcloud",
+                    content=raw,
+                    headers={"Content-Type": "application/json", "Sendcloud-Signature": signature},
+                )
+                assert answer.status_code == 200, answer.text
+                statuses.append((await _call(api, "GET", f"/shipments/{shipment_id}")).json()["status"])
+            assert statuses[-1] == "DELIVERED" and "IN_TRANSIT" in statuses, statuses
+
+            order = (await _call(api, "GET", f"/orders/{order_id}")).json()
+            assert order["delivered_at"] is not None and order["shipments"][0]["delivered_at"] == order["delivered_at"]
+            deadline = time.monotonic() + 20
+            while True:  # the order's workflow hears of the delivery: its window now counts from it
+                state = await engine.client.get_workflow_handle(order_id).query(OrderWorkflow.state)
+                if state.delivered_at is not None or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert state.delivered_at is not None
+            assert state.window_closes_at > shipped_state.window_closes_at
