@@ -51,6 +51,11 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def _reached_at(url: str) -> Mode:
+    """Production refuses plain http for an outside service, so such an address is a local sandbox."""
+    return Mode.SANDBOX if url.startswith("http://") else Mode.CONNECTED
+
+
 def components(settings: Settings) -> list[Component]:
     return [*_payments(settings), _carrier(settings), *_channels(settings), _histories(settings)]
 
@@ -65,7 +70,7 @@ def _payments(settings: Settings) -> list[Component]:
             else (settings.mollie_api_key, settings.mollie_api_url or MOLLIE_API)
         )
         if key:
-            found.append(Component("payments", gateway, Mode.CONNECTED, _host(url), channels))
+            found.append(Component("payments", gateway, _reached_at(url), _host(url), channels))
         else:
             mode = Mode.SANDBOX if settings.sandbox_enabled else Mode.OFF
             found.append(Component("payments", gateway, mode, note=f"no key: {channels}"))
@@ -74,7 +79,7 @@ def _payments(settings: Settings) -> list[Component]:
 
 def _carrier(settings: Settings) -> Component:
     if settings.sendcloud_public_key and settings.sendcloud_secret_key:
-        if settings.sendcloud_api_url.startswith("http://"):  # production refuses plain http: a local sandbox
+        if _reached_at(settings.sendcloud_api_url) is Mode.SANDBOX:
             note = "local Sendcloud sandbox: labels and tracking are not real"
             return Component("carrier", "sendcloud", Mode.SANDBOX, _host(settings.sendcloud_api_url), note)
         return Component("carrier", "sendcloud", Mode.CONNECTED, _host(settings.sendcloud_api_url))
@@ -88,8 +93,8 @@ def _channels(settings: Settings) -> list[Component]:
     for entry in REGISTRY:
         spec = entry.spec
         if entry.configured is not None and entry.configured(settings):
-            address = _host(str(getattr(settings, entry.address_setting))) if entry.address_setting else ""
-            found.append(Component("channel", spec.name, Mode.CONNECTED, address))
+            url = str(getattr(settings, entry.address_setting)) if entry.address_setting else ""
+            found.append(Component("channel", spec.name, _reached_at(url), _host(url)))
         elif spec.intake is Intake.PULLED:
             found.append(Component("channel", spec.name, Mode.OFF, note="no credentials: not pulled"))
         elif settings.sandbox_enabled:

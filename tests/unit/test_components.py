@@ -63,3 +63,10 @@ def test_a_local_sendcloud_is_said_to_be_a_sandbox() -> None:
     local = {"sendcloud_public_key": "pk", "sendcloud_secret_key": "sk", "sendcloud_api_url": "http://127.0.0.1:8123"}
     assert by_name(**local)[("carrier", "sendcloud")] is Mode.SANDBOX
     assert "local Sendcloud sandbox" in report(load_settings(_env_file=None, **local))
+
+
+def test_a_plain_http_address_is_named_a_sandbox() -> None:
+    """Production refuses plain http for outside services: such an address is a local sandbox."""
+    local = {"stripe_api_base": "http://127.0.0.1:8420", "shopify_shop_url": "http://127.0.0.1:8999"}
+    parts = by_name(sandbox=False, shopify_access_token="t", stripe_secret_key="sk_test_x", **local)
+    assert (parts[("payments", "stripe")], parts[("channel", "shopify")]) == (Mode.SANDBOX, Mode.SANDBOX)
