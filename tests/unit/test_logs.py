@@ -112,7 +112,14 @@ def test_a_traceback_is_cleaned_too(json_lines: io.StringIO) -> None:
     assert "ValueError" in line["exception"] and EMAIL_ADDRESS not in line["exception"]
 
 
-def test_uvicorn_and_the_temporal_sdk_go_through_the_same_handler(json_lines: io.StringIO) -> None:
+def test_uvicorn_and_the_temporal_sdk_go_through_the_same_handler(
+    json_lines: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Earlier tests in the same process may have set these loggers' levels (a sandbox's uvicorn at
+    # "warning"): what is asked here is where their records go, whatever passes their level.
+    for name in ("uvicorn.error", "temporalio.workflow", "temporalio.core"):
+        monkeypatch.setattr(logging.getLogger(name), "level", logging.NOTSET)
+        monkeypatch.setattr(logging.getLogger(name), "disabled", False)
     logging.getLogger("uvicorn.error").info("Started server process")
     # What the SDK's workflow logger adds to a record (temporalio.workflow.LoggerAdapter).
     info = {"workflow_id": "order-bol-1234", "workflow_type": "OrderWorkflow", "run_id": "r", "attempt": 1}

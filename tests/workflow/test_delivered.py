@@ -15,6 +15,8 @@ from fastapi.testclient import TestClient
 
 from contracts.order_workflow import OrderState
 from integrations.carriers.sendcloud import webhooks as sendcloud
+from sandboxes import sendcloud as sendcloud_sandbox
+from sandboxes.server import serve
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
 from tests.workflow.histories import record_history
@@ -32,7 +34,13 @@ def _order() -> dict[str, Any]:
         "external_id": f"DLV-{next_id()}",
         "currency": "EUR",
         "lines": [{"sku": "TEE", "quantity": 2, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}],
-        "shipping_address": {"name": "Sam", "city": "Utrecht", "country": "NL"},
+        "shipping_address": {
+            "name": "Sam",
+            "line1": "Oudegracht 1",
+            "postcode": "3511 AA",
+            "city": "Utrecht",
+            "country": "NL",
+        },
         "payment_method": "pm_card_visa",
     }
 
@@ -73,10 +81,21 @@ async def handle_state(engine: Engine, order_id: str) -> OrderState:
 
 
 async def test_a_delivery_reported_by_sendcloud_moves_the_returns_window(temporal_client, database):
+    # The parcel gets its label and tracking number from Sendcloud (its sandbox), as in production.
+    with serve(sendcloud_sandbox.create_app(secret_key=SECRET)) as sendcloud_url:
+        await _delivered_then_returned(temporal_client, database, sendcloud_url)
+
+
+async def _delivered_then_returned(temporal_client: Any, database: Any, sendcloud_url: str) -> None:
     async with running_engine(
-        temporal_client, database, return_window=WINDOW, sendcloud_public_key="pk", sendcloud_secret_key=SECRET
+        temporal_client,
+        database,
+        return_window=WINDOW,
+        sendcloud_public_key=sendcloud_sandbox.PUBLIC_KEY,
+        sendcloud_secret_key=SECRET,
+        sendcloud_api_url=sendcloud_url,
     ) as engine:
-        add_location(database.session_factory, "AMS")
+        add_location(database.session_factory, "AMS", address_line1="Keizersgracht 1", city="Amsterdam")
         stock(database.session_factory, "AMS", {"TEE": 5})
         with api_client(engine, TOKEN) as api:
             placed = await asyncio.to_thread(api.post, "/orders", json=_order(), headers=STAFF)
