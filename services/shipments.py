@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from contracts.errors import ErrorType
 from contracts.shipments import ShipmentProgress, StepConfirmation
-from domain.fulfilment import RefusalKind
+from domain.fulfilment import RefusalKind, ShipmentStatus
 from persistence.models import Escalation, ShipmentRecord
 from services.errors import Conflict, NotFound, refused
 from services.gateway import (
@@ -25,6 +25,7 @@ from services.gateway import (
 )
 from services.unit_of_work import UnitOfWorkFactory
 
+STARTING_POLL = 0.2
 _UNPROCESSABLE = frozenset({RefusalKind.WRONG_LOCATION.value, RefusalKind.INVALID.value})
 
 
@@ -36,9 +37,11 @@ class ShipmentView:
 
 
 class Shipments:
-    def __init__(self, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
+    def __init__(self, units: UnitOfWorkFactory, workflows: WorkflowGateway, *, starting_grace: float = 10.0) -> None:
         self._units = units
         self._workflows = workflows
+        self._starting_grace = starting_grace
+        """Seconds a confirmation waits for the workflow of a shipment just recorded."""
 
     def pick_list(
         self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
@@ -65,9 +68,9 @@ class Shipments:
 
     async def confirm(self, shipment_id: str, confirmation: StepConfirmation) -> ShipmentView:
         """NotFound; Conflict or Unprocessable with the refusal's kind; EngineUnavailable."""
-        await self._recorded(shipment_id)
+        record = await self._recorded(shipment_id)
         try:
-            progress = await self._workflows.confirm_step(shipment_id, confirmation)
+            progress = await self._confirm_once_started(record, confirmation)
         except UpdateFailed as exc:
             if exc.error_type == ErrorType.CONFIRMATION_REFUSED:
                 kind = exc.refusal or RefusalKind.OUT_OF_ORDER.value
@@ -79,6 +82,20 @@ class Shipments:
         except EngineError:
             raise EngineUnavailable() from None
         return ShipmentView(await self._recorded(shipment_id), progress)
+
+    async def _confirm_once_started(self, record: ShipmentRecord, confirmation: StepConfirmation) -> ShipmentProgress:
+        """The pick list shows a shipment as soon as sourcing records it; its workflow starts a moment
+        later. A confirmation in between waits for it (a short, bounded wait) instead of being told
+        the shipment takes no confirmations."""
+        waited = 0.0
+        while True:
+            try:
+                return await self._workflows.confirm_step(record.shipment_id, confirmation)
+            except WorkflowNotFound:
+                if record.status != ShipmentStatus.RESERVED or waited >= self._starting_grace:
+                    raise
+            await asyncio.sleep(STARTING_POLL)
+            waited += STARTING_POLL
 
     async def _recorded(self, shipment_id: str) -> ShipmentRecord:
         """The shipment's row, read in its own short unit of work."""

@@ -106,7 +106,8 @@ async def test_a_refused_confirmation_names_its_kind(shipments, workflows, kind,
     assert answer.value.facts == {"refusal": kind}
 
 
-async def test_a_confirmation_of_a_finished_or_unknown_shipment(shipments, workflows):
+async def test_a_confirmation_of_a_finished_or_unknown_shipment(shipments, units, workflows):
+    units.store.shipments.records[SHIPMENT].status = "SHIPPED"
     workflows.failures["confirm_step"] = [WorkflowNotFound("not found"), EngineError("unavailable")]
     with pytest.raises(Conflict, match="is not waiting for confirmations"):
         await shipments.confirm(SHIPMENT, PICKED)
@@ -114,6 +115,25 @@ async def test_a_confirmation_of_a_finished_or_unknown_shipment(shipments, workf
         await shipments.confirm(SHIPMENT, PICKED)
     with pytest.raises(NotFound, match="no shipment shipment-x"):
         await shipments.confirm("shipment-x", PICKED)
+
+
+async def test_a_confirmation_of_a_shipment_whose_workflow_is_starting_waits_for_it(shipments, workflows):
+    """Recorded by sourcing (RESERVED, on the pick list) a moment before its workflow starts."""
+    workflows.failures["confirm_step"] = [WorkflowNotFound("not yet"), WorkflowNotFound("not yet")]
+    view = await shipments.confirm(SHIPMENT, PICKED)
+    assert view.progress is not None and workflows.confirmations == [(SHIPMENT, PICKED)]
+
+
+async def test_a_shipment_whose_workflow_never_starts_is_refused_after_the_grace(units, workflows):
+    quick = Shipments(units, workflows, starting_grace=0.4)
+    units.store.shipments.records[SHIPMENT] = ShipmentRecord(
+        shipment_id=SHIPMENT, order_id=ORDER, location_id="AMS", status="RESERVED", kind="delivery",
+        lines={"MUG": 1}, created_at=datetime(2026, 1, 1),
+    )  # fmt: skip
+    workflows.failures["confirm_step"] = [WorkflowNotFound("never")] * 10
+    with pytest.raises(Conflict, match="is not waiting for confirmations"):
+        await quick.confirm(SHIPMENT, PICKED)
+    assert len(workflows.failures["confirm_step"]) == 7  # three tries in 0.4 s, then the answer
 
 
 async def test_a_shipment_is_shown_from_its_record_while_the_engine_is_away(shipments, workflows):
