@@ -31,6 +31,7 @@ from persistence.models import ShipmentRecord
 from persistence.read_model import escalations, labels
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
+from services.carrier_labels import recipient_address, sender_address
 
 
 class ShipmentActivities(Shipments):
@@ -62,7 +63,9 @@ class ShipmentActivities(Shipments):
         if stored is not None:
             return stored
         steps = list(data.steps)
-        if self._carrier is not None and data.handover_step == Step.SHIP and Step.PACK in steps:
+        unlabelled = self._why_no_label(data.shipment_id) if self._carrier is not None else None
+        labelled_here = self._carrier is not None and unlabelled is None
+        if labelled_here and data.handover_step == Step.SHIP and Step.PACK in steps:
             steps = steps[: steps.index(Step.PACK) + 1]  # the carrier's label comes first (the workflow asks)
         dispatch: Dispatch | None = None
         for step in map(Step, steps):
@@ -81,9 +84,11 @@ class ShipmentActivities(Shipments):
                     data.at,
                     handover=step == data.handover_step,
                 )
-                result = self._record(session, request, dispatch)
+                result = self._record(session, request, dispatch, ask_carrier=labelled_here)
                 if result.status == ShipmentStatus.STOPPED_BY_CANCEL:
                     break
+            if unlabelled:
+                order_store.add_event(session, data.order_id, "label_skipped", unlabelled, data.at)
             return result
 
         return run_once(self._session_factory, data.idempotency_key, effect, ShipmentStepDone)
@@ -119,7 +124,25 @@ class ShipmentActivities(Shipments):
             return self._warehouse.dispatch(shipment_id, location_id)
         return None
 
-    def _record(self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None) -> ShipmentStepDone:
+    def _why_no_label(self, shipment_id: str) -> str | None:
+        """A location that confirms by itself (development's sandbox warehouse; production refuses
+        it) ships what the carrier could not label with its own provider, rather than stall: why,
+        when sender or recipient lack what a label needs. Staff-confirmed shipments are held instead."""
+        with UnitOfWork(self._session_factory) as uow:
+            parties = labels.label_parties(uow.session, shipment_id)
+            if parties is None or parties.sender is None or parties.order is None:
+                return None  # the label step reports it
+            sender, recipient = sender_address(parties.sender).missing(), recipient_address(parties.order).missing()
+            location_id = parties.sender.location_id
+        if not (sender or recipient):
+            return None
+        gaps = [f"sender {location_id}: {', '.join(sender)}"] * bool(sender)
+        gaps += [f"recipient: {', '.join(recipient)}"] * bool(recipient)
+        return "shipped without a carrier label (the location confirms by itself); missing " + "; ".join(gaps)
+
+    def _record(
+        self, session: Session, data: ShipmentStepRequest, dispatch: Dispatch | None, *, ask_carrier: bool = True
+    ) -> ShipmentStepDone:
         record = session.get(ShipmentRecord, data.shipment_id)
         if record is None:
             raise ApplicationError(
@@ -147,7 +170,7 @@ class ShipmentActivities(Shipments):
         record.status = status
         if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
             escalations.resolve(session, data.shipment_id, step.value, at)
-        label_pending = step is Step.PACK and self._asks_carrier(record)
+        label_pending = step is Step.PACK and ask_carrier and self._asks_carrier(record)
         if label_pending:
             record.label_status, record.label_problem = "pending", None
         return ShipmentStepDone(

@@ -219,6 +219,25 @@ async def test_a_location_that_confirms_by_itself_ships_with_a_sendcloud_label(
         assert label.tracking_number == record.tracking_number
 
 
+async def test_a_location_that_confirms_by_itself_without_a_sender_address_ships_unlabelled(
+    temporal_client, sqlite_database, sendcloud_url
+):
+    """Development's self-confirming locations (production refuses them) do not stall on a label the
+    carrier cannot make: the location ships with its own provider and the timeline says why."""
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=True, **_sendcloud(sendcloud_url)) as engine:
+        add_location(db.session_factory, "AMS")  # no address line, no city
+        stock(db.session_factory, "AMS", {"A": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("A", 1, 1500)]))
+        await engine.wait_for_status(order_id, "SHIPPED")
+    with db.session() as session:
+        record = session.get(ShipmentRecord, f"shipment-{order_id}-AMS")
+        assert (record.carrier, record.label_status) == ("SANDBOX-POST", None)
+        skipped = [e.detail for e in order_store.order_events(session, order_id) if e.kind == "label_skipped"]
+        assert len(skipped) == 1 and "sender AMS" in skipped[0]
+    assert (await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments"))["data"] == []
+
+
 async def test_a_cancel_while_the_label_is_pending_withdraws_the_shipment(
     temporal_client, sqlite_database, sendcloud_url
 ):
