@@ -25,6 +25,8 @@ class Mode(StrEnum):
     """People do it: staff confirm pick, pack and ship and type the carrier's tracking."""
     INBOUND = "inbound only"
     """Orders come in; nothing goes back to the channel (its API credentials are not set)."""
+    ENCRYPTED = "encrypted"
+    """Temporal payloads are encrypted with the key named."""
     OFF = "off"
 
 
@@ -109,7 +111,7 @@ def _histories(settings: Settings) -> Component:
     note = "development key" if settings.payload_keys == DEV_PAYLOAD_KEYS else f"key {key_ids[0]}" if key_ids else ""
     if len(key_ids) > 1:
         note += f", {len(key_ids) - 1} older key(s) to decrypt"
-    return Component("histories", "aes-256-gcm", Mode.CONNECTED if key_ids else Mode.OFF, note=note)
+    return Component("histories", "aes-256-gcm", Mode.ENCRYPTED if key_ids else Mode.OFF, note=note)
 
 
 def report(settings: Settings) -> str:
