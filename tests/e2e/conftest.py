@@ -116,6 +116,17 @@ def wait_until_healthy(
         time.sleep(0.2)
 
 
+def stop_processes(processes: Sequence[subprocess.Popen[bytes]], grace: float = 20) -> None:
+    """SIGTERM to all first (they shut down side by side), then wait for each; kill what lingers."""
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 def _admin(base_url: str, sql: str) -> None:
     url = make_url(base_url)
     with psycopg.connect(
@@ -177,13 +188,7 @@ def _running_system(
         yield System(api, client)
     finally:
         client.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
         if request.param == "postgresql":
             name = make_url(database_url).database
             _admin(request.getfixturevalue("postgres_url"), f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")

@@ -6,7 +6,6 @@ dashboard reads serves the metrics it names, and no log line holds the customer'
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from tests.e2e.conftest import (
     engine_env,
     start_api,
     start_worker,
+    stop_processes,
     wait_until_healthy,
 )
 from tests.factories import shopify_payload
@@ -64,13 +64,7 @@ def observed(temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactor
         yield Observed(System(str(client.base_url), client), f"http://127.0.0.1:{metrics_port}/metrics", var_dir)
     finally:
         client.close()
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes(processes)
 
 
 def _families(text: str) -> dict[str, set[str]]:

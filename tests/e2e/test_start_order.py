@@ -6,7 +6,6 @@ restarts things does not matter."""
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from ops.temporal_dev import DevServer, free_port
-from tests.e2e.conftest import TOKEN, engine_env, start_api, start_worker
+from tests.e2e.conftest import TOKEN, engine_env, start_api, start_worker, stop_processes
 
 LOCATION = "AMS"
 
@@ -100,13 +99,7 @@ def test_worker_and_api_wait_for_temporal_and_outlive_its_restart(tmp_path: Path
         assert worker.poll() is None and api.poll() is None
     finally:
         client.close()
-        for process in (worker, api):
-            process.terminate()
-        for process in (worker, api):
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_processes((worker, api))
         temporal.stop()
 
     logged = worker_log.read_text()
