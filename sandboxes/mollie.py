@@ -412,6 +412,29 @@ def _payment_routes(app: FastAPI, state: _State) -> None:
             return _hal(_payment_json(state, payment), 202)  # the payment, as Mollie's clients read it
 
 
+def _same_currency(payment: _Payment, currency: str) -> None:
+    if currency != payment.currency:
+        raise Invalid("The currency must be the same as the payment's", "amount.currency")
+
+
+def _child(
+    resource: str, prefix: str, payment: _Payment, body: dict[str, Any], minor: int, status: str, description: Any
+) -> dict[str, Any]:
+    """A capture or refund of `payment`, as Mollie shows it (`_minor`: the amount, for the sandbox's sums)."""
+    return {
+        "resource": resource,
+        "id": _new_id(prefix),
+        "mode": "test",
+        "description": description,
+        "amount": money(payment.currency, minor),
+        "status": status,
+        "paymentId": payment.id,
+        "metadata": body.get("metadata"),
+        "createdAt": _iso(_now()),
+        "_minor": minor,
+    }
+
+
 def _capture_routes(app: FastAPI, state: _State) -> None:
     @app.post("/v2/payments/{payment_id}/captures")
     async def create_capture(payment_id: str, request: Request) -> Response:
@@ -426,22 +449,10 @@ def _capture_routes(app: FastAPI, state: _State) -> None:
                     return error(422, f"The payment cannot be captured: it is {payment.status}")
                 left = payment.amount - payment.captured()
                 currency, minor = parse_amount(body["amount"]) if "amount" in body else (payment.currency, left)
-                if currency != payment.currency:
-                    raise Invalid("The currency must be the same as the payment's", "amount.currency")
+                _same_currency(payment, currency)
                 if minor <= 0 or minor > left:
                     raise Invalid(f"The amount is higher than the amount that can be captured ({left})", "amount")
-                capture = {
-                    "resource": "capture",
-                    "id": _new_id("cpt"),
-                    "mode": "test",
-                    "description": body.get("description"),
-                    "amount": money(currency, minor),
-                    "status": "succeeded",
-                    "paymentId": payment.id,
-                    "metadata": body.get("metadata"),
-                    "createdAt": _iso(_now()),
-                    "_minor": minor,
-                }
+                capture = _child("capture", "cpt", payment, body, minor, "succeeded", body.get("description"))
                 payment.captures.append(capture)
                 if payment.captured() == payment.amount:
                     payment.status, payment.times["paidAt"] = "paid", _now()
@@ -461,26 +472,14 @@ def _refund_routes(app: FastAPI, state: _State) -> None:
             body = await _body(request)
             currency, minor = parse_amount(body.get("amount"))
             with state.lock:
-                if currency != payment.currency:
-                    raise Invalid("The currency must be the same as the payment's", "amount.currency")
+                _same_currency(payment, currency)
                 if payment.taken() == 0:
                     return error(422, f"The payment cannot be refunded: it is {payment.status}")
                 if minor <= 0 or minor > payment.refundable():
                     raise Invalid(
                         f"The amount is higher than the amount that can be refunded ({payment.refundable()})", "amount"
                     )
-                refund = {
-                    "resource": "refund",
-                    "id": _new_id("re"),
-                    "mode": "test",
-                    "description": body.get("description", ""),
-                    "amount": money(currency, minor),
-                    "status": "pending",
-                    "metadata": body.get("metadata"),
-                    "paymentId": payment.id,
-                    "createdAt": _iso(_now()),
-                    "_minor": minor,
-                }
+                refund = _child("refund", "re", payment, body, minor, "pending", body.get("description", ""))
                 payment.refunds.append(refund)
                 return _hal(_child_json(state, payment, "refunds", refund), 201)
         except Invalid as exc:
