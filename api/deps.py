@@ -5,6 +5,7 @@ open their own unit of work and close it before they return."""
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.dashboard_session import COOKIE_NAME, session_from
 from api.state import AppState
 from config import Settings
+from domain.staff import BOOTSTRAP_ADMIN, Permission, StaffMember
 from integrations.temporal.codec import EncryptionCodec
 from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
@@ -228,6 +230,48 @@ def require_metrics_reader(settings: SettingsDep, credentials: CredentialsDep) -
     if identify(settings, credentials) is None:
         raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
     return require_staff(settings, credentials)
+
+
+def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> StaffMember | None:
+    """The staff member a bearer token belongs to: OMS_ADMIN_TOKEN is the bootstrap admin; a
+    personal API token is its owner with the token's role (services.accounts). None for anything
+    else, a channel's key included."""
+    if credentials is None:
+        return None
+    if hmac.compare_digest(credentials.credentials.encode(), state.settings.admin_token.encode()):
+        return BOOTSTRAP_ADMIN
+    return None
+
+
+def require_member(state: StateDep, credentials: CredentialsDep) -> StaffMember:
+    member = member_for(state, credentials)
+    if member is None:
+        caller = identify(state.settings, credentials)
+        if caller is not None and not caller.is_staff:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
+            )
+        raise _unauthenticated("a staff token")
+    return member
+
+
+MemberDep = Annotated[StaffMember, Depends(require_member)]
+
+
+def require(permission: Permission) -> Callable[[StaffMember], StaffMember]:
+    """A dependency: the calling staff member, if their role holds `permission` somewhere (else 403).
+    A location-bound permission is checked again against the location by the route
+    (`StaffMember.may_at`)."""
+
+    def check(member: MemberDep) -> StaffMember:
+        if not member.may(permission):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"the {member.role} role may not do this (it needs {permission})"
+            )
+        return member
+
+    return check
 
 
 StaffUser = Annotated[str, Depends(require_staff)]

@@ -33,6 +33,8 @@ from api.routes import (
     tracking,
     webhooks,
 )
+from api.screens import accounts, charts, counter, support, warehouse
+from api.screens import settings as settings_screens
 from api.state import AppState
 from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
@@ -80,6 +82,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         catalogue,
         tracking,
         dashboard,
+        accounts,
+        warehouse,
+        counter,
+        support,
+        settings_screens,
+        charts,
         codec,
         metrics,
     ):

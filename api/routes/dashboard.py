@@ -5,113 +5,39 @@ most (release a hold, cancel). Every number here comes from the same services as
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
-from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from api import order_view
-from api.dashboard_session import (
-    COOKIE_NAME,
-    COOKIE_PATHS,
-    SESSION_LENGTH,
-    DashboardSession,
-    form_token_is_valid,
-    new_cookie,
-    session_from,
-    token_is_right,
-)
+from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, SESSION_LENGTH, new_cookie, session_from, token_is_right
 from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep
 from api.paging import PageNumber
+from api.screens.pages import PAGE_SIZE, SignedInDep, check_form, flash, read_flash, safe_next, screen
+from api.screens.pages import SignedIn as SignedInUser
+from api.screens.pages import page as render
 from config import Settings
 from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.money import Money
 from domain.order import CHANNELS
+from domain.staff import Permission
 from domain.status import OrderStatus
 from services.errors import Conflict, NotFound
 from services.gateway import EngineError, EngineUnavailable
 
-PAGE_SIZE = 50
-TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
-_FLASH_SALT = "oms-dashboard-flash"
-
 router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
 
-
-def _money(value: Any) -> str:
-    """API Money (or a mapping with amount_minor and currency) as people read it: 12.50 EUR."""
-    if isinstance(value, Mapping):
-        return Money(int(value["amount_minor"]), str(value["currency"])).format()
-    return Money(int(value.amount_minor), str(value.currency)).format()
-
-
-def _when(value: datetime | None) -> str:
-    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    minutes = round(seconds / 60)
-    if minutes < 1:
-        return f"{seconds:.0f} s"
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(part for part in parts if part) or "0 min"
-
-
-TEMPLATES.env.filters.update(money=_money, when=_when, duration=_duration)
-
-
-# -- signing in ------------------------------------------------------------------------------
-
-
-def _safe_next(target: str | None) -> str:
-    """Only back into the dashboard: a `next` pointing elsewhere would make the login page an open redirect."""
-    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
-        return target
-    return "/dashboard"
-
-
-def signed_in(request: Request, settings: SettingsDep) -> DashboardSession:
-    session = session_from(settings, request.cookies.get(COOKIE_NAME))
-    if session is None:
-        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        raise HTTPException(
-            status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": f"/dashboard/login?next={quote(here)}"}
-        )
-    return session
-
-
-SignedIn = Annotated[DashboardSession, Depends(signed_in)]
-
-
-def _page(request: Request, template: str, user: DashboardSession | None, code: int = 200, **context: Any) -> Response:
-    settings: Settings = request.app.state.oms.settings
-    response = TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {"user": user, "temporal_ui": settings.temporal_ui_url, "namespace": settings.temporal_namespace, **context},
-        status_code=code,
-    )
-    response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
+SignedIn = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_VIEW))]
 
 
 @router.get("/login")
 def login_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
     if session_from(settings, request.cookies.get(COOKIE_NAME)) is not None:
-        return RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
-    return _page(request, "dashboard/login.html", None, next=_safe_next(next), error=None)
+        return RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
+    return render(request, "dashboard/login.html", None, next=safe_next(next), error=None)
 
 
 @router.post("/login")
@@ -122,15 +48,15 @@ def login(
     next: Annotated[str, Form(max_length=2000)] = "/dashboard",
 ) -> Response:
     if not token_is_right(settings, token):
-        return _page(
+        return render(
             request,
             "dashboard/login.html",
             None,
             code=status.HTTP_401_UNAUTHORIZED,
-            next=_safe_next(next),
+            next=safe_next(next),
             error="That is not the staff token.",
         )
-    response = RedirectResponse(_safe_next(next), status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
     cookie = new_cookie(settings)
     for path in COOKIE_PATHS:
         response.set_cookie(
@@ -146,17 +72,12 @@ def login(
 
 
 @router.post("/logout")
-def logout(user: SignedIn, form_token: Annotated[str, Form(max_length=500)] = "") -> Response:
-    _check_form(user, form_token)
+def logout(user: SignedInDep, form_token: Annotated[str, Form(max_length=500)] = "") -> Response:
+    check_form(user, form_token)
     response = RedirectResponse("/dashboard/login", status.HTTP_303_SEE_OTHER)
     for path in COOKIE_PATHS:
         response.delete_cookie(COOKIE_NAME, path=path)
     return response
-
-
-def _check_form(user: DashboardSession, posted: str) -> None:
-    if not form_token_is_valid(user, posted):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page and try again")
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -166,7 +87,7 @@ def _check_form(user: DashboardSession, posted: str) -> None:
 def overview_page(request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
     overview = dashboard.overview()
     week = overview.week
-    return _page(
+    return render(
         request,
         "dashboard/overview.html",
         user,
@@ -204,7 +125,7 @@ def orders_page(
         offset=(page - 1) * PAGE_SIZE,
     )
     filters = {"status": wanted_status, "channel": wanted_channel, "sku": sku.strip()}
-    return _page(
+    return render(
         request,
         "dashboard/orders.html",
         user,
@@ -219,21 +140,6 @@ def orders_page(
     )
 
 
-def _flash(settings: Settings, ok: bool, text: str) -> str:
-    """A message for the page after a redirect, signed so a link cannot put words in our mouth."""
-    return URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).dumps({"ok": ok, "text": text})
-
-
-def _read_flash(settings: Settings, value: str | None) -> dict[str, Any] | None:
-    if not value:
-        return None
-    try:
-        loaded = URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).loads(value)
-    except BadSignature:
-        return None
-    return loaded if isinstance(loaded, dict) else None
-
-
 @router.get("/orders/{order_id}")
 def order_page(
     order_id: str,
@@ -241,18 +147,18 @@ def order_page(
     user: SignedIn,
     orders: OrderViewsDep,
     settings: SettingsDep,
-    flash: Annotated[str | None, Query(max_length=2000)] = None,
+    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
 ) -> Response:
     try:
         details = orders.details(order_id, base_url=str(request.base_url))
     except NotFound:
-        return _page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
-    return _page(
+        return render(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+    return render(
         request,
         "dashboard/order.html",
         user,
         order=order_view.public(details),
-        flash=_read_flash(settings, flash),
+        flash=read_flash(settings, flash_),
         may_release=details.may_release,
         may_cancel=details.may_cancel,
     )
@@ -271,7 +177,7 @@ async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: S
         message = (False, f"{action} not sent: {exc.message}")
     except EngineError as exc:
         message = (False, f"{action} not sent: the workflow engine refused the call ({exc.reason})")
-    target = f"/dashboard/orders/{quote(order_id)}?flash={_flash(settings, *message)}"
+    target = f"/dashboard/orders/{quote(order_id)}?flash={flash(settings, *message)}"
     return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
@@ -285,7 +191,7 @@ async def release(
     note: Annotated[str, Form(max_length=500)] = "",
     accept_channel_total: Annotated[bool, Form()] = False,
 ) -> Response:
-    _check_form(user, form_token)
+    check_form(user, form_token)
     wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)", accept_channel_total=accept_channel_total)
     return await _act(order_id, "release", actions.release(order_id, wish), settings)
 
@@ -299,7 +205,7 @@ async def cancel(
     form_token: Annotated[str, Form(max_length=500)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    _check_form(user, form_token)
+    check_form(user, form_token)
     wish = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
     return await _act(order_id, "cancel", actions.cancel(order_id, wish), settings)
 
@@ -322,7 +228,7 @@ def stock_page(
         offset=(page - 1) * PAGE_SIZE,
     )
     filters = {"sku": sku.strip(), "location": location.strip(), "below_safety": "true" if below_safety else ""}
-    return _page(
+    return render(
         request,
         "dashboard/stock.html",
         user,
@@ -339,8 +245,8 @@ def stock_page(
 def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
     found = dashboard.sku(sku)
     if found is None:
-        return _page(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
-    return _page(
+        return render(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
+    return render(
         request,
         "dashboard/sku.html",
         user,
@@ -356,4 +262,4 @@ def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep
 @router.get("/late")
 def late_page(request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
     rows, count = dashboard.late()
-    return _page(request, "dashboard/late.html", user, rows=rows, count=count)
+    return render(request, "dashboard/late.html", user, rows=rows, count=count)

@@ -1,0 +1,152 @@
+"""What every staff page shares: who is signed in (`SignedIn`), the role check (`screen`), the page
+frame with its safety headers (`page`), messages carried across a redirect (`flash`) and the form
+token every post carries (`check_form`).
+
+A page a role may not use answers 403 with a page saying so; links to it are not drawn for that role
+(the templates ask `user.member.may(...)`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from api.dashboard_session import COOKIE_NAME, session_from
+from api.deps import SettingsDep
+from config import Settings
+from domain.money import Money
+from domain.staff import BOOTSTRAP_ADMIN, Permission, StaffMember
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
+PAGE_SIZE = 50
+_FLASH_SALT = "oms-dashboard-flash"
+
+
+def _money(value: Any) -> str:
+    """API Money (or a mapping with amount_minor and currency) as people read it: 12.50 EUR."""
+    if isinstance(value, Mapping):
+        return Money(int(value["amount_minor"]), str(value["currency"])).format()
+    return Money(int(value.amount_minor), str(value.currency)).format()
+
+
+def _when(value: datetime | None) -> str:
+    return "" if value is None else value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
+    return " ".join(part for part in parts if part) or "0 min"
+
+
+TEMPLATES.env.filters.update(money=_money, when=_when, duration=_duration)
+TEMPLATES.env.globals["Permission"] = Permission
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A signed-in person on a page: who (`member`), their server-side session, and the token their
+    forms carry."""
+
+    member: StaffMember
+    session_id: str
+    form_token: str
+
+    def may(self, permission: Permission) -> bool:
+        return self.member.may(permission)
+
+
+def safe_next(target: str | None) -> str:
+    """Only back into the dashboard: a `next` pointing elsewhere would make the login page an open redirect."""
+    if target and target.startswith("/dashboard") and "//" not in target and "\\" not in target:
+        return target
+    return "/dashboard"
+
+
+def current_session(request: Request, settings: Settings) -> SignedIn | None:
+    """The person the request's cookie signs in, or None."""
+    session = session_from(settings, request.cookies.get(COOKIE_NAME))
+    if session is None:
+        return None
+    return SignedIn(BOOTSTRAP_ADMIN, session.session_id, session.form_token)
+
+
+def signed_in(request: Request, settings: SettingsDep) -> SignedIn:
+    user = current_session(request, settings)
+    if user is None:
+        here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise HTTPException(
+            status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": f"/dashboard/login?next={quote(here)}"}
+        )
+    return user
+
+
+SignedInDep = Annotated[SignedIn, Depends(signed_in)]
+
+
+class NotYours(HTTPException):
+    """A page or action the signed-in role may not use: answered as a 403 page (api.main)."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(status.HTTP_403_FORBIDDEN, what)
+
+
+def screen(permission: Permission) -> Callable[[SignedIn], SignedIn]:
+    """A dependency: the signed-in person, if their role holds `permission` (else a 403 page)."""
+
+    def check(user: SignedInDep) -> SignedIn:
+        if not user.may(permission):
+            raise NotYours(f"your role ({user.member.role}) may not use this page")
+        return user
+
+    return check
+
+
+def check_form(user: SignedIn, posted: str | None) -> None:
+    from api.dashboard_session import DashboardSession, form_token_is_valid
+
+    if not form_token_is_valid(DashboardSession(user.session_id, user.form_token), posted):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page and try again")
+
+
+def page(request: Request, template: str, user: SignedIn | None, code: int = 200, **context: Any) -> Response:
+    settings: Settings = request.app.state.oms.settings
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"user": user, "temporal_ui": settings.temporal_ui_url, "namespace": settings.temporal_namespace, **context},
+        status_code=code,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def flash(settings: Settings, ok: bool, text: str) -> str:
+    """A message for the page after a redirect, signed so a link cannot put words in our mouth."""
+    return URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).dumps({"ok": ok, "text": text})
+
+
+def read_flash(settings: Settings, value: str | None) -> dict[str, Any] | None:
+    if not value:
+        return None
+    try:
+        loaded = URLSafeSerializer(settings.admin_token, salt=_FLASH_SALT).loads(value)
+    except BadSignature:
+        return None
+    return loaded if isinstance(loaded, dict) else None
