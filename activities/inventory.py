@@ -19,12 +19,12 @@ from contracts.inventory import (
 )
 from domain.fulfilment import ShipmentStatus, shipment_kind
 from domain.outside_fulfilment import count_the_shelf
-from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest, plan_shipments
+from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.db import SessionFactory
 from persistence.guarded_writes import inventory
 from persistence.guarded_writes.idempotency import run_once
-from persistence.guarded_writes.sourcing_inputs import available_by_location, sourcing_locations
+from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.master_data.channels import policy_for
 from persistence.models import Location, ShipmentRecord
 from persistence.read_model import backorders
@@ -54,12 +54,8 @@ class InventoryActivities(Inventory):
     def _reserve(self, session: Session, data: ReserveStockInput) -> ReserveStockResult:
         policy = policy_for(session, data.channel) if data.channel else None
         routing = policy.routing if policy else None
-        plan = plan_shipments(
-            SourcingRequest(data.demand, data.unit_values, data.destination or Destination(country="")),
-            available_by_location(session, data.demand),
-            sourcing_locations(session, data.at),
-            *((routing,) if routing else ()),
-        )
+        request = SourcingRequest(data.demand, data.unit_values, data.destination or Destination(country=""))
+        plan = plan_on_stock(session, request, data.at, routing)
         order_store.add_event(session, data.order_id, "sourcing", _describe(plan), data.at)
         auto_cancel = routing.auto_cancel_after_days if routing else None
         if plan.outcome is PlanOutcome.HOLD:

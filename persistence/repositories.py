@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.limits import INTEGER_MAX
+from domain.routing import RoutingPolicy
+from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.conflicts import translated
 from persistence.guarded_writes import cancel_claims, inventory, stock_ops
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
+from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.master_data import catalogue, locations
@@ -223,6 +226,17 @@ class SqlCatalogue:
     def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
         with translated():  # another request took the EAN or a listing between our check and our write
             catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings)
+
+    def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
+        return catalogue.list_products(self._session, query=query, limit=limit, offset=offset)
+
+
+class SqlSourcing:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def plan(self, request: SourcingRequest, at: datetime, routing: RoutingPolicy | None) -> SourcingPlan:
+        return plan_on_stock(self._session, request, at, routing)
 
 
 class SqlChannels:

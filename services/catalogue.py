@@ -16,6 +16,15 @@ from services.unit_of_work import UnitOfWorkFactory
 SAVE_ATTEMPTS = 2
 
 
+class IdentifierTaken(Conflict):
+    """The EAN or a listing id already belongs to another SKU; `field` says which ("ean", or
+    "listings.<channel>"), so a form shows the message next to it."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class Catalogue:
     def __init__(self, units: UnitOfWorkFactory) -> None:
         self._units = units
@@ -37,13 +46,21 @@ class Catalogue:
                         uow.stock.note_change(sku)
                     uow.commit()
                 except CatalogueConflict as exc:
-                    raise Conflict(str(exc)) from None
+                    raise IdentifierTaken(str(exc), exc.field) from None
                 except ConcurrentWrite:
                     if attempt + 1 < SAVE_ATTEMPTS:
                         continue
                     raise Conflict(f"{sku}'s catalogue entry changed meanwhile; retry") from None
                 return _existing(uow.catalogue.entry(sku), sku)
         raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def page(
+        self, *, query: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple[list[dict[str, object]], int]:
+        """Entries by SKU ({sku, name, ean, listings}) whose SKU, name or EAN contains `query` (any
+        case), and how many match in all."""
+        with self._units(read_only=True) as uow:
+            return uow.catalogue.page(query=query or None, limit=limit, offset=offset)
 
 
 def _existing(entry: dict[str, object] | None, sku: str) -> dict[str, object]:

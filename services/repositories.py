@@ -14,6 +14,8 @@ from typing import Protocol
 
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
+from domain.routing import RoutingPolicy
+from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
@@ -139,6 +141,15 @@ class CatalogueRepository(Protocol):
 
     def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
         """Raises persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
+
+    def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
+        """Entries by SKU whose SKU, name or EAN contains `query` (any case), and how many match."""
+
+
+class SourcingRepository(Protocol):
+    def plan(self, request: SourcingRequest, at: datetime, routing: RoutingPolicy | None) -> SourcingPlan:
+        """Where the order would ship from now, planned exactly as the reserving activity plans
+        (persistence.guarded_writes.sourcing_inputs.plan_on_stock); nothing is reserved."""
 
 
 class ChannelRepository(Protocol):

@@ -27,6 +27,7 @@ from persistence.repositories import (
     SqlReports,
     SqlReturns,
     SqlShipments,
+    SqlSourcing,
     SqlStock,
 )
 from services.repositories import (
@@ -40,6 +41,7 @@ from services.repositories import (
     ReportRepository,
     ReturnRepository,
     ShipmentRepository,
+    SourcingRepository,
     StockRepository,
 )
 
@@ -56,6 +58,7 @@ class AbstractUnitOfWork(abc.ABC):
     messages: MessageRepository
     reports: ReportRepository
     payments: PaymentRepository
+    sourcing: SourcingRepository
 
     def __enter__(self) -> Self:
         return self
@@ -97,6 +100,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.messages = SqlMessages(session)
         self.reports = SqlReports(session)
         self.payments = SqlPayments(session)
+        self.sourcing = SqlSourcing(session)
         return super().__enter__()
 
     def __exit__(

@@ -243,6 +243,15 @@ class FakeCatalogue:
             raise self.refusals.pop(0)
         self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings)}
 
+    def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
+        wanted = (query or "").lower()
+        matching = [
+            entry
+            for sku, entry in sorted(self.entries.items())
+            if not wanted or any(wanted in str(entry.get(key) or "").lower() for key in ("sku", "name", "ean"))
+        ]
+        return matching[offset : offset + limit], len(matching)
+
 
 class FakeChannels:
     def __init__(self) -> None:

@@ -1,4 +1,6 @@
-"""What the sourcing function needs, read fresh inside the reserving transaction."""
+"""What the sourcing function needs, read fresh inside the reserving transaction, and the plan made
+from it (`plan_on_stock`): the one way both the reserving activity and the admin's routing preview
+plan an order, so the preview cannot route differently from the real thing."""
 
 from __future__ import annotations
 
@@ -8,7 +10,8 @@ from datetime import datetime, time
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from domain.sourcing import CostProfile, SourcingLocation
+from domain.routing import RoutingPolicy
+from domain.sourcing import CostProfile, SourcingLocation, SourcingPlan, SourcingRequest, plan_shipments
 from persistence.models import Location, ShipmentRecord, StockLevel
 
 
@@ -59,3 +62,16 @@ def available_by_location(session: Session, skus: Iterable[str]) -> dict[str, di
     for location_id, sku, units in rows:
         result.setdefault(location_id, {})[sku] = max(int(units), 0)
     return result
+
+
+def plan_on_stock(
+    session: Session, request: SourcingRequest, at: datetime, routing: RoutingPolicy | None
+) -> SourcingPlan:
+    """Where the order would ship from now: `plan_shipments` over the active locations (with the
+    capacity left on `at`'s day) and the stock free to promise, by `routing` (None: the default policy)."""
+    return plan_shipments(
+        request,
+        available_by_location(session, request.demand),
+        sourcing_locations(session, at),
+        *((routing,) if routing else ()),
+    )

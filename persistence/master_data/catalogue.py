@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from persistence.db import SessionFactory
@@ -19,7 +19,12 @@ SkuResolver = Callable[[str], str | None]
 
 
 class CatalogueConflict(ValueError):
-    """An EAN or listing id already belongs to another SKU."""
+    """An EAN or listing id already belongs to another SKU; `field` says which of the entry's
+    identifiers ("ean", or "listings.<channel>"), so a form can show it next to that field."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def sku_for_ean(session: Session, ean: str) -> str | None:
@@ -83,11 +88,11 @@ def save_product(session: Session, sku: str, *, name: str, ean: str | None, list
     if ean:
         owner = sku_for_ean(session, ean)
         if owner not in (None, sku):
-            raise CatalogueConflict(f"EAN {ean} already belongs to {owner}")
+            raise CatalogueConflict(f"EAN {ean} already belongs to {owner}", "ean")
     for channel, listing_id in listings.items():
         owner = sku_for_listing(session, channel, listing_id)
         if owner not in (None, sku):
-            raise CatalogueConflict(f"{channel} listing {listing_id} already belongs to {owner}")
+            raise CatalogueConflict(f"{channel} listing {listing_id} already belongs to {owner}", f"listings.{channel}")
     product = session.get(Product, sku)
     if product is None:
         session.add(Product(sku=sku, name=name, ean=ean or None))
@@ -110,3 +115,35 @@ def product_view(session: Session, sku: str) -> dict[str, object] | None:
         )
     }
     return {"sku": product.sku, "name": product.name, "ean": product.ean, "listings": listings}
+
+
+def list_products(
+    session: Session, *, query: str | None, limit: int, offset: int
+) -> tuple[list[dict[str, object]], int]:
+    """One page of catalogue entries by SKU ({sku, name, ean, listings}), and how many match in all.
+    `query` matches part of the SKU, the name or the EAN, whatever the case."""
+    matching = select(Product)
+    if query:
+        pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matching = matching.where(
+            or_(
+                func.lower(Product.sku).like(pattern, escape="\\"),
+                func.lower(Product.name).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Product.ean, "")).like(pattern, escape="\\"),
+            )
+        )
+    count = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    products = list(session.scalars(matching.order_by(Product.sku).limit(limit).offset(offset)))
+    listings: dict[str, dict[str, str]] = {}
+    if products:
+        rows = session.execute(
+            select(ChannelListing.sku, ChannelListing.channel, ChannelListing.listing_id).where(
+                ChannelListing.sku.in_([product.sku for product in products])
+            )
+        )
+        for sku, channel, listing_id in rows:
+            listings.setdefault(sku, {})[channel] = listing_id
+    entries: list[dict[str, object]] = [
+        {"sku": p.sku, "name": p.name, "ean": p.ean, "listings": listings.get(p.sku, {})} for p in products
+    ]
+    return entries, count
