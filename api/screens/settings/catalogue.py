@@ -1,0 +1,183 @@
+"""The catalogue: a searchable, paged list of SKUs (name, EAN, each channel's listing id), and a
+form per entry validated by the JSON API's own model (api.routes.catalogue.ProductPut: check digit,
+known channels) and saved through services.catalogue.put."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from api.deps import CatalogueDep, SettingsDep
+from api.paging import PageNumber
+from api.routes.catalogue import ProductPut
+from api.screens.pages import PAGE_SIZE, check_form, flash, read_flash
+from api.screens.pages import page as render
+from api.screens.settings.forms import FORM_LEVEL, Admin, field_errors, text
+from config import Settings
+from domain import limits
+from domain.order import CHANNELS
+from services.catalogue import IdentifierTaken
+from services.errors import NotFound
+
+router = APIRouter()
+
+
+@router.get("/catalogue")
+def list_catalogue(
+    request: Request,
+    user: Admin,
+    catalogue: CatalogueDep,
+    settings: SettingsDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    page: PageNumber = 1,
+    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+) -> Response:
+    query = q.strip()
+    entries, count = catalogue.page(query=query or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    return render(
+        request,
+        "settings/catalogue.html",
+        user,
+        entries=entries,
+        count=count,
+        q=query,
+        page=page,
+        pages=max(1, -(-count // PAGE_SIZE)),
+        query=urlencode({"q": query}) if query else "",
+        channels=CHANNELS,
+        flash=read_flash(settings, flash_),
+    )
+
+
+@router.get("/catalogue/new")
+def new_entry(request: Request, user: Admin) -> Response:
+    return _form(request, user, {"sku": "", "name": "", "ean": ""}, {}, new=True)
+
+
+@router.post("/catalogue/new")
+async def create_entry(request: Request, user: Admin, catalogue: CatalogueDep, settings: SettingsDep) -> Response:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    check_form(user, form.get("form_token"))
+    typed = _typed_from(form) | {"sku": text(form, "sku")}
+    sku = typed["sku"]
+    problem = _sku_problem(sku)
+    if problem is None:
+        try:
+            catalogue.entry(sku)
+            problem = f"{sku} is in the catalogue already: open it from the list to change it"
+        except NotFound:
+            pass
+    if problem is not None:
+        errors = {"sku": problem}
+        try:  # say everything wrong at once
+            _valid(typed)
+        except ValidationError as exc:
+            errors |= field_errors(exc)
+        return _form(request, user, typed, errors, new=True, code=status.HTTP_422_UNPROCESSABLE_CONTENT)
+    return _save(request, user, catalogue, settings, sku, typed, new=True)
+
+
+@router.get("/catalogue/{sku}")
+def edit_entry(
+    sku: str,
+    request: Request,
+    user: Admin,
+    catalogue: CatalogueDep,
+    settings: SettingsDep,
+    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+) -> Response:
+    try:
+        entry = catalogue.entry(sku)
+    except NotFound:
+        return render(request, "dashboard/not_found.html", user, code=404, what=f"catalogue entry {sku}")
+    listings = entry["listings"] if isinstance(entry["listings"], dict) else {}
+    typed = {"sku": sku, "name": entry["name"], "ean": entry["ean"] or ""}
+    typed |= {f"listings.{channel}": listings.get(channel, "") for channel in CHANNELS}
+    return _form(request, user, typed, {}, new=False, flash=read_flash(settings, flash_))
+
+
+@router.post("/catalogue/{sku}")
+async def save_entry(
+    sku: str, request: Request, user: Admin, catalogue: CatalogueDep, settings: SettingsDep
+) -> Response:
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    check_form(user, form.get("form_token"))
+    try:
+        catalogue.entry(sku)
+    except NotFound:
+        return render(request, "dashboard/not_found.html", user, code=404, what=f"catalogue entry {sku}")
+    return _save(request, user, catalogue, settings, sku, _typed_from(form) | {"sku": sku}, new=False)
+
+
+def _typed_from(form: dict[str, str]) -> dict[str, Any]:
+    typed: dict[str, Any] = {"name": form.get("name", ""), "ean": form.get("ean", "")}
+    return typed | {f"listings.{channel}": form.get(f"listings.{channel}", "") for channel in CHANNELS}
+
+
+def _valid(typed: dict[str, Any]) -> ProductPut:
+    listings = {channel: typed[f"listings.{channel}"] for channel in CHANNELS if typed[f"listings.{channel}"].strip()}
+    return ProductPut.model_validate({"name": typed["name"].strip(), "ean": typed["ean"], "listings": listings})
+
+
+def _save(
+    request: Request,
+    user: Admin,
+    catalogue: CatalogueDep,
+    settings: Settings,
+    sku: str,
+    typed: dict[str, Any],
+    *,
+    new: bool,
+) -> Response:
+    unprocessable = status.HTTP_422_UNPROCESSABLE_CONTENT
+    try:
+        body = _valid(typed)
+    except ValidationError as exc:
+        return _form(request, user, typed, field_errors(exc), new=new, code=unprocessable)
+    try:
+        catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings)
+    except IdentifierTaken as exc:
+        errors = {exc.field or FORM_LEVEL: exc.message}
+        return _form(request, user, typed, errors, new=new, code=status.HTTP_409_CONFLICT)
+    message = flash(settings, True, f"{sku} {'added to' if new else 'saved in'} the catalogue")
+    return RedirectResponse(
+        f"/dashboard/admin/catalogue/{quote(sku, safe='')}?flash={message}", status.HTTP_303_SEE_OTHER
+    )
+
+
+def _sku_problem(sku: str) -> str | None:
+    if not sku:
+        return "required"
+    if len(sku) > limits.SKU:
+        return f"at most {limits.SKU} characters"
+    if "/" in sku:
+        return "a SKU with / cannot be reached by its address (the API's /catalogue/{sku} neither)"
+    return None
+
+
+def _form(
+    request: Request,
+    user: Admin,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    new: bool,
+    code: int = 200,
+    **context: Any,
+) -> Response:
+    values = {f"listings.{channel}": "" for channel in CHANNELS} | values
+    return render(
+        request,
+        "settings/product.html",
+        user,
+        code=code,
+        values=values,
+        errors=errors,
+        new=new,
+        channels=CHANNELS,
+        **context,
+    )
