@@ -17,7 +17,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.inventory import InventoryActivities
 from api.main import create_app
-from api.screens.pages import SignedIn, signed_in
+from api.screens.pages import PAGE_SIZE, SignedIn, signed_in
 from config import load_settings
 from contracts.inventory import ReserveStockInput
 from domain.routing import policy_from_dict
@@ -27,6 +27,7 @@ from ops.temporal_dev import free_port
 from persistence.guarded_writes import stock_ops
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
+from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.unit_of_work import units_on
 from tests.factories import add_location, make_order, stock
@@ -437,3 +438,20 @@ def test_a_role_without_settings_gets_403_and_no_link(support_browser, database,
     assert posted.status_code in (403, 405)
     assert "/dashboard/admin/locations" not in support_browser.get("/dashboard").text
     assert support_browser.get("/locations/AMS", headers=STAFF).json()["name"] == "AMS site"
+
+
+def test_the_catalogue_list_pages_and_takes_a_search_literally(browser, database):
+    """`%` and `_` typed into the search are characters, not patterns; pages hold PAGE_SIZE entries."""
+    catalogue = Catalogue(units_on(database.session_factory))
+    for number in range(PAGE_SIZE + 2):
+        catalogue.put(f"SKU-{number:03}", name=f"Thing {number}", ean=None, listings={})
+    catalogue.put("CUP_1", name="Cup 100%", ean=None, listings={"bol": "CUP-BOL"})
+
+    assert [entry["sku"] for entry in catalogue.page(query="_")[0]] == ["CUP_1"]
+    assert [entry["sku"] for entry in catalogue.page(query="0%")[0]] == ["CUP_1"]
+    first, count = catalogue.page(limit=PAGE_SIZE)
+    assert count == PAGE_SIZE + 3 and first[0]["sku"] == "CUP_1" and len(first) == PAGE_SIZE
+
+    second = browser.get(f"{ADMIN}/catalogue", params={"page": 2}).text
+    assert "page 2 of 2" in second and "SKU-051" in second and "SKU-000" not in second
+    assert "CUP-BOL" in browser.get(f"{ADMIN}/catalogue", params={"q": "cup"}).text
