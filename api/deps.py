@@ -33,6 +33,7 @@ from services.returns import Returns
 from services.shipments import Shipments
 from services.stock import Stock
 from services.tracking import TrackingLinks
+from services.warehouse import WarehouseFloor
 
 
 def get_state(request: Request) -> AppState:
@@ -119,6 +120,10 @@ def get_dashboard(state: StateDep) -> Dashboard:
     return state.services.dashboard
 
 
+def get_floor(state: StateDep) -> WarehouseFloor:
+    return state.services.floor
+
+
 def get_codec(state: StateDep) -> EncryptionCodec:
     return state.codec
 
@@ -140,6 +145,7 @@ AuditDep = Annotated[PayloadAudit, Depends(get_audit)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
+FloorDep = Annotated[WarehouseFloor, Depends(get_floor)]
 
 
 # -- who is calling ---------------------------------------------------------------------------

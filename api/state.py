@@ -41,6 +41,7 @@ from services.stock import Stock
 from services.tracking import TrackingLinks
 from services.unit_of_work import SqlUnitsOfWork
 from services.waiting import reason
+from services.warehouse import WarehouseFloor
 
 T = TypeVar("T")
 log = logging.getLogger("oms.api")
@@ -118,6 +119,7 @@ class Services:
     payment_updates: PaymentUpdates
     gauges: ReadModelGauges
     """What is waiting, read from the read model when GET /metrics is scraped."""
+    floor: WarehouseFloor
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -140,6 +142,7 @@ class Services:
             dashboard=Dashboard(units),
             payment_updates=PaymentUpdates(units, mollie_reader(settings)),
             gauges=ReadModelGauges(units),
+            floor=WarehouseFloor(units, settings),
         )
 
 

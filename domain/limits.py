@@ -67,6 +67,8 @@ MESSAGE_KIND = 60
 MESSAGE_OUTCOME = 200
 """What became of a payload (trimmed: only people read it)."""
 EAN = 20
+BIN = 40
+"""A shelf position on the warehouse floor (aisle-rack-shelf), as staff type it."""
 PRODUCT_NAME = 300
 """A catalogue name, as staff enter it (PUT /catalogue)."""
 LISTING_ID = 100

@@ -102,6 +102,8 @@ class StockLevel(Base):
     reserved: Mapped[int] = mapped_column(Integer, default=0)
     safety_stock: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    bin: Mapped[str | None] = mapped_column(String(limits.BIN), nullable=True)
+    """Where on the location's shelves the SKU lies (aisle-rack-shelf, as the floor names it), for the pick list."""
 
     # The last line of defence against oversell: even a faulty statement cannot commit this.
     __table_args__ = (

@@ -24,7 +24,7 @@ from persistence.guarded_writes.inventory import StockRow, TooMuchStock
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.stock_outbox import note_stock_change
-from persistence.master_data import catalogue, locations
+from persistence.master_data import bins, catalogue, locations
 from persistence.master_data import channels as channel_store
 from persistence.master_data.channels import PolicyCache
 from persistence.models import (
@@ -50,6 +50,7 @@ from persistence.read_model import (
     returns,
     shipments,
     stock_overview,
+    warehouse_floor,
 )
 from persistence.read_model import orders as order_store
 from persistence.read_model.deliveries import Recorded
@@ -58,6 +59,7 @@ from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.warehouse_floor import FloorRows
 
 
 class SqlOrders:
@@ -140,6 +142,18 @@ class SqlShipments:
             return existing
         self._session.add(label)
         return label
+
+    def open_at(self, location_id: str) -> FloorRows:
+        return warehouse_floor.open_at(self._session, location_id)
+
+    def expired_at(self, location_id: str, limit: int) -> FloorRows:
+        return warehouse_floor.expired_at(self._session, location_id, limit)
+
+    def on_the_floor(self, shipment_id: str) -> FloorRows | None:
+        return warehouse_floor.one(self._session, shipment_id)
+
+    def set_bin(self, location_id: str, sku: str, bin_: str | None) -> bool:
+        return bins.set_bin(self._session, location_id, sku, bin_)
 
 
 class SqlDeliveries:

@@ -36,6 +36,7 @@ from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.warehouse_floor import FloorRows
 
 
 class OrderRepository(Protocol):
@@ -92,6 +93,18 @@ class ShipmentRepository(Protocol):
 
     def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
         """Keep a label; one already kept for the shipment and purpose wins."""
+
+    def open_at(self, location_id: str) -> FloorRows:
+        """What the warehouse floor and the counter still have to do at a location, with the facts shown beside it."""
+
+    def expired_at(self, location_id: str, limit: int) -> FloorRows:
+        """Pickups at the store that were not collected in time, latest first."""
+
+    def on_the_floor(self, shipment_id: str) -> FloorRows | None:
+        """One shipment with the facts a picker and a packing slip show."""
+
+    def set_bin(self, location_id: str, sku: str, bin_: str | None) -> bool:
+        """Where a SKU lies at a location; False without a stock record there."""
 
 
 class DeliveryRepository(Protocol):

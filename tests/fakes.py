@@ -35,6 +35,7 @@ from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.warehouse_floor import FloorRows
 from services.gateway import EngineUnavailable
 from services.unit_of_work import AbstractUnitOfWork
 
@@ -149,6 +150,19 @@ class FakeShipments:
 
     def keep_label(self, label: ShipmentLabel) -> ShipmentLabel:
         return self.labels.setdefault((label.shipment_id, label.purpose), label)
+
+    def open_at(self, location_id: str) -> FloorRows:
+        return FloorRows([r for r in self.records.values() if location_id in (r.location_id, r.transfer_to)])
+
+    def expired_at(self, location_id: str, limit: int) -> FloorRows:
+        return FloorRows([])
+
+    def on_the_floor(self, shipment_id: str) -> FloorRows | None:
+        record = self.records.get(shipment_id)
+        return None if record is None else FloorRows([record])
+
+    def set_bin(self, location_id: str, sku: str, bin_: str | None) -> bool:
+        return False
 
 
 class FakeStock:

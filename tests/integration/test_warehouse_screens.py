@@ -1,0 +1,420 @@
+"""The warehouse floor and the store counter, in-process on SQLite and PostgreSQL: the pick list in
+deadline order with late steps marked, scanning that counts and refuses on the spot, the short-pick
+warning, pack and ship forms that say what is wrong next to the field, the packing slip, the
+counter's lists and search, and who may see which location's pages.
+
+Confirming a step needs the shipment's workflow: tests/e2e/test_warehouse_screens_flow.py does that
+through these pages. Here there is no engine (a free port), so a confirmation shows the engine's
+absence on the page, never a 500."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.screens.pages import SignedIn, signed_in
+from config import load_settings
+from contracts.shipments import EscalationInput
+from domain.order import Address
+from domain.staff import Role, StaffMember
+from ops.temporal_dev import free_port
+from persistence.master_data.catalogue import save_product
+from persistence.models import ShipmentLabel, ShipmentRecord
+from persistence.read_model import escalations
+from persistence.read_model import orders as order_store
+from persistence.unit_of_work import UnitOfWork
+from tests.factories import add_location, make_order, stock
+
+TOKEN = "warehouse-token"
+MUG_EAN = "8712345678906"
+
+
+@pytest.fixture
+def browser(database) -> Iterator[TestClient]:
+    """Signed in with the admin token (the bootstrap admin, who may do everything)."""
+    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
+    with TestClient(create_app(settings), follow_redirects=False) as client:
+        response = client.post("/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
+        assert response.status_code == 303
+        yield client
+
+
+@pytest.fixture
+def ams_picker(database) -> Iterator[TestClient]:
+    """A warehouse member of AMS only, put in place of the signed-in person by overriding the
+    pages' `signed_in` dependency (until real accounts can sign in here)."""
+    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
+    app = create_app(settings)
+    member = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({"AMS"}))
+    app.dependency_overrides[signed_in] = lambda: SignedIn(member, "session-1", "form-1")
+    with TestClient(app, follow_redirects=False) as client:
+        yield client
+
+
+def _form_token(page: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert found is not None
+    return found.group(1)
+
+
+def _order(db, lines, *, reference: str, name: str = "Sam Tester", pickup: str | None = None) -> str:
+    order = replace(
+        make_order(lines, pickup_location_id=pickup),
+        reference=reference,
+        shipping_address=Address(name=name, line1="Damrak 1", postcode="1012 LG", city="Amsterdam", country="NL"),
+    )
+    with UnitOfWork(db.session_factory) as uow:
+        order_store.record_order(uow.session, order, datetime.now(UTC))
+        uow.commit()
+    return order.order_id
+
+
+def _shipment(db, order_id: str, location_id: str, lines: dict[str, int], **fields) -> str:
+    shipment_id = f"shipment-{order_id}-{location_id}"
+    fields.setdefault("status", "RESERVED")
+    with UnitOfWork(db.session_factory) as uow:
+        uow.session.add(
+            ShipmentRecord(shipment_id=shipment_id, order_id=order_id, location_id=location_id, lines=lines, **fields)
+        )
+        uow.commit()
+    return shipment_id
+
+
+def _catalogue(db) -> None:
+    with UnitOfWork(db.session_factory) as uow:
+        save_product(uow.session, "MUG-1", name="Stoneware mug", ean=MUG_EAN, listings={})
+        save_product(uow.session, "TEE-1", name="Organic tee", ean=None, listings={})
+        uow.commit()
+
+
+def _cards(page: str) -> list[str]:
+    """The shipment ids of the pick list, top to bottom."""
+    return re.findall(r'data-shipment="([^"]+)"', page)
+
+
+def test_the_pick_list_puts_the_earliest_deadline_first_and_marks_late_steps(browser, database):
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "RIG")
+    stock(database.session_factory, "AMS", {"MUG-1": 10, "TEE-1": 10})
+    _catalogue(database)
+    now = datetime.now(UTC)
+    fresh = _shipment(database, _order(database, [("MUG-1", 2, 1250)], reference="#FRESH"), "AMS", {"MUG-1": 2})
+    late = _shipment(
+        database,
+        _order(database, [("TEE-1", 1, 2000)], reference="#LATE"),
+        "AMS",
+        {"TEE-1": 1},
+        created_at=now - timedelta(hours=5),
+    )
+    packing = _shipment(
+        database,
+        _order(database, [("MUG-1", 1, 1250)], reference="#PACK"),
+        "AMS",
+        {"MUG-1": 1},
+        status="PICKED",
+        created_at=now - timedelta(hours=1),
+        picked_at=now - timedelta(minutes=30),
+    )
+    escalated_order = _order(database, [("MUG-1", 1, 1250)], reference="#ESC")
+    escalated = _shipment(database, escalated_order, "AMS", {"MUG-1": 1}, created_at=now - timedelta(minutes=10))
+    with UnitOfWork(database.session_factory) as uow:  # the workflow's own deadline wins over the computed one
+        escalations.raise_once(
+            uow.session,
+            EscalationInput(escalated_order, escalated, "AMS", "pick", now - timedelta(hours=3), "esc", now),
+        )
+        uow.commit()
+    _shipment(database, _order(database, [("MUG-1", 1, 1250)], reference="#RIG"), "RIG", {"MUG-1": 1})
+    gone = _order(database, [("MUG-1", 1, 1250)], reference="#GONE")
+    _shipment(database, gone, "AMS", {"MUG-1": 1}, status="SHIPPED")
+
+    page = browser.get("/dashboard/warehouse/AMS")
+    assert page.status_code == 200
+    assert _cards(page.text) == [escalated, late, packing, fresh]
+    cards = {sid: page.text.split(f'data-shipment="{sid}"')[1].split("</section>")[0] for sid in _cards(page.text)}
+    assert 'class="card late"' in page.text.split(f'data-shipment="{late}"')[0].rsplit("<section", 1)[1]
+    assert "Late: pick was due" in cards[late] and "1 h" in cards[late]
+    assert "Late: pick was due" in cards[escalated] and "3 h" in cards[escalated]
+    assert "pack due" in cards[packing] and "Late" not in cards[packing]
+    assert "Late" not in cards[fresh]
+    assert "Stoneware mug" in cards[fresh] and MUG_EAN in cards[fresh] and "#FRESH" in cards[fresh]
+    assert "#RIG" not in page.text and "#GONE" not in page.text
+
+    # A bin, set on this screen, shows on the lines of that SKU.
+    saved = browser.post(
+        "/dashboard/warehouse/AMS/bins", data={"form_token": _form_token(page.text), "sku": "MUG-1", "bin": "A-03-2"}
+    )
+    assert saved.status_code == 303
+    again = browser.get(saved.headers["location"]).text
+    assert "MUG-1 lies in A-03-2" in again
+    assert re.search(r'data-label="Bin">A-03-2<', again.split(f'data-shipment="{fresh}"')[1])
+    unknown = browser.post(
+        "/dashboard/warehouse/AMS/bins", data={"form_token": _form_token(page.text), "sku": "NOPE-1", "bin": "B-1"}
+    )
+    assert "bin not set: AMS holds no stock record of NOPE-1" in browser.get(unknown.headers["location"]).text
+
+
+def test_one_location_goes_straight_to_its_pick_list_and_another_locations_pages_are_refused(ams_picker, database):
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "RIG")
+    add_location(database.session_factory, "UTR", kind="store")
+    stock(database.session_factory, "RIG", {"MUG-1": 5})
+    theirs = _shipment(database, _order(database, [("MUG-1", 1, 1250)], reference="#R"), "RIG", {"MUG-1": 1})
+    ours = _shipment(database, _order(database, [("MUG-1", 1, 1250)], reference="#A"), "AMS", {"MUG-1": 1})
+
+    assert ams_picker.get("/dashboard/warehouse").headers["location"] == "/dashboard/warehouse/AMS"
+    assert ours in ams_picker.get("/dashboard/warehouse/AMS").text
+    assert ams_picker.get("/dashboard/warehouse/RIG").status_code == 403
+    assert ams_picker.get(f"/dashboard/warehouse/shipments/{theirs}").status_code == 403
+    assert ams_picker.get(f"/dashboard/warehouse/shipments/{theirs}/slip").status_code == 403
+    scan = ams_picker.post(
+        f"/dashboard/warehouse/shipments/{theirs}/scan", data={"form_token": "form-1", "code": "MUG-1"}
+    )
+    assert scan.status_code == 403
+    bins = ams_picker.post("/dashboard/warehouse/RIG/bins", data={"form_token": "form-1", "sku": "MUG-1", "bin": "X"})
+    assert bins.status_code == 403
+    assert ams_picker.get("/dashboard/counter/UTR").status_code == 403
+    # No store of theirs: the counter says so rather than listing someone else's.
+    assert "not assigned to any store" in ams_picker.get("/dashboard/counter").text
+
+
+def _scan(client: TestClient, shipment_id: str, token: str, code: str, counts: dict[str, int], units: str = "1"):
+    return client.post(
+        f"/dashboard/warehouse/shipments/{shipment_id}/scan",
+        data={"form_token": token, "code": code, "units": units, "counts": json.dumps(counts)},
+    )
+
+
+def _counts_after(response) -> dict[str, int]:
+    assert response.status_code == 303, response.text
+    counts: dict[str, int] = json.loads(parse_qs(urlparse(response.headers["location"]).query)["counts"][0])
+    return counts
+
+
+def test_scanning_counts_units_refuses_wrong_items_and_over_picks_and_warns_of_a_short_pick(browser, database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"MUG-1": 10, "TEE-1": 10, "CAP-1": 3})
+    _catalogue(database)
+    order_id = _order(database, [("MUG-1", 2, 1250), ("TEE-1", 1, 2000)], reference="#SCAN")
+    shipment_id = _shipment(database, order_id, "AMS", {"MUG-1": 2, "TEE-1": 1})
+    here = f"/dashboard/warehouse/shipments/{shipment_id}"
+
+    page = browser.get(here).text
+    assert re.search(r'<label for="scan">Scan or type EAN / SKU</label>\s*<input id="scan"[^>]* autofocus', page)
+    token = _form_token(page)
+
+    counts = _counts_after(_scan(browser, shipment_id, token, MUG_EAN, {}))  # by EAN
+    assert counts == {"MUG-1": 1, "TEE-1": 0}
+    after = browser.get(_scan(browser, shipment_id, token, "tee-1", counts).headers["location"])  # SKU, any case
+    assert "Counted TEE-1: 1 of 1" in after.text
+    counts = {"MUG-1": 1, "TEE-1": 1}
+
+    wrong = _scan(browser, shipment_id, token, "CAP-1", counts)
+    assert wrong.status_code == 422
+    assert '<p class="error" id="scan-error" role="alert">CAP-1 is not on this pick list: put it back</p>' in wrong.text
+    assert 'aria-describedby="scan-error"' in wrong.text
+    assert '"MUG-1":1' in wrong.text.replace("&#34;", '"')  # the counts so far are kept
+
+    over = _scan(browser, shipment_id, token, f"2x {MUG_EAN}", counts)
+    assert over.status_code == 422 and "MUG-1: the pick list asks for 2, this would make 3" in over.text
+    assert _scan(browser, shipment_id, token, "TEE-1", counts).status_code == 422  # one too many of that too
+
+    short = browser.get(here, params={"counts": json.dumps(counts)}).text
+    note = short.split('id="short-note"')[1].split("</div>")[0]
+    assert "Short pick: 1 unit not counted" in note and "MUG-1 \u00d71" in note
+    assert "written off at AMS" in note and "sources the missing units again elsewhere" in note
+    assert "backorder" in note
+    assert "Confirm short pick (1 missing)" in short
+
+    full = _counts_after(_scan(browser, shipment_id, token, "mug-1", counts))
+    done = browser.get(here, params={"counts": json.dumps(full)}).text
+    assert "Confirm pick (3 units)" in done and 'id="short-note"' not in done
+
+    # No engine answers here: the confirmation is shown as not sent, with the counts kept.
+    confirm = browser.post(f"{here}/pick", data={"form_token": token, "counts": json.dumps(counts)})
+    assert confirm.status_code == 503 and "Pick not sent" in confirm.text
+    assert "Confirm short pick (1 missing)" in confirm.text
+
+    # Nothing counted: the button says so before anyone presses it.
+    assert "Confirm: nothing found" in browser.get(here).text
+
+
+def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"MUG-1": 10})
+    picked = _shipment(
+        database,
+        _order(database, [("MUG-1", 1, 1250)], reference="#P"),
+        "AMS",
+        {"MUG-1": 1},
+        status="PICKED",
+        picked_at=datetime.now(UTC),
+    )
+    here = f"/dashboard/warehouse/shipments/{picked}"
+    page = browser.get(here, params={"parcels": 2}).text
+    assert page.count('name="weight"') == 2 and "Confirm packed (2 parcels)" in page
+    token = _form_token(page)
+
+    one_weight = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "2", "weight": ["1200", ""]})
+    assert one_weight.status_code == 422
+    assert '<p class="error" id="weight-error" role="alert">weigh every parcel: parcel 2 has no weight</p>' in (
+        one_weight.text
+    )
+    assert 'value="1200"' in one_weight.text  # what was typed stays
+    three = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "2", "weight": ["1", "2", "3"]})
+    assert three.status_code == 422 and "one weight per parcel (2)" in three.text
+    not_grams = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "1", "weight": "heavy"})
+    assert not_grams.status_code == 422 and "parcel 1: the weight in whole grams" in not_grams.text
+    no_parcels = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "0"})
+    assert no_parcels.status_code == 422 and 'id="parcels-error"' in no_parcels.text
+    # Weights are optional without a carrier integration; the engine is what is missing here.
+    packed = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "1"})
+    assert packed.status_code == 503 and "Pack not sent" in packed.text
+
+    to_ship = _shipment(
+        database,
+        _order(database, [("MUG-1", 1, 1250)], reference="#S"),
+        "AMS",
+        {"MUG-1": 1},
+        status="PACKED",
+        picked_at=datetime.now(UTC),
+        packed_at=datetime.now(UTC),
+        parcels=1,
+    )
+    ship_page = browser.get(f"/dashboard/warehouse/shipments/{to_ship}").text
+    assert '<label for="carrier">Carrier</label>' in ship_page and "Tracking number" in ship_page
+    missing = browser.post(
+        f"/dashboard/warehouse/shipments/{to_ship}/ship", data={"form_token": token, "carrier": "postnl"}
+    )
+    assert missing.status_code == 422
+    assert 'id="tracking-error"' in missing.text and 'value="postnl"' in missing.text
+    assert 'id="carrier-error"' not in missing.text
+
+    # A shipment with the carrier's label: its PDF through this screen, and the hand-over button.
+    labelled = _shipment(
+        database,
+        _order(database, [("MUG-1", 1, 1250)], reference="#L"),
+        "AMS",
+        {"MUG-1": 1},
+        status="PACKED",
+        picked_at=datetime.now(UTC),
+        packed_at=datetime.now(UTC),
+        parcels=1,
+        carrier="postnl",
+        tracking_number="3SABC123",
+        label_status="ready",
+    )
+    with UnitOfWork(database.session_factory) as uow:
+        uow.session.add(
+            ShipmentLabel(
+                shipment_id=labelled,
+                purpose="outbound",
+                carrier="postnl",
+                tracking_number="3SABC123",
+                reference="sendcloud:1",
+                media_type="application/pdf",
+                document=b"%PDF-1.4 label",
+            )
+        )
+        uow.commit()
+    label_page = browser.get(f"/dashboard/warehouse/shipments/{labelled}").text
+    assert "Handed to the carrier" in label_page and "3SABC123" in label_page and 'name="carrier"' not in label_page
+    pdf = browser.get(f"/dashboard/warehouse/shipments/{labelled}/label.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content == b"%PDF-1.4 label"
+    assert browser.get(f"/dashboard/warehouse/shipments/{to_ship}/label.pdf").status_code == 404
+
+
+def test_the_packing_slip_has_the_order_the_address_the_lines_and_the_parcels(browser, database):
+    add_location(database.session_factory, "AMS")
+    _catalogue(database)
+    order_id = _order(database, [("MUG-1", 2, 1250), ("TEE-1", 1, 2000)], reference="#1042", name="Noor de Vries")
+    shipment_id = _shipment(
+        database,
+        order_id,
+        "AMS",
+        {"MUG-1": 2, "TEE-1": 1},
+        status="PACKED",
+        picked_at=datetime.now(UTC),
+        packed_at=datetime.now(UTC),
+        parcels=2,
+        parcel_weights_grams=[1200, 800],
+    )
+    slip = browser.get(f"/dashboard/warehouse/shipments/{shipment_id}/slip")
+    assert slip.status_code == 200
+    body = slip.text
+    assert '<span id="order-number">#1042</span>' in body
+    address = body.split('id="ship-to">')[1].split("</address>")[0]
+    assert "Noor de Vries" in address and "Damrak 1" in address and "1012 LG Amsterdam" in address
+    lines = body.split('id="slip-lines"')[1].split("</table>")[0]
+    assert re.search(r"<td>MUG-1</td><td>Stoneware mug</td><td class=\"num\">2</td>", lines)
+    assert re.search(r"<td>TEE-1</td><td>Organic tee</td><td class=\"num\">1</td>", lines)
+    assert "2 (1200 g, 800 g)" in body
+    assert "@media print" in body and 'onclick="window.print()"' in body
+
+
+def test_the_counter_lists_pickups_finds_them_by_number_or_name_and_asks_before_handing_over(browser, database):
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "UTR", kind="store")
+    _catalogue(database)
+    now = datetime.now(UTC)
+    ready = dict(status="READY_FOR_PICKUP", kind="collect", picked_at=now, ready_at=now)
+    noor = _shipment(
+        database, _order(database, [("MUG-1", 1, 1250)], reference="#C1", name="Noor Jansen", pickup="UTR"),
+        "UTR", {"MUG-1": 1}, **ready,
+    )  # fmt: skip
+    piet = _shipment(
+        database, _order(database, [("TEE-1", 1, 2000)], reference="#C2", name="Piet Bakker", pickup="UTR"),
+        "UTR", {"TEE-1": 1}, **ready,
+    )  # fmt: skip
+    picked = _shipment(
+        database, _order(database, [("MUG-1", 1, 1250)], reference="#C3", name="Ada", pickup="UTR"),
+        "UTR", {"MUG-1": 1}, status="PICKED", kind="collect", picked_at=now,
+    )  # fmt: skip
+    coming = _shipment(
+        database, _order(database, [("MUG-1", 1, 1250)], reference="#C4", name="Bo", pickup="UTR"),
+        "AMS", {"MUG-1": 1}, status="SHIPPED", kind="transfer_collect", transfer_to="UTR", shipped_at=now,
+    )  # fmt: skip
+    expired = _shipment(
+        database, _order(database, [("MUG-1", 1, 1250)], reference="#C5", name="Cas", pickup="UTR"),
+        "UTR", {"MUG-1": 1}, status="EXPIRED", kind="collect", ready_at=now - timedelta(days=8),
+    )  # fmt: skip
+
+    page = browser.get("/dashboard/counter/UTR")
+    assert page.status_code == 200
+    ready_part = page.text.split('id="ready"')[1].split('id="to-shelve"')[0]
+    shelve_part = page.text.split('id="to-shelve"')[1].split('id="expired"')[0]
+    expired_part = page.text.split('id="expired"')[1]
+    assert set(_cards(ready_part)) == {noor, piet} and "Noor Jansen" in ready_part
+    assert set(_cards(shelve_part)) == {picked, coming} and "sent from AMS" in shelve_part
+    assert _cards(expired_part) == [expired] and "#C5" in expired_part
+
+    by_name = browser.get("/dashboard/counter/UTR", params={"q": "noor"}).text
+    assert _cards(by_name.split('id="ready"')[1].split('id="to-shelve"')[0]) == [noor]
+    by_number = browser.get("/dashboard/counter/UTR", params={"q": "#c2"}).text
+    assert _cards(by_number.split('id="ready"')[1].split('id="to-shelve"')[0]) == [piet]
+
+    # The pickups of this store, not the warehouse's pick list: AMS lists neither the shelf nor the counter.
+    assert _cards(browser.get("/dashboard/warehouse/AMS").text) == []
+    assert _cards(browser.get("/dashboard/warehouse/UTR").text) == [picked, coming]
+
+    handover = browser.get(f"/dashboard/counter/UTR/handover/{noor}")
+    assert handover.status_code == 200
+    assert "I checked the order number and the customer's name" in handover.text
+    assert "Noor Jansen" in handover.text and "#C1" in handover.text
+    token = _form_token(handover.text)
+    unchecked = browser.post(f"/dashboard/counter/UTR/handover/{noor}", data={"form_token": token})
+    assert unchecked.status_code == 422 and 'id="checked-error"' in unchecked.text
+    checked = browser.post(f"/dashboard/counter/UTR/handover/{noor}", data={"form_token": token, "checked": "yes"})
+    assert checked.status_code == 503 and "Hand-over not sent" in checked.text
+    # A pickup of another store, or one not on the shelf, is not handed over from here.
+    assert browser.get(f"/dashboard/counter/AMS/handover/{noor}").status_code == 404
+    not_ready = browser.get(f"/dashboard/counter/UTR/handover/{picked}")
+    assert not_ready.status_code == 303 and "flash=" in not_ready.headers["location"]
