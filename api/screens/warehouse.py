@@ -307,11 +307,11 @@ async def confirm_pick(
         return _shipment_page(request, user, shipment, code=code, counts=counted, error=f"Pick {why}")
     missing = missing_units(shipment.requested, counted)
     if not any(counted.values()):
-        text = "Nothing was picked: the whole shipment goes back to be sourced elsewhere."
+        text = "Nothing was picked: this shipment ends here and the order sources all of it again."
         return redirect(f"/dashboard/warehouse/{quote(shipment.step_location, safe='')}", settings, True, text)
     if missing:
         gone = ", ".join(f"{sku} x{units}" for sku, units in sorted(missing.items()))
-        text = f"Short pick confirmed: {gone} written off here; the order sources the missing units elsewhere."
+        text = f"Short pick confirmed: {gone} written off here; the order sources them again once this has left."
     else:
         text = "Picked in full."
     return redirect(_here(shipment_id), settings, True, text)
