@@ -17,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from api.deps import get_shipments
 from api.main import create_app
 from api.screens.pages import SignedIn, signed_in
 from config import load_settings
-from contracts.shipments import EscalationInput
+from contracts.shipments import EscalationInput, StepConfirmation
 from domain.order import Address
 from domain.staff import Role, StaffMember
 from ops.temporal_dev import free_port
@@ -47,16 +49,35 @@ def browser(database) -> Iterator[TestClient]:
         yield client
 
 
-@pytest.fixture
-def ams_picker(database) -> Iterator[TestClient]:
-    """A warehouse member of AMS only, put in place of the signed-in person by overriding the
-    pages' `signed_in` dependency (until real accounts can sign in here)."""
+PICKER = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({"AMS", "UTR"}))
+
+
+def _as_member(database, member: StaffMember) -> FastAPI:
+    """The app with `member` signed in, put in place of the signed-in person by overriding the
+    pages' `signed_in` dependency (until real accounts can sign in here); forms carry "form-1"."""
     settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
     app = create_app(settings)
-    member = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({"AMS"}))
     app.dependency_overrides[signed_in] = lambda: SignedIn(member, "session-1", "form-1")
-    with TestClient(app, follow_redirects=False) as client:
+    return app
+
+
+@pytest.fixture
+def ams_picker(database) -> Iterator[TestClient]:
+    """A warehouse member of AMS only."""
+    member = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({"AMS"}))
+    with TestClient(_as_member(database, member), follow_redirects=False) as client:
         yield client
+
+
+class _Confirmations:
+    """Stands in for services.shipments at the edge where the screens hand over a confirmation,
+    to read what they hand over (the e2e test runs the real workflow behind it)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, StepConfirmation]] = []
+
+    async def confirm(self, shipment_id: str, confirmation: StepConfirmation) -> None:
+        self.seen.append((shipment_id, confirmation))
 
 
 def _form_token(page: str) -> str:
@@ -419,3 +440,36 @@ def test_the_counter_lists_pickups_finds_them_by_number_or_name_and_asks_before_
     assert browser.get(f"/dashboard/counter/AMS/handover/{noor}").status_code == 404
     not_ready = browser.get(f"/dashboard/counter/UTR/handover/{picked}")
     assert not_ready.status_code == 303 and "flash=" in not_ready.headers["location"]
+
+
+def test_each_confirmation_names_every_line_the_location_and_the_person(database):
+    """A SKU left out of a pick confirmation counts as picked in full: the screen names every line,
+    zeros included; and the person signed in is who confirmed it."""
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "UTR", kind="store")
+    order_id = _order(database, [("MUG-1", 2, 1250), ("TEE-1", 1, 2000)], reference="#W")
+    picking = _shipment(database, order_id, "AMS", {"MUG-1": 2, "TEE-1": 1})
+    now = datetime.now(UTC)
+    pickup = _shipment(
+        database, _order(database, [("MUG-1", 1, 1250)], reference="#K", name="Kim", pickup="UTR"),
+        "UTR", {"MUG-1": 1}, status="READY_FOR_PICKUP", kind="collect", picked_at=now, ready_at=now,
+    )  # fmt: skip
+    recorder = _Confirmations()
+    app = _as_member(database, PICKER)
+    app.dependency_overrides[get_shipments] = lambda: recorder
+    with TestClient(app, follow_redirects=False) as client:
+        done = client.post(
+            f"/dashboard/warehouse/shipments/{picking}/pick", data={"form_token": "form-1", "counts": '{"MUG-1": 2}'}
+        )
+        assert done.status_code == 303
+        assert "Short pick confirmed: TEE-1 x1" in client.get(done.headers["location"]).text
+        handed = client.post(
+            f"/dashboard/counter/UTR/handover/{pickup}", data={"form_token": "form-1", "checked": "yes"}
+        )
+        assert handed.status_code == 303 and "Handed over: #K to Kim" in client.get(handed.headers["location"]).text
+        forged = client.post(f"/dashboard/warehouse/shipments/{picking}/pick", data={"form_token": "guess"})
+        assert forged.status_code == 403
+    assert recorder.seen == [
+        (picking, StepConfirmation("pick", "AMS", {"MUG-1": 2, "TEE-1": 0}, confirmed_by="picker@example.org")),
+        (pickup, StepConfirmation("collect", "UTR", confirmed_by="picker@example.org")),
+    ]
