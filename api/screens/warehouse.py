@@ -216,7 +216,7 @@ async def shipment_page(
     settings: SettingsDep,
     counts: Annotated[str, Query(max_length=20_000)] = "",
     last: Annotated[str, Query(max_length=200)] = "",
-    parcels: Annotated[int, Query(ge=1, le=MAX_PARCELS)] = 1,
+    parcels: Annotated[str, Query(max_length=20)] = "1",
     flash_: FlashQuery = None,
 ) -> Response:
     shipment = await load(floor, shipment_id)
@@ -230,7 +230,7 @@ async def shipment_page(
         shipment,
         counts=clean_counts(shipment.requested, _counts_from(counts)),
         needs_weights=needs_weights,
-        parcels=parcels,
+        parcels=_parcel_count(parcels) or 1,
         last=last or None,
         flash=read_flash(settings, flash_),
     )
@@ -317,6 +317,15 @@ async def confirm_pick(
     return redirect(_here(shipment_id), settings, True, text)
 
 
+def _parcel_count(typed: str) -> int:
+    """The number of parcels typed, or 0 when it is not one from 1 to MAX_PARCELS."""
+    try:
+        count = int(typed.strip())
+    except ValueError:
+        return 0
+    return count if 1 <= count <= MAX_PARCELS else 0
+
+
 def _parcel_weights(raw: list[str], parcels: int, needed: bool) -> tuple[list[int] | None, str | None]:
     """The weights typed, one per parcel: (weights, None), or (None, what is wrong)."""
     typed = [value.strip() for value in raw]
@@ -357,13 +366,10 @@ async def confirm_pack(
     form = await request.form()
     raw_weights = [str(value)[:20] for value in form.getlist("weight")][:MAX_PARCELS]
     needed = await asyncio.to_thread(labels.needs_weights, shipment_id)
-    try:
-        count = int(parcels.strip())
-    except ValueError:
-        count = 0
+    count = _parcel_count(parcels)
     errors: dict[str, str] = {}
     weights: list[int] | None = None
-    if not 1 <= count <= MAX_PARCELS:
+    if not count:
         errors["parcels"] = f"1 to {MAX_PARCELS} parcels"
     else:
         weights, problem = _parcel_weights(raw_weights, count, needed)
@@ -376,7 +382,7 @@ async def confirm_pack(
             shipment,
             code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             needs_weights=needed,
-            parcels=count if 1 <= count <= MAX_PARCELS else 1,
+            parcels=count or 1,
             field_errors=errors,
             typed={"weights": raw_weights, "parcels": parcels},
         )

@@ -280,6 +280,7 @@ def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, databa
         picked_at=datetime.now(UTC),
     )
     here = f"/dashboard/warehouse/shipments/{picked}"
+    assert "Confirm packed (1 parcel)" in browser.get(here, params={"parcels": "lots"}).text
     page = browser.get(here, params={"parcels": 2}).text
     assert page.count('name="weight"') == 2 and "Confirm packed (2 parcels)" in page
     token = _form_token(page)
