@@ -161,7 +161,7 @@ def set_bin(
 def _counts_from(text: str) -> dict[str, Any]:
     try:
         loaded = json.loads(text) if text else {}
-    except ValueError:
+    except (ValueError, RecursionError):  # whatever was typed into the address: nothing counted
         return {}
     return loaded if isinstance(loaded, dict) else {}
 

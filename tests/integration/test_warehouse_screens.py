@@ -237,6 +237,10 @@ def test_scanning_counts_units_refuses_wrong_items_and_over_picks_and_warns_of_a
     assert "Counted TEE-1: 1 of 1" in after.text
     counts = {"MUG-1": 1, "TEE-1": 1}
 
+    # Counts that are not counts (an address typed by hand) count nothing; they are never an error page.
+    assert "Confirm: nothing found" in browser.get(here, params={"counts": "[" * 10_000}).text
+    assert _counts_after(_scan(browser, shipment_id, token, "MUG-1", {"MUG-1": 99, "X": 1})) == {"MUG-1": 1, "TEE-1": 0}
+
     wrong = _scan(browser, shipment_id, token, "CAP-1", counts)
     assert wrong.status_code == 422
     assert '<p class="error" id="scan-error" role="alert">CAP-1 is not on this pick list: put it back</p>' in wrong.text
