@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -17,23 +16,9 @@ from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once, stored_result
-from persistence.models import ShipmentRecord
 from persistence.read_model import returns as return_store
+from persistence.read_model.returns import shipped_units
 from persistence.unit_of_work import UnitOfWork
-
-
-def shipped_units(session: Session, order_id: str) -> dict[str, int]:
-    """Units that left to the customer per SKU: shipments handed over (shipped or collected), less
-    what a transfer to a pickup store that never got collected still holds."""
-    units: dict[str, int] = {}
-    for shipment in session.scalars(
-        select(ShipmentRecord).where(ShipmentRecord.order_id == order_id, ShipmentRecord.shipped_at.is_not(None))
-    ):
-        if shipment.kind != "delivery" and shipment.collected_at is None:
-            continue  # click & collect: with the customer only once collected
-        for sku, quantity in shipment.lines.items():
-            units[sku] = units.get(sku, 0) + quantity
-    return units
 
 
 class ReturnActivities(Returns):

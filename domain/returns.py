@@ -25,6 +25,31 @@ class ReturnStatus(StrEnum):
     """The channel took the money, so the refund is the channel's to make."""
 
 
+class ReturnReason(StrEnum):
+    """Why the customer sent it back, as support records it: the first words of a return's reason,
+    so returns can be counted by reason; a note may follow (`reason_text`)."""
+
+    DAMAGED = "damaged"
+    WRONG_ITEM = "wrong item"
+    NOT_AS_DESCRIBED = "not as described"
+    DOES_NOT_FIT = "does not fit"
+    CHANGED_MIND = "changed mind"
+    ARRIVED_LATE = "arrived late"
+    OTHER = "other"
+
+
+def reason_text(reason: ReturnReason, note: str = "") -> str:
+    """The reason as stored on the return: "damaged", or "damaged: the handle came off"."""
+    note = note.strip()
+    return f"{reason.value}: {note}" if note else reason.value
+
+
+def reason_of(text: str) -> ReturnReason:
+    """The reason a stored return's text starts with (OTHER for text written any other way)."""
+    head = text.split(":", 1)[0].strip().lower()
+    return next((reason for reason in ReturnReason if reason.value == head), ReturnReason.OTHER)
+
+
 class ReturnRefusalKind(StrEnum):
     WINDOW_CLOSED = "window_closed"
     """The returns window is over (or the order was never delivered): HTTP 409."""

@@ -232,6 +232,13 @@ class OrderRecord(Base):
     payment_collected: Mapped[bool] = mapped_column(Boolean, default=False)
     shipping_address: Mapped[dict[str, Any]] = mapped_column(JSONDocument, default=dict)
     customer_email: Mapped[str] = mapped_column(String(limits.EMAIL), default="")
+    email_key: Mapped[str] = mapped_column(String(limits.EMAIL), default="", server_default="")
+    """The customer's e-mail as support looks it up (domain.lookup.email_key): personal data, never logged."""
+    postcode_key: Mapped[str] = mapped_column(String(limits.POSTCODE), default="", server_default="")
+    """The shipping postcode as support looks it up (domain.lookup.postcode_key): personal data, never logged."""
+    charges_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Tips, duties and other charges beyond lines and shipping (Order.charges), so a refund can be
+    worked out from the read model exactly; None on orders recorded before it was kept."""
     placed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -257,6 +264,10 @@ class OrderRecord(Base):
         Index("ix_orders_status_received", "status", "received_at"),
         Index("ix_orders_channel_received", "channel", "received_at"),
         Index("ix_orders_received", "received_at"),
+        Index("ix_orders_external_id", "external_id"),
+        Index("ix_orders_reference", "reference"),
+        Index("ix_orders_email_key", "email_key"),
+        Index("ix_orders_postcode_key", "postcode_key"),
     )
 
 

@@ -88,6 +88,11 @@ class SqlOrders:
             self._session, status=status, channel=channel, sku=sku, limit=limit, offset=offset
         )
 
+    def find(self, *, exact: str, email_key: str, postcode_key: str, limit: int) -> tuple[list[OrderRecord], int]:
+        return order_store.find_orders(
+            self._session, exact=exact, email_key=email_key, postcode_key=postcode_key, limit=limit
+        )
+
     def claim_cancel(self, order_id: str, at: datetime) -> str | None:
         return cancel_claims.claim_cancel(self._session, order_id, at)
 
@@ -104,6 +109,12 @@ class SqlReturns:
 
     def for_order(self, order_id: str) -> list[ReturnRecord]:
         return returns.returns_for(self._session, order_id)
+
+    def returned_so_far(self, order_id: str) -> dict[str, int]:
+        return returns.returned_so_far(self._session, order_id)
+
+    def shipped_units(self, order_id: str) -> dict[str, int]:
+        return returns.shipped_units(self._session, order_id)
 
 
 class SqlShipments:

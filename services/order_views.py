@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from domain.lookup import email_key, postcode_key
+from domain.order import FULFILLED_AT_COUNTER
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence.models import ChannelMessage, OrderEvent, OrderRecord, ReturnRecord
 from services.errors import NotFound
@@ -27,6 +29,13 @@ class OrderDetails:
     @property
     def may_release(self) -> bool:
         return is_waiting_for_a_person(OrderStatus(self.record.status))
+
+    @property
+    def may_return(self) -> bool:
+        """Something reached the customer (a parcel left, or the sale was at the counter): a return
+        may be asked for (the workflow checks what exactly, and its window)."""
+        counter = self.record.fulfilled_by == FULFILLED_AT_COUNTER
+        return counter or any(shipment.shipped_at is not None for shipment in self.record.shipments)
 
     @property
     def may_cancel(self) -> bool:
@@ -51,6 +60,21 @@ class OrderViews:
         """Newest first, and how many match in all."""
         with self._units(read_only=True) as uow:
             return uow.orders.page(status=status, channel=channel, sku=sku, limit=limit, offset=offset)
+
+    def find(self, query: str, *, limit: int = 50) -> tuple[list[OrderRecord], int]:
+        """Support's lookup from what a customer says: the order's id, the channel's id or reference
+        exactly, or the e-mail (any case) or postcode (any spacing and case) of the order; newest
+        first, and how many match in all. What was typed is personal data: never logged."""
+        typed = query.strip()
+        if not typed:
+            return [], 0
+        with self._units(read_only=True) as uow:
+            return uow.orders.find(
+                exact=typed,
+                email_key=email_key(typed) if "@" in typed else "",
+                postcode_key=postcode_key(typed),
+                limit=limit,
+            )
 
     def details(self, order_id: str, *, base_url: str, for_channel: str | None = None) -> OrderDetails:
         """NotFound for an order we do not have, and for another channel's order when `for_channel`

@@ -59,6 +59,10 @@ class OrderRepository(Protocol):
     ) -> tuple[list[OrderRecord], int]:
         """Newest first, and how many match in all."""
 
+    def find(self, *, exact: str, email_key: str, postcode_key: str, limit: int) -> tuple[list[OrderRecord], int]:
+        """By id, channel id or reference (`exact`), e-mail or postcode key ("" for none): newest
+        first, and how many match in all."""
+
     def claim_cancel(self, order_id: str, at: datetime) -> str | None:
         """Take a cancel under the order row's lock unless goods have left: why not, or None."""
 
@@ -69,6 +73,12 @@ class OrderRepository(Protocol):
 
 class ReturnRepository(Protocol):
     def for_order(self, order_id: str) -> list[ReturnRecord]: ...
+
+    def returned_so_far(self, order_id: str) -> dict[str, int]:
+        """Units accepted back per SKU."""
+
+    def shipped_units(self, order_id: str) -> dict[str, int]:
+        """Units that left to the customer per SKU (shipped, or collected at a store)."""
 
 
 class ShipmentRepository(Protocol):

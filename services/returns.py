@@ -4,10 +4,15 @@ restocks and refunds (OrderWorkflow.request_return); here, what its answers mean
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from contracts.errors import ErrorType
 from contracts.returns import ReturnAccepted, ReturnRequest
-from domain.returns import ReturnRefusalKind
+from domain.money import Money
+from domain.order import FULFILLED_AT_COUNTER, InvalidOrder, Order, OrderLine
+from domain.returns import ReturnRefusalKind, refund_for
+from persistence.models import OrderRecord
 from services.errors import Conflict, Failed, NotFound, refused
 from services.gateway import (
     EngineError,
@@ -22,10 +27,128 @@ from services.unit_of_work import UnitOfWorkFactory
 _UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value})
 
 
+@dataclass(frozen=True)
+class ReturnableLine:
+    """One SKU of the order, as a return form shows it."""
+
+    sku: str
+    title: str
+    ordered: int
+    shipped: int
+    """Units that left to the customer (shipped, collected, or handed over at the counter)."""
+    returned: int
+    """Units already accepted back."""
+
+    @property
+    def left(self) -> int:
+        """What may still come back."""
+        return max(0, self.shipped - self.returned)
+
+
+@dataclass(frozen=True)
+class ReturnOptions:
+    """What of an order may come back and what it would refund, from the read model: the form and
+    its preview. The order's workflow checks again when the return is asked for (and the window)."""
+
+    order_id: str
+    status: str
+    currency: str
+    lines: list[ReturnableLine]
+    returned: dict[str, int]
+    order: Order | None = field(repr=False)
+    """The order as priced (None: recorded without its lines, nothing to return)."""
+
+    @property
+    def returnable(self) -> bool:
+        return self.order is not None and any(line.left for line in self.lines)
+
+    def problems(self, units: Mapping[str, int]) -> dict[str, str]:
+        """Why these units cannot be asked back, per SKU ("" for the request as a whole); empty when they can."""
+        found: dict[str, str] = {}
+        by_sku = {line.sku: line for line in self.lines}
+        for sku, quantity in units.items():
+            line = by_sku.get(sku)
+            if line is None:
+                found[""] = f"{sku} is not on this order"
+            elif quantity < 0:
+                found[sku] = "cannot be below 0"
+            elif quantity > line.left:
+                found[sku] = (
+                    f"only {line.left} of {sku} can come back "
+                    f"({line.shipped} reached the customer, {line.returned} returned already)"
+                )
+        if not found and not any(quantity > 0 for quantity in units.values()):
+            found[""] = "choose at least one unit to return"
+        if not self.returnable:
+            found[""] = "nothing of this order has reached the customer yet: nothing can be returned"
+        return found
+
+    def refund(self, units: Mapping[str, int]) -> Money:
+        """What these units refund, by the same rule the return will use (domain.returns.refund_for)."""
+        if self.order is None:
+            return Money.zero(self.currency)
+        return refund_for(self.order, self.returned, {sku: n for sku, n in units.items() if n > 0})
+
+
+def priced_order(record: OrderRecord) -> Order | None:
+    """The order as refunds price it (lines, total, shipping, discounts, charges), rebuilt from its
+    record; None for one recorded without lines. Charges not kept (orders recorded before they
+    were) are what the total holds beyond lines, shipping and discounts: exact whenever they reconcile."""
+    if not record.lines:
+        return None
+    currency = record.currency
+    charges = record.charges_minor
+    if charges is None:
+        lines_total = sum(line.total_minor for line in record.lines)
+        charges = max(0, record.total_minor - lines_total - record.shipping_minor + record.discount_minor)
+    try:
+        return Order(
+            channel=record.channel,
+            external_id=record.external_id,
+            currency=currency,
+            lines=tuple(
+                OrderLine(
+                    line.sku, line.quantity, Money(line.unit_price_minor, currency), Money(line.total_minor, currency)
+                )
+                for line in record.lines
+            ),
+            placed_at=record.placed_at,
+            total=Money(record.total_minor, currency),
+            shipping=Money(record.shipping_minor, currency),
+            discount=Money(record.discount_minor, currency),
+            charges=Money(charges, currency),
+        )
+    except InvalidOrder:
+        return None
+
+
 class Returns:
     def __init__(self, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
         self._units = units
         self._workflows = workflows
+
+    def options(self, order_id: str) -> ReturnOptions:
+        """What of the order may come back and what it refunds (NotFound)."""
+        with self._units(read_only=True) as uow:
+            record = uow.orders.get(order_id)
+            if record is None:
+                raise NotFound(f"no order {order_id}")
+            returned = uow.returns.returned_so_far(order_id)
+            shipped = uow.returns.shipped_units(order_id)
+            ordered: dict[str, int] = {}
+            titles: dict[str, str] = {}
+            for line in record.lines:
+                ordered[line.sku] = ordered.get(line.sku, 0) + line.quantity
+                titles.setdefault(line.sku, line.title)
+            if record.fulfilled_by == FULFILLED_AT_COUNTER:
+                shipped = dict(ordered)  # handed over at the counter: it all left with the customer
+            order = priced_order(record)
+            status, currency = record.status, record.currency
+        lines = [
+            ReturnableLine(sku, titles[sku], quantity, shipped.get(sku, 0), returned.get(sku, 0))
+            for sku, quantity in ordered.items()
+        ]
+        return ReturnOptions(order_id, status, currency, lines, returned, order)
 
     async def request(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
         """NotFound; Conflict or Unprocessable with the refusal's kind; Failed when the workflow took

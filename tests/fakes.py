@@ -97,6 +97,16 @@ class FakeOrders:
         rows = [r for r in self.records.values() if status in (None, r.status) and channel in (None, r.channel)]
         return rows[offset : offset + limit], len(rows)
 
+    def find(self, *, exact: str, email_key: str, postcode_key: str, limit: int) -> tuple[list[OrderRecord], int]:
+        rows = [
+            r
+            for r in self.records.values()
+            if exact in (r.order_id, r.external_id, r.reference)
+            or (email_key and r.email_key == email_key)
+            or (postcode_key and r.postcode_key == postcode_key)
+        ]
+        return rows[:limit], len(rows)
+
     def claim_cancel(self, order_id: str, at: datetime) -> str | None:
         refusal = self.claim_refusals.get(order_id)
         if refusal is None and order_id in self.records:
@@ -116,6 +126,16 @@ class FakeReturns:
 
     def for_order(self, order_id: str) -> list[ReturnRecord]:
         return [r for r in self.records if r.order_id == order_id]
+
+    def returned_so_far(self, order_id: str) -> dict[str, int]:
+        units: dict[str, int] = {}
+        for record in self.for_order(order_id):
+            for sku, quantity in record.lines.items():
+                units[sku] = units.get(sku, 0) + quantity
+        return units
+
+    def shipped_units(self, order_id: str) -> dict[str, int]:
+        return {}
 
 
 class FakeShipments:

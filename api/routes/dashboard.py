@@ -6,7 +6,7 @@ most (release a hold, cancel). Every number here comes from the same services as
 from __future__ import annotations
 
 from collections.abc import Awaitable
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, status
@@ -27,10 +27,12 @@ from domain.staff import Permission
 from domain.status import OrderStatus
 from services.errors import Conflict, NotFound
 from services.gateway import EngineError, EngineUnavailable
+from services.order_views import OrderViews
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
 
 SignedIn = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_VIEW))]
+Acting = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_ACT))]
 
 
 @router.get("/login")
@@ -149,18 +151,37 @@ def order_page(
     settings: SettingsDep,
     flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
 ) -> Response:
+    return _order_page(request, user, orders, order_id, flash=read_flash(settings, flash_))
+
+
+def _order_page(
+    request: Request,
+    user: SignedInUser,
+    orders: OrderViews,
+    order_id: str,
+    *,
+    code: int = 200,
+    flash: dict[str, Any] | None = None,
+    cancel_error: str | None = None,
+) -> Response:
+    """The order with everything that happened to it; the buttons only for those who may press them."""
     try:
         details = orders.details(order_id, base_url=str(request.base_url))
     except NotFound:
         return render(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+    acts = user.may(Permission.ORDERS_ACT)
     return render(
         request,
         "dashboard/order.html",
         user,
+        code=code,
         order=order_view.public(details),
-        flash=read_flash(settings, flash_),
-        may_release=details.may_release,
-        may_cancel=details.may_cancel,
+        flash=flash,
+        may_release=acts and details.may_release,
+        may_cancel=acts and details.may_cancel,
+        may_return=user.may(Permission.RETURNS) and details.may_return,
+        confirmed_by={s.shipment_id: s.confirmed_by or {} for s in details.record.shipments},
+        cancel_error=cancel_error,
     )
 
 
@@ -184,7 +205,7 @@ async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: S
 @router.post("/orders/{order_id}/release")
 async def release(
     order_id: str,
-    user: SignedIn,
+    user: Acting,
     actions: OrderActionsDep,
     settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
@@ -192,21 +213,27 @@ async def release(
     accept_channel_total: Annotated[bool, Form()] = False,
 ) -> Response:
     check_form(user, form_token)
-    wish = ReleaseRequest(note=note.strip(), released_by="staff (dashboard)", accept_channel_total=accept_channel_total)
+    wish = ReleaseRequest(note=note.strip(), released_by=user.member.label, accept_channel_total=accept_channel_total)
     return await _act(order_id, "release", actions.release(order_id, wish), settings)
 
 
 @router.post("/orders/{order_id}/cancel")
 async def cancel(
     order_id: str,
-    user: SignedIn,
+    request: Request,
+    user: Acting,
     actions: OrderActionsDep,
+    orders: OrderViewsDep,
     settings: SettingsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     check_form(user, form_token)
-    wish = CancelRequest(reason=reason.strip() or "cancelled from the dashboard", requested_by="staff (dashboard)")
+    if not reason.strip():
+        # The reason goes on the timeline and to the channel: a cancel without one is not sent.
+        missing = "say why the order is cancelled: it goes on the order's timeline"
+        return _order_page(request, user, orders, order_id, code=422, cancel_error=missing)
+    wish = CancelRequest(reason=reason.strip(), requested_by=user.member.label)
     return await _act(order_id, "cancel", actions.cancel(order_id, wish), settings)
 
 

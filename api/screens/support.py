@@ -1,8 +1,206 @@
-"""Support: find an order by number, channel id, e-mail or postcode; create a return and see its refund."""
+"""Support: find an order by number, channel id, e-mail or postcode; create a return and see its refund.
+
+The search is posted, not put in the address: an e-mail or a postcode in a URL would end up in
+access logs, proxies and the browser's history. One match goes straight to the order's page.
+
+A return's form shows per SKU what may still come back, previews the refund with the same rule the
+return uses (services.returns.ReturnOptions.refund), and asks the order's workflow, which checks
+again (what left, what came back, the returns window) before anything is restocked or refunded."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
 
-router = APIRouter(prefix="/dashboard/support", include_in_schema=False, default_response_class=HTMLResponse)
+from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from api import order_view
+from api.deps import OrderViewsDep, ReturnsDep, SettingsDep
+from api.screens.pages import SignedIn, check_form, flash, page, screen
+from contracts.returns import ReturnRequest, ReturnRequestLine
+from domain.money import Money
+from domain.returns import ReturnReason, reason_text
+from domain.staff import Permission
+from services.errors import Conflict, Failed, NotFound, Unprocessable
+from services.gateway import EngineUnavailable
+from services.returns import ReturnOptions
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
+
+Looking = Annotated[SignedIn, Depends(screen(Permission.ORDERS_VIEW))]
+Returning = Annotated[SignedIn, Depends(screen(Permission.RETURNS))]
+
+RESULTS = 50
+"""Most matches listed (a postcode can have many orders): more says to narrow the search."""
+
+
+@router.get("/support")
+def search_form(request: Request, user: Looking) -> Response:
+    return page(request, "support/search.html", user, query="", orders=None, count=0, limit=RESULTS)
+
+
+@router.post("/support")
+def search(
+    request: Request,
+    user: Looking,
+    orders: OrderViewsDep,
+    form_token: Annotated[str, Form(max_length=500)] = "",
+    q: Annotated[str, Form(max_length=400)] = "",
+) -> Response:
+    check_form(user, form_token)
+    if not q.strip():
+        return page(
+            request,
+            "support/search.html",
+            user,
+            code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            query=q,
+            orders=None,
+            count=0,
+            limit=RESULTS,
+            error="type an order number, a channel's order id, an e-mail address or a postcode",
+        )
+    found, count = orders.find(q, limit=RESULTS)
+    if count == 1:
+        return RedirectResponse(f"/dashboard/orders/{quote(found[0].order_id)}", status.HTTP_303_SEE_OTHER)
+    summaries = [order_view.summary(record) for record in found]
+    names = {record.order_id: str((record.shipping_address or {}).get("name", "")) for record in found}
+    return page(
+        request, "support/search.html", user, query=q, orders=summaries, names=names, count=count, limit=RESULTS
+    )
+
+
+# -- returns ---------------------------------------------------------------------------------
+
+
+@dataclass
+class ReturnForm:
+    """What was typed into the return form, kept to show it again."""
+
+    quantities: dict[str, str]
+    reason: str = ReturnReason.DAMAGED.value
+    note: str = ""
+    restock: bool = True
+
+
+def _render(
+    request: Request,
+    user: SignedIn,
+    options: ReturnOptions,
+    typed: ReturnForm,
+    *,
+    code: int = 200,
+    errors: dict[str, str] | None = None,
+    refund: Money | None = None,
+) -> Response:
+    return page(
+        request,
+        "support/return.html",
+        user,
+        code=code,
+        options=options,
+        typed=typed,
+        errors=errors or {},
+        refund=refund,
+        reasons=list(ReturnReason),
+    )
+
+
+@router.get("/orders/{order_id}/return")
+def return_form(order_id: str, request: Request, user: Returning, returns: ReturnsDep) -> Response:
+    try:
+        options = returns.options(order_id)
+    except NotFound:
+        return page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+    typed = ReturnForm({line.sku: "0" for line in options.lines})
+    errors = {} if options.returnable else options.problems({})
+    return _render(request, user, options, typed, errors=errors)
+
+
+@router.post("/orders/{order_id}/return")
+async def create_return(
+    order_id: str,
+    request: Request,
+    user: Returning,
+    returns: ReturnsDep,
+    settings: SettingsDep,
+    form_token: Annotated[str, Form(max_length=500)] = "",
+    sku: Annotated[list[str] | None, Form(max_length=500)] = None,
+    quantity: Annotated[list[str] | None, Form(max_length=500)] = None,
+    reason: Annotated[str, Form(max_length=40)] = "",
+    note: Annotated[str, Form(max_length=900)] = "",
+    restock: Annotated[str, Form(max_length=10)] = "yes",
+    action: Annotated[str, Form(max_length=20)] = "preview",
+) -> Response:
+    """`action`: "preview" shows the refund again with these quantities; "create" asks for the return."""
+    check_form(user, form_token)
+    try:
+        options = returns.options(order_id)
+    except NotFound:
+        return page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+    skus, typed_quantities = sku or [], quantity or []
+    typed = ReturnForm(
+        dict(zip(skus, typed_quantities, strict=False)), reason=reason, note=note.strip(), restock=restock != "no"
+    )
+    units, errors = _read_units(typed.quantities)
+    if not errors:
+        errors = options.problems(units)
+    if typed.reason not in {r.value for r in ReturnReason}:
+        errors["reason"] = "choose why the customer sent it back"
+    if errors:
+        return _render(request, user, options, typed, code=status.HTTP_422_UNPROCESSABLE_ENTITY, errors=errors)
+    refund = options.refund(units)
+    if action != "create":
+        return _render(request, user, options, typed, refund=refund)
+    wish = ReturnRequest(
+        lines=[ReturnRequestLine(s, n) for s, n in units.items() if n > 0],
+        reason=reason_text(ReturnReason(typed.reason), typed.note),
+        requested_by=user.member.label,
+        restock=typed.restock,
+    )
+    try:
+        accepted = await returns.request(order_id, wish)
+    except Unprocessable as exc:
+        return _refused(request, user, options, typed, status.HTTP_422_UNPROCESSABLE_ENTITY, exc.message, refund)
+    except Conflict as exc:
+        return _refused(request, user, options, typed, status.HTTP_409_CONFLICT, exc.message, refund)
+    except NotFound as exc:
+        return _refused(request, user, options, typed, status.HTTP_404_NOT_FOUND, exc.message, refund)
+    except EngineUnavailable as exc:
+        return _refused(request, user, options, typed, status.HTTP_503_SERVICE_UNAVAILABLE, exc.message, refund)
+    except Failed as exc:
+        # The workflow took the return and a later step failed: the order's page shows where it stands.
+        told = flash(settings, False, exc.message)
+        return RedirectResponse(f"/dashboard/orders/{quote(order_id)}?flash={told}", status.HTTP_303_SEE_OTHER)
+    text = f"return {accepted.return_id} created: refund {accepted.refund.format()} ({accepted.status})"
+    return RedirectResponse(
+        f"/dashboard/orders/{quote(order_id)}?flash={flash(settings, True, text)}", status.HTTP_303_SEE_OTHER
+    )
+
+
+def _refused(
+    request: Request,
+    user: SignedIn,
+    options: ReturnOptions,
+    typed: ReturnForm,
+    code: int,
+    why: str,
+    refund: Money,
+) -> Response:
+    """The workflow said no (or could not be asked): the form again, with why, as it was typed."""
+    return _render(request, user, options, typed, code=code, errors={"": why}, refund=refund)
+
+
+def _read_units(quantities: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+    """Typed quantities as whole numbers per SKU (blank is 0), or what is wrong with each."""
+    units: dict[str, int] = {}
+    errors: dict[str, str] = {}
+    for sku, typed in quantities.items():
+        text = typed.strip() or "0"
+        if not (text.isascii() and text.isdigit() and len(text) <= 9):
+            errors[sku] = "a whole number of units, 0 or more"
+        else:
+            units[sku] = int(text)
+    return units, errors

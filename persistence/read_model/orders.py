@@ -6,10 +6,11 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from domain import limits
+from domain.lookup import email_key, postcode_key
 from domain.order import Order
 from domain.status import OrderStatus
 from persistence.models import OrderEvent, OrderLineRecord, OrderRecord, utcnow
@@ -57,13 +58,15 @@ def record_placeholder(session: Session, order: Order, received_at: datetime, ho
     for name, limit in (("reference", limits.REFERENCE), ("customer_email", limits.EMAIL)):
         if len(fields[name]) > limit:
             fields[name] = ""  # a shortened reference or address would name something else
-    for name in ("total_minor", "shipping_minor", "discount_minor"):
+    fields["email_key"] = email_key(fields["customer_email"])
+    for name in ("total_minor", "shipping_minor", "discount_minor", "charges_minor"):
         if abs(fields[name]) > limits.MAX_AMOUNT_MINOR:
             fields[name] = 0
     if not limits.storable_time(order.placed_at):
         fields["placed_at"] = received_at
     if not limits.storable_address(order.shipping_address):
         fields["shipping_address"] = {}
+        fields["postcode_key"] = ""
     session.add(
         OrderRecord(
             **fields,
@@ -92,6 +95,9 @@ def _order_fields(order: Order) -> dict[str, Any]:
         "fulfilled_by": order.fulfilled_by,
         "shipping_address": asdict(order.shipping_address),
         "customer_email": order.customer_email,
+        "email_key": email_key(order.customer_email),
+        "postcode_key": postcode_key(order.shipping_address.postcode),
+        "charges_minor": order.other_charges.amount_minor,
         "placed_at": order.placed_at,
     }
 
@@ -204,3 +210,19 @@ def recorded_status(session: Session, order_id: str) -> OrderStatus | None:
     whether an order exists here (Temporal forgets a finished run once it leaves retention)."""
     status = session.scalar(select(OrderRecord.status).where(OrderRecord.order_id == order_id))
     return None if status is None else OrderStatus(status)
+
+
+def find_orders(
+    session: Session, *, exact: str, email_key: str, postcode_key: str, limit: int = 50
+) -> tuple[list[OrderRecord], int]:
+    """Orders whose id, channel id or reference is `exact`, or whose e-mail or postcode key is the one
+    given ("" matches nothing): newest first, and how many match in all. Each is an indexed column."""
+    wanted = [OrderRecord.order_id == exact, OrderRecord.external_id == exact, OrderRecord.reference == exact]
+    if email_key:
+        wanted.append(OrderRecord.email_key == email_key)
+    if postcode_key:
+        wanted.append(OrderRecord.postcode_key == postcode_key)
+    query = select(OrderRecord).where(or_(*wanted))
+    count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(OrderRecord.received_at.desc(), OrderRecord.order_id).limit(limit))
+    return list(rows), count

@@ -23,6 +23,20 @@ def returned_so_far(session: Session, order_id: str) -> dict[str, int]:
     return units
 
 
+def shipped_units(session: Session, order_id: str) -> dict[str, int]:
+    """Units that left to the customer per SKU: shipments handed over (shipped or collected), less
+    what a transfer to a pickup store that never got collected still holds."""
+    units: dict[str, int] = {}
+    for shipment in session.scalars(
+        select(ShipmentRecord).where(ShipmentRecord.order_id == order_id, ShipmentRecord.shipped_at.is_not(None))
+    ):
+        if shipment.kind != "delivery" and shipment.collected_at is None:
+            continue  # click & collect: with the customer only once collected
+        for sku, quantity in shipment.lines.items():
+            units[sku] = units.get(sku, 0) + quantity
+    return units
+
+
 def _shipped_from(session: Session, order_id: str, sku: str) -> str | None:
     """The location that shipped (or handed over) this SKU of the order: the goods go back there."""
     for shipment in session.scalars(

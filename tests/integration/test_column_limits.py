@@ -193,6 +193,11 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "orders.shipping_minor": Intake("shipping"),
     "orders.discount_minor": Intake("discount"),
     "orders.customer_email": Intake("customer_email"),
+    "orders.email_key": Derived("domain.lookup.email_key: the e-mail lower-cased, '' past EMAIL", limits.EMAIL),
+    "orders.postcode_key": Derived("domain.lookup.postcode_key: '' past POSTCODE", limits.POSTCODE),
+    "orders.charges_minor": Derived(
+        "Order.charges, refused past MAX_AMOUNT_MINOR (domain.limits)", limits.MAX_AMOUNT_MINOR
+    ),
     "orders.fulfilled_by": Derived("one of domain.order.FULFILMENT_MODES", _enum_longest(FULFILMENT_MODES)),
     "order_lines.order_id": ORDER_ID,
     "order_lines.line_no": Derived("the line's position on an order (bodies are size-capped)"),
