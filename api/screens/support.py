@@ -34,6 +34,7 @@ Returning = Annotated[SignedIn, Depends(screen(Permission.RETURNS))]
 
 RESULTS = 50
 """Most matches listed (a postcode can have many orders): more says to narrow the search."""
+QUERY_LENGTH = 400
 
 
 @router.get("/support")
@@ -47,20 +48,25 @@ def search(
     user: Looking,
     orders: OrderViewsDep,
     form_token: Annotated[str, Form(max_length=500)] = "",
-    q: Annotated[str, Form(max_length=400)] = "",
+    q: Annotated[str, Form()] = "",
 ) -> Response:
     check_form(user, form_token)
+    problem = None
     if not q.strip():
+        problem = "type an order number, a channel's order id, an e-mail address or a postcode"
+    elif len(q) > QUERY_LENGTH:
+        problem = f"that is longer than any order number, e-mail or postcode ({QUERY_LENGTH} characters at most)"
+    if problem is not None:
         return page(
             request,
             "support/search.html",
             user,
             code=status.HTTP_422_UNPROCESSABLE_ENTITY,
-            query=q,
+            query=q[:QUERY_LENGTH],
             orders=None,
             count=0,
             limit=RESULTS,
-            error="type an order number, a channel's order id, an e-mail address or a postcode",
+            error=problem,
         )
     found, count = orders.find(q, limit=RESULTS)
     if count == 1:

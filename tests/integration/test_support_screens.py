@@ -180,8 +180,10 @@ def test_several_matches_are_listed_and_none_is_said(browser, database):
     # A partial id is not an order id: exact matches only.
     assert 'id="no-match"' in _find(browser, first[:-1]).text
 
-    empty = _find(browser, "   ")
-    assert empty.status_code == 422 and 'id="q-error"' in empty.text and 'aria-describedby="q-error"' in empty.text
+    for nonsense in ("   ", "x" * 5000):
+        refused = _find(browser, nonsense)
+        assert refused.status_code == 422 and 'aria-describedby="q-error"' in refused.text
+        assert 'id="q-error"' in refused.text
 
 
 def test_the_search_needs_the_form_token_and_a_role_that_reads_orders(browser, warehouse, database):
