@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.lookup import email_key, postcode_key
-from domain.order import FULFILLED_AT_COUNTER
+from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence.models import ChannelMessage, OrderEvent, OrderRecord, ReturnRecord
 from services.errors import NotFound
@@ -34,6 +34,8 @@ class OrderDetails:
     def may_return(self) -> bool:
         """Something reached the customer (a parcel left, or the sale was at the counter): a return
         may be asked for (the workflow checks what exactly, and its window)."""
+        if self.record.fulfilled_by == FULFILLED_BY_CHANNEL:
+            return False  # the channel shipped it: its returns go through the channel
         counter = self.record.fulfilled_by == FULFILLED_AT_COUNTER
         return counter or any(shipment.shipped_at is not None for shipment in self.record.shipments)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from contracts.errors import ErrorType
 from contracts.returns import ReturnAccepted, ReturnRequest
 from domain.money import Money
-from domain.order import FULFILLED_AT_COUNTER, InvalidOrder, Order, OrderLine
+from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, InvalidOrder, Order, OrderLine
 from domain.returns import ReturnRefusalKind, refund_for
 from persistence.models import OrderRecord
 from services.errors import Conflict, Failed, NotFound, refused
@@ -57,10 +57,23 @@ class ReturnOptions:
     returned: dict[str, int]
     order: Order | None = field(repr=False)
     """The order as priced (None: recorded without its lines, nothing to return)."""
+    by_channel: bool = False
+    """The channel shipped it (Amazon FBA, bol FBB): its returns go through the channel."""
+
+    @property
+    def refusal(self) -> str | None:
+        """Why nothing of the order can be returned here, or None when something can."""
+        if self.by_channel:
+            return "the channel shipped this order: its returns go through the channel"
+        if self.order is None or not any(line.shipped for line in self.lines):
+            return "nothing of this order has reached the customer yet: nothing can be returned"
+        if not any(line.left for line in self.lines):
+            return "every unit that reached the customer has come back already"
+        return None
 
     @property
     def returnable(self) -> bool:
-        return self.order is not None and any(line.left for line in self.lines)
+        return self.refusal is None
 
     def problems(self, units: Mapping[str, int]) -> dict[str, str]:
         """Why these units cannot be asked back, per SKU ("" for the request as a whole); empty when they can."""
@@ -79,8 +92,8 @@ class ReturnOptions:
                 )
         if not found and not any(quantity > 0 for quantity in units.values()):
             found[""] = "choose at least one unit to return"
-        if not self.returnable:
-            found[""] = "nothing of this order has reached the customer yet: nothing can be returned"
+        if self.refusal is not None:
+            found[""] = self.refusal
         return found
 
     def refund(self, units: Mapping[str, int]) -> Money:
@@ -143,12 +156,12 @@ class Returns:
             if record.fulfilled_by == FULFILLED_AT_COUNTER:
                 shipped = dict(ordered)  # handed over at the counter: it all left with the customer
             order = priced_order(record)
-            status, currency = record.status, record.currency
+            status, currency, by_channel = record.status, record.currency, record.fulfilled_by == FULFILLED_BY_CHANNEL
         lines = [
             ReturnableLine(sku, titles[sku], quantity, shipped.get(sku, 0), returned.get(sku, 0))
             for sku, quantity in ordered.items()
         ]
-        return ReturnOptions(order_id, status, currency, lines, returned, order)
+        return ReturnOptions(order_id, status, currency, lines, returned, order, by_channel)
 
     async def request(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
         """NotFound; Conflict or Unprocessable with the refusal's kind; Failed when the workflow took

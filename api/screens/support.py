@@ -61,7 +61,7 @@ def search(
             request,
             "support/search.html",
             user,
-            code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             query=q[:QUERY_LENGTH],
             orders=None,
             count=0,
@@ -121,7 +121,7 @@ def return_form(order_id: str, request: Request, user: Returning, returns: Retur
     except NotFound:
         return page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
     typed = ReturnForm({line.sku: "0" for line in options.lines})
-    errors = {} if options.returnable else options.problems({})
+    errors = {} if options.refusal is None else {"": options.refusal}
     return _render(request, user, options, typed, errors=errors)
 
 
@@ -156,7 +156,7 @@ async def create_return(
     if typed.reason not in {r.value for r in ReturnReason}:
         errors["reason"] = "choose why the customer sent it back"
     if errors:
-        return _render(request, user, options, typed, code=status.HTTP_422_UNPROCESSABLE_ENTITY, errors=errors)
+        return _render(request, user, options, typed, code=status.HTTP_422_UNPROCESSABLE_CONTENT, errors=errors)
     refund = options.refund(units)
     if action != "create":
         return _render(request, user, options, typed, refund=refund)
@@ -169,7 +169,7 @@ async def create_return(
     try:
         accepted = await returns.request(order_id, wish)
     except Unprocessable as exc:
-        return _refused(request, user, options, typed, status.HTTP_422_UNPROCESSABLE_ENTITY, exc.message, refund)
+        return _refused(request, user, options, typed, status.HTTP_422_UNPROCESSABLE_CONTENT, exc.message, refund)
     except Conflict as exc:
         return _refused(request, user, options, typed, status.HTTP_409_CONFLICT, exc.message, refund)
     except NotFound as exc:

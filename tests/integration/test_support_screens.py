@@ -426,3 +426,25 @@ def test_a_return_the_engine_cannot_take_now_keeps_the_form_with_why(support, da
     response = _post_return(support, order_id, {"MUG": "1", "TEE": "0"}, action="create")
     assert response.status_code == 503
     assert 'id="form-error"' in response.text and 'value="1"' in response.text
+
+
+def test_what_the_form_offers_follows_how_the_goods_reached_the_customer(support, database):
+    """A counter sale left with the customer as sold; an order the channel shipped is the channel's to
+    take back; one whose every unit came back has nothing left."""
+    counter = replace(_priced_order(), fulfilled_by="counter", pickup_location_id="UTR", payment_collected=True)
+    counter_id = _record(database, counter, OrderStatus.SHIPPED)
+    form = support.get(f"/dashboard/orders/{counter_id}/return").text
+    assert 'max="3"' in form and 'max="1"' in form and 'id="form-error"' not in form
+    assert 'id="new-return"' in support.get(f"/dashboard/orders/{counter_id}").text
+
+    by_channel = _record(database, replace(_priced_order(), fulfilled_by="channel"), OrderStatus.SHIPPED)
+    _shipped(database, by_channel, {"MUG": 3, "TEE": 1})
+    assert "returns go through the channel" in support.get(f"/dashboard/orders/{by_channel}/return").text
+    assert 'id="new-return"' not in support.get(f"/dashboard/orders/{by_channel}").text
+    refused = _post_return(support, by_channel, {"MUG": "1", "TEE": "0"}, action="create")
+    assert refused.status_code == 422 and "returns go through the channel" in refused.text
+
+    all_back = _record(database, _priced_order(), OrderStatus.SHIPPED)
+    _shipped(database, all_back, {"MUG": 3, "TEE": 1}, returned={"MUG": 3, "TEE": 1})
+    form = support.get(f"/dashboard/orders/{all_back}/return").text
+    assert "has come back already" in form and re.search(r'id="create"\s+disabled', form)
