@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from domain.lookup import email_key, postcode_key
 
 revision: str = "0014"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
