@@ -258,6 +258,7 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "shipments.parcels": Staff(PackedBody, "parcels"),
     "stock_levels.location_id": Staff(AdjustmentCreate, "location_id"),
     "stock_levels.sku": Staff(AdjustmentCreate, "sku"),
+    "stock_levels.bin": Derived("typed on the pick list screen, refused past BIN by services.warehouse", limits.BIN),
     "stock_levels.on_hand": Staff(ReceiptCreate, "quantity"),
     "stock_levels.reserved": Derived("at most on_hand (a check constraint)"),
     "stock_levels.safety_stock": Staff(SafetyStockUpdate, "safety_stock"),
