@@ -1,16 +1,16 @@
-"""The dashboard's sign-in: staff type the staff token once and get a signed, expiring cookie.
+"""The dashboard's cookie: a random session id, signed and expiring.
 
-A browser cannot send `Authorization: Bearer` on its own, and the token itself must never sit in a
-cookie (or in a page, a URL or a log). The cookie carries only a random session id, signed with the
-staff token as the key: changing OMS_ADMIN_TOKEN signs every dashboard user out at once. Forms
-carry a second token derived from that session id, so another site cannot post on a user's behalf
-even where SameSite is not honoured.
+A browser cannot send `Authorization: Bearer` on its own, and no password or token may ever sit in a
+cookie (or in a page, a URL or a log). The cookie carries only the id of a server-side session
+(services.accounts keeps its SHA-256; signing out ends it there), signed with the staff token as the
+key: changing OMS_ADMIN_TOKEN signs every dashboard user out at once. Forms carry a second token
+derived from that session id, so another site cannot post on a user's behalf even where SameSite is
+not honoured.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -38,12 +38,14 @@ def token_is_right(settings: Settings, typed: str) -> bool:
     return hmac.compare_digest(typed.encode(), settings.admin_token.encode())
 
 
-def new_cookie(settings: Settings) -> str:
-    return URLSafeTimedSerializer(settings.admin_token, salt=_SESSION_SALT).dumps(secrets.token_urlsafe(16))
+def new_cookie(settings: Settings, session_id: str) -> str:
+    """The cookie for a session services.accounts started (`session_id` is its raw id)."""
+    return URLSafeTimedSerializer(settings.admin_token, salt=_SESSION_SALT).dumps(session_id)
 
 
 def session_from(settings: Settings, cookie: str | None) -> DashboardSession | None:
-    """The signed-in session the cookie names, or None when it is missing, forged or expired."""
+    """The session the cookie names, or None when it is missing, forged or expired. Whether the
+    session is still live is the server's to say (api.deps.session_member)."""
     if not cookie:
         return None
     try:

@@ -12,11 +12,12 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.dashboard_session import COOKIE_NAME, session_from
+from api.dashboard_session import COOKIE_NAME, DashboardSession, session_from
 from api.state import AppState
 from config import Settings
 from domain.staff import BOOTSTRAP_ADMIN, Permission, StaffMember
 from integrations.temporal.codec import EncryptionCodec
+from services.accounts import Accounts
 from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
@@ -124,6 +125,10 @@ def get_floor(state: StateDep) -> WarehouseFloor:
     return state.services.floor
 
 
+def get_accounts(state: StateDep) -> Accounts:
+    return state.services.accounts
+
+
 def get_codec(state: StateDep) -> EncryptionCodec:
     return state.codec
 
@@ -146,6 +151,7 @@ ReportsDep = Annotated[Reports, Depends(get_reports)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
 FloorDep = Annotated[WarehouseFloor, Depends(get_floor)]
+AccountsDep = Annotated[Accounts, Depends(get_accounts)]
 
 
 # -- who is calling ---------------------------------------------------------------------------
@@ -217,15 +223,34 @@ def require_staff_or_channel(settings: SettingsDep, credentials: CredentialsDep)
     return caller
 
 
-def require_staff_session(request: Request, settings: SettingsDep, credentials: CredentialsDep) -> str:
-    """Staff by the bearer token, or by a signed-in dashboard session's cookie: what the browser
-    sends for a page that cannot hold the token (the Temporal UI calling the codec endpoint, whose
-    own Authorization header, if it passes one, is not ours to judge)."""
-    if session_from(settings, request.cookies.get(COOKIE_NAME)) is not None:
+def session_member(state: AppState, cookie: str | None) -> tuple[DashboardSession, StaffMember] | None:
+    """The dashboard session a cookie names and who it signs in, or None when the cookie is missing,
+    forged or expired, or the session was ended (signed out, password changed, user disabled)."""
+    session = session_from(state.settings, cookie)
+    if session is None:
+        return None
+    member = state.services.accounts.resolve_session(session.session_id)
+    return None if member is None else (session, member)
+
+
+def require_staff_session(request: Request, state: StateDep, credentials: CredentialsDep) -> str:
+    """Someone who may see the engine's payloads (Permission.OPERATIONS): by a signed-in dashboard
+    session's cookie, what the browser sends for a page that cannot hold a token (the Temporal UI
+    calling the codec endpoint, whose own Authorization header, if it passes one, is not ours to
+    judge), or by a bearer token."""
+    signed_in = session_member(state, request.cookies.get(COOKIE_NAME))
+    if signed_in is not None and signed_in[1].may(Permission.OPERATIONS):
         return "staff"
     if credentials is None:
+        if signed_in is not None:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, f"the {signed_in[1].role} role may not do this (it needs operations)"
+            )
         raise _unauthenticated("a staff token (or a dashboard sign-in)")
-    return require_staff(settings, credentials)
+    member = require_member(state, credentials)
+    if not member.may(Permission.OPERATIONS):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {member.role} role may not do this (it needs operations)")
+    return "staff"
 
 
 def require_metrics_reader(settings: SettingsDep, credentials: CredentialsDep) -> str:
@@ -246,7 +271,7 @@ def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None
         return None
     if hmac.compare_digest(credentials.credentials.encode(), state.settings.admin_token.encode()):
         return BOOTSTRAP_ADMIN
-    return None
+    return state.services.accounts.resolve_token(credentials.credentials)
 
 
 def require_member(state: StateDep, credentials: CredentialsDep) -> StaffMember:

@@ -35,6 +35,8 @@ from api.routes import (
 )
 from api.screens import accounts, charts, counter, support, warehouse
 from api.screens import settings as settings_screens
+from api.screens.accounts import home_of
+from api.screens.pages import NotYours, current_session, page
 from api.state import AppState
 from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
@@ -121,6 +123,14 @@ def _answer_errors(app: FastAPI) -> None:
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         return JSONResponse({"detail": {"message": f"{where}: {first['msg']}", "errors": errors}}, status_code=422)
+
+    @app.exception_handler(NotYours)
+    async def _not_yours(request: Request, exc: NotYours) -> Response:
+        # A staff page the role may not use: a page saying so, with the way home (api.screens.pages).
+        user = exc.user or await asyncio.to_thread(current_session, request, request.app.state.oms.settings)
+        home = home_of(user.member) if user is not None else "/dashboard/login"
+        what = str(exc.detail)
+        return page(request, "accounts/forbidden.html", user, code=403, what=what, needs=exc.needs, home=home)
 
     @app.exception_handler(ServiceError)
     async def _refused(request: Request, exc: ServiceError) -> Response:

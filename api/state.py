@@ -21,6 +21,7 @@ from integrations.temporal.client import connect
 from integrations.temporal.codec import EncryptionCodec
 from persistence.db import SessionFactory, create_session_factory
 from persistence.master_data.channels import PolicyCache
+from services.accounts import Accounts
 from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
@@ -120,6 +121,7 @@ class Services:
     gauges: ReadModelGauges
     """What is waiting, read from the read model when GET /metrics is scraped."""
     floor: WarehouseFloor
+    accounts: Accounts
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -143,6 +145,7 @@ class Services:
             payment_updates=PaymentUpdates(units, mollie_reader(settings)),
             gauges=ReadModelGauges(units),
             floor=WarehouseFloor(units, settings),
+            accounts=Accounts(units),
         )
 
 

@@ -515,3 +515,71 @@ class ChannelListing(Base):
     channel: Mapped[str] = mapped_column(String(limits.CHANNEL), primary_key=True)
     sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
     listing_id: Mapped[str] = mapped_column(String(limits.LISTING_ID))
+
+
+class StaffAccount(Base):
+    """A person who runs the shop: their role, the locations a warehouse user works at, and their
+    password's hash (argon2, never the password)."""
+
+    __tablename__ = "staff_users"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    email: Mapped[str] = mapped_column(String(limits.EMAIL), unique=True)
+    """Lower case (domain.accounts.normal_email), so one address is one account."""
+    password_hash: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str] = mapped_column(String(20))
+    location_ids: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse')", name="staff_user_role"),)
+
+
+class StaffSessionRecord(Base):
+    """A signed-in browser. Keyed by the SHA-256 of the session id the cookie carries: a copy of
+    this table signs nobody in."""
+
+    __tablename__ = "staff_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(36), ForeignKey("staff_users.id"), nullable=True, index=True)
+    """None: signed in with OMS_ADMIN_TOKEN (the bootstrap admin)."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class StaffToken(Base):
+    """A personal API token: its owner, the role it carries (never above theirs), the SHA-256 of the
+    token (the token itself is shown once and kept nowhere) and the first characters to recognise it."""
+
+    __tablename__ = "staff_tokens"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(36), ForeignKey("staff_users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse')", name="staff_token_role"),)
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per key ("account:<email>", "address:<ip>"), shared by every API process
+    (domain.accounts.Throttle)."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)

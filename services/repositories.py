@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Protocol
 
+from domain.accounts import Throttle
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.routing import RoutingPolicy
@@ -29,6 +30,9 @@ from persistence.models import (
     ReturnRecord,
     ShipmentLabel,
     ShipmentRecord,
+    StaffAccount,
+    StaffSessionRecord,
+    StaffToken,
 )
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
@@ -224,3 +228,39 @@ class PaymentRepository(Protocol):
 
     def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
         """On the timeline once per payment and status; True when new."""
+
+
+class AccountRepository(Protocol):
+    def user(self, user_id: str) -> StaffAccount | None: ...
+
+    def user_by_email(self, email: str) -> StaffAccount | None:
+        """By the lower-cased address (domain.accounts.normal_email)."""
+
+    def users(self) -> list[StaffAccount]: ...
+
+    def user_count(self) -> int: ...
+
+    def enabled_admins(self) -> list[str]: ...
+
+    def add_user(self, user: StaffAccount) -> None: ...
+
+    def session(self, id_hash: str) -> StaffSessionRecord | None: ...
+
+    def add_session(self, record: StaffSessionRecord) -> None: ...
+
+    def revoke_sessions(self, user_id: str, at: datetime, *, keep: str | None = None) -> None: ...
+
+    def token(self, token_id: str) -> StaffToken | None: ...
+
+    def token_by_hash(self, token_hash: str) -> StaffToken | None: ...
+
+    def tokens(self, user_id: str | None = None) -> list[tuple[StaffToken, str]]:
+        """With the owner's e-mail, newest first."""
+
+    def add_token(self, token: StaffToken) -> None: ...
+
+    def revoke_tokens(self, user_id: str, at: datetime) -> None: ...
+
+    def throttle(self, key: str, *, for_update: bool = False) -> Throttle: ...
+
+    def save_throttle(self, key: str, throttle: Throttle) -> None: ...

@@ -13,6 +13,7 @@ from typing import Protocol, Self
 
 from sqlalchemy.orm import Session
 
+from persistence.accounts import SqlAccounts
 from persistence.conflicts import translated
 from persistence.db import SessionFactory, readers_of
 from persistence.master_data.channels import PolicyCache
@@ -31,6 +32,7 @@ from persistence.repositories import (
     SqlStock,
 )
 from services.repositories import (
+    AccountRepository,
     CatalogueRepository,
     ChannelRepository,
     DeliveryRepository,
@@ -59,6 +61,7 @@ class AbstractUnitOfWork(abc.ABC):
     reports: ReportRepository
     payments: PaymentRepository
     sourcing: SourcingRepository
+    accounts: AccountRepository
 
     def __enter__(self) -> Self:
         return self
@@ -101,6 +104,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.reports = SqlReports(session)
         self.payments = SqlPayments(session)
         self.sourcing = SqlSourcing(session)
+        self.accounts = SqlAccounts(session)
         return super().__enter__()
 
     def __exit__(

@@ -13,10 +13,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import order_view
-from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, SESSION_LENGTH, new_cookie, session_from, token_is_right
 from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep
 from api.paging import PageNumber
-from api.screens.pages import PAGE_SIZE, SignedInDep, check_form, flash, read_flash, safe_next, screen
+from api.screens.pages import PAGE_SIZE, check_form, flash, read_flash, screen
 from api.screens.pages import SignedIn as SignedInUser
 from api.screens.pages import page as render
 from config import Settings
@@ -33,53 +32,6 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False, default_respons
 
 SignedIn = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_VIEW))]
 Acting = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_ACT))]
-
-
-@router.get("/login")
-def login_form(request: Request, settings: SettingsDep, next: str | None = None) -> Response:
-    if session_from(settings, request.cookies.get(COOKIE_NAME)) is not None:
-        return RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
-    return render(request, "dashboard/login.html", None, next=safe_next(next), error=None)
-
-
-@router.post("/login")
-def login(
-    request: Request,
-    settings: SettingsDep,
-    token: Annotated[str, Form(max_length=500)] = "",
-    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
-) -> Response:
-    if not token_is_right(settings, token):
-        return render(
-            request,
-            "dashboard/login.html",
-            None,
-            code=status.HTTP_401_UNAUTHORIZED,
-            next=safe_next(next),
-            error="That is not the staff token.",
-        )
-    response = RedirectResponse(safe_next(next), status.HTTP_303_SEE_OTHER)
-    cookie = new_cookie(settings)
-    for path in COOKIE_PATHS:
-        response.set_cookie(
-            COOKIE_NAME,
-            cookie,
-            max_age=int(SESSION_LENGTH.total_seconds()),
-            path=path,
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
-        )
-    return response
-
-
-@router.post("/logout")
-def logout(user: SignedInDep, form_token: Annotated[str, Form(max_length=500)] = "") -> Response:
-    check_form(user, form_token)
-    response = RedirectResponse("/dashboard/login", status.HTTP_303_SEE_OTHER)
-    for path in COOKIE_PATHS:
-        response.delete_cookie(COOKIE_NAME, path=path)
-    return response
 
 
 # -- pages -----------------------------------------------------------------------------------

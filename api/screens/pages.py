@@ -19,11 +19,11 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from api.dashboard_session import COOKIE_NAME, session_from
-from api.deps import SettingsDep
+from api.dashboard_session import COOKIE_NAME
+from api.deps import SettingsDep, session_member
 from config import Settings
 from domain.money import Money
-from domain.staff import BOOTSTRAP_ADMIN, Permission, StaffMember
+from domain.staff import Permission, StaffMember
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 PAGE_SIZE = 50
@@ -78,11 +78,12 @@ def safe_next(target: str | None) -> str:
 
 
 def current_session(request: Request, settings: Settings) -> SignedIn | None:
-    """The person the request's cookie signs in, or None."""
-    session = session_from(settings, request.cookies.get(COOKIE_NAME))
-    if session is None:
+    """The person the request's cookie signs in (a live server-side session), or None."""
+    found = session_member(request.app.state.oms, request.cookies.get(COOKIE_NAME))
+    if found is None:
         return None
-    return SignedIn(BOOTSTRAP_ADMIN, session.session_id, session.form_token)
+    session, member = found
+    return SignedIn(member, session.session_id, session.form_token)
 
 
 def signed_in(request: Request, settings: SettingsDep) -> SignedIn:
@@ -99,10 +100,13 @@ SignedInDep = Annotated[SignedIn, Depends(signed_in)]
 
 
 class NotYours(HTTPException):
-    """A page or action the signed-in role may not use: answered as a 403 page (api.main)."""
+    """A page or action the signed-in role may not use: answered as a 403 page (api.main) saying
+    what, who is signed in (`user`, when the raiser knows) and which permission it needs."""
 
-    def __init__(self, what: str) -> None:
+    def __init__(self, what: str, *, user: SignedIn | None = None, needs: Permission | None = None) -> None:
         super().__init__(status.HTTP_403_FORBIDDEN, what)
+        self.user = user
+        self.needs = needs
 
 
 def screen(permission: Permission) -> Callable[[SignedIn], SignedIn]:
@@ -110,7 +114,7 @@ def screen(permission: Permission) -> Callable[[SignedIn], SignedIn]:
 
     def check(user: SignedInDep) -> SignedIn:
         if not user.may(permission):
-            raise NotYours(f"your role ({user.member.role}) may not use this page")
+            raise NotYours(f"your role ({user.member.role}) may not use this page", user=user, needs=permission)
         return user
 
     return check

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,9 @@ ORDER = {"order_id": "order-webshop-1001", "email": "jan.jansen@example.nl", "na
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, sqlite_template: Path) -> Settings:
+    # Migrated: a dashboard sign-in is a server-side session (services.accounts).
+    shutil.copyfile(sqlite_template, tmp_path / "oms.db")
     return load_settings(
         _env_file=None,
         database_url=f"sqlite:///{tmp_path / 'oms.db'}",
