@@ -71,7 +71,7 @@ class SqlAccounts:
         if user_id is not None:
             query = query.where(StaffToken.user_id == user_id)
         rows = self._session.execute(query.order_by(StaffToken.created_at.desc(), StaffToken.id))
-        return [(token, email) for token, email in rows.tuples()]
+        return [(token, email) for token, email in rows]
 
     def add_token(self, token: StaffToken) -> None:
         self._session.add(token)
