@@ -90,7 +90,8 @@ class Accounts:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._units = units
-        self._hasher = hasher or PasswordHash.recommended()
+        self.hasher = hasher or PasswordHash.recommended()
+        """argon2 with pwdlib's recommended parameters (tests use cheaper ones)."""
         self.clock = clock
         """What time it is (tests set their own: a lock lifts without anybody sleeping)."""
         self._dummy: str | None = None
@@ -128,7 +129,7 @@ class Accounts:
             user = StaffAccount(
                 id=str(uuid.uuid4()),
                 email=email,
-                password_hash=self._hasher.hash(password),
+                password_hash=self.hasher.hash(password),
                 role=role.value,
                 location_ids=locations,
                 created_at=now,
@@ -181,7 +182,7 @@ class Accounts:
         with self._units() as uow:
             user = _found(uow.accounts.user(user_id))
             _check_password(password, user.email)
-            user.password_hash = self._hasher.hash(password)
+            user.password_hash = self.hasher.hash(password)
             user.password_changed_at = now
             uow.accounts.revoke_sessions(user.id, now, keep=digest(keep_session) if keep_session else None)
             uow.commit()
@@ -191,7 +192,7 @@ class Accounts:
         if member.user_id is None:
             raise Conflict("the admin token has no password: sign in as a user to change one")
         user = self.user(member.user_id)
-        valid, _ = self._hasher.verify_and_update(current, user.password_hash)
+        valid, _ = self.hasher.verify_and_update(current, user.password_hash)
         if not valid:
             raise Unprocessable("that is not your current password", field="current")
         self.set_password(user.id, new, keep_session=keep_session)
@@ -207,7 +208,7 @@ class Accounts:
         self._refuse_if_locked(keys, now)
         with self._units(read_only=True) as uow:
             user = uow.accounts.user_by_email(email) if len(email) <= 320 else None
-        valid, rehashed = self._hasher.verify_and_update(
+        valid, rehashed = self.hasher.verify_and_update(
             password, user.password_hash if user is not None else self._dummy_hash()
         )
         if user is None or not valid or user.disabled_at is not None:
@@ -260,7 +261,7 @@ class Accounts:
 
     def _dummy_hash(self) -> str:
         if self._dummy is None:
-            self._dummy = self._hasher.hash(secrets.token_urlsafe(16))
+            self._dummy = self.hasher.hash(secrets.token_urlsafe(16))
         return self._dummy
 
     # -- sessions -------------------------------------------------------------------------------
