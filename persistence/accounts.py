@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from domain.accounts import Throttle
@@ -57,6 +57,14 @@ class SqlAccounts:
             statement = statement.where(StaffSessionRecord.id_hash != keep)
         self._session.execute(statement.values(revoked_at=at))
 
+    def forget_sessions(self, ended_before: datetime) -> None:
+        """Drop sessions that expired or were ended before then (they sign nobody in anyway)."""
+        self._session.execute(
+            delete(StaffSessionRecord).where(
+                or_(StaffSessionRecord.expires_at < ended_before, StaffSessionRecord.revoked_at < ended_before)
+            )
+        )
+
     # -- personal API tokens --------------------------------------------------------------------
 
     def token(self, token_id: str) -> StaffToken | None:
@@ -93,6 +101,16 @@ class SqlAccounts:
         if row is None:
             return Throttle()
         return Throttle(row.failures, row.window_started_at, row.locked_until, row.lockouts)
+
+    def forget_throttles(self, quiet_since: datetime) -> None:
+        """Drop keys with no failure and no lock since then: what they held would be forgotten anyway
+        (domain.accounts.after_failure starts them afresh)."""
+        self._session.execute(
+            delete(LoginThrottle).where(
+                or_(LoginThrottle.window_started_at.is_(None), LoginThrottle.window_started_at < quiet_since),
+                or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < quiet_since),
+            )
+        )
 
     def save_throttle(self, key: str, throttle: Throttle) -> None:
         """Insert or overwrite; two processes inserting the same new key at once: the loser's commit

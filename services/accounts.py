@@ -22,6 +22,7 @@ from pwdlib import PasswordHash
 from domain.accounts import (
     ACCOUNT_FAILURES,
     ADDRESS_FAILURES,
+    FORGET_LOCKOUTS,
     TOKEN_PREFIX,
     Throttle,
     after_failure,
@@ -45,6 +46,8 @@ SEEN_EVERY = timedelta(minutes=1)
 TOKEN_NAME_MAX = 100
 TOKEN_DAYS_MAX = 3650
 WRITE_ATTEMPTS = 3
+FORGET_AFTER = FORGET_LOCKOUTS
+"""Ended sessions and quiet throttle keys are deleted this long after (at the next sign-in)."""
 
 
 class WrongCredentials(ServiceError):
@@ -281,6 +284,9 @@ class Accounts:
                     expires_at=now + SESSION_LENGTH,
                 )
             )
+            # Housekeeping while the write lock is ours anyway: neither table grows without end.
+            uow.accounts.forget_sessions(now - FORGET_AFTER)
+            uow.accounts.forget_throttles(now - FORGET_AFTER)
             uow.commit()
         return raw
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from domain.accounts import ACCOUNT_FAILURES, TOKEN_PREFIX
 from domain.staff import BOOTSTRAP_ADMIN, Role
 from ops import users as users_cli
-from persistence.models import StaffAccount, StaffSessionRecord, StaffToken
+from persistence.models import LoginThrottle, StaffAccount, StaffSessionRecord, StaffToken
 from services.accounts import Accounts, Locked, WrongCredentials, digest
 from services.errors import Conflict, Unprocessable
 from services.unit_of_work import units_on
@@ -94,7 +94,7 @@ def test_weak_passwords_taken_addresses_and_missing_locations_are_refused(accoun
         accounts.create_user("PIET@shop.example", PASSWORD, Role.SUPPORT)
 
 
-def test_the_account_locks_after_five_failures_and_lifts_after_the_backoff(accounts, clock):
+def test_the_account_locks_after_five_failures_and_lifts_after_the_backoff(accounts, clock, database):
     accounts.create_user("anna@shop.example", PASSWORD, Role.ADMIN)
     for _ in range(ACCOUNT_FAILURES - 1):
         with pytest.raises(WrongCredentials):
@@ -108,6 +108,12 @@ def test_the_account_locks_after_five_failures_and_lifts_after_the_backoff(accou
         accounts.authenticate("anna@shop.example", PASSWORD, "10.0.0.3")
     clock.now += timedelta(seconds=31)
     assert accounts.authenticate("anna@shop.example", PASSWORD, "10.0.0.3").email == "anna@shop.example"
+
+    # A day later the counts are gone from the table (the next sign-in sweeps them).
+    assert _rows(database, LoginThrottle)
+    clock.now += timedelta(days=1, minutes=1)
+    accounts.start_session(None)
+    assert _rows(database, LoginThrottle) == []
 
 
 def test_sessions_end_on_sign_out_expiry_password_change_and_disabling(accounts, clock, database):
@@ -138,6 +144,11 @@ def test_sessions_end_on_sign_out_expiry_password_change_and_disabling(accounts,
         accounts.disable(anna.id)
     with pytest.raises(Conflict, match="only enabled admin"):
         accounts.change(anna.id, Role.SUPPORT, [])
+
+    # Sessions ended or expired over a day ago are swept; the new one stays.
+    clock.now += timedelta(days=2)
+    live = accounts.start_session(anna.id)
+    assert [row.id_hash for row in _rows(database, StaffSessionRecord)] == [digest(live)]
 
 
 def test_a_token_is_shown_once_kept_as_a_hash_and_acts_with_its_role(accounts, clock, database):
