@@ -93,8 +93,8 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     },
     require_staff_or_channel: {"401": _problem("neither the staff token nor a channel's API key")},
     require_staff_session: {
-        "401": _problem("neither the staff token nor a dashboard sign-in cookie"),
-        "403": _problem("a channel's API key, where only staff may act"),
+        "401": _problem("neither a staff token (OMS_ADMIN_TOKEN, a personal API token) nor a dashboard sign-in"),
+        "403": _problem("a channel's API key, or a role that may not read payloads (it needs operations: admin)"),
     },
     require_metrics_reader: {
         "401": _problem("neither the metrics token (`OMS_METRICS_TOKEN`) nor the staff token"),
