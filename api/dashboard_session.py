@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass
-from datetime import timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from config import Settings
+from services.accounts import SESSION_LENGTH
 
 COOKIE_NAME = "oms_dashboard"
 COOKIE_PATHS = ("/dashboard", "/codec")
 """Where the browser sends the cookie: the dashboard's pages, and the codec endpoint the Temporal UI
 calls from the same browser (api.routes.codec); no other route reads it."""
-SESSION_LENGTH = timedelta(hours=12)
 _SESSION_SALT = "oms-dashboard-session"
 _FORM_SALT = "oms-dashboard-form"
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, SESSION_LENGTH, new_cookie, token_is_right
+from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, new_cookie, token_is_right
 from api.deps import AccountsDep, LocationsDep, SettingsDep
 from api.screens.pages import (
     SignedIn,
@@ -28,7 +28,7 @@ from api.screens.pages import (
 from api.screens.pages import page as render
 from domain.accounts import PASSWORD_MAX, PASSWORD_MIN
 from domain.staff import Permission, Role, StaffMember
-from services.accounts import Locked, WrongCredentials
+from services.accounts import SESSION_LENGTH, Locked, WrongCredentials
 from services.errors import Conflict, NotFound, ServiceError, Unprocessable
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
