@@ -221,4 +221,14 @@ def test_the_command_line_creates_the_first_admin_and_refuses_a_weak_password(ac
     assert users_cli.run(["list"], accounts) == 0
     assert "anna@shop.example\tadmin\tall\tactive" in capsys.readouterr().out
     assert users_cli.run(["disable", "nobody@shop.example"], accounts) == users_cli.REFUSED
+
+    # The way back in when the password is lost, and the way out.
+    reset = ["set-password", "anna@shop.example", "--password-stdin"]
+    assert users_cli.run(reset, accounts, io.StringIO("a fresh pass phrase\n")) == 0
+    assert accounts.authenticate("anna@shop.example", "a fresh pass phrase", "x").email == "anna@shop.example"
+    bert = ["create", "--role", "support", "bert@shop.example", "--password-stdin"]
+    assert users_cli.run(bert, accounts, io.StringIO(PASSWORD)) == 0
+    assert users_cli.run(["disable", "bert@shop.example"], accounts) == 0
+    with pytest.raises(WrongCredentials):
+        accounts.authenticate("bert@shop.example", PASSWORD, "x")
     assert users_cli.run(["create", "anna@shop.example"], accounts) == users_cli.USAGE
