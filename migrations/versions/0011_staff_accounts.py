@@ -2,7 +2,7 @@
 and the sign-in throttle every API process shares.
 
 Revision ID: 0011
-Revises: 0010
+Revises: 0013
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0011"
-down_revision: str | None = "0010"
+down_revision: str | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
