@@ -48,6 +48,7 @@ from domain.carrier_events import CARRIER_STATUSES, Outcome
 from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
+from domain.staff import Role
 from domain.status import OrderStatus
 from integrations.carriers.sendcloud import webhooks as sendcloud
 from integrations.channels import amazon, bol, shopify, woocommerce
@@ -56,6 +57,7 @@ from persistence.models import Base, ChannelMessage, OrderRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.channel_messages import keep_message
 from persistence.unit_of_work import UnitOfWork
+from services.accounts import TOKEN_NAME_MAX, TOKEN_PREFIX
 from services.deliveries import STAFF_CARRIER
 from tests.factories import next_id
 
@@ -256,6 +258,23 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "shipment_labels.reference": Derived("sendcloud:<Sendcloud shipment id> or sendcloud-return:<return id>"),
     "shipment_labels.media_type": Derived("application/pdf", len("application/pdf")),
     "shipments.parcels": Staff(PackedBody, "parcels"),
+    "login_throttle.key": Derived(
+        "account:<e-mail, at most EMAIL from the sign-in form> or address:<client IP>", len("account:") + limits.EMAIL
+    ),
+    "login_throttle.failures": COUNTER,
+    "login_throttle.lockouts": COUNTER,
+    "staff_users.id": Derived("a uuid4", 36),
+    "staff_users.email": Derived("refused past EMAIL by domain.accounts.email_problem", limits.EMAIL),
+    "staff_users.password_hash": Derived("an argon2id hash (pwdlib), about 100 characters"),
+    "staff_users.role": Derived("a domain.staff.Role", _enum_longest(Role)),
+    "staff_sessions.id_hash": Derived("SHA-256 hex of the session id", 64),
+    "staff_sessions.user_id": Derived("a staff_users.id", 36),
+    "staff_tokens.id": Derived("a uuid4", 36),
+    "staff_tokens.user_id": Derived("a staff_users.id", 36),
+    "staff_tokens.name": Derived("refused past TOKEN_NAME_MAX by services.accounts", TOKEN_NAME_MAX),
+    "staff_tokens.role": Derived("a domain.staff.Role", _enum_longest(Role)),
+    "staff_tokens.token_hash": Derived("SHA-256 hex of the token", 64),
+    "staff_tokens.prefix": Derived("the token's first characters", len(TOKEN_PREFIX) + 4),
     "stock_levels.location_id": Staff(AdjustmentCreate, "location_id"),
     "stock_levels.sku": Staff(AdjustmentCreate, "sku"),
     "stock_levels.bin": Derived("typed on the pick list screen, refused past BIN by services.warehouse", limits.BIN),
