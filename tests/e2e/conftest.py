@@ -165,6 +165,14 @@ def staff_system(
     yield from _running_system(request, temporal_server, tmp_path_factory, {"OMS_AUTO_CONFIRM": "false"})
 
 
+@pytest.fixture(scope="module", params=["postgresql"])
+def postgres_staff_system(
+    request: pytest.FixtureRequest, temporal_server: DevServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[System]:
+    """Staff confirm each step, on PostgreSQL only: the browser journeys of the staff screens."""
+    yield from _running_system(request, temporal_server, tmp_path_factory, {"OMS_AUTO_CONFIRM": "false"})
+
+
 def _running_system(
     request: pytest.FixtureRequest,
     temporal_server: DevServer,
