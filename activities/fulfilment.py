@@ -194,7 +194,7 @@ class ShipmentActivities(Shipments):
             inventory.write_off_missing(session, data.location_id, short, data.order_id)
             missing = ", ".join(f"{sku} x{units}" for sku, units in sorted(short.items()))
             order_store.add_event(
-                session, data.order_id, "short_pick", f"{data.location_id} did not find {missing}", at
+                session, data.order_id, "short_pick", f"{data.location_id} did not find {missing}{_by(data)}", at
             )
             record.short_lines = short
         record.lines, record.picked_at = picked, at
@@ -202,7 +202,7 @@ class ShipmentActivities(Shipments):
             session,
             data.order_id,
             OrderStatus.IN_FULFILMENT,
-            detail=f"picked at {data.location_id}",
+            detail=f"picked at {data.location_id}{_by(data)}",
             at=at,
             only_from=OrderStatus.RESERVED,
         )
@@ -220,7 +220,7 @@ class ShipmentActivities(Shipments):
             if confirmation and confirmation.parcel_weights_grams:
                 record.parcel_weights_grams = list(confirmation.parcel_weights_grams)
             order_store.add_event(
-                session, data.order_id, "packed", f"{data.shipment_id}: {record.parcels} parcel(s)", at
+                session, data.order_id, "packed", f"{data.shipment_id}: {record.parcels} parcel(s){_by(data)}", at
             )
         elif step is Step.SHIP:
             assert dispatch is not None
@@ -231,14 +231,14 @@ class ShipmentActivities(Shipments):
                 dispatch.label_ref,
             )
             order_store.add_event(
-                session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}", at
+                session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}{_by(data)}", at
             )
         elif step is Step.READY:
             record.ready_at = at
-            order_store.add_event(session, data.order_id, "ready_for_pickup", data.shipment_id, at)
+            order_store.add_event(session, data.order_id, "ready_for_pickup", f"{data.shipment_id}{_by(data)}", at)
         else:
             record.collected_at = at
-            order_store.add_event(session, data.order_id, "collected", data.shipment_id, at)
+            order_store.add_event(session, data.order_id, "collected", f"{data.shipment_id}{_by(data)}", at)
 
     @activity.defn
     def close_shipment(self, data: CloseShipmentInput) -> None:
@@ -287,3 +287,9 @@ class ShipmentActivities(Shipments):
     def request_label(self, data: LabelInput) -> Label:
         """The packed shipment's carrier label (activities.carrier_labels): asked once, kept."""
         return self._labels.request(data)
+
+
+def _by(data: ShipmentStepRequest) -> str:
+    """ " by <person>" for the timeline when staff confirmed the step (empty for the engine's own)."""
+    who = data.confirmation.confirmed_by if data.confirmation is not None else ""
+    return f" by {who}" if who else ""

@@ -251,7 +251,8 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     support.get_by_label("Order number, channel order id, e-mail or postcode").fill(email.lower())
     support.get_by_role("button", name="Find").click()
     expect(support).to_have_url(f"{system.api}/dashboard/orders/{order_id}")
-    expect(support.locator("#shipments")).to_contain_text(f"pick: {picker}")  # who confirmed the pick
+    expect(support.locator("#shipments")).to_contain_text(f"pick: {picker}")  # who confirmed each step
+    expect(support.locator("#timeline")).to_contain_text(f"picked at {store_a} by {picker}")
     _shot(support, "order")
     support.get_by_role("link", name="Create a return").click()
     support.get_by_label(f"Units of {lamp} to return").fill("1")
