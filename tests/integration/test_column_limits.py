@@ -44,6 +44,7 @@ from api.schemas import (
 from config import load_settings
 from contracts.order_workflow import OrderWorkflowInput
 from domain import limits
+from domain.accounts import TOKEN_PREFIX
 from domain.carrier_events import CARRIER_STATUSES, Outcome
 from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.money import CURRENCY_EXPONENTS, MoneyError
@@ -57,7 +58,7 @@ from persistence.models import Base, ChannelMessage, OrderRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.channel_messages import keep_message
 from persistence.unit_of_work import UnitOfWork
-from services.accounts import TOKEN_NAME_MAX, TOKEN_PREFIX
+from services.accounts import TOKEN_NAME_MAX
 from services.deliveries import STAFF_CARRIER
 from tests.factories import next_id
 
