@@ -43,6 +43,7 @@ from persistence.read_model import (
     deliveries,
     escalations,
     gauges,
+    kpi_series,
     kpis,
     labels,
     overview,
@@ -55,6 +56,7 @@ from persistence.read_model import (
 from persistence.read_model import orders as order_store
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
+from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
@@ -301,6 +303,9 @@ class SqlReports:
 
     def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows:
         return kpis.kpi_rows(self._session, since, until, channel)
+
+    def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
+        return kpi_series.kpi_series(self._session, since, until, channel)
 
     def orders_by_status(self) -> dict[str, int]:
         return overview.orders_by_status(self._session)

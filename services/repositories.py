@@ -36,6 +36,7 @@ from persistence.models import (
 )
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
+from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
@@ -201,6 +202,10 @@ class ReportRepository(Protocol):
     """The read model's figures behind the KPI report and the dashboard's first page."""
 
     def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows: ...
+
+    def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
+        """Each KPI chart's per-day (or per-location, per-reason) rows: orders received in the window."""
+        ...
 
     def orders_by_status(self) -> dict[str, int]: ...
 

@@ -31,6 +31,7 @@ from persistence.models import (
     ShipmentRecord,
 )
 from persistence.read_model.gauges import OperationsFigures
+from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
@@ -324,6 +325,10 @@ class FakeReports:
     def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows:
         self.asked.append((since, until, channel))
         return self.rows
+
+    def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
+        self.asked.append((since, until, channel))
+        return KpiSeriesRows([], [], [], [], [], [], [], [], [], [])
 
     def orders_by_status(self) -> dict[str, int]:
         return dict(self.rows.orders_by_status)
