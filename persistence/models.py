@@ -392,12 +392,18 @@ class OrderEvent(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    # Which orders ever had an event of a kind (the KPI charts' backorder rate): an index-only look-up.
+    __table_args__ = (Index("ix_order_events_kind_order", "kind", "order_id"),)
+
 
 class Escalation(Base):
     """A shipment step that missed its deadline: ops see it until the step is done."""
 
     __tablename__ = "escalations"
-    __table_args__ = (UniqueConstraint("shipment_id", "step", name="escalation_once_per_step"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "step", name="escalation_once_per_step"),
+        Index("ix_escalations_raised", "raised_at"),  # late steps per day (KPI charts)
+    )
 
     id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
     order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), index=True)
@@ -424,6 +430,8 @@ class ReturnRecord(Base):
     requested_by: Mapped[str] = mapped_column(String(limits.PERSON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (Index("ix_returns_created", "created_at"),)  # returns in a window (KPI report, charts)
 
 
 class ChannelCursor(Base):

@@ -95,6 +95,27 @@ def currencies_of(data: KpiCharts) -> list[str]:
     return sorted(counts, key=lambda c: (-counts[c], c))
 
 
+def totals(data: KpiCharts) -> list[tuple[str, str]]:
+    """The window's totals, from the charts' own series: (figure, what it counts)."""
+    s = data.series
+    cards = [
+        (f"{sum(r.orders for r in s.orders):,}", "orders received"),
+        (f"{sum(r.shipped for r in s.processing):,}", "of them shipped"),
+    ]
+    revenue: dict[str, int] = {}
+    for row in s.orders:
+        revenue[row.currency] = revenue.get(row.currency, 0) + row.revenue_minor
+    cards += [(f"{decimal(v, c)} {c}", "revenue") for c, v in sorted(revenue.items())]
+    cost: dict[str, int] = {}
+    for cost_row in s.cost_per_day:
+        cost[cost_row.currency] = cost.get(cost_row.currency, 0) + cost_row.cost_minor
+    cards += [(f"{decimal(v, c)} {c}", "fulfilment cost") for c, v in sorted(cost.items())]
+    cards.append((f"{sum(r.hits for r in s.return_rate):,}", "shipped orders with a return"))
+    cards.append((f"{sum(r.hits for r in s.backorder_rate):,}", "orders backordered"))
+    cards.append((f"{sum(r.raised for r in s.late_per_location):,}", "late steps"))
+    return cards
+
+
 def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
     """Every chart, its money drawn in `currency` (the tables keep every currency)."""
     s, days = data.series, data.days
@@ -397,6 +418,7 @@ def kpi_page(request: Request, user: Viewer, reports: ReportsDep, filters: Filte
         code=status.HTTP_422_UNPROCESSABLE_ENTITY if errors else 200,
         data=data,
         charts=build_charts(data, currency),
+        totals=totals(data),
         currencies=currencies,
         currency=currency,
         errors=errors,

@@ -45,7 +45,7 @@ def nice_ceiling(value: float) -> tuple[float, float]:
         return 1.0, 0.25
     raw = value / 4
     power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     return step * math.ceil(value / step), step
 
 

@@ -13,15 +13,15 @@ Money stays in integer minor units per currency: no query adds two currencies to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Executable,
     Float,
     Integer,
-    String,
     and_,
     case,
     distinct,
@@ -44,23 +44,24 @@ TOP_REASONS = 10
 NO_REASON = "(no reason given)"
 
 
-class utc_day(FunctionElement[str]):
-    """The UTC calendar day of a timestamp as 'YYYY-MM-DD', on either database."""
+class utc_day(FunctionElement[date]):
+    """The UTC calendar day of a timestamp, as a DATE, on either database: cheap to sort and group
+    by (a formatted text would be compared by the collation's rules, row by row)."""
 
-    type = String()
+    type = Date()
     inherit_cache = True
 
 
 @compiles(utc_day)
 def _utc_day_sqlite(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
-    # SQLite keeps our timestamps as UTC text ('2026-01-31 23:59:59.000000'): its first ten characters.
+    # SQLite keeps our timestamps as UTC text ('2026-01-31 23:59:59.000000'): date() is its day.
     return f"date({compiler.process(element.clauses, **kw)})"
 
 
 @compiles(utc_day, "postgresql")
 def _utc_day_postgresql(element: utc_day, compiler: SQLCompiler, **kw: Any) -> str:
     # timestamptz at the UTC zone, whatever the session's TimeZone says.
-    return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
 
 
 class seconds_between(FunctionElement[float]):
@@ -81,6 +82,11 @@ def _seconds_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) 
 def _seconds_postgresql(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"EXTRACT(EPOCH FROM ({end} - {start}))"
+
+
+def _iso(day: date | str) -> str:
+    """'YYYY-MM-DD' (the series' key), from the DATE either database answers."""
+    return day if isinstance(day, str) else day.isoformat()
 
 
 def _all(session: Session, statement: Executable) -> list[Any]:
@@ -114,7 +120,7 @@ def orders_per_channel_day(session: Session, since: datetime, until: datetime, c
         .group_by(day, OrderRecord.channel, OrderRecord.currency)
         .order_by(day, OrderRecord.channel, OrderRecord.currency),
     )
-    return [ChannelDay(d, ch, cur, int(n), int(revenue)) for d, ch, cur, n, revenue in rows]
+    return [ChannelDay(_iso(d), ch, cur, int(n), int(revenue)) for d, ch, cur, n, revenue in rows]
 
 
 @dataclass(frozen=True)
@@ -172,7 +178,7 @@ def processing_per_day(session: Session, since: datetime, until: datetime, chann
         rows = _percentiles_postgresql(session, seconds, day, received)
     else:
         rows = _percentiles_sqlite(session, seconds, day, received)
-    return [ProcessingDay(d, int(n), float(p50), float(p90)) for d, n, p50, p90 in rows]
+    return [ProcessingDay(_iso(d), int(n), float(p50), float(p90)) for d, n, p50, p90 in rows]
 
 
 @dataclass(frozen=True)
@@ -204,7 +210,7 @@ def cost_per_day(session: Session, since: datetime, until: datetime, channel: st
         .group_by(day, OrderRecord.currency)
         .order_by(day, OrderRecord.currency),
     )
-    return [CostDay(d, cur, int(n), int(cost)) for d, cur, n, cost in rows]
+    return [CostDay(_iso(d), cur, int(n), int(cost)) for d, cur, n, cost in rows]
 
 
 @dataclass(frozen=True)
@@ -254,7 +260,7 @@ def return_rate_per_day(session: Session, since: datetime, until: datetime, chan
         .group_by(day)
         .order_by(day),
     )
-    return [RateDay(d, int(n), int(hits)) for d, n, hits in rows]
+    return [RateDay(_iso(d), int(n), int(hits)) for d, n, hits in rows]
 
 
 def backorder_rate_per_day(session: Session, since: datetime, until: datetime, channel: str | None) -> list[RateDay]:
@@ -272,7 +278,7 @@ def backorder_rate_per_day(session: Session, since: datetime, until: datetime, c
         .group_by(day)
         .order_by(day),
     )
-    return [RateDay(d, int(n), int(hits)) for d, n, hits in rows]
+    return [RateDay(_iso(d), int(n), int(hits)) for d, n, hits in rows]
 
 
 @dataclass(frozen=True)
@@ -327,7 +333,7 @@ def late_steps_per_day(session: Session, since: datetime, until: datetime, chann
         .group_by(day, Escalation.step)
         .order_by(day, Escalation.step),
     )
-    return [LateDay(d, step, int(n)) for d, step, n in rows]
+    return [LateDay(_iso(d), step, int(n)) for d, step, n in rows]
 
 
 def late_steps_per_location(
