@@ -291,3 +291,26 @@ def test_a_role_without_the_kpi_permission_gets_403(seeded):
         assert page.status_code == 200 and 'href="/dashboard/kpis"' not in page.text  # not offered
         assert client.get("/dashboard/kpis").status_code == 403
         assert client.get("/dashboard/kpis/revenue.csv").status_code == 403
+
+
+def test_the_benchmark_seed_adds_up_in_every_series(database):
+    """bench/kpis.py's data and runner on both databases (small): every order of the window is in
+    the per-channel series once, and the shares stay within their totals."""
+    from bench.kpis import seed, time_queries
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    counts, _ = seed(database.engine, 400, 30, now)
+    since = datetime.combine(now.date() - timedelta(days=30), datetime.min.time(), UTC)
+    until = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+    series = _series_between(database, since, until)
+    assert sum(r.orders for r in series.orders) == counts["orders"] == 400
+    assert all(0 <= r.hits <= r.orders for r in series.return_rate + series.backorder_rate)
+    assert all(r.p50_seconds <= r.p90_seconds for r in series.processing)
+    assert sum(r.raised for r in series.late_per_location) == counts["escalations"]
+    figures = time_queries(database.engine, {"all": (since, until)}, runs=1)
+    assert all(ms["all"] >= 0 for ms in figures.values())
+
+
+def _series_between(db, since, until) -> ks.KpiSeriesRows:
+    with db.session() as session:
+        return ks.kpi_series(session, since, until, None)
