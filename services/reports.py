@@ -53,8 +53,8 @@ class Reports:
     def charts(self, first: date | None, last: date | None, channel: str | None) -> KpiCharts:
         """Orders received from `first` to `last` (whole UTC days, default the last 30), day by day."""
         since, until = chart_window(first, last, datetime.now(UTC).date())
-        # Not the report's `kpis` rows as well: they carry every duration to Python, seconds at
-        # 100,000 orders over 90 days (bench/kpis.py); the charts' totals come from their own series.
+        # Not the report's `kpis` rows as well: they carry every duration to Python, 1.5 s and more
+        # at 100,000 orders over 90 days (bench/kpis.py); the charts' totals come from their own series.
         with self._units(read_only=True) as uow:
             series = uow.reports.kpi_series(since, until, channel)
         days = [(since + timedelta(days=n)).date().isoformat() for n in range((until - since).days)]

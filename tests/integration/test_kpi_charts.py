@@ -238,6 +238,8 @@ def test_bad_filters_are_shown_next_to_the_field(browser):
     backwards = browser.get("/dashboard/kpis?first=2026-03-05&last=2026-03-02")
     assert backwards.status_code == 422 and "must not be after" in backwards.text
     assert browser.get("/dashboard/kpis/orders.csv?first=2026-03-05&last=2026-03-02").status_code == 422
+    too_long = browser.get("/dashboard/kpis?first=2024-01-01&last=2026-03-02")
+    assert too_long.status_code == 422 and "at most 400 days" in too_long.text
 
 
 def test_csv_files_carry_money_as_decimals_with_the_currency(browser):
