@@ -5,7 +5,7 @@ open their own unit of work and close it before they return."""
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -15,7 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from api.dashboard_session import COOKIE_NAME, DashboardSession, session_from
 from api.state import AppState
 from config import Settings
-from domain.staff import BOOTSTRAP_ADMIN, Permission, StaffMember
+from domain.staff import BOOTSTRAP_ADMIN, LOCATION_BOUND, Permission, Role, StaffMember
 from integrations.temporal.codec import EncryptionCodec
 from services.accounts import Accounts
 from services.carrier_labels import CarrierLabels
@@ -168,6 +168,8 @@ class Caller:
     create and read that channel's orders (a leaked POS key cannot cancel, release or re-route)."""
 
     channel: str | None = None
+    member: StaffMember | None = None
+    """The staff member, when staff sent it."""
 
     @property
     def is_staff(self) -> bool:
@@ -204,21 +206,33 @@ def _unauthenticated(what: str) -> HTTPException:
     )
 
 
-def require_staff(settings: SettingsDep, credentials: CredentialsDep) -> str:
-    caller = identify(settings, credentials)
-    if caller is None:
-        raise _unauthenticated("a staff token")
-    if not caller.is_staff:
-        raise HTTPException(
-            status.HTTP_403_FORBIDDEN,
-            f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
-        )
-    return "staff"
+def _channel_refused(caller: Caller) -> HTTPException:
+    return HTTPException(
+        status.HTTP_403_FORBIDDEN,
+        f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
+    )
 
 
-def require_staff_or_channel(settings: SettingsDep, credentials: CredentialsDep) -> Caller:
-    caller = identify(settings, credentials)
-    if caller is None:
+def _role_refused(member: StaffMember, permission: Permission) -> HTTPException:
+    return HTTPException(status.HTTP_403_FORBIDDEN, f"the {member.role} role may not do this (it needs {permission})")
+
+
+def remember(request: Request, member: StaffMember) -> None:
+    """Note who is acting on the request, for the audit list (api.staff_audit writes the row once
+    the request is answered; a dependency that identifies a staff member calls this)."""
+    request.state.staff_member = member
+
+
+def require_staff_or_channel(request: Request, state: StateDep, credentials: CredentialsDep) -> Caller:
+    """A staff member who may read orders (ORDERS_VIEW), or a channel's own key."""
+    member = member_for(state, credentials)
+    if member is not None:
+        remember(request, member)
+        if not member.may(Permission.ORDERS_VIEW):
+            raise _role_refused(member, Permission.ORDERS_VIEW)
+        return Caller(member=member)
+    caller = identify(state.settings, credentials)
+    if caller is None or caller.is_staff:
         raise _unauthenticated("a staff token or the channel's API key")
     return caller
 
@@ -233,34 +247,32 @@ def session_member(state: AppState, cookie: str | None) -> tuple[DashboardSessio
     return None if member is None else (session, member)
 
 
-def require_staff_session(request: Request, state: StateDep, credentials: CredentialsDep) -> str:
+def require_staff_session(request: Request, state: StateDep, credentials: CredentialsDep) -> StaffMember:
     """Someone who may see the engine's payloads (Permission.OPERATIONS): by a signed-in dashboard
     session's cookie, what the browser sends for a page that cannot hold a token (the Temporal UI
     calling the codec endpoint, whose own Authorization header, if it passes one, is not ours to
     judge), or by a bearer token."""
     signed_in = session_member(state, request.cookies.get(COOKIE_NAME))
     if signed_in is not None and signed_in[1].may(Permission.OPERATIONS):
-        return "staff"
+        remember(request, signed_in[1])
+        return signed_in[1]
     if credentials is None:
         if signed_in is not None:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"the {signed_in[1].role} role may not do this (it needs operations)"
-            )
+            remember(request, signed_in[1])
+            raise _role_refused(signed_in[1], Permission.OPERATIONS)
         raise _unauthenticated("a staff token (or a dashboard sign-in)")
-    member = require_member(state, credentials)
-    if not member.may(Permission.OPERATIONS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {member.role} role may not do this (it needs operations)")
-    return "staff"
+    return require(Permission.OPERATIONS)(require_member(request, state, credentials))
 
 
-def require_metrics_reader(settings: SettingsDep, credentials: CredentialsDep) -> str:
-    """Prometheus with OMS_METRICS_TOKEN (a token that opens nothing else), or staff."""
+def require_metrics_reader(request: Request, state: StateDep, credentials: CredentialsDep) -> str:
+    """Prometheus with OMS_METRICS_TOKEN (a token that opens nothing else), or staff with OPERATIONS."""
+    settings = state.settings
     token = credentials.credentials.encode() if credentials is not None else b""
     if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token.encode()):
         return "metrics"
-    if identify(settings, credentials) is None:
+    if member_for(state, credentials) is None and identify(settings, credentials) is None:
         raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
-    return require_staff(settings, credentials)
+    return require(Permission.OPERATIONS)(require_member(request, state, credentials)).label
 
 
 def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> StaffMember | None:
@@ -274,16 +286,14 @@ def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None
     return state.services.accounts.resolve_token(credentials.credentials)
 
 
-def require_member(state: StateDep, credentials: CredentialsDep) -> StaffMember:
+def require_member(request: Request, state: StateDep, credentials: CredentialsDep) -> StaffMember:
     member = member_for(state, credentials)
     if member is None:
         caller = identify(state.settings, credentials)
         if caller is not None and not caller.is_staff:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
-            )
+            raise _channel_refused(caller)
         raise _unauthenticated("a staff token")
+    remember(request, member)
     return member
 
 
@@ -297,16 +307,57 @@ def require(permission: Permission) -> Callable[[StaffMember], StaffMember]:
 
     def check(member: MemberDep) -> StaffMember:
         if not member.may(permission):
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, f"the {member.role} role may not do this (it needs {permission})"
-            )
+            raise _role_refused(member, permission)
         return member
 
     return check
 
 
-StaffUser = Annotated[str, Depends(require_staff)]
-StaffSession = Annotated[str, Depends(require_staff_session)]
+def location_scope(member: StaffMember, permission: Permission) -> frozenset[str] | None:
+    """Where the member holds a location-bound permission: their locations (a warehouse user), or
+    None for everywhere (the other roles)."""
+    if member.role is Role.WAREHOUSE and permission in LOCATION_BOUND:
+        return member.location_ids
+    return None
+
+
+def at_location(member: StaffMember, permission: Permission, *location_ids: str | None) -> None:
+    """403 unless the member holds `permission` at one of the locations given (a shipment's own and
+    the store it goes to for collection; a stock record's location). The one place the API checks
+    a warehouse user's locations."""
+    if not any(member.may_at(permission, location) for location in location_ids if location):
+        places = ", ".join(location for location in location_ids if location)
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"{places} is not one of your locations ({permission})")
+
+
+def within_scope(member: StaffMember, permission: Permission, location_id: str | None) -> frozenset[str] | None:
+    """A list's location filter for the member: the location asked for (403 when it is not theirs),
+    else their locations (a warehouse user) or None (everywhere)."""
+    if location_id:
+        at_location(member, permission, location_id)
+        return None
+    return location_scope(member, permission)
+
+
+def at_shipment(permission: Permission) -> Callable[..., Awaitable[StaffMember]]:
+    """A dependency for a route on `{shipment_id}`: the staff member, if their role holds
+    `permission` where the shipment ships from or is collected (a warehouse user's locations; the
+    other roles work everywhere and no lookup is made)."""
+    holds = require(permission)
+
+    async def check(
+        shipment_id: str, member: Annotated[StaffMember, Depends(holds)], shipments: ShipmentsDep
+    ) -> StaffMember:
+        if location_scope(member, permission) is not None:
+            record = await shipments.record(shipment_id)
+            at_location(member, permission, record.location_id, record.transfer_to)
+        return member
+
+    return check
+
+
+OperationsStaff = Annotated[StaffMember, Depends(require_staff_session)]
+"""A staff member with OPERATIONS, by token or by a dashboard sign-in (the codec endpoint)."""
 MetricsReader = Annotated[str, Depends(require_metrics_reader)]
 StaffOrChannel = Annotated[Caller, Depends(require_staff_or_channel)]
 """Staff, or a channel's own key (OMS_POS_API_KEY, OMS_WEBSHOP_API_KEY): check `may_act_for`."""

@@ -63,8 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         title="OMS: order management and fulfilment",
-        description="Every order from every channel as a durable Temporal workflow. "
-        "Staff endpoints take `Authorization: Bearer <OMS_ADMIN_TOKEN>`.",
+        description="Every order from every channel as a durable Temporal workflow.\n",
         version="0.1.0",
         lifespan=lifespan,
         dependencies=[Depends(bind_route_ids)],

@@ -18,8 +18,8 @@ from api.deps import (
     get_deliveries,
     get_intake,
     get_order_actions,
+    require_member,
     require_metrics_reader,
-    require_staff,
     require_staff_or_channel,
     require_staff_session,
 )
@@ -87,18 +87,24 @@ def _problem(description: str) -> dict[str, Any]:
 _ENGINE_AWAY = _problem("the workflow engine (Temporal) is unreachable; retry later (`Retry-After`)")
 # What a dependency can answer, whichever route uses it.
 _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
-    require_staff: {
-        "401": _problem("no valid staff token: `Authorization: Bearer <OMS_ADMIN_TOKEN>`"),
-        "403": _problem("a channel's API key, where only staff may act"),
+    require_member: {
+        "401": _problem("no valid staff token: a personal API token, or `OMS_ADMIN_TOKEN`"),
+        "403": _problem(
+            "a role without the permission this needs, a location that is not one of a warehouse user's, "
+            "or a channel's API key, where only staff may act"
+        ),
     },
-    require_staff_or_channel: {"401": _problem("neither the staff token nor a channel's API key")},
+    require_staff_or_channel: {
+        "401": _problem("neither a staff token nor a channel's API key"),
+        "403": _problem("a role that may not read orders, or a channel's key for another channel's order"),
+    },
     require_staff_session: {
         "401": _problem("neither a staff token (OMS_ADMIN_TOKEN, a personal API token) nor a dashboard sign-in"),
         "403": _problem("a channel's API key, or a role that may not read payloads (it needs operations: admin)"),
     },
     require_metrics_reader: {
-        "401": _problem("neither the metrics token (`OMS_METRICS_TOKEN`) nor the staff token"),
-        "403": _problem("a channel's API key, where only the metrics token or staff may read"),
+        "401": _problem("neither the metrics token (`OMS_METRICS_TOKEN`) nor a staff token"),
+        "403": _problem("a role without the operations permission, or a channel's API key"),
     },
     get_intake: {"503": _ENGINE_AWAY},
     get_order_actions: {"503": _ENGINE_AWAY},
@@ -127,7 +133,31 @@ def _operations(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
             yield context.path_format or route.path_format, set(context.methods or route.methods or ()), route
 
 
+AUTHENTICATION = """
+## Who may call what
+
+Staff endpoints take `Authorization: Bearer <token>`: a person's own API token (`oms_pat_…`, made on
+the admin's users screen, with a role and an optional expiry), or `OMS_ADMIN_TOKEN`, the bootstrap
+admin (before any user exists, and for development). Each endpoint needs a permission its caller's
+role must hold, or it answers 403:
+
+- `admin`: everything, users and the audit list included;
+- `support`: orders (read, release, cancel), returns and refunds, shipments and stock (read);
+- `warehouse`: shipments, their steps and stock counts *at the locations assigned to them* (another
+  location's shipment or stock is 403; a pick list without `location_id` holds their locations' only),
+  and stock (read).
+
+`POST /orders` and `GET /orders/{order_id}` also take a sales channel's own key (that channel's orders
+only). Every state-changing request by a staff member is kept on the audit list (`GET /audit`), and a
+release, cancel, return, step confirmation or stock move records who made it (their e-mail, or
+"admin token") on the order's timeline or the stock ledger when the body names nobody.
+"""
+"""Appended to the document's description: the roles and tokens every staff endpoint checks."""
+
+
 def _document(app: FastAPI, schema: dict[str, Any]) -> None:
+    info = schema.setdefault("info", {})
+    info["description"] = (info.get("description") or "") + AUTHENTICATION
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components[_PROBLEM] = _PROBLEM_SCHEMA
     components.setdefault("ValidationError", _FIELD_ERROR_SCHEMA)

@@ -75,6 +75,13 @@ LISTING_ID = 100
 IDEMPOTENCY_KEY = 400
 """A workflow step's key: <shipment id>:<step>:... fits with room to spare (see
 persistence.guarded_writes.idempotency, which also hashes any longer key rather than fail)."""
+STAFF_USER_ID = 64
+STAFF_ROLE = 20
+STAFF_VIA = 20
+HTTP_METHOD = 10
+ROUTE_TEMPLATE = 300
+STAFF_ACTION = 100
+"""The audit list's columns (persistence.models.StaffAction): longer values are cut to fit."""
 
 # -- numbers ------------------------------------------------------------------------------------
 INTEGER_MAX = 2**31 - 1

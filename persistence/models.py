@@ -129,11 +129,41 @@ class StockMovement(Base):
     order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
     reason: Mapped[str] = mapped_column(String(limits.LEDGER_REASON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(limits.EMAIL), default="", server_default="")
+    """The staff member who made the move (a receipt, count, transfer, safety stock change): their
+    label (domain.staff.StaffMember.label); empty for what orders and workflows move."""
 
     __table_args__ = (
         Index("ix_stock_movements_sku_location", "sku", "location_id"),
         Index("ix_stock_movements_order", "order_id"),
     )
+
+
+class StaffAction(Base):
+    """The audit list: one row per state-changing request (POST, PUT, PATCH, DELETE) by an identified
+    staff member, API and screens alike (api.staff_audit writes it once the request is answered).
+    What and where, never a request body: the route's template, and the ids its path names."""
+
+    __tablename__ = "staff_actions"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    user_id: Mapped[str | None] = mapped_column(String(limits.STAFF_USER_ID), nullable=True)
+    """None for the bootstrap admin token (OMS_ADMIN_TOKEN)."""
+    actor: Mapped[str] = mapped_column(String(limits.EMAIL))
+    role: Mapped[str] = mapped_column(String(limits.STAFF_ROLE))
+    via: Mapped[str] = mapped_column(String(limits.STAFF_VIA))
+    """session, token (a personal API token) or admin token."""
+    method: Mapped[str] = mapped_column(String(limits.HTTP_METHOD))
+    route: Mapped[str] = mapped_column(String(limits.ROUTE_TEMPLATE))
+    action: Mapped[str] = mapped_column(String(limits.STAFF_ACTION))
+    order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True)
+    location_id: Mapped[str | None] = mapped_column(String(limits.LOCATION_ID), nullable=True)
+    sku: Mapped[str | None] = mapped_column(String(limits.SKU), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_staff_actions_at", "at"), Index("ix_staff_actions_actor_at", "actor", "at"))
 
 
 class StockOutbox(Base):

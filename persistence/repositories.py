@@ -4,7 +4,7 @@ order whether an activity or a service asks. The session belongs to the unit of 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 
@@ -127,20 +127,44 @@ class SqlShipments:
         return shipments.get_shipment(self._session, shipment_id)
 
     def page(
-        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+        self,
+        *,
+        location_id: str | None,
+        status: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+        location_ids: Collection[str] | None = None,
     ) -> list[ShipmentRecord]:
         return shipments.list_shipments(
-            self._session, location_id=location_id, status=status, open_only=open_only, limit=limit, offset=offset
+            self._session,
+            location_id=location_id,
+            status=status,
+            open_only=open_only,
+            limit=limit,
+            offset=offset,
+            location_ids=location_ids,
         )
 
     def notified_at(self, order_id: str) -> dict[str, datetime]:
         return shipments.notified_at(self._session, order_id)
 
     def escalations(
-        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        open_only: bool,
+        location_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        location_ids: Collection[str] | None = None,
     ) -> tuple[list[Escalation], int]:
         return escalations.list_escalations(
-            self._session, open_only=open_only, location_id=location_id, limit=limit, offset=offset
+            self._session,
+            open_only=open_only,
+            location_id=location_id,
+            limit=limit,
+            offset=offset,
+            location_ids=location_ids,
         )
 
     def label(self, shipment_id: str, purpose: str) -> ShipmentLabel | None:
@@ -181,16 +205,26 @@ class SqlStock:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+    def change_on_hand(
+        self, location_id: str, sku: str, delta: int, *, kind: str, reason: str, actor: str = ""
+    ) -> StockRow:
         with _counts_that_fit():
-            return inventory.adjust_on_hand(self._session, location_id, sku, delta, kind=kind, reason=reason)
+            return inventory.adjust_on_hand(
+                self._session, location_id, sku, delta, kind=kind, reason=reason, actor=actor
+            )
 
-    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+    def transfer(
+        self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str, actor: str = ""
+    ) -> Transfer:
         with translated(), _counts_that_fit():
-            return stock_ops.transfer(self._session, from_location_id, to_location_id, sku, quantity, reason=reason)
+            return stock_ops.transfer(
+                self._session, from_location_id, to_location_id, sku, quantity, reason=reason, actor=actor
+            )
 
-    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
-        return stock_ops.set_safety_stock(self._session, location_id, sku, safety_stock)
+    def set_safety_stock(
+        self, location_id: str, sku: str, safety_stock: int, *, actor: str = ""
+    ) -> tuple[StockRow, int]:
+        return stock_ops.set_safety_stock(self._session, location_id, sku, safety_stock, actor=actor)
 
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int

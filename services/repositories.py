@@ -8,7 +8,7 @@ the services hand them to the API, which turns them into its public shapes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Protocol
 
@@ -90,14 +90,27 @@ class ShipmentRepository(Protocol):
     def get(self, shipment_id: str) -> ShipmentRecord | None: ...
 
     def page(
-        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+        self,
+        *,
+        location_id: str | None,
+        status: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+        location_ids: Collection[str] | None = None,
     ) -> list[ShipmentRecord]: ...
 
     def notified_at(self, order_id: str) -> dict[str, datetime]:
         """Shipment id → when its channel accepted the shipment confirmation."""
 
     def escalations(
-        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        open_only: bool,
+        location_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        location_ids: Collection[str] | None = None,
     ) -> tuple[list[Escalation], int]: ...
 
     def label(self, shipment_id: str, purpose: str) -> ShipmentLabel | None:
@@ -130,13 +143,19 @@ class DeliveryRepository(Protocol):
 class StockRepository(Protocol):
     """Stock records and their ledger. Changes raise persistence.guarded_writes.inventory's StockErrors."""
 
-    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow: ...
+    def change_on_hand(
+        self, location_id: str, sku: str, delta: int, *, kind: str, reason: str, actor: str = ""
+    ) -> StockRow: ...
 
-    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+    def transfer(
+        self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str, actor: str = ""
+    ) -> Transfer:
         """May raise persistence.conflicts.LockCycle: nothing was written, try again."""
 
-    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
-        """The new record and the previous safety stock."""
+    def set_safety_stock(
+        self, location_id: str, sku: str, safety_stock: int, *, actor: str = ""
+    ) -> tuple[StockRow, int]:
+        """The new record and the previous safety stock; `actor`: who changed it, for the ledger."""
 
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int

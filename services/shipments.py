@@ -9,6 +9,7 @@ write lock the worker's step waits for)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from contracts.errors import ErrorType
@@ -44,19 +45,45 @@ class Shipments:
         """Seconds a confirmation waits for the workflow of a shipment just recorded."""
 
     def pick_list(
-        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+        self,
+        *,
+        location_id: str | None,
+        status: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+        location_ids: Collection[str] | None = None,
     ) -> list[ShipmentRecord]:
+        """`location_ids`: only shipments from (or to be collected at) one of these (a warehouse
+        user's own locations); None: everywhere."""
         with self._units(read_only=True) as uow:
             return uow.shipments.page(
-                location_id=location_id, status=status, open_only=open_only, limit=limit, offset=offset
+                location_id=location_id,
+                status=status,
+                open_only=open_only,
+                limit=limit,
+                offset=offset,
+                location_ids=location_ids,
             )
 
     def escalations(
-        self, *, open_only: bool, location_id: str | None, limit: int, offset: int
+        self,
+        *,
+        open_only: bool,
+        location_id: str | None,
+        limit: int,
+        offset: int,
+        location_ids: Collection[str] | None = None,
     ) -> tuple[list[Escalation], int]:
         """Shipment steps that missed their deadline (open ones until the step is done)."""
         with self._units(read_only=True) as uow:
-            return uow.shipments.escalations(open_only=open_only, location_id=location_id, limit=limit, offset=offset)
+            return uow.shipments.escalations(
+                open_only=open_only, location_id=location_id, limit=limit, offset=offset, location_ids=location_ids
+            )
+
+    async def record(self, shipment_id: str) -> ShipmentRecord:
+        """The shipment as recorded (NotFound): where it ships from and goes to, for a location check."""
+        return await self._recorded(shipment_id)
 
     async def view(self, shipment_id: str) -> ShipmentView:
         record = await self._recorded(shipment_id)

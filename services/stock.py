@@ -102,32 +102,38 @@ class Stock:
     def __init__(self, units: UnitOfWorkFactory) -> None:
         self._units = units
 
-    def receive(self, location_id: str, sku: str, quantity: int, *, kind: str, reason: str, reference: str) -> StockRow:
-        """Goods in: from a supplier (kind receipt) or a customer (kind return)."""
+    def receive(
+        self, location_id: str, sku: str, quantity: int, *, kind: str, reason: str, reference: str, by: str = ""
+    ) -> StockRow:
+        """Goods in: from a supplier (kind receipt) or a customer (kind return). `by`, here and on
+        every staff move: who made it (their label), kept on the ledger row."""
         note = f"{reason} (ref {reference})" if reference else reason
-        return self._change(location_id, sku, quantity, kind=kind, reason=note)
+        return self._change(location_id, sku, quantity, kind=kind, reason=note, by=by)
 
-    def adjust(self, location_id: str, sku: str, delta: int, *, reason: str) -> StockRow:
+    def adjust(self, location_id: str, sku: str, delta: int, *, reason: str, by: str = "") -> StockRow:
         """A count found more (a receipt) or fewer (an adjustment) than the record says."""
-        return self._change(location_id, sku, delta, kind="receipt" if delta > 0 else "adjustment", reason=reason)
+        kind = "receipt" if delta > 0 else "adjustment"
+        return self._change(location_id, sku, delta, kind=kind, reason=reason, by=by)
 
-    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+    def transfer(
+        self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str, by: str = ""
+    ) -> Transfer:
         """Unavailable when it kept colliding: PostgreSQL broke a lock cycle with a reservation
         touching the same two locations in the other order, each time with nothing written."""
         for _attempt in range(TRANSFER_ATTEMPTS):
             try:
                 with self._units() as uow, _refusals():
-                    moved = uow.stock.transfer(from_location_id, to_location_id, sku, quantity, reason=reason)
+                    moved = uow.stock.transfer(from_location_id, to_location_id, sku, quantity, reason=reason, actor=by)
                     uow.commit()
                     return moved
             except LockCycle:
                 continue
         raise Unavailable("the transfer kept colliding with concurrent stock changes; retry", retry_after=1)
 
-    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> SafetyStockChange:
+    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int, *, by: str = "") -> SafetyStockChange:
         with self._units() as uow:
             try:
-                row, previous = uow.stock.set_safety_stock(location_id, sku, safety_stock)
+                row, previous = uow.stock.set_safety_stock(location_id, sku, safety_stock, actor=by)
             except (UnknownLocation, NoStockRecord) as exc:
                 raise NotFound(str(exc)) from None
             uow.commit()
@@ -179,9 +185,9 @@ class Stock:
         total = horizon.figures(together, sum(shipped.values()), available=sum(r.available for r in rows))
         return Forecast(sku, since, locations, total)
 
-    def _change(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+    def _change(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str, by: str) -> StockRow:
         with self._units() as uow, _refusals():
-            row = uow.stock.change_on_hand(location_id, sku, delta, kind=kind, reason=reason)
+            row = uow.stock.change_on_hand(location_id, sku, delta, kind=kind, reason=reason, actor=by)
             uow.commit()
         return row
 

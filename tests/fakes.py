@@ -7,7 +7,7 @@ locations) are dropped when it does not commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -150,16 +150,30 @@ class FakeShipments:
         return self.records.get(shipment_id)
 
     def page(
-        self, *, location_id: str | None, status: str | None, open_only: bool, limit: int, offset: int
+        self,
+        *,
+        location_id: str | None,
+        status: str | None,
+        open_only: bool,
+        limit: int,
+        offset: int,
+        location_ids: Collection[str] | None = None,
     ) -> list[ShipmentRecord]:
         rows = [r for r in self.records.values() if location_id in (None, r.location_id)]
+        rows = [r for r in rows if location_ids is None or r.location_id in location_ids]
         return rows[offset : offset + limit]
 
     def notified_at(self, order_id: str) -> dict[str, datetime]:
         return dict(self.notified.get(order_id, {}))
 
     def escalations(
-        self, *, open_only: bool, location_id: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        open_only: bool,
+        location_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+        location_ids: Collection[str] | None = None,
     ) -> tuple[list[Escalation], int]:
         return self.late[offset : offset + limit], len(self.late)
 
@@ -193,6 +207,8 @@ class FakeStock:
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str], StockRow] = {}
         self.moves: list[tuple[str, str, int, str, str]] = []
+        self.actors: list[str] = []
+        """Who made each move (change_on_hand, set_safety_stock), in order."""
         self.noted: list[str] = []
         self.sent: dict[str, dict[str, ChannelSent]] = {}
         self.shipped: dict[str, dict[str, int]] = {}
@@ -206,21 +222,29 @@ class FakeStock:
         if pending:
             raise pending.pop(0)
 
-    def change_on_hand(self, location_id: str, sku: str, delta: int, *, kind: str, reason: str) -> StockRow:
+    def change_on_hand(
+        self, location_id: str, sku: str, delta: int, *, kind: str, reason: str, actor: str = ""
+    ) -> StockRow:
         self._refuse("change_on_hand")
         row = self.rows.get((location_id, sku), StockRow(location_id, sku, 0, 0, 0))
         self.put(location_id, sku, row.on_hand + delta, row.reserved, row.safety_stock)
         self.moves.append((location_id, sku, delta, kind, reason))
+        self.actors.append(actor)
         return self.rows[(location_id, sku)]
 
-    def transfer(self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str) -> Transfer:
+    def transfer(
+        self, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str, actor: str = ""
+    ) -> Transfer:
         self._refuse("transfer")
-        source = self.change_on_hand(from_location_id, sku, -quantity, kind="transfer", reason=reason)
-        destination = self.change_on_hand(to_location_id, sku, quantity, kind="transfer", reason=reason)
+        source = self.change_on_hand(from_location_id, sku, -quantity, kind="transfer", reason=reason, actor=actor)
+        destination = self.change_on_hand(to_location_id, sku, quantity, kind="transfer", reason=reason, actor=actor)
         return Transfer(source, destination)
 
-    def set_safety_stock(self, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+    def set_safety_stock(
+        self, location_id: str, sku: str, safety_stock: int, *, actor: str = ""
+    ) -> tuple[StockRow, int]:
         self._refuse("set_safety_stock")
+        self.actors.append(actor)
         row = self.rows[(location_id, sku)]
         self.put(location_id, sku, row.on_hand, row.reserved, safety_stock)
         return self.rows[(location_id, sku)], row.safety_stock

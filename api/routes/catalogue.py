@@ -8,14 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from api.deps import CatalogueDep, StaffUser
+from api.deps import CatalogueDep, require
 from domain.gtin import gtin_problem
 from domain.order import CHANNELS
+from domain.staff import Permission, StaffMember
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
+
+Reader = Annotated[StaffMember, Depends(require(Permission.STOCK_VIEW))]
+Writer = Annotated[StaffMember, Depends(require(Permission.SETTINGS))]
 
 Sku = Annotated[str, Path(min_length=1, max_length=100, description="Our SKU")]
 ListingId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -60,7 +64,7 @@ class ProductPublic(BaseModel):
 
 
 @router.get("/{sku}", response_model=ProductPublic, responses={404: {"description": "not in the catalogue"}})
-def get_product(sku: Sku, _: StaffUser, catalogue: CatalogueDep) -> Any:
+def get_product(sku: Sku, _: Reader, catalogue: CatalogueDep) -> Any:
     return catalogue.entry(sku)
 
 
@@ -72,6 +76,6 @@ def get_product(sku: Sku, _: StaffUser, catalogue: CatalogueDep) -> Any:
         422: {"description": "a bad EAN check digit, an unknown channel, a missing name"},
     },
 )
-def put_product(sku: Sku, body: ProductPut, _: StaffUser, catalogue: CatalogueDep) -> Any:
+def put_product(sku: Sku, body: ProductPut, _: Writer, catalogue: CatalogueDep) -> Any:
     """Create or replace the SKU's catalogue entry."""
     return catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings)

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Depends
 
-from api.deps import ChannelSettingsDep, StaffUser
+from api.deps import ChannelSettingsDep, require
 from domain.channels import channel_policy_to_dict
+from domain.staff import Permission, StaffMember
 
 router = APIRouter(prefix="/channels", tags=["channels"])
+
+SettingsStaff = Annotated[StaffMember, Depends(require(Permission.SETTINGS))]
 
 EXAMPLE = {
     "sells_from": ["AMS", "UTR"],
@@ -34,12 +37,12 @@ EXAMPLE = {
 
 
 @router.get("")
-def list_channels(_: StaffUser, channels: ChannelSettingsDep) -> dict[str, Any]:
+def list_channels(_: SettingsStaff, channels: ChannelSettingsDep) -> dict[str, Any]:
     return {policy.channel: channel_policy_to_dict(policy) for policy in channels.all()}
 
 
 @router.get("/{channel}", responses={404: {"description": "not a channel we know"}})
-def get_channel(channel: str, _: StaffUser, channels: ChannelSettingsDep) -> dict[str, Any]:
+def get_channel(channel: str, _: SettingsStaff, channels: ChannelSettingsDep) -> dict[str, Any]:
     return channel_policy_to_dict(channels.get(channel))
 
 
@@ -52,7 +55,7 @@ def get_channel(channel: str, _: StaffUser, channels: ChannelSettingsDep) -> dic
 )
 def put_channel(
     channel: str,
-    _: StaffUser,
+    _: SettingsStaff,
     channels: ChannelSettingsDep,
     config: Annotated[dict[str, Any], Body(examples=[EXAMPLE])],
 ) -> dict[str, Any]:

@@ -4,8 +4,9 @@ the ones a person types (a signal's input) to have them encrypted.
 
 Temporal's Codec Server protocol: `POST /codec/decode` and `POST /codec/encode`, each taking and
 answering `{"payloads": [{"metadata": {name: base64}, "data": base64}]}` (a Payload in proto3 JSON).
-Staff only (the bearer token, or the dashboard's sign-in cookie the UI's page sends along), from the
-browser only at the origins in OMS_CODEC_CORS_ORIGINS (`CodecCors`).
+Staff whose role holds the operations permission only (a bearer token, or the dashboard's sign-in
+cookie the UI's page sends along), from the browser only at the origins in OMS_CODEC_CORS_ORIGINS
+(`CodecCors`).
 
 A payload that is not encrypted is answered as it came (histories from before encryption). One that
 is encrypted but cannot be opened (its key id is not in OMS_PAYLOAD_KEYS, or its tag fails) refuses
@@ -24,7 +25,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload
 
-from api.deps import CodecDep, StaffSession
+from api.deps import CodecDep, OperationsStaff
 from integrations.temporal.codec import PayloadUndecryptable
 
 PREFIX = "/codec"
@@ -46,7 +47,7 @@ class CodecPayloads(BaseModel):
 
 
 @router.post("/decode", response_model=CodecPayloads)
-async def decode(body: CodecPayloads, codec: CodecDep, _: StaffSession) -> CodecPayloads:
+async def decode(body: CodecPayloads, codec: CodecDep, _: OperationsStaff) -> CodecPayloads:
     """Decrypt payloads for display; ones that are not encrypted come back as they are."""
     opened = []
     for index, payload in enumerate(_payloads(body)):
@@ -58,7 +59,7 @@ async def decode(body: CodecPayloads, codec: CodecDep, _: StaffSession) -> Codec
 
 
 @router.post("/encode", response_model=CodecPayloads)
-async def encode(body: CodecPayloads, codec: CodecDep, _: StaffSession) -> CodecPayloads:
+async def encode(body: CodecPayloads, codec: CodecDep, _: OperationsStaff) -> CodecPayloads:
     """Encrypt payloads a person entered, with the key that encrypts (the first of OMS_PAYLOAD_KEYS)."""
     return _answer(await codec.encode(_payloads(body)))
 

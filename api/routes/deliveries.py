@@ -8,17 +8,18 @@ body that is not a parcel status change 400/422, a body over OMS_WEBHOOK_BODY_LI
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import DeliveriesDep, SettingsDep, StaffUser
+from api.deps import DeliveriesDep, SettingsDep, at_shipment
 from api.errors import unprocessable
 from api.metrics import WebhookRoute
 from api.routes.webhooks import parse_json_object
 from api.schemas import UtcTime
 from domain.carrier_events import Outcome
+from domain.staff import Permission, StaffMember
 from integrations.carriers.sendcloud import webhooks as sendcloud
 from persistence.read_model.deliveries import Recorded
 
@@ -98,12 +99,15 @@ class DeliveredBody(BaseModel):
     },
 )
 async def mark_delivered(
-    shipment_id: str, user: StaffUser, deliveries: DeliveriesDep, body: DeliveredBody | None = None
+    shipment_id: str,
+    member: Annotated[StaffMember, Depends(at_shipment(Permission.SHIPMENT_STEPS))],
+    deliveries: DeliveriesDep,
+    body: DeliveredBody | None = None,
 ) -> Any:
     """Staff record a parcel as delivered (no carrier integration reports it): the order's
     delivered_at and its returns window follow, as for a carrier's report."""
     body = body or DeliveredBody()
-    recorded = await deliveries.mark_delivered(shipment_id, body.delivered_at, body.confirmed_by or user)
+    recorded = await deliveries.mark_delivered(shipment_id, body.delivered_at, body.confirmed_by or member.label)
     return _answer(recorded)
 
 

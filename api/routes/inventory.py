@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
-from api.deps import LocationsDep, StaffUser, StockDep
+from api.deps import LocationsDep, StockDep, at_location, require
 from api.errors import unprocessable
 from api.paging import PageDep
 from api.schemas import (
@@ -31,12 +31,18 @@ from api.schemas import (
     TransferCreate,
     TransferPublic,
 )
+from domain.staff import Permission, StaffMember
 from persistence.guarded_writes.inventory import StockRow
 from persistence.models import Location
 
 router = APIRouter(tags=["inventory"])
 
 LOCATION_ID = r"^[A-Za-z0-9._-]+$"
+
+Reader = Annotated[StaffMember, Depends(require(Permission.STOCK_VIEW))]
+Counter = Annotated[StaffMember, Depends(require(Permission.STOCK_COUNT))]
+"""Receipts and counts: a warehouse user at their own locations only (`at_location`)."""
+Admin = Annotated[StaffMember, Depends(require(Permission.SETTINGS))]
 
 
 def _location_public(location: Location) -> LocationPublic:
@@ -80,7 +86,7 @@ def _record(row: StockRow) -> StockRecord:
     status_code=status.HTTP_201_CREATED,
     responses={200: {"description": "an existing location was updated; fields left out keep their values"}},
 )
-def upsert_location(body: LocationCreate, _: StaffUser, locations: LocationsDep, response: Response) -> Any:
+def upsert_location(body: LocationCreate, _: Admin, locations: LocationsDep, response: Response) -> Any:
     location, created = locations.save(
         body.location_id, create=body.model_dump(), change=body.model_dump(exclude_unset=True)
     )
@@ -97,7 +103,7 @@ def upsert_location(body: LocationCreate, _: StaffUser, locations: LocationsDep,
 def replace_location(
     location_id: Annotated[str, Path(min_length=1, max_length=64, pattern=LOCATION_ID)],
     body: LocationReplace,
-    _: StaffUser,
+    _: Admin,
     locations: LocationsDep,
     response: Response,
 ) -> Any:
@@ -112,12 +118,12 @@ def replace_location(
 
 
 @router.get("/locations", response_model=list[LocationPublic])
-def list_locations(_: StaffUser, locations: LocationsDep) -> Any:
+def list_locations(_: Reader, locations: LocationsDep) -> Any:
     return [_location_public(location) for location in locations.all()]
 
 
 @router.get("/locations/{location_id}", response_model=LocationPublic, responses={404: {"description": "unknown"}})
-def get_location(location_id: str, _: StaffUser, locations: LocationsDep) -> Any:
+def get_location(location_id: str, _: Reader, locations: LocationsDep) -> Any:
     return _location_public(locations.get(location_id))
 
 
@@ -127,9 +133,16 @@ def get_location(location_id: str, _: StaffUser, locations: LocationsDep) -> Any
     status_code=status.HTTP_201_CREATED,
     responses={422: {"description": "unknown location or a quantity that is not a whole number > 0"}},
 )
-def receive_stock(body: ReceiptCreate, _: StaffUser, stock: StockDep) -> Any:
+def receive_stock(body: ReceiptCreate, member: Counter, stock: StockDep) -> Any:
+    at_location(member, Permission.STOCK_COUNT, body.location_id)
     row = stock.receive(
-        body.location_id, body.sku, body.quantity, kind=body.kind, reason=body.reason, reference=body.reference
+        body.location_id,
+        body.sku,
+        body.quantity,
+        kind=body.kind,
+        reason=body.reason,
+        reference=body.reference,
+        by=member.label,
     )
     return _record(row)
 
@@ -140,8 +153,9 @@ def receive_stock(body: ReceiptCreate, _: StaffUser, stock: StockDep) -> Any:
     status_code=status.HTTP_201_CREATED,
     responses={409: {"description": "would take on-hand below what is reserved"}},
 )
-def adjust_stock(body: AdjustmentCreate, _: StaffUser, stock: StockDep) -> Any:
-    return _record(stock.adjust(body.location_id, body.sku, body.delta, reason=body.reason))
+def adjust_stock(body: AdjustmentCreate, member: Counter, stock: StockDep) -> Any:
+    at_location(member, Permission.STOCK_COUNT, body.location_id)
+    return _record(stock.adjust(body.location_id, body.sku, body.delta, reason=body.reason, by=member.label))
 
 
 @router.post(
@@ -154,8 +168,10 @@ def adjust_stock(body: AdjustmentCreate, _: StaffUser, stock: StockDep) -> Any:
         422: {"description": "unknown location, the same location twice, or a bad quantity"},
     },
 )
-def transfer_stock(body: TransferCreate, _: StaffUser, stock: StockDep) -> Any:
-    moved = stock.transfer(body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason)
+def transfer_stock(body: TransferCreate, member: Admin, stock: StockDep) -> Any:
+    moved = stock.transfer(
+        body.from_location_id, body.to_location_id, body.sku, body.quantity, reason=body.reason, by=member.label
+    )
     return TransferPublic(
         sku=body.sku, quantity=body.quantity, source=_record(moved.source), destination=_record(moved.destination)
     )
@@ -163,7 +179,7 @@ def transfer_stock(body: TransferCreate, _: StaffUser, stock: StockDep) -> Any:
 
 @router.get("/inventory", response_model=StockOverview)
 def stock_overview(
-    _: StaffUser,
+    _: Reader,
     stock: StockDep,
     page: PageDep,
     location_id: str | None = None,
@@ -183,8 +199,8 @@ def stock_overview(
     response_model=SafetyStockPublic,
     responses={404: {"description": "unknown location, or it holds no stock record for the SKU"}},
 )
-def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, _: StaffUser, stock: StockDep) -> Any:
-    change = stock.set_safety_stock(location_id, sku, body.safety_stock)
+def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, member: Admin, stock: StockDep) -> Any:
+    change = stock.set_safety_stock(location_id, sku, body.safety_stock, by=member.label)
     return SafetyStockPublic(
         **_record(change.row).model_dump(), previous_safety_stock=change.previous, warning=change.warning
     )
@@ -195,7 +211,7 @@ def set_safety_stock(sku: str, location_id: str, body: SafetyStockUpdate, _: Sta
     response_model=InventoryPublic,
     responses={404: {"description": "no location holds a stock record for the SKU"}},
 )
-def stock_of(sku: str, _: StaffUser, stock: StockDep) -> Any:
+def stock_of(sku: str, _: Reader, stock: StockDep) -> Any:
     view = stock.view(sku)
     return InventoryPublic(
         sku=sku,
@@ -227,7 +243,7 @@ def stock_of(sku: str, _: StaffUser, stock: StockDep) -> Any:
 )
 def stock_forecast(
     sku: str,
-    _: StaffUser,
+    _: Reader,
     stock: StockDep,
     window_days: Annotated[int, Query(ge=1, le=365, description="Days of shipments to measure")] = 28,
     lead_time_days: Annotated[int, Query(ge=0, le=365, description="Days until a reorder arrives")] = 7,

@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api.deps import ReportsDep, StaffUser
+from api.deps import ReportsDep, require
 from api.schemas import Money, UtcTime
+from domain.staff import Permission, StaffMember
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
@@ -54,7 +55,7 @@ class KpisPublic(BaseModel):
 
 @router.get("", response_model=KpisPublic)
 def kpis(
-    _: StaffUser,
+    _: Annotated[StaffMember, Depends(require(Permission.KPIS))],
     reports: ReportsDep,
     since: UtcTime | None = None,
     until: UtcTime | None = None,

@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from api import order_view
 from api.audit import kept_payload
 from api.canonical_order import channel_named_in, documented_body, parse_order, to_order
-from api.deps import AuditDep, IntakeDep, OrderActionsDep, OrderViewsDep, StaffOrChannel, StaffUser
+from api.deps import AuditDep, IntakeDep, OrderActionsDep, OrderViewsDep, StaffOrChannel, require
 from api.errors import unprocessable
 from api.paging import PageDep
 from api.schemas import (
@@ -33,9 +33,13 @@ from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.limits import within_limits
 from domain.money import MoneyError
 from domain.order import InvalidOrder
+from domain.staff import Permission, StaffMember
 from domain.status import OrderStatus
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+
+OrdersView = Annotated[StaffMember, Depends(require(Permission.ORDERS_VIEW))]
+OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
 
 
 @router.post(
@@ -70,7 +74,7 @@ async def create_order(request: Request, caller: StaffOrChannel, intake: IntakeD
 
 @router.get("", response_model=OrdersPublic)
 def list_orders(
-    _: StaffUser,
+    _: OrdersView,
     orders: OrderViewsDep,
     page: PageDep,
     status_: Annotated[OrderStatus | None, Query(alias="status")] = None,
@@ -102,7 +106,7 @@ def _parsed(body: str) -> object:
 
 
 @router.get("/{order_id}/messages", response_model=ChannelMessagesPublic, responses={404: {"description": "none"}})
-def order_messages(order_id: str, _: StaffUser, orders: OrderViewsDep) -> Any:
+def order_messages(order_id: str, _: OrdersView, orders: OrderViewsDep) -> Any:
     """Every payload received about this order (webhook deliveries, POST /orders bodies, pulls),
     oldest first, card data and secrets removed: what the channel said, and what we did with it."""
     data = [
@@ -129,8 +133,10 @@ def order_messages(order_id: str, _: StaffUser, orders: OrderViewsDep) -> Any:
         409: {"description": "past the point of cancelling: use returns"},
     },
 )
-async def cancel_order(order_id: str, user: StaffUser, actions: OrderActionsDep, body: CancelBody | None = None) -> Any:
-    await actions.cancel(order_id, CancelRequest(reason=body.reason if body else "", requested_by=user))
+async def cancel_order(
+    order_id: str, member: OrdersAct, actions: OrderActionsDep, body: CancelBody | None = None
+) -> Any:
+    await actions.cancel(order_id, CancelRequest(reason=body.reason if body else "", requested_by=member.label))
     return ActionAccepted(order_id=order_id, action="cancel requested")
 
 
@@ -141,11 +147,11 @@ async def cancel_order(order_id: str, user: StaffUser, actions: OrderActionsDep,
     responses={404: {"description": "no such order"}, 409: {"description": "the order is not on hold or backordered"}},
 )
 async def release_order(
-    order_id: str, user: StaffUser, actions: OrderActionsDep, body: ReleaseBody | None = None
+    order_id: str, member: OrdersAct, actions: OrderActionsDep, body: ReleaseBody | None = None
 ) -> Any:
     request = ReleaseRequest(
         note=body.note if body else "",
-        released_by=user,
+        released_by=member.label,
         accept_channel_total=body.accept_channel_total if body else False,
     )
     await actions.release(order_id, request)

@@ -3,16 +3,19 @@ workflow (services.returns)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 from pydantic import BaseModel, Field
 
-from api.deps import ReturnsDep, StaffUser
+from api.deps import ReturnsDep, require
 from api.schemas import Money as MoneyPublic
 from contracts.returns import ReturnRequest, ReturnRequestLine
+from domain.staff import Permission, StaffMember
 
 router = APIRouter(prefix="/orders", tags=["returns"])
+
+ReturnsStaff = Annotated[StaffMember, Depends(require(Permission.RETURNS))]
 
 
 class ReturnLineBody(BaseModel):
@@ -45,11 +48,11 @@ class ReturnPublic(BaseModel):
         422: {"description": "more units than are left to return, or an invalid line: {message, refusal}"},
     },
 )
-async def create_return(order_id: str, body: ReturnBody, user: StaffUser, returns: ReturnsDep) -> Any:
+async def create_return(order_id: str, body: ReturnBody, member: ReturnsStaff, returns: ReturnsDep) -> Any:
     request = ReturnRequest(
         lines=[ReturnRequestLine(line.sku, line.quantity) for line in body.lines],
         reason=body.reason,
-        requested_by=user,
+        requested_by=member.label,
         restock=body.restock,
     )
     accepted = await returns.request(order_id, request)

@@ -9,19 +9,27 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
-from api.deps import LabelsDep, ShipmentsDep, StaffUser
+from api.deps import LabelsDep, ShipmentsDep, at_location, at_shipment, require, within_scope
 from api.errors import unprocessable
 from api.paging import LongPageDep
 from contracts.shipments import StepConfirmation
 from domain.carrier_events import CARRIER_STATUSES
 from domain.fulfilment import Step
+from domain.staff import Permission, StaffMember
 from services.carrier_labels import LabelDocument
 from services.shipments import ShipmentView
 
 router = APIRouter(tags=["shipments"])
+
+Viewer = Annotated[StaffMember, Depends(require(Permission.SHIPMENTS_VIEW))]
+"""Pick lists and late steps: a warehouse user sees their locations' only."""
+ShipmentViewer = Annotated[StaffMember, Depends(at_shipment(Permission.SHIPMENTS_VIEW))]
+"""One shipment and its labels: a warehouse user only at the shipment's locations (else 403)."""
+StepConfirmer = Annotated[StaffMember, Depends(at_shipment(Permission.SHIPMENT_STEPS))]
+"""Step confirmations: at the shipment's locations, and where the person says they work."""
 
 
 class _Body(BaseModel):
@@ -161,7 +169,7 @@ def _public(view: ShipmentView) -> ShipmentPublic:
 
 @router.get("/shipments", response_model=ShipmentsPublic)
 def list_shipments(
-    _: StaffUser,
+    member: Viewer,
     shipments: ShipmentsDep,
     page: LongPageDep,
     location_id: str | None = None,
@@ -169,14 +177,20 @@ def list_shipments(
     open_only: Annotated[bool, Query(alias="open")] = False,
 ) -> Any:
     """A location's pick list: `?location_id=AMS&open=true` is what still has to be done there."""
+    """A warehouse user's list holds their locations' shipments only; another location is 403."""
     rows = shipments.pick_list(
-        location_id=location_id, status=status_, open_only=open_only, limit=page.limit, offset=page.offset
+        location_id=location_id,
+        status=status_,
+        open_only=open_only,
+        limit=page.limit,
+        offset=page.offset,
+        location_ids=within_scope(member, Permission.SHIPMENTS_VIEW, location_id),
     )
     return ShipmentsPublic(data=[_public(ShipmentView(row, None)) for row in rows], count=len(rows))
 
 
 @router.get("/shipments/{shipment_id}", response_model=ShipmentPublic, responses={404: {"description": "unknown"}})
-async def get_shipment(shipment_id: str, _: StaffUser, shipments: ShipmentsDep) -> Any:
+async def get_shipment(shipment_id: str, _: ShipmentViewer, shipments: ShipmentsDep) -> Any:
     return _public(await shipments.view(shipment_id))
 
 
@@ -187,7 +201,7 @@ _PDF: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("/shipments/{shipment_id}/label", response_class=Response, responses=_PDF)
-def get_label(shipment_id: str, _: StaffUser, labels: LabelsDep) -> Response:
+def get_label(shipment_id: str, _: ShipmentViewer, labels: LabelsDep) -> Response:
     """The carrier label printed when the shipment was packed (Sendcloud), to stick on the parcel."""
     return _document(labels.document(shipment_id))
 
@@ -204,7 +218,7 @@ def get_label(shipment_id: str, _: StaffUser, labels: LabelsDep) -> Response:
         503: {"description": "the carrier did not answer: retry after Retry-After"},
     },
 )
-async def create_return_label(shipment_id: str, _: StaffUser, labels: LabelsDep, response: Response) -> Any:
+async def create_return_label(shipment_id: str, _: ShipmentViewer, labels: LabelsDep, response: Response) -> Any:
     """A return label for a shipped parcel (Sendcloud's Returns API), for the customer to send it back."""
     made = await labels.return_label(shipment_id)
     if not made.created:
@@ -219,7 +233,7 @@ async def create_return_label(shipment_id: str, _: StaffUser, labels: LabelsDep,
 
 
 @router.get("/shipments/{shipment_id}/return-label", response_class=Response, responses=_PDF)
-def get_return_label(shipment_id: str, _: StaffUser, labels: LabelsDep) -> Response:
+def get_return_label(shipment_id: str, _: ShipmentViewer, labels: LabelsDep) -> Response:
     return _document(labels.document(shipment_id, "return"))
 
 
@@ -233,7 +247,7 @@ def _document(label: LabelDocument) -> Response:
 
 @router.get("/escalations", response_model=EscalationsPublic, tags=["shipments"])
 def get_escalations(
-    _: StaffUser,
+    member: Viewer,
     shipments: ShipmentsDep,
     page: LongPageDep,
     location_id: str | None = None,
@@ -241,7 +255,11 @@ def get_escalations(
 ) -> Any:
     """Shipment steps that missed their deadline (open ones until the step is done)."""
     rows, total = shipments.escalations(
-        open_only=open_only, location_id=location_id, limit=page.limit, offset=page.offset
+        open_only=open_only,
+        location_id=location_id,
+        limit=page.limit,
+        offset=page.offset,
+        location_ids=within_scope(member, Permission.SHIPMENTS_VIEW, location_id),
     )
     return EscalationsPublic(
         data=[
@@ -267,56 +285,63 @@ _REFUSALS: dict[int | str, dict[str, Any]] = {
 }
 
 
+async def _confirm(
+    shipments: ShipmentsDep, shipment_id: str, member: StaffMember, body: _Body, step: Step, **fields: Any
+) -> Any:
+    """The confirmation, by the person the body names or else the member; from a location of theirs."""
+    at_location(member, Permission.SHIPMENT_STEPS, body.location_id)
+    who = body.confirmed_by or member.label
+    confirmation = StepConfirmation(step.value, body.location_id, confirmed_by=who, **fields)
+    return _public(await shipments.confirm(shipment_id, confirmation))
+
+
 @router.post("/shipments/{shipment_id}/picked", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_picked(shipment_id: str, body: PickedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
+async def confirm_picked(shipment_id: str, body: PickedBody, member: StepConfirmer, shipments: ShipmentsDep) -> Any:
     quantities: dict[str, int] | None = None
     if body.lines is not None:
         quantities = {}
         for line in body.lines:
             quantities[line.sku] = quantities.get(line.sku, 0) + line.quantity
-    confirmation = StepConfirmation(
-        Step.PICK.value, body.location_id, quantities=quantities, confirmed_by=body.confirmed_by or user
-    )
-    return _public(await shipments.confirm(shipment_id, confirmation))
+    return await _confirm(shipments, shipment_id, member, body, Step.PICK, quantities=quantities)
 
 
 @router.post("/shipments/{shipment_id}/packed", response_model=ShipmentPublic, responses=_REFUSALS)
 async def confirm_packed(
-    shipment_id: str, body: PackedBody, user: StaffUser, shipments: ShipmentsDep, labels: LabelsDep
+    shipment_id: str, body: PackedBody, member: StepConfirmer, shipments: ShipmentsDep, labels: LabelsDep
 ) -> Any:
     """With a carrier integration, the parcels' weights are needed: the label is asked for at once."""
     if body.parcel_weights_grams is None and await asyncio.to_thread(labels.needs_weights, shipment_id):
         raise unprocessable("parcel_weights_grams is needed: the carrier label is priced by each parcel's weight")
-    confirmation = StepConfirmation(
-        Step.PACK.value,
-        body.location_id,
+    return await _confirm(
+        shipments,
+        shipment_id,
+        member,
+        body,
+        Step.PACK,
         parcels=body.parcels,
-        confirmed_by=body.confirmed_by or user,
         parcel_weights_grams=body.parcel_weights_grams,
     )
-    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/shipped", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_shipped(shipment_id: str, body: ShippedBody, user: StaffUser, shipments: ShipmentsDep) -> Any:
-    confirmation = StepConfirmation(
-        Step.SHIP.value,
-        body.location_id,
+async def confirm_shipped(shipment_id: str, body: ShippedBody, member: StepConfirmer, shipments: ShipmentsDep) -> Any:
+    return await _confirm(
+        shipments,
+        shipment_id,
+        member,
+        body,
+        Step.SHIP,
         carrier=body.carrier,
         tracking_number=body.tracking_number,
         label_ref=body.label_ref,
-        confirmed_by=body.confirmed_by or user,
     )
-    return _public(await shipments.confirm(shipment_id, confirmation))
 
 
 @router.post("/shipments/{shipment_id}/ready", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_ready(shipment_id: str, body: _Body, user: StaffUser, shipments: ShipmentsDep) -> Any:
-    confirmation = StepConfirmation(Step.READY.value, body.location_id, confirmed_by=body.confirmed_by or user)
-    return _public(await shipments.confirm(shipment_id, confirmation))
+async def confirm_ready(shipment_id: str, body: _Body, member: StepConfirmer, shipments: ShipmentsDep) -> Any:
+    return await _confirm(shipments, shipment_id, member, body, Step.READY)
 
 
 @router.post("/shipments/{shipment_id}/collected", response_model=ShipmentPublic, responses=_REFUSALS)
-async def confirm_collected(shipment_id: str, body: _Body, user: StaffUser, shipments: ShipmentsDep) -> Any:
-    confirmation = StepConfirmation(Step.COLLECT.value, body.location_id, confirmed_by=body.confirmed_by or user)
-    return _public(await shipments.confirm(shipment_id, confirmation))
+async def confirm_collected(shipment_id: str, body: _Body, member: StepConfirmer, shipments: ShipmentsDep) -> Any:
+    return await _confirm(shipments, shipment_id, member, body, Step.COLLECT)

@@ -111,8 +111,10 @@ def _ledger(
     reserved: int,
     order_id: str | None = None,
     reason: str = "",
+    actor: str = "",
 ) -> None:
-    """The ledger row, written at once with a plain INSERT (write-only: no ORM bookkeeping)."""
+    """The ledger row, written at once with a plain INSERT (write-only: no ORM bookkeeping).
+    `actor`: the staff member who moved it (a batched write is the workflow's: nobody)."""
     note_stock_change(session, sku)
     pending = batch(session)
     if pending is not None:
@@ -129,12 +131,21 @@ def _ledger(
             "reserved_delta": reserved,
             "order_id": order_id,
             "reason": reason,
+            "actor": actor[: limits.EMAIL],
         },
     )
 
 
 def adjust_on_hand(
-    session: Session, location_id: str, sku: str, delta: int, *, kind: str, reason: str, order_id: str | None = None
+    session: Session,
+    location_id: str,
+    sku: str,
+    delta: int,
+    *,
+    kind: str,
+    reason: str,
+    order_id: str | None = None,
+    actor: str = "",
 ) -> StockRow:
     """Receive (delta > 0) or remove (delta < 0) units; refuse to go below what is reserved."""
     if session.get(Location, location_id) is None:
@@ -162,7 +173,7 @@ def adjust_on_hand(
                 reserved=reserved,
                 delta=delta,
             )
-    _ledger(session, location_id, sku, kind, delta, 0, order_id, reason)
+    _ledger(session, location_id, sku, kind, delta, 0, order_id, reason, actor)
     row = stock_row(session, location_id, sku)
     assert row is not None
     return row

@@ -22,10 +22,11 @@ from persistence.guarded_writes.inventory import (
     put_on_shelf,
     stock_row,
 )
-from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.models import Location, StockLevel, utcnow
 
 _REASON_LENGTH = 200  # StockMovement.reason
+SAFETY_STOCK = "safety_stock"
+"""The ledger kind of a safety stock change: it moves no units, it says who changed what."""
 
 
 class SameLocation(StockError):
@@ -48,7 +49,14 @@ def _require_location(session: Session, location_id: str) -> None:
 
 
 def transfer(
-    session: Session, from_location_id: str, to_location_id: str, sku: str, quantity: int, *, reason: str
+    session: Session,
+    from_location_id: str,
+    to_location_id: str,
+    sku: str,
+    quantity: int,
+    *,
+    reason: str,
+    actor: str = "",
 ) -> Transfer:
     """Move ``quantity`` units of ``sku`` from one location to another in the caller's transaction.
 
@@ -71,7 +79,7 @@ def transfer(
             _take(session, location_id, sku, quantity)
         else:
             put_on_shelf(session, location_id, sku, quantity)
-        _ledger(session, location_id, sku, "transfer", delta, 0, reason=note)
+        _ledger(session, location_id, sku, "transfer", delta, 0, reason=note, actor=actor)
     source = stock_row(session, from_location_id, sku)
     destination = stock_row(session, to_location_id, sku)
     assert source is not None and destination is not None
@@ -116,11 +124,14 @@ def _take(session: Session, location_id: str, sku: str, quantity: int) -> None:
     )
 
 
-def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock: int) -> tuple[StockRow, int]:
+def set_safety_stock(
+    session: Session, location_id: str, sku: str, safety_stock: int, *, actor: str = ""
+) -> tuple[StockRow, int]:
     """Set a location's safety stock for a SKU; returns the new row and the previous safety stock.
 
     It may exceed what is unreserved: available to promise then floors at 0. The SKU's ATP changes,
-    so it is noted for the outbox like any other stock change.
+    so it is noted for the outbox like any other stock change, and the ledger keeps a row (kind
+    safety_stock, no units moved) saying who changed it from what.
     """
     if isinstance(safety_stock, bool) or not isinstance(safety_stock, int) or safety_stock < 0:
         raise ValueError(f"safety stock must be a whole number >= 0, not {safety_stock!r}")
@@ -137,7 +148,8 @@ def set_safety_stock(session: Session, location_id: str, sku: str, safety_stock:
         .where(StockLevel.location_id == location_id, StockLevel.sku == sku)
         .values(safety_stock=safety_stock, updated_at=utcnow())
     )
-    note_stock_change(session, sku)
+    note = f"safety stock {before.safety_stock} -> {safety_stock}"
+    _ledger(session, location_id, sku, SAFETY_STOCK, 0, 0, reason=note, actor=actor)
     after = stock_row(session, location_id, sku)
     assert after is not None
     return after, before.safety_stock

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, select, update
@@ -37,9 +38,17 @@ def resolve(session: Session, shipment_id: str, step: str | None, at: datetime) 
 
 
 def list_escalations(
-    session: Session, *, open_only: bool = True, location_id: str | None = None, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    open_only: bool = True,
+    location_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+    location_ids: Collection[str] | None = None,
 ) -> tuple[list[Escalation], int]:
     query = select(Escalation)
+    if location_ids is not None:
+        query = query.where(Escalation.location_id.in_(sorted(location_ids)))
     if open_only:
         query = query.where(Escalation.resolved_at.is_(None))
     if location_id:

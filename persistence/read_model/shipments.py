@@ -3,6 +3,7 @@ accepted the notice that it left."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import select
@@ -27,11 +28,16 @@ def list_shipments(
     open_only: bool = False,
     limit: int = 100,
     offset: int = 0,
+    location_ids: Collection[str] | None = None,
 ) -> list[ShipmentRecord]:
-    """Oldest first. `location_id`: shipped from there, or going there to be collected."""
+    """Oldest first. `location_id`: shipped from there, or going there to be collected;
+    `location_ids` likewise for any of them (a warehouse user's locations)."""
     query = select(ShipmentRecord)
     if location_id:
         query = query.where((ShipmentRecord.location_id == location_id) | (ShipmentRecord.transfer_to == location_id))
+    if location_ids is not None:
+        places = sorted(location_ids)
+        query = query.where(ShipmentRecord.location_id.in_(places) | ShipmentRecord.transfer_to.in_(places))
     if status:
         query = query.where(ShipmentRecord.status == status.upper())
     if open_only:
