@@ -32,6 +32,7 @@ from services.payment_updates import PaymentUpdates
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
+from services.staff_audit import StaffAudit
 from services.stock import Stock
 from services.tracking import TrackingLinks
 from services.warehouse import WarehouseFloor
@@ -129,6 +130,10 @@ def get_accounts(state: StateDep) -> Accounts:
     return state.services.accounts
 
 
+def get_staff_audit(state: StateDep) -> StaffAudit:
+    return state.services.staff_audit
+
+
 def get_codec(state: StateDep) -> EncryptionCodec:
     return state.codec
 
@@ -152,6 +157,7 @@ DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]
 CodecDep = Annotated[EncryptionCodec, Depends(get_codec)]
 FloorDep = Annotated[WarehouseFloor, Depends(get_floor)]
 AccountsDep = Annotated[Accounts, Depends(get_accounts)]
+StaffAuditDep = Annotated[StaffAudit, Depends(get_staff_audit)]
 
 
 # -- who is calling ---------------------------------------------------------------------------

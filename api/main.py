@@ -30,13 +30,15 @@ from api.routes import (
     orders,
     returns,
     shipments,
+    staff_actions,
     tracking,
     webhooks,
 )
-from api.screens import accounts, charts, counter, support, warehouse
+from api.screens import accounts, audit, charts, counter, support, warehouse
 from api.screens import settings as settings_screens
 from api.screens.accounts import home_of
 from api.screens.pages import NotYours, current_session, page
+from api.staff_audit import StaffActions
 from api.state import AppState
 from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
@@ -89,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         support,
         settings_screens,
         charts,
+        audit,
+        staff_actions,
         codec,
         metrics,
     ):
@@ -104,6 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(NoNulInUrl)
     app.add_middleware(HttpMetrics)
+    # Around the timing: who did what is written once the answer has gone out (api.staff_audit).
+    app.add_middleware(StaffActions)
     # Outermost: a browser's preflight for the codec endpoint is answered before anything else runs.
     app.add_middleware(codec.CodecCors, origins=settings.codec_origins)
     return app

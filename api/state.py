@@ -38,6 +38,7 @@ from services.payment_updates import PaymentUpdates, mollie_reader
 from services.reports import Reports
 from services.returns import Returns
 from services.shipments import Shipments
+from services.staff_audit import StaffAudit
 from services.stock import Stock
 from services.tracking import TrackingLinks
 from services.unit_of_work import SqlUnitsOfWork
@@ -118,6 +119,8 @@ class Services:
     reports: Reports
     dashboard: Dashboard
     payment_updates: PaymentUpdates
+    staff_audit: StaffAudit
+    """Who did what: the audit list (api.staff_audit writes it, admins read it)."""
     gauges: ReadModelGauges
     """What is waiting, read from the read model when GET /metrics is scraped."""
     floor: WarehouseFloor
@@ -146,6 +149,7 @@ class Services:
             gauges=ReadModelGauges(units),
             floor=WarehouseFloor(units, settings),
             accounts=Accounts(units),
+            staff_audit=StaffAudit(units),
         )
 
 

@@ -37,6 +37,8 @@ from persistence.models import (
     ReturnRecord,
     ShipmentLabel,
     ShipmentRecord,
+    StaffAction,
+    StockMovement,
 )
 from persistence.read_model import (
     channel_messages,
@@ -50,6 +52,7 @@ from persistence.read_model import (
     payment_changes,
     returns,
     shipments,
+    staff_actions,
     stock_overview,
     warehouse_floor,
 )
@@ -60,6 +63,7 @@ from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.staff_actions import ActionNote
 from persistence.read_model.stock_overview import ChannelSent
 from persistence.read_model.warehouse_floor import FloorRows
 
@@ -247,6 +251,9 @@ class SqlStock:
     def shipped_since(self, sku: str, since: datetime) -> dict[str, int]:
         return stock_overview.shipped_since(self._session, sku, since)
 
+    def ledger(self, sku: str, *, location_id: str | None, limit: int, offset: int) -> tuple[list[StockMovement], int]:
+        return stock_overview.ledger(self._session, sku, location_id=location_id, limit=limit, offset=offset)
+
     def note_change(self, sku: str) -> None:
         note_stock_change(self._session, sku)
 
@@ -329,6 +336,24 @@ class SqlMessages:
 
     def for_order(self, order_id: str) -> list[ChannelMessage]:
         return channel_messages.messages_for_order(self._session, order_id)
+
+
+class SqlStaffActions:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def record(self, note: ActionNote) -> None:
+        staff_actions.record_action(self._session, note)
+
+    def page(
+        self, *, actor: str | None, since: datetime | None, until: datetime | None, limit: int, offset: int
+    ) -> tuple[list[StaffAction], int]:
+        return staff_actions.list_actions(
+            self._session, actor=actor, since=since, until=until, limit=limit, offset=offset
+        )
+
+    def actors(self) -> list[str]:
+        return staff_actions.actors(self._session)
 
 
 class SqlReports:

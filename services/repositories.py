@@ -31,8 +31,10 @@ from persistence.models import (
     ShipmentLabel,
     ShipmentRecord,
     StaffAccount,
+    StaffAction,
     StaffSessionRecord,
     StaffToken,
+    StockMovement,
 )
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
@@ -40,6 +42,7 @@ from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.staff_actions import ActionNote
 from persistence.read_model.stock_overview import ChannelSent
 from persistence.read_model.warehouse_floor import FloorRows
 
@@ -167,6 +170,9 @@ class StockRepository(Protocol):
 
     def shipped_since(self, sku: str, since: datetime) -> dict[str, int]: ...
 
+    def ledger(self, sku: str, *, location_id: str | None, limit: int, offset: int) -> tuple[list[StockMovement], int]:
+        """Newest first, and how many rows there are."""
+
     def note_change(self, sku: str) -> None:
         """The stock feed sends the SKU's available-to-promise again (same transaction)."""
 
@@ -215,6 +221,19 @@ class MessageRepository(Protocol):
 
     def for_order(self, order_id: str) -> list[ChannelMessage]:
         """Oldest first."""
+
+
+class StaffActionRepository(Protocol):
+    """The audit list (persistence.read_model.staff_actions)."""
+
+    def record(self, note: ActionNote) -> None: ...
+
+    def page(
+        self, *, actor: str | None, since: datetime | None, until: datetime | None, limit: int, offset: int
+    ) -> tuple[list[StaffAction], int]:
+        """Newest first, and how many match."""
+
+    def actors(self) -> list[str]: ...
 
 
 class ReportRepository(Protocol):

@@ -22,7 +22,7 @@ from persistence.guarded_writes.inventory import (
     UnknownLocation,
 )
 from persistence.guarded_writes.stock_ops import NoStockRecord, SameLocation, Transfer
-from persistence.models import utcnow
+from persistence.models import StockMovement, utcnow
 from persistence.read_model.stock_overview import ChannelSent
 from services.errors import Conflict, NotFound, Unavailable, Unprocessable
 from services.repositories import ChannelRepository, StockRepository
@@ -164,6 +164,11 @@ class Stock:
         if view is None:
             raise NotFound(_NO_STOCK.format(sku=sku))
         return view
+
+    def ledger(self, sku: str, *, location_id: str | None, limit: int, offset: int) -> tuple[list[StockMovement], int]:
+        """The SKU's stock moves, newest first: what, why, for which order, and who (staff moves)."""
+        with self._units(read_only=True) as uow:
+            return uow.stock.ledger(sku, location_id=location_id, limit=limit, offset=offset)
 
     def forecast(self, sku: str, *, window_days: int, lead_time_days: int, cover_days: int) -> Forecast:
         """Velocity from the ledger's shipments in the window, per location and over all of them."""

@@ -29,6 +29,7 @@ from persistence.repositories import (
     SqlReturns,
     SqlShipments,
     SqlSourcing,
+    SqlStaffActions,
     SqlStock,
 )
 from services.repositories import (
@@ -44,6 +45,7 @@ from services.repositories import (
     ReturnRepository,
     ShipmentRepository,
     SourcingRepository,
+    StaffActionRepository,
     StockRepository,
 )
 
@@ -62,6 +64,7 @@ class AbstractUnitOfWork(abc.ABC):
     payments: PaymentRepository
     sourcing: SourcingRepository
     accounts: AccountRepository
+    staff_actions: StaffActionRepository
 
     def __enter__(self) -> Self:
         return self
@@ -105,6 +108,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.payments = SqlPayments(session)
         self.sourcing = SqlSourcing(session)
         self.accounts = SqlAccounts(session)
+        self.staff_actions = SqlStaffActions(session)
         return super().__enter__()
 
     def __exit__(

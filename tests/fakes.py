@@ -29,6 +29,7 @@ from persistence.models import (
     ReturnRecord,
     ShipmentLabel,
     ShipmentRecord,
+    StockMovement,
 )
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpi_series import KpiSeriesRows
@@ -264,6 +265,9 @@ class FakeStock:
 
     def shipped_since(self, sku: str, since: datetime) -> dict[str, int]:
         return dict(self.shipped.get(sku, {}))
+
+    def ledger(self, sku: str, *, location_id: str | None, limit: int, offset: int) -> tuple[list[StockMovement], int]:
+        return [], 0
 
     def note_change(self, sku: str) -> None:
         self.noted.append(sku)

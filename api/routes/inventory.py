@@ -5,9 +5,11 @@ services.stock)."""
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Response, status
+from pydantic import BaseModel, Field
 
 from api.deps import LocationsDep, StockDep, at_location, require
 from api.errors import unprocessable
@@ -38,6 +40,24 @@ from persistence.models import Location
 router = APIRouter(tags=["inventory"])
 
 LOCATION_ID = r"^[A-Za-z0-9._-]+$"
+
+
+class LedgerEntry(BaseModel):
+    location_id: str
+    kind: str = Field(description="receipt, return, adjustment, transfer, safety_stock, reservation, shipment, ...")
+    on_hand_delta: int
+    reserved_delta: int
+    order_id: str | None
+    reason: str
+    actor: str | None = Field(description="The staff member who made the move; null for an order's moves")
+    at: datetime
+
+
+class LedgerPublic(BaseModel):
+    sku: str
+    data: list[LedgerEntry]
+    count: int
+
 
 Reader = Annotated[StaffMember, Depends(require(Permission.STOCK_VIEW))]
 Counter = Annotated[StaffMember, Depends(require(Permission.STOCK_COUNT))]
@@ -234,6 +254,27 @@ def stock_of(sku: str, _: Reader, stock: StockDep) -> Any:
             for channel, sent in view.last_sent.items()
         },
     )
+
+
+@router.get("/inventory/{sku}/ledger", response_model=LedgerPublic)
+def stock_ledger(sku: str, _: Reader, stock: StockDep, page: PageDep, location_id: str | None = None) -> Any:
+    """The SKU's stock moves, newest first: receipts, counts, transfers, safety stock changes
+    (each with the staff member who made it, `actor`), reservations and shipments (an order's)."""
+    rows, count = stock.ledger(sku, location_id=location_id, limit=page.limit, offset=page.offset)
+    data = [
+        LedgerEntry(
+            location_id=row.location_id,
+            kind=row.kind,
+            on_hand_delta=row.on_hand_delta,
+            reserved_delta=row.reserved_delta,
+            order_id=row.order_id,
+            reason=row.reason,
+            actor=row.actor or None,
+            at=row.created_at,
+        )
+        for row in rows
+    ]
+    return LedgerPublic(sku=sku, data=data, count=count)
 
 
 @router.get(

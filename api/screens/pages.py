@@ -93,6 +93,7 @@ def signed_in(request: Request, settings: SettingsDep) -> SignedIn:
         raise HTTPException(
             status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": f"/dashboard/login?next={quote(here)}"}
         )
+    request.state.staff_member = user.member  # who acted, for the audit list (api.staff_audit)
     return user
 
 

@@ -71,6 +71,19 @@ def last_sent(session: Session, sku: str) -> dict[str, ChannelSent]:
     return {row.channel: ChannelSent(row.quantity, row.sent_at) for row in rows}
 
 
+def ledger(
+    session: Session, sku: str, *, location_id: str | None, limit: int, offset: int
+) -> tuple[list[StockMovement], int]:
+    """The SKU's ledger rows (at one location, or all), newest first, with how many there are:
+    what moved, why, for which order, and which staff member made a move by hand."""
+    query = select(StockMovement).where(StockMovement.sku == sku)
+    if location_id is not None:
+        query = query.where(StockMovement.location_id == location_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(StockMovement.id.desc()).limit(limit).offset(offset))
+    return list(rows), total
+
+
 def shipped_since(session: Session, sku: str, since: datetime) -> dict[str, int]:
     """Units of the SKU shipped per location since ``since``, from the ledger's shipment rows."""
     rows = session.execute(
