@@ -351,9 +351,8 @@ def at_shipment(permission: Permission) -> Callable[..., Awaitable[StaffMember]]
     other roles work everywhere and no lookup is made)."""
     holds = require(permission)
 
-    async def check(
-        shipment_id: str, member: Annotated[StaffMember, Depends(holds)], shipments: ShipmentsDep
-    ) -> StaffMember:
+    async def check(shipment_id: str, member: MemberDep, shipments: ShipmentsDep) -> StaffMember:
+        holds(member)
         if location_scope(member, permission) is not None:
             record = await shipments.record(shipment_id)
             at_location(member, permission, record.location_id, record.transfer_to)

@@ -1,0 +1,177 @@
+"""Every staff endpoint checks the caller's role, and a warehouse user works only at their own
+locations (issue 14, items 1 and 2), in-process on SQLite and PostgreSQL: refusals happen before any
+service runs, so no workflow engine is needed (its address is a free port: nothing answers)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from config import load_settings
+from ops.temporal_dev import free_port
+from persistence.models import ShipmentRecord
+from persistence.read_model import orders as order_store
+from persistence.unit_of_work import UnitOfWork
+from tests.factories import add_location, make_order, stock
+from tests.integration.staff_members import (
+    ADMIN,
+    ADMIN_TOKEN,
+    AS_SUPPORT,
+    AS_WAREHOUSE_AMS,
+    WAREHOUSE_AMS,
+    as_staff,  # noqa: F401 (a fixture)
+)
+
+STEPS = {
+    "picked": {},
+    "packed": {"parcels": 1},
+    "shipped": {"carrier": "PostNL", "tracking_number": "3S0001"},
+    "ready": {},
+    "collected": {},
+}
+
+
+@pytest.fixture
+def api(database, as_staff) -> Iterator[TestClient]:  # noqa: F811
+    settings = load_settings(
+        database_url=database.url, admin_token=ADMIN_TOKEN, temporal_address=f"localhost:{free_port()}"
+    )
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+def _shipment(db, location_id: str, *, transfer_to: str | None = None, age: int = 1) -> str:
+    """An order with one open shipment from `location_id` (to be collected at `transfer_to`)."""
+    order = make_order([("MUG", 1, 1000)])
+    now = datetime.now(UTC)
+    with UnitOfWork(db.session_factory) as uow:
+        order_store.record_order(uow.session, order, now - timedelta(hours=age + 1))
+        shipment_id = f"shipment-{order.order_id}-{location_id}"
+        uow.session.add(
+            ShipmentRecord(
+                shipment_id=shipment_id,
+                order_id=order.order_id,
+                location_id=location_id,
+                status="RESERVED",
+                lines={"MUG": 1},
+                transfer_to=transfer_to,
+                created_at=now - timedelta(hours=age),
+            )
+        )
+        uow.commit()
+    return shipment_id
+
+
+@pytest.fixture
+def sites(database) -> None:
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "UTR", kind="store")
+    stock(database.session_factory, "AMS", {"MUG": 10})
+    stock(database.session_factory, "UTR", {"MUG": 10})
+
+
+def test_a_support_member_reads_orders_and_shipments_but_confirms_no_step(api, database, sites):
+    shipment = _shipment(database, "AMS")
+    assert api.get("/orders", headers=AS_SUPPORT).status_code == 200
+    assert api.get(f"/shipments/{shipment}", headers=AS_SUPPORT).status_code == 200
+    assert api.get("/inventory/MUG", headers=AS_SUPPORT).status_code == 200
+    for step, body in STEPS.items():
+        refused = api.post(f"/shipments/{shipment}/{step}", json={"location_id": "AMS", **body}, headers=AS_SUPPORT)
+        assert refused.status_code == 403, (step, refused.text)
+        assert "support role may not" in refused.json()["detail"]
+    receipt = {"location_id": "AMS", "sku": "MUG", "quantity": 1}
+    assert api.post("/inventory/receipts", json=receipt, headers=AS_SUPPORT).status_code == 403
+    assert api.put("/channels/webshop", json={}, headers=AS_SUPPORT).status_code == 403
+    assert api.get("/kpis", headers=AS_SUPPORT).status_code == 403
+    assert api.get("/audit", headers=AS_SUPPORT).status_code == 403
+    assert api.get("/metrics", headers=AS_SUPPORT).status_code == 403
+    assert api.post("/codec/decode", json={"payloads": []}, headers=AS_SUPPORT).status_code == 403
+
+
+def test_a_warehouse_user_reads_no_orders_and_changes_no_settings(api, database, sites):
+    assert api.get("/orders", headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.post("/orders/order-webshop-1/cancel", headers=AS_WAREHOUSE_AMS).status_code == 403
+    a_return = {"lines": [{"sku": "MUG", "quantity": 1}]}
+    assert api.post("/orders/order-webshop-1/returns", json=a_return, headers=AS_WAREHOUSE_AMS).status_code == 403
+    transfer = {"from_location_id": "AMS", "to_location_id": "UTR", "sku": "MUG", "quantity": 1}
+    assert api.post("/inventory/transfers", json=transfer, headers=AS_WAREHOUSE_AMS).status_code == 403
+    safety = api.put("/inventory/MUG/locations/AMS", json={"safety_stock": 1}, headers=AS_WAREHOUSE_AMS)
+    assert safety.status_code == 403
+    assert api.get("/locations", headers=AS_WAREHOUSE_AMS).status_code == 200
+
+
+def test_a_warehouse_user_of_ams_gets_403_on_utr_s_shipments(api, database, sites):
+    theirs = _shipment(database, "UTR")
+    ours = _shipment(database, "AMS", age=2)
+    collected_here = _shipment(database, "UTR", transfer_to="AMS", age=3)
+
+    assert api.get(f"/shipments/{theirs}", headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.get(f"/shipments/{theirs}/label", headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.get(f"/shipments/{theirs}/return-label", headers=AS_WAREHOUSE_AMS).status_code == 403
+    for step, body in STEPS.items():
+        for where in ("UTR", "AMS"):  # the shipment is UTR's whatever the body says
+            confirmation = {"location_id": where, **body}
+            refused = api.post(f"/shipments/{theirs}/{step}", json=confirmation, headers=AS_WAREHOUSE_AMS)
+            assert refused.status_code == 403, (step, where, refused.text)
+    assert api.post(f"/shipments/{theirs}/delivered", headers=AS_WAREHOUSE_AMS).status_code == 403
+    pick_list = api.get("/shipments", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS)
+    assert pick_list.status_code == 403 and "UTR is not one of your locations" in pick_list.json()["detail"]
+    assert api.get("/escalations", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS).status_code == 403
+
+    # Without location_id: their locations' shipments only (shipped from AMS, or collected there).
+    listed = api.get("/shipments", headers=AS_WAREHOUSE_AMS)
+    assert listed.status_code == 200
+    assert {row["shipment_id"] for row in listed.json()["data"]} == {ours, collected_here}
+    everything = api.get("/shipments", headers=ADMIN).json()["data"]
+    assert {row["shipment_id"] for row in everything} == {ours, collected_here, theirs}
+    assert api.get(f"/shipments/{ours}", headers=AS_WAREHOUSE_AMS).status_code == 200
+    assert api.get(f"/shipments/{collected_here}", headers=AS_WAREHOUSE_AMS).status_code == 200
+
+    # Their own shipment, but the body says they confirm from UTR: refused too.
+    elsewhere = api.post(f"/shipments/{ours}/picked", json={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS)
+    assert elsewhere.status_code == 403
+    # From AMS it passes every check and reaches the shipment's workflow (here: no engine, 503).
+    taken = api.post(f"/shipments/{ours}/picked", json={"location_id": "AMS"}, headers=AS_WAREHOUSE_AMS)
+    assert taken.status_code == 503, taken.text
+
+
+def test_stock_counts_at_another_location_are_403_and_the_ledger_names_who_moved_stock(api, database, sites):
+    at_utr = {"location_id": "UTR", "sku": "MUG", "quantity": 2, "reason": "delivery"}
+    assert api.post("/inventory/receipts", json=at_utr, headers=AS_WAREHOUSE_AMS).status_code == 403
+    count = {"location_id": "UTR", "sku": "MUG", "delta": -1, "reason": "count"}
+    assert api.post("/inventory/adjustments", json=count, headers=AS_WAREHOUSE_AMS).status_code == 403
+
+    at_ams = {"location_id": "AMS", "sku": "MUG", "quantity": 2, "reason": "delivery"}
+    assert api.post("/inventory/receipts", json=at_ams, headers=AS_WAREHOUSE_AMS).status_code == 201
+    count_ams = {"location_id": "AMS", "sku": "MUG", "delta": -1, "reason": "count"}
+    assert api.post("/inventory/adjustments", json=count_ams, headers=AS_WAREHOUSE_AMS).status_code == 201
+    transfer = {"from_location_id": "AMS", "to_location_id": "UTR", "sku": "MUG", "quantity": 3, "reason": "rebalance"}
+    assert api.post("/inventory/transfers", json=transfer, headers=ADMIN).status_code == 201
+    assert api.put("/inventory/MUG/locations/UTR", json={"safety_stock": 4}, headers=ADMIN).status_code == 200
+
+    ledger = api.get("/inventory/MUG/ledger", headers=AS_WAREHOUSE_AMS)
+    assert ledger.status_code == 200
+    moves = [(row["location_id"], row["kind"], row["on_hand_delta"], row["actor"]) for row in ledger.json()["data"]]
+    assert moves == [  # newest first; the test's stock came in through no person
+        ("UTR", "safety_stock", 0, "admin token"),
+        ("UTR", "transfer", 3, "admin token"),
+        ("AMS", "transfer", -3, "admin token"),
+        ("AMS", "adjustment", -1, WAREHOUSE_AMS.label),
+        ("AMS", "receipt", 2, WAREHOUSE_AMS.label),
+        ("UTR", "receipt", 10, None),
+        ("AMS", "receipt", 10, None),
+    ]
+    assert ledger.json()["data"][0]["reason"] == "safety stock 0 -> 4"
+    only_utr = api.get("/inventory/MUG/ledger", params={"location_id": "UTR", "limit": 1}, headers=ADMIN).json()
+    assert only_utr["count"] == 3 and [row["kind"] for row in only_utr["data"]] == ["safety_stock"]
+
+
+def test_a_channel_key_and_no_token_are_still_refused_as_before(api, database, sites):
+    shipment = _shipment(database, "AMS")
+    assert api.get(f"/shipments/{shipment}").status_code == 401
+    assert api.post(f"/shipments/{shipment}/picked", json={"location_id": "AMS"}).status_code == 401
+    assert api.get("/audit", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
