@@ -26,7 +26,7 @@ from tests.integration.staff_members import (
     as_staff,  # noqa: F401 (a fixture)
 )
 
-STEPS = {
+STEPS: dict[str, dict[str, object]] = {
     "picked": {},
     "packed": {"parcels": 1},
     "shipped": {"carrier": "PostNL", "tracking_number": "3S0001"},
@@ -80,7 +80,8 @@ def test_a_support_member_reads_orders_and_shipments_but_confirms_no_step(api, d
     assert api.get(f"/shipments/{shipment}", headers=AS_SUPPORT).status_code == 200
     assert api.get("/inventory/MUG", headers=AS_SUPPORT).status_code == 200
     for step, body in STEPS.items():
-        refused = api.post(f"/shipments/{shipment}/{step}", json={"location_id": "AMS", **body}, headers=AS_SUPPORT)
+        confirmation: dict[str, object] = {"location_id": "AMS", **body}
+        refused = api.post(f"/shipments/{shipment}/{step}", json=confirmation, headers=AS_SUPPORT)
         assert refused.status_code == 403, (step, refused.text)
         assert "support role may not" in refused.json()["detail"]
     receipt = {"location_id": "AMS", "sku": "MUG", "quantity": 1}
@@ -114,7 +115,7 @@ def test_a_warehouse_user_of_ams_gets_403_on_utr_s_shipments(api, database, site
     assert api.get(f"/shipments/{theirs}/return-label", headers=AS_WAREHOUSE_AMS).status_code == 403
     for step, body in STEPS.items():
         for where in ("UTR", "AMS"):  # the shipment is UTR's whatever the body says
-            confirmation = {"location_id": where, **body}
+            confirmation: dict[str, object] = {"location_id": where, **body}
             refused = api.post(f"/shipments/{theirs}/{step}", json=confirmation, headers=AS_WAREHOUSE_AMS)
             assert refused.status_code == 403, (step, where, refused.text)
     assert api.post(f"/shipments/{theirs}/delivered", headers=AS_WAREHOUSE_AMS).status_code == 403
