@@ -48,7 +48,7 @@ def audit_page(
             request,
             "audit/list.html",
             user,
-            code=status.HTTP_422_UNPROCESSABLE_ENTITY,
+            code=status.HTTP_422_UNPROCESSABLE_CONTENT,
             rows=[],
             count=0,
             page=1,
