@@ -1,6 +1,7 @@
 """GET /metrics: the engine's figures in Prometheus's text format, for Prometheus to scrape with
-the metrics token (OMS_METRICS_TOKEN) or a staff token. This process's counters and latencies
-(api.metrics, services.metrics) and the read model's gauges, read at scrape time on a thread."""
+the metrics token (OMS_METRICS_TOKEN) or a staff token whose role holds the operations permission.
+This process's counters and latencies (api.metrics, services.metrics) and the read model's gauges,
+read at scrape time on a thread."""
 
 from __future__ import annotations
 

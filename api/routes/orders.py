@@ -48,8 +48,8 @@ OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
     response_model=OrderAccepted,
     openapi_extra=documented_body(OrderCreate),
     responses={
-        401: {"description": "neither the staff token nor a channel's API key"},
-        403: {"description": "a channel's key, for an order of another channel"},
+        401: {"description": "neither a staff token nor a channel's API key"},
+        403: {"description": "a channel's key, for an order of another channel; a role that may not handle orders"},
         422: {"description": "not a canonical order; the message names the field"},
     },
 )
@@ -90,7 +90,10 @@ def list_orders(
 @router.get(
     "/{order_id}",
     response_model=OrderPublic,
-    responses={403: {"description": "a channel's key, for another channel's order id"}, 404: {"description": "none"}},
+    responses={
+        403: {"description": "a channel's key, for another channel's order id; a role that may not read orders"},
+        404: {"description": "none"},
+    },
 )
 def get_order(order_id: str, caller: StaffOrChannel, orders: OrderViewsDep, request: Request) -> Any:
     if not caller.is_staff and not order_id.startswith(f"order-{caller.channel}-"):
