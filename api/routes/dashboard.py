@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import order_view
-from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep
+from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
 from api.paging import PageNumber
 from api.screens.pages import PAGE_SIZE, check_form, flash, read_flash, screen
 from api.screens.pages import SignedIn as SignedInUser
@@ -32,6 +32,8 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False, default_respons
 
 SignedIn = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_VIEW))]
 Acting = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_ACT))]
+LEDGER_ROWS = 20
+"""The latest stock moves a SKU's page shows (GET /inventory/{sku}/ledger pages through all)."""
 
 
 # -- pages -----------------------------------------------------------------------------------
@@ -221,10 +223,11 @@ def stock_page(
 
 
 @router.get("/stock/{sku}")
-def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep) -> Response:
+def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep, stock: StockDep) -> Response:
     found = dashboard.sku(sku)
     if found is None:
         return render(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
+    moves, moves_count = stock.ledger(sku, location_id=None, limit=LEDGER_ROWS, offset=0)
     return render(
         request,
         "dashboard/sku.html",
@@ -235,6 +238,8 @@ def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep
         sent=found.stock.last_sent,
         recent=[order_view.summary(row) for row in found.recent],
         recent_count=found.recent_count,
+        moves=moves,
+        moves_count=moves_count,
     )
 
 

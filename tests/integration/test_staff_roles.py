@@ -170,6 +170,13 @@ def test_stock_counts_at_another_location_are_403_and_the_ledger_names_who_moved
     only_utr = api.get("/inventory/MUG/ledger", params={"location_id": "UTR", "limit": 1}, headers=ADMIN).json()
     assert only_utr["count"] == 3 and [row["kind"] for row in only_utr["data"]] == ["safety_stock"]
 
+    # The SKU's dashboard page shows the same moves with who made them.
+    assert api.post("/dashboard/login", data={"token": ADMIN_TOKEN, "next": "/dashboard"}).status_code == 200
+    page = api.get("/dashboard/stock/MUG").text
+    ledger_table = page[page.index('id="ledger"') : page.index("</table>", page.index('id="ledger"'))]
+    assert ledger_table.count(WAREHOUSE_AMS.label) == 2 and ledger_table.count("admin token") == 3
+    assert "safety stock 0 -&gt; 4" in ledger_table
+
 
 def test_a_channel_key_and_no_token_are_still_refused_as_before(api, database, sites):
     shipment = _shipment(database, "AMS")
