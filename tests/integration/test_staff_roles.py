@@ -12,8 +12,10 @@ from fastapi.testclient import TestClient
 
 from api.main import create_app
 from config import load_settings
+from contracts.shipments import EscalationInput
 from ops.temporal_dev import free_port
 from persistence.models import ShipmentRecord
+from persistence.read_model import escalations
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
@@ -122,6 +124,16 @@ def test_a_warehouse_user_of_ams_gets_403_on_utr_s_shipments(api, database, site
     pick_list = api.get("/shipments", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS)
     assert pick_list.status_code == 403 and "UTR is not one of your locations" in pick_list.json()["detail"]
     assert api.get("/escalations", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS).status_code == 403
+    now = datetime.now(UTC)
+    with UnitOfWork(database.session_factory) as uow:
+        for shipment_id, location in ((theirs, "UTR"), (ours, "AMS")):
+            order_id = shipment_id.removeprefix("shipment-").rsplit("-", 1)[0]
+            late = EscalationInput(order_id, shipment_id, location, "pick", now - timedelta(hours=1), shipment_id, now)
+            escalations.raise_once(uow.session, late)
+        uow.commit()
+    late_here = api.get("/escalations", headers=AS_WAREHOUSE_AMS).json()
+    assert late_here["count"] == 1 and [row["shipment_id"] for row in late_here["data"]] == [ours]
+    assert api.get("/escalations", headers=AS_SUPPORT).json()["count"] == 2
 
     # Without location_id: their locations' shipments only (shipped from AMS, or collected there).
     listed = api.get("/shipments", headers=AS_WAREHOUSE_AMS)
