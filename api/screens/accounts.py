@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, new_cookie, token_is_right
-from api.deps import AccountsDep, LocationsDep, SettingsDep
+from api.deps import AccountsDep, LocationsDep, SettingsDep, remember
 from api.screens.pages import (
     SignedIn,
     SignedInDep,
@@ -27,7 +27,7 @@ from api.screens.pages import (
 )
 from api.screens.pages import page as render
 from domain.accounts import PASSWORD_MAX, PASSWORD_MIN
-from domain.staff import Permission, Role, StaffMember
+from domain.staff import BOOTSTRAP_ADMIN, Permission, Role, StaffMember
 from services.accounts import SESSION_LENGTH, Locked, WrongCredentials
 from services.errors import Conflict, NotFound, ServiceError, Unprocessable
 
@@ -137,6 +137,7 @@ def login(
     except WrongCredentials as exc:
         wrong = exc.message.capitalize() + "."
         return _login_page(request, accounts, next, code=status.HTTP_401_UNAUTHORIZED, email=email, error=wrong)
+    remember(request, member or BOOTSTRAP_ADMIN)  # the sign-in goes on the audit list (api.staff_audit)
     target = safe_next(next)
     if member is not None and target == "/dashboard":
         target = home_of(member)

@@ -166,7 +166,7 @@ def test_the_audit_screen_is_for_admins_and_keeps_what_screens_change(api, datab
     listed = api.get("/dashboard/admin/audit")
     assert listed.status_code == 200
     options = re.findall(r'<option value="([^"]*)"', listed.text)
-    assert options == ["", SUPPORT.label, WAREHOUSE_AMS.label]
+    assert options == ["", "admin token", SUPPORT.label, WAREHOUSE_AMS.label]  # the sign-in is kept too
     assert "/orders/{order_id}/cancel" in listed.text and WAREHOUSE_AMS.label in listed.text
     one_day = api.get("/dashboard/admin/audit", params={"user": SUPPORT.label, "day": "2026-03-02"})
     assert "1 action" in one_day.text and "/orders/{order_id}/cancel" in one_day.text
