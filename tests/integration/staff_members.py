@@ -1,46 +1,64 @@
-"""Staff members by bearer string, for the role tests, until accounts and personal API tokens exist
-on main (issue 14's accounts part): `as_staff` maps a few test tokens to StaffMembers through
-`api.deps.member_for`, the one function that turns a bearer token into a person. Nothing else is
-stubbed: every check after it (role, location, audit row) is the real one. Swap this fixture for
-tokens made by services.accounts once that has landed."""
+"""Real staff for the role and audit tests: three accounts made by services.accounts, each with a
+personal API token of its role (`oms_pat_…`), on the test's database. Nothing is stubbed: the API
+resolves the tokens as it does in production. AMS (a warehouse) and UTR (a store) exist; the
+warehouse member works at AMS only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
-from fastapi.security import HTTPAuthorizationCredentials
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
-from api import deps
-from api.state import AppState
 from domain.staff import Role, StaffMember
+from persistence.db import SessionFactory
+from services.accounts import Accounts, member_of
+from services.unit_of_work import units_on
+from tests.factories import add_location
 
 ADMIN_TOKEN = "staff-roles-admin-token"
-SUPPORT = StaffMember("user-support", "sam@shop.test", Role.SUPPORT, via="token")
-WAREHOUSE_AMS = StaffMember("user-ams", "wim@shop.test", Role.WAREHOUSE, frozenset({"AMS"}), via="token")
-"""A warehouse user of AMS only: UTR is another store."""
-ADMIN_USER = StaffMember("user-admin", "ada@shop.test", Role.ADMIN, via="token")
-MEMBERS = {"support-token": SUPPORT, "warehouse-ams-token": WAREHOUSE_AMS, "admin-user-token": ADMIN_USER}
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+"""OMS_ADMIN_TOKEN, the bootstrap admin."""
+CHEAP = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+PASSWORD = "a long enough test password 7"
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+@dataclass(frozen=True)
+class Person:
+    member: StaffMember
+    """Who the API finds behind the token (via "token")."""
+    headers: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return self.member.label
 
 
-ADMIN = bearer(ADMIN_TOKEN)
-AS_SUPPORT = bearer("support-token")
-AS_WAREHOUSE_AMS = bearer("warehouse-ams-token")
-AS_ADMIN_USER = bearer("admin-user-token")
+@dataclass(frozen=True)
+class Staff:
+    support: Person
+    warehouse_ams: Person
+    admin: Person
+
+
+def make_staff(session_factory: SessionFactory) -> Staff:
+    add_location(session_factory, "AMS")
+    add_location(session_factory, "UTR", kind="store")
+    accounts = Accounts(units_on(session_factory), hasher=CHEAP)
+
+    def person(email: str, role: Role, locations: tuple[str, ...] = ()) -> Person:
+        user = accounts.create_user(email, PASSWORD, role, locations)
+        raw, _ = accounts.create_token(member_of(user), "tests", role)
+        return Person(member_of(user, via="token"), {"Authorization": f"Bearer {raw}"})
+
+    return Staff(
+        support=person("sam@shop.test", Role.SUPPORT),
+        warehouse_ams=person("wim@shop.test", Role.WAREHOUSE, ("AMS",)),
+        admin=person("ada@shop.test", Role.ADMIN),
+    )
 
 
 @pytest.fixture
-def as_staff(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, StaffMember]]:
-    real = deps.member_for
-
-    def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> StaffMember | None:
-        if credentials is not None and credentials.credentials in MEMBERS:
-            return MEMBERS[credentials.credentials]
-        return real(state, credentials)
-
-    monkeypatch.setattr(deps, "member_for", member_for)
-    yield MEMBERS
+def staff(database) -> Staff:
+    return make_staff(database.session_factory)

@@ -18,16 +18,10 @@ from persistence.models import ShipmentRecord
 from persistence.read_model import escalations
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
-from tests.factories import add_location, make_order, stock
-from tests.integration.staff_members import (
-    ADMIN,
-    ADMIN_TOKEN,
-    AS_SUPPORT,
-    AS_WAREHOUSE_AMS,
-    WAREHOUSE_AMS,
-    as_staff,  # noqa: F401 (a fixture)
-)
+from tests.factories import make_order, stock
+from tests.integration.staff_members import ADMIN, ADMIN_TOKEN, Staff, staff  # noqa: F401 (a fixture)
 
+POS_KEY = "pos-key-for-the-role-tests"
 STEPS: dict[str, dict[str, object]] = {
     "picked": {},
     "packed": {"parcels": 1},
@@ -38,9 +32,12 @@ STEPS: dict[str, dict[str, object]] = {
 
 
 @pytest.fixture
-def api(database, as_staff) -> Iterator[TestClient]:  # noqa: F811
+def api(database) -> Iterator[TestClient]:
     settings = load_settings(
-        database_url=database.url, admin_token=ADMIN_TOKEN, temporal_address=f"localhost:{free_port()}"
+        database_url=database.url,
+        admin_token=ADMIN_TOKEN,
+        temporal_address=f"localhost:{free_port()}",
+        pos_api_key=POS_KEY,
     )
     with TestClient(create_app(settings)) as client:
         yield client
@@ -69,61 +66,65 @@ def _shipment(db, location_id: str, *, transfer_to: str | None = None, age: int 
 
 
 @pytest.fixture
-def sites(database) -> None:
-    add_location(database.session_factory, "AMS")
-    add_location(database.session_factory, "UTR", kind="store")
+def sites(database, staff: Staff) -> Staff:  # noqa: F811
+    """AMS and UTR (made with the staff, who work there) with stock."""
     stock(database.session_factory, "AMS", {"MUG": 10})
     stock(database.session_factory, "UTR", {"MUG": 10})
+    return staff
 
 
 def test_a_support_member_reads_orders_and_shipments_but_confirms_no_step(api, database, sites):
+    as_support = sites.support.headers
     shipment = _shipment(database, "AMS")
-    assert api.get("/orders", headers=AS_SUPPORT).status_code == 200
-    assert api.get(f"/shipments/{shipment}", headers=AS_SUPPORT).status_code == 200
-    assert api.get("/inventory/MUG", headers=AS_SUPPORT).status_code == 200
+    assert api.get("/orders", headers=as_support).status_code == 200
+    assert api.get(f"/shipments/{shipment}", headers=as_support).status_code == 200
+    assert api.get("/inventory/MUG", headers=as_support).status_code == 200
     for step, body in STEPS.items():
         confirmation: dict[str, object] = {"location_id": "AMS", **body}
-        refused = api.post(f"/shipments/{shipment}/{step}", json=confirmation, headers=AS_SUPPORT)
+        refused = api.post(f"/shipments/{shipment}/{step}", json=confirmation, headers=as_support)
         assert refused.status_code == 403, (step, refused.text)
         assert "support role may not" in refused.json()["detail"]
     receipt = {"location_id": "AMS", "sku": "MUG", "quantity": 1}
-    assert api.post("/inventory/receipts", json=receipt, headers=AS_SUPPORT).status_code == 403
-    assert api.put("/channels/webshop", json={}, headers=AS_SUPPORT).status_code == 403
-    assert api.get("/kpis", headers=AS_SUPPORT).status_code == 403
-    assert api.get("/audit", headers=AS_SUPPORT).status_code == 403
-    assert api.get("/metrics", headers=AS_SUPPORT).status_code == 403
-    assert api.post("/codec/decode", json={"payloads": []}, headers=AS_SUPPORT).status_code == 403
+    assert api.post("/inventory/receipts", json=receipt, headers=as_support).status_code == 403
+    assert api.put("/channels/webshop", json={}, headers=as_support).status_code == 403
+    assert api.get("/kpis", headers=as_support).status_code == 403
+    assert api.get("/audit", headers=as_support).status_code == 403
+    assert api.get("/metrics", headers=as_support).status_code == 403
+    assert api.post("/codec/decode", json={"payloads": []}, headers=as_support).status_code == 403
 
 
 def test_a_warehouse_user_reads_no_orders_and_changes_no_settings(api, database, sites):
-    assert api.get("/orders", headers=AS_WAREHOUSE_AMS).status_code == 403
-    assert api.post("/orders/order-webshop-1/cancel", headers=AS_WAREHOUSE_AMS).status_code == 403
+    as_ams = sites.warehouse_ams.headers
+    assert api.get("/orders", headers=as_ams).status_code == 403
+    assert api.post("/orders/order-webshop-1/cancel", headers=as_ams).status_code == 403
     a_return = {"lines": [{"sku": "MUG", "quantity": 1}]}
-    assert api.post("/orders/order-webshop-1/returns", json=a_return, headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.post("/orders/order-webshop-1/returns", json=a_return, headers=as_ams).status_code == 403
     transfer = {"from_location_id": "AMS", "to_location_id": "UTR", "sku": "MUG", "quantity": 1}
-    assert api.post("/inventory/transfers", json=transfer, headers=AS_WAREHOUSE_AMS).status_code == 403
-    safety = api.put("/inventory/MUG/locations/AMS", json={"safety_stock": 1}, headers=AS_WAREHOUSE_AMS)
+    assert api.post("/inventory/transfers", json=transfer, headers=as_ams).status_code == 403
+    safety = api.put("/inventory/MUG/locations/AMS", json={"safety_stock": 1}, headers=as_ams)
     assert safety.status_code == 403
-    assert api.get("/locations", headers=AS_WAREHOUSE_AMS).status_code == 200
+    assert api.get("/locations", headers=as_ams).status_code == 200
 
 
 def test_a_warehouse_user_of_ams_gets_403_on_utr_s_shipments(api, database, sites):
+    as_support = sites.support.headers
+    as_ams = sites.warehouse_ams.headers
     theirs = _shipment(database, "UTR")
     ours = _shipment(database, "AMS", age=2)
     collected_here = _shipment(database, "UTR", transfer_to="AMS", age=3)
 
-    assert api.get(f"/shipments/{theirs}", headers=AS_WAREHOUSE_AMS).status_code == 403
-    assert api.get(f"/shipments/{theirs}/label", headers=AS_WAREHOUSE_AMS).status_code == 403
-    assert api.get(f"/shipments/{theirs}/return-label", headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.get(f"/shipments/{theirs}", headers=as_ams).status_code == 403
+    assert api.get(f"/shipments/{theirs}/label", headers=as_ams).status_code == 403
+    assert api.get(f"/shipments/{theirs}/return-label", headers=as_ams).status_code == 403
     for step, body in STEPS.items():
         for where in ("UTR", "AMS"):  # the shipment is UTR's whatever the body says
             confirmation: dict[str, object] = {"location_id": where, **body}
-            refused = api.post(f"/shipments/{theirs}/{step}", json=confirmation, headers=AS_WAREHOUSE_AMS)
+            refused = api.post(f"/shipments/{theirs}/{step}", json=confirmation, headers=as_ams)
             assert refused.status_code == 403, (step, where, refused.text)
-    assert api.post(f"/shipments/{theirs}/delivered", headers=AS_WAREHOUSE_AMS).status_code == 403
-    pick_list = api.get("/shipments", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS)
+    assert api.post(f"/shipments/{theirs}/delivered", headers=as_ams).status_code == 403
+    pick_list = api.get("/shipments", params={"location_id": "UTR"}, headers=as_ams)
     assert pick_list.status_code == 403 and "UTR is not one of your locations" in pick_list.json()["detail"]
-    assert api.get("/escalations", params={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.get("/escalations", params={"location_id": "UTR"}, headers=as_ams).status_code == 403
     now = datetime.now(UTC)
     with UnitOfWork(database.session_factory) as uow:
         for shipment_id, location in ((theirs, "UTR"), (ours, "AMS")):
@@ -131,50 +132,51 @@ def test_a_warehouse_user_of_ams_gets_403_on_utr_s_shipments(api, database, site
             late = EscalationInput(order_id, shipment_id, location, "pick", now - timedelta(hours=1), shipment_id, now)
             escalations.raise_once(uow.session, late)
         uow.commit()
-    late_here = api.get("/escalations", headers=AS_WAREHOUSE_AMS).json()
+    late_here = api.get("/escalations", headers=as_ams).json()
     assert late_here["count"] == 1 and [row["shipment_id"] for row in late_here["data"]] == [ours]
-    assert api.get("/escalations", headers=AS_SUPPORT).json()["count"] == 2
+    assert api.get("/escalations", headers=as_support).json()["count"] == 2
 
     # Without location_id: their locations' shipments only (shipped from AMS, or collected there).
-    listed = api.get("/shipments", headers=AS_WAREHOUSE_AMS)
+    listed = api.get("/shipments", headers=as_ams)
     assert listed.status_code == 200
     assert {row["shipment_id"] for row in listed.json()["data"]} == {ours, collected_here}
     everything = api.get("/shipments", headers=ADMIN).json()["data"]
     assert {row["shipment_id"] for row in everything} == {ours, collected_here, theirs}
-    assert api.get(f"/shipments/{ours}", headers=AS_WAREHOUSE_AMS).status_code == 200
-    assert api.get(f"/shipments/{collected_here}", headers=AS_WAREHOUSE_AMS).status_code == 200
+    assert api.get(f"/shipments/{ours}", headers=as_ams).status_code == 200
+    assert api.get(f"/shipments/{collected_here}", headers=as_ams).status_code == 200
 
     # Their own shipment, but the body says they confirm from UTR: refused too.
-    elsewhere = api.post(f"/shipments/{ours}/picked", json={"location_id": "UTR"}, headers=AS_WAREHOUSE_AMS)
+    elsewhere = api.post(f"/shipments/{ours}/picked", json={"location_id": "UTR"}, headers=as_ams)
     assert elsewhere.status_code == 403
     # From AMS it passes every check and reaches the shipment's workflow (here: no engine, 503).
-    taken = api.post(f"/shipments/{ours}/picked", json={"location_id": "AMS"}, headers=AS_WAREHOUSE_AMS)
+    taken = api.post(f"/shipments/{ours}/picked", json={"location_id": "AMS"}, headers=as_ams)
     assert taken.status_code == 503, taken.text
 
 
 def test_stock_counts_at_another_location_are_403_and_the_ledger_names_who_moved_stock(api, database, sites):
+    as_ams = sites.warehouse_ams.headers
     at_utr = {"location_id": "UTR", "sku": "MUG", "quantity": 2, "reason": "delivery"}
-    assert api.post("/inventory/receipts", json=at_utr, headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.post("/inventory/receipts", json=at_utr, headers=as_ams).status_code == 403
     count = {"location_id": "UTR", "sku": "MUG", "delta": -1, "reason": "count"}
-    assert api.post("/inventory/adjustments", json=count, headers=AS_WAREHOUSE_AMS).status_code == 403
+    assert api.post("/inventory/adjustments", json=count, headers=as_ams).status_code == 403
 
     at_ams = {"location_id": "AMS", "sku": "MUG", "quantity": 2, "reason": "delivery"}
-    assert api.post("/inventory/receipts", json=at_ams, headers=AS_WAREHOUSE_AMS).status_code == 201
+    assert api.post("/inventory/receipts", json=at_ams, headers=as_ams).status_code == 201
     count_ams = {"location_id": "AMS", "sku": "MUG", "delta": -1, "reason": "count"}
-    assert api.post("/inventory/adjustments", json=count_ams, headers=AS_WAREHOUSE_AMS).status_code == 201
+    assert api.post("/inventory/adjustments", json=count_ams, headers=as_ams).status_code == 201
     transfer = {"from_location_id": "AMS", "to_location_id": "UTR", "sku": "MUG", "quantity": 3, "reason": "rebalance"}
     assert api.post("/inventory/transfers", json=transfer, headers=ADMIN).status_code == 201
     assert api.put("/inventory/MUG/locations/UTR", json={"safety_stock": 4}, headers=ADMIN).status_code == 200
 
-    ledger = api.get("/inventory/MUG/ledger", headers=AS_WAREHOUSE_AMS)
+    ledger = api.get("/inventory/MUG/ledger", headers=as_ams)
     assert ledger.status_code == 200
     moves = [(row["location_id"], row["kind"], row["on_hand_delta"], row["actor"]) for row in ledger.json()["data"]]
     assert moves == [  # newest first; the test's stock came in through no person
         ("UTR", "safety_stock", 0, "admin token"),
         ("UTR", "transfer", 3, "admin token"),
         ("AMS", "transfer", -3, "admin token"),
-        ("AMS", "adjustment", -1, WAREHOUSE_AMS.label),
-        ("AMS", "receipt", 2, WAREHOUSE_AMS.label),
+        ("AMS", "adjustment", -1, sites.warehouse_ams.label),
+        ("AMS", "receipt", 2, sites.warehouse_ams.label),
         ("UTR", "receipt", 10, None),
         ("AMS", "receipt", 10, None),
     ]
@@ -186,7 +188,7 @@ def test_stock_counts_at_another_location_are_403_and_the_ledger_names_who_moved
     assert api.post("/dashboard/login", data={"token": ADMIN_TOKEN, "next": "/dashboard"}).status_code == 200
     page = api.get("/dashboard/stock/MUG").text
     ledger_table = page[page.index('id="ledger"') : page.index("</table>", page.index('id="ledger"'))]
-    assert ledger_table.count(WAREHOUSE_AMS.label) == 2 and ledger_table.count("admin token") == 3
+    assert ledger_table.count(sites.warehouse_ams.label) == 2 and ledger_table.count("admin token") == 3
     assert "safety stock 0 -&gt; 4" in ledger_table
 
 
@@ -194,4 +196,9 @@ def test_a_channel_key_and_no_token_are_still_refused_as_before(api, database, s
     shipment = _shipment(database, "AMS")
     assert api.get(f"/shipments/{shipment}").status_code == 401
     assert api.post(f"/shipments/{shipment}/picked", json={"location_id": "AMS"}).status_code == 401
-    assert api.get("/audit", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    assert api.get("/audit", headers={"Authorization": "Bearer oms_pat_not-a-token"}).status_code == 401
+    pos = {"Authorization": f"Bearer {POS_KEY}"}
+    assert api.get(f"/shipments/{shipment}", headers=pos).status_code == 403
+    assert api.post(f"/shipments/{shipment}/picked", json={"location_id": "AMS"}, headers=pos).status_code == 403
+    assert api.get("/orders/order-pos-1", headers=pos).status_code == 404  # its own channel's orders: still open
+    assert api.get("/orders/order-webshop-1", headers=pos).status_code == 403
