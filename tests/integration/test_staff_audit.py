@@ -165,6 +165,7 @@ def test_the_audit_screen_is_for_admins_and_keeps_what_screens_change(api, datab
 
     listed = api.get("/dashboard/admin/audit")
     assert listed.status_code == 200
+    assert '<a href="/dashboard/admin/audit" class="here">Who did what</a>' in listed.text  # in the nav
     options = re.findall(r'<option value="([^"]*)"', listed.text)
     assert options == ["", "admin token", support.label, ams.label]  # the admin's sign-in is kept too
     assert "/orders/{order_id}/cancel" in listed.text and ams.label in listed.text
@@ -185,6 +186,7 @@ def test_the_audit_screen_is_for_admins_and_keeps_what_screens_change(api, datab
     credentials = {"email": support.email, "password": PASSWORD, "next": "/dashboard"}
     assert api.post("/dashboard/login", data=credentials).status_code == 303
     assert api.get("/dashboard/admin/audit").status_code == 403
+    assert "/dashboard/admin/audit" not in api.get("/dashboard").text  # and no link to it
     with database.session() as session:
         sign_ins = session.scalars(select(StaffAction).where(StaffAction.route == "/dashboard/login")).all()
     assert [(row.actor, row.via, row.role) for row in sign_ins] == [
