@@ -1,7 +1,7 @@
 """Who did it: the audit list of staff actions, and the staff member on each stock ledger row.
 
 Revision ID: 0012
-Revises: 0011
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0011"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
