@@ -276,9 +276,14 @@ def require_metrics_reader(request: Request, state: StateDep, credentials: Crede
     token = credentials.credentials.encode() if credentials is not None else b""
     if settings.metrics_token and hmac.compare_digest(token, settings.metrics_token.encode()):
         return "metrics"
-    if member_for(state, credentials) is None and identify(settings, credentials) is None:
-        raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
-    return require(Permission.OPERATIONS)(require_member(request, state, credentials)).label
+    member = member_for(state, credentials)
+    if member is None:
+        caller = identify(settings, credentials)
+        if caller is None or caller.is_staff:
+            raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
+        raise _channel_refused(caller)
+    remember(request, member)
+    return require(Permission.OPERATIONS)(member).label
 
 
 def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None) -> StaffMember | None:
