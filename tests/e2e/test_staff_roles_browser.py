@@ -294,5 +294,19 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     expect(shop.locator("#flash")).to_contain_text("Handed over")
     assert system.wait_for_status(collect_id, "SHIPPED", "COMPLETED")["shipments"][0]["status"] == "COLLECTED"
 
+    # The admin's KPIs: today's orders are on the charts.
+    admin.goto("/dashboard/kpis")
+    expect(admin.locator("svg[role=img]").first).to_be_visible()
+    _shot(admin, "kpis")
+
+    # Who did what: the admin filters the audit list by the picker and sees their steps on store A's shipment.
+    admin.goto("/dashboard/admin/audit")
+    admin.get_by_label("Person").select_option(picker)
+    admin.get_by_role("button", name="Show").click()
+    audit = admin.locator("table").first
+    expect(audit).to_contain_text(at_a)
+    expect(audit).not_to_contain_text(agent)
+    _shot(admin, "audit")
+
     for context in (admin_context, phone, desk, till):
         context.close()
