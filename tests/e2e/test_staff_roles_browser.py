@@ -48,10 +48,10 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
-def _shot(page: Page, name: str) -> None:
+def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
     if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=full_page)
 
 
 def _ean() -> str:
@@ -179,7 +179,7 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     at_a = f"shipment-{order_id}-{store_a}"
 
     # The first admin, on the first-run screen (only while nobody has an account).
-    admin_context = chromium.new_context(base_url=system.api)
+    admin_context = chromium.new_context(base_url=system.api, viewport={"width": 1280, "height": 900})
     admin_context.set_default_timeout(20_000)
     admin = admin_context.new_page()
     admin.goto("/dashboard/setup")
@@ -297,7 +297,9 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     # The admin's KPIs: today's orders are on the charts.
     admin.goto("/dashboard/kpis")
     expect(admin.locator("svg[role=img]").first).to_be_visible()
-    _shot(admin, "kpis")
+    _shot(admin, "kpis", full_page=False)
+    admin.goto("/dashboard/admin/channels/webshop")
+    _shot(admin, "channel-settings", full_page=False)
 
     # Who did what: the admin filters the audit list by the picker and sees their steps on store A's shipment.
     admin.goto("/dashboard/admin/audit")
