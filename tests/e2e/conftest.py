@@ -16,12 +16,15 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.engine import make_url
 
 from ops.temporal_dev import DevServer, free_port
 from persistence.migrate import upgrade_to_head
 
 ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = os.environ.get("OMS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 TOKEN = "e2e-admin-token"
 SHOPIFY_SECRET = "e2e-shopify-secret"
 
@@ -59,6 +62,19 @@ class System:
                     return body
             time.sleep(0.2)
         raise AssertionError(f"{order_id} is {body.get('status')}, expected one of {statuses}")
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (never a browser download at test time)."""
+    if not Path(CHROMIUM).exists():
+        if IN_CI:
+            pytest.fail(f"Chromium is required in CI and {CHROMIUM} does not exist (make test installs it)")
+        pytest.skip("Chromium is not installed: apt-get install chromium (make test does it as root)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM)
+        yield browser
+        browser.close()
 
 
 def engine_env(database_url: str, temporal_address: str, var_dir: Path, **extra: str) -> dict[str, str]:

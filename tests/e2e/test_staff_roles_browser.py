@@ -16,36 +16,21 @@ this way)."""
 from __future__ import annotations
 
 import os
-import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.conftest import TOKEN, System
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("OMS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SHOTS = os.environ.get("OMS_SCREENSHOTS", "")
 PHONE: ViewportSize = {"width": 360, "height": 740}
 PASSWORD = "Quiet-Harbour-Lantern-42"  # a throwaway test account's
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    if not Path(CHROMIUM).exists():
-        if IN_CI:
-            pytest.fail(f"Chromium is required in CI and {CHROMIUM} does not exist (make test installs it)")
-        pytest.skip("Chromium is not installed: apt-get install chromium (make test does it as root)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM)
-        yield browser
-        browser.close()
 
 
 def _shot(page: Page, name: str, *, full_page: bool = True) -> None:
