@@ -172,7 +172,8 @@ class Supervisor:
                 "OMS is running:",
                 f"  API           {api}",
                 f"  API docs      {api}/docs",
-                f"  Dashboard     {api}/dashboard (sign in with the staff token, OMS_ADMIN_TOKEN)",
+                f"  Dashboard     {api}/dashboard",
+                f"                first admin: {api}/dashboard/setup (with the staff token, OMS_ADMIN_TOKEN)",
                 f"  Temporal UI   {s.temporal_ui_url}" if self.temporal else f"  Temporal      {s.temporal_address}",
                 *(
                     [
