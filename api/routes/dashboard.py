@@ -9,13 +9,13 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
 from api import order_view
 from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
 from api.paging import PageNumber
-from api.screens.pages import PAGE_SIZE, check_form, flash, read_flash, screen
+from api.screens.pages import PAGE_SIZE, FlashQuery, FormToken, check_form, not_found, read_flash, redirect, screen
 from api.screens.pages import SignedIn as SignedInUser
 from api.screens.pages import page as render
 from config import Settings
@@ -103,7 +103,7 @@ def order_page(
     user: SignedIn,
     orders: OrderViewsDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     return _order_page(request, user, orders, order_id, flash=read_flash(settings, flash_))
 
@@ -122,7 +122,7 @@ def _order_page(
     try:
         details = orders.details(order_id, base_url=str(request.base_url))
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+        return not_found(request, user, f"order {order_id}")
     acts = user.may(Permission.ORDERS_ACT)
     return render(
         request,
@@ -139,7 +139,7 @@ def _order_page(
     )
 
 
-async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: Settings) -> RedirectResponse:
+async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: Settings) -> Response:
     """Run a staff action and come back to the order's page with what happened."""
     try:
         await attempt
@@ -152,8 +152,7 @@ async def _act(order_id: str, action: str, attempt: Awaitable[None], settings: S
         message = (False, f"{action} not sent: {exc.message}")
     except EngineError as exc:
         message = (False, f"{action} not sent: the workflow engine refused the call ({exc.reason})")
-    target = f"/dashboard/orders/{quote(order_id)}?flash={flash(settings, *message)}"
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    return redirect(f"/dashboard/orders/{quote(order_id)}", settings, *message)
 
 
 @router.post("/orders/{order_id}/release")
@@ -162,7 +161,7 @@ async def release(
     user: Acting,
     actions: OrderActionsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     note: Annotated[str, Form(max_length=500)] = "",
     accept_channel_total: Annotated[bool, Form()] = False,
 ) -> Response:
@@ -179,7 +178,7 @@ async def cancel(
     actions: OrderActionsDep,
     orders: OrderViewsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     check_form(user, form_token)
@@ -226,7 +225,7 @@ def stock_page(
 def sku_page(sku: str, request: Request, user: SignedIn, dashboard: DashboardDep, stock: StockDep) -> Response:
     found = dashboard.sku(sku)
     if found is None:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"stock for {sku}")
+        return not_found(request, user, f"stock for {sku}")
     moves, moves_count = stock.ledger(sku, location_id=None, limit=LEDGER_ROWS, offset=0)
     return render(
         request,

@@ -10,18 +10,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.dashboard_session import COOKIE_NAME, COOKIE_PATHS, new_cookie, token_is_right
 from api.deps import AccountsDep, LocationsDep, SettingsDep, remember
 from api.screens.pages import (
+    FlashQuery,
     SignedIn,
     SignedInDep,
     check_form,
     current_session,
-    flash,
+    not_found,
     read_flash,
+    redirect,
     safe_next,
     screen,
 )
@@ -36,7 +38,6 @@ router = APIRouter(prefix="/dashboard", include_in_schema=False, default_respons
 Admin = Annotated[SignedIn, Depends(screen(Permission.USERS))]
 Text = Annotated[str, Form(max_length=500)]
 Password = Annotated[str, Form(max_length=PASSWORD_MAX + 1)]
-FlashQuery = Annotated[str | None, Query(alias="flash", max_length=2000)]
 ROLES = [role.value for role in Role]
 NOT_IT = "That is not the staff token."
 
@@ -73,10 +74,6 @@ def _field(exc: ServiceError) -> str:
 
 def _code(exc: ServiceError) -> int:
     return status.HTTP_409_CONFLICT if isinstance(exc, Conflict) else status.HTTP_422_UNPROCESSABLE_CONTENT
-
-
-def _back(target: str, settings: Any, ok: bool, text: str) -> RedirectResponse:
-    return RedirectResponse(f"{target}?flash={flash(settings, ok, text)}", status.HTTP_303_SEE_OTHER)
 
 
 # -- signing in and out -------------------------------------------------------------------------
@@ -256,7 +253,7 @@ def change_password(
         accounts.change_own_password(user.member, current, password, keep_session=user.session_id)
     except (Unprocessable, Conflict) as exc:
         return _account_page(request, user, accounts, code=_code(exc), errors={_field(exc): exc.message})
-    return _back("/dashboard/account", settings, True, "Your password is changed; your other sessions are ended.")
+    return redirect("/dashboard/account", settings, True, "Your password is changed; your other sessions are ended.")
 
 
 @router.post("/account/tokens")
@@ -299,8 +296,8 @@ def revoke_own_token(
     try:
         token = accounts.revoke_token(token_id, user.member)
     except NotFound:
-        return _back("/dashboard/account", settings, False, "There is no such token of yours.")
-    return _back("/dashboard/account", settings, True, f"Token “{token.name}” is revoked.")
+        return redirect("/dashboard/account", settings, False, "There is no such token of yours.")
+    return redirect("/dashboard/account", settings, True, f"Token “{token.name}” is revoked.")
 
 
 # -- people (admin) -----------------------------------------------------------------------------
@@ -358,7 +355,7 @@ def create_user(
         return _users_page(
             request, user, accounts, locations, code=_code(exc), errors={_field(exc): exc.message}, typed=typed
         )
-    return _back("/dashboard/admin/users", settings, True, f"{created.email} can sign in now ({created.role}).")
+    return redirect("/dashboard/admin/users", settings, True, f"{created.email} can sign in now ({created.role}).")
 
 
 def _user_page(
@@ -374,7 +371,7 @@ def _user_page(
     try:
         person = accounts.user(user_id)
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"user {user_id}")
+        return not_found(request, user, f"user {user_id}")
     values: dict[str, Any] = {"errors": {}, "flash": None} | ctx
     return render(
         request,
@@ -421,12 +418,12 @@ def change_user(
     try:
         changed = accounts.change(user_id, Role(role), location or [])
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"user {user_id}")
+        return not_found(request, user, f"user {user_id}")
     except (Unprocessable, Conflict) as exc:
         return _user_page(
             request, user, accounts, locations, user_id, code=_code(exc), errors={_field(exc): exc.message}
         )
-    return _back(f"/dashboard/admin/users/{user_id}", settings, True, f"{changed.email} is now {changed.role}.")
+    return redirect(f"/dashboard/admin/users/{user_id}", settings, True, f"{changed.email} is now {changed.role}.")
 
 
 @router.post("/admin/users/{user_id}/disable")
@@ -438,8 +435,8 @@ def disable_user(
     try:
         person = accounts.disable(user_id)
     except (NotFound, Conflict) as exc:
-        return _back(where, settings, False, exc.message)
-    return _back(where, settings, True, f"{person.email} is disabled: their sessions and tokens are ended.")
+        return redirect(where, settings, False, exc.message)
+    return redirect(where, settings, True, f"{person.email} is disabled: their sessions and tokens are ended.")
 
 
 @router.post("/admin/users/{user_id}/enable")
@@ -451,8 +448,8 @@ def enable_user(
     try:
         person = accounts.enable(user_id)
     except NotFound as exc:
-        return _back(where, settings, False, exc.message)
-    return _back(where, settings, True, f"{person.email} may sign in again.")
+        return redirect(where, settings, False, exc.message)
+    return redirect(where, settings, True, f"{person.email} may sign in again.")
 
 
 @router.post("/admin/users/{user_id}/password")
@@ -472,11 +469,11 @@ def reset_password(
     try:
         accounts.set_password(user_id, password, keep_session=keep)
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"user {user_id}")
+        return not_found(request, user, f"user {user_id}")
     except Unprocessable as exc:
         return _user_page(request, user, accounts, locations, user_id, code=422, errors={"password": exc.message})
     where = f"/dashboard/admin/users/{user_id}"
-    return _back(where, settings, True, "The password is set; their sessions are ended.")
+    return redirect(where, settings, True, "The password is set; their sessions are ended.")
 
 
 @router.get("/admin/tokens")
@@ -494,5 +491,5 @@ def revoke_token(
     try:
         token = accounts.revoke_token(token_id, user.member, any_owner=True)
     except NotFound as exc:
-        return _back("/dashboard/admin/tokens", settings, False, exc.message)
-    return _back("/dashboard/admin/tokens", settings, True, f"Token “{token.name}” is revoked.")
+        return redirect("/dashboard/admin/tokens", settings, False, exc.message)
+    return redirect("/dashboard/admin/tokens", settings, True, f"Token “{token.name}” is revoked.")

@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
 from api.deps import FloorDep, SettingsDep, ShipmentsDep
-from api.screens.pages import SignedIn, check_form, page, read_flash, screen
-from api.screens.warehouse import confirmed, load, must_work_at, not_found, now, places, redirect
+from api.screens.pages import FlashQuery, FormToken, SignedIn, check_form, not_found, page, read_flash, redirect, screen
+from api.screens.warehouse import confirmed, load, must_work_at, now, places, unknown_location
 from contracts.shipments import StepConfirmation
 from domain.fulfilment import ShipmentStatus, Step
 from domain.staff import Permission
@@ -48,11 +48,10 @@ def counter_page(
     floor: FloorDep,
     settings: SettingsDep,
     q: Annotated[str, Query(max_length=200)] = "",
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
-    must_work_at(user, location_id)
-    if location_id not in {place.location_id for place in floor.locations()}:
-        return not_found(request, user, f"store {location_id}")
+    if (refused := unknown_location(request, user, floor, location_id, "store")) is not None:
+        return refused
     moment = now()
     return page(
         request,
@@ -66,12 +65,14 @@ def counter_page(
     )
 
 
-async def _pickup(floor: WarehouseFloor, user: SignedIn, location_id: str, shipment_id: str) -> FloorShipment | None:
-    """The store's pickup, if it is one (None: not a pickup of this store)."""
+async def _pickup(
+    request: Request, floor: WarehouseFloor, user: SignedIn, location_id: str, shipment_id: str
+) -> FloorShipment | Response:
+    """The store's pickup, if it is one; else the 404 page every counter action answers alike."""
     must_work_at(user, location_id)
     shipment = await load(floor, shipment_id)
     if shipment is None or shipment.pickup_location != location_id:
-        return None
+        return not_found(request, user, f"pickup {shipment_id} at {location_id}")
     return shipment
 
 
@@ -93,9 +94,9 @@ def _handover_page(
 async def handover_page(
     location_id: str, shipment_id: str, request: Request, user: Staff, floor: FloorDep, settings: SettingsDep
 ) -> Response:
-    shipment = await _pickup(floor, user, location_id, shipment_id)
-    if shipment is None:
-        return not_found(request, user, f"pickup {shipment_id} at {location_id}")
+    shipment = await _pickup(request, floor, user, location_id, shipment_id)
+    if isinstance(shipment, Response):
+        return shipment
     if shipment.record.status != ShipmentStatus.READY_FOR_PICKUP:
         text = f"{shipment.order_number} is not waiting on the pickup shelf (it is {shipment.record.status})"
         return redirect(_counter(location_id), settings, False, text)
@@ -111,15 +112,15 @@ async def hand_over(
     floor: FloorDep,
     shipments: ShipmentsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     checked: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
     """The customer takes the order over the counter: the collect step, once the person has ticked
     that they checked the order number and the customer's name."""
     check_form(user, form_token)
-    shipment = await _pickup(floor, user, location_id, shipment_id)
-    if shipment is None:
-        return not_found(request, user, f"pickup {shipment_id} at {location_id}")
+    shipment = await _pickup(request, floor, user, location_id, shipment_id)
+    if isinstance(shipment, Response):
+        return shipment
     if checked != "yes":
         return _handover_page(
             request,
@@ -146,12 +147,12 @@ async def put_on_shelf(
     floor: FloorDep,
     shipments: ShipmentsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
 ) -> Response:
     check_form(user, form_token)
-    shipment = await _pickup(floor, user, location_id, shipment_id)
-    if shipment is None:
-        return not_found(request, user, f"pickup {shipment_id} at {location_id}")
+    shipment = await _pickup(request, floor, user, location_id, shipment_id)
+    if isinstance(shipment, Response):
+        return shipment
     if shipment.step is not Step.READY:
         text = f"{shipment.order_number} is not waiting to be put on the pickup shelf (it is {shipment.record.status})"
         return redirect(_counter(location_id), settings, False, text)

@@ -1,6 +1,7 @@
 """What every staff page shares: who is signed in (`SignedIn`), the role check (`screen`), the page
-frame with its safety headers (`page`), messages carried across a redirect (`flash`) and the form
-token every post carries (`check_form`).
+frame with its safety headers (`page`) and its 404 (`not_found`), messages carried across a
+redirect (`flash`, `redirect`, `FlashQuery`) and the form token every post carries (`FormToken`,
+`check_form`).
 
 A page a role may not use answers 403 with a page saying so; links to it are not drawn for that role
 (the templates ask `user.member.may(...)`)."""
@@ -12,10 +13,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-from fastapi import Depends, HTTPException, Request, status
-from fastapi.responses import Response
+from fastapi import Depends, Form, HTTPException, Query, Request, status
+from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -28,6 +29,11 @@ from domain.staff import Permission, StaffMember
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 PAGE_SIZE = 50
 _FLASH_SALT = "oms-dashboard-flash"
+
+FlashQuery = Annotated[str | None, Query(alias="flash", max_length=2000)]
+"""The `?flash=` a `redirect` carries to the page it lands on (read with `read_flash`)."""
+FormToken = Annotated[str, Form(max_length=500)]
+"""The hidden `form_token` every POST form carries (checked with `check_form`)."""
 
 
 def _money(value: Any) -> str:
@@ -140,6 +146,19 @@ def page(request: Request, template: str, user: SignedIn | None, code: int = 200
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
     return response
+
+
+def not_found(request: Request, user: SignedIn | None, what: str) -> Response:
+    """The 404 page, saying what is not there: one wording and status for every screen."""
+    return page(request, "dashboard/not_found.html", user, code=status.HTTP_404_NOT_FOUND, what=what)
+
+
+def redirect(target: str, settings: Settings | None = None, ok: bool = True, text: str = "") -> RedirectResponse:
+    """Post/redirect/get: a 303 to `target`, with a signed message (`flash`) for it to show when
+    `settings` are given, so a reload never posts twice and every screen says what happened alike."""
+    if settings is not None:
+        target += ("&" if "?" in target else "?") + urlencode({"flash": flash(settings, ok, text)})
+    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
 
 
 def flash(settings: Settings, ok: bool, text: str) -> str:

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import order_view
 from api.deps import OrderViewsDep, ReturnsDep, SettingsDep
-from api.screens.pages import SignedIn, check_form, flash, page, screen
+from api.screens.pages import FormToken, SignedIn, check_form, not_found, page, redirect, screen
 from contracts.returns import ReturnRequest, ReturnRequestLine
 from domain.money import Money
 from domain.returns import ReturnReason, reason_text
@@ -47,7 +47,7 @@ def search(
     request: Request,
     user: Looking,
     orders: OrderViewsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     q: Annotated[str, Form()] = "",
 ) -> Response:
     check_form(user, form_token)
@@ -119,7 +119,7 @@ def return_form(order_id: str, request: Request, user: Returning, returns: Retur
     try:
         options = returns.options(order_id)
     except NotFound:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+        return not_found(request, user, f"order {order_id}")
     typed = ReturnForm({line.sku: "0" for line in options.lines})
     errors = {} if options.refusal is None else {"": options.refusal}
     return _render(request, user, options, typed, errors=errors)
@@ -132,7 +132,7 @@ async def create_return(
     user: Returning,
     returns: ReturnsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     sku: Annotated[list[str] | None, Form(max_length=500)] = None,
     quantity: Annotated[list[str] | None, Form(max_length=500)] = None,
     reason: Annotated[str, Form(max_length=40)] = "",
@@ -145,7 +145,7 @@ async def create_return(
     try:
         options = returns.options(order_id)
     except NotFound:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"order {order_id}")
+        return not_found(request, user, f"order {order_id}")
     skus, typed_quantities = sku or [], quantity or []
     typed = ReturnForm(
         dict(zip(skus, typed_quantities, strict=False)), reason=reason, note=note.strip(), restock=restock != "no"
@@ -178,12 +178,9 @@ async def create_return(
         return _refused(request, user, options, typed, status.HTTP_503_SERVICE_UNAVAILABLE, exc.message, refund)
     except Failed as exc:
         # The workflow took the return and a later step failed: the order's page shows where it stands.
-        told = flash(settings, False, exc.message)
-        return RedirectResponse(f"/dashboard/orders/{quote(order_id)}?flash={told}", status.HTTP_303_SEE_OTHER)
+        return redirect(f"/dashboard/orders/{quote(order_id)}", settings, False, exc.message)
     text = f"return {accepted.return_id} created: refund {accepted.refund.format()} ({accepted.status})"
-    return RedirectResponse(
-        f"/dashboard/orders/{quote(order_id)}?flash={flash(settings, True, text)}", status.HTTP_303_SEE_OTHER
-    )
+    return redirect(f"/dashboard/orders/{quote(order_id)}", settings, True, text)
 
 
 def _refused(

@@ -16,10 +16,21 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request, status
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from api.deps import FloorDep, LabelsDep, SettingsDep, ShipmentsDep
-from api.screens.pages import NotYours, SignedIn, check_form, flash, page, read_flash, screen
+from api.screens.pages import (
+    FlashQuery,
+    FormToken,
+    NotYours,
+    SignedIn,
+    check_form,
+    not_found,
+    page,
+    read_flash,
+    redirect,
+    screen,
+)
 from config import Settings
 from contracts.shipments import StepConfirmation
 from domain.fulfilment import ShipmentKind, Step
@@ -34,7 +45,6 @@ from services.warehouse import FloorShipment, WarehouseFloor
 router = APIRouter(prefix="/dashboard/warehouse", include_in_schema=False, default_response_class=HTMLResponse)
 
 Staff = Annotated[SignedIn, Depends(screen(Permission.SHIPMENT_STEPS))]
-FlashQuery = Annotated[str | None, Query(alias="flash", max_length=2000)]
 MAX_PARCELS = 50
 MAX_WEIGHT_GRAMS = 1_000_000
 
@@ -56,6 +66,17 @@ def places(user: SignedIn, floor: WarehouseFloor, kinds: frozenset[str] | None =
 def must_work_at(user: SignedIn, location_id: str) -> None:
     if not user.member.may_at(Permission.SHIPMENT_STEPS, location_id):
         raise NotYours(f"you do not confirm shipment steps at {location_id}")
+
+
+def unknown_location(
+    request: Request, user: SignedIn, floor: WarehouseFloor, location_id: str, what: str
+) -> Response | None:
+    """A location's page: a 403 unless the person works there, then the 404 page (naming it as
+    `what`) when there is no such location; None when the page may be drawn."""
+    must_work_at(user, location_id)
+    if location_id not in {place.location_id for place in floor.locations()}:
+        return not_found(request, user, f"{what} {location_id}")
+    return None
 
 
 def may_see(user: SignedIn, shipment: FloorShipment) -> None:
@@ -91,16 +112,6 @@ async def confirmed(shipments: Shipments, shipment_id: str, confirmation: StepCo
     return 0, ""
 
 
-def not_found(request: Request, user: SignedIn, what: str) -> Response:
-    return page(request, "dashboard/not_found.html", user, code=status.HTTP_404_NOT_FOUND, what=what)
-
-
-def redirect(target: str, settings: Settings | None = None, ok: bool = True, text: str = "") -> RedirectResponse:
-    if settings is not None and text:
-        target += ("&" if "?" in target else "?") + urlencode({"flash": flash(settings, ok, text)})
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
-
-
 # -- the pick list ---------------------------------------------------------------------------
 
 
@@ -116,9 +127,8 @@ def choose_location(request: Request, user: Staff, floor: FloorDep) -> Response:
 def pick_list(
     location_id: str, request: Request, user: Staff, floor: FloorDep, settings: SettingsDep, flash_: FlashQuery = None
 ) -> Response:
-    must_work_at(user, location_id)
-    if location_id not in {place.location_id for place in floor.locations()}:
-        return not_found(request, user, f"location {location_id}")
+    if (refused := unknown_location(request, user, floor, location_id, "location")) is not None:
+        return refused
     moment = now()
     return page(
         request,
@@ -138,7 +148,7 @@ def set_bin(
     user: Staff,
     floor: FloorDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     sku: Annotated[str, Form(max_length=200)] = "",
     bin: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
@@ -258,7 +268,7 @@ async def scan(
     user: Staff,
     floor: FloorDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     code: Annotated[str, Form(max_length=500)] = "",
     units: Annotated[str, Form(max_length=20)] = "1",
     counts: Annotated[str, Form(max_length=20_000)] = "",
@@ -290,7 +300,7 @@ async def confirm_pick(
     floor: FloorDep,
     shipments: ShipmentsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     counts: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     check_form(user, form_token)
@@ -356,7 +366,7 @@ async def confirm_pack(
     shipments: ShipmentsDep,
     labels: LabelsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     parcels: Annotated[str, Form(max_length=20)] = "1",
 ) -> Response:
     check_form(user, form_token)
@@ -420,7 +430,7 @@ async def confirm_ship(
     floor: FloorDep,
     shipments: ShipmentsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
     carrier: Annotated[str, Form(max_length=500)] = "",
     tracking_number: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
@@ -470,7 +480,7 @@ async def confirm_ready(
     floor: FloorDep,
     shipments: ShipmentsDep,
     settings: SettingsDep,
-    form_token: Annotated[str, Form(max_length=500)] = "",
+    form_token: FormToken = "",
 ) -> Response:
     check_form(user, form_token)
     shipment = await _for_step(floor, user, shipment_id, Step.READY, settings)

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import CatalogueDep, SettingsDep
 from api.paging import PageNumber
 from api.routes.catalogue import ProductPut
-from api.screens.pages import PAGE_SIZE, check_form, flash, read_flash
+from api.screens.pages import PAGE_SIZE, FlashQuery, check_form, not_found, read_flash, redirect
 from api.screens.pages import page as render
 from api.screens.settings.forms import FORM_LEVEL, Admin, field_errors, text
 from config import Settings
@@ -34,7 +34,7 @@ def list_catalogue(
     settings: SettingsDep,
     q: Annotated[str, Query(max_length=100)] = "",
     page: PageNumber = 1,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     query = q.strip()
     entries, count = catalogue.page(query=query or None, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -88,12 +88,12 @@ def edit_entry(
     user: Admin,
     catalogue: CatalogueDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     try:
         entry = catalogue.entry(sku)
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"catalogue entry {sku}")
+        return not_found(request, user, f"catalogue entry {sku}")
     listings = entry["listings"] if isinstance(entry["listings"], dict) else {}
     typed = {"sku": sku, "name": entry["name"], "ean": entry["ean"] or ""}
     typed |= {f"listings.{channel}": listings.get(channel, "") for channel in CHANNELS}
@@ -109,7 +109,7 @@ async def save_entry(
     try:
         catalogue.entry(sku)
     except NotFound:
-        return render(request, "dashboard/not_found.html", user, code=404, what=f"catalogue entry {sku}")
+        return not_found(request, user, f"catalogue entry {sku}")
     return _save(request, user, catalogue, settings, sku, _typed_from(form) | {"sku": sku}, new=False)
 
 
@@ -143,10 +143,8 @@ def _save(
     except IdentifierTaken as exc:
         errors = {exc.field or FORM_LEVEL: exc.message}
         return _form(request, user, typed, errors, new=new, code=status.HTTP_409_CONFLICT)
-    message = flash(settings, True, f"{sku} {'added to' if new else 'saved in'} the catalogue")
-    return RedirectResponse(
-        f"/dashboard/admin/catalogue/{quote(sku, safe='')}?flash={message}", status.HTTP_303_SEE_OTHER
-    )
+    message = f"{sku} {'added to' if new else 'saved in'} the catalogue"
+    return redirect(f"/dashboard/admin/catalogue/{quote(sku, safe='')}", settings, True, message)
 
 
 def _sku_problem(sku: str) -> str | None:

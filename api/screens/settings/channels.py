@@ -8,15 +8,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request, status
+from fastapi.responses import Response
 from starlette.datastructures import FormData
 
 from api.deps import ChannelSettingsDep, LocationsDep, SettingsDep
-from api.screens.pages import check_form, flash, page, read_flash
+from api.screens.pages import FlashQuery, check_form, not_found, page, read_flash, redirect
 from api.screens.settings.forms import FORM_LEVEL, Admin, decimal, text, whole_number
 from domain import limits
 from domain.channels import ChannelPolicy, channel_policy_from_dict
@@ -47,7 +47,7 @@ def list_channels(
     user: Admin,
     channels: ChannelSettingsDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     return page(request, "settings/channels.html", user, policies=channels.all(), flash=read_flash(settings, flash_))
 
@@ -60,10 +60,10 @@ def edit_channel(
     channels: ChannelSettingsDep,
     locations: LocationsDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     if channel not in CHANNELS:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"channel {channel}")
+        return not_found(request, user, f"channel {channel}")
     typed = _typed(channels.get(channel)) | {"to_country": "NL"}
     return _page(request, user, channel, typed, {}, locations, flash=read_flash(settings, flash_))
 
@@ -81,7 +81,7 @@ async def post_channel(
     form = await request.form()
     check_form(user, _one(form, "form_token"))
     if channel not in CHANNELS:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"channel {channel}")
+        return not_found(request, user, f"channel {channel}")
     typed, config, errors = _posted_policy(channel, form)
     preview_wanted = _one(form, "action") == "preview"
     if preview_wanted:
@@ -99,8 +99,7 @@ async def post_channel(
     except Unprocessable as exc:
         code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return _page(request, user, channel, typed, {FORM_LEVEL: exc.message}, locations, code=code)
-    target = f"/dashboard/admin/channels/{quote(channel)}?flash={flash(settings, True, f'{channel} settings saved')}"
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+    return redirect(f"/dashboard/admin/channels/{quote(channel)}", settings, True, f"{channel} settings saved")
 
 
 def _page(

@@ -3,17 +3,18 @@ saved through services.locations as PUT /locations/{id} saves them (the whole lo
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request, status
-from fastapi.responses import RedirectResponse, Response
+from fastapi import APIRouter, Request, status
+from fastapi.responses import Response
 from pydantic import ValidationError
 
 from api.deps import LocationsDep, SettingsDep
 from api.schemas import LocationCreate, LocationFields, LocationReplace
-from api.screens.pages import check_form, flash, page, read_flash
+from api.screens.pages import FlashQuery, check_form, not_found, page, read_flash, redirect
 from api.screens.settings.forms import Admin, decimal, field_errors, text, whole_number
+from config import Settings
 from persistence.models import Location
 from services.carrier_labels import sender_address
 from services.errors import NotFound
@@ -72,7 +73,7 @@ def list_locations(
     user: Admin,
     locations: LocationsDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     rows = [(location, sender_address(location).missing()) for location in locations.all()]
     return page(request, "settings/locations.html", user, rows=rows, flash=read_flash(settings, flash_))
@@ -109,12 +110,12 @@ def edit_location(
     user: Admin,
     locations: LocationsDep,
     settings: SettingsDep,
-    flash_: Annotated[str | None, Query(alias="flash", max_length=2000)] = None,
+    flash_: FlashQuery = None,
 ) -> Response:
     try:
         location = locations.get(location_id)
     except NotFound:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"location {location_id}")
+        return not_found(request, user, f"location {location_id}")
     return page(
         request,
         "settings/location.html",
@@ -137,7 +138,7 @@ async def save_location(
     try:
         locations.get(location_id)
     except NotFound:
-        return page(request, "dashboard/not_found.html", user, code=404, what=f"location {location_id}")
+        return not_found(request, user, f"location {location_id}")
     typed, body = _posted(form)
     typed["location_id"] = location_id
     try:
@@ -149,6 +150,5 @@ async def save_location(
     return _saved(location_id, f"location {location_id} saved", settings)
 
 
-def _saved(location_id: str, message: str, settings: Any) -> Response:
-    target = f"/dashboard/admin/locations/{quote(location_id)}?flash={flash(settings, True, message)}"
-    return RedirectResponse(target, status.HTTP_303_SEE_OTHER)
+def _saved(location_id: str, message: str, settings: Settings) -> Response:
+    return redirect(f"/dashboard/admin/locations/{quote(location_id)}", settings, True, message)
