@@ -27,6 +27,7 @@ from api.screens.svg import Series, bar_chart, line_chart, plain
 from domain.limits import CHANNEL
 from domain.money import Money, MoneyError
 from domain.staff import Permission
+from persistence.read_model.kpi_series import RateDay
 from services.errors import Unprocessable
 from services.reports import KpiCharts
 
@@ -122,6 +123,28 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
 
     def by_day(points: dict[str, float], gaps: bool = False) -> list[float | None]:
         return [points.get(day, None if gaps else 0.0) for day in days]
+
+    def rate_chart(
+        key: str, title: str, note: str, rows: list[RateDay], *, series: str, out_of: str, hits: str
+    ) -> Chart:
+        """A daily share (returns, backorders): one line, no point on a day without orders, and its
+        table of what the share is of (`out_of`) and how many it counts (`hits`)."""
+        return Chart(
+            key,
+            title,
+            note,
+            line_chart(
+                key,
+                f"{title} (%)",
+                days,
+                [Series(series, by_day({r.day: 100 * r.hits / r.orders for r in rows}, gaps=True))],
+                _percent_label,
+            ),
+            Table(
+                ["day", out_of, hits, "rate %"],
+                [[r.day, str(r.orders), str(r.hits), percent(r.hits, r.orders)] for r in rows],
+            ),
+        )
 
     charts: list[Chart] = []
 
@@ -233,22 +256,15 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
         )
     )
     charts.append(
-        Chart(
+        rate_chart(
             "return-rate",
             "Return rate",
             "Of the orders received each day that shipped, the share with a return so far (recent days "
             "rise as their returns come in).",
-            line_chart(
-                "return-rate",
-                "Return rate (%)",
-                days,
-                [Series("returned", by_day({r.day: 100 * r.hits / r.orders for r in s.return_rate}, gaps=True))],
-                _percent_label,
-            ),
-            Table(
-                ["day", "shipped orders", "with a return", "rate %"],
-                [[r.day, str(r.orders), str(r.hits), percent(r.hits, r.orders)] for r in s.return_rate],
-            ),
+            s.return_rate,
+            series="returned",
+            out_of="shipped orders",
+            hits="with a return",
         )
     )
     charts.append(
@@ -266,21 +282,14 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
         )
     )
     charts.append(
-        Chart(
+        rate_chart(
             "backorder-rate",
             "Backorder rate",
             "Of the orders received each day, the share that waited for stock (backordered) at some point.",
-            line_chart(
-                "backorder-rate",
-                "Backorder rate (%)",
-                days,
-                [Series("backordered", by_day({r.day: 100 * r.hits / r.orders for r in s.backorder_rate}, gaps=True))],
-                _percent_label,
-            ),
-            Table(
-                ["day", "orders", "backordered", "rate %"],
-                [[r.day, str(r.orders), str(r.hits), percent(r.hits, r.orders)] for r in s.backorder_rate],
-            ),
+            s.backorder_rate,
+            series="backordered",
+            out_of="orders",
+            hits="backordered",
         )
     )
     steps = sorted({r.step for r in s.late_per_day})
