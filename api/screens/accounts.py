@@ -303,20 +303,21 @@ def revoke_own_token(
 # -- people (admin) -----------------------------------------------------------------------------
 
 
+def _choices(locations: LocationsDep) -> dict[str, Any]:
+    """What the list of people and a person's page both offer an admin to choose from, alike."""
+    return {
+        "roles": ROLES,
+        "locations": [location.location_id for location in locations.all()],
+        "password_min": PASSWORD_MIN,
+    }
+
+
 def _users_page(
     request: Request, user: SignedIn, accounts: AccountsDep, locations: LocationsDep, *, code: int = 200, **ctx: Any
 ) -> Response:
     values: dict[str, Any] = {"errors": {}, "typed": {}, "flash": None} | ctx
     return render(
-        request,
-        "accounts/users.html",
-        user,
-        code=code,
-        users=accounts.users(),
-        roles=ROLES,
-        locations=[location.location_id for location in locations.all()],
-        password_min=PASSWORD_MIN,
-        **values,
+        request, "accounts/users.html", user, code=code, users=accounts.users(), **_choices(locations), **values
     )
 
 
@@ -380,9 +381,7 @@ def _user_page(
         code=code,
         person=person,
         tokens=accounts.tokens(person.id),
-        roles=ROLES,
-        locations=[location.location_id for location in locations.all()],
-        password_min=PASSWORD_MIN,
+        **_choices(locations),
         **values,
     )
 
