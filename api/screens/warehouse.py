@@ -247,9 +247,11 @@ async def shipment_page(
 
 
 async def _for_step(
-    floor: WarehouseFloor, user: SignedIn, shipment_id: str, step: Step, settings: Settings
+    floor: WarehouseFloor, user: SignedIn, form_token: str, shipment_id: str, step: Step, settings: Settings
 ) -> FloorShipment | Response:
-    """The shipment, if it waits for `step` at a location of the person's; else where to go instead."""
+    """What every step's post does first: the form's token checked, then the shipment, if it waits
+    for `step` at a location of the person's; else where to go instead."""
+    check_form(user, form_token)
     shipment = await load(floor, shipment_id)
     if shipment is None:
         return redirect("/dashboard/warehouse", settings, False, f"no shipment {shipment_id}")
@@ -274,8 +276,7 @@ async def scan(
     counts: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     """Count one scan (or "3x CODE", or the units field) against the pick list."""
-    check_form(user, form_token)
-    shipment = await _for_step(floor, user, shipment_id, Step.PICK, settings)
+    shipment = await _for_step(floor, user, form_token, shipment_id, Step.PICK, settings)
     if isinstance(shipment, Response):
         return shipment
     counted = clean_counts(shipment.requested, _counts_from(counts))
@@ -303,8 +304,7 @@ async def confirm_pick(
     form_token: FormToken = "",
     counts: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
-    check_form(user, form_token)
-    shipment = await _for_step(floor, user, shipment_id, Step.PICK, settings)
+    shipment = await _for_step(floor, user, form_token, shipment_id, Step.PICK, settings)
     if isinstance(shipment, Response):
         return shipment
     counted = clean_counts(shipment.requested, _counts_from(counts))
@@ -369,8 +369,7 @@ async def confirm_pack(
     form_token: FormToken = "",
     parcels: Annotated[str, Form(max_length=20)] = "1",
 ) -> Response:
-    check_form(user, form_token)
-    shipment = await _for_step(floor, user, shipment_id, Step.PACK, settings)
+    shipment = await _for_step(floor, user, form_token, shipment_id, Step.PACK, settings)
     if isinstance(shipment, Response):
         return shipment
     form = await request.form()
@@ -434,8 +433,7 @@ async def confirm_ship(
     carrier: Annotated[str, Form(max_length=500)] = "",
     tracking_number: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
-    check_form(user, form_token)
-    shipment = await _for_step(floor, user, shipment_id, Step.SHIP, settings)
+    shipment = await _for_step(floor, user, form_token, shipment_id, Step.SHIP, settings)
     if isinstance(shipment, Response):
         return shipment
     typed = {"carrier": carrier.strip(), "tracking_number": tracking_number.strip()}
@@ -482,8 +480,7 @@ async def confirm_ready(
     settings: SettingsDep,
     form_token: FormToken = "",
 ) -> Response:
-    check_form(user, form_token)
-    shipment = await _for_step(floor, user, shipment_id, Step.READY, settings)
+    shipment = await _for_step(floor, user, form_token, shipment_id, Step.READY, settings)
     if isinstance(shipment, Response):
         return shipment
     assert shipment.step_location is not None  # _for_step
