@@ -17,14 +17,11 @@ import pytest
 from fastapi.testclient import TestClient
 from markupsafe import escape
 
-from api.main import create_app
 from api.screens.charts import CHART_KEYS, safe_cell
-from api.screens.pages import SignedIn, signed_in
-from config import load_settings
 from domain.staff import Role, StaffMember
-from ops.temporal_dev import free_port
 from persistence.models import Escalation, Location, OrderEvent, OrderRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model import kpi_series as ks
+from tests.integration.screens import app_for, as_member, signed_in_browser
 
 TOKEN = "kpi-token"
 FIRST = datetime(2026, 3, 1, tzinfo=UTC)
@@ -198,10 +195,7 @@ def test_the_channel_filter_narrows_every_series(seeded):
 
 @pytest.fixture
 def browser(seeded) -> Iterator[TestClient]:
-    settings = load_settings(database_url=seeded.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    with TestClient(create_app(settings), follow_redirects=False) as client:
-        assert client.post("/dashboard/login", data={"token": TOKEN, "next": "/dashboard"}).status_code == 303
-        yield client
+    yield from signed_in_browser(app_for(seeded, TOKEN), TOKEN)
 
 
 def _csv(response) -> list[list[str]]:
@@ -284,10 +278,8 @@ def test_an_unknown_chart_is_not_found(browser):
 
 
 def test_a_role_without_the_kpi_permission_gets_403(seeded):
-    settings = load_settings(database_url=seeded.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    app = create_app(settings)
     support = StaffMember("u-support", "sam@example.org", Role.SUPPORT)
-    app.dependency_overrides[signed_in] = lambda: SignedIn(support, "session-1", "form-1")
+    app = as_member(app_for(seeded, TOKEN), support, "session-1", "form-1")
     with TestClient(app, follow_redirects=False) as client:
         page = client.get("/dashboard/orders")
         assert page.status_code == 200 and 'href="/dashboard/kpis"' not in page.text  # not offered

@@ -16,14 +16,11 @@ from fastapi.testclient import TestClient
 from temporalio.testing import ActivityEnvironment
 
 from activities.inventory import InventoryActivities
-from api.main import create_app
-from api.screens.pages import PAGE_SIZE, SignedIn, signed_in
-from config import load_settings
+from api.screens.pages import PAGE_SIZE
 from contracts.inventory import ReserveStockInput
 from domain.routing import policy_from_dict
 from domain.sourcing import CostProfile, Destination, SourcingLocation, SourcingRequest, plan_shipments
 from domain.staff import Role, StaffMember
-from ops.temporal_dev import free_port
 from persistence.guarded_writes import stock_ops
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
@@ -31,41 +28,27 @@ from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.unit_of_work import units_on
 from tests.factories import add_location, make_order, stock
+from tests.integration.screens import app_for, as_member, form_token, signed_in_browser
 
 TOKEN = "settings-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
 ADMIN = "/dashboard/admin"
 
 
-def _app(database):
-    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    return create_app(settings)
-
-
 @pytest.fixture
 def browser(database) -> Iterator[TestClient]:
     """Signed in as the bootstrap admin (the staff token), keeping cookies, not following redirects."""
-    with TestClient(_app(database), follow_redirects=False) as client:
-        response = client.post("/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
-        assert response.status_code == 303
-        yield client
+    yield from signed_in_browser(app_for(database, TOKEN), TOKEN)
 
 
 @pytest.fixture
 def support_browser(database) -> Iterator[TestClient]:
     """Signed in as a support agent. Real accounts are being built beside these screens, so the person
     is put in place where every page asks who is signed in (api.screens.pages.signed_in)."""
-    app = _app(database)
     agent = StaffMember(user_id="u-support", email="agent@example.com", role=Role.SUPPORT)
-    app.dependency_overrides[signed_in] = lambda: SignedIn(agent, "session-1", "form-token-1")
+    app = as_member(app_for(database, TOKEN), agent, "session-1", "form-token-1")
     with TestClient(app, follow_redirects=False) as client:
         yield client
-
-
-def _token(page: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def _errors(page: str) -> dict[str, str]:
@@ -77,7 +60,7 @@ def _errors(page: str) -> dict[str, str]:
 
 
 def _post(client: TestClient, path: str, form: dict) -> httpx.Response:
-    token = _token(client.get(path).text)
+    token = form_token(client.get(path).text)
     return client.post(path, data={"form_token": token, **form})
 
 

@@ -17,44 +17,39 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.main import create_app
-from api.screens.pages import SignedIn, signed_in
-from config import Settings, load_settings
+from config import Settings
 from domain.money import Money
 from domain.order import Address, Order, OrderLine
 from domain.returns import refund_for
 from domain.staff import Permission, Role, StaffMember
 from domain.status import OrderStatus
-from ops.temporal_dev import free_port
 from persistence.db import create_db_engine
 from persistence.migrate import alembic_config
 from persistence.models import ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order, next_id
+from tests.integration.screens import as_member, form_token, settings_for, signed_in_browser
 
 TOKEN = "support-token"
 
 
 @pytest.fixture
 def settings(database) -> Settings:
-    return load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
+    return settings_for(database, TOKEN)
 
 
 @pytest.fixture
 def browser(settings) -> Iterator[TestClient]:
     """Signed in with the staff token (the bootstrap admin), as a browser: cookies kept, redirects not followed."""
-    with TestClient(create_app(settings), follow_redirects=False) as client:
-        response = client.post("/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
-        assert response.status_code == 303
-        yield client
+    yield from signed_in_browser(create_app(settings), TOKEN)
 
 
 def _as(settings: Settings, member: StaffMember) -> Iterator[TestClient]:
     """A client of its own app, signed in as `member`. The accounts work (real users and sessions)
     lands separately: until then the person is put in place of the cookie's through the page
     frame's dependency (`signed_in`, which every page's role check depends on)."""
-    app = create_app(settings)
-    app.dependency_overrides[signed_in] = lambda: SignedIn(member, "session-of-test", "form-token-of-test")
+    app = as_member(create_app(settings), member, "session-of-test", "form-token-of-test")
     with TestClient(app, follow_redirects=False) as client:
         yield client
 
@@ -80,12 +75,6 @@ def warehouse(settings) -> Iterator[TestClient]:
 @pytest.fixture
 def viewer(settings) -> Iterator[TestClient]:
     yield from _as(settings, ViewOnly("user-view", "viv@shop.example", Role.SUPPORT))
-
-
-def _form_token(page: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def _record(db, order: Order, status: OrderStatus | None = None, hold_reason: str | None = None) -> str:
@@ -138,7 +127,7 @@ def _shipped(db, order_id: str, lines: dict[str, int], *, returned: dict[str, in
 
 
 def _find(client: TestClient, query: str):
-    token = _form_token(client.get("/dashboard/support").text)
+    token = form_token(client.get("/dashboard/support").text)
     return client.post("/dashboard/support", data={"form_token": token, "q": query})
 
 

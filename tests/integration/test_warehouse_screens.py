@@ -21,19 +21,16 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.deps import get_shipments
-from api.main import create_app
-from api.screens.pages import SignedIn, signed_in
-from config import load_settings
 from contracts.shipments import EscalationInput, StepConfirmation
 from domain.order import Address
 from domain.staff import Role, StaffMember
-from ops.temporal_dev import free_port
 from persistence.master_data.catalogue import save_product
 from persistence.models import ShipmentLabel, ShipmentRecord
 from persistence.read_model import escalations
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, stock
+from tests.integration.screens import app_for, as_member, form_token, signed_in_browser
 
 TOKEN = "warehouse-token"
 MUG_EAN = "8712345678906"
@@ -42,11 +39,7 @@ MUG_EAN = "8712345678906"
 @pytest.fixture
 def browser(database) -> Iterator[TestClient]:
     """Signed in with the admin token (the bootstrap admin, who may do everything)."""
-    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    with TestClient(create_app(settings), follow_redirects=False) as client:
-        response = client.post("/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
-        assert response.status_code == 303
-        yield client
+    yield from signed_in_browser(app_for(database, TOKEN), TOKEN)
 
 
 PICKER = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({"AMS", "UTR"}))
@@ -55,10 +48,7 @@ PICKER = StaffMember("user-1", "picker@example.org", Role.WAREHOUSE, frozenset({
 def _as_member(database, member: StaffMember) -> FastAPI:
     """The app with `member` signed in, put in place of the signed-in person by overriding the
     pages' `signed_in` dependency (until real accounts can sign in here); forms carry "form-1"."""
-    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    app = create_app(settings)
-    app.dependency_overrides[signed_in] = lambda: SignedIn(member, "session-1", "form-1")
-    return app
+    return as_member(app_for(database, TOKEN), member, "session-1", "form-1")
 
 
 @pytest.fixture
@@ -78,12 +68,6 @@ class _Confirmations:
 
     async def confirm(self, shipment_id: str, confirmation: StepConfirmation) -> None:
         self.seen.append((shipment_id, confirmation))
-
-
-def _form_token(page: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def _order(db, lines, *, reference: str, name: str = "Sam Tester", pickup: str | None = None) -> str:
@@ -107,6 +91,15 @@ def _shipment(db, order_id: str, location_id: str, lines: dict[str, int], **fiel
         )
         uow.commit()
     return shipment_id
+
+
+def _packed_mug(db, reference: str, **fields) -> str:
+    """A shipment of one mug from AMS, picked and packed in one parcel: it waits to be shipped."""
+    now = datetime.now(UTC)
+    order_id = _order(db, [("MUG-1", 1, 1250)], reference=reference)
+    return _shipment(
+        db, order_id, "AMS", {"MUG-1": 1}, status="PACKED", picked_at=now, packed_at=now, parcels=1, **fields
+    )
 
 
 def _catalogue(db) -> None:
@@ -170,14 +163,14 @@ def test_the_pick_list_puts_the_earliest_deadline_first_and_marks_late_steps(bro
 
     # A bin, set on this screen, shows on the lines of that SKU.
     saved = browser.post(
-        "/dashboard/warehouse/AMS/bins", data={"form_token": _form_token(page.text), "sku": "MUG-1", "bin": "A-03-2"}
+        "/dashboard/warehouse/AMS/bins", data={"form_token": form_token(page.text), "sku": "MUG-1", "bin": "A-03-2"}
     )
     assert saved.status_code == 303
     again = browser.get(saved.headers["location"]).text
     assert "MUG-1 lies in A-03-2" in again
     assert re.search(r'data-label="Bin">A-03-2<', again.split(f'data-shipment="{fresh}"')[1])
     unknown = browser.post(
-        "/dashboard/warehouse/AMS/bins", data={"form_token": _form_token(page.text), "sku": "NOPE-1", "bin": "B-1"}
+        "/dashboard/warehouse/AMS/bins", data={"form_token": form_token(page.text), "sku": "NOPE-1", "bin": "B-1"}
     )
     assert "bin not set: AMS holds no stock record of NOPE-1" in browser.get(unknown.headers["location"]).text
 
@@ -229,7 +222,7 @@ def test_scanning_counts_units_refuses_wrong_items_and_over_picks_and_warns_of_a
 
     page = browser.get(here).text
     assert re.search(r'<label for="scan">Scan or type EAN / SKU</label>\s*<input id="scan"[^>]* autofocus', page)
-    token = _form_token(page)
+    token = form_token(page)
 
     counts = _counts_after(_scan(browser, shipment_id, token, MUG_EAN, {}))  # by EAN
     assert counts == {"MUG-1": 1, "TEE-1": 0}
@@ -287,7 +280,7 @@ def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, databa
     assert "Confirm packed (1 parcel)" in browser.get(here, params={"parcels": "lots"}).text
     page = browser.get(here, params={"parcels": 2}).text
     assert page.count('name="weight"') == 2 and "Confirm packed (2 parcels)" in page
-    token = _form_token(page)
+    token = form_token(page)
 
     one_weight = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "2", "weight": ["1200", ""]})
     assert one_weight.status_code == 422
@@ -305,16 +298,7 @@ def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, databa
     packed = browser.post(f"{here}/pack", data={"form_token": token, "parcels": "1"})
     assert packed.status_code == 503 and "Pack not sent" in packed.text
 
-    to_ship = _shipment(
-        database,
-        _order(database, [("MUG-1", 1, 1250)], reference="#S"),
-        "AMS",
-        {"MUG-1": 1},
-        status="PACKED",
-        picked_at=datetime.now(UTC),
-        packed_at=datetime.now(UTC),
-        parcels=1,
-    )
+    to_ship = _packed_mug(database, "#S")
     ship_page = browser.get(f"/dashboard/warehouse/shipments/{to_ship}").text
     assert '<label for="carrier">Carrier</label>' in ship_page and "Tracking number" in ship_page
     missing = browser.post(
@@ -325,15 +309,9 @@ def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, databa
     assert 'id="carrier-error"' not in missing.text
 
     # A shipment with the carrier's label: its PDF through this screen, and the hand-over button.
-    labelled = _shipment(
+    labelled = _packed_mug(
         database,
-        _order(database, [("MUG-1", 1, 1250)], reference="#L"),
-        "AMS",
-        {"MUG-1": 1},
-        status="PACKED",
-        picked_at=datetime.now(UTC),
-        packed_at=datetime.now(UTC),
-        parcels=1,
+        "#L",
         carrier="postnl",
         tracking_number="3SABC123",
         label_status="ready",
@@ -436,7 +414,7 @@ def test_the_counter_lists_pickups_finds_them_by_number_or_name_and_asks_before_
     assert handover.status_code == 200
     assert "I checked the order number and the customer's name" in handover.text
     assert "Noor Jansen" in handover.text and "#C1" in handover.text
-    token = _form_token(handover.text)
+    token = form_token(handover.text)
     unchecked = browser.post(f"/dashboard/counter/UTR/handover/{noor}", data={"form_token": token})
     assert unchecked.status_code == 422 and 'id="checked-error"' in unchecked.text
     checked = browser.post(f"/dashboard/counter/UTR/handover/{noor}", data={"form_token": token, "checked": "yes"})
