@@ -5,11 +5,9 @@ throttle every API process shares, and the command line that creates the first a
 from __future__ import annotations
 
 import io
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from sqlalchemy import select
 
 from domain.accounts import ACCOUNT_FAILURES, TOKEN_PREFIX
@@ -20,19 +18,9 @@ from services.accounts import Accounts, Locked, WrongCredentials, digest
 from services.errors import Conflict, Unprocessable
 from services.unit_of_work import units_on
 from tests.factories import add_location
+from tests.integration.screens import CHEAP, Clock
 
 PASSWORD = "orange tram to the harbour"
-CHEAP = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-"""Argon2 with small parameters: the tests' hashing is quick, and the service's default differs, so
-a sign-in through the default re-hashes."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -7,34 +7,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 
 from api.dashboard_session import COOKIE_NAME
-from api.main import create_app
-from config import load_settings
 from domain.accounts import ACCOUNT_FAILURES, ADDRESS_FAILURES, TOKEN_PREFIX
 from domain.staff import Role
-from ops.temporal_dev import free_port
 from services.accounts import Accounts
 from tests.factories import add_location
+from tests.integration.screens import CHEAP, Clock, app_for, form_token
 
 TOKEN = "accounts-admin-token"
 PASSWORD = "orange tram to the harbour"
-CHEAP = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-"""Quick hashing for the tests (services.accounts' own are pwdlib's recommended)."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -44,8 +30,7 @@ def clock() -> Clock:
 
 @pytest.fixture
 def app(database, clock):
-    settings = load_settings(database_url=database.url, admin_token=TOKEN, temporal_address=f"localhost:{free_port()}")
-    return create_app(settings)
+    return app_for(database, TOKEN)
 
 
 @pytest.fixture
@@ -68,12 +53,6 @@ def _another(app) -> TestClient:
 
 def _sign_in(client: TestClient, email: str, password: str = PASSWORD, next_: str = "/dashboard"):
     return client.post("/dashboard/login", data={"email": email, "password": password, "next": next_})
-
-
-def _form_token(page: str) -> str:
-    found = re.search(r'name="form_token" value="([^"]+)"', page)
-    assert found is not None
-    return found.group(1)
 
 
 def test_the_first_run_screen_is_there_only_while_nobody_has_an_account(browser):
@@ -160,7 +139,7 @@ def test_signing_out_ends_the_session_on_the_server(browser):
     cookie = browser.cookies.get(COOKIE_NAME, path="/dashboard")
     page = browser.get("/dashboard/account")
     assert page.status_code == 200
-    assert browser.post("/dashboard/logout", data={"form_token": _form_token(page.text)}).status_code == 303
+    assert browser.post("/dashboard/logout", data={"form_token": form_token(page.text)}).status_code == 303
 
     browser.cookies.set(COOKIE_NAME, cookie, path="/dashboard")  # kept by a thief, or a back button
     again = browser.get("/dashboard")
@@ -172,7 +151,7 @@ def test_the_staff_token_sign_in_is_a_server_side_session_too(browser):
     cookie = browser.cookies.get(COOKIE_NAME, path="/dashboard")
     page = browser.get("/dashboard/account")
     assert "admin token · admin" in page.text and "Create token" not in page.text
-    browser.post("/dashboard/logout", data={"form_token": _form_token(page.text)})
+    browser.post("/dashboard/logout", data={"form_token": form_token(page.text)})
     browser.cookies.set(COOKIE_NAME, cookie, path="/dashboard")
     assert browser.get("/dashboard").status_code == 303
 
@@ -183,10 +162,10 @@ def test_a_token_is_shown_once_and_works_until_its_owner_is_disabled(browser, ap
     accounts.create_user("olga@shop.example", PASSWORD, Role.ADMIN)
     with _another(app) as olga:
         _sign_in(olga, "olga@shop.example")
-        form_token = _form_token(olga.get("/dashboard/account").text)
+        token = form_token(olga.get("/dashboard/account").text)
         created = olga.post(
             "/dashboard/account/tokens",
-            data={"form_token": form_token, "name": "temporal ui", "role": "admin", "expires_days": "7"},
+            data={"form_token": token, "name": "temporal ui", "role": "admin", "expires_days": "7"},
         )
         assert created.status_code == 201
         raw = re.search(rf'value="({TOKEN_PREFIX}[^"]+)"', created.text).group(1)
@@ -201,7 +180,7 @@ def test_a_token_is_shown_once_and_works_until_its_owner_is_disabled(browser, ap
         olga_id = re.search(r'href="/dashboard/admin/users/([^"]+)">olga@', people.text).group(1)
         assert "temporal ui" in browser.get("/dashboard/admin/tokens").text
         disabled = browser.post(
-            f"/dashboard/admin/users/{olga_id}/disable", data={"form_token": _form_token(people.text)}
+            f"/dashboard/admin/users/{olga_id}/disable", data={"form_token": form_token(people.text)}
         )
         assert disabled.status_code == 303
 
@@ -216,7 +195,7 @@ def test_a_token_role_above_ones_own_is_refused_next_to_the_field(browser):
     page = browser.get("/dashboard/account").text
     assert '<option value="admin"' not in page
     refused = browser.post(
-        "/dashboard/account/tokens", data={"form_token": _form_token(page), "name": "x", "role": "admin"}
+        "/dashboard/account/tokens", data={"form_token": form_token(page), "name": "x", "role": "admin"}
     )
     assert refused.status_code == 422 and 'id="role-error"' in refused.text
     assert "may only create support tokens" in refused.text
@@ -230,7 +209,7 @@ def test_an_admin_adds_a_warehouse_user_only_with_a_location(browser, database):
     _sign_in(browser, "anna@shop.example")
     page = browser.get("/dashboard/admin/users").text
     assert 'name="location" value="ams"' in page
-    form = {"form_token": _form_token(page), "email": "piet@shop.example", "role": "warehouse", "password": PASSWORD}
+    form = {"form_token": form_token(page), "email": "piet@shop.example", "role": "warehouse", "password": PASSWORD}
     missing = browser.post("/dashboard/admin/users", data=form)
     assert missing.status_code == 422 and 'id="locations-error"' in missing.text
     assert 'value="piet@shop.example"' in missing.text

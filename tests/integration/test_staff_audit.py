@@ -14,15 +14,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.main import create_app
-from config import load_settings
 from domain import limits
 from domain.staff import BOOTSTRAP_ADMIN, StaffMember
-from ops.temporal_dev import free_port
 from persistence.models import StaffAction
 from services.staff_audit import StaffAudit
 from services.unit_of_work import units_on
 from tests.factories import stock
+from tests.integration.screens import app_for
 from tests.integration.staff_members import (
     ADMIN,
     ADMIN_TOKEN,
@@ -36,13 +34,8 @@ LOCATION = {"location_id": "RTM", "name": "Rotterdam", "kind": "warehouse", "cou
 
 @pytest.fixture
 def api(database) -> Iterator[TestClient]:
-    settings = load_settings(
-        database_url=database.url,
-        admin_token=ADMIN_TOKEN,
-        temporal_address=f"localhost:{free_port()}",
-        pos_api_key="pos-key-for-the-audit-test",
-    )
-    with TestClient(create_app(settings), follow_redirects=False) as client:
+    app = app_for(database, ADMIN_TOKEN, pos_api_key="pos-key-for-the-audit-test")
+    with TestClient(app, follow_redirects=False) as client:
         yield client
 
 

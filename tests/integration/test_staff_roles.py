@@ -10,15 +10,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from api.main import create_app
-from config import load_settings
 from contracts.shipments import EscalationInput
-from ops.temporal_dev import free_port
 from persistence.models import ShipmentRecord
 from persistence.read_model import escalations
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order, stock
+from tests.integration.screens import app_for
 from tests.integration.staff_members import ADMIN, ADMIN_TOKEN, Staff, staff  # noqa: F401 (a fixture)
 
 POS_KEY = "pos-key-for-the-role-tests"
@@ -33,13 +31,7 @@ STEPS: dict[str, dict[str, object]] = {
 
 @pytest.fixture
 def api(database) -> Iterator[TestClient]:
-    settings = load_settings(
-        database_url=database.url,
-        admin_token=ADMIN_TOKEN,
-        temporal_address=f"localhost:{free_port()}",
-        pos_api_key=POS_KEY,
-    )
-    with TestClient(create_app(settings)) as client:
+    with TestClient(app_for(database, ADMIN_TOKEN, pos_api_key=POS_KEY)) as client:
         yield client
 
 
