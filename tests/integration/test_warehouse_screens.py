@@ -93,13 +93,15 @@ def _shipment(db, order_id: str, location_id: str, lines: dict[str, int], **fiel
     return shipment_id
 
 
+def _one_mug(db, reference: str, **fields) -> str:
+    """A shipment of one mug from AMS (its order made first), as far along as `fields` say."""
+    return _shipment(db, _order(db, [("MUG-1", 1, 1250)], reference=reference), "AMS", {"MUG-1": 1}, **fields)
+
+
 def _packed_mug(db, reference: str, **fields) -> str:
-    """A shipment of one mug from AMS, picked and packed in one parcel: it waits to be shipped."""
+    """One mug picked and packed in one parcel: it waits to be shipped."""
     now = datetime.now(UTC)
-    order_id = _order(db, [("MUG-1", 1, 1250)], reference=reference)
-    return _shipment(
-        db, order_id, "AMS", {"MUG-1": 1}, status="PACKED", picked_at=now, packed_at=now, parcels=1, **fields
-    )
+    return _one_mug(db, reference, status="PACKED", picked_at=now, packed_at=now, parcels=1, **fields)
 
 
 def _catalogue(db) -> None:
@@ -128,11 +130,9 @@ def test_the_pick_list_puts_the_earliest_deadline_first_and_marks_late_steps(bro
         {"TEE-1": 1},
         created_at=now - timedelta(hours=5),
     )
-    packing = _shipment(
+    packing = _one_mug(
         database,
-        _order(database, [("MUG-1", 1, 1250)], reference="#PACK"),
-        "AMS",
-        {"MUG-1": 1},
+        "#PACK",
         status="PICKED",
         created_at=now - timedelta(hours=1),
         picked_at=now - timedelta(minutes=30),
@@ -268,11 +268,9 @@ def test_scanning_counts_units_refuses_wrong_items_and_over_picks_and_warns_of_a
 def test_pack_and_ship_forms_say_what_is_wrong_next_to_the_field(browser, database):
     add_location(database.session_factory, "AMS")
     stock(database.session_factory, "AMS", {"MUG-1": 10})
-    picked = _shipment(
+    picked = _one_mug(
         database,
-        _order(database, [("MUG-1", 1, 1250)], reference="#P"),
-        "AMS",
-        {"MUG-1": 1},
+        "#P",
         status="PICKED",
         picked_at=datetime.now(UTC),
     )
