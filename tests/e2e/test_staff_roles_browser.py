@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.e2e.conftest import TOKEN, System
 
@@ -87,8 +88,16 @@ def _order(system: System, sku: str, quantity: int, email: str, name: str, picku
 
 
 def _until(check: Callable[[], bool], what: str, timeout: float = 45) -> None:
+    """Until `check` holds. A page caught between two navigations (a post's redirect still landing
+    when it is reloaded) is asked again, not taken for an answer."""
     deadline = time.monotonic() + timeout
-    while not check():
+    while True:
+        try:
+            if check():
+                return
+        except PlaywrightError as exc:
+            if "Not attached" not in exc.message and "interrupted" not in exc.message:
+                raise
         if time.monotonic() > deadline:
             raise AssertionError(f"waited {timeout} s for {what}")
         time.sleep(0.4)
@@ -96,12 +105,14 @@ def _until(check: Callable[[], bool], what: str, timeout: float = 45) -> None:
 
 def _shows(page: Page, text: str, where: str = "body") -> bool:
     """Reload the page and say whether `where` on it now holds `text`."""
+    page.wait_for_load_state()
     page.reload()
     return text in page.locator(where).inner_text()
 
 
 def _lists(page: Page, shipment_id: str) -> bool:
     """Reload the pick list and say whether it holds the shipment."""
+    page.wait_for_load_state()
     page.reload()
     return page.locator(f'[data-shipment="{shipment_id}"]').count() > 0
 
@@ -206,6 +217,7 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     floor.get_by_label("Carrier").fill("postnl")
     floor.get_by_label("Tracking number").fill(f"3SA{tag.upper()}")
     floor.get_by_role("button", name="Handed to the carrier").click()
+    floor.wait_for_load_state()
     _until(lambda: _step_is(system, at_a, "SHIPPED", "DELIVERED"), f"{at_a} shipped")
 
     # Store B's pages are not store A's picker's.
@@ -249,6 +261,7 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
 
     def return_created() -> bool:
         support.get_by_role("button", name="Create return").click()
+        support.wait_for_load_state()  # the post and its redirect have landed before the URL is read
         return support.url.startswith(f"{system.api}/dashboard/orders/{order_id}?")
 
     _until(return_created, "the return taken (the returns window opens just after SHIPPED)")
@@ -267,6 +280,7 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     shop.get_by_label("Scan or type EAN / SKU").press("Enter")
     shop.get_by_role("button", name="Confirm pick (1 units)").click()
     shop.get_by_role("button", name="Put on the pickup shelf").click()
+    shop.wait_for_load_state()
     shop.goto(f"/dashboard/counter/{store_b}")
     shop.get_by_label("Order number or customer name").fill("sam bakker")
     shop.get_by_role("button", name="Find").click()
