@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain import limits
@@ -83,4 +83,4 @@ def list_actions(
 
 def actors(session: Session) -> list[str]:
     """Everybody the list has seen act, alphabetically (the audit screen's choice of user)."""
-    return list(session.scalars(select(distinct(StaffAction.actor)).order_by(StaffAction.actor)))
+    return list(session.scalars(select(StaffAction.actor).distinct().order_by(StaffAction.actor)))
