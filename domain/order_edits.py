@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from domain.allocation import units_per_line
+from domain.allocation import charged_for, units_per_line
 from domain.fulfilment import DONE_STATUS, HANDOVER, STEPS, ShipmentKind, ShipmentStatus
 from domain.money import Money
 from domain.order import CHANNELS, FULFILLED_BY_US, Address, Order, OrderLine, price_mismatch
@@ -491,6 +491,17 @@ def payment_change(difference: Money, position: PaymentPosition) -> PaymentChang
     return PaymentChange(
         Money(void, difference.currency), Money(back - void, difference.currency), zero, position.collected_by_channel
     )
+
+
+def capture_due(order: Order, captured: Money, shipped: Mapping[str, int]) -> Money:
+    """What to capture now that `shipped` units have left in all, given `captured` (net of refunds)
+    was taken already: charged_for on the order as it now stands, less what was taken, never below
+    zero. After an edit the parcels that left before were charged on the old version, so a parcel's
+    own share (allocation.charge_for_parcel) no longer telescopes; this running difference does, and
+    the last parcel brings the captures to the new total exactly (payment_change refunded whatever
+    had been taken beyond it)."""
+    due = charged_for(order, shipped) - captured
+    return due if due.amount_minor > 0 else Money.zero(order.currency)
 
 
 # Versions --------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.allocation import charged_for
 from domain.fulfilment import ShipmentKind, ShipmentStatus
 from domain.money import Money
 from domain.order import Address, Order, OrderLine
@@ -25,6 +26,7 @@ from domain.order_edits import (
     RemoveLine,
     ShipmentState,
     apply_edit,
+    capture_due,
     first_version,
     handed_over,
     line_index_for,
@@ -307,3 +309,34 @@ def test_the_payment_change_is_the_difference_to_the_cent(difference: int, autho
     assert change.net == eur(difference)
     assert min(change.void.amount_minor, change.refund.amount_minor, change.authorize.amount_minor) >= 0
     assert change.void.amount_minor <= max(0, authorized - captured)
+
+
+@given(situations(), st.integers(0, 100))
+def test_captures_after_an_edit_come_to_the_new_total_within_what_is_held(
+    situation: tuple[Order, tuple[ShipmentState, ...], EditRequest], split: int
+) -> None:
+    placed, shipments, request = situation
+    gone: dict[str, int] = {}
+    for s in shipments:
+        if handed_over(s.kind, s.status):
+            for sku, n in s.units.items():
+                gone[sku] = gone.get(sku, 0) + n
+    captured = charged_for(placed, gone)  # what the handovers before the edit took
+    try:
+        result = apply_edit(placed, request, shipments)
+    except EditRefused:
+        return
+    change = payment_change(result.difference, PaymentPosition(placed.total, captured))
+    held = placed.total - captured - change.void + change.authorize
+    net = captured - change.refund
+    # The rest leaves in two parcels, after the edit.
+    rest = {sku: n - gone.get(sku, 0) for sku, n in result.order.demand().items()}
+    first = {sku: n * split // 100 for sku, n in rest.items()}
+    shipped = dict(gone)
+    taken_after = eur(0)
+    for parcel in (first, {sku: n - first[sku] for sku, n in rest.items()}):
+        shipped = {sku: shipped.get(sku, 0) + parcel.get(sku, 0) for sku in {*shipped, *parcel}}
+        due = capture_due(result.order, net, shipped)
+        net, taken_after = net + due, taken_after + due
+    assert net == result.new_total
+    assert taken_after == held
