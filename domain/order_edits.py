@@ -244,6 +244,32 @@ def apply_edit(order: Order, request: EditRequest, shipments: Sequence[ShipmentS
         )
     reductions, additions, address = _collect(order, request.changes)
     locked = units_per_line(order, handed_over_units(shipments))
+    kept = _kept_units(order, reductions, locked)
+    open_shipments = [s for s in shipments if is_open(s)]
+    if address is not None:
+        _check_address(order, address, locked, open_shipments)
+    readdressed = address is not None and address != order.shipping_address
+    new_order, changes = _new_order(order, kept, additions, address)
+    releases, unsourced = _releases(order, _removed_per_sku(order, kept), shipments, open_shipments)
+    withdraw = _emptied(open_shipments, releases)
+    started = {s.shipment_id for s in open_shipments if s.status is not ShipmentStatus.RESERVED}
+    return EditResult(
+        order=new_order,
+        line_changes=tuple(changes),
+        address_changed=readdressed,
+        releases=releases,
+        unsourced_dropped=unsourced,
+        to_source=_demand(additions),
+        withdraw=withdraw,
+        repick=tuple(sorted(({r.shipment_id for r in releases} & started) - set(withdraw))),
+        readdress=tuple(s.shipment_id for s in open_shipments if s.kind is ShipmentKind.DELIVERY and readdressed),
+        old_total=order.total,
+        new_total=new_order.total,
+    )
+
+
+def _kept_units(order: Order, reductions: Mapping[int, int], locked: Sequence[int]) -> list[int]:
+    """Units each line keeps; never fewer than were handed over (lines of one SKU fill in order)."""
     kept: list[int] = []
     for index, line in enumerate(order.lines):
         by = reductions.get(index, 0)
@@ -255,45 +281,26 @@ def apply_edit(order: Order, request: EditRequest, shipments: Sequence[ShipmentS
                 f"line {index} ({line.sku}): {locked[index]} of {line.quantity} already handed over",
             )
         kept.append(line.quantity - by)
-    open_shipments = [s for s in shipments if is_open(s)]
-    if address is not None:
-        _check_address(order, address, locked, open_shipments)
+    return kept
+
+
+def _new_order(
+    order: Order, kept: list[int], additions: list[AddLine], address: Address | None
+) -> tuple[Order, list[LineChange]]:
+    """The order with its new lines, the discount's share on the lines kept and a reconciled total."""
     new_lines, changes = _new_lines(order, kept, additions)
     if not new_lines:
         raise EditRefused(EditRefusalKind.INVALID, "the edit leaves no line: cancel the order instead")
-    discount = _kept_discount(order, new_lines[: sum(1 for n in kept if n)])
+    discount = Money(_kept_discount(order, new_lines[: sum(1 for n in kept if n)]), order.currency)
+    total = _lines_sum(new_lines, order.currency) + order.shipping + order.other_charges - discount
     new_order = replace(
         order,
         lines=tuple(new_lines),
-        discount=None if order.discount is None and discount == 0 else Money(discount, order.currency),
-        total=_lines_sum(new_lines, order.currency)
-        + order.shipping
-        + order.other_charges
-        - Money(discount, order.currency),
+        discount=None if order.discount is None and discount.amount_minor == 0 else discount,
+        total=total,
         shipping_address=address if address is not None else order.shipping_address,
     )
-    removed = _removed_per_sku(order, kept)
-    releases, unsourced = _releases(order, removed, shipments, open_shipments)
-    return EditResult(
-        order=new_order,
-        line_changes=tuple(changes),
-        address_changed=address is not None and address != order.shipping_address,
-        releases=releases,
-        unsourced_dropped=unsourced,
-        to_source=_demand(additions),
-        withdraw=_emptied(open_shipments, releases),
-        repick=tuple(
-            sorted(
-                {r.shipment_id for r in releases}
-                & {s.shipment_id for s in open_shipments if s.status is not ShipmentStatus.RESERVED}
-            )
-        ),
-        readdress=tuple(s.shipment_id for s in open_shipments if s.kind is ShipmentKind.DELIVERY)
-        if address is not None and address != order.shipping_address
-        else (),
-        old_total=order.total,
-        new_total=new_order.total,
-    )
+    return new_order, changes
 
 
 def _collect(order: Order, changes: Sequence[Change]) -> tuple[dict[int, int], list[AddLine], Address | None]:

@@ -128,7 +128,9 @@ def test_units_handed_over_cannot_be_changed_but_the_rest_can() -> None:
     # The second TEE line and the mug were not handed over: they go, from the picked parcel at RTM.
     result = apply_edit(order(), edit(RemoveLine(2), RemoveLine(1)), shipments)
     assert sorted((r.location_id, r.sku, r.quantity) for r in result.releases) == [("RTM", "MUG", 1), ("RTM", "TEE", 1)]
-    assert result.withdraw == ("rtm",) and result.repick == ("rtm",)
+    assert result.withdraw == ("rtm",) and result.repick == ()  # nothing left in it: withdrawn
+    mug_only = apply_edit(order(), edit(RemoveLine(1)), shipments)
+    assert mug_only.withdraw == () and mug_only.repick == ("rtm",)  # picked already: pick it again
 
 
 def test_units_no_location_holds_are_dropped_first() -> None:
