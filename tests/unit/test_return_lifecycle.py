@@ -432,3 +432,18 @@ def test_expiry_is_a_pure_function_of_the_request_time_and_the_setting(state, se
     after = timedelta(seconds=setting)
     now = NOW + timedelta(seconds=seconds_later)
     assert has_expired(state, NOW, now, after) == (state is ReturnState.REQUESTED and seconds_later >= setting)
+
+
+def test_two_returns_open_at_once_refunded_on_request_stay_within_what_was_paid():
+    """The dearer tee is on the first line: two requests each priced from an empty basis would both
+    refund 20.00 (40.00 for 30.00 of tees); priced from one basis they refund 20.00 and 10.00."""
+    order = order_of([("TEE", 1, 2000), ("TEE", 1, 1000)], shipping=0)
+    first = refund_on_request(order, RefundTiming.ON_REQUEST, {}, {"TEE": 1})
+    second = refund_on_request(order, RefundTiming.ON_REQUEST, first.refunded_units, {"TEE": 1})
+    assert (first.refund, second.refund) == (eur(2000), eur(1000))
+    # The first parcel comes empty: what is owed is the tee at the margin of the basis (10.00), so
+    # once recovered the order has refunded exactly one tee's worth, paid_for({"TEE": 1}) = 20.00.
+    empty = check_receipt({"TEE": 1}, [])
+    settled = refund_on_receipt(order, RefundTiming.ON_REQUEST, second.refunded_units, empty)
+    assert settled.over_refunded == eur(1000)
+    assert refundable_goods(order, after_recovery(settled.refunded_units, empty.short)) == eur(1000)
