@@ -30,7 +30,7 @@ _FORM_SALT = "oms-dashboard-form"
 class DashboardSession:
     session_id: str
     form_token: str
-    """Put in every form the page posts; `form_token_is_valid` checks it."""
+    """Put in every form the page posts; `form_token_is_valid` checks what comes back."""
 
 
 def token_is_right(settings: Settings, typed: str) -> bool:
@@ -59,5 +59,6 @@ def session_from(settings: Settings, cookie: str | None) -> DashboardSession | N
     return DashboardSession(session_id, form_token)
 
 
-def form_token_is_valid(session: DashboardSession, posted: str | None) -> bool:
-    return posted is not None and hmac.compare_digest(posted.encode(), session.form_token.encode())
+def form_token_is_valid(form_token: str, posted: str | None) -> bool:
+    """Whether a posted form carries the session's form token (compared in constant time)."""
+    return posted is not None and hmac.compare_digest(posted.encode(), form_token.encode())

@@ -189,19 +189,17 @@ class Caller:
         return self.channel is None or self.channel == channel
 
 
-def identify(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> Caller | None:
-    """The caller a bearer token belongs to, or None. Every key is compared (in constant time), so
-    how long this takes does not tell which one matched."""
+def channel_key(settings: Settings, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+    """The channel whose own API key the bearer token is, or None. Every key is compared (in
+    constant time), so how long this takes does not tell which one matched. Staff credentials are
+    `member_for`'s to recognise; this is asked only once that found none."""
     if credentials is None:
         return None
     token = credentials.credentials.encode()
-    staff = hmac.compare_digest(token, settings.admin_token.encode())
     channels = [
         channel for channel, key in settings.channel_api_keys.items() if hmac.compare_digest(token, key.encode())
     ]
-    if staff:
-        return Caller()
-    return Caller(channels[0]) if channels else None
+    return channels[0] if channels else None
 
 
 def _unauthenticated(what: str) -> HTTPException:
@@ -212,10 +210,10 @@ def _unauthenticated(what: str) -> HTTPException:
     )
 
 
-def _channel_refused(caller: Caller) -> HTTPException:
+def _channel_refused(channel: str) -> HTTPException:
     return HTTPException(
         status.HTTP_403_FORBIDDEN,
-        f"a {caller.name} may only create and read {caller.channel} orders; this needs a staff token",
+        f"a {Caller(channel).name} may only create and read {channel} orders; this needs a staff token",
     )
 
 
@@ -237,10 +235,10 @@ def require_staff_or_channel(request: Request, state: StateDep, credentials: Cre
         if not member.may(Permission.ORDERS_VIEW):
             raise _role_refused(member, Permission.ORDERS_VIEW)
         return Caller(member=member)
-    caller = identify(state.settings, credentials)
-    if caller is None or caller.is_staff:
+    channel = channel_key(state.settings, credentials)
+    if channel is None:
         raise _unauthenticated("a staff token or the channel's API key")
-    return caller
+    return Caller(channel)
 
 
 def session_member(state: AppState, cookie: str | None) -> tuple[DashboardSession, StaffMember] | None:
@@ -278,10 +276,10 @@ def require_metrics_reader(request: Request, state: StateDep, credentials: Crede
         return "metrics"
     member = member_for(state, credentials)
     if member is None:
-        caller = identify(settings, credentials)
-        if caller is None or caller.is_staff:
+        channel = channel_key(settings, credentials)
+        if channel is None:
             raise _unauthenticated("the metrics token (OMS_METRICS_TOKEN) or a staff token")
-        raise _channel_refused(caller)
+        raise _channel_refused(channel)
     remember(request, member)
     return require(Permission.OPERATIONS)(member).label
 
@@ -300,9 +298,9 @@ def member_for(state: AppState, credentials: HTTPAuthorizationCredentials | None
 def require_member(request: Request, state: StateDep, credentials: CredentialsDep) -> StaffMember:
     member = member_for(state, credentials)
     if member is None:
-        caller = identify(state.settings, credentials)
-        if caller is not None and not caller.is_staff:
-            raise _channel_refused(caller)
+        channel = channel_key(state.settings, credentials)
+        if channel is not None:
+            raise _channel_refused(channel)
         raise _unauthenticated("a staff token")
     remember(request, member)
     return member

@@ -132,7 +132,7 @@ def _answer_errors(app: FastAPI) -> None:
     @app.exception_handler(NotYours)
     async def _not_yours(request: Request, exc: NotYours) -> Response:
         # A staff page the role may not use: a page saying so, with the way home (api.screens.pages).
-        user = exc.user or await asyncio.to_thread(current_session, request, request.app.state.oms.settings)
+        user = exc.user or await asyncio.to_thread(current_session, request)
         home = home_of(user.member) if user is not None else "/dashboard/login"
         what = str(exc.detail)
         return page(request, "accounts/forbidden.html", user, code=403, what=what, needs=exc.needs, home=home)

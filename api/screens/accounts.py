@@ -96,7 +96,7 @@ def _login_page(request: Request, accounts: AccountsDep, next_: str, *, code: in
 
 @router.get("/login")
 def login_form(request: Request, settings: SettingsDep, accounts: AccountsDep, next: str | None = None) -> Response:
-    user = current_session(request, settings)
+    user = current_session(request)
     if user is not None:
         return RedirectResponse(safe_next(next) if next else home_of(user.member), status.HTTP_303_SEE_OTHER)
     return _login_page(request, accounts, next or "/dashboard")

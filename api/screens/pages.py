@@ -20,8 +20,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from api.dashboard_session import COOKIE_NAME
-from api.deps import SettingsDep, session_member
+from api.dashboard_session import COOKIE_NAME, form_token_is_valid
+from api.deps import remember, session_member
 from config import Settings
 from domain.money import Money
 from domain.staff import Permission, StaffMember
@@ -83,7 +83,7 @@ def safe_next(target: str | None) -> str:
     return "/dashboard"
 
 
-def current_session(request: Request, settings: Settings) -> SignedIn | None:
+def current_session(request: Request) -> SignedIn | None:
     """The person the request's cookie signs in (a live server-side session), or None."""
     found = session_member(request.app.state.oms, request.cookies.get(COOKIE_NAME))
     if found is None:
@@ -92,14 +92,14 @@ def current_session(request: Request, settings: Settings) -> SignedIn | None:
     return SignedIn(member, session.session_id, session.form_token)
 
 
-def signed_in(request: Request, settings: SettingsDep) -> SignedIn:
-    user = current_session(request, settings)
+def signed_in(request: Request) -> SignedIn:
+    user = current_session(request)
     if user is None:
         here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise HTTPException(
             status.HTTP_303_SEE_OTHER, "sign in first", headers={"Location": f"/dashboard/login?next={quote(here)}"}
         )
-    request.state.staff_member = user.member  # who acted, for the audit list (api.staff_audit)
+    remember(request, user.member)
     return user
 
 
@@ -128,9 +128,7 @@ def screen(permission: Permission) -> Callable[[SignedIn], SignedIn]:
 
 
 def check_form(user: SignedIn, posted: str | None) -> None:
-    from api.dashboard_session import DashboardSession, form_token_is_valid
-
-    if not form_token_is_valid(DashboardSession(user.session_id, user.form_token), posted):
+    if not form_token_is_valid(user.form_token, posted):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "the form has expired: reload the page and try again")
 
 
