@@ -269,7 +269,13 @@ async def test_a_parcel_labelled_by_sendcloud_is_followed_to_the_door(temporal_c
             shipped = await _call(api, "POST", f"/shipments/{shipment_id}/shipped", json={"location_id": "AMS"})
             assert shipped.status_code == 200, shipped.text
             await engine.wait_for_status(order_id, "SHIPPED")
-            shipped_state = await engine.client.get_workflow_handle(order_id).query(OrderWorkflow.state)
+            deadline = time.monotonic() + 20
+            while True:  # the read model says SHIPPED a moment before the workflow opens its window
+                shipped_state = await engine.client.get_workflow_handle(order_id).query(OrderWorkflow.state)
+                if shipped_state.window_closes_at is not None or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.1)
+            assert shipped_state.window_closes_at is not None
             announced = (await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments"))["data"]
             parcel = announced[0]["parcels"][0]  # the shipment's tracking number is its first parcel's
 
