@@ -11,13 +11,20 @@ shapes (https://sendcloud.dev/api/v3/shipments, /api/v3/returns, /api/v3/parcel-
   reference, a `label` document link) and `carrier: {code, name}`.
 - `GET /shipments?external_reference_id=`, `GET /parcels/{id}/documents/label`,
   `GET /parcel-documents/label?parcels=…` (a real one-page PDF per label).
-- Returns: `POST /returns/announce-synchronously`, `GET /returns/{id}`.
+- Returns (https://sendcloud.dev/api/v3/returns): `POST /returns/announce-synchronously` checks the
+  addresses, the return shipping option, the weight and item quantities (400 with the Returns API's
+  `{"errors": [{"field", "code", "message"}]}`), a Dutch postcode of the customer and an
+  `external_reference` used before (400 with the older `{"error": {"code", "request", "message"}}`,
+  "External reference has already been used in another return."); else 201 `{return_id, parcel_id,
+  multi_collo_ids}`. `GET /returns/{id}` shows its tracking number and `label` links.
 - Test hooks under `/_sandbox` (no auth): `outage` (every call 503 until switched off), `fail`
   (the next N calls answer a status, e.g. 429 with a Retry-After), `carrier-fails` (the next N
   announcements come back ANNOUNCEMENT_FAILED, as when the carrier is down), `webhook` (where
   parcel status changes are posted), `parcels/{id}/advance` (the parcel's next status: en route,
   then delivered; POSTed as `parcel_status_changed`, signed as Sendcloud signs: `Sendcloud-Signature`
-  = hex HMAC-SHA256 of the raw body with the secret key), `shipments` (what was announced).
+  = hex HMAC-SHA256 of the raw body with the secret key), `shipments` (what was announced),
+  `late-return-labels` (the next N returns are read once without their tracking number and label,
+  as a return not announced to the carrier yet), `returns` (what was made, and how often asked).
 """
 
 from __future__ import annotations
@@ -74,6 +81,8 @@ class _State:
     webhook_url: str = ""
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     announce_calls: int = 0
+    return_calls: int = 0
+    late_return_labels: int = 0
     next_id: int = 383700000
 
 
@@ -130,6 +139,45 @@ def _missing_address_fields(body: dict[str, Any], key: str) -> JSONResponse | No
     for name in REQUIRED_ADDRESS:
         if not str(address.get(name) or "").strip():
             return errors(400, "required", "This field is required.", f"/{key}/{name}")
+    return None
+
+
+def return_errors(status: int, field: str, code: str, message: str) -> JSONResponse:
+    """The Returns API's validation errors: `{"errors": [{"field", "code", "message"}]}`."""
+    return JSONResponse({"errors": [{"field": field, "code": code, "message": message}]}, status_code=status)
+
+
+def legacy_error(status: int, code: str, message: str) -> JSONResponse:
+    """The older error body the Returns API also answers: `{"error": {"code", "request", "message"}}`."""
+    body = {"error": {"code": code, "request": "api/v3/returns/announce-synchronously", "message": message}}
+    return JSONResponse(body, status_code=status)
+
+
+def _invalid_return(body: dict[str, Any]) -> JSONResponse | None:
+    for key in ("from_address", "to_address"):
+        address = body.get(key)
+        if not isinstance(address, dict):
+            return return_errors(400, key, "required", "This field is required.")
+        for name in REQUIRED_ADDRESS:
+            if not str(address.get(name) or "").strip():
+                return return_errors(400, f"{key}.{name}", "required", "This field is required.")
+    customer = body["from_address"]
+    if str(customer["country_code"]).upper() == "NL" and not DUTCH_POSTCODE.match(str(customer["postal_code"]).strip()):
+        return legacy_error(400, "invalid_postal_code", "The postal code you provided is invalid.")
+    ship_with = body.get("ship_with")
+    option = ship_with.get("shipping_option_code") if isinstance(ship_with, dict) else None
+    if option not in RETURN_OPTIONS:
+        unavailable = f"Shipping option {option!r} is not available for returns."
+        return return_errors(400, "ship_with", "invalid_choice", unavailable)
+    weight = body.get("weight")
+    if not isinstance(weight, dict) or not isinstance(weight.get("value"), int | float) or weight["value"] <= 0:
+        return return_errors(400, "weight", "min_value", "A valid weight is required.")
+    if weight.get("unit") not in WEIGHT_UNITS:
+        return return_errors(400, "weight.unit", "invalid_choice", "A valid weight unit is required.")
+    for index, item in enumerate(body.get("parcel_items") or []):
+        quantity = item.get("quantity") if isinstance(item, dict) else None
+        if not isinstance(quantity, int) or quantity < 1:
+            return return_errors(400, f"parcel_items.{index}.quantity", "min_value", "Ensure this value is at least 1.")
     return None
 
 
@@ -279,22 +327,22 @@ class Sandbox:
         return Response(label_pdf(lines), media_type="application/pdf")
 
     def announce_return(self, body: dict[str, Any], base_url: str) -> JSONResponse:
-        for key in ("from_address", "to_address"):
-            refused = _missing_address_fields(body, key)
-            if refused is not None:
-                return refused
-        option = (body.get("ship_with") or {}).get("shipping_option_code")
-        if option not in RETURN_OPTIONS:
-            return errors(400, "invalid", f"Shipping option {option!r} is not available for returns.", "/ship_with")
-        weight = body.get("weight")
-        if not isinstance(weight, dict) or not isinstance(weight.get("value"), int | float) or weight["value"] <= 0:
-            return errors(400, "invalid", "A valid weight is required.", "/weight")
+        refused = _invalid_return(body)
+        if refused is not None:
+            return refused
+        option = body["ship_with"]["shipping_option_code"]
+        reference = body.get("external_reference")
         with self.lock:
+            self.state.return_calls += 1
+            if reference and any(r["external_reference"] == reference for r in self.state.returns.values()):
+                return legacy_error(400, "invalid", "External reference has already been used in another return.")
             self.state.next_id += 1
             parcel_id, return_id = self.state.next_id, len(self.state.returns) + 1
             carrier = option.split(":", 1)[0]
-            tracking = tracking_number(carrier, str(body.get("external_reference") or return_id), 0)
+            tracking = tracking_number(carrier, str(reference or return_id), 0)
             link = f"{base_url}/parcels/{parcel_id}/documents/label"
+            late = self.state.late_return_labels > 0
+            self.state.late_return_labels -= 1 if late else 0
             self.state.parcels[parcel_id] = {
                 "parcel": {"id": parcel_id, "tracking_number": tracking},
                 "shipment_id": f"return-{return_id}",
@@ -305,18 +353,35 @@ class Sandbox:
             }
             self.state.returns[return_id] = {
                 "id": return_id,
+                "created_at": _now(),
                 "from_address": body["from_address"],
                 "to_address": body["to_address"],
                 "shipping_option": {"code": option},
-                "weight": weight,
+                "weight": body["weight"],
+                "parcel_items": body.get("parcel_items") or [],
                 "order_number": body.get("order_number", ""),
-                "external_reference": body.get("external_reference"),
+                "external_reference": reference,
+                "label_url": link,
                 "label": {"normal_printer": [f"{link}?paper_size=a4"] * 4, "label_printer": link},
                 "tracking_number": tracking,
                 "tracking_url": f"{base_url}/tracking/{tracking}",
                 "parcel_id": parcel_id,
+                "late_reads": 1 if late else 0,
             }
         return JSONResponse({"return_id": return_id, "parcel_id": parcel_id, "multi_collo_ids": []}, status_code=201)
+
+    def read_return(self, return_id: int) -> JSONResponse:
+        """The return as `GET /returns/{id}` shows it: not announced yet (no tracking number, no
+        label) while a `late-return-labels` read is left."""
+        with self.lock:
+            found = self.state.returns.get(return_id)
+            if found is None:
+                return errors(404, "not_found", "Not found.")
+            shown = {key: value for key, value in found.items() if key not in ("late_reads", "parcel_id")}
+            if found["late_reads"] > 0:
+                found["late_reads"] -= 1
+                shown.update(tracking_number=None, tracking_url=None, label_url=None, label={})
+        return JSONResponse(shown)
 
     def advance(self, parcel_id: int, status_id: int | None) -> dict[str, Any] | None:
         """The parcel's next status (or the one asked for), and the webhook body announcing it."""
@@ -425,8 +490,7 @@ def create_app(*, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY, we
 
     @app.get("/returns/{return_id}")
     async def get_return(return_id: int) -> Response:
-        found = sandbox.state.returns.get(return_id)
-        return JSONResponse(found) if found else errors(404, "not_found", "Not found.")
+        return sandbox.read_return(return_id)
 
     _sandbox_hooks(app, sandbox)
     return app
@@ -445,6 +509,16 @@ def _sandbox_hooks(app: FastAPI, sandbox: Sandbox) -> None:
             wait = None if retry_after is None else str(retry_after)
             sandbox.state.failures.append(_Failure(int(body["status"]), int(body.get("count", 1)), wait))
         return {"queued": len(sandbox.state.failures)}
+
+    @app.post("/_sandbox/late-return-labels")
+    async def late_return_labels(body: dict[str, Any]) -> dict[str, int]:
+        sandbox.state.late_return_labels = int(body.get("count", 1))
+        return {"count": sandbox.state.late_return_labels}
+
+    @app.get("/_sandbox/returns")
+    async def returns_made() -> dict[str, Any]:
+        with sandbox.lock:
+            return {"data": list(sandbox.state.returns.values()), "return_calls": sandbox.state.return_calls}
 
     @app.post("/_sandbox/carrier-fails")
     async def carrier_fails(body: dict[str, Any]) -> dict[str, int]:

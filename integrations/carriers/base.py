@@ -36,6 +36,18 @@ class CarrierRefused(CarrierError):
     """The carrier refused this request for what it says (its own words in the message)."""
 
 
+class ReturnLabelPending(CarrierUnavailable):
+    """The carrier took the return but its label is not there yet (no tracking number, the document
+    did not come): retry with `announced` set to this reference, so the same return is asked for its
+    label instead of a second one being made."""
+
+    def __init__(self, message: str, announced: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.announced = announced
+        self.retry_after = retry_after
+        """Seconds the carrier asked us to wait, when it said (a 429)."""
+
+
 @dataclass(frozen=True)
 class PostalAddress:
     """An address as a label needs it."""
@@ -83,13 +95,34 @@ class Label:
 
 
 @dataclass(frozen=True)
+class ReturnItem:
+    """A line in a return parcel, as the carrier lists it (customs outside the EU, the return's page)."""
+
+    sku: str
+    quantity: int
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class ReturnLabelRequest:
     shipment_id: str
+    """The parcel the goods left in."""
     order_reference: str
     customer: PostalAddress
     """Where the parcel comes back from."""
     returns_to: PostalAddress
     weight_grams: int
+    reference: str = ""
+    """The return's reference at the carrier (our RMA), which the carrier keeps unique: a second
+    return under it is refused, never made. Empty: `<shipment id>:return` (the whole parcel back)."""
+    items: tuple[ReturnItem, ...] = ()
+    announced: str = ""
+    """The carrier's reference of the return an earlier try made (ReturnLabelPending.announced):
+    its label is asked for, no new return is made."""
+
+    @property
+    def external_reference(self) -> str:
+        return self.reference or f"{self.shipment_id}:return"
 
 
 class Carrier(Protocol):
@@ -101,5 +134,7 @@ class Carrier(Protocol):
         ...
 
     def return_label_for(self, request: ReturnLabelRequest) -> Label:
-        """A return label for a shipped parcel; the same errors."""
+        """A return label: from the customer back to `returns_to`, made once per reference. The same
+        errors, and ReturnLabelPending (retry with its `announced`) when the return was made but
+        its label did not come."""
         ...

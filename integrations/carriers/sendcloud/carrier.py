@@ -7,6 +7,9 @@ shipment under the reference; one already announced is the label (a retried step
 died mid-call). An announcement the carrier failed (status ANNOUNCEMENT_FAILED) keeps its reference
 for ever, so the next try announces under the next one (`<shipment id>~2`, `~3`, ...), each looked
 for first: however often the step is retried, at most one label exists.
+
+A return label goes through the Returns API under our reference (the RMA) as its
+`external_reference`, which Sendcloud keeps unique (`return_label_for`).
 """
 
 from __future__ import annotations
@@ -15,11 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from integrations.carriers.base import (
+    CarrierError,
+    CarrierRateLimited,
     CarrierRefused,
     CarrierUnavailable,
     Label,
     LabelRequest,
     PostalAddress,
+    ReturnLabelPending,
     ReturnLabelRequest,
 )
 from integrations.carriers.sendcloud.client import SendcloudClient
@@ -28,6 +34,7 @@ MAX_ANNOUNCEMENTS = 10
 """Failed announcements of one shipment after which we stop trying new references (a person looks)."""
 FAILED = frozenset({"ANNOUNCEMENT_FAILED"})
 GONE = frozenset({"CANCELLED", "CANCELLATION_REQUESTED", "BEING_CANCELLED"})
+RETURN_PREFIX = "sendcloud-return:"
 
 
 def kilograms(grams: int) -> str:
@@ -113,30 +120,70 @@ class SendcloudCarrier:
         )
 
     def return_label_for(self, request: ReturnLabelRequest) -> Label:
-        body = {
+        """Through the Returns API (`POST /returns/announce-synchronously`, then `GET /returns/{id}`
+        for its tracking number and label). Our reference is the return's `external_reference`,
+        which Sendcloud keeps unique ("External reference has already been used in another return":
+        a 400, so a return is never made twice). Once made, a label that does not come raises
+        ReturnLabelPending with the return's id, and the retry asks that return again."""
+        if request.announced:
+            return_id, parcel_id = _announced_ids(request.announced)
+        else:
+            created = self.client.announce_return(self._return_body(request))
+            try:
+                return_id, parcel_id = int(created["return_id"]), int(created["parcel_id"])
+            except (KeyError, TypeError, ValueError):
+                raise CarrierUnavailable("Sendcloud announced a return without its return_id and parcel_id") from None
+        announced = f"{RETURN_PREFIX}{return_id}:{parcel_id}"
+        try:
+            return self._return_label(return_id, parcel_id)
+        except CarrierRefused:
+            raise
+        except CarrierError as failed:
+            wait = failed.retry_after if isinstance(failed, CarrierRateLimited) else None
+            raise ReturnLabelPending(str(failed), announced, wait) from None
+
+    def _return_body(self, request: ReturnLabelRequest) -> dict[str, Any]:
+        body: dict[str, Any] = {
             "from_address": sendcloud_address(request.customer),
             "to_address": sendcloud_address(request.returns_to),
             "ship_with": {"type": "shipping_option_code", "shipping_option_code": self.return_option},
             "weight": {"value": request.weight_grams / 1000, "unit": "kg"},
             "order_number": request.order_reference,
-            "external_reference": f"{request.shipment_id}:return",
+            "external_reference": request.external_reference,
         }
-        created = self.client.announce_return(body)
-        returned = self.client.get_return(int(created["return_id"]))
+        if request.items:
+            body["parcel_items"] = [
+                {"sku": item.sku, "quantity": item.quantity, "description": item.description or item.sku}
+                for item in request.items
+            ]
+        return body
+
+    def _return_label(self, return_id: int, parcel_id: int) -> Label:
+        returned = self.client.get_return(return_id)
         tracking = str(returned.get("tracking_number") or "")
         if not tracking:
-            raise CarrierUnavailable("Sendcloud announced the return without a tracking number yet")
+            raise CarrierUnavailable(f"Sendcloud return {return_id} has no tracking number yet")
         label = returned.get("label") or {}
         link = str(label.get("label_printer") or "") if isinstance(label, Mapping) else ""
-        parcel_id = int(created["parcel_id"])
+        option = returned.get("shipping_option")
+        code = str(option.get("code") or "") if isinstance(option, Mapping) else ""
         return Label(
-            carrier=self.return_option.split(":", 1)[0],
+            carrier=(code or self.return_option).split(":", 1)[0],
             tracking_number=tracking,
-            reference=f"sendcloud-return:{created['return_id']}",
+            reference=f"{RETURN_PREFIX}{return_id}",
             document=self.client.label_document([parcel_id], link),
             tracking_url=str(returned.get("tracking_url") or ""),
             parcel_refs=(str(parcel_id),),
         )
+
+
+def _announced_ids(announced: str) -> tuple[int, int]:
+    """The (return id, parcel id) an earlier try kept: `sendcloud-return:<return id>:<parcel id>`."""
+    try:
+        return_id, parcel_id = announced.removeprefix(RETURN_PREFIX).split(":")
+        return int(return_id), int(parcel_id)
+    except ValueError:
+        raise CarrierRefused(f"Sendcloud: {announced!r} is not a return this integration announced") from None
 
 
 def _parcels(shipment: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -5,8 +5,9 @@ it says no becomes a `CarrierError`, here and only here.
 - 429: `CarrierRateLimited` with the Retry-After it sent;
 - 401/403: `CarrierAuthFailed`;
 - 400/422 (and other 4xx): `CarrierRefused` with Sendcloud's own words: its JSON:API error objects
-  (`{"errors": [{"status", "code", "detail", "source": {"pointer"}}]}`), or the older
-  `{"error": {"code", "message"}}` some document endpoints still answer.
+  (`{"errors": [{"status", "code", "detail", "source": {"pointer"}}]}`), the Returns API's
+  (`{"errors": [{"field", "code", "message"}]}`), or the older `{"error": {"code", "message"}}` some
+  document endpoints and the Returns API still answer.
 Nothing here sleeps or retries: the Temporal activity around each call owns retry and backoff.
 """
 
@@ -49,8 +50,8 @@ def sendcloud_words(response: httpx.Response) -> str:
 
 def _one_error(error: Mapping[str, Any]) -> str:
     source = error.get("source")
-    pointer = source.get("pointer") if isinstance(source, Mapping) else None
-    detail = str(error.get("detail") or error.get("title") or error.get("code") or "error")
+    pointer = source.get("pointer") if isinstance(source, Mapping) else error.get("field")
+    detail = str(error.get("detail") or error.get("title") or error.get("message") or error.get("code") or "error")
     return f"{str(pointer).lstrip('/')}: {detail}" if pointer else detail
 
 
@@ -102,7 +103,8 @@ class SendcloudClient:
 
     def announce_return(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST /returns/announce-synchronously: `{return_id, parcel_id, multi_collo_ids}`."""
-        return _json(self._send("POST", "/returns/announce-synchronously", "announce a return", json_body=body), "")
+        what = "announce a return"
+        return _json(self._send("POST", "/returns/announce-synchronously", what, json_body=body), what)
 
     def get_return(self, return_id: int) -> dict[str, Any]:
         """GET /returns/{id}: the return with its tracking number and label links."""
