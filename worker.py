@@ -34,6 +34,7 @@ from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.permanent_failures import PermanentFailures
+from activities.return_labels import ReturnLabelActivities
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
@@ -164,7 +165,9 @@ def build_parts(
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)
-    shipments = shipment_parts(session_factory, warehouse, carrier or configured_carrier(settings))
+    carrier = carrier or configured_carrier(settings)
+    shipments = shipment_parts(session_factory, warehouse, carrier)
+    return_labels = ReturnLabelActivities(session_factory, carrier)
     return WorkerParts(
         workflows=[OrderWorkflow, StockFeedWorkflow, ChannelPullWorkflow, *shipments.workflows],
         activities=[
@@ -179,6 +182,7 @@ def build_parts(
             payments.void_payment,
             returns.accept_return,
             returns.refund_return,
+            return_labels.create_return_label,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             *shipments.activities,

@@ -464,6 +464,36 @@ class ReturnRecord(Base):
     __table_args__ = (Index("ix_returns_created", "created_at"),)  # returns in a window (KPI report, charts)
 
 
+class ReturnLabelRecord(Base):
+    """A return's label (from the customer back to the location), asked of the carrier integration
+    once per return: ready with its document, pending while the carrier has not answered (with the
+    return it made, when it made one), refused in the carrier's words, or none (the customer ships
+    it themselves). Its own table: the returns lifecycle owns `returns`."""
+
+    __tablename__ = "return_labels"
+
+    return_id: Mapped[str] = mapped_column(String(limits.RETURN_ID), primary_key=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), index=True)
+    rma: Mapped[str] = mapped_column(String(limits.RETURN_ID))
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
+    """ready, pending, refused, or none (no carrier integration for this order: the customer ships it)."""
+    shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True)
+    """The parcel the goods left in."""
+    location_id: Mapped[str | None] = mapped_column(String(limits.LOCATION_ID), nullable=True)
+    """Where the goods go back to: the location that shipped them."""
+    carrier: Mapped[str | None] = mapped_column(String(limits.CARRIER), nullable=True)
+    tracking_number: Mapped[str | None] = mapped_column(String(limits.TRACKING_NUMBER), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(limits.LABEL_REF), nullable=True)
+    """The carrier platform's id of the return (sendcloud-return:<id>; while pending, the one it made)."""
+    tracking_url: Mapped[str] = mapped_column(Text, default="")
+    media_type: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    document: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    problem: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """The carrier's words while pending or refused."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class ChannelCursor(Base):
     """Where a pulled channel's next pull starts; saved only after the page's orders were started."""
 

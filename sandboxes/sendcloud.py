@@ -327,13 +327,14 @@ class Sandbox:
         return Response(label_pdf(lines), media_type="application/pdf")
 
     def announce_return(self, body: dict[str, Any], base_url: str) -> JSONResponse:
+        with self.lock:
+            self.state.return_calls += 1
         refused = _invalid_return(body)
         if refused is not None:
             return refused
         option = body["ship_with"]["shipping_option_code"]
         reference = body.get("external_reference")
         with self.lock:
-            self.state.return_calls += 1
             if reference and any(r["external_reference"] == reference for r in self.state.returns.values()):
                 return legacy_error(400, "invalid", "External reference has already been used in another return.")
             self.state.next_id += 1

@@ -252,6 +252,20 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "shipments.transfer_to": LOCATION,
     "shipments.kind": Derived("a domain.fulfilment.ShipmentKind", _enum_longest(ShipmentKind)),
     "shipments.label_status": Derived("pending, ready or refused", _enum_longest(("pending", "ready", "refused"))),
+    "return_labels.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
+    "return_labels.order_id": ORDER_ID,
+    "return_labels.rma": Derived(
+        "RMA-<5>-<5>-<n> (domain.return_lifecycle.rma_number)", len(f"RMA-{'X' * 11}-{limits.MAX_UNITS}")
+    ),
+    "return_labels.status": Derived(
+        "ready, pending, refused or none", _enum_longest(("ready", "pending", "refused", "none"))
+    ),
+    "return_labels.shipment_id": SHIPMENT_ID,
+    "return_labels.location_id": LOCATION,
+    "return_labels.carrier": Derived("the carrier platform's code for the carrier (Sendcloud: postnl, dhl, ...)"),
+    "return_labels.tracking_number": Derived("the carrier's tracking number (tens of characters)"),
+    "return_labels.reference": Derived("sendcloud-return:<return id>[:<parcel id>]"),
+    "return_labels.media_type": Derived("application/pdf", len("application/pdf")),
     "shipment_labels.shipment_id": SHIPMENT_ID,
     "shipment_labels.purpose": Derived("outbound or return", _enum_longest(("outbound", "return"))),
     "shipment_labels.carrier": Derived("the carrier platform's code for the carrier (Sendcloud: postnl, dhl, ...)"),
