@@ -50,6 +50,7 @@ from persistence.read_model import (
     labels,
     overview,
     payment_changes,
+    return_labels,
     returns,
     shipments,
     staff_actions,
@@ -121,6 +122,12 @@ class SqlReturns:
 
     def shipped_units(self, order_id: str) -> dict[str, int]:
         return returns.shipped_units(self._session, order_id)
+
+    def label(self, return_id: str) -> return_labels.ReturnLabelView | None:
+        return return_labels.return_label_for(self._session, return_id)
+
+    def label_document(self, return_id: str) -> tuple[bytes, str] | None:
+        return return_labels.label_document(self._session, return_id)
 
 
 class SqlShipments:

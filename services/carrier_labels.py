@@ -68,6 +68,15 @@ class CarrierLabels:
             suffix = "-return" if purpose == RETURN else ""
             return LabelDocument(label.document, label.media_type, f"{shipment_id}{suffix}.pdf")
 
+    def return_label_document(self, return_id: str) -> LabelDocument:
+        """A requested return's label (activities.return_labels made it); NotFound when it has none."""
+        with self._units(read_only=True) as uow:
+            found = uow.returns.label_document(return_id)
+        if found is None:
+            raise NotFound(f"return {return_id} has no return label")
+        content, media_type = found
+        return LabelDocument(content, media_type, f"{return_id}-label.pdf")
+
     async def return_label(self, shipment_id: str) -> ReturnLabel:
         """NotFound; Conflict (not shipped, no carrier integration); Unprocessable (the carrier's
         refusal, in its words); Unavailable (the carrier did not answer: retry)."""

@@ -42,6 +42,7 @@ from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.return_labels import ReturnLabelView
 from persistence.read_model.staff_actions import ActionNote
 from persistence.read_model.stock_overview import ChannelSent
 from persistence.read_model.warehouse_floor import FloorRows
@@ -87,6 +88,12 @@ class ReturnRepository(Protocol):
 
     def shipped_units(self, order_id: str) -> dict[str, int]:
         """Units that left to the customer per SKU (shipped, or collected at a store)."""
+
+    def label(self, return_id: str) -> ReturnLabelView | None:
+        """The return's label (ready, pending, refused or none), None when none was asked for."""
+
+    def label_document(self, return_id: str) -> tuple[bytes, str] | None:
+        """(PDF, media type) of the return's ready label."""
 
 
 class ShipmentRepository(Protocol):

@@ -36,6 +36,7 @@ from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.return_labels import ReturnLabelView
 from persistence.read_model.stock_overview import ChannelSent
 from persistence.read_model.warehouse_floor import FloorRows
 from services.gateway import EngineUnavailable
@@ -138,6 +139,12 @@ class FakeReturns:
 
     def shipped_units(self, order_id: str) -> dict[str, int]:
         return {}
+
+    def label(self, return_id: str) -> ReturnLabelView | None:
+        return None
+
+    def label_document(self, return_id: str) -> tuple[bytes, str] | None:
+        return None
 
 
 class FakeShipments:

@@ -11,17 +11,20 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.return_labels import ReturnLabelActivities
+from api.main import create_app
+from config import load_settings
 from contracts.errors import ErrorType
 from contracts.return_labels import ReturnLabel, ReturnLabelInput
 from domain.fulfilment import ShipmentKind, ShipmentStatus
 from integrations.carriers.sendcloud.carrier import SendcloudCarrier
 from integrations.carriers.sendcloud.client import SendcloudClient
-from persistence.models import OrderEvent, OrderRecord, ShipmentLabel, ShipmentRecord
+from persistence.models import Location, OrderEvent, OrderRecord, ShipmentLabel, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model import return_labels
 from persistence.read_model.labels import OUTBOUND
@@ -29,6 +32,7 @@ from persistence.unit_of_work import UnitOfWork
 from sandboxes import sendcloud as sandbox
 from sandboxes.server import serve
 from tests.factories import add_location, make_order
+from tests.integration.staff_members import ADMIN_TOKEN, Staff, make_staff
 
 AT = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 
@@ -47,7 +51,15 @@ def _carrier(url: str) -> SendcloudCarrier:
 def _shipped_order(db: Any, *, labelled: bool = True, postcode: str = "1012 LG") -> str:
     """An order whose parcel left AMS (labelled by Sendcloud unless told otherwise): 2 T-shirts and a
     mug weighing 1500 g together."""
-    add_location(db.session_factory, "AMS", address_line1="Keizersgracht 1", city="Amsterdam", email="ams@example.org")
+    with UnitOfWork(db.session_factory) as uow:
+        known = uow.session.get(Location, "AMS") is not None
+    if not known:  # make_staff adds AMS too
+        add_location(db.session_factory, "AMS")
+    with UnitOfWork(db.session_factory) as uow:
+        location = uow.session.get(Location, "AMS")
+        assert location is not None
+        location.address_line1, location.city, location.email = "Keizersgracht 1", "Amsterdam", "ams@example.org"
+        uow.commit()
     order = make_order([("TSHIRT-M", 2, 1500), ("MUG", 1, 900)])
     with UnitOfWork(db.session_factory) as uow:
         session = uow.session
@@ -239,3 +251,25 @@ def _shipped_order_elsewhere(db: Any) -> str:
         )
         uow.commit()
     return order.order_id
+
+
+def test_support_staff_get_the_label_where_the_step_said(database, sendcloud_url, temporal_server):
+    staff: Staff = make_staff(database.session_factory)
+    order_id = _shipped_order(database)
+    refused_order = _shipped_order(database, postcode="ABC")
+    label = _ask(database, _carrier(sendcloud_url), _input(order_id))
+    _failure(database, _carrier(sendcloud_url), _input(refused_order))
+    settings = load_settings(
+        database_url=database.url, admin_token=ADMIN_TOKEN, temporal_address=temporal_server.address
+    )
+    assert label is not None
+    with TestClient(create_app(settings)) as api:
+        answer = api.get(label.label_url, headers=staff.support.headers)
+        assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+        assert answer.content.startswith(b"%PDF") and label.tracking_number.encode() in answer.content
+        assert answer.headers["cache-control"] == "no-store"
+        assert api.get(label.label_url, headers=staff.warehouse_ams.headers).status_code == 403
+        assert api.get(label.label_url).status_code == 401
+        refused = api.get(f"/returns/return-{refused_order}-1/label", headers=staff.support.headers)
+        assert refused.status_code == 404 and "has no return label" in refused.json()["detail"]
+        assert api.get("/returns/return-nobody-1/label", headers=staff.support.headers).status_code == 404
