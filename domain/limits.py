@@ -58,6 +58,8 @@ PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16
 LEDGER_REASON = 200
+WRITE_OFF_SOURCE = 16
+"""Where a write-off came from: "return" or "held"."""
 EVENT_KIND = 40
 CARRIER_EVENT_ID = 300
 """A carrier's id for one report about a parcel (Sendcloud's: parcel id, status id and time; a

@@ -104,6 +104,10 @@ class StockLevel(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     bin: Mapped[str | None] = mapped_column(String(limits.BIN), nullable=True)
     """Where on the location's shelves the SKU lies (aisle-rack-shelf, as the floor names it), for the pick list."""
+    held: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Returned units here that may not be sold until a person releases them (refurbish): kept out
+    of on_hand, so nothing that reads on_hand - reserved - safety_stock (sourcing, reservations,
+    available-to-promise) can ever offer them."""
 
     # The last line of defence against oversell: even a faulty statement cannot commit this.
     __table_args__ = (
@@ -111,6 +115,7 @@ class StockLevel(Base):
         CheckConstraint("reserved >= 0", name="stock_reserved_not_negative"),
         CheckConstraint("reserved <= on_hand", name="stock_reserved_within_on_hand"),
         CheckConstraint("safety_stock >= 0", name="stock_safety_not_negative"),
+        CheckConstraint("held >= 0", name="stock_held_not_negative"),
         Index("ix_stock_levels_sku", "sku"),
     )
 
@@ -126,6 +131,8 @@ class StockMovement(Base):
     kind: Mapped[str] = mapped_column(String(limits.LEDGER_KIND))
     on_hand_delta: Mapped[int] = mapped_column(Integer, default=0)
     reserved_delta: Mapped[int] = mapped_column(Integer, default=0)
+    held_delta: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Units into (+) or out of (-) the held, non-sellable count (StockLevel.held)."""
     order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
     reason: Mapped[str] = mapped_column(String(limits.LEDGER_REASON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -136,6 +143,51 @@ class StockMovement(Base):
     __table_args__ = (
         Index("ix_stock_movements_sku_location", "sku", "location_id"),
         Index("ix_stock_movements_order", "order_id"),
+    )
+
+
+class StockWriteOff(Base):
+    """Units that will never be sold: scrapped at the returns desk or after refurbishing failed.
+    The source of the defects-per-SKU figure; the ledger has a row for each as well."""
+
+    __tablename__ = "stock_write_offs"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
+    quantity: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(limits.LEDGER_REASON))
+    source: Mapped[str] = mapped_column(String(limits.WRITE_OFF_SOURCE))
+    """Where the units were written off from: "return" (the returns desk) or "held" (refurbishing)."""
+    order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
+    return_id: Mapped[str | None] = mapped_column(String(limits.RETURN_ID), nullable=True)
+    actor: Mapped[str] = mapped_column(String(limits.EMAIL), default="", server_default="")
+    written_off_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="write_off_quantity_positive"),
+        Index("ix_stock_write_offs_at", "written_off_at"),
+        Index("ix_stock_write_offs_sku", "sku", "written_off_at"),
+    )
+
+
+class SupplierReturn(Base):
+    """Returned units sent on to the supplier (warranty, recall, consignment): they leave our stock
+    without ever being sellable again here, and without counting as our write-off."""
+
+    __tablename__ = "supplier_returns"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    location_id: Mapped[str] = mapped_column(String(limits.LOCATION_ID))
+    sku: Mapped[str] = mapped_column(String(limits.SKU))
+    quantity: Mapped[int] = mapped_column(Integer)
+    order_id: Mapped[str | None] = mapped_column(String(limits.ORDER_ID), nullable=True)
+    return_id: Mapped[str | None] = mapped_column(String(limits.RETURN_ID), nullable=True)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="supplier_return_quantity_positive"),
+        Index("ix_supplier_returns_sku", "sku", "sent_at"),
     )
 
 

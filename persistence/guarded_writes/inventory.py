@@ -72,6 +72,8 @@ class StockRow:
     on_hand: int
     reserved: int
     safety_stock: int
+    held: int = 0
+    """Returned units held out of sale until released (refurbish): never part of available."""
 
     @property
     def available(self) -> int:
@@ -374,7 +376,7 @@ def stock_row(session: Session, location_id: str, sku: str) -> StockRow | None:
     level = session.get(StockLevel, (location_id, sku), populate_existing=True)
     if level is None:
         return None
-    return StockRow(level.location_id, level.sku, level.on_hand, level.reserved, level.safety_stock)
+    return StockRow(level.location_id, level.sku, level.on_hand, level.reserved, level.safety_stock, level.held)
 
 
 def known_skus(session: Session, skus: Iterable[str]) -> set[str]:

@@ -48,13 +48,13 @@ def overview(
         .limit(limit)
         .offset(offset)
     )
-    rows = [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
+    rows = [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.held) for s in levels]
     return rows, int(count)
 
 
 def stock_for_sku(session: Session, sku: str) -> list[StockRow]:
     levels = session.scalars(select(StockLevel).where(StockLevel.sku == sku).order_by(StockLevel.location_id))
-    return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock) for s in levels]
+    return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.held) for s in levels]
 
 
 @dataclass(frozen=True)
