@@ -310,12 +310,25 @@ class SafetyStockUpdate(_Strict):
     safety_stock: StrictInt = Field(ge=0, le=MAX_UNITS)
 
 
+class HeldRelease(_Strict):
+    location_id: str = Field(min_length=1, max_length=limits.LOCATION_ID)
+    sku: str = Field(min_length=1, max_length=limits.SKU)
+    quantity: StrictInt = Field(gt=0, le=MAX_UNITS)
+    to: Literal["sellable", "scrap"] = Field(
+        description="`sellable`: on hand and offered to the channels again; `scrap`: written off (a defect)"
+    )
+    reason: str = Field(default="", max_length=limits.LEDGER_REASON, description="Required for a scrap")
+
+
 class StockAtLocation(BaseModel):
     location_id: str
     on_hand: int
     reserved: int
     safety_stock: int
     available: int
+    held: int = Field(
+        default=0, description="Returned units held for refurbishing: not on hand, never available until released"
+    )
 
 
 class StockRecord(StockAtLocation):
@@ -349,6 +362,7 @@ class InventoryPublic(BaseModel):
     available: int
     on_hand: int
     reserved: int
+    held: int = Field(default=0, description="Returned units held for refurbishing at every location")
     locations: list[StockAtLocation]
     channels: dict[str, int] = Field(description="Available to promise per channel, by its selling policy")
     last_sent: dict[str, ChannelSentPublic] = Field(description="What each channel's stock feed was last told")

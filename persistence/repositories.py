@@ -19,7 +19,8 @@ from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.conflicts import translated
-from persistence.guarded_writes import cancel_claims, inventory, stock_ops
+from persistence.guarded_writes import cancel_claims, held_stock, inventory, stock_ops
+from persistence.guarded_writes.held_stock import SELLABLE
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.guarded_writes.stock_ops import Transfer
@@ -236,6 +237,13 @@ class SqlStock:
         self, location_id: str, sku: str, safety_stock: int, *, actor: str = ""
     ) -> tuple[StockRow, int]:
         return stock_ops.set_safety_stock(self._session, location_id, sku, safety_stock, actor=actor)
+
+    def release_held(
+        self, location_id: str, sku: str, quantity: int, *, to: str, reason: str, actor: str, at: datetime
+    ) -> StockRow:
+        release = held_stock.release_to_sellable if to == SELLABLE else held_stock.scrap_held
+        with _counts_that_fit():
+            return release(self._session, location_id, sku, quantity, at=at, reason=reason, actor=actor)
 
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int

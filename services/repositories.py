@@ -167,6 +167,12 @@ class StockRepository(Protocol):
     ) -> tuple[StockRow, int]:
         """The new record and the previous safety stock; `actor`: who changed it, for the ledger."""
 
+    def release_held(
+        self, location_id: str, sku: str, quantity: int, *, to: str, reason: str, actor: str, at: datetime
+    ) -> StockRow:
+        """Held units to sellable stock (`to` "sellable") or written off ("scrap"); raises
+        persistence.guarded_writes.held_stock.NotEnoughHeld when fewer are held."""
+
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int
     ) -> tuple[list[StockRow], int]: ...

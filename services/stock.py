@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from domain.channels import available_to_promise
 from domain.replenishment import ReorderHint, reorder_hint
 from persistence.conflicts import LockCycle
+from persistence.guarded_writes.held_stock import RELEASE_TO, SCRAP, NotEnoughHeld
 from persistence.guarded_writes.inventory import (
     BelowReserved,
     InsufficientStock,
@@ -60,6 +61,10 @@ class StockView:
     @property
     def reserved(self) -> int:
         return sum(row.reserved for row in self.rows)
+
+    @property
+    def held(self) -> int:
+        return sum(row.held for row in self.rows)
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,27 @@ class Stock:
             except LockCycle:
                 continue
         raise Unavailable("the transfer kept colliding with concurrent stock changes; retry", retry_after=1)
+
+    def release_held(
+        self, location_id: str, sku: str, quantity: int, *, to: str, reason: str, by: str = ""
+    ) -> StockRow:
+        """Held (refurbished) units released by a person: to sellable stock, where the channels' feed
+        and any waiting backorder follow, or to scrap, a write-off with its reason. Conflict with the
+        units held when fewer are held than asked (another release may have taken them)."""
+        if to not in RELEASE_TO:
+            raise Unprocessable(f"to must be one of {', '.join(RELEASE_TO)}, not {to!r}", refusal="invalid")
+        if to == SCRAP and not reason.strip():
+            raise Unprocessable("a write-off needs a reason", refusal="reason_required")
+        reason = reason.strip() or "released from refurbishing"
+        with self._units() as uow:
+            try:
+                row = uow.stock.release_held(location_id, sku, quantity, to=to, reason=reason, actor=by, at=utcnow())
+            except (UnknownLocation, TooMuchStock) as exc:
+                raise Unprocessable(str(exc), refusal="invalid") from None
+            except NotEnoughHeld as exc:
+                raise Conflict(str(exc), refusal="not_enough_held", **exc.numbers) from None
+            uow.commit()
+        return row
 
     def set_safety_stock(self, location_id: str, sku: str, safety_stock: int, *, by: str = "") -> SafetyStockChange:
         with self._units() as uow:

@@ -222,8 +222,10 @@ class FakeStock:
         self.shipped: dict[str, dict[str, int]] = {}
         self.refusals: dict[str, list[Exception]] = {}
 
-    def put(self, location_id: str, sku: str, on_hand: int, reserved: int = 0, safety_stock: int = 0) -> None:
-        self.rows[(location_id, sku)] = StockRow(location_id, sku, on_hand, reserved, safety_stock)
+    def put(
+        self, location_id: str, sku: str, on_hand: int, reserved: int = 0, safety_stock: int = 0, held: int = 0
+    ) -> None:
+        self.rows[(location_id, sku)] = StockRow(location_id, sku, on_hand, reserved, safety_stock, held)
 
     def _refuse(self, method: str) -> None:
         pending = self.refusals.get(method)
@@ -235,7 +237,7 @@ class FakeStock:
     ) -> StockRow:
         self._refuse("change_on_hand")
         row = self.rows.get((location_id, sku), StockRow(location_id, sku, 0, 0, 0))
-        self.put(location_id, sku, row.on_hand + delta, row.reserved, row.safety_stock)
+        self.put(location_id, sku, row.on_hand + delta, row.reserved, row.safety_stock, row.held)
         self.moves.append((location_id, sku, delta, kind, reason))
         self.actors.append(actor)
         return self.rows[(location_id, sku)]
@@ -254,8 +256,19 @@ class FakeStock:
         self._refuse("set_safety_stock")
         self.actors.append(actor)
         row = self.rows[(location_id, sku)]
-        self.put(location_id, sku, row.on_hand, row.reserved, safety_stock)
+        self.put(location_id, sku, row.on_hand, row.reserved, safety_stock, row.held)
         return self.rows[(location_id, sku)], row.safety_stock
+
+    def release_held(
+        self, location_id: str, sku: str, quantity: int, *, to: str, reason: str, actor: str, at: datetime
+    ) -> StockRow:
+        self._refuse("release_held")
+        row = self.rows[(location_id, sku)]
+        on_hand = row.on_hand + quantity if to == "sellable" else row.on_hand
+        self.put(location_id, sku, on_hand, row.reserved, row.safety_stock, row.held - quantity)
+        self.moves.append((location_id, sku, quantity, f"held to {to}", reason))
+        self.actors.append(actor)
+        return self.rows[(location_id, sku)]
 
     def page(
         self, *, location_id: str | None, sku_prefix: str | None, below_safety: bool | None, limit: int, offset: int

@@ -19,6 +19,7 @@ from api.schemas import (
     ChannelSentPublic,
     ForecastFigures,
     ForecastPublic,
+    HeldRelease,
     InventoryPublic,
     LocationCreate,
     LocationForecast,
@@ -44,9 +45,13 @@ LOCATION_ID = r"^[A-Za-z0-9._-]+$"
 
 class LedgerEntry(BaseModel):
     location_id: str
-    kind: str = Field(description="receipt, return, adjustment, transfer, safety_stock, reservation, shipment, ...")
+    kind: str = Field(
+        description="receipt, return, adjustment, transfer, safety_stock, reservation, shipment, refurbish "
+        "(returned units held), refurbished (released to sellable), write_off, to_supplier, ..."
+    )
     on_hand_delta: int
     reserved_delta: int
+    held_delta: int = Field(default=0, description="Units into (+) or out of (-) held stock")
     order_id: str | None
     reason: str
     actor: str | None = Field(description="The staff member who made the move; null for an order's moves")
@@ -97,6 +102,7 @@ def _record(row: StockRow) -> StockRecord:
         reserved=row.reserved,
         safety_stock=row.safety_stock,
         available=row.available,
+        held=row.held,
     )
 
 
@@ -179,6 +185,24 @@ def adjust_stock(body: AdjustmentCreate, member: Counter, stock: StockDep) -> An
 
 
 @router.post(
+    "/inventory/held/release",
+    response_model=StockRecord,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        409: {"description": "fewer units held there than asked (`refusal`: not_enough_held, with `held`)"},
+        422: {"description": "unknown location, a bad quantity, or a scrap without a reason"},
+    },
+)
+def release_held_stock(body: HeldRelease, member: Counter, stock: StockDep) -> Any:
+    """Returned units held for refurbishing, released by a person at that location (or an admin):
+    `sellable` puts them on hand (ledger kind refurbished; the channels' stock feed follows),
+    `scrap` writes them off with the reason (counted in the defects per SKU)."""
+    at_location(member, Permission.STOCK_COUNT, body.location_id)
+    row = stock.release_held(body.location_id, body.sku, body.quantity, to=body.to, reason=body.reason, by=member.label)
+    return _record(row)
+
+
+@router.post(
     "/inventory/transfers",
     response_model=TransferPublic,
     status_code=status.HTTP_201_CREATED,
@@ -238,6 +262,7 @@ def stock_of(sku: str, _: Reader, stock: StockDep) -> Any:
         available=view.available,
         on_hand=view.on_hand,
         reserved=view.reserved,
+        held=view.held,
         locations=[
             StockAtLocation(
                 location_id=r.location_id,
@@ -245,6 +270,7 @@ def stock_of(sku: str, _: Reader, stock: StockDep) -> Any:
                 reserved=r.reserved,
                 safety_stock=r.safety_stock,
                 available=r.available,
+                held=r.held,
             )
             for r in view.rows
         ],
@@ -267,6 +293,7 @@ def stock_ledger(sku: str, _: Reader, stock: StockDep, page: PageDep, location_i
             kind=row.kind,
             on_hand_delta=row.on_hand_delta,
             reserved_delta=row.reserved_delta,
+            held_delta=row.held_delta,
             order_id=row.order_id,
             reason=row.reason,
             actor=row.actor or None,

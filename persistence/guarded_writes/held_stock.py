@@ -36,6 +36,11 @@ REFURBISHED = "refurbished"
 WRITE_OFF = "write_off"
 """Ledger kind: units written off (scrapped), from the returns desk or from held stock."""
 
+SELLABLE = "sellable"
+SCRAP = "scrap"
+RELEASE_TO = (SELLABLE, SCRAP)
+"""Where held units may go when a person releases them."""
+
 _INSERT_HELD_MOVEMENT = (
     "INSERT INTO stock_movements (location_id, sku, kind, on_hand_delta, reserved_delta, held_delta, order_id, "
     "reason, actor, created_at) VALUES (%s, %s, %s, %s, 0, %s, %s, %s, %s, %s)"

@@ -189,6 +189,7 @@ def test_a_receipt_adds_stock_with_a_ledger_row_and_an_outbox_row(api, database)
         "reserved": 0,
         "safety_stock": 0,
         "available": 7,
+        "held": 0,
     }
     assert _outbox_rows(database, "MUG") == 1
     assert _receive(api, "AMS", "MUG", 3)["on_hand"] == 10
@@ -424,7 +425,7 @@ def test_the_stock_overview_filters_sorts_and_pages(api, database):
         (r["sku"], r["location_id"]) for r in everything["data"]
     )
     first = everything["data"][0]
-    assert set(first) == {"sku", "location_id", "on_hand", "reserved", "safety_stock", "available"}
+    assert set(first) == {"sku", "location_id", "on_hand", "reserved", "safety_stock", "available", "held"}
     mugs = overview(sku="MUG-")
     assert [(r["sku"], r["location_id"]) for r in mugs["data"]] == [
         ("MUG-BLUE", "AMS"),
