@@ -1,5 +1,5 @@
 """The numbers: orders by status, processing time (intake to shipped), delivery time per carrier
-(shipped to delivered), fulfilment cost (services.reports)."""
+(shipped to delivered), fulfilment cost, returns and defects per SKU (services.reports)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,14 @@ class ReturnsKpi(BaseModel):
     """What those returns refunded, per currency (zero where a marketplace refunds on its side)."""
 
 
+class DefectsKpi(BaseModel):
+    sku: str
+    units: int
+    """Units written off in the window: scrapped on return, or after refurbishing failed."""
+    reasons: dict[str, int]
+    """Units per write-off reason, most first (the top three)."""
+
+
 class KpisPublic(BaseModel):
     since: datetime
     until: datetime
@@ -51,6 +59,9 @@ class KpisPublic(BaseModel):
     delivery_time: list[DeliveryTime] = []
     """Per carrier, from the handover to the delivery its carrier (or a person) reported, for the
     parcels of orders received in the window that were delivered."""
+    defects: list[DefectsKpi] = []
+    """The SKUs most written off in the window (top ten), whenever their order was received; with a
+    channel, only the write-offs of that channel's returns."""
 
 
 @router.get("", response_model=KpisPublic)
@@ -84,4 +95,5 @@ def kpis(
             DeliveryTime(carrier=carrier, **stats.__dict__)
             for carrier, stats in sorted(report.delivery_by_carrier.items())
         ],
+        defects=[DefectsKpi(sku=d.sku, units=d.units, reasons=d.reasons) for d in rows.defects],
     )

@@ -10,6 +10,10 @@ from sqlalchemy.orm import Session
 
 from domain.fulfilment import ShipmentStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model.defects import SkuDefects, defects_per_sku
+
+TOP_DEFECTS = 10
+"""SKUs shown in the report's defects: the ones most written off."""
 
 
 @dataclass(frozen=True)
@@ -24,6 +28,8 @@ class KpiRows:
     refunded_by_currency: dict[str, int] = field(default_factory=dict)
     delivery_seconds_by_carrier: dict[str, list[float]] = field(default_factory=dict)
     """Shipped → delivered per parcel, by carrier, for the parcels of orders received in the window."""
+    defects: list[SkuDefects] = field(default_factory=list)
+    """Units written off in the window (whenever their order was received), per SKU, most first."""
 
 
 def _delivery_seconds(session: Session, received: ColumnElement[bool]) -> dict[str, list[float]]:
@@ -78,4 +84,5 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
         returns=len(returns),
         returned_units=sum(sum(int(units) for units in lines.values()) for lines, _, _ in returns),
         refunded_by_currency=refunded,
+        defects=defects_per_sku(session, since, until, channel=channel, limit=TOP_DEFECTS),
     )

@@ -104,3 +104,46 @@ def test_kpis_report_returns_accepted_in_the_window(api, database):
     assert body["returns"] == {"count": 2, "units": 4, "refunded": [{"amount_minor": 1000, "currency": "EUR"}]}
     webshop = api.get("/kpis", params={"channel": "webshop"}, headers=STAFF).json()
     assert webshop["returns"]["count"] == 1 and webshop["returns"]["units"] == 1
+
+
+def test_kpis_report_the_skus_most_written_off_with_their_reasons(api, database):
+    from domain.return_lifecycle import StockEffects, WriteOff
+    from persistence.guarded_writes.held_stock import scrap_held
+    from persistence.guarded_writes.return_stock import book_dispositions
+    from tests.factories import add_location
+
+    add_location(database.session_factory, "AMS")
+    now = datetime.now(UTC)
+    shop = _order(database, now - timedelta(days=20), timedelta(hours=1), 450)
+    pos = _order(database, now - timedelta(days=2), timedelta(hours=1), 450, channel="pos")
+
+    def book(order_id: str, effects: StockEffects, at: datetime) -> None:
+        with UnitOfWork(database.session_factory) as uow:
+            book_dispositions(
+                uow.session,
+                order_id=order_id,
+                return_id=f"return-{order_id}-1",
+                location_id="AMS",
+                effects=effects,
+                at=at,
+            )
+            uow.commit()
+
+    book(shop, StockEffects(written_off=(WriteOff("A", 2, "returned damaged"), WriteOff("B", 1, "stained"))), now)
+    book(pos, StockEffects(written_off=(WriteOff("A", 1, "smells of smoke"),), held={"C": 3}), now)
+    book(shop, StockEffects(written_off=(WriteOff("D", 5, "returned damaged"),)), now - timedelta(days=9))  # outside
+    with UnitOfWork(database.session_factory) as uow:
+        scrap_held(uow.session, "AMS", "C", 2, at=now, reason="could not be repaired", actor="wim@shop.test")
+        uow.commit()
+
+    body = api.get("/kpis", headers=STAFF).json()
+    assert body["defects"] == [
+        {"sku": "A", "units": 3, "reasons": {"returned damaged": 2, "smells of smoke": 1}},
+        {"sku": "C", "units": 2, "reasons": {"could not be repaired": 2}},
+        {"sku": "B", "units": 1, "reasons": {"stained": 1}},
+    ]
+    webshop = api.get("/kpis", params={"channel": "webshop"}, headers=STAFF).json()
+    assert webshop["defects"] == [
+        {"sku": "A", "units": 2, "reasons": {"returned damaged": 2}},
+        {"sku": "B", "units": 1, "reasons": {"stained": 1}},
+    ]
