@@ -260,6 +260,9 @@ class SqlStock:
     def for_sku(self, sku: str) -> list[StockRow]:
         return stock_overview.stock_for_sku(self._session, sku)
 
+    def held_at(self, location_id: str) -> list[StockRow]:
+        return stock_overview.held_at(self._session, location_id)
+
     def last_sent(self, sku: str) -> dict[str, ChannelSent]:
         return stock_overview.last_sent(self._session, sku)
 

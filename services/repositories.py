@@ -179,6 +179,9 @@ class StockRepository(Protocol):
 
     def for_sku(self, sku: str) -> list[StockRow]: ...
 
+    def held_at(self, location_id: str) -> list[StockRow]:
+        """The location's records with units held for refurbishing, by SKU."""
+
     def last_sent(self, sku: str) -> dict[str, ChannelSent]: ...
 
     def shipped_since(self, sku: str, since: datetime) -> dict[str, int]: ...

@@ -184,6 +184,11 @@ class Stock:
                 location_id=location_id, sku_prefix=sku_prefix, below_safety=below_safety, limit=limit, offset=offset
             )
 
+    def held_at(self, location_id: str) -> list[StockRow]:
+        """What the location holds for refurbishing, waiting for a person to release it."""
+        with self._units(read_only=True) as uow:
+            return uow.stock.held_at(location_id)
+
     def view(self, sku: str) -> StockView:
         with self._units(read_only=True) as uow:
             view = stock_view(uow.stock, uow.channels, sku)

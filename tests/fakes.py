@@ -280,6 +280,9 @@ class FakeStock:
     def for_sku(self, sku: str) -> list[StockRow]:
         return sorted((r for r in self.rows.values() if r.sku == sku), key=lambda r: r.location_id)
 
+    def held_at(self, location_id: str) -> list[StockRow]:
+        return sorted((r for r in self.rows.values() if r.location_id == location_id and r.held), key=lambda r: r.sku)
+
     def last_sent(self, sku: str) -> dict[str, ChannelSent]:
         return dict(self.sent.get(sku, {}))
 

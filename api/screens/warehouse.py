@@ -18,7 +18,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
 
-from api.deps import FloorDep, LabelsDep, SettingsDep, ShipmentsDep
+from api.deps import FloorDep, LabelsDep, SettingsDep, ShipmentsDep, StockDep
 from api.screens.pages import (
     FlashQuery,
     FormToken,
@@ -34,6 +34,7 @@ from api.screens.pages import (
 from config import Settings
 from contracts.shipments import StepConfirmation
 from domain.fulfilment import ShipmentKind, Step
+from domain.limits import LEDGER_REASON, MAX_UNITS
 from domain.picking import ScanRefused, clean_counts, count_scan, missing_units, read_scan
 from domain.staff import Permission
 from persistence.models import Location
@@ -125,11 +126,18 @@ def choose_location(request: Request, user: Staff, floor: FloorDep) -> Response:
 
 @router.get("/{location_id}")
 def pick_list(
-    location_id: str, request: Request, user: Staff, floor: FloorDep, settings: SettingsDep, flash_: FlashQuery = None
+    location_id: str,
+    request: Request,
+    user: Staff,
+    floor: FloorDep,
+    stock: StockDep,
+    settings: SettingsDep,
+    flash_: FlashQuery = None,
 ) -> Response:
     if (refused := unknown_location(request, user, floor, location_id, "location")) is not None:
         return refused
     moment = now()
+    counts_stock = user.member.may_at(Permission.STOCK_COUNT, location_id)
     return page(
         request,
         "warehouse/pick_list.html",
@@ -138,7 +146,8 @@ def pick_list(
         shipments=floor.pick_list(location_id, moment),
         now=moment,
         flash=read_flash(settings, flash_),
-        may_set_bins=user.member.may_at(Permission.STOCK_COUNT, location_id),
+        may_set_bins=counts_stock,
+        held=stock.held_at(location_id) if counts_stock else [],
     )
 
 
@@ -163,6 +172,37 @@ def set_bin(
         return redirect(target, settings, False, f"bin not set: {exc.message}")
     text = f"{sku.strip()} lies in {bin.strip()}" if bin.strip() else f"{sku.strip()} has no bin now"
     return redirect(target, settings, True, text)
+
+
+@router.post("/{location_id}/held")
+def release_held(
+    location_id: str,
+    user: Staff,
+    stock: StockDep,
+    settings: SettingsDep,
+    form_token: FormToken = "",
+    sku: Annotated[str, Form(max_length=200)] = "",
+    quantity: Annotated[str, Form(max_length=20)] = "",
+    to: Annotated[str, Form(max_length=20)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Release units held for refurbishing (stock-count staff of that location): to sellable stock,
+    or written off with a reason; the same rules as POST /inventory/held/release."""
+    check_form(user, form_token)
+    if not user.member.may_at(Permission.STOCK_COUNT, location_id):
+        raise NotYours(f"you do not count stock at {location_id}")
+    target = f"/dashboard/warehouse/{quote(location_id, safe='')}"
+    units = int(quantity) if quantity.strip().isdigit() else 0
+    if not 0 < units <= MAX_UNITS:
+        return redirect(target, settings, False, f"nothing released: {quantity.strip() or 'no'} units is not a count")
+    if len(reason.strip()) > LEDGER_REASON:
+        return redirect(target, settings, False, f"nothing released: say why in at most {LEDGER_REASON} characters")
+    try:
+        row = stock.release_held(location_id, sku.strip(), units, to=to, reason=reason, by=user.member.label)
+    except ServiceError as exc:
+        return redirect(target, settings, False, f"nothing released: {exc.message}")
+    done = "back on sale" if to == "sellable" else "written off"
+    return redirect(target, settings, True, f"{units} x {row.sku} {done}; {row.held} still held")
 
 
 # -- one shipment ----------------------------------------------------------------------------

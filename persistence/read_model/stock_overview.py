@@ -57,6 +57,14 @@ def stock_for_sku(session: Session, sku: str) -> list[StockRow]:
     return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.held) for s in levels]
 
 
+def held_at(session: Session, location_id: str) -> list[StockRow]:
+    """The location's stock records holding returned units out of sale (refurbish), by SKU."""
+    levels = session.scalars(
+        select(StockLevel).where(StockLevel.location_id == location_id, StockLevel.held > 0).order_by(StockLevel.sku)
+    )
+    return [StockRow(s.location_id, s.sku, s.on_hand, s.reserved, s.safety_stock, s.held) for s in levels]
+
+
 @dataclass(frozen=True)
 class ChannelSent:
     quantity: int

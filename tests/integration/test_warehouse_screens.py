@@ -454,3 +454,62 @@ def test_each_confirmation_names_every_line_the_location_and_the_person(database
         (picking, StepConfirmation("pick", "AMS", {"MUG-1": 2, "TEE-1": 0}, confirmed_by="picker@example.org")),
         (pickup, StepConfirmation("collect", "UTR", confirmed_by="picker@example.org")),
     ]
+
+
+def _held(db, location_id: str, units: dict[str, int]) -> None:
+    from domain.return_lifecycle import StockEffects
+    from persistence.guarded_writes.return_stock import book_dispositions
+
+    with UnitOfWork(db.session_factory) as uow:
+        book_dispositions(
+            uow.session,
+            order_id="order-webshop-1",
+            return_id="return-order-webshop-1-1",
+            location_id=location_id,
+            effects=StockEffects(held=units),
+            at=datetime.now(UTC),
+        )
+        uow.commit()
+
+
+def test_held_stock_is_released_to_sale_or_written_off_from_the_pick_list(browser, database):
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"MUG-1": 1})
+    _held(database, "AMS", {"MUG-1": 3, "PLATE-1": 1})
+    page = browser.get("/dashboard/warehouse/AMS")
+    assert page.status_code == 200
+    held = page.text.split('id="held"')[1].split("Where an item lies")[0]
+    assert 'data-sku="MUG-1"' in held and "3 held" in held and 'data-sku="PLATE-1"' in held
+    token = form_token(page.text)
+
+    def release(**form: str) -> str:
+        response = browser.post("/dashboard/warehouse/AMS/held", data={"form_token": token, **form})
+        assert response.status_code == 303, response.text
+        return browser.get(response.headers["location"]).text
+
+    assert "2 x MUG-1 back on sale; 1 still held" in release(sku="MUG-1", quantity="2", to="sellable")
+    assert "a write-off needs a reason" in release(sku="MUG-1", quantity="1", to="scrap")
+    assert "cannot release 5, 1 held" in release(sku="MUG-1", quantity="5", to="sellable")
+    assert "is not a count" in release(sku="MUG-1", quantity="-1", to="sellable")
+    after = release(sku="MUG-1", quantity="1", to="scrap", reason="handle broke in cleaning")
+    assert "1 x MUG-1 written off; 0 still held" in after
+    assert 'data-sku="MUG-1"' not in after and 'data-sku="PLATE-1"' in after
+    sku_page = browser.get("/dashboard/stock/MUG-1").text
+    assert "refurbished" in sku_page and "write_off" in sku_page
+    with database.session() as session:
+        from persistence.guarded_writes.inventory import stock_row
+
+        row = stock_row(session, "AMS", "MUG-1")
+    assert row is not None and (row.on_hand, row.held) == (3, 0)
+
+
+def test_held_stock_is_released_only_by_stock_count_staff_of_that_location(ams_picker, database):
+    add_location(database.session_factory, "AMS")
+    add_location(database.session_factory, "RIG")
+    _held(database, "RIG", {"MUG-1": 1})
+    _held(database, "AMS", {"MUG-1": 1})
+    assert 'data-sku="MUG-1"' in ams_picker.get("/dashboard/warehouse/AMS").text
+    form = {"form_token": "form-1", "sku": "MUG-1", "quantity": "1", "to": "sellable"}
+    assert ams_picker.post("/dashboard/warehouse/RIG/held", data=form).status_code == 403
+    assert ams_picker.post("/dashboard/warehouse/AMS/held", data={**form, "form_token": "forged"}).status_code == 403
+    assert ams_picker.post("/dashboard/warehouse/AMS/held", data=form).status_code == 303
