@@ -8,12 +8,13 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from activities.stock_feed import StockFeedActivities
 from domain.return_lifecycle import StockEffects
 from persistence.guarded_writes import held_stock, inventory
 from persistence.guarded_writes.return_stock import book_dispositions
@@ -116,6 +117,9 @@ def test_a_release_to_sellable_puts_units_on_hand_and_the_channels_hear_of_it(ap
         "cleaned and repacked",
         people.warehouse_ams.label,
     )
+    feed = _Feed()
+    StockFeedActivities(database.session_factory, {"webshop": feed}, client=cast(Any, None))._deliver(batch_size=100)
+    assert feed.received[-1][:2] == ("MUG", 2)  # the channel is told the released units are for sale
     with UnitOfWork(database.session_factory) as uow:  # and an order may now reserve them
         inventory.reserve(uow.session, "AMS", {"MUG": 2}, "order-webshop-2")
         uow.commit()
@@ -207,3 +211,11 @@ def test_racing_releases_never_take_held_below_zero(database):
     assert _held_from_ledger(database) == 0
     with database.session() as session:
         assert inventory.ledger_totals(session)[("AMS", "MUG")] == (row.on_hand, 0)
+
+
+class _Feed:
+    def __init__(self) -> None:
+        self.received: list[tuple[str, int, int]] = []
+
+    def push(self, sku: str, quantity: int, sequence: int) -> None:
+        self.received.append((sku, quantity, sequence))

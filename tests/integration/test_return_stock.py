@@ -4,20 +4,32 @@ recorded, and all of it once through the workflow's idempotent step."""
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from activities.stock_feed import StockFeedActivities
-from domain.return_lifecycle import StockEffects, WriteOff
+from domain.return_lifecycle import (
+    Condition,
+    Disposition,
+    DispositionLine,
+    ReceivedLine,
+    StockEffects,
+    WriteOff,
+    check_dispositions,
+    check_receipt,
+)
 from persistence.guarded_writes import inventory
 from persistence.guarded_writes.idempotency import run_once
 from persistence.guarded_writes.return_stock import book_dispositions
 from persistence.guarded_writes.stock_outbox import atp_by_sku
-from persistence.models import StockMovement, StockOutbox, StockWriteOff, SupplierReturn
+from persistence.models import Location, StockLevel, StockMovement, StockOutbox, StockWriteOff, SupplierReturn
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, stock
 
@@ -212,3 +224,63 @@ class _Feed:
 
     def push(self, sku: str, quantity: int, sequence: int) -> None:
         self.received.append((sku, quantity, sequence))
+
+
+_RETURNS = itertools.count(1)
+_RECEIVED = st.lists(
+    st.tuples(st.sampled_from(["A", "B", "C"]), st.sampled_from(list(Condition)), st.integers(1, 5)),
+    min_size=1,
+    max_size=6,
+    unique_by=lambda line: (line[0], line[1]),
+)
+
+
+def _figures(db) -> dict[str, dict[str, int]]:
+    """Per SKU at DC-1: on hand and held as recorded and as the ledger rebuilds them, and the units
+    written off and sent to the supplier."""
+    with db.session() as session:
+        out: dict[str, dict[str, int]] = {}
+        for level in session.scalars(select(StockLevel).where(StockLevel.location_id == "DC-1")):
+            out.setdefault(level.sku, {}).update(on_hand=level.on_hand, held=level.held)
+        for move in session.scalars(select(StockMovement).where(StockMovement.location_id == "DC-1")):
+            figures = out.setdefault(move.sku, {})
+            figures["ledger_on_hand"] = figures.get("ledger_on_hand", 0) + move.on_hand_delta
+            figures["ledger_held"] = figures.get("ledger_held", 0) + move.held_delta
+        for write_off in session.scalars(select(StockWriteOff)):
+            out.setdefault(write_off.sku, {})["scrapped"] = out[write_off.sku].get("scrapped", 0) + write_off.quantity
+        for sent in session.scalars(select(SupplierReturn)):
+            out.setdefault(sent.sku, {})["to_supplier"] = out[sent.sku].get("to_supplier", 0) + sent.quantity
+    return out
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(received=_RECEIVED, choices=st.lists(st.sampled_from(list(Disposition)), min_size=6, max_size=6))
+def test_any_accepted_dispositions_book_every_unit_once_and_the_ledger_rebuilds_the_levels(database, received, choices):
+    with database.session() as session:
+        known = session.get(Location, "DC-1") is not None
+    if not known:
+        add_location(database.session_factory, "DC-1")
+    announced: dict[str, int] = {}
+    for sku, _, units in received:
+        announced[sku] = announced.get(sku, 0) + units
+    receipt = check_receipt(announced, [ReceivedLine(sku, units, condition) for sku, condition, units in received])
+    lines = [
+        DispositionLine(sku, units, choice, "returned damaged" if choice is Disposition.SCRAP else "")
+        for (sku, _, units), choice in zip(received, choices, strict=False)
+    ]
+    effects = check_dispositions(receipt, lines)
+    before = _figures(database)
+    _book(database, effects, return_id=f"return-7001-{next(_RETURNS)}")
+    after = _figures(database)
+    for sku in ("A", "B", "C"):
+        was, now = before.get(sku, {}), after.get(sku, {})
+
+        def moved(key: str, was: dict[str, int] = was, now: dict[str, int] = now) -> int:
+            return now.get(key, 0) - was.get(key, 0)
+
+        assert moved("on_hand") == effects.sellable.get(sku, 0)
+        assert moved("held") == effects.held.get(sku, 0)
+        assert moved("scrapped") == effects.defects.get(sku, 0)
+        assert moved("to_supplier") == effects.to_supplier.get(sku, 0)
+        assert (now.get("ledger_on_hand", 0), now.get("ledger_held", 0)) == (now.get("on_hand", 0), now.get("held", 0))
+    assert sum(effects.units().values()) == sum(announced.values())
