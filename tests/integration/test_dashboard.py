@@ -222,3 +222,30 @@ def test_the_stock_pages_show_each_location_and_each_channel(browser, database):
     channels = page.split('id="channels"')[1].split("</table>")[0]
     assert re.search(r"<td>shopify</td><td class=\"num\">10</td>", channels)
     assert browser.get("/dashboard/stock/NOPE").status_code == 404
+
+
+def test_held_units_and_the_weeks_defects_are_on_the_stock_pages_and_the_overview(browser, database):
+    from domain.return_lifecycle import StockEffects, WriteOff
+    from persistence.guarded_writes.return_stock import book_dispositions
+
+    add_location(database.session_factory, "AMS")
+    stock(database.session_factory, "AMS", {"LAMP-1": 7})
+    effects = StockEffects(held={"LAMP-1": 2}, written_off=(WriteOff("LAMP-1", 1, "shade cracked"),))
+    with UnitOfWork(database.session_factory) as uow:
+        book_dispositions(
+            uow.session,
+            order_id="order-webshop-9",
+            return_id="return-9-1",
+            location_id="AMS",
+            effects=effects,
+            at=datetime.now(UTC),
+        )
+        uow.commit()
+    _sign_in(browser)
+
+    listing = browser.get("/dashboard/stock", params={"sku": "LAMP-1"}).text
+    assert re.search(r'<td class="num">7</td><td class="num">2</td></tr>', listing)  # available 7, held 2
+    locations = browser.get("/dashboard/stock/LAMP-1").text.split('id="locations"')[1].split("</table>")[0]
+    assert re.search(r'<td class="num">7</td><td class="num">2</td></tr>', locations)
+    defects = browser.get("/dashboard").text.split('id="defects"')[1].split("</table>")[0]
+    assert "LAMP-1" in defects and '<td class="num">1</td>' in defects and "shade cracked (1)" in defects
