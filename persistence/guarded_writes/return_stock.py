@@ -34,8 +34,11 @@ def book_dispositions(
 
     SKUs are booked in one sorted order, as every stock write does, so two returns received at the
     same location at once cannot deadlock on PostgreSQL. Raises UnknownLocation for a location we
-    do not know, TooMuchStock past what a stock record counts; the caller rolls back."""
+    do not know (unless there is nothing to book), TooMuchStock past what a stock record counts;
+    the caller rolls back."""
     _check(effects)
+    if not effects.units():
+        return []  # an empty parcel moves nothing, wherever it was opened
     require_location(session, location_id)
     reason = return_id[: limits.LEDGER_REASON]  # the ledger's reason names the return
     done: list[str] = []

@@ -188,6 +188,16 @@ def test_an_unknown_location_is_refused_and_nothing_is_booked(database):
         assert session.scalars(select(SupplierReturn)).all() == []
 
 
+def test_an_empty_parcel_books_nothing_wherever_it_was_opened(database):
+    with UnitOfWork(database.session_factory) as uow:
+        assert (
+            book_dispositions(
+                uow.session, order_id=ORDER, return_id="return-7001-1", location_id="", effects=StockEffects(), at=AT
+            )
+            == []
+        )
+
+
 def test_through_run_once_a_repeated_step_books_once(database):
     add_location(database.session_factory, "DC-1")
     effects = StockEffects(
