@@ -2,7 +2,7 @@
 defects per SKU) and units sent back to the supplier.
 
 Revision ID: 0018
-Revises: 0012
+Revises: 0022
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0012"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
