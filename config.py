@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""
+    store_credit_expiry: Duration | None = None
+    """How long issued store credit stays spendable (e.g. P365D), stamped on each issue; unset: it
+    never expires. The worker's daily expiry run writes off what is left of each lot past its date."""
     stock_feed_window: Duration = DEFAULT_FEED_WINDOW
     """How long one stock-feed activity runs passes, each as soon as something waits, before it
     hands back to its workflow: one Temporal activity per window, busy or idle."""

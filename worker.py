@@ -37,6 +37,7 @@ from activities.permanent_failures import PermanentFailures
 from activities.return_labels import ReturnLabelActivities
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
+from activities.store_credit import StoreCreditActivities
 from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
 from contracts.channels import StockFeedInput
 from domain.order import CHANNELS
@@ -160,6 +161,7 @@ def build_parts(
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateways)
     returns = ReturnActivities(session_factory, gateways)
+    credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
@@ -183,6 +185,9 @@ def build_parts(
             returns.accept_return,
             returns.refund_return,
             return_labels.create_return_label,
+            credit.issue_store_credit,
+            credit.reverse_store_credit,
+            credit.expire_store_credit,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             *shipments.activities,

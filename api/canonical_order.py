@@ -50,6 +50,7 @@ def to_order(body: OrderCreate) -> Order:
         payment_collected=body.payment_collected,
         customer_email=body.customer_email,
         payment_method=body.payment_method,
+        store_credit=money(body.store_credit) if body.store_credit else None,
         pickup_location_id=body.pickup_location_id,
         fulfilled_by=body.fulfilled_by,
     )

@@ -64,6 +64,13 @@ class OrderCreate(_Strict):
     customer_email: str = Field(default="", max_length=limits.EMAIL)
     payment_collected: bool = False
     payment_method: str = Field(default="", description="Gateway token to authorize, e.g. a Stripe PaymentMethod id")
+    store_credit: MoneyBody | None = Field(
+        default=None,
+        description="What of the total the customer pays with store credit at this channel's shop (their "
+        "customer_email is the account): spent when the order is taken (422 with `available` when the credit "
+        "cannot cover it; nothing is recorded), given back if the order is cancelled. The rest of the total is "
+        "paid as usual (payment_method, or payment_collected)",
+    )
     pickup_location_id: str | None = Field(
         default=None,
         max_length=limits.LOCATION_ID,

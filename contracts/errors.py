@@ -36,3 +36,9 @@ class ErrorType(StrEnum):
     """Non-retryable: the carrier refused the label (its words in the message): a person decides."""
     CARRIER_UNAVAILABLE = "CarrierUnavailable"
     """Retried: no label this time (an outage, a 429 with its wait, refused keys)."""
+    CREDIT_REFUSED = "CreditRefused"
+    """Non-retryable: the store credit ledger cannot take the entry (another currency, no customer
+    address, no such order); its first detail is the domain.store_credit.CreditRefusalKind."""
+    GOODWILL_REFUSED = "GoodwillRefused"
+    """Non-retryable: goodwill refused (nothing shipped, more than is left); its first detail is the
+    domain.goodwill.GoodwillRefusalKind."""

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.limits import INTEGER_MAX
+from domain.limits import INTEGER_MAX, SHOP
 from domain.money import MoneyError, currency_exponent
 from domain.order import CHANNELS
 from domain.routing import RoutingConfigError, RoutingPolicy, policy_from_dict, policy_to_dict
+
+DEFAULT_SHOP = "default"
+_SHOP = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 @dataclass(frozen=True)
@@ -22,13 +26,16 @@ class ChannelPolicy:
     routing: RoutingPolicy = field(default_factory=RoutingPolicy)
     currencies: tuple[str, ...] | None = None
     """Currencies this channel sells in, within the engine-wide list (OMS_CURRENCIES); None: that list."""
+    shop: str = DEFAULT_SHOP
+    """The shop this channel's customers hold store credit at (domain.store_credit): channels naming
+    the same shop share it (a retailer's web shop and its tills), until an admin splits them."""
 
 
 def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPolicy:
     """Parse a stored or submitted channel config; RoutingConfigError names the bad field."""
     if channel not in CHANNELS:
         raise RoutingConfigError(f"unknown channel {channel!r}")
-    unknown = set(data) - {"sells_from", "safety_stock", "routing", "currencies"}
+    unknown = set(data) - {"sells_from", "safety_stock", "routing", "currencies", "shop"}
     if unknown:
         raise RoutingConfigError(f"unknown channel settings: {', '.join(sorted(unknown))}")
     sells_from = data.get("sells_from")
@@ -41,7 +48,17 @@ def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPo
         raise RoutingConfigError("safety_stock must be a whole number >= 0")
     routing = policy_from_dict(data["routing"]) if data.get("routing") is not None else RoutingPolicy()
     currencies = _currencies(data.get("currencies"))
-    return ChannelPolicy(channel, tuple(sells_from) if sells_from is not None else None, safety, routing, currencies)
+    sells = tuple(sells_from) if sells_from is not None else None
+    return ChannelPolicy(channel, sells, safety, routing, currencies, _shop(data.get("shop", DEFAULT_SHOP)))
+
+
+def _shop(value: Any) -> str:
+    shop = value.strip().lower() if isinstance(value, str) else ""
+    if not _SHOP.fullmatch(shop) or len(shop) > SHOP:
+        raise RoutingConfigError(
+            f"shop must be a name of at most {SHOP} characters: a-z, 0-9, '.', '_' or '-' (e.g. {DEFAULT_SHOP!r})"
+        )
+    return shop
 
 
 def _currencies(value: Any) -> tuple[str, ...] | None:
@@ -66,6 +83,7 @@ def channel_policy_to_dict(policy: ChannelPolicy) -> dict[str, Any]:
         "safety_stock": policy.safety_stock,
         "routing": policy_to_dict(policy.routing),
         "currencies": list(policy.currencies) if policy.currencies is not None else None,
+        "shop": policy.shop,
     }
 
 

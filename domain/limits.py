@@ -33,6 +33,14 @@ EMAIL = 320
 """RFC 5321: 64 for the local part, @, 255 for the domain."""
 CURRENCY = 3
 CHANNEL = 20
+SHOP = 64
+"""A shop's name, which store credit is held at (domain.channels.ChannelPolicy.shop)."""
+CREDIT_ENTRY_ID = 200
+"""A store credit ledger entry's id: an idempotency key derived from an order id (ORDER_ID) and a
+step, or a request key a person's client sends (api: at most 100 characters)."""
+CREDIT_KIND = 10
+CREDIT_REASON = 20
+"""A shop's name, which store credit is held at (domain.channels.ChannelPolicy.shop)."""
 STATUS = 20
 FULFILLED_BY = 10
 LOCATION_ID = 64

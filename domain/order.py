@@ -104,6 +104,9 @@ class Order:
     """Click & collect: the store the customer collects from."""
     fulfilled_by: str = FULFILLED_BY_US
     """One of FULFILMENT_MODES; a POS sale also names the store in `pickup_location_id`."""
+    store_credit: Money | None = None
+    """What of the total the customer pays with store credit at the channel's shop (POST /orders'
+    `store_credit`): spent when the order is taken, never through the payment gateway; None: none."""
     attention: str = ""
     """Something the channel flagged that a person must decide before we fulfil (e.g. a customer's
     cancellation request on some of the items): the order is held once with this as the reason;
@@ -134,12 +137,15 @@ class Order:
                 self.order_discount,
                 self.other_charges,
                 *(line.total for line in self.lines),
+                *((self.store_credit,) if self.store_credit is not None else ()),
             )
             for amount in amounts:
                 if amount.currency != self.currency:
                     raise InvalidOrder(f"amount in {amount.currency} on an order in {self.currency}")
         except MoneyError as exc:
             raise InvalidOrder(str(exc)) from exc
+        if self.store_credit is not None and not 0 < self.store_credit.amount_minor <= self.total.amount_minor:
+            raise InvalidOrder("store_credit pays more than zero and at most the order's total")
 
     @property
     def order_id(self) -> str:
@@ -156,6 +162,10 @@ class Order:
     def expected_total(self) -> Money:
         """Lines + shipping + charges - order discounts: what the channel's total must reconcile to."""
         return self.lines_total() + self.shipping + self.other_charges - self.order_discount
+
+    def gateway_total(self) -> Money:
+        """What the payment gateway is asked for: the total less what store credit paid."""
+        return self.total - self.store_credit if self.store_credit is not None else self.total
 
     def lines_total(self) -> Money:
         result = Money.zero(self.currency)

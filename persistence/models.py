@@ -463,6 +463,52 @@ class PaymentRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class StoreCreditAccount(Base):
+    """A customer's store credit at one shop, in one currency (domain.store_credit). Its row is the
+    lock every write to the account's ledger takes first, so a spend is checked against entries no
+    other writer is adding to."""
+
+    __tablename__ = "store_credit_accounts"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    shop: Mapped[str] = mapped_column(String(limits.SHOP))
+    customer_key: Mapped[str] = mapped_column(String(limits.EMAIL))
+    """domain.lookup.email_key of the customer's address: personal data, never logged."""
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("shop", "customer_key", name="store_credit_account_once"),)
+
+
+class StoreCreditEntry(Base):
+    """One line of an account's ledger: written once, never changed. `entry_id` is the writer's
+    idempotency key, unique in the account: a retried write finds its entry there."""
+
+    __tablename__ = "store_credit_entries"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("store_credit_accounts.id"))
+    entry_id: Mapped[str] = mapped_column(String(limits.CREDIT_ENTRY_ID))
+    kind: Mapped[str] = mapped_column(String(limits.CREDIT_KIND))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str | None] = mapped_column(String(limits.CREDIT_REASON), nullable=True)
+    note: Mapped[str] = mapped_column(String(limits.LEDGER_REASON), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), default="")
+    refers_to: Mapped[str] = mapped_column(String(limits.CREDIT_ENTRY_ID), default="")
+    actor: Mapped[str] = mapped_column(String(limits.EMAIL), default="")
+    """Who issued it by hand (a staff member's label); "" for the engine."""
+
+    __table_args__ = (
+        UniqueConstraint("account_id", "entry_id", name="store_credit_entry_once"),
+        Index("ix_store_credit_entries_order", "order_id"),
+        Index("ix_store_credit_entries_expiry", "expires_at"),
+    )
+
+
 class OrderEvent(Base):
     """The order's timeline, as people read it on the order page."""
 

@@ -15,16 +15,21 @@ from sqlalchemy.orm import Session
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.limits import INTEGER_MAX
+from domain.money import Money
+from domain.order import Order
 from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
+from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.conflicts import translated
 from persistence.guarded_writes import cancel_claims, held_stock, inventory, stock_ops
+from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.held_stock import SELLABLE
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.stock_outbox import note_stock_change
+from persistence.guarded_writes.store_credit import Written
 from persistence.master_data import bins, catalogue, locations
 from persistence.master_data import channels as channel_store
 from persistence.master_data.channels import PolicyCache
@@ -40,6 +45,7 @@ from persistence.models import (
     ShipmentRecord,
     StaffAction,
     StockMovement,
+    StoreCreditEntry,
 )
 from persistence.read_model import (
     channel_messages,
@@ -109,6 +115,9 @@ class SqlOrders:
 
     def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
         order_store.add_event(self._session, order_id, kind, detail, at)
+
+    def record(self, order: Order, received_at: datetime) -> bool:
+        return order_store.record_order(self._session, order, received_at)
 
 
 class SqlReturns:
@@ -414,3 +423,71 @@ class SqlPayments:
 
     def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
         return payment_changes.note_provider_status(self._session, payment, status, detail, at)
+
+
+class SqlStoreCredit:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def issue(
+        self,
+        account: CreditAccount,
+        *,
+        entry_id: str,
+        amount: Money,
+        at: datetime,
+        reason: CreditReason,
+        note: str = "",
+        expires_at: datetime | None = None,
+        order_id: str = "",
+        actor: str = "",
+    ) -> Written:
+        return credit_store.issue(
+            self._session,
+            account,
+            entry_id=entry_id,
+            amount=amount,
+            at=at,
+            reason=reason,
+            note=note,
+            expires_at=expires_at,
+            order_id=order_id,
+            actor=actor,
+        )
+
+    def spend(self, account: CreditAccount, *, entry_id: str, amount: Money, at: datetime, order_id: str) -> Written:
+        return credit_store.spend(self._session, account, entry_id=entry_id, amount=amount, at=at, order_id=order_id)
+
+    def reverse_order(self, order_id: str, *, entry_id: str, at: datetime) -> list[Written]:
+        return credit_store.reverse_order_spends(self._session, order_id, entry_id=entry_id, at=at)
+
+    def account(self, shop: str, customer_key: str) -> CreditAccount | None:
+        row = credit_store.find_account(self._session, shop, customer_key)
+        return credit_store.domain_account(row) if row is not None else None
+
+    def entries(self, account: CreditAccount) -> list[CreditEntry]:
+        row = credit_store.find_account(self._session, account.shop, account.customer)
+        return credit_store.ledger(self._session, row.id) if row is not None else []
+
+    def rows(self, account: CreditAccount) -> list[StoreCreditEntry]:
+        row = credit_store.find_account(self._session, account.shop, account.customer)
+        return credit_store.ledger_rows(self._session, row.id) if row is not None else []
+
+    def accounts_expiring(self, before: datetime) -> list[CreditAccount]:
+        rows = credit_store.accounts_with_expiring_credit(self._session, before)
+        return [credit_store.domain_account(row) for row in rows]
+
+    def expire(self, account: CreditAccount, at: datetime) -> list[Written]:
+        return credit_store.expire(self._session, account, at)
+
+    def issued_for_order(self, order_id: str, reasons: Collection[CreditReason]) -> int:
+        return credit_store.issued_for_order(self._session, order_id, [reason.value for reason in reasons])
+
+    def spent_on_order(self, order_id: str) -> Money | None:
+        spends = credit_store.spends_for_order(self._session, order_id)
+        if not spends:
+            return None
+        total = spends[0][1].amount
+        for _, entry in spends[1:]:
+            total = total + entry.amount
+        return total

@@ -22,11 +22,14 @@ from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderWork
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import FULFILLED_AT_COUNTER, Order
 from domain.outside_fulfilment import counter_sale_refusal
+from domain.status import OrderStatus
+from domain.store_credit import CreditRefused
 from persistence.db import SessionFactory
 from services.cancel import claim_and_signal
 from services.errors import Unprocessable
 from services.gateway import TemporalWorkflows, WorkflowGateway, WorkflowNotFound
 from services.metrics import OrderTaken, count_taken
+from services.store_credit import refused, spend_on_order
 from services.unit_of_work import UnitOfWorkFactory, units_on
 
 
@@ -99,7 +102,46 @@ class Intake:
         refusal = await asyncio.to_thread(self._counter_sale_refusal, order)
         if refusal is not None:
             raise Unprocessable(f"pickup_location_id: {refusal}")
+        if order.store_credit is not None:
+            return await self._take_paid_with_credit(order)
         return await self.take(order)
+
+    async def _take_paid_with_credit(self, order: Order) -> Taken:
+        """An order paying (part of) its total with store credit: recorded and its credit spent in
+        one transaction before its workflow starts, so a 2xx means both happened; too little credit
+        is refused (Unprocessable, with the amount available) and nothing is recorded. A repeated
+        delivery spends nothing more; it starts the workflow again only while the order is still
+        RECEIVED (a start that failed after the order was recorded), which Temporal dedupes."""
+        structlog.contextvars.bind_contextvars(order_id=order.order_id)
+        await self._workflows.connect()
+        data = order_workflow_input(self._settings, order)
+        status = await asyncio.to_thread(self._record_and_spend, order, data.received_at)
+        if status is not None and status is not OrderStatus.RECEIVED:
+            return Taken(order.order_id, True, "duplicate")
+        started = await self._workflows.start_order(data, task_queue=self._settings.task_queue)
+        if started and status is None:
+            self._on_taken(order.channel)
+        return Taken(order.order_id, not started, "started" if started else "duplicate")
+
+    def _record_and_spend(self, order: Order, received_at: datetime) -> OrderStatus | None:
+        """The order's status when it was recorded already (nothing spent now), else None: recorded
+        and paid with credit in this transaction, under the credit account's lock."""
+        assert order.store_credit is not None
+        with self._units() as uow:
+            status = uow.orders.status_of(order.order_id)
+            if status is not None:
+                return status
+            shop = uow.channels.policy(order.channel).shop
+            try:
+                if not spend_on_order(uow, order, shop, received_at):
+                    return OrderStatus.RECEIVED  # a delivery racing this one spent and recorded it
+            except CreditRefused as exc:
+                raise refused(exc) from None
+            uow.orders.record(order, received_at)
+            paid = f"{order.store_credit.format()} paid with store credit at shop {shop}"
+            uow.orders.add_event(order.order_id, "store_credit:spent", paid, received_at)
+            uow.commit()
+        return None
 
     async def cancel_from_channel(self, order: Order, reason: str, confirm_lines: Sequence[str] = ()) -> bool:
         """The channel cancelled the order. One we have: its workflow is signalled, after the cancel

@@ -15,11 +15,15 @@ from typing import Protocol
 from domain.accounts import Throttle
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
+from domain.money import Money
+from domain.order import Order
 from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
+from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
+from persistence.guarded_writes.store_credit import Written
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -35,6 +39,7 @@ from persistence.models import (
     StaffSessionRecord,
     StaffToken,
     StockMovement,
+    StoreCreditEntry,
 )
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.gauges import OperationsFigures
@@ -78,6 +83,9 @@ class OrderRepository(Protocol):
     def forget_cancel_claim(self, order_id: str) -> None: ...
 
     def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None: ...
+
+    def record(self, order: Order, received_at: datetime) -> bool:
+        """Record the order as RECEIVED, as its workflow's first step would; False: it was there."""
 
 
 class ReturnRepository(Protocol):
@@ -327,3 +335,47 @@ class AccountRepository(Protocol):
     def forget_throttles(self, quiet_since: datetime) -> None: ...
 
     def save_throttle(self, key: str, throttle: Throttle) -> None: ...
+
+
+class StoreCreditRepository(Protocol):
+    """Store credit ledgers (persistence.guarded_writes.store_credit): each write takes the
+    account's lock, checks the entry against the ledger and appends it; a repeated entry id
+    answers the entry written first (Written.new False). CreditRefused says why not."""
+
+    def issue(
+        self,
+        account: CreditAccount,
+        *,
+        entry_id: str,
+        amount: Money,
+        at: datetime,
+        reason: CreditReason,
+        note: str = "",
+        expires_at: datetime | None = None,
+        order_id: str = "",
+        actor: str = "",
+    ) -> Written: ...
+
+    def spend(
+        self, account: CreditAccount, *, entry_id: str, amount: Money, at: datetime, order_id: str
+    ) -> Written: ...
+
+    def reverse_order(self, order_id: str, *, entry_id: str, at: datetime) -> list[Written]: ...
+
+    def account(self, shop: str, customer_key: str) -> CreditAccount | None: ...
+
+    def entries(self, account: CreditAccount) -> list[CreditEntry]:
+        """Oldest first, as the rules replay them."""
+
+    def rows(self, account: CreditAccount) -> list[StoreCreditEntry]:
+        """Newest first, with who issued credit by hand: for support's screens."""
+
+    def accounts_expiring(self, before: datetime) -> list[CreditAccount]: ...
+
+    def expire(self, account: CreditAccount, at: datetime) -> list[Written]: ...
+
+    def issued_for_order(self, order_id: str, reasons: Collection[CreditReason]) -> int:
+        """Minor units of credit issued from `order_id` for these reasons (given back in place of money)."""
+
+    def spent_on_order(self, order_id: str) -> Money | None:
+        """What store credit paid of the order (None: nothing)."""

@@ -31,6 +31,7 @@ from persistence.repositories import (
     SqlSourcing,
     SqlStaffActions,
     SqlStock,
+    SqlStoreCredit,
 )
 from services.repositories import (
     AccountRepository,
@@ -47,6 +48,7 @@ from services.repositories import (
     SourcingRepository,
     StaffActionRepository,
     StockRepository,
+    StoreCreditRepository,
 )
 
 
@@ -65,6 +67,7 @@ class AbstractUnitOfWork(abc.ABC):
     sourcing: SourcingRepository
     accounts: AccountRepository
     staff_actions: StaffActionRepository
+    credit: StoreCreditRepository
 
     def __enter__(self) -> Self:
         return self
@@ -109,6 +112,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.sourcing = SqlSourcing(session)
         self.accounts = SqlAccounts(session)
         self.staff_actions = SqlStaffActions(session)
+        self.credit = SqlStoreCredit(session)
         return super().__enter__()
 
     def __exit__(

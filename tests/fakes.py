@@ -16,7 +16,7 @@ from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState,
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
-from domain.order import CHANNELS
+from domain.order import CHANNELS, Order
 from domain.status import OrderStatus
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
@@ -121,6 +121,12 @@ class FakeOrders:
 
     def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
         self.timeline.append((order_id, kind, detail))
+
+    def record(self, order: Order, received_at: datetime) -> bool:
+        if order.order_id in self.records:
+            return False
+        self.add(order_record(order.order_id, channel=order.channel, status=OrderStatus.RECEIVED))
+        return True
 
 
 class FakeReturns:

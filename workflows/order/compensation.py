@@ -1,5 +1,6 @@
 """Compensation: a cancelled order undoes exactly what was done, each step once: stock reserved for
-shipments that never started is released, the authorization is voided, the order ends CANCELLED.
+shipments that never started is released, the authorization is voided, store credit the order spent
+goes back to the customer's account, the order ends CANCELLED.
 (Shipments that did start release their own stock when they are withdrawn: workflows.shipment.)"""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from contracts.inventory import Inventory, ReleaseStockInput
     from contracts.order_workflow import OrderRun, ShipmentState
+    from contracts.store_credit import ReverseCreditInput, ReverseCreditResult, StoreCredit
     from domain.fulfilment import ShipmentStatus
     from domain.order import Order
     from domain.status import OrderStatus
@@ -44,5 +46,18 @@ class Compensation:
             )
         run.pending = []
         await self._payment.void_the_rest(order)
+        if order.store_credit is not None and workflow.patched("store-credit-reversal-v1"):
+            await self._give_credit_back(order)
         reason = run.cancel.reason if run.cancel else ""
         await self._steps.set_status(OrderStatus.CANCELLED, detail=reason or "cancelled", cancel=run.cancel)
+
+    async def _give_credit_back(self, order: Order) -> None:
+        """What the order spent of the customer's store credit goes back to their account, into the
+        lots it came from (with their expiry)."""
+        assert order.store_credit is not None
+        back: ReverseCreditResult = await self._steps.activity(
+            StoreCredit.reverse_store_credit,
+            ReverseCreditInput(order.order_id, self._steps.key("credit-reverse"), workflow.now()),
+            summary=f"give back {order.store_credit.format()} store credit",
+        )
+        workflow.logger.info("store credit given back for %s: %d entries", order.order_id, len(back.given_back))

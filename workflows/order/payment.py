@@ -36,17 +36,18 @@ class Payment:
         itself (no usable payment method): ON_HOLD for a person; a release tries again."""
         run = self._run
         self._steps.raise_if_cancelled()
-        if order.payment_collected:
-            return
+        if order.payment_collected or (order.store_credit is not None and order.gateway_total().amount_minor == 0):
+            return  # the channel took the money, or store credit paid it all
+        amount = order.gateway_total()
         while True:
             self._steps.expect_a_person()
             try:
                 run.payment = await self._steps.activity(
                     Payments.authorize_payment,
                     AuthorizePaymentInput(
-                        order.order_id, order.total, order.payment_method, self._steps.key("authorize"), workflow.now()
+                        order.order_id, amount, order.payment_method, self._steps.key("authorize"), workflow.now()
                     ),
-                    summary=f"authorize {order.total.format()}",
+                    summary=f"authorize {amount.format()}",
                 )
                 run.payment_status = PaymentStatus.AUTHORIZED
                 return
@@ -75,6 +76,10 @@ class Payment:
         if payment is None or self.nothing_left_to_ship():
             return
         if payment.multicapture:
+            if order.store_credit is not None:  # the gateway takes what credit did not pay, first parcels last
+                value = self._gateway_due(order)
+                if value <= 0:
+                    return
             await self._capture(order, value, final=False)
         else:
             self._run.payment_status = PaymentStatus.AUTHORIZED  # captured when the last shipment leaves
@@ -83,7 +88,7 @@ class Payment:
         """Everything that will leave has left: take its money (the final capture) and release the rest."""
         if self._run.payment is None:
             return
-        due = charged_for(order, self._run.left_units).amount_minor - self._run.captured
+        due = self._gateway_due(order)
         if due > 0:
             await self._capture(order, due)
         await self.void_the_rest(order)
@@ -103,6 +108,14 @@ class Payment:
             run.payment_status = PaymentStatus.REFUNDED
         else:
             run.payment_status = PaymentStatus.VOIDED if run.captured == 0 else PaymentStatus.CAPTURED
+
+    def _gateway_due(self, order: Order) -> int:
+        """What of the goods handed over so far the gateway has yet to capture: their share of the
+        total, less what store credit paid (credit pays for the first goods to leave)."""
+        charged = charged_for(order, self._run.left_units).amount_minor
+        if order.store_credit is not None:
+            charged = max(0, charged - order.store_credit.amount_minor)
+        return charged - self._run.captured
 
     def nothing_left_to_ship(self) -> bool:
         return not self._run.pending and not self._run.remaining and not self._run.in_flight
