@@ -25,7 +25,6 @@ from tests.workflow.conftest import running_engine
 from tests.workflow.gates import Gate, GatedWarehouse
 from workflows.order import OrderWorkflow
 
-
 EMAIL = "sam@example.org"
 
 
