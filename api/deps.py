@@ -34,6 +34,7 @@ from services.returns import Returns
 from services.shipments import Shipments
 from services.staff_audit import StaffAudit
 from services.stock import Stock
+from services.store_credit import CreditAccounts
 from services.tracking import TrackingLinks
 from services.warehouse import WarehouseFloor
 
@@ -138,7 +139,12 @@ def get_codec(state: StateDep) -> EncryptionCodec:
     return state.codec
 
 
+def get_credit(state: StateDep) -> CreditAccounts:
+    return state.services.credit
+
+
 IntakeDep = Annotated[Intake, Depends(get_intake)]
+CreditDep = Annotated[CreditAccounts, Depends(get_credit)]
 OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]

@@ -32,6 +32,7 @@ from api.routes import (
     returns,
     shipments,
     staff_actions,
+    store_credit,
     tracking,
     webhooks,
 )
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders,
         returns,
         return_labels,
+        store_credit,
         shipments,
         deliveries,
         inventory,

@@ -40,6 +40,7 @@ from services.returns import Returns
 from services.shipments import Shipments
 from services.staff_audit import StaffAudit
 from services.stock import Stock
+from services.store_credit import CreditAccounts
 from services.tracking import TrackingLinks
 from services.unit_of_work import SqlUnitsOfWork
 from services.waiting import reason
@@ -125,6 +126,7 @@ class Services:
     """What is waiting, read from the read model when GET /metrics is scraped."""
     floor: WarehouseFloor
     accounts: Accounts
+    credit: CreditAccounts
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -150,6 +152,7 @@ class Services:
             floor=WarehouseFloor(units, settings),
             accounts=Accounts(units),
             staff_audit=StaffAudit(units),
+            credit=CreditAccounts(units, settings.store_credit_expiry),
         )
 
 

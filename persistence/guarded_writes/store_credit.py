@@ -189,11 +189,11 @@ def reverse_order_spends(session: Session, order_id: str, *, entry_id: str, at: 
     """Give back to their accounts whatever the order's spends have not had back yet (the order was
     cancelled). `entry_id` keys the reversal; a second call finds nothing left and writes nothing."""
     written: list[Written] = []
-    for account_row, spent in spends_for_order(session, order_id):
+    for n, (account_row, spent) in enumerate(spends_for_order(session, order_id), start=1):
         row = locked_account(session, domain_account(account_row), create=False)
         assert row is not None
         entries = ledger(session, row.id)
-        key = f"{entry_id}:{spent.entry_id}"
+        key = f"{entry_id}:{n}"  # the order's spends in the order they were written
         if (repeat := _already(entries, key)) is not None:
             written.append(Written(repeat, False))
             continue

@@ -33,6 +33,7 @@ from activities.inventory import shipment_id_for
 from api.main import create_app
 from api.routes.catalogue import ListingId, ProductPut
 from api.routes.shipments import PackedBody, ShippedBody
+from api.routes.store_credit import CreditIssue
 from api.schemas import (
     AdjustmentCreate,
     LocationCreate,
@@ -51,6 +52,7 @@ from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.staff import Role
 from domain.status import OrderStatus
+from domain.store_credit import CreditEntryKind, CreditReason
 from integrations.carriers.sendcloud import webhooks as sendcloud
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import DevServer
@@ -323,6 +325,26 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "supplier_returns.order_id": ORDER_ID,
     "supplier_returns.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "staff_actions.id": IDENTITY,
+    "store_credit_accounts.id": IDENTITY,
+    "store_credit_accounts.shop": Staff(CreditIssue, "shop"),
+    "store_credit_accounts.customer_key": Staff(CreditIssue, "email"),
+    "store_credit_accounts.currency": CURRENCY,
+    "store_credit_entries.id": IDENTITY,
+    "store_credit_entries.account_id": IDENTITY,
+    "store_credit_entries.entry_id": Derived(
+        "<order id>:<step>:<n>[:<n>] or manual:<Idempotency-Key of at most 100>, then :expire:<n>",
+        LONGEST_ORDER_ID + len(":credit-reverse:999:999:expire:999"),
+    ),
+    "store_credit_entries.kind": Derived("issue, spend, reverse, expire", _enum_longest(CreditEntryKind)),
+    "store_credit_entries.amount_minor": ORDER_AMOUNT,
+    "store_credit_entries.currency": CURRENCY,
+    "store_credit_entries.reason": Derived("domain.store_credit.CreditReason", _enum_longest(CreditReason)),
+    "store_credit_entries.note": Staff(CreditIssue, "reason"),
+    "store_credit_entries.order_id": ORDER_ID,
+    "store_credit_entries.refers_to": Derived(
+        "the entry id a reversal or expiry refers to", LONGEST_ORDER_ID + len(":credit-spend")
+    ),
+    "store_credit_entries.actor": Derived("a staff member's label (an e-mail address at most)", limits.EMAIL),
     "staff_actions.user_id": Trimmed("a user's id; the audit list cuts every value to fit"),
     "staff_actions.actor": Trimmed("a staff member's label (their e-mail)"),
     "staff_actions.role": Trimmed("a domain.staff.Role"),
