@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
 from activities.fulfilment import ShipmentActivities
+from activities.goodwill import GoodwillActivities
 from activities.inventory import InventoryActivities
 from activities.log_context import LogContext
 from activities.orders import OrderActivities
@@ -53,6 +54,7 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from integrations.staff_confirmed import StaffConfirmedLocations
 from ops.channel_schedules import ensure_pull_schedules
+from ops.store_credit import ensure_expiry_schedule
 from ops.telemetry import MetricsAddressRefused, orders_taken_on, worker_runtime
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
@@ -65,9 +67,11 @@ from services.logs import configure_logging
 from services.unit_of_work import units_on
 from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
+from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
+from workflows.store_credit_expiry import StoreCreditExpiryWorkflow
 
 log = logging.getLogger("oms.worker")
 
@@ -162,6 +166,7 @@ def build_parts(
     payments = PaymentActivities(session_factory, gateways)
     returns = ReturnActivities(session_factory, gateways)
     credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
+    goodwill = GoodwillActivities(session_factory, gateways, settings.store_credit_expiry)
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
@@ -171,7 +176,14 @@ def build_parts(
     shipments = shipment_parts(session_factory, warehouse, carrier)
     return_labels = ReturnLabelActivities(session_factory, carrier)
     return WorkerParts(
-        workflows=[OrderWorkflow, StockFeedWorkflow, ChannelPullWorkflow, *shipments.workflows],
+        workflows=[
+            OrderWorkflow,
+            StockFeedWorkflow,
+            ChannelPullWorkflow,
+            GoodwillWorkflow,
+            StoreCreditExpiryWorkflow,
+            *shipments.workflows,
+        ],
         activities=[
             orders.record_order,
             orders.validate_order,
@@ -188,6 +200,9 @@ def build_parts(
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,
+            goodwill.refund_goodwill,
+            goodwill.credit_goodwill,
+            goodwill.refuse_goodwill,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             *shipments.activities,
@@ -286,6 +301,7 @@ async def wait_until_ready(
         if not locations_only:
             await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
             await ensure_pull_schedules(client, settings, channels.sources)
+            await ensure_expiry_schedule(client, settings)
 
     await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)
     await wait_for(

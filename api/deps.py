@@ -23,6 +23,7 @@ from services.catalogue import Catalogue
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
 from services.deliveries import Deliveries
+from services.goodwill import GoodwillDesk
 from services.intake import Intake
 from services.locations import Locations
 from services.order_actions import OrderActions
@@ -145,6 +146,14 @@ def get_credit(state: StateDep) -> CreditAccounts:
 
 IntakeDep = Annotated[Intake, Depends(get_intake)]
 CreditDep = Annotated[CreditAccounts, Depends(get_credit)]
+
+
+def get_goodwill(state: StateDep) -> GoodwillDesk:
+    """Gives goodwill: the workflow engine must answer (else 503, documented by api.openapi)."""
+    return state.services.goodwill
+
+
+GoodwillDep = Annotated[GoodwillDesk, Depends(get_goodwill)]
 OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]

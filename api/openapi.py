@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 
 from api.deps import (
     get_deliveries,
+    get_goodwill,
     get_intake,
     get_order_actions,
     require_member,
@@ -109,6 +110,7 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     get_intake: {"503": _ENGINE_AWAY},
     get_order_actions: {"503": _ENGINE_AWAY},
     get_deliveries: {"503": _ENGINE_AWAY},
+    get_goodwill: {"503": _ENGINE_AWAY},
 }
 
 

@@ -28,6 +28,7 @@ from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
 from services.deliveries import Deliveries
 from services.gateway import EngineUnavailable, TemporalWorkflows
+from services.goodwill import GoodwillDesk
 from services.intake import Intake
 from services.locations import Locations
 from services.metrics import ReadModelGauges
@@ -127,6 +128,7 @@ class Services:
     floor: WarehouseFloor
     accounts: Accounts
     credit: CreditAccounts
+    goodwill: GoodwillDesk
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -153,6 +155,7 @@ class Services:
             accounts=Accounts(units),
             staff_audit=StaffAudit(units),
             credit=CreditAccounts(units, settings.store_credit_expiry),
+            goodwill=GoodwillDesk(units, workflows, settings.task_queue),
         )
 
 

@@ -35,9 +35,14 @@ CURRENCY = 3
 CHANNEL = 20
 SHOP = 64
 """A shop's name, which store credit is held at (domain.channels.ChannelPolicy.shop)."""
-CREDIT_ENTRY_ID = 200
+CREDIT_ENTRY_ID = 300
 """A store credit ledger entry's id: an idempotency key derived from an order id (ORDER_ID) and a
-step, or a request key a person's client sends (api: at most 100 characters)."""
+step, a goodwill id (GOODWILL_ID), or a request key a person's client sends (api: at most 100
+characters), with room for an expiry's ":expire:<n>"."""
+REQUEST_KEY = 100
+"""An Idempotency-Key header a person's client sends with goodwill or credit given by hand."""
+GOODWILL_ID = 260
+"""goodwill-<order id>-<request key>: ORDER_ID and REQUEST_KEY fit."""
 CREDIT_KIND = 10
 CREDIT_REASON = 20
 """A shop's name, which store credit is held at (domain.channels.ChannelPolicy.shop)."""

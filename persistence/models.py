@@ -509,6 +509,28 @@ class StoreCreditEntry(Base):
     )
 
 
+class GoodwillRecord(Base):
+    """Goodwill given on an order without a return (domain.goodwill): reserved under the order's
+    lock when support asks (so two requests at once cannot both take what is left), then refunded
+    through the gateway or issued as store credit by its GoodwillWorkflow."""
+
+    __tablename__ = "goodwill"
+
+    goodwill_id: Mapped[str] = mapped_column(String(limits.GOODWILL_ID), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    form: Mapped[str] = mapped_column(String(limits.STATUS))
+    """refund or store_credit (domain.goodwill.GoodwillForm)."""
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    reason: Mapped[str] = mapped_column(String(limits.LEDGER_REASON))
+    given_by: Mapped[str] = mapped_column(String(limits.EMAIL))
+    status: Mapped[str] = mapped_column(String(limits.STATUS))
+    """RESERVED until done: REFUNDED, CREDITED, or REFUSED (the gateway refused; nothing was given)."""
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class OrderEvent(Base):
     """The order's timeline, as people read it on the order page."""
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
+from domain.goodwill import GoodwillForm
 from domain.limits import INTEGER_MAX
 from domain.money import Money
 from domain.order import Order
@@ -23,7 +24,9 @@ from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.conflicts import translated
 from persistence.guarded_writes import cancel_claims, held_stock, inventory, stock_ops
+from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import store_credit as credit_store
+from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.held_stock import SELLABLE
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
@@ -118,6 +121,28 @@ class SqlOrders:
 
     def record(self, order: Order, received_at: datetime) -> bool:
         return order_store.record_order(self._session, order, received_at)
+
+    def reserve_goodwill(
+        self,
+        *,
+        goodwill_id: str,
+        order_id: str,
+        form: GoodwillForm,
+        amount: Money,
+        reason: str,
+        given_by: str,
+        at: datetime,
+    ) -> Reserved | None:
+        return goodwill_store.reserve(
+            self._session,
+            goodwill_id=goodwill_id,
+            order_id=order_id,
+            form=form,
+            amount=amount,
+            reason=reason,
+            given_by=given_by,
+            at=at,
+        )
 
 
 class SqlReturns:

@@ -17,11 +17,13 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes, Workfl
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from contracts.goodwill import GoodwillInput
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
 from services.errors import Unavailable
+from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
 from workflows.shipment import ShipmentWorkflow
@@ -76,6 +78,9 @@ class WorkflowGateway(Protocol):
     ) -> bool:
         """Start the order's workflow, cancelled at once when `cancel` is given. False: a run of that
         order id already exists (within the engine's retention)."""
+
+    async def start_goodwill(self, data: GoodwillInput, *, task_queue: str) -> bool:
+        """Start the workflow that carries out reserved goodwill. False: it was started before."""
 
     async def order_state(self, order_id: str) -> OrderState: ...
 
@@ -134,6 +139,22 @@ class TemporalWorkflows:
                     static_summary=f"{order.channel} order {order.reference or order.external_id}",
                     start_signal="cancel" if cancel is not None else None,
                     start_signal_args=[cancel] if cancel is not None else [],
+                )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+    async def start_goodwill(self, data: GoodwillInput, *, task_queue: str) -> bool:
+        client = await self._connect()
+        try:
+            async with _engine_errors():
+                await client.start_workflow(
+                    GoodwillWorkflow.run,
+                    data,
+                    id=data.goodwill_id,
+                    task_queue=task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"goodwill on {data.order_id} as {data.form.value}",
                 )
         except WorkflowAlreadyStartedError:
             return False

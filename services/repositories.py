@@ -15,12 +15,14 @@ from typing import Protocol
 from domain.accounts import Throttle
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
+from domain.goodwill import GoodwillForm
 from domain.money import Money
 from domain.order import Order
 from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
+from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.store_credit import Written
@@ -86,6 +88,20 @@ class OrderRepository(Protocol):
 
     def record(self, order: Order, received_at: datetime) -> bool:
         """Record the order as RECEIVED, as its workflow's first step would; False: it was there."""
+
+    def reserve_goodwill(
+        self,
+        *,
+        goodwill_id: str,
+        order_id: str,
+        form: GoodwillForm,
+        amount: Money,
+        reason: str,
+        given_by: str,
+        at: datetime,
+    ) -> Reserved | None:
+        """Check goodwill under the order's lock and hold it (persistence.guarded_writes.goodwill);
+        None: no such order. GoodwillRefused / RefundOnChannel say why not."""
 
 
 class ReturnRepository(Protocol):

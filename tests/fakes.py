@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from contracts.goodwill import GoodwillInput
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
 from domain.order import CHANNELS, Order
 from domain.status import OrderStatus
+from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.models import (
@@ -121,6 +123,9 @@ class FakeOrders:
 
     def add_event(self, order_id: str, kind: str, detail: str, at: datetime) -> None:
         self.timeline.append((order_id, kind, detail))
+
+    def reserve_goodwill(self, **_: Any) -> Reserved | None:
+        raise NotImplementedError("goodwill is tested on the real databases")
 
     def record(self, order: Order, received_at: datetime) -> bool:
         if order.order_id in self.records:
@@ -523,6 +528,13 @@ class FakeWorkflows:
             return False
         self.running.add(data.order.order_id)
         self.started.append((data, task_queue, cancel))
+        return True
+
+    async def start_goodwill(self, data: GoodwillInput, *, task_queue: str) -> bool:
+        self._call("start_goodwill")
+        if data.goodwill_id in self.running:
+            return False
+        self.running.add(data.goodwill_id)
         return True
 
     async def order_state(self, order_id: str) -> OrderState:

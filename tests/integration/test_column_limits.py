@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, Integer, String, Text, select
 from activities.inventory import shipment_id_for
 from api.main import create_app
 from api.routes.catalogue import ListingId, ProductPut
+from api.routes.goodwill import GoodwillBody
 from api.routes.shipments import PackedBody, ShippedBody
 from api.routes.store_credit import CreditIssue
 from api.schemas import (
@@ -48,6 +49,7 @@ from domain import limits
 from domain.accounts import TOKEN_PREFIX
 from domain.carrier_events import CARRIER_STATUSES, Outcome
 from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
+from domain.goodwill import GoodwillForm
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.staff import Role
@@ -325,6 +327,17 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "supplier_returns.order_id": ORDER_ID,
     "supplier_returns.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "staff_actions.id": IDENTITY,
+    "goodwill.goodwill_id": Derived(
+        "goodwill-<order id>-<Idempotency-Key of at most 100, or 32 hex>",
+        len("goodwill--") + LONGEST_ORDER_ID + limits.REQUEST_KEY,
+    ),
+    "goodwill.order_id": ORDER_ID,
+    "goodwill.form": Derived("refund or store_credit", _enum_longest(GoodwillForm)),
+    "goodwill.amount_minor": ORDER_AMOUNT,
+    "goodwill.currency": CURRENCY,
+    "goodwill.reason": Staff(GoodwillBody, "reason"),
+    "goodwill.given_by": Derived("a staff member's label (an e-mail address at most)", limits.EMAIL),
+    "goodwill.status": Derived("RESERVED, REFUNDED, CREDITED, REFUSED", len("RESERVED")),
     "store_credit_accounts.id": IDENTITY,
     "store_credit_accounts.shop": Staff(CreditIssue, "shop"),
     "store_credit_accounts.customer_key": Staff(CreditIssue, "email"),
@@ -333,7 +346,7 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "store_credit_entries.account_id": IDENTITY,
     "store_credit_entries.entry_id": Derived(
         "<order id>:<step>:<n>[:<n>] or manual:<Idempotency-Key of at most 100>, then :expire:<n>",
-        LONGEST_ORDER_ID + len(":credit-reverse:999:999:expire:999"),
+        len("goodwill--:expire:999") + LONGEST_ORDER_ID + limits.REQUEST_KEY,
     ),
     "store_credit_entries.kind": Derived("issue, spend, reverse, expire", _enum_longest(CreditEntryKind)),
     "store_credit_entries.amount_minor": ORDER_AMOUNT,
