@@ -103,6 +103,18 @@ class CreditAccounts:
             rows = uow.credit.rows(account)
         return CreditStatement(account.shop, account, summary(account, entries, self._clock()), rows)
 
+    def of_order_customer(self, email: str, channel: str) -> CreditStatement | None:
+        """The credit of an order's customer at the shop of the order's channel (support's order
+        page); None for an order without an address."""
+        if not email.strip():
+            return None
+        with self._units(read_only=True) as uow:
+            shop = uow.channels.policy(channel).shop
+        try:
+            return self.statement(email, shop)
+        except ServiceError:
+            return None
+
     def issue_by_hand(
         self, email: str, shop: str, amount: Money, reason: str, issued_by: str, request_key: str = ""
     ) -> IssueCreditResult:

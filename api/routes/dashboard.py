@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import order_view
-from api.deps import DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
+from api.deps import CreditDep, DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
 from api.paging import PageNumber
 from api.screens.pages import PAGE_SIZE, FlashQuery, FormToken, check_form, not_found, read_flash, redirect, screen
 from api.screens.pages import SignedIn as SignedInUser
@@ -27,11 +27,13 @@ from domain.status import OrderStatus
 from services.errors import Conflict, NotFound
 from services.gateway import EngineError, EngineUnavailable
 from services.order_views import OrderViews
+from services.store_credit import CreditAccounts
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
 
 SignedIn = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_VIEW))]
 Acting = Annotated[SignedInUser, Depends(screen(Permission.ORDERS_ACT))]
+GOODWILL_STATUSES = (OrderStatus.SHIPPED.value, OrderStatus.COMPLETED.value)
 LEDGER_ROWS = 20
 """The latest stock moves a SKU's page shows (GET /inventory/{sku}/ledger pages through all)."""
 
@@ -103,9 +105,10 @@ def order_page(
     user: SignedIn,
     orders: OrderViewsDep,
     settings: SettingsDep,
+    credit: CreditDep,
     flash_: FlashQuery = None,
 ) -> Response:
-    return _order_page(request, user, orders, order_id, flash=read_flash(settings, flash_))
+    return _order_page(request, user, orders, order_id, flash=read_flash(settings, flash_), credit=credit)
 
 
 def _order_page(
@@ -117,6 +120,7 @@ def _order_page(
     code: int = 200,
     flash: dict[str, Any] | None = None,
     cancel_error: str | None = None,
+    credit: CreditAccounts | None = None,
 ) -> Response:
     """The order with everything that happened to it; the buttons only for those who may press them."""
     try:
@@ -134,6 +138,8 @@ def _order_page(
         may_release=acts and details.may_release,
         may_cancel=acts and details.may_cancel,
         may_return=user.may(Permission.RETURNS) and details.may_return,
+        may_give_goodwill=user.may(Permission.RETURNS) and details.record.status in GOODWILL_STATUSES,
+        credit=credit.of_order_customer(details.record.customer_email, details.record.channel) if credit else None,
         confirmed_by={s.shipment_id: s.confirmed_by or {} for s in details.record.shipments},
         cancel_error=cancel_error,
     )

@@ -17,10 +17,12 @@ from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api import order_view
-from api.deps import OrderViewsDep, ReturnsDep, SettingsDep
+from api.deps import GoodwillDep, OrderViewsDep, ReturnsDep, SettingsDep
 from api.screens.pages import FormToken, SignedIn, check_form, not_found, page, redirect, screen
 from contracts.returns import ReturnRequest, ReturnRequestLine
-from domain.money import Money
+from domain import limits
+from domain.goodwill import GoodwillForm
+from domain.money import Money, MoneyError
 from domain.returns import ReturnReason, reason_text
 from domain.staff import Permission
 from services.errors import Conflict, Failed, NotFound, Unprocessable
@@ -207,3 +209,39 @@ def _read_units(quantities: dict[str, str]) -> tuple[dict[str, int], dict[str, s
         else:
             units[sku] = int(text)
     return units, errors
+
+
+# -- goodwill --------------------------------------------------------------------------------
+
+
+@router.post("/orders/{order_id}/goodwill")
+async def give_goodwill(
+    order_id: str,
+    user: Returning,
+    goodwill: GoodwillDep,
+    orders: OrderViewsDep,
+    settings: SettingsDep,
+    form_token: FormToken = "",
+    amount: Annotated[str, Form(max_length=30)] = "",
+    form: Annotated[str, Form(max_length=20)] = GoodwillForm.REFUND.value,
+    reason: Annotated[str, Form(max_length=limits.LEDGER_REASON)] = "",
+) -> Response:
+    """The order page's goodwill form: checked and reserved at once, given by its workflow; the
+    order's page says what happened (and its timeline, once given)."""
+    check_form(user, form_token)
+    back = f"/dashboard/orders/{quote(order_id)}"
+    try:
+        currency = orders.details(order_id, base_url="/").record.currency
+    except NotFound:
+        return redirect(back, settings, False, f"no order {order_id}")
+    try:
+        money = Money.parse(amount.strip().replace(",", "."), currency)
+        chosen = GoodwillForm(form)
+    except (MoneyError, ValueError, ArithmeticError):
+        return redirect(back, settings, False, f"goodwill: type an amount in {currency} such as 5.00")
+    try:
+        given = await goodwill.give(order_id, chosen, money, reason, user.member.label)
+    except (Unprocessable, Conflict, NotFound, EngineUnavailable) as exc:
+        return redirect(back, settings, False, f"goodwill refused: {exc.message}")
+    how = "refunded" if given.form is GoodwillForm.REFUND else "issued as store credit"
+    return redirect(back, settings, True, f"goodwill of {given.amount.format()} taken: {how} in a moment")

@@ -18,16 +18,20 @@ from sqlalchemy import text
 
 from api.main import create_app
 from config import Settings
+from contracts.store_credit import IssueCreditInput
 from domain.money import Money
 from domain.order import Address, Order, OrderLine
 from domain.returns import refund_for
 from domain.staff import Permission, Role, StaffMember
 from domain.status import OrderStatus
+from domain.store_credit import CreditReason
 from persistence.db import create_db_engine
 from persistence.migrate import alembic_config
 from persistence.models import ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
+from services.store_credit import CreditAccounts
+from services.unit_of_work import units_on
 from tests.factories import make_order, next_id
 from tests.integration.screens import as_member, form_token, settings_for, signed_in_browser
 
@@ -437,3 +441,29 @@ def test_what_the_form_offers_follows_how_the_goods_reached_the_customer(support
     _shipped(database, all_back, {"MUG": 3, "TEE": 1}, returned={"MUG": 3, "TEE": 1})
     form = support.get(f"/dashboard/orders/{all_back}/return").text
     assert "has come back already" in form and re.search(r'id="create"\s+disabled', form)
+
+
+# -- goodwill and store credit -------------------------------------------------------------------
+
+
+def test_the_order_page_shows_the_customers_credit_and_offers_goodwill_once_shipped(support, viewer, database):
+    order = _customer(make_order([("MUG", 1, 1250)]), "kim@example.nl", "1012 AB")
+    shipped = _record(database, order, OrderStatus.SHIPPED)
+    waiting = _record(database, _customer(make_order([("MUG", 1, 1250)]), "kim@example.nl", "1012 AB"))
+    gift = IssueCreditInput(
+        "test:gift", Money(750, "EUR"), CreditReason.GOODWILL, datetime.now(UTC), email="Kim@Example.nl", shop="default"
+    )
+    CreditAccounts(units_on(database.session_factory), None).issue(gift)
+    page = support.get(f"/dashboard/orders/{shipped}").text
+    assert 'id="goodwill-form"' in page
+    assert re.search(r'id="store-credit">Store credit at shop <strong>default</strong>: <strong>7.50 EUR', page)
+    assert 'id="goodwill-form"' not in support.get(f"/dashboard/orders/{waiting}").text  # not shipped yet
+    assert 'id="goodwill-form"' not in viewer.get(f"/dashboard/orders/{shipped}").text  # may not give it
+    token = form_token(page)
+    refused = support.post(
+        f"/dashboard/orders/{shipped}/goodwill",
+        data={"form_token": token, "amount": "five", "form": "refund", "reason": "late"},
+    )
+    assert refused.status_code == 303
+    flash = support.get(refused.headers["location"]).text
+    assert "type an amount in EUR" in flash
