@@ -147,6 +147,7 @@ def _channel_form(**changes: object) -> dict:
         "sells_from": ["AMS"],
         "safety_stock": "2",
         "currencies": "eur",
+        "shop": "Store-Utrecht",
         "partial": "ship_available",
         "when_nothing_fits": "hold",
         "auto_cancel_after_days": "10",
@@ -166,6 +167,7 @@ def test_channel_settings_are_saved_as_the_api_reads_them(browser, database):
     assert saved.status_code == 303
     config = browser.get("/channels/bol", headers=STAFF).json()
     assert config["sells_from"] == ["AMS"] and config["safety_stock"] == 2 and config["currencies"] == ["EUR"]
+    assert config["shop"] == "store-utrecht"
     routing = config["routing"]
     assert [rule["name"] for rule in routing["rules"]] == ["nearby", "anywhere"]
     assert routing["rules"][0]["max_distance_km"] == 150 and routing["rules"][0]["sort"] == ["distance", "cost"]
@@ -178,10 +180,10 @@ def test_channel_settings_are_saved_as_the_api_reads_them(browser, database):
     assert "nearby → anywhere" in listed
 
     # Every location again, no currencies of its own, the default rule.
-    reset = _channel_form(sells_from_mode="all", currencies="", rules="", auto_cancel_after_days="")
+    reset = _channel_form(sells_from_mode="all", currencies="", shop="", rules="", auto_cancel_after_days="")
     assert _post(browser, f"{ADMIN}/channels/bol", reset).status_code == 303
     config = browser.get("/channels/bol", headers=STAFF).json()
-    assert config["sells_from"] is None and config["currencies"] is None
+    assert config["sells_from"] is None and config["currencies"] is None and config["shop"] == "default"
     assert [rule["name"] for rule in config["routing"]["rules"]] == ["default"]
 
 
@@ -189,6 +191,7 @@ def test_channel_settings_refuse_beside_each_field_and_save_nothing(browser, dat
     bad = _channel_form(
         safety_stock="-1",
         currencies="EUR, XXQ",
+        shop="two words",
         when_nothing_fits="next_rule",
         auto_cancel_after_days="99999",
         rules='[{"name": "a", "sort": ["nearest"]}]',
@@ -196,7 +199,14 @@ def test_channel_settings_refuse_beside_each_field_and_save_nothing(browser, dat
     refused = _post(browser, f"{ADMIN}/channels/bol", bad)
     assert refused.status_code == 422
     errors = _errors(refused.text)
-    assert errors.keys() == {"safety_stock", "currencies", "when_nothing_fits", "auto_cancel_after_days", "rules"}
+    assert errors.keys() == {
+        "safety_stock",
+        "currencies",
+        "shop",
+        "when_nothing_fits",
+        "auto_cancel_after_days",
+        "rules",
+    }
     assert "rules[0].sort" in errors["rules"] and "nearest" in errors["rules"]
     assert "XXQ" in errors["currencies"]
     assert "[{&#34;name&#34;: &#34;a&#34;, &#34;sort&#34;: [&#34;nearest&#34;]}]" in refused.text  # kept as typed

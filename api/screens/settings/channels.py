@@ -19,7 +19,7 @@ from api.deps import ChannelSettingsDep, LocationsDep, SettingsDep
 from api.screens.pages import FlashQuery, check_form, not_found, page, read_flash, redirect
 from api.screens.settings.forms import FORM_LEVEL, Admin, decimal, text, whole_number
 from domain import limits
-from domain.channels import ChannelPolicy, channel_policy_from_dict
+from domain.channels import DEFAULT_SHOP, ChannelPolicy, channel_policy_from_dict
 from domain.order import CHANNELS
 from domain.routing import Fallback, PartialPolicy, RoutingConfigError, policy_from_dict, policy_to_dict
 from domain.sourcing import Destination, PlanOutcome
@@ -144,6 +144,7 @@ def _typed(policy: ChannelPolicy) -> dict[str, Any]:
         "sells_from": list(policy.sells_from or ()),
         "safety_stock": policy.safety_stock,
         "currencies": ", ".join(policy.currencies or ()),
+        "shop": policy.shop,
         "partial": routing["partial"],
         "when_nothing_fits": routing["when_nothing_fits"],
         "auto_cancel_after_days": routing["auto_cancel_after_days"],
@@ -159,7 +160,7 @@ def _one(form: FormData, name: str) -> str:
 def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     """What was typed, the config it makes (the JSON API's shape) and an error per field. Each part
     is checked alone by the domain's own parser, so its message lands next to its field."""
-    fields = {name: _one(form, name) for name in ("safety_stock", "currencies", "partial", "when_nothing_fits")}
+    fields = {name: _one(form, name) for name in ("safety_stock", "currencies", "shop", "partial", "when_nothing_fits")}
     fields |= {name: _one(form, name) for name in ("auto_cancel_after_days", "rules", "sells_from_mode")}
     picked = [value for value in form.getlist("sells_from") if isinstance(value, str)]
     typed: dict[str, Any] = fields | {"sells_from": picked}
@@ -178,7 +179,12 @@ def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[s
             routing["rules"] = json.loads(fields["rules"])
         except json.JSONDecodeError as exc:
             errors["rules"] = f"not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})"
-    config = {"sells_from": sells_from, "safety_stock": 0 if safety is None else safety, "currencies": currencies}
+    config = {
+        "sells_from": sells_from,
+        "safety_stock": 0 if safety is None else safety,
+        "currencies": currencies,
+        "shop": fields["shop"].strip() or DEFAULT_SHOP,
+    }
 
     def check(name: str, parse: Callable[[dict[str, Any]], object], part: dict[str, Any]) -> None:
         try:
@@ -186,7 +192,7 @@ def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[s
         except RoutingConfigError as exc:
             errors.setdefault(name, str(exc))
 
-    for name in ("sells_from", "safety_stock", "currencies"):
+    for name in ("sells_from", "safety_stock", "currencies", "shop"):
         check(name, lambda alone: channel_policy_from_dict(channel, alone), config)
     for name in routing:
         check(name, policy_from_dict, routing)
