@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -14,6 +14,7 @@ from contracts.store_credit import IssueCreditInput
 from domain.money import Money
 from domain.status import OrderStatus
 from domain.store_credit import CreditReason
+from ops.store_credit import EXPIRY_SCHEDULE_ID, ensure_expiry_schedule
 from persistence.models import PaymentRecord, StoreCreditEntry
 from services.cancel import request_cancel
 from services.gateway import TemporalWorkflows
@@ -90,3 +91,29 @@ async def test_the_gateway_captures_only_what_credit_did_not_pay(temporal_client
             payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order.order_id))
             assert (payment.authorized_minor, payment.captured_minor) == (995, 995)
         assert _balance(accounts) == 0
+
+
+async def test_the_daily_expiry_schedule_writes_off_expired_credit(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db) as engine:
+        past = datetime.now(UTC) - timedelta(days=400)
+        lapsed = CreditAccounts(units_on(db.session_factory), timedelta(days=365), clock=lambda: past)
+        lapsed.issue(
+            IssueCreditInput("test:old", Money(700, "EUR"), CreditReason.RETURN, past, email=EMAIL, shop="default")
+        )
+        await ensure_expiry_schedule(temporal_client, engine.settings)
+        await ensure_expiry_schedule(temporal_client, engine.settings)  # a second worker starting
+        handle = temporal_client.get_schedule_handle(EXPIRY_SCHEDULE_ID)
+        try:
+            await handle.trigger()
+            deadline = asyncio.get_running_loop().time() + 30
+            kinds: list[str] = []
+            while asyncio.get_running_loop().time() < deadline:
+                with db.session() as session:
+                    kinds = list(session.scalars(select(StoreCreditEntry.kind).order_by(StoreCreditEntry.id)))
+                if "expire" in kinds:
+                    break
+                await asyncio.sleep(0.2)
+            assert kinds == ["issue", "expire"]
+        finally:
+            await handle.delete()
