@@ -20,7 +20,7 @@ from temporalio.client import Client
 from config import Settings
 from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from domain.fulfilment import DEFAULT_SLAS
-from domain.order import FULFILLED_AT_COUNTER, Order
+from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, Order
 from domain.outside_fulfilment import counter_sale_refusal
 from domain.status import OrderStatus
 from domain.store_credit import CreditRefused
@@ -103,6 +103,8 @@ class Intake:
         if refusal is not None:
             raise Unprocessable(f"pickup_location_id: {refusal}")
         if order.store_credit is not None:
+            if order.fulfilled_by == FULFILLED_BY_CHANNEL:
+                raise Unprocessable("store_credit: an order the channel fulfils is paid on the channel")
             return await self._take_paid_with_credit(order)
         return await self.take(order)
 

@@ -22,7 +22,7 @@ from services.intake import Intake
 from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from tests.factories import add_location, make_order, stock
-from tests.workflow.conftest import running_engine
+from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.gates import Gate, GatedWarehouse
 from workflows.order import OrderWorkflow
 
@@ -117,3 +117,40 @@ async def test_the_daily_expiry_schedule_writes_off_expired_credit(temporal_clie
             assert kinds == ["issue", "expire"]
         finally:
             await handle.delete()
+
+
+async def test_post_orders_spends_credit_once_and_refuses_what_it_cannot_cover(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 5})
+        accounts = _give(db, 1000)
+        order = {
+            "channel": "webshop",
+            "external_id": "paid-with-credit",
+            "currency": "EUR",
+            "lines": [{"sku": "A", "quantity": 1, "unit_price": {"amount_minor": 1500, "currency": "EUR"}}],
+            "customer_email": "SAM@example.org",
+            "payment_method": "pm_card_visa",
+            "store_credit": {"amount_minor": 1200, "currency": "EUR"},
+        }
+        with api_client(engine, "credit-admin") as api:
+            staff = {"Authorization": "Bearer credit-admin"}
+            short = api.post("/orders", json=order, headers=staff)
+            assert short.status_code == 422, short.text
+            assert short.json()["detail"]["available"] == {"amount_minor": 1000, "currency": "EUR"}
+            assert api.get("/orders/order-webshop-paid-with-credit", headers=staff).status_code == 404
+            order["store_credit"] = {"amount_minor": 800, "currency": "EUR"}
+            taken = api.post("/orders", json=order, headers=staff)
+            again = api.post("/orders", json=order, headers=staff)
+            assert (taken.status_code, again.status_code) == (202, 202)
+            assert (taken.json()["duplicate"], again.json()["duplicate"]) == (False, True)
+            assert _balance(accounts) == 200
+            channel = {**order, "external_id": "fulfilled-elsewhere", "fulfilled_by": "channel"}
+            assert api.post("/orders", json=channel, headers=staff).status_code == 422
+        await engine.wait_for_status("order-webshop-paid-with-credit", "SHIPPED", "COMPLETED")
+        with db.session() as session:
+            payment = session.scalar(
+                select(PaymentRecord).where(PaymentRecord.order_id == "order-webshop-paid-with-credit")
+            )
+        assert (payment.authorized_minor, payment.captured_minor) == (700, 700)
