@@ -19,12 +19,13 @@ from temporalio.worker import Replayer
 from config import load_settings
 from integrations.temporal.client import data_converter
 from workflows.channel_pull import ChannelPullWorkflow
+from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ChannelPullWorkflow, StockFeedWorkflow]
+WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ChannelPullWorkflow, StockFeedWorkflow, GoodwillWorkflow]
 """Every workflow type a stored history may belong to."""
 
 
@@ -76,6 +77,10 @@ JOURNEYS: dict[str, str] = {
     "test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays",
     "shipment_labelled_after_an_outage": f"{_TESTS}/test_carrier_labels.py::"
     "test_an_outage_leaves_the_label_pending_escalates_it_and_recovers",
+    "paid_with_credit_then_cancelled": f"{_TESTS}/test_store_credit_orders.py::"
+    "test_a_cancelled_order_gets_its_store_credit_back",
+    "goodwill_refunded": f"{_TESTS}/test_goodwill.py::"
+    "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

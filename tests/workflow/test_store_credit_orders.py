@@ -24,6 +24,7 @@ from services.unit_of_work import units_on
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.gates import Gate, GatedWarehouse
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 
 EMAIL = "sam@example.org"
@@ -74,6 +75,7 @@ async def test_a_cancelled_order_gets_its_store_credit_back(temporal_client, sql
         # Only what credit did not pay went to the gateway, and all of it was voided.
         assert (payment.authorized_minor, payment.voided_minor, payment.captured_minor) == (1995, 1995, 0)
         assert kinds == ["issue", "spend", "reverse"]
+        await record_history(handle, "paid_with_credit_then_cancelled")
 
 
 async def test_the_gateway_captures_only_what_credit_did_not_pay(temporal_client, sqlite_database):
