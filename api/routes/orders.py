@@ -50,7 +50,10 @@ OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
     responses={
         401: {"description": "neither a staff token nor a channel's API key"},
         403: {"description": "a channel's key, for an order of another channel; a role that may not handle orders"},
-        422: {"description": "not a canonical order; the message names the field"},
+        422: {
+            "description": "not a canonical order (the message names the field); or `store_credit` the customer's "
+            "credit cannot cover: {message, refusal: insufficient, available}, nothing recorded"
+        },
     },
 )
 async def create_order(request: Request, caller: StaffOrChannel, intake: IntakeDep, audit: AuditDep) -> Any:
