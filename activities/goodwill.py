@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
@@ -48,7 +49,8 @@ class GoodwillActivities(GoodwillSteps):
         with UnitOfWork(self._session_factory) as uow:
             record = uow.session.get(GoodwillRecord, data.goodwill_id)
             assert record is not None, data.goodwill_id
-            payment = uow.session.query(PaymentRecord).filter_by(order_id=record.order_id).one()
+            payment = goodwill_store.order_payment(uow.session, record.order_id)
+            assert payment is not None, record.order_id  # reserved as a refund: there is one
             provider, provider_ref = payment.provider, payment.provider_ref
             amount = Money(record.amount_minor, record.currency)
         try:
@@ -59,7 +61,9 @@ class GoodwillActivities(GoodwillSteps):
             raise gateway_failure(exc) from exc
 
         def effect(session: Session) -> GoodwillResult:
-            payment = session.query(PaymentRecord).filter_by(provider_ref=provider_ref).with_for_update().one()
+            payment = session.scalars(
+                select(PaymentRecord).where(PaymentRecord.provider_ref == provider_ref).with_for_update()
+            ).one()
             payment.refunded_minor += amount.amount_minor
             payment.updated_at = data.at
             record = goodwill_store.close(session, data.goodwill_id, GoodwillStatus.REFUNDED, "refunded", data.at)

@@ -63,6 +63,12 @@ def _refunded_on_channel(session: Session, order_id: str) -> int:
     return int(session.scalar(query) or 0)
 
 
+def order_payment(session: Session, order_id: str) -> PaymentRecord | None:
+    """The order's payment through our gateway (the first, should an order ever hold more)."""
+    query = select(PaymentRecord).where(PaymentRecord.order_id == order_id).order_by(PaymentRecord.created_at)
+    return session.scalars(query.limit(1)).first()
+
+
 def reserve(
     session: Session,
     *,
@@ -83,7 +89,7 @@ def reserve(
     existing = session.get(GoodwillRecord, goodwill_id)
     if existing is not None:
         return Reserved(existing, False)
-    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+    payment = order_payment(session, order_id)
     credit_paid = _credit_paid(session, order_id)
     if payment is not None:
         captured = payment.captured_minor + credit_paid
