@@ -1,7 +1,7 @@
 """Store credit: an account per shop and customer, and its append-only ledger; goodwill given on orders.
 
 Revision ID: 0019
-Revises: 0022
+Revises: 0018
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0022"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
