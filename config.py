@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     """Where customers reach the API (https://shop.example/oms), for the absolute tracking links in
     GET /orders/{id}; empty: the address each request came in on (an internal one behind a proxy)."""
     return_window: Duration = timedelta(days=30)
+    return_expiry: Duration = timedelta(days=30)
+    """How long a return's RMA waits for its parcel before it expires (a late parcel is still received)."""
+    return_auto_approve: bool = False
+    """Customers' own return requests are approved at once (no support decision; RMA issued at once)."""
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""
@@ -171,6 +175,8 @@ class Settings(BaseSettings):
                 raise ValueError(refusal)
         if self.return_window < timedelta(0):
             raise ValueError("OMS_RETURN_WINDOW cannot be negative")
+        if self.return_expiry <= timedelta(0):
+            raise ValueError("OMS_RETURN_EXPIRY must be a positive duration")
         return self
 
     @property

@@ -36,6 +36,7 @@ from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
 from activities.permanent_failures import PermanentFailures
 from activities.return_labels import ReturnLabelActivities
+from activities.return_lifecycle import ReturnLifecycleActivities
 from activities.returns import ReturnActivities
 from activities.stock_feed import StockFeedActivities
 from activities.store_credit import StoreCreditActivities
@@ -69,6 +70,7 @@ from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
 from workflows.store_credit_expiry import StoreCreditExpiryWorkflow
@@ -167,6 +169,9 @@ def build_parts(
     returns = ReturnActivities(session_factory, gateways)
     credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
     goodwill = GoodwillActivities(session_factory, gateways, settings.store_credit_expiry)
+    lifecycle = ReturnLifecycleActivities(
+        session_factory, expiry=settings.return_expiry, auto_approve=settings.return_auto_approve
+    )
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
@@ -178,6 +183,7 @@ def build_parts(
     return WorkerParts(
         workflows=[
             OrderWorkflow,
+            ReturnWorkflow,
             StockFeedWorkflow,
             ChannelPullWorkflow,
             GoodwillWorkflow,
@@ -203,6 +209,10 @@ def build_parts(
             goodwill.refund_goodwill,
             goodwill.credit_goodwill,
             goodwill.refuse_goodwill,
+            lifecycle.open_return,
+            lifecycle.record_return_step,
+            lifecycle.receive_return,
+            lifecycle.dispose_return,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             *shipments.activities,

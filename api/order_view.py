@@ -125,6 +125,8 @@ def _return(r: ReturnRecord) -> dict[str, object]:
         "requested_by": r.requested_by,
         "created_at": r.created_at.isoformat(),
         "refunded_at": r.refunded_at.isoformat() if r.refunded_at else None,
+        "state": r.state or "RESOLVED",
+        "rma": r.rma,
     }
 
 

@@ -136,7 +136,7 @@ class Services:
         return cls(
             intake=Intake(settings, units, workflows),
             order_actions=OrderActions(units, workflows),
-            returns=Returns(units, workflows),
+            returns=Returns(units, workflows, task_queue=settings.task_queue, expiry=settings.return_expiry),
             shipments=Shipments(units, workflows),
             labels=CarrierLabels(units, sendcloud.connect(settings)),
             deliveries=Deliveries(units, workflows),

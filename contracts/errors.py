@@ -26,6 +26,9 @@ class ErrorType(StrEnum):
     a counter sells: the order waits on hold."""
     RETURN_REFUSED = "ReturnRefused"
     """A refused return; its first detail is the domain.returns.ReturnRefusalKind."""
+    RETURN_STEP_REFUSED = "ReturnStepRefused"
+    """A return's step refused (out of order, does not add up); its first detail is the
+    domain.return_lifecycle.ReturnStepRefusalKind."""
     CHANNEL_NOT_CONFIGURED = "ChannelNotConfigured"
     CHANNEL_RATE_LIMITED = "ChannelRateLimited"
     CHANNEL_UNAVAILABLE = "ChannelUnavailable"

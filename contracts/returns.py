@@ -24,6 +24,17 @@ class ReturnRequest:
     requested_by: str = "support"
     restock: bool = True
     """False: the goods are not fit to sell again (damaged): refunded, not put back on the shelf."""
+    received: bool = False
+    """The goods are here already (a counter return): received in full, disposed of by `restock`
+    and resolved at once. False: an RMA is issued and the return waits for its parcel."""
+    location_id: str | None = None
+    """Where goods already here are received; None: where they were shipped from."""
+    source: str = "support"
+    """Who asks: "support", "customer" (self-service) or the channel's name (its own return)."""
+    external_rma: str | None = None
+    """The channel's return id, for a return the channel sent: it makes the request idempotent."""
+    resolution: str = "refund"
+    """How it is settled (domain.return_lifecycle.Resolution); only a refund for now."""
 
 
 @dataclass
@@ -54,7 +65,10 @@ class RefundReturnInput:
 class ReturnAccepted:
     return_id: str
     status: str
+    """REQUESTED or AWAITING_APPROVAL while the return waits for its parcel; REFUNDED or
+    REFUND_ON_CHANNEL once settled (a one-step return, or goods that were here already)."""
     refund: Money
+    rma: str = ""
 
 
 class Returns:

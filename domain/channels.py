@@ -10,6 +10,7 @@ from typing import Any
 from domain.limits import INTEGER_MAX, SHOP
 from domain.money import MoneyError, currency_exponent
 from domain.order import CHANNELS
+from domain.return_lifecycle import RefundTiming
 from domain.routing import RoutingConfigError, RoutingPolicy, policy_from_dict, policy_to_dict
 
 DEFAULT_SHOP = "default"
@@ -29,13 +30,16 @@ class ChannelPolicy:
     shop: str = DEFAULT_SHOP
     """The shop this channel's customers hold store credit at (domain.store_credit): channels naming
     the same shop share it (a retailer's web shop and its tills), until an admin splits them."""
+    refund_timing: RefundTiming = RefundTiming.AT_RECEIPT
+    """When a return's money goes back on this channel: when the parcel is received (the default),
+    or as soon as the RMA is issued (trusted customers; a shortfall is then money to recover)."""
 
 
 def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPolicy:
     """Parse a stored or submitted channel config; RoutingConfigError names the bad field."""
     if channel not in CHANNELS:
         raise RoutingConfigError(f"unknown channel {channel!r}")
-    unknown = set(data) - {"sells_from", "safety_stock", "routing", "currencies", "shop"}
+    unknown = set(data) - {"sells_from", "safety_stock", "routing", "currencies", "shop", "refund_timing"}
     if unknown:
         raise RoutingConfigError(f"unknown channel settings: {', '.join(sorted(unknown))}")
     sells_from = data.get("sells_from")
@@ -49,7 +53,12 @@ def channel_policy_from_dict(channel: str, data: Mapping[str, Any]) -> ChannelPo
     routing = policy_from_dict(data["routing"]) if data.get("routing") is not None else RoutingPolicy()
     currencies = _currencies(data.get("currencies"))
     sells = tuple(sells_from) if sells_from is not None else None
-    return ChannelPolicy(channel, sells, safety, routing, currencies, _shop(data.get("shop", DEFAULT_SHOP)))
+    timing = data.get("refund_timing") or RefundTiming.AT_RECEIPT.value
+    if timing not in {member.value for member in RefundTiming}:
+        known = " or ".join(member.value for member in RefundTiming)
+        raise RoutingConfigError(f"refund_timing must be {known}")
+    shop = _shop(data.get("shop", DEFAULT_SHOP))
+    return ChannelPolicy(channel, sells, safety, routing, currencies, shop, RefundTiming(timing))
 
 
 def _shop(value: Any) -> str:
@@ -84,6 +93,7 @@ def channel_policy_to_dict(policy: ChannelPolicy) -> dict[str, Any]:
         "routing": policy_to_dict(policy.routing),
         "currencies": list(policy.currencies) if policy.currencies is not None else None,
         "shop": policy.shop,
+        "refund_timing": policy.refund_timing.value,
     }
 
 

@@ -58,6 +58,8 @@ TASK_QUEUE = 200
 SHIPMENT_ID = 220
 """shipment-<order id>-<location id>[-<round>]: ORDER_ID and LOCATION_ID fit."""
 RETURN_ID = 220
+RMA = 40
+"""RMA-XXXXX-XXXXX-<sequence> (domain.return_lifecycle.rma_number)."""
 SHIPMENT_KIND = 20
 STEP = 16
 CARRIER = 64

@@ -349,6 +349,20 @@ def check_dispositions(receipt: Receipt, lines: Iterable[DispositionLine]) -> St
     return effects
 
 
+# --- Resolution --------------------------------------------------------------------------------------
+
+
+class Resolution(StrEnum):
+    """How a return is settled with the customer once its goods are disposed of."""
+
+    REFUND = "refund"
+    """Money back for what came (or, refunded on request, for what was announced)."""
+    EXCHANGE = "exchange"
+    """Another item sent instead (domain.exchanges)."""
+    STORE_CREDIT = "store_credit"
+    """Credit to spend in the shop (domain.store_credit)."""
+
+
 # --- Money -------------------------------------------------------------------------------------------
 
 

@@ -580,8 +580,45 @@ class ReturnRecord(Base):
     requested_by: Mapped[str] = mapped_column(String(limits.PERSON), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The lifecycle (domain.return_lifecycle); NULL on returns taken in one step before it (1.x).
+    state: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    rma: Mapped[str | None] = mapped_column(String(limits.RMA), nullable=True)
+    sequence: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The return's number on its order (1, 2, ...): the RMA's last part."""
+    source: Mapped[str] = mapped_column(String(limits.CHANNEL), default="support", server_default="support")
+    """Who asked: support, the customer, or the channel that sent it (its name)."""
+    external_rma: Mapped[str | None] = mapped_column(String(limits.EXTERNAL_ID), nullable=True)
+    """The channel's own return id, for a return a channel sent us."""
+    refund_timing: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    location_id: Mapped[str | None] = mapped_column(String(limits.LOCATION_ID), nullable=True)
+    """Where the parcel was received."""
+    received: Mapped[dict[str, dict[str, int]] | None] = mapped_column(JSONDocument, nullable=True)
+    """Units received per SKU and condition."""
+    short: Mapped[dict[str, int] | None] = mapped_column(JSONDocument, nullable=True)
+    dispositions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument, nullable=True)
+    over_refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    """Refunded on request for units that never came: owed by the customer."""
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (Index("ix_returns_created", "created_at"),)  # returns in a window (KPI report, charts)
+    __table_args__ = (
+        Index("ix_returns_created", "created_at"),  # returns in a window (KPI report, charts)
+        Index("ix_returns_state", "state", "created_at"),  # GET /returns?state=
+        Index("ux_returns_rma", "rma", unique=True),
+    )
+
+
+class RefundBasis(Base):
+    """The units an order's return refunds have paid for so far (domain.return_lifecycle.RefundStep):
+    each refund is priced against it and moves it in the same transaction, so two returns never
+    refund the same units and the refunds never exceed what the goods cost."""
+
+    __tablename__ = "return_refund_bases"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    units: Mapped[dict[str, int]] = mapped_column(JSONDocument)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReturnLabelRecord(Base):

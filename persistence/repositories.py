@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from contracts.return_lifecycle import OpenedReturn
+from contracts.returns import ReturnRequest
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.goodwill import GoodwillForm
@@ -61,6 +63,7 @@ from persistence.read_model import (
     overview,
     payment_changes,
     return_labels,
+    return_lifecycle,
     returns,
     shipments,
     staff_actions,
@@ -163,6 +166,35 @@ class SqlReturns:
 
     def label_document(self, return_id: str) -> tuple[bytes, str] | None:
         return return_labels.label_document(self._session, return_id)
+
+    def find(self, return_id_or_rma: str) -> ReturnRecord | None:
+        return return_lifecycle.find(self._session, return_id_or_rma)
+
+    def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
+        return return_lifecycle.listed(self._session, state=state, limit=limit, offset=offset)
+
+    def open_channel_return(
+        self,
+        order: Order,
+        request: ReturnRequest,
+        *,
+        return_id: str,
+        at: datetime,
+        expiry: timedelta,
+        shipped: dict[str, int] | None,
+    ) -> OpenedReturn:
+        return return_lifecycle.open_return(
+            self._session,
+            order=order,
+            request=request,
+            at=at,
+            window_closes_at=None,
+            check_window=False,
+            expiry=expiry,
+            auto_approve=True,
+            return_id=return_id,
+            shipped=shipped,
+        )
 
 
 class SqlShipments:

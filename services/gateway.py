@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.client import Client, WorkflowQueryFailedError, WorkflowUpdateFailedError
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
@@ -19,16 +19,33 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.goodwill import GoodwillInput
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
+from contracts.return_lifecycle import (
+    DisposeReturnRequest,
+    ReceiveReturnRequest,
+    ReturnDecision,
+    ReturnView,
+    ReturnWorkflowInput,
+)
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.status import OrderStatus
 from services.errors import Unavailable
 from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.search_attributes import CHANNEL, ORDER_STATUS
 from workflows.shipment import ShipmentWorkflow
 
 Connect = Callable[[], Awaitable[Client]]
+
+RETURN_STEPS: dict[str, object] = {
+    "approve": ReturnWorkflow.approve,
+    "reject": ReturnWorkflow.reject,
+    "cancel": ReturnWorkflow.cancel,
+    "receive": ReturnWorkflow.receive,
+    "dispose": ReturnWorkflow.dispose,
+}
+"""The steps people take on a return, by the name the API gives them: ReturnWorkflow's updates."""
 
 
 class EngineUnavailable(Unavailable):
@@ -92,6 +109,16 @@ class WorkflowGateway(Protocol):
         """Tell the order its parcels arrived (WorkflowNotFound once its run has ended)."""
 
     async def request_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted: ...
+
+    async def start_return(self, data: ReturnWorkflowInput, *, task_queue: str) -> bool:
+        """Start a return's own workflow (a channel's return). False: it runs (or ran) already."""
+
+    async def return_view(self, return_id: str) -> ReturnView: ...
+
+    async def return_step(
+        self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
+    ) -> ReturnView:
+        """One of RETURN_STEPS (approve, reject, cancel, receive, dispose) on the return's workflow."""
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress: ...
 
@@ -184,6 +211,36 @@ class TemporalWorkflows:
         client = await self._connect()
         async with _engine_errors():
             return await client.get_workflow_handle(order_id).execute_update(OrderWorkflow.request_return, request)
+
+    async def start_return(self, data: ReturnWorkflowInput, *, task_queue: str) -> bool:
+        client = await self._connect()
+        try:
+            async with _engine_errors():
+                await client.start_workflow(
+                    ReturnWorkflow.run,
+                    data,
+                    id=data.opened.return_id,
+                    task_queue=task_queue,
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    static_summary=f"return {data.opened.rma}",
+                )
+        except WorkflowAlreadyStartedError:
+            return False
+        return True
+
+    async def return_view(self, return_id: str) -> ReturnView:
+        client = await self._connect()
+        async with _engine_errors():
+            return await client.get_workflow_handle(return_id).query(ReturnWorkflow.view)
+
+    async def return_step(
+        self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
+    ) -> ReturnView:
+        client = await self._connect()
+        async with _engine_errors():
+            update: Any = RETURN_STEPS[step]
+            answer: ReturnView = await client.get_workflow_handle(return_id).execute_update(update, arg)
+            return answer
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress:
         client = await self._connect()

@@ -9,9 +9,11 @@ the services hand them to the API, which turns them into its public shapes.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
+from contracts.return_lifecycle import OpenedReturn
+from contracts.returns import ReturnRequest
 from domain.accounts import Throttle
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
@@ -118,6 +120,24 @@ class ReturnRepository(Protocol):
 
     def label_document(self, return_id: str) -> tuple[bytes, str] | None:
         """(PDF, media type) of the return's ready label."""
+
+    def find(self, return_id_or_rma: str) -> ReturnRecord | None:
+        """A return of the lifecycle by its id or its RMA (as rma_number writes it)."""
+
+    def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
+        """Returns of the lifecycle, newest first, and how many there are."""
+
+    def open_channel_return(
+        self,
+        order: Order,
+        request: ReturnRequest,
+        *,
+        return_id: str,
+        at: datetime,
+        expiry: timedelta,
+        shipped: dict[str, int] | None,
+    ) -> OpenedReturn:
+        """Record a channel's return (domain.returns.ReturnRefused); the one recorded when it exists."""
 
 
 class ShipmentRepository(Protocol):

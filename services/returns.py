@@ -6,14 +6,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 from contracts.errors import ErrorType
+from contracts.return_lifecycle import (
+    DisposeReturnRequest,
+    ReceiveReturnRequest,
+    ReturnDecision,
+    ReturnView,
+    ReturnWorkflowInput,
+)
 from contracts.returns import ReturnAccepted, ReturnRequest
+from domain import limits
 from domain.money import Money
-from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, InvalidOrder, Order, OrderLine
-from domain.returns import ReturnRefusalKind, refund_for
-from persistence.models import OrderRecord
-from services.errors import Conflict, Failed, NotFound, refused
+from domain.order import (
+    CHANNELS,
+    FULFILLED_AT_COUNTER,
+    FULFILLED_BY_CHANNEL,
+    FULFILLED_BY_US,
+    InvalidOrder,
+    Order,
+    OrderLine,
+)
+from domain.return_lifecycle import ReturnState, ReturnStepRefusalKind
+from domain.returns import ReturnRefusalKind, ReturnRefused, refund_for
+from persistence.models import OrderRecord, ReturnRecord
+from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
 from services.gateway import (
     EngineError,
     EngineUnavailable,
@@ -25,6 +43,58 @@ from services.gateway import (
 from services.unit_of_work import UnitOfWorkFactory
 
 _UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value})
+_STEP_CONFLICTS = frozenset({ReturnStepRefusalKind.OUT_OF_ORDER.value, ReturnStepRefusalKind.FINISHED.value})
+_STEP_UNPROCESSABLE = frozenset(kind.value for kind in ReturnStepRefusalKind) - _STEP_CONFLICTS
+
+
+@dataclass(frozen=True)
+class ReturnSummary:
+    """A return of the lifecycle as the read model keeps it (lists, GET /returns/{id})."""
+
+    return_id: str
+    order_id: str
+    rma: str
+    state: str
+    status: str
+    """The money side: REFUNDED or REFUND_ON_CHANNEL once settled, else the state."""
+    source: str
+    external_rma: str | None
+    lines: dict[str, int]
+    reason: str
+    refund: Money
+    over_refunded: Money
+    location_id: str | None
+    received: dict[str, dict[str, int]]
+    short: dict[str, int]
+    created_at: datetime
+    expires_at: datetime | None
+
+    @classmethod
+    def of(cls, record: ReturnRecord) -> ReturnSummary:
+        currency = record.currency
+        return cls(
+            return_id=record.return_id,
+            order_id=record.order_id,
+            rma=record.rma or "",
+            state=record.state or record.status,
+            status=record.status,
+            source=record.source,
+            external_rma=record.external_rma,
+            lines=dict(record.lines),
+            reason=record.reason,
+            refund=Money(record.refund_minor, currency),
+            over_refunded=Money(record.over_refunded_minor, currency),
+            location_id=record.location_id,
+            received=dict(record.received or {}),
+            short=dict(record.short or {}),
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+        )
+
+
+def channel_return_id(order_id: str, channel: str, external_rma: str) -> str:
+    """The workflow id of a channel's return: the same for every delivery of it (idempotent)."""
+    return f"return-{order_id}-{channel}-{external_rma}"
 
 
 @dataclass(frozen=True)
@@ -136,9 +206,19 @@ def priced_order(record: OrderRecord) -> Order | None:
 
 
 class Returns:
-    def __init__(self, units: UnitOfWorkFactory, workflows: WorkflowGateway) -> None:
+    def __init__(
+        self,
+        units: UnitOfWorkFactory,
+        workflows: WorkflowGateway,
+        *,
+        task_queue: str = "orders",
+        expiry: timedelta = timedelta(days=30),
+    ) -> None:
+        """`task_queue`, `expiry`: where a channel's return runs and how long its RMA waits."""
         self._units = units
         self._workflows = workflows
+        self._task_queue = task_queue
+        self._expiry = expiry
 
     def options(self, order_id: str) -> ReturnOptions:
         """What of the order may come back and what it refunds (NotFound)."""
@@ -187,5 +267,103 @@ class Returns:
             # The order's workflow has ended: its returns window closed (or it was cancelled).
             message = f"order {order_id} is {recorded}: its returns window is closed"
             raise Conflict(message, refusal=ReturnRefusalKind.WINDOW_CLOSED.value) from None
+        except EngineError:
+            raise EngineUnavailable() from None
+
+    # -- the lifecycle ---------------------------------------------------------------------------
+
+    async def open_channel_return(self, order_id: str, request: ReturnRequest) -> ReturnAccepted:
+        """A return a channel sent (bol.com, ...): recorded against what left and what is claimed,
+        and its ReturnWorkflow started directly (the channel owns the window; the order's own
+        workflow may have completed). Idempotent per (order, request.external_rma): a repeat
+        answers the return opened the first time. NotFound; Conflict or Unprocessable with the
+        refusal's kind; EngineUnavailable."""
+        external = (request.external_rma or "").strip()
+        channel = request.source
+        if not external or len(external) > 60 or channel not in CHANNELS:
+            raise refused("a channel return needs its channel and the channel's return id", "invalid", _UNPROCESSABLE)
+        return_id = channel_return_id(order_id, channel, external)
+        if len(return_id) > limits.RETURN_ID:
+            raise refused("the channel's return id is too long", "invalid", _UNPROCESSABLE)
+
+        def record() -> ReturnWorkflowInput:
+            with self._units() as uow:
+                order_record = uow.orders.get(order_id)
+                if order_record is None:
+                    raise NotFound(f"no order {order_id}")
+                order = priced_order(order_record)
+                if order is None:
+                    raise refused(
+                        "this order was recorded without lines: nothing to return", "not_shipped", _UNPROCESSABLE
+                    )
+                shipped = None
+                if order_record.fulfilled_by != FULFILLED_BY_US and not uow.returns.shipped_units(order_id):
+                    shipped = order.demand()  # shipped by the channel or at the counter: the order says
+                try:
+                    opened = uow.returns.open_channel_return(
+                        order, request, return_id=return_id, at=datetime.now(UTC), expiry=self._expiry, shipped=shipped
+                    )
+                except ReturnRefused as exc:
+                    raise refused(str(exc), exc.kind.value, _UNPROCESSABLE) from None
+                uow.commit()
+            return ReturnWorkflowInput(order, request, opened)
+
+        data = await asyncio.to_thread(record)
+        try:
+            await self._workflows.start_return(data, task_queue=self._task_queue)
+        except EngineError:
+            raise EngineUnavailable() from None
+        opened = data.opened
+        return ReturnAccepted(opened.return_id, opened.state, opened.refund, opened.rma)
+
+    def get(self, return_id_or_rma: str) -> ReturnSummary:
+        """A return by its id or RMA (NotFound)."""
+        with self._units(read_only=True) as uow:
+            record = uow.returns.find(return_id_or_rma.strip())
+            if record is None or record.state is None:
+                raise NotFound(f"no return {return_id_or_rma}")
+            return ReturnSummary.of(record)
+
+    def page(self, *, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ReturnSummary], int]:
+        """Returns newest first, in `state` when given (Unprocessable for an unknown state)."""
+        if state and state not in {member.value for member in ReturnState}:
+            raise Unprocessable(f"state must be one of {', '.join(member.value for member in ReturnState)}")
+        with self._units(read_only=True) as uow:
+            records, count = uow.returns.page(state=state or None, limit=limit, offset=offset)
+            return [ReturnSummary.of(record) for record in records], count
+
+    async def approve(self, return_id: str, decision: ReturnDecision) -> ReturnView:
+        return await self._step(return_id, "approve", decision)
+
+    async def reject(self, return_id: str, decision: ReturnDecision) -> ReturnView:
+        return await self._step(return_id, "reject", decision)
+
+    async def cancel(self, return_id: str, decision: ReturnDecision) -> ReturnView:
+        return await self._step(return_id, "cancel", decision)
+
+    async def receive(self, return_id: str, receipt: ReceiveReturnRequest) -> ReturnView:
+        return await self._step(return_id, "receive", receipt)
+
+    async def dispose(self, return_id: str, dispositions: DisposeReturnRequest) -> ReturnView:
+        return await self._step(return_id, "dispose", dispositions)
+
+    async def _step(
+        self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
+    ) -> ReturnView:
+        """NotFound; Conflict (out of order, finished) or Unprocessable (does not add up, ...) with
+        the refusal's kind; Failed; EngineUnavailable."""
+        summary = await asyncio.to_thread(self.get, return_id)
+        try:
+            return await self._workflows.return_step(summary.return_id, step, arg)
+        except UpdateFailed as exc:
+            if exc.error_type in (ErrorType.RETURN_STEP_REFUSED, ErrorType.RETURN_REFUSED):
+                kind = exc.refusal or ReturnStepRefusalKind.OUT_OF_ORDER.value
+                raise refused(exc.refused_because, kind, _STEP_UNPROCESSABLE | _UNPROCESSABLE) from None
+            raise Failed(f"the return's step could not be completed: {exc.reason}") from None
+        except (WorkflowNotFound, WorkflowNotRunning):
+            raise Conflict(
+                f"return {summary.return_id} is {summary.state}: nothing follows",
+                refusal=ReturnStepRefusalKind.FINISHED.value,
+            ) from None
         except EngineError:
             raise EngineUnavailable() from None

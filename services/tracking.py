@@ -173,6 +173,14 @@ _REFUND_WORDING: dict[str, str] = {
     ReturnStatus.ACCEPTED: "Return received, refund in progress",
     ReturnStatus.REFUNDED: "Refunded",
     ReturnStatus.REFUND_ON_CHANNEL: "Refunded through the shop you ordered from",
+    "AWAITING_APPROVAL": "Return requested, waiting for approval",
+    "REQUESTED": "Return approved, waiting for your parcel",
+    "RECEIVED": "Parcel received, refund in progress",
+    "DISPOSED": "Parcel received, refund in progress",
+    "RESOLVED": "Return completed",
+    "EXPIRED": "Return expired: no parcel arrived",
+    "REJECTED": "Return not accepted",
+    "CANCELLED": "Return cancelled",
 }
 
 

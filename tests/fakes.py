@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.goodwill import GoodwillInput
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
+from contracts.return_lifecycle import (
+    DisposeReturnRequest,
+    OpenedReturn,
+    ReceiveReturnRequest,
+    ReturnDecision,
+    ReturnView,
+    ReturnWorkflowInput,
+)
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
@@ -156,6 +164,25 @@ class FakeReturns:
 
     def label_document(self, return_id: str) -> tuple[bytes, str] | None:
         return None
+
+    def find(self, return_id_or_rma: str) -> ReturnRecord | None:
+        return next((r for r in self.records if return_id_or_rma in (r.return_id, r.rma)), None)
+
+    def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
+        found = [r for r in self.records if r.state is not None and (state is None or r.state == state)]
+        return found[offset : offset + limit], len(found)
+
+    def open_channel_return(
+        self,
+        order: Order,
+        request: ReturnRequest,
+        *,
+        return_id: str,
+        at: datetime,
+        expiry: timedelta,
+        shipped: dict[str, int] | None,
+    ) -> OpenedReturn:
+        raise NotImplementedError("the real database opens returns (tests/workflow/test_return_lifecycle.py)")
 
 
 class FakeShipments:
@@ -509,6 +536,9 @@ class FakeWorkflows:
         self.return_requests: list[tuple[str, ReturnRequest]] = []
         self.confirmations: list[tuple[str, StepConfirmation]] = []
         self.delivered: list[tuple[str, DeliveredNotice]] = []
+        self.started_returns: list[ReturnWorkflowInput] = []
+        self.return_views: dict[str, ReturnView] = {}
+        self.return_steps: list[tuple[str, str, object]] = []
 
     def _call(self, method: str) -> None:
         if not self.reachable:
@@ -557,6 +587,22 @@ class FakeWorkflows:
         self._call("request_return")
         self.return_requests.append((order_id, request))
         return self.returns[order_id]
+
+    async def start_return(self, data: ReturnWorkflowInput, *, task_queue: str) -> bool:
+        self._call("start_return")
+        self.started_returns.append(data)
+        return True
+
+    async def return_view(self, return_id: str) -> ReturnView:
+        self._call("return_view")
+        return self.return_views[return_id]
+
+    async def return_step(
+        self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
+    ) -> ReturnView:
+        self._call("return_step")
+        self.return_steps.append((return_id, step, arg))
+        return self.return_views[return_id]
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress:
         self._call("shipment_progress")

@@ -14,10 +14,19 @@ from persistence.guarded_writes.inventory import adjust_on_hand
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 
+UNCLAIMED = ("REJECTED", "CANCELLED", "EXPIRED")
+"""Return states whose units are free to be asked back again (domain.return_lifecycle.ReturnState)."""
+
 
 def returned_so_far(session: Session, order_id: str) -> dict[str, int]:
+    """Units returned or claimed by a return still open, per SKU: what may no longer be asked back.
+    A rejected, cancelled or expired request claims nothing (an expired one that is received late
+    counts again from its receipt)."""
     units: dict[str, int] = {}
-    for lines in session.scalars(select(ReturnRecord.lines).where(ReturnRecord.order_id == order_id)):
+    claims = select(ReturnRecord.lines).where(
+        ReturnRecord.order_id == order_id, ReturnRecord.state.is_(None) | ReturnRecord.state.not_in(UNCLAIMED)
+    )
+    for lines in session.scalars(claims):
         for sku, quantity in lines.items():
             units[sku] = units.get(sku, 0) + quantity
     return units
@@ -37,7 +46,7 @@ def shipped_units(session: Session, order_id: str) -> dict[str, int]:
     return units
 
 
-def _shipped_from(session: Session, order_id: str, sku: str) -> str | None:
+def shipped_from(session: Session, order_id: str, sku: str) -> str | None:
     """The location that shipped (or handed over) this SKU of the order: the goods go back there."""
     for shipment in session.scalars(
         select(ShipmentRecord)
@@ -81,7 +90,7 @@ def accept_return(
     session.add(record)
     placed = []
     for sku, quantity in sorted(lines.items()):
-        location = (restock_at or _shipped_from(session, order_id, sku)) if restock else None
+        location = (restock_at or shipped_from(session, order_id, sku)) if restock else None
         if location is not None:
             adjust_on_hand(session, location, sku, quantity, kind="return", reason=return_id, order_id=order_id)
             placed.append(f"{quantity} x {sku} back at {location}")

@@ -21,11 +21,12 @@ from integrations.temporal.client import data_converter
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 from workflows.shipment import ShipmentWorkflow
 from workflows.stock_feed import StockFeedWorkflow
 
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ChannelPullWorkflow, StockFeedWorkflow, GoodwillWorkflow]
+WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ReturnWorkflow, ChannelPullWorkflow, StockFeedWorkflow, GoodwillWorkflow]
 """Every workflow type a stored history may belong to."""
 
 

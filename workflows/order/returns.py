@@ -14,11 +14,18 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.order_workflow import OrderRun, OrderWorkflowInput
+    from contracts.return_lifecycle import OpenedReturn, OpenReturnInput, ReturnLifecycle, ReturnWorkflowInput
     from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
     from domain.carrier_events import returns_window_closes_at
     from domain.order import FULFILLED_AT_COUNTER, Order
+    from domain.return_lifecycle import Resolution
 
 from workflows.order.steps import OrderSteps, refusal
+from workflows.returns import ReturnWorkflow
+
+RETURN_LIFECYCLE = "return-lifecycle-v1"
+"""From this patch on a return request opens a ReturnWorkflow (RMA, receipt, disposition, refund);
+before it a return was taken, restocked and refunded in one step."""
 
 WINDOW_FROM_DELIVERY = "returns-window-from-delivery-v1"
 """From this patch on the window of an order we ship counts from its delivery when one is reported
@@ -92,6 +99,56 @@ class ReturnsDesk:
             raise _refused("one line per SKU, please", "invalid")
         if any(line.quantity < 1 for line in request.lines):
             raise _refused("every quantity must be at least 1", "invalid")
+        if request.resolution != Resolution.REFUND.value:
+            raise _refused(f"a return is settled by a refund for now, not {request.resolution!r}", "invalid")
+
+    async def request(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
+        """A return as the current engine takes it: opened as a ReturnWorkflow; histories from
+        before the lifecycle replay the one-step return."""
+        if workflow.patched(RETURN_LIFECYCLE):
+            return await self.open(order, request)
+        return await self.take(order, request)
+
+    async def open(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
+        """Record the request (checked in the database against what left and what open returns
+        claim: a refusal fails the update with the reason) and start its ReturnWorkflow, which
+        outlives the order's. Goods already here are settled at once and answered when done."""
+        async with self._one_at_a_time:
+            try:
+                opened = await self._open(order, request)
+            except ActivityError as err:
+                refused = refusal(err, ErrorType.RETURN_REFUSED)
+                if refused is None:
+                    raise
+                raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_REFUSED) from None
+            self._run.returns += 1
+            handle = await workflow.start_child_workflow(
+                ReturnWorkflow.run,
+                ReturnWorkflowInput(order, request, opened),
+                id=opened.return_id,
+                parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                static_summary=f"return {opened.rma}",
+            )
+        if request.received:
+            return await handle
+        return ReturnAccepted(opened.return_id, opened.state, opened.refund, opened.rma)
+
+    async def _open(self, order: Order, request: ReturnRequest) -> OpenedReturn:
+        counter = self._run.outside == FULFILLED_AT_COUNTER  # no shipment records what left: the order says
+        return await self._steps.activity(
+            ReturnLifecycle.open_return,
+            OpenReturnInput(
+                key=self._steps.key("return"),
+                order=order,
+                request=request,
+                window_closes_at=self._run.window_closes_at,
+                at=workflow.now(),
+                shipped=order.demand() if counter else None,
+                restock_at=order.pickup_location_id if counter else None,
+            ),
+            summary="open a return",
+            hold_on_refusal=False,
+        )
 
     async def take(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
         """Accept the return (restocked, recorded) and refund it. A refusal by what the database

@@ -88,9 +88,9 @@ class OrderWorkflow:
 
     @workflow.update
     async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
-        """Support takes goods back (workflows.order.returns); one return at a time."""
+        """Support asks for goods back (workflows.order.returns): a ReturnWorkflow is opened."""
         assert self._data is not None
-        return await self._returns.take(self._data.order, request)
+        return await self._returns.request(self._data.order, request)
 
     @request_return.validator
     def _return_allowed(self, request: ReturnRequest) -> None:

@@ -1,0 +1,186 @@
+"""What goes in and out of a ReturnWorkflow: its input, the steps people take (updates), its live
+view (query), and the activities that record each step (activities.return_lifecycle)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from temporalio import activity
+
+from contracts.returns import ReturnRequest
+from domain.money import Money
+from domain.order import Order
+
+
+@dataclass
+class OpenReturnInput:
+    key: str
+    """The step's idempotency key (the order workflow's step counter, or the channel's return id)."""
+    order: Order
+    request: ReturnRequest
+    window_closes_at: datetime | None
+    """None: nothing reached the customer yet; a channel return leaves the window to the channel."""
+    at: datetime
+    return_id: str | None = None
+    """None: `return-<order id>-<n>`, n its number on the order, given in the database."""
+    shipped: dict[str, int] | None = None
+    """Units that left when no shipment records them (a counter sale); None: the shipments."""
+    restock_at: str | None = None
+    """Where goods go back when no shipment says (the store of a counter sale)."""
+    check_window: bool = True
+
+
+@dataclass
+class OpenedReturn:
+    return_id: str
+    order_id: str
+    rma: str
+    state: str
+    timing: str
+    """domain.return_lifecycle.RefundTiming of the order's channel when the return was opened."""
+    announced: dict[str, int]
+    requested_at: datetime
+    expires_at: datetime
+    refund: Money
+    """Due now (refunded on request); zero otherwise."""
+    receive_at: str | None = None
+    """Where goods already here (request.received) are received."""
+
+
+@dataclass
+class ReturnWorkflowInput:
+    order: Order
+    request: ReturnRequest
+    opened: OpenedReturn
+
+
+@dataclass
+class ReturnDecision:
+    """approve, reject or cancel: who decided, and why (a rejection's reason is shown to support)."""
+
+    by: str
+    reason: str = ""
+
+
+@dataclass
+class ReceivedLineInput:
+    sku: str
+    quantity: int
+    condition: str = "as_new"
+
+
+@dataclass
+class ReceiveReturnRequest:
+    location_id: str
+    lines: list[ReceivedLineInput]
+    by: str = "warehouse"
+
+
+@dataclass
+class DispositionLineInput:
+    sku: str
+    quantity: int
+    disposition: str
+    reason: str = ""
+
+
+@dataclass
+class DisposeReturnRequest:
+    lines: list[DispositionLineInput]
+    by: str = "warehouse"
+
+
+@dataclass
+class ReturnView:
+    """A return as its workflow knows it (the query `view`, and every step's answer)."""
+
+    return_id: str
+    order_id: str
+    rma: str
+    state: str
+    source: str
+    announced: dict[str, int]
+    refund: Money
+    """Refunded (or noted as the channel's to refund) so far."""
+    status: str = ""
+    """The money side: REFUNDED or REFUND_ON_CHANNEL once settled, else empty."""
+    external_rma: str | None = None
+    location_id: str | None = None
+    received: dict[str, dict[str, int]] = field(default_factory=dict)
+    short: dict[str, int] = field(default_factory=dict)
+    over_refunded: Money | None = None
+    expires_at: datetime | None = None
+    resolution: str = "refund"
+
+
+@dataclass
+class ReturnStepInput:
+    """A step that changes only the state (approve, reject, cancel, expire, resolve)."""
+
+    order: Order
+    return_id: str
+    state: str
+    by: str
+    at: datetime
+    reason: str = ""
+
+
+@dataclass
+class ReturnStepDone:
+    refund: Money
+    """Due now (an approval on a channel that refunds on request); zero otherwise."""
+
+
+@dataclass
+class ReceiveReturnInput:
+    order: Order
+    return_id: str
+    location_id: str
+    lines: list[ReceivedLineInput]
+    by: str
+    at: datetime
+
+
+@dataclass
+class ReceivedReturn:
+    received: dict[str, dict[str, int]]
+    short: dict[str, int]
+    refund: Money
+    """Due now (refunded at receipt for what came); zero when it was refunded on request."""
+    over_refunded: Money
+
+
+@dataclass
+class DisposeReturnInput:
+    order_id: str
+    return_id: str
+    location_id: str
+    lines: list[DispositionLineInput]
+    by: str
+    at: datetime
+
+
+@dataclass
+class DisposedReturn:
+    sellable: dict[str, int]
+
+
+class ReturnLifecycle:
+    """The steps of a return, recorded once each (activities.return_lifecycle implements them)."""
+
+    @activity.defn
+    def open_return(self, data: OpenReturnInput) -> OpenedReturn:
+        raise NotImplementedError
+
+    @activity.defn
+    def record_return_step(self, data: ReturnStepInput) -> ReturnStepDone:
+        raise NotImplementedError
+
+    @activity.defn
+    def receive_return(self, data: ReceiveReturnInput) -> ReceivedReturn:
+        raise NotImplementedError
+
+    @activity.defn
+    def dispose_return(self, data: DisposeReturnInput) -> DisposedReturn:
+        raise NotImplementedError
