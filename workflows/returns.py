@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.returns import RefundReturnInput, ReturnAccepted, Returns
     from domain.money import Money
+    from domain.order import Order  # noqa: F401 (passed through: the input's Order is the worker's own class)
     from domain.return_lifecycle import (
         FINISHED,
         Condition,

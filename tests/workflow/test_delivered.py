@@ -131,5 +131,6 @@ async def _delivered_then_returned(temporal_client: Any, database: Any, sendclou
             taken = await asyncio.to_thread(
                 api.post, f"/orders/{order_id}/returns", json={"lines": [{"sku": "TEE", "quantity": 1}]}, headers=STAFF
             )
-            assert taken.status_code == 201, taken.text
+            assert taken.status_code == 202, taken.text
+            assert taken.json()["status"] == "REQUESTED" and taken.json()["rma"].startswith("RMA-")
             await record_history(engine.client.get_workflow_handle(order_id), "delivered_then_returned")

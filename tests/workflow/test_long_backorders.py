@@ -108,7 +108,7 @@ async def test_a_long_backorder_continues_as_new_and_keeps_answering(temporal_cl
 
         await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
         refund = await handle.execute_update(  # an update
-            OrderWorkflow.request_return, ReturnRequest([ReturnRequestLine("A", 1)], reason="too big")
+            OrderWorkflow.request_return, ReturnRequest([ReturnRequestLine("A", 1)], reason="too big", received=True)
         )
         assert isinstance(refund, ReturnAccepted) and refund.refund.amount_minor == 1250
         await handle.terminate("test done")

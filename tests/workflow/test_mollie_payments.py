@@ -66,7 +66,7 @@ async def test_an_ideal_order_paid_shipped_returned_and_refunded(temporal_client
         await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
 
         accepted = await handle.execute_update(
-            OrderWorkflow.request_return, ReturnRequest([ReturnRequestLine("A", 1)], reason="too big")
+            OrderWorkflow.request_return, ReturnRequest([ReturnRequestLine("A", 1)], reason="too big", received=True)
         )
         assert isinstance(accepted, ReturnAccepted) and accepted.status == ReturnStatus.REFUNDED
         assert (await asyncio.wait_for(handle.result(), 60)).status is OrderStatus.COMPLETED

@@ -71,7 +71,9 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             assert never.json()["detail"]["refusal"] == "not_shipped"
 
             first = await _post(
-                api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 2}], "reason": "too small"}
+                api,
+                f"/orders/{order_id}/returns",
+                {"lines": [{"sku": "TEE", "quantity": 2}], "reason": "too small", "received": True},
             )
             assert first.status_code == 201, first.text
             assert first.json()["status"] == "REFUNDED"
@@ -79,7 +81,11 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             rest = await _post(
                 api,
                 f"/orders/{order_id}/returns",
-                {"lines": [{"sku": "TEE", "quantity": 1}, {"sku": "MUG", "quantity": 1}], "restock": False},
+                {
+                    "lines": [{"sku": "TEE", "quantity": 1}, {"sku": "MUG", "quantity": 1}],
+                    "restock": False,
+                    "received": True,
+                },
             )
             assert rest.status_code == 201, rest.text
             assert rest.json()["refund"]["amount_minor"] == 1000 + 1250
@@ -95,7 +101,9 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             ]
             assert view["payments"][0]["refunded"]["amount_minor"] == 4250
             kinds = [event["kind"] for event in view["events"]]
-            assert kinds.count("return_accepted") == 2 and kinds.count("refunded") == 2
+            assert kinds.count("return_requested") == 2 and kinds.count("refunded") == 2
+            assert kinds.count("return_disposed") == 2 and kinds.count("return_resolved") == 2
+            assert [(r["state"], r["rma"][-2:]) for r in view["returns"]] == [("RESOLVED", "-1"), ("RESOLVED", "-2")]
             await record_history(engine.client.get_workflow_handle(order_id), "returned_in_two_parts")
 
 
