@@ -11,7 +11,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -246,7 +246,9 @@ def build_worker(
     feeds: Mapping[str, StockFeed] | None = None,
     channels: ChannelConnections | None = None,
     carrier: Carrier | None = None,
+    activities: Sequence[Callable[..., Any]] = (),
 ) -> Worker:
+    """`activities`: more, or in place of those of the same name (a test's recording stand-in)."""
     parts = build_parts(
         settings,
         session_factory,
@@ -261,13 +263,18 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=parts.workflows,
-        activities=parts.activities,
+        activities=list({_activity_name(each): each for each in (*parts.activities, *activities)}.values()),
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
         interceptors=[PermanentFailures(), LogContext()],
     )
+
+
+def _activity_name(method: Callable[..., Any]) -> str:
+    definition = getattr(method, "__temporal_activity_definition", None)
+    return definition.name if definition is not None else method.__name__
 
 
 def stock_feed_workflow_id(task_queue: str) -> str:

@@ -73,7 +73,7 @@ class ReturnActivities(Returns):
         stored = stored_result(self._session_factory, key, ReturnAccepted)
         if stored is None:
             with UnitOfWork(self._session_factory) as uow:
-                payment = return_store.refundable(uow.session, data.order_id)
+                payment = None if data.on_channel else return_store.refundable(uow.session, data.order_id)
                 provider_ref = payment.provider_ref if payment else None
                 provider = payment.provider if payment else ""
                 left = payment.captured_minor - payment.refunded_minor if payment else 0

@@ -59,6 +59,8 @@ class RefundReturnInput:
     return_id: str
     amount: Money
     at: datetime
+    on_channel: bool = False
+    """The channel settles it (a return the channel sent us): noted, never refunded by us."""
 
 
 @dataclass

@@ -319,7 +319,9 @@ class ReturnWorkflow:
         view = self.view()
         done = await self._activity(
             Returns.refund_return,
-            RefundReturnInput(view.order_id, view.return_id, amount, workflow.now()),
+            RefundReturnInput(
+                view.order_id, view.return_id, amount, workflow.now(), on_channel=bool(view.external_rma)
+            ),
             f"refund {amount.format()}",
         )
         view.status, view.refund = done.status, done.refund

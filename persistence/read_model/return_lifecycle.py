@@ -111,7 +111,8 @@ def open_return(
     return_id = return_id or f"return-{order_id}-{sequence}"
     awaiting = request.source == "customer" and not auto_approve and not request.received
     state = ReturnState.AWAITING_APPROVAL if awaiting else ReturnState.REQUESTED
-    timing = policy_for(session, order.channel).refund_timing
+    # Goods already here are refunded for what is here, whatever the channel's timing.
+    timing = RefundTiming.AT_RECEIPT if request.received else policy_for(session, order.channel).refund_timing
     refund = Money.zero(order.currency)
     if state is ReturnState.REQUESTED and not request.received:
         refund = _price_on_request(session, order, timing, units, at)

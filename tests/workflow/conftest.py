@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -72,6 +72,7 @@ async def running_engine(
     warehouse: Warehouse | None = None,
     backorder_deadline: timedelta | None = timedelta(days=14),
     stock_feed: bool = False,
+    activities: Sequence[Callable[..., Any]] = (),
     **overrides: Any,
 ) -> AsyncIterator[Engine]:
     """`overrides`: more settings, e.g. auto_confirm=False (staff confirm), pickup_expiry, sla_overrides,
@@ -88,7 +89,13 @@ async def running_engine(
     )
     with ThreadPoolExecutor(max_workers=16) as executor:
         worker = build_worker(
-            client, settings, db.session_factory, executor=executor, gateway=gateway, warehouse=warehouse
+            client,
+            settings,
+            db.session_factory,
+            executor=executor,
+            gateway=gateway,
+            warehouse=warehouse,
+            activities=activities,
         )
         locations = [
             location_worker(client, settings, db.session_factory, queue, executor=executor)

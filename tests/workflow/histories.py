@@ -76,6 +76,10 @@ JOURNEYS: dict[str, str] = {
     "test_a_delivery_reported_by_sendcloud_moves_the_returns_window[sqlite]",
     "stock_feed_passes": f"{_TESTS}/test_channel_out.py::"
     "test_the_stock_feed_delivers_every_outbox_in_one_activity_and_replays",
+    "return_received_disposed_refunded": f"{_TESTS}/test_return_lifecycle.py::"
+    "test_requested_received_short_disposed_and_refunded_at_receipt[sqlite]",
+    "order_opened_a_return": f"{_TESTS}/test_return_lifecycle.py::"
+    "test_requested_received_short_disposed_and_refunded_at_receipt[sqlite]",
     "shipment_labelled_after_an_outage": f"{_TESTS}/test_carrier_labels.py::"
     "test_an_outage_leaves_the_label_pending_escalates_it_and_recovers",
     "paid_with_credit_then_cancelled": f"{_TESTS}/test_store_credit_orders.py::"
