@@ -59,6 +59,8 @@ SHIPMENT_ID = 220
 """shipment-<order id>-<location id>[-<round>]: ORDER_ID and LOCATION_ID fit."""
 RETURN_ID = 220
 RMA = 40
+CHANNEL_RMA = 60
+"""A channel's own return id as we take it (bol.com's are about 8 digits): part of the return's id."""
 """RMA-XXXXX-XXXXX-<sequence> (domain.return_lifecycle.rma_number)."""
 SHIPMENT_KIND = 20
 STEP = 16

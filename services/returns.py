@@ -280,7 +280,7 @@ class Returns:
         refusal's kind; EngineUnavailable."""
         external = (request.external_rma or "").strip()
         channel = request.source
-        if not external or len(external) > 60 or channel not in CHANNELS:
+        if not external or len(external) > limits.CHANNEL_RMA or channel not in CHANNELS:
             raise refused("a channel return needs its channel and the channel's return id", "invalid", _UNPROCESSABLE)
         return_id = channel_return_id(order_id, channel, external)
         if len(return_id) > limits.RETURN_ID:

@@ -33,6 +33,8 @@ from activities.inventory import shipment_id_for
 from api.main import create_app
 from api.routes.catalogue import ListingId, ProductPut
 from api.routes.goodwill import GoodwillBody
+from api.routes.return_steps import ReceiveBody
+from api.routes.returns import ReturnBody
 from api.routes.shipments import PackedBody, ShippedBody
 from api.routes.store_credit import CreditIssue
 from api.schemas import (
@@ -52,6 +54,7 @@ from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
+from domain.return_lifecycle import RefundTiming, ReturnState, rma_number
 from domain.staff import Role
 from domain.status import OrderStatus
 from domain.store_credit import CreditEntryKind, CreditReason
@@ -74,7 +77,10 @@ STAFF = {"Authorization": f"Bearer {TOKEN}"}
 
 LONGEST_ORDER_ID = len(f"order-{max(CHANNELS, key=len)}-") + limits.EXTERNAL_ID
 LONGEST_SHIPMENT_ID = len(shipment_id_for("o" * LONGEST_ORDER_ID, "L" * limits.LOCATION_ID, limits.MAX_UNITS))
-LONGEST_RETURN_ID = len(f"return-{'o' * LONGEST_ORDER_ID}-{limits.MAX_UNITS}")
+LONGEST_RETURN_ID = max(
+    len(f"return-{'o' * LONGEST_ORDER_ID}-{limits.MAX_UNITS}"),
+    len(f"return-{'o' * LONGEST_ORDER_ID}-{max(CHANNELS, key=len)}-{'r' * limits.CHANNEL_RMA}"),
+)
 LONGEST_STEP_KEY = max(
     LONGEST_SHIPMENT_ID + len(f":escalate:{max(Step, key=len).value}"),
     LONGEST_RETURN_ID + len(":refund"),
@@ -232,6 +238,18 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "returns.currency": CURRENCY,
     "returns.refund_minor": ORDER_AMOUNT,
     "returns.requested_by": Derived("the staff user taking the return"),
+    "returns.state": Derived("domain.return_lifecycle.ReturnState", _enum_longest(ReturnState)),
+    "returns.rma": Derived("RMA-XXXXX-XXXXX-<n>", len(rma_number("o", limits.MAX_UNITS))),
+    "returns.sequence": COUNTER,
+    "returns.source": Derived(
+        "support, customer or a channel's name", _enum_longest((*CHANNELS, "support", "customer"))
+    ),
+    "returns.external_rma": Derived("a channel's return id, refused past CHANNEL_RMA", limits.CHANNEL_RMA),
+    "returns.refund_timing": Derived("domain.return_lifecycle.RefundTiming", _enum_longest(RefundTiming)),
+    "returns.resolution": Staff(ReturnBody, "resolution"),
+    "returns.location_id": Staff(ReceiveBody, "location_id"),
+    "returns.over_refunded_minor": ORDER_AMOUNT,
+    "return_refund_bases.order_id": ORDER_ID,
     "sandbox_stock_feed.id": IDENTITY,
     "sandbox_stock_feed.channel": CHANNEL,
     "sandbox_stock_feed.sku": SKU,
