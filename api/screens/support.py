@@ -5,7 +5,8 @@ access logs, proxies and the browser's history. One match goes straight to the o
 
 A return's form shows per SKU what may still come back, previews the refund with the same rule the
 return uses (services.returns.ReturnOptions.refund), and asks the order's workflow, which checks
-again (what left, what came back, the returns window) before anything is restocked or refunded."""
+again (what left, what open returns claim, the returns window) and opens the return: an RMA for the
+customer's parcel, or, when the goods are at the desk, taken in and refunded at once."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from contracts.returns import ReturnRequest, ReturnRequestLine
 from domain import limits
 from domain.goodwill import GoodwillForm
 from domain.money import Money, MoneyError
+from domain.return_lifecycle import ReturnState
 from domain.returns import ReturnReason, reason_text
 from domain.staff import Permission
 from services.errors import Conflict, Failed, NotFound, Unprocessable
@@ -91,6 +93,9 @@ class ReturnForm:
     reason: str = ReturnReason.DAMAGED.value
     note: str = ""
     restock: bool = True
+    here: bool = False
+    """The goods are at the desk now (a counter return): received, disposed of and refunded at once.
+    Otherwise an RMA is issued and the warehouse receives the parcel."""
 
 
 def _render(
@@ -140,6 +145,7 @@ async def create_return(
     reason: Annotated[str, Form(max_length=40)] = "",
     note: Annotated[str, Form(max_length=900)] = "",
     restock: Annotated[str, Form(max_length=10)] = "yes",
+    here: Annotated[str, Form(max_length=10)] = "no",
     action: Annotated[str, Form(max_length=20)] = "preview",
 ) -> Response:
     """`action`: "preview" shows the refund again with these quantities; "create" asks for the return."""
@@ -150,7 +156,11 @@ async def create_return(
         return not_found(request, user, f"order {order_id}")
     skus, typed_quantities = sku or [], quantity or []
     typed = ReturnForm(
-        dict(zip(skus, typed_quantities, strict=False)), reason=reason, note=note.strip(), restock=restock != "no"
+        dict(zip(skus, typed_quantities, strict=False)),
+        reason=reason,
+        note=note.strip(),
+        restock=restock != "no",
+        here=here == "yes",
     )
     units, errors = _read_units(typed.quantities)
     if not errors:
@@ -167,6 +177,7 @@ async def create_return(
         reason=reason_text(ReturnReason(typed.reason), typed.note),
         requested_by=user.member.label,
         restock=typed.restock,
+        received=typed.here,
     )
     try:
         accepted = await returns.request(order_id, wish)
@@ -181,7 +192,12 @@ async def create_return(
     except Failed as exc:
         # The workflow took the return and a later step failed: the order's page shows where it stands.
         return redirect(f"/dashboard/orders/{quote(order_id)}", settings, False, exc.message)
-    text = f"return {accepted.return_id} created: refund {accepted.refund.format()} ({accepted.status})"
+    if accepted.rma and accepted.status in (ReturnState.REQUESTED, ReturnState.AWAITING_APPROVAL):
+        text = f"return {accepted.return_id} requested: RMA {accepted.rma}; refunded once the parcel is in"
+        if accepted.refund.amount_minor:
+            text = f"return {accepted.return_id} requested: RMA {accepted.rma}; refund {accepted.refund.format()} now"
+    else:
+        text = f"return {accepted.return_id} created: refund {accepted.refund.format()} ({accepted.status})"
     return redirect(f"/dashboard/orders/{quote(order_id)}", settings, True, text)
 
 
