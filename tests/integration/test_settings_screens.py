@@ -163,11 +163,14 @@ def test_channel_settings_are_saved_as_the_api_reads_them(browser, database):
     page = browser.get(f"{ADMIN}/channels/bol").text
     assert 'value="AMS"' in page and 'value="UTR"' in page  # a checkbox per location
 
-    saved = _post(browser, f"{ADMIN}/channels/bol", _channel_form())
+    assert browser.get("/channels/bol", headers=STAFF).json()["refund_timing"] == "at_receipt"  # the default
+    saved = _post(browser, f"{ADMIN}/channels/bol", _channel_form(refund_timing="on_request"))
     assert saved.status_code == 303
     config = browser.get("/channels/bol", headers=STAFF).json()
     assert config["sells_from"] == ["AMS"] and config["safety_stock"] == 2 and config["currencies"] == ["EUR"]
     assert config["shop"] == "store-utrecht"
+    assert config["refund_timing"] == "on_request"
+    assert '<option value="on_request" selected>' in browser.get(f"{ADMIN}/channels/bol").text
     routing = config["routing"]
     assert [rule["name"] for rule in routing["rules"]] == ["nearby", "anywhere"]
     assert routing["rules"][0]["max_distance_km"] == 150 and routing["rules"][0]["sort"] == ["distance", "cost"]
@@ -195,6 +198,7 @@ def test_channel_settings_refuse_beside_each_field_and_save_nothing(browser, dat
         when_nothing_fits="next_rule",
         auto_cancel_after_days="99999",
         rules='[{"name": "a", "sort": ["nearest"]}]',
+        refund_timing="whenever",
     )
     refused = _post(browser, f"{ADMIN}/channels/bol", bad)
     assert refused.status_code == 422
@@ -206,6 +210,7 @@ def test_channel_settings_refuse_beside_each_field_and_save_nothing(browser, dat
         "when_nothing_fits",
         "auto_cancel_after_days",
         "rules",
+        "refund_timing",
     }
     assert "rules[0].sort" in errors["rules"] and "nearest" in errors["rules"]
     assert "XXQ" in errors["currencies"]

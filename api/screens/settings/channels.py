@@ -1,6 +1,6 @@
-"""Channel settings: sells-from, safety stock, currencies and the routing policy, saved through
-services.channel_settings.replace as PUT /channels/{channel} saves them; and a routing preview: for
-an address and some lines, where the real sourcing would ship from now, by the saved policy or the
+"""Channel settings: sells-from, safety stock, currencies, when returns are refunded and the routing
+policy, saved through services.channel_settings.replace as PUT /channels/{channel} saves them; and a
+routing preview: for an address and some lines, where the real sourcing would ship from now, by the saved policy or the
 one being edited (ChannelSettings.preview, the reserving activity's own planning)."""
 
 from __future__ import annotations
@@ -145,6 +145,7 @@ def _typed(policy: ChannelPolicy) -> dict[str, Any]:
         "safety_stock": policy.safety_stock,
         "currencies": ", ".join(policy.currencies or ()),
         "shop": policy.shop,
+        "refund_timing": policy.refund_timing.value,
         "partial": routing["partial"],
         "when_nothing_fits": routing["when_nothing_fits"],
         "auto_cancel_after_days": routing["auto_cancel_after_days"],
@@ -161,6 +162,7 @@ def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[s
     """What was typed, the config it makes (the JSON API's shape) and an error per field. Each part
     is checked alone by the domain's own parser, so its message lands next to its field."""
     fields = {name: _one(form, name) for name in ("safety_stock", "currencies", "shop", "partial", "when_nothing_fits")}
+    fields["refund_timing"] = _one(form, "refund_timing") or "at_receipt"
     fields |= {name: _one(form, name) for name in ("auto_cancel_after_days", "rules", "sells_from_mode")}
     picked = [value for value in form.getlist("sells_from") if isinstance(value, str)]
     typed: dict[str, Any] = fields | {"sells_from": picked}
@@ -184,6 +186,7 @@ def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[s
         "safety_stock": 0 if safety is None else safety,
         "currencies": currencies,
         "shop": fields["shop"].strip() or DEFAULT_SHOP,
+        "refund_timing": fields["refund_timing"],
     }
 
     def check(name: str, parse: Callable[[dict[str, Any]], object], part: dict[str, Any]) -> None:
@@ -192,7 +195,7 @@ def _posted_policy(channel: str, form: FormData) -> tuple[dict[str, Any], dict[s
         except RoutingConfigError as exc:
             errors.setdefault(name, str(exc))
 
-    for name in ("sells_from", "safety_stock", "currencies", "shop"):
+    for name in ("sells_from", "safety_stock", "currencies", "shop", "refund_timing"):
         check(name, lambda alone: channel_policy_from_dict(channel, alone), config)
     for name in routing:
         check(name, policy_from_dict, routing)
