@@ -11,7 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from contracts.shipments import EscalationInput
-from persistence.models import ShipmentRecord
+from domain.return_lifecycle import rma_number
+from persistence.models import ReturnRecord, ShipmentRecord
 from persistence.read_model import escalations
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
@@ -194,3 +195,53 @@ def test_a_channel_key_and_no_token_are_still_refused_as_before(api, database, s
     assert api.post(f"/shipments/{shipment}/picked", json={"location_id": "AMS"}, headers=pos).status_code == 403
     assert api.get("/orders/order-pos-1", headers=pos).status_code == 404  # its own channel's orders: still open
     assert api.get("/orders/order-webshop-1", headers=pos).status_code == 403
+
+
+def _received_return(db, location_id: str) -> str:
+    """A return of the lifecycle received at `location_id` (no workflow: the refusals come first)."""
+    order = make_order([("MUG", 1, 1000)])
+    now = datetime.now(UTC)
+    with UnitOfWork(db.session_factory) as uow:
+        order_store.record_order(uow.session, order, now)
+        return_id = f"return-{order.order_id}-1"
+        uow.session.add(
+            ReturnRecord(
+                return_id=return_id,
+                order_id=order.order_id,
+                status="RECEIVED",
+                state="RECEIVED",
+                rma=rma_number(order.order_id, 1),
+                sequence=1,
+                lines={"MUG": 1},
+                currency="EUR",
+                location_id=location_id,
+                received={"MUG": {"as_new": 1}},
+                short={},
+                created_at=now,
+            )
+        )
+        uow.commit()
+    return return_id
+
+
+def test_returns_are_support_s_to_decide_and_the_receiving_warehouse_s_to_dispose_of(api, database, sites):
+    as_support, as_ams = sites.support.headers, sites.warehouse_ams.headers
+    at_utr = _received_return(database, "UTR")
+    assert api.get("/returns", headers=as_support).status_code == 200
+    assert api.get("/returns", headers=as_ams).status_code == 200
+    assert api.get(f"/returns/{at_utr}", headers=as_ams).json()["state"] == "RECEIVED"
+    assert api.get("/returns").status_code == 401
+
+    receipt = {"location_id": "UTR", "lines": [{"sku": "MUG", "quantity": 1}]}
+    refused = api.post(f"/returns/{at_utr}/receive", json=receipt, headers=as_ams)
+    assert refused.status_code == 403 and "UTR is not one of your locations" in refused.json()["detail"]
+    assert api.post(f"/returns/{at_utr}/receive", json=receipt, headers=as_support).status_code == 403
+    dispose = {"lines": [{"sku": "MUG", "quantity": 1, "disposition": "restock"}]}
+    assert api.post(f"/returns/{at_utr}/dispose", json=dispose, headers=as_ams).status_code == 403
+    assert api.post(f"/returns/{at_utr}/dispose", json=dispose, headers=as_support).status_code == 403
+    for decision in ("approve", "reject", "cancel"):
+        assert api.post(f"/returns/{at_utr}/{decision}", headers=as_ams).status_code == 403, decision
+    assert api.get("/returns/RMA-NOTHI-NGHER-1", headers=as_support).status_code == 404
+    assert api.get("/returns?state=LOST", headers=as_support).status_code == 422
+    bad = {"lines": [{"sku": "MUG", "quantity": 1, "disposition": "burn"}]}
+    assert api.post(f"/returns/{at_utr}/dispose", json=bad, headers=ADMIN).status_code == 422
