@@ -15,6 +15,7 @@ from domain.channels import (
     sold_currencies,
 )
 from domain.money import CURRENCY_EXPONENTS, NO_MINOR_UNIT, Money, MoneyError, currency_exponent
+from domain.return_lifecycle import RefundTiming
 from domain.routing import RoutingConfigError
 from integrations.channels import shopify
 from tests.factories import shopify_payload
@@ -157,3 +158,12 @@ def test_the_hold_reason_names_the_currency_and_what_is_sold() -> None:
     assert narrowed == "currency USD is not sold on pos (sold: EUR)"
     # A channel list outside the engine-wide one sells nothing: said so, not left blank.
     assert currency_hold_reason("JPY", ChannelPolicy("pos", currencies=("JPY",)), engine_wide).endswith("(sold: none)")
+
+
+def test_a_channel_refunds_returns_at_receipt_unless_set_to_refund_on_request():
+    assert channel_policy_from_dict("bol", {}).refund_timing is RefundTiming.AT_RECEIPT
+    policy = channel_policy_from_dict("webshop", {"refund_timing": "on_request"})
+    assert policy.refund_timing is RefundTiming.ON_REQUEST
+    assert channel_policy_from_dict("webshop", channel_policy_to_dict(policy)) == policy
+    with pytest.raises(RoutingConfigError, match="refund_timing must be at_receipt or on_request"):
+        channel_policy_from_dict("webshop", {"refund_timing": "whenever"})

@@ -7,12 +7,13 @@ from datetime import datetime
 import pytest
 
 from contracts.errors import ErrorType
+from contracts.return_lifecycle import ReceivedLineInput, ReceiveReturnRequest, ReturnDecision, ReturnView
 from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.fulfilment import ShipmentStatus
 from domain.money import Money
 from domain.status import OrderStatus
-from persistence.models import ShipmentRecord
+from persistence.models import ReturnRecord, ShipmentRecord
 from services.errors import Conflict, Failed, NotFound, Unprocessable
 from services.gateway import EngineError, EngineUnavailable, UpdateFailed, WorkflowNotFound, WorkflowNotRunning
 from services.returns import Returns
@@ -141,3 +142,64 @@ async def test_a_shipment_is_shown_from_its_record_while_the_engine_is_away(ship
     workflows.reachable = False
     view = await shipments.view(SHIPMENT)
     assert view.record.status == "RESERVED" and view.progress is None
+
+
+RETURN_ID = f"return-{ORDER}-1"
+
+
+@pytest.fixture
+def open_return(units, returns, workflows) -> Returns:
+    units.store.returns.records.append(
+        ReturnRecord(
+            return_id=RETURN_ID, order_id=ORDER, status="REQUESTED", state="REQUESTED", rma="RMA-7K3QX-9PDM2-1",
+            sequence=1, source="support", lines={"MUG": 1}, reason="", currency="EUR", refund_minor=0,
+            over_refunded_minor=0, created_at=datetime(2026, 1, 1),
+        )
+    )  # fmt: skip
+    workflows.return_views[RETURN_ID] = ReturnView(
+        RETURN_ID, ORDER, "RMA-7K3QX-9PDM2-1", "RECEIVED", "support", {"MUG": 1}, Money(0, "EUR")
+    )
+    return returns
+
+
+async def test_a_return_s_step_goes_to_its_workflow_by_id_or_rma(open_return, workflows):
+    receipt = ReceiveReturnRequest("AMS", [ReceivedLineInput("MUG", 1)], "kim")
+    view = await open_return.receive("RMA-7K3QX-9PDM2-1", receipt)
+    assert view.state == "RECEIVED"
+    assert workflows.return_steps == [(RETURN_ID, "receive", receipt)]
+    assert open_return.get(RETURN_ID).rma == "RMA-7K3QX-9PDM2-1"
+    with pytest.raises(NotFound):
+        await open_return.approve("RMA-NOTHI-NGHER-9", ReturnDecision("kim"))
+
+
+@pytest.mark.parametrize(
+    ("kind", "refused"),
+    [
+        ("out_of_order", Conflict),
+        ("finished", Conflict),
+        ("does_not_add_up", Unprocessable),
+        ("too_many", Unprocessable),
+        ("unannounced", Unprocessable),
+        ("invalid", Unprocessable),
+    ],
+)
+async def test_a_refused_return_step_names_its_kind(open_return, workflows, kind, refused):
+    workflows.failures["return_step"] = [_refused(ErrorType.RETURN_STEP_REFUSED, kind, "MUG: 1 received, but 0")]
+    with pytest.raises(refused) as answer:
+        await open_return.cancel(RETURN_ID, ReturnDecision("kim"))
+    assert answer.value.facts == {"refusal": kind}
+
+
+async def test_a_step_of_a_return_whose_workflow_ended_or_the_engine_is_away(open_return, workflows):
+    workflows.failures["return_step"] = [WorkflowNotFound("not found"), EngineError("unavailable")]
+    with pytest.raises(Conflict, match="nothing follows"):
+        await open_return.cancel(RETURN_ID, ReturnDecision("kim"))
+    with pytest.raises(EngineUnavailable):
+        await open_return.cancel(RETURN_ID, ReturnDecision("kim"))
+
+
+async def test_a_channel_return_needs_its_channel_and_its_own_id(returns):
+    for source, external in (("support", "123"), ("bol", None), ("bol", "x" * 61)):
+        request = ReturnRequest([ReturnRequestLine("MUG", 1)], source=source, external_rma=external)
+        with pytest.raises(Unprocessable):
+            await returns.open_channel_return(ORDER, request)
