@@ -17,11 +17,12 @@ from datetime import timedelta
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.channel_returns import ChannelReturns, HandleChannelReturnInput
     from contracts.errors import ErrorType
+    from contracts.return_labels import ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
         DisposeReturnInput,
         DisposeReturnRequest,
@@ -90,6 +91,7 @@ class ReturnWorkflow:
         self._refunded_on_request = False
         self._due_at_receipt: Money | None = None
         """Priced at receipt, refunded when the return is settled."""
+        self._label_asked = False
 
     # -- queries and updates ---------------------------------------------------------------------
 
@@ -199,6 +201,7 @@ class ReturnWorkflow:
             await self._at_the_counter(data)
         while ReturnState(self.view().state) not in FINISHED:
             if self.view().state == ReturnState.REQUESTED:
+                await self._return_label(data)
                 await self._until_received_or_expired()
             else:
                 await workflow.wait_condition(_moved_from(self.view(), self.view().state))
@@ -220,6 +223,26 @@ class ReturnWorkflow:
             async with self._one_step_at_a_time:
                 if view.state == ReturnState.REQUESTED:
                     await self._step(ReturnState.EXPIRED, "", "")
+
+    async def _return_label(self, data: ReturnWorkflowInput) -> None:
+        """Once the RMA is issued, the customer's label back (activities.return_labels: through the
+        carrier integration when the order left through one). A channel's return travels on the
+        channel's own label. A refusal is final and on the timeline: a person sends a label made
+        another way, and the return waits for its parcel all the same."""
+        if self._label_asked or data.request.external_rma:
+            return
+        self._label_asked = True
+        view = self.view()
+        try:
+            await workflow.execute_activity_method(
+                ReturnLabels.create_return_label,
+                ReturnLabelInput(view.order_id, view.return_id, view.rma, None, dict(view.announced), workflow.now()),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"return label for {view.rma}",
+            )
+        except ActivityError:
+            workflow.logger.info("no return label for %s: the carrier refused it", view.return_id)
 
     async def _at_the_counter(self, data: ReturnWorkflowInput) -> None:
         """The goods are here already: received in full where they are, restocked (or scrapped
