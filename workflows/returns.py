@@ -352,6 +352,14 @@ class ReturnWorkflow:
     async def _activity(
         self, method: Callable[[Activities, StepInput], StepResult], arg: StepInput, summary: str
     ) -> StepResult:
-        return await workflow.execute_activity_method(
-            method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
-        )
+        """A step; one the database refuses (a race the validator could not see, a location we do
+        not know) fails the update that asked for it with the refusal, and the return waits on."""
+        try:
+            return await workflow.execute_activity_method(
+                method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == ErrorType.RETURN_STEP_REFUSED:
+                raise ApplicationError(cause.message, *cause.details, type=ErrorType.RETURN_STEP_REFUSED) from None
+            raise

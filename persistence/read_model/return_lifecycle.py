@@ -24,6 +24,8 @@ from domain.return_lifecycle import (
     ReceivedLine,
     RefundTiming,
     ReturnState,
+    ReturnStepRefusalKind,
+    ReturnStepRefused,
     check_dispositions,
     check_receipt,
     check_transition,
@@ -32,10 +34,10 @@ from domain.return_lifecycle import (
     refund_on_request,
     rma_number,
 )
-from domain.returns import ReturnLine, ReturnStatus, check_return
+from domain.returns import ReturnLine, ReturnRefusalKind, ReturnRefused, ReturnStatus, check_return
 from persistence.guarded_writes.return_stock import book_dispositions
 from persistence.master_data.channels import policy_for
-from persistence.models import OrderRecord, RefundBasis, ReturnRecord
+from persistence.models import Location, OrderRecord, RefundBasis, ReturnRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.returns import returned_so_far, shipped_from, shipped_units
 
@@ -145,6 +147,8 @@ def open_return(
     if request.received:
         first = sorted(units)[0]
         opened.receive_at = request.location_id or restock_at or shipped_from(session, order_id, first)
+        if opened.receive_at is None or session.get(Location, opened.receive_at) is None:
+            raise ReturnRefused(ReturnRefusalKind.INVALID, f"no location {opened.receive_at!r} to take the goods in")
     return opened
 
 
@@ -252,6 +256,8 @@ def receive(
     lock_order(session, order.order_id)
     record = _record(session, return_id)
     _move(record, ReturnState.RECEIVED, at)
+    if session.get(Location, location_id) is None:
+        raise ReturnStepRefused(ReturnStepRefusalKind.INVALID, f"no location {location_id!r}: receive it where it is")
     receipt = check_receipt(
         record.lines, [ReceivedLine(line.sku, line.quantity, Condition(line.condition)) for line in lines]
     )

@@ -149,6 +149,10 @@ async def test_requested_received_short_disposed_and_refunded_at_receipt(tempora
                 api, f"/returns/{return_id}/receive", {"location_id": "AMS", "lines": [{"sku": "CAP", "quantity": 1}]}
             )
             assert stranger.status_code == 422 and stranger.json()["detail"]["refusal"] == "unannounced"
+            nowhere = await _post(
+                api, f"/returns/{return_id}/receive", {"location_id": "NOPE", "lines": [{"sku": "TEE", "quantity": 1}]}
+            )
+            assert nowhere.status_code == 422 and nowhere.json()["detail"]["refusal"] == "invalid", nowhere.text
             assert _refunded(engine, order_id) == 0
 
             received = await _post(
