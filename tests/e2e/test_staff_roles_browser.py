@@ -254,6 +254,7 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     support.get_by_role("link", name="Create a return").click()
     support.get_by_label(f"Units of {lamp} to return").fill("1")
     support.get_by_label("Reason").select_option(index=1)
+    support.get_by_label("Yes: they are at the desk").check()
     support.get_by_label("Yes: fit to sell again").check()
     support.get_by_role("button", name="Preview refund").click()
     expect(support.locator("#refund")).to_have_text("24.95 EUR")
