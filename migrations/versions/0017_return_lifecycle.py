@@ -6,7 +6,7 @@ Returns taken in one step before this keep state NULL: they were received, resto
 at once, and their lines are what seeds an order's refund basis the first time a new return needs it.
 
 Revision ID: 0017
-Revises: 0018
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
 revision: str = "0017"
-down_revision: str | None = "0018"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

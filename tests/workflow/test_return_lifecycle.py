@@ -19,7 +19,7 @@ from temporalio import activity
 from activities.return_lifecycle import ReturnLifecycleActivities
 from contracts.channel_returns import HandleChannelReturnInput
 from contracts.return_lifecycle import OpenReturnInput
-from contracts.returns import ReturnRequest, ReturnRequestLine
+from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
 from domain.channels import ChannelPolicy
 from domain.return_lifecycle import RefundTiming
 from domain.status import OrderStatus
@@ -35,7 +35,6 @@ from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, api_client, running_engine
 from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
-from workflows.returns import ReturnWorkflow
 
 TOKEN = "lifecycle-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -219,7 +218,7 @@ async def test_requested_received_short_disposed_and_refunded_at_receipt(tempora
         assert details["return_received"].endswith(" by admin token")
         assert "short 1 x MUG" in details["return_received"]
         assert "torn seam" in details["return_disposed"]
-        handle = engine.client.get_workflow_handle_for(ReturnWorkflow.run, return_id)
+        handle = engine.client.get_workflow_handle(return_id, result_type=ReturnAccepted)
         assert (await handle.result()).status == "REFUNDED"
         await record_history(handle, "return_received_disposed_refunded")
         await record_history(engine.client.get_workflow_handle(order_id), "order_opened_a_return")
@@ -268,7 +267,7 @@ async def test_rejected_and_cancelled_requests_free_their_units(temporal_client,
         _stocked(database)
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped_order(engine, api)
-            handle = engine.client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+            handle = engine.client.get_workflow_handle(order_id)
             asked = await handle.execute_update(
                 OrderWorkflow.request_return,
                 ReturnRequest([ReturnRequestLine("TEE", 3)], requested_by="customer", source="customer"),
@@ -299,7 +298,7 @@ async def test_a_customer_request_is_approved_then_expires_and_is_still_received
         _stocked(database)
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped_order(engine, api)
-            handle = engine.client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+            handle = engine.client.get_workflow_handle(order_id)
             asked = await handle.execute_update(
                 OrderWorkflow.request_return,
                 ReturnRequest([ReturnRequestLine("MUG", 1)], requested_by="customer", source="customer"),
