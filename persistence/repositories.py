@@ -65,6 +65,7 @@ from persistence.read_model import (
     return_labels,
     return_lifecycle,
     returns,
+    returns_desk,
     shipments,
     staff_actions,
     stock_overview,
@@ -195,6 +196,12 @@ class SqlReturns:
             return_id=return_id,
             shipped=shipped,
         )
+
+    def expected_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        return returns_desk.expected_at(self._session, location_ids, limit=limit)
+
+    def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        return returns_desk.to_dispose_at(self._session, location_ids, limit=limit)
 
 
 class SqlShipments:

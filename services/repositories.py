@@ -139,6 +139,12 @@ class ReturnRepository(Protocol):
     ) -> OpenedReturn:
         """Record a channel's return (domain.returns.ReturnRefused); the one recorded when it exists."""
 
+    def expected_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        """Returns REQUESTED (or EXPIRED) whose goods left from one of these locations, oldest first."""
+
+    def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        """Returns RECEIVED at one of these locations, waiting for their dispositions."""
+
 
 class ShipmentRepository(Protocol):
     def get(self, shipment_id: str) -> ShipmentRecord | None: ...

@@ -184,6 +184,13 @@ class FakeReturns:
     ) -> OpenedReturn:
         raise NotImplementedError("the real database opens returns (tests/workflow/test_return_lifecycle.py)")
 
+    def expected_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        return []
+
+    def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
+        found = [r for r in self.records if r.state == "RECEIVED" and r.location_id in location_ids]
+        return found[:limit]
+
 
 class FakeShipments:
     def __init__(self) -> None:
