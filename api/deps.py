@@ -31,7 +31,9 @@ from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
 from services.payment_updates import PaymentUpdates
 from services.reports import Reports
+from services.return_screens import ReturnScreens
 from services.returns import Returns
+from services.self_service_returns import SelfServiceReturns
 from services.shipments import Shipments
 from services.staff_audit import StaffAudit
 from services.stock import Stock
@@ -70,6 +72,14 @@ def get_order_actions(state: StateDep) -> OrderActions:
 
 def get_returns(state: StateDep) -> Returns:
     return state.services.returns
+
+
+def get_return_screens(state: StateDep) -> ReturnScreens:
+    return state.services.return_screens
+
+
+def get_self_service_returns(state: StateDep) -> SelfServiceReturns:
+    return state.services.self_service_returns
 
 
 def get_payment_updates(state: StateDep) -> PaymentUpdates:
@@ -156,6 +166,8 @@ def get_goodwill(state: StateDep) -> GoodwillDesk:
 GoodwillDep = Annotated[GoodwillDesk, Depends(get_goodwill)]
 OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
+ReturnScreensDep = Annotated[ReturnScreens, Depends(get_return_screens)]
+SelfServiceReturnsDep = Annotated[SelfServiceReturns, Depends(get_self_service_returns)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 LabelsDep = Annotated[CarrierLabels, Depends(get_labels)]

@@ -36,9 +36,11 @@ from api.routes import (
     staff_actions,
     store_credit,
     tracking,
+    tracking_returns,
     webhooks,
 )
 from api.screens import accounts, audit, charts, counter, support, warehouse
+from api.screens import returns as return_screens
 from api.screens import settings as settings_screens
 from api.screens.accounts import home_of
 from api.screens.pages import NotYours, current_session, page
@@ -92,11 +94,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         kpis,
         catalogue,
         tracking,
+        tracking_returns,
         dashboard,
         accounts,
         warehouse,
         counter,
         support,
+        return_screens,
         settings_screens,
         charts,
         audit,

@@ -37,7 +37,9 @@ from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
 from services.payment_updates import PaymentUpdates, mollie_reader
 from services.reports import Reports
+from services.return_screens import ReturnScreens
 from services.returns import Returns
+from services.self_service_returns import SelfServiceReturns
 from services.shipments import Shipments
 from services.staff_audit import StaffAudit
 from services.stock import Stock
@@ -129,14 +131,17 @@ class Services:
     accounts: Accounts
     credit: CreditAccounts
     goodwill: GoodwillDesk
+    return_screens: ReturnScreens
+    self_service_returns: SelfServiceReturns
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
         tracking = TrackingLinks(settings, units)
+        returns = Returns(units, workflows, task_queue=settings.task_queue, expiry=settings.return_expiry)
         return cls(
             intake=Intake(settings, units, workflows),
             order_actions=OrderActions(units, workflows),
-            returns=Returns(units, workflows, task_queue=settings.task_queue, expiry=settings.return_expiry),
+            returns=returns,
             shipments=Shipments(units, workflows),
             labels=CarrierLabels(units, sendcloud.connect(settings)),
             deliveries=Deliveries(units, workflows),
@@ -156,6 +161,8 @@ class Services:
             staff_audit=StaffAudit(units),
             credit=CreditAccounts(units, settings.store_credit_expiry),
             goodwill=GoodwillDesk(units, workflows, settings.task_queue),
+            return_screens=ReturnScreens(units),
+            self_service_returns=SelfServiceReturns(settings, units, returns),
         )
 
 

@@ -15,7 +15,7 @@ the page through a template edit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -25,10 +25,11 @@ from itsdangerous import BadData, URLSafeSerializer
 from config import Settings
 from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step
 from domain.money import Money
-from domain.order import FULFILLED_AT_COUNTER
+from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
 from domain.returns import ReturnStatus
 from domain.status import OrderStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model.return_labels import READY, ReturnLabelView
 from services.unit_of_work import UnitOfWorkFactory
 
 _SALT = "order-tracking"
@@ -211,6 +212,10 @@ class ReturnView:
     returned_on: str
     items: tuple[ItemView, ...]
     refund: str
+    rma: str = ""
+    """The return number to write on the parcel (empty on returns taken in one step)."""
+    label_ready: bool = False
+    """A return label can be downloaded (GET /track/{token}/returns/{rma}/label)."""
 
 
 @dataclass(frozen=True)
@@ -224,6 +229,8 @@ class TrackingView:
     items: tuple[ItemView, ...]
     parcels: tuple[ParcelView, ...]
     returns: tuple[ReturnView, ...]
+    may_return: bool = False
+    """The returns window is open: the page offers the return form (services.self_service_returns)."""
 
 
 def _day(moment: datetime) -> str:
@@ -239,7 +246,8 @@ def _live(shipments: Iterable[ShipmentRecord]) -> list[ShipmentRecord]:
     return [s for s in shipments if s.status not in _NOT_GOING_ANYWHERE]
 
 
-def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord]) -> TrackingView:
+def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord], labelled: Collection[str] = ()) -> TrackingView:
+    """`labelled`: the returns (by id) whose return label is ready."""
     titles = {line.sku: line.title for line in record.lines if line.title}
 
     def name_of(sku: str) -> str:
@@ -270,9 +278,16 @@ def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord]) -> Track
             for s in shipments
         ),
         returns=tuple(
-            ReturnView(returned_on=_day(r.created_at), items=_items(r.lines, name_of), refund=refund_wording(r.status))
+            ReturnView(
+                returned_on=_day(r.created_at),
+                items=_items(r.lines, name_of),
+                refund=refund_wording(r.status),
+                rma=r.rma or "",
+                label_ready=r.return_id in labelled,
+            )
             for r in returns
         ),
+        may_return=record.status == OrderStatus.SHIPPED.value and record.fulfilled_by != FULFILLED_BY_CHANNEL,
     )
 
 
@@ -299,4 +314,10 @@ class TrackingLinks:
             record = uow.orders.get(order_id)
             if record is None:
                 return None
-            return tracking_view(record, uow.returns.for_order(record.order_id))
+            returns = uow.returns.for_order(record.order_id)
+            labelled = [r.return_id for r in returns if r.rma and _label_ready(uow.returns.label(r.return_id))]
+            return tracking_view(record, returns, labelled)
+
+
+def _label_ready(label: ReturnLabelView | None) -> bool:
+    return label is not None and label.status == READY

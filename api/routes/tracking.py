@@ -18,7 +18,7 @@ from services.tracking import TRACK_PATH
 
 router = APIRouter(prefix=TRACK_PATH, tags=["tracking"])
 
-_TEMPLATES = Jinja2Templates(
+TEMPLATES = Jinja2Templates(
     env=Environment(
         loader=FileSystemLoader(Path(__file__).resolve().parents[1] / "templates"),
         autoescape=True,  # every value on the page came from a channel or a customer
@@ -27,7 +27,7 @@ _TEMPLATES = Jinja2Templates(
         lstrip_blocks=True,
     )
 )
-_HEADERS = {
+HEADERS = {
     # The URL is the credential: keep it out of caches, search engines and the carrier's logs.
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -49,7 +49,7 @@ def tracking_page(token: str, request: Request, tracking: TrackingDep) -> Respon
     carrier's tracking, and returns. No credential: the link from GET /orders/{id} (`tracking_url`)."""
     view = tracking.view(token)
     if view is None:
-        return _TEMPLATES.TemplateResponse(
-            request, "tracking.html", {"view": None}, status_code=status.HTTP_404_NOT_FOUND, headers=_HEADERS
+        return TEMPLATES.TemplateResponse(
+            request, "tracking.html", {"view": None}, status_code=status.HTTP_404_NOT_FOUND, headers=HEADERS
         )
-    return _TEMPLATES.TemplateResponse(request, "tracking.html", {"view": view}, headers=_HEADERS)
+    return TEMPLATES.TemplateResponse(request, "tracking.html", {"view": view, "token": token}, headers=HEADERS)
