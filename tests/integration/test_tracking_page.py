@@ -207,7 +207,8 @@ def test_a_shipped_order_shows_each_parcel_with_its_carriers_tracking_and_its_re
         assert shown in page, shown
     assert 'href="https://jouw.postnl.nl/track-and-trace/3SABCD1234567"' in page
     assert 'href="https://www.dhl.com/global-en/home/tracking.html?tracking-id=JVGL0612345&amp;submit=1"' in page
-    assert page.count("href=") == 2  # the unknown carrier: its number only
+    assert page.count('href="https://') == 2  # the unknown carrier: its number only
+    assert page.count("href=") == 3  # and the return form (services.self_service_returns)
     assert "Refunded" in page and "23 November 2026" in page
     _assert_private(page)
 
