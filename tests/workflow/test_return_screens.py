@@ -337,3 +337,29 @@ async def test_with_auto_approve_the_customers_request_is_requested_at_once_and_
             made = (await _do(httpx.get, f"{sendcloud_url}/_sandbox/returns")).json()
             assert made["return_calls"] == 1 and made["data"][0]["external_reference"] == record.rma
     assert _event_kinds(engine, order_id).count("return_label") == 1
+
+
+async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temporal_client, database):
+    async with running_engine(temporal_client, database) as engine:
+        add_location(database.session_factory, "AMS")
+        stock(database.session_factory, "AMS", {"TEE": 10, "MUG": 5})
+        with api_client(engine, TOKEN) as api:
+            api.follow_redirects = False
+            placed = await _do(api.post, "/orders", json=_order(), headers=STAFF)
+            order_id = placed.json()["order_id"]
+            await engine.wait_for_status(order_id, "SHIPPED")
+            await _until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
+            await _do(api.post, "/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
+            form_path = f"/dashboard/orders/{order_id}/return"
+            form = await _do(api.get, form_path)
+            assert 'name="here" value="yes"' in form.text
+            typed = {"form_token": form_token(form.text), "sku": ["TEE", "MUG"], "quantity": ["1", "0"]}
+            created = await _do(
+                api.post,
+                form_path,
+                data={**typed, "reason": "changed mind", "restock": "yes", "here": "yes", "action": "create"},
+            )
+            assert created.status_code == 303, created.text
+            await _until(lambda: _return_of(engine, order_id).state == "RESOLVED", "settled at once")
+            assert _on_hand(engine, "AMS", "TEE") == 8
+            assert _refunded(engine, order_id) == _return_of(engine, order_id).refund_minor == 1000
