@@ -40,6 +40,12 @@ _NOT_FOUND: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _whole(typed: str) -> bool:
+    """A count as typed: plain digits (not a superscript or another script's digit, which isdigit also takes)."""
+    text = typed.strip()
+    return text.isascii() and text.isdigit() and len(text) <= 6
+
+
 def _address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
@@ -112,7 +118,7 @@ async def ask_for_return(
     OMS_RETURN_AUTO_APPROVE is on); the answer is the return's page with its RMA."""
     typed_quantities = dict(zip(sku or [], quantity or [], strict=False))
     typed = {"quantities": typed_quantities, "reason": reason, "note": note}
-    units = {s: int(q) for s, q in typed_quantities.items() if q.strip().isdigit() and len(q.strip()) <= 6}
+    units = {s: int(q) for s, q in typed_quantities.items() if _whole(q)}
     bad = {s: "a whole number, 0 or more" for s, q in typed_quantities.items() if s not in units and q.strip()}
     try:
         if bad:

@@ -59,6 +59,8 @@ def test_the_form_offers_what_may_come_back_and_nothing_personal(api, database):
     assert too_many.status_code == 422 and "only 2 of MUG-BLUE can come back" in too_many.text
     no_reason = _post(api, token, form_token(form.text), ("1", "0"), reason="")
     assert no_reason.status_code == 422 and "please choose a reason" in no_reason.text
+    superscript = _post(api, token, form_token(form.text), ("\u00b2", "0"))  # isdigit() says yes; int() no
+    assert superscript.status_code == 422 and "a whole number" in superscript.text
     nothing = _post(api, token, form_token(form.text), ("0", "0"))
     assert nothing.status_code == 422 and "choose at least one unit" in nothing.text
 
