@@ -6,7 +6,8 @@ real processes, staff confirming every step:
 - the store A user, on a phone-sized screen, picks by typing the EAN, short-picks one unit, packs and
   ships, and is refused store B's pages (403);
 - store B sends the missing unit (confirmed over the API with the admin token);
-- the support agent finds the order by the customer's e-mail, creates a return and sees the refund;
+- the support agent finds the order by the customer's e-mail, takes a unit handed in back, sees the
+  refund and the return's own page;
 - the store B user hands a click & collect order over at the counter;
 - the admin finds all of it, by person, in the audit list.
 
@@ -268,6 +269,9 @@ def test_each_role_does_its_work_in_its_own_browser(chromium: Browser, postgres_
     _until(return_created, "the return taken (the returns window opens just after SHIPPED)")
     _until(lambda: _shows(support, "REFUNDED", "#returns"), "the refund")
     expect(support.locator("#returns")).to_contain_text("24.95 EUR")
+    support.locator("#returns").get_by_role("link", name="RMA-").click()  # the return's own page
+    expect(support.locator("#state")).to_have_text("RESOLVED")
+    expect(support.locator("#history")).to_contain_text(f"by {agent}")
 
     # Store B's counter: a click & collect order picked, put on the shelf, handed over.
     collect_id = _order(system, bag, 1, f"sam.{tag}@example.org", "Sam Bakker", pickup=store_b)

@@ -80,6 +80,8 @@ JOURNEYS: dict[str, str] = {
     "test_requested_received_short_disposed_and_refunded_at_receipt[sqlite]",
     "order_opened_a_return": f"{_TESTS}/test_return_lifecycle.py::"
     "test_requested_received_short_disposed_and_refunded_at_receipt[sqlite]",
+    "return_labelled_when_requested": f"{_TESTS}/test_return_screens.py::"
+    "test_with_auto_approve_the_customers_request_is_requested_at_once_and_labelled_once[sqlite]",
     "shipment_labelled_after_an_outage": f"{_TESTS}/test_carrier_labels.py::"
     "test_an_outage_leaves_the_label_pending_escalates_it_and_recovers",
     "paid_with_credit_then_cancelled": f"{_TESTS}/test_store_credit_orders.py::"

@@ -27,9 +27,11 @@ from services.tracking import make_token
 from tests.factories import add_location, next_id, stock
 from tests.integration.screens import as_member, form_token
 from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.histories import record_history
 from tests.workflow.test_return_labels import TOKEN as LABELS_TOKEN
 from tests.workflow.test_return_labels import _shipped_with_a_sendcloud_label
 from tests.workflow.test_return_labels import sendcloud_url as sendcloud_url  # the fixture
+from workflows.returns import ReturnWorkflow
 
 TOKEN = LABELS_TOKEN  # the Sendcloud journey's shipment steps are sent with it
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -336,6 +338,16 @@ async def test_with_auto_approve_the_customers_request_is_requested_at_once_and_
             assert received.status_code == 200, received.text
             made = (await _do(httpx.get, f"{sendcloud_url}/_sandbox/returns")).json()
             assert made["return_calls"] == 1 and made["data"][0]["external_reference"] == record.rma
+            disposed = await _do(
+                api.post,
+                f"/returns/{record.return_id}/dispose",
+                json={"lines": [{"sku": "A", "quantity": 1, "disposition": "restock"}]},
+                headers=STAFF,
+            )
+            assert disposed.status_code == 200, disposed.text
+            handle = engine.client.get_workflow_handle_for(ReturnWorkflow.run, record.return_id)
+            assert (await handle.result()).status == "REFUND_ON_CHANNEL"  # it came paid: the shop refunds it
+            await record_history(handle, "return_labelled_when_requested")
     assert _event_kinds(engine, order_id).count("return_label") == 1
 
 
