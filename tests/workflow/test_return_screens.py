@@ -17,6 +17,7 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from contracts.returns import ReturnAccepted
 from domain.staff import Role, StaffMember
 from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ReturnRecord
@@ -31,7 +32,6 @@ from tests.workflow.histories import record_history
 from tests.workflow.test_return_labels import TOKEN as LABELS_TOKEN
 from tests.workflow.test_return_labels import _shipped_with_a_sendcloud_label
 from tests.workflow.test_return_labels import sendcloud_url as sendcloud_url  # the fixture
-from workflows.returns import ReturnWorkflow
 
 TOKEN = LABELS_TOKEN  # the Sendcloud journey's shipment steps are sent with it
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -345,7 +345,7 @@ async def test_with_auto_approve_the_customers_request_is_requested_at_once_and_
                 headers=STAFF,
             )
             assert disposed.status_code == 200, disposed.text
-            handle = engine.client.get_workflow_handle_for(ReturnWorkflow.run, record.return_id)
+            handle = engine.client.get_workflow_handle(record.return_id, result_type=ReturnAccepted)
             assert (await handle.result()).status == "REFUND_ON_CHANNEL"  # it came paid: the shop refunds it
             await record_history(handle, "return_labelled_when_requested")
     assert _event_kinds(engine, order_id).count("return_label") == 1
