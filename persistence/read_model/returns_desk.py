@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
 from domain.return_lifecycle import ReturnState
@@ -15,15 +15,21 @@ EXPECTED = (ReturnState.REQUESTED.value, ReturnState.EXPIRED.value)
 
 
 def expected_at(session: Session, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
-    """Returns on their way back to one of these locations (where their order's goods left from),
-    oldest request first: the parcel that has waited longest is looked for first."""
+    """Returns on their way back to one of these locations (where their order's goods left from):
+    those still REQUESTED first, oldest first (the parcel that has waited longest is looked for
+    first), then the EXPIRED ones, latest first (a late parcel is most likely a recent one)."""
     if not location_ids:
         return []
     shipped_from = select(ShipmentRecord.order_id).where(ShipmentRecord.location_id.in_(list(location_ids)))
     rows = session.scalars(
         select(ReturnRecord)
         .where(ReturnRecord.state.in_(EXPECTED), ReturnRecord.order_id.in_(shipped_from))
-        .order_by(ReturnRecord.created_at, ReturnRecord.return_id)
+        .order_by(
+            case((ReturnRecord.state == ReturnState.REQUESTED.value, 0), else_=1),
+            case((ReturnRecord.state == ReturnState.REQUESTED.value, ReturnRecord.created_at), else_=None),
+            ReturnRecord.expires_at.desc(),
+            ReturnRecord.return_id,
+        )
         .limit(limit)
     )
     return list(rows)

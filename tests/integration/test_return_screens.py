@@ -57,7 +57,9 @@ def rtm(settings) -> Iterator[TestClient]:
     yield from _as(settings, StaffMember("user-rtm", "ria@shop.example", Role.WAREHOUSE, frozenset({"RTM"})))
 
 
-def _return(database, *, shipped_from: str, state: str, received_at: str | None = None) -> ReturnRecord:
+def _return(
+    database, *, shipped_from: str, state: str, received_at: str | None = None, asked: datetime = NOW
+) -> ReturnRecord:
     """An order shipped from `shipped_from` with a return of one mug in `state`."""
     order = make_order([("MUG", 2, 1250)])
     rma = rma_number(order.order_id, 1)
@@ -75,9 +77,9 @@ def _return(database, *, shipped_from: str, state: str, received_at: str | None 
         location_id=received_at,
         received={"MUG": {"damaged": 1}} if received_at else None,
         short={},
-        created_at=NOW,
-        updated_at=NOW,
-        expires_at=NOW + timedelta(days=30),
+        created_at=asked,
+        updated_at=asked,
+        expires_at=asked + timedelta(days=30),
     )
     with UnitOfWork(database.session_factory) as uow:
         order_store.record_order(uow.session, order, NOW)
@@ -118,7 +120,7 @@ def test_each_role_sees_only_the_return_screens_it_may_use(database, admin, supp
 
 def test_the_desk_lists_only_the_persons_locations(database, ams, rtm):
     expected_here = _return(database, shipped_from="AMS", state="REQUESTED")
-    expired_here = _return(database, shipped_from="AMS", state="EXPIRED")
+    expired_here = _return(database, shipped_from="AMS", state="EXPIRED", asked=NOW - timedelta(days=40))
     expected_there = _return(database, shipped_from="RTM", state="REQUESTED")
     received_here = _return(database, shipped_from="RTM", state="RECEIVED", received_at="AMS")
     awaiting = _return(database, shipped_from="AMS", state="AWAITING_APPROVAL")
@@ -128,6 +130,7 @@ def test_the_desk_lists_only_the_persons_locations(database, ams, rtm):
         assert shown.rma in desk, shown.state
     for hidden in (expected_there, awaiting):
         assert hidden.rma not in desk, hidden.state
+    assert desk.index(expected_here.rma) < desk.index(expired_here.rma)  # still requested first
     theirs = rtm.get("/dashboard/returns-desk").text
     assert expected_there.rma in theirs and received_here.rma not in theirs
 
