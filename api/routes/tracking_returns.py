@@ -127,19 +127,19 @@ async def ask_for_return(
         rma = await returns.ask(token, _address(request), form_token, units, reason, note)
     except TooManyTries as exc:
         wait = str(max(1, ceil(exc.wait.total_seconds())))
-        return _refused_page(request, token, returns, typed, 429, {"": exc.message}, {"Retry-After": wait})
+        return await _refused_page(request, token, returns, typed, 429, {"": exc.message}, {"Retry-After": wait})
     except NotFound:
         return _not_found(request)
     except FormExpired as exc:
-        return _refused_page(request, token, returns, typed, 403, {"": exc.message})
+        return await _refused_page(request, token, returns, typed, 403, {"": exc.message})
     except FormRefused as exc:
-        return _refused_page(request, token, returns, typed, 422, exc.errors)
+        return await _refused_page(request, token, returns, typed, 422, exc.errors)
     except (Conflict, Unprocessable) as exc:
         code = 409 if isinstance(exc, Conflict) else 422
-        return _refused_page(request, token, returns, typed, code, {"": exc.message})
+        return await _refused_page(request, token, returns, typed, code, {"": exc.message})
     except (EngineUnavailable, Failed):
         words = "We could not take your request just now. Please try again in a few minutes."
-        return _refused_page(request, token, returns, typed, 503, {"": words}, {"Retry-After": "30"})
+        return await _refused_page(request, token, returns, typed, 503, {"": words}, {"Retry-After": "30"})
     return RedirectResponse(
         f"{TRACK_PATH}/{quote(token, safe='')}/returns/{quote(rma, safe='')}",
         status.HTTP_303_SEE_OTHER,
@@ -147,7 +147,7 @@ async def ask_for_return(
     )
 
 
-def _refused_page(
+async def _refused_page(
     request: Request,
     token: str,
     returns: SelfServiceReturns,
@@ -157,7 +157,7 @@ def _refused_page(
     headers: dict[str, str] | None = None,
 ) -> Response:
     try:
-        form = returns.form(token)
+        form = await asyncio.to_thread(returns.form, token)
     except NotFound:
         return _not_found(request)
     return _form(request, token, returns, form, code=code, typed=typed, errors=errors, headers=headers)

@@ -10,6 +10,7 @@ where it was received."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -166,7 +167,7 @@ async def decide(
     }
     step = steps.get(decision)
     try:
-        found = screens.page(return_id)
+        found = await asyncio.to_thread(screens.page, return_id)
     except NotFound:
         return not_found(request, user, f"return {return_id}")
     if step is None:
@@ -178,7 +179,9 @@ async def decide(
         )
     code, why = await _step(lambda: step(found.summary.return_id, ReturnDecision(user.member.label, words)))
     if code:
-        return _support_page(request, user, screens.page(return_id), code=code, error=why, reason=words)
+        return _support_page(
+            request, user, await asyncio.to_thread(screens.page, return_id), code=code, error=why, reason=words
+        )
     done = {"approve": "approved: the RMA is issued", "reject": "rejected", "cancel": "cancelled"}[decision]
     target = f"/dashboard/returns/{quote(found.summary.return_id, safe='')}"
     return redirect(target, settings, True, f"{found.summary.rma} {done}")
@@ -343,11 +346,11 @@ async def receive(
     SKU with nothing counted is recorded as short)."""
     check_form(user, form_token)
     try:
-        found = screens.page(return_id)
+        found = await asyncio.to_thread(screens.page, return_id)
     except NotFound:
         return not_found(request, user, f"return {return_id}")
     _may_see(user, found)
-    places = _my_places(user, floor)
+    places = await asyncio.to_thread(_my_places, user, floor)
     if location_id not in places:
         raise NotYours(f"you do not receive returns at {location_id or 'that location'}", user=user)
     rows = list(zip(sku or [], quantity or [], condition or [], strict=False))
@@ -358,7 +361,9 @@ async def receive(
     receipt = ReceiveReturnRequest(location_id, lines, user.member.label)
     code, why = await _step(lambda: returns.receive(found.summary.return_id, receipt))
     if code:
-        return _desk_page(request, user, screens.page(return_id), places, code=code, error=why, typed=typed)
+        return _desk_page(
+            request, user, await asyncio.to_thread(screens.page, return_id), places, code=code, error=why, typed=typed
+        )
     return redirect(
         _desk_here(found.summary.return_id), settings, True, f"{found.summary.rma} received at {location_id}"
     )
@@ -399,13 +404,13 @@ async def dispose(
     """Each unit received gets a disposition (the form starts from the suggested ones); a scrap needs its reason."""
     check_form(user, form_token)
     try:
-        found = screens.page(return_id)
+        found = await asyncio.to_thread(screens.page, return_id)
     except NotFound:
         return not_found(request, user, f"return {return_id}")
     where = found.summary.location_id
     if where is None or not user.member.may_at(Permission.STOCK_COUNT, where):
         raise NotYours(f"return {found.summary.rma} was not received at a location of yours", user=user)
-    places = _my_places(user, floor)
+    places = await asyncio.to_thread(_my_places, user, floor)
     rows = list(zip(sku or [], quantity or [], disposition or [], reason or [], strict=False))
     lines: list[DispositionLineInput] = []
     kinds = {d.value for d in Disposition}
@@ -424,5 +429,13 @@ async def dispose(
         lambda: returns.dispose(found.summary.return_id, DisposeReturnRequest(lines, user.member.label))
     )
     if code:
-        return _desk_page(request, user, screens.page(return_id), places, code=code, error=why, typed={"dispose": rows})
+        return _desk_page(
+            request,
+            user,
+            await asyncio.to_thread(screens.page, return_id),
+            places,
+            code=code,
+            error=why,
+            typed={"dispose": rows},
+        )
     return redirect(_desk_here(found.summary.return_id), settings, True, f"{found.summary.rma} disposed of and settled")
