@@ -31,6 +31,7 @@ from activities.fulfilment import ShipmentActivities
 from activities.goodwill import GoodwillActivities
 from activities.inventory import InventoryActivities
 from activities.log_context import LogContext
+from activities.order_edits import OrderEditActivities
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
 from activities.payments import PaymentActivities
@@ -164,6 +165,7 @@ def build_parts(
         settings, units_on(session_factory, policies), TemporalWorkflows.on(client), on_taken=orders_taken_on(client)
     )
     orders = OrderActivities(session_factory, settings.currency_codes)
+    edits = OrderEditActivities(session_factory)
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateways)
     returns = ReturnActivities(session_factory, gateways)
@@ -194,6 +196,7 @@ def build_parts(
             orders.record_order,
             orders.validate_order,
             orders.change_status,
+            edits.record_edit,
             inventory.reserve_stock,
             inventory.release_stock,
             inventory.sell_at_counter,

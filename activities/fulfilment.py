@@ -152,6 +152,9 @@ class ShipmentActivities(Shipments):
         if data.handover and not cancel_claims.handover_allowed(session, data.order_id):
             order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: cancelled", at)
             return ShipmentStepDone(ShipmentStatus.STOPPED_BY_CANCEL, dict(data.lines))
+        if data.handover and cancel_claims.withdrawn_by_edit(session, data.shipment_id):
+            order_store.add_event(session, data.order_id, "handover_stopped", f"{data.shipment_id}: order edited", at)
+            return ShipmentStepDone(ShipmentStatus.STOPPED_BY_CANCEL, dict(data.lines))
         lines, status = dict(data.lines), DONE_STATUS[step]
         short: dict[str, int] = {}
         if step is Step.PICK:

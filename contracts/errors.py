@@ -29,6 +29,9 @@ class ErrorType(StrEnum):
     RETURN_STEP_REFUSED = "ReturnStepRefused"
     """A return's step refused (out of order, does not add up); its first detail is the
     domain.return_lifecycle.ReturnStepRefusalKind."""
+    ORDER_EDIT_REFUSED = "OrderEditRefused"
+    """A refused order edit; its first detail is the domain.order_edits.EditRefusalKind (or
+    `needs_payment`: an increase on an order whose payment we take)."""
     CHANNEL_NOT_CONFIGURED = "ChannelNotConfigured"
     CHANNEL_RATE_LIMITED = "ChannelRateLimited"
     CHANNEL_UNAVAILABLE = "ChannelUnavailable"

@@ -85,6 +85,10 @@ class OrderRun:
     """How many runs this order has had before this one."""
     delivered_at: datetime | None = None
     """When the carrier (or a person) reported the last parcel to the customer delivered (signal `delivered`)."""
+    edits: int = 0
+    """Edits accepted (update `edit_order`): the order's version is this plus one."""
+    edited_order: Order | None = None
+    """The order as the last edit left it (None: as placed, the input's)."""
 
     cancel: CancelRequest | None = field(default=None, metadata=PER_RUN)
     release: ReleaseRequest | None = field(default=None, metadata=PER_RUN)
@@ -106,6 +110,16 @@ class OrderRun:
     returns: int = field(default=0, metadata=PER_RUN)
     outside: str | None = field(default=None, metadata=PER_RUN)
     """How an order we do not ship is fulfilled (counter or channel); None: by us."""
+    editing: bool = field(default=False, metadata=PER_RUN)
+    """An edit is being applied: sourcing waits for it, and the run does not finish under it."""
+    sourcing: bool = field(default=False, metadata=PER_RUN)
+    """A reservation is under way: an edit waits for it to be taken."""
+    edit_withdrawn: list[str] = field(default_factory=list, metadata=PER_RUN)
+    """Shipments an edit withdrew: their stop at the handover is the edit's, not a cancel."""
+
+    def order_now(self, placed: Order) -> Order:
+        """The order as it stands: the last edit's, else as placed."""
+        return self.edited_order or placed
 
     def handed_on(self) -> OrderRun:
         """What the next run starts from: this state less what belongs to this run alone."""
@@ -185,3 +199,5 @@ class OrderState:
     window_closes_at: datetime | None = None
     """When the returns window closes (None: not open yet)."""
     delivered_at: datetime | None = None
+    version: int = 1
+    """The order's version: 1 as placed, one more per accepted edit."""

@@ -405,6 +405,9 @@ class ShipmentRecord(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     carrier_reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the carrier report that set the status happened: an older one arriving later moves nothing."""
+    edit_withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """An order edit took units off this shipment before it left (under the order row's lock): its
+    handover stops, it is withdrawn and what it still should carry is reserved again."""
 
     __table_args__ = (Index("ix_shipments_tracking_number", "tracking_number"),)
 
@@ -529,6 +532,24 @@ class GoodwillRecord(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class OrderVersionRecord(Base):
+    """One version of an order (domain.order_edits.OrderVersion): 1 as placed, one more per edit."""
+
+    __tablename__ = "order_versions"
+
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), primary_key=True)
+    number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    changes: Mapped[list[str]] = mapped_column(JSONDocument, default=list)
+    changed_by: Mapped[str] = mapped_column(String(limits.EMAIL))
+    """A person (their label) or the channel that asked."""
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    total_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    payment: Mapped[dict[str, Any] | None] = mapped_column(JSONDocument, nullable=True)
+    """How the money follows (void, refund, authorize in minor units; on_channel)."""
 
 
 class OrderEvent(Base):

@@ -59,3 +59,11 @@ def handover_allowed(session: Session, order_id: str) -> bool:
         select(OrderRecord.cancel_requested_at).where(OrderRecord.order_id == order_id).with_for_update()
     ).first()
     return requested is None or requested[0] is None
+
+
+def withdrawn_by_edit(session: Session, shipment_id: str) -> bool:
+    """Whether an order edit took units off this shipment (activities.order_edits marks it under the
+    order row's lock, which the caller holds from `handover_allowed`): it must not leave. Read
+    afresh, not from the session's copy of the row, which was loaded before the lock."""
+    marked = session.scalar(select(ShipmentRecord.edit_withdrawn_at).where(ShipmentRecord.shipment_id == shipment_id))
+    return marked is not None

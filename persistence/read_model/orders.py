@@ -6,7 +6,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from domain import limits
@@ -226,3 +226,31 @@ def find_orders(
     count = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(OrderRecord.received_at.desc(), OrderRecord.order_id).limit(limit))
     return list(rows), count
+
+
+_EDITABLE_FIELDS = (
+    "total_minor",
+    "shipping_minor",
+    "discount_minor",
+    "charges_minor",
+    "shipping_address",
+    "postcode_key",
+)
+
+
+def rewrite_order(session: Session, order: Order, at: datetime) -> None:
+    """The order after an edit: its lines, totals and address replace what was recorded (its
+    versions keep what it was: persistence.read_model.order_versions)."""
+    record = session.get(OrderRecord, order.order_id)
+    if record is None:
+        return
+    session.execute(
+        delete(OrderLineRecord).where(OrderLineRecord.order_id == order.order_id),
+        execution_options={"synchronize_session": False},
+    )
+    session.expire(record, ["lines"])
+    fields = _order_fields(order)
+    for name in _EDITABLE_FIELDS:
+        setattr(record, name, fields[name])
+    record.updated_at = at
+    session.add_all(_line_rows(order))

@@ -60,7 +60,7 @@ class Backorders:
             return True
         run.shipped_detail = f"backorder deadline passed: {waiting} will not ship"
         run.remaining = {}
-        await self._payment.settle(data.order)
+        await self._payment.settle(run.order_now(data.order))
         return False
 
     def _history_is_long(self, data: OrderWorkflowInput) -> bool:

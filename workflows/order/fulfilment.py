@@ -29,15 +29,17 @@ class Fulfilment:
         self._payment = payment
         self._handles: dict[str, ShipmentHandle] = {}
         """The running shipments' workflows (run.in_flight), by shipment id."""
+        self._options: FulfilmentOptions | None = None
 
     async def fulfil_pending(self, order: Order, options: FulfilmentOptions | None) -> None:
         """Run the reserved shipments until each has ended. A cancel that came before any left
         raises Cancelled; one after a shipment left lets that one stand and drops the rest."""
         run = self._run
-        if not run.pending:
+        if not run.pending and not (run.edits and run.in_flight):
             return
         if not run.handed_over_any:
             self._steps.raise_if_cancelled()
+        self._options = options
         for shipment in run.pending:
             await self._start(order, shipment, options or FulfilmentOptions())
         run.pending = []
@@ -50,6 +52,20 @@ class Fulfilment:
             # The cancel came after a shipment had left: that one stands, the rest is cancelled.
             run.remaining = {}
             run.shipped_detail = f"cancelled after a shipment had left ({run.cancel.reason}): the rest will not ship"
+
+    async def start_pending(self, order: Order) -> None:
+        """Start what an edit reserved while the order's shipments run (the order's loop waits for them too)."""
+        run = self._run
+        for shipment in run.pending:
+            await self._start(order, shipment, self._options or FulfilmentOptions())
+        run.pending = []
+
+    async def withdraw(self, shipment_ids: list[str], request: CancelRequest) -> None:
+        """Ask these running shipments to stand down (an edit took units off them)."""
+        for shipment_id in shipment_ids:
+            handle = self._handles.get(shipment_id)
+            if handle is not None and not handle.done():
+                await self._withdraw(shipment_id, handle, request)
 
     async def _start(self, order: Order, shipment: ReservedShipment, options: FulfilmentOptions) -> None:
         kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
@@ -110,7 +126,7 @@ class Fulfilment:
         run.shipments[shipment.shipment_id] = ShipmentState(
             shipment.shipment_id, shipment.location_id, outcome.status, outcome.carrier, outcome.tracking_number
         )
-        if outcome.cancelled_order and run.cancel is None:
+        if outcome.cancelled_order and run.cancel is None and shipment.shipment_id not in run.edit_withdrawn:
             # The cancel was taken (the database says so) before its signal reached us.
             run.cancel = CancelRequest(reason="cancelled", requested_by="api")
         if outcome.short and run.cancel is None:
@@ -125,5 +141,6 @@ class Fulfilment:
         if not outcome.handed_over:
             return
         run.shipping_started = run.handed_over_any = True
+        order = run.order_now(order)
         value = self._payment.count_handover(order, outcome.handed_over)
         await self._payment.parcel_left(order, value)

@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.cancellation import BY_PAYMENT
     from domain.money import Money
     from domain.order import Order
+    from domain.order_edits import capture_due
     from domain.payments import PaymentStatus
     from domain.status import OrderStatus
 
@@ -64,9 +65,16 @@ class Payment:
 
     def count_handover(self, order: Order, parcel: dict[str, int]) -> int:
         """The share of the order's total this parcel carries; counts its units as handed over."""
-        value = charge_for_parcel(order, self._run.left_units, parcel).amount_minor
+        run = self._run
+        if run.edits:  # the parcels before were charged on an earlier version: the running difference
+            left = dict(run.left_units)
+            for sku, units in parcel.items():
+                left[sku] = left.get(sku, 0) + units
+            run.left_units = left
+            return capture_due(order, Money(run.captured, order.currency), left).amount_minor
+        value = charge_for_parcel(order, run.left_units, parcel).amount_minor
         for sku, units in parcel.items():
-            self._run.left_units[sku] = self._run.left_units.get(sku, 0) + units
+            run.left_units[sku] = run.left_units.get(sku, 0) + units
         return value
 
     async def parcel_left(self, order: Order, value: int) -> None:

@@ -35,8 +35,13 @@ class Sourcing:
         run, conflicts = self._run, 0
         while True:
             self._steps.raise_if_cancelled()
+            if run.editing:  # an edit changes what is wanted: reserve what it leaves
+                await workflow.wait_condition(lambda: not run.editing)
+                self._steps.raise_if_cancelled()
+            if run.edits and not run.remaining:
+                return  # an edit took away what was waiting
             self._steps.expect_a_person(or_stock=True)
-            result = await self._reserve_once(data.order)
+            result = await self._reserve_once(run.order_now(data.order))
             if result.shipments:
                 self._take(result)
                 return
@@ -61,7 +66,26 @@ class Sourcing:
                 run.cancel = CancelRequest(reason="backorder deadline passed", requested_by=BY_DEADLINE)
                 raise Cancelled
 
+    async def reserve_now(self, order: Order) -> bool:
+        """An edit's demand, reserved at once while the order's shipments run: True when some was
+        (its shipments wait in `pending`); what was not remains for the order's own loop."""
+        result = await self._reserve_once(order)
+        if not result.shipments:
+            return False
+        run, status = self._run, self._run.status
+        self._take(result)
+        self._steps.mark(status, run.hold_reason)  # the order goes on as it was (in fulfilment)
+        return True
+
     async def _reserve_once(self, order: Order) -> ReserveStockResult:
+        run = self._run
+        run.sourcing = True
+        try:
+            return await self._reserve_activity(order)
+        finally:
+            run.sourcing = False
+
+    async def _reserve_activity(self, order: Order) -> ReserveStockResult:
         address = order.shipping_address
         return await self._steps.activity(
             Inventory.reserve_stock,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.order_edits import EditOrderRequest, EditOrderResult
     from contracts.order_workflow import (
         CancelRequest,
         DeliveredNotice,
@@ -29,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
 
 from workflows.order.backorders import Backorders
 from workflows.order.compensation import Compensation
+from workflows.order.edits import OrderEdits
 from workflows.order.fulfilment import Fulfilment
 from workflows.order.intake import Intake
 from workflows.order.outside import OutsideFulfilment
@@ -47,8 +49,9 @@ class OrderWorkflow:
         self._intake = Intake(run, steps)
         self._payment = payment = Payment(run, steps)
         self._backorders = backorders = Backorders(run, steps, payment)
-        self._sourcing = Sourcing(run, steps, backorders)
-        self._fulfilment = Fulfilment(run, steps, payment)
+        self._sourcing = sourcing = Sourcing(run, steps, backorders)
+        self._fulfilment = fulfilment = Fulfilment(run, steps, payment)
+        self._edits = OrderEdits(run, steps, sourcing, fulfilment)
         self._returns = ReturnsDesk(run, steps)
         self._compensation = Compensation(run, steps, payment)
         self._outside = OutsideFulfilment(run, steps, self._intake, self._returns)
@@ -90,11 +93,21 @@ class OrderWorkflow:
     async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
         """Support asks for goods back (workflows.order.returns): a ReturnWorkflow is opened."""
         assert self._data is not None
-        return await self._returns.request(self._data.order, request)
+        return await self._returns.request(self._run.order_now(self._data.order), request)
 
     @request_return.validator
     def _return_allowed(self, request: ReturnRequest) -> None:
         self._returns.check(request)
+
+    @workflow.update
+    async def edit_order(self, request: EditOrderRequest) -> EditOrderResult:
+        """Staff or the channel change the order before it ships (workflows.order.edits)."""
+        assert self._data is not None
+        return await self._edits.apply(self._data.order, request)
+
+    @edit_order.validator
+    def _edit_allowed(self, request: EditOrderRequest) -> None:
+        self._edits.check(self._data.order if self._data is not None else None, request)
 
     @workflow.query
     def state(self) -> OrderState:
@@ -110,6 +123,7 @@ class OrderWorkflow:
             price_mismatch=run.price_mismatch and run.status is OrderStatus.ON_HOLD,
             window_closes_at=run.window_closes_at,
             delivered_at=run.delivered_at,
+            version=run.edits + 1,
         )
 
     # -- the run -------------------------------------------------------------------------------
@@ -137,7 +151,7 @@ class OrderWorkflow:
             await self._compensation.compensate(order)
             return OrderWorkflowResult(order.order_id, run.status)
         run.may_unwind = False
-        await self._payment.settle(order)
+        await self._payment.settle(run.order_now(order))
         await self._steps.set_status(OrderStatus.SHIPPED, detail=run.shipped_detail)
         await self._returns.window(data)
         await self._steps.set_status(OrderStatus.COMPLETED, detail="returns window closed")
@@ -155,6 +169,11 @@ class OrderWorkflow:
         while True:
             await self._sourcing.reserve(data)
             await self._fulfilment.fulfil_pending(order, data.fulfilment)
+            if run.editing or run.edits:
+                # An edit may add to what remains, or start shipments of its own: its outcome first.
+                await workflow.wait_condition(lambda: not run.editing)
+                if run.in_flight:
+                    continue
             if not run.remaining:
                 break
             if run.resource_now:  # a short pick: source the missing units elsewhere right away

@@ -1,0 +1,248 @@
+"""Order edits: staff or a channel change the order before it ships (the update `edit_order`).
+
+The validator refuses before anything reaches history: too early (not reserved yet), too late
+(everything left, cancelled), units already handed over, an unknown line, an empty edit, or more
+money asked of a customer whose payment we take (they would have to authorize it: see below).
+Applying waits for a quiet moment (no reservation half taken), records the new version under the
+order row's lock (a parcel leaving meanwhile refuses it there), withdraws every running shipment
+that loses units (a picked or packed parcel is withdrawn and re-picked: its stock is released by
+the shipment itself) and reserves what it still should carry, with what was added, like any order.
+
+Money: captures after an edit come to the new total (domain.order_edits.capture_due), and the
+authorization's rest is voided (or, taken at checkout, refunded) when everything has left, as for
+any order; so a decrease needs no call now. An increase on an order whose payment we take (Stripe,
+Mollie) is refused: the card was authorized for the old total and a new authorization needs the
+customer. For an order the channel took the money for (marketplaces, POS, paid web orders) the
+channel settles the difference: it is recorded on the version, nothing more.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from contracts.errors import ErrorType
+    from contracts.order_edits import (
+        EditOrderRequest,
+        EditOrderResult,
+        OrderEditRecords,
+        RecordEditInput,
+        to_domain,
+    )
+    from contracts.order_workflow import CancelRequest, OrderRun
+    from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
+    from domain.money import Money
+    from domain.order import FULFILLED_BY_US, Order
+    from domain.order_edits import (
+        EditRefusalKind,
+        EditRefused,
+        EditRequest,
+        EditResult,
+        PaymentChange,
+        PaymentPosition,
+        ShipmentState,
+        apply_edit,
+        describe,
+        payment_change,
+    )
+    from domain.status import OrderStatus
+
+from workflows.order.fulfilment import Fulfilment
+from workflows.order.sourcing import Sourcing
+from workflows.order.steps import OrderSteps, refusal
+
+ORDER_EDITS = "order-edits-v1"
+"""Marks the histories that took an edit (the update is new: nothing before it changes)."""
+
+EDITABLE = frozenset({OrderStatus.RESERVED, OrderStatus.IN_FULFILMENT, OrderStatus.BACKORDERED})
+NEEDS_PAYMENT = "needs_payment"
+"""The refusal of an increase on an order whose payment we take (HTTP 409)."""
+
+
+def _refused(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, kind, type=ErrorType.ORDER_EDIT_REFUSED)
+
+
+class OrderEdits:
+    def __init__(self, run: OrderRun, steps: OrderSteps, sourcing: Sourcing, fulfilment: Fulfilment) -> None:
+        self._run = run
+        self._steps = steps
+        self._sourcing = sourcing
+        self._fulfilment = fulfilment
+
+    # -- the validator ---------------------------------------------------------------------------
+
+    def check(self, placed: Order | None, request: EditOrderRequest) -> None:
+        """Refuse before history (ApplicationError ORDER_EDIT_REFUSED with the refusal's kind)."""
+        if self._run.editing:
+            raise _refused("another edit of this order is being applied: try again in a moment", "not_editable")
+        self._result(placed, request)
+
+    def _result(self, placed: Order | None, request: EditOrderRequest) -> EditResult:
+        run = self._run
+        if placed is None or run.outside is not None or placed.fulfilled_by != FULFILLED_BY_US:
+            raise _refused("this order is not fulfilled by us: it cannot be changed here", "not_editable")
+        if run.cancel is not None or run.status is OrderStatus.CANCELLED:
+            raise _refused("the order is being cancelled", "not_editable")
+        if run.status not in EDITABLE or not run.may_unwind:
+            when = (
+                "once it is reserved or backordered"
+                if run.status in (OrderStatus.RECEIVED, OrderStatus.ON_HOLD)
+                else "only before everything has left: use returns"
+            )
+            raise _refused(f"the order is {run.status.value}: it can be changed {when}", "not_editable")
+        if not request.changes:
+            raise _refused("an edit needs at least one change", EditRefusalKind.INVALID.value)
+        order = run.order_now(placed)
+        try:
+            changes = tuple(to_domain(change) for change in request.changes)
+            edit = EditRequest(changes, request.requested_by, request.reason)
+            result = apply_edit(order, edit, self._shipments(order))
+        except EditRefused as refused:
+            raise _refused(str(refused), refused.kind.value) from None
+        if not result.changed:
+            raise _refused("the edit changes nothing", EditRefusalKind.INVALID.value)
+        if result.difference.amount_minor > 0 and not order.payment_collected:
+            raise _refused(
+                f"the edit asks {result.difference.format()} more of the customer, whose card was authorized for "
+                f"{order.total.format()}: take the added items as a new order (or reduce elsewhere)",
+                NEEDS_PAYMENT,
+            )
+        return result
+
+    def _shipments(self, order: Order) -> list[ShipmentState]:
+        """The order's shipments as the edit rules see them: those reserved or running (as reserved),
+        and what was handed over so far as one parcel that left."""
+        run = self._run
+        states = [
+            ShipmentState(
+                s.shipment_id,
+                s.location_id,
+                shipment_kind(s.location_id, order.pickup_location_id, s.transfer_to),
+                ShipmentStatus.RESERVED,
+                dict(s.lines),
+            )
+            for s in [*run.pending, *run.in_flight.values()]
+        ]
+        if run.left_units:
+            left = dict(run.left_units)
+            states.append(ShipmentState("left", "", ShipmentKind.DELIVERY, ShipmentStatus.SHIPPED, left))
+        return states
+
+    # -- applying it -----------------------------------------------------------------------------
+
+    async def apply(self, placed: Order, request: EditOrderRequest) -> EditOrderResult:
+        run = self._run
+        workflow.patched(ORDER_EDITS)
+        run.editing = True
+        try:
+            # Nothing half taken: a reservation under way is started first (its shipments run).
+            await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
+            result = self._result(placed, request)
+            return await self._apply(run.order_now(placed), request, result)
+        finally:
+            run.editing = False
+
+    async def _apply(self, order: Order, request: EditOrderRequest, result: EditResult) -> EditOrderResult:
+        run = self._run
+        withdraw = sorted({r.shipment_id for r in result.releases if r.shipment_id in run.in_flight})
+        money = self._payment_change(order, result)
+        version = run.edits + 2
+        await self._record(order, request, result, version, withdraw, money)
+        run.edits += 1
+        run.edited_order = result.order
+        run.edit_withdrawn.extend(withdraw)
+        run.remaining = self._remaining(result, withdraw)
+        await self._fulfilment.withdraw(
+            withdraw, CancelRequest(reason=f"order edited (version {version})", requested_by=request.requested_by)
+        )
+        if run.remaining:
+            await self._source(result.order, withdraw)
+        return EditOrderResult(
+            order_id=run.order_id,
+            version=version,
+            changes=list(describe(result)),
+            total=result.new_total,
+            difference=result.difference,
+            void=money.void,
+            refund=money.refund,
+            authorize=money.authorize,
+            on_channel=money.on_channel,
+        )
+
+    async def _record(
+        self,
+        order: Order,
+        request: EditOrderRequest,
+        result: EditResult,
+        version: int,
+        withdraw: list[str],
+        money: PaymentChange,
+    ) -> None:
+        try:
+            await self._steps.activity(
+                OrderEditRecords.record_edit,
+                RecordEditInput(
+                    order=result.order,
+                    version=version,
+                    changes=list(describe(result)),
+                    changed_by=request.requested_by,
+                    reason=request.reason,
+                    at=workflow.now(),
+                    idempotency_key=self._steps.key("edit"),
+                    withdraw=withdraw,
+                    readdress=list(result.readdress),
+                    payment={
+                        "void": money.void.amount_minor,
+                        "refund": money.refund.amount_minor,
+                        "authorize": money.authorize.amount_minor,
+                        "on_channel": money.on_channel,
+                    },
+                    confirm_lines=list(request.confirm_lines),
+                    placed_total=order.total if version == 2 else None,
+                ),
+                summary=f"edit: version {version}, total {result.new_total.format()}",
+                hold_on_refusal=False,
+            )
+        except ActivityError as err:
+            refused = refusal(err, ErrorType.ORDER_EDIT_REFUSED)
+            if refused is None:
+                raise
+            raise _refused(refused.message, str(refused.details[0]) if refused.details else "handed_over") from None
+
+    def _payment_change(self, order: Order, result: EditResult) -> PaymentChange:
+        run = self._run
+        zero = Money.zero(order.currency)
+        authorized = run.payment.amount if run.payment is not None else zero
+        position = PaymentPosition(authorized, Money(run.captured, order.currency), order.payment_collected)
+        return payment_change(result.difference, position)
+
+    def _remaining(self, result: EditResult, withdraw: list[str]) -> dict[str, int]:
+        """What is still to be reserved: less the units removed that no location held, plus those
+        added, plus what the withdrawn shipments carried and the order still wants."""
+        run = self._run
+        remaining = dict(run.remaining)
+        for sku, units in result.unsourced_dropped.items():
+            remaining[sku] = remaining.get(sku, 0) - units
+        for sku, units in result.to_source.items():
+            remaining[sku] = remaining.get(sku, 0) + units
+        released = {(r.shipment_id, r.sku): r.quantity for r in result.releases}
+        for shipment_id in withdraw:
+            for sku, units in run.in_flight[shipment_id].lines.items():
+                remaining[sku] = remaining.get(sku, 0) + units - released.get((shipment_id, sku), 0)
+        return {sku: units for sku, units in sorted(remaining.items()) if units > 0}
+
+    async def _source(self, order: Order, withdraw: list[str]) -> None:
+        """Reserve what remains now where shipments are running (once the withdrawn ones have
+        released their stock) and start it; otherwise the order's own loop, waiting for stock or
+        for its shipments, sources it."""
+        run = self._run
+        run.resource_now = True
+        run.stock_arrived = True
+        others = [sid for sid in run.in_flight if sid not in withdraw]
+        if not others:
+            return
+        await workflow.wait_condition(lambda: all(sid not in run.in_flight for sid in withdraw))
+        if await self._sourcing.reserve_now(order):
+            await self._fulfilment.start_pending(order)
