@@ -88,6 +88,8 @@ JOURNEYS: dict[str, str] = {
     "test_a_cancelled_order_gets_its_store_credit_back",
     "goodwill_refunded": f"{_TESTS}/test_goodwill.py::"
     "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
+    "order_edited_before_it_shipped": f"{_TESTS}/test_order_edits.py::"
+    "test_reducing_a_line_releases_its_units_and_the_capture_comes_to_the_new_total",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

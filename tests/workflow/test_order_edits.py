@@ -25,6 +25,7 @@ from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import Engine, running_engine
+from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
 
@@ -128,3 +129,146 @@ async def test_reducing_a_line_releases_its_units_and_the_capture_comes_to_the_n
             versions = [(v.number, v.changed_by, v.total_minor) for v in order_versions.versions(session, order_id)]
             assert versions == [(1, "webshop", 5495), (2, STAFF, 3495)]
         assert _levels(db, "AMS") == {"MUG": (4, 0), "TEE": (4, 0)}
+        await record_history(temporal_client.get_workflow_handle(order_id), "order_edited_before_it_shipped")
+
+
+async def test_a_line_removed_and_one_added_on_a_channel_paid_order_are_reserved_like_any_order(
+    temporal_client, sqlite_database
+):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5, "CAP": 5})
+        order = make_order([("MUG", 3, 1000), ("TEE", 1, 2000)], paid=True)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        first = await _reserved(engine, order_id)
+
+        price = Money(1500, "EUR")
+        result = await _edit(
+            temporal_client,
+            order_id,
+            EditChange("remove_line", line=1),
+            EditChange("add_line", sku="CAP", quantity=2, unit_price=price, title="Cap"),
+        )
+        assert (result.version, result.total, result.difference) == (2, Money(6495, "EUR"), Money(1000, "EUR"))
+        assert result.on_channel and result.authorize == Money(1000, "EUR")  # the channel collects it
+
+        second = f"{first}-2"
+        await _running(temporal_client, second)
+        assert _shipments(db, order_id)[second][1] == {"CAP": 2, "MUG": 3}
+        assert _levels(db, "AMS") == {"MUG": (5, 3), "TEE": (5, 0), "CAP": (5, 2)}
+        await _ship(temporal_client, second, "AMS", "3SEDIT2")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _levels(db, "AMS") == {"MUG": (2, 0), "TEE": (5, 0), "CAP": (3, 0)}
+        with db.session() as session:
+            kinds = [event.kind for event in order_store.order_events(session, order_id)]
+            assert "order_edited" in kinds and "edit_payment" in kinds
+
+
+async def test_an_added_line_ships_as_its_own_shipment_while_the_first_runs(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "CAP": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("MUG", 1, 1000)], paid=True))
+        first = await _reserved(engine, order_id)
+        await temporal_client.get_workflow_handle(first).execute_update(
+            ShipmentWorkflow.confirm_step, StepConfirmation("pick", "AMS")
+        )
+
+        added = EditChange("add_line", sku="CAP", quantity=1, unit_price=Money(1500, "EUR"))
+        assert (await _edit(temporal_client, order_id, added)).total == Money(2995, "EUR")
+        second = f"{first}-2"
+        await _running(temporal_client, second)
+        shipments = _shipments(db, order_id)
+        assert shipments[first] == ("PICKED", {"MUG": 1}) and shipments[second] == ("RESERVED", {"CAP": 1})
+
+        await _ship(temporal_client, second, "AMS", "3SEDIT3")
+        handle = temporal_client.get_workflow_handle(first)
+        await handle.execute_update(ShipmentWorkflow.confirm_step, StepConfirmation("pack", "AMS", parcels=1))
+        await handle.execute_update(
+            ShipmentWorkflow.confirm_step, StepConfirmation("ship", "AMS", carrier="postnl", tracking_number="3SEDIT4")
+        )
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _levels(db, "AMS") == {"MUG": (4, 0), "CAP": (4, 0)}
+        state = await temporal_client.get_workflow_handle(order_id).query(OrderWorkflow.state)
+        assert state.version == 2
+
+
+async def test_a_new_address_goes_to_the_open_shipment_and_the_record(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("MUG", 1, 1000)], paid=True))
+        first = await _reserved(engine, order_id)
+        address = Address(name="Sam Tester", line1="Oudegracht 2", postcode="3511 AB", city="Utrecht", country="NL")
+
+        result = await _edit(temporal_client, order_id, EditChange("change_address", address=address))
+        assert result.difference == Money(0, "EUR") and result.changes == [
+            "shipping address → Oudegracht 2, 3511 AB Utrecht, NL"
+        ]
+        assert _shipments(db, order_id) == {first: ("RESERVED", {"MUG": 1})}  # the same parcel, readdressed
+        with db.session() as session:
+            record = order_store.get_order(session, order_id)
+            assert record is not None and record.shipping_address["city"] == "Utrecht"
+            assert record.postcode_key == "3511AB"
+            kinds = [event.kind for event in order_store.order_events(session, order_id)]
+            assert "shipment_readdressed" in kinds
+        await _ship(temporal_client, first, "AMS", "3SEDIT5")
+        await engine.wait_for_status(order_id, "SHIPPED")
+
+
+async def test_a_channel_cancelling_some_units_is_an_edit_by_the_channel(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5})
+        order = make_order([("MUG", 2, 1000), ("TEE", 2, 2000)], paid=True)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        first = await _reserved(engine, order_id)
+
+        result = await _edit(temporal_client, order_id, EditChange("cancel_lines", line=1, quantity=2), by="webshop")
+        assert result.total == Money(2495, "EUR")
+        second = f"{first}-2"
+        await _running(temporal_client, second)
+        assert _levels(db, "AMS") == {"MUG": (5, 2), "TEE": (5, 0)}
+        await _ship(temporal_client, second, "AMS", "3SEDIT6")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        with db.session() as session:
+            versions = order_versions.versions(session, order_id)
+            assert [(v.number, v.changed_by) for v in versions] == [(1, "webshop"), (2, "webshop")]
+            assert versions[1].changes == ["removed 2 x TEE (40.00 EUR → 0.00 EUR)", "total: 64.95 EUR → 24.95 EUR"]
+
+
+async def test_refusals_before_history(temporal_client, sqlite_database):
+    """Handed over, more money on a card, unknown line, empty edit, and after everything left."""
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS", priority=1)
+        add_location(db.session_factory, "UTR", priority=2)
+        stock(db.session_factory, "AMS", {"MUG": 5})
+        stock(db.session_factory, "UTR", {"TEE": 5})
+        order = make_order([("MUG", 2, 1000), ("TEE", 1, 2000)], paid=False, payment_method="pm_card_visa")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        await engine.wait_for_live_status(order_id, OrderStatus.IN_FULFILMENT)
+        await _ship(temporal_client, f"shipment-{order_id}-AMS", "AMS", "3SEDIT7")
+
+        kind, message = await _refusal(temporal_client, order_id, EditChange("reduce_line", line=0, quantity=1))
+        assert kind == "handed_over" and "already handed over" in message
+        added = EditChange("add_line", sku="TEE", quantity=1, unit_price=Money(2000, "EUR"))
+        assert (await _refusal(temporal_client, order_id, added))[0] == "needs_payment"
+        assert (await _refusal(temporal_client, order_id, EditChange("remove_line", line=7)))[0] == "invalid"
+        assert (await _refusal(temporal_client, order_id))[0] == "invalid"
+        assert (await _refusal(temporal_client, order_id, EditChange("explode", line=0)))[0] == "invalid"
+
+        # What has not left can still change: the customer no longer wants the tee.
+        result = await _edit(temporal_client, order_id, EditChange("remove_line", line=1))
+        assert result.total == Money(2495, "EUR")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _payment(db, order_id) == (4495, 2495, 2000)
+        assert _levels(db, "UTR") == {"TEE": (5, 0)}
+        assert (await _refusal(temporal_client, order_id, EditChange("reduce_line", line=0, quantity=1)))[0] in (
+            "not_editable",
+            "handed_over",
+        )
