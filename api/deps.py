@@ -27,6 +27,7 @@ from services.goodwill import GoodwillDesk
 from services.intake import Intake
 from services.locations import Locations
 from services.order_actions import OrderActions
+from services.order_edits import OrderEdits
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
 from services.payment_updates import PaymentUpdates
@@ -80,6 +81,10 @@ def get_return_screens(state: StateDep) -> ReturnScreens:
 
 def get_self_service_returns(state: StateDep) -> SelfServiceReturns:
     return state.services.self_service_returns
+
+
+def get_order_edits(state: StateDep) -> OrderEdits:
+    return state.services.order_edits
 
 
 def get_payment_updates(state: StateDep) -> PaymentUpdates:
@@ -168,6 +173,7 @@ OrderActionsDep = Annotated[OrderActions, Depends(get_order_actions)]
 ReturnsDep = Annotated[Returns, Depends(get_returns)]
 ReturnScreensDep = Annotated[ReturnScreens, Depends(get_return_screens)]
 SelfServiceReturnsDep = Annotated[SelfServiceReturns, Depends(get_self_service_returns)]
+OrderEditsDep = Annotated[OrderEdits, Depends(get_order_edits)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 LabelsDep = Annotated[CarrierLabels, Depends(get_labels)]

@@ -11,9 +11,11 @@ from api.schemas import (
     OrderLinePublic,
     OrderPublic,
     OrderSummary,
+    OrderVersionPublic,
     PaymentPublic,
     ShipmentPublic,
 )
+from domain.order_edits import OrderVersion
 from domain.status import OrderStatus
 from persistence.models import OrderEvent, OrderRecord, PaymentRecord, ReturnRecord, ShipmentRecord
 from services.order_views import OrderDetails
@@ -132,4 +134,17 @@ def _return(r: ReturnRecord) -> dict[str, object]:
 
 def public(details: OrderDetails) -> OrderPublic:
     """One order as GET /orders/{id} answers it."""
-    return detail(details.record, details.events, details.notified, details.returns, tracking_url=details.tracking_url)
+    view = detail(details.record, details.events, details.notified, details.returns, tracking_url=details.tracking_url)
+    view.versions = [_version(version) for version in details.versions]
+    return view
+
+
+def _version(version: OrderVersion) -> OrderVersionPublic:
+    return OrderVersionPublic(
+        number=version.number,
+        changes=list(version.changes),
+        changed_by=version.changed_by,
+        reason=version.reason,
+        at=version.at,
+        total=_money(version.total.amount_minor, version.total.currency),
+    )

@@ -158,6 +158,17 @@ class OrderSummary(BaseModel):
     shipped_at: datetime | None
 
 
+class OrderVersionPublic(BaseModel):
+    number: int
+    """1 is the order as placed; each accepted edit adds one."""
+    changes: list[str]
+    changed_by: str
+    """The person (or the channel) that asked."""
+    reason: str
+    at: datetime
+    total: Money
+
+
 class OrderPublic(OrderSummary):
     lines: list[OrderLinePublic]
     shipping: Money
@@ -180,6 +191,11 @@ class OrderPublic(OrderSummary):
     sourcing: list[EventPublic]
     """Every sourcing decision with its reasons, newest last."""
     events: list[EventPublic]
+    versions: list[OrderVersionPublic] = Field(
+        default_factory=list,
+        description="The order's history of versions, oldest first: 1 as placed, one more per edit "
+        "(POST /orders/{id}/edits): what changed, who, when, and the total after",
+    )
     tracking_url: str | None = Field(
         default=None,
         description="The customer's tracking page for this order (no credential needed: the link is signed); "

@@ -33,6 +33,7 @@ from services.intake import Intake
 from services.locations import Locations
 from services.metrics import ReadModelGauges
 from services.order_actions import OrderActions
+from services.order_edits import OrderEdits
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
 from services.payment_updates import PaymentUpdates, mollie_reader
@@ -109,6 +110,7 @@ class Services:
 
     intake: Intake
     order_actions: OrderActions
+    order_edits: OrderEdits
     returns: Returns
     shipments: Shipments
     labels: CarrierLabels
@@ -141,6 +143,7 @@ class Services:
         return cls(
             intake=Intake(settings, units, workflows),
             order_actions=OrderActions(units, workflows),
+            order_edits=OrderEdits(units, workflows),
             returns=returns,
             shipments=Shipments(units, workflows),
             labels=CarrierLabels(units, sendcloud.connect(settings)),

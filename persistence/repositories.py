@@ -4,7 +4,7 @@ order whether an activity or a service asks. The session belongs to the unit of 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -44,6 +44,7 @@ from persistence.models import (
     Location,
     OrderEvent,
     OrderRecord,
+    OrderVersionRecord,
     PaymentRecord,
     ReturnRecord,
     ShipmentLabel,
@@ -60,6 +61,7 @@ from persistence.read_model import (
     kpi_series,
     kpis,
     labels,
+    order_versions,
     overview,
     payment_changes,
     return_labels,
@@ -147,6 +149,12 @@ class SqlOrders:
             given_by=given_by,
             at=at,
         )
+
+    def versions(self, order_id: str) -> list[OrderVersionRecord]:
+        return order_versions.versions(self._session, order_id)
+
+    def known_skus(self, skus: Iterable[str]) -> set[str]:
+        return inventory.known_skus(self._session, skus)
 
 
 class SqlReturns:

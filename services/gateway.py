@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from contracts.goodwill import GoodwillInput
+from contracts.order_edits import EditOrderRequest, EditOrderResult
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.return_lifecycle import (
     DisposeReturnRequest,
@@ -119,6 +120,8 @@ class WorkflowGateway(Protocol):
         self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
     ) -> ReturnView:
         """One of RETURN_STEPS (approve, reject, cancel, receive, dispose) on the return's workflow."""
+
+    async def edit_order(self, order_id: str, request: EditOrderRequest) -> EditOrderResult: ...
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress: ...
 
@@ -241,6 +244,11 @@ class TemporalWorkflows:
             update: Any = RETURN_STEPS[step]
             answer: ReturnView = await client.get_workflow_handle(return_id).execute_update(update, arg)
             return answer
+
+    async def edit_order(self, order_id: str, request: EditOrderRequest) -> EditOrderResult:
+        client = await self._connect()
+        async with _engine_errors():
+            return await client.get_workflow_handle(order_id).execute_update(OrderWorkflow.edit_order, request)
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress:
         client = await self._connect()

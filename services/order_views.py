@@ -3,13 +3,16 @@ happened to it, and every payload its channel sent. Nothing here asks Temporal."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.lookup import email_key, postcode_key
+from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
+from domain.order_edits import OrderVersion
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence.models import ChannelMessage, OrderEvent, OrderRecord, ReturnRecord
+from persistence.read_model.order_versions import as_version
 from services.errors import NotFound
 from services.tracking import TrackingLinks
 from services.unit_of_work import UnitOfWorkFactory
@@ -25,6 +28,8 @@ class OrderDetails:
     returns: list[ReturnRecord]
     tracking_url: str
     """The customer's tracking page (absolute: it goes into e-mails)."""
+    versions: list[OrderVersion] = field(default_factory=list)
+    """1 as placed, one more per edit (persistence.read_model.order_versions)."""
 
     @property
     def may_release(self) -> bool:
@@ -88,7 +93,8 @@ class OrderViews:
             events = uow.orders.events(order_id)
             notified = uow.shipments.notified_at(order_id)
             returns = uow.returns.for_order(order_id)
-        return OrderDetails(record, events, notified, returns, self._links.url(order_id, base_url))
+            versions = [as_version(row) for row in uow.orders.versions(order_id)] or [_as_placed(record)]
+        return OrderDetails(record, events, notified, returns, self._links.url(order_id, base_url), versions)
 
     def messages(self, order_id: str) -> list[ChannelMessage]:
         """Every payload received about the order, oldest first (already redacted when kept)."""
@@ -97,3 +103,10 @@ class OrderViews:
             if not messages and uow.orders.get(order_id) is None:
                 raise NotFound(f"no order {order_id}")
         return messages
+
+
+def _as_placed(record: OrderRecord) -> OrderVersion:
+    """An order never edited has one version: as its channel placed it."""
+    return OrderVersion(
+        1, ("placed",), record.channel, "", record.placed_at, Money(record.total_minor, record.currency)
+    )

@@ -8,7 +8,7 @@ the services hand them to the API, which turns them into its public shapes.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -34,6 +34,7 @@ from persistence.models import (
     Location,
     OrderEvent,
     OrderRecord,
+    OrderVersionRecord,
     PaymentRecord,
     ReturnRecord,
     ShipmentLabel,
@@ -104,6 +105,12 @@ class OrderRepository(Protocol):
     ) -> Reserved | None:
         """Check goodwill under the order's lock and hold it (persistence.guarded_writes.goodwill);
         None: no such order. GoodwillRefused / RefundOnChannel say why not."""
+
+    def versions(self, order_id: str) -> list[OrderVersionRecord]:
+        """Oldest first; empty for an order never edited."""
+
+    def known_skus(self, skus: Iterable[str]) -> set[str]:
+        """Those of `skus` some location holds a stock record for."""
 
 
 class ReturnRepository(Protocol):

@@ -7,12 +7,13 @@ locations) are dropped when it does not commit."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.goodwill import GoodwillInput
+from contracts.order_edits import EditOrderRequest, EditOrderResult
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.return_lifecycle import (
     DisposeReturnRequest,
@@ -36,6 +37,7 @@ from persistence.models import (
     Location,
     OrderEvent,
     OrderRecord,
+    OrderVersionRecord,
     ReturnRecord,
     ShipmentLabel,
     ShipmentRecord,
@@ -83,6 +85,12 @@ class FakeOrders:
 
     def add(self, record: OrderRecord) -> None:
         self.records[record.order_id] = record
+
+    def versions(self, order_id: str) -> list[OrderVersionRecord]:
+        return []
+
+    def known_skus(self, skus: Iterable[str]) -> set[str]:
+        return set(skus)
 
     def get(self, order_id: str) -> OrderRecord | None:
         return self.records.get(order_id)
@@ -546,6 +554,8 @@ class FakeWorkflows:
         self.started_returns: list[ReturnWorkflowInput] = []
         self.return_views: dict[str, ReturnView] = {}
         self.return_steps: list[tuple[str, str, object]] = []
+        self.edits: dict[str, EditOrderResult] = {}
+        self.edit_requests: list[tuple[str, EditOrderRequest]] = []
 
     def _call(self, method: str) -> None:
         if not self.reachable:
@@ -610,6 +620,11 @@ class FakeWorkflows:
         self._call("return_step")
         self.return_steps.append((return_id, step, arg))
         return self.return_views[return_id]
+
+    async def edit_order(self, order_id: str, request: EditOrderRequest) -> EditOrderResult:
+        self._call("edit_order")
+        self.edit_requests.append((order_id, request))
+        return self.edits[order_id]
 
     async def shipment_progress(self, shipment_id: str) -> ShipmentProgress:
         self._call("shipment_progress")

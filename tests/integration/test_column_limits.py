@@ -212,6 +212,13 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
         "Order.charges, refused past MAX_AMOUNT_MINOR (domain.limits)", limits.MAX_AMOUNT_MINOR
     ),
     "orders.fulfilled_by": Derived("one of domain.order.FULFILMENT_MODES", _enum_longest(FULFILMENT_MODES)),
+    "order_versions.order_id": ORDER_ID,
+    "order_versions.number": COUNTER,
+    "order_versions.changed_by": Derived("a staff member's label (their account's e-mail) or a channel's name"),
+    "order_versions.total_minor": Derived(
+        "the edited order's total, refused past MAX_AMOUNT_MINOR", ORDER_AMOUNT.longest
+    ),
+    "order_versions.currency": CURRENCY,
     "order_lines.order_id": ORDER_ID,
     "order_lines.line_no": Derived("the line's position on an order (bodies are size-capped)"),
     "order_lines.sku": Intake("sku"),

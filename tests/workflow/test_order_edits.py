@@ -17,6 +17,7 @@ from contracts.errors import ErrorType
 from contracts.order_edits import EditChange, EditOrderRequest, EditOrderResult
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.money import Money
+from domain.order import Address
 from domain.status import OrderStatus
 from persistence.models import PaymentRecord, ShipmentRecord, StockLevel
 from persistence.read_model import order_versions
@@ -133,9 +134,9 @@ async def test_reducing_a_line_releases_its_units_and_the_capture_comes_to_the_n
 
 
 async def test_a_line_removed_and_one_added_on_a_channel_paid_order_are_reserved_like_any_order(
-    temporal_client, sqlite_database
+    temporal_client, database
 ):
-    db = sqlite_database
+    db = database
     async with running_engine(temporal_client, db, auto_confirm=False) as engine:
         add_location(db.session_factory, "AMS")
         stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5, "CAP": 5})
@@ -241,9 +242,9 @@ async def test_a_channel_cancelling_some_units_is_an_edit_by_the_channel(tempora
             assert versions[1].changes == ["removed 2 x TEE (40.00 EUR → 0.00 EUR)", "total: 64.95 EUR → 24.95 EUR"]
 
 
-async def test_refusals_before_history(temporal_client, sqlite_database):
+async def test_refusals_before_history(temporal_client, database):
     """Handed over, more money on a card, unknown line, empty edit, and after everything left."""
-    db = sqlite_database
+    db = database
     async with running_engine(temporal_client, db, auto_confirm=False) as engine:
         add_location(db.session_factory, "AMS", priority=1)
         add_location(db.session_factory, "UTR", priority=2)

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.order_workflow import CancelRequest, OrderRun
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
+    from domain.limits import order_limit_refusals
     from domain.money import Money
     from domain.order import FULFILLED_BY_US, Order
     from domain.order_edits import (
@@ -103,6 +104,8 @@ class OrderEdits:
             raise _refused(str(refused), refused.kind.value) from None
         if not result.changed:
             raise _refused("the edit changes nothing", EditRefusalKind.INVALID.value)
+        if problems := order_limit_refusals(result.order):
+            raise _refused("the edited order cannot be kept: " + "; ".join(problems), EditRefusalKind.INVALID.value)
         if result.difference.amount_minor > 0 and not order.payment_collected:
             raise _refused(
                 f"the edit asks {result.difference.format()} more of the customer, whose card was authorized for "

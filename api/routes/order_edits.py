@@ -1,0 +1,104 @@
+"""Changing an order before it ships (support staff): POST /orders/{id}/edits. The order's workflow
+applies it (workflows.order.edits); the order's versions are in GET /orders/{id}."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field, StrictInt
+
+from api.deps import OrderEditsDep, require
+from api.schemas import AddressBody, MoneyBody
+from api.schemas import Money as MoneyPublic
+from contracts.order_edits import EditChange, EditOrderRequest
+from domain import limits
+from domain.limits import MAX_UNITS
+from domain.money import Money
+from domain.order import Address
+from domain.staff import Permission, StaffMember
+
+router = APIRouter(prefix="/orders", tags=["orders"])
+
+OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
+
+
+class EditChangeBody(BaseModel):
+    kind: Literal["remove_line", "reduce_line", "add_line", "change_address", "cancel_lines"]
+    line: StrictInt | None = Field(default=None, ge=0, le=10_000)
+    """remove_line, reduce_line, cancel_lines: the line's position in GET /orders/{id} `lines` (0-based)."""
+    quantity: StrictInt | None = Field(default=None, ge=1, le=MAX_UNITS)
+    """reduce_line, cancel_lines: units taken off; add_line: units added."""
+    sku: str = Field(default="", max_length=limits.SKU)
+    unit_price: MoneyBody | None = None
+    """add_line: what the customer pays per unit, tax included."""
+    title: str = Field(default="", max_length=300)
+    address: AddressBody | None = None
+    """change_address: the new shipping address."""
+
+
+class EditBody(BaseModel):
+    changes: list[EditChangeBody] = Field(min_length=1, max_length=100)
+    reason: str = Field(default="", max_length=1000)
+
+
+class OrderEditPublic(BaseModel):
+    order_id: str
+    version: int
+    """The order's version after the edit (1 is the order as placed)."""
+    changes: list[str]
+    total: MoneyPublic
+    difference: MoneyPublic
+    """New total minus old: negative is given back (the capture is smaller, the rest released)."""
+    void: MoneyPublic
+    refund: MoneyPublic
+    authorize: MoneyPublic
+    on_channel: bool
+    """The channel took the money: it settles the difference."""
+
+
+def _money(money: Money) -> MoneyPublic:
+    return MoneyPublic(amount_minor=money.amount_minor, currency=money.currency)
+
+
+def _change(body: EditChangeBody) -> EditChange:
+    price = body.unit_price
+    return EditChange(
+        kind=body.kind,
+        line=body.line,
+        quantity=body.quantity,
+        sku=body.sku,
+        unit_price=Money(price.amount_minor, price.currency) if price is not None else None,
+        title=body.title,
+        address=Address(**body.address.model_dump()) if body.address is not None else None,
+    )
+
+
+@router.post(
+    "/{order_id}/edits",
+    response_model=OrderEditPublic,
+    responses={
+        404: {"description": "no such order"},
+        409: {
+            "description": "units already handed over, the order not reserved yet or past shipping, another edit "
+            "under way, or more money asked on a card order: {message, refusal}"
+        },
+        422: {"description": "an unknown line or SKU, a quantity beyond the line, an empty edit: {message, refusal}"},
+    },
+)
+async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
+    """Remove or reduce lines, add one, change the shipping address, or cancel some units, while no
+    shipment carrying them has been handed over. Stock, shipments and the capture follow."""
+    request = EditOrderRequest([_change(change) for change in body.changes], member.label, body.reason)
+    result = await edits.edit(order_id, request)
+    return OrderEditPublic(
+        order_id=result.order_id,
+        version=result.version,
+        changes=result.changes,
+        total=_money(result.total),
+        difference=_money(result.difference),
+        void=_money(result.void),
+        refund=_money(result.refund),
+        authorize=_money(result.authorize),
+        on_channel=result.on_channel,
+    )
