@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
@@ -139,6 +139,10 @@ class ChannelPullActivities(ChannelPulls):
         else:
             cancel = f"cancelled on {run.channel}" if pulled.cancelled else None
         taken = await self._intake.take(order, cancel_reason=cancel, confirm_lines=pulled.confirm_cancel)
+        if pulled.cancel_items and taken.repeated and not pulled.cancelled:
+            # A running order some of whose items the customer asked the channel to cancel (a new
+            # one is held for a person: domain mapping's `attention`).
+            taken = replace(taken, outcome=await self._intake.cancel_items_from_channel(order, pulled.cancel_items))
         if pulled.cancelled:
             run.result.cancelled += 0 if taken.repeated else 1
         else:

@@ -19,7 +19,9 @@ from contracts.errors import ErrorType
 from contracts.order_edits import OrderEditRecords, RecordEditInput, RecordEditResult
 from domain.money import Money
 from domain.order_edits import EditRefusalKind, OrderVersion
+from integrations.channels.registry import SPECS
 from persistence.db import SessionFactory
+from persistence.guarded_writes import cancellation_notices
 from persistence.guarded_writes.idempotency import run_once
 from persistence.models import OrderRecord, ShipmentRecord
 from persistence.read_model import order_versions
@@ -67,6 +69,17 @@ def _record(session: Session, data: RecordEditInput) -> RecordEditResult:
             session, order.order_id, "shipment_readdressed", f"{shipment_id}: ships to the new address", data.at
         )
     _note_payment(session, order.order_id, data.payment, order.currency, data.at)
+    told = cancellation_notices.enqueue_item_cancellation(
+        session,
+        order.order_id,
+        SPECS,
+        data.cancel_items,
+        requested_by=data.changed_by,
+        reason=data.reason or "order edited",
+        at=data.at,
+    )
+    if told.by_hand:
+        order_store.add_event(session, order.order_id, "channel_not_notified", told.by_hand, data.at)
     return RecordEditResult(data.version)
 
 

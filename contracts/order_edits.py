@@ -83,8 +83,9 @@ class RecordEditInput:
     handover stops (they are withdrawn and what they still should carry is reserved again)."""
     readdress: list[str] = field(default_factory=list)
     payment: dict[str, int | bool] = field(default_factory=dict)
-    confirm_lines: list[str] = field(default_factory=list)
-    """The channel's line ids to confirm as cancelled at the channel (its cancellation outbox)."""
+    cancel_items: list[str] = field(default_factory=list)
+    """The channel's item ids to cancel there (the lines the edit removed, or those the channel asked
+    to confirm): its cancellation outbox, where its cancel call takes single items (bol.com)."""
     placed_total: Money | None = None
     """The order's total as placed (version 1), recorded with the first edit."""
 

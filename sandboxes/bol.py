@@ -332,13 +332,17 @@ def _sandbox_routes(app: FastAPI, state: _State) -> None:
 
     @app.post("/_sandbox/orders/{order_id}/cancel")
     async def cancel_order(order_id: str, request: Request) -> Response:
-        """Cancel every open unit (`{"requested": true}`: only flag the customer's cancellation request)."""
+        """Cancel every open unit (`{"requested": true}`: only flag the customer's cancellation request;
+        `"items": [orderItemId, ...]`: only on those items)."""
         body = await request.json() if await request.body() else {}
         with state.lock:
             order = state.orders.get(order_id)
             if order is None:
                 return JSONResponse({"error": "unknown order"}, status_code=404)
+            only = body.get("items")
             for item in order["orderItems"]:
+                if only is not None and str(item.get("orderItemId")) not in only:
+                    continue
                 if body.get("requested"):
                     item["cancellationRequest"] = True
                 else:

@@ -18,6 +18,7 @@ import structlog
 from temporalio.client import Client
 
 from config import Settings
+from contracts.order_edits import EditChange, EditOrderRequest
 from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderWorkflowInput
 from domain.fulfilment import DEFAULT_SLAS
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL, Order
@@ -26,9 +27,10 @@ from domain.status import OrderStatus
 from domain.store_credit import CreditRefused
 from persistence.db import SessionFactory
 from services.cancel import claim_and_signal
-from services.errors import Unprocessable
+from services.errors import Conflict, Unprocessable
 from services.gateway import TemporalWorkflows, WorkflowGateway, WorkflowNotFound
 from services.metrics import OrderTaken, count_taken
+from services.order_edits import OrderEdits
 from services.store_credit import refused, spend_on_order
 from services.unit_of_work import UnitOfWorkFactory, units_on
 
@@ -160,6 +162,42 @@ class Intake:
                 return True
             return refusal is not None
         return not await self._start(order, cancel=request)
+
+    async def cancel_items_from_channel(self, order: Order, item_ids: Sequence[str]) -> str:
+        """The customer asked the channel to cancel some items of an order we have and run: an edit
+        by the channel (services.order_edits), whose items are confirmed there once taken. One the
+        order cannot take (an item handed over, the order on hold) goes on its timeline for a
+        person. The outcome, for the audit row."""
+        open_items = await asyncio.to_thread(self._open_items, order.order_id, item_ids)
+        if not open_items:
+            return "items cancelled already"
+        request = EditOrderRequest(
+            [EditChange("cancel_lines", line=line, quantity=units) for line, units in open_items],
+            requested_by=order.channel,
+            reason=f"the customer asked {order.channel} to cancel",
+            confirm_lines=list(item_ids),
+        )
+        try:
+            result = await OrderEdits(self._units, self._workflows).edit(order.order_id, request)
+        except (Conflict, Unprocessable) as refused:
+            items = ", ".join(item_ids)
+            detail = f"the customer asked {order.channel} to cancel items {items}; not taken: {refused.message}"
+            await asyncio.to_thread(self._note, order.order_id, "channel_cancel_request", detail)
+            return f"items cancel not taken: {refused.message}"[:200]
+        return f"items cancelled: version {result.version}"
+
+    def _open_items(self, order_id: str, item_ids: Sequence[str]) -> list[tuple[int, int]]:
+        """(position, units) of the order's lines, as it stands, that are these channel items."""
+        wanted = set(item_ids)
+        with self._units(read_only=True) as uow:
+            record = uow.orders.get(order_id)
+            lines = list(record.lines) if record is not None else []
+        return [(n, line.quantity) for n, line in enumerate(lines) if line.external_line_id in wanted]
+
+    def _note(self, order_id: str, kind: str, detail: str) -> None:
+        with self._units() as uow:
+            uow.orders.add_event(order_id, kind, detail, datetime.now(UTC))
+            uow.commit()
 
     async def _start(self, order: Order, *, cancel: CancelRequest | None = None) -> bool:
         data = order_workflow_input(self._settings, order)

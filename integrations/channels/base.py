@@ -70,6 +70,9 @@ class PulledOrder:
     confirm_cancel: tuple[str, ...] = ()
     """Line ids whose cancellation the customer requested and the channel expects the seller to
     confirm (bol `cancellationRequest`): once cancelled here, the channel is told for these lines."""
+    cancel_items: tuple[str, ...] = ()
+    """Not every item, only these: the customer asked the channel to cancel them (bol
+    `cancellationRequest`) on an order that goes on: an edit by the channel (services.intake)."""
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class ChannelSpec:
     """It has no cancel call but must hear of a cancel: what the order's timeline tells a person to do."""
     cancel_touches_stock: bool = False
     """It changes its own stock figure when it cancels, so ours is sent again after."""
+    cancels_items: bool = False
+    """Its cancel call takes single items: an order edit that removes lines is sent there too."""
     listing_ids: ListingIds = ListingIds.OUR_SKU
 
     def __post_init__(self) -> None:
@@ -84,5 +86,7 @@ class ChannelSpec:
             raise ValueError(f"{self.name}: confirms collections but not shipments")
         if self.cancels and self.cancel_by_hand:
             raise ValueError(f"{self.name}: cancels through its API or by hand, not both")
+        if self.cancels_items and not self.cancels:
+            raise ValueError(f"{self.name}: only a channel we cancel on can cancel single items")
         if self.cancel_touches_stock and not self.cancels:
             raise ValueError(f"{self.name}: only a channel we cancel on can touch its stock as it cancels")

@@ -48,6 +48,11 @@ class CancellationNoticeTerms(Protocol):
         """Not empty: its orders must be cancelled there by a person, and this says where."""
         ...
 
+    @property
+    def cancels_items(self) -> bool:
+        """Its cancel call takes single items (an order edit's removed lines)."""
+        ...
+
 
 UNKNOWN_LEVEL = -(2**31)
 """A `channel_stock_levels.quantity` no available-to-promise ever equals: the next stock pass sends
@@ -79,6 +84,7 @@ def enqueue_cancellation(
         return Enqueued()
     if not terms.cancels and not terms.cancel_by_hand:
         return Enqueued()
+    _reopen_after_items(session, order_id)
     line_ids = session.scalars(
         select(OrderLineRecord.external_line_id)
         .where(OrderLineRecord.order_id == order_id)
@@ -105,6 +111,65 @@ def enqueue_cancellation(
         "created_at": utcnow(),
     }
     return Enqueued(written=channel_outbox.add_once(session, CancellationNoticeOutbox, values, "order_id"))
+
+
+def enqueue_item_cancellation(
+    session: Session,
+    order_id: str,
+    channels: Mapping[str, CancellationNoticeTerms],
+    line_ids: Iterable[str],
+    *,
+    requested_by: str,
+    reason: str,
+    at: datetime,
+) -> Enqueued:
+    """An order edit removed these lines (the channel's item ids) before they shipped: tell the
+    channel to cancel those items, where its cancel call takes single items (bol.com); else, for a
+    channel that must hear, what a person must do there (`by_hand`). One row per order: an item
+    notice still waiting takes these items too; one delivered is sent again with these alone; an
+    order cancelled later replaces it with the whole order (`enqueue_cancellation`)."""
+    order = session.execute(
+        select(OrderRecord.channel, OrderRecord.external_id, OrderRecord.fulfilled_by).where(
+            OrderRecord.order_id == order_id
+        )
+    ).first()
+    terms = channels.get(order.channel) if order is not None else None
+    ids = [line_id for line_id in dict.fromkeys(line_ids) if line_id]
+    if order is None or terms is None or order.fulfilled_by != FULFILLED_BY_US or not ids:
+        return Enqueued()
+    if not terms.cancels_items:
+        if terms.cancels or terms.cancel_by_hand:
+            return Enqueued(by_hand=f"{order.channel} cannot cancel single items: change the order there", at=at)
+        return Enqueued()
+    reason_kind = CancelReason.CUSTOMER_REQUEST if requested_by == order.channel else CancelReason.OTHER
+    notice = {
+        "order_external_id": order.external_id,
+        "line_ids": ids,
+        "reason_kind": reason_kind.value,
+        "reason": reason,
+        "requested_by": requested_by,
+        "cancelled_at": at.isoformat(),
+        "items": True,
+    }
+    row = notice_of(session, order_id)
+    if row is None:
+        values = {"order_id": order_id, "channel": order.channel, "notice": notice, "created_at": utcnow()}
+        return Enqueued(written=channel_outbox.add_once(session, CancellationNoticeOutbox, values, "order_id"))
+    if not row.notice.get("items"):
+        return Enqueued()  # the whole order is being cancelled there already
+    if row.delivered_at is None:
+        notice["line_ids"] = list(dict.fromkeys([*row.notice.get("line_ids", []), *ids]))
+    row.notice, row.delivered_at, row.attempts, row.last_error = notice, None, 0, None
+    return Enqueued(written=True)
+
+
+def _reopen_after_items(session: Session, order_id: str) -> None:
+    """An order whose removed items were told to its channel is now cancelled whole: its row is
+    taken back for the whole order (deleted here, written again by the caller)."""
+    row = notice_of(session, order_id)
+    if row is not None and row.notice.get("items"):
+        session.delete(row)
+        session.flush()
 
 
 def to_notice(stored: Mapping[str, Any]) -> CancellationNotice:

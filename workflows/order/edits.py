@@ -202,7 +202,7 @@ class OrderEdits:
                         "authorize": money.authorize.amount_minor,
                         "on_channel": money.on_channel,
                     },
-                    confirm_lines=list(request.confirm_lines),
+                    cancel_items=_items_to_cancel(order, result, request),
                     placed_total=order.total if version == 2 else None,
                 ),
                 summary=f"edit: version {version}, total {result.new_total.format()}",
@@ -249,3 +249,14 @@ class OrderEdits:
         await workflow.wait_condition(lambda: all(sid not in run.in_flight for sid in withdraw))
         if await self._sourcing.reserve_now(order):
             await self._fulfilment.start_pending(order)
+
+
+def _items_to_cancel(order: Order, result: EditResult, request: EditOrderRequest) -> list[str]:
+    """The channel's item ids to cancel there: those it asked us to confirm, or (our edit) the
+    lines removed whole (a channel cancels an item, not some of its units)."""
+    if request.requested_by == order.channel:
+        return list(request.confirm_lines)
+    kept = {line.external_line_id for line in result.order.lines}
+    return [
+        line.external_line_id for line in order.lines if line.external_line_id and line.external_line_id not in kept
+    ]

@@ -152,8 +152,14 @@ class BolOrderSource:
         if not cancelled and self._method != FBB and _fulfilled_by_retailer(detail) and is_fully_shipped(detail):
             # Already shipped outside this engine (e.g. before it was connected): not ours to ship again.
             return None
-        confirm = cancellation_requested(detail) if cancelled else ()
-        return PulledOrder(external_id=order_id, payload=detail, cancelled=cancelled, confirm_cancel=confirm)
+        requested = cancellation_requested(detail)
+        return PulledOrder(
+            external_id=order_id,
+            payload=detail,
+            cancelled=cancelled,
+            confirm_cancel=requested if cancelled else (),
+            cancel_items=() if cancelled else requested,
+        )
 
 
 def _recent(seen: dict[str, str], since: datetime) -> dict[str, str]:

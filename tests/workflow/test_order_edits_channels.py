@@ -1,0 +1,81 @@
+"""Channels change orders too: a bol.com customer's cancellation request on some items of an order
+that goes on is an edit by bol, confirmed at bol per item; Shopify's own order edit (webhook
+`orders/edited`) is an edit by Shopify. Real-HTTP sandboxes, the real dev server and database."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from domain.status import OrderStatus
+from persistence.master_data import catalogue
+from persistence.models import StockLevel
+from persistence.read_model import order_versions
+from persistence.unit_of_work import UnitOfWork
+from tests.channels.factories import timeline
+from tests.factories import add_location, next_id, stock
+from tests.workflow.conftest import running_engine
+from tests.workflow.test_channel_out import eventually, sandbox, stock_feed
+from tests.workflow.test_channel_pull import bol_settings, pull
+from tests.workflow.test_order_edits import _running, _ship
+
+DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
+TEE, MUG = "TEE-ORG-BLK-M", "MUG-STONE-350"
+
+
+async def test_a_bol_customer_cancelling_one_item_of_a_running_order_is_an_edit_confirmed_at_bol(
+    temporal_client, sqlite_database, bol_url
+):
+    db = sqlite_database
+    add_location(db.session_factory, "AMS")
+    stock(db.session_factory, "AMS", {TEE: 10, MUG: 10})
+    with UnitOfWork(db.session_factory) as uow:
+        catalogue.save_product(uow.session, TEE, name="Tee", ean="8712345678906", listings={})
+        catalogue.save_product(uow.session, MUG, name="Mug", ean="8712345678913", listings={})
+        uow.commit()
+    payload = json.loads((DATA / "bol" / "order_fbr.json").read_text())
+    payload["orderId"] = bol_id = str(next_id())
+    payload["orderItems"] = payload["orderItems"][:2]  # the tee (3) and the mug (2)
+    for n, item in enumerate(payload["orderItems"]):
+        item.update(orderItemId=f"{bol_id}{n}", quantityCancelled=0)
+    await sandbox("POST", f"{bol_url}/_sandbox/orders", copy.deepcopy(payload))
+    order_id, mug_item = f"order-bol-{bol_id}", f"{bol_id}1"
+
+    settings = bol_settings(bol_url)
+    async with running_engine(temporal_client, db, stock_feed=True, auto_confirm=False, **settings) as engine:
+        assert (await pull(engine, "bol")).started == 1
+        await engine.wait_for_live_status(order_id, OrderStatus.IN_FULFILMENT)
+        first = f"shipment-{order_id}-AMS"
+        await _running(temporal_client, first)
+
+        # The customer asks bol to cancel the mug; the next pull hears it.
+        await asyncio.sleep(1.1)  # bol's change stamps are in seconds
+        await sandbox("POST", f"{bol_url}/_sandbox/orders/{bol_id}/cancel", {"requested": True, "items": [mug_item]})
+        await pull(engine, "bol")
+
+        second = f"{first}-2"
+        await _running(temporal_client, second)
+        with db.session() as session:
+            levels = {row.sku: row.reserved for row in session.scalars(select(StockLevel))}
+            assert levels == {TEE: 3, MUG: 0}
+            [_, version] = order_versions.versions(session, order_id)
+            assert version.changed_by == "bol" and version.changes[0].startswith("removed 2 x MUG-STONE-350")
+
+        [sent] = await eventually(
+            lambda: sandbox("GET", f"{bol_url}/_sandbox/cancellations"),
+            "a bol item cancellation",
+            poke=stock_feed(engine),
+        )
+        assert [(item["orderItemId"], item["reasonCode"]) for item in sent["orderItems"]] == [
+            (mug_item, "REQUESTED_BY_CUSTOMER")
+        ]
+        await _ship(temporal_client, second, "AMS", "3SBOLEDIT")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        again = await pull(engine, "bol")  # bol shows the mug cancelled now: nothing more happens
+        assert again.cancelled == 0
+    assert len(await sandbox("GET", f"{bol_url}/_sandbox/cancellations")) == 1
+    assert "cancellation: bol told (customer_request)" in timeline(db.session_factory, order_id, "channel_notified")
