@@ -6,9 +6,13 @@ the engine answers, a SKU nobody stocks is refused here), then the order's workf
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from contracts.errors import ErrorType
-from contracts.order_edits import EditOrderRequest, EditOrderResult
+from contracts.order_edits import EditChange, EditOrderRequest, EditOrderResult
+from domain.money import Money
 from domain.order_edits import EditKind, EditRefusalKind
 from domain.status import OrderStatus
 from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
@@ -23,6 +27,17 @@ from services.gateway import (
 from services.unit_of_work import UnitOfWorkFactory
 
 _UNPROCESSABLE = frozenset({EditRefusalKind.INVALID.value})
+
+
+@dataclass(frozen=True)
+class ChannelEdit:
+    """An edit a channel made on its side, by its own line ids."""
+
+    ref: str
+    """The channel's id for the edit (e.g. "shopify order edit 1234"): taken once."""
+    removals: Mapping[str, int]
+    additions: Mapping[str, int]
+    reason: str
 
 
 class OrderEdits:
@@ -46,6 +61,62 @@ class OrderEdits:
             raise Conflict(message, refusal=EditRefusalKind.NOT_EDITABLE.value) from None
         except EngineError:
             raise EngineUnavailable() from None
+
+    async def edit_from_channel(
+        self, order_id: str, channel: str, edit: ChannelEdit, *, confirm_items: Sequence[str] = ()
+    ) -> str:
+        """The channel changed the order on its side (Shopify's orders/edited): the same edit here,
+        by the channel, once per `edit.ref`. Units off a line we have reduce it; units added to one
+        are priced as that line; a line item new to us, or an edit the order cannot take (an item
+        handed over, on hold), goes on the timeline for a person. The outcome, for the audit row."""
+        changes, unknown, seen = await asyncio.to_thread(self._channel_changes, order_id, edit)
+        if seen:
+            return "duplicate: edit taken already"
+        notes = [f"{channel} added line items unknown here ({', '.join(unknown)}): add them with an edit"]
+        notes = notes if unknown else []
+        outcome = "nothing to change here"
+        if changes:
+            request = EditOrderRequest(changes, channel, f"{edit.reason} ({edit.ref})", list(confirm_items))
+            try:
+                outcome = f"edited: version {(await self.edit(order_id, request)).version}"
+            except (Conflict, Unprocessable) as refused:
+                notes.append(f"{channel} changed the order ({edit.ref}); not taken here: {refused.message}")
+                outcome = f"edit not taken: {refused.message}"
+        for note in notes:
+            await asyncio.to_thread(self._note, order_id, note)
+        return outcome[:200]
+
+    def _channel_changes(self, order_id: str, edit: ChannelEdit) -> tuple[list[EditChange], list[str], bool]:
+        with self._units(read_only=True) as uow:
+            record = uow.orders.get(order_id)
+            if record is None:
+                raise NotFound(f"no order {order_id}")
+            seen = any(edit.ref in version.reason for version in uow.orders.versions(order_id))
+            lines = list(record.lines)
+            currency = record.currency
+        changes: list[EditChange] = []
+        for n, line in enumerate(lines):
+            off = edit.removals.get(line.external_line_id, 0) if line.external_line_id else 0
+            if off >= line.quantity:
+                changes.append(EditChange(EditKind.REMOVE_LINE.value, line=n))
+            elif off:
+                changes.append(EditChange(EditKind.REDUCE_LINE.value, line=n, quantity=off))
+        by_id = {line.external_line_id: line for line in lines if line.external_line_id}
+        unknown = [item for item in edit.additions if item not in by_id]
+        for item, units in edit.additions.items():
+            same = by_id.get(item)
+            if same is not None:
+                price = Money(same.unit_price_minor, currency)
+                add = EditChange(
+                    EditKind.ADD_LINE.value, sku=same.sku, quantity=units, unit_price=price, title=same.title
+                )
+                changes.append(add)
+        return changes, unknown, seen
+
+    def _note(self, order_id: str, detail: str) -> None:
+        with self._units() as uow:
+            uow.orders.add_event(order_id, "channel_edit", detail, datetime.now(UTC))
+            uow.commit()
 
     def _check(self, order_id: str, request: EditOrderRequest) -> OrderStatus:
         """What the read model can tell: the order exists, and every SKU added is one we stock."""

@@ -16,14 +16,17 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.audit import kept_payload
-from api.deps import AuditDep, IntakeDep, PaymentUpdatesDep, SettingsDep
+from api.deps import AuditDep, IntakeDep, OrderEditsDep, PaymentUpdatesDep, SettingsDep
 from api.errors import from_validation_error, unprocessable
 from api.metrics import WebhookRoute
 from api.schemas import OrderAccepted
 from domain.money import MoneyError
-from domain.order import InvalidOrder
+from domain.order import InvalidOrder, order_id_for
 from integrations.channels import shopify, woocommerce
 from integrations.providers import PaymentGatewayUnavailable, PaymentRejected
+from services.errors import NotFound
+from services.order_edits import ChannelEdit, OrderEdits
+from services.payload_audit import KeptPayload
 
 # Each refusal is counted per channel and reason (oms_webhook_rejections_total) by the route class.
 router = APIRouter(prefix="/webhooks", tags=["webhooks"], route_class=WebhookRoute)
@@ -64,7 +67,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
-async def shopify_webhook(request: Request, settings: SettingsDep, intake: IntakeDep, audit: AuditDep) -> Any:
+async def shopify_webhook(
+    request: Request, settings: SettingsDep, intake: IntakeDep, edits: OrderEditsDep, audit: AuditDep
+) -> Any:
     raw = await request.body()
     signature = request.headers.get(shopify.WEBHOOK.signature_header)
     if not shopify.verify_signature(settings.shopify_webhook_secret, raw, signature):
@@ -72,6 +77,8 @@ async def shopify_webhook(request: Request, settings: SettingsDep, intake: Intak
     topic = request.headers.get(shopify.WEBHOOK.topic_header, shopify.WEBHOOK.default_topic)
     async with kept_payload(audit, shopify.CHANNEL, topic, raw) as kept:
         payload = parse_json_object(raw)
+        if topic in shopify.EDIT_TOPICS:
+            return await _shopify_edit(payload, edits, kept)
         if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
             kept.outcome = "ignored"
             return _ignored(topic)
@@ -90,6 +97,29 @@ async def shopify_webhook(request: Request, settings: SettingsDep, intake: Intak
         if cancel is None and topic in shopify.CANCEL_TOPICS:
             kept.outcome += f" ({topic} with no cancelled_at in the body: taken as the order, not cancelled)"
         return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
+
+
+async def _shopify_edit(payload: dict[str, Any], edits: OrderEdits, kept: KeptPayload) -> Any:
+    """Shopify's own order edit (orders/edited), made here too as an edit by Shopify; one we cannot
+    take goes on the order's timeline for a person, and Shopify hears 202 either way (a retry
+    would not change it). An order we do not have is acknowledged and ignored."""
+    try:
+        edit = shopify.to_order_edit(payload)
+    except shopify.NotAnOrderEdit as exc:
+        raise unprocessable(f"not a Shopify order edit: {exc}") from None
+    kept.names(edit.order_external_id)
+    order_id = order_id_for(shopify.CHANNEL, edit.order_external_id)
+    reason = "edited on Shopify" + (f": {edit.staff_note}" if edit.staff_note else "")
+    change = ChannelEdit(f"shopify order edit {edit.edit_id}", edit.removals, edit.additions, reason)
+    try:
+        kept.outcome = await edits.edit_from_channel(order_id, shopify.CHANNEL, change)
+    except NotFound:
+        kept.outcome = "ignored: no such order"
+        return _ignored("orders/edited of an order we do not have")
+    return JSONResponse(
+        OrderAccepted(order_id=order_id, duplicate=kept.outcome.startswith("duplicate")).model_dump(),
+        status_code=status.HTTP_202_ACCEPTED,
+    )
 
 
 @router.post(

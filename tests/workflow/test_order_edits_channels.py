@@ -17,14 +17,16 @@ from persistence.models import StockLevel
 from persistence.read_model import order_versions
 from persistence.unit_of_work import UnitOfWork
 from tests.channels.factories import timeline
-from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import running_engine
+from tests.factories import add_location, next_id, shopify_payload, signed, stock
+from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.test_channel_out import eventually, sandbox, stock_feed
 from tests.workflow.test_channel_pull import bol_settings, pull
 from tests.workflow.test_order_edits import _running, _ship
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 TEE, MUG = "TEE-ORG-BLK-M", "MUG-STONE-350"
+TOKEN = "channel-edits-admin-token"
+STAFF = {"Authorization": f"Bearer {TOKEN}"}
 
 
 async def test_a_bol_customer_cancelling_one_item_of_a_running_order_is_an_edit_confirmed_at_bol(
@@ -79,3 +81,58 @@ async def test_a_bol_customer_cancelling_one_item_of_a_running_order_is_an_edit_
         assert again.cancelled == 0
     assert len(await sandbox("GET", f"{bol_url}/_sandbox/cancellations")) == 1
     assert "cancellation: bol told (customer_request)" in timeline(db.session_factory, order_id, "channel_notified")
+
+
+async def test_shopifys_own_order_edit_is_made_here_by_shopify_once(temporal_client, sqlite_database):
+    db = sqlite_database
+    add_location(db.session_factory, "AMS")
+    stock(db.session_factory, "AMS", {TEE: 10, MUG: 10})
+    payload = shopify_payload([(TEE, 2, "19.95"), (MUG, 1, "12.50")])
+    order_id = f"order-shopify-{payload['id']}"
+    tee_item, mug_item = str(payload["id"] * 10 + 1), str(payload["id"] * 10 + 2)
+    edit = {
+        "order_edit": {
+            "id": 78912,
+            "app_id": None,
+            "created_at": "2026-11-20T15:10:00+01:00",
+            "notify_customer": False,
+            "order_id": payload["id"],
+            "staff_note": "customer phoned",
+            "user_id": 4521,
+            "line_items": {
+                "additions": [{"id": mug_item, "delta": 1}, {"id": 999999, "delta": 1}],
+                "removals": [{"id": tee_item, "delta": 1}],
+            },
+            "discounts": {"additions": [], "removals": []},
+            "shipping_lines": {"additions": [], "removals": []},
+        }
+    }
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        with api_client(engine, TOKEN) as api:
+            raw, headers = signed(payload)
+            created = await asyncio.to_thread(api.post, "/webhooks/shopify", content=raw, headers=headers)
+            assert created.status_code == 202, created.text
+            await engine.wait_for_live_status(order_id, OrderStatus.IN_FULFILMENT)
+
+            raw, headers = signed(edit)
+            headers["X-Shopify-Topic"] = "orders/edited"
+            first = await asyncio.to_thread(api.post, "/webhooks/shopify", content=raw, headers=headers)
+            assert first.status_code == 202 and first.json() == {"order_id": order_id, "duplicate": False}
+            again = await asyncio.to_thread(api.post, "/webhooks/shopify", content=raw, headers=headers)
+            assert again.status_code == 202 and again.json()["duplicate"] is True
+            forged = await asyncio.to_thread(
+                api.post, "/webhooks/shopify", content=raw, headers={**headers, "X-Shopify-Hmac-Sha256": "AAAA"}
+            )
+            assert forged.status_code == 401
+            raw, headers = signed({"order_edit": {"id": 1}})
+            headers["X-Shopify-Topic"] = "orders/edited"
+            malformed = await asyncio.to_thread(api.post, "/webhooks/shopify", content=raw, headers=headers)
+            assert malformed.status_code == 422
+
+            view = (await asyncio.to_thread(api.get, f"/orders/{order_id}", headers=STAFF)).json()
+            assert [(line["sku"], line["quantity"]) for line in view["lines"]] == [(TEE, 1), (MUG, 1), (MUG, 1)]
+            [_, version] = view["versions"]
+            assert version["changed_by"] == "shopify" and "shopify order edit 78912" in version["reason"]
+            assert view["total"]["amount_minor"] == 1995 + 1250 + 1250 + 495
+            notes = timeline(db.session_factory, order_id, "channel_edit")
+            assert notes == ["shopify added line items unknown here (999999): add them with an edit"]

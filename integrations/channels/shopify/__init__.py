@@ -11,16 +11,21 @@ from integrations.channels.shopify.mapping import (
     to_order,
     verify_signature,
 )
+from integrations.channels.shopify.order_edits import EDIT_TOPICS, NotAnOrderEdit, ShopifyOrderEdit, to_order_edit
 from integrations.channels.shopify.spec import SPEC, WEBHOOK
 
 __all__ = [
     "CANCEL_TOPICS",
     "CHANNEL",
+    "EDIT_TOPICS",
     "ORDER_TOPICS",
     "SPEC",
     "WEBHOOK",
+    "NotAnOrderEdit",
+    "ShopifyOrderEdit",
     "cancellation",
     "sign",
     "to_order",
+    "to_order_edit",
     "verify_signature",
 ]
