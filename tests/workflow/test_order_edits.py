@@ -26,6 +26,7 @@ from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import Engine, running_engine
+from tests.workflow.gates import Gate, GatedWarehouse
 from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -273,3 +274,63 @@ async def test_refusals_before_history(temporal_client, database):
             "not_editable",
             "handed_over",
         )
+
+
+async def test_a_backordered_line_removed_no_longer_waits(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 0})
+        order = make_order([("MUG", 1, 1000), ("TEE", 2, 2000)], paid=True)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        assert (await engine.wait_for_live_status(order_id, OrderStatus.BACKORDERED)).status is OrderStatus.BACKORDERED
+
+        # The tee is nowhere: nothing to release, the backorder shrinks and waits on.
+        result = await _edit(temporal_client, order_id, EditChange("reduce_line", line=1, quantity=1))
+        assert result.total == Money(3495, "EUR") and _shipments(db, order_id) == {}
+        assert (await engine.wait_for_live_status(order_id, OrderStatus.BACKORDERED)).status is OrderStatus.BACKORDERED
+        # Without it the mug is all there is, and it is there.
+        await _edit(temporal_client, order_id, EditChange("remove_line", line=1))
+        first = await _reserved(engine, order_id)
+        assert _shipments(db, order_id) == {first: ("RESERVED", {"MUG": 1})}
+        await _ship(temporal_client, first, "AMS", "3SEDIT8")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        with db.session() as session:
+            record = order_store.get_order(session, order_id)
+            assert record is not None and record.total_minor == 1495
+            assert [v.number for v in order_versions.versions(session, order_id)] == [1, 2, 3]
+
+
+async def test_an_order_on_hold_is_not_changed(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db) as engine:
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("UNKNOWN", 1, 1000)]))
+        await engine.wait_for_live_status(order_id, OrderStatus.ON_HOLD)
+        kind, message = await _refusal(temporal_client, order_id, EditChange("remove_line", line=0))
+        assert kind == "not_editable" and "ON_HOLD" in message
+
+
+async def test_an_edit_stops_a_parcel_about_to_leave(temporal_client, sqlite_database):
+    """The parcel is being dispatched (the warehouse has it at the door) when the edit comes: the edit
+    is recorded first, so the handover finds the shipment withdrawn and stops; the rest goes again."""
+    gate = Gate()
+    db = sqlite_database
+    async with running_engine(temporal_client, db, warehouse=GatedWarehouse({"ship": gate})) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5})
+        order = make_order([("MUG", 2, 1000), ("TEE", 1, 2000)], paid=False, payment_method="pm_card_visa")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        assert await asyncio.to_thread(gate.reached.wait, 30)
+
+        result = await _edit(temporal_client, order_id, EditChange("remove_line", line=1))
+        assert result.total == Money(2495, "EUR")
+        gate.open.set()
+        await engine.wait_for_status(order_id, "SHIPPED")
+        first = f"shipment-{order_id}-AMS"
+        shipments = _shipments(db, order_id)
+        assert shipments[first][0] == "WITHDRAWN" and shipments[f"{first}-2"] == ("SHIPPED", {"MUG": 2})
+        assert _levels(db, "AMS") == {"MUG": (3, 0), "TEE": (5, 0)}
+        assert _payment(db, order_id) == (4495, 2495, 2000)
+        with db.session() as session:
+            kinds = [event.kind for event in order_store.order_events(session, order_id)]
+            assert "handover_stopped" in kinds and "status:CANCELLED" not in kinds

@@ -18,6 +18,8 @@ channel settles the difference: it is recorded on the version, nothing more.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -132,6 +134,16 @@ class OrderEdits:
             left = dict(run.left_units)
             states.append(ShipmentState("left", "", ShipmentKind.DELIVERY, ShipmentStatus.SHIPPED, left))
         return states
+
+    async def settled(self, fulfil: Callable[[], Awaitable[None]]) -> None:
+        """For the order's loop, before it decides what remains: an edit being applied first, then
+        the shipments an edit started meanwhile, until they too have ended."""
+        run = self._run
+        while True:
+            await workflow.wait_condition(lambda: not run.editing)
+            if not run.in_flight and not run.pending:
+                return
+            await fulfil()
 
     # -- applying it -----------------------------------------------------------------------------
 

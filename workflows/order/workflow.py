@@ -170,10 +170,7 @@ class OrderWorkflow:
             await self._sourcing.reserve(data)
             await self._fulfilment.fulfil_pending(order, data.fulfilment)
             if run.editing or run.edits:
-                # An edit may add to what remains, or start shipments of its own: its outcome first.
-                await workflow.wait_condition(lambda: not run.editing)
-                if run.in_flight:
-                    continue
+                await self._edits.settled(lambda: self._fulfilment.fulfil_pending(order, data.fulfilment))
             if not run.remaining:
                 break
             if run.resource_now:  # a short pick: source the missing units elsewhere right away
