@@ -15,6 +15,7 @@ from temporalio.service import RPCError
 
 from contracts.errors import ErrorType
 from contracts.order_edits import EditChange, EditOrderRequest, EditOrderResult
+from contracts.order_workflow import CancelRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.money import Money
 from domain.order import Address
@@ -22,6 +23,7 @@ from domain.status import OrderStatus
 from persistence.models import PaymentRecord, ShipmentRecord, StockLevel
 from persistence.read_model import order_versions
 from persistence.read_model import orders as order_store
+from services.cancel import request_cancel
 from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
@@ -334,3 +336,45 @@ async def test_an_edit_stops_a_parcel_about_to_leave(temporal_client, sqlite_dat
         with db.session() as session:
             kinds = [event.kind for event in order_store.order_events(session, order_id)]
             assert "handover_stopped" in kinds and "status:CANCELLED" not in kinds
+
+
+async def test_an_edited_order_cancelled_releases_everything_once(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "CAP": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("MUG", 2, 1000)], paid=True))
+        first = await _reserved(engine, order_id)
+        await _edit(
+            temporal_client, order_id, EditChange("add_line", sku="CAP", quantity=1, unit_price=Money(1500, "EUR"))
+        )
+        await _running(temporal_client, f"{first}-2")
+        assert _levels(db, "AMS") == {"MUG": (5, 2), "CAP": (5, 1)}
+
+        refusal = await request_cancel(temporal_client, db.session_factory, order_id, CancelRequest("changed my mind"))
+        assert refusal is None
+        await engine.wait_for_status(order_id, "CANCELLED")
+        assert _levels(db, "AMS") == {"MUG": (5, 0), "CAP": (5, 0)}
+
+
+async def test_two_edits_at_once_are_applied_one_after_the_other(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("MUG", 3, 1000)], paid=True))
+        await _reserved(engine, order_id)
+        one = EditChange("reduce_line", line=0, quantity=1)
+        outcomes = await asyncio.gather(
+            _edit(temporal_client, order_id, one), _edit(temporal_client, order_id, one), return_exceptions=True
+        )
+        taken = [o for o in outcomes if isinstance(o, EditOrderResult)]
+        for refused in (o for o in outcomes if not isinstance(o, EditOrderResult)):
+            assert isinstance(refused, WorkflowUpdateFailedError)
+        with db.session() as session:
+            record = order_store.get_order(session, order_id)
+            assert record is not None and [line.quantity for line in record.lines] == [3 - len(taken)]
+            assert len(order_versions.versions(session, order_id)) == 1 + len(taken)
+        assert sorted(result.version for result in taken) == list(range(2, 2 + len(taken)))
+        await _running(temporal_client, f"shipment-{order_id}-AMS-{1 + len(taken)}")  # the last one reserved
+        assert _levels(db, "AMS") == {"MUG": (5, 3 - len(taken))}

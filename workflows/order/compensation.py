@@ -28,6 +28,8 @@ class Compensation:
     async def compensate(self, order: Order) -> None:
         run = self._run
         run.may_unwind = False
+        if run.editing:  # an edit being applied may still reserve: what it reserves is released here too
+            await workflow.wait_condition(lambda: not run.editing)
         for shipment in run.pending:
             await self._steps.activity(
                 Inventory.release_stock,

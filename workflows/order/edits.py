@@ -18,6 +18,7 @@ channel settles the difference: it is recorded on the version, nothing more.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from temporalio import workflow
@@ -73,6 +74,8 @@ class OrderEdits:
         self._steps = steps
         self._sourcing = sourcing
         self._fulfilment = fulfilment
+        self._one_at_a_time = asyncio.Lock()
+        """Two edits accepted together are applied one after the other, each on the order as it stands."""
 
     # -- the validator ---------------------------------------------------------------------------
 
@@ -150,14 +153,15 @@ class OrderEdits:
     async def apply(self, placed: Order, request: EditOrderRequest) -> EditOrderResult:
         run = self._run
         workflow.patched(ORDER_EDITS)
-        run.editing = True
-        try:
-            # Nothing half taken: a reservation under way is started first (its shipments run).
-            await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
-            result = self._result(placed, request)
-            return await self._apply(run.order_now(placed), request, result)
-        finally:
-            run.editing = False
+        async with self._one_at_a_time:
+            run.editing = True
+            try:
+                # Nothing half taken: a reservation under way is started first (its shipments run).
+                await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
+                result = self._result(placed, request)
+                return await self._apply(run.order_now(placed), request, result)
+            finally:
+                run.editing = False
 
     async def _apply(self, order: Order, request: EditOrderRequest, result: EditResult) -> EditOrderResult:
         run = self._run
@@ -172,7 +176,7 @@ class OrderEdits:
         await self._fulfilment.withdraw(
             withdraw, CancelRequest(reason=f"order edited (version {version})", requested_by=request.requested_by)
         )
-        if run.remaining:
+        if run.remaining and run.cancel is None:
             await self._source(result.order, withdraw)
         return EditOrderResult(
             order_id=run.order_id,
@@ -259,8 +263,8 @@ class OrderEdits:
         if not others:
             return
         await workflow.wait_condition(lambda: all(sid not in run.in_flight for sid in withdraw))
-        if await self._sourcing.reserve_now(order):
-            await self._fulfilment.start_pending(order)
+        if run.cancel is None and await self._sourcing.reserve_now(order) and run.cancel is None:
+            await self._fulfilment.start_pending(order)  # (cancelled meanwhile: the compensation releases it)
 
 
 def _items_to_cancel(order: Order, result: EditResult, request: EditOrderRequest) -> list[str]:
