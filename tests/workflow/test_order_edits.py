@@ -8,6 +8,7 @@ import asyncio
 import time
 
 import pytest
+import stripe
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -20,6 +21,7 @@ from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.money import Money
 from domain.order import Address
 from domain.status import OrderStatus
+from integrations.payments import StripeGateway
 from persistence.models import PaymentRecord, ShipmentRecord, StockLevel
 from persistence.read_model import order_versions
 from persistence.read_model import orders as order_store
@@ -378,3 +380,40 @@ async def test_two_edits_at_once_are_applied_one_after_the_other(temporal_client
         assert sorted(result.version for result in taken) == list(range(2, 2 + len(taken)))
         await _running(temporal_client, f"shipment-{order_id}-AMS-{1 + len(taken)}")  # the last one reserved
         assert _levels(db, "AMS") == {"MUG": (5, 3 - len(taken))}
+
+
+async def test_a_stripe_card_is_charged_the_edited_total_and_the_rest_released(
+    temporal_client, sqlite_database, localstripe_url
+):
+    db = sqlite_database
+    gateway = StripeGateway(STRIPE_SECRET, localstripe_url)
+    async with running_engine(temporal_client, db, gateway=gateway, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5})
+        card = _stripe(localstripe_url).v1.payment_methods.create(
+            {"type": "card", "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+        )
+        order = make_order([("MUG", 2, 1000), ("TEE", 1, 2000)], paid=False, payment_method=card.id)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        first = await _reserved(engine, order_id)
+
+        result = await _edit(temporal_client, order_id, EditChange("reduce_line", line=0, quantity=1))
+        assert result.total == Money(3495, "EUR") and result.void == Money(1000, "EUR")
+        await _ship(temporal_client, f"{first}-2", "AMS", "3SSTRIPE1")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        with db.session() as session:
+            payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+            assert payment is not None and (payment.provider, payment.captured_minor) == ("stripe", 3495)
+            reference = payment.provider_ref
+        intent = _stripe(localstripe_url).v1.payment_intents.retrieve(reference)
+        # What the card is charged in the end (localstripe captures the intent whole and gives the rest back).
+        charges = intent.to_dict()["charges"]["data"]
+        charged = sum(charge["amount"] - charge["amount_refunded"] for charge in charges)
+        assert (intent.status, intent.amount, charged) == ("succeeded", 4495, 3495)
+
+
+STRIPE_SECRET = "sk_test_oms_edits"
+
+
+def _stripe(url: str) -> stripe.StripeClient:
+    return stripe.StripeClient(STRIPE_SECRET, base_addresses={"api": url}, max_network_retries=0)
