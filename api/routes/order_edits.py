@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field, StrictInt
 
 from api.deps import OrderEditsDep, require
+from api.errors import unprocessable
 from api.schemas import AddressBody, MoneyBody
 from api.schemas import Money as MoneyPublic
 from contracts.order_edits import EditChange, EditOrderRequest
 from domain import limits
 from domain.limits import MAX_UNITS
-from domain.money import Money
+from domain.money import Money, MoneyError
 from domain.order import Address
 from domain.staff import Permission, StaffMember
 
@@ -89,7 +90,11 @@ def _change(body: EditChangeBody) -> EditChange:
 async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
     """Remove or reduce lines, add one, change the shipping address, or cancel some units, while no
     shipment carrying them has been handed over. Stock, shipments and the capture follow."""
-    request = EditOrderRequest([_change(change) for change in body.changes], member.label, body.reason)
+    try:
+        changes = [_change(change) for change in body.changes]
+    except MoneyError as exc:
+        raise unprocessable(str(exc)) from None
+    request = EditOrderRequest(changes, member.label, body.reason)
     result = await edits.edit(order_id, request)
     return OrderEditPublic(
         order_id=result.order_id,

@@ -64,6 +64,20 @@ async def test_an_edit_through_the_api_and_its_refusals(temporal_client, databas
                 assert body["detail"]["message"]
             status, body = await _post(api, path, {"changes": []})
             assert status == 422
+            unknown_money = {
+                "kind": "add_line",
+                "sku": "TEE",
+                "quantity": 1,
+                "unit_price": {"amount_minor": 1, "currency": "XXX"},
+            }
+            status, body = await _post(api, path, {"changes": [unknown_money]})
+            assert status == 422 and "XXX" in body["detail"]["message"]
+            nul = {
+                "kind": "change_address",
+                "address": {"line1": "Damrak\u0000 1", "city": "Amsterdam", "country": "NL"},
+            }
+            status, body = await _post(api, path, {"changes": [nul]})
+            assert status == 422, body
             status, body = await _post(
                 api, "/orders/order-webshop-nope/edits", {"changes": [{"kind": "remove_line", "line": 0}]}
             )
