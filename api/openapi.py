@@ -19,6 +19,7 @@ from api.deps import (
     get_goodwill,
     get_intake,
     get_order_actions,
+    get_order_edits,
     require_member,
     require_metrics_reader,
     require_staff_or_channel,
@@ -111,6 +112,7 @@ _ANSWERS: dict[Callable[..., Any], dict[str, dict[str, Any]]] = {
     get_order_actions: {"503": _ENGINE_AWAY},
     get_deliveries: {"503": _ENGINE_AWAY},
     get_goodwill: {"503": _ENGINE_AWAY},
+    get_order_edits: {"503": _ENGINE_AWAY},
 }
 
 

@@ -85,6 +85,7 @@ def _change(body: EditChangeBody) -> EditChange:
             "under way, or more money asked on a card order: {message, refusal}"
         },
         422: {"description": "an unknown line or SKU, a quantity beyond the line, an empty edit: {message, refusal}"},
+        502: {"description": "the order's workflow took the edit and could not complete it"},
     },
 )
 async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
