@@ -139,10 +139,11 @@ class ChannelPullActivities(ChannelPulls):
         else:
             cancel = f"cancelled on {run.channel}" if pulled.cancelled else None
         taken = await self._intake.take(order, cancel_reason=cancel, confirm_lines=pulled.confirm_cancel)
-        if pulled.cancel_items and taken.repeated and not pulled.cancelled:
-            # A running order some of whose items the customer asked the channel to cancel (a new
-            # one is held for a person: domain mapping's `attention`).
-            taken = replace(taken, outcome=await self._intake.cancel_items_from_channel(order, pulled.cancel_items))
+        if pulled.cancel_items and not pulled.cancelled:
+            # Some items the customer asked the channel to cancel: an edit by the channel (a new
+            # order is held by its checks for it first: the mapping's `attention`).
+            edited = await self._intake.cancel_items_from_channel(order, pulled.cancel_items, new=not taken.repeated)
+            taken = replace(taken, outcome=f"{taken.outcome}; {edited}")
         if pulled.cancelled:
             run.result.cancelled += 0 if taken.repeated else 1
         else:

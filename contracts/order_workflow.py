@@ -114,6 +114,9 @@ class OrderRun:
     """An edit is being applied: sourcing waits for it, and the run does not finish under it."""
     sourcing: bool = field(default=False, metadata=PER_RUN)
     """A reservation is under way: an edit waits for it to be taken."""
+    held_at_intake: bool = field(default=False, metadata=PER_RUN)
+    """Held by the checks before anything was reserved or charged, waiting for a person: an edit
+    may change the order there, and it is checked again."""
     edit_withdrawn: list[str] = field(default_factory=list, metadata=PER_RUN)
     """Shipments an edit withdrew: their stop at the handover is the edit's, not a cancel."""
 

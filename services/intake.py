@@ -67,6 +67,12 @@ def order_workflow_input(settings: Settings, order: Order) -> OrderWorkflowInput
     )
 
 
+HELD_CHECKS = 20
+HELD_POLL_SECONDS = 0.5
+"""A new order with a partial cancellation request is edited once its checks hold it: asked this
+often, this far apart (its workflow records and checks it in well under a second)."""
+
+
 class Intake:
     """`on_taken`: told the channel of every order recorded new (services.metrics; the worker
     counts through its Temporal runtime's meter instead of this process's registry)."""
@@ -163,11 +169,14 @@ class Intake:
             return refusal is not None
         return not await self._start(order, cancel=request)
 
-    async def cancel_items_from_channel(self, order: Order, item_ids: Sequence[str]) -> str:
-        """The customer asked the channel to cancel some items of an order we have and run: an edit
-        by the channel (services.order_edits), whose items are confirmed there once taken. One the
-        order cannot take (an item handed over, the order on hold) goes on its timeline for a
-        person. The outcome, for the audit row."""
+    async def cancel_items_from_channel(self, order: Order, item_ids: Sequence[str], *, new: bool = False) -> str:
+        """The customer asked the channel to cancel some items of an order we have: an edit by the
+        channel (services.order_edits), whose items are confirmed there once taken. A `new` order
+        is edited once its checks hold it for the request (its workflow was just started). One
+        the order cannot take (an item handed over) goes on its timeline for a person. The
+        outcome, for the audit row."""
+        if new:
+            await self._until_held(order.order_id)
         open_items = await asyncio.to_thread(self._open_items, order.order_id, item_ids)
         if not open_items:
             return "items cancelled already"
@@ -177,14 +186,34 @@ class Intake:
             reason=f"the customer asked {order.channel} to cancel",
             confirm_lines=list(item_ids),
         )
+        edits = OrderEdits(self._units, self._workflows)
         try:
-            result = await OrderEdits(self._units, self._workflows).edit(order.order_id, request)
+            for attempt in range(HELD_CHECKS if new else 1):
+                try:
+                    result = await edits.edit(order.order_id, request)
+                    break
+                except Conflict as refused:  # just held: its workflow may not wait for a person yet
+                    if attempt + 1 == (HELD_CHECKS if new else 1) or refused.facts.get("refusal") != "not_editable":
+                        raise
+                    await asyncio.sleep(HELD_POLL_SECONDS)
         except (Conflict, Unprocessable) as refused:
             items = ", ".join(item_ids)
             detail = f"the customer asked {order.channel} to cancel items {items}; not taken: {refused.message}"
             await asyncio.to_thread(self._note, order.order_id, "channel_cancel_request", detail)
             return f"items cancel not taken: {refused.message}"[:200]
         return f"items cancelled: version {result.version}"
+
+    async def _until_held(self, order_id: str) -> None:
+        """A new order's checks hold it (or it moved on) within HELD_CHECKS polls, usually at once."""
+
+        def status() -> OrderStatus | None:
+            with self._units(read_only=True) as uow:
+                return uow.orders.status_of(order_id)
+
+        for _ in range(HELD_CHECKS):
+            if await asyncio.to_thread(status) not in (None, OrderStatus.RECEIVED):
+                return
+            await asyncio.sleep(HELD_POLL_SECONDS)
 
     def _open_items(self, order_id: str, item_ids: Sequence[str]) -> list[tuple[int, int]]:
         """(position, units) of the order's lines, as it stands, that are these channel items."""

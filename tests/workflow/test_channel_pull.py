@@ -30,9 +30,10 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.service import RPCError
 
 from contracts.channels import PullChannelInput, PullChannelResult
-from contracts.order_workflow import OrderWorkflowInput, ReleaseRequest
+from contracts.order_workflow import OrderWorkflowInput
 from domain.order import FULFILLED_BY_CHANNEL, FULFILLED_BY_US
 from ops.channel_schedules import ensure_pull_schedules, pull_schedule_id
+from persistence.guarded_writes import cancellation_notices
 from persistence.master_data.catalogue import save_product
 from persistence.models import ChannelCursor, ChannelMessage, OrderLineRecord, OrderRecord
 from persistence.read_model import orders as order_store
@@ -45,7 +46,6 @@ from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import Engine, running_engine
 from tests.workflow.histories import record_history
 from workflows.channel_pull import ChannelPullWorkflow
-from workflows.order import OrderWorkflow
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
     from tests.conftest import TestDatabase
@@ -303,9 +303,11 @@ async def test_eans_resolve_through_the_catalogue_and_unknown_ones_hold_the_orde
     assert "8712345678906" not in reason and "TEE-ORG-BLK-M" not in reason
 
 
-async def test_a_cancellation_request_on_some_items_holds_the_order_until_a_person_releases_it(
+async def test_a_new_order_with_a_cancellation_request_on_some_items_goes_on_without_them(
     temporal_client, sqlite_database, bol_url
 ):
+    """Held by its checks for the request, then edited by bol there (order edits): checked again, it
+    goes on without those items, and bol is to hear them confirmed."""
     with UnitOfWork(sqlite_database.session_factory) as uow:
         for sku, ean in (("TEE-ORG-BLK-M", "8712345678906"), ("MUG-STONE-350", "8712345678913")):
             save_product(uow.session, sku, name=sku, ean=ean, listings={})
@@ -315,19 +317,19 @@ async def test_a_cancellation_request_on_some_items_holds_the_order_until_a_pers
     stock(sqlite_database.session_factory, "AMS", {"TEE-ORG-BLK-M": 10, "MUG-STONE-350": 10, "COASTER-BAMBOO-4": 10})
     order = bol_order()
     order["orderItems"][1]["cancellationRequest"] = True  # the mug: the customer changed their mind
-    order_id = f"order-bol-{order['orderId']}"
+    order_id, mug_item = f"order-bol-{order['orderId']}", order["orderItems"][1]["orderItemId"]
     seed_bol_orders(bol_url, order)
     async with running_engine(temporal_client, sqlite_database, **bol_settings(bol_url)) as engine:
         await pull(engine, "bol")
-        await engine.wait_for_status(order_id, "ON_HOLD")
-        with sqlite_database.session() as session:
-            record = session.get(OrderRecord, order_id)
-            assert record is not None and record.hold_reason is not None
-            assert "asked bol to cancel MUG-STONE-350" in record.hold_reason
-        await engine.client.get_workflow_handle(order_id).signal(
-            OrderWorkflow.release, ReleaseRequest(released_by="ops")
-        )
-        await engine.wait_for_status(order_id, "SHIPPED")  # a person decided: ship it all
+        await engine.wait_for_status(order_id, "SHIPPED")
+    with sqlite_database.session() as session:
+        skus = set(session.scalars(select(OrderLineRecord.sku).where(OrderLineRecord.order_id == order_id)))
+        assert "MUG-STONE-350" not in skus and "TEE-ORG-BLK-M" in skus
+        kinds = [event.kind for event in order_store.order_events(session, order_id)]
+        assert "status:ON_HOLD" in kinds and "order_edited" in kinds
+        notice = cancellation_notices.notice_of(session, order_id)
+        assert notice is not None and notice.notice["line_ids"] == [mug_item]
+    assert [outcome for _, _, outcome in audit(sqlite_database, "bol")] == ["started; items cancelled: version 2"]
 
 
 # --- Amazon ---------------------------------------------------------------------------------------------------------

@@ -305,13 +305,23 @@ async def test_a_backordered_line_removed_no_longer_waits(temporal_client, sqlit
             assert [v.number for v in order_versions.versions(session, order_id)] == [1, 2, 3]
 
 
-async def test_an_order_on_hold_is_not_changed(temporal_client, sqlite_database):
+async def test_an_order_held_by_the_checks_is_edited_there_and_checked_again(temporal_client, sqlite_database):
+    """Held for a SKU nobody stocks: the line taken off, the order is checked again and goes on."""
     db = sqlite_database
     async with running_engine(temporal_client, db) as engine:
-        order_id, _ = await start_order(temporal_client, engine.settings, make_order([("UNKNOWN", 1, 1000)]))
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5})
+        order = make_order([("UNKNOWN", 1, 1000), ("MUG", 1, 1000)], paid=False, payment_method="pm_card_visa")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
         await engine.wait_for_live_status(order_id, OrderStatus.ON_HOLD)
-        kind, message = await _refusal(temporal_client, order_id, EditChange("remove_line", line=0))
-        assert kind == "not_editable" and "ON_HOLD" in message
+        added = EditChange("add_line", sku="MUG", quantity=1, unit_price=Money(1000, "EUR"))
+        assert (await _refusal(temporal_client, order_id, added))[0] == "needs_payment"
+
+        result = await _edit(temporal_client, order_id, EditChange("remove_line", line=0))
+        assert result.total == Money(1495, "EUR")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _payment(db, order_id) == (1495, 1495, 0)  # authorized for the order as edited
+        assert _levels(db, "AMS") == {"MUG": (4, 0)}
 
 
 async def test_an_edit_stops_a_parcel_about_to_leave(temporal_client, sqlite_database):

@@ -33,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         RecordEditInput,
         to_domain,
     )
-    from contracts.order_workflow import CancelRequest, OrderRun
+    from contracts.order_workflow import CancelRequest, OrderRun, ReleaseRequest
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
     from domain.limits import order_limit_refusals
     from domain.money import Money
@@ -91,9 +91,10 @@ class OrderEdits:
             raise _refused("this order is not fulfilled by us: it cannot be changed here", "not_editable")
         if run.cancel is not None or run.status is OrderStatus.CANCELLED:
             raise _refused("the order is being cancelled", "not_editable")
-        if run.status not in EDITABLE or not run.may_unwind:
+        at_intake = run.status is OrderStatus.ON_HOLD and run.held_at_intake
+        if (run.status not in EDITABLE and not at_intake) or not run.may_unwind:
             when = (
-                "once it is reserved or backordered"
+                "once it is reserved, backordered or held by the checks"
                 if run.status in (OrderStatus.RECEIVED, OrderStatus.ON_HOLD)
                 else "only before everything has left: use returns"
             )
@@ -176,7 +177,9 @@ class OrderEdits:
         await self._fulfilment.withdraw(
             withdraw, CancelRequest(reason=f"order edited (version {version})", requested_by=request.requested_by)
         )
-        if run.remaining and run.cancel is None:
+        if run.held_at_intake:  # changed while held by the checks: checked again as it now stands
+            run.release = ReleaseRequest(note=f"edited (version {version})", released_by=request.requested_by)
+        elif run.remaining and run.cancel is None:
             await self._source(result.order, withdraw)
         return EditOrderResult(
             order_id=run.order_id,

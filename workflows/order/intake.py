@@ -48,9 +48,10 @@ class Intake:
         while True:
             attempt += 1
             self._steps.expect_a_person()
+            checked = self._run.order_now(order)  # an edit made while held is checked as it now stands
             result: ValidateOrderResult = await self._steps.activity(
                 OrderRecords.validate_order,
-                ValidateOrderInput(order, attempt, workflow.now(), channel_total_accepted=self._run.total_accepted),
+                ValidateOrderInput(checked, attempt, workflow.now(), channel_total_accepted=self._run.total_accepted),
                 summary="validate",
             )
             self._run.price_mismatch = result.price_mismatch
@@ -59,4 +60,8 @@ class Intake:
                     await self._steps.set_status(OrderStatus.RECEIVED, detail="released")
                 return
             self._steps.mark(OrderStatus.ON_HOLD, "; ".join(result.hold_reasons))
-            await self._steps.wait_for_a_person()
+            self._run.held_at_intake = True
+            try:
+                await self._steps.wait_for_a_person()
+            finally:
+                self._run.held_at_intake = False

@@ -165,7 +165,7 @@ class OrderWorkflow:
         run.may_unwind = True
         if data.carried is None:
             await self._intake.validate_until_released(order)
-            await self._payment.authorize(order)
+            await self._payment.authorize(run.order_now(order))
         while True:
             await self._sourcing.reserve(data)
             await self._fulfilment.fulfil_pending(order, data.fulfilment)

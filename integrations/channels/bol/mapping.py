@@ -211,9 +211,11 @@ def to_order(payload: dict[str, Any], resolve: SkuResolver) -> Order:
 
 
 def _partial_cancellation_request(payload: dict[str, Any], lines: list[OrderLine]) -> str:
-    """A customer asked bol to cancel some (not all) open items: we must not ship them unasked, and
-    this engine does not amend an order's lines, so a person decides (cancel the order, or ship it
-    all); when the whole order is asked, the pull cancels it (`is_cancelled`)."""
+    """A customer asked bol to cancel some (not all) open items: we must not ship them unasked, so
+    the checks hold the order for it; the pull then takes those items off with an edit by bol
+    (services.intake), which checks the order again. Where that cannot be done the hold stays for a
+    person (cancel the order, or ship it all). When the whole order is asked, the pull cancels it
+    (`is_cancelled`)."""
     requested = set(cancellation_requested(payload))
     ours = {line.external_line_id for line in lines}
     if not requested & ours or ours <= requested:
