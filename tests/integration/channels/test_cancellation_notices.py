@@ -369,3 +369,48 @@ def test_a_channel_without_a_connection_closes_its_notices_until_it_is_connected
     assert outbox(database, "bol", BolCanceller(bol_client(bol_url))).deliver(10).delivered == 1
     [sent] = httpx.get(f"{bol_url}/_sandbox/cancellations").json()
     assert sent["orderItems"] == [{"orderItemId": f"{bol_id}1", "reasonCode": "OTHER"}]
+
+
+# -- items an order edit takes off (order edits) --------------------------------------------------------
+
+
+def _items(db: Database, order_id: str, line_ids: list[str], by: str) -> Enqueued:
+    with UnitOfWork(db.session_factory) as uow:
+        told = cancellation_notices.enqueue_item_cancellation(
+            uow.session, order_id, SPECS, line_ids, requested_by=by, reason="edited", at=CANCELLED_AT
+        )
+        uow.commit()
+    return told
+
+
+def test_items_an_edit_takes_off_are_one_notice_per_order_that_a_whole_cancel_replaces(database):
+    order = channel_order("bol", [("TEE", 1, "2095071001"), ("MUG", 1, "2095071002"), ("CAP", 1, "2095071003")])
+    order_id = record(database.session_factory, dataclasses.replace(order, external_id=str(next_id())))
+    assert _items(database, order_id, ["2095071001"], "bol").written
+    # A second edit before the first was sent: the same row carries both.
+    assert _items(database, order_id, ["2095071002"], "bol").written
+    row = notice_of(database, order_id)
+    assert row.notice["line_ids"] == ["2095071001", "2095071002"] and row.notice["reason_kind"] == "customer_request"
+    with UnitOfWork(database.session_factory) as uow:
+        channel_outbox.close(uow.session, CancellationNoticeOutbox, row.id, CANCELLED_AT, None)
+        uow.commit()
+    # Sent; a later edit (by a person) goes again with its own item alone.
+    assert _items(database, order_id, ["2095071003"], "anna@shop.example").written
+    row = notice_of(database, order_id)
+    assert (row.delivered_at, row.notice["line_ids"], row.notice["reason_kind"]) == (None, ["2095071003"], "other")
+    # Then the order is cancelled whole: the whole-order notice takes the row's place.
+    cancel(database, order_id, CancelRequest("out of stock", BY_SOURCING))
+    row = notice_of(database, order_id)
+    assert not row.notice.get("items") and len(row.notice["line_ids"]) == 3
+    assert len(notices(database)) == 1
+
+
+def test_a_channel_that_cannot_cancel_items_is_told_by_a_person(database):
+    shopify = record(database.session_factory, channel_order("shopify", [("TEE", 1, "11"), ("MUG", 1, "12")]))
+    told = _items(database, shopify, ["12"], "anna@shop.example")
+    assert not told.written and "cannot cancel single items" in told.by_hand
+    amazon = record(database.session_factory, channel_order("amazon", [("TEE", 1, "61840213977440")]))
+    assert "cannot cancel single items" in _items(database, amazon, ["61840213977440"], "anna@shop.example").by_hand
+    webshop = record(database.session_factory, channel_order("webshop", [("TEE", 1, "1")]))
+    assert _items(database, webshop, ["1"], "anna@shop.example") == Enqueued()
+    assert notices(database) == []
