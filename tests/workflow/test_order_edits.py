@@ -427,3 +427,23 @@ STRIPE_SECRET = "sk_test_oms_edits"
 
 def _stripe(url: str) -> stripe.StripeClient:
     return stripe.StripeClient(STRIPE_SECRET, base_addresses={"api": url}, max_network_retries=0)
+
+
+async def test_a_short_picked_parcel_withdrawn_by_an_edit_is_reserved_again_once(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 6, "TEE": 5})
+        order = make_order([("MUG", 3, 1000), ("TEE", 1, 2000)], paid=True)
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        first = await _reserved(engine, order_id)
+        pick = StepConfirmation("pick", "AMS", quantities={"MUG": 2})  # one mug not on the shelf
+        await temporal_client.get_workflow_handle(first).execute_update(ShipmentWorkflow.confirm_step, pick)
+
+        await _edit(temporal_client, order_id, EditChange("remove_line", line=1))
+        second = f"{first}-2"
+        await _running(temporal_client, second)
+        assert _shipments(db, order_id)[second] == ("RESERVED", {"MUG": 3})
+        await _ship(temporal_client, second, "AMS", "3SEDIT9")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _levels(db, "AMS") == {"MUG": (2, 0), "TEE": (5, 0)}  # 6 - 1 written off - 3 shipped

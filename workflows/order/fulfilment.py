@@ -126,10 +126,11 @@ class Fulfilment:
         run.shipments[shipment.shipment_id] = ShipmentState(
             shipment.shipment_id, shipment.location_id, outcome.status, outcome.carrier, outcome.tracking_number
         )
-        if outcome.cancelled_order and run.cancel is None and shipment.shipment_id not in run.edit_withdrawn:
+        edited = shipment.shipment_id in run.edit_withdrawn  # what it still should carry is wanted already
+        if outcome.cancelled_order and run.cancel is None and not edited:
             # The cancel was taken (the database says so) before its signal reached us.
             run.cancel = CancelRequest(reason="cancelled", requested_by="api")
-        if outcome.short and run.cancel is None:
+        if outcome.short and run.cancel is None and not edited:
             for sku, units in outcome.short.items():
                 run.remaining[sku] = run.remaining.get(sku, 0) + units
             run.resource_now = True
