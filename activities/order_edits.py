@@ -18,6 +18,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.errors import ErrorType
 from contracts.order_edits import OrderEditRecords, RecordEditInput, RecordEditResult
 from domain.money import Money
+from domain.order import FULFILLED_BY_US
 from domain.order_edits import EditRefusalKind, OrderVersion
 from integrations.channels.registry import SPECS
 from persistence.db import SessionFactory
@@ -80,6 +81,11 @@ def _record(session: Session, data: RecordEditInput) -> RecordEditResult:
     )
     if told.by_hand:
         order_store.add_event(session, order.order_id, "channel_not_notified", told.by_hand, data.at)
+    spec = SPECS.get(order.channel)
+    if data.reduced_items and spec is not None and spec.cancels_items and order.fulfilled_by == FULFILLED_BY_US:
+        items = ", ".join(data.reduced_items)
+        detail = f"{order.channel} cancels whole items only: items {items} were reduced here; change them there by hand"
+        order_store.add_event(session, order.order_id, "channel_not_notified", detail, data.at)
     return RecordEditResult(data.version)
 
 

@@ -86,6 +86,9 @@ class RecordEditInput:
     cancel_items: list[str] = field(default_factory=list)
     """The channel's item ids to cancel there (the lines the edit removed, or those the channel asked
     to confirm): its cancellation outbox, where its cancel call takes single items (bol.com)."""
+    reduced_items: list[str] = field(default_factory=list)
+    """The channel's item ids of lines our edit reduced without removing: a channel that cancels whole
+    items only cannot be told; the timeline says so."""
     placed_total: Money | None = None
     """The order's total as placed (version 1), recorded with the first edit."""
 

@@ -11,17 +11,21 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from contracts.order_edits import EditChange, EditOrderRequest
 from domain.status import OrderStatus
+from persistence.guarded_writes import cancellation_notices
 from persistence.master_data import catalogue
 from persistence.models import StockLevel
 from persistence.read_model import order_versions
 from persistence.unit_of_work import UnitOfWork
-from tests.channels.factories import timeline
+from services.intake import start_order
+from tests.channels.factories import channel_order, timeline
 from tests.factories import add_location, next_id, shopify_payload, signed, stock
 from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.test_channel_out import eventually, sandbox, stock_feed
 from tests.workflow.test_channel_pull import bol_settings, pull
 from tests.workflow.test_order_edits import _running, _ship
+from workflows.order import OrderWorkflow
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 TEE, MUG = "TEE-ORG-BLK-M", "MUG-STONE-350"
@@ -136,3 +140,24 @@ async def test_shopifys_own_order_edit_is_made_here_by_shopify_once(temporal_cli
             assert view["total"]["amount_minor"] == 1995 + 1250 + 1250 + 495
             notes = timeline(db.session_factory, order_id, "channel_edit")
             assert notes == ["shopify added line items unknown here (999999): add them with an edit"]
+
+
+async def test_lines_a_person_takes_off_a_bol_order_are_cancelled_at_bol_and_a_reduction_is_noted(
+    temporal_client, sqlite_database
+):
+    db = sqlite_database
+    order = channel_order("bol", [("MUG", 3, "3095071001"), ("TEE", 1, "3095071002")], external_id=str(next_id()))
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "TEE": 5})
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        await engine.wait_for_live_status(order_id, OrderStatus.IN_FULFILMENT)
+        request = EditOrderRequest(
+            [EditChange("reduce_line", line=0, quantity=1), EditChange("remove_line", line=1)], "anna@shop.example"
+        )
+        await temporal_client.get_workflow_handle(order_id).execute_update(OrderWorkflow.edit_order, request)
+    with db.session() as session:
+        row = cancellation_notices.notice_of(session, order_id)
+        assert row is not None and row.notice["line_ids"] == ["3095071002"] and row.notice["reason_kind"] == "other"
+    [note] = timeline(db.session_factory, order_id, "channel_not_notified")
+    assert "3095071001" in note and "whole items only" in note

@@ -222,6 +222,7 @@ class OrderEdits:
                         "on_channel": money.on_channel,
                     },
                     cancel_items=_items_to_cancel(order, result, request),
+                    reduced_items=[] if request.requested_by == order.channel else _reduced_items(order, result),
                     placed_total=order.total if version == 2 else None,
                 ),
                 summary=f"edit: version {version}, total {result.new_total.format()}",
@@ -278,4 +279,14 @@ def _items_to_cancel(order: Order, result: EditResult, request: EditOrderRequest
     kept = {line.external_line_id for line in result.order.lines}
     return [
         line.external_line_id for line in order.lines if line.external_line_id and line.external_line_id not in kept
+    ]
+
+
+def _reduced_items(order: Order, result: EditResult) -> list[str]:
+    """The channel's item ids of lines our edit reduced but kept (a channel cancels whole items)."""
+    after = {line.external_line_id: line.quantity for line in result.order.lines if line.external_line_id}
+    return [
+        line.external_line_id
+        for line in order.lines
+        if line.external_line_id in after and after[line.external_line_id] < line.quantity
     ]
