@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from api.deps import ReportsDep, require
 from api.schemas import Money, UtcTime
 from domain.staff import Permission, StaffMember
+from persistence.read_model.after_sales import AfterSalesRows, ChannelCredit
 
 router = APIRouter(prefix="/kpis", tags=["kpis"])
 
@@ -44,6 +45,48 @@ class DefectsKpi(BaseModel):
     """Units per write-off reason, most first (the top three)."""
 
 
+class SkuReturnsKpi(BaseModel):
+    sku: str
+    units_shipped: int
+    units_returned: int
+    return_rate: float | None
+    """units_returned / units_shipped (0.125 is one in eight); null when none shipped."""
+    returns: int
+    top_reasons: dict[str, int]
+    """Units returned per reason (domain.returns.ReturnReason), most first (the top three)."""
+
+
+class ChannelReturnsKpi(BaseModel):
+    channel: str
+    units_shipped: int
+    units_returned: int
+    return_rate: float | None
+    returns: int
+    top_reasons: dict[str, int]
+
+
+class ChannelRefundsKpi(BaseModel):
+    channel: str
+    currency: str
+    gateway: Money
+    """Refunded for returns through our payment gateway."""
+    on_channel: Money
+    """Refunded for returns by the channel that took the money."""
+    goodwill: Money
+    """Goodwill refunded through our payment gateway."""
+    total: Money
+
+
+class ChannelCreditKpi(BaseModel):
+    channel: str | None
+    """The channel of the order the credit was for; null for credit given by hand without one."""
+    currency: str
+    issued: Money
+    entries: int
+    by_reason: dict[str, Money]
+    """Per reason (return, exchange, goodwill, refund, adjustment), most first."""
+
+
 class KpisPublic(BaseModel):
     since: datetime
     until: datetime
@@ -62,6 +105,17 @@ class KpisPublic(BaseModel):
     defects: list[DefectsKpi] = []
     """The SKUs most written off in the window (top ten), whenever their order was received; with a
     channel, only the write-offs of that channel's returns."""
+    returns_by_sku: list[SkuReturnsKpi] = []
+    """Of the orders received in the window that shipped: the ten SKUs with the most units returned
+    (whenever), against the units shipped of them."""
+    returns_by_channel: list[ChannelReturnsKpi] = []
+    """The same, per channel (every channel that shipped in the window)."""
+    refunds_by_channel: list[ChannelRefundsKpi] = []
+    """Refunds made in the window, per channel and currency (never one currency added to another)."""
+    store_credit_issued_by_channel: list[ChannelCreditKpi] = []
+    """Store credit issued in the window, per channel and currency, with its reasons."""
+    exchanges: int = 0
+    """Returns to be resolved by an exchange, asked for in the window (not rejected, cancelled or expired)."""
 
 
 @router.get("", response_model=KpisPublic)
@@ -96,4 +150,57 @@ def kpis(
             for carrier, stats in sorted(report.delivery_by_carrier.items())
         ],
         defects=[DefectsKpi(sku=d.sku, units=d.units, reasons=d.reasons) for d in rows.defects],
+        **_after_sales(rows.after_sales),
     )
+
+
+def _after_sales(rows: AfterSalesRows) -> dict[str, Any]:
+    credit: dict[tuple[str | None, str], list[ChannelCredit]] = {}
+    for entry in rows.credit_issued:
+        credit.setdefault((entry.channel, entry.currency), []).append(entry)
+    return {
+        "returns_by_sku": [
+            SkuReturnsKpi(
+                sku=r.sku,
+                units_shipped=r.units_shipped,
+                units_returned=r.units_returned,
+                return_rate=r.rate,
+                returns=r.returns,
+                top_reasons=r.reasons,
+            )
+            for r in rows.returns_by_sku
+        ],
+        "returns_by_channel": [
+            ChannelReturnsKpi(
+                channel=r.channel,
+                units_shipped=r.units_shipped,
+                units_returned=r.units_returned,
+                return_rate=r.rate,
+                returns=r.returns,
+                top_reasons=r.reasons,
+            )
+            for r in rows.returns_by_channel
+        ],
+        "refunds_by_channel": [
+            ChannelRefundsKpi(
+                channel=r.channel,
+                currency=r.currency,
+                gateway=Money(amount_minor=r.gateway_minor, currency=r.currency),
+                on_channel=Money(amount_minor=r.on_channel_minor, currency=r.currency),
+                goodwill=Money(amount_minor=r.goodwill_minor, currency=r.currency),
+                total=Money(amount_minor=r.total_minor, currency=r.currency),
+            )
+            for r in rows.refunds_by_channel
+        ],
+        "store_credit_issued_by_channel": [
+            ChannelCreditKpi(
+                channel=channel,
+                currency=currency,
+                issued=Money(amount_minor=sum(e.amount_minor for e in entries), currency=currency),
+                entries=sum(e.entries for e in entries),
+                by_reason={e.reason: Money(amount_minor=e.amount_minor, currency=currency) for e in entries},
+            )
+            for (channel, currency), entries in credit.items()
+        ],
+        "exchanges": rows.exchanges,
+    }

@@ -12,7 +12,7 @@ Money stays in integer minor units per currency: no query adds two currencies to
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -37,6 +37,7 @@ from sqlalchemy.sql.expression import FunctionElement
 from domain.fulfilment import ShipmentStatus
 from domain.status import OrderStatus
 from persistence.models import Escalation, OrderEvent, OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model.after_sales import AfterSalesRows, after_sales
 
 BACKORDERED_EVENT = f"status:{OrderStatus.BACKORDERED.value}"
 """The timeline event every order that ever waited for stock has (set_status writes it)."""
@@ -368,6 +369,8 @@ class KpiSeriesRows:
     backorder_rate: list[RateDay]
     late_per_day: list[LateDay]
     late_per_location: list[LateLocation]
+    after_sales: AfterSalesRows = field(default_factory=AfterSalesRows)
+    """Return rates and reasons per SKU and channel, refunds, credit issued, exchanges (after_sales)."""
 
 
 def kpi_series(session: Session, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
@@ -382,4 +385,5 @@ def kpi_series(session: Session, since: datetime, until: datetime, channel: str 
         backorder_rate=backorder_rate_per_day(session, since, until, channel),
         late_per_day=late_steps_per_day(session, since, until, channel),
         late_per_location=late_steps_per_location(session, since, until, channel),
+        after_sales=after_sales(session, since, until, channel),
     )

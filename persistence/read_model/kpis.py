@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from domain.fulfilment import ShipmentStatus
 from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model.after_sales import AfterSalesRows, after_sales
 from persistence.read_model.defects import SkuDefects, defects_per_sku
 
 TOP_DEFECTS = 10
@@ -30,6 +31,8 @@ class KpiRows:
     """Shipped → delivered per parcel, by carrier, for the parcels of orders received in the window."""
     defects: list[SkuDefects] = field(default_factory=list)
     """Units written off in the window (whenever their order was received), per SKU, most first."""
+    after_sales: AfterSalesRows = field(default_factory=AfterSalesRows)
+    """Return rates and reasons of the window's orders; refunds, credit and exchanges in the window."""
 
 
 def _delivery_seconds(session: Session, received: ColumnElement[bool]) -> dict[str, list[float]]:
@@ -85,4 +88,5 @@ def kpi_rows(session: Session, since: datetime, until: datetime, channel: str | 
         returned_units=sum(sum(int(units) for units in lines.values()) for lines, _, _ in returns),
         refunded_by_currency=refunded,
         defects=defects_per_sku(session, since, until, channel=channel, limit=TOP_DEFECTS),
+        after_sales=after_sales(session, since, until, channel),
     )
