@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from api import order_view
 from api.deps import CreditDep, DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
 from api.paging import PageNumber
+from api.screens.after_sales_charts import summary as after_sales_summary
 from api.screens.pages import PAGE_SIZE, FlashQuery, FormToken, check_form, not_found, read_flash, redirect, screen
 from api.screens.pages import SignedIn as SignedInUser
 from api.screens.pages import page as render
@@ -60,6 +61,7 @@ def overview_page(request: Request, user: SignedIn, dashboard: DashboardDep) -> 
         processing=overview.processing,
         costs=[Money(v, c) for c, v in sorted(week.fulfilment_cost_by_currency.items())],
         refunds=[Money(v, c) for c, v in sorted(week.refunded_by_currency.items())],
+        after_sales=after_sales_summary(week.after_sales),
     )
 
 

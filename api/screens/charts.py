@@ -19,13 +19,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 
 from api.deps import ReportsDep
+from api.screens.after_sales_charts import AFTER_SALES_KEYS, after_sales_charts, after_sales_totals
+from api.screens.chart_parts import Chart, Table, decimal, major, per, percent
 from api.screens.pages import SignedIn, page, screen
 from api.screens.svg import Series, bar_chart, line_chart, plain
 from domain.limits import CHANNEL
-from domain.money import Money, MoneyError
 from domain.staff import Permission
 from persistence.read_model.kpi_series import RateDay
 from services.errors import Unprocessable
@@ -36,44 +36,6 @@ router = APIRouter(prefix="/dashboard/kpis", include_in_schema=False, default_re
 Viewer = Annotated[SignedIn, Depends(screen(Permission.KPIS))]
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-
-
-@dataclass(frozen=True)
-class Chart:
-    key: str
-    """Its CSV's name: /dashboard/kpis/{key}.csv."""
-    title: str
-    note: str
-    svg: Markup
-    table: Table
-
-
-def decimal(amount_minor: int, currency: str) -> str:
-    """Minor units as the decimal amount people read ("12.50" for 1250 EUR), without the code."""
-    try:
-        return Money(amount_minor, currency).format().rsplit(" ", 1)[0]
-    except MoneyError:  # a currency the table does not know: its minor units, unscaled
-        return str(amount_minor)
-
-
-def _major(amount_minor: int, currency: str) -> float:
-    """For drawing only (a chart's y position): the amount in major units."""
-    return float(decimal(amount_minor, currency))
-
-
-def per(total_minor: int, count: int) -> int:
-    """An average in whole minor units, half rounded up (money stays integer)."""
-    return (2 * total_minor + count) // (2 * count) if count else 0
-
-
-def percent(part: int, whole: int) -> str:
-    return f"{100 * part / whole:.1f}" if whole else "0.0"
 
 
 def _hours(seconds: float) -> float:
@@ -154,7 +116,7 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
     for row in s.orders:
         counts[row.channel][row.day] = counts[row.channel].get(row.day, 0) + row.orders
         if row.currency == currency:
-            revenue[row.channel][row.day] = _major(row.revenue_minor, currency)
+            revenue[row.channel][row.day] = major(row.revenue_minor, currency)
     count_rows: dict[tuple[str, str], int] = {}
     for row in s.orders:
         count_rows[(row.day, row.channel)] = count_rows.get((row.day, row.channel), 0) + row.orders
@@ -202,7 +164,7 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
             ),
         )
     )
-    per_order = {r.day: _major(per(r.cost_minor, r.orders), currency) for r in s.cost_per_day if r.currency == currency}
+    per_order = {r.day: major(per(r.cost_minor, r.orders), currency) for r in s.cost_per_day if r.currency == currency}
     title = f"Fulfilment cost per order ({currency})"
     charts.append(
         Chart(
@@ -237,7 +199,7 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
                 "cost-per-location",
                 title,
                 [r.location_id for r in located],
-                [_major(per(r.cost_minor, r.orders), currency) for r in located],
+                [major(per(r.cost_minor, r.orders), currency) for r in located],
             ),
             Table(
                 ["location", "currency", "shipments", "orders", "cost", "cost per order"],
@@ -322,7 +284,7 @@ def build_charts(data: KpiCharts, currency: str) -> list[Chart]:
             ),
         )
     )
-    return charts
+    return charts + after_sales_charts(data, currency)
 
 
 CHART_KEYS = (
@@ -336,6 +298,7 @@ CHART_KEYS = (
     "backorder-rate",
     "late-steps",
     "late-by-location",
+    *AFTER_SALES_KEYS,
 )
 
 
@@ -428,6 +391,7 @@ def kpi_page(request: Request, user: Viewer, reports: ReportsDep, filters: Filte
         data=data,
         charts=build_charts(data, currency),
         totals=totals(data),
+        after_sales_totals=after_sales_totals(data),
         currencies=currencies,
         currency=currency,
         errors=errors,

@@ -38,10 +38,12 @@ from domain.fulfilment import ShipmentStatus
 from domain.status import OrderStatus
 from persistence.models import Escalation, OrderEvent, OrderRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model.after_sales import AfterSalesRows, after_sales
+from persistence.read_model.defects import SkuDefects, defects_per_sku
 
 BACKORDERED_EVENT = f"status:{OrderStatus.BACKORDERED.value}"
 """The timeline event every order that ever waited for stock has (set_status writes it)."""
 TOP_REASONS = 10
+TOP_DEFECTS = 10
 NO_REASON = "(no reason given)"
 
 
@@ -371,6 +373,8 @@ class KpiSeriesRows:
     late_per_location: list[LateLocation]
     after_sales: AfterSalesRows = field(default_factory=AfterSalesRows)
     """Return rates and reasons per SKU and channel, refunds, credit issued, exchanges (after_sales)."""
+    defects: list[SkuDefects] = field(default_factory=list)
+    """The SKUs most written off in the window (persistence.read_model.defects)."""
 
 
 def kpi_series(session: Session, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
@@ -386,4 +390,5 @@ def kpi_series(session: Session, since: datetime, until: datetime, channel: str 
         late_per_day=late_steps_per_day(session, since, until, channel),
         late_per_location=late_steps_per_location(session, since, until, channel),
         after_sales=after_sales(session, since, until, channel),
+        defects=defects_per_sku(session, since, until, channel=channel, limit=TOP_DEFECTS),
     )

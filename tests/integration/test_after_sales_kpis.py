@@ -14,7 +14,14 @@ from api.main import create_app
 from config import load_settings
 from domain.status import OrderStatus
 from ops.temporal_dev import free_port
-from persistence.models import GoodwillRecord, OrderRecord, ReturnRecord, StoreCreditAccount, StoreCreditEntry
+from persistence.models import (
+    GoodwillRecord,
+    OrderRecord,
+    ReturnRecord,
+    StockWriteOff,
+    StoreCreditAccount,
+    StoreCreditEntry,
+)
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
@@ -202,6 +209,19 @@ def after_sales(database) -> dict[str, str]:
             order_id=p1,
         ),
     )
+    _add(
+        database,
+        StockWriteOff(
+            location_id="AMS",
+            sku="A",
+            quantity=2,
+            reason="returned damaged",
+            source="return",
+            order_id=w1,
+            return_id="return-1",
+            written_off_at=hour,
+        ),
+    )
     return {"w1": w1, "w2": w2, "p1": p1}
 
 
@@ -317,3 +337,58 @@ def test_a_window_before_anything_happened_is_all_zero(api, after_sales):
     body = api.get("/kpis", params=window, headers=STAFF).json()
     assert body["returns_by_sku"] == body["returns_by_channel"] == body["refunds_by_channel"] == []
     assert body["store_credit_issued_by_channel"] == [] and body["exchanges"] == 0
+
+
+@pytest.fixture
+def browser(database, after_sales) -> Iterator[TestClient]:
+    from tests.integration.screens import app_for, signed_in_browser
+
+    yield from signed_in_browser(app_for(database, "kpi-token"), "kpi-token")
+
+
+WEEK = f"first={(NOW - timedelta(days=7)).date()}&last={NOW.date()}"
+
+
+def _rows(text: str) -> list[list[str]]:
+    import csv
+    import io
+
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_the_charts_page_has_an_after_sales_section_with_bars_tables_and_csv(browser):
+    page = browser.get(f"/dashboard/kpis?{WEEK}").text
+    after = page.split('id="after-sales"')[1]
+    assert "66.7%" in after.split("</section>")[0]  # 6 of the 9 units shipped came back (cards)
+    for key in ("returns-by-sku", "returns-by-channel", "refunds-by-channel", "store-credit-by-channel", "defects"):
+        section = after.split(f'id="chart-{key}"')[1].split("</section>")[0]
+        assert '<svg xmlns="http://www.w3.org/2000/svg"' in section and "<table>" in section
+        assert f'href="/dashboard/kpis/{key}.csv?' in section
+    skus = _rows(browser.get(f"/dashboard/kpis/returns-by-sku.csv?{WEEK}").text)
+    assert skus == [
+        ["sku", "units shipped", "units returned", "rate %", "returns", "top reasons"],
+        ["A", "5", "4", "80.0", "3", "damaged (2); does not fit (1); wrong item (1)"],
+        ["C", "3", "2", "66.7", "1", "changed mind (2)"],
+    ]
+    refunds = _rows(browser.get(f"/dashboard/kpis/refunds-by-channel.csv?{WEEK}").text)
+    assert refunds[1:] == [
+        ["pos", "GBP", "0.00", "18.00", "0.00", "18.00"],
+        ["webshop", "EUR", "65.00", "0.00", "5.00", "70.00"],
+    ]
+    credit = _rows(browser.get(f"/dashboard/kpis/store-credit-by-channel.csv?{WEEK}").text)
+    assert sorted(credit[1:]) == [
+        ["(no order)", "EUR", "adjustment", "1", "10.00"],
+        ["pos", "GBP", "goodwill", "1", "3.00"],
+        ["webshop", "EUR", "return", "1", "12.00"],
+    ]
+    defects = _rows(browser.get(f"/dashboard/kpis/defects.csv?{WEEK}").text)
+    assert defects[1:] == [["A", "2", "returned damaged (2)"]]
+    pos = _rows(browser.get(f"/dashboard/kpis/returns-by-channel.csv?{WEEK}&channel=pos").text)
+    assert pos[1:] == [["pos", "4", "3", "75.0", "2", "changed mind (2); wrong item (1)"]]
+
+
+def test_the_overview_shows_the_weeks_after_sales_line(browser):
+    page = browser.get("/dashboard").text
+    line = page.split('id="after-sales"')[1].split("</p>")[0]
+    assert "6 of 9 units shipped came back (66.7%)" in line and "1 exchange" in line
+    assert "70.00 EUR" in line and "18.00 GBP" in line
