@@ -4,10 +4,12 @@
                          [--sqlite-only] [--compare] [--explain] [--json]
 
 Seeds a fresh database with `--orders` orders spread over the last `--days` days and five channels
-(with their lines, shipments, payments, timelines, some returns, backorders and late steps), in
-bulk inserts straight into the tables (not through the API: the point is the read side), then
-times every chart's query (persistence.read_model.kpi_series, plus the KPI report's own
-`kpi_rows`) over the default 30-day window and over the whole range: the median of `--runs` runs.
+(with their lines, shipments, payments, timelines, some returns in different states, resolutions
+and reasons with their refunds, store credit and write-offs, goodwill, backorders and late steps),
+in bulk inserts straight into the tables (not through the API: the point is the read side), then
+times every chart's query (persistence.read_model.kpi_series and .after_sales, defects per SKU,
+plus the KPI report's own `kpi_rows`) over the default 30-day window and over the whole range:
+the median of `--runs` runs.
 
 SQLite always (a temporary file); PostgreSQL too when `--database-url` or OMS_TEST_POSTGRES_URL
 names one: that database is migrated and EMPTIED first (use a scratch database). `--compare` first
@@ -38,6 +40,7 @@ from persistence.migrate import upgrade_to_head
 from persistence.models import (
     Base,
     Escalation,
+    GoodwillRecord,
     Location,
     OrderEvent,
     OrderLineRecord,
@@ -45,15 +48,31 @@ from persistence.models import (
     PaymentRecord,
     ReturnRecord,
     ShipmentRecord,
+    StockWriteOff,
+    StoreCreditAccount,
+    StoreCreditEntry,
 )
+from persistence.read_model import after_sales
 from persistence.read_model import kpi_series as ks
+from persistence.read_model.defects import defects_per_sku
 from persistence.read_model.kpis import kpi_rows
 from services.reports import chart_window
 
 CHANNELS = (("shopify", 45), ("bol", 25), ("amazon", 15), ("woocommerce", 10), ("pos", 5))
 CURRENCIES = (("EUR", 90), ("GBP", 7), ("USD", 3))
 LOCATIONS = [f"DC-{n:02d}" for n in range(1, 5)] + [f"STORE-{n:02d}" for n in range(1, 9)]
-REASONS = ("Too small", "Too large", "Damaged", "Not as described", "Changed my mind", "Late", "Wrong item", "")
+REASONS = (
+    "does not fit: too small",
+    "does not fit: too large",
+    "damaged",
+    "not as described",
+    "changed mind",
+    "arrived late",
+    "Wrong item",
+    "",
+)
+MARKETPLACES = ("bol", "amazon")
+"""Channels that took the money: their returns are refunded on the channel."""
 STEPS = ("pick", "pack", "ship")
 BATCH = 5000
 NEW_INDEXES = ("ix_order_events_kind_order", "ix_escalations_raised", "ix_returns_created")
@@ -72,6 +91,13 @@ QUERIES: dict[str, Query] = {
     "backorder rate per day": ks.backorder_rate_per_day,
     "late steps per day": ks.late_steps_per_day,
     "late steps per location": ks.late_steps_per_location,
+    "after-sales: return rate per SKU + channel": after_sales.return_rates,
+    "after-sales: refunds per channel": after_sales.refunds_by_channel,
+    "after-sales: store credit per channel": after_sales.credit_issued,
+    "after-sales: exchanges": after_sales.exchanges,
+    "after-sales: defects per SKU": lambda session, since, until, channel: defects_per_sku(
+        session, since, until, channel=channel
+    ),
     REFERENCE: kpi_rows,
 }
 
@@ -86,7 +112,20 @@ def _rows(orders: int, days: int, now: datetime, seed: int = 14) -> Iterator[dic
     start = now - timedelta(days=days)
     for first in range(0, orders, BATCH):
         batch: dict[str, list[dict[str, Any]]] = {
-            name: [] for name in ("orders", "lines", "shipments", "payments", "events", "returns", "escalations")
+            name: []
+            for name in (
+                "orders",
+                "lines",
+                "shipments",
+                "payments",
+                "events",
+                "returns",
+                "escalations",
+                "goodwill",
+                "accounts",
+                "credit",
+                "write_offs",
+            )
         }
         for n in range(first, min(first + BATCH, orders)):
             order_id = f"bench-{n:07d}"
@@ -209,20 +248,95 @@ def _rows(orders: int, days: int, now: datetime, seed: int = 14) -> Iterator[dic
             if shipped_at and rng.random() < 0.08:
                 created = shipped_at + timedelta(days=rng.uniform(2, 20))
                 if created < now:
-                    batch["returns"].append(
-                        {
-                            "return_id": f"return-{order_id}",
-                            "order_id": order_id,
-                            "status": "REFUNDED",
-                            "lines": {lines[0][0]: 1},
-                            "reason": rng.choice(REASONS),
-                            "currency": currency,
-                            "refund_minor": lines[0][2],
-                            "requested_by": "support",
-                            "created_at": created,
-                        }
-                    )
+                    _after_sales(batch, rng, n, order_id, channel, currency, lines[0], created, now)
+            elif shipped_at and rng.random() < 0.01:
+                done = shipped_at + timedelta(days=2)
+                batch["goodwill"].append(
+                    {
+                        "goodwill_id": f"goodwill-{order_id}",
+                        "order_id": order_id,
+                        "form": "refund",
+                        "amount_minor": 500,
+                        "currency": currency,
+                        "reason": "arrived late",
+                        "given_by": "support",
+                        "status": "REFUNDED" if done < now else "RESERVED",
+                        "created_at": shipped_at,
+                        "done_at": done if done < now else None,
+                    }
+                )
         yield batch
+
+
+def _after_sales(
+    batch: dict[str, list[dict[str, Any]]],
+    rng: random.Random,
+    n: int,
+    order_id: str,
+    channel: str,
+    currency: str,
+    line: tuple[str, int, int],
+    created: datetime,
+    now: datetime,
+) -> None:
+    """A return on the order's first line: mostly refunded (by the gateway, or by a marketplace that
+    took the money), some exchanged or resolved as store credit, a few rejected or cancelled; some
+    of its units scrapped."""
+    sku, quantity, price = line
+    units = rng.randint(1, quantity)
+    fate = rng.random()
+    resolution = "exchange" if fate < 0.15 else "store_credit" if fate < 0.25 else "refund"
+    state = "REJECTED" if fate > 0.95 else "CANCELLED" if fate > 0.92 else "RESOLVED"
+    refunded = created + timedelta(days=1)
+    status = state
+    if state == "RESOLVED" and resolution == "refund":
+        status = "REFUND_ON_CHANNEL" if channel in MARKETPLACES else "REFUNDED" if refunded < now else "RECEIVED"
+    batch["returns"].append(
+        {
+            "return_id": f"return-{order_id}",
+            "order_id": order_id,
+            "status": status,
+            "state": state,
+            "resolution": resolution,
+            "lines": {sku: units},
+            "short": {},
+            "reason": rng.choice(REASONS),
+            "currency": currency,
+            "refund_minor": price * units if resolution != "exchange" else 0,
+            "refunded_at": refunded if status == "REFUNDED" else None,
+            "requested_by": "support",
+            "created_at": created,
+        }
+    )
+    if state == "RESOLVED" and resolution == "store_credit" and refunded < now:
+        batch["accounts"].append(
+            {"id": n + 1, "shop": channel, "customer_key": f"c{n}", "currency": currency, "created_at": refunded}
+        )
+        batch["credit"].append(
+            {
+                "account_id": n + 1,
+                "entry_id": f"return-{order_id}",
+                "kind": "issue",
+                "amount_minor": price * units,
+                "currency": currency,
+                "at": refunded,
+                "reason": "return",
+                "order_id": order_id,
+            }
+        )
+    if state == "RESOLVED" and rng.random() < 0.2 and refunded < now:
+        batch["write_offs"].append(
+            {
+                "location_id": LOCATIONS[0],
+                "sku": sku,
+                "quantity": units,
+                "reason": "returned damaged",
+                "source": "return",
+                "order_id": order_id,
+                "return_id": f"return-{order_id}",
+                "written_off_at": refunded,
+            }
+        )
 
 
 TABLES: dict[str, Table] = {
@@ -233,6 +347,10 @@ TABLES: dict[str, Table] = {
     "shipments": ShipmentRecord.__table__,  # type: ignore[dict-item]
     "returns": ReturnRecord.__table__,  # type: ignore[dict-item]
     "escalations": Escalation.__table__,  # type: ignore[dict-item]
+    "goodwill": GoodwillRecord.__table__,  # type: ignore[dict-item]
+    "accounts": StoreCreditAccount.__table__,  # type: ignore[dict-item]
+    "credit": StoreCreditEntry.__table__,  # type: ignore[dict-item]
+    "write_offs": StockWriteOff.__table__,  # type: ignore[dict-item]
 }
 
 

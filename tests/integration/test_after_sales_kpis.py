@@ -392,3 +392,21 @@ def test_the_overview_shows_the_weeks_after_sales_line(browser):
     line = page.split('id="after-sales"')[1].split("</p>")[0]
     assert "6 of 9 units shipped came back (66.7%)" in line and "1 exchange" in line
     assert "70.00 EUR" in line and "18.00 GBP" in line
+
+
+def test_the_benchmark_seed_adds_up_after_the_sale(database):
+    """bench/kpis.py's after-sales rows (small), on both databases: shares within their totals,
+    marketplaces' refunds made on the channel, credit and exchanges counted."""
+    from bench.kpis import MARKETPLACES, seed
+    from persistence.read_model.after_sales import after_sales as after_sales_rows
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    counts, _ = seed(database.engine, 2000, 60, now)
+    assert counts["returns"] > 50 and counts["credit"] > 0 and counts["goodwill"] > 0
+    with database.session() as session:
+        rows = after_sales_rows(session, now - timedelta(days=61), now, None)
+    assert rows.returns_by_channel and all(0 < r.units_returned <= r.units_shipped for r in rows.returns_by_channel)
+    assert all(0 < r.units_returned <= r.units_shipped for r in rows.returns_by_sku)
+    assert all((r.on_channel_minor > 0) == (r.channel in MARKETPLACES) for r in rows.refunds_by_channel)
+    assert all(r.gateway_minor == 0 for r in rows.refunds_by_channel if r.channel in MARKETPLACES)
+    assert {c.reason for c in rows.credit_issued} == {"return"} and rows.exchanges > 0
