@@ -52,6 +52,7 @@ class SkuReturnsKpi(BaseModel):
     return_rate: float | None
     """units_returned / units_shipped (0.125 is one in eight); null when none shipped."""
     returns: int
+    """The returns those units came back on."""
     top_reasons: dict[str, int]
     """Units returned per reason (domain.returns.ReturnReason), most first (the top three)."""
 
