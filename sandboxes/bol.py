@@ -6,9 +6,18 @@ detail, 202 `ProcessStatus` for shipments, cancellations and stock, problem+json
 at `/token` (bol's is https://login.bol.com/token, a separate setting). Prices are kept as JSON numbers
 as seeded: Python's float repr gives back the same text (12.99 stays 12.99), and the sandbox does no sums.
 
+Returns (`/retailer/returns`): the list (`ReturnsResponse` of `ReducedReturn`, 50 per page; unhandled oldest
+first, handled newest first, `{}` past the last page), one return (`Return`), a return handled by rma id
+(`PUT /retailer/returns/{rma-id}` with `ReturnRequest {handlingResult, quantityReturned}` -> 202
+`ProcessStatus` HANDLE_RETURN) and one created by the retailer (`POST /retailer/returns` with
+`CreateReturnRequest` -> 202 CREATE_RETURN, the new return id as the process's entityId). Handling an rma
+again with another result changes it (bol allows that); with the same result bol has nothing to do and
+says so (400).
+
 Test hooks under `/_sandbox`: seed orders (detail JSON), cancel or request cancellation, read shipments,
 the retailer's cancellations, stock and the token count, revoke tokens, and make the next N calls fail
-with a given status.
+with a given status; register a customer's return (`/_sandbox/returns`) and read every handling the
+retailer sent (`/_sandbox/return-handlings`).
 """
 
 from __future__ import annotations
@@ -36,6 +45,11 @@ REASON_CODES = frozenset(
         "OTHER",
     }
 )  # fmt: skip
+HANDLING_RESULTS = (
+    "RETURN_RECEIVED", "EXCHANGE_PRODUCT", "RETURN_DOES_NOT_MEET_CONDITIONS", "REPAIR_PRODUCT",
+    "CUSTOMER_KEEPS_PRODUCT_PAID", "STILL_APPROVED",
+)  # fmt: skip
+"""`ReturnRequest.handlingResult` (v10); a return the retailer creates may not be STILL_APPROVED."""
 
 
 def _now() -> str:
@@ -59,6 +73,9 @@ class _State:
     cancellations: list[dict[str, Any]] = field(default_factory=list)
     stock: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     processes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    returns: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Returns by returnId, each as `GET /retailer/returns/{return-id}` shows it."""
+    handlings: list[dict[str, Any]] = field(default_factory=list)
     failures: list[_Failure] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -301,6 +318,7 @@ def create_app(page_size: int = 50, *, client_id: str = CLIENT_ID, client_secret
             return problem(404, "Not Found", f"Process status {process_id} not found.")
         return JSONResponse(status, media_type=MEDIA_TYPE)
 
+    _return_routes(app, state, page_size)
     _sandbox_routes(app, state)
     return app
 
@@ -313,7 +331,211 @@ def _find_item(state: _State, order_item_id: str) -> dict[str, Any] | None:
     return None
 
 
+def _reduced_return(ret: dict[str, Any], items: list[dict[str, Any]]) -> dict[str, Any]:
+    """A `Return` as `ReducedReturn` (the list leaves out the title, transport and customer details)."""
+    reduced = ("rmaId", "orderId", "ean", "expectedQuantity", "returnReason", "handled", "processingResults")
+    return {
+        "returnId": ret["returnId"],
+        "registrationDateTime": ret["registrationDateTime"],
+        "fulfilmentMethod": ret["fulfilmentMethod"],
+        "returnItems": [{key: item[key] for key in reduced if key in item} for item in items],
+    }
+
+
+def _find_rma(state: _State, rma_id: str) -> dict[str, Any] | None:
+    for ret in state.returns.values():
+        for item in ret["returnItems"]:
+            if item["rmaId"] == rma_id:
+                return item  # type: ignore[no-any-return]
+    return None
+
+
+def _bad_quantity(value: object) -> bool:
+    return isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 9999
+
+
+def _return_routes(app: FastAPI, state: _State, page_size: int) -> None:
+    @app.get("/retailer/returns")
+    async def list_returns(request: Request) -> Response:
+        query = request.query_params
+        page, handled, method = query.get("page", "1"), query.get("handled"), query.get("fulfilment-method")
+        violations = []
+        if not page.isdigit() or int(page) < 1:
+            violations.append({"name": "page", "reason": "Must be an integer of at least 1."})
+        if handled is not None and handled not in ("true", "false"):
+            violations.append({"name": "handled", "reason": f"Request contains invalid value(s): '{handled}'."})
+        if method is not None and method not in ("FBR", "FBB"):
+            violations.append(
+                {"name": "fulfilment-method", "reason": f"Request contains invalid value(s): '{method}'."}
+            )
+        if violations:
+            return problem(400, "Error validating request.", "Bad request", violations)
+        with state.lock:
+            listed = []
+            for ret in state.returns.values():
+                if method is not None and ret["fulfilmentMethod"] != method:
+                    continue
+                items = [i for i in ret["returnItems"] if handled is None or i["handled"] == (handled == "true")]
+                if items:
+                    listed.append(_reduced_return(ret, items))
+        # Unhandled oldest first (a work list), handled newest first, as bol's docs say.
+        listed.sort(key=lambda r: datetime.fromisoformat(r["registrationDateTime"]), reverse=handled == "true")
+        start = (int(page) - 1) * page_size
+        chunk = listed[start : start + page_size]
+        return JSONResponse({"returns": chunk} if chunk else {}, media_type=MEDIA_TYPE)
+
+    @app.get("/retailer/returns/{return_id}")
+    async def get_return(return_id: str) -> Response:
+        with state.lock:
+            ret = state.returns.get(return_id)
+        if ret is None:
+            return problem(404, "Not Found", f"Return {return_id} not found.")
+        return JSONResponse(ret, media_type=MEDIA_TYPE)
+
+    @app.put("/retailer/returns/{rma_id}")
+    async def handle_return(rma_id: str, request: Request) -> Response:
+        body = await request.json()
+        result = body.get("handlingResult") if isinstance(body, dict) else None
+        quantity = body.get("quantityReturned") if isinstance(body, dict) else None
+        violations = []
+        if not rma_id.isdigit():
+            violations.append({"name": "rma-id", "reason": "Must be a number."})
+        if result not in HANDLING_RESULTS:
+            violations.append({"name": "handlingResult", "reason": f"Must be one of {', '.join(HANDLING_RESULTS)}."})
+        if _bad_quantity(quantity):
+            violations.append({"name": "quantityReturned", "reason": "Must be between 1 and 9999."})
+        if violations:
+            return problem(400, "Error validating request.", "Bad request", violations)
+        with state.lock:
+            item = _find_rma(state, rma_id)
+            if item is None:
+                return problem(404, "Not Found", f"Return item with rma id {rma_id} not found.")
+            latest = item["processingResults"][-1] if item["processingResults"] else None
+            if item["handled"] and latest is not None and latest["handlingResult"] == result:
+                return problem(
+                    400, "Error validating request.", f"Return item {rma_id} is already handled with {result}."
+                )
+            state.handlings.append({"rmaId": rma_id} | body)
+            item["handled"] = True
+            item["processingResults"].append(
+                {
+                    "quantity": quantity,
+                    "processingResult": "ACCEPTED",
+                    "handlingResult": result,
+                    "processingDateTime": _now(),
+                }
+            )
+            status = _process(state, "HANDLE_RETURN", rma_id, f"Handle the return with rma id {rma_id}.", True)
+        return JSONResponse(status, status_code=202, media_type=MEDIA_TYPE)
+
+    @app.post("/retailer/returns")
+    async def create_return(request: Request) -> Response:
+        """`CreateReturnRequest {orderItemId, quantityReturned, handlingResult}`: a return the customer
+        never registered (goods sent back unannounced), created and handled at once."""
+        body = await request.json()
+        order_item_id = body.get("orderItemId") if isinstance(body, dict) else None
+        quantity = body.get("quantityReturned") if isinstance(body, dict) else None
+        result = body.get("handlingResult") if isinstance(body, dict) else None
+        violations = []
+        if not isinstance(order_item_id, str) or not order_item_id:
+            violations.append({"name": "orderItemId", "reason": "Must not be empty."})
+        if _bad_quantity(quantity):
+            violations.append({"name": "quantityReturned", "reason": "Must be between 1 and 9999."})
+        if result not in HANDLING_RESULTS or result == "STILL_APPROVED":
+            violations.append({"name": "handlingResult", "reason": "Not a handling result a new return may have."})
+        if violations:
+            return problem(400, "Error validating request.", "Bad request", violations)
+        with state.lock:
+            owner = next(
+                (o for o in state.orders.values() for i in o["orderItems"] if i.get("orderItemId") == order_item_id),
+                None,
+            )
+            if owner is None:
+                status = _process(
+                    state, "CREATE_RETURN", str(order_item_id), "Create a return.", False, "order item not found"
+                )
+                return JSONResponse(status, status_code=202, media_type=MEDIA_TYPE)
+            item = next(i for i in owner["orderItems"] if i.get("orderItemId") == order_item_id)
+            ret = _register(
+                state,
+                {
+                    "orderId": owner["orderId"],
+                    "ean": (item.get("product") or {}).get("ean", ""),
+                    "quantity": quantity,
+                    "fulfilmentMethod": _method(item),
+                },
+            )
+            ret["returnItems"][0]["handled"] = True
+            ret["returnItems"][0]["processingResults"].append(
+                {
+                    "quantity": quantity,
+                    "processingResult": "ACCEPTED",
+                    "handlingResult": result,
+                    "processingDateTime": _now(),
+                }
+            )
+            status = _process(state, "CREATE_RETURN", ret["returnId"], f"Create a return for {order_item_id}.", True)
+        return JSONResponse(status, status_code=202, media_type=MEDIA_TYPE)
+
+
+def _register(state: _State, spec: dict[str, Any]) -> dict[str, Any]:
+    """A customer's return as bol registers it: one `Return` with one item per entry of `items` (or
+    the spec itself as the only item); ids drawn like bol's (numeric strings) unless given."""
+    entries = spec.get("items") or [spec]
+    return_id = str(spec.get("returnId") or 15_000_000 + len(state.returns) + 1)
+    taken = sum(len(r["returnItems"]) for r in state.returns.values())
+    items = []
+    for n, entry in enumerate(entries):
+        items.append(
+            {
+                "rmaId": str(entry.get("rmaId") or 60_000_000 + taken + n + 1),
+                "orderId": str(entry.get("orderId") or spec.get("orderId") or ""),
+                "ean": str(entry.get("ean", "")),
+                "title": str(entry.get("title", "")),
+                "expectedQuantity": int(entry.get("quantity", entry.get("expectedQuantity", 1))),
+                "returnReason": {
+                    "mainReason": str(entry.get("mainReason", "Verkeerd besteld")),
+                    "detailedReason": str(entry.get("detailedReason", "Artikel had ik toch niet nodig")),
+                    "customerComments": str(entry.get("customerComments", "")),
+                },
+                "trackAndTrace": str(entry.get("trackAndTrace", "3SBOL0987654321")),
+                "transporterName": str(entry.get("transporterName", "PostNL")),
+                "handled": False,
+                "processingResults": [],
+                "customerDetails": {"firstName": "Sandbox", "surname": "Customer", "email": "return@example.invalid"},
+            }
+        )
+    ret = {
+        "returnId": return_id,
+        "registrationDateTime": str(spec.get("registrationDateTime") or _now()),
+        "fulfilmentMethod": str(spec.get("fulfilmentMethod", "FBR")),
+        "returnItems": items,
+    }
+    state.returns[return_id] = ret
+    return ret
+
+
 def _sandbox_routes(app: FastAPI, state: _State) -> None:
+    @app.post("/_sandbox/returns")
+    async def register_return(request: Request) -> Response:
+        """A customer registers a return at bol: `{"orderId", "ean", "quantity", "mainReason",
+        "detailedReason", "customerComments", "fulfilmentMethod"}`, or `{"orderId", "items": [...]}`
+        for several items; answers the `Return` as bol will show it."""
+        body = await request.json()
+        if not isinstance(body, dict) or not (body.get("orderId") or body.get("items")):
+            return JSONResponse({"error": "a return needs an orderId (or items with orderIds)"}, status_code=400)
+        with state.lock:
+            if body.get("returnId") and str(body["returnId"]) in state.returns:
+                return JSONResponse({"error": "that returnId exists"}, status_code=409)
+            ret = _register(state, body)
+        return JSONResponse(ret, status_code=201)
+
+    @app.get("/_sandbox/return-handlings")
+    async def return_handlings() -> Response:
+        """Every `PUT /retailer/returns/{rma-id}` accepted, oldest first, as sent (with its rmaId)."""
+        with state.lock:
+            return JSONResponse(list(state.handlings))
+
     @app.post("/_sandbox/orders")
     async def seed_orders(request: Request) -> Response:
         """Seed one order or a list, as `GET /retailer/orders/{id}` returns them."""

@@ -25,7 +25,9 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, Field
 
+from contracts.returns import ReturnRequest
 from domain.channel_notices import CancellationNotice, ShipmentNotice
+from domain.marketplace_returns import Handling
 from domain.times import in_utc
 
 SkuResolver = Callable[[str], str | None]
@@ -85,6 +87,36 @@ class PullPage:
     """True when the channel has more right now: pull again at once instead of waiting for the schedule."""
 
 
+@dataclass(frozen=True)
+class PulledReturn:
+    """One return item a channel lists (bol: a `ReducedReturnItem`), as the channel sent it."""
+
+    external_rma: str
+    """The channel's id of the item's return (bol's rmaId): what it is handled back by."""
+    external_return_id: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ReturnPage:
+    items: list[PulledReturn]
+    more: bool
+    """The page was not empty: the next page may hold more."""
+
+
+class ReturnDesk(Protocol):
+    """A channel's own returns (bol.com's Returns API): listed for us to open here, and handled back
+    there once the goods were received (what to send: domain.marketplace_returns)."""
+
+    def returns_page(self, page: int) -> ReturnPage: ...
+
+    def map_return(self, payload: dict[str, Any], resolve: SkuResolver) -> tuple[str, ReturnRequest]:
+        """Our order id and the return request; pydantic.ValidationError or InvalidOrder when it cannot be."""
+        ...
+
+    def handle(self, external_rma: str, handling: Handling) -> None: ...
+
+
 class StockFeed(Protocol):
     def push(self, sku: str, quantity: int, sequence: int) -> None:
         """Tell the channel it may sell `quantity` of `sku`; `sequence` only ever grows per SKU.
@@ -113,5 +145,6 @@ class ChannelAdapters:
     source: OrderSource | None = None
     confirmer: ShipmentConfirmer | None = None
     canceller: ChannelCanceller | None = None
+    returns: ReturnDesk | None = None
     close: Callable[[], None] | None = None
     """Closes the channel's HTTP client at shutdown."""

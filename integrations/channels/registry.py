@@ -26,6 +26,7 @@ from integrations.channels.base import (
     ChannelAdapters,
     ChannelCanceller,
     OrderSource,
+    ReturnDesk,
     ShipmentConfirmer,
     SkuResolver,
     StockFeed,
@@ -112,6 +113,8 @@ class ChannelConnections:
     confirmers: dict[str, ShipmentConfirmer] = field(default_factory=dict)
     cancellers: dict[str, ChannelCanceller] = field(default_factory=dict)
     sources: dict[str, OrderSource] = field(default_factory=dict)
+    returns: dict[str, ReturnDesk] = field(default_factory=dict)
+    """Channels whose own returns are pulled and handled back (bol.com's Returns API)."""
     closers: list[Callable[[], None]] = field(default_factory=list)
 
     def take(self, spec: ChannelSpec, adapters: ChannelAdapters, listings: ListingLookup) -> None:
@@ -126,6 +129,8 @@ class ChannelConnections:
             self.confirmers[spec.name] = adapters.confirmer
         if adapters.canceller is not None and spec.cancels:
             self.cancellers[spec.name] = adapters.canceller
+        if adapters.returns is not None and spec.intake is Intake.PULLED:
+            self.returns[spec.name] = adapters.returns
 
     def close(self) -> None:
         for close in self.closers:

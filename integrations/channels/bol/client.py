@@ -123,6 +123,32 @@ class BolClient:
         body = {"amount": amount, "managedByRetailer": managed_by_retailer}
         return _process_status(self.request("PUT", f"/retailer/offers/{offer_id}/stock", body=body))
 
+    def list_returns(self, *, page: int, handled: bool, fulfilment_method: str = "FBR") -> list[dict[str, Any]]:
+        """One page (50) of `GET /retailer/returns` as `ReducedReturn`s: unhandled oldest first, handled
+        newest first; bol answers `{}` past the end."""
+        params = {"page": page, "handled": "true" if handled else "false", "fulfilment-method": fulfilment_method}
+        body = self.request("GET", "/retailer/returns", params=params)
+        returns = body.get("returns") if isinstance(body, dict) else None
+        return [ret for ret in returns or [] if isinstance(ret, dict)]
+
+    def get_return(self, return_id: str) -> dict[str, Any]:
+        """`GET /retailer/returns/{return-id}`: the `Return` with its items' `processingResults`."""
+        body = self.request("GET", f"/retailer/returns/{return_id}")
+        if not isinstance(body, dict):
+            raise ChannelUnavailable(f"bol return {return_id}: unexpected response")
+        return body
+
+    def handle_return(self, rma_id: str, handling_result: str, quantity_returned: int) -> dict[str, Any]:
+        """`PUT /retailer/returns/{rma-id}` with `{handlingResult, quantityReturned}`: a ProcessStatus."""
+        body = {"handlingResult": handling_result, "quantityReturned": quantity_returned}
+        return _process_status(self.request("PUT", f"/retailer/returns/{rma_id}", body=body))
+
+    def create_return(self, order_item_id: str, quantity_returned: int, handling_result: str) -> dict[str, Any]:
+        """`POST /retailer/returns` (goods sent back without a return registered at bol): a ProcessStatus
+        whose `entityId` is, once processed, the new return's id."""
+        body = {"orderItemId": order_item_id, "quantityReturned": quantity_returned, "handlingResult": handling_result}
+        return _process_status(self.request("POST", "/retailer/returns", body=body))
+
     def process_status(self, process_status_id: str) -> dict[str, Any]:
         """`GET /shared/process-status/{id}`: whether an accepted (202) request succeeded later."""
         return _process_status(self.request("GET", f"/shared/process-status/{process_status_id}"))

@@ -7,6 +7,7 @@ from integrations.channels.base import ChannelAdapters
 from integrations.channels.bol.canceller import BolCanceller
 from integrations.channels.bol.client import BolClient
 from integrations.channels.bol.orders import BolOrderSource
+from integrations.channels.bol.returns import BolReturnDesk
 from integrations.channels.bol.shipments import BolShipmentConfirmer
 from integrations.channels.bol.stock_feed import BolStockFeed
 
@@ -24,5 +25,6 @@ def connect(settings: Settings) -> ChannelAdapters | None:
         source=BolOrderSource(client, fulfilment_method=settings.bol_fulfilment_method),
         confirmer=BolShipmentConfirmer(client),
         canceller=BolCanceller(client),
+        returns=BolReturnDesk(client),
         close=client.close,
     )
