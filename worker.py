@@ -27,6 +27,7 @@ from temporalio.worker import Worker
 
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
+from activities.channel_returns import ChannelReturnActivities, ReturnOpener
 from activities.fulfilment import ShipmentActivities
 from activities.goodwill import GoodwillActivities
 from activities.inventory import InventoryActivities
@@ -148,9 +149,12 @@ def build_parts(
     feeds: Mapping[str, StockFeed] | None = None,
     channels: ChannelConnections | None = None,
     carrier: Carrier | None = None,
+    return_opener: ReturnOpener | None = None,
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves. `channels`: the channel
-    adapters (integrations.channels.registry); built from the settings when not given."""
+    adapters (integrations.channels.registry); built from the settings when not given.
+    `return_opener`: how a channel's own return is opened here (services.returns.Returns, once it
+    opens channel returns); None: channels' returns are not pulled, only handled back."""
     gateways = PaymentGateways.of(gateway) if gateway is not None else configured_gateway(settings)
     channels = channels or channel_connections(settings, session_factory)
     if gateways is None:
@@ -176,6 +180,7 @@ def build_parts(
     )
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
+    channel_returns = ChannelReturnActivities(session_factory, channels.returns, return_opener)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)
@@ -218,6 +223,8 @@ def build_parts(
             lifecycle.dispose_return,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
+            channel_returns.pull_channel_returns,
+            channel_returns.handle_channel_return,
             *shipments.activities,
         ],
     )
@@ -250,6 +257,7 @@ def build_worker(
     channels: ChannelConnections | None = None,
     carrier: Carrier | None = None,
     activities: Sequence[Callable[..., Any]] = (),
+    return_opener: ReturnOpener | None = None,
 ) -> Worker:
     """`activities`: more, or in place of those of the same name (a test's recording stand-in)."""
     parts = build_parts(
@@ -261,6 +269,7 @@ def build_worker(
         feeds=feeds,
         channels=channels,
         carrier=carrier,
+        return_opener=return_opener,
     )
     return Worker(
         client,

@@ -169,10 +169,11 @@ def _pull_page(source: OrderSource, run: _Pull) -> PullPage:
     try:
         return source.pull(run.cursor)
     except ChannelError as exc:
-        raise _application_error(run.channel, exc) from exc
+        raise channel_failure(run.channel, exc) from exc
 
 
-def _application_error(channel: str, exc: ChannelError) -> ApplicationError:
+def channel_failure(channel: str, exc: ChannelError) -> ApplicationError:
+    """What Temporal should do about a channel call that failed (the pulls and the returns handled back)."""
     if isinstance(exc, ChannelRateLimited):
         return ApplicationError(
             f"{channel} rate limited: {exc}",

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from temporalio import activity
 
+from contracts.channel_returns import PullReturnsResult
+
 
 @dataclass
 class StockFeedInput:
@@ -71,6 +73,8 @@ class PullChannelResult:
     """The channel had more than max_pages: the next run continues from the saved cursor."""
     overtaken: bool = False
     """Another pull moved the cursor first; this one stopped without saving (it would go backwards)."""
+    returns: PullReturnsResult | None = None
+    """The channel's own returns pulled in the same run (None: a run from before they were)."""
 
 
 class Outboxes:

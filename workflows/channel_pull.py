@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
+    from contracts.channel_returns import ChannelReturnPulls, PullReturnsInput
     from contracts.channels import ChannelPulls, PullChannelInput, PullChannelResult
 
 # 2 s, 4 s, ... up to 5 min between attempts (a 429's Retry-After overrides the interval), and a
@@ -26,13 +27,15 @@ PULL_RETRY = RetryPolicy(
 PULL_TIMEOUT = timedelta(minutes=10)
 """A run of up to max_pages pages; an attempt cut short resumes from the last saved cursor."""
 PULL_HEARTBEAT = timedelta(minutes=1)
+RETURNS_PULL_PATCH = "bol-returns-pull-v1"
+"""Runs recorded before the returns pull replay without it."""
 
 
 @workflow.defn
 class ChannelPullWorkflow:
     @workflow.run
     async def run(self, data: PullChannelInput) -> PullChannelResult:
-        return await workflow.execute_activity_method(
+        result = await workflow.execute_activity_method(
             ChannelPulls.pull_channel_orders,
             data,
             start_to_close_timeout=PULL_TIMEOUT,
@@ -40,3 +43,15 @@ class ChannelPullWorkflow:
             retry_policy=PULL_RETRY,
             summary=f"pull {data.channel} orders",
         )
+        if workflow.patched(RETURNS_PULL_PATCH):
+            # After the orders, so a return's order is here when its return is. A channel without
+            # returns of its own answers at once (supported=False).
+            result.returns = await workflow.execute_activity_method(
+                ChannelReturnPulls.pull_channel_returns,
+                PullReturnsInput(channel=data.channel, max_pages=data.max_pages),
+                start_to_close_timeout=PULL_TIMEOUT,
+                heartbeat_timeout=PULL_HEARTBEAT,
+                retry_policy=PULL_RETRY,
+                summary=f"pull {data.channel} returns",
+            )
+        return result

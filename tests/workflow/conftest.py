@@ -17,6 +17,7 @@ import pytest_asyncio
 from fastapi.testclient import TestClient
 from temporalio.client import Client
 
+from activities.channel_returns import ReturnOpener
 from api.main import create_app
 from config import Settings, load_settings
 from contracts.order_workflow import OrderState
@@ -73,6 +74,7 @@ async def running_engine(
     backorder_deadline: timedelta | None = timedelta(days=14),
     stock_feed: bool = False,
     activities: Sequence[Callable[..., Any]] = (),
+    return_opener: ReturnOpener | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Engine]:
     """`overrides`: more settings, e.g. auto_confirm=False (staff confirm), pickup_expiry, sla_overrides,
@@ -96,6 +98,7 @@ async def running_engine(
             gateway=gateway,
             warehouse=warehouse,
             activities=activities,
+            return_opener=return_opener,
         )
         locations = [
             location_worker(client, settings, db.session_factory, queue, executor=executor)
