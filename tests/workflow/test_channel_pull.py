@@ -229,7 +229,8 @@ async def test_rate_limits_and_outages_are_retried_with_backoff(temporal_client,
         )
         assert result.started == 1
     history = await temporal_client.get_workflow_handle(workflow_id).fetch_history()
-    [started] = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
+    # The orders pull's (the returns pull follows it in the same run).
+    started = next(e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED)
     attributes = started.activity_task_started_event_attributes
     assert attributes.attempt == 2
     assert attributes.last_failure.application_failure_info.type == "ChannelUnavailable"
