@@ -20,6 +20,7 @@ from integrations.temporal.codec import EncryptionCodec
 from services.accounts import Accounts
 from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
+from services.channel_refunds import ChannelRefunds
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
 from services.deliveries import Deliveries
@@ -85,6 +86,10 @@ def get_self_service_returns(state: StateDep) -> SelfServiceReturns:
 
 def get_order_edits(state: StateDep) -> OrderEdits:
     return state.services.order_edits
+
+
+def get_channel_refunds(state: StateDep) -> ChannelRefunds:
+    return state.services.channel_refunds
 
 
 def get_payment_updates(state: StateDep) -> PaymentUpdates:
@@ -174,6 +179,7 @@ ReturnsDep = Annotated[Returns, Depends(get_returns)]
 ReturnScreensDep = Annotated[ReturnScreens, Depends(get_return_screens)]
 SelfServiceReturnsDep = Annotated[SelfServiceReturns, Depends(get_self_service_returns)]
 OrderEditsDep = Annotated[OrderEdits, Depends(get_order_edits)]
+ChannelRefundsDep = Annotated[ChannelRefunds, Depends(get_channel_refunds)]
 PaymentUpdatesDep = Annotated[PaymentUpdates, Depends(get_payment_updates)]
 ShipmentsDep = Annotated[Shipments, Depends(get_shipments)]
 LabelsDep = Annotated[CarrierLabels, Depends(get_labels)]

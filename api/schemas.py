@@ -89,6 +89,15 @@ class OrderAccepted(BaseModel):
     duplicate: bool = False
 
 
+class RefundRecorded(BaseModel):
+    """A channel's own refund (Shopify `refunds/create`), recorded on its order once."""
+
+    refund_id: str
+    order_id: str | None
+    """None: no such order here (the refund is kept in the channel audit for a person)."""
+    duplicate: bool = False
+
+
 class Money(BaseModel):
     amount_minor: int
     currency: str

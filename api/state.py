@@ -24,6 +24,7 @@ from persistence.master_data.channels import PolicyCache
 from services.accounts import Accounts
 from services.carrier_labels import CarrierLabels
 from services.catalogue import Catalogue
+from services.channel_refunds import ChannelRefunds
 from services.channel_settings import ChannelSettings
 from services.dashboard import Dashboard
 from services.deliveries import Deliveries
@@ -135,6 +136,8 @@ class Services:
     goodwill: GoodwillDesk
     return_screens: ReturnScreens
     self_service_returns: SelfServiceReturns
+    channel_refunds: ChannelRefunds
+    """Refunds a channel made itself (Shopify's refunds/create), recorded once."""
 
     @classmethod
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
@@ -161,6 +164,7 @@ class Services:
             gauges=ReadModelGauges(units),
             floor=WarehouseFloor(units, settings),
             accounts=Accounts(units),
+            channel_refunds=ChannelRefunds(units),
             staff_audit=StaffAudit(units),
             credit=CreditAccounts(units, settings.store_credit_expiry),
             goodwill=GoodwillDesk(units, workflows, settings.task_queue),

@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from domain.money import Money
+
 MAX_QUANTITY = 9999
 """`ReturnRequest.quantityReturned`: 1..9999."""
 
@@ -87,3 +89,33 @@ def already_handled(processing_results: object, handling: Handling) -> bool:
         return False
     latest = processing_results[-1]
     return isinstance(latest, dict) and latest.get("handlingResult") == handling.result.value
+
+
+@dataclass(frozen=True)
+class ChannelRefund:
+    """A refund the channel made itself (Shopify's admin: `refunds/create`): recorded here once, its
+    units counted as returned so our own returns never refund them again, its money the channel's."""
+
+    channel: str
+    refund_id: str
+    order_external_id: str
+    units: Mapping[str, int]
+    """Units refunded per SKU (no zero entries); empty for a refund of money only (shipping, a goodwill sum)."""
+    amount: Money
+    """What the channel paid back: its successful refund transactions, exact to the cent."""
+    restock_types: Mapping[str, str]
+    """Per SKU, the channel's own restock type ("return", "cancel", "no_restock")."""
+    note: str = ""
+
+    @property
+    def return_id(self) -> str:
+        """Its id among the order's returns: one per channel refund, which is what dedupes a redelivery."""
+        return f"{self.channel}-refund-{self.refund_id}"
+
+    def describe(self) -> str:
+        what = ", ".join(f"{n} x {sku}" for sku, n in sorted(self.units.items())) or "no items"
+        restocked = sorted({kind for kind in self.restock_types.values() if kind and kind != "no_restock"})
+        told = f"; restock in {self.channel}: {', '.join(restocked)} (our stock moves when the goods reach us)"
+        return f"{self.return_id}: {what}, {self.amount.format()} refunded on {self.channel}" + (
+            told if restocked else ""
+        )

@@ -18,6 +18,7 @@ from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.goodwill import GoodwillForm
 from domain.limits import INTEGER_MAX
+from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.order import Order
 from domain.routing import RoutingPolicy
@@ -210,6 +211,9 @@ class SqlReturns:
 
     def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
         return returns_desk.to_dispose_at(self._session, location_ids, limit=limit)
+
+    def record_channel_refund(self, refund: ChannelRefund, order_id: str, at: datetime) -> bool:
+        return returns.record_channel_refund(self._session, refund, order_id, at)
 
 
 class SqlShipments:

@@ -18,6 +18,7 @@ from domain.accounts import Throttle
 from domain.carrier_events import CarrierEvent
 from domain.channels import ChannelPolicy
 from domain.goodwill import GoodwillForm
+from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.order import Order
 from domain.routing import RoutingPolicy
@@ -151,6 +152,9 @@ class ReturnRepository(Protocol):
 
     def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
         """Returns RECEIVED at one of these locations, waiting for their dispositions."""
+
+    def record_channel_refund(self, refund: ChannelRefund, order_id: str, at: datetime) -> bool:
+        """A refund the channel made, as a return REFUND_ON_CHANNEL; False when recorded already."""
 
 
 class ShipmentRepository(Protocol):

@@ -26,6 +26,7 @@ from contracts.return_lifecycle import (
 from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
+from domain.marketplace_returns import ChannelRefund
 from domain.order import CHANNELS, Order
 from domain.status import OrderStatus
 from persistence.guarded_writes.goodwill import Reserved
@@ -198,6 +199,22 @@ class FakeReturns:
     def to_dispose_at(self, location_ids: Collection[str], *, limit: int) -> list[ReturnRecord]:
         found = [r for r in self.records if r.state == "RECEIVED" and r.location_id in location_ids]
         return found[:limit]
+
+    def record_channel_refund(self, refund: ChannelRefund, order_id: str, at: datetime) -> bool:
+        if any(r.return_id == refund.return_id for r in self.records):
+            return False
+        self.records.append(
+            ReturnRecord(
+                return_id=refund.return_id,
+                order_id=order_id,
+                status="REFUND_ON_CHANNEL",
+                lines=dict(refund.units),
+                currency=refund.amount.currency,
+                refund_minor=refund.amount.amount_minor,
+                created_at=at,
+            )
+        )
+        return True
 
 
 class FakeShipments:

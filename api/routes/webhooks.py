@@ -16,14 +16,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from api.audit import kept_payload
-from api.deps import AuditDep, IntakeDep, OrderEditsDep, PaymentUpdatesDep, SettingsDep
+from api.deps import AuditDep, ChannelRefundsDep, IntakeDep, OrderEditsDep, PaymentUpdatesDep, SettingsDep
 from api.errors import from_validation_error, unprocessable
 from api.metrics import WebhookRoute
-from api.schemas import OrderAccepted
+from api.schemas import OrderAccepted, RefundRecorded
 from domain.money import MoneyError
 from domain.order import InvalidOrder, order_id_for
 from integrations.channels import shopify, woocommerce
+from integrations.channels.shopify.refunds import REFUND_TOPICS, to_refund
 from integrations.providers import PaymentGatewayUnavailable, PaymentRejected
+from services.channel_refunds import ChannelRefunds
 from services.errors import NotFound
 from services.order_edits import ChannelEdit, OrderEdits
 from services.payload_audit import KeptPayload
@@ -68,8 +70,16 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     },
 )
 async def shopify_webhook(
-    request: Request, settings: SettingsDep, intake: IntakeDep, edits: OrderEditsDep, audit: AuditDep
+    request: Request,
+    settings: SettingsDep,
+    intake: IntakeDep,
+    edits: OrderEditsDep,
+    audit: AuditDep,
+    refunds: ChannelRefundsDep,
 ) -> Any:
+    """`orders/create` and `orders/cancelled` start or cancel the order, `orders/edited` changes it;
+    `refunds/create` (a refund made in Shopify's admin) is recorded on its order once, answered with
+    a `RefundRecorded`."""
     raw = await request.body()
     signature = request.headers.get(shopify.WEBHOOK.signature_header)
     if not shopify.verify_signature(settings.shopify_webhook_secret, raw, signature):
@@ -79,6 +89,8 @@ async def shopify_webhook(
         payload = parse_json_object(raw)
         if topic in shopify.EDIT_TOPICS:
             return await _shopify_edit(payload, edits, kept)
+        if topic in REFUND_TOPICS:
+            return await _shopify_refund(payload, settings.currency_codes[0], refunds, kept)
         if topic not in shopify.ORDER_TOPICS | shopify.CANCEL_TOPICS:
             kept.outcome = "ignored"
             return _ignored(topic)
@@ -195,6 +207,34 @@ async def mollie_webhook(request: Request, updates: PaymentUpdatesDep) -> Any:
         outcome = f"not readable at Mollie: {exc}"
     MOLLIE_WEBHOOK_LOG.info("Mollie webhook %s: %s", ids[0][:64], outcome)
     return JSONResponse({}, status_code=status.HTTP_200_OK)
+
+
+async def _shopify_refund(
+    payload: dict[str, Any], currency: str, refunds: ChannelRefunds, kept: KeptPayload
+) -> JSONResponse:
+    """A refund made in Shopify's admin, recorded on its order once (services.channel_refunds)."""
+    kept.names(payload.get("order_id"))
+    try:
+        # Shopify's transactions carry their currency; ours only stands in for none.
+        refund = to_refund(payload, currency)
+    except ValidationError as exc:
+        raise from_validation_error(exc, "not a Shopify refund") from None
+    except MoneyError as exc:
+        raise unprocessable(str(exc)) from None
+    try:
+        recorded = await refunds.record(refund)
+    except InvalidOrder as exc:
+        raise unprocessable(str(exc)) from None
+    kept.outcome = _refund_outcome(recorded.order_id, recorded.duplicate, refund.return_id)
+    body = RefundRecorded(refund_id=refund.refund_id, order_id=recorded.order_id, duplicate=recorded.duplicate)
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+
+
+def _refund_outcome(order_id: str | None, duplicate: bool, return_id: str) -> str:
+    if order_id is None:
+        # 202 all the same: Shopify retries anything else for two days and then drops the webhook.
+        return "refund for an order not known here: kept for a person"
+    return f"{return_id} already recorded" if duplicate else f"recorded as {return_id} (refund on channel)"
 
 
 def _ignored(topic: str) -> JSONResponse:

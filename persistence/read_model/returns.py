@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.returns import ReturnStatus
 from persistence.guarded_writes.inventory import adjust_on_hand
@@ -132,3 +133,28 @@ def returns_for(session: Session, order_id: str) -> list[ReturnRecord]:
     return list(
         session.scalars(select(ReturnRecord).where(ReturnRecord.order_id == order_id).order_by(ReturnRecord.created_at))
     )
+
+
+def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str, at: datetime) -> bool:
+    """A refund the channel made itself, as a return of its units (status REFUND_ON_CHANNEL, the amount
+    it paid back) and a line on the timeline; False when it is recorded already (a redelivery). No
+    stock moves: the goods count as back only when they reach one of our locations."""
+    if session.get(ReturnRecord, refund.return_id) is not None:
+        return False
+    session.add(
+        ReturnRecord(
+            return_id=refund.return_id,
+            order_id=order_id,
+            status=ReturnStatus.REFUND_ON_CHANNEL,
+            lines=dict(refund.units),
+            reason=refund.note,
+            currency=refund.amount.currency,
+            refund_minor=refund.amount.amount_minor,
+            requested_by=refund.channel,
+            created_at=at,
+            refunded_at=at,
+        )
+    )
+    order_store.add_event(session, order_id, "refunded_on_channel", refund.describe(), at)
+    session.flush()
+    return True
