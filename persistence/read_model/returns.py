@@ -153,6 +153,8 @@ def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str
             requested_by=refund.channel,
             created_at=at,
             refunded_at=at,
+            source=refund.channel,
+            external_rma=refund.refund_id,
         )
     )
     order_store.add_event(session, order_id, "refunded_on_channel", refund.describe(), at)

@@ -153,6 +153,7 @@ def test_a_partial_refund_is_recorded_on_its_order(api: TestClient, database: Te
     assert record.return_id == "shopify-refund-929361463"
     assert record.status == ReturnStatus.REFUND_ON_CHANNEL
     assert record.lines == {"TEE-M": 1}
+    assert (record.source, record.external_rma) == ("shopify", "929361463")
     assert (record.refund_minor, record.currency) == (1999, "EUR")  # the pending transaction paid nothing yet
     assert events(database, order_id) == [
         "shopify-refund-929361463: 1 x TEE-M, 19.99 EUR refunded on shopify; "
