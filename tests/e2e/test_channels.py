@@ -440,3 +440,87 @@ def test_webshop_order_with_its_own_key_is_shipped_and_every_channel_hears_of_it
     assert response.status_code == 202, response.text
     shipped(system, response.json()["order_id"])
     assert_stock_lowered(sandboxes, {skus[0]: 3, skus[1]: 1}, CHANNEL_STOCK_SKUS)
+
+
+def test_bol_return_pulled_received_restocked_and_handled_back_at_bol(system: System, sandboxes: Sandboxes):
+    """Issue 15 item 4 end to end: a customer's return registered at bol is pulled on the channel's
+    schedule, opened on its order, received and judged at our warehouse (one unit back on the shelf,
+    one scrapped) and handled back at bol as received; bol keeps the money side."""
+    tag = unique()
+    payload = channel_payload("bol/order_fbr.json")
+    payload["orderId"] = str(random.randint(10**9, 10**10))
+    payload["orderItems"] = payload["orderItems"][:1]  # 3 x one EAN
+    item = payload["orderItems"][0]
+    item["orderItemId"] = str(random.randint(10**9, 10**10))
+    sku = f"{item['offer']['reference']}-{tag}"
+    location = stock_everywhere(system, sandboxes, [sku])
+    listed = LISTED[sku]
+    item["product"]["ean"], item["offer"]["offerId"], item["offer"]["reference"] = listed.ean, listed.bol_offer, sku
+    payload["orderPlacedDateTime"] = datetime.now(UTC).isoformat(timespec="seconds")
+    item["latestChangedDateTime"] = payload["orderPlacedDateTime"]
+    httpx.post(f"{sandboxes.bol}/_sandbox/orders", content=dumps(payload)).raise_for_status()
+    order_id = f"order-bol-{payload['orderId']}"
+    shipped(system, order_id)
+
+    def on_hand() -> int:
+        stock = system.client.get(f"/inventory/{sku}").json()
+        return sum(row["on_hand"] for row in stock["locations"] if row["location_id"] == location)
+
+    after_shipping = on_hand()
+    registered = httpx.post(
+        f"{sandboxes.bol}/_sandbox/returns",
+        json={"orderId": payload["orderId"], "ean": listed.ean, "quantity": 2, "mainReason": "Verkeerd besteld"},
+    ).json()
+    rma = registered["returnItems"][0]["rmaId"]
+    return_id = f"return-{order_id}-bol-{rma}"
+    opened = eventually(
+        lambda: (lambda r: r.json() if r.status_code == 200 else None)(system.client.get(f"/returns/{return_id}")),
+        "the bol return opened on its order",
+    )
+    assert (opened["source"], opened["external_rma"], opened["lines"]) == ("bol", rma, {sku: 2})
+
+    received = system.client.post(
+        f"/returns/{return_id}/receive",
+        json={
+            "location_id": location,
+            "lines": [
+                {"sku": sku, "quantity": 1, "condition": "as_new"},
+                {"sku": sku, "quantity": 1, "condition": "damaged"},
+            ],
+        },
+    )
+    assert received.status_code == 200, received.text
+    disposed = system.client.post(
+        f"/returns/{return_id}/dispose",
+        json={
+            "lines": [
+                {"sku": sku, "quantity": 1, "disposition": "restock"},
+                {"sku": sku, "quantity": 1, "disposition": "scrap", "reason": "torn seam"},
+            ]
+        },
+    )
+    assert disposed.status_code == 200, disposed.text
+
+    handled = eventually(
+        lambda: [h for h in httpx.get(f"{sandboxes.bol}/_sandbox/return-handlings").json() if h["rmaId"] == rma],
+        "the return handled back at bol",
+    )
+    assert handled == [{"rmaId": rma, "handlingResult": "RETURN_RECEIVED", "quantityReturned": 2}]
+    assert on_hand() == after_shipping + 1  # the sellable unit is back on the shelf, the scrapped one is not
+    listed_at_bol = httpx.get(
+        f"{sandboxes.bol}/retailer/returns/{registered['returnId']}",
+        headers={"Accept": bol_sandbox.MEDIA_TYPE, "Authorization": f"Bearer {bol_token(sandboxes.bol)}"},
+    ).json()
+    assert listed_at_bol["returnItems"][0]["handled"] is True
+    settled = eventually(
+        lambda: (lambda r: r if r["state"] == "RESOLVED" else None)(system.client.get(f"/returns/{return_id}").json()),
+        "the return resolved",
+    )
+    assert settled["status"] == "REFUND_ON_CHANNEL"  # bol refunds its customer, not us
+
+
+def bol_token(url: str) -> str:
+    basic = base64.b64encode(f"{bol_sandbox.CLIENT_ID}:{bol_sandbox.CLIENT_SECRET}".encode()).decode()
+    response = httpx.post(f"{url}/token?grant_type=client_credentials", headers={"Authorization": f"Basic {basic}"})
+    token: str = response.json()["access_token"]
+    return token
