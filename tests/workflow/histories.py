@@ -72,6 +72,7 @@ JOURNEYS: dict[str, str] = {
     "test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid[sqlite]",
     "bol_pull_retried_after_an_outage": f"{_TESTS}/test_channel_pull.py::"
     "test_rate_limits_and_outages_are_retried_with_backoff",
+    "bol_returns_pulled": f"{_TESTS}/test_bol_returns_pull.py::test_each_open_return_is_opened_once[sqlite]",
     "delivered_then_returned": f"{_TESTS}/test_delivered.py::"
     "test_a_delivery_reported_by_sendcloud_moves_the_returns_window[sqlite]",
     "stock_feed_passes": f"{_TESTS}/test_channel_out.py::"

@@ -26,6 +26,7 @@ from services.errors import Conflict
 from tests.channels import factories as channel_factories
 from tests.factories import make_order
 from tests.workflow.conftest import Engine, running_engine
+from tests.workflow.histories import record_history
 from workflows.channel_pull import ChannelPullWorkflow
 
 if TYPE_CHECKING:  # imported at run time, pytest would try to collect it as a test class
@@ -84,13 +85,18 @@ def known_order(db: TestDatabase, external_id: str) -> str:
     return order.order_id
 
 
-async def pull(client: Client, engine: Engine) -> PullChannelResult:
-    return await client.execute_workflow(
+async def pull(client: Client, engine: Engine, *, journey: str | None = None) -> PullChannelResult:
+    """One run, as the schedule starts it; `journey`: its history is stored under that name."""
+    handle = await client.start_workflow(
         ChannelPullWorkflow.run,
         PullChannelInput(channel="bol"),
         id=f"channel-pull-bol-test-{uuid.uuid4()}",
         task_queue=engine.settings.task_queue,
     )
+    result = await handle.result()
+    if journey is not None:
+        await record_history(handle, journey)
+    return result
 
 
 def audited(db: TestDatabase) -> list[tuple[str | None, str | None, str]]:
@@ -106,7 +112,7 @@ async def test_each_open_return_is_opened_once(temporal_client: Client, database
     rmas = [register(bol_url, "4012345678", at=f"2026-11-0{n}T10:00:00+01:00") for n in (1, 2, 3)]
     opener = RecordingOpener()
     async with running_engine(temporal_client, database, return_opener=opener, **settings(bol_url)) as engine:
-        first = await pull(temporal_client, engine)
+        first = await pull(temporal_client, engine, journey="bol_returns_pulled" if database.kind == "sqlite" else None)
         assert first.returns is not None
         assert (first.returns.listed, first.returns.opened, first.returns.pages) == (3, 3, 3)  # 2 a page, then {}
         assert [call[0] for call in opener.calls] == [order_id] * 3
