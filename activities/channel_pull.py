@@ -93,7 +93,7 @@ class ChannelPullActivities(ChannelPulls):
             result=PullChannelResult(channel=data.channel),
         )
         for _ in range(max(data.max_pages, 1)):
-            page = await _while_heartbeating(_pull_page, source, run)
+            page = await while_heartbeating(_pull_page, source, run)
             try:
                 await self._take_page(run, page)
             except _Stop:
@@ -129,7 +129,7 @@ class ChannelPullActivities(ChannelPulls):
         try:
             order = await asyncio.to_thread(run.adapter, pulled.payload, run.resolve)
         except MAPPING_ERRORS as exc:
-            why = _why(exc)
+            why = why_not_mapped(exc)
             log.warning("%s order %s rejected: %s", run.channel, pulled.external_id, why)
             await self._audit(run.channel, pulled, None, f"rejected: {why}")
             run.result.rejected += 1
@@ -202,7 +202,7 @@ def _rate_limit_wait(retry_after: float | None) -> float:
     return min(RATE_LIMIT_FIRST_WAIT * 2.0 ** min(attempt - 1, 16), RATE_LIMIT_MAX_WAIT)
 
 
-async def _while_heartbeating(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+async def while_heartbeating(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a blocking call in a thread, heartbeating meanwhile: a page can take a while (bol fetches
     every order's details), and the heartbeat is how Temporal notices a worker that died."""
     call = asyncio.ensure_future(asyncio.to_thread(function, *args, **kwargs))
@@ -213,7 +213,7 @@ async def _while_heartbeating(function: Callable[P, T], *args: P.args, **kwargs:
         activity.heartbeat()
 
 
-def _why(exc: Exception) -> str:
+def why_not_mapped(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         problems = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:3]]
         return "not a valid order: " + "; ".join(problems)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.channel_pull import MAPPING_ERRORS, _while_heartbeating, _why, channel_failure
+from activities.channel_pull import MAPPING_ERRORS, channel_failure, while_heartbeating, why_not_mapped
 from contracts.channel_returns import (
     ChannelReturnPulls,
     ChannelReturns,
@@ -92,7 +92,7 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
         result = PullReturnsResult(channel=data.channel)
         resolve = resolver_for(self._session_factory, data.channel)
         for page in range(1, max(data.max_pages, 1) + 1):
-            listed = await _while_heartbeating(_returns_page, desk, page, data.channel)
+            listed = await while_heartbeating(_returns_page, desk, page, data.channel)
             result.pages += 1
             for item in listed.items:
                 result.listed += 1
@@ -143,7 +143,7 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
         try:
             order_id, request = await asyncio.to_thread(desk.map_return, item.payload, resolve)
         except MAPPING_ERRORS as exc:
-            return ReturnTaken(f"rejected: {_why(exc)}")
+            return ReturnTaken(f"rejected: {why_not_mapped(exc)}")
         if not await asyncio.to_thread(self._order_known, order_id):
             return ReturnTaken(f"refused: no order {order_id} here (placed before {channel} was connected?)")
         try:

@@ -103,8 +103,8 @@ class ChannelRefund:
     """Units refunded per SKU (no zero entries); empty for a refund of money only (shipping, a goodwill sum)."""
     amount: Money
     """What the channel paid back: its successful refund transactions, exact to the cent."""
-    restock_types: Mapping[str, str]
-    """Per SKU, the channel's own restock type ("return", "cancel", "no_restock")."""
+    restock_types: Mapping[str, tuple[str, ...]]
+    """Per SKU, the channel's own restock types of its lines ("return", "cancel", "no_restock")."""
     note: str = ""
 
     @property
@@ -114,7 +114,7 @@ class ChannelRefund:
 
     def describe(self) -> str:
         what = ", ".join(f"{n} x {sku}" for sku, n in sorted(self.units.items())) or "no items"
-        restocked = sorted({kind for kind in self.restock_types.values() if kind and kind != "no_restock"})
+        restocked = sorted({kind for kinds in self.restock_types.values() for kind in kinds if kind != "no_restock"})
         told = f"; restock in {self.channel}: {', '.join(restocked)} (our stock moves when the goods reach us)"
         return f"{self.return_id}: {what}, {self.amount.format()} refunded on {self.channel}" + (
             told if restocked else ""

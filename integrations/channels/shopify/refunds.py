@@ -65,12 +65,12 @@ def to_refund(payload: dict[str, Any], currency: str) -> ChannelRefund:
     `currency`: the order's, for a refund whose transactions do not say."""
     refund = ShopifyRefund.model_validate(payload)
     units: dict[str, int] = {}
-    restock: dict[str, str] = {}
+    restock: dict[str, set[str]] = {}
     for line in refund.refund_line_items:
         if line.quantity:
             sku = _sku(line)
             units[sku] = units.get(sku, 0) + line.quantity
-            restock[sku] = line.restock_type or restock.get(sku, "")
+            restock.setdefault(sku, set()).add(line.restock_type or "no_restock")
     amount = Money.zero(currency)
     for transaction in refund.transactions:
         if transaction.kind == "refund" and transaction.status == "success":
@@ -81,6 +81,6 @@ def to_refund(payload: dict[str, Any], currency: str) -> ChannelRefund:
         order_external_id=str(refund.order_id),
         units=units,
         amount=amount,
-        restock_types=restock,
+        restock_types={sku: tuple(sorted(kinds)) for sku, kinds in restock.items()},
         note=(refund.note or "").strip()[:NOTE_LIMIT],
     )
