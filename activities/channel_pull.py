@@ -213,8 +213,9 @@ async def while_heartbeating(function: Callable[P, T], *args: P.args, **kwargs: 
         activity.heartbeat()
 
 
-def why_not_mapped(exc: Exception) -> str:
+def why_not_mapped(exc: Exception, what: str = "order") -> str:
+    """Why a channel's payload could not be mapped, for a person (the first three problems)."""
     if isinstance(exc, ValidationError):
         problems = [f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}" for error in exc.errors()[:3]]
-        return "not a valid order: " + "; ".join(problems)
+        return f"not a valid {what}: " + "; ".join(problems)
     return str(exc)

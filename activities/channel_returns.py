@@ -143,7 +143,7 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
         try:
             order_id, request = await asyncio.to_thread(desk.map_return, item.payload, resolve)
         except MAPPING_ERRORS as exc:
-            return ReturnTaken(f"rejected: {why_not_mapped(exc)}")
+            return ReturnTaken(f"rejected: {why_not_mapped(exc, 'return item')}")
         if not await asyncio.to_thread(self._order_known, order_id):
             return ReturnTaken(f"refused: no order {order_id} here (placed before {channel} was connected?)")
         try:

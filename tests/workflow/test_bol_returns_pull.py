@@ -133,15 +133,17 @@ async def test_a_return_that_cannot_be_opened_is_kept_for_a_person_once(
     known_order(sqlite_database, "4012345678")
     unknown = register(bol_url, "4000000001", at="2026-11-01T10:00:00+01:00")
     too_many = register(bol_url, "4012345678", quantity=5, at="2026-11-02T10:00:00+01:00")
+    not_ours = register(bol_url, "40 12", at="2026-11-03T10:00:00+01:00")  # no order id we could ever have
     opener = RecordingOpener(refuse="only 2 of TEE-S can come back")
     async with running_engine(temporal_client, sqlite_database, return_opener=opener, **settings(bol_url)) as engine:
         result = await pull(temporal_client, engine)
-        assert result.returns is not None and (result.returns.opened, result.returns.refused) == (0, 2)
+        assert result.returns is not None and (result.returns.opened, result.returns.refused) == (0, 3)
         assert [call[1].external_rma for call in opener.calls] == [too_many]  # the unknown order never reached it
         await pull(temporal_client, engine)
     assert audited(sqlite_database) == [
         (unknown, None, "refused: no order order-bol-4000000001 here (placed before bol was connected?)"),
         (too_many, "order-bol-4012345678", "refused: only 2 of TEE-S can come back"),
+        (not_ours, None, "rejected: external id '40 12' must be 1-100 of A-Z a-z 0-9 . _ : -"),
     ]
 
 
