@@ -31,7 +31,7 @@ from contracts.returns import ReturnAccepted, ReturnRequest
 from domain.marketplace_returns import handling_for
 from integrations.channels.audit import audit_text
 from integrations.channels.base import PulledReturn, ReturnDesk, ReturnPage, SkuResolver
-from integrations.channels.errors import ChannelError
+from integrations.channels.errors import ChannelAuthFailed, ChannelError, ChannelRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.master_data.catalogue import resolver_for
@@ -44,6 +44,10 @@ from services.errors import ServiceError, Unavailable
 log = logging.getLogger("oms.channel_returns")
 
 AUDIT_KIND = "return pull"
+HANDLED = "return_handled_on_channel"
+NOT_HANDLED = "return_not_handled_on_channel"
+"""The timeline's word for a channel return a person must settle in the channel's dashboard."""
+EVENT_DETAIL_LIMIT = 1000
 
 
 class ReturnOpener(Protocol):
@@ -163,34 +167,58 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
     @activity.defn
     def handle_channel_return(self, data: HandleChannelReturnInput) -> None:
         """Tell the channel the goods were received (domain.marketplace_returns says what), once: a
-        retry after the channel took it finds it stored, or the channel's own record of it; a rate
-        limit or an outage is retried by Temporal, a refusal fails the step for a person."""
-        desk = self._desks.get(data.channel)
-        if desk is None:
-            raise ApplicationError(
-                f"{data.channel} returns cannot be handled from this worker (no credentials)",
-                type=ErrorType.CHANNEL_NOT_CONFIGURED,
-                non_retryable=True,
-            )
-        try:
-            handling = handling_for(data.received, data.sellable, data.short)
-        except ValueError as exc:
-            raise ApplicationError(str(exc), type=ErrorType.CHANNEL_REJECTED, non_retryable=True) from exc
+        retry after the channel took it finds it stored, or the channel's own record of it. A rate
+        limit, an outage or refused credentials are retried by Temporal until they pass (the return
+        waits; the pull's schedule shows the credentials failing too). What the channel refuses for
+        good (an rma it does not know, a return already handled otherwise), or a channel this worker
+        has no credentials for, is noted on the order's timeline for a person to settle in the
+        channel's own dashboard, and the return goes on: the goods are here whatever the channel says."""
         key = handled_key(data.return_id)
         if stored_result(self._session_factory, key, Done) is not None:
             return
         rma = f"{data.channel} rma {data.external_rma}"
+        try:
+            handling = handling_for(data.received, data.sellable, data.short)
+        except ValueError as exc:
+            raise ApplicationError(str(exc), type=ErrorType.CHANNEL_REJECTED, non_retryable=True) from exc
+        desk = self._desks.get(data.channel)
         if handling is None:
-            detail = f"{data.return_id}: nothing received, {rma} left open at {data.channel}"
+            kind, detail = HANDLED, f"{data.return_id}: nothing received, {rma} left open at {data.channel}"
+        elif desk is None:
+            kind, detail = (
+                NOT_HANDLED,
+                (
+                    f"{data.return_id}: {data.channel} is not connected here: handle {rma} "
+                    f"as {handling.result.value} x {handling.quantity} in its seller dashboard"
+                ),
+            )
         else:
             try:
                 desk.handle(data.external_rma, handling)
+            except ChannelRejected as exc:
+                log.warning("%s refused the handling of %s: %s", data.channel, rma, exc)
+                kind, detail = (
+                    NOT_HANDLED,
+                    (
+                        f"{data.return_id}: {data.channel} refused {handling.result.value} x {handling.quantity} "
+                        f"for {rma} ({exc}): settle it in its seller dashboard"
+                    ),
+                )
+            except ChannelAuthFailed as exc:
+                raise ApplicationError(
+                    f"{data.channel} refused our credentials ({exc}); check the OMS_{data.channel.upper()}_* settings",
+                    type=ErrorType.CHANNEL_AUTH_FAILED,
+                ) from exc
             except ChannelError as exc:
                 raise channel_failure(data.channel, exc) from exc
-            detail = f"{data.return_id}: {rma} handled as {handling.result.value} x {handling.quantity}"
+            else:
+                kind, detail = (
+                    HANDLED,
+                    f"{data.return_id}: {rma} handled as {handling.result.value} x {handling.quantity}",
+                )
 
         def note(session: Session) -> Done:
-            order_store.add_event(session, data.order_id, "return_handled_on_channel", detail, data.at)
+            order_store.add_event(session, data.order_id, kind, detail[:EVENT_DETAIL_LIMIT], data.at)
             return Done()
 
         run_once(self._session_factory, key, note, Done)

@@ -222,11 +222,9 @@ def handle_input(rma: str, received: dict[str, int], return_id: str = "RMA-TEST-
     )
 
 
-def timeline(db: TestDatabase) -> list[str]:
+def timeline(db: TestDatabase, kind: str = "return_handled_on_channel") -> list[str]:
     with UnitOfWork(db.session_factory) as uow:
-        events = uow.session.scalars(
-            select(OrderEvent).where(OrderEvent.kind == "return_handled_on_channel").order_by(OrderEvent.id)
-        )
+        events = uow.session.scalars(select(OrderEvent).where(OrderEvent.kind == kind).order_by(OrderEvent.id))
         return [event.detail for event in events]
 
 
@@ -278,12 +276,41 @@ def test_rate_limits_and_outages_are_retried_by_temporal(
     assert len(handlings(sandbox)) == 1
 
 
-def test_an_rma_bol_refuses_fails_for_a_person(client: BolClient, database: TestDatabase) -> None:
+def test_what_bol_refuses_for_good_is_left_to_a_person_on_the_timeline(
+    client: BolClient, database: TestDatabase
+) -> None:
     activities = ChannelReturnActivities(database.session_factory, {"bol": BolReturnDesk(client)}, None)
-    with pytest.raises(ApplicationError) as caught:
-        ActivityEnvironment().run(activities.handle_channel_return, handle_input("424242", {"TEE-S": 1}))
-    assert caught.value.non_retryable and caught.value.type == ErrorType.CHANNEL_REJECTED
+    ActivityEnvironment().run(activities.handle_channel_return, handle_input("424242", {"TEE-S": 1}))
+    ActivityEnvironment().run(activities.handle_channel_return, handle_input("424242", {"TEE-S": 1}))  # once
+    [note] = timeline(database, "return_not_handled_on_channel")
+    assert note.startswith("RMA-TEST-1: bol refused RETURN_RECEIVED x 1 for bol rma 424242 (")
+    assert note.endswith("): settle it in its seller dashboard")
+
+
+def test_a_channel_not_connected_here_is_left_to_a_person(database: TestDatabase) -> None:
     unconfigured = ChannelReturnActivities(database.session_factory, {}, None)
-    with pytest.raises(ApplicationError) as missing:
-        ActivityEnvironment().run(unconfigured.handle_channel_return, handle_input("1", {"TEE-S": 1}))
-    assert missing.value.type == ErrorType.CHANNEL_NOT_CONFIGURED and missing.value.non_retryable
+    ActivityEnvironment().run(unconfigured.handle_channel_return, handle_input("31234567", {"TEE-S": 2}))
+    assert timeline(database, "return_not_handled_on_channel") == [
+        "RMA-TEST-1: bol is not connected here: handle bol rma 31234567 as RETURN_RECEIVED x 2 in its seller dashboard"
+    ]
+
+
+def test_refused_credentials_are_retried_until_someone_fixes_them(sandbox: str, database: TestDatabase) -> None:
+    rma = register(sandbox)["returnItems"][0]["rmaId"]
+    wrong = bol_client(sandbox, secret="not-the-secret")
+    activities = ChannelReturnActivities(database.session_factory, {"bol": BolReturnDesk(wrong)}, None)
+    with pytest.raises(ApplicationError) as caught:
+        ActivityEnvironment().run(activities.handle_channel_return, handle_input(rma, {"TEE-S": 1}))
+    assert caught.value.type == ErrorType.CHANNEL_AUTH_FAILED and not caught.value.non_retryable
+    assert "OMS_BOL_" in caught.value.message
+    assert timeline(database) == [] and handlings(sandbox) == []
+    wrong.close()
+
+
+def test_counts_that_cannot_be_fail_the_step(client: BolClient, database: TestDatabase) -> None:
+    activities = ChannelReturnActivities(database.session_factory, {"bol": BolReturnDesk(client)}, None)
+    broken = handle_input("1", {"TEE-S": 1})
+    broken.sellable = {"TEE-S": 2}
+    with pytest.raises(ApplicationError) as caught:
+        ActivityEnvironment().run(activities.handle_channel_return, broken)
+    assert caught.value.non_retryable
