@@ -129,7 +129,7 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
             log.warning("%s return %s not opened: %s", channel, item.external_rma, taken.outcome)
         else:
             result.opened += 1
-        await asyncio.to_thread(run_once, self._session_factory, key, lambda _session: taken, ReturnTaken)
+        # Kept before it is marked taken: a worker dying in between repeats the audit row, never loses it.
         await asyncio.to_thread(
             keep_message,
             self._session_factory,
@@ -140,6 +140,7 @@ class ChannelReturnActivities(ChannelReturnPulls, ChannelReturns):
             order_id=taken.order_id,
             outcome=taken.outcome,
         )
+        await asyncio.to_thread(run_once, self._session_factory, key, lambda _session: taken, ReturnTaken)
 
     async def _open(
         self, channel: str, desk: ReturnDesk, opener: ReturnOpener, resolve: SkuResolver, item: PulledReturn
