@@ -481,7 +481,7 @@ def _return_routes(app: FastAPI, state: _State, page_size: int) -> None:
 def _register(state: _State, spec: dict[str, Any]) -> dict[str, Any]:
     """A customer's return as bol registers it: one `Return` with one item per entry of `items` (or
     the spec itself as the only item); ids drawn like bol's (numeric strings) unless given."""
-    entries = spec.get("items") or [spec]
+    entries = spec.get("returnItems") or spec.get("items") or [spec]
     return_id = str(spec.get("returnId") or 15_000_000 + len(state.returns) + 1)
     taken = sum(len(r["returnItems"]) for r in state.returns.values())
     items = []
@@ -493,15 +493,16 @@ def _register(state: _State, spec: dict[str, Any]) -> dict[str, Any]:
                 "ean": str(entry.get("ean", "")),
                 "title": str(entry.get("title", "")),
                 "expectedQuantity": int(entry.get("quantity", entry.get("expectedQuantity", 1))),
-                "returnReason": {
+                "returnReason": entry.get("returnReason")
+                or {
                     "mainReason": str(entry.get("mainReason", "Verkeerd besteld")),
                     "detailedReason": str(entry.get("detailedReason", "Artikel had ik toch niet nodig")),
                     "customerComments": str(entry.get("customerComments", "")),
                 },
                 "trackAndTrace": str(entry.get("trackAndTrace", "3SBOL0987654321")),
                 "transporterName": str(entry.get("transporterName", "PostNL")),
-                "handled": False,
-                "processingResults": [],
+                "handled": bool(entry.get("handled", False)),
+                "processingResults": list(entry.get("processingResults") or []),
                 "customerDetails": {"firstName": "Sandbox", "surname": "Customer", "email": "return@example.invalid"},
             }
         )
@@ -520,13 +521,19 @@ def _sandbox_routes(app: FastAPI, state: _State) -> None:
     async def register_return(request: Request) -> Response:
         """A customer registers a return at bol: `{"orderId", "ean", "quantity", "mainReason",
         "detailedReason", "customerComments", "fulfilmentMethod"}`, or `{"orderId", "items": [...]}`
-        for several items; answers the `Return` as bol will show it."""
+        for several items, or a whole `Return` as bol shows it (`returnId`, `registrationDateTime`,
+        `fulfilmentMethod`, `returnItems` with `rmaId`, `orderId`, `ean`, `expectedQuantity`,
+        `returnReason`); answers the `Return` as bol will show it."""
         body = await request.json()
-        if not isinstance(body, dict) or not (body.get("orderId") or body.get("items")):
+        items = body.get("returnItems") or body.get("items") if isinstance(body, dict) else None
+        if not isinstance(body, dict) or not (body.get("orderId") or isinstance(items, list)):
             return JSONResponse({"error": "a return needs an orderId (or items with orderIds)"}, status_code=400)
         with state.lock:
             if body.get("returnId") and str(body["returnId"]) in state.returns:
                 return JSONResponse({"error": "that returnId exists"}, status_code=409)
+            given = [str(i["rmaId"]) for i in items or [] if isinstance(i, dict) and i.get("rmaId")]
+            if any(_find_rma(state, rma) is not None for rma in given):
+                return JSONResponse({"error": "that rmaId exists"}, status_code=409)
             ret = _register(state, body)
         return JSONResponse(ret, status_code=201)
 

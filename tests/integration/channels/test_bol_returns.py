@@ -89,6 +89,37 @@ def test_the_list_pages_and_filters_by_method_and_handled(sandbox: str, client: 
     assert len(client.list_returns(page=1, handled=False, fulfilment_method="FBB")) == 1
 
 
+def test_a_return_seeded_as_bol_shows_it_is_listed_as_sent(sandbox: str, client: BolClient) -> None:
+    ret: dict[str, Any] = {
+        "returnId": "1",
+        "registrationDateTime": "2016-11-14T11:06:48.423+01:00",
+        "fulfilmentMethod": "FBR",
+        "returnItems": [
+            {
+                "rmaId": "31234567",
+                "orderId": "4012345678",
+                "ean": "9789076174082",
+                "title": "Harry Potter en de steen der wijzen",
+                "expectedQuantity": 1,
+                "returnReason": {
+                    "mainReason": "Niet naar verwachting",
+                    "detailedReason": "Niet naar verwachting",
+                    "customerComments": "Lorem Ipsum",
+                },
+                "handled": False,
+                "processingResults": [],
+            }
+        ],
+    }
+    assert httpx.post(f"{sandbox}/_sandbox/returns", json=ret).status_code == 201
+    assert httpx.post(f"{sandbox}/_sandbox/returns", json={**ret, "returnId": "2"}).status_code == 409  # same rma
+    [listed] = client.list_returns(page=1, handled=False)
+    assert listed["returnId"] == "1" and listed["registrationDateTime"] == ret["registrationDateTime"]
+    item = listed["returnItems"][0]
+    assert (item["rmaId"], item["expectedQuantity"]) == ("31234567", 1)
+    assert item["returnReason"] == ret["returnItems"][0]["returnReason"]
+
+
 def test_the_detail_shows_the_whole_return_item(sandbox: str, client: BolClient) -> None:
     ret = register(sandbox, title="Tee")
     detail = client.get_return(ret["returnId"])
