@@ -162,6 +162,14 @@ def test_a_partial_refund_is_recorded_on_its_order(api: TestClient, database: Te
     # Counted as returned: a return asked here may only take back what Shopify has not refunded.
     options = Returns(units_on(database.session_factory), workflows=None).options(order_id)  # type: ignore[arg-type]
     assert options.returned == {"TEE-M": 1}
+    view = api.get(f"/orders/{order_id}", headers={"Authorization": "Bearer dev-admin-token"}).json()
+    [shown] = view["returns"]
+    assert (shown["return_id"], shown["status"], shown["lines"]) == (
+        "shopify-refund-929361463",
+        "REFUND_ON_CHANNEL",
+        [{"sku": "TEE-M", "quantity": 1}],
+    )
+    assert shown["refund"] == {"amount_minor": 1999, "currency": "EUR"}
     with UnitOfWork(database.session_factory) as uow:  # and no stock moved
         assert uow.session.scalar(select(func.count()).select_from(StockMovement)) == 0
 
