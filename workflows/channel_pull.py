@@ -1,4 +1,5 @@
-"""ChannelPullWorkflow: one scheduled pull of a channel's orders (ops.channel_schedules starts it).
+"""ChannelPullWorkflow: one scheduled pull of a channel's orders, then of its own open returns (bol.com)
+(ops.channel_schedules starts it).
 
 A workflow per run, rather than a loop in the worker, so each pull is visible in the Temporal UI
 with its outcome, a channel outage backs off durably, and a run that gives up fails where people
