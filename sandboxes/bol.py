@@ -167,8 +167,14 @@ def create_app(page_size: int = 50, *, client_id: str = CLIENT_ID, client_secret
                 return problem(401, "Unauthorized", "Access token missing, invalid or expired.")
             if MEDIA_TYPE not in request.headers.get("Accept", ""):
                 return problem(406, "Not Acceptable", f"Accept must be {MEDIA_TYPE}.")
-            if request.method in ("POST", "PUT") and request.headers.get("Content-Type", "") != MEDIA_TYPE:
-                return problem(415, "Unsupported Media Type", f"Content-Type must be {MEDIA_TYPE}.")
+            # POST /retailer/returns: the v10 spec documents its body as application/json.
+            allowed = (
+                (MEDIA_TYPE, "application/json")
+                if (request.method, path) == ("POST", "/retailer/returns")
+                else (MEDIA_TYPE,)
+            )
+            if request.method in ("POST", "PUT") and request.headers.get("Content-Type", "") not in allowed:
+                return problem(415, "Unsupported Media Type", f"Content-Type must be {' or '.join(allowed)}.")
         response = await call_next(request)
         return response
 

@@ -82,13 +82,21 @@ class BolClient:
         lifetime = float(expires_in) if isinstance(expires_in, int | Decimal) else 0.0
         return token, lifetime
 
-    def request(self, method: str, path: str, *, params: dict[str, Any] | None = None, body: Any = None) -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        content_type: str = MEDIA_TYPE,
+    ) -> Any:
         """Call the API (a refused token is replaced once: tokens.BearerToken); the JSON answer."""
         what = f"{method} {path}"
         headers = {"Accept": MEDIA_TYPE}
         content = None
         if body is not None:
-            headers["Content-Type"] = MEDIA_TYPE
+            headers["Content-Type"] = content_type
             content = json.dumps(body, default=_json_default).encode()
         response = self._api.send(
             method, self._api_url + path, what=what, params=params, content=content, headers=headers
@@ -147,7 +155,8 @@ class BolClient:
         """`POST /retailer/returns` (goods sent back without a return registered at bol): a ProcessStatus
         whose `entityId` is, once processed, the new return's id."""
         body = {"orderItemId": order_item_id, "quantityReturned": quantity_returned, "handlingResult": handling_result}
-        return _process_status(self.request("POST", "/retailer/returns", body=body))
+        # The v10 spec gives this one request body as plain application/json (its answer is bol's type).
+        return _process_status(self.request("POST", "/retailer/returns", body=body, content_type="application/json"))
 
     def process_status(self, process_status_id: str) -> dict[str, Any]:
         """`GET /shared/process-status/{id}`: whether an accepted (202) request succeeded later."""
