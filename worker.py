@@ -67,6 +67,7 @@ from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.logs import configure_logging
+from services.returns import Returns
 from services.unit_of_work import units_on
 from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
@@ -153,8 +154,7 @@ def build_parts(
 ) -> WorkerParts:
     """Every workflow and bound activity the order task queue serves. `channels`: the channel
     adapters (integrations.channels.registry); built from the settings when not given.
-    `return_opener`: how a channel's own return is opened here (services.returns.Returns, once it
-    opens channel returns); None: channels' returns are not pulled, only handled back."""
+    `return_opener`: how a channel's own return is opened here; services.returns.Returns when not given."""
     gateways = PaymentGateways.of(gateway) if gateway is not None else configured_gateway(settings)
     channels = channels or channel_connections(settings, session_factory)
     if gateways is None:
@@ -180,7 +180,13 @@ def build_parts(
     )
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
-    channel_returns = ChannelReturnActivities(session_factory, channels.returns, return_opener)
+    opener = return_opener or Returns(
+        units_on(session_factory, policies),
+        TemporalWorkflows.on(client),
+        task_queue=settings.task_queue,
+        expiry=settings.return_expiry,
+    )
+    channel_returns = ChannelReturnActivities(session_factory, channels.returns, opener)
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)

@@ -147,13 +147,20 @@ async def test_a_return_that_cannot_be_opened_is_kept_for_a_person_once(
     ]
 
 
-async def test_without_an_opener_returns_are_not_pulled(
+async def test_the_worker_opens_returns_through_the_return_service(
     temporal_client: Client, sqlite_database: TestDatabase, bol_url: str
 ) -> None:
-    register(bol_url, "4012345678")
+    """No port given: the worker's own (services.returns.Returns), which checks the return against
+    what left; nothing of this order shipped yet, so it is refused and kept for a person."""
+    known_order(sqlite_database, "4012345678")
+    rma = register(bol_url, "4012345678")
     async with running_engine(temporal_client, sqlite_database, **settings(bol_url)) as engine:
         result = await pull(temporal_client, engine)
-    assert result.returns is not None and not result.returns.supported and result.returns.pages == 0
+    assert result.returns is not None and result.returns.supported
+    assert (result.returns.opened, result.returns.refused) == (0, 1)
+    [(external, order_id, outcome)] = audited(sqlite_database)
+    assert (external, order_id) == (rma, "order-bol-4012345678")
+    assert outcome.startswith("refused: ")
 
 
 async def test_a_rate_limited_returns_pull_waits_and_goes_on(
