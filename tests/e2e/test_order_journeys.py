@@ -35,7 +35,7 @@ def test_a_signed_shopify_order_reaches_shipped(system: System):
     assert shipment["location_id"] == "AMS" and shipment["tracking_number"] and shipment["status"] == "SHIPPED"
     inventory = system.client.get(f"/inventory/{sku_a}").json()
     assert inventory["locations"] == [
-        {"location_id": "AMS", "on_hand": 8, "reserved": 0, "safety_stock": 0, "available": 8}
+        {"location_id": "AMS", "on_hand": 8, "reserved": 0, "safety_stock": 0, "available": 8, "held": 0}
     ]
 
     _, again = signed(payload, SHOPIFY_SECRET)  # Shopify redelivers with a new webhook id
