@@ -172,7 +172,7 @@ def build_parts(
     edits = OrderEditActivities(session_factory)
     inventory = InventoryActivities(session_factory)
     payments = PaymentActivities(session_factory, gateways)
-    returns = ReturnActivities(session_factory, gateways)
+    returns = ReturnActivities(session_factory, gateways, settings.store_credit_expiry)
     credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
     goodwill = GoodwillActivities(session_factory, gateways, settings.store_credit_expiry)
     lifecycle = ReturnLifecycleActivities(

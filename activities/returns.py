@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -9,23 +11,35 @@ from temporalio.exceptions import ApplicationError
 from activities.payments import gateway_failure, rejected
 from contracts.errors import ErrorType
 from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, Returns
+from contracts.store_credit import IssueCreditInput
 from domain.money import Money
 from domain.order import Order
 from domain.returns import ReturnLine, ReturnRefused, ReturnStatus, check_return, refund_for
+from domain.store_credit import CreditReason
 from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.read_model import returns as return_store
-from persistence.read_model.returns import shipped_units
+from persistence.read_model.returns import credit_paid_left, shipped_units
 from persistence.unit_of_work import UnitOfWork
+from services.errors import ServiceError
+from services.store_credit import CreditAccounts
+from services.unit_of_work import units_on
 
 
 class ReturnActivities(Returns):
-    def __init__(self, session_factory: SessionFactory, gateway: PaymentGateway | PaymentGateways) -> None:
-        """`gateway`: one for everything, or the gateways per provider (worker.py)."""
+    def __init__(
+        self,
+        session_factory: SessionFactory,
+        gateway: PaymentGateway | PaymentGateways,
+        credit_expiry: timedelta | None = None,
+    ) -> None:
+        """`gateway`: one for everything, or the gateways per provider (worker.py); `credit_expiry`:
+        settings.store_credit_expiry, stamped on credit a return gives back."""
         self._session_factory = session_factory
         self._gateways = PaymentGateways.of(gateway)
+        self._credit = CreditAccounts(units_on(session_factory), credit_expiry)
 
     @activity.defn
     def accept_return(self, data: AcceptReturnInput) -> ReturnAccepted:
@@ -66,35 +80,62 @@ class ReturnActivities(Returns):
 
     @activity.defn
     def refund_return(self, data: RefundReturnInput) -> ReturnAccepted:
-        """Refund through our gateway when we took the money; a marketplace or POS order was paid
-        on the channel, so the refund is noted as the channel's to make. No transaction is open
-        during the gateway call; the gateway dedupes by the step key, and the outcome is recorded once."""
+        """Give the return's money back, once. Refund through our gateway when we took the money; a
+        marketplace or POS order was paid on the channel, so the refund is noted as the channel's to
+        make. What the gateway cannot give back because the customer paid it with store credit goes
+        back as credit (capped at what the order spent); a store-credit resolution gives it all as
+        credit. No transaction is open during the gateway call; the gateway dedupes by the step key,
+        credit by its entry id, and the outcome is recorded once."""
         key = f"{data.return_id}:refund"
         stored = stored_result(self._session_factory, key, ReturnAccepted)
-        if stored is None:
-            with UnitOfWork(self._session_factory) as uow:
-                payment = None if data.on_channel else return_store.refundable(uow.session, data.order_id)
-                provider_ref = payment.provider_ref if payment else None
-                provider = payment.provider if payment else ""
-                left = payment.captured_minor - payment.refunded_minor if payment else 0
-            amount = Money(min(data.amount.amount_minor, left), data.amount.currency)
-            if provider_ref is not None and amount.amount_minor > 0:
-                try:
-                    self._gateways.for_provider(provider).refund(key, provider_ref, amount)
-                except (PaymentRejected, UnknownGateway) as exc:
-                    raise rejected(exc) from exc
-                except PaymentGatewayUnavailable as exc:
-                    raise gateway_failure(exc) from exc
+        if stored is not None:
+            return stored
+        with UnitOfWork(self._session_factory) as uow:
+            on_gateway = not data.on_channel and not data.as_credit
+            payment = return_store.refundable(uow.session, data.order_id) if on_gateway else None
+            provider_ref = payment.provider_ref if payment else None
+            provider = payment.provider if payment else ""
+            left = payment.captured_minor - payment.refunded_minor if payment else 0
+            credit_left = 0 if data.on_channel else credit_paid_left(uow.session, data.order_id)
+        if data.as_credit:
+            gateway, credit = Money.zero(data.amount.currency), data.amount
+        else:
+            gateway = Money(min(data.amount.amount_minor, left), data.amount.currency)
+            rest = data.amount.amount_minor - gateway.amount_minor
+            credit = Money(min(rest, credit_left), data.amount.currency)
+        if provider_ref is not None and gateway.amount_minor > 0:
+            try:
+                self._gateways.for_provider(provider).refund(key, provider_ref, gateway)
+            except (PaymentRejected, UnknownGateway) as exc:
+                raise rejected(exc) from exc
+            except PaymentGatewayUnavailable as exc:
+                raise gateway_failure(exc) from exc
+        if credit.amount_minor > 0:
+            self._credit_back(data, credit)
 
-            def effect(session: Session) -> ReturnAccepted:
-                if provider_ref is None or amount.amount_minor == 0:
-                    return_store.note_refund(
-                        session, data.return_id, None, data.amount, "to refund on the channel", data.at
-                    )
-                    return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)
+        def effect(session: Session) -> ReturnAccepted:
+            credited = credit if credit.amount_minor > 0 else None
+            if provider_ref is not None and gateway.amount_minor > 0:
                 payment = return_store.refundable(session, data.order_id)
-                return_store.note_refund(session, data.return_id, payment, amount, "refunded to the customer", data.at)
-                return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, amount)
+                return_store.note_refund(session, data.return_id, payment, gateway, "refunded to the customer", data.at)
+                return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, gateway + credit, credited=credited)
+            if credited is not None:
+                return_store.note_credited(session, data.return_id, data.at)
+                return ReturnAccepted(data.return_id, ReturnStatus.CREDITED, credit, credited=credited)
+            return_store.note_refund(session, data.return_id, None, data.amount, "to refund on the channel", data.at)
+            return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)
 
-            stored = run_once(self._session_factory, key, effect, ReturnAccepted)
-        return stored
+        return run_once(self._session_factory, key, effect, ReturnAccepted)
+
+    def _credit_back(self, data: RefundReturnInput, amount: Money) -> None:
+        """Issue `amount` as credit (reason return) to the order's customer, once per return."""
+        note = "the return settled as store credit" if data.as_credit else "paid with store credit"
+        issue = IssueCreditInput(
+            f"{data.return_id}:credit", amount, CreditReason.RETURN, data.at, order_id=data.order_id, note=note
+        )
+        try:
+            self._credit.issue(issue)
+        except ServiceError as exc:
+            raise ApplicationError(
+                exc.message, str(exc.facts.get("refusal", "invalid")), type=ErrorType.CREDIT_REFUSED, non_retryable=True
+            ) from None

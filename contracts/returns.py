@@ -34,7 +34,8 @@ class ReturnRequest:
     external_rma: str | None = None
     """The channel's return id, for a return the channel sent: it makes the request idempotent."""
     resolution: str = "refund"
-    """How it is settled (domain.return_lifecycle.Resolution); only a refund for now."""
+    """How it is settled (domain.return_lifecycle.Resolution): "refund" or "store_credit" (not for a
+    marketplace's order); "exchange" is refused for now."""
 
 
 @dataclass
@@ -61,6 +62,9 @@ class RefundReturnInput:
     at: datetime
     on_channel: bool = False
     """The channel settles it (a return the channel sent us): noted, never refunded by us."""
+    as_credit: bool = False
+    """Resolved as store credit: the whole amount is issued as credit (reason return) to the order's
+    customer at the order's shop, nothing goes through the gateway."""
 
 
 @dataclass
@@ -70,7 +74,11 @@ class ReturnAccepted:
     """REQUESTED or AWAITING_APPROVAL while the return waits for its parcel; REFUNDED or
     REFUND_ON_CHANNEL once settled (a one-step return, or goods that were here already)."""
     refund: Money
+    """Everything given back: through the gateway (or left to the channel) plus `credited`."""
     rma: str = ""
+    credited: Money | None = None
+    """Of `refund`, what went back as store credit (a store-credit resolution, or the part of an
+    order paid with credit); None: none."""
 
 
 class Returns:

@@ -363,6 +363,38 @@ class Resolution(StrEnum):
     """Credit to spend in the shop (domain.store_credit)."""
 
 
+MARKETPLACES = frozenset({"bol", "amazon"})
+"""Channels that take the customer's money themselves and pay it back themselves: their returns are
+refunded by the channel, so we cannot give their value as our credit instead."""
+
+
+def check_resolution(resolution: str, *, channel: str, on_channel: bool) -> Resolution:
+    """The resolution a return may be settled by, or ReturnStepRefused (INVALID) saying why not.
+
+    Store credit is our money given instead of a refund: refused when the channel holds the money
+    (a marketplace order, or a return the channel sent us), since the channel refunds it anyway.
+    An exchange ships a replacement through our warehouse: not taken yet (domain.exchanges holds
+    its rules; the engine does not ship replacements)."""
+    try:
+        chosen = Resolution(resolution)
+    except ValueError:
+        known = ", ".join(member.value for member in Resolution)
+        raise ReturnStepRefused(
+            ReturnStepRefusalKind.INVALID, f"{resolution!r} is not a resolution (one of {known})"
+        ) from None
+    if chosen is Resolution.STORE_CREDIT and (on_channel or channel in MARKETPLACES):
+        raise ReturnStepRefused(
+            ReturnStepRefusalKind.INVALID,
+            f"{channel} took the customer's money and refunds it: "
+            "a return of its order cannot be settled as store credit",
+        )
+    if chosen is Resolution.EXCHANGE:
+        raise ReturnStepRefused(
+            ReturnStepRefusalKind.INVALID, "exchanges are not taken yet: settle by refund or store credit"
+        )
+    return chosen
+
+
 # --- Money -------------------------------------------------------------------------------------------
 
 

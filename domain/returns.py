@@ -23,6 +23,8 @@ class ReturnStatus(StrEnum):
     """Refunded through our payment provider."""
     REFUND_ON_CHANNEL = "REFUND_ON_CHANNEL"
     """The channel took the money, so the refund is the channel's to make."""
+    CREDITED = "CREDITED"
+    """Settled as store credit only (a store-credit resolution, or an order paid all with credit)."""
 
 
 class ReturnReason(StrEnum):

@@ -174,6 +174,7 @@ _REFUND_WORDING: dict[str, str] = {
     ReturnStatus.ACCEPTED: "Return received, refund in progress",
     ReturnStatus.REFUNDED: "Refunded",
     ReturnStatus.REFUND_ON_CHANNEL: "Refunded through the shop you ordered from",
+    ReturnStatus.CREDITED: "Refunded as store credit",
     "AWAITING_APPROVAL": "Return requested, waiting for approval",
     "REQUESTED": "Return approved, waiting for your parcel",
     "RECEIVED": "Parcel received, refund in progress",

@@ -46,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
         DispositionLine,
         Receipt,
         ReceivedLine,
+        Resolution,
         ReturnState,
         ReturnStepRefused,
         check_dispositions,
@@ -343,9 +344,14 @@ class ReturnWorkflow:
         done = await self._activity(
             Returns.refund_return,
             RefundReturnInput(
-                view.order_id, view.return_id, amount, workflow.now(), on_channel=bool(view.external_rma)
+                view.order_id,
+                view.return_id,
+                amount,
+                workflow.now(),
+                on_channel=bool(view.external_rma),
+                as_credit=view.resolution == Resolution.STORE_CREDIT.value,
             ),
-            f"refund {amount.format()}",
+            f"{'store credit' if view.resolution == Resolution.STORE_CREDIT.value else 'refund'} {amount.format()}",
         )
         view.status, view.refund = done.status, done.refund
 

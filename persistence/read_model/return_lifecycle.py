@@ -42,7 +42,9 @@ from persistence.read_model import orders as order_store
 from persistence.read_model.returns import returned_so_far, shipped_from, shipped_units
 
 _NO_WINDOW = datetime.max.replace(tzinfo=UTC)
-MONEY_SETTLED = frozenset({ReturnStatus.REFUNDED.value, ReturnStatus.REFUND_ON_CHANNEL.value})
+MONEY_SETTLED = frozenset(
+    {ReturnStatus.REFUNDED.value, ReturnStatus.REFUND_ON_CHANNEL.value, ReturnStatus.CREDITED.value}
+)
 
 
 def by(person: str) -> str:

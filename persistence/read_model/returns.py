@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.returns import ReturnStatus
+from domain.store_credit import CreditReason
 from persistence.guarded_writes.inventory import adjust_on_hand
+from persistence.guarded_writes.store_credit import issued_for_order, spends_for_order
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 
@@ -127,6 +129,23 @@ def note_refund(
     else:
         record.status, record.refunded_at = ReturnStatus.REFUNDED, at
     order_store.add_event(session, record.order_id, "refunded", f"{return_id}: {amount.format()} {how}", at)
+
+
+def note_credited(session: Session, return_id: str, at: datetime) -> None:
+    """The return was settled in store credit only (the credit's own event is on the timeline)."""
+    record = session.get(ReturnRecord, return_id)
+    assert record is not None, return_id
+    record.status, record.refunded_at = ReturnStatus.CREDITED, at
+
+
+def credit_paid_left(session: Session, order_id: str) -> int:
+    """Minor units of the order's store-credit spend not yet given back as credit by its returns:
+    the most a return may still give back as credit when the gateway has nothing left (a cancelled
+    order, whose spend went back whole, has no returns)."""
+    spent = sum(entry.amount.amount_minor for _, entry in spends_for_order(session, order_id))
+    if spent == 0:
+        return 0
+    return max(0, spent - issued_for_order(session, order_id, [CreditReason.RETURN.value]))
 
 
 def returns_for(session: Session, order_id: str) -> list[ReturnRecord]:

@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
     from domain.carrier_events import returns_window_closes_at
     from domain.order import FULFILLED_AT_COUNTER, Order
-    from domain.return_lifecycle import Resolution
+    from domain.return_lifecycle import ReturnStepRefused, check_resolution
 
 from workflows.order.steps import OrderSteps, refusal
 from workflows.returns import ReturnWorkflow
@@ -84,7 +84,7 @@ class ReturnsDesk:
         if run.window_opened_at is not None and self._window is not None:
             run.window_closes_at = returns_window_closes_at(run.window_opened_at, delivered_at, self._window)
 
-    def check(self, request: ReturnRequest) -> None:
+    def check(self, order: Order, request: ReturnRequest) -> None:
         """Refuse before anything reaches history: too early, too late, or shipped by the channel."""
         run = self._run
         if run.outside is not None and run.outside != FULFILLED_AT_COUNTER:
@@ -99,8 +99,10 @@ class ReturnsDesk:
             raise _refused("one line per SKU, please", "invalid")
         if any(line.quantity < 1 for line in request.lines):
             raise _refused("every quantity must be at least 1", "invalid")
-        if request.resolution != Resolution.REFUND.value:
-            raise _refused(f"a return is settled by a refund for now, not {request.resolution!r}", "invalid")
+        try:
+            check_resolution(request.resolution, channel=order.channel, on_channel=bool(request.external_rma))
+        except ReturnStepRefused as exc:
+            raise _refused(str(exc), exc.kind.value) from None
 
     async def request(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
         """A return as the current engine takes it: opened as a ReturnWorkflow; histories from

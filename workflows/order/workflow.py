@@ -97,7 +97,8 @@ class OrderWorkflow:
 
     @request_return.validator
     def _return_allowed(self, request: ReturnRequest) -> None:
-        self._returns.check(request)
+        assert self._data is not None
+        self._returns.check(self._data.order, request)
 
     @workflow.update
     async def edit_order(self, request: EditOrderRequest) -> EditOrderResult:
