@@ -8,7 +8,7 @@ from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     """How long a return's RMA waits for its parcel before it expires (a late parcel is still received)."""
     return_auto_approve: bool = False
     """Customers' own return requests are approved at once (no support decision; RMA issued at once)."""
+    exchange_out_of_stock: Literal["refund", "backorder"] = "refund"
+    """An exchange whose replacement cannot be reserved: refund what the returned units were worth
+    instead (the default), or wait for stock like a backorder (until the backorder deadline)."""
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""

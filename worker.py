@@ -176,7 +176,11 @@ def build_parts(
     credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
     goodwill = GoodwillActivities(session_factory, gateways, settings.store_credit_expiry)
     lifecycle = ReturnLifecycleActivities(
-        session_factory, expiry=settings.return_expiry, auto_approve=settings.return_auto_approve
+        session_factory,
+        expiry=settings.return_expiry,
+        auto_approve=settings.return_auto_approve,
+        exchange_out_of_stock=settings.exchange_out_of_stock,
+        exchange_wait=settings.backorder_deadline,
     )
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
@@ -227,6 +231,7 @@ def build_parts(
             lifecycle.record_return_step,
             lifecycle.receive_return,
             lifecycle.dispose_return,
+            lifecycle.note_exchange,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             channel_returns.pull_channel_returns,

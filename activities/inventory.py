@@ -31,8 +31,10 @@ from persistence.read_model import backorders
 from persistence.read_model import orders as order_store
 
 
-def shipment_id_for(order_id: str, location_id: str, round_: int = 1) -> str:
+def shipment_id_for(order_id: str, location_id: str, round_: int = 1, exchange: str = "") -> str:
     base = f"shipment-{order_id}-{location_id}"
+    if exchange:
+        return f"{base}-{exchange}"
     return base if round_ == 1 else f"{base}-{round_}"
 
 
@@ -56,6 +58,8 @@ class InventoryActivities(Inventory):
         routing = policy.routing if policy else None
         request = SourcingRequest(data.demand, data.unit_values, data.destination or Destination(country=""))
         plan = plan_on_stock(session, request, data.at, routing)
+        if data.exchange:
+            return self._reserve_replacement(session, data, plan)
         order_store.add_event(session, data.order_id, "sourcing", _describe(plan), data.at)
         auto_cancel = routing.auto_cancel_after_days if routing else None
         if plan.outcome is PlanOutcome.HOLD:
@@ -96,11 +100,26 @@ class InventoryActivities(Inventory):
             auto_cancel_after_days=auto_cancel,
         )
 
+    def _reserve_replacement(self, session: Session, data: ReserveStockInput, plan: SourcingPlan) -> ReserveStockResult:
+        """An exchange's replacement: reserved whole as new shipments of the (shipped) order, or not
+        at all; the order's status and backorders are not the exchange's to change."""
+        whole = plan.outcome not in (PlanOutcome.HOLD, PlanOutcome.CANCEL, PlanOutcome.BACKORDER)
+        if not whole or not plan.shipments or plan.unfilled:
+            order_store.add_event(
+                session, data.order_id, "exchange_sourcing", f"replacement not in stock: {_describe(plan)}", data.at
+            )
+            return ReserveStockResult(ReserveStockResult.INSUFFICIENT, plan.explanation, unfilled=dict(data.demand))
+        order_store.add_event(session, data.order_id, "exchange_sourcing", _describe(plan), data.at)
+        shipments = [self._record_shipment(session, data, planned) for planned in plan.shipments]
+        for planned in sorted(plan.shipments, key=lambda p: p.location_id):
+            inventory.reserve(session, planned.location_id, dict(planned.lines), data.order_id)
+        return ReserveStockResult(ReserveStockResult.RESERVED, plan.explanation, shipments=shipments)
+
     @staticmethod
     def _record_shipment(session: Session, data: ReserveStockInput, planned: PlannedShipment) -> ReservedShipment:
         """The read model's row for one planned shipment, and what the workflow needs to run it."""
         lines = dict(planned.lines)
-        shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round)
+        shipment_id = shipment_id_for(data.order_id, planned.location_id, data.round, data.exchange)
         location = session.get(Location, planned.location_id)  # loaded by sourcing: no query
         session.add(
             ShipmentRecord(

@@ -14,6 +14,8 @@ from contracts.errors import ErrorType
 from contracts.return_lifecycle import (
     DisposedReturn,
     DisposeReturnInput,
+    ExchangeNoted,
+    ExchangeNoteInput,
     OpenedReturn,
     OpenReturnInput,
     ReceivedReturn,
@@ -37,12 +39,21 @@ def _refused(exc: ReturnRefused | ReturnStepRefused) -> ApplicationError:
 
 class ReturnLifecycleActivities(ReturnLifecycle):
     def __init__(
-        self, session_factory: SessionFactory, *, expiry: timedelta = timedelta(days=30), auto_approve: bool = False
+        self,
+        session_factory: SessionFactory,
+        *,
+        expiry: timedelta = timedelta(days=30),
+        auto_approve: bool = False,
+        exchange_out_of_stock: str = "refund",
+        exchange_wait: timedelta | None = timedelta(days=14),
     ) -> None:
-        """`expiry`, `auto_approve`: OMS_RETURN_EXPIRY and OMS_RETURN_AUTO_APPROVE, as of each opening."""
+        """`expiry`, `auto_approve`, `exchange_out_of_stock`, `exchange_wait`: OMS_RETURN_EXPIRY,
+        OMS_RETURN_AUTO_APPROVE, OMS_EXCHANGE_OUT_OF_STOCK and OMS_BACKORDER_DEADLINE, as of each opening."""
         self._session_factory = session_factory
         self._expiry = expiry
         self._auto_approve = auto_approve
+        self._out_of_stock = exchange_out_of_stock
+        self._exchange_wait = None if exchange_wait is None else int(exchange_wait.total_seconds())
 
     @activity.defn
     def open_return(self, data: OpenReturnInput) -> OpenedReturn:
@@ -67,7 +78,9 @@ class ReturnLifecycleActivities(ReturnLifecycle):
             except ReturnRefused as refused:
                 raise _refused(refused) from None
 
-        return run_once(self._session_factory, data.key, effect, OpenedReturn)
+        opened = run_once(self._session_factory, data.key, effect, OpenedReturn)
+        opened.exchange_out_of_stock, opened.exchange_wait_seconds = self._out_of_stock, self._exchange_wait
+        return opened
 
     @activity.defn
     def record_return_step(self, data: ReturnStepInput) -> ReturnStepDone:
@@ -128,3 +141,21 @@ class ReturnLifecycleActivities(ReturnLifecycle):
             return DisposedReturn(sellable)
 
         return run_once(self._session_factory, f"{data.return_id}:DISPOSED", effect, DisposedReturn)
+
+    @activity.defn
+    def note_exchange(self, data: ExchangeNoteInput) -> ExchangeNoted:
+        """Record what became of an exchange (once per return and kind)."""
+
+        def effect(session: Session) -> ExchangeNoted:
+            lifecycle.note_exchange(
+                session,
+                order_id=data.order_id,
+                return_id=data.return_id,
+                kind=data.kind,
+                detail=data.detail,
+                at=data.at,
+                shipment_id=data.shipment_id,
+            )
+            return ExchangeNoted(data.kind)
+
+        return run_once(self._session_factory, f"{data.return_id}:{data.kind}", effect, ExchangeNoted)

@@ -23,6 +23,9 @@ class ReserveStockInput:
     unit_values: dict[str, int] = field(default_factory=dict)
     round: int = 1
     """1 for the first reservation; later rounds (backordered remainders) get their own shipment ids."""
+    exchange: str = ""
+    """Set for an exchange's replacement ("x<n>", n the return's number on the order): all or
+    nothing, the shipment ids end in it, and the order's own status and backorder are left alone."""
 
 
 @dataclass

@@ -8,6 +8,7 @@ from datetime import datetime
 
 from temporalio import activity
 
+from contracts.order_workflow import FulfilmentOptions
 from contracts.returns import ReturnRequest
 from domain.money import Money
 from domain.order import Order
@@ -46,6 +47,11 @@ class OpenedReturn:
     """Due now (refunded on request); zero otherwise."""
     receive_at: str | None = None
     """Where goods already here (request.received) are received."""
+    exchange_out_of_stock: str = "refund"
+    """domain.exchanges.OutOfStockPolicy as set when the return was opened (OMS_EXCHANGE_OUT_OF_STOCK)."""
+    exchange_wait_seconds: int | None = None
+    """How long an exchange waits for its replacement as a backorder (OMS_BACKORDER_DEADLINE; None:
+    until stock comes)."""
 
 
 @dataclass
@@ -53,6 +59,8 @@ class ReturnWorkflowInput:
     order: Order
     request: ReturnRequest
     opened: OpenedReturn
+    fulfilment: FulfilmentOptions | None = None
+    """How an exchange's replacement shipment runs (the order's own options)."""
 
 
 @dataclass
@@ -112,6 +120,8 @@ class ReturnView:
     over_refunded: Money | None = None
     expires_at: datetime | None = None
     resolution: str = "refund"
+    replacement_shipment_id: str | None = None
+    """An exchange's new shipment of the order, once its replacement is reserved."""
 
 
 @dataclass
@@ -166,6 +176,24 @@ class DisposedReturn:
     sellable: dict[str, int]
 
 
+@dataclass
+class ExchangeNoteInput:
+    """What became of an exchange: its replacement shipment (or none), on the return and the timeline."""
+
+    order_id: str
+    return_id: str
+    kind: str
+    """exchange_reserved, exchange_shipped, exchange_waiting or exchange_refunded_instead."""
+    detail: str
+    at: datetime
+    shipment_id: str | None = None
+
+
+@dataclass
+class ExchangeNoted:
+    kind: str
+
+
 class ReturnLifecycle:
     """The steps of a return, recorded once each (activities.return_lifecycle implements them)."""
 
@@ -183,4 +211,8 @@ class ReturnLifecycle:
 
     @activity.defn
     def dispose_return(self, data: DisposeReturnInput) -> DisposedReturn:
+        raise NotImplementedError
+
+    @activity.defn
+    def note_exchange(self, data: ExchangeNoteInput) -> ExchangeNoted:
         raise NotImplementedError

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from temporalio import activity
@@ -15,6 +15,16 @@ from domain.order import Order
 class ReturnRequestLine:
     sku: str
     quantity: int
+
+
+@dataclass
+class ReplacementLine:
+    """What an exchange sends instead: a SKU, how many, and its price per unit (None: what the
+    customer paid per unit for the same SKU on this order; required for any other SKU)."""
+
+    sku: str
+    quantity: int
+    unit_price: Money | None = None
 
 
 @dataclass
@@ -34,8 +44,15 @@ class ReturnRequest:
     external_rma: str | None = None
     """The channel's return id, for a return the channel sent: it makes the request idempotent."""
     resolution: str = "refund"
-    """How it is settled (domain.return_lifecycle.Resolution): "refund" or "store_credit" (not for a
-    marketplace's order); "exchange" is refused for now."""
+    """How it is settled (domain.return_lifecycle.Resolution): "refund", "store_credit" (not for a
+    marketplace's order) or "exchange" (with `replacement`)."""
+    replacement: list[ReplacementLine] = field(default_factory=list)
+    """An exchange's replacement lines (priced by domain.exchanges.price_replacement)."""
+
+
+def replacement_of(request: ReturnRequest) -> list[tuple[str, int, Money | None]]:
+    """The request's replacement lines as domain.exchanges.price_replacement takes them."""
+    return [(line.sku, line.quantity, line.unit_price) for line in request.replacement]
 
 
 @dataclass

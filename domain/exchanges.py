@@ -89,6 +89,40 @@ class ExchangeResolution:
         return Money(max(0, -self.difference.amount_minor), self.difference.currency)
 
 
+def price_replacement(order: Order, lines: Sequence[tuple[str, int, Money | None]]) -> list[OrderLine]:
+    """The replacement lines (sku, quantity, unit price or None) as priced order lines.
+
+    Our rule for the price: one given is used (support quotes the price the shop sells at today);
+    without one, a SKU on the order costs what the customer paid per unit for it there (like for
+    like, or another quantity of it); any other SKU needs its price in the request, since the
+    engine keeps no price list. ExchangeRefused (INVALID or CURRENCY) otherwise."""
+    paid = {line.sku: line.unit_price for line in order.lines}
+    priced: list[OrderLine] = []
+    seen: set[str] = set()
+    for sku, quantity, unit_price in lines:
+        if not sku or sku in seen:
+            raise ExchangeRefused(ExchangeRefusalKind.INVALID, "one replacement line per SKU, each with a SKU")
+        seen.add(sku)
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+            raise ExchangeRefused(ExchangeRefusalKind.INVALID, f"replacement {sku}: quantity must be at least 1")
+        price = unit_price if unit_price is not None else paid.get(sku)
+        if price is None:
+            raise ExchangeRefused(
+                ExchangeRefusalKind.INVALID, f"replacement {sku} is not on the order: give its unit_price"
+            )
+        if price.currency != order.currency:
+            raise ExchangeRefused(
+                ExchangeRefusalKind.CURRENCY,
+                f"replacement {sku} is priced in {price.currency}, the order in {order.currency}",
+            )
+        if price.amount_minor < 0:
+            raise ExchangeRefused(ExchangeRefusalKind.INVALID, f"replacement {sku}: a price cannot be negative")
+        priced.append(OrderLine(sku, quantity, price, Money(price.amount_minor * quantity, price.currency)))
+    if not priced:
+        raise ExchangeRefused(ExchangeRefusalKind.INVALID, "an exchange needs at least one replacement line")
+    return priced
+
+
 def resolve_exchange(
     order: Order,
     returned_before: Mapping[str, int],

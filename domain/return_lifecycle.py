@@ -373,8 +373,8 @@ def check_resolution(resolution: str, *, channel: str, on_channel: bool) -> Reso
 
     Store credit is our money given instead of a refund: refused when the channel holds the money
     (a marketplace order, or a return the channel sent us), since the channel refunds it anyway.
-    An exchange ships a replacement through our warehouse: not taken yet (domain.exchanges holds
-    its rules; the engine does not ship replacements)."""
+    An exchange ships a replacement from our stock: refused for a return the channel sent us (the
+    channel settles its own returns); its rules are domain.exchanges."""
     try:
         chosen = Resolution(resolution)
     except ValueError:
@@ -388,9 +388,9 @@ def check_resolution(resolution: str, *, channel: str, on_channel: bool) -> Reso
             f"{channel} took the customer's money and refunds it: "
             "a return of its order cannot be settled as store credit",
         )
-    if chosen is Resolution.EXCHANGE:
+    if chosen is Resolution.EXCHANGE and on_channel:
         raise ReturnStepRefused(
-            ReturnStepRefusalKind.INVALID, "exchanges are not taken yet: settle by refund or store credit"
+            ReturnStepRefusalKind.INVALID, f"{channel} settles the returns it sends: refund them, not exchange"
         )
     return chosen
 

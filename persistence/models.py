@@ -622,6 +622,10 @@ class ReturnRecord(Base):
     """Refunded on request for units that never came: owed by the customer."""
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    replacement: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONDocument, nullable=True)
+    """An exchange's replacement lines as priced at the request: [{sku, quantity, unit_price_minor}]."""
+    replacement_shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True)
+    """The new shipment of the order that carries an exchange's replacement."""
 
     __table_args__ = (
         Index("ix_returns_created", "created_at"),  # returns in a window (KPI report, charts)

@@ -56,7 +56,7 @@ class ReturnSummary:
     rma: str
     state: str
     status: str
-    """The money side: REFUNDED or REFUND_ON_CHANNEL once settled, else the state."""
+    """The money side: REFUNDED, REFUND_ON_CHANNEL or CREDITED once settled, else the state."""
     source: str
     external_rma: str | None
     lines: dict[str, int]
@@ -68,6 +68,9 @@ class ReturnSummary:
     short: dict[str, int]
     created_at: datetime
     expires_at: datetime | None
+    resolution: str = "refund"
+    replacement_shipment_id: str | None = None
+    """An exchange's new shipment of the order, once its replacement is reserved."""
 
     @classmethod
     def of(cls, record: ReturnRecord) -> ReturnSummary:
@@ -89,6 +92,8 @@ class ReturnSummary:
             short=dict(record.short or {}),
             created_at=record.created_at,
             expires_at=record.expires_at,
+            resolution=record.resolution or "refund",
+            replacement_shipment_id=record.replacement_shipment_id,
         )
 
 

@@ -12,6 +12,7 @@ activity (activities.return_lifecycle) and shows on the order's timeline."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
@@ -22,11 +23,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.channel_returns import ChannelReturns, HandleChannelReturnInput
     from contracts.errors import ErrorType
+    from contracts.inventory import Inventory, ReservedShipment, ReserveStockInput, ReserveStockResult
+    from contracts.order_workflow import FulfilmentOptions
     from contracts.return_labels import ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
         DisposeReturnInput,
         DisposeReturnRequest,
         DispositionLineInput,
+        ExchangeNoteInput,
         ReceivedLineInput,
         ReceiveReturnInput,
         ReceiveReturnRequest,
@@ -36,9 +40,19 @@ with workflow.unsafe.imports_passed_through():
         ReturnView,
         ReturnWorkflowInput,
     )
-    from contracts.returns import RefundReturnInput, ReturnAccepted, Returns
+    from contracts.returns import RefundReturnInput, ReturnAccepted, Returns, replacement_of
+    from contracts.shipments import ShipmentOutcome, ShipmentWorkflowInput
+    from domain.exchanges import (
+        ExchangeResolution,
+        ExchangeStep,
+        OutOfStockPolicy,
+        next_step,
+        price_replacement,
+        refund_instead,
+    )
+    from domain.fulfilment import shipment_kind, sla_for
     from domain.money import Money
-    from domain.order import Order  # noqa: F401 (passed through: the input's Order is the worker's own class)
+    from domain.order import Order
     from domain.return_lifecycle import (
         FINISHED,
         Condition,
@@ -53,9 +67,19 @@ with workflow.unsafe.imports_passed_through():
         check_receipt,
         check_transition,
     )
+    from domain.sourcing import Destination
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
+    from workflows.shipment import ShipmentWorkflow
 
 CHANNEL_RETURN_TIMEOUT = timedelta(minutes=2)
+
+RESOLUTIONS = "return-resolutions-v1"
+"""From this patch on a return resolved as an exchange ships its replacement (a new shipment of
+the order) instead of being refunded."""
+EXCHANGE_RECHECK = timedelta(hours=1)
+"""How often an exchange waiting for its replacement looks at the stock again (besides the
+signal `stock_available`)."""
+MAX_RESERVE_ATTEMPTS = 5
 
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
@@ -93,8 +117,18 @@ class ReturnWorkflow:
         self._due_at_receipt: Money | None = None
         """Priced at receipt, refunded when the return is settled."""
         self._label_asked = False
+        self._stock_available = False
+        self._reserve_attempts = 0
+        self._exchange_by: str | None = None
+        """Set once an exchange's goods are disposed of: the run ships the replacement and resolves
+        (it may wait for stock: no update waits with it)."""
 
     # -- queries and updates ---------------------------------------------------------------------
+
+    @workflow.signal
+    def stock_available(self) -> None:
+        """Stock came in: an exchange waiting for its replacement tries to reserve it again."""
+        self._stock_available = True
 
     @workflow.query
     def view(self) -> ReturnView:
@@ -204,11 +238,19 @@ class ReturnWorkflow:
             if self.view().state == ReturnState.REQUESTED:
                 await self._return_label(data)
                 await self._until_received_or_expired()
+            elif self._exchange_by is not None and self.view().state == ReturnState.DISPOSED:
+                async with self._one_step_at_a_time:
+                    await self._exchange()
+                    await self._step(ReturnState.RESOLVED, self._exchange_by, "")
             else:
-                await workflow.wait_condition(_moved_from(self.view(), self.view().state))
+                await workflow.wait_condition(self._moved_or_exchange_due(self.view().state))
         await workflow.wait_condition(workflow.all_handlers_finished)
         view = self.view()
         return ReturnAccepted(view.return_id, view.status or view.state, view.refund, view.rma)
+
+    def _moved_or_exchange_due(self, state: str) -> Callable[[], bool]:
+        moved = _moved_from(self.view(), state)
+        return lambda: moved() or self._exchange_by is not None
 
     async def _until_received_or_expired(self) -> None:
         view = self.view()
@@ -334,10 +376,143 @@ class ReturnWorkflow:
             )
 
     async def _resolve(self, by: str) -> None:
+        if self.view().resolution == Resolution.EXCHANGE.value and workflow.patched(RESOLUTIONS):
+            self._exchange_by = by  # the run ships the replacement, then resolves
+            return
         due = self._due_at_receipt
         if due is not None and due.amount_minor > 0:
             await self._refund(due)
         await self._step(ReturnState.RESOLVED, by, "")
+
+    # -- an exchange -----------------------------------------------------------------------------
+
+    async def _exchange(self) -> None:
+        """Ship the replacement as a new shipment of the order and refund any difference; when it
+        cannot be reserved, wait for it (OMS_EXCHANGE_OUT_OF_STOCK=backorder, until the deadline)
+        or refund what the returned units were worth instead."""
+        assert self._data is not None
+        data, view = self._data, self.view()
+        worth = self._due_at_receipt or Money.zero(data.order.currency)
+        lines = price_replacement(data.order, replacement_of(data.request))
+        resolution = ExchangeResolution(worth, sum((line.total for line in lines), Money.zero(data.order.currency)))
+        if resolution.to_charge.amount_minor > 0:
+            # Fewer units came than were announced: what came does not pay for the replacement.
+            await self._give_up(resolution, f"what came is worth {worth.format()}, less than the replacement")
+            return
+        demand = {line.sku: line.quantity for line in lines}
+        shipments = await self._reserve_replacement(data.order, demand)
+        policy = OutOfStockPolicy(data.opened.exchange_out_of_stock)
+        step = next_step(policy, replacement_reserved=bool(shipments))
+        if step is ExchangeStep.WAIT_AS_BACKORDER:
+            await self._note("exchange_waiting", "the replacement is not in stock: waiting for it")
+            shipments = await self._wait_for_replacement(data.order, demand, data.opened.exchange_wait_seconds)
+        if not shipments:
+            await self._give_up(resolution, "the replacement is not in stock")
+            return
+        view.replacement_shipment_id = shipments[0].shipment_id
+        await self._note(
+            "exchange_reserved",
+            f"replacement {', '.join(f'{n} x {sku}' for sku, n in sorted(demand.items()))} "
+            f"to ship as {view.replacement_shipment_id}",
+            view.replacement_shipment_id,
+        )
+        if resolution.to_refund.amount_minor > 0:
+            await self._refund(resolution.to_refund)
+        for shipment in shipments:
+            outcome = await self._ship(data, shipment)
+            await self._note(
+                "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
+                f"{shipment.shipment_id} {outcome.status.lower()}",
+            )
+
+    async def _give_up(self, resolution: ExchangeResolution, why: str) -> None:
+        due = refund_instead(resolution, difference_settled=False)
+        await self._note("exchange_refunded_instead", f"{why}: {due.format()} refunded instead")
+        if due.amount_minor > 0:
+            await self._refund(due)
+
+    async def _reserve_replacement(self, order: Order, demand: dict[str, int]) -> list[ReservedShipment]:
+        """Reserve the whole replacement (a lost race plans again), or nothing."""
+        view = self.view()
+        address = order.shipping_address
+        for _ in range(MAX_RESERVE_ATTEMPTS):
+            self._reserve_attempts += 1
+            result = await workflow.execute_activity_method(
+                Inventory.reserve_stock,
+                ReserveStockInput(
+                    order.order_id,
+                    dict(demand),
+                    f"{view.return_id}:exchange-reserve:{self._reserve_attempts}",
+                    workflow.now(),
+                    channel=order.channel,
+                    destination=Destination(
+                        country=address.country,
+                        latitude=address.latitude,
+                        longitude=address.longitude,
+                        pickup_location_id=order.pickup_location_id,
+                    ),
+                    unit_values=order.unit_values(),
+                    exchange=f"x{view.rma.rsplit('-', 1)[-1]}",
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary="reserve the replacement",
+            )
+            if result.shipments:
+                return list(result.shipments)
+            if result.outcome != ReserveStockResult.CONFLICT:
+                return []
+        return []
+
+    async def _wait_for_replacement(
+        self, order: Order, demand: dict[str, int], wait_seconds: int | None
+    ) -> list[ReservedShipment]:
+        """Look again on every restock signal and every EXCHANGE_RECHECK, until the deadline."""
+        deadline = None if wait_seconds is None else workflow.now() + timedelta(seconds=wait_seconds)
+        while deadline is None or workflow.now() < deadline:
+            left = EXCHANGE_RECHECK if deadline is None else min(EXCHANGE_RECHECK, deadline - workflow.now())
+            self._stock_available = False
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._stock_available, timeout=left, timeout_summary="replacement restock"
+                )
+            shipments = await self._reserve_replacement(order, demand)
+            if shipments:
+                return shipments
+        return []
+
+    async def _ship(self, data: ReturnWorkflowInput, shipment: ReservedShipment) -> ShipmentOutcome:
+        """The replacement leaves like any shipment of the order (the warehouse's screens list it)."""
+        order, options = data.order, data.fulfilment or FulfilmentOptions()
+        kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
+        return await workflow.execute_child_workflow(
+            ShipmentWorkflow.run,
+            ShipmentWorkflowInput(
+                order_id=order.order_id,
+                shipment_id=shipment.shipment_id,
+                location_id=shipment.location_id,
+                location_kind=shipment.location_kind,
+                lines=dict(shipment.lines),
+                kind=kind.value,
+                pickup_location_id=order.pickup_location_id,
+                auto_confirm=options.auto_confirm,
+                sla_seconds=sla_for(shipment.location_kind, options.slas or None),
+                pickup_expiry_seconds=options.pickup_expiry_seconds,
+            ),
+            id=shipment.shipment_id,
+            task_queue=shipment.task_queue or workflow.info().task_queue,
+            static_summary=f"exchange: {sum(shipment.lines.values())} units from {shipment.location_id}",
+        )
+
+    async def _note(self, kind: str, detail: str, shipment_id: str | None = None) -> None:
+        view = self.view()
+        await workflow.execute_activity_method(
+            ReturnLifecycle.note_exchange,
+            ExchangeNoteInput(view.order_id, view.return_id, kind, detail, workflow.now(), shipment_id),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=kind.replace("_", " "),
+        )
 
     async def _refund(self, amount: Money) -> None:
         view = self.view()

@@ -60,7 +60,7 @@ class ReturnRecordPublic(BaseModel):
     state: str
     """AWAITING_APPROVAL, REQUESTED, RECEIVED, DISPOSED, RESOLVED, EXPIRED, REJECTED or CANCELLED."""
     status: str
-    """The money side: REFUNDED or REFUND_ON_CHANNEL once refunded, else the state."""
+    """The money side: REFUNDED, REFUND_ON_CHANNEL or CREDITED (store credit only) once settled, else the state."""
     source: str
     external_rma: str | None
     lines: dict[str, int]
@@ -75,6 +75,10 @@ class ReturnRecordPublic(BaseModel):
     short: dict[str, int]
     created_at: datetime
     expires_at: datetime | None
+    resolution: str = "refund"
+    """refund, store_credit or exchange."""
+    replacement_shipment_id: str | None = None
+    """An exchange's new shipment of the order (it ships like any other), once reserved."""
 
     @classmethod
     def of(cls, summary: ReturnSummary) -> ReturnRecordPublic:
@@ -105,6 +109,8 @@ class ReturnStepPublic(BaseModel):
     location_id: str | None
     received: dict[str, dict[str, int]]
     short: dict[str, int]
+    resolution: str = "refund"
+    replacement_shipment_id: str | None = None
 
     @classmethod
     def of(cls, view: ReturnView) -> ReturnStepPublic:
@@ -121,6 +127,8 @@ class ReturnStepPublic(BaseModel):
             location_id=view.location_id,
             received=view.received,
             short=view.short,
+            resolution=view.resolution,
+            replacement_shipment_id=view.replacement_shipment_id,
         )
 
 

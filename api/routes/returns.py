@@ -10,8 +10,11 @@ from fastapi import APIRouter, Depends, Response, status
 from pydantic import BaseModel, Field
 
 from api.deps import ReturnsDep, require
+from api.errors import unprocessable
 from api.schemas import Money as MoneyPublic
-from contracts.returns import ReturnRequest, ReturnRequestLine
+from api.schemas import MoneyBody
+from contracts.returns import ReplacementLine, ReturnRequest, ReturnRequestLine
+from domain.money import Money, MoneyError
 from domain.return_lifecycle import ReturnState
 from domain.staff import Permission, StaffMember
 
@@ -23,6 +26,12 @@ ReturnsStaff = Annotated[StaffMember, Depends(require(Permission.RETURNS))]
 class ReturnLineBody(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     quantity: int = Field(ge=1, le=100_000)
+
+
+class ReplacementLineBody(BaseModel):
+    sku: str = Field(min_length=1, max_length=100)
+    quantity: int = Field(ge=1, le=100_000)
+    unit_price: MoneyBody | None = None
 
 
 class ReturnBody(BaseModel):
@@ -38,7 +47,12 @@ class ReturnBody(BaseModel):
     location_id: str | None = Field(default=None, min_length=1, max_length=64)
     """Where goods already here are received; default: where they were shipped from."""
     resolution: str = Field(default="refund", max_length=20)
-    """How it is settled: only "refund" for now (exchange and store credit follow)."""
+    """How it is settled: "refund" (default), "store_credit" (the refund's amount as credit at the
+    order's shop; not for a marketplace's order) or "exchange" (with `replacement`)."""
+    replacement: list[ReplacementLineBody] = Field(default_factory=list, max_length=100)
+    """An exchange's replacement lines. A SKU on the order defaults to what was paid per unit for
+    it; any other SKU needs its `unit_price`. The replacement may not cost more than the returned
+    units are worth (422); when it costs less, the difference is refunded."""
 
 
 class ReturnPublic(BaseModel):
@@ -46,7 +60,7 @@ class ReturnPublic(BaseModel):
     order_id: str
     status: str
     """REQUESTED (RMA issued, waiting for the parcel), or once settled REFUNDED (through our
-    payment provider) or REFUND_ON_CHANNEL (the channel took the money)."""
+    payment provider), REFUND_ON_CHANNEL (the channel took the money) or CREDITED (store credit)."""
     refund: MoneyPublic
     rma: str = ""
 
@@ -65,6 +79,17 @@ class ReturnPublic(BaseModel):
 async def create_return(
     order_id: str, body: ReturnBody, member: ReturnsStaff, returns: ReturnsDep, response: Response
 ) -> Any:
+    try:
+        replacement = [
+            ReplacementLine(
+                line.sku,
+                line.quantity,
+                None if line.unit_price is None else Money(line.unit_price.amount_minor, line.unit_price.currency),
+            )
+            for line in body.replacement
+        ]
+    except MoneyError as exc:
+        raise unprocessable(f"replacement unit_price: {exc}") from None
     request = ReturnRequest(
         lines=[ReturnRequestLine(line.sku, line.quantity) for line in body.lines],
         reason=body.reason,
@@ -73,6 +98,7 @@ async def create_return(
         received=body.received,
         location_id=body.location_id,
         resolution=body.resolution,
+        replacement=replacement,
     )
     accepted = await returns.request(order_id, request)
     if accepted.status in (ReturnState.REQUESTED, ReturnState.AWAITING_APPROVAL):

@@ -9,12 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from contracts.return_lifecycle import DispositionLineInput, OpenedReturn, ReceivedLineInput
-from contracts.returns import ReturnRequest
+from contracts.returns import ReturnRequest, replacement_of
+from domain.allocation import refund_for_units
+from domain.exchanges import ExchangeRefused, ExchangeResolution, price_replacement
 from domain.money import Money
 from domain.order import Order
 from domain.return_lifecycle import (
@@ -23,6 +26,7 @@ from domain.return_lifecycle import (
     Receipt,
     ReceivedLine,
     RefundTiming,
+    Resolution,
     ReturnState,
     ReturnStepRefusalKind,
     ReturnStepRefused,
@@ -116,7 +120,12 @@ def open_return(
     awaiting = request.source == "customer" and not auto_approve and not request.received
     state = ReturnState.AWAITING_APPROVAL if awaiting else ReturnState.REQUESTED
     # Goods already here are refunded for what is here, whatever the channel's timing.
-    timing = RefundTiming.AT_RECEIPT if request.received else policy_for(session, order.channel).refund_timing
+    # An exchange is priced against what came back, so it is never refunded on request.
+    exchange = request.resolution == Resolution.EXCHANGE.value
+    timing = (
+        RefundTiming.AT_RECEIPT if request.received or exchange else policy_for(session, order.channel).refund_timing
+    )
+    replacement = _replacement(session, order, request, units) if exchange else None
     refund = Money.zero(order.currency)
     if state is ReturnState.REQUESTED and not request.received:
         refund = _price_on_request(session, order, timing, units, at)
@@ -131,6 +140,7 @@ def open_return(
         external_rma=request.external_rma,
         refund_timing=timing.value,
         resolution=request.resolution,
+        replacement=replacement,
         lines=dict(units),
         reason=request.reason,
         currency=order.currency,
@@ -152,6 +162,29 @@ def open_return(
         if opened.receive_at is None or session.get(Location, opened.receive_at) is None:
             raise ReturnRefused(ReturnRefusalKind.INVALID, f"no location {opened.receive_at!r} to take the goods in")
     return opened
+
+
+def _replacement(
+    session: Session, order: Order, request: ReturnRequest, units: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    """An exchange's replacement lines, priced; refused (INVALID) when they cost more than the
+    returned units are worth: we cannot charge the customer again through the gateway (the card
+    was authorized once, for the order), so a dearer replacement is a new order."""
+    try:
+        lines = price_replacement(order, replacement_of(request))
+    except ExchangeRefused as exc:
+        raise ReturnRefused(ReturnRefusalKind.INVALID, str(exc)) from None
+    worth = refund_for_units(order, refund_basis(session, order.order_id).units, units)
+    resolution = ExchangeResolution(worth, sum((line.total for line in lines), Money.zero(order.currency)))
+    if resolution.to_charge.amount_minor > 0:
+        raise ReturnRefused(
+            ReturnRefusalKind.INVALID,
+            f"the replacement costs {resolution.replacement_price.format()}, the returned units are worth "
+            f"{worth.format()}: an exchange may not cost more (place a new order for the rest)",
+        )
+    return [
+        {"sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price.amount_minor} for line in lines
+    ]
 
 
 def opened_from(record: ReturnRecord, order: Order) -> OpenedReturn:
@@ -326,3 +359,14 @@ def listed(session: Session, *, state: str | None, limit: int, offset: int) -> t
         select(ReturnRecord).where(*where).order_by(ReturnRecord.created_at.desc()).limit(limit).offset(offset)
     )
     return list(rows), count
+
+
+def note_exchange(
+    session: Session, *, order_id: str, return_id: str, kind: str, detail: str, at: datetime, shipment_id: str | None
+) -> None:
+    """What became of an exchange, on the return (its replacement shipment) and the order's timeline."""
+    record = _record(session, return_id)
+    if shipment_id is not None:
+        record.replacement_shipment_id = shipment_id
+    record.updated_at = at
+    order_store.add_event(session, order_id, kind, f"{return_id} ({record.rma}): {detail}", at)

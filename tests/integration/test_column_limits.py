@@ -256,6 +256,10 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "returns.resolution": Staff(ReturnBody, "resolution"),
     "returns.location_id": Staff(ReceiveBody, "location_id"),
     "returns.over_refunded_minor": ORDER_AMOUNT,
+    "returns.replacement_shipment_id": Derived(
+        "shipment-<order id>-<location id>-x<the return's number>",
+        len(shipment_id_for("o" * LONGEST_ORDER_ID, "L" * limits.LOCATION_ID, exchange=f"x{limits.MAX_UNITS}")),
+    ),
     "return_refund_bases.order_id": ORDER_ID,
     "sandbox_stock_feed.id": IDENTITY,
     "sandbox_stock_feed.channel": CHANNEL,

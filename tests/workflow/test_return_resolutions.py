@@ -5,6 +5,8 @@ refunded in full, split (the gateway gives back what it took, the rest goes back
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,7 +18,8 @@ from contracts.store_credit import IssueCreditInput
 from domain.money import Money
 from domain.status import OrderStatus
 from domain.store_credit import CreditReason
-from persistence.models import PaymentRecord, ReturnRecord, StoreCreditEntry
+from persistence.guarded_writes import inventory
+from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord, StoreCreditEntry
 from persistence.read_model import orders as order_store
 from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
@@ -32,6 +35,15 @@ EMAIL = "robin@example.org"
 
 async def _post(api: TestClient, path: str, body: dict[str, Any] | None = None) -> Any:
     return await asyncio.to_thread(api.post, path, json=body or {}, headers=STAFF)
+
+
+async def _until(check: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await asyncio.to_thread(check)
+        if value or time.monotonic() > deadline:
+            return value
+        await asyncio.sleep(0.1)
 
 
 def _order(**extra: Any) -> dict[str, Any]:
@@ -181,3 +193,157 @@ async def test_an_order_paid_partly_with_credit_is_refunded_in_full_split(tempor
         assert _credit_issued(engine, order_id) == [(f"{return_id}:credit", 2505, CreditReason.RETURN.value)]
         kinds = _event_kinds(engine, order_id)
         assert kinds.count("refunded") == 2 and kinds.count("store_credit:issued") == 1, kinds
+
+
+# --- Exchanges ----------------------------------------------------------------------------------------
+
+
+def _shipment(engine: Engine, shipment_id: str) -> ShipmentRecord | None:
+    with engine.db.session() as session:
+        return session.get(ShipmentRecord, shipment_id)
+
+
+def _return(engine: Engine, return_id: str) -> ReturnRecord:
+    with engine.db.session() as session:
+        record = session.get(ReturnRecord, return_id)
+        assert record is not None
+        session.expunge(record)
+        return record
+
+
+async def _resolved(engine: Engine, return_id: str, timeout: float = 30) -> ReturnRecord:
+    deadline = time.monotonic() + timeout
+    while True:
+        record = await asyncio.to_thread(_return, engine, return_id)
+        if record.state == "RESOLVED" or time.monotonic() > deadline:
+            return record
+        await asyncio.sleep(0.2)
+
+
+def _stock_of(engine: Engine, location: str, sku: str) -> tuple[int, int]:
+    with engine.db.session() as session:
+        row = inventory.stock_row(session, location, sku)
+        return (row.on_hand, row.reserved) if row else (0, 0)
+
+
+async def _exchange(api: TestClient, order_id: str, lines: dict[str, int], replacement: list[dict[str, Any]]) -> str:
+    asked = await _post(
+        api,
+        f"/orders/{order_id}/returns",
+        {
+            "lines": [{"sku": sku, "quantity": n} for sku, n in lines.items()],
+            "reason": "wrong size",
+            "resolution": "exchange",
+            "replacement": replacement,
+        },
+    )
+    assert asked.status_code == 202, asked.text
+    return_id: str = asked.json()["return_id"]
+    return return_id
+
+
+async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment_of_the_order(
+    temporal_client, database
+):
+    async with running_engine(temporal_client, database) as engine:
+        _stocked(database)
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            return_id = await _exchange(api, order_id, {"TEE": 1}, [{"sku": "TEE", "quantity": 1}])
+            disposed = await _received_and_restocked(api, return_id, {"TEE": 1})
+            assert disposed["state"] in ("DISPOSED", "RESOLVED"), disposed
+            record = await _resolved(engine, return_id)
+            assert record.state == "RESOLVED" and record.resolution == "exchange"
+            shipment_id = record.replacement_shipment_id
+            assert shipment_id == f"shipment-{order_id}-AMS-x1"
+            seen = await asyncio.to_thread(api.get, f"/returns/{return_id}", headers=STAFF)
+            assert seen.json()["replacement_shipment_id"] == shipment_id, seen.text
+            order = (await asyncio.to_thread(api.get, f"/orders/{order_id}", headers=STAFF)).json()
+            assert len(order["shipments"]) == 2 and order["status"] == "SHIPPED", order
+
+        shipment = _shipment(engine, shipment_id)
+        assert shipment is not None and (shipment.order_id, shipment.lines, shipment.status) == (
+            order_id,
+            {"TEE": 1},
+            "SHIPPED",
+        )
+        # 10 - 3 shipped + 1 back on the shelf - 1 replacement gone; nothing left reserved.
+        assert _stock_of(engine, "AMS", "TEE") == (7, 0)
+        assert _payment(engine, order_id) == (4745, 0)  # like for like: no money moves
+        kinds = _event_kinds(engine, order_id)
+        for kind in ("exchange_reserved", "exchange_shipped", "return_resolved"):
+            assert kinds.count(kind) == 1, (kind, kinds)
+        handle = engine.client.get_workflow_handle(return_id, result_type=ReturnAccepted)
+        await handle.result()
+        await record_history(handle, "return_exchanged_like_for_like")
+
+
+async def test_a_cheaper_replacement_refunds_the_difference_and_a_dearer_one_is_refused(temporal_client, database):
+    async with running_engine(temporal_client, database) as engine:
+        _stocked(database)
+        stock(database.session_factory, "AMS", {"CAP": 4})
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            unpriced = await _post(
+                api,
+                f"/orders/{order_id}/returns",
+                {
+                    "lines": [{"sku": "TEE", "quantity": 1}],
+                    "resolution": "exchange",
+                    "replacement": [{"sku": "CAP", "quantity": 1}],
+                },
+            )
+            assert unpriced.status_code == 422 and "unit_price" in unpriced.text, unpriced.text
+            dearer = await _post(
+                api,
+                f"/orders/{order_id}/returns",
+                {
+                    "lines": [{"sku": "TEE", "quantity": 1}],
+                    "resolution": "exchange",
+                    "replacement": [{"sku": "MUG", "quantity": 1}],  # 12.50 for a 10.00 tee
+                },
+            )
+            assert dearer.status_code == 422 and dearer.json()["detail"]["refusal"] == "invalid", dearer.text
+            cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 600, "currency": "EUR"}}
+            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
+            await _received_and_restocked(api, return_id, {"TEE": 1})
+            record = await _resolved(engine, return_id)
+
+        assert record.state == "RESOLVED" and record.status == "REFUNDED"
+        assert _payment(engine, order_id) == (4745, 400)  # 10.00 returned, 6.00 sent: 4.00 back
+        assert _stock_of(engine, "AMS", "CAP") == (3, 0)
+        assert record.replacement_shipment_id is not None
+
+
+async def test_an_exchange_out_of_stock_is_refunded_instead(temporal_client, database):
+    async with running_engine(temporal_client, database) as engine:
+        _stocked(database)
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
+            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
+            await _received_and_restocked(api, return_id, {"TEE": 1})
+            record = await _resolved(engine, return_id)
+
+        assert (record.state, record.status, record.replacement_shipment_id) == ("RESOLVED", "REFUNDED", None)
+        assert _payment(engine, order_id) == (4745, 1000)
+        assert "exchange_refunded_instead" in _event_kinds(engine, order_id)
+
+
+async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_restock(temporal_client, database):
+    async with running_engine(temporal_client, database, exchange_out_of_stock="backorder") as engine:
+        _stocked(database)
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
+            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
+            await _received_and_restocked(api, return_id, {"TEE": 1})
+            await _until(lambda: "exchange_waiting" in _event_kinds(engine, order_id))
+            assert _return(engine, return_id).state == "DISPOSED"
+            stock(database.session_factory, "AMS", {"CAP": 2})
+            await engine.client.get_workflow_handle(return_id).signal("stock_available")
+            record = await _resolved(engine, return_id)
+
+        assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
+        assert _payment(engine, order_id) == (4745, 0)
+        assert _stock_of(engine, "AMS", "CAP") == (1, 0)

@@ -13,12 +13,20 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
-    from contracts.order_workflow import OrderRun, OrderWorkflowInput
+    from contracts.order_workflow import FulfilmentOptions, OrderRun, OrderWorkflowInput
     from contracts.return_lifecycle import OpenedReturn, OpenReturnInput, ReturnLifecycle, ReturnWorkflowInput
-    from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, ReturnRequest, Returns
+    from contracts.returns import (
+        AcceptReturnInput,
+        RefundReturnInput,
+        ReturnAccepted,
+        ReturnRequest,
+        Returns,
+        replacement_of,
+    )
     from domain.carrier_events import returns_window_closes_at
+    from domain.exchanges import ExchangeRefused, price_replacement
     from domain.order import FULFILLED_AT_COUNTER, Order
-    from domain.return_lifecycle import ReturnStepRefused, check_resolution
+    from domain.return_lifecycle import Resolution, ReturnStepRefused, check_resolution
 
 from workflows.order.steps import OrderSteps, refusal
 from workflows.returns import ReturnWorkflow
@@ -100,18 +108,29 @@ class ReturnsDesk:
         if any(line.quantity < 1 for line in request.lines):
             raise _refused("every quantity must be at least 1", "invalid")
         try:
-            check_resolution(request.resolution, channel=order.channel, on_channel=bool(request.external_rma))
+            chosen = check_resolution(request.resolution, channel=order.channel, on_channel=bool(request.external_rma))
         except ReturnStepRefused as exc:
             raise _refused(str(exc), exc.kind.value) from None
+        if chosen is not Resolution.EXCHANGE and request.replacement:
+            raise _refused("replacement lines are for an exchange (resolution: exchange)", "invalid")
+        if chosen is Resolution.EXCHANGE:
+            try:
+                price_replacement(order, replacement_of(request))
+            except ExchangeRefused as exc:
+                raise _refused(str(exc), "invalid") from None
 
-    async def request(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
+    async def request(
+        self, order: Order, request: ReturnRequest, options: FulfilmentOptions | None = None
+    ) -> ReturnAccepted:
         """A return as the current engine takes it: opened as a ReturnWorkflow; histories from
         before the lifecycle replay the one-step return."""
         if workflow.patched(RETURN_LIFECYCLE):
-            return await self.open(order, request)
+            return await self.open(order, request, options)
         return await self.take(order, request)
 
-    async def open(self, order: Order, request: ReturnRequest) -> ReturnAccepted:
+    async def open(
+        self, order: Order, request: ReturnRequest, options: FulfilmentOptions | None = None
+    ) -> ReturnAccepted:
         """Record the request (checked in the database against what left and what open returns
         claim: a refusal fails the update with the reason) and start its ReturnWorkflow, which
         outlives the order's. Goods already here are settled at once and answered when done."""
@@ -126,7 +145,7 @@ class ReturnsDesk:
             self._run.returns += 1
             handle = await workflow.start_child_workflow(
                 ReturnWorkflow.run,
-                ReturnWorkflowInput(order, request, opened),
+                ReturnWorkflowInput(order, request, opened, options),
                 id=opened.return_id,
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=f"return {opened.rma}",
