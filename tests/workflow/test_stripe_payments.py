@@ -1,5 +1,6 @@
 """Orders paid through a real Stripe-compatible server (localstripe): authorized at intake,
-captured once when the last parcel leaves, declined cards cancelled, refused requests held."""
+captured once when the last parcel leaves, declined cards cancelled, refused requests held, an
+exchange's difference refunded."""
 
 from __future__ import annotations
 
@@ -10,6 +11,14 @@ import stripe
 from sqlalchemy import select
 
 from contracts.order_workflow import CancelRequest
+from contracts.return_lifecycle import (
+    DisposeReturnRequest,
+    DispositionLineInput,
+    ReceivedLineInput,
+    ReceiveReturnRequest,
+)
+from contracts.returns import ReplacementLine, ReturnRequest, ReturnRequestLine
+from domain.money import Money
 from domain.status import OrderStatus
 from integrations.payments import StripeGateway
 from persistence.guarded_writes import inventory
@@ -20,6 +29,7 @@ from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
 from tests.workflow.histories import assert_replays
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 
 SECRET = "sk_test_oms_workflow"
 
@@ -94,3 +104,37 @@ async def test_a_payment_the_gateway_refuses_outright_is_held_for_a_person(
         handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
         await handle.signal(OrderWorkflow.cancel, CancelRequest(reason="no valid payment"))
         assert (await asyncio.wait_for(handle.result(), 30)).status is OrderStatus.CANCELLED
+
+
+async def test_an_exchange_for_a_cheaper_item_refunds_the_difference_on_stripe(
+    temporal_client, sqlite_database, localstripe_url
+):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, gateway=StripeGateway(SECRET, localstripe_url)) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 5, "C": 2})
+        order = make_order([("A", 2, 1000)], paid=False, payment_method=_card(localstripe_url))
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
+        handle = temporal_client.get_workflow_handle_for(OrderWorkflow.run, order_id)
+        cheaper = ReplacementLine("C", 1, Money(650, order.currency))
+        request = ReturnRequest([ReturnRequestLine("A", 1)], resolution="exchange", replacement=[cheaper])
+        opened = await handle.execute_update(OrderWorkflow.request_return, request)
+        returned = temporal_client.get_workflow_handle_for(ReturnWorkflow.run, opened.return_id)
+        await returned.execute_update(ReturnWorkflow.receive, ReceiveReturnRequest("AMS", [ReceivedLineInput("A", 1)]))
+        await returned.execute_update(
+            ReturnWorkflow.dispose, DisposeReturnRequest([DispositionLineInput("A", 1, "restock")])
+        )
+        await asyncio.wait_for(returned.result(), 60)
+
+        with db.session() as session:
+            payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+            kinds = [e.kind for e in order_store.order_events(session, order_id)]
+        assert (payment.captured_minor, payment.refunded_minor) == (2495, 350)  # 10.00 back, 6.50 sent
+        assert kinds.count("exchange_shipped") == 1
+        client = stripe.StripeClient(SECRET, base_addresses={"api": localstripe_url}, max_network_retries=0)
+        refunds = client.v1.refunds.list({"payment_intent": payment.provider_ref, "limit": 10}).auto_paging_iter()
+        assert [(refund.amount, refund.metadata.to_dict().get("oms_step")) for refund in refunds] == [
+            (350, f"{opened.return_id}:refund")
+        ]
+        await assert_replays(returned)
