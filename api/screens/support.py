@@ -20,11 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from api import order_view
 from api.deps import GoodwillDep, OrderViewsDep, ReturnsDep, SettingsDep
 from api.screens.pages import FormToken, SignedIn, check_form, not_found, page, redirect, screen
-from contracts.returns import ReturnRequest, ReturnRequestLine
+from contracts.returns import ReplacementLine, ReturnRequest, ReturnRequestLine
 from domain import limits
 from domain.goodwill import GoodwillForm
 from domain.money import Money, MoneyError
-from domain.return_lifecycle import ReturnState
+from domain.return_lifecycle import Resolution, ReturnState
 from domain.returns import ReturnReason, reason_text
 from domain.staff import Permission
 from services.errors import Conflict, Failed, NotFound, Unprocessable
@@ -96,6 +96,9 @@ class ReturnForm:
     here: bool = False
     """The goods are at the desk now (a counter return): received, disposed of and refunded at once.
     Otherwise an RMA is issued and the warehouse receives the parcel."""
+    resolution: str = Resolution.REFUND.value
+    replacement: str = ""
+    """An exchange's replacement as typed: one line per item, "SKU quantity [unit price]"."""
 
 
 def _render(
@@ -118,6 +121,7 @@ def _render(
         errors=errors or {},
         refund=refund,
         reasons=list(ReturnReason),
+        resolutions=list(Resolution),
     )
 
 
@@ -146,6 +150,8 @@ async def create_return(
     note: Annotated[str, Form(max_length=900)] = "",
     restock: Annotated[str, Form(max_length=10)] = "yes",
     here: Annotated[str, Form(max_length=10)] = "no",
+    resolution: Annotated[str, Form(max_length=20)] = Resolution.REFUND.value,
+    replacement: Annotated[str, Form(max_length=2000)] = "",
     action: Annotated[str, Form(max_length=20)] = "preview",
 ) -> Response:
     """`action`: "preview" shows the refund again with these quantities; "create" asks for the return."""
@@ -161,8 +167,17 @@ async def create_return(
         note=note.strip(),
         restock=restock != "no",
         here=here == "yes",
+        resolution=resolution,
+        replacement=replacement.strip(),
     )
     units, errors = _read_units(typed.quantities)
+    replacing, wrong = _read_replacement(typed.replacement, options.currency)
+    if wrong:
+        errors["replacement"] = wrong
+    if typed.resolution not in {r.value for r in Resolution}:
+        errors["resolution"] = "choose refund, store credit or exchange"
+    elif typed.resolution == Resolution.EXCHANGE.value and not replacing and "replacement" not in errors:
+        errors["replacement"] = "an exchange needs what to send instead: one line per item, SKU and quantity"
     if not errors:
         errors = options.problems(units)
     if typed.reason not in {r.value for r in ReturnReason}:
@@ -178,6 +193,8 @@ async def create_return(
         requested_by=user.member.label,
         restock=typed.restock,
         received=typed.here,
+        resolution=typed.resolution,
+        replacement=replacing if typed.resolution == Resolution.EXCHANGE.value else [],
     )
     try:
         accepted = await returns.request(order_id, wish)
@@ -212,6 +229,25 @@ def _refused(
 ) -> Response:
     """The workflow said no (or could not be asked): the form again, with why, as it was typed."""
     return _render(request, user, options, typed, code=code, errors={"": why}, refund=refund)
+
+
+def _read_replacement(typed: str, currency: str) -> tuple[list[ReplacementLine], str]:
+    """An exchange's replacement as typed ("TEE-L 1" or "CAP 2 6.50", one per line), or what is wrong."""
+    lines: list[ReplacementLine] = []
+    for row in typed.splitlines():
+        words = row.split()
+        if not words:
+            continue
+        if len(words) not in (2, 3) or not (words[1].isascii() and words[1].isdigit() and len(words[1]) <= 6):
+            return [], f"{row.strip()[:40]!r}: type the SKU, a whole number of units and optionally a unit price"
+        price = None
+        if len(words) == 3:
+            try:
+                price = Money.parse(words[2].replace(",", "."), currency)
+            except (MoneyError, ValueError, ArithmeticError):
+                return [], f"{words[0][:40]}: a unit price in {currency} such as 12.50"
+        lines.append(ReplacementLine(words[0], int(words[1]), price))
+    return lines, ""
 
 
 def _read_units(quantities: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:

@@ -467,3 +467,23 @@ def test_the_order_page_shows_the_customers_credit_and_offers_goodwill_once_ship
     assert refused.status_code == 303
     flash = support.get(refused.headers["location"]).text
     assert "type an amount in EUR" in flash
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"resolution": "exchange"}, "replacement-error", "an exchange needs what to send instead"),
+        ({"resolution": "exchange", "replacement": "TEE two"}, "replacement-error", "a whole number of units"),
+        ({"resolution": "exchange", "replacement": "CAP 1 six"}, "replacement-error", "a unit price in EUR"),
+        ({"resolution": "voucher"}, "resolution-error", "choose refund, store credit or exchange"),
+    ],
+)
+def test_how_a_return_is_settled_is_checked_next_to_its_field(support, database, fields, field, words):
+    order_id = _record(database, _priced_order(), OrderStatus.SHIPPED)
+    _shipped(database, order_id, {"MUG": 3, "TEE": 1})
+    form = support.get(f"/dashboard/orders/{order_id}/return")
+    assert 'name="resolution" value="store_credit"' in form.text and 'id="replacement"' in form.text
+    response = _post_return(support, order_id, {"MUG": "1", "TEE": "0"}, action="create", **fields)
+    assert response.status_code == 422 and f'id="{field}"' in response.text and words in response.text
+    with database.session() as session:
+        assert session.query(ReturnRecord).filter_by(order_id=order_id).count() == 0
