@@ -93,9 +93,7 @@ class OrderWorkflow:
     async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
         """Support asks for goods back (workflows.order.returns): a ReturnWorkflow is opened."""
         assert self._data is not None
-        return await self._returns.request(
-            self._run.order_now(self._data.order), request, self._data.fulfilment
-        )
+        return await self._returns.request(self._run.order_now(self._data.order), request, self._data.fulfilment)
 
     @request_return.validator
     def _return_allowed(self, request: ReturnRequest) -> None:
