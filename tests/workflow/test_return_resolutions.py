@@ -347,3 +347,26 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
         assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
         assert _payment(engine, order_id) == (4745, 0)
         assert _stock_of(engine, "AMS", "CAP") == (1, 0)
+
+
+async def test_an_exchange_at_the_desk_answers_at_once_and_ships_the_replacement(temporal_client, database):
+    async with running_engine(temporal_client, database) as engine:
+        _stocked(database)
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            asked = await _post(
+                api,
+                f"/orders/{order_id}/returns",
+                {
+                    "lines": [{"sku": "MUG", "quantity": 1}],
+                    "received": True,
+                    "resolution": "exchange",
+                    "replacement": [{"sku": "MUG", "quantity": 1}],
+                },
+            )
+            assert asked.status_code == 202, asked.text
+            record = await _resolved(engine, asked.json()["return_id"])
+
+        assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
+        assert _stock_of(engine, "AMS", "MUG") == (4, 0)  # 5 - 1 shipped + 1 back - 1 replacement
+        assert _payment(engine, order_id) == (4745, 0)

@@ -150,8 +150,9 @@ class ReturnsDesk:
                 parent_close_policy=workflow.ParentClosePolicy.ABANDON,
                 static_summary=f"return {opened.rma}",
             )
-        if request.received:
+        if request.received and request.resolution != Resolution.EXCHANGE.value:
             return await handle
+        # An exchange's replacement may wait for stock or for the warehouse: no update waits with it.
         return ReturnAccepted(opened.return_id, opened.state, opened.refund, opened.rma)
 
     async def _open(self, order: Order, request: ReturnRequest) -> OpenedReturn:
