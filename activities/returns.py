@@ -114,15 +114,20 @@ class ReturnActivities(Returns):
             self._credit_back(data, credit)
 
         def effect(session: Session) -> ReturnAccepted:
+            # The return's `refund_minor` is the money back (through the gateway, or the channel's
+            # to make): what the refund figures count. Credit is counted in the credit ledger.
             credited = credit if credit.amount_minor > 0 else None
             if provider_ref is not None and gateway.amount_minor > 0:
                 payment = return_store.refundable(session, data.order_id)
                 return_store.note_refund(session, data.return_id, payment, gateway, "refunded to the customer", data.at)
+                return_store.set_refund(session, data.return_id, gateway)
                 return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, gateway + credit, credited=credited)
             if credited is not None:
                 return_store.note_credited(session, data.return_id, data.at)
+                return_store.set_refund(session, data.return_id, credit)
                 return ReturnAccepted(data.return_id, ReturnStatus.CREDITED, credit, credited=credited)
             return_store.note_refund(session, data.return_id, None, data.amount, "to refund on the channel", data.at)
+            return_store.set_refund(session, data.return_id, data.amount)
             return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)
 
         return run_once(self._session_factory, key, effect, ReturnAccepted)

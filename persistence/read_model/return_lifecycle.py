@@ -303,7 +303,8 @@ def receive(
     record.received = {sku: {c.value: n for c, n in units.items()} for sku, units in receipt.by_condition.items()}
     record.short = dict(receipt.short)
     record.over_refunded_minor = priced.over_refunded.amount_minor
-    if priced.refund.amount_minor:
+    if priced.refund.amount_minor and record.resolution != Resolution.EXCHANGE.value:
+        # An exchange's units pay for its replacement: only a difference refunded is money back.
         record.refund_minor = priced.refund.amount_minor
     parts = [
         f"{n} x {sku} {condition.value}"

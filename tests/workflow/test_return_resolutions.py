@@ -189,6 +189,7 @@ async def test_an_order_paid_partly_with_credit_is_refunded_in_full_split(tempor
             assert (done["status"], done["refund"]["amount_minor"]) == ("REFUNDED", 3000)
 
         assert _payment(engine, order_id) == (1745, 1745)
+        assert _return(engine, return_id).refund_minor == 495  # the money back; the credit is on the ledger
         assert _balance(database) == 2505
         assert _credit_issued(engine, order_id) == [(f"{return_id}:credit", 2505, CreditReason.RETURN.value)]
         kinds = _event_kinds(engine, order_id)
@@ -254,6 +255,7 @@ async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment
             assert disposed["state"] in ("DISPOSED", "RESOLVED"), disposed
             record = await _resolved(engine, return_id)
             assert record.state == "RESOLVED" and record.resolution == "exchange"
+            assert record.refund_minor == 0  # the returned units paid for the replacement
             shipment_id = record.replacement_shipment_id
             assert shipment_id == f"shipment-{order_id}-AMS-x1"
             seen = await asyncio.to_thread(api.get, f"/returns/{return_id}", headers=STAFF)
@@ -311,6 +313,7 @@ async def test_a_cheaper_replacement_refunds_the_difference_and_a_dearer_one_is_
 
         assert record.state == "RESOLVED" and record.status == "REFUNDED"
         assert _payment(engine, order_id) == (4745, 400)  # 10.00 returned, 6.00 sent: 4.00 back
+        assert record.refund_minor == 400
         assert _stock_of(engine, "AMS", "CAP") == (3, 0)
         assert record.replacement_shipment_id is not None
 
@@ -326,6 +329,7 @@ async def test_an_exchange_out_of_stock_is_refunded_instead(temporal_client, dat
             record = await _resolved(engine, return_id)
 
         assert (record.state, record.status, record.replacement_shipment_id) == ("RESOLVED", "REFUNDED", None)
+        assert record.refund_minor == 1000
         assert _payment(engine, order_id) == (4745, 1000)
         assert "exchange_refunded_instead" in _event_kinds(engine, order_id)
 
