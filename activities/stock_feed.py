@@ -21,8 +21,10 @@ from persistence.guarded_writes.stock_outbox import atp_by_sku
 from persistence.master_data.channels import PolicyCache
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
 from persistence.read_model import backorders
+from persistence.read_model.returns import exchanges_waiting
 from persistence.unit_of_work import UnitOfWork
 from workflows.order import OrderWorkflow
+from workflows.returns import ReturnWorkflow
 
 log = logging.getLogger("oms.stock_feed")
 
@@ -132,9 +134,11 @@ class StockFeedActivities:
 
     async def wake_backorders(self, skus: set[str] | None = None) -> int:
         """Signal the backordered orders that the stock of `skus` (None: of anything) can serve now
-        (domain.backorders: not every order waiting on a SKU that moved). Returns how many."""
+        (domain.backorders: not every order waiting on a SKU that moved), and the exchanges waiting
+        for a replacement of one of them (the return's workflow tries to reserve it again). Returns
+        how many."""
         servable = await asyncio.to_thread(self._servable_orders, skus)
-        woken = 0
+        woken = await self._wake_exchanges(skus)
         for order_id, sku in servable:
             try:
                 await self._client.get_workflow_handle(order_id).signal(
@@ -145,6 +149,23 @@ class StockFeedActivities:
                 if exc.status is RPCStatusCode.NOT_FOUND:  # the order is gone: nobody waits any more
                     await asyncio.to_thread(self._forget_wait, order_id)
                 else:
+                    raise
+        return woken
+
+    async def _wake_exchanges(self, skus: set[str] | None) -> int:
+        """A waiting exchange checks again on its own every so often; a restock wakes it at once."""
+
+        def waiting() -> list[str]:
+            with UnitOfWork(self._session_factory) as uow:
+                return exchanges_waiting(uow.session, skus)
+
+        woken = 0
+        for return_id in await asyncio.to_thread(waiting):
+            try:
+                await self._client.get_workflow_handle(return_id).signal(ReturnWorkflow.stock_available)
+                woken += 1
+            except RPCError as exc:
+                if exc.status is not RPCStatusCode.NOT_FOUND:  # gone: it was settled some other way
                     raise
         return woken
 

@@ -187,3 +187,21 @@ def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str
     order_store.add_event(session, order_id, "refunded_on_channel", refund.describe(), at)
     session.flush()
     return True
+
+
+def exchanges_waiting(session: Session, skus: set[str] | None) -> list[str]:
+    """The returns whose exchange waits for its replacement to come in stock (disposed, resolved as
+    an exchange, no replacement shipment yet) and wants one of `skus` (None: any): a restock of one of
+    them is worth a try, so the stock feed wakes them as it wakes backordered orders."""
+    waiting = session.scalars(
+        select(ReturnRecord).where(
+            ReturnRecord.resolution == "exchange",
+            ReturnRecord.state == "DISPOSED",
+            ReturnRecord.replacement_shipment_id.is_(None),
+        )
+    )
+    return [
+        record.return_id
+        for record in waiting
+        if skus is None or any(line.get("sku") in skus for line in record.replacement or ())
+    ]

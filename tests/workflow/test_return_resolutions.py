@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from activities.stock_feed import StockFeedActivities
 from contracts.returns import ReturnAccepted
 from contracts.store_credit import IssueCreditInput
 from domain.money import Money
@@ -212,7 +213,7 @@ def _return(engine: Engine, return_id: str) -> ReturnRecord:
         return record
 
 
-async def _resolved(engine: Engine, return_id: str, timeout: float = 30) -> ReturnRecord:
+async def _resolved(engine: Engine, return_id: str, timeout: float = 90) -> ReturnRecord:
     deadline = time.monotonic() + timeout
     while True:
         record = await asyncio.to_thread(_return, engine, return_id)
@@ -345,7 +346,9 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
             await _until(lambda: "exchange_waiting" in _event_kinds(engine, order_id))
             assert _return(engine, return_id).state == "DISPOSED"
             stock(database.session_factory, "AMS", {"CAP": 2})
-            await engine.client.get_workflow_handle(return_id).signal("stock_available")
+            feed = StockFeedActivities(database.session_factory, {}, engine.client)
+            assert await feed.wake_backorders({"MUG"}) == 0  # a restock of another SKU wakes nobody
+            assert await feed.wake_backorders({"CAP"}) == 1  # the stock feed's pass after the restock
             record = await _resolved(engine, return_id)
 
         assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
