@@ -218,6 +218,8 @@ def build_parts(
             payments.authorize_payment,
             payments.capture_payment,
             payments.void_payment,
+            payments.reauthorize_payment,
+            payments.void_replaced_authorization,
             returns.accept_return,
             returns.refund_return,
             return_labels.create_return_label,

@@ -112,7 +112,12 @@ def _note_payment(session: Session, order_id: str, payment: dict[str, int | bool
     """The money that follows, on the timeline (the captures and the final void carry it out)."""
     parts = [
         f"{label} {Money(int(payment[key]), currency).format()}"
-        for key, label in (("void", "to release"), ("refund", "to refund"), ("authorize", "to collect"))
+        for key, label in (
+            ("void", "to release"),
+            ("refund", "to refund"),
+            ("authorize", "to collect"),
+            ("reauthorized", "card authorized anew for"),
+        )
         if payment.get(key)
     ]
     if not parts:

@@ -12,7 +12,16 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.payments import AuthorizePaymentInput, PaymentResult, Payments, PaymentStepInput
+from contracts.payments import (
+    AuthorizePaymentInput,
+    PaymentResult,
+    Payments,
+    PaymentStepInput,
+    Reauthorization,
+    ReauthorizePaymentInput,
+    VoidReplacedInput,
+)
+from domain.money import Money
 from domain.payments import PaymentStatus
 from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import (
@@ -21,9 +30,10 @@ from integrations.providers import (
     PaymentGateway,
     PaymentGatewayUnavailable,
     PaymentRejected,
+    ReauthorizingGateway,
 )
 from persistence.db import SessionFactory
-from persistence.guarded_writes.idempotency import run_once, stored_result
+from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import OrderRecord, PaymentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
@@ -49,6 +59,14 @@ class Authorization:
     """What an authorization step recorded: the payment, or why the provider declined it."""
 
     payment: PaymentResult
+    declined: str | None = None
+
+
+@dataclass
+class Reauthorized:
+    """What a re-authorization step recorded: the new authorization, or why the card declined it."""
+
+    reauthorization: Reauthorization | None = None
     declined: str | None = None
 
 
@@ -142,6 +160,84 @@ class PaymentActivities(Payments):
     @activity.defn
     def void_payment(self, data: PaymentStepInput) -> PaymentResult:
         return self._settle(data, "voided")
+
+    @activity.defn
+    def reauthorize_payment(self, data: ReauthorizePaymentInput) -> Reauthorization:
+        """An edited order costs more than the card holds: hold its new amount on the same card
+        (no transaction open during the call; the gateway dedupes by the step's key), then make it
+        the order's payment: the one record takes the new reference and amount, so captures,
+        refunds and returns go to it. The old authorization is still held: the workflow voids it
+        next (void_replaced_authorization). Declined: nothing changes but the timeline
+        (PAYMENT_DECLINED); a provider that cannot do it without the customer (Mollie, a card
+        not saved for it): PAYMENT_REJECTED; only an authorization nothing was taken from yet."""
+        stored = stored_result(self._session_factory, data.idempotency_key, Reauthorized)
+        if stored is None:
+            with UnitOfWork(self._session_factory) as uow:
+                record = self._payment(uow.session, data.payment_id)
+                provider, held_ref, held = record.provider, record.provider_ref, record.authorized_minor
+                taken = record.captured_minor + record.voided_minor + record.refunded_minor
+            if taken:
+                raise rejected(PaymentRejected(f"payment {data.payment_id} was partly settled already: it stays"))
+            paid = self._reauthorize(provider, held_ref, data)
+
+            def effect(session: Session) -> Reauthorized:
+                if isinstance(paid, PaymentDeclined):
+                    detail = f"{data.amount.format()} for an edit of the order declined ({paid}): the order stays"
+                    order_store.add_event(session, data.order_id, "edit_payment_declined", detail, data.at)
+                    return Reauthorized(declined=str(paid))
+                record = self._payment(session, data.payment_id)
+                if record.provider_ref != held_ref or record.captured_minor or record.voided_minor:
+                    raise rejected(PaymentRejected(f"payment {data.payment_id} changed while it was authorized anew"))
+                record.provider_ref, record.authorized_minor = paid.provider_ref, data.amount.amount_minor
+                record.status, record.updated_at = PaymentStatus.AUTHORIZED, data.at
+                replaced = Money(held, data.amount.currency)
+                detail = f"{data.amount.format()} for the edited order, in place of {replaced.format()}"
+                order_store.add_event(session, data.order_id, "payment_reauthorized", detail, data.at)
+                payment = PaymentResult(data.payment_id, PaymentStatus.AUTHORIZED, data.amount, paid.multicapture)
+                return Reauthorized(Reauthorization(payment, held_ref, replaced))
+
+            stored = run_once(self._session_factory, data.idempotency_key, effect, Reauthorized)
+        if stored.reauthorization is None:
+            raise ApplicationError(stored.declined or "declined", type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
+        return stored.reauthorization
+
+    def _reauthorize(
+        self, provider: str, held_ref: str, data: ReauthorizePaymentInput
+    ) -> GatewayPayment | PaymentDeclined:
+        try:
+            gateway = self._gateways.for_provider(provider)
+            if not isinstance(gateway, ReauthorizingGateway):
+                raise PaymentRejected(f"{provider} cannot authorize a payment anew without the customer")
+            return gateway.reauthorize(data.idempotency_key, held_ref, data.amount, data.order_id)
+        except (PaymentRejected, UnknownGateway) as exc:
+            raise rejected(exc) from exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+        except PaymentDeclined as exc:
+            return exc
+
+    @activity.defn
+    def void_replaced_authorization(self, data: VoidReplacedInput) -> None:
+        """Release the authorization a re-authorization replaced (the record names the new one
+        already, so its amounts do not change): at the gateway by the step's key, then once on
+        the timeline."""
+        if stored_result(self._session_factory, data.idempotency_key, Done) is not None:
+            return
+        with UnitOfWork(self._session_factory) as uow:
+            provider = self._payment(uow.session, data.payment_id).provider
+        try:
+            self._gateways.for_provider(provider).void(data.idempotency_key, data.provider_ref, data.amount)
+        except (PaymentRejected, UnknownGateway) as exc:
+            raise rejected(exc) from exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+
+        def effect(session: Session) -> Done:
+            detail = f"{data.amount.format()}: the authorization the edit replaced"
+            order_store.add_event(session, data.order_id, "payment_voided", detail, data.at)
+            return Done()
+
+        run_once(self._session_factory, data.idempotency_key, effect, Done)
 
     def _settle(self, data: PaymentStepInput, outcome: Literal["captured", "voided"]) -> PaymentResult:
         """Capture or void part of an authorization at the gateway (no transaction open during the

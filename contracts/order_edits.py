@@ -26,6 +26,13 @@ from domain.order_edits import (
     RemoveLine,
 )
 
+NEEDS_PAYMENT = "needs_payment"
+"""The refusal of an increase the card cannot be asked for without the customer (HTTP 409)."""
+PAYMENT_DECLINED = "payment_declined"
+"""The card declined the increase: the order stays as it was (HTTP 409)."""
+PAYMENT_UNAVAILABLE = "payment_unavailable"
+"""The gateway did not answer the new authorization: the order stays as it was (HTTP 503)."""
+
 
 @dataclass
 class EditChange:
@@ -66,6 +73,8 @@ class EditOrderResult:
     authorize: Money
     on_channel: bool
     """The channel took the money: it settles the difference, we only record it."""
+    authorized: Money | None = None
+    """What the card holds now when the edit authorized it anew (the old hold voided); None: unchanged."""
 
 
 @dataclass

@@ -117,6 +117,10 @@ class OrderRun:
     held_at_intake: bool = field(default=False, metadata=PER_RUN)
     """Held by the checks before anything was reserved or charged, waiting for a person: an edit
     may change the order there, and it is checked again."""
+    reauthorizing: bool = field(default=False, metadata=PER_RUN)
+    """An edit is replacing the card's authorization (workflows.order.edits): captures and voids wait."""
+    capturing: int = field(default=0, metadata=PER_RUN)
+    """Captures under way: a re-authorization waits for them."""
     edit_withdrawn: list[str] = field(default_factory=list, metadata=PER_RUN)
     """Shipments an edit withdrew: their stop at the handover is the edit's, not a cancel."""
 

@@ -1,4 +1,5 @@
-"""Taking the customer's money: authorize at intake, capture per shipment as it leaves, void the rest."""
+"""Taking the customer's money: authorize at intake (anew when an edit costs more), capture per
+shipment as it leaves, void the rest."""
 
 from __future__ import annotations
 
@@ -41,6 +42,38 @@ class PaymentResult:
     """The authorization takes several partial captures (one per shipment as it leaves)."""
 
 
+@dataclass
+class ReauthorizePaymentInput:
+    """An edited order costs more than the card holds: hold `amount` anew on the same card."""
+
+    order_id: str
+    payment_id: str
+    amount: Money
+    """The edited order's gateway part (Order.gateway_total)."""
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class Reauthorization:
+    payment: PaymentResult
+    """The new authorization, now the order's payment (the same payment_id, its record updated)."""
+    replaced_ref: str
+    """The provider's reference of the authorization it replaces: still held until voided."""
+    replaced: Money
+
+
+@dataclass
+class VoidReplacedInput:
+    order_id: str
+    payment_id: str
+    provider_ref: str
+    """The replaced authorization (Reauthorization.replaced_ref)."""
+    amount: Money
+    idempotency_key: str
+    at: datetime
+
+
 class Payments:
     """The payment activities the order workflow calls (activities.payments implements them)."""
 
@@ -54,4 +87,12 @@ class Payments:
 
     @activity.defn
     def void_payment(self, data: PaymentStepInput) -> PaymentResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def reauthorize_payment(self, data: ReauthorizePaymentInput) -> Reauthorization:
+        raise NotImplementedError
+
+    @activity.defn
+    def void_replaced_authorization(self, data: VoidReplacedInput) -> None:
         raise NotImplementedError

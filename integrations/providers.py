@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.money import Money
 
@@ -46,6 +46,19 @@ class PaymentGateway(Protocol):
     ) -> GatewayPayment: ...
     def void(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment: ...
     def refund(self, idempotency_key: str, provider_ref: str, amount: Money) -> GatewayPayment: ...
+
+
+@runtime_checkable
+class ReauthorizingGateway(Protocol):
+    """A gateway that can hold a new amount on the card of an authorization without the customer
+    (an order edit that costs more): Stripe, the sandbox. Mollie cannot: its payments are made by
+    the customer at its checkout, one amount each."""
+
+    def reauthorize(self, idempotency_key: str, provider_ref: str, amount: Money, order_id: str) -> GatewayPayment:
+        """A new authorization of `amount` on what authorized `provider_ref`, which is left as it is
+        (the caller voids it once the new one holds). PaymentDeclined, PaymentRejected (it cannot be
+        done without the customer), PaymentGatewayUnavailable, as for authorize."""
+        ...
 
 
 @dataclass(frozen=True)

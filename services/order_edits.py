@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from contracts.errors import ErrorType
-from contracts.order_edits import EditChange, EditOrderRequest, EditOrderResult
+from contracts.order_edits import PAYMENT_UNAVAILABLE, EditChange, EditOrderRequest, EditOrderResult
 from domain.money import Money
 from domain.order_edits import EditKind, EditRefusalKind
 from domain.status import OrderStatus
-from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
+from services.errors import Conflict, Failed, NotFound, Unavailable, Unprocessable, refused
 from services.gateway import (
     EngineError,
     EngineUnavailable,
@@ -46,14 +46,17 @@ class OrderEdits:
         self._workflows = workflows
 
     async def edit(self, order_id: str, request: EditOrderRequest) -> EditOrderResult:
-        """The new version; NotFound, Conflict (handed over, too early or late, more money on a
-        card) or Unprocessable (an invalid change), each with its `refusal`; EngineUnavailable."""
+        """The new version; NotFound, Conflict (handed over, too early or late, more money than the
+        card can be asked for, the card declined it) or Unprocessable (an invalid change), each with
+        its `refusal`; Unavailable (the card's gateway did not answer); EngineUnavailable."""
         recorded = await asyncio.to_thread(self._check, order_id, request)
         try:
             return await self._workflows.edit_order(order_id, request)
         except UpdateFailed as exc:
             if exc.error_type == ErrorType.ORDER_EDIT_REFUSED:
                 kind = exc.refusal or EditRefusalKind.NOT_EDITABLE.value
+                if kind == PAYMENT_UNAVAILABLE:  # the card's gateway did not answer: nothing changed, try again
+                    raise Unavailable(exc.refused_because, retry_after=30, refusal=kind) from None
                 raise refused(exc.refused_because, kind, _UNPROCESSABLE) from None
             raise Failed(f"the edit could not be completed: {exc.reason}") from None
         except (WorkflowNotFound, WorkflowNotRunning):

@@ -12,3 +12,12 @@ STEP_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), backoff_coefficient=2.0, maximum_interval=timedelta(minutes=1)
 )
 STEP_TIMEOUT = timedelta(seconds=30)
+
+REAUTHORIZE_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=10),
+    maximum_attempts=4,
+)
+"""A new authorization for an edit that costs more: someone waits for the answer, so a gateway that
+stays away refuses the edit (the order unchanged) instead of holding it for as long as it is down."""

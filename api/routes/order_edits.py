@@ -56,6 +56,8 @@ class OrderEditPublic(BaseModel):
     authorize: MoneyPublic
     on_channel: bool
     """The channel took the money: it settles the difference."""
+    authorized: MoneyPublic | None = None
+    """What the card holds now when the edit authorized it anew (the old hold released); null: unchanged."""
 
 
 def _money(money: Money) -> MoneyPublic:
@@ -82,10 +84,12 @@ def _change(body: EditChangeBody) -> EditChange:
         404: {"description": "no such order"},
         409: {
             "description": "units already handed over, the order not reserved yet or past shipping, another edit "
-            "under way, or more money asked on a card order: {message, refusal}"
+            "under way, more money than the card can be asked for (`needs_payment`), or the card declined it "
+            "(`payment_declined`): {message, refusal}"
         },
         422: {"description": "an unknown line or SKU, a quantity beyond the line, an empty edit: {message, refusal}"},
         502: {"description": "the order's workflow took the edit and could not complete it"},
+        503: {"description": "the card's gateway did not answer the new authorization (`payment_unavailable`)"},
     },
 )
 async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
@@ -107,4 +111,5 @@ async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: Or
         refund=_money(result.refund),
         authorize=_money(result.authorize),
         on_channel=result.on_channel,
+        authorized=_money(result.authorized) if result.authorized is not None else None,
     )

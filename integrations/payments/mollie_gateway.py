@@ -173,6 +173,14 @@ class MollieGateway:
         self._nothing_given_back(payment, payment_method, amount)
         return GatewayPayment(self.provider, payment_method, "paid", amount)
 
+    def reauthorize(self, idempotency_key: str, provider_ref: str, amount: Money, order_id: str) -> GatewayPayment:
+        """Never: a Mollie payment is made by the customer at Mollie's checkout, for one amount; a
+        larger one needs them there again (a new payment), which an order edit cannot ask for."""
+        raise PaymentRejected(
+            f"Mollie payment {provider_ref} was made by the customer at checkout for one amount: {amount.format()}"
+            " needs a new payment by the customer there"
+        )
+
     @staticmethod
     def _nothing_given_back(payment: dict[str, Any], payment_id: str, amount: Money) -> None:
         zero = mollie_amount(Money(0, amount.currency))

@@ -47,6 +47,8 @@ STEP_KEY: Final = "oms_step"
 ORDER_KEY: Final = "order_id"
 CAPTURE_KEY: Final = "oms_capture"
 """Metadata on a PaymentIntent: the step that captured (or is capturing) it."""
+REPLACES_KEY: Final = "oms_replaces"
+"""Metadata on a PaymentIntent made for an edited order: the intent it replaces."""
 
 # What a PaymentIntent's status means for an authorization the engine asked for.
 _ADOPTABLE = frozenset({"requires_capture", "processing"})
@@ -94,6 +96,13 @@ def _multicapture(intent: stripe.PaymentIntent) -> bool:
     card = getattr(details, "card", None) if details else None
     multicapture = getattr(card, "multicapture", None) if card else None
     return getattr(multicapture, "status", None) == "available"
+
+
+def _id_of(value: object) -> str:
+    """The id of a field Stripe gives as an id or, expanded, as the object."""
+    if value is None or isinstance(value, str):
+        return value or ""
+    return str(getattr(value, "id", "") or "")
 
 
 def _stripe_message(exc: stripe.StripeError) -> str:
@@ -189,6 +198,45 @@ class StripeGateway:
             "payment_method_types": self._payment_method_types,
             "metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key},
         }
+        return self._create(params, idempotency_key, amount, order_id)
+
+    def reauthorize(self, idempotency_key: str, provider_ref: str, amount: Money, order_id: str) -> GatewayPayment:
+        """A new manual-capture PaymentIntent for `amount` (an edited order costs more) on the card
+        of the intent `provider_ref` (its PaymentMethod, and its Customer when it has one),
+        confirmed off-session: the customer is not there. The old intent is left as it is; the
+        caller cancels it once this one holds.
+
+        Stripe charges a card again without the customer only when it was saved for that (attached
+        to a Customer); otherwise it refuses the request (PaymentRejected). A card that wants the
+        customer to authenticate (3-D Secure) declines (PaymentDeclined), as does one without funds."""
+        if not _first_attempt_of_an_activity():
+            found = self._find_intent(idempotency_key, order_id)
+            if found is not None:
+                return self._authorization(found, amount)
+        held = self._retrieve(provider_ref, f"reading {provider_ref} to authorize {amount.format()} anew")
+        owner = _metadata(held).get(ORDER_KEY)
+        if owner is not None and owner != order_id:
+            raise PaymentRejected(f"PaymentIntent {held.id} belongs to order {owner}: order {order_id} cannot use it")
+        method, customer = _id_of(held.payment_method), _id_of(held.customer)
+        if not method:
+            raise PaymentRejected(f"PaymentIntent {held.id} names no payment method to authorize anew")
+        params: PaymentIntentCreateParams = {
+            "amount": amount.amount_minor,
+            "currency": amount.currency.lower(),
+            "capture_method": "manual",
+            "confirm": True,
+            "off_session": True,
+            "payment_method": method,
+            "payment_method_types": self._payment_method_types,
+            "metadata": {ORDER_KEY: order_id, STEP_KEY: idempotency_key, REPLACES_KEY: held.id},
+        }
+        if customer:
+            params["customer"] = customer
+        return self._create(params, idempotency_key, amount, order_id)
+
+    def _create(
+        self, params: PaymentIntentCreateParams, idempotency_key: str, amount: Money, order_id: str
+    ) -> GatewayPayment:
         if self._request_multicapture:
             params["payment_method_options"] = {"card": {"request_multicapture": "if_available"}}
             params["expand"] = ["latest_charge"]

@@ -24,6 +24,10 @@ class SandboxPaymentGateway:
             raise PaymentDeclined(f"card declined ({payment_method})")
         return GatewayPayment(self.provider, _ref("sbx_pi", order_id), "authorized", amount, multicapture=True)
 
+    def reauthorize(self, idempotency_key: str, provider_ref: str, amount: Money, order_id: str) -> GatewayPayment:
+        """A new hold for an edited order: a reference of its own (by the step), never declined."""
+        return GatewayPayment(self.provider, _ref("sbx_pi", idempotency_key), "authorized", amount, multicapture=True)
+
     def capture(self, idempotency_key: str, provider_ref: str, amount: Money, *, final: bool = True) -> GatewayPayment:
         return GatewayPayment(self.provider, provider_ref, "captured", amount)
 

@@ -2,18 +2,28 @@
 
 The validator refuses before anything reaches history: too early (not reserved yet), too late
 (everything left, cancelled), units already handed over, an unknown line, an empty edit, or more
-money asked of a customer whose payment we take (they would have to authorize it: see below).
-Applying waits for a quiet moment (no reservation half taken), records the new version under the
-order row's lock (a parcel leaving meanwhile refuses it there), withdraws every running shipment
-that loses units (a picked or packed parcel is withdrawn and re-picked: its stock is released by
-the shipment itself) and reserves what it still should carry, with what was added, like any order.
+money asked of a customer whose card cannot be asked again (see below). Applying waits for a quiet
+moment (no reservation half taken), takes the money first where the edit costs more (below), records
+the new version under the order row's lock (a parcel leaving meanwhile refuses it there), withdraws
+every running shipment that loses units (a picked or packed parcel is withdrawn and re-picked: its
+stock is released by the shipment itself) and reserves what it still should carry, with what was
+added, like any order.
 
 Money: captures after an edit come to the new total (domain.order_edits.capture_due), and the
 authorization's rest is voided (or, taken at checkout, refunded) when everything has left, as for
-any order; so a decrease needs no call now. An increase on an order whose payment we take (Stripe,
-Mollie) is refused: the card was authorized for the old total and a new authorization needs the
-customer. For an order the channel took the money for (marketplaces, POS, paid web orders) the
-channel settles the difference: it is recorded on the version, nothing more.
+any order; so a decrease needs no call now, nor an increase the card's hold still covers. An
+increase beyond the hold on an order whose payment we take, before anything was captured, is
+authorized anew: the edited order's gateway part is held on the same card (Payments.reauthorize_payment,
+a step key of its own), and only once that holds is the old authorization voided; the order keeps
+one payment record, now naming the new hold. Declined: the edit is refused (`payment_declined`) and
+the order and its old hold stay as they were; the provider cannot do it without the customer (Mollie,
+whose payments the customer makes at its checkout; a Stripe card not saved for reuse):
+`needs_payment`; the gateway away after a few tries: `payment_unavailable`. Something captured
+already (a first parcel, with multicapture) or nothing authorized yet (held by the checks, or all
+paid by store credit): `needs_payment`, since a second authorization beside the first would split
+the order's money over two payments that captures, returns and goodwill each settle against one.
+For an order the channel took the money for (marketplaces, POS, paid web orders) the channel
+settles the difference: it is recorded on the version, nothing more.
 """
 
 from __future__ import annotations
@@ -27,6 +37,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.order_edits import (
+        NEEDS_PAYMENT,
+        PAYMENT_DECLINED,
+        PAYMENT_UNAVAILABLE,
         EditOrderRequest,
         EditOrderResult,
         OrderEditRecords,
@@ -34,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         to_domain,
     )
     from contracts.order_workflow import CancelRequest, OrderRun, ReleaseRequest
+    from contracts.payments import Payments, ReauthorizePaymentInput, VoidReplacedInput
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
     from domain.limits import order_limit_refusals
     from domain.money import Money
@@ -50,9 +64,12 @@ with workflow.unsafe.imports_passed_through():
         describe,
         payment_change,
     )
+    from domain.payments import PaymentStatus
     from domain.status import OrderStatus
+    from workflows.policies import REAUTHORIZE_RETRY, STEP_TIMEOUT
 
 from workflows.order.fulfilment import Fulfilment
+from workflows.order.payment import Payment
 from workflows.order.sourcing import Sourcing
 from workflows.order.steps import OrderSteps, refusal
 
@@ -60,8 +77,8 @@ ORDER_EDITS = "order-edits-v1"
 """Marks the histories that took an edit (the update is new: nothing before it changes)."""
 
 EDITABLE = frozenset({OrderStatus.RESERVED, OrderStatus.IN_FULFILMENT, OrderStatus.BACKORDERED})
-NEEDS_PAYMENT = "needs_payment"
-"""The refusal of an increase on an order whose payment we take (HTTP 409)."""
+REAUTHORIZE = "order-edit-reauthorize-v1"
+"""Marks the histories where an edit that costs more authorized the card anew (before, it was refused)."""
 
 
 def _refused(message: str, kind: str) -> ApplicationError:
@@ -69,9 +86,12 @@ def _refused(message: str, kind: str) -> ApplicationError:
 
 
 class OrderEdits:
-    def __init__(self, run: OrderRun, steps: OrderSteps, sourcing: Sourcing, fulfilment: Fulfilment) -> None:
+    def __init__(
+        self, run: OrderRun, steps: OrderSteps, sourcing: Sourcing, fulfilment: Fulfilment, payment: Payment
+    ) -> None:
         self._run = run
         self._steps = steps
+        self._payment = payment
         self._sourcing = sourcing
         self._fulfilment = fulfilment
         self._one_at_a_time = asyncio.Lock()
@@ -112,13 +132,90 @@ class OrderEdits:
             raise _refused("the edit changes nothing", EditRefusalKind.INVALID.value)
         if problems := order_limit_refusals(result.order):
             raise _refused("the edited order cannot be kept: " + "; ".join(problems), EditRefusalKind.INVALID.value)
-        if result.difference.amount_minor > 0 and not order.payment_collected:
+        more = result.difference.amount_minor > 0 and not order.payment_collected
+        if more and (why := self._increase_refused(order, result)) is not None:
             raise _refused(
-                f"the edit asks {result.difference.format()} more of the customer, whose card was authorized for "
-                f"{order.total.format()}: take the added items as a new order (or reduce elsewhere)",
+                f"the edit asks {result.difference.format()} more of the customer, {why}: take the added items"
+                " as a new order (or reduce elsewhere)",
                 NEEDS_PAYMENT,
             )
         return result
+
+    def _increase_refused(self, order: Order, result: EditResult) -> str | None:
+        """Why the card cannot be asked for the increase here, or None: the hold covers it, or a
+        new authorization can replace the hold (nothing taken from it yet)."""
+        run = self._run
+        if run.payment is None:
+            return "and no card authorization was taken for the order yet (it follows the checks, or credit paid)"
+        if result.order.gateway_total().amount_minor <= run.payment.amount.amount_minor:
+            return None
+        if run.captured or run.payment_status is not PaymentStatus.AUTHORIZED:
+            taken = Money(run.captured, order.currency).format()
+            return (
+                f"and {taken} of the card's authorization of {run.payment.amount.format()} was captured already"
+                " (a second authorization would split the order's payment)"
+            )
+        return None
+
+    async def _reauthorize(self, placed: Order, result: EditResult) -> Money | None:
+        """Before anything of the edit is applied: where it costs more than the card holds, hold
+        the new amount on the card and then void the old hold. The new authorization's amount, or
+        None (no call needed). Refused (the order unchanged): declined, not possible without the
+        customer, the gateway away."""
+        run = self._run
+        order = run.order_now(placed)
+        amount = result.order.gateway_total()
+        if order.payment_collected or run.payment is None or amount.amount_minor <= run.payment.amount.amount_minor:
+            return None
+        if not workflow.patched(REAUTHORIZE):  # an edit refused before the re-authorization was made
+            raise _refused(f"the edit asks {result.difference.format()} more of the customer", NEEDS_PAYMENT)
+        if run.capturing:
+            await workflow.wait_condition(lambda: not run.capturing)
+        if run.cancel is not None:
+            raise _refused("the order is being cancelled", "not_editable")
+        if (why := self._increase_refused(order, result)) is not None:
+            raise _refused(f"the edit asks {result.difference.format()} more of the customer, {why}", NEEDS_PAYMENT)
+        held = run.payment
+        run.reauthorizing = True
+        try:
+            try:
+                done = await workflow.execute_activity_method(
+                    Payments.reauthorize_payment,
+                    ReauthorizePaymentInput(
+                        run.order_id, held.payment_id, amount, self._steps.key("reauthorize"), workflow.now()
+                    ),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=REAUTHORIZE_RETRY,
+                    summary=f"authorize {amount.format()} anew (edit)",
+                )
+            except ActivityError as err:
+                raise _payment_refused(err, amount) from None
+            run.payment, run.payment_status = done.payment, PaymentStatus.AUTHORIZED
+            await self._void_replaced(done.replaced_ref, done.replaced)
+        finally:
+            run.reauthorizing = False
+        return amount
+
+    async def _void_replaced(self, provider_ref: str, amount: Money) -> None:
+        """The old hold, released once the new one holds (retried like any void); a provider that
+        refuses it leaves it to expire there, which the log says."""
+        run = self._run
+        assert run.payment is not None
+        try:
+            await self._steps.activity(
+                Payments.void_replaced_authorization,
+                VoidReplacedInput(
+                    run.order_id, run.payment.payment_id, provider_ref, amount, self._steps.key("void"), workflow.now()
+                ),
+                summary=f"void {amount.format()} (replaced by the edit)",
+            )
+        except ActivityError as err:
+            rejected = refusal(err, ErrorType.PAYMENT_REJECTED)
+            if rejected is None:
+                raise
+            workflow.logger.warning(
+                "the replaced authorization of %s was not voided: %s", run.order_id, rejected.message
+            )
 
     def _shipments(self, order: Order) -> list[ShipmentState]:
         """The order's shipments as the edit rules see them: those reserved or running (as reserved),
@@ -160,16 +257,19 @@ class OrderEdits:
                 # Nothing half taken: a reservation under way is started first (its shipments run).
                 await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
                 result = self._result(placed, request)
-                return await self._apply(run.order_now(placed), request, result)
+                authorized = await self._reauthorize(placed, result)
+                return await self._apply(run.order_now(placed), request, result, authorized)
             finally:
                 run.editing = False
 
-    async def _apply(self, order: Order, request: EditOrderRequest, result: EditResult) -> EditOrderResult:
+    async def _apply(
+        self, order: Order, request: EditOrderRequest, result: EditResult, authorized: Money | None
+    ) -> EditOrderResult:
         run = self._run
         withdraw = sorted({r.shipment_id for r in result.releases if r.shipment_id in run.in_flight})
         money = self._payment_change(order, result)
         version = run.edits + 2
-        await self._record(order, request, result, version, withdraw, money)
+        await self._record(order, request, result, version, withdraw, money, authorized)
         run.edits += 1
         run.edited_order = result.order
         run.edit_withdrawn.extend(withdraw)
@@ -191,6 +291,7 @@ class OrderEdits:
             refund=money.refund,
             authorize=money.authorize,
             on_channel=money.on_channel,
+            authorized=authorized,
         )
 
     async def _record(
@@ -201,6 +302,7 @@ class OrderEdits:
         version: int,
         withdraw: list[str],
         money: PaymentChange,
+        authorized: Money | None,
     ) -> None:
         try:
             await self._steps.activity(
@@ -220,6 +322,7 @@ class OrderEdits:
                         "refund": money.refund.amount_minor,
                         "authorize": money.authorize.amount_minor,
                         "on_channel": money.on_channel,
+                        **({"reauthorized": authorized.amount_minor} if authorized is not None else {}),
                     },
                     cancel_items=_items_to_cancel(order, result, request),
                     reduced_items=[] if request.requested_by == order.channel else _reduced_items(order, result),
@@ -269,6 +372,25 @@ class OrderEdits:
         await workflow.wait_condition(lambda: all(sid not in run.in_flight for sid in withdraw))
         if run.cancel is None and await self._sourcing.reserve_now(order) and run.cancel is None:
             await self._fulfilment.start_pending(order)  # (cancelled meanwhile: the compensation releases it)
+
+
+def _payment_refused(err: ActivityError, amount: Money) -> ApplicationError:
+    """The edit's refusal for a new authorization that did not come about."""
+    if declined := refusal(err, ErrorType.PAYMENT_DECLINED):
+        return _refused(
+            f"the card declined {amount.format()} ({declined.message}): the order stays as it was", PAYMENT_DECLINED
+        )
+    if rejected := refusal(err, ErrorType.PAYMENT_REJECTED):
+        return _refused(
+            f"the payment provider cannot hold {amount.format()} without the customer ({rejected.message}):"
+            " take the added items as a new order",
+            NEEDS_PAYMENT,
+        )
+    return _refused(
+        f"the payment provider did not answer the authorization of {amount.format()}: the order stays as it was,"
+        " try again later",
+        PAYMENT_UNAVAILABLE,
+    )
 
 
 def _items_to_cancel(order: Order, result: EditResult, request: EditOrderRequest) -> list[str]:

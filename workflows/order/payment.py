@@ -103,6 +103,7 @@ class Payment:
 
     async def void_the_rest(self, order: Order) -> None:
         run = self._run
+        await self.after_reauthorizing()
         if run.payment is None or run.payment.amount.amount_minor - run.captured <= 0:
             return
         rest = Money(run.payment.amount.amount_minor - run.captured, order.currency)
@@ -128,12 +129,19 @@ class Payment:
     def nothing_left_to_ship(self) -> bool:
         return not self._run.pending and not self._run.remaining and not self._run.in_flight
 
+    async def after_reauthorizing(self) -> None:
+        """An edit replacing the authorization finishes first (the new one is then the payment)."""
+        if self._run.reauthorizing:
+            await workflow.wait_condition(lambda: not self._run.reauthorizing)
+
     async def _capture(self, order: Order, amount: int, *, final: bool = True) -> None:
         run = self._run
+        await self.after_reauthorizing()
         assert run.payment is not None
         everything_shipped = self.nothing_left_to_ship()
         money = Money(amount, order.currency)
         key = self._steps.key("capture")
+        run.capturing += 1
         try:
             await self._steps.activity(
                 Payments.capture_payment,
@@ -148,5 +156,7 @@ class Payment:
             workflow.logger.warning("capture refused for %s: %s", run.order_id, rejected.message)
             run.payment_status = PaymentStatus.CAPTURE_REFUSED
             return
+        finally:
+            run.capturing -= 1
         run.captured += amount
         run.payment_status = PaymentStatus.CAPTURED if everything_shipped else PaymentStatus.PARTIALLY_CAPTURED
