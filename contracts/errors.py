@@ -30,8 +30,8 @@ class ErrorType(StrEnum):
     """A return's step refused (out of order, does not add up); its first detail is the
     domain.return_lifecycle.ReturnStepRefusalKind."""
     ORDER_EDIT_REFUSED = "OrderEditRefused"
-    """A refused order edit; its first detail is the domain.order_edits.EditRefusalKind (or
-    `needs_payment`: an increase on an order whose payment we take)."""
+    """A refused order edit; its first detail is the domain.order_edits.EditRefusalKind, or one of
+    contracts.order_edits' payment refusals (`needs_payment`, `payment_declined`, `payment_unavailable`)."""
     CHANNEL_NOT_CONFIGURED = "ChannelNotConfigured"
     CHANNEL_RATE_LIMITED = "ChannelRateLimited"
     CHANNEL_UNAVAILABLE = "ChannelUnavailable"

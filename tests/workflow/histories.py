@@ -95,6 +95,8 @@ JOURNEYS: dict[str, str] = {
     "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
     "order_edited_before_it_shipped": f"{_TESTS}/test_order_edits.py::"
     "test_reducing_a_line_releases_its_units_and_the_capture_comes_to_the_new_total",
+    "order_edit_authorized_anew": f"{_TESTS}/test_order_edit_increases.py::"
+    "test_the_sandbox_card_is_authorized_anew_and_a_hold_that_covers_the_increase_is_kept[sqlite]",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

@@ -20,7 +20,7 @@ from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import assert_replays
+from tests.workflow.histories import assert_replays, record_history
 from tests.workflow.test_order_edits import _edit, _refusal, _reserved, _running, _ship, _shipments, partly_captured
 
 SECRET = "sk_test_oms_edit_increase"
@@ -203,6 +203,7 @@ async def test_the_sandbox_card_is_authorized_anew_and_a_hold_that_covers_the_in
         settled = _payment(db, order_id)
         assert (settled.authorized_minor, settled.captured_minor) == (3995, 3995)
         assert first in shipments
+        await record_history(temporal_client.get_workflow_handle(order_id), "order_edit_authorized_anew")
 
 
 async def test_an_increase_after_a_capture_is_refused(temporal_client, sqlite_database):
