@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
 from contracts.errors import ErrorType
-from contracts.payments import AuthorizePaymentInput, PaymentStepInput
+from contracts.payments import AuthorizePaymentInput, PaymentStepInput, ReauthorizePaymentInput
 from domain.money import Money
 from domain.payments import PaymentStatus
 from integrations.payments.mollie_gateway import CheckoutUnfinished, MollieGateway
@@ -370,3 +370,27 @@ def test_an_expired_payment_declines_the_order(database, gateway, mollie_url):
             )
         )
     assert (declined.value.type, declined.value.non_retryable) == (ErrorType.PAYMENT_DECLINED, True)
+
+
+def test_a_mollie_payment_is_never_authorized_anew_for_an_edit(database, gateway, mollie_url):
+    """The customer makes a Mollie payment at its checkout, for one amount: an edit that costs more
+    is refused (needs_payment in the workflow), and the payment stays as it was."""
+    payments = PaymentActivities(database.session_factory, _by_channel(gateway))
+    order = _recorded(database, 2_500)
+    payment_id = checkout(mollie_url, order.total, method="creditcard", status="authorized")
+    paid = payments.authorize_payment(
+        AuthorizePaymentInput(order.order_id, order.total, payment_id, f"{order.order_id}:authorize:1", order.placed_at)
+    )
+
+    data = ReauthorizePaymentInput(
+        order.order_id, paid.payment_id, eur(4_000), f"{order.order_id}:reauthorize:1", order.placed_at
+    )
+    with pytest.raises(ApplicationError) as raised:
+        payments.reauthorize_payment(data)
+
+    assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PAYMENT_REJECTED, True)
+    assert "at checkout" in raised.value.message
+    with UnitOfWork(database.session_factory) as uow:
+        record = uow.session.get(PaymentRecord, paid.payment_id)
+        assert record is not None and (record.provider_ref, record.authorized_minor) == (payment_id, 2_500)
+    assert at_mollie(mollie_url, payment_id)["status"] == "authorized"

@@ -22,7 +22,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
 from contracts.errors import ErrorType
-from contracts.payments import AuthorizePaymentInput, PaymentStepInput
+from contracts.payments import AuthorizePaymentInput, PaymentStepInput, ReauthorizePaymentInput, VoidReplacedInput
 from domain.money import Money
 from domain.payments import PaymentStatus
 from integrations.payments import PaymentRejected, StripeGateway
@@ -526,3 +526,87 @@ def test_a_declined_authorize_payment_activity_is_not_retried(database, gateway,
         assert "Your card was declined" in raised.value.message
 
     assert len(labelled(client, data.idempotency_key)) == 1
+
+
+# -- an edited order that costs more: authorized anew ----------------------------------------------
+
+
+def test_reauthorize_holds_the_new_amount_on_the_same_card_and_leaves_the_old_hold(gateway, client):
+    order_id = f"order-webshop-{uuid.uuid4().hex[:12]}"
+    method = card(client)
+    first = gateway.authorize(f"{order_id}:authorize:1", eur(2495), method, order_id)
+    key = f"{order_id}:reauthorize:1"
+
+    again = gateway.reauthorize(key, first.provider_ref, eur(3995), order_id)
+
+    assert again == GatewayPayment("stripe", again.provider_ref, "authorized", eur(3995))
+    intent = client.v1.payment_intents.retrieve(again.provider_ref)
+    assert (intent.status, intent.amount, intent.payment_method) == ("requires_capture", 3995, method)
+    assert labels(client, again.provider_ref) == {
+        "order_id": order_id,
+        "oms_step": key,
+        "oms_replaces": first.provider_ref,
+    }
+    assert client.v1.payment_intents.retrieve(first.provider_ref).status == "requires_capture"  # the caller voids it
+    # A retry of the step finds its intent and makes no second one.
+    assert _attempt(2).run(gateway.reauthorize, key, first.provider_ref, eur(3995), order_id) == again
+    assert [each.id for each in labelled(client, key)] == [again.provider_ref]
+
+
+def test_reauthorize_refuses_another_orders_intent(gateway, client):
+    other = authorized(gateway, client)
+    with pytest.raises(PaymentRejected, match="belongs to order"):
+        gateway.reauthorize("order-webshop-mine:reauthorize:1", other.provider_ref, eur(5000), "order-webshop-mine")
+
+
+def test_the_reauthorize_payment_activity_makes_the_new_hold_the_orders_payment(database, gateway, client):
+    order = _recorded_order(database, 2000)
+    payments = PaymentActivities(database.session_factory, gateway)
+    paid = payments.authorize_payment(
+        AuthorizePaymentInput(
+            order.order_id, order.total, card(client), f"{order.order_id}:authorize:1", order.placed_at
+        )
+    )
+    held = _payment(database, paid.payment_id).provider_ref
+    data = ReauthorizePaymentInput(
+        order.order_id, paid.payment_id, eur(2600), f"{order.order_id}:reauthorize:1", order.placed_at
+    )
+
+    done = _attempt(1).run(payments.reauthorize_payment, data)
+    assert done == _attempt(2).run(payments.reauthorize_payment, data)  # a retry answers from the record
+
+    assert (done.replaced_ref, done.replaced, done.payment.amount) == (held, eur(2000), eur(2600))
+    record = _payment(database, paid.payment_id)
+    assert record.provider_ref != held and (record.authorized_minor, record.status) == (2600, "AUTHORIZED")
+    replaced = VoidReplacedInput(
+        order.order_id, paid.payment_id, held, eur(2000), f"{order.order_id}:void:1", order.placed_at
+    )
+    payments.void_replaced_authorization(replaced)
+    payments.void_replaced_authorization(replaced)
+    assert client.v1.payment_intents.retrieve(held).status == "canceled"
+    assert client.v1.payment_intents.retrieve(record.provider_ref).status == "requires_capture"
+    after = _payment(database, paid.payment_id)
+    assert (after.authorized_minor, after.voided_minor, after.captured_minor) == (2600, 0, 0)
+    with UnitOfWork(database.session_factory) as uow:
+        kinds = [event.kind for event in order_store.order_events(uow.session, order.order_id)]
+    assert kinds.count("payment_reauthorized") == 1 and kinds.count("payment_voided") == 1
+
+
+def test_a_payment_captured_from_is_not_authorized_anew(database, gateway, client):
+    order = _recorded_order(database, 2000)
+    payments = PaymentActivities(database.session_factory, gateway)
+    paid = payments.authorize_payment(
+        AuthorizePaymentInput(
+            order.order_id, order.total, card(client), f"{order.order_id}:authorize:1", order.placed_at
+        )
+    )
+    payments.capture_payment(
+        PaymentStepInput(order.order_id, paid.payment_id, eur(500), f"{order.order_id}:capture:1", order.placed_at)
+    )
+    data = ReauthorizePaymentInput(
+        order.order_id, paid.payment_id, eur(2600), f"{order.order_id}:reauthorize:1", order.placed_at
+    )
+    with pytest.raises(ApplicationError) as raised:
+        payments.reauthorize_payment(data)
+    assert (raised.value.type, raised.value.non_retryable) == (ErrorType.PAYMENT_REJECTED, True)
+    assert labelled(client, data.idempotency_key) == []
