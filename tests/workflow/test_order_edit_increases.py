@@ -4,6 +4,7 @@ leaves the order and its hold as they were; something captured already is refuse
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import requests
@@ -13,17 +14,21 @@ from sqlalchemy import select
 from contracts.order_edits import EditChange
 from domain.money import Money
 from integrations.payments import StripeGateway
+from integrations.providers import GatewayPayment, PaymentGatewayUnavailable
+from integrations.sandbox.payments import SandboxPaymentGateway
 from persistence.models import PaymentRecord
 from persistence.read_model import order_versions
 from persistence.read_model import orders as order_store
 from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
-from tests.workflow.conftest import running_engine
+from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.histories import assert_replays, record_history
 from tests.workflow.test_order_edits import _edit, _refusal, _reserved, _running, _ship, _shipments, partly_captured
 
 SECRET = "sk_test_oms_edit_increase"
+TOKEN = "edit-increase-admin-token"
+STAFF_HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def _stripe(url: str) -> stripe.StripeClient:
@@ -225,3 +230,44 @@ async def test_an_increase_after_a_capture_is_refused(temporal_client, sqlite_da
         kind, message = await _refusal(temporal_client, order_id, added)
         assert kind == "needs_payment" and "captured already" in message
         assert _payment(db, order_id).authorized_minor == 4495
+
+
+class GatewayAwayForEdits(SandboxPaymentGateway):
+    """The sandbox, but it never answers a new authorization (down for as long as the edit waits)."""
+
+    def __init__(self) -> None:
+        self.asked = 0
+
+    def reauthorize(self, idempotency_key: str, provider_ref: str, amount: Money, order_id: str) -> GatewayPayment:
+        self.asked += 1
+        raise PaymentGatewayUnavailable("503 from the gateway")
+
+
+async def test_a_gateway_that_does_not_answer_refuses_the_edit_with_503_and_changes_nothing(
+    temporal_client, sqlite_database
+):
+    db = sqlite_database
+    gateway = GatewayAwayForEdits()
+    async with running_engine(temporal_client, db, gateway=gateway, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"MUG": 5, "CAP": 5})
+        order = make_order([("MUG", 1, 1000)], paid=False, payment_method="pm_card_visa")
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        first = await _reserved(engine, order_id)
+        before = _payment(db, order_id)
+
+        cap = {"kind": "add_line", "sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1500, "currency": "EUR"}}
+        with api_client(engine, TOKEN) as api:
+            response = await asyncio.to_thread(
+                api.post, f"/orders/{order_id}/edits", json={"changes": [cap]}, headers=STAFF_HEADERS
+            )
+        assert response.status_code == 503, response.text
+        assert response.json()["detail"]["refusal"] == "payment_unavailable"
+        assert gateway.asked == 4  # tried, then refused
+
+        after = _payment(db, order_id)
+        assert (after.provider_ref, after.authorized_minor) == (before.provider_ref, before.authorized_minor)
+        assert _shipments(db, order_id) == {first: ("RESERVED", {"MUG": 1})}
+        await _ship(temporal_client, first, "AMS", "3SMORE5")
+        await engine.wait_for_status(order_id, "SHIPPED")
+        assert _payment(db, order_id).captured_minor == 1495
