@@ -69,7 +69,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import REAUTHORIZE_RETRY, STEP_TIMEOUT
 
 from workflows.order.fulfilment import Fulfilment
-from workflows.order.payment import Payment
 from workflows.order.sourcing import Sourcing
 from workflows.order.steps import OrderSteps, refusal
 
@@ -86,12 +85,9 @@ def _refused(message: str, kind: str) -> ApplicationError:
 
 
 class OrderEdits:
-    def __init__(
-        self, run: OrderRun, steps: OrderSteps, sourcing: Sourcing, fulfilment: Fulfilment, payment: Payment
-    ) -> None:
+    def __init__(self, run: OrderRun, steps: OrderSteps, sourcing: Sourcing, fulfilment: Fulfilment) -> None:
         self._run = run
         self._steps = steps
-        self._payment = payment
         self._sourcing = sourcing
         self._fulfilment = fulfilment
         self._one_at_a_time = asyncio.Lock()
@@ -164,11 +160,13 @@ class OrderEdits:
         customer, the gateway away."""
         run = self._run
         order = run.order_now(placed)
-        amount = result.order.gateway_total()
-        if order.payment_collected or run.payment is None or amount.amount_minor <= run.payment.amount.amount_minor:
+        if order.payment_collected or result.difference.amount_minor <= 0:
             return None
-        if not workflow.patched(REAUTHORIZE):  # an edit refused before the re-authorization was made
+        if not workflow.patched(REAUTHORIZE):  # before, every increase on a card was refused
             raise _refused(f"the edit asks {result.difference.format()} more of the customer", NEEDS_PAYMENT)
+        amount = result.order.gateway_total()
+        if run.payment is None or amount.amount_minor <= run.payment.amount.amount_minor:
+            return None  # the hold covers it (no hold at all was refused by the checks above)
         if run.capturing:
             await workflow.wait_condition(lambda: not run.capturing)
         if run.cancel is not None:

@@ -51,7 +51,7 @@ class OrderWorkflow:
         self._backorders = backorders = Backorders(run, steps, payment)
         self._sourcing = sourcing = Sourcing(run, steps, backorders)
         self._fulfilment = fulfilment = Fulfilment(run, steps, payment)
-        self._edits = OrderEdits(run, steps, sourcing, fulfilment, payment)
+        self._edits = OrderEdits(run, steps, sourcing, fulfilment)
         self._returns = ReturnsDesk(run, steps)
         self._compensation = Compensation(run, steps, payment)
         self._outside = OutsideFulfilment(run, steps, self._intake, self._returns)
