@@ -1,14 +1,14 @@
 """What every staff page shares: who is signed in (`SignedIn`), the role check (`screen`), the page
 frame with its safety headers (`page`) and its 404 (`not_found`), messages carried across a
-redirect (`flash`, `redirect`, `FlashQuery`) and the form token every post carries (`FormToken`,
-`check_form`).
+redirect (`flash`, `redirect`, `FlashQuery`), the form token every post carries (`FormToken`,
+`check_form`) and how a step sent to a workflow is answered on the page (`workflow_answer`).
 
 A page a role may not use answers 403 with a page saying so; links to it are not drawn for that role
 (the templates ask `user.member.may(...)`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +25,8 @@ from api.deps import remember, session_member
 from config import Settings
 from domain.money import Money
 from domain.staff import Permission, StaffMember
+from services.errors import Conflict, NotFound, ServiceError, Unprocessable
+from services.gateway import EngineError, EngineUnavailable
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).resolve().parents[1] / "templates")
 PAGE_SIZE = 50
@@ -172,3 +174,24 @@ def read_flash(settings: Settings, value: str | None) -> dict[str, Any] | None:
     except BadSignature:
         return None
     return loaded if isinstance(loaded, dict) else None
+
+
+async def workflow_answer(call: Awaitable[object]) -> tuple[int, str]:
+    """Await a step sent to a workflow (through a service): (0, "") when it is taken, else the
+    status code and the words to show next to the form. Every screen that sends steps words its
+    refusals the same way."""
+    try:
+        await call
+    except NotFound as exc:
+        return status.HTTP_404_NOT_FOUND, exc.message
+    except Unprocessable as exc:
+        return status.HTTP_422_UNPROCESSABLE_CONTENT, f"refused: {exc.message}"
+    except Conflict as exc:
+        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
+    except EngineUnavailable as exc:
+        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: {exc.message} Try again in a moment."
+    except EngineError as exc:
+        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: the workflow engine refused the call ({exc.reason})"
+    except ServiceError as exc:
+        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
+    return 0, ""

@@ -32,6 +32,7 @@ from api.screens.pages import (
     read_flash,
     redirect,
     screen,
+    workflow_answer,
 )
 from contracts.return_lifecycle import (
     DisposeReturnRequest,
@@ -43,8 +44,7 @@ from contracts.return_lifecycle import (
 )
 from domain.return_lifecycle import Condition, Disposition, ReturnState, normalise_rma
 from domain.staff import Permission
-from services.errors import Conflict, NotFound, ServiceError, Unprocessable
-from services.gateway import EngineError, EngineUnavailable
+from services.errors import NotFound
 from services.return_screens import ReturnPage
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False, default_response_class=HTMLResponse)
@@ -67,25 +67,6 @@ EXPECTED = frozenset({ReturnState.REQUESTED.value, ReturnState.EXPIRED.value})
 EXTRA_RECEIPT_ROWS = 1
 """Rows per SKU beyond the first on the receive form: units of one SKU in a second condition."""
 MAX_LINES = 500
-
-
-async def _step(call: Callable[[], Awaitable[ReturnView]]) -> tuple[int, str]:
-    """Ask the workflow: (0, "") when the step is taken, else the status code and the words to show."""
-    try:
-        await call()
-    except NotFound as exc:
-        return status.HTTP_404_NOT_FOUND, exc.message
-    except Unprocessable as exc:
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, f"refused: {exc.message}"
-    except Conflict as exc:
-        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
-    except EngineUnavailable as exc:
-        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: {exc.message} Try again in a moment."
-    except EngineError as exc:
-        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: the workflow engine refused the call ({exc.reason})"
-    except ServiceError as exc:
-        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
-    return 0, ""
 
 
 # -- support ---------------------------------------------------------------------------------
@@ -177,7 +158,7 @@ async def decide(
         return _support_page(
             request, user, found, code=422, error="say why it is rejected: the customer is told", reason=words
         )
-    code, why = await _step(lambda: step(found.summary.return_id, ReturnDecision(user.member.label, words)))
+    code, why = await workflow_answer(step(found.summary.return_id, ReturnDecision(user.member.label, words)))
     if code:
         return _support_page(
             request, user, await asyncio.to_thread(screens.page, return_id), code=code, error=why, reason=words
@@ -359,7 +340,7 @@ async def receive(
     if problem:
         return _desk_page(request, user, found, places, code=422, error=problem, typed=typed)
     receipt = ReceiveReturnRequest(location_id, lines, user.member.label)
-    code, why = await _step(lambda: returns.receive(found.summary.return_id, receipt))
+    code, why = await workflow_answer(returns.receive(found.summary.return_id, receipt))
     if code:
         return _desk_page(
             request, user, await asyncio.to_thread(screens.page, return_id), places, code=code, error=why, typed=typed
@@ -425,8 +406,8 @@ async def dispose(
         return _desk_page(
             request, user, found, places, code=422, error="nothing to dispose of", typed={"dispose": rows}
         )
-    code, why = await _step(
-        lambda: returns.dispose(found.summary.return_id, DisposeReturnRequest(lines, user.member.label))
+    code, why = await workflow_answer(
+        returns.dispose(found.summary.return_id, DisposeReturnRequest(lines, user.member.label))
     )
     if code:
         return _desk_page(

@@ -30,6 +30,7 @@ from api.screens.pages import (
     read_flash,
     redirect,
     screen,
+    workflow_answer,
 )
 from config import Settings
 from contracts.shipments import StepConfirmation
@@ -38,8 +39,7 @@ from domain.limits import LEDGER_REASON, MAX_UNITS
 from domain.picking import ScanRefused, clean_counts, count_scan, missing_units, read_scan
 from domain.staff import Permission
 from persistence.models import Location
-from services.errors import Conflict, NotFound, ServiceError, Unprocessable
-from services.gateway import EngineError, EngineUnavailable
+from services.errors import NotFound, ServiceError
 from services.shipments import Shipments
 from services.warehouse import FloorShipment, WarehouseFloor
 
@@ -96,21 +96,7 @@ async def load(floor: WarehouseFloor, shipment_id: str) -> FloorShipment | None:
 
 async def confirmed(shipments: Shipments, shipment_id: str, confirmation: StepConfirmation) -> tuple[int, str]:
     """Confirm a step: (0, "") when it is recorded, else the status code and the reason to show."""
-    try:
-        await shipments.confirm(shipment_id, confirmation)
-    except NotFound as exc:
-        return status.HTTP_404_NOT_FOUND, exc.message
-    except Unprocessable as exc:
-        return status.HTTP_422_UNPROCESSABLE_CONTENT, f"refused: {exc.message}"
-    except Conflict as exc:
-        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
-    except EngineUnavailable as exc:
-        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: {exc.message} Try again in a moment."
-    except EngineError as exc:
-        return status.HTTP_503_SERVICE_UNAVAILABLE, f"not sent: the workflow engine refused the call ({exc.reason})"
-    except ServiceError as exc:
-        return status.HTTP_409_CONFLICT, f"refused: {exc.message}"
-    return 0, ""
+    return await workflow_answer(shipments.confirm(shipment_id, confirmation))
 
 
 # -- the pick list ---------------------------------------------------------------------------
