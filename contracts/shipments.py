@@ -5,10 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from temporalio import activity
 
-from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus
+from domain.fulfilment import DEFAULT_PICKUP_EXPIRY, ShipmentStatus, shipment_kind, sla_for
+
+if TYPE_CHECKING:
+    from contracts.inventory import ReservedShipment
+    from contracts.order_workflow import FulfilmentOptions
+    from domain.order import Order
 
 
 @dataclass
@@ -24,6 +30,24 @@ class ShipmentWorkflowInput:
     auto_confirm: bool = True
     sla_seconds: dict[str, int] = field(default_factory=dict)
     pickup_expiry_seconds: int = DEFAULT_PICKUP_EXPIRY
+
+    @classmethod
+    def of(cls, order: Order, shipment: ReservedShipment, options: FulfilmentOptions) -> ShipmentWorkflowInput:
+        """The input of a reserved shipment's workflow: the order's first shipments and an
+        exchange's replacement start the same ShipmentWorkflow from the same facts."""
+        kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
+        return cls(
+            order_id=order.order_id,
+            shipment_id=shipment.shipment_id,
+            location_id=shipment.location_id,
+            location_kind=shipment.location_kind,
+            lines=dict(shipment.lines),
+            kind=kind.value,
+            pickup_location_id=order.pickup_location_id,
+            auto_confirm=options.auto_confirm,
+            sla_seconds=sla_for(shipment.location_kind, options.slas or None),
+            pickup_expiry_seconds=options.pickup_expiry_seconds,
+        )
 
 
 @dataclass

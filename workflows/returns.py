@@ -50,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
         price_replacement,
         refund_instead,
     )
-    from domain.fulfilment import shipment_kind, sla_for
     from domain.money import Money
     from domain.order import Order
     from domain.return_lifecycle import (
@@ -484,21 +483,9 @@ class ReturnWorkflow:
     async def _ship(self, data: ReturnWorkflowInput, shipment: ReservedShipment) -> ShipmentOutcome:
         """The replacement leaves like any shipment of the order (the warehouse's screens list it)."""
         order, options = data.order, data.fulfilment or FulfilmentOptions()
-        kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
         return await workflow.execute_child_workflow(
             ShipmentWorkflow.run,
-            ShipmentWorkflowInput(
-                order_id=order.order_id,
-                shipment_id=shipment.shipment_id,
-                location_id=shipment.location_id,
-                location_kind=shipment.location_kind,
-                lines=dict(shipment.lines),
-                kind=kind.value,
-                pickup_location_id=order.pickup_location_id,
-                auto_confirm=options.auto_confirm,
-                sla_seconds=sla_for(shipment.location_kind, options.slas or None),
-                pickup_expiry_seconds=options.pickup_expiry_seconds,
-            ),
+            ShipmentWorkflowInput.of(order, shipment, options),
             id=shipment.shipment_id,
             task_queue=shipment.task_queue or workflow.info().task_queue,
             static_summary=f"exchange: {sum(shipment.lines.values())} units from {shipment.location_id}",

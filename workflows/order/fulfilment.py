@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.inventory import ReservedShipment
     from contracts.order_workflow import CancelRequest, FulfilmentOptions, OrderRun, ShipmentState
     from contracts.shipments import ShipmentOutcome, ShipmentWorkflowInput
-    from domain.fulfilment import ShipmentStatus, shipment_kind, sla_for
+    from domain.fulfilment import ShipmentStatus
     from domain.order import Order
     from domain.status import OrderStatus
     from workflows.shipment import ShipmentWorkflow
@@ -68,24 +68,13 @@ class Fulfilment:
                 await self._withdraw(shipment_id, handle, request)
 
     async def _start(self, order: Order, shipment: ReservedShipment, options: FulfilmentOptions) -> None:
-        kind = shipment_kind(shipment.location_id, order.pickup_location_id, shipment.transfer_to)
+        shipment_input = ShipmentWorkflowInput.of(order, shipment, options)
         handle = await workflow.start_child_workflow(
             ShipmentWorkflow.run,
-            ShipmentWorkflowInput(
-                order_id=order.order_id,
-                shipment_id=shipment.shipment_id,
-                location_id=shipment.location_id,
-                location_kind=shipment.location_kind,
-                lines=dict(shipment.lines),
-                kind=kind.value,
-                pickup_location_id=order.pickup_location_id,
-                auto_confirm=options.auto_confirm,
-                sla_seconds=sla_for(shipment.location_kind, options.slas or None),
-                pickup_expiry_seconds=options.pickup_expiry_seconds,
-            ),
+            shipment_input,
             id=shipment.shipment_id,
             task_queue=shipment.task_queue or workflow.info().task_queue,
-            static_summary=f"{kind.value} of {sum(shipment.lines.values())} units from {shipment.location_id}",
+            static_summary=f"{shipment_input.kind} of {sum(shipment.lines.values())} units from {shipment.location_id}",
         )
         self._run.in_flight[shipment.shipment_id] = shipment
         self._handles[shipment.shipment_id] = handle
