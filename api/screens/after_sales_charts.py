@@ -8,13 +8,13 @@ one per row, never a sum of two.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from api.screens.chart_parts import Chart, Table, decimal, major, percent
 from api.screens.svg import bar_chart
 from domain.money import Money
-from persistence.read_model.after_sales import AfterSalesRows
+from persistence.read_model.after_sales import AfterSalesRows, ChannelReturns, SkuReturns
 from services.reports import KpiCharts
 
 AFTER_SALES_KEYS = ("returns-by-sku", "returns-by-channel", "refunds-by-channel", "store-credit-by-channel", "defects")
@@ -74,64 +74,57 @@ def after_sales_totals(data: KpiCharts) -> list[tuple[str, str]]:
     return cards
 
 
+def _return_rates(
+    key: str, per: str, text: str, column: str, rows: Sequence[tuple[str, SkuReturns | ChannelReturns]]
+) -> Chart:
+    """A return-rate chart and its table: per SKU and per channel they differ only in what a row is."""
+    return Chart(
+        key,
+        f"Return rate per {per}",
+        text,
+        bar_chart(
+            key,
+            f"Return rate per {per} (%)",
+            [label for label, _ in rows],
+            [100 * (r.rate or 0.0) for _, r in rows],
+            _percent_label,
+        ),
+        Table(
+            [column, "units shipped", "units returned", "rate %", "returns", "top reasons"],
+            [
+                [
+                    label,
+                    str(r.units_shipped),
+                    str(r.units_returned),
+                    percent(r.units_returned, r.units_shipped),
+                    str(r.returns),
+                    _reasons(r.reasons),
+                ]
+                for label, r in rows
+            ],
+        ),
+        "after-sales",
+    )
+
+
 def after_sales_charts(data: KpiCharts, currency: str) -> list[Chart]:
     a = data.series.after_sales
     charts = [
-        Chart(
+        _return_rates(
             "returns-by-sku",
-            "Return rate per SKU",
+            "SKU",
             "Of the orders received in the window that shipped: the units of each SKU sent back so far (a "
             "parcel's shortfall not counted) against the units shipped, for the ten SKUs most returned, and "
             "the reasons given (units per reason, the top three).",
-            bar_chart(
-                "returns-by-sku",
-                "Return rate per SKU (%)",
-                [r.sku for r in a.returns_by_sku],
-                [100 * (r.rate or 0.0) for r in a.returns_by_sku],
-                _percent_label,
-            ),
-            Table(
-                ["sku", "units shipped", "units returned", "rate %", "returns", "top reasons"],
-                [
-                    [
-                        r.sku,
-                        str(r.units_shipped),
-                        str(r.units_returned),
-                        percent(r.units_returned, r.units_shipped),
-                        str(r.returns),
-                        _reasons(r.reasons),
-                    ]
-                    for r in a.returns_by_sku
-                ],
-            ),
-            "after-sales",
+            "sku",
+            [(r.sku, r) for r in a.returns_by_sku],
         ),
-        Chart(
+        _return_rates(
             "returns-by-channel",
-            "Return rate per channel",
+            "channel",
             "The same, per channel: units sent back of the units its orders in the window shipped.",
-            bar_chart(
-                "returns-by-channel",
-                "Return rate per channel (%)",
-                [r.channel for r in a.returns_by_channel],
-                [100 * (r.rate or 0.0) for r in a.returns_by_channel],
-                _percent_label,
-            ),
-            Table(
-                ["channel", "units shipped", "units returned", "rate %", "returns", "top reasons"],
-                [
-                    [
-                        r.channel,
-                        str(r.units_shipped),
-                        str(r.units_returned),
-                        percent(r.units_returned, r.units_shipped),
-                        str(r.returns),
-                        _reasons(r.reasons),
-                    ]
-                    for r in a.returns_by_channel
-                ],
-            ),
-            "after-sales",
+            "channel",
+            [(r.channel, r) for r in a.returns_by_channel],
         ),
     ]
     drawn = [r for r in a.refunds_by_channel if r.currency == currency]
