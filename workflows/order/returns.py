@@ -44,6 +44,14 @@ def _refused(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, kind, type=ErrorType.RETURN_REFUSED)
 
 
+def _fail_update_if_refused(err: ActivityError) -> None:
+    """A return the database refused (too many units, not shipped) fails the update with the
+    activity's reason; any other failure is left to the caller to raise."""
+    refused = refusal(err, ErrorType.RETURN_REFUSED)
+    if refused is not None:
+        raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_REFUSED) from None
+
+
 def _moved_from(run: OrderRun, closes: datetime) -> Callable[[], bool]:
     return lambda: run.window_closes_at != closes
 
@@ -138,10 +146,8 @@ class ReturnsDesk:
             try:
                 opened = await self._open(order, request)
             except ActivityError as err:
-                refused = refusal(err, ErrorType.RETURN_REFUSED)
-                if refused is None:
-                    raise
-                raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_REFUSED) from None
+                _fail_update_if_refused(err)
+                raise
             self._run.returns += 1
             handle = await workflow.start_child_workflow(
                 ReturnWorkflow.run,
@@ -180,10 +186,8 @@ class ReturnsDesk:
             try:
                 accepted = await self._accept(order, return_id, request)
             except ActivityError as err:
-                refused = refusal(err, ErrorType.RETURN_REFUSED)
-                if refused is None:
-                    raise
-                raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_REFUSED) from None
+                _fail_update_if_refused(err)
+                raise
             self._run.returns += 1
             return await self._steps.activity(
                 Returns.refund_return,
