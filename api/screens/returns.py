@@ -226,6 +226,34 @@ def _desk_page(
     )
 
 
+def _desk_list(
+    request: Request,
+    user: SignedIn,
+    floor: FloorDep,
+    screens: ReturnScreensDep,
+    *,
+    code: int = 200,
+    typed: str = "",
+    error: str | None = None,
+    flash: dict[str, Any] | None = None,
+) -> Response:
+    """The desk's front page: parcels expected at the person's locations and returns to dispose of."""
+    places = _my_places(user, floor)
+    expected, to_dispose = screens.desk(places)
+    return page(
+        request,
+        "returns/desk.html",
+        user,
+        code=code,
+        places=places,
+        expected=expected,
+        to_dispose=to_dispose,
+        typed=typed,
+        error=error,
+        flash=flash,
+    )
+
+
 @router.get("/returns-desk")
 def desk(
     request: Request,
@@ -235,19 +263,7 @@ def desk(
     settings: SettingsDep,
     flash_: FlashQuery = None,
 ) -> Response:
-    places = _my_places(user, floor)
-    expected, to_dispose = screens.desk(places)
-    return page(
-        request,
-        "returns/desk.html",
-        user,
-        places=places,
-        expected=expected,
-        to_dispose=to_dispose,
-        typed="",
-        error=None,
-        flash=read_flash(settings, flash_),
-    )
+    return _desk_list(request, user, floor, screens, flash=read_flash(settings, flash_))
 
 
 @router.post("/returns-desk/find")
@@ -269,21 +285,9 @@ def find_by_rma(
             pass
         else:
             return redirect(f"/dashboard/returns-desk/{quote(found.summary.return_id, safe='')}")
-    places = _my_places(user, floor)
-    expected, to_dispose = screens.desk(places)
     problem = f"no return {wanted}" if wanted else "that is not an RMA (it reads like RMA-7K3QX-9PDM2-1)"
-    return page(
-        request,
-        "returns/desk.html",
-        user,
-        code=status.HTTP_404_NOT_FOUND if wanted else status.HTTP_422_UNPROCESSABLE_CONTENT,
-        places=places,
-        expected=expected,
-        to_dispose=to_dispose,
-        typed=rma,
-        error=problem,
-        flash=None,
-    )
+    code = status.HTTP_404_NOT_FOUND if wanted else status.HTTP_422_UNPROCESSABLE_CONTENT
+    return _desk_list(request, user, floor, screens, code=code, typed=rma, error=problem)
 
 
 @router.get("/returns-desk/{return_id}")
