@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.money import Money, MoneyError
+from domain.sourcing import Destination
 
 CHANNELS = ("shopify", "woocommerce", "bol", "amazon", "pos", "webshop")
 # Who fulfils an order: we do (reserve, pick, pack, ship); the channel does (Amazon AFN/FBA: the
@@ -179,6 +180,17 @@ class Order:
         for line in self.lines:
             values[line.sku] = max(values.get(line.sku, 0), line.unit_price.amount_minor)
         return values
+
+    def destination(self) -> Destination:
+        """Where its goods go, for sourcing: the shipping address's country and coordinates and
+        the store it is collected at (click & collect)."""
+        address = self.shipping_address
+        return Destination(
+            country=address.country,
+            latitude=address.latitude,
+            longitude=address.longitude,
+            pickup_location_id=self.pickup_location_id,
+        )
 
     def demand(self) -> dict[str, int]:
         """Units wanted per SKU (a SKU may appear on several lines)."""

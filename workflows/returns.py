@@ -66,7 +66,6 @@ with workflow.unsafe.imports_passed_through():
         check_receipt,
         check_transition,
     )
-    from domain.sourcing import Destination
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.shipment import ShipmentWorkflow
 
@@ -433,7 +432,6 @@ class ReturnWorkflow:
     async def _reserve_replacement(self, order: Order, demand: dict[str, int]) -> list[ReservedShipment]:
         """Reserve the whole replacement (a lost race plans again), or nothing."""
         view = self.view()
-        address = order.shipping_address
         for _ in range(MAX_RESERVE_ATTEMPTS):
             self._reserve_attempts += 1
             result = await workflow.execute_activity_method(
@@ -444,12 +442,7 @@ class ReturnWorkflow:
                     f"{view.return_id}:exchange-reserve:{self._reserve_attempts}",
                     workflow.now(),
                     channel=order.channel,
-                    destination=Destination(
-                        country=address.country,
-                        latitude=address.latitude,
-                        longitude=address.longitude,
-                        pickup_location_id=order.pickup_location_id,
-                    ),
+                    destination=order.destination(),
                     unit_values=order.unit_values(),
                     exchange=f"x{view.rma.rsplit('-', 1)[-1]}",
                 ),

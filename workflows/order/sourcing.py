@@ -12,7 +12,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.cancellation import BY_DEADLINE, BY_SOURCING
     from domain.fulfilment import ShipmentStatus
     from domain.order import Order
-    from domain.sourcing import Destination
     from domain.status import OrderStatus
 
 from workflows.order.backorders import Backorders
@@ -86,7 +85,6 @@ class Sourcing:
             run.sourcing = False
 
     async def _reserve_activity(self, order: Order) -> ReserveStockResult:
-        address = order.shipping_address
         return await self._steps.activity(
             Inventory.reserve_stock,
             ReserveStockInput(
@@ -95,12 +93,7 @@ class Sourcing:
                 self._steps.key("reserve"),
                 workflow.now(),
                 channel=order.channel,
-                destination=Destination(
-                    country=address.country,
-                    latitude=address.latitude,
-                    longitude=address.longitude,
-                    pickup_location_id=order.pickup_location_id,
-                ),
+                destination=order.destination(),
                 unit_values=order.unit_values(),
                 round=self._run.reserved_rounds + 1,
             ),
