@@ -30,6 +30,19 @@ from worker import build_worker, location_worker, start_stock_feed, stock_feed_w
 from workflows.order import OrderWorkflow
 
 
+async def until(check: Callable[..., Any], what: str = "", timeout: float = 30) -> Any:
+    """Poll a blocking `check` (a query, the in-process API) off the event loop the worker runs on
+    until it answers something true; its last answer when time is up, or, given `what` it waits
+    for, an assertion naming it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = await asyncio.to_thread(check)
+        if value or time.monotonic() > deadline:
+            assert value or not what, what
+            return value
+        await asyncio.sleep(0.1)
+
+
 @dataclass
 class Engine:
     client: Client

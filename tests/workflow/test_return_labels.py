@@ -6,7 +6,6 @@ asking again for the same return answers it without a second return at Sendcloud
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -28,7 +27,7 @@ from sandboxes import sendcloud as sandbox
 from sandboxes.server import serve
 from services.intake import start_order
 from tests.factories import add_location, make_order, stock
-from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.conftest import Engine, api_client, running_engine, until
 
 TOKEN = "return-labels-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -75,16 +74,6 @@ async def _call(api: TestClient, method: str, path: str, **kwargs: Any) -> httpx
     return await asyncio.to_thread(api.request, method, path, headers=STAFF, **kwargs)
 
 
-async def _until(check: Any, what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = await asyncio.to_thread(check)
-        if found:
-            return found
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.1)
-
-
 async def _shipped_with_a_sendcloud_label(engine: Engine, api: TestClient) -> tuple[str, str]:
     db = engine.db
     add_location(db.session_factory, "AMS", **SENDER)
@@ -98,7 +87,7 @@ async def _shipped_with_a_sendcloud_label(engine: Engine, api: TestClient) -> tu
     )
     for step, more in steps:
         path, body = f"/shipments/{shipment_id}/{step}", {"location_id": "AMS", **more}
-        answer = await _until(
+        answer = await until(
             lambda path=path, body=body: (r := api.post(path, json=body, headers=STAFF)).status_code == 200 and r,
             f"{shipment_id}: {step}",
         )
@@ -142,7 +131,7 @@ async def test_temporal_retries_the_return_label_through_an_outage_and_one_label
                             view = return_labels.return_label_for(session, data.return_id)
                         return view is not None and view.status == "pending" and "HTTP 503" in (view.problem or "")
 
-                    await _until(pending, "the label shows pending while Sendcloud is away")
+                    await until(pending, "the label shows pending while Sendcloud is away")
                     _sandbox("POST", f"{sendcloud_url}/_sandbox/outage", {"down": False})
                     label = await handle.result()
                     assert label is not None and label.carrier == "postnl" and label.tracking_number.startswith("3S")

@@ -5,8 +5,6 @@ two requests never both take the last unit; a channel's own return is told back 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,7 +30,7 @@ from persistence.unit_of_work import UnitOfWork
 from services.returns import priced_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.conftest import Engine, api_client, running_engine, until
 from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 
@@ -65,15 +63,6 @@ def _refunded(engine: Engine, order_id: str) -> int:
 def _events(engine: Engine, order_id: str) -> list[tuple[str, str]]:
     with engine.db.session() as session:
         return [(event.kind, event.detail) for event in order_store.order_events(session, order_id)]
-
-
-async def _until(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await asyncio.to_thread(check)
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.1)
 
 
 def _order(**extra: Any) -> dict[str, Any]:
@@ -236,7 +225,7 @@ async def test_refunded_on_request_a_short_parcel_leaves_money_to_recover(tempor
             assert asked.status_code == 202, asked.text
             assert asked.json()["refund"]["amount_minor"] == 2000
             return_id = asked.json()["return_id"]
-            assert await _until(lambda: _refunded(engine, order_id) == 2000)
+            assert await until(lambda: _refunded(engine, order_id) == 2000)
             cancel = await _post(api, f"/returns/{return_id}/cancel")
             assert cancel.status_code == 409, cancel.text  # refunded already: receive it or let it expire
 
@@ -311,7 +300,7 @@ async def test_a_customer_request_is_approved_then_expires_and_is_still_received
                     record = session.get(ReturnRecord, asked.return_id)
                     return record is not None and record.state == "EXPIRED"
 
-            assert await _until(expired, timeout=20)
+            assert await until(expired, timeout=20)
             # Expired claims nothing: the mug may be asked back again.
             with database.session() as session:
                 assert returned_so_far(session, order_id) == {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,7 +25,7 @@ from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from tests.conftest import TestDatabase
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.conftest import Engine, api_client, running_engine, until
 from tests.workflow.histories import record_history
 
 TOKEN = "resolutions-admin-token"
@@ -36,15 +35,6 @@ EMAIL = "robin@example.org"
 
 async def _post(api: TestClient, path: str, body: dict[str, Any] | None = None) -> Any:
     return await asyncio.to_thread(api.post, path, json=body or {}, headers=STAFF)
-
-
-async def _until(check: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await asyncio.to_thread(check)
-        if value or time.monotonic() > deadline:
-            return value
-        await asyncio.sleep(0.1)
 
 
 def _order(**extra: Any) -> dict[str, Any]:
@@ -343,7 +333,7 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
             cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
             return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
             await _received_and_restocked(api, return_id, {"TEE": 1})
-            await _until(lambda: "exchange_waiting" in _event_kinds(engine, order_id))
+            await until(lambda: "exchange_waiting" in _event_kinds(engine, order_id))
             assert _return(engine, return_id).state == "DISPOSED"
             stock(database.session_factory, "AMS", {"CAP": 2})
             feed = StockFeedActivities(database.session_factory, {}, engine.client)

@@ -8,7 +8,6 @@ label is made once and served on the customer's own link."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -27,7 +26,7 @@ from sandboxes import sendcloud as sandbox
 from services.tracking import make_token
 from tests.factories import add_location, next_id, stock
 from tests.integration.screens import as_member, form_token
-from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.conftest import Engine, api_client, running_engine, until
 from tests.workflow.histories import record_history
 from tests.workflow.test_return_labels import TOKEN as LABELS_TOKEN
 from tests.workflow.test_return_labels import _shipped_with_a_sendcloud_label
@@ -43,16 +42,6 @@ WAREHOUSE_RTM = StaffMember("user-rtm", "ria@shop.example", Role.WAREHOUSE, froz
 async def _do(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """A blocking call (the in-process API, the sandbox) off the event loop the worker runs on."""
     return await asyncio.to_thread(call, *args, **kwargs)
-
-
-async def _until(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await asyncio.to_thread(check)
-        if value:
-            return value
-        assert time.monotonic() < deadline, what
-        await asyncio.sleep(0.1)
 
 
 def _order() -> dict[str, Any]:
@@ -154,7 +143,7 @@ async def test_a_customer_return_goes_through_support_and_the_returns_desk_to_th
             assert placed.status_code == 202, placed.text
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
-            await _until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
+            await until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
             track = await _do(_track_path, api, order_id)
 
             # The customer: the tracking page offers the return, the form takes it, the answer is the RMA.
@@ -200,7 +189,7 @@ async def test_a_customer_return_goes_through_support_and_the_returns_desk_to_th
                     view = return_labels.return_label_for(session, record.return_id)
                 return view is not None and view.status == "none"
 
-            await _until(no_label_step, "the label step ran at REQUESTED (no carrier here: the customer ships it)")
+            await until(no_label_step, "the label step ran at REQUESTED (no carrier here: the customer ships it)")
 
             # The returns desk at AMS: the parcel is expected there, found by a scanned RMA, received.
             token = _as(api, WAREHOUSE_AMS)
@@ -283,7 +272,7 @@ async def test_a_customer_return_goes_through_support_and_the_returns_desk_to_th
                 },
             )
             assert disposed.status_code == 303, disposed.text
-            settled = await _until(lambda: _return_of(engine, order_id).state == "RESOLVED", "the return settled")
+            settled = await until(lambda: _return_of(engine, order_id).state == "RESOLVED", "the return settled")
             assert settled
             assert _on_hand(engine, "AMS", "TEE") == 8
             done = _return_of(engine, order_id)
@@ -322,7 +311,7 @@ async def test_with_auto_approve_the_customers_request_is_requested_at_once_and_
                     view = return_labels.return_label_for(session, record.return_id)
                 return view is not None and view.status == "ready"
 
-            await _until(ready, "the return label was made at REQUESTED")
+            await until(ready, "the return label was made at REQUESTED")
             page = await _do(api.get, track)
             assert "Download your return label" in page.text and record.rma in page.text
             label = await _do(api.get, f"{track}/returns/{record.rma}/label")
@@ -360,7 +349,7 @@ async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temp
             placed = await _do(api.post, "/orders", json=_order(), headers=STAFF)
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
-            await _until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
+            await until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
             await _do(api.post, "/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
             form_path = f"/dashboard/orders/{order_id}/return"
             form = await _do(api.get, form_path)
@@ -372,6 +361,6 @@ async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temp
                 data={**typed, "reason": "changed mind", "restock": "yes", "here": "yes", "action": "create"},
             )
             assert created.status_code == 303, created.text
-            await _until(lambda: _return_of(engine, order_id).state == "RESOLVED", "settled at once")
+            await until(lambda: _return_of(engine, order_id).state == "RESOLVED", "settled at once")
             assert _on_hand(engine, "AMS", "TEE") == 8
             assert _refunded(engine, order_id) == _return_of(engine, order_id).refund_minor == 1000
