@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest_asyncio
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from temporalio.client import Client
 
 from activities.channel_returns import ReturnOpener
@@ -24,6 +25,8 @@ from contracts.order_workflow import OrderState
 from domain.status import OrderStatus
 from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, Warehouse
+from persistence.guarded_writes import inventory
+from persistence.models import PaymentRecord
 from persistence.read_model import orders as order_store
 from tests.conftest import TestDatabase
 from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
@@ -41,6 +44,26 @@ async def until(check: Callable[..., Any], what: str = "", timeout: float = 30) 
             assert value or not what, what
             return value
         await asyncio.sleep(0.1)
+
+
+def on_hand(engine: Engine, location: str, sku: str) -> int:
+    """Units on hand of `sku` at `location` as the database has them (0 when never stocked)."""
+    with engine.db.session() as session:
+        row = inventory.stock_row(session, location, sku)
+        return row.on_hand if row else 0
+
+
+def refunded(engine: Engine, order_id: str) -> int:
+    """Minor units refunded on the order's payment so far (0 without a payment)."""
+    with engine.db.session() as session:
+        payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+        return payment.refunded_minor if payment else 0
+
+
+def event_kinds(engine: Engine, order_id: str) -> list[str]:
+    """The kinds of the order's recorded events, oldest first."""
+    with engine.db.session() as session:
+        return [event.kind for event in order_store.order_events(session, order_id)]
 
 
 @dataclass

@@ -21,16 +21,15 @@ from contracts.returns import ReturnAccepted, ReturnRequest, ReturnRequestLine
 from domain.channels import ChannelPolicy
 from domain.return_lifecycle import RefundTiming
 from domain.status import OrderStatus
-from persistence.guarded_writes import inventory
 from persistence.master_data.channels import save_policy
-from persistence.models import PaymentRecord, ReturnRecord
+from persistence.models import ReturnRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.returns import returned_so_far
 from persistence.unit_of_work import UnitOfWork
 from services.returns import priced_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, running_engine, until
+from tests.workflow.conftest import Engine, api_client, on_hand, refunded, running_engine, until
 from tests.workflow.histories import record_history
 from workflows.order import OrderWorkflow
 
@@ -46,18 +45,6 @@ async def _get(api: TestClient, path: str) -> dict[str, Any]:
     response = await asyncio.to_thread(api.get, path, headers=STAFF)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def _on_hand(engine: Engine, location: str, sku: str) -> int:
-    with engine.db.session() as session:
-        row = inventory.stock_row(session, location, sku)
-        return row.on_hand if row else 0
-
-
-def _refunded(engine: Engine, order_id: str) -> int:
-    with engine.db.session() as session:
-        payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
-        return payment.refunded_minor if payment else 0
 
 
 def _events(engine: Engine, order_id: str) -> list[tuple[str, str]]:
@@ -141,7 +128,7 @@ async def test_requested_received_short_disposed_and_refunded_at_receipt(tempora
                 api, f"/returns/{return_id}/receive", {"location_id": "NOPE", "lines": [{"sku": "TEE", "quantity": 1}]}
             )
             assert nowhere.status_code == 422 and nowhere.json()["detail"]["refusal"] == "invalid", nowhere.text
-            assert _refunded(engine, order_id) == 0
+            assert refunded(engine, order_id) == 0
 
             received = await _post(
                 api,
@@ -198,8 +185,8 @@ async def test_requested_received_short_disposed_and_refunded_at_receipt(tempora
             after = await _post(api, f"/returns/{return_id}/cancel")
             assert after.status_code == 409 and after.json()["detail"]["refusal"] == "finished"
 
-        assert _refunded(engine, order_id) == 2000
-        assert _on_hand(engine, "AMS", "TEE") == 7 + 1  # the sellable one back on the shelf
+        assert refunded(engine, order_id) == 2000
+        assert on_hand(engine, "AMS", "TEE") == 7 + 1  # the sellable one back on the shelf
         kinds = [kind for kind, _ in _events(engine, order_id)]
         for kind in ("return_requested", "return_received", "return_disposed", "refunded", "return_resolved"):
             assert kinds.count(kind) == 1, (kind, kinds)
@@ -225,7 +212,7 @@ async def test_refunded_on_request_a_short_parcel_leaves_money_to_recover(tempor
             assert asked.status_code == 202, asked.text
             assert asked.json()["refund"]["amount_minor"] == 2000
             return_id = asked.json()["return_id"]
-            assert await until(lambda: _refunded(engine, order_id) == 2000)
+            assert await until(lambda: refunded(engine, order_id) == 2000)
             cancel = await _post(api, f"/returns/{return_id}/cancel")
             assert cancel.status_code == 409, cancel.text  # refunded already: receive it or let it expire
 
@@ -245,7 +232,7 @@ async def test_refunded_on_request_a_short_parcel_leaves_money_to_recover(tempor
                 api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 1}], "received": True}
             )
             assert again.status_code == 201, again.text
-        assert _refunded(engine, order_id) == 2000 + 1000  # the third unit; never the short one twice
+        assert refunded(engine, order_id) == 2000 + 1000  # the third unit; never the short one twice
         with database.session() as session:
             record = session.get(ReturnRecord, return_id)
             assert record is not None and record.over_refunded_minor == 1000
@@ -279,7 +266,7 @@ async def test_rejected_and_cancelled_requests_free_their_units(temporal_client,
         assert [
             kind for kind in kinds if kind in ("return_awaiting_approval", "return_rejected", "return_cancelled")
         ] == ["return_awaiting_approval", "return_rejected", "return_cancelled"]
-        assert _refunded(engine, order_id) == 0
+        assert refunded(engine, order_id) == 0
 
 
 async def test_a_customer_request_is_approved_then_expires_and_is_still_received_late(temporal_client, database):
@@ -407,4 +394,4 @@ async def test_a_channel_return_opens_once_and_is_told_back_to_the_channel(tempo
         )
         assert (call.received, call.sellable, call.short) == ({"TEE": 1}, {"TEE": 1}, {"TEE": 1})
         assert disposed.json()["status"] == "REFUND_ON_CHANNEL"  # the channel settles the money
-        assert _refunded(engine, order_id) == 0
+        assert refunded(engine, order_id) == 0

@@ -20,12 +20,11 @@ from domain.status import OrderStatus
 from domain.store_credit import CreditReason
 from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord, StoreCreditEntry
-from persistence.read_model import orders as order_store
 from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from tests.conftest import TestDatabase
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, running_engine, until
+from tests.workflow.conftest import Engine, api_client, event_kinds, running_engine, until
 from tests.workflow.histories import record_history
 
 TOKEN = "resolutions-admin-token"
@@ -86,11 +85,6 @@ def _credit_issued(engine: Engine, order_id: str) -> list[tuple[str, int, str | 
         return [(row.entry_id, row.amount_minor, row.reason) for row in rows]
 
 
-def _event_kinds(engine: Engine, order_id: str) -> list[str]:
-    with engine.db.session() as session:
-        return [event.kind for event in order_store.order_events(session, order_id)]
-
-
 async def _shipped(engine: Engine, api: TestClient, order: dict[str, Any]) -> str:
     placed = await _post(api, "/orders", order)
     assert placed.status_code == 202, placed.text
@@ -146,7 +140,7 @@ async def test_a_return_resolved_as_store_credit_credits_the_customer_once(tempo
         with engine.db.session() as session:
             record = session.get(ReturnRecord, return_id)
             assert record is not None and (record.status, record.resolution) == ("CREDITED", "store_credit")
-        kinds = _event_kinds(engine, order_id)
+        kinds = event_kinds(engine, order_id)
         assert kinds.count("store_credit:issued") == 1 and "refunded" not in kinds, kinds
         handle = engine.client.get_workflow_handle(return_id, result_type=ReturnAccepted)
         assert (await handle.result()).status == "CREDITED"
@@ -183,7 +177,7 @@ async def test_an_order_paid_partly_with_credit_is_refunded_in_full_split(tempor
         assert _return(engine, return_id).refund_minor == 495  # the money back; the credit is on the ledger
         assert _balance(database) == 2505
         assert _credit_issued(engine, order_id) == [(f"{return_id}:credit", 2505, CreditReason.RETURN.value)]
-        kinds = _event_kinds(engine, order_id)
+        kinds = event_kinds(engine, order_id)
         assert kinds.count("refunded") == 2 and kinds.count("store_credit:issued") == 1, kinds
 
 
@@ -263,7 +257,7 @@ async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment
         # 10 - 3 shipped + 1 back on the shelf - 1 replacement gone; nothing left reserved.
         assert _stock_of(engine, "AMS", "TEE") == (7, 0)
         assert _payment(engine, order_id) == (4745, 0)  # like for like: no money moves
-        kinds = _event_kinds(engine, order_id)
+        kinds = event_kinds(engine, order_id)
         for kind in ("exchange_reserved", "exchange_shipped", "return_resolved"):
             assert kinds.count(kind) == 1, (kind, kinds)
         handle = engine.client.get_workflow_handle(return_id, result_type=ReturnAccepted)
@@ -322,7 +316,7 @@ async def test_an_exchange_out_of_stock_is_refunded_instead(temporal_client, dat
         assert (record.state, record.status, record.replacement_shipment_id) == ("RESOLVED", "REFUNDED", None)
         assert record.refund_minor == 1000
         assert _payment(engine, order_id) == (4745, 1000)
-        assert "exchange_refunded_instead" in _event_kinds(engine, order_id)
+        assert "exchange_refunded_instead" in event_kinds(engine, order_id)
 
 
 async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_restock(temporal_client, database):
@@ -333,7 +327,7 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
             cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
             return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
             await _received_and_restocked(api, return_id, {"TEE": 1})
-            await until(lambda: "exchange_waiting" in _event_kinds(engine, order_id))
+            await until(lambda: "exchange_waiting" in event_kinds(engine, order_id))
             assert _return(engine, return_id).state == "DISPOSED"
             stock(database.session_factory, "AMS", {"CAP": 2})
             feed = StockFeedActivities(database.session_factory, {}, engine.client)

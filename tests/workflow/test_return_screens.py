@@ -18,15 +18,13 @@ from sqlalchemy import select
 
 from contracts.returns import ReturnAccepted
 from domain.staff import Role, StaffMember
-from persistence.guarded_writes import inventory
-from persistence.models import PaymentRecord, ReturnRecord
-from persistence.read_model import orders as order_store
+from persistence.models import ReturnRecord
 from persistence.read_model import return_labels
 from sandboxes import sendcloud as sandbox
 from services.tracking import make_token
 from tests.factories import add_location, next_id, stock
 from tests.integration.screens import as_member, form_token
-from tests.workflow.conftest import Engine, api_client, running_engine, until
+from tests.workflow.conftest import Engine, api_client, event_kinds, on_hand, refunded, running_engine, until
 from tests.workflow.histories import record_history
 from tests.workflow.test_return_labels import TOKEN as LABELS_TOKEN
 from tests.workflow.test_return_labels import _shipped_with_a_sendcloud_label
@@ -104,23 +102,6 @@ def _return_of(engine: Engine, order_id: str) -> ReturnRecord:
         return record
 
 
-def _on_hand(engine: Engine, location: str, sku: str) -> int:
-    with engine.db.session() as session:
-        row = inventory.stock_row(session, location, sku)
-        return row.on_hand if row else 0
-
-
-def _refunded(engine: Engine, order_id: str) -> int:
-    with engine.db.session() as session:
-        payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
-        return payment.refunded_minor if payment else 0
-
-
-def _event_kinds(engine: Engine, order_id: str) -> list[str]:
-    with engine.db.session() as session:
-        return [event.kind for event in order_store.order_events(session, order_id)]
-
-
 def _as(api: TestClient, member: StaffMember | None) -> str:
     """The person on the dashboard's pages from now on (None: whoever the cookie signs in); their form token."""
     if member is None:
@@ -143,7 +124,7 @@ async def test_a_customer_return_goes_through_support_and_the_returns_desk_to_th
             assert placed.status_code == 202, placed.text
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
-            await until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
+            await until(lambda: on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
             track = await _do(_track_path, api, order_id)
 
             # The customer: the tracking page offers the return, the form takes it, the answer is the RMA.
@@ -274,15 +255,15 @@ async def test_a_customer_return_goes_through_support_and_the_returns_desk_to_th
             assert disposed.status_code == 303, disposed.text
             settled = await until(lambda: _return_of(engine, order_id).state == "RESOLVED", "the return settled")
             assert settled
-            assert _on_hand(engine, "AMS", "TEE") == 8
+            assert on_hand(engine, "AMS", "TEE") == 8
             done = _return_of(engine, order_id)
             assert done.status == "REFUNDED" and done.refund_minor > 0
-            assert _refunded(engine, order_id) == done.refund_minor
+            assert refunded(engine, order_id) == done.refund_minor
             _as(api, None)
             final = await _do(api.get, f"/dashboard/returns/{record.return_id}")
             assert 'id="state">RESOLVED' in final.text and "returned damaged" in final.text
             assert "Refunded" in (await _do(api.get, track)).text
-    kinds = _event_kinds(engine, order_id)
+    kinds = event_kinds(engine, order_id)
     assert kinds.count("return_without_label") == 1
     assert kinds.count("return_awaiting_approval") == 1 and kinds.count("return_approved") == 1
 
@@ -337,7 +318,7 @@ async def test_with_auto_approve_the_customers_request_is_requested_at_once_and_
             handle = engine.client.get_workflow_handle(record.return_id, result_type=ReturnAccepted)
             assert (await handle.result()).status == "REFUND_ON_CHANNEL"  # it came paid: the shop refunds it
             await record_history(handle, "return_labelled_when_requested")
-    assert _event_kinds(engine, order_id).count("return_label") == 1
+    assert event_kinds(engine, order_id).count("return_label") == 1
 
 
 async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temporal_client, database):
@@ -349,7 +330,7 @@ async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temp
             placed = await _do(api.post, "/orders", json=_order(), headers=STAFF)
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
-            await until(lambda: _on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
+            await until(lambda: on_hand(engine, "AMS", "TEE") == 7, "the tees left AMS")
             await _do(api.post, "/dashboard/login", data={"token": TOKEN, "next": "/dashboard"})
             form_path = f"/dashboard/orders/{order_id}/return"
             form = await _do(api.get, form_path)
@@ -362,5 +343,5 @@ async def test_support_settles_goods_handed_in_at_once_from_the_return_form(temp
             )
             assert created.status_code == 303, created.text
             await until(lambda: _return_of(engine, order_id).state == "RESOLVED", "settled at once")
-            assert _on_hand(engine, "AMS", "TEE") == 8
-            assert _refunded(engine, order_id) == _return_of(engine, order_id).refund_minor == 1000
+            assert on_hand(engine, "AMS", "TEE") == 8
+            assert refunded(engine, order_id) == _return_of(engine, order_id).refund_minor == 1000

@@ -9,9 +9,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from persistence.guarded_writes import inventory
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, running_engine
+from tests.workflow.conftest import api_client, on_hand, running_engine
 from tests.workflow.histories import record_history
 
 TOKEN = "returns-admin-token"
@@ -26,12 +25,6 @@ async def _get(api: TestClient, path: str) -> dict[str, Any]:
     response = await asyncio.to_thread(api.get, path, headers=STAFF)
     assert response.status_code == 200, response.text
     return response.json()
-
-
-def _on_hand(engine: Engine, location: str, sku: str) -> int:
-    with engine.db.session() as session:
-        row = inventory.stock_row(session, location, sku)
-        return row.on_hand if row else 0
 
 
 def _webshop_order(**extra: Any) -> dict[str, Any]:
@@ -61,7 +54,7 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             assert placed.status_code == 202, placed.text
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
-            assert _on_hand(engine, "AMS", "TEE") == 7
+            assert on_hand(engine, "AMS", "TEE") == 7
 
             too_many = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 4}]})
             assert too_many.status_code == 422, too_many.text
@@ -92,8 +85,8 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             again = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "MUG", "quantity": 1}]})
             assert again.status_code == 422, again.text  # nothing left to return
 
-            assert _on_hand(engine, "AMS", "TEE") == 9  # two back on the shelf; the damaged one not
-            assert _on_hand(engine, "AMS", "MUG") == 4
+            assert on_hand(engine, "AMS", "TEE") == 9  # two back on the shelf; the damaged one not
+            assert on_hand(engine, "AMS", "MUG") == 4
             view = await _get(api, f"/orders/{order_id}")
             assert [(r["status"], r["refund"]["amount_minor"]) for r in view["returns"]] == [
                 ("REFUNDED", 2000),
