@@ -105,11 +105,30 @@ def _disposition_lines(data: DisposeReturnRequest) -> list[DispositionLine]:
     return [DispositionLine(line.sku, line.quantity, line.disposition, line.reason) for line in data.lines]  # type: ignore[arg-type]
 
 
+def _first_view(data: ReturnWorkflowInput) -> ReturnView:
+    opened, request = data.opened, data.request
+    return ReturnView(
+        return_id=opened.return_id,
+        order_id=opened.order_id,
+        rma=opened.rma,
+        state=opened.state,
+        source=request.source,
+        announced=dict(opened.announced),
+        refund=Money.zero(data.order.currency),
+        external_rma=request.external_rma,
+        expires_at=opened.expires_at,
+        resolution=request.resolution,
+    )
+
+
 @workflow.defn
 class ReturnWorkflow:
-    def __init__(self) -> None:
-        self._data: ReturnWorkflowInput | None = None
-        self._view: ReturnView | None = None
+    @workflow.init
+    def __init__(self, data: ReturnWorkflowInput) -> None:
+        """The view exists before any handler runs: a step asked the moment the return was opened
+        (a receipt right after the request) is checked against it, never against nothing."""
+        self._data: ReturnWorkflowInput | None = data
+        self._view: ReturnView | None = _first_view(data)
         self._one_step_at_a_time = asyncio.Lock()
         self._refunded_on_request = False
         self._due_at_receipt: Money | None = None
@@ -214,19 +233,6 @@ class ReturnWorkflow:
     @workflow.run
     async def run(self, data: ReturnWorkflowInput) -> ReturnAccepted:
         opened, request = data.opened, data.request
-        self._data = data
-        self._view = ReturnView(
-            return_id=opened.return_id,
-            order_id=opened.order_id,
-            rma=opened.rma,
-            state=opened.state,
-            source=request.source,
-            announced=dict(opened.announced),
-            refund=Money.zero(data.order.currency),
-            external_rma=request.external_rma,
-            expires_at=opened.expires_at,
-            resolution=request.resolution,
-        )
         if opened.refund.amount_minor > 0:
             await self._refund(opened.refund)
             self._refunded_on_request = True

@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from domain.status import OrderStatus
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import api_client, on_hand, running_engine
 from tests.workflow.histories import record_history
@@ -54,6 +55,7 @@ async def test_a_return_restocks_where_it_shipped_from_and_refunds_what_was_paid
             assert placed.status_code == 202, placed.text
             order_id = placed.json()["order_id"]
             await engine.wait_for_status(order_id, "SHIPPED")
+            await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)  # the returns window is open
             assert on_hand(engine, "AMS", "TEE") == 7
 
             too_many = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 4}]})
