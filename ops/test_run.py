@@ -18,6 +18,8 @@ from config import PROJECT_ROOT
 TEST_ROLE = "oms_test"
 TEST_PASSWORD = "oms_test"  # noqa: S105 - a throwaway local test role, not a secret
 TEST_DATABASE = "oms_test"
+DEFAULT_WORKERS = 3
+"""pytest-xdist workers (OMS_TEST_WORKERS): measured on two cores, see parallel()."""
 
 
 class NoPostgres(Exception):
@@ -48,9 +50,10 @@ def local_postgres() -> str:
         started = subprocess.run(["pg_ctlcluster", version, name, "start"], capture_output=True, text=True, check=False)
         if started.returncode != 0:
             raise NoPostgres(f"pg_ctlcluster {version} {name} start failed: {started.stderr.strip()}")
-    # Databases left by an interrupted earlier run (the tests' own and the e2e ones) go first.
+    # Databases left by an interrupted earlier run (the tests' own, each xdist worker's, the e2e ones) go first.
     leftovers = _psql(
-        f"SELECT datname FROM pg_database WHERE datname = '{TEST_DATABASE}' OR datname LIKE 'oms\\_e2e\\_%'"  # noqa: S608
+        f"SELECT datname FROM pg_database WHERE datname = '{TEST_DATABASE}' "  # noqa: S608
+        f"OR datname LIKE 'oms\\_e2e\\_%' OR datname LIKE '{TEST_DATABASE}\\_gw%'"
     )
     for name in leftovers.split():
         _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -89,6 +92,16 @@ def chromium() -> str:
     return found
 
 
+def parallel(env: dict[str, str]) -> list[str]:
+    """The whole suite over pytest-xdist workers, a test file per worker at a time (a file's module
+    fixtures, such as a running engine, start once). Most of a test's time is spent waiting on the
+    Temporal server, the engine's processes and the databases, so more workers than cores pay off;
+    each worker has its own Temporal dev server and PostgreSQL database (tests/conftest.py).
+    OMS_TEST_WORKERS=1 runs everything in one process."""
+    workers = int(env.get("OMS_TEST_WORKERS") or DEFAULT_WORKERS)
+    return ["tests"] if workers <= 1 else ["-n", str(workers), "--dist", "loadfile", "tests"]
+
+
 def lint() -> int:
     venv_bin = os.path.dirname(sys.executable)
     for command in (["ruff", "check", "."], ["ruff", "format", "--check", "."], ["mypy", "."]):
@@ -122,7 +135,7 @@ def main(argv: list[str]) -> int:
                 print(f"make test: Chromium is required in CI: {exc}", file=sys.stderr)
                 return 1
             print(f"make test: browser tests will be skipped: {exc}", file=sys.stderr, flush=True)
-    code = subprocess.call([sys.executable, "-m", "pytest", *(argv or ["tests"])], cwd=PROJECT_ROOT, env=env)
+    code = subprocess.call([sys.executable, "-m", "pytest", *(argv or parallel(env))], cwd=PROJECT_ROOT, env=env)
     if code == 5:
         print("make test: pytest collected no tests: that is a failure, not a pass", file=sys.stderr)
         return 1

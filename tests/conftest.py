@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import psycopg
 import pytest
 import pytest_asyncio
 from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from temporalio.client import Client
 
@@ -63,8 +65,29 @@ def postgres_url() -> str:
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        url = _worker_database(url, worker)
     upgrade_to_head(url)
     return url
+
+
+def _worker_database(base_url: str, worker: str) -> str:
+    """Under pytest-xdist each worker truncates and migrates a database of its own (`<base>_gw0`, ...),
+    made fresh from the base database's connection: tests in two workers never see each other's rows."""
+    base = make_url(base_url)
+    name = f"{base.database}_{worker}"
+    with psycopg.connect(
+        host=base.host,
+        port=base.port,
+        user=base.username,
+        password=base.password,
+        dbname=base.database,
+        autocommit=True,
+    ) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -144,13 +144,13 @@ def test_the_keys_are_read_in_order() -> None:
     [
         ("", "at least one key"),
         (",", "at least one key"),
-        (base64.b64encode(os.urandom(32)).decode(), "entry 1 must be `id:base64"),
-        (f"k 1:{base64.b64encode(os.urandom(32)).decode()}", "entry 1 must be"),
-        (f":{base64.b64encode(os.urandom(32)).decode()}", "entry 1 must be"),
+        (base64.b64encode(bytes(range(32))).decode(), "entry 1 must be `id:base64"),
+        (f"k 1:{base64.b64encode(bytes(range(32))).decode()}", "entry 1 must be"),
+        (f":{base64.b64encode(bytes(range(32))).decode()}", "entry 1 must be"),
         ("k1:not base64!", "'k1' is not valid base64"),
-        (f"k1:{base64.b64encode(os.urandom(16)).decode()}", "'k1' is 16 bytes, AES-256 takes 32"),
-        (f"k1:{base64.b64encode(os.urandom(33)).decode()}", "'k1' is 33 bytes"),
-        (f"{_keys(NEW)},{_keys((NEW[0], os.urandom(32)))}", "names key id '2026-07' twice"),
+        (f"k1:{base64.b64encode(bytes(range(16))).decode()}", "'k1' is 16 bytes, AES-256 takes 32"),
+        (f"k1:{base64.b64encode(bytes(range(33))).decode()}", "'k1' is 33 bytes"),
+        (f"{_keys(NEW)},{_keys((NEW[0], bytes(range(32))))}", "names key id '2026-07' twice"),
     ],
 )
 def test_malformed_keys_are_refused_naming_what_is_wrong_but_never_the_key(value: str, says: str) -> None:
