@@ -69,6 +69,8 @@ TRACKING_NUMBER = 100
 LABEL_REF = 200
 PAYMENT_ID = 200
 PAYMENT_PROVIDER = 32
+PAYMENT_PURPOSE = 20
+"""domain.payments.PaymentPurpose."""
 PROVIDER_REF = 200
 """A payment provider's id for the payment (Stripe's are about 30 characters)."""
 PERSON = 200

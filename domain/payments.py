@@ -23,3 +23,24 @@ class PaymentStatus(StrEnum):
     CAPTURE_REFUSED = "CAPTURE_REFUSED"
     """The gateway refused a capture after the goods had left: a person looks at it (the order's
     live view says so; the record stays as it was)."""
+
+
+class PaymentPurpose(StrEnum):
+    """What a payment of an order pays for: an order may hold several (one row each)."""
+
+    ORDER = "order"
+    """The order itself, authorized at intake (`payment-<order id>`)."""
+    EXCHANGE_DIFFERENCE = "exchange_difference"
+    """What an exchange's replacement costs more than the returned units were worth, charged on
+    the order's saved card (`payment-<order id>-x<the return's number>`)."""
+
+
+def order_payment_id(order_id: str) -> str:
+    """The id of the order's own payment (the one authorized at intake)."""
+    return f"payment-{order_id}"
+
+
+def extra_payment_id(order_id: str, tag: str) -> str:
+    """The id of a further payment of the order, `tag` naming what it pays for (`x1`: the
+    difference of the order's first exchange)."""
+    return f"payment-{order_id}-{tag}"

@@ -450,6 +450,10 @@ class CarrierEventRecord(Base):
 
 
 class PaymentRecord(Base):
+    """One payment of an order through our gateway. An order holds its own (`payment-<order id>`,
+    purpose "order") and may hold extra ones: an exchange's difference charged on the same card
+    (domain.payments.PaymentPurpose). Refunds spread over them (domain.refund_spread)."""
+
     __tablename__ = "payments"
 
     payment_id: Mapped[str] = mapped_column(String(limits.PAYMENT_ID), primary_key=True)
@@ -464,6 +468,10 @@ class PaymentRecord(Base):
     refunded_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purpose: Mapped[str] = mapped_column(String(limits.PAYMENT_PURPOSE), default="order", server_default="order")
+    """domain.payments.PaymentPurpose: the order itself, or an exchange's difference."""
+    return_id: Mapped[str | None] = mapped_column(String(limits.RETURN_ID), nullable=True)
+    """The return whose exchange this payment's difference paid for (extra payments only)."""
 
 
 class StoreCreditAccount(Base):
@@ -626,6 +634,12 @@ class ReturnRecord(Base):
     """An exchange's replacement lines as priced at the request: [{sku, quantity, unit_price_minor}]."""
     replacement_shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True)
     """The new shipment of the order that carries an exchange's replacement."""
+    difference_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """What an exchange's replacement cost more than the returned units were worth: asked of the
+    customer's card (the payment is the one whose return_id is this return's)."""
+    difference_status: Mapped[str | None] = mapped_column(String(limits.STATUS), nullable=True)
+    """AUTHORIZED when the card took it (the payment's own status tells from then on), DECLINED or
+    REJECTED (a provider that cannot charge without the customer) when it did not."""
 
     __table_args__ = (
         Index("ix_returns_created", "created_at"),  # returns in a window (KPI report, charts)

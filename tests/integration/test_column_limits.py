@@ -54,6 +54,7 @@ from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
+from domain.payments import PaymentPurpose, PaymentStatus, extra_payment_id
 from domain.return_lifecycle import RefundTiming, ReturnState, rma_number
 from domain.staff import Role
 from domain.status import OrderStatus
@@ -226,7 +227,10 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "order_lines.unit_price_minor": Intake("amount"),
     "order_lines.total_minor": Intake("amount"),
     "order_lines.external_line_id": Intake("external_line_id"),
-    "payments.payment_id": Derived("payment-<order id>", len("payment-") + LONGEST_ORDER_ID),
+    "payments.payment_id": Derived(
+        "payment-<order id>[-x<the return's number>]",
+        len(extra_payment_id("o" * LONGEST_ORDER_ID, f"x{limits.MAX_UNITS}")),
+    ),
     "payments.order_id": ORDER_ID,
     "payments.provider": Derived("the gateway's name (sandbox, stripe)"),
     "payments.provider_ref": Derived("the gateway's id of the payment (Stripe: about 30 characters)"),
@@ -236,6 +240,8 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "payments.captured_minor": ORDER_AMOUNT,
     "payments.voided_minor": ORDER_AMOUNT,
     "payments.refunded_minor": ORDER_AMOUNT,
+    "payments.purpose": Derived("domain.payments.PaymentPurpose", _enum_longest(PaymentPurpose)),
+    "payments.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "products.sku": Staff("PUT /catalogue/{sku}", "sku"),
     "products.name": Staff(ProductPut, "name"),
     "products.ean": Derived("a GTIN with a verified check digit (at most 14 digits)", 14),
@@ -256,6 +262,8 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "returns.resolution": Staff(ReturnBody, "resolution"),
     "returns.location_id": Staff(ReceiveBody, "location_id"),
     "returns.over_refunded_minor": ORDER_AMOUNT,
+    "returns.difference_minor": Derived("a replacement's price (staff-priced) less what came"),
+    "returns.difference_status": Derived("a payment status, or REJECTED", _enum_longest((*PaymentStatus, "REJECTED"))),
     "returns.replacement_shipment_id": Derived(
         "shipment-<order id>-<location id>-x<the return's number>",
         len(shipment_id_for("o" * LONGEST_ORDER_ID, "L" * limits.LOCATION_ID, exchange=f"x{limits.MAX_UNITS}")),
