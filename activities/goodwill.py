@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from temporalio import activity
 
@@ -21,7 +20,8 @@ from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.master_data.channels import policy_for
-from persistence.models import GoodwillRecord, OrderRecord, PaymentRecord
+from persistence.models import GoodwillRecord, OrderRecord
+from persistence.read_model import order_payments
 from persistence.unit_of_work import UnitOfWork
 
 
@@ -49,24 +49,28 @@ class GoodwillActivities(GoodwillSteps):
         with UnitOfWork(self._session_factory) as uow:
             record = uow.session.get(GoodwillRecord, data.goodwill_id)
             assert record is not None, data.goodwill_id
-            payment = goodwill_store.order_payment(uow.session, record.order_id)
-            assert payment is not None, record.order_id  # reserved as a refund: there is one
-            provider, provider_ref = payment.provider, payment.provider_ref
             amount = Money(record.amount_minor, record.currency)
-        try:
-            self._gateways.for_provider(provider).refund(key, provider_ref, amount)
-        except (PaymentRejected, UnknownGateway) as exc:
-            raise rejected(exc) from exc
-        except PaymentGatewayUnavailable as exc:
-            raise gateway_failure(exc) from exc
+            # Reserved as a refund under the order's lock, within what all its payments hold: spread
+            # over them, the newest extra payment first (domain.refund_spread).
+            draws = order_payments.plan_refund(uow.session, record.order_id, amount)
+        drawn = sum(draw.amount.amount_minor for draw in draws)
+        if drawn < amount.amount_minor:  # a return refunded meanwhile: never more than the payments hold
+            left = Money(drawn, amount.currency)
+            raise rejected(PaymentRejected(f"only {left.format()} is left to refund on the order's payments"))
+        for draw in draws:
+            try:
+                self._gateways.for_provider(draw.provider).refund(draw.step_key(key), draw.provider_ref, draw.amount)
+            except (PaymentRejected, UnknownGateway) as exc:
+                raise rejected(exc) from exc
+            except PaymentGatewayUnavailable as exc:
+                raise gateway_failure(exc) from exc
 
         def effect(session: Session) -> GoodwillResult:
-            payment = session.scalars(
-                select(PaymentRecord).where(PaymentRecord.provider_ref == provider_ref).with_for_update()
-            ).one()
-            payment.refunded_minor += amount.amount_minor
-            payment.updated_at = data.at
-            record = goodwill_store.close(session, data.goodwill_id, GoodwillStatus.REFUNDED, "refunded", data.at)
+            order_payments.take_refunds(session, draws, data.at)
+            detail = "refunded"
+            if len(draws) > 1 or any(draw.extra for draw in draws):
+                detail += " (" + ", ".join(f"{d.amount.format()} through {d.payment_id}" for d in draws) + ")"
+            record = goodwill_store.close(session, data.goodwill_id, GoodwillStatus.REFUNDED, detail, data.at)
             return _result(record)
 
         return run_once(self._session_factory, key, effect, GoodwillResult)

@@ -20,6 +20,7 @@ from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once, stored_result
+from persistence.read_model import order_payments
 from persistence.read_model import returns as return_store
 from persistence.read_model.returns import credit_paid_left, shipped_units
 from persistence.unit_of_work import UnitOfWork
@@ -85,27 +86,26 @@ class ReturnActivities(Returns):
         make. What the gateway cannot give back because the customer paid it with store credit goes
         back as credit (capped at what the order spent); a store-credit resolution gives it all as
         credit. No transaction is open during the gateway call; the gateway dedupes by the step key,
-        credit by its entry id, and the outcome is recorded once."""
+        credit by its entry id, and the outcome is recorded once. An order with several payments (an
+        exchange's difference charged on top) gives back through them by domain.refund_spread: the
+        newest extra payment first, never more than any of them took and has not given back."""
         key = f"{data.return_id}:refund"
         stored = stored_result(self._session_factory, key, ReturnAccepted)
         if stored is not None:
             return stored
+        on_gateway = not data.on_channel and not data.as_credit
         with UnitOfWork(self._session_factory) as uow:
-            on_gateway = not data.on_channel and not data.as_credit
-            payment = return_store.refundable(uow.session, data.order_id) if on_gateway else None
-            provider_ref = payment.provider_ref if payment else None
-            provider = payment.provider if payment else ""
-            left = payment.captured_minor - payment.refunded_minor if payment else 0
+            draws = order_payments.plan_refund(uow.session, data.order_id, data.amount) if on_gateway else []
             credit_left = 0 if data.on_channel else credit_paid_left(uow.session, data.order_id)
         if data.as_credit:
             gateway, credit = Money.zero(data.amount.currency), data.amount
         else:
-            gateway = Money(min(data.amount.amount_minor, left), data.amount.currency)
+            gateway = Money(sum(draw.amount.amount_minor for draw in draws), data.amount.currency)
             rest = data.amount.amount_minor - gateway.amount_minor
             credit = Money(min(rest, credit_left), data.amount.currency)
-        if provider_ref is not None and gateway.amount_minor > 0:
+        for draw in draws:  # the newest extra payment first, the order's own last (domain.refund_spread)
             try:
-                self._gateways.for_provider(provider).refund(key, provider_ref, gateway)
+                self._gateways.for_provider(draw.provider).refund(draw.step_key(key), draw.provider_ref, draw.amount)
             except (PaymentRejected, UnknownGateway) as exc:
                 raise rejected(exc) from exc
             except PaymentGatewayUnavailable as exc:
@@ -117,9 +117,9 @@ class ReturnActivities(Returns):
             # The return's `refund_minor` is the money back (through the gateway, or the channel's
             # to make): what the refund figures count. Credit is counted in the credit ledger.
             credited = credit if credit.amount_minor > 0 else None
-            if provider_ref is not None and gateway.amount_minor > 0:
-                payment = return_store.refundable(session, data.order_id)
-                return_store.note_refund(session, data.return_id, payment, gateway, "refunded to the customer", data.at)
+            if draws:
+                taken = order_payments.take_refunds(session, draws, data.at)
+                return_store.note_refunds(session, data.return_id, taken, gateway, "refunded to the customer", data.at)
                 return_store.set_refund(session, data.return_id, gateway)
                 return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, gateway + credit, credited=credited)
             if credited is not None:

@@ -16,7 +16,8 @@ from domain.money import Money
 from domain.status import OrderStatus
 from domain.store_credit import CreditEntryKind, CreditReason
 from persistence.guarded_writes.store_credit import issued_for_order
-from persistence.models import GoodwillRecord, OrderEvent, OrderRecord, PaymentRecord, ReturnRecord, StoreCreditEntry
+from persistence.models import GoodwillRecord, OrderEvent, OrderRecord, ReturnRecord, StoreCreditEntry
+from persistence.read_model import order_payments
 
 RESERVED = "RESERVED"
 GIVEN_BACK_AS_CREDIT = (CreditReason.RETURN, CreditReason.REFUND, CreditReason.GOODWILL, CreditReason.EXCHANGE)
@@ -63,12 +64,6 @@ def _refunded_on_channel(session: Session, order_id: str) -> int:
     return int(session.scalar(query) or 0)
 
 
-def order_payment(session: Session, order_id: str) -> PaymentRecord | None:
-    """The order's payment through our gateway (the first, should an order ever hold more)."""
-    query = select(PaymentRecord).where(PaymentRecord.order_id == order_id).order_by(PaymentRecord.created_at)
-    return session.scalars(query.limit(1)).first()
-
-
 def reserve(
     session: Session,
     *,
@@ -89,11 +84,11 @@ def reserve(
     existing = session.get(GoodwillRecord, goodwill_id)
     if existing is not None:
         return Reserved(existing, False)
-    payment = order_payment(session, order_id)
+    payments = order_payments.captured_and_refunded(session, order_id)  # over all the order's payments
     credit_paid = _credit_paid(session, order_id)
-    if payment is not None:
-        captured = payment.captured_minor + credit_paid
-        given_back = payment.refunded_minor
+    if payments is not None:
+        captured = payments[0] + credit_paid
+        given_back = payments[1]
     elif order.payment_collected:
         captured = order.total_minor
         given_back = _refunded_on_channel(session, order_id)
@@ -111,9 +106,9 @@ def reserve(
         given_back=Money(given_back, order.currency),
     )
     if form is GoodwillForm.REFUND:
-        if payment is None:
+        if payments is None:
             raise RefundOnChannel(f"{order.channel} took the money for this order: refund on the channel")
-        left = payment.captured_minor - payment.refunded_minor - _pending(session, order_id, GoodwillForm.REFUND)
+        left = payments[0] - payments[1] - _pending(session, order_id, GoodwillForm.REFUND)
         if amount.amount_minor > left:
             most = Money(max(0, left), order.currency)
             raise GoodwillRefused(

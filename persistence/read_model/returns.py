@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy import select
@@ -10,11 +10,13 @@ from sqlalchemy.orm import Session
 
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
+from domain.refund_spread import refund_order
 from domain.returns import ReturnStatus
 from domain.store_credit import CreditReason
 from persistence.guarded_writes.inventory import adjust_on_hand
 from persistence.guarded_writes.store_credit import issued_for_order, spends_for_order
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
+from persistence.read_model import order_payments
 from persistence.read_model import orders as order_store
 
 UNCLAIMED = ("REJECTED", "CANCELLED", "EXPIRED")
@@ -107,11 +109,13 @@ def accept_return(
 
 
 def refundable(session: Session, order_id: str) -> PaymentRecord | None:
-    """The order's payment through our gateway, if it has captured money left to refund."""
-    payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
-    if payment is None or payment.captured_minor - payment.refunded_minor <= 0:
-        return None
-    return payment
+    """The order's payment through our gateway a refund goes to first (the newest extra payment,
+    then the order's own: domain.refund_spread), if one has captured money left to refund."""
+    payments = {p.payment_id: p for p in order_payments.payments_of(session, order_id)}
+    for left in refund_order(order_payments.left_on(list(payments.values()))):
+        if left.left.amount_minor > 0:
+            return payments[left.payment_id]
+    return None
 
 
 def note_refund(
@@ -119,16 +123,33 @@ def note_refund(
 ) -> None:
     """The refund made (payment given: through our gateway, status REFUNDED) or left to the channel
     that took the money (status REFUND_ON_CHANNEL)."""
-    record = session.get(ReturnRecord, return_id)
-    assert record is not None, return_id
     if payment is not None:
         payment.refunded_minor += amount.amount_minor
         payment.updated_at = at
-    if payment is None:
+    note_refunds(session, return_id, None if payment is None else [(payment, amount)], amount, how, at)
+
+
+def note_refunds(
+    session: Session,
+    return_id: str,
+    taken: Sequence[tuple[PaymentRecord, Money]] | None,
+    amount: Money,
+    how: str,
+    at: datetime,
+) -> None:
+    """The refund made through our gateway, booked on its payments already (`taken`: each part and
+    its payment; status REFUNDED), or left to the channel that took the money (None: status
+    REFUND_ON_CHANNEL). One line on the timeline; naming each payment when it drew on several."""
+    record = session.get(ReturnRecord, return_id)
+    assert record is not None, return_id
+    if taken is None:
         record.status = ReturnStatus.REFUND_ON_CHANNEL
     else:
         record.status, record.refunded_at = ReturnStatus.REFUNDED, at
-    order_store.add_event(session, record.order_id, "refunded", f"{return_id}: {amount.format()} {how}", at)
+    detail = f"{return_id}: {amount.format()} {how}"
+    if taken is not None and (len(taken) > 1 or any(order_payments.is_extra(p) for p, _ in taken)):
+        detail += " (" + ", ".join(f"{part.format()} through {p.payment_id}" for p, part in taken) + ")"
+    order_store.add_event(session, record.order_id, "refunded", detail, at)
 
 
 def set_refund(session: Session, return_id: str, amount: Money) -> None:
