@@ -14,6 +14,7 @@ from temporalio.exceptions import ApplicationError
 from contracts.errors import ErrorType
 from contracts.payments import (
     AuthorizePaymentInput,
+    ChargeDifferenceInput,
     PaymentResult,
     Payments,
     PaymentStepInput,
@@ -22,7 +23,7 @@ from contracts.payments import (
     VoidReplacedInput,
 )
 from domain.money import Money
-from domain.payments import PaymentStatus
+from domain.payments import PaymentPurpose, PaymentStatus, order_payment_id
 from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import (
     GatewayPayment,
@@ -36,6 +37,7 @@ from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import OrderRecord, PaymentRecord
 from persistence.read_model import orders as order_store
+from persistence.read_model import returns as return_store
 from persistence.unit_of_work import UnitOfWork
 
 MAX_GATEWAY_WAIT: Final = 600.0
@@ -60,6 +62,16 @@ class Authorization:
 
     payment: PaymentResult
     declined: str | None = None
+
+
+@dataclass
+class Charged:
+    """What charging an exchange's difference recorded: the new payment, or why it was not taken
+    (`refused`: DECLINED by the card, REJECTED by a provider that needs the customer)."""
+
+    payment: PaymentResult
+    refused: str = ""
+    why: str = ""
 
 
 @dataclass
@@ -272,12 +284,88 @@ class PaymentActivities(Payments):
             status = payment_status(record)
             record.status, record.updated_at = status, data.at
             kind, detail = f"payment_{outcome}", data.amount.format()
+            if data.payment_id != order_payment_id(data.order_id):
+                detail = f"{detail} ({data.payment_id})"
             if refunded:
                 kind, detail = "payment_refunded", f"{detail} paid at checkout, given back: it will not ship"
             order_store.add_event(session, data.order_id, kind, detail, data.at)
             return PaymentResult(data.payment_id, status, data.amount)
 
         return run_once(self._session_factory, data.idempotency_key, effect, PaymentResult)
+
+    @activity.defn
+    def charge_difference(self, data: ChargeDifferenceInput) -> PaymentResult:
+        """Authorize an exchange's difference as a new payment of the order on the card that paid
+        for it (the gateway's reauthorize: a new hold on the same saved card, the old payment left
+        as it is), with no transaction open during the call; the gateway dedupes by the step's key.
+        Then record it once: the payment's row (purpose exchange_difference, its return), the
+        difference on the return, a line on the timeline. Declined: PAYMENT_DECLINED; a provider
+        that cannot charge without the customer (Mollie) or an order we took no payment for:
+        PAYMENT_REJECTED. Either is recorded on the return and the timeline first."""
+        stored = stored_result(self._session_factory, data.idempotency_key, Charged)
+        if stored is None:
+            with UnitOfWork(self._session_factory) as uow:
+                own = uow.session.get(PaymentRecord, order_payment_id(data.order_id))
+                paid_by = None if own is None else (own.provider, own.provider_ref)
+            outcome = self._charge(paid_by, data)
+
+            def effect(session: Session) -> Charged:
+                if isinstance(outcome, (PaymentDeclined, PaymentRejected)):
+                    status = "DECLINED" if isinstance(outcome, PaymentDeclined) else "REJECTED"
+                    return_store.note_difference(session, data.return_id, data.amount, status)
+                    detail = (
+                        f"{data.return_id}: the exchange's difference of {data.amount.format()} not charged ({outcome})"
+                    )
+                    order_store.add_event(session, data.order_id, "exchange_difference_declined", detail, data.at)
+                    return Charged(
+                        PaymentResult(data.payment_id, PaymentStatus.DECLINED, data.amount), status, str(outcome)
+                    )
+                session.add(
+                    PaymentRecord(
+                        payment_id=data.payment_id,
+                        order_id=data.order_id,
+                        provider=outcome.provider,
+                        provider_ref=outcome.provider_ref,
+                        status=PaymentStatus.AUTHORIZED,
+                        currency=data.amount.currency,
+                        authorized_minor=data.amount.amount_minor,
+                        purpose=PaymentPurpose.EXCHANGE_DIFFERENCE.value,
+                        return_id=data.return_id,
+                        created_at=data.at,
+                        updated_at=data.at,
+                    )
+                )
+                return_store.note_difference(session, data.return_id, data.amount, PaymentStatus.AUTHORIZED.value)
+                detail = f"{data.amount.format()} as {data.payment_id}: the difference of the exchange {data.return_id}"
+                order_store.add_event(session, data.order_id, "payment_authorized", detail, data.at)
+                return Charged(PaymentResult(data.payment_id, PaymentStatus.AUTHORIZED, data.amount))
+
+            stored = run_once(self._session_factory, data.idempotency_key, effect, Charged)
+        if stored.refused == "DECLINED":
+            raise ApplicationError(stored.why, type=ErrorType.PAYMENT_DECLINED, non_retryable=True)
+        if stored.refused:
+            raise ApplicationError(stored.why, type=ErrorType.PAYMENT_REJECTED, non_retryable=True)
+        return stored.payment
+
+    def _charge(
+        self, paid_by: tuple[str, str] | None, data: ChargeDifferenceInput
+    ) -> GatewayPayment | PaymentDeclined | PaymentRejected:
+        if paid_by is None:
+            return PaymentRejected(f"order {data.order_id} was not paid through our gateway: nothing to charge")
+        provider, provider_ref = paid_by
+        try:
+            gateway = self._gateways.for_provider(provider)
+            if not isinstance(gateway, ReauthorizingGateway):
+                return PaymentRejected(f"{provider} cannot charge the card again without the customer")
+            return gateway.reauthorize(data.idempotency_key, provider_ref, data.amount, data.order_id)
+        except UnknownGateway as exc:
+            return PaymentRejected(str(exc))
+        except PaymentRejected as exc:
+            return exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+        except PaymentDeclined as exc:
+            return exc
 
     @staticmethod
     def _payment(session: Session, payment_id: str) -> PaymentRecord:

@@ -114,6 +114,8 @@ def _payment(p: PaymentRecord) -> PaymentPublic:
         captured=_money(p.captured_minor, p.currency),
         voided=_money(p.voided_minor, p.currency),
         refunded=_money(p.refunded_minor, p.currency),
+        purpose=p.purpose or "order",
+        return_id=p.return_id,
     )
 
 

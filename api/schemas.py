@@ -146,6 +146,11 @@ class PaymentPublic(BaseModel):
     captured: Money
     voided: Money
     refunded: Money
+    purpose: str = "order"
+    """What it pays for: "order" (the order itself, `payment-<order id>`) or "exchange_difference"
+    (what an exchange's dearer replacement cost on top, `payment-<order id>-x<n>`)."""
+    return_id: str | None = None
+    """The return whose exchange an exchange_difference payment paid for."""
 
 
 class EventPublic(BaseModel):

@@ -1,5 +1,5 @@
 """Taking the customer's money: authorize at intake (anew when an edit costs more), capture per
-shipment as it leaves, void the rest."""
+shipment as it leaves, void the rest; authorize an exchange's difference as a payment of its own."""
 
 from __future__ import annotations
 
@@ -74,6 +74,20 @@ class VoidReplacedInput:
     at: datetime
 
 
+@dataclass
+class ChargeDifferenceInput:
+    """An exchange's replacement costs more than the returned units were worth: charge `amount` as
+    a new payment of the order (`payment_id`, e.g. `payment-<order id>-x1`) on the card that paid
+    for the order, without the customer there."""
+
+    order_id: str
+    return_id: str
+    payment_id: str
+    amount: Money
+    idempotency_key: str
+    at: datetime
+
+
 class Payments:
     """The payment activities the order workflow calls (activities.payments implements them)."""
 
@@ -95,4 +109,8 @@ class Payments:
 
     @activity.defn
     def void_replaced_authorization(self, data: VoidReplacedInput) -> None:
+        raise NotImplementedError
+
+    @activity.defn
+    def charge_difference(self, data: ChargeDifferenceInput) -> PaymentResult:
         raise NotImplementedError

@@ -100,6 +100,18 @@ class DisposeReturnRequest:
 
 
 @dataclass
+class ExchangeDifference:
+    """What an exchange whose replacement costs more asked of the customer's card."""
+
+    amount: Money
+    status: str
+    """AUTHORIZED (held), CAPTURED (taken when the replacement left), VOIDED (released: it did not
+    leave), DECLINED by the card, or REJECTED (a provider that cannot charge without the customer)."""
+    payment_id: str | None = None
+    """The order's payment that took it (`payment-<order id>-x<n>`); None when it was not taken."""
+
+
+@dataclass
 class ReturnView:
     """A return as its workflow knows it (the query `view`, and every step's answer)."""
 
@@ -122,6 +134,8 @@ class ReturnView:
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
     """An exchange's new shipment of the order, once its replacement is reserved."""
+    difference: ExchangeDifference | None = None
+    """An exchange's difference charged (or asked and not taken) when its replacement costs more."""
 
 
 @dataclass
@@ -183,7 +197,8 @@ class ExchangeNoteInput:
     order_id: str
     return_id: str
     kind: str
-    """exchange_reserved, exchange_shipped, exchange_waiting or exchange_refunded_instead."""
+    """exchange_reserved, exchange_shipped, exchange_waiting, exchange_refunded_instead, or what
+    became of a difference charged: exchange_difference_released (voided), exchange_difference_not_captured."""
     detail: str
     at: datetime
     shipment_id: str | None = None

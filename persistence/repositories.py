@@ -62,6 +62,7 @@ from persistence.read_model import (
     kpi_series,
     kpis,
     labels,
+    order_payments,
     order_versions,
     overview,
     payment_changes,
@@ -179,6 +180,11 @@ class SqlReturns:
 
     def find(self, return_id_or_rma: str) -> ReturnRecord | None:
         return return_lifecycle.find(self._session, return_id_or_rma)
+
+    def difference_payment(self, record: ReturnRecord) -> PaymentRecord | None:
+        if record.difference_minor is None:
+            return None
+        return order_payments.difference_payment(self._session, record.return_id)
 
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         return return_lifecycle.listed(self._session, state=state, limit=limit, offset=offset)

@@ -57,7 +57,7 @@ class ReturnScreens:
             record = uow.returns.find(return_id_or_rma.strip())
             if record is None or record.state is None:
                 raise NotFound(f"no return {return_id_or_rma}")
-            summary = ReturnSummary.of(record)
+            summary = ReturnSummary.of(record, uow.returns.difference_payment(record))
             marks = (summary.return_id, summary.rma)
             history = [
                 ReturnNote(event.at, event.kind, event.detail)

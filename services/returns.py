@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from contracts.errors import ErrorType
 from contracts.return_lifecycle import (
     DisposeReturnRequest,
+    ExchangeDifference,
     ReceiveReturnRequest,
     ReturnDecision,
     ReturnView,
@@ -30,7 +31,7 @@ from domain.order import (
 )
 from domain.return_lifecycle import ReturnState, ReturnStepRefusalKind
 from domain.returns import ReturnRefusalKind, ReturnRefused, refund_for
-from persistence.models import OrderRecord, ReturnRecord
+from persistence.models import OrderRecord, PaymentRecord, ReturnRecord
 from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
 from services.gateway import (
     EngineError,
@@ -71,10 +72,21 @@ class ReturnSummary:
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
     """An exchange's new shipment of the order, once its replacement is reserved."""
+    difference: ExchangeDifference | None = None
+    """What an exchange whose replacement costs more asked of the customer's card, and how it went."""
 
     @classmethod
-    def of(cls, record: ReturnRecord) -> ReturnSummary:
+    def of(cls, record: ReturnRecord, difference_payment: PaymentRecord | None = None) -> ReturnSummary:
+        """`difference_payment`: the payment that took the exchange's difference (its status tells)."""
         currency = record.currency
+        difference = None
+        if record.difference_minor is not None:
+            paid = difference_payment
+            difference = ExchangeDifference(
+                Money(record.difference_minor, currency),
+                paid.status if paid is not None else record.difference_status or "",
+                paid.payment_id if paid is not None else None,
+            )
         return cls(
             return_id=record.return_id,
             order_id=record.order_id,
@@ -94,6 +106,7 @@ class ReturnSummary:
             expires_at=record.expires_at,
             resolution=record.resolution or "refund",
             replacement_shipment_id=record.replacement_shipment_id,
+            difference=difference,
         )
 
 
@@ -327,7 +340,7 @@ class Returns:
             record = uow.returns.find(return_id_or_rma.strip())
             if record is None or record.state is None:
                 raise NotFound(f"no return {return_id_or_rma}")
-            return ReturnSummary.of(record)
+            return ReturnSummary.of(record, uow.returns.difference_payment(record))
 
     def page(self, *, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ReturnSummary], int]:
         """Returns newest first, in `state` when given (Unprocessable for an unknown state)."""
@@ -335,7 +348,7 @@ class Returns:
             raise Unprocessable(f"state must be one of {', '.join(member.value for member in ReturnState)}")
         with self._units(read_only=True) as uow:
             records, count = uow.returns.page(state=state or None, limit=limit, offset=offset)
-            return [ReturnSummary.of(record) for record in records], count
+            return [ReturnSummary.of(record, uow.returns.difference_payment(record)) for record in records], count
 
     async def approve(self, return_id: str, decision: ReturnDecision) -> ReturnView:
         return await self._step(return_id, "approve", decision)

@@ -23,13 +23,21 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.channel_returns import ChannelReturns, HandleChannelReturnInput
     from contracts.errors import ErrorType
-    from contracts.inventory import Inventory, ReservedShipment, ReserveStockInput, ReserveStockResult
+    from contracts.inventory import (
+        Inventory,
+        ReleaseStockInput,
+        ReservedShipment,
+        ReserveStockInput,
+        ReserveStockResult,
+    )
     from contracts.order_workflow import FulfilmentOptions
+    from contracts.payments import ChargeDifferenceInput, Payments, PaymentStepInput
     from contracts.return_labels import ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
         DisposeReturnInput,
         DisposeReturnRequest,
         DispositionLineInput,
+        ExchangeDifference,
         ExchangeNoteInput,
         ReceivedLineInput,
         ReceiveReturnInput,
@@ -52,6 +60,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.money import Money
     from domain.order import Order
+    from domain.payments import PaymentStatus, extra_payment_id
     from domain.return_lifecycle import (
         FINISHED,
         Condition,
@@ -74,6 +83,9 @@ CHANNEL_RETURN_TIMEOUT = timedelta(minutes=2)
 RESOLUTIONS = "return-resolutions-v1"
 """From this patch on a return resolved as an exchange ships its replacement (a new shipment of
 the order) instead of being refunded."""
+EXCHANGE_DIFFERENCE = "exchange-difference-v1"
+"""From this patch on an exchange whose replacement costs more than the returned units were worth
+charges the difference on the order's card (before, it refunded what came instead)."""
 EXCHANGE_RECHECK = timedelta(hours=1)
 """How often an exchange waiting for its replacement looks at the stock again (besides the
 signal `stock_available`)."""
@@ -82,6 +94,9 @@ MAX_RESERVE_ATTEMPTS = 5
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
 StepResult = TypeVar("StepResult")
+
+
+_NOT_CHARGED = (ErrorType.PAYMENT_DECLINED, ErrorType.PAYMENT_REJECTED)
 
 
 def _refused(exc: ReturnStepRefused) -> ApplicationError:
@@ -391,15 +406,19 @@ class ReturnWorkflow:
     # -- an exchange -----------------------------------------------------------------------------
 
     async def _exchange(self) -> None:
-        """Ship the replacement as a new shipment of the order and refund any difference; when it
-        cannot be reserved, wait for it (OMS_EXCHANGE_OUT_OF_STOCK=backorder, until the deadline)
-        or refund what the returned units were worth instead."""
+        """Ship the replacement as a new shipment of the order and settle the difference: refund it
+        when the replacement costs less; when it costs more, charge it on the order's card once the
+        replacement is reserved (never for stock we do not have), capture it when the replacement
+        leaves (EXCHANGE_DIFFERENCE). When the replacement cannot be reserved, wait for it
+        (OMS_EXCHANGE_OUT_OF_STOCK=backorder, until the deadline) or refund what the returned units
+        were worth instead; so too when the card declines the difference."""
         assert self._data is not None
         data, view = self._data, self.view()
         worth = self._due_at_receipt or Money.zero(data.order.currency)
         lines = price_replacement(data.order, replacement_of(data.request))
         resolution = ExchangeResolution(worth, sum((line.total for line in lines), Money.zero(data.order.currency)))
-        if resolution.to_charge.amount_minor > 0:
+        to_charge = resolution.to_charge.amount_minor > 0
+        if to_charge and not workflow.patched(EXCHANGE_DIFFERENCE):
             # Fewer units came than were announced: what came does not pay for the replacement.
             await self._give_up(resolution, f"what came is worth {worth.format()}, less than the replacement")
             return
@@ -413,6 +432,8 @@ class ReturnWorkflow:
         if not shipments:
             await self._give_up(resolution, "the replacement is not in stock")
             return
+        if to_charge and not await self._charge_difference(resolution, shipments):
+            return
         view.replacement_shipment_id = shipments[0].shipment_id
         await self._note(
             "exchange_reserved",
@@ -422,11 +443,122 @@ class ReturnWorkflow:
         )
         if resolution.to_refund.amount_minor > 0:
             await self._refund(resolution.to_refund)
+        handed_over = False
         for shipment in shipments:
             outcome = await self._ship(data, shipment)
+            handed_over = handed_over or bool(outcome.handed_over)
             await self._note(
                 "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
                 f"{shipment.shipment_id} {outcome.status.lower()}",
+            )
+        if view.difference is not None:
+            await self._settle_difference(handed_over)
+
+    # -- an exchange's difference, when the replacement costs more ------------------------------
+
+    def _exchange_tag(self) -> str:
+        """x<the return's number>: names the replacement's shipment and the difference's payment."""
+        return f"x{self.view().rma.rsplit('-', 1)[-1]}"
+
+    async def _charge_difference(self, resolution: ExchangeResolution, shipments: list[ReservedShipment]) -> bool:
+        """Authorize the difference as a new payment of the order on its card (the replacement is
+        reserved already). Declined: the reservation is released and the returned units' value
+        refunded instead. A provider that cannot charge without the customer: see
+        _collect_difference_from_customer. True when the difference is held."""
+        view = self.view()
+        amount = resolution.to_charge
+        payment_id = extra_payment_id(view.order_id, self._exchange_tag())
+        try:
+            charged = await workflow.execute_activity_method(
+                Payments.charge_difference,
+                ChargeDifferenceInput(
+                    view.order_id, view.return_id, payment_id, amount, f"{view.return_id}:difference", workflow.now()
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"charge the difference {amount.format()}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not isinstance(cause, ApplicationError) or cause.type not in _NOT_CHARGED:
+                raise
+            if cause.type == ErrorType.PAYMENT_DECLINED:
+                view.difference = ExchangeDifference(amount, PaymentStatus.DECLINED.value)
+                await self._release_replacement(shipments)
+                await self._give_up(resolution, f"the difference of {amount.format()} was declined ({cause.message})")
+                return False
+            view.difference = ExchangeDifference(amount, "REJECTED")
+            return await self._collect_difference_from_customer(resolution, shipments, cause.message)
+        view.difference = ExchangeDifference(amount, charged.status.value, payment_id)
+        return True
+
+    async def _collect_difference_from_customer(
+        self, resolution: ExchangeResolution, shipments: list[ReservedShipment], why: str
+    ) -> bool:
+        """The provider cannot charge the card without the customer (Mollie), or the order was not
+        paid through our gateway. For now: release the replacement and refund what the returned
+        units were worth instead (a payment link for the customer is to replace this). True when
+        the difference was collected and the replacement may ship."""
+        await self._release_replacement(shipments)
+        await self._give_up(
+            resolution,
+            f"the difference of {resolution.to_charge.format()} cannot be charged without the customer ({why})",
+        )
+        return False
+
+    async def _release_replacement(self, shipments: list[ReservedShipment]) -> None:
+        view = self.view()
+        for shipment in shipments:
+            await workflow.execute_activity_method(
+                Inventory.release_stock,
+                ReleaseStockInput(
+                    view.order_id,
+                    shipment.shipment_id,
+                    shipment.location_id,
+                    dict(shipment.lines),
+                    f"{view.return_id}:exchange-release:{shipment.shipment_id}",
+                    workflow.now(),
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"release the replacement at {shipment.location_id}",
+            )
+
+    async def _settle_difference(self, handed_over: bool) -> None:
+        """Take the difference once the replacement left; release it when nothing of it did (the
+        customer is not charged for a replacement they do not get: what they are owed then is
+        domain.exchanges.refund_instead(difference_settled=False))."""
+        view = self.view()
+        difference = view.difference
+        if difference is None or difference.payment_id is None:
+            return
+        method = Payments.capture_payment if handed_over else Payments.void_payment
+        step = "capture" if handed_over else "void"
+        try:
+            done = await workflow.execute_activity_method(
+                method,
+                PaymentStepInput(
+                    view.order_id,
+                    difference.payment_id,
+                    difference.amount,
+                    f"{view.return_id}:difference-{step}",
+                    workflow.now(),
+                ),
+                start_to_close_timeout=STEP_TIMEOUT,
+                retry_policy=STEP_RETRY,
+                summary=f"{step} the difference {difference.amount.format()}",
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not isinstance(cause, ApplicationError) or cause.type != ErrorType.PAYMENT_REJECTED:
+                raise
+            difference.status = PaymentStatus.CAPTURE_REFUSED.value
+            await self._note("exchange_difference_not_captured", f"{difference.payment_id}: {cause.message}")
+            return
+        difference.status = done.status.value
+        if not handed_over:
+            await self._note(
+                "exchange_difference_released", f"{difference.amount.format()} released: the replacement did not leave"
             )
 
     async def _give_up(self, resolution: ExchangeResolution, why: str) -> None:

@@ -17,6 +17,7 @@ from api.schemas import Money as MoneyPublic
 from contracts.return_lifecycle import (
     DisposeReturnRequest,
     DispositionLineInput,
+    ExchangeDifference,
     ReceivedLineInput,
     ReceiveReturnRequest,
     ReturnDecision,
@@ -53,6 +54,25 @@ def _money(value: Money | None) -> MoneyPublic | None:
     return None if value is None else MoneyPublic(amount_minor=value.amount_minor, currency=value.currency)
 
 
+class DifferencePublic(BaseModel):
+    """What an exchange whose replacement costs more asked of the customer's card."""
+
+    amount: MoneyPublic
+    status: str
+    """AUTHORIZED, CAPTURED (when the replacement left), VOIDED (it did not), DECLINED by the card,
+    or REJECTED (a provider that cannot charge without the customer: refunded instead)."""
+    payment_id: str | None = None
+    """The order's payment that took it (`payment-<order id>-x<n>`), listed with the order's payments."""
+
+    @classmethod
+    def of(cls, difference: ExchangeDifference | None) -> DifferencePublic | None:
+        if difference is None:
+            return None
+        amount = _money(difference.amount)
+        assert amount is not None
+        return cls(amount=amount, status=difference.status, payment_id=difference.payment_id)
+
+
 class ReturnRecordPublic(BaseModel):
     return_id: str
     order_id: str
@@ -79,6 +99,8 @@ class ReturnRecordPublic(BaseModel):
     """refund, store_credit or exchange."""
     replacement_shipment_id: str | None = None
     """An exchange's new shipment of the order (it ships like any other), once reserved."""
+    difference: DifferencePublic | None = None
+    """An exchange's difference charged on the order's card when the replacement costs more."""
 
     @classmethod
     def of(cls, summary: ReturnSummary) -> ReturnRecordPublic:
@@ -87,6 +109,7 @@ class ReturnRecordPublic(BaseModel):
                 **summary.__dict__,
                 "refund": _money(summary.refund),
                 "over_refunded": _money(summary.over_refunded),
+                "difference": DifferencePublic.of(summary.difference),
             }
         )
 
@@ -111,6 +134,7 @@ class ReturnStepPublic(BaseModel):
     short: dict[str, int]
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
+    difference: DifferencePublic | None = None
 
     @classmethod
     def of(cls, view: ReturnView) -> ReturnStepPublic:
@@ -129,6 +153,7 @@ class ReturnStepPublic(BaseModel):
             short=view.short,
             resolution=view.resolution,
             replacement_shipment_id=view.replacement_shipment_id,
+            difference=DifferencePublic.of(view.difference),
         )
 
 

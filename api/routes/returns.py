@@ -51,8 +51,9 @@ class ReturnBody(BaseModel):
     order's shop; not for a marketplace's order) or "exchange" (with `replacement`)."""
     replacement: list[ReplacementLineBody] = Field(default_factory=list, max_length=100)
     """An exchange's replacement lines. A SKU on the order defaults to what was paid per unit for
-    it; any other SKU needs its `unit_price`. The replacement may not cost more than the returned
-    units are worth (422); when it costs less, the difference is refunded."""
+    it; any other SKU needs its `unit_price`. When the replacement costs more than the returned
+    units are worth, the difference is charged on the order's card once the replacement is reserved
+    (422 for an order not paid through our payment provider); when it costs less, it is refunded."""
 
 
 class ReturnPublic(BaseModel):

@@ -20,6 +20,7 @@ from domain.allocation import refund_for_units
 from domain.exchanges import ExchangeRefused, ExchangeResolution, price_replacement
 from domain.money import Money
 from domain.order import Order
+from domain.payments import order_payment_id
 from domain.return_lifecycle import (
     Condition,
     DispositionLine,
@@ -41,7 +42,7 @@ from domain.return_lifecycle import (
 from domain.returns import ReturnLine, ReturnRefusalKind, ReturnRefused, ReturnStatus, check_return
 from persistence.guarded_writes.return_stock import book_dispositions
 from persistence.master_data.channels import policy_for
-from persistence.models import Location, OrderRecord, RefundBasis, ReturnRecord
+from persistence.models import Location, OrderRecord, PaymentRecord, RefundBasis, ReturnRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.returns import returned_so_far, shipped_from, shipped_units
 
@@ -167,20 +168,22 @@ def open_return(
 def _replacement(
     session: Session, order: Order, request: ReturnRequest, units: Mapping[str, int]
 ) -> list[dict[str, Any]]:
-    """An exchange's replacement lines, priced; refused (INVALID) when they cost more than the
-    returned units are worth: we cannot charge the customer again through the gateway (the card
-    was authorized once, for the order), so a dearer replacement is a new order."""
+    """An exchange's replacement lines, priced. One that costs more than the returned units are
+    worth has its difference charged on the order's card when the replacement is reserved
+    (workflows.returns); refused (INVALID) only when the order was not paid through our gateway (a
+    marketplace, a counter sale, store credit alone): there is no card to charge."""
     try:
         lines = price_replacement(order, replacement_of(request))
     except ExchangeRefused as exc:
         raise ReturnRefused(ReturnRefusalKind.INVALID, str(exc)) from None
     worth = refund_for_units(order, refund_basis(session, order.order_id).units, units)
     resolution = ExchangeResolution(worth, sum((line.total for line in lines), Money.zero(order.currency)))
-    if resolution.to_charge.amount_minor > 0:
+    if resolution.to_charge.amount_minor > 0 and session.get(PaymentRecord, order_payment_id(order.order_id)) is None:
         raise ReturnRefused(
             ReturnRefusalKind.INVALID,
             f"the replacement costs {resolution.replacement_price.format()}, the returned units are worth "
-            f"{worth.format()}: an exchange may not cost more (place a new order for the rest)",
+            f"{worth.format()}, and this order was not paid through our payment provider: there is no card "
+            "to charge the difference on (place a new order for the rest)",
         )
     return [
         {"sku": line.sku, "quantity": line.quantity, "unit_price_minor": line.unit_price.amount_minor} for line in lines

@@ -152,6 +152,14 @@ def note_refunds(
     order_store.add_event(session, record.order_id, "refunded", detail, at)
 
 
+def note_difference(session: Session, return_id: str, amount: Money, status: str) -> None:
+    """The difference an exchange asked of the customer's card, and how it went (AUTHORIZED,
+    DECLINED, REJECTED); once charged, its payment (order_payments.difference_payment) tells on."""
+    record = session.get(ReturnRecord, return_id)
+    assert record is not None, return_id
+    record.difference_minor, record.difference_status = amount.amount_minor, status
+
+
 def set_refund(session: Session, return_id: str, amount: Money) -> None:
     """What the return gave back in money (the gateway's refund, or the channel's to make; all of it
     as credit for a CREDITED one): an exchange's difference, or the gateway's part of a split."""
