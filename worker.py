@@ -219,6 +219,7 @@ def build_parts(
             payments.capture_payment,
             payments.void_payment,
             payments.reauthorize_payment,
+            payments.charge_difference,
             payments.void_replaced_authorization,
             returns.accept_return,
             returns.refund_return,
