@@ -185,8 +185,13 @@ def _stripe(url: str) -> stripe.StripeClient:
 
 
 def _card(url: str, number: str = "4242424242424242") -> str:
-    card = {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}
-    return _stripe(url).v1.payment_methods.create({"type": "card", "card": card}).id
+    return (
+        _stripe(url)
+        .v1.payment_methods.create(
+            {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
+        )
+        .id
+    )
 
 
 def _charged(intent: Any) -> int:
