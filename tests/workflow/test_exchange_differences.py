@@ -2,8 +2,9 @@
 server and database: the replacement is reserved first, the difference authorized as a payment of
 its own on the order's card and captured when the replacement leaves, so the order's captures add
 up to the cent (sandbox gateway on both databases, and Stripe through localstripe); a declined
-difference releases the reservation and refunds what came instead; later refunds and goodwill
-spread over both payments and never give back more than was captured."""
+difference (or one Mollie cannot take without the customer) releases the reservation and refunds
+what came instead; later refunds and goodwill spread over both payments and never give back more
+than was captured."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, event_kinds, running_engine, until
 from tests.workflow.histories import record_history
+from tests.workflow.test_mollie_payments import _gateways as mollie_gateways
+from tests.workflow.test_mollie_payments import _order as mollie_order
 from tests.workflow.test_order_edit_increases import _confirmed_at_checkout
 from tests.workflow.test_return_resolutions import (
     STAFF,
@@ -198,7 +201,7 @@ def _charged(intent: Any) -> int:
     return sum(charge["amount"] - charge["amount_refunded"] for charge in intent.to_dict()["charges"]["data"])
 
 
-async def _exchange_on_stripe(engine: Any, api: TestClient, order_id: str, replacement: dict[str, Any]) -> ReturnRecord:
+async def _exchange_one_a(engine: Any, api: TestClient, order_id: str, replacement: dict[str, Any]) -> ReturnRecord:
     return_id = await _exchange(api, order_id, {"A": 1}, [replacement])
     await _received_and_restocked(api, return_id, {"A": 1})
     return await _resolved(engine, return_id)
@@ -216,10 +219,17 @@ async def test_a_dearer_exchange_is_charged_the_difference_on_a_new_stripe_payme
         await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
         with api_client(engine, TOKEN) as api:
             dearer = {"sku": "D", "quantity": 1, "unit_price": {"amount_minor": 1350, "currency": "EUR"}}
-            record = await _exchange_on_stripe(engine, api, order_id, dearer)
+            record = await _exchange_one_a(engine, api, order_id, dearer)
             seen = await _get(api, f"/returns/{record.return_id}")
+            # Then the other tee comes back: its 10.00 go back through the newest payment first.
+            asked = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "A", "quantity": 1}]})
+            assert asked.status_code == 202, asked.text
+            later = asked.json()["return_id"]
+            await _received_and_restocked(api, later, {"A": 1})
+            refunded = await _resolved(engine, later)
 
         own, extra = f"payment-{order_id}", f"payment-{order_id}-x1"
+        assert (refunded.status, refunded.refund_minor) == ("REFUNDED", 1000)
         assert record.state == "RESOLVED" and record.difference_minor == 350
         assert seen["difference"]["status"] == "CAPTURED" and seen["difference"]["payment_id"] == extra
         payments = _payments(db, order_id)
@@ -228,11 +238,26 @@ async def test_a_dearer_exchange_is_charged_the_difference_on_a_new_stripe_payme
         client = _stripe(localstripe_url)
         first = client.v1.payment_intents.retrieve(payments[own].provider_ref)
         second = client.v1.payment_intents.retrieve(payments[extra].provider_ref)
-        assert (first.status, _charged(first)) == ("succeeded", 2495)
-        assert (second.status, second.amount, _charged(second)) == ("succeeded", 350, 350)
+        assert (first.status, second.status, second.amount) == ("succeeded", "succeeded", 350)
         assert second.payment_method == order.payment_method  # the order's card, without the customer
-        assert _charged(first) + _charged(second) == 2495 + 350
+        assert first.amount + second.amount == 2495 + 350  # captured: the order and the difference
         assert _stock_of(engine, "AMS", "D") == (1, 0)
+        # 3.50 refunded on the difference's intent, 6.50 on the order's; each under its own key.
+        assert (payments[extra].refunded_minor, payments[own].refunded_minor) == (350, 650)
+        assert (_charged(first), _charged(second)) == (2495 - 650, 0)
+        refunds = {
+            intent.id: [
+                (r.amount, r.metadata.to_dict().get("oms_step"))
+                for r in client.v1.refunds.list({"payment_intent": intent.id, "limit": 10}).auto_paging_iter()
+            ]
+            for intent in (first, second)
+        }
+        assert refunds == {first.id: [(650, f"{later}:refund")], second.id: [(350, f"{later}:refund:{extra}")]}
+        refund_events = _events(db, order_id, "refunded")
+        assert (
+            refund_events[-1]
+            == f"{later}: 10.00 EUR refunded to the customer (3.50 EUR through {extra}, 6.50 EUR through {own})"
+        )
 
 
 async def test_a_declined_difference_releases_the_replacement_and_refunds_what_came_instead(
@@ -249,7 +274,7 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
         await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
         with api_client(engine, TOKEN) as api:
             dearer = {"sku": "D", "quantity": 1, "unit_price": {"amount_minor": 1350, "currency": "EUR"}}
-            record = await _exchange_on_stripe(engine, api, order_id, dearer)
+            record = await _exchange_one_a(engine, api, order_id, dearer)
             seen = await _get(api, f"/returns/{record.return_id}")
 
         # Nothing charged, the replacement's stock free again, the tee's 10.00 back on the card.
@@ -269,3 +294,30 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
         assert len(instead) == 1 and "declined" in instead[0] and "10.00 EUR refunded instead" in instead[0]
         intent = _stripe(localstripe_url).v1.payment_intents.retrieve(checkout)
         assert _charged(intent) == 2495 - 1000
+
+
+# --- Mollie: its payments are made by the customer ------------------------------------------------
+
+
+async def test_a_difference_mollie_cannot_take_without_the_customer_falls_back_to_a_refund(
+    temporal_client, sqlite_database, mollie_url
+):
+    """Mollie charges nobody again without them (no reauthorize): for now the exchange is given up
+    the way a declined one is (workflows.returns._collect_difference_from_customer)."""
+    db = sqlite_database
+    async with running_engine(temporal_client, db, gateway=mollie_gateways(mollie_url)) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 5, "B": 2})
+        order, _ = mollie_order(mollie_url)  # 2 x A 12.50 + 4.95, paid by iDEAL at checkout
+        order_id, _ = await start_order(temporal_client, engine.settings, order)
+        await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)
+        with api_client(engine, TOKEN) as api:
+            dearer = {"sku": "B", "quantity": 1, "unit_price": {"amount_minor": 1500, "currency": "EUR"}}
+            record = await _exchange_one_a(engine, api, order_id, dearer)
+
+    assert (record.status, record.refund_minor, record.replacement_shipment_id) == ("REFUNDED", 1250, None)
+    assert (record.difference_minor, record.difference_status) == (250, "REJECTED")
+    assert set(_payments(db, order_id)) == {f"payment-{order_id}"}
+    assert _stock_of(engine, "AMS", "B") == (2, 0)
+    instead = _events(db, order_id, "exchange_refunded_instead")
+    assert len(instead) == 1 and "cannot be charged without the customer" in instead[0], instead
