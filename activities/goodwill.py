@@ -17,11 +17,11 @@ from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.master_data.channels import policy_for
 from persistence.models import GoodwillRecord, OrderRecord
-from persistence.read_model import order_payments
 from persistence.unit_of_work import UnitOfWork
 
 

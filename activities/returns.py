@@ -19,8 +19,8 @@ from domain.store_credit import CreditReason
 from integrations.payments.routing import PaymentGateways, UnknownGateway
 from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
 from persistence.db import SessionFactory
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.idempotency import run_once, stored_result
-from persistence.read_model import order_payments
 from persistence.read_model import returns as return_store
 from persistence.read_model.returns import credit_paid_left, shipped_units
 from persistence.unit_of_work import UnitOfWork

@@ -15,9 +15,9 @@ from domain.goodwill import GoodwillForm, GoodwillRefusalKind, GoodwillRefused, 
 from domain.money import Money
 from domain.status import OrderStatus
 from domain.store_credit import CreditEntryKind, CreditReason
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.store_credit import issued_for_order
 from persistence.models import GoodwillRecord, OrderEvent, OrderRecord, ReturnRecord, StoreCreditEntry
-from persistence.read_model import order_payments
 
 RESERVED = "RESERVED"
 GIVEN_BACK_AS_CREDIT = (CreditReason.RETURN, CreditReason.REFUND, CreditReason.GOODWILL, CreditReason.EXCHANGE)

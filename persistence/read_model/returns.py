@@ -13,10 +13,10 @@ from domain.money import Money
 from domain.refund_spread import refund_order
 from domain.returns import ReturnStatus
 from domain.store_credit import CreditReason
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.inventory import adjust_on_hand
 from persistence.guarded_writes.store_credit import issued_for_order, spends_for_order
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
-from persistence.read_model import order_payments
 from persistence.read_model import orders as order_store
 
 UNCLAIMED = ("REJECTED", "CANCELLED", "EXPIRED")

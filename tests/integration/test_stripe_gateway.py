@@ -22,7 +22,13 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.payments import PaymentActivities
 from contracts.errors import ErrorType
-from contracts.payments import AuthorizePaymentInput, PaymentStepInput, ReauthorizePaymentInput, VoidReplacedInput
+from contracts.payments import (
+    AuthorizePaymentInput,
+    ChargeDifferenceInput,
+    PaymentStepInput,
+    ReauthorizePaymentInput,
+    VoidReplacedInput,
+)
 from domain.money import Money
 from domain.payments import PaymentStatus
 from integrations.payments import PaymentRejected, StripeGateway
@@ -30,6 +36,7 @@ from integrations.providers import GatewayPayment, PaymentDeclined
 from ops.temporal_dev import free_port
 from persistence.models import PaymentRecord
 from persistence.read_model import orders as order_store
+from persistence.read_model import returns as return_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import make_order
 
@@ -590,6 +597,57 @@ def test_the_reauthorize_payment_activity_makes_the_new_hold_the_orders_payment(
     with UnitOfWork(database.session_factory) as uow:
         kinds = [event.kind for event in order_store.order_events(uow.session, order.order_id)]
     assert kinds.count("payment_reauthorized") == 1 and kinds.count("payment_voided") == 1
+
+
+def test_the_charge_difference_activity_records_a_payment_of_its_own_once(database, gateway, client):
+    """An exchange's difference: a new intent on the order's card, recorded as the order's second
+    payment (its purpose and return), once however often the step is retried; the order's own
+    payment is left as it is."""
+    order = _recorded_order(database, 2000)
+    payments = PaymentActivities(database.session_factory, gateway)
+    method = card(client)
+    paid = payments.authorize_payment(
+        AuthorizePaymentInput(order.order_id, order.total, method, f"{order.order_id}:authorize:1", order.placed_at)
+    )
+    own = _payment(database, paid.payment_id)
+    return_id = f"return-{order.order_id}-1"
+    with UnitOfWork(database.session_factory) as uow:
+        return_store.accept_return(
+            uow.session,
+            order_id=order.order_id,
+            return_id=return_id,
+            lines={"SKU-1": 1},
+            reason="wrong size",
+            refund=eur(0),
+            requested_by="support",
+            restock=False,
+            at=order.placed_at,
+        )
+        uow.commit()
+    data = ChargeDifferenceInput(
+        order.order_id, return_id, f"payment-{order.order_id}-x1", eur(350), f"{return_id}:difference", order.placed_at
+    )
+
+    done = _attempt(1).run(payments.charge_difference, data)
+    assert done == _attempt(2).run(payments.charge_difference, data)  # a retry answers from the record
+
+    assert (done.payment_id, done.status, done.amount) == (data.payment_id, PaymentStatus.AUTHORIZED, eur(350))
+    [intent] = labelled(client, data.idempotency_key)
+    assert (intent.status, intent.amount, intent.payment_method) == ("requires_capture", 350, method)
+    extra = _payment(database, data.payment_id)
+    assert (extra.provider_ref, extra.purpose, extra.return_id, extra.authorized_minor) == (
+        intent.id,
+        "exchange_difference",
+        return_id,
+        350,
+    )
+    after = _payment(database, paid.payment_id)
+    assert (after.provider_ref, after.authorized_minor, after.purpose) == (own.provider_ref, 2000, "order")
+    payments.capture_payment(
+        PaymentStepInput(order.order_id, data.payment_id, eur(350), f"{return_id}:difference-capture", order.placed_at)
+    )
+    assert client.v1.payment_intents.retrieve(intent.id).status == "succeeded"
+    assert client.v1.payment_intents.retrieve(own.provider_ref).status == "requires_capture"
 
 
 def test_a_payment_captured_from_is_not_authorized_anew(database, gateway, client):
