@@ -114,7 +114,9 @@ def gather_database(database_url: str) -> DatabaseFacts:
                 for s in session.scalars(select(ShipmentRecord))
             ]
             payments: dict[str, list[Payment]] = defaultdict(list)
-            for p in session.scalars(select(PaymentRecord)):
+            # The order's own payments: an exchange's difference (purpose exchange_difference) is
+            # money on top of the order's total, not part of it.
+            for p in session.scalars(select(PaymentRecord).where(PaymentRecord.purpose == "order")):
                 payments[p.order_id].append(
                     Payment(p.provider_ref, p.status, p.authorized_minor, p.captured_minor, p.voided_minor)
                 )
