@@ -409,7 +409,8 @@ class ReturnWorkflow:
         """Ship the replacement as a new shipment of the order and settle the difference: refund it
         when the replacement costs less; when it costs more, charge it on the order's card once the
         replacement is reserved (never for stock we do not have), capture it when the replacement
-        leaves (EXCHANGE_DIFFERENCE). When the replacement cannot be reserved, wait for it
+        leaves (EXCHANGE_DIFFERENCE); unless the parcel came short, when what came is refunded
+        instead. When the replacement cannot be reserved, wait for it
         (OMS_EXCHANGE_OUT_OF_STOCK=backorder, until the deadline) or refund what the returned units
         were worth instead; so too when the card declines the difference."""
         assert self._data is not None
@@ -418,8 +419,9 @@ class ReturnWorkflow:
         lines = price_replacement(data.order, replacement_of(data.request))
         resolution = ExchangeResolution(worth, sum((line.total for line in lines), Money.zero(data.order.currency)))
         to_charge = resolution.to_charge.amount_minor > 0
-        if to_charge and not workflow.patched(EXCHANGE_DIFFERENCE):
-            # Fewer units came than were announced: what came does not pay for the replacement.
+        if to_charge and (any(view.short.values()) or not workflow.patched(EXCHANGE_DIFFERENCE)):
+            # Fewer units came than were announced: what came does not pay for the replacement, and
+            # no replacement goes out for goods that did not come (nor, before the patch, any dearer one).
             await self._give_up(resolution, f"what came is worth {worth.format()}, less than the replacement")
             return
         demand = {line.sku: line.quantity for line in lines}

@@ -156,6 +156,25 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
             await record_history(handle, "return_exchange_difference_charged")
 
 
+async def test_a_short_parcel_whose_replacement_now_costs_more_is_refunded_instead(temporal_client, sqlite_database):
+    """Two tees announced for two mugs (25.00 for 20.00: 5.00 to charge), one tee came: no
+    replacement goes out for goods that did not come; the tee that came is refunded."""
+    db = sqlite_database
+    async with running_engine(temporal_client, db) as engine:
+        _stocked(db)
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped(engine, api, _order())
+            return_id = await _exchange(api, order_id, {"TEE": 2}, [{"sku": "MUG", "quantity": 2}])
+            await _received_and_restocked(api, return_id, {"TEE": 1})
+            record = await _resolved(engine, return_id)
+
+    assert (record.status, record.refund_minor, record.replacement_shipment_id) == ("REFUNDED", 1000, None)
+    assert record.difference_minor is None and set(_payments(db, order_id)) == {f"payment-{order_id}"}
+    assert _stock_of(engine, "AMS", "MUG") == (4, 0)
+    instead = _events(db, order_id, "exchange_refunded_instead")
+    assert len(instead) == 1 and "less than the replacement" in instead[0], instead
+
+
 async def test_a_dearer_exchange_on_an_order_the_channel_took_the_money_for_is_refused(
     temporal_client, sqlite_database
 ):
