@@ -15,6 +15,8 @@ import stripe
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from contracts.return_lifecycle import ExchangeDifference
+from domain.money import Money
 from domain.status import OrderStatus
 from integrations.payments import StripeGateway
 from persistence.models import GoodwillRecord, OrderEvent, PaymentRecord, ReturnRecord
@@ -38,6 +40,7 @@ from tests.workflow.test_return_resolutions import (
     _stock_of,
     _stocked,
 )
+from workflows.returns import ReturnWorkflow
 
 SECRET = "sk_test_oms_edit_increase"  # the key _confirmed_at_checkout speaks to localstripe with
 
@@ -108,6 +111,8 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
                 "status": "CAPTURED",
                 "payment_id": extra,
             }, seen
+            live = await engine.client.get_workflow_handle(return_id).query(ReturnWorkflow.view)
+            assert live.difference == ExchangeDifference(Money(250, "EUR"), "CAPTURED", extra)
             order = await _get(api, f"/orders/{order_id}")
             listed = {
                 p["payment_id"]: (p["purpose"], p["return_id"], p["captured"]["amount_minor"])
@@ -305,6 +310,8 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
             "status": "DECLINED",
             "payment_id": None,
         }
+        live = await engine.client.get_workflow_handle(record.return_id).query(ReturnWorkflow.view)
+        assert live.difference == ExchangeDifference(Money(350, "EUR"), "DECLINED")
         assert set(_payments(db, order_id)) == {f"payment-{order_id}"}
         assert _stock_of(engine, "AMS", "D") == (2, 0)
         kinds = event_kinds(engine, order_id)
