@@ -45,11 +45,14 @@ from services.unit_of_work import UnitOfWorkFactory
 _UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value})
 _STEP_CONFLICTS = frozenset({ReturnStepRefusalKind.OUT_OF_ORDER.value, ReturnStepRefusalKind.FINISHED.value})
 _STEP_UNPROCESSABLE = frozenset(kind.value for kind in ReturnStepRefusalKind) - _STEP_CONFLICTS
+_LIFECYCLE_STATES = frozenset(state.value for state in ReturnState)
 
 
 @dataclass(frozen=True)
 class ReturnSummary:
-    """A return of the lifecycle as the read model keeps it (lists, GET /returns/{id})."""
+    """A return as the read model keeps it (lists, GET /returns/{id}); one taken in one step before
+    the lifecycle (state NULL) shows its status as recorded (ACCEPTED, REFUNDED, REFUND_ON_CHANNEL)
+    as its state, with no RMA."""
 
     return_id: str
     order_id: str
@@ -322,10 +325,12 @@ class Returns:
         return ReturnAccepted(opened.return_id, opened.state, opened.refund, opened.rma)
 
     def get(self, return_id_or_rma: str) -> ReturnSummary:
-        """A return by its id or RMA (NotFound)."""
+        """A return by its id or RMA (NotFound). One taken in one step before the lifecycle, or a
+        channel's own refund recorded as a return, has no state: it answers with its status as
+        recorded (ReturnSummary.of), and any step asked of it is refused as finished."""
         with self._units(read_only=True) as uow:
             record = uow.returns.find(return_id_or_rma.strip())
-            if record is None or record.state is None:
+            if record is None:
                 raise NotFound(f"no return {return_id_or_rma}")
             return ReturnSummary.of(record)
 
@@ -358,6 +363,11 @@ class Returns:
         """NotFound; Conflict (out of order, finished) or Unprocessable (does not add up, ...) with
         the refusal's kind; Failed; EngineUnavailable."""
         summary = await asyncio.to_thread(self.get, return_id)
+        if summary.state not in _LIFECYCLE_STATES:  # taken in one step before the lifecycle: no workflow
+            raise Conflict(
+                f"return {summary.return_id} was taken in one step ({summary.status}): nothing follows",
+                refusal=ReturnStepRefusalKind.FINISHED.value,
+            )
         try:
             return await self._workflows.return_step(summary.return_id, step, arg)
         except UpdateFailed as exc:

@@ -58,7 +58,9 @@ class ReturnRecordPublic(BaseModel):
     order_id: str
     rma: str
     state: str
-    """AWAITING_APPROVAL, REQUESTED, RECEIVED, DISPOSED, RESOLVED, EXPIRED, REJECTED or CANCELLED."""
+    """AWAITING_APPROVAL, REQUESTED, RECEIVED, DISPOSED, RESOLVED, EXPIRED, REJECTED or CANCELLED; a
+    return taken in one step before the lifecycle (GET by id only): its status as recorded
+    (ACCEPTED, REFUNDED, REFUND_ON_CHANNEL), with no RMA."""
     status: str
     """The money side: REFUNDED, REFUND_ON_CHANNEL or CREDITED (store credit only) once settled, else the state."""
     source: str
