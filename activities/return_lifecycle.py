@@ -144,7 +144,7 @@ class ReturnLifecycleActivities(ReturnLifecycle):
 
     @activity.defn
     def note_exchange(self, data: ExchangeNoteInput) -> ExchangeNoted:
-        """Record what became of an exchange (once per return and kind)."""
+        """Record what became of an exchange (once per return, kind and key)."""
 
         def effect(session: Session) -> ExchangeNoted:
             lifecycle.note_exchange(
@@ -158,4 +158,5 @@ class ReturnLifecycleActivities(ReturnLifecycle):
             )
             return ExchangeNoted(data.kind)
 
-        return run_once(self._session_factory, f"{data.return_id}:{data.kind}", effect, ExchangeNoted)
+        key = f"{data.return_id}:{data.kind}" + (f":{data.key}" if data.key else "")
+        return run_once(self._session_factory, key, effect, ExchangeNoted)

@@ -180,6 +180,9 @@ class SqlReturns:
     def find(self, return_id_or_rma: str) -> ReturnRecord | None:
         return return_lifecycle.find(self._session, return_id_or_rma)
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        return return_lifecycle.replacement_shipments(self._session, record)
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         return return_lifecycle.listed(self._session, state=state, limit=limit, offset=offset)
 

@@ -132,6 +132,9 @@ class ReturnRepository(Protocol):
     def find(self, return_id_or_rma: str) -> ReturnRecord | None:
         """A return of the lifecycle by its id or its RMA (as rma_number writes it)."""
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        """The shipments an exchange's replacement went out as, oldest first (none for another return)."""
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         """Returns of the lifecycle, newest first, and how many there are."""
 

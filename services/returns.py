@@ -4,7 +4,7 @@ restocks and refunds (OrderWorkflow.request_return); here, what its answers mean
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +30,7 @@ from domain.order import (
 )
 from domain.return_lifecycle import ReturnState, ReturnStepRefusalKind
 from domain.returns import ReturnRefusalKind, ReturnRefused, refund_for
-from persistence.models import OrderRecord, ReturnRecord
+from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
 from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
 from services.gateway import (
     EngineError,
@@ -46,6 +46,21 @@ _UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.
 _STEP_CONFLICTS = frozenset({ReturnStepRefusalKind.OUT_OF_ORDER.value, ReturnStepRefusalKind.FINISHED.value})
 _STEP_UNPROCESSABLE = frozenset(kind.value for kind in ReturnStepRefusalKind) - _STEP_CONFLICTS
 _LIFECYCLE_STATES = frozenset(state.value for state in ReturnState)
+
+
+@dataclass(frozen=True)
+class ReplacementShipment:
+    """One shipment an exchange's replacement went out as (the first, or units sourced again)."""
+
+    shipment_id: str
+    location_id: str
+    status: str
+    lines: dict[str, int]
+    """What it carries now: after a short pick, what was found."""
+
+    @classmethod
+    def of(cls, record: ShipmentRecord) -> ReplacementShipment:
+        return cls(record.shipment_id, record.location_id, record.status, dict(record.lines))
 
 
 @dataclass(frozen=True)
@@ -73,10 +88,12 @@ class ReturnSummary:
     expires_at: datetime | None
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
-    """An exchange's new shipment of the order, once its replacement is reserved."""
+    """An exchange's new shipment of the order, once its replacement is reserved (the latest)."""
+    replacement_shipments: tuple[ReplacementShipment, ...] = ()
+    """Every shipment of the replacement, oldest first (GET /returns/{id} only, not the lists)."""
 
     @classmethod
-    def of(cls, record: ReturnRecord) -> ReturnSummary:
+    def of(cls, record: ReturnRecord, shipments: Iterable[ShipmentRecord] = ()) -> ReturnSummary:
         currency = record.currency
         return cls(
             return_id=record.return_id,
@@ -97,6 +114,7 @@ class ReturnSummary:
             expires_at=record.expires_at,
             resolution=record.resolution or "refund",
             replacement_shipment_id=record.replacement_shipment_id,
+            replacement_shipments=tuple(ReplacementShipment.of(shipment) for shipment in shipments),
         )
 
 
@@ -332,7 +350,7 @@ class Returns:
             record = uow.returns.find(return_id_or_rma.strip())
             if record is None:
                 raise NotFound(f"no return {return_id_or_rma}")
-            return ReturnSummary.of(record)
+            return ReturnSummary.of(record, uow.returns.replacement_shipments(record))
 
     def page(self, *, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ReturnSummary], int]:
         """Returns newest first, in `state` when given (Unprocessable for an unknown state)."""

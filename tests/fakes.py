@@ -177,6 +177,9 @@ class FakeReturns:
     def find(self, return_id_or_rma: str) -> ReturnRecord | None:
         return next((r for r in self.records if return_id_or_rma in (r.return_id, r.rma)), None)
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        return []
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         found = [r for r in self.records if r.state is not None and (state is None or r.state == state)]
         return found[offset : offset + limit], len(found)

@@ -49,9 +49,11 @@ with workflow.unsafe.imports_passed_through():
         next_step,
         price_replacement,
         refund_instead,
+        undelivered_value,
     )
+    from domain.fulfilment import ShipmentStatus
     from domain.money import Money
-    from domain.order import Order
+    from domain.order import Order, OrderLine
     from domain.return_lifecycle import (
         FINISHED,
         Condition,
@@ -78,6 +80,12 @@ EXCHANGE_RECHECK = timedelta(hours=1)
 """How often an exchange waiting for its replacement looks at the stock again (besides the
 signal `stock_available`)."""
 MAX_RESERVE_ATTEMPTS = 5
+RESOURCE = "exchange-resource-v1"
+"""From this patch on, replacement units that did not leave (a short pick, a withdrawn shipment)
+are sourced and shipped again, and given back when they cannot be."""
+MAX_REPLACEMENT_SHIPMENTS = 3
+"""Rounds of shipping an exchange's replacement: the first, then up to two sourcings again of what
+did not leave; what still has not left after them is refunded."""
 
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
@@ -103,6 +111,25 @@ def _received_lines(data: ReceiveReturnRequest) -> list[ReceivedLine]:
 
 def _disposition_lines(data: DisposeReturnRequest) -> list[DispositionLine]:
     return [DispositionLine(line.sku, line.quantity, line.disposition, line.reason) for line in data.lines]  # type: ignore[arg-type]
+
+
+def _exchange_tag(view: ReturnView) -> str:
+    """`x<n>`, n the return's number on the order: the end of its replacement's shipment ids."""
+    return f"x{view.rma.rsplit('-', 1)[-1]}"
+
+
+def _not_handed_over(shipment: ReservedShipment, outcome: ShipmentOutcome) -> dict[str, int]:
+    """Units of the shipment that did not leave (short, released, or never picked)."""
+    missing = {sku: n - outcome.handed_over.get(sku, 0) for sku, n in shipment.lines.items()}
+    return {sku: n for sku, n in sorted(missing.items()) if n > 0}
+
+
+def _added(one: dict[str, int], other: dict[str, int]) -> dict[str, int]:
+    return {sku: one.get(sku, 0) + other.get(sku, 0) for sku in sorted({*one, *other})}
+
+
+def _units(units: dict[str, int]) -> str:
+    return ", ".join(f"{n} x {sku}" for sku, n in sorted(units.items()))
 
 
 def _first_view(data: ReturnWorkflowInput) -> ReturnView:
@@ -422,12 +449,90 @@ class ReturnWorkflow:
         )
         if resolution.to_refund.amount_minor > 0:
             await self._refund(resolution.to_refund)
-        for shipment in shipments:
-            outcome = await self._ship(data, shipment)
+        await self._ship_replacement(data, shipments, lines)
+
+    async def _ship_replacement(
+        self, data: ReturnWorkflowInput, shipments: list[ReservedShipment], lines: list[OrderLine]
+    ) -> None:
+        """Ship the reserved replacement. From RESOURCE on, what a shipment did not hand over (a
+        short pick, written off there; a withdrawal, released by the shipment itself) is reserved
+        again and shipped again, up to MAX_REPLACEMENT_SHIPMENTS rounds; what cannot be (no stock
+        and OMS_EXCHANGE_OUT_OF_STOCK=refund, a backorder past its deadline, the rounds used up, a
+        pickup not collected) is given back at what it cost in the exchange."""
+        if not workflow.patched(RESOURCE):
+            for shipment in shipments:
+                outcome = await self._ship(data, shipment)
+                await self._note(
+                    "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
+                    f"{shipment.shipment_id} {outcome.status.lower()}",
+                )
+            return
+        view, undelivered = self.view(), dict[str, int]()
+        for round_ in range(1, MAX_REPLACEMENT_SHIPMENTS + 1):
+            left: dict[str, int] = {}
+            for shipment in shipments:
+                view.replacement_shipments.append(shipment.shipment_id)
+                outcome = await self._ship(data, shipment)
+                missing = _not_handed_over(shipment, outcome)
+                await self._note(
+                    "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
+                    f"{shipment.shipment_id} {outcome.status.lower()}"
+                    + (f", {_units(missing)} did not leave" if missing else ""),
+                    key=shipment.shipment_id,
+                )
+                not_collected = outcome.status == ShipmentStatus.EXPIRED  # the customer did not come: not sent again
+                into = undelivered if not_collected else left
+                for sku, n in missing.items():
+                    into[sku] = into.get(sku, 0) + n
+            if not left:
+                break
+            if round_ == MAX_REPLACEMENT_SHIPMENTS:
+                why = f"{_units(left)} did not leave in {MAX_REPLACEMENT_SHIPMENTS} shipments"
+                await self._give_up_the_rest(lines, _added(undelivered, left), why, round_)
+                return
+            shipments = await self._source_again(data, left, round_ + 1)
+            if not shipments:
+                why = f"{_units(left)} did not leave and is not in stock"
+                await self._give_up_the_rest(lines, _added(undelivered, left), why, round_)
+                return
+        if undelivered:
+            await self._give_up_the_rest(lines, undelivered, f"{_units(undelivered)} not collected", 0)
+
+    async def _source_again(
+        self, data: ReturnWorkflowInput, left: dict[str, int], round_: int
+    ) -> list[ReservedShipment]:
+        """Reserve what did not leave as shipments of their own (`x<n>-<round>`), or wait for it as
+        a backorder when the shop says so; nothing when it cannot be had."""
+        view, order = self.view(), data.order
+        tag = f"{_exchange_tag(view)}-{round_}"
+        shipments = await self._reserve_replacement(order, left, tag)
+        policy = OutOfStockPolicy(data.opened.exchange_out_of_stock)
+        if next_step(policy, replacement_reserved=bool(shipments)) is ExchangeStep.WAIT_AS_BACKORDER:
             await self._note(
-                "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
-                f"{shipment.shipment_id} {outcome.status.lower()}",
+                "exchange_waiting", f"{_units(left)} did not leave and is not in stock: waiting for it", key=tag
             )
+            shipments = await self._wait_for_replacement(order, left, data.opened.exchange_wait_seconds, tag)
+        if shipments:
+            view.replacement_shipment_id = shipments[0].shipment_id
+            await self._note(
+                "exchange_resourced",
+                f"{_units(left)} did not leave: sourced again as {', '.join(s.shipment_id for s in shipments)}",
+                view.replacement_shipment_id,
+                key=tag,
+            )
+        return shipments
+
+    async def _give_up_the_rest(
+        self, lines: list[OrderLine], undelivered: dict[str, int], why: str, round_: int
+    ) -> None:
+        """The difference has changed hands by now (refunded before shipping; H1's charged
+        difference would be captured by then too): what the customer put towards the units that
+        never left is given back, which for all of them is refund_instead(difference_settled=True).
+        Where a charged difference is paid back through its own payment, this is the place."""
+        due = undelivered_value(lines, undelivered)
+        await self._note("exchange_refunded_instead", f"{why}: {due.format()} refunded instead", key=f"round-{round_}")
+        if due.amount_minor > 0:
+            await self._refund(due, part=f"undelivered-{round_}")
 
     async def _give_up(self, resolution: ExchangeResolution, why: str) -> None:
         due = refund_instead(resolution, difference_settled=False)
@@ -435,8 +540,9 @@ class ReturnWorkflow:
         if due.amount_minor > 0:
             await self._refund(due)
 
-    async def _reserve_replacement(self, order: Order, demand: dict[str, int]) -> list[ReservedShipment]:
-        """Reserve the whole replacement (a lost race plans again), or nothing."""
+    async def _reserve_replacement(self, order: Order, demand: dict[str, int], tag: str = "") -> list[ReservedShipment]:
+        """Reserve the whole replacement (a lost race plans again), or nothing. `tag` ends the
+        shipment ids (default `x<n>`, n the return's number on the order)."""
         view = self.view()
         for _ in range(MAX_RESERVE_ATTEMPTS):
             self._reserve_attempts += 1
@@ -450,7 +556,7 @@ class ReturnWorkflow:
                     channel=order.channel,
                     destination=order.destination(),
                     unit_values=order.unit_values(),
-                    exchange=f"x{view.rma.rsplit('-', 1)[-1]}",
+                    exchange=tag or _exchange_tag(view),
                 ),
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
@@ -463,7 +569,7 @@ class ReturnWorkflow:
         return []
 
     async def _wait_for_replacement(
-        self, order: Order, demand: dict[str, int], wait_seconds: int | None
+        self, order: Order, demand: dict[str, int], wait_seconds: int | None, tag: str = ""
     ) -> list[ReservedShipment]:
         """Look again on every restock signal and every EXCHANGE_RECHECK, until the deadline."""
         deadline = None if wait_seconds is None else workflow.now() + timedelta(seconds=wait_seconds)
@@ -474,7 +580,7 @@ class ReturnWorkflow:
                 await workflow.wait_condition(
                     lambda: self._stock_available, timeout=left, timeout_summary="replacement restock"
                 )
-            shipments = await self._reserve_replacement(order, demand)
+            shipments = await self._reserve_replacement(order, demand, tag)
             if shipments:
                 return shipments
         return []
@@ -490,17 +596,18 @@ class ReturnWorkflow:
             static_summary=f"exchange: {sum(shipment.lines.values())} units from {shipment.location_id}",
         )
 
-    async def _note(self, kind: str, detail: str, shipment_id: str | None = None) -> None:
+    async def _note(self, kind: str, detail: str, shipment_id: str | None = None, *, key: str = "") -> None:
         view = self.view()
         await workflow.execute_activity_method(
             ReturnLifecycle.note_exchange,
-            ExchangeNoteInput(view.order_id, view.return_id, kind, detail, workflow.now(), shipment_id),
+            ExchangeNoteInput(view.order_id, view.return_id, kind, detail, workflow.now(), shipment_id, key),
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
             summary=kind.replace("_", " "),
         )
 
-    async def _refund(self, amount: Money) -> None:
+    async def _refund(self, amount: Money, part: str = "") -> None:
+        """The return's refund; `part`: a further one of its own (added to what was refunded)."""
         view = self.view()
         done = await self._activity(
             Returns.refund_return,
@@ -511,10 +618,11 @@ class ReturnWorkflow:
                 workflow.now(),
                 on_channel=bool(view.external_rma),
                 as_credit=view.resolution == Resolution.STORE_CREDIT.value,
+                part=part,
             ),
             f"{'store credit' if view.resolution == Resolution.STORE_CREDIT.value else 'refund'} {amount.format()}",
         )
-        view.status, view.refund = done.status, done.refund
+        view.status, view.refund = done.status, view.refund + done.refund if part else done.refund
 
     async def _activity(
         self, method: Callable[[Activities, StepInput], StepResult], arg: StepInput, summary: str

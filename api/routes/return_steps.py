@@ -53,6 +53,14 @@ def _money(value: Money | None) -> MoneyPublic | None:
     return None if value is None else MoneyPublic(amount_minor=value.amount_minor, currency=value.currency)
 
 
+class ReplacementShipmentPublic(BaseModel):
+    shipment_id: str
+    location_id: str
+    status: str
+    lines: dict[str, int]
+    """What it carries (after a short pick, what was found)."""
+
+
 class ReturnRecordPublic(BaseModel):
     return_id: str
     order_id: str
@@ -80,7 +88,11 @@ class ReturnRecordPublic(BaseModel):
     resolution: str = "refund"
     """refund, store_credit or exchange."""
     replacement_shipment_id: str | None = None
-    """An exchange's new shipment of the order (it ships like any other), once reserved."""
+    """An exchange's new shipment of the order (it ships like any other), once reserved; the latest
+    when units that did not leave were sourced again."""
+    replacement_shipments: list[ReplacementShipmentPublic] = Field(default_factory=list)
+    """Every shipment of an exchange's replacement, oldest first: the first, then one per sourcing
+    again of units that did not leave (GET /returns/{id}; empty in the lists)."""
 
     @classmethod
     def of(cls, summary: ReturnSummary) -> ReturnRecordPublic:
@@ -89,6 +101,9 @@ class ReturnRecordPublic(BaseModel):
                 **summary.__dict__,
                 "refund": _money(summary.refund),
                 "over_refunded": _money(summary.over_refunded),
+                "replacement_shipments": [
+                    ReplacementShipmentPublic(**s.__dict__) for s in summary.replacement_shipments
+                ],
             }
         )
 
@@ -113,6 +128,8 @@ class ReturnStepPublic(BaseModel):
     short: dict[str, int]
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
+    replacement_shipments: list[str] = Field(default_factory=list)
+    """The ids of every shipment an exchange's replacement went out as so far, oldest first."""
 
     @classmethod
     def of(cls, view: ReturnView) -> ReturnStepPublic:
@@ -131,6 +148,7 @@ class ReturnStepPublic(BaseModel):
             short=view.short,
             resolution=view.resolution,
             replacement_shipment_id=view.replacement_shipment_id,
+            replacement_shipments=list(view.replacement_shipments),
         )
 
 

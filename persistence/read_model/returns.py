@@ -131,12 +131,13 @@ def note_refund(
     order_store.add_event(session, record.order_id, "refunded", f"{return_id}: {amount.format()} {how}", at)
 
 
-def set_refund(session: Session, return_id: str, amount: Money) -> None:
+def set_refund(session: Session, return_id: str, amount: Money, *, add: bool = False) -> None:
     """What the return gave back in money (the gateway's refund, or the channel's to make; all of it
-    as credit for a CREDITED one): an exchange's difference, or the gateway's part of a split."""
+    as credit for a CREDITED one): an exchange's difference, or the gateway's part of a split;
+    `add`: a further refund of it (an exchange's replacement units given back), on top."""
     record = session.get(ReturnRecord, return_id)
     assert record is not None, return_id
-    record.refund_minor = amount.amount_minor
+    record.refund_minor = (record.refund_minor if add else 0) + amount.amount_minor
 
 
 def note_credited(session: Session, return_id: str, at: datetime) -> None:

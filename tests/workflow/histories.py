@@ -91,6 +91,8 @@ JOURNEYS: dict[str, str] = {
     "test_a_return_resolved_as_store_credit_credits_the_customer_once[sqlite]",
     "return_exchanged_like_for_like": f"{_TESTS}/test_return_resolutions.py::"
     "test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment_of_the_order[sqlite]",
+    "return_exchange_resourced": f"{_TESTS}/test_exchange_resourcing.py::"
+    "test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from_elsewhere[sqlite]",
     "goodwill_refunded": f"{_TESTS}/test_goodwill.py::"
     "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
     "order_edited_before_it_shipped": f"{_TESTS}/test_order_edits.py::"
