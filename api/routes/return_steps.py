@@ -156,6 +156,11 @@ class DecisionBody(BaseModel):
     reason: str = Field(default="", max_length=1000)
 
 
+def _decision(member: StaffMember, body: DecisionBody | None) -> ReturnDecision:
+    """Who decided (as the audit names them), and why: the body is optional."""
+    return ReturnDecision(member.label, body.reason if body else "")
+
+
 class ReceivedLineBody(BaseModel):
     sku: str = Field(min_length=1, max_length=100)
     quantity: int = Field(ge=0, le=100_000)
@@ -202,7 +207,7 @@ async def approve_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
     """A customer's request approved: the RMA is issued (and refunded, on a channel that refunds on request)."""
-    view = await returns.approve(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.approve(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 
@@ -210,7 +215,7 @@ async def approve_return(
 async def reject_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
-    view = await returns.reject(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.reject(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 
@@ -219,7 +224,7 @@ async def cancel_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
     """Withdrawn before the goods came (the customer keeps them)."""
-    view = await returns.cancel(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.cancel(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 

@@ -16,10 +16,20 @@ from temporalio.service import RPCError
 from contracts.return_lifecycle import ReturnView
 from contracts.returns import ReturnAccepted
 from contracts.shipments import ShipmentProgress, StepConfirmation
-from persistence.guarded_writes import inventory
-from persistence.models import ReturnRecord, ShipmentRecord
+from persistence.models import ShipmentRecord
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, event_kinds, refunded, running_engine, until
+from tests.workflow.conftest import (
+    Engine,
+    api_client,
+    ask_exchange,
+    event_kinds,
+    received_and_restocked,
+    refunded,
+    return_record,
+    running_engine,
+    stock_of,
+    until,
+)
 from tests.workflow.histories import record_history
 from workflows.returns import ReturnWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -92,39 +102,9 @@ async def _shipped_order(engine: Engine, api: TestClient, lines: list[tuple[str,
 
 async def _exchanged(api: TestClient, order_id: str, lines: dict[str, int], replacement: list[dict[str, Any]]) -> str:
     """An exchange asked, its parcel received at AMS and restocked there."""
-    asked = await _post(
-        api,
-        f"/orders/{order_id}/returns",
-        {
-            "lines": [{"sku": sku, "quantity": n} for sku, n in lines.items()],
-            "resolution": "exchange",
-            "replacement": replacement,
-        },
-    )
-    assert asked.status_code == 202, asked.text
-    return_id: str = asked.json()["return_id"]
-    units = [{"sku": sku, "quantity": n} for sku, n in lines.items()]
-    received = await _post(api, f"/returns/{return_id}/receive", {"location_id": "AMS", "lines": units})
-    assert received.status_code == 200, received.text
-    disposed = await _post(
-        api, f"/returns/{return_id}/dispose", {"lines": [{**unit, "disposition": "restock"} for unit in units]}
-    )
-    assert disposed.status_code == 200, disposed.text
+    return_id = await ask_exchange(api, STAFF, order_id, lines, replacement)
+    await received_and_restocked(api, STAFF, return_id, lines)
     return return_id
-
-
-def _stock(engine: Engine, location: str, sku: str) -> tuple[int, int]:
-    with engine.db.session() as session:
-        row = inventory.stock_row(session, location, sku)
-        return (row.on_hand, row.reserved) if row else (0, 0)
-
-
-def _record(engine: Engine, return_id: str) -> ReturnRecord:
-    with engine.db.session() as session:
-        record = session.get(ReturnRecord, return_id)
-        assert record is not None
-        session.expunge(record)
-        return record
 
 
 def _shipment(engine: Engine, shipment_id: str) -> tuple[str, dict[str, int]] | None:
@@ -163,8 +143,8 @@ async def test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from
         assert _shipment(engine, first) == ("SHIPPED", {"TEE": 1})
         assert _shipment(engine, again) == ("SHIPPED", {"TEE": 1})
         # AMS: 3 shipped, 2 back, 1 written off short, 1 gone; GRO: 1 gone. Nothing held.
-        assert _stock(engine, "AMS", "TEE") == (0, 0) and _stock(engine, "GRO", "TEE") == (4, 0)
-        assert refunded(engine, order_id) == 0 and _record(engine, return_id).refund_minor == 0  # like for like
+        assert stock_of(engine, "AMS", "TEE") == (0, 0) and stock_of(engine, "GRO", "TEE") == (4, 0)
+        assert refunded(engine, order_id) == 0 and return_record(engine, return_id).refund_minor == 0  # like for like
         kinds = event_kinds(engine, order_id)
         assert kinds.count("exchange_shipped") == 2 and kinds.count("exchange_resourced") == 1, kinds
         assert "exchange_refunded_instead" not in kinds and kinds.count("return_resolved") == 1, kinds
@@ -189,10 +169,10 @@ async def test_a_replacement_found_nowhere_gives_back_what_was_put_towards_it(te
         # 20.00 came back; 7.00 of it went back at once, the 13.00 for the caps when none could be sent.
         assert (done.status, done.refund.amount_minor) == ("REFUNDED", 2000)
         assert refunded(engine, order_id) == 2000
-        record = _record(engine, return_id)
+        record = return_record(engine, return_id)
         assert (record.state, record.status, record.refund_minor) == ("RESOLVED", "REFUNDED", 2000)
         assert _shipment(engine, replacement) is not None
-        assert _stock(engine, "AMS", "CAP") == (0, 0)  # both written off short, nothing held
+        assert stock_of(engine, "AMS", "CAP") == (0, 0)  # both written off short, nothing held
         kinds = event_kinds(engine, order_id)
         assert kinds.count("exchange_not_shipped") == 1 and kinds.count("exchange_refunded_instead") == 1, kinds
         assert "exchange_resourced" not in kinds and kinds.count("refunded") == 2, kinds
