@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.inventory import Inventory, ReservedShipment, ReserveStockInput, ReserveStockResult
     from contracts.order_workflow import FulfilmentOptions
-    from contracts.return_labels import ReturnLabelInput, ReturnLabels
+    from contracts.return_labels import CancelReturnLabelInput, ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
         DisposeReturnInput,
         DisposeReturnRequest,
@@ -80,6 +80,8 @@ EXCHANGE_RECHECK = timedelta(hours=1)
 """How often an exchange waiting for its replacement looks at the stock again (besides the
 signal `stock_available`)."""
 MAX_RESERVE_ATTEMPTS = 5
+LABEL_CANCEL = "return-label-cancel-v1"
+"""From this patch on, a return cancelled or expired has the label made for it cancelled at the carrier."""
 RESOURCE = "exchange-resource-v1"
 """From this patch on, replacement units that did not leave (a short pick, a withdrawn shipment)
 are sourced and shipped again, and given back when they cannot be."""
@@ -275,6 +277,8 @@ class ReturnWorkflow:
                     await self._step(ReturnState.RESOLVED, self._exchange_by, "")
             else:
                 await workflow.wait_condition(self._moved_or_exchange_due(self.view().state))
+        if self.view().state == ReturnState.CANCELLED:
+            await self._cancel_label("cancelled")
         await workflow.wait_condition(workflow.all_handlers_finished)
         view = self.view()
         return ReturnAccepted(view.return_id, view.status or view.state, view.refund, view.rma)
@@ -295,8 +299,11 @@ class ReturnWorkflow:
             )
         except TimeoutError:
             async with self._one_step_at_a_time:
-                if view.state == ReturnState.REQUESTED:
+                expired = view.state == ReturnState.REQUESTED
+                if expired:
                     await self._step(ReturnState.EXPIRED, "", "")
+            if expired:  # not under the lock: a late parcel is received while the carrier is asked
+                await self._cancel_label("expired")
 
     async def _return_label(self, data: ReturnWorkflowInput) -> None:
         """Once the RMA is issued, the customer's label back (activities.return_labels: through the
@@ -317,6 +324,21 @@ class ReturnWorkflow:
             )
         except ActivityError:
             workflow.logger.info("no return label for %s: the carrier refused it", view.return_id)
+
+    async def _cancel_label(self, why: str) -> None:
+        """A label made for a return now cancelled or expired is cancelled at the carrier, so no
+        parcel travels on it (activities.return_labels: once, on the timeline). A carrier that can
+        no longer cancel it is recorded there too; the return goes on either way."""
+        if not self._label_asked or not workflow.patched(LABEL_CANCEL):
+            return
+        view = self.view()
+        await workflow.execute_activity_method(
+            ReturnLabels.cancel_return_label,
+            CancelReturnLabelInput(view.order_id, view.return_id, view.rma, why, workflow.now()),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"cancel the return label of {view.rma}",
+        )
 
     async def _at_the_counter(self, data: ReturnWorkflowInput) -> None:
         """The goods are here already: received in full where they are, restocked (or scrapped
