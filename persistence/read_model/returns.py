@@ -191,15 +191,12 @@ def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str
 
 
 def exchanges_waiting(session: Session, skus: set[str] | None) -> list[str]:
-    """The returns whose exchange waits for its replacement to come in stock (disposed, resolved as
-    an exchange, no replacement shipment yet) and wants one of `skus` (None: any): a restock of one of
-    them is worth a try, so the stock feed wakes them as it wakes backordered orders."""
+    """The returns whose exchange may wait for its replacement to come in stock (disposed, resolved
+    as an exchange, not settled yet: before its first shipment, or for units of it that did not leave)
+    and wants one of `skus` (None: any): a restock of one of them is worth a try, so the stock feed
+    wakes them as it wakes backordered orders (one shipping its replacement ignores the signal)."""
     waiting = session.scalars(
-        select(ReturnRecord).where(
-            ReturnRecord.resolution == "exchange",
-            ReturnRecord.state == "DISPOSED",
-            ReturnRecord.replacement_shipment_id.is_(None),
-        )
+        select(ReturnRecord).where(ReturnRecord.resolution == "exchange", ReturnRecord.state == "DISPOSED")
     )
     return [
         record.return_id

@@ -2,7 +2,8 @@
 a real worker and both databases, with staff confirming every step: a replacement pick confirmed
 short ships what was found and the rest again from stock elsewhere; one found nowhere, with
 nothing left to source it from, gives back what the customer put towards it, exact to the cent
-(the difference refunded before shipping is not refunded twice)."""
+(the difference refunded before shipping is not refunded twice); with OMS_EXCHANGE_OUT_OF_STOCK=
+backorder it waits for a restock and ships from the same location again."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from activities.stock_feed import StockFeedActivities
 from contracts.return_lifecycle import ReturnView
 from contracts.returns import ReturnAccepted
 from contracts.shipments import ShipmentProgress, StepConfirmation
@@ -176,3 +178,33 @@ async def test_a_replacement_found_nowhere_gives_back_what_was_put_towards_it(te
         kinds = event_kinds(engine, order_id)
         assert kinds.count("exchange_not_shipped") == 1 and kinds.count("exchange_refunded_instead") == 1, kinds
         assert "exchange_resourced" not in kinds and kinds.count("refunded") == 2, kinds
+
+
+async def test_a_replacement_found_nowhere_waits_as_a_backorder_and_ships_after_the_restock(temporal_client, database):
+    async with running_engine(
+        temporal_client, database, auto_confirm=False, exchange_out_of_stock="backorder"
+    ) as engine:
+        add_location(database.session_factory, "AMS", latitude=52.37, longitude=4.90)
+        stock(database.session_factory, "AMS", {"TEE": 1})
+        with api_client(engine, TOKEN) as api:
+            order_id = await _shipped_order(engine, api, [("TEE", 1, 1000)])
+            return_id = await _exchanged(api, order_id, {"TEE": 1}, [{"sku": "TEE", "quantity": 1}])
+            first = f"shipment-{order_id}-AMS-x1"
+            await _by_hand(engine.client, first, "AMS", picked={"TEE": 0})  # the one back was not on the shelf
+            await until(lambda: "exchange_waiting" in event_kinds(engine, order_id), "waiting for a restock")
+            assert return_record(engine, return_id).state == "DISPOSED"
+            stock(database.session_factory, "AMS", {"TEE": 3})
+            feed = StockFeedActivities(database.session_factory, {}, engine.client)
+            assert await feed.wake_backorders({"TEE"}) == 1
+            again = f"shipment-{order_id}-AMS-x1-2"  # the same location, after its restock
+            assert (await _progress(engine.client, again)).lines == {"TEE": 1}
+            await _by_hand(engine.client, again, "AMS")
+            handle = engine.client.get_workflow_handle(return_id, result_type=ReturnAccepted)
+            assert (await handle.result()).status == "RESOLVED"
+
+        assert _shipment(engine, first) == ("CANCELLED", {})
+        assert _shipment(engine, again) == ("SHIPPED", {"TEE": 1})
+        assert stock_of(engine, "AMS", "TEE") == (2, 0) and refunded(engine, order_id) == 0
+        kinds = event_kinds(engine, order_id)
+        assert kinds.count("exchange_not_shipped") == 1 and kinds.count("exchange_resourced") == 1, kinds
+        assert kinds.count("exchange_shipped") == 1 and "exchange_refunded_instead" not in kinds, kinds
