@@ -471,30 +471,34 @@ class ReturnWorkflow:
         )
         if resolution.to_refund.amount_minor > 0:
             await self._refund(resolution.to_refund)
-        await self._ship_replacement(data, shipments, lines)
+        await self._ship_replacement(data, shipments, lines)  # H1: its answer settles a charged difference
 
     async def _ship_replacement(
         self, data: ReturnWorkflowInput, shipments: list[ReservedShipment], lines: list[OrderLine]
-    ) -> None:
-        """Ship the reserved replacement. From RESOURCE on, what a shipment did not hand over (a
-        short pick, written off there; a withdrawal, released by the shipment itself) is reserved
-        again and shipped again, up to MAX_REPLACEMENT_SHIPMENTS rounds; what cannot be (no stock
-        and OMS_EXCHANGE_OUT_OF_STOCK=refund, a backorder past its deadline, the rounds used up, a
-        pickup not collected) is given back at what it cost in the exchange."""
+    ) -> bool:
+        """Ship the reserved replacement; True when any of it was handed over. From RESOURCE on,
+        what a shipment did not hand over (a short pick, written off there; a withdrawal, released
+        by the shipment itself) is reserved again and shipped again, up to MAX_REPLACEMENT_SHIPMENTS
+        rounds; what cannot be (no stock and OMS_EXCHANGE_OUT_OF_STOCK=refund, a backorder past its
+        deadline, the rounds used up, a pickup not collected) is given back at what it cost in the
+        exchange."""
+        handed_over = False
         if not workflow.patched(RESOURCE):
             for shipment in shipments:
                 outcome = await self._ship(data, shipment)
+                handed_over = handed_over or bool(outcome.handed_over)
                 await self._note(
                     "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
                     f"{shipment.shipment_id} {outcome.status.lower()}",
                 )
-            return
+            return handed_over
         view, undelivered = self.view(), dict[str, int]()
         for round_ in range(1, MAX_REPLACEMENT_SHIPMENTS + 1):
             left: dict[str, int] = {}
             for shipment in shipments:
                 view.replacement_shipments.append(shipment.shipment_id)
                 outcome = await self._ship(data, shipment)
+                handed_over = handed_over or bool(outcome.handed_over)
                 missing = _not_handed_over(shipment, outcome)
                 await self._note(
                     "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
@@ -511,14 +515,15 @@ class ReturnWorkflow:
             if round_ == MAX_REPLACEMENT_SHIPMENTS:
                 why = f"{_units(left)} did not leave in {MAX_REPLACEMENT_SHIPMENTS} shipments"
                 await self._give_up_the_rest(lines, _added(undelivered, left), why, round_)
-                return
+                return handed_over
             shipments = await self._source_again(data, left, round_ + 1)
             if not shipments:
                 why = f"{_units(left)} did not leave and is not in stock"
                 await self._give_up_the_rest(lines, _added(undelivered, left), why, round_)
-                return
+                return handed_over
         if undelivered:
             await self._give_up_the_rest(lines, undelivered, f"{_units(undelivered)} not collected", 0)
+        return handed_over
 
     async def _source_again(
         self, data: ReturnWorkflowInput, left: dict[str, int], round_: int
