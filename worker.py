@@ -224,6 +224,7 @@ def build_parts(
             returns.accept_return,
             returns.refund_return,
             return_labels.create_return_label,
+            return_labels.cancel_return_label,
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,

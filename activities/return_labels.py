@@ -11,6 +11,10 @@ RMA as its reference; kept in `return_labels` and on the order's timeline.
 - The carrier refuses (an address it cannot deliver to): final, recorded with its words and on the
   timeline; the activity fails without retrying (a person decides).
 
+A return cancelled or expired has its label cancelled at the carrier (`cancel_return_label`), once:
+the outcome is stored under the return's key, so a retry after the carrier was asked answers it
+again; a carrier that can no longer cancel it (the parcel is on its way) is recorded with its words.
+
 No database transaction is open while the carrier is asked.
 """
 
@@ -20,11 +24,18 @@ from datetime import timedelta
 from math import ceil
 from typing import NoReturn
 
+from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.return_labels import ReturnLabel, ReturnLabelInput, ReturnLabels
+from contracts.return_labels import (
+    CancelReturnLabelInput,
+    ReturnLabel,
+    ReturnLabelCancelled,
+    ReturnLabelInput,
+    ReturnLabels,
+)
 from integrations.carriers.base import (
     Carrier,
     CarrierError,
@@ -36,6 +47,7 @@ from integrations.carriers.base import (
 )
 from integrations.carriers.base import Label as CarrierLabel
 from persistence.db import SessionFactory
+from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import ReturnLabelRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model import return_labels as store
@@ -81,6 +93,40 @@ class ReturnLabelActivities(ReturnLabels):
             self._note_problem(data, str(failed))
             raise _retry(str(failed), None) from None
         return self._keep(data, label)
+
+    @activity.defn
+    def cancel_return_label(self, data: CancelReturnLabelInput) -> ReturnLabelCancelled:
+        """Once per return: the stored outcome when the carrier was asked before; no transaction
+        is open while it is asked."""
+        key = f"{data.return_id}:cancel-label"
+        done = stored_result(self._session_factory, key, ReturnLabelCancelled)
+        if done is not None:
+            return done
+        with UnitOfWork(self._session_factory) as uow:
+            row = store.stored(uow.session, data.return_id)
+            live = row is not None and row.status in (store.READY, store.PENDING) and bool(row.reference)
+            reference = row.reference if row is not None and live else None
+        if reference is None:
+            return ReturnLabelCancelled(store.NONE)  # no label made through a carrier: nothing to cancel
+        words = self._ask_to_cancel(reference)
+        return run_once(
+            self._session_factory, key, lambda session: _cancelled(session, data, words), ReturnLabelCancelled
+        )
+
+    def _ask_to_cancel(self, reference: str) -> str:
+        """Ask the carrier to cancel the return made under `reference`: "" once asked, else why it
+        cannot be (final); raises the retry while the carrier does not answer."""
+        if self._carrier is None:
+            return "no carrier integration is configured now: cancel it with the carrier by hand"
+        try:
+            self._carrier.cancel_return_label(reference)
+        except CarrierRefused as refused:
+            return str(refused)
+        except CarrierRateLimited as limited:
+            raise _retry(str(limited), limited.retry_after) from None
+        except CarrierError as failed:
+            raise _retry(str(failed), None) from None
+        return ""
 
     def _prepare(self, data: ReturnLabelInput) -> ReturnLabelRequest | ReturnLabel | None:
         """The kept answer (a label, or None), or the request to make, recorded as pending first."""
@@ -164,6 +210,25 @@ class ReturnLabelActivities(ReturnLabels):
                 uow.commit()
             words = row.problem or words
         raise ApplicationError(words, type=ErrorType.CARRIER_REFUSED, non_retryable=True)
+
+
+def _cancelled(session: Session, data: CancelReturnLabelInput, refused: str) -> ReturnLabelCancelled:
+    """The carrier's answer to the cancellation, on the label and the timeline. A return the carrier
+    did not know is as good as cancelled: no label of it can be used."""
+    row = store.stored(session, data.return_id)
+    assert row is not None, data.return_id
+    label = f"return label {row.tracking_number or row.reference} for {data.rma}"
+    row.updated_at = data.at
+    if refused:
+        row.problem = refused
+        detail = f"{label} could not be cancelled (the return was {data.why}): {refused}"
+        order_store.add_event(session, data.order_id, "return_label_not_cancelled", detail, data.at)
+        return ReturnLabelCancelled(store.REFUSED)
+    row.status, row.problem = store.CANCELLED, None
+    order_store.add_event(
+        session, data.order_id, "return_label_cancelled", f"{label} cancelled: the return was {data.why}", data.at
+    )
+    return ReturnLabelCancelled(store.CANCELLED)
 
 
 def _answer(data: ReturnLabelInput, row: ReturnLabelRecord) -> ReturnLabel | None:

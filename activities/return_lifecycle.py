@@ -4,7 +4,9 @@ the workflow answers with (never retried)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -29,6 +31,8 @@ from domain.returns import ReturnRefused
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import run_once
 from persistence.read_model import return_lifecycle as lifecycle
+
+R = TypeVar("R")
 
 
 def _refused(exc: ReturnRefused | ReturnStepRefused) -> ApplicationError:
@@ -61,90 +65,90 @@ class ReturnLifecycleActivities(ReturnLifecycle):
         transaction under the order's lock, so two requests never both take the last units."""
 
         def effect(session: Session) -> OpenedReturn:
-            try:
-                return lifecycle.open_return(
-                    session,
-                    order=data.order,
-                    request=data.request,
-                    at=data.at,
-                    window_closes_at=data.window_closes_at,
-                    check_window=data.check_window,
-                    expiry=self._expiry,
-                    auto_approve=self._auto_approve,
-                    return_id=data.return_id,
-                    shipped=data.shipped,
-                    restock_at=data.restock_at,
-                )
-            except ReturnRefused as refused:
-                raise _refused(refused) from None
+            return lifecycle.open_return(
+                session,
+                order=data.order,
+                request=data.request,
+                at=data.at,
+                window_closes_at=data.window_closes_at,
+                check_window=data.check_window,
+                expiry=self._expiry,
+                auto_approve=self._auto_approve,
+                return_id=data.return_id,
+                shipped=data.shipped,
+                restock_at=data.restock_at,
+            )
 
-        opened = run_once(self._session_factory, data.key, effect, OpenedReturn)
+        opened = self._recorded_step(data.key, effect, OpenedReturn)
         opened.exchange_out_of_stock, opened.exchange_wait_seconds = self._out_of_stock, self._exchange_wait
         return opened
+
+    def _recorded_step(self, key: str, effect: Callable[[Session], R], result_type: type[R]) -> R:
+        """One step of a return, recorded once under `key`; a refusal of the rules (the database's
+        view of the return) fails it as a business error, never retried."""
+
+        def refused_as_business_error(session: Session) -> R:
+            try:
+                return effect(session)
+            except (ReturnRefused, ReturnStepRefused) as refused:
+                raise _refused(refused) from None
+
+        return run_once(self._session_factory, key, refused_as_business_error, result_type)
 
     @activity.defn
     def record_return_step(self, data: ReturnStepInput) -> ReturnStepDone:
         target = ReturnState(data.state)
 
         def effect(session: Session) -> ReturnStepDone:
-            try:
-                refund = lifecycle.step(
-                    session,
-                    order=data.order,
-                    return_id=data.return_id,
-                    target=target,
-                    person=data.by,
-                    reason=data.reason,
-                    at=data.at,
-                    expiry=self._expiry,
-                )
-            except ReturnStepRefused as refused:
-                raise _refused(refused) from None
+            refund = lifecycle.step(
+                session,
+                order=data.order,
+                return_id=data.return_id,
+                target=target,
+                person=data.by,
+                reason=data.reason,
+                at=data.at,
+                expiry=self._expiry,
+            )
             return ReturnStepDone(refund)
 
-        return run_once(self._session_factory, f"{data.return_id}:{target.value}", effect, ReturnStepDone)
+        return self._recorded_step(f"{data.return_id}:{target.value}", effect, ReturnStepDone)
 
     @activity.defn
     def receive_return(self, data: ReceiveReturnInput) -> ReceivedReturn:
         def effect(session: Session) -> ReceivedReturn:
-            try:
-                receipt, refund, over = lifecycle.receive(
-                    session,
-                    order=data.order,
-                    return_id=data.return_id,
-                    location_id=data.location_id,
-                    lines=data.lines,
-                    person=data.by,
-                    at=data.at,
-                )
-            except ReturnStepRefused as refused:
-                raise _refused(refused) from None
+            receipt, refund, over = lifecycle.receive(
+                session,
+                order=data.order,
+                return_id=data.return_id,
+                location_id=data.location_id,
+                lines=data.lines,
+                person=data.by,
+                at=data.at,
+            )
             received = {sku: {c.value: n for c, n in units.items()} for sku, units in receipt.by_condition.items()}
             return ReceivedReturn(received, dict(receipt.short), refund, over)
 
-        return run_once(self._session_factory, f"{data.return_id}:RECEIVED", effect, ReceivedReturn)
+        return self._recorded_step(f"{data.return_id}:RECEIVED", effect, ReceivedReturn)
 
     @activity.defn
     def dispose_return(self, data: DisposeReturnInput) -> DisposedReturn:
         def effect(session: Session) -> DisposedReturn:
-            try:
-                sellable = lifecycle.dispose(
-                    session,
-                    order_id=data.order_id,
-                    return_id=data.return_id,
-                    lines=data.lines,
-                    person=data.by,
-                    at=data.at,
-                )
-            except ReturnStepRefused as refused:
-                raise _refused(refused) from None
+            sellable = lifecycle.dispose(
+                session,
+                order_id=data.order_id,
+                return_id=data.return_id,
+                lines=data.lines,
+                person=data.by,
+                at=data.at,
+            )
             return DisposedReturn(sellable)
 
-        return run_once(self._session_factory, f"{data.return_id}:DISPOSED", effect, DisposedReturn)
+        return self._recorded_step(f"{data.return_id}:DISPOSED", effect, DisposedReturn)
 
     @activity.defn
     def note_exchange(self, data: ExchangeNoteInput) -> ExchangeNoted:
-        """Record what became of an exchange (once per return and kind)."""
+        """Record what became of an exchange (once per return, kind and key)."""
 
         def effect(session: Session) -> ExchangeNoted:
             lifecycle.note_exchange(
@@ -158,4 +162,5 @@ class ReturnLifecycleActivities(ReturnLifecycle):
             )
             return ExchangeNoted(data.kind)
 
-        return run_once(self._session_factory, f"{data.return_id}:{data.kind}", effect, ExchangeNoted)
+        key = f"{data.return_id}:{data.kind}" + (f":{data.key}" if data.key else "")
+        return run_once(self._session_factory, key, effect, ExchangeNoted)

@@ -88,8 +88,9 @@ class ReturnActivities(Returns):
         credit. No transaction is open during the gateway call; the gateway dedupes by the step key,
         credit by its entry id, and the outcome is recorded once. An order with several payments (an
         exchange's difference charged on top) gives back through them by domain.refund_spread: the
-        newest extra payment first, never more than any of them took and has not given back."""
-        key = f"{data.return_id}:refund"
+        newest extra payment first, never more than any of them took and has not given back. A
+        second refund of one return (what a replacement left undelivered) is its own `part`."""
+        key = f"{data.return_id}:refund" + (f":{data.part}" if data.part else "")
         stored = stored_result(self._session_factory, key, ReturnAccepted)
         if stored is not None:
             return stored
@@ -120,23 +121,28 @@ class ReturnActivities(Returns):
             if draws:
                 taken = order_payments.take_refunds(session, draws, data.at)
                 return_store.note_refunds(session, data.return_id, taken, gateway, "refunded to the customer", data.at)
-                return_store.set_refund(session, data.return_id, gateway)
+                return_store.set_refund(session, data.return_id, gateway, add=bool(data.part))
                 return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, gateway + credit, credited=credited)
             if credited is not None:
                 return_store.note_credited(session, data.return_id, data.at)
-                return_store.set_refund(session, data.return_id, credit)
+                return_store.set_refund(session, data.return_id, credit, add=bool(data.part))
                 return ReturnAccepted(data.return_id, ReturnStatus.CREDITED, credit, credited=credited)
             return_store.note_refund(session, data.return_id, None, data.amount, "to refund on the channel", data.at)
-            return_store.set_refund(session, data.return_id, data.amount)
+            return_store.set_refund(session, data.return_id, data.amount, add=bool(data.part))
             return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)
 
         return run_once(self._session_factory, key, effect, ReturnAccepted)
 
     def _credit_back(self, data: RefundReturnInput, amount: Money) -> None:
-        """Issue `amount` as credit (reason return) to the order's customer, once per return."""
+        """Issue `amount` as credit (reason return) to the order's customer, once per return (and part)."""
         note = "the return settled as store credit" if data.as_credit else "paid with store credit"
         issue = IssueCreditInput(
-            f"{data.return_id}:credit", amount, CreditReason.RETURN, data.at, order_id=data.order_id, note=note
+            f"{data.return_id}:credit" + (f":{data.part}" if data.part else ""),
+            amount,
+            CreditReason.RETURN,
+            data.at,
+            order_id=data.order_id,
+            note=note,
         )
         try:
             self._credit.issue(issue)

@@ -31,12 +31,36 @@ class ReturnLabel:
     """Where staff (and the screens) get the PDF: this API's `GET /returns/{return_id}/label`."""
 
 
+@dataclass
+class CancelReturnLabelInput:
+    order_id: str
+    return_id: str
+    rma: str
+    why: str
+    """cancelled or expired: the return's state that makes its label useless."""
+    at: datetime
+
+
+@dataclass
+class ReturnLabelCancelled:
+    status: str
+    """cancelled (asked of the carrier, now or before), none (no label was made through the carrier,
+    or the carrier does not know it: nothing to cancel) or refused (the carrier can no longer
+    cancel it: recorded with its words, on the timeline)."""
+
+
 class ReturnLabels:
-    """The return-label activity (activities.return_labels implements it)."""
+    """The return-label activities (activities.return_labels implements them)."""
 
     @activity.defn
     def create_return_label(self, data: ReturnLabelInput) -> ReturnLabel | None:
         """The label, made once per return_id (a retry answers the same one); None when the order
         did not ship through a carrier integration (the customer ships it themselves, the timeline
         says so). Raises CarrierRefused (final) or CarrierUnavailable (retried) ApplicationErrors."""
+        raise NotImplementedError
+
+    @activity.defn
+    def cancel_return_label(self, data: CancelReturnLabelInput) -> ReturnLabelCancelled:
+        """The label of a return cancelled or expired, cancelled at the carrier once (a retry after
+        it was asked answers the same, without asking again). Raises CarrierUnavailable (retried)."""
         raise NotImplementedError

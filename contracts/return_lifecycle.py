@@ -133,9 +133,13 @@ class ReturnView:
     expires_at: datetime | None = None
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
-    """An exchange's new shipment of the order, once its replacement is reserved."""
+    """An exchange's new shipment of the order, once its replacement is reserved (the latest, when
+    units that did not leave were sourced again)."""
     difference: ExchangeDifference | None = None
     """An exchange's difference charged (or asked and not taken) when its replacement costs more."""
+    replacement_shipments: list[str] = field(default_factory=list)
+    """Every shipment an exchange's replacement went out as, in order: the first, then one per
+    sourcing again of units that did not leave (a short pick, a withdrawal)."""
 
 
 @dataclass
@@ -197,11 +201,15 @@ class ExchangeNoteInput:
     order_id: str
     return_id: str
     kind: str
-    """exchange_reserved, exchange_shipped, exchange_waiting, exchange_refunded_instead, or what
-    became of a difference charged: exchange_difference_released (voided), exchange_difference_not_captured."""
+    """exchange_reserved, exchange_shipped, exchange_not_shipped, exchange_resourced, exchange_waiting,
+    exchange_refunded_instead, or what became of a difference charged: exchange_difference_released
+    (voided), exchange_difference_not_captured."""
     detail: str
     at: datetime
     shipment_id: str | None = None
+    key: str = ""
+    """What makes this note one of several of its kind (a shipment id, an attempt); empty: once per
+    return and kind."""
 
 
 @dataclass

@@ -82,6 +82,10 @@ class RefundReturnInput:
     as_credit: bool = False
     """Resolved as store credit: the whole amount is issued as credit (reason return) to the order's
     customer at the order's shop, nothing goes through the gateway."""
+    part: str = ""
+    """A further refund of the same return, once each (an exchange's replacement units given back
+    after its difference was refunded): its own key, added to what the return gave back; empty:
+    the return's one refund."""
 
 
 @dataclass

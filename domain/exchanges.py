@@ -161,3 +161,22 @@ def refund_instead(resolution: ExchangeResolution, *, difference_settled: bool) 
     everything they put towards the replacement, i.e. the returned value plus the difference they
     paid (or less the difference they already got back) = the replacement price."""
     return resolution.replacement_price if difference_settled else resolution.returned_value
+
+
+def undelivered_value(replacements: Sequence[OrderLine], undelivered: Mapping[str, int]) -> Money:
+    """What the replacement units that never left (a short pick, a withdrawn shipment, not sourced
+    again) cost in the exchange: given back when the rest of the replacement is given up after the
+    difference changed hands. Per line its total pro rata, rounded down (never more than was put
+    towards it); every unit of the replacement undelivered: the replacement price, as
+    refund_instead(..., difference_settled=True) gives."""
+    if not replacements:
+        raise ExchangeRefused(ExchangeRefusalKind.INVALID, "an exchange needs at least one replacement line")
+    currency = replacements[0].total.currency
+    value = Money.zero(currency)
+    for line in replacements:
+        units = min(max(0, undelivered.get(line.sku, 0)), line.quantity)
+        if units == line.quantity:
+            value = value + line.total
+        elif units:
+            value = value + Money(line.total.amount_minor * units // line.quantity, currency)
+    return value

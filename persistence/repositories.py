@@ -185,6 +185,9 @@ class SqlReturns:
             return None
         return order_payments.difference_payment(self._session, record.return_id)
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        return return_lifecycle.replacement_shipments(self._session, record)
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         return return_lifecycle.listed(self._session, state=state, limit=limit, offset=offset)
 

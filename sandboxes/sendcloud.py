@@ -16,7 +16,12 @@ shapes (https://sendcloud.dev/api/v3/shipments, /api/v3/returns, /api/v3/parcel-
   `{"errors": [{"field", "code", "message"}]}`), a Dutch postcode of the customer and an
   `external_reference` used before (400 with the older `{"error": {"code", "request", "message"}}`,
   "External reference has already been used in another return."); else 201 `{return_id, parcel_id,
-  multi_collo_ids}`. `GET /returns/{id}` shows its tracking number and `label` links.
+  multi_collo_ids}`. `GET /returns/{id}` shows its tracking number, `label` links and
+  `parent_status`. `PATCH /returns/{id}/cancel` (https://sendcloud.dev/api/v3/returns/request-cancellation-of-a-return):
+  202 `{"message": "Cancellation requested successfully"}` while the parcel has not reached the
+  carrier (`parent_status` becomes `cancelled`; asking again answers the same), 404 for an unknown
+  return, 400 `{"errors": [{"field", "code", "message"}]}` once the carrier has the parcel (which
+  carriers refuse, and the codes, are ours: Sendcloud documents only that not every carrier can).
 - Test hooks under `/_sandbox` (no auth): `outage` (every call 503 until switched off), `fail`
   (the next N calls answer a status, e.g. 429 with a Retry-After), `carrier-fails` (the next N
   announcements come back ANNOUNCEMENT_FAILED, as when the carrier is down), `webhook` (where
@@ -24,7 +29,8 @@ shapes (https://sendcloud.dev/api/v3/shipments, /api/v3/returns, /api/v3/parcel-
   then delivered; POSTed as `parcel_status_changed`, signed as Sendcloud signs: `Sendcloud-Signature`
   = hex HMAC-SHA256 of the raw body with the secret key), `shipments` (what was announced),
   `late-return-labels` (the next N returns are read once without their tracking number and label,
-  as a return not announced to the carrier yet), `returns` (what was made, and how often asked).
+  as a return not announced to the carrier yet), `returns` (what was made, how often asked, and
+  how often a cancellation was asked).
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ WEIGHT_UNITS = frozenset({"kg", "g", "lbs", "oz"})
 DUTCH_POSTCODE = re.compile(r"^\d{4}\s?[A-Za-z]{2}$")
 # The statuses a parcel goes through here (Sendcloud's parcel status ids and messages).
 READY_TO_SEND = (1000, "Ready to send")
+CANCELLED = (2000, "Cancelled")
 PROGRESS = ((3, "En route to sorting center"), (91, "Parcel en route"), (11, "Delivered"))
 STATUS_MESSAGES = {1000: "Ready to send", 3: "En route to sorting center", 91: "Parcel en route", 11: "Delivered",
                    80: "Unable to deliver", 2000: "Cancelled", 62992: "Returned to sender"}  # fmt: skip
@@ -82,6 +89,7 @@ class _State:
     webhooks: list[dict[str, Any]] = field(default_factory=list)
     announce_calls: int = 0
     return_calls: int = 0
+    cancel_calls: int = 0
     late_return_labels: int = 0
     next_id: int = 383700000
 
@@ -367,6 +375,7 @@ class Sandbox:
                 "tracking_number": tracking,
                 "tracking_url": f"{base_url}/tracking/{tracking}",
                 "parcel_id": parcel_id,
+                "parent_status": "open",
                 "late_reads": 1 if late else 0,
             }
         return JSONResponse({"return_id": return_id, "parcel_id": parcel_id, "multi_collo_ids": []}, status_code=201)
@@ -383,6 +392,25 @@ class Sandbox:
                 found["late_reads"] -= 1
                 shown.update(tracking_number=None, tracking_url=None, label_url=None, label={})
         return JSONResponse(shown)
+
+    def cancel_return(self, return_id: int) -> JSONResponse:
+        """`PATCH /returns/{id}/cancel`: 202 `{"message": "Cancellation requested successfully"}`
+        while its parcel has not left (again for one cancelled: asking twice is harmless), and the
+        return's `parent_status` is `cancelled`; 404 for an unknown return; 400 in the Returns API's
+        error shape once the carrier has the parcel (no longer cancellable)."""
+        with self.lock:
+            self.state.cancel_calls += 1
+            found = self.state.returns.get(return_id)
+            if found is None:
+                return errors(404, "not_found", "Not found.")
+            parcel = self.state.parcels.get(found["parcel_id"]) or {}
+            if parcel.get("status_id", READY_TO_SEND[0]) not in (READY_TO_SEND[0], CANCELLED[0]):
+                why = "The parcel is already with the carrier: the return can no longer be cancelled."
+                return return_errors(400, "id", "cancellation_not_possible", why)
+            found["parent_status"] = "cancelled"
+            if parcel:
+                parcel["status_id"] = CANCELLED[0]
+        return JSONResponse({"message": "Cancellation requested successfully"}, status_code=202)
 
     def advance(self, parcel_id: int, status_id: int | None) -> dict[str, Any] | None:
         """The parcel's next status (or the one asked for), and the webhook body announcing it."""
@@ -493,6 +521,10 @@ def create_app(*, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY, we
     async def get_return(return_id: int) -> Response:
         return sandbox.read_return(return_id)
 
+    @app.patch("/returns/{return_id}/cancel")
+    async def cancel_return(return_id: int) -> Response:
+        return sandbox.cancel_return(return_id)
+
     _sandbox_hooks(app, sandbox)
     return app
 
@@ -519,7 +551,12 @@ def _sandbox_hooks(app: FastAPI, sandbox: Sandbox) -> None:
     @app.get("/_sandbox/returns")
     async def returns_made() -> dict[str, Any]:
         with sandbox.lock:
-            return {"data": list(sandbox.state.returns.values()), "return_calls": sandbox.state.return_calls}
+            state = sandbox.state
+            return {
+                "data": list(state.returns.values()),
+                "return_calls": state.return_calls,
+                "cancel_calls": state.cancel_calls,
+            }
 
     @app.post("/_sandbox/carrier-fails")
     async def carrier_fails(body: dict[str, Any]) -> dict[str, int]:

@@ -135,6 +135,9 @@ class ReturnRepository(Protocol):
     def difference_payment(self, record: ReturnRecord) -> PaymentRecord | None:
         """The payment that took the return's exchange difference, if its exchange charged one."""
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        """The shipments an exchange's replacement went out as, oldest first (none for another return)."""
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         """Returns of the lifecycle, newest first, and how many there are."""
 

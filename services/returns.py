@@ -4,7 +4,7 @@ restocks and refunds (OrderWorkflow.request_return); here, what its answers mean
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +31,7 @@ from domain.order import (
 )
 from domain.return_lifecycle import ReturnState, ReturnStepRefusalKind
 from domain.returns import ReturnRefusalKind, ReturnRefused, refund_for
-from persistence.models import OrderRecord, PaymentRecord, ReturnRecord
+from persistence.models import OrderRecord, PaymentRecord, ReturnRecord, ShipmentRecord
 from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
 from services.gateway import (
     EngineError,
@@ -46,11 +46,29 @@ from services.unit_of_work import UnitOfWorkFactory
 _UNPROCESSABLE = frozenset({ReturnRefusalKind.TOO_MANY.value, ReturnRefusalKind.INVALID.value})
 _STEP_CONFLICTS = frozenset({ReturnStepRefusalKind.OUT_OF_ORDER.value, ReturnStepRefusalKind.FINISHED.value})
 _STEP_UNPROCESSABLE = frozenset(kind.value for kind in ReturnStepRefusalKind) - _STEP_CONFLICTS
+_LIFECYCLE_STATES = frozenset(state.value for state in ReturnState)
+
+
+@dataclass(frozen=True)
+class ReplacementShipment:
+    """One shipment an exchange's replacement went out as (the first, or units sourced again)."""
+
+    shipment_id: str
+    location_id: str
+    status: str
+    lines: dict[str, int]
+    """What it carries now: after a short pick, what was found."""
+
+    @classmethod
+    def of(cls, record: ShipmentRecord) -> ReplacementShipment:
+        return cls(record.shipment_id, record.location_id, record.status, dict(record.lines))
 
 
 @dataclass(frozen=True)
 class ReturnSummary:
-    """A return of the lifecycle as the read model keeps it (lists, GET /returns/{id})."""
+    """A return as the read model keeps it (lists, GET /returns/{id}); one taken in one step before
+    the lifecycle (state NULL) shows its status as recorded (ACCEPTED, REFUNDED, REFUND_ON_CHANNEL)
+    as its state, with no RMA."""
 
     return_id: str
     order_id: str
@@ -71,12 +89,19 @@ class ReturnSummary:
     expires_at: datetime | None
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
-    """An exchange's new shipment of the order, once its replacement is reserved."""
+    """An exchange's new shipment of the order, once its replacement is reserved (the latest)."""
     difference: ExchangeDifference | None = None
     """What an exchange whose replacement costs more asked of the customer's card, and how it went."""
+    replacement_shipments: tuple[ReplacementShipment, ...] = ()
+    """Every shipment of the replacement, oldest first (GET /returns/{id} only, not the lists)."""
 
     @classmethod
-    def of(cls, record: ReturnRecord, difference_payment: PaymentRecord | None = None) -> ReturnSummary:
+    def of(
+        cls,
+        record: ReturnRecord,
+        difference_payment: PaymentRecord | None = None,
+        shipments: Iterable[ShipmentRecord] = (),
+    ) -> ReturnSummary:
         """`difference_payment`: the payment that took the exchange's difference (its status tells)."""
         currency = record.currency
         difference = None
@@ -107,6 +132,7 @@ class ReturnSummary:
             resolution=record.resolution or "refund",
             replacement_shipment_id=record.replacement_shipment_id,
             difference=difference,
+            replacement_shipments=tuple(ReplacementShipment.of(shipment) for shipment in shipments),
         )
 
 
@@ -335,12 +361,16 @@ class Returns:
         return ReturnAccepted(opened.return_id, opened.state, opened.refund, opened.rma)
 
     def get(self, return_id_or_rma: str) -> ReturnSummary:
-        """A return by its id or RMA (NotFound)."""
+        """A return by its id or RMA (NotFound). One taken in one step before the lifecycle, or a
+        channel's own refund recorded as a return, has no state: it answers with its status as
+        recorded (ReturnSummary.of), and any step asked of it is refused as finished."""
         with self._units(read_only=True) as uow:
             record = uow.returns.find(return_id_or_rma.strip())
-            if record is None or record.state is None:
+            if record is None:
                 raise NotFound(f"no return {return_id_or_rma}")
-            return ReturnSummary.of(record, uow.returns.difference_payment(record))
+            return ReturnSummary.of(
+                record, uow.returns.difference_payment(record), uow.returns.replacement_shipments(record)
+            )
 
     def page(self, *, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ReturnSummary], int]:
         """Returns newest first, in `state` when given (Unprocessable for an unknown state)."""
@@ -371,6 +401,11 @@ class Returns:
         """NotFound; Conflict (out of order, finished) or Unprocessable (does not add up, ...) with
         the refusal's kind; Failed; EngineUnavailable."""
         summary = await asyncio.to_thread(self.get, return_id)
+        if summary.state not in _LIFECYCLE_STATES:  # taken in one step before the lifecycle: no workflow
+            raise Conflict(
+                f"return {summary.return_id} was taken in one step ({summary.status}): nothing follows",
+                refusal=ReturnStepRefusalKind.FINISHED.value,
+            )
         try:
             return await self._workflows.return_step(summary.return_id, step, arg)
         except UpdateFailed as exc:

@@ -181,6 +181,9 @@ class FakeReturns:
     def difference_payment(self, record: ReturnRecord) -> PaymentRecord | None:
         return None
 
+    def replacement_shipments(self, record: ReturnRecord) -> list[ShipmentRecord]:
+        return []
+
     def page(self, *, state: str | None, limit: int, offset: int) -> tuple[list[ReturnRecord], int]:
         found = [r for r in self.records if r.state is not None and (state is None or r.state == state)]
         return found[offset : offset + limit], len(found)

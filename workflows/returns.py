@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.order_workflow import FulfilmentOptions
     from contracts.payments import ChargeDifferenceInput, Payments, PaymentStepInput
-    from contracts.return_labels import ReturnLabelInput, ReturnLabels
+    from contracts.return_labels import CancelReturnLabelInput, ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
         DisposeReturnInput,
         DisposeReturnRequest,
@@ -57,9 +57,11 @@ with workflow.unsafe.imports_passed_through():
         next_step,
         price_replacement,
         refund_instead,
+        undelivered_value,
     )
+    from domain.fulfilment import ShipmentStatus
     from domain.money import Money
-    from domain.order import Order
+    from domain.order import Order, OrderLine
     from domain.payments import PaymentStatus, extra_payment_id
     from domain.return_lifecycle import (
         FINISHED,
@@ -83,18 +85,25 @@ CHANNEL_RETURN_TIMEOUT = timedelta(minutes=2)
 RESOLUTIONS = "return-resolutions-v1"
 """From this patch on a return resolved as an exchange ships its replacement (a new shipment of
 the order) instead of being refunded."""
-EXCHANGE_DIFFERENCE = "exchange-difference-v1"
-"""From this patch on an exchange whose replacement costs more than the returned units were worth
-charges the difference on the order's card (before, it refunded what came instead)."""
 EXCHANGE_RECHECK = timedelta(hours=1)
 """How often an exchange waiting for its replacement looks at the stock again (besides the
 signal `stock_available`)."""
 MAX_RESERVE_ATTEMPTS = 5
+LABEL_CANCEL = "return-label-cancel-v1"
+"""From this patch on, a return cancelled or expired has the label made for it cancelled at the carrier."""
+RESOURCE = "exchange-resource-v1"
+"""From this patch on, replacement units that did not leave (a short pick, a withdrawn shipment)
+are sourced and shipped again, and given back when they cannot be."""
+EXCHANGE_DIFFERENCE = "exchange-difference-v1"
+"""From this patch on an exchange whose replacement costs more than the returned units were worth
+charges the difference on the order's card (before, it refunded what came instead)."""
+MAX_REPLACEMENT_SHIPMENTS = 3
+"""Rounds of shipping an exchange's replacement: the first, then up to two sourcings again of what
+did not leave; what still has not left after them is refunded."""
 
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
 StepResult = TypeVar("StepResult")
-
 
 _NOT_CHARGED = (ErrorType.PAYMENT_DECLINED, ErrorType.PAYMENT_REJECTED)
 
@@ -118,6 +127,25 @@ def _received_lines(data: ReceiveReturnRequest) -> list[ReceivedLine]:
 
 def _disposition_lines(data: DisposeReturnRequest) -> list[DispositionLine]:
     return [DispositionLine(line.sku, line.quantity, line.disposition, line.reason) for line in data.lines]  # type: ignore[arg-type]
+
+
+def _exchange_tag(view: ReturnView) -> str:
+    """`x<n>`, n the return's number on the order: the end of its replacement's shipment ids."""
+    return f"x{view.rma.rsplit('-', 1)[-1]}"
+
+
+def _not_handed_over(shipment: ReservedShipment, outcome: ShipmentOutcome) -> dict[str, int]:
+    """Units of the shipment that did not leave (short, released, or never picked)."""
+    missing = {sku: n - outcome.handed_over.get(sku, 0) for sku, n in shipment.lines.items()}
+    return {sku: n for sku, n in sorted(missing.items()) if n > 0}
+
+
+def _added(one: dict[str, int], other: dict[str, int]) -> dict[str, int]:
+    return {sku: one.get(sku, 0) + other.get(sku, 0) for sku in sorted({*one, *other})}
+
+
+def _units(units: dict[str, int]) -> str:
+    return ", ".join(f"{n} x {sku}" for sku, n in sorted(units.items()))
 
 
 def _first_view(data: ReturnWorkflowInput) -> ReturnView:
@@ -263,6 +291,8 @@ class ReturnWorkflow:
                     await self._step(ReturnState.RESOLVED, self._exchange_by, "")
             else:
                 await workflow.wait_condition(self._moved_or_exchange_due(self.view().state))
+        if self.view().state == ReturnState.CANCELLED:
+            await self._cancel_label("cancelled")
         await workflow.wait_condition(workflow.all_handlers_finished)
         view = self.view()
         return ReturnAccepted(view.return_id, view.status or view.state, view.refund, view.rma)
@@ -283,8 +313,11 @@ class ReturnWorkflow:
             )
         except TimeoutError:
             async with self._one_step_at_a_time:
-                if view.state == ReturnState.REQUESTED:
+                expired = view.state == ReturnState.REQUESTED
+                if expired:
                     await self._step(ReturnState.EXPIRED, "", "")
+            if expired:  # not under the lock: a late parcel is received while the carrier is asked
+                await self._cancel_label("expired")
 
     async def _return_label(self, data: ReturnWorkflowInput) -> None:
         """Once the RMA is issued, the customer's label back (activities.return_labels: through the
@@ -305,6 +338,21 @@ class ReturnWorkflow:
             )
         except ActivityError:
             workflow.logger.info("no return label for %s: the carrier refused it", view.return_id)
+
+    async def _cancel_label(self, why: str) -> None:
+        """A label made for a return now cancelled or expired is cancelled at the carrier, so no
+        parcel travels on it (activities.return_labels: once, on the timeline). A carrier that can
+        no longer cancel it is recorded there too; the return goes on either way."""
+        if not self._label_asked or not workflow.patched(LABEL_CANCEL):
+            return
+        view = self.view()
+        await workflow.execute_activity_method(
+            ReturnLabels.cancel_return_label,
+            CancelReturnLabelInput(view.order_id, view.return_id, view.rma, why, workflow.now()),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"cancel the return label of {view.rma}",
+        )
 
     async def _at_the_counter(self, data: ReturnWorkflowInput) -> None:
         """The goods are here already: received in full where they are, restocked (or scrapped
@@ -445,22 +493,103 @@ class ReturnWorkflow:
         )
         if resolution.to_refund.amount_minor > 0:
             await self._refund(resolution.to_refund)
-        handed_over = False
-        for shipment in shipments:
-            outcome = await self._ship(data, shipment)
-            handed_over = handed_over or bool(outcome.handed_over)
-            await self._note(
-                "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
-                f"{shipment.shipment_id} {outcome.status.lower()}",
-            )
+        handed_over = await self._ship_replacement(data, shipments, lines)
         if view.difference is not None:
             await self._settle_difference(handed_over)
 
-    # -- an exchange's difference, when the replacement costs more ------------------------------
+    async def _ship_replacement(
+        self, data: ReturnWorkflowInput, shipments: list[ReservedShipment], lines: list[OrderLine]
+    ) -> bool:
+        """Ship the reserved replacement; True when any of it was handed over. From RESOURCE on,
+        what a shipment did not hand over (a short pick, written off there; a withdrawal, released
+        by the shipment itself) is reserved again and shipped again, up to MAX_REPLACEMENT_SHIPMENTS
+        rounds; what cannot be (no stock and OMS_EXCHANGE_OUT_OF_STOCK=refund, a backorder past its
+        deadline, the rounds used up, a pickup not collected) is given back at what it cost in the
+        exchange."""
+        handed_over = False
+        if not workflow.patched(RESOURCE):
+            for shipment in shipments:
+                outcome = await self._ship(data, shipment)
+                handed_over = handed_over or bool(outcome.handed_over)
+                await self._note(
+                    "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
+                    f"{shipment.shipment_id} {outcome.status.lower()}",
+                )
+            return handed_over
+        view, undelivered = self.view(), dict[str, int]()
+        for round_ in range(1, MAX_REPLACEMENT_SHIPMENTS + 1):
+            left: dict[str, int] = {}
+            for shipment in shipments:
+                view.replacement_shipments.append(shipment.shipment_id)
+                outcome = await self._ship(data, shipment)
+                handed_over = handed_over or bool(outcome.handed_over)
+                missing = _not_handed_over(shipment, outcome)
+                await self._note(
+                    "exchange_shipped" if outcome.handed_over else "exchange_not_shipped",
+                    f"{shipment.shipment_id} {outcome.status.lower()}"
+                    + (f", {_units(missing)} did not leave" if missing else ""),
+                    key=shipment.shipment_id,
+                )
+                not_collected = outcome.status == ShipmentStatus.EXPIRED  # the customer did not come: not sent again
+                into = undelivered if not_collected else left
+                for sku, n in missing.items():
+                    into[sku] = into.get(sku, 0) + n
+            if not left:
+                break
+            if round_ == MAX_REPLACEMENT_SHIPMENTS:
+                why = f"{_units(left)} did not leave in {MAX_REPLACEMENT_SHIPMENTS} shipments"
+                await self._give_up_the_rest(lines, _added(undelivered, left), why, round_, handed_over)
+                return handed_over
+            shipments = await self._source_again(data, left, round_ + 1)
+            if not shipments:
+                why = f"{_units(left)} did not leave and is not in stock"
+                await self._give_up_the_rest(lines, _added(undelivered, left), why, round_, handed_over)
+                return handed_over
+        if undelivered:
+            await self._give_up_the_rest(lines, undelivered, f"{_units(undelivered)} not collected", 0, handed_over)
+        return handed_over
 
-    def _exchange_tag(self) -> str:
-        """x<the return's number>: names the replacement's shipment and the difference's payment."""
-        return f"x{self.view().rma.rsplit('-', 1)[-1]}"
+    async def _source_again(
+        self, data: ReturnWorkflowInput, left: dict[str, int], round_: int
+    ) -> list[ReservedShipment]:
+        """Reserve what did not leave as shipments of their own (`x<n>-<round>`), or wait for it as
+        a backorder when the shop says so; nothing when it cannot be had."""
+        view, order = self.view(), data.order
+        tag = f"{_exchange_tag(view)}-{round_}"
+        shipments = await self._reserve_replacement(order, left, tag)
+        policy = OutOfStockPolicy(data.opened.exchange_out_of_stock)
+        if next_step(policy, replacement_reserved=bool(shipments)) is ExchangeStep.WAIT_AS_BACKORDER:
+            await self._note(
+                "exchange_waiting", f"{_units(left)} did not leave and is not in stock: waiting for it", key=tag
+            )
+            shipments = await self._wait_for_replacement(order, left, data.opened.exchange_wait_seconds, tag)
+        if shipments:
+            view.replacement_shipment_id = shipments[0].shipment_id
+            await self._note(
+                "exchange_resourced",
+                f"{_units(left)} did not leave: sourced again as {', '.join(s.shipment_id for s in shipments)}",
+                view.replacement_shipment_id,
+                key=tag,
+            )
+        return shipments
+
+    async def _give_up_the_rest(
+        self, lines: list[OrderLine], undelivered: dict[str, int], why: str, round_: int, handed_over: bool
+    ) -> None:
+        """What the customer put towards the units that never left is given back: their share of
+        the replacement price (for all of them, refund_instead(difference_settled=True)). A
+        difference refunded before shipping is settled by then; a difference charged on the card
+        is captured only when some of the replacement left (_settle_difference), so when nothing
+        did it is released instead, and is not given back a second time here."""
+        due = undelivered_value(lines, undelivered)
+        held = self.view().difference
+        if not handed_over and held is not None and held.payment_id is not None:
+            due = Money(max(0, due.amount_minor - held.amount.amount_minor), due.currency)
+        await self._note("exchange_refunded_instead", f"{why}: {due.format()} refunded instead", key=f"round-{round_}")
+        if due.amount_minor > 0:
+            await self._refund(due, part=f"undelivered-{round_}")
+
+    # -- an exchange's difference, when the replacement costs more ------------------------------
 
     async def _charge_difference(self, resolution: ExchangeResolution, shipments: list[ReservedShipment]) -> bool:
         """Authorize the difference as a new payment of the order on its card (the replacement is
@@ -469,7 +598,7 @@ class ReturnWorkflow:
         _collect_difference_from_customer. True when the difference is held."""
         view = self.view()
         amount = resolution.to_charge
-        payment_id = extra_payment_id(view.order_id, self._exchange_tag())
+        payment_id = extra_payment_id(view.order_id, _exchange_tag(view))
         try:
             charged = await workflow.execute_activity_method(
                 Payments.charge_difference,
@@ -569,8 +698,9 @@ class ReturnWorkflow:
         if due.amount_minor > 0:
             await self._refund(due)
 
-    async def _reserve_replacement(self, order: Order, demand: dict[str, int]) -> list[ReservedShipment]:
-        """Reserve the whole replacement (a lost race plans again), or nothing."""
+    async def _reserve_replacement(self, order: Order, demand: dict[str, int], tag: str = "") -> list[ReservedShipment]:
+        """Reserve the whole replacement (a lost race plans again), or nothing. `tag` ends the
+        shipment ids (default `x<n>`, n the return's number on the order)."""
         view = self.view()
         for _ in range(MAX_RESERVE_ATTEMPTS):
             self._reserve_attempts += 1
@@ -584,7 +714,7 @@ class ReturnWorkflow:
                     channel=order.channel,
                     destination=order.destination(),
                     unit_values=order.unit_values(),
-                    exchange=f"x{view.rma.rsplit('-', 1)[-1]}",
+                    exchange=tag or _exchange_tag(view),
                 ),
                 start_to_close_timeout=STEP_TIMEOUT,
                 retry_policy=STEP_RETRY,
@@ -597,7 +727,7 @@ class ReturnWorkflow:
         return []
 
     async def _wait_for_replacement(
-        self, order: Order, demand: dict[str, int], wait_seconds: int | None
+        self, order: Order, demand: dict[str, int], wait_seconds: int | None, tag: str = ""
     ) -> list[ReservedShipment]:
         """Look again on every restock signal and every EXCHANGE_RECHECK, until the deadline."""
         deadline = None if wait_seconds is None else workflow.now() + timedelta(seconds=wait_seconds)
@@ -608,7 +738,7 @@ class ReturnWorkflow:
                 await workflow.wait_condition(
                     lambda: self._stock_available, timeout=left, timeout_summary="replacement restock"
                 )
-            shipments = await self._reserve_replacement(order, demand)
+            shipments = await self._reserve_replacement(order, demand, tag)
             if shipments:
                 return shipments
         return []
@@ -624,17 +754,18 @@ class ReturnWorkflow:
             static_summary=f"exchange: {sum(shipment.lines.values())} units from {shipment.location_id}",
         )
 
-    async def _note(self, kind: str, detail: str, shipment_id: str | None = None) -> None:
+    async def _note(self, kind: str, detail: str, shipment_id: str | None = None, *, key: str = "") -> None:
         view = self.view()
         await workflow.execute_activity_method(
             ReturnLifecycle.note_exchange,
-            ExchangeNoteInput(view.order_id, view.return_id, kind, detail, workflow.now(), shipment_id),
+            ExchangeNoteInput(view.order_id, view.return_id, kind, detail, workflow.now(), shipment_id, key),
             start_to_close_timeout=STEP_TIMEOUT,
             retry_policy=STEP_RETRY,
             summary=kind.replace("_", " "),
         )
 
-    async def _refund(self, amount: Money) -> None:
+    async def _refund(self, amount: Money, part: str = "") -> None:
+        """The return's refund; `part`: a further one of its own (added to what was refunded)."""
         view = self.view()
         done = await self._activity(
             Returns.refund_return,
@@ -645,10 +776,11 @@ class ReturnWorkflow:
                 workflow.now(),
                 on_channel=bool(view.external_rma),
                 as_credit=view.resolution == Resolution.STORE_CREDIT.value,
+                part=part,
             ),
             f"{'store credit' if view.resolution == Resolution.STORE_CREDIT.value else 'refund'} {amount.format()}",
         )
-        view.status, view.refund = done.status, done.refund
+        view.status, view.refund = done.status, view.refund + done.refund if part else done.refund
 
     async def _activity(
         self, method: Callable[[Activities, StepInput], StepResult], arg: StepInput, summary: str

@@ -73,12 +73,22 @@ class DifferencePublic(BaseModel):
         return cls(amount=amount, status=difference.status, payment_id=difference.payment_id)
 
 
+class ReplacementShipmentPublic(BaseModel):
+    shipment_id: str
+    location_id: str
+    status: str
+    lines: dict[str, int]
+    """What it carries (after a short pick, what was found)."""
+
+
 class ReturnRecordPublic(BaseModel):
     return_id: str
     order_id: str
     rma: str
     state: str
-    """AWAITING_APPROVAL, REQUESTED, RECEIVED, DISPOSED, RESOLVED, EXPIRED, REJECTED or CANCELLED."""
+    """AWAITING_APPROVAL, REQUESTED, RECEIVED, DISPOSED, RESOLVED, EXPIRED, REJECTED or CANCELLED; a
+    return taken in one step before the lifecycle (GET by id only): its status as recorded
+    (ACCEPTED, REFUNDED, REFUND_ON_CHANNEL), with no RMA."""
     status: str
     """The money side: REFUNDED, REFUND_ON_CHANNEL or CREDITED (store credit only) once settled, else the state."""
     source: str
@@ -98,9 +108,13 @@ class ReturnRecordPublic(BaseModel):
     resolution: str = "refund"
     """refund, store_credit or exchange."""
     replacement_shipment_id: str | None = None
-    """An exchange's new shipment of the order (it ships like any other), once reserved."""
+    """An exchange's new shipment of the order (it ships like any other), once reserved; the latest
+    when units that did not leave were sourced again."""
     difference: DifferencePublic | None = None
     """An exchange's difference charged on the order's card when the replacement costs more."""
+    replacement_shipments: list[ReplacementShipmentPublic] = Field(default_factory=list)
+    """Every shipment of an exchange's replacement, oldest first: the first, then one per sourcing
+    again of units that did not leave (GET /returns/{id}; empty in the lists)."""
 
     @classmethod
     def of(cls, summary: ReturnSummary) -> ReturnRecordPublic:
@@ -110,6 +124,9 @@ class ReturnRecordPublic(BaseModel):
                 "refund": _money(summary.refund),
                 "over_refunded": _money(summary.over_refunded),
                 "difference": DifferencePublic.of(summary.difference),
+                "replacement_shipments": [
+                    ReplacementShipmentPublic(**s.__dict__) for s in summary.replacement_shipments
+                ],
             }
         )
 
@@ -135,6 +152,8 @@ class ReturnStepPublic(BaseModel):
     resolution: str = "refund"
     replacement_shipment_id: str | None = None
     difference: DifferencePublic | None = None
+    replacement_shipments: list[str] = Field(default_factory=list)
+    """The ids of every shipment an exchange's replacement went out as so far, oldest first."""
 
     @classmethod
     def of(cls, view: ReturnView) -> ReturnStepPublic:
@@ -154,11 +173,17 @@ class ReturnStepPublic(BaseModel):
             resolution=view.resolution,
             replacement_shipment_id=view.replacement_shipment_id,
             difference=DifferencePublic.of(view.difference),
+            replacement_shipments=list(view.replacement_shipments),
         )
 
 
 class DecisionBody(BaseModel):
     reason: str = Field(default="", max_length=1000)
+
+
+def _decision(member: StaffMember, body: DecisionBody | None) -> ReturnDecision:
+    """Who decided (as the audit names them), and why: the body is optional."""
+    return ReturnDecision(member.label, body.reason if body else "")
 
 
 class ReceivedLineBody(BaseModel):
@@ -207,7 +232,7 @@ async def approve_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
     """A customer's request approved: the RMA is issued (and refunded, on a channel that refunds on request)."""
-    view = await returns.approve(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.approve(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 
@@ -215,7 +240,7 @@ async def approve_return(
 async def reject_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
-    view = await returns.reject(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.reject(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 
@@ -224,7 +249,7 @@ async def cancel_return(
     return_id: str, member: SupportStaff, returns: ReturnsDep, body: DecisionBody | None = None
 ) -> Any:
     """Withdrawn before the goods came (the customer keeps them)."""
-    view = await returns.cancel(return_id, ReturnDecision(member.label, body.reason if body else ""))
+    view = await returns.cancel(return_id, _decision(member, body))
     return ReturnStepPublic.of(view)
 
 

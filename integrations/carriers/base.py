@@ -138,3 +138,10 @@ class Carrier(Protocol):
         errors, and ReturnLabelPending (retry with its `announced`) when the return was made but
         its label did not come."""
         ...
+
+    def cancel_return_label(self, reference: str) -> bool:
+        """Ask the carrier to cancel the return made under `reference` (a return label's
+        `Label.reference`, or ReturnLabelPending.announced), so its label can no longer be used:
+        True once asked (asking again is harmless), False when the carrier does not know it.
+        CarrierRefused (final: it can no longer be cancelled) or another CarrierError (retry)."""
+        ...

@@ -19,6 +19,8 @@ PENDING = "pending"
 REFUSED = "refused"
 NONE = "none"
 """No carrier integration for this order: the customer ships it themselves."""
+CANCELLED = "cancelled"
+"""The return was cancelled or expired: its label was cancelled at the carrier (no longer served)."""
 
 
 def label_url(return_id: str) -> str:

@@ -42,7 +42,7 @@ from domain.return_lifecycle import (
 from domain.returns import ReturnLine, ReturnRefusalKind, ReturnRefused, ReturnStatus, check_return
 from persistence.guarded_writes.return_stock import book_dispositions
 from persistence.master_data.channels import policy_for
-from persistence.models import Location, OrderRecord, PaymentRecord, RefundBasis, ReturnRecord
+from persistence.models import Location, OrderRecord, PaymentRecord, RefundBasis, ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model.returns import returned_so_far, shipped_from, shipped_units
 
@@ -363,6 +363,24 @@ def listed(session: Session, *, state: str | None, limit: int, offset: int) -> t
         select(ReturnRecord).where(*where).order_by(ReturnRecord.created_at.desc()).limit(limit).offset(offset)
     )
     return list(rows), count
+
+
+def replacement_shipments(session: Session, record: ReturnRecord) -> list[ShipmentRecord]:
+    """The shipments an exchange's replacement went out as, oldest first: ids ending in `x<n>`
+    (the first) or `x<n>-<round>` (units that did not leave, sourced again), n the return's number."""
+    if record.sequence is None or record.resolution != "exchange":
+        return []
+    rows = session.scalars(
+        select(ShipmentRecord)
+        .where(ShipmentRecord.order_id == record.order_id)
+        .order_by(ShipmentRecord.created_at, ShipmentRecord.shipment_id)
+    )
+    found = []
+    for row in rows:
+        base = f"shipment-{record.order_id}-{row.location_id}-x{record.sequence}"
+        if row.shipment_id == base or row.shipment_id.startswith(f"{base}-"):
+            found.append(row)
+    return found
 
 
 def note_exchange(

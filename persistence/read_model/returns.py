@@ -160,12 +160,13 @@ def note_difference(session: Session, return_id: str, amount: Money, status: str
     record.difference_minor, record.difference_status = amount.amount_minor, status
 
 
-def set_refund(session: Session, return_id: str, amount: Money) -> None:
+def set_refund(session: Session, return_id: str, amount: Money, *, add: bool = False) -> None:
     """What the return gave back in money (the gateway's refund, or the channel's to make; all of it
-    as credit for a CREDITED one): an exchange's difference, or the gateway's part of a split."""
+    as credit for a CREDITED one): an exchange's difference, or the gateway's part of a split;
+    `add`: a further refund of it (an exchange's replacement units given back), on top."""
     record = session.get(ReturnRecord, return_id)
     assert record is not None, return_id
-    record.refund_minor = amount.amount_minor
+    record.refund_minor = (record.refund_minor if add else 0) + amount.amount_minor
 
 
 def note_credited(session: Session, return_id: str, at: datetime) -> None:
@@ -219,15 +220,12 @@ def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str
 
 
 def exchanges_waiting(session: Session, skus: set[str] | None) -> list[str]:
-    """The returns whose exchange waits for its replacement to come in stock (disposed, resolved as
-    an exchange, no replacement shipment yet) and wants one of `skus` (None: any): a restock of one of
-    them is worth a try, so the stock feed wakes them as it wakes backordered orders."""
+    """The returns whose exchange may wait for its replacement to come in stock (disposed, resolved
+    as an exchange, not settled yet: before its first shipment, or for units of it that did not leave)
+    and wants one of `skus` (None: any): a restock of one of them is worth a try, so the stock feed
+    wakes them as it wakes backordered orders (one shipping its replacement ignores the signal)."""
     waiting = session.scalars(
-        select(ReturnRecord).where(
-            ReturnRecord.resolution == "exchange",
-            ReturnRecord.state == "DISPOSED",
-            ReturnRecord.replacement_shipment_id.is_(None),
-        )
+        select(ReturnRecord).where(ReturnRecord.resolution == "exchange", ReturnRecord.state == "DISPOSED")
     )
     return [
         record.return_id

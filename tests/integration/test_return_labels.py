@@ -1,7 +1,9 @@
 """A requested return's label through the carrier integration, against the Sendcloud sandbox on
 SQLite and PostgreSQL: made once per return however often the step runs, Sendcloud away then back,
 a label that comes late asked of the same return, a refusal final and recorded, and no label (the
-customer ships it) where the order did not leave through a carrier integration."""
+customer ships it) where the order did not leave through a carrier integration. The label of a
+return cancelled or expired is cancelled at Sendcloud once (`PATCH /returns/{id}/cancel`), and one
+whose parcel is already on its way is recorded as not cancellable."""
 
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from activities.return_labels import ReturnLabelActivities
 from api.main import create_app
 from config import load_settings
 from contracts.errors import ErrorType
-from contracts.return_labels import ReturnLabel, ReturnLabelInput
+from contracts.return_labels import CancelReturnLabelInput, ReturnLabel, ReturnLabelCancelled, ReturnLabelInput
 from domain.fulfilment import ShipmentKind, ShipmentStatus
 from integrations.carriers.sendcloud.carrier import SendcloudCarrier
 from integrations.carriers.sendcloud.client import SendcloudClient
@@ -273,3 +275,62 @@ def test_support_staff_get_the_label_where_the_step_said(database, sendcloud_url
         refused = api.get(f"/returns/return-{refused_order}-1/label", headers=staff.support.headers)
         assert refused.status_code == 404 and "has no return label" in refused.json()["detail"]
         assert api.get("/returns/return-nobody-1/label", headers=staff.support.headers).status_code == 404
+
+
+def _cancel(db: Any, carrier: SendcloudCarrier | None, data: ReturnLabelInput, why: str = "cancelled") -> str:
+    activities = ReturnLabelActivities(db.session_factory, carrier)
+    asked = CancelReturnLabelInput(data.order_id, data.return_id, data.rma, why, AT + timedelta(days=1))
+    answer: ReturnLabelCancelled = ActivityEnvironment().run(activities.cancel_return_label, asked)
+    return answer.status
+
+
+def test_the_label_of_a_cancelled_return_is_cancelled_at_sendcloud_once(database, sendcloud_url):
+    order_id = _shipped_order(database)
+    data = _input(order_id)
+    label = _ask(database, _carrier(sendcloud_url), data)
+    assert label is not None
+    _sandbox(sendcloud_url, "outage", {"down": True})
+    with pytest.raises(ApplicationError) as away:
+        _cancel(database, _carrier(sendcloud_url), data)
+    assert away.value.type == ErrorType.CARRIER_UNAVAILABLE and not away.value.non_retryable
+    _sandbox(sendcloud_url, "outage", {"down": False})
+
+    assert _cancel(database, _carrier(sendcloud_url), data) == "cancelled"
+    assert _cancel(database, _carrier(sendcloud_url), data) == "cancelled"  # a retried step: not asked again
+    made = _sandbox(sendcloud_url, "returns")
+    assert made["cancel_calls"] == 1  # the outage answered before the Returns API saw the first
+    assert [sent["parent_status"] for sent in made["data"]] == ["cancelled"]
+    view = _view(database, data.return_id)
+    assert view is not None and (view.status, view.label_url) == ("cancelled", None)
+    with database.session() as session:
+        assert return_labels.label_document(session, data.return_id) is None  # no longer handed out
+    assert _events(database, order_id)[-1] == (
+        "return_label_cancelled",
+        f"return label {label.tracking_number} for RMA-7K3QX-9PDM2-1 cancelled: the return was cancelled",
+    )
+
+
+def test_a_label_whose_parcel_is_on_its_way_is_recorded_as_not_cancellable(database, sendcloud_url):
+    order_id = _shipped_order(database)
+    data = _input(order_id)
+    assert _ask(database, _carrier(sendcloud_url), data) is not None
+    [made] = _sandbox(sendcloud_url, "returns")["data"]
+    httpx.post(f"{sendcloud_url}/_sandbox/parcels/{made['parcel_id']}/advance").raise_for_status()
+
+    assert _cancel(database, _carrier(sendcloud_url), data, "expired") == "refused"
+    assert _cancel(database, _carrier(sendcloud_url), data, "expired") == "refused"
+    assert _sandbox(sendcloud_url, "returns")["cancel_calls"] == 1
+    view = _view(database, data.return_id)
+    assert view is not None and view.status == "ready" and "can no longer be cancelled" in (view.problem or "")
+    kind, detail = _events(database, order_id)[-1]
+    assert kind == "return_label_not_cancelled" and "(the return was expired)" in detail and "HTTP 400" in detail
+
+
+def test_a_return_without_a_carrier_label_has_nothing_to_cancel(database, sendcloud_url):
+    order_id = _shipped_order(database)
+    data = _input(order_id)
+    assert _cancel(database, _carrier(sendcloud_url), data) == "none"  # never asked for one
+    assert _ask(database, None, data) is None  # the customer ships it themselves
+    assert _cancel(database, _carrier(sendcloud_url), data) == "none"
+    assert _sandbox(sendcloud_url, "returns")["cancel_calls"] == 0
+    assert [kind for kind, _ in _events(database, order_id)] == ["return_without_label"]

@@ -12,12 +12,14 @@ from hypothesis import strategies as st
 from domain.exchanges import (
     ExchangeRefusalKind,
     ExchangeRefused,
+    ExchangeResolution,
     ExchangeStep,
     OutOfStockPolicy,
     Settlement,
     next_step,
     refund_instead,
     resolve_exchange,
+    undelivered_value,
 )
 from domain.money import Money
 from domain.order import Order, OrderLine, line_from_total
@@ -138,3 +140,35 @@ def test_the_difference_and_the_returned_value_add_up_to_the_replacement_price(
     # Given up: the returned value back, plus the charge paid (less the difference refunded) if settled.
     paid_towards = exchange.returned_value + (exchange.to_charge - exchange.to_refund if settled else eur(0))
     assert refund_instead(exchange, difference_settled=settled) == paid_towards
+
+
+def test_replacement_units_that_never_left_are_worth_their_share_of_the_line():
+    lines = [line_from_total("TEE", 3, eur(2999)), line_from_total("MUG", 1, eur(1250))]
+    assert undelivered_value(lines, {}) == eur(0)
+    assert undelivered_value(lines, {"TEE": 1}) == eur(999)  # a third of 29.99, rounded down
+    assert undelivered_value(lines, {"TEE": 3, "MUG": 1}) == eur(4249)
+    assert undelivered_value(lines, {"TEE": 7, "CAP": 2}) == eur(2999)  # never more than the line
+    with pytest.raises(ExchangeRefused):
+        undelivered_value([], {"TEE": 1})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    replacement=st.lists(st.tuples(st.integers(1, 6), st.integers(0, 20_000)), min_size=1, max_size=4),
+    left=st.lists(st.integers(0, 6), min_size=4, max_size=4),
+    returned_value=st.integers(0, 50_000),
+)
+def test_what_never_left_is_never_more_than_was_put_towards_it_and_all_of_it_is_refund_instead(
+    replacement, left, returned_value
+):
+    lines = [line_from_total(f"R{n}", qty, eur(total)) for n, (qty, total) in enumerate(replacement)]
+    price = sum((line.total for line in lines), eur(0))
+    undelivered = {line.sku: min(n, line.quantity) for line, n in zip(lines, left, strict=False)}
+    value = undelivered_value(lines, undelivered)
+    assert 0 <= value.amount_minor <= price.amount_minor
+    for line in lines:  # each line's share rounds down, never up
+        alone = undelivered_value(lines, {line.sku: undelivered[line.sku]})
+        assert alone.amount_minor * line.quantity <= line.total.amount_minor * undelivered[line.sku]
+    everything = undelivered_value(lines, {line.sku: line.quantity for line in lines})
+    resolution = ExchangeResolution(eur(returned_value), price)
+    assert everything == price == refund_instead(resolution, difference_settled=True)

@@ -26,7 +26,7 @@ from domain.status import OrderStatus
 from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, Warehouse
 from persistence.guarded_writes import inventory
-from persistence.models import PaymentRecord
+from persistence.models import PaymentRecord, ReturnRecord
 from persistence.read_model import orders as order_store
 from tests.conftest import TestDatabase
 from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
@@ -58,6 +58,54 @@ def refunded(engine: Engine, order_id: str) -> int:
     with engine.db.session() as session:
         payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
         return payment.refunded_minor if payment else 0
+
+
+def stock_of(engine: Engine, location: str, sku: str) -> tuple[int, int]:
+    """(on hand, reserved) of `sku` at `location` as the database has them ((0, 0) when never stocked)."""
+    with engine.db.session() as session:
+        row = inventory.stock_row(session, location, sku)
+        return (row.on_hand, row.reserved) if row else (0, 0)
+
+
+def return_record(engine: Engine, return_id: str) -> ReturnRecord:
+    """The return's row as the database has it now (detached: read it after the session)."""
+    with engine.db.session() as session:
+        record = session.get(ReturnRecord, return_id)
+        assert record is not None, return_id
+        session.expunge(record)
+        return record
+
+
+async def ask_exchange(
+    api: TestClient, headers: dict[str, str], order_id: str, lines: dict[str, int], replacement: list[dict[str, Any]]
+) -> str:
+    """Support asks for an exchange of `lines` for `replacement`: the return's id (202)."""
+    body = {
+        "lines": [{"sku": sku, "quantity": n} for sku, n in lines.items()],
+        "reason": "wrong size",
+        "resolution": "exchange",
+        "replacement": replacement,
+    }
+    asked = await asyncio.to_thread(api.post, f"/orders/{order_id}/returns", json=body, headers=headers)
+    assert asked.status_code == 202, asked.text
+    return_id: str = asked.json()["return_id"]
+    return return_id
+
+
+async def received_and_restocked(
+    api: TestClient, headers: dict[str, str], return_id: str, lines: dict[str, int]
+) -> dict[str, Any]:
+    """The parcel received in full at AMS and every unit restocked: the dispose step's answer."""
+    units = [{"sku": sku, "quantity": n} for sku, n in lines.items()]
+    received = await asyncio.to_thread(
+        api.post, f"/returns/{return_id}/receive", json={"location_id": "AMS", "lines": units}, headers=headers
+    )
+    assert received.status_code == 200, received.text
+    dispositions = {"lines": [{**unit, "disposition": "restock"} for unit in units]}
+    disposed = await asyncio.to_thread(api.post, f"/returns/{return_id}/dispose", json=dispositions, headers=headers)
+    assert disposed.status_code == 200, disposed.text
+    done: dict[str, Any] = disposed.json()
+    return done
 
 
 def event_kinds(engine: Engine, order_id: str) -> list[str]:

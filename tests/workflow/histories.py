@@ -93,6 +93,10 @@ JOURNEYS: dict[str, str] = {
     "test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment_of_the_order[sqlite]",
     "return_exchange_difference_charged": f"{_TESTS}/test_exchange_differences.py::"
     "test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_spread_over_both_payments[sqlite]",
+    "return_exchange_resourced": f"{_TESTS}/test_exchange_resourcing.py::"
+    "test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from_elsewhere[sqlite]",
+    "return_label_cancelled": f"{_TESTS}/test_return_label_cancel.py::"
+    "test_a_cancelled_return_has_its_label_cancelled_at_sendcloud[sqlite]",
     "goodwill_refunded": f"{_TESTS}/test_goodwill.py::"
     "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
     "order_edited_before_it_shipped": f"{_TESTS}/test_order_edits.py::"

@@ -23,7 +23,15 @@ from persistence.models import GoodwillRecord, OrderEvent, PaymentRecord, Return
 from services.intake import start_order
 from tests.conftest import TestDatabase
 from tests.factories import add_location, make_order, stock
-from tests.workflow.conftest import api_client, event_kinds, running_engine, until
+from tests.workflow.conftest import (
+    api_client,
+    ask_exchange,
+    event_kinds,
+    received_and_restocked,
+    running_engine,
+    stock_of,
+    until,
+)
 from tests.workflow.histories import record_history
 from tests.workflow.test_mollie_payments import _gateways as mollie_gateways
 from tests.workflow.test_mollie_payments import _order as mollie_order
@@ -31,13 +39,10 @@ from tests.workflow.test_order_edit_increases import _confirmed_at_checkout
 from tests.workflow.test_return_resolutions import (
     STAFF,
     TOKEN,
-    _exchange,
     _order,
     _post,
-    _received_and_restocked,
     _resolved,
     _shipped,
-    _stock_of,
     _stocked,
 )
 from workflows.returns import ReturnWorkflow
@@ -84,8 +89,8 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped(engine, api, _order())  # 3 x TEE 10.00, 1 x MUG 12.50, 4.95: 47.45
             own, extra = f"payment-{order_id}", f"payment-{order_id}-x1"
-            return_id = await _exchange(api, order_id, {"TEE": 1}, [{"sku": "MUG", "quantity": 1}])
-            await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 1}, [{"sku": "MUG", "quantity": 1}])
+            await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             record = await _resolved(engine, return_id)
             assert (record.state, record.resolution, record.refund_minor) == ("RESOLVED", "exchange", 0)
             assert record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
@@ -103,7 +108,7 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
             assert (difference.authorized_minor, difference.captured_minor, difference.status) == (250, 250, "CAPTURED")
             assert payments[own].captured_minor == 4745 and payments[own].purpose == "order"
             assert sum(p.captured_minor for p in payments.values()) == 4745 + 250
-            assert _stock_of(engine, "AMS", "MUG") == (3, 0)  # 5 - 1 shipped - 1 replacement, none held
+            assert stock_of(engine, "AMS", "MUG") == (3, 0)  # 5 - 1 shipped - 1 replacement, none held
 
             seen = await _get(api, f"/returns/{return_id}")
             assert seen["difference"] == {
@@ -145,7 +150,7 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
             # A return of another tee: the difference payment is empty, the order's gives back.
             asked = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 1}]})
             assert asked.status_code == 202, asked.text
-            await _received_and_restocked(api, asked.json()["return_id"], {"TEE": 1})
+            await received_and_restocked(api, STAFF, asked.json()["return_id"], {"TEE": 1})
             refunded = await _resolved(engine, asked.json()["return_id"])
             assert (refunded.status, refunded.refund_minor) == ("REFUNDED", 1000)
 
@@ -169,13 +174,13 @@ async def test_a_short_parcel_whose_replacement_now_costs_more_is_refunded_inste
         _stocked(db)
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped(engine, api, _order())
-            return_id = await _exchange(api, order_id, {"TEE": 2}, [{"sku": "MUG", "quantity": 2}])
-            await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 2}, [{"sku": "MUG", "quantity": 2}])
+            await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             record = await _resolved(engine, return_id)
 
     assert (record.status, record.refund_minor, record.replacement_shipment_id) == ("REFUNDED", 1000, None)
     assert record.difference_minor is None and set(_payments(db, order_id)) == {f"payment-{order_id}"}
-    assert _stock_of(engine, "AMS", "MUG") == (4, 0)
+    assert stock_of(engine, "AMS", "MUG") == (4, 0)
     instead = _events(db, order_id, "exchange_refunded_instead")
     assert len(instead) == 1 and "less than the replacement" in instead[0], instead
 
@@ -226,8 +231,8 @@ def _charged(intent: Any) -> int:
 
 
 async def _exchange_one_a(engine: Any, api: TestClient, order_id: str, replacement: dict[str, Any]) -> ReturnRecord:
-    return_id = await _exchange(api, order_id, {"A": 1}, [replacement])
-    await _received_and_restocked(api, return_id, {"A": 1})
+    return_id = await ask_exchange(api, STAFF, order_id, {"A": 1}, [replacement])
+    await received_and_restocked(api, STAFF, return_id, {"A": 1})
     return await _resolved(engine, return_id)
 
 
@@ -249,7 +254,7 @@ async def test_a_dearer_exchange_is_charged_the_difference_on_a_new_stripe_payme
             asked = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "A", "quantity": 1}]})
             assert asked.status_code == 202, asked.text
             later = asked.json()["return_id"]
-            await _received_and_restocked(api, later, {"A": 1})
+            await received_and_restocked(api, STAFF, later, {"A": 1})
             refunded = await _resolved(engine, later)
 
         own, extra = f"payment-{order_id}", f"payment-{order_id}-x1"
@@ -265,7 +270,7 @@ async def test_a_dearer_exchange_is_charged_the_difference_on_a_new_stripe_payme
         assert (first.status, second.status, second.amount) == ("succeeded", "succeeded", 350)
         assert second.payment_method == order.payment_method  # the order's card, without the customer
         assert first.amount + second.amount == 2495 + 350  # captured: the order and the difference
-        assert _stock_of(engine, "AMS", "D") == (1, 0)
+        assert stock_of(engine, "AMS", "D") == (1, 0)
         # 3.50 refunded on the difference's intent, 6.50 on the order's; each under its own key.
         assert (payments[extra].refunded_minor, payments[own].refunded_minor) == (350, 650)
         assert (_charged(first), _charged(second)) == (2495 - 650, 0)
@@ -313,7 +318,7 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
         live = await engine.client.get_workflow_handle(record.return_id).query(ReturnWorkflow.view)
         assert live.difference == ExchangeDifference(Money(350, "EUR"), "DECLINED")
         assert set(_payments(db, order_id)) == {f"payment-{order_id}"}
-        assert _stock_of(engine, "AMS", "D") == (2, 0)
+        assert stock_of(engine, "AMS", "D") == (2, 0)
         kinds = event_kinds(engine, order_id)
         assert "exchange_difference_declined" in kinds and "stock_released" in kinds
         instead = _events(db, order_id, "exchange_refunded_instead")
@@ -344,6 +349,6 @@ async def test_a_difference_mollie_cannot_take_without_the_customer_falls_back_t
     assert (record.status, record.refund_minor, record.replacement_shipment_id) == ("REFUNDED", 1250, None)
     assert (record.difference_minor, record.difference_status) == (250, "REJECTED")
     assert set(_payments(db, order_id)) == {f"payment-{order_id}"}
-    assert _stock_of(engine, "AMS", "B") == (2, 0)
+    assert stock_of(engine, "AMS", "B") == (2, 0)
     instead = _events(db, order_id, "exchange_refunded_instead")
     assert len(instead) == 1 and "cannot be charged without the customer" in instead[0], instead

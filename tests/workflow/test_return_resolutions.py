@@ -18,13 +18,22 @@ from contracts.store_credit import IssueCreditInput
 from domain.money import Money
 from domain.status import OrderStatus
 from domain.store_credit import CreditReason
-from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord, StoreCreditEntry
 from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from tests.conftest import TestDatabase
 from tests.factories import add_location, next_id, stock
-from tests.workflow.conftest import Engine, api_client, event_kinds, running_engine, until
+from tests.workflow.conftest import (
+    Engine,
+    api_client,
+    ask_exchange,
+    event_kinds,
+    received_and_restocked,
+    return_record,
+    running_engine,
+    stock_of,
+    until,
+)
 from tests.workflow.histories import record_history
 
 TOKEN = "resolutions-admin-token"
@@ -94,23 +103,6 @@ async def _shipped(engine: Engine, api: TestClient, order: dict[str, Any]) -> st
     return order_id
 
 
-async def _received_and_restocked(api: TestClient, return_id: str, lines: dict[str, int]) -> dict[str, Any]:
-    received = await _post(
-        api,
-        f"/returns/{return_id}/receive",
-        {"location_id": "AMS", "lines": [{"sku": sku, "quantity": n} for sku, n in lines.items()]},
-    )
-    assert received.status_code == 200, received.text
-    disposed = await _post(
-        api,
-        f"/returns/{return_id}/dispose",
-        {"lines": [{"sku": sku, "quantity": n, "disposition": "restock"} for sku, n in lines.items()]},
-    )
-    assert disposed.status_code == 200, disposed.text
-    done: dict[str, Any] = disposed.json()
-    return done
-
-
 async def test_a_return_resolved_as_store_credit_credits_the_customer_once(temporal_client, database):
     async with running_engine(temporal_client, database) as engine:
         _stocked(database)
@@ -129,7 +121,7 @@ async def test_a_return_resolved_as_store_credit_credits_the_customer_once(tempo
             )
             assert asked.status_code == 202, asked.text
             return_id = asked.json()["return_id"]
-            done = await _received_and_restocked(api, return_id, {"TEE": 2})
+            done = await received_and_restocked(api, STAFF, return_id, {"TEE": 2})
             assert (done["state"], done["status"]) == ("RESOLVED", "CREDITED")
             assert done["refund"] == {"amount_minor": 2000, "currency": "EUR"}
 
@@ -161,7 +153,7 @@ async def test_an_order_paid_partly_with_credit_is_refunded_in_full_split(tempor
             assert _payment(engine, order_id) == (1745, 0)  # the card paid only what credit did not
             first = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "MUG", "quantity": 1}]})
             assert first.status_code == 202, first.text
-            done = await _received_and_restocked(api, first.json()["return_id"], {"MUG": 1})
+            done = await received_and_restocked(api, STAFF, first.json()["return_id"], {"MUG": 1})
             # The card gives back first: 12.50 of the 17.45 it paid.
             assert (done["status"], done["refund"]["amount_minor"]) == ("REFUNDED", 1250)
             assert _payment(engine, order_id) == (1745, 1250) and _balance(database) == 0
@@ -169,12 +161,12 @@ async def test_an_order_paid_partly_with_credit_is_refunded_in_full_split(tempor
             second = await _post(api, f"/orders/{order_id}/returns", {"lines": [{"sku": "TEE", "quantity": 3}]})
             assert second.status_code == 202, second.text
             return_id = second.json()["return_id"]
-            done = await _received_and_restocked(api, return_id, {"TEE": 3})
+            done = await received_and_restocked(api, STAFF, return_id, {"TEE": 3})
             # 30.00 due: the 4.95 left on the card through the gateway, 25.05 back as credit.
             assert (done["status"], done["refund"]["amount_minor"]) == ("REFUNDED", 3000)
 
         assert _payment(engine, order_id) == (1745, 1745)
-        assert _return(engine, return_id).refund_minor == 495  # the money back; the credit is on the ledger
+        assert return_record(engine, return_id).refund_minor == 495  # the money back; the credit is on the ledger
         assert _balance(database) == 2505
         assert _credit_issued(engine, order_id) == [(f"{return_id}:credit", 2505, CreditReason.RETURN.value)]
         kinds = event_kinds(engine, order_id)
@@ -189,43 +181,13 @@ def _shipment(engine: Engine, shipment_id: str) -> ShipmentRecord | None:
         return session.get(ShipmentRecord, shipment_id)
 
 
-def _return(engine: Engine, return_id: str) -> ReturnRecord:
-    with engine.db.session() as session:
-        record = session.get(ReturnRecord, return_id)
-        assert record is not None
-        session.expunge(record)
-        return record
-
-
 async def _resolved(engine: Engine, return_id: str, timeout: float = 90) -> ReturnRecord:
     deadline = time.monotonic() + timeout
     while True:
-        record = await asyncio.to_thread(_return, engine, return_id)
+        record = await asyncio.to_thread(return_record, engine, return_id)
         if record.state == "RESOLVED" or time.monotonic() > deadline:
             return record
         await asyncio.sleep(0.2)
-
-
-def _stock_of(engine: Engine, location: str, sku: str) -> tuple[int, int]:
-    with engine.db.session() as session:
-        row = inventory.stock_row(session, location, sku)
-        return (row.on_hand, row.reserved) if row else (0, 0)
-
-
-async def _exchange(api: TestClient, order_id: str, lines: dict[str, int], replacement: list[dict[str, Any]]) -> str:
-    asked = await _post(
-        api,
-        f"/orders/{order_id}/returns",
-        {
-            "lines": [{"sku": sku, "quantity": n} for sku, n in lines.items()],
-            "reason": "wrong size",
-            "resolution": "exchange",
-            "replacement": replacement,
-        },
-    )
-    assert asked.status_code == 202, asked.text
-    return_id: str = asked.json()["return_id"]
-    return return_id
 
 
 async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment_of_the_order(
@@ -235,8 +197,8 @@ async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment
         _stocked(database)
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped(engine, api, _order())
-            return_id = await _exchange(api, order_id, {"TEE": 1}, [{"sku": "TEE", "quantity": 1}])
-            disposed = await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 1}, [{"sku": "TEE", "quantity": 1}])
+            disposed = await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             assert disposed["state"] in ("DISPOSED", "RESOLVED"), disposed
             record = await _resolved(engine, return_id)
             assert record.state == "RESOLVED" and record.resolution == "exchange"
@@ -255,7 +217,7 @@ async def test_an_exchange_like_for_like_ships_the_replacement_as_a_new_shipment
             "SHIPPED",
         )
         # 10 - 3 shipped + 1 back on the shelf - 1 replacement gone; nothing left reserved.
-        assert _stock_of(engine, "AMS", "TEE") == (7, 0)
+        assert stock_of(engine, "AMS", "TEE") == (7, 0)
         assert _payment(engine, order_id) == (4745, 0)  # like for like: no money moves
         kinds = event_kinds(engine, order_id)
         for kind in ("exchange_reserved", "exchange_shipped", "return_resolved"):
@@ -283,14 +245,14 @@ async def test_a_cheaper_replacement_refunds_the_difference(temporal_client, dat
             )
             assert unpriced.status_code == 422 and "unit_price" in unpriced.text, unpriced.text
             cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 600, "currency": "EUR"}}
-            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
-            await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 1}, [cap])
+            await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             record = await _resolved(engine, return_id)
 
         assert record.state == "RESOLVED" and record.status == "REFUNDED"
         assert _payment(engine, order_id) == (4745, 400)  # 10.00 returned, 6.00 sent: 4.00 back
         assert record.refund_minor == 400
-        assert _stock_of(engine, "AMS", "CAP") == (3, 0)
+        assert stock_of(engine, "AMS", "CAP") == (3, 0)
         assert record.replacement_shipment_id is not None
 
 
@@ -300,8 +262,8 @@ async def test_an_exchange_out_of_stock_is_refunded_instead(temporal_client, dat
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped(engine, api, _order())
             cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
-            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
-            await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 1}, [cap])
+            await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             record = await _resolved(engine, return_id)
 
         assert (record.state, record.status, record.replacement_shipment_id) == ("RESOLVED", "REFUNDED", None)
@@ -316,10 +278,10 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
         with api_client(engine, TOKEN) as api:
             order_id = await _shipped(engine, api, _order())
             cap = {"sku": "CAP", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
-            return_id = await _exchange(api, order_id, {"TEE": 1}, [cap])
-            await _received_and_restocked(api, return_id, {"TEE": 1})
+            return_id = await ask_exchange(api, STAFF, order_id, {"TEE": 1}, [cap])
+            await received_and_restocked(api, STAFF, return_id, {"TEE": 1})
             await until(lambda: "exchange_waiting" in event_kinds(engine, order_id))
-            assert _return(engine, return_id).state == "DISPOSED"
+            assert return_record(engine, return_id).state == "DISPOSED"
             stock(database.session_factory, "AMS", {"CAP": 2})
             feed = StockFeedActivities(database.session_factory, {}, engine.client)
             assert await feed.wake_backorders({"MUG"}) == 0  # a restock of another SKU wakes nobody
@@ -328,7 +290,7 @@ async def test_an_exchange_out_of_stock_waits_as_a_backorder_then_ships_on_resto
 
         assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
         assert _payment(engine, order_id) == (4745, 0)
-        assert _stock_of(engine, "AMS", "CAP") == (1, 0)
+        assert stock_of(engine, "AMS", "CAP") == (1, 0)
 
 
 async def test_an_exchange_at_the_desk_answers_at_once_and_ships_the_replacement(temporal_client, database):
@@ -350,5 +312,5 @@ async def test_an_exchange_at_the_desk_answers_at_once_and_ships_the_replacement
             record = await _resolved(engine, asked.json()["return_id"])
 
         assert record.state == "RESOLVED" and record.replacement_shipment_id == f"shipment-{order_id}-AMS-x1"
-        assert _stock_of(engine, "AMS", "MUG") == (4, 0)  # 5 - 1 shipped + 1 back - 1 replacement
+        assert stock_of(engine, "AMS", "MUG") == (4, 0)  # 5 - 1 shipped + 1 back - 1 replacement
         assert _payment(engine, order_id) == (4745, 0)

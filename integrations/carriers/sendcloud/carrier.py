@@ -9,7 +9,8 @@ for ever, so the next try announces under the next one (`<shipment id>~2`, `~3`,
 for first: however often the step is retried, at most one label exists.
 
 A return label goes through the Returns API under our reference (the RMA) as its
-`external_reference`, which Sendcloud keeps unique (`return_label_for`).
+`external_reference`, which Sendcloud keeps unique (`return_label_for`); a return cancelled or
+expired has its label cancelled there (`cancel_return_label`).
 """
 
 from __future__ import annotations
@@ -142,6 +143,14 @@ class SendcloudCarrier:
             wait = failed.retry_after if isinstance(failed, CarrierRateLimited) else None
             raise ReturnLabelPending(str(failed), announced, wait) from None
 
+    def cancel_return_label(self, reference: str) -> bool:
+        """Through the Returns API (`PATCH /returns/{id}/cancel`): Sendcloud passes the request on
+        to the carrier; a return it does not know (404) is False, one it can no longer cancel is
+        refused in its words."""
+        if not reference.startswith(RETURN_PREFIX):
+            raise CarrierRefused(f"Sendcloud: {reference!r} is not a return this integration announced")
+        return self.client.cancel_return(_return_id(reference))
+
     def _return_body(self, request: ReturnLabelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "from_address": sendcloud_address(request.customer),
@@ -175,6 +184,15 @@ class SendcloudCarrier:
             tracking_url=str(returned.get("tracking_url") or ""),
             parcel_refs=(str(parcel_id),),
         )
+
+
+def _return_id(reference: str) -> int:
+    """Sendcloud's return id in a reference we kept: `sendcloud-return:<id>` (a label made) or
+    `sendcloud-return:<id>:<parcel id>` (made, its label not come yet)."""
+    try:
+        return int(reference.removeprefix(RETURN_PREFIX).split(":")[0])
+    except ValueError:
+        raise CarrierRefused(f"Sendcloud: {reference!r} is not a return this integration announced") from None
 
 
 def _announced_ids(announced: str) -> tuple[int, int]:

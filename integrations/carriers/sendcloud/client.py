@@ -110,6 +110,14 @@ class SendcloudClient:
         """GET /returns/{id}: the return with its tracking number and label links."""
         return _json(self._send("GET", f"/returns/{return_id}", "read a return"), "read a return")
 
+    def cancel_return(self, return_id: int) -> bool:
+        """PATCH /returns/{id}/cancel: the cancellation is requested of the carrier (True; the
+        return's `parent_status` tells later whether it went through), or False on a 404 (no such
+        return). A return the carrier cannot cancel any more is a 4xx: CarrierRefused."""
+        what = "cancel a return"
+        response = self._send("PATCH", f"/returns/{return_id}/cancel", what, accept=(404,))
+        return response.status_code != 404
+
     # -- the wire ---------------------------------------------------------------------------------
 
     def _send(

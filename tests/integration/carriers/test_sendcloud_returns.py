@@ -1,6 +1,6 @@
 """Return labels through Sendcloud's Returns API, against the Sendcloud sandbox over real HTTP: the
 documented request and answer shapes, one return per reference however often asked, a label that
-comes late asked of the same return, and every way Sendcloud says no."""
+comes late asked of the same return, every way Sendcloud says no, and a return's cancellation."""
 
 from __future__ import annotations
 
@@ -141,3 +141,31 @@ def test_a_return_for_a_whole_parcel_keeps_its_reference_from_the_shipment(sendc
 def test_an_announced_reference_that_is_not_ours_is_refused(sendcloud_url):
     with pytest.raises(CarrierRefused, match="not a return this integration announced"):
         _carrier(sendcloud_url).return_label_for(_request(announced="sendcloud:sbx-1"))
+
+
+def test_a_return_is_cancelled_while_its_parcel_waits_and_refused_once_the_carrier_has_it(sendcloud_url):
+    carrier = _carrier(sendcloud_url)
+    label = carrier.return_label_for(_request())
+    assert carrier.cancel_return_label(label.reference) is True  # 202: the cancellation is requested
+    assert carrier.cancel_return_label(label.reference) is True  # asking again is harmless
+    [made] = _made(sendcloud_url)["data"]
+    assert made["parent_status"] == "cancelled"
+    shown = httpx.get(f"{sendcloud_url}/returns/{made['id']}", auth=(sandbox.PUBLIC_KEY, sandbox.SECRET_KEY)).json()
+    assert shown["parent_status"] == "cancelled"
+
+    on_its_way = carrier.return_label_for(_request(reference="RMA-7K3QX-9PDM2-2"))
+    [_, second] = _made(sendcloud_url)["data"]
+    httpx.post(f"{sendcloud_url}/_sandbox/parcels/{second['parcel_id']}/advance").raise_for_status()
+    with pytest.raises(CarrierRefused) as refused:
+        carrier.cancel_return_label(on_its_way.reference)
+    assert "HTTP 400" in str(refused.value) and "can no longer be cancelled" in str(refused.value)
+
+    assert carrier.cancel_return_label("sendcloud-return:999:1") is False  # 404: Sendcloud does not know it
+    with pytest.raises(CarrierRefused):
+        carrier.cancel_return_label("sendcloud:42")  # an outbound shipment's reference, not a return
+    _hook(sendcloud_url, "outage", {"down": True})
+    with pytest.raises(CarrierUnavailable):
+        carrier.cancel_return_label(label.reference)
+    _hook(sendcloud_url, "outage", {"down": False})
+    with pytest.raises(CarrierAuthFailed):
+        _carrier(sendcloud_url, secret="wrong").cancel_return_label(label.reference)
