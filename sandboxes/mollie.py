@@ -14,15 +14,23 @@
   Retry-After and 503 when a test asks for them.
 - `Idempotency-Key` on POST/PATCH/DELETE: the same key and request answer the first response again
   with `Idempotent-Replayed: true`; the same key with another request is a 422.
+- Payment links (`/v2/payment-links`): create (`description`, `amount`, optional `expiresAt` in the
+  future, `webhookUrl` Mollie can reach: never localhost, `redirectUrl`, `reusable`), get, update
+  (`PATCH`: `description`, `archived`), delete (only while nobody paid through it), and the link's
+  payments (`GET /v2/payment-links/{id}/payments`). A link has no status field: it is paid once it
+  has `paidAt`, expired once `expiresAt` passed, closed once `archived`; a customer cannot pay an
+  expired or archived link. Paying it creates a `tr_` payment, listed under the link's payments.
 
 Test hooks under `/_sandbox`: set a payment's status as the customer would at checkout (`paid`,
-`authorized`, `expired`, `canceled`, `failed`, `pending`), file a chargeback, make the next N calls
+`authorized`, `expired`, `canceled`, `failed`, `pending`), pay a payment link as the customer would
+(its new payment `paid`), let a link's `expiresAt` pass, file a chargeback, make the next N calls
 fail with a status (and Retry-After), switch an outage on and off, read the calls received.
 """
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import secrets
 import threading
@@ -30,6 +38,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
@@ -157,6 +166,26 @@ class _Payment:
 
 
 @dataclass
+class _PaymentLink:
+    id: str
+    currency: str
+    amount: int
+    description: str
+    redirect_url: str | None
+    webhook_url: str | None
+    expires_at: datetime | None
+    reusable: bool
+    created_at: datetime
+    archived: bool = False
+    paid_at: datetime | None = None
+    updated_at: datetime | None = None
+    payments: list[str] = field(default_factory=list)
+
+    def expired(self, now: datetime) -> bool:
+        return self.paid_at is None and self.expires_at is not None and self.expires_at <= now
+
+
+@dataclass
 class _Failure:
     status: int
     count: int
@@ -168,6 +197,7 @@ class _Failure:
 class _State:
     base: str = ""
     payments: dict[str, _Payment] = field(default_factory=dict)
+    links: dict[str, _PaymentLink] = field(default_factory=dict)
     replies: dict[str, tuple[str, int, bytes]] = field(default_factory=dict)
     failures: list[_Failure] = field(default_factory=list)
     outage: bool = False
@@ -330,6 +360,7 @@ def create_app(api_key: str = API_KEY) -> FastAPI:
     _payment_routes(app, state)
     _capture_routes(app, state)
     _refund_routes(app, state)
+    _payment_link_routes(app, state)
     _sandbox_routes(app, state)
     _fault_routes(app, state)
     return app
@@ -541,6 +572,207 @@ def _sandbox_routes(app: FastAPI, state: _State) -> None:
             }
             payment.chargebacks.append(item)
             return JSONResponse(_child_json(state, payment, "chargebacks", item), status_code=201)
+
+
+def _link_json(state: _State, link: _PaymentLink) -> dict[str, Any]:
+    token = link.id.removeprefix("pl_")
+    body: dict[str, Any] = {
+        "resource": "payment-link",
+        "id": link.id,
+        "mode": "test",
+        "description": link.description,
+        "amount": money(link.currency, link.amount),
+        "archived": link.archived,
+        "redirectUrl": link.redirect_url,
+        "webhookUrl": link.webhook_url,
+        "profileId": "pfl_sandbox01",
+        "createdAt": _iso(link.created_at),
+        "paidAt": _iso(link.paid_at) if link.paid_at else None,
+        "updatedAt": _iso(link.updated_at) if link.updated_at else None,
+        "expiresAt": _iso(link.expires_at) if link.expires_at else None,
+        "reusable": link.reusable,
+        "sequenceType": "oneoff",
+        "_links": {
+            "self": _link(f"{state.base}/v2/payment-links/{link.id}"),
+            "paymentLink": _link(f"https://payment-links.mollie.com/payment/{token}", "text/html"),
+            "documentation": _link("https://docs.mollie.com/reference/get-payment-link", "text/html"),
+        },
+    }
+    return body
+
+
+def _unreachable(url: str) -> bool:
+    """Mollie must reach a webhook: localhost and loopback addresses are refused."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _new_link(body: dict[str, Any]) -> _PaymentLink:
+    """A payment link as `POST /v2/payment-links` creates it, or Invalid naming the field."""
+    currency, minor = parse_amount(body.get("amount"))
+    if minor <= 0:
+        raise Invalid("The amount must be at least 0.01", "amount.value")
+    description = body.get("description")
+    if not isinstance(description, str) or not description.strip() or len(description) > 255:
+        raise Invalid("The description is invalid", "description")
+    expires_at: datetime | None = None
+    if body.get("expiresAt") is not None:
+        try:
+            expires_at = datetime.fromisoformat(str(body["expiresAt"]))
+        except ValueError:
+            raise Invalid("The expiry date is invalid", "expiresAt") from None
+        if expires_at.tzinfo is None:
+            raise Invalid("The expiry date needs a timezone offset", "expiresAt")
+        expires_at = expires_at.astimezone(UTC)
+        if expires_at <= _now():
+            raise Invalid("The expiry date must be in the future", "expiresAt")
+    for name in ("webhookUrl", "redirectUrl"):
+        value = body.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > 2000):
+            raise Invalid(f"The {name} is invalid", name)
+    webhook = body.get("webhookUrl")
+    if isinstance(webhook, str) and _unreachable(webhook):
+        raise Invalid("The webhook URL is invalid because it is unreachable from Mollie's point of view", "webhookUrl")
+    return _PaymentLink(
+        id=_new_id("pl"),
+        currency=currency,
+        amount=minor,
+        description=description,
+        redirect_url=body.get("redirectUrl"),
+        webhook_url=webhook,
+        expires_at=expires_at,
+        reusable=bool(body.get("reusable", False)),
+        created_at=_now(),
+    )
+
+
+def _payment_link_routes(app: FastAPI, state: _State) -> None:
+    def unknown(link_id: str) -> JSONResponse:
+        return error(404, f"No payment link exists with token {link_id}.")
+
+    @app.post("/v2/payment-links")
+    async def create_link(request: Request) -> Response:
+        try:
+            link = _new_link(await _body(request))
+        except Invalid as exc:
+            return error(422, str(exc), exc.field_name)
+        with state.lock:
+            state.links[link.id] = link
+            return _hal(_link_json(state, link), 201)
+
+    @app.get("/v2/payment-links/{link_id}")
+    async def get_link(link_id: str) -> Response:
+        with state.lock:
+            link = state.links.get(link_id)
+            return unknown(link_id) if link is None else _hal(_link_json(state, link))
+
+    @app.patch("/v2/payment-links/{link_id}")
+    async def update_link(link_id: str, request: Request) -> Response:
+        try:
+            body = await _body(request)
+            with state.lock:
+                link = state.links.get(link_id)
+                if link is None:
+                    return unknown(link_id)
+                if "archived" in body and not isinstance(body["archived"], bool):
+                    raise Invalid("The archived flag must be a boolean", "archived")
+                if "description" in body:
+                    description = body["description"]
+                    if not isinstance(description, str) or not description.strip() or len(description) > 255:
+                        raise Invalid("The description is invalid", "description")
+                    link.description = description
+                link.archived = body.get("archived", link.archived)
+                link.updated_at = _now()
+                return _hal(_link_json(state, link))
+        except Invalid as exc:
+            return error(422, str(exc), exc.field_name)
+
+    @app.delete("/v2/payment-links/{link_id}")
+    async def delete_link(link_id: str) -> Response:
+        with state.lock:
+            link = state.links.get(link_id)
+            if link is None:
+                return unknown(link_id)
+            if link.payments:
+                return error(422, "The payment link cannot be deleted: payments were made through it")
+            del state.links[link_id]
+            return Response(status_code=204)
+
+    @app.get("/v2/payment-links/{link_id}/payments")
+    async def link_payments(link_id: str) -> Response:
+        with state.lock:
+            link = state.links.get(link_id)
+            if link is None:
+                return unknown(link_id)
+            payments = [_payment_json(state, state.payments[p]) for p in link.payments]
+            return _hal(
+                {
+                    "count": len(payments),
+                    "_embedded": {"payments": payments},
+                    "_links": {
+                        "self": _link(f"{state.base}/v2/payment-links/{link_id}/payments"),
+                        "previous": None,
+                        "next": None,
+                        "documentation": _link(
+                            "https://docs.mollie.com/reference/get-payment-link-payments", "text/html"
+                        ),
+                    },
+                }
+            )
+
+    @app.post("/_sandbox/payment-links/{link_id}/pay")
+    async def pay_link(link_id: str, request: Request) -> Response:
+        """The customer opens the link and pays (`{"method": "ideal"}`; `"status": "failed"` to fail
+        at the bank instead): a `tr_` payment of the link's amount. 409 when the link is paid,
+        expired or archived (Mollie shows the customer that page instead)."""
+        raw = await request.body()
+        body = json.loads(raw) if raw else {}
+        with state.lock:
+            link = state.links.get(link_id)
+            if link is None:
+                return JSONResponse({"error": "unknown payment link"}, status_code=404)
+            now = _now()
+            if link.archived or link.expired(now) or (link.paid_at is not None and not link.reusable):
+                return JSONResponse({"error": "the payment link cannot be paid any more"}, status_code=409)
+            payment = _Payment(
+                id=_new_id("tr"),
+                currency=link.currency,
+                amount=link.amount,
+                description=link.description,
+                method=body.get("method", "ideal"),
+                capture_mode="automatic",
+                metadata=None,
+                redirect_url=link.redirect_url,
+                webhook_url=link.webhook_url,
+                created_at=now,
+            )
+            status = body.get("status", "paid")
+            payment.status = status if status in ("paid", "failed", "canceled", "open") else "paid"
+            stamp = {"paid": "paidAt", "failed": "failedAt", "canceled": "canceledAt"}.get(payment.status)
+            if stamp:
+                payment.times[stamp] = now
+            state.payments[payment.id] = payment
+            link.payments.append(payment.id)
+            if payment.status == "paid":
+                link.paid_at = now
+            return JSONResponse({"payment_id": payment.id, "status": payment.status, "webhook_url": link.webhook_url})
+
+    @app.post("/_sandbox/payment-links/{link_id}/expire")
+    async def expire_link(link_id: str) -> Response:
+        """Time passes: the link's `expiresAt` is now."""
+        with state.lock:
+            link = state.links.get(link_id)
+            if link is None:
+                return JSONResponse({"error": "unknown payment link"}, status_code=404)
+            link.expires_at = _now()
+            return JSONResponse(_link_json(state, link))
 
 
 def _fault_routes(app: FastAPI, state: _State) -> None:

@@ -69,3 +69,14 @@ def fail_next(url: str, status: int, *, count: int = 1, retry_after: str | None 
 
 def outage(url: str, on: bool) -> None:
     httpx.post(f"{url}/_sandbox/outage", json={"on": on})
+
+
+def pay_link(url: str, link_id: str, *, status: str = "paid") -> httpx.Response:
+    """The customer opens the payment link and pays (or fails at the bank): the answer names the tr_ payment."""
+    return httpx.post(f"{url}/_sandbox/payment-links/{link_id}/pay", json={"method": "ideal", "status": status})
+
+
+def expire_link(url: str, link_id: str) -> None:
+    """Time passes at Mollie: the link's deadline is now."""
+    answer = httpx.post(f"{url}/_sandbox/payment-links/{link_id}/expire")
+    assert answer.status_code == 200, answer.text

@@ -17,6 +17,13 @@ payment for another amount or currency, one already captured or refunded, an unk
 the customer did not complete (`canceled`, `expired`, `failed`) is PaymentDeclined; one still `open`
 or `pending` is CheckoutUnfinished (transient: the checkout may still finish).
 
+Payment links (Mollie's Payment Links API) ask the customer for money after checkout, e.g. the
+difference of an exchange's dearer replacement: `POST /v2/payment-links` with the amount and an
+`expiresAt` deadline (a plain payment's checkout expires within minutes to hours, a link lives until
+the date we give), closed at our deadline or when called off with `PATCH archived: true` (a link
+someone paid through cannot be deleted, only archived). Mollie calls the link's `webhookUrl` with
+the id of the payment made through it; the payment is found again in the link's own payments list.
+
 Exactly once: every write carries the step's key as Mollie's `Idempotency-Key` and in the object's
 metadata (`oms_step`); a retry first looks for a capture or refund labelled with its step, so it
 holds after Mollie forgot the key. Mollie's 401, 429 (with its Retry-After), 5xx and network errors
@@ -29,6 +36,7 @@ import hashlib
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Final, TypeVar
 
@@ -37,8 +45,11 @@ from mollie.api.client import Client
 from mollie.api.error import Error as MollieError
 from mollie.api.error import RequestError, RequestSetupError, ResponseError, ResponseHandlingError
 from mollie.api.objects.payment import Payment
+from mollie.api.resources.base import ResourceUpdateMixin
+from mollie.api.resources.payment_links import PaymentLinks
 
 from domain.money import Money, MoneyError, currency_exponent
+from domain.payment_links import LinkStatus, link_status
 from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGatewayUnavailable, PaymentRejected
 
 PROVIDER: Final = "mollie"
@@ -46,6 +57,7 @@ MOLLIE_API: Final = "https://api.mollie.com/v2"
 STEP_KEY: Final = "oms_step"
 """Metadata on captures and refunds: the idempotency key of the workflow step that made it."""
 PAYMENT_PREFIX: Final = "tr_"
+LINK_PREFIX: Final = "pl_"
 _NOT_COMPLETED: Final = {"canceled": "canceled", "expired": "expired", "failed": "failed"}
 _IN_PROGRESS: Final = frozenset({"open", "pending"})
 _REFUND_FAILED: Final = frozenset({"failed", "canceled"})
@@ -114,6 +126,34 @@ class MolliePaymentState:
     status: str
     amount: Money
     given_back: tuple[GivenBack, ...]
+
+
+@dataclass(frozen=True)
+class PaymentLinkState:
+    """A payment link as Mollie has it now."""
+
+    link_id: str
+    url: str
+    """Where the customer pays (`_links.paymentLink`)."""
+    amount: Money
+    status: LinkStatus
+    payment_id: str | None
+    """The paid `tr_` payment made through the link, once paid."""
+    expires_at: datetime | None
+
+
+class _PaymentLinks(PaymentLinks, ResourceUpdateMixin):
+    """mollie-api-python's payment links, with the update (`PATCH`) Mollie documents since 2024."""
+
+
+def _when(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise PaymentRejected(f"Mollie sent an unreadable date {value!r}") from None
+    return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
 class _Answers(threading.local):
@@ -268,6 +308,85 @@ class MollieGateway:
         if refund.get("status") in _REFUND_FAILED:
             raise PaymentRejected(f"Mollie refund {refund.get('id')} {refund.get('status')}")
         return dict(refund)
+
+    # -- payment links -------------------------------------------------------------------------
+
+    def create_payment_link(
+        self,
+        idempotency_key: str,
+        amount: Money,
+        description: str,
+        expires_at: datetime,
+        webhook_url: str | None = None,
+    ) -> PaymentLinkState:
+        """A one-off link for `amount`, payable until `expires_at` (whole seconds, UTC). The step's
+        key is the Idempotency-Key: a retry answers the same link. `webhook_url`: left out when
+        Mollie could not reach it (localhost); the caller then reads the link on its own schedule."""
+        body: dict[str, Any] = {
+            "description": description[:255],
+            "amount": mollie_amount(amount),
+            "expiresAt": expires_at.astimezone(UTC).replace(microsecond=0).isoformat(),
+            "reusable": False,
+        }
+        if webhook_url:
+            body["webhookUrl"] = webhook_url
+        links = self._links()
+        made = self._call(
+            f"creating a payment link for {amount.format()}", lambda: links.create(body, _key(idempotency_key))
+        )
+        return self._link_state(dict(made))
+
+    def payment_link(self, link_id: str) -> PaymentLinkState:
+        """The link now, with the payment that paid it (PaymentRejected for an id Mollie does not know)."""
+        if not link_id.startswith(LINK_PREFIX) or len(link_id) > 64:
+            raise PaymentRejected(f"{link_id!r} is not a Mollie payment link id")
+        links = self._links()
+        found = self._call(f"reading {link_id}", lambda: links.get(link_id))
+        return self._link_state(dict(found))
+
+    def archive_payment_link(self, idempotency_key: str, link_id: str) -> PaymentLinkState:
+        """Close the link so nobody can pay through it any more, then read it again: a payment
+        that came first still counts (status PAID)."""
+        links = self._links()
+        self._call(f"archiving {link_id}", lambda: links.update(link_id, {"archived": True}, _key(idempotency_key)))
+        return self.payment_link(link_id)
+
+    def link_payments(self, link_id: str) -> list[dict[str, Any]]:
+        """The payments made through the link (`GET /v2/payment-links/{id}/payments`)."""
+        links = self._links()
+        listed = self._call(
+            f"listing the payments of {link_id}",
+            lambda: links.perform_api_call(
+                links.REST_LIST, f"payment-links/{link_id}/payments", params={"limit": _PAGE}
+            ),
+        )
+        embedded = listed.get("_embedded") or {}
+        return [dict(item) for item in embedded.get("payments") or []]
+
+    def _link_state(self, link: dict[str, Any]) -> PaymentLinkState:
+        link_id = str(link.get("id"))
+        amount = minor_units(link.get("amount"), f"payment link {link_id}")
+        expires_at = _when(link.get("expiresAt"))
+        payment_id: str | None = None
+        if link.get("paidAt"):
+            paid = [p for p in self.link_payments(link_id) if p.get("status") == "paid"]
+            payment_id = str(paid[0]["id"]) if paid else None
+        status = link_status(
+            paid=payment_id is not None,
+            archived=bool(link.get("archived")),
+            expires_at=expires_at,
+            now=datetime.now(UTC),
+        )
+        url = str(((link.get("_links") or {}).get("paymentLink") or {}).get("href") or "")
+        return PaymentLinkState(link_id, url, amount, status, payment_id, expires_at)
+
+    def _links(self) -> _PaymentLinks:
+        client = self._client()
+        links = getattr(client, "oms_payment_links", None)
+        if links is None:
+            links = _PaymentLinks(client)
+            client.oms_payment_links = links  # type: ignore[attr-defined]
+        return links
 
     # -- reading -------------------------------------------------------------------------------
 
