@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     exchange_out_of_stock: Literal["refund", "backorder"] = "refund"
     """An exchange whose replacement cannot be reserved: refund what the returned units were worth
     instead (the default), or wait for stock like a backorder (until the backorder deadline)."""
+    payment_link_expiry: Duration = timedelta(days=3)
+    """How long a payment link asking the customer for money after checkout stays payable (an
+    exchange's dearer replacement on a Mollie order); unpaid by then, the link is closed and the
+    exchange is refunded instead."""
     backorder_deadline: Duration | None = timedelta(days=14)
     """How long a backordered order waits for stock before it is cancelled; a channel's routing
     policy (auto_cancel_after_days) overrides it."""
@@ -180,6 +184,8 @@ class Settings(BaseSettings):
             raise ValueError("OMS_RETURN_WINDOW cannot be negative")
         if self.return_expiry <= timedelta(0):
             raise ValueError("OMS_RETURN_EXPIRY must be a positive duration")
+        if self.payment_link_expiry <= timedelta(0):
+            raise ValueError("OMS_PAYMENT_LINK_EXPIRY must be a positive duration")
         return self
 
     @property

@@ -35,6 +35,7 @@ from activities.log_context import LogContext
 from activities.order_edits import OrderEditActivities
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
+from activities.payment_links import PaymentLinkActivities
 from activities.payments import PaymentActivities
 from activities.permanent_failures import PermanentFailures
 from activities.return_labels import ReturnLabelActivities
@@ -182,6 +183,7 @@ def build_parts(
         exchange_out_of_stock=settings.exchange_out_of_stock,
         exchange_wait=settings.backorder_deadline,
     )
+    payment_links = PaymentLinkActivities(session_factory, gateways, settings.payment_link_expiry, settings.public_url)
     stock_feed = StockFeedActivities(session_factory, channels.feeds if feeds is None else feeds, client, policies)
     pulls = ChannelPullActivities(session_factory, channels.sources, intake)
     opener = return_opener or Returns(
@@ -236,6 +238,9 @@ def build_parts(
             lifecycle.receive_return,
             lifecycle.dispose_return,
             lifecycle.note_exchange,
+            payment_links.open_payment_link,
+            payment_links.check_payment_link,
+            payment_links.close_payment_link,
             outboxes.deliver_outboxes,
             pulls.pull_channel_orders,
             channel_returns.pull_channel_returns,

@@ -37,7 +37,7 @@ from services.order_actions import OrderActions
 from services.order_edits import OrderEdits
 from services.order_views import OrderViews
 from services.payload_audit import PayloadAudit
-from services.payment_updates import PaymentUpdates, mollie_reader
+from services.payment_updates import PaymentUpdates, mollie_links, mollie_reader
 from services.reports import Reports
 from services.return_screens import ReturnScreens
 from services.returns import Returns
@@ -160,7 +160,9 @@ class Services:
             audit=PayloadAudit(settings, units),
             reports=Reports(units),
             dashboard=Dashboard(units),
-            payment_updates=PaymentUpdates(units, mollie_reader(settings)),
+            payment_updates=PaymentUpdates(
+                units, mollie_reader(settings), mollie_links(settings), workflows.payment_link_changed
+            ),
             gauges=ReadModelGauges(units),
             floor=WarehouseFloor(units, settings),
             accounts=Accounts(units),

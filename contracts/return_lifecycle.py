@@ -106,9 +106,14 @@ class ExchangeDifference:
     amount: Money
     status: str
     """AUTHORIZED (held), CAPTURED (taken when the replacement left), VOIDED (released: it did not
-    leave), DECLINED by the card, or REJECTED (a provider that cannot charge without the customer)."""
+    leave), DECLINED by the card, or REJECTED (a provider that cannot charge without the customer);
+    asked with a payment link instead: AWAITING_PAYMENT, then AUTHORIZED once paid, or EXPIRED."""
     payment_id: str | None = None
     """The order's payment that took it (`payment-<order id>-x<n>`); None when it was not taken."""
+    link: str | None = None
+    """Where the customer pays it when their provider cannot charge without them (a Mollie payment
+    link, open until `link_expires_at`)."""
+    link_expires_at: datetime | None = None
 
 
 @dataclass

@@ -73,6 +73,11 @@ PAYMENT_PURPOSE = 20
 """domain.payments.PaymentPurpose."""
 PROVIDER_REF = 200
 """A payment provider's id for the payment (Stripe's are about 30 characters)."""
+PAYMENT_LINK_ID = 64
+"""A provider's id of a payment link (Mollie's pl_…: about 25 characters); longer ones are refused."""
+PAYMENT_LINK_URL = 500
+"""Where the customer pays a link (Mollie: https://payment-links.mollie.com/payment/…)."""
+PAYMENT_LINK_PURPOSE = 16
 PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from domain.money import Money
+from domain.payment_links import LinkStatus
 
 
 class PaymentDeclined(Exception):
@@ -58,6 +60,40 @@ class ReauthorizingGateway(Protocol):
         """A new authorization of `amount` on what authorized `provider_ref`, which is left as it is
         (the caller voids it once the new one holds). PaymentDeclined, PaymentRejected (it cannot be
         done without the customer), PaymentGatewayUnavailable, as for authorize."""
+        ...
+
+
+@dataclass(frozen=True)
+class PaymentLinkState:
+    """A payment link as the provider has it now."""
+
+    link_id: str
+    url: str
+    """Where the customer pays."""
+    amount: Money
+    status: LinkStatus
+    payment_id: str | None
+    """The provider's id of the payment made through the link, once paid."""
+    expires_at: datetime | None
+
+
+@runtime_checkable
+class PaymentLinkGateway(Protocol):
+    """A gateway that can ask the customer for money after checkout with a link they pay before a
+    deadline (Mollie's Payment Links API): for a provider that cannot charge without the customer."""
+
+    def create_payment_link(
+        self,
+        idempotency_key: str,
+        amount: Money,
+        description: str,
+        expires_at: datetime,
+        webhook_url: str | None = None,
+    ) -> PaymentLinkState: ...
+    def payment_link(self, link_id: str) -> PaymentLinkState: ...
+    def archive_payment_link(self, idempotency_key: str, link_id: str) -> PaymentLinkState:
+        """Close the link (nobody can pay through it any more), then read it: PAID when the
+        customer paid first."""
         ...
 
 

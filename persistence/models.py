@@ -474,6 +474,29 @@ class PaymentRecord(Base):
     """The return whose exchange this payment's difference paid for (extra payments only)."""
 
 
+class PaymentLinkRecord(Base):
+    """Money asked of the customer after checkout through a provider's payment link (an exchange's
+    dearer replacement): open until paid, past its deadline, or called off (domain.payment_links).
+    `owner` is the workflow that waits for it (a return id), told when the provider says it was paid."""
+
+    __tablename__ = "payment_links"
+
+    link_id: Mapped[str] = mapped_column(String(limits.PAYMENT_LINK_ID), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id"), index=True)
+    owner: Mapped[str] = mapped_column(String(limits.RETURN_ID), index=True)
+    purpose: Mapped[str] = mapped_column(String(limits.PAYMENT_LINK_PURPOSE))
+    provider: Mapped[str] = mapped_column(String(limits.PAYMENT_PROVIDER))
+    url: Mapped[str] = mapped_column(String(limits.PAYMENT_LINK_URL))
+    status: Mapped[str] = mapped_column(String(limits.STATUS), index=True)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    payment_id: Mapped[str | None] = mapped_column(String(limits.PAYMENT_ID), nullable=True)
+    """Our payment record of the money it brought in, once paid."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class StoreCreditAccount(Base):
     """A customer's store credit at one shop, in one currency (domain.store_credit). Its row is the
     lock every write to the account's ledger takes first, so a spend is checked against entries no

@@ -21,6 +21,7 @@ from domain.limits import INTEGER_MAX
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.order import Order
+from domain.payment_links import LinkStatus
 from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
@@ -46,6 +47,7 @@ from persistence.models import (
     OrderEvent,
     OrderRecord,
     OrderVersionRecord,
+    PaymentLinkRecord,
     PaymentRecord,
     ReturnRecord,
     ShipmentLabel,
@@ -65,6 +67,7 @@ from persistence.read_model import (
     order_versions,
     overview,
     payment_changes,
+    payment_links,
     return_labels,
     return_lifecycle,
     returns,
@@ -507,6 +510,20 @@ class SqlPayments:
 
     def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
         return payment_changes.note_provider_status(self._session, payment, status, detail, at)
+
+    def links_of(self, owner: str) -> list[PaymentLinkRecord]:
+        return payment_links.links_of(self._session, owner)
+
+    def open_links(self, provider: str, amount: Money | None) -> list[PaymentLinkRecord]:
+        return payment_links.open_links(self._session, provider, amount)
+
+    def link(self, link_id: str, *, for_update: bool = False) -> PaymentLinkRecord | None:
+        return payment_links.link(self._session, link_id, for_update=for_update)
+
+    def settle_link(
+        self, link: PaymentLinkRecord, seen: LinkStatus, provider_payment: str | None, at: datetime
+    ) -> bool:
+        return payment_links.settle_link(self._session, link, seen, provider_payment, at)[1]
 
 
 class SqlStoreCredit:

@@ -8,6 +8,7 @@ database what it can first, so an unknown order is 404 whether or not the engine
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
@@ -235,6 +236,14 @@ class TemporalWorkflows:
         client = await self._connect()
         async with _engine_errors():
             return await client.get_workflow_handle(return_id).query(ReturnWorkflow.view)
+
+    async def payment_link_changed(self, owner: str) -> None:
+        """Wake the workflow waiting for a payment link (a return): it reads the link again. One
+        that finished meanwhile has nothing to wake; it reads links on its own schedule anyway."""
+        client = await self._connect()
+        with contextlib.suppress(WorkflowNotFound, WorkflowNotRunning):
+            async with _engine_errors():
+                await client.get_workflow_handle(owner).signal(ReturnWorkflow.payment_link_changed)
 
     async def return_step(
         self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest

@@ -12,35 +12,51 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Final
 
 from config import Settings
 from integrations.payments.mollie_gateway import PROVIDER as MOLLIE
 from integrations.payments.mollie_gateway import MollieGateway, MolliePaymentState
+from integrations.providers import PaymentLinkGateway, PaymentLinkState
 from persistence.conflicts import ConcurrentWrite
+from services.errors import Unavailable
 from services.unit_of_work import UnitOfWorkFactory
 
 PAYMENT_ID: Final = re.compile(r"tr_[A-Za-z0-9]{1,60}")
+LINK_ID: Final = re.compile(r"pl_[A-Za-z0-9]{1,60}")
 LAPSED: Final = {"expired": "expired", "canceled": "was released", "failed": "failed"}
 """A held payment's statuses that leave nothing to capture, as the timeline says them."""
 
 
 class PaymentUpdates:
-    def __init__(self, units: UnitOfWorkFactory, mollie: Callable[[str], MolliePaymentState] | None) -> None:
+    def __init__(
+        self,
+        units: UnitOfWorkFactory,
+        mollie: Callable[[str], MolliePaymentState] | None,
+        links: PaymentLinkGateway | None = None,
+        tell: Callable[[str], Awaitable[None]] | None = None,
+    ) -> None:
         """`mollie`: reads a payment's state from Mollie (MollieGateway.state_of); None while no
-        Mollie key is set (every webhook is then left alone)."""
+        Mollie key is set (every webhook is then left alone). `links`: reads Mollie's payment
+        links; `tell`: wakes the workflow waiting for a link (by its id) once it is settled."""
         self._units = units
         self._mollie = mollie
+        self._links = links
+        self._tell = tell
 
     async def from_mollie(self, payment_id: str) -> str:
         """What became of the webhook (for the log; the caller answers Mollie the same either way).
         Raises PaymentGatewayUnavailable when Mollie cannot be asked (Mollie retries the webhook)."""
-        if self._mollie is None or not PAYMENT_ID.fullmatch(payment_id):
+        if self._mollie is None:
+            return "ignored"
+        if LINK_ID.fullmatch(payment_id):
+            return await self._link_changed(payment_id)
+        if not PAYMENT_ID.fullmatch(payment_id):
             return "ignored"
         if not await asyncio.to_thread(self._is_ours, payment_id):
-            return "unknown payment"
+            return await self._through_a_link(payment_id)
         state = await asyncio.to_thread(self._mollie, payment_id)
         for _ in range(2):  # a delivery racing another one: the second pass finds what the first wrote
             try:
@@ -48,6 +64,68 @@ class PaymentUpdates:
             except ConcurrentWrite:
                 continue
         return "recorded by a concurrent delivery"
+
+    async def _through_a_link(self, payment_id: str) -> str:
+        """A payment we have no record of: one made through an open link of ours, or nothing to us
+        (Mollie is asked only while a link waits)."""
+        if self._links is None or self._mollie is None or not await asyncio.to_thread(self._links_waiting):
+            return "unknown payment"
+        state = await asyncio.to_thread(self._mollie, payment_id)
+        if state.status != "paid":
+            return f"a payment {state.status}, not paid: nothing to record"
+        for link_id in await asyncio.to_thread(self._open_links, state):
+            outcome = await self._link_changed(link_id, payment_id)
+            if outcome != "not this link":
+                return outcome
+        return "unknown payment"
+
+    async def _link_changed(self, link_id: str, payment_id: str | None = None) -> str:
+        """Read the link from Mollie and record what changed; its return is told when it did."""
+        if self._links is None:
+            return "ignored"
+        links = self._links
+        owner = await asyncio.to_thread(self._owner_of, link_id)
+        if owner is None:
+            return "unknown payment link"
+        state = await asyncio.to_thread(links.payment_link, link_id)
+        if payment_id is not None and state.payment_id != payment_id:
+            return "not this link"
+        for _ in range(2):
+            try:
+                changed = await asyncio.to_thread(self._settle, link_id, state)
+                break
+            except ConcurrentWrite:
+                continue
+        else:
+            return "recorded by a concurrent delivery"
+        if changed and self._tell is not None:
+            try:
+                await self._tell(owner)
+            except Unavailable:  # recorded all the same: the return reads its link on its own schedule
+                return f"payment link {state.status.value} (recorded; its return not reached now)"
+        return f"payment link {state.status.value}" + (" (recorded)" if changed else "")
+
+    def _links_waiting(self) -> bool:
+        with self._units(read_only=True) as uow:
+            return bool(uow.payments.open_links(MOLLIE, None))
+
+    def _open_links(self, state: MolliePaymentState) -> list[str]:
+        with self._units(read_only=True) as uow:
+            return [link.link_id for link in uow.payments.open_links(MOLLIE, state.amount)]
+
+    def _owner_of(self, link_id: str) -> str | None:
+        with self._units(read_only=True) as uow:
+            link = uow.payments.link(link_id)
+            return link.owner if link is not None and link.provider == MOLLIE else None
+
+    def _settle(self, link_id: str, state: PaymentLinkState) -> bool:
+        with self._units() as uow:
+            link = uow.payments.link(link_id, for_update=True)
+            if link is None:
+                return False
+            changed = uow.payments.settle_link(link, state.status, state.payment_id, datetime.now(UTC))
+            uow.commit()
+        return changed
 
     def _is_ours(self, payment_id: str) -> bool:
         with self._units(read_only=True) as uow:
@@ -78,3 +156,10 @@ def mollie_reader(settings: Settings) -> Callable[[str], MolliePaymentState] | N
     if not settings.mollie_api_key:
         return None
     return MollieGateway(settings.mollie_api_key, settings.mollie_api_url, timeout=5.0).state_of
+
+
+def mollie_links(settings: Settings) -> PaymentLinkGateway | None:
+    """How the API reads Mollie's payment links: with the worker's key and address, or not at all."""
+    if not settings.mollie_api_key:
+        return None
+    return MollieGateway(settings.mollie_api_key, settings.mollie_api_url, timeout=5.0)

@@ -21,6 +21,7 @@ from domain.goodwill import GoodwillForm
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
 from domain.order import Order
+from domain.payment_links import LinkStatus
 from domain.routing import RoutingPolicy
 from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
@@ -36,6 +37,7 @@ from persistence.models import (
     OrderEvent,
     OrderRecord,
     OrderVersionRecord,
+    PaymentLinkRecord,
     PaymentRecord,
     ReturnRecord,
     ShipmentLabel,
@@ -354,6 +356,20 @@ class PaymentRepository(Protocol):
 
     def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
         """On the timeline once per payment and status; True when new."""
+
+    def links_of(self, owner: str) -> list[PaymentLinkRecord]:
+        """The payment links a return opened, oldest first."""
+
+    def open_links(self, provider: str, amount: Money | None) -> list[PaymentLinkRecord]:
+        """The provider's links (of `amount`, when given) still waiting for the customer."""
+
+    def link(self, link_id: str, *, for_update: bool = False) -> PaymentLinkRecord | None:
+        """A link (locked for a write when `for_update`)."""
+
+    def settle_link(
+        self, link: PaymentLinkRecord, seen: LinkStatus, provider_payment: str | None, at: datetime
+    ) -> bool:
+        """Record what the provider shows (persistence.read_model.payment_links); True when it changed."""
 
 
 class AccountRepository(Protocol):

@@ -57,12 +57,15 @@ class ReturnScreens:
             record = uow.returns.find(return_id_or_rma.strip())
             if record is None or record.state is None:
                 raise NotFound(f"no return {return_id_or_rma}")
-            summary = ReturnSummary.of(record, uow.returns.difference_payment(record))
+            summary = ReturnSummary.of(
+                record, uow.returns.difference_payment(record), links=uow.payments.links_of(record.return_id)
+            )
             marks = (summary.return_id, summary.rma)
             history = [
                 ReturnNote(event.at, event.kind, event.detail)
                 for event in uow.orders.events(summary.order_id)
-                if event.kind.startswith("return") and any(mark and mark in event.detail for mark in marks)
+                if event.kind.startswith(("return", "payment_link"))
+                and any(mark and mark in event.detail for mark in marks)
             ]
             label = uow.returns.label(summary.return_id)
             order = uow.orders.get(summary.order_id)

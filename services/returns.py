@@ -4,7 +4,7 @@ restocks and refunds (OrderWorkflow.request_return); here, what its answers mean
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -31,7 +31,7 @@ from domain.order import (
 )
 from domain.return_lifecycle import ReturnState, ReturnStepRefusalKind
 from domain.returns import ReturnRefusalKind, ReturnRefused, refund_for
-from persistence.models import OrderRecord, PaymentRecord, ReturnRecord, ShipmentRecord
+from persistence.models import OrderRecord, PaymentLinkRecord, PaymentRecord, ReturnRecord, ShipmentRecord
 from services.errors import Conflict, Failed, NotFound, Unprocessable, refused
 from services.gateway import (
     EngineError,
@@ -101,16 +101,21 @@ class ReturnSummary:
         record: ReturnRecord,
         difference_payment: PaymentRecord | None = None,
         shipments: Iterable[ShipmentRecord] = (),
+        links: Sequence[PaymentLinkRecord] = (),
     ) -> ReturnSummary:
-        """`difference_payment`: the payment that took the exchange's difference (its status tells)."""
+        """`difference_payment`: the payment that took the exchange's difference (its status tells);
+        `links`: the payment links the return opened to ask the customer for it (the latest shows)."""
         currency = record.currency
         difference = None
         if record.difference_minor is not None:
             paid = difference_payment
+            link = links[-1] if links else None
             difference = ExchangeDifference(
                 Money(record.difference_minor, currency),
                 paid.status if paid is not None else record.difference_status or "",
                 paid.payment_id if paid is not None else None,
+                link.url if link is not None else None,
+                link.expires_at if link is not None else None,
             )
         return cls(
             return_id=record.return_id,
@@ -369,7 +374,10 @@ class Returns:
             if record is None:
                 raise NotFound(f"no return {return_id_or_rma}")
             return ReturnSummary.of(
-                record, uow.returns.difference_payment(record), uow.returns.replacement_shipments(record)
+                record,
+                uow.returns.difference_payment(record),
+                uow.returns.replacement_shipments(record),
+                links=uow.payments.links_of(record.return_id),
             )
 
     def page(self, *, state: str | None = None, limit: int = 50, offset: int = 0) -> tuple[list[ReturnSummary], int]:

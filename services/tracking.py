@@ -15,7 +15,7 @@ the page through a template edit.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
@@ -26,9 +26,10 @@ from config import Settings
 from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
+from domain.payment_links import LinkStatus
 from domain.returns import ReturnStatus
 from domain.status import OrderStatus
-from persistence.models import OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.models import OrderRecord, PaymentLinkRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model.return_labels import READY, ReturnLabelView
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -217,6 +218,11 @@ class ReturnView:
     """The return number to write on the parcel (empty on returns taken in one step)."""
     label_ready: bool = False
     """A return label can be downloaded (GET /track/{token}/returns/{rma}/label)."""
+    to_pay: str = ""
+    """An exchange's difference the customer is asked to pay ("2.50 EUR"), while its link is open."""
+    pay_link: str = ""
+    """Where they pay it (the provider's payment page)."""
+    pay_until: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,8 +253,15 @@ def _live(shipments: Iterable[ShipmentRecord]) -> list[ShipmentRecord]:
     return [s for s in shipments if s.status not in _NOT_GOING_ANYWHERE]
 
 
-def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord], labelled: Collection[str] = ()) -> TrackingView:
-    """`labelled`: the returns (by id) whose return label is ready."""
+def tracking_view(
+    record: OrderRecord,
+    returns: Iterable[ReturnRecord],
+    labelled: Collection[str] = (),
+    links: Mapping[str, PaymentLinkRecord] | None = None,
+) -> TrackingView:
+    """`labelled`: the returns (by id) whose return label is ready; `links`: the open payment link
+    of a return (by id) whose exchange waits for the customer's payment."""
+    links = links or {}
     titles = {line.sku: line.title for line in record.lines if line.title}
 
     def name_of(sku: str) -> str:
@@ -285,11 +298,19 @@ def tracking_view(record: OrderRecord, returns: Iterable[ReturnRecord], labelled
                 refund=refund_wording(r.status),
                 rma=r.rma or "",
                 label_ready=r.return_id in labelled,
+                **_to_pay(links.get(r.return_id)),
             )
             for r in returns
         ),
         may_return=record.status == OrderStatus.SHIPPED.value and record.fulfilled_by != FULFILLED_BY_CHANNEL,
     )
+
+
+def _to_pay(link: PaymentLinkRecord | None) -> dict[str, str]:
+    if link is None or link.status != LinkStatus.OPEN.value:
+        return {}
+    until = f"{_day(link.expires_at)}, {link.expires_at:%H:%M} UTC"
+    return {"to_pay": Money(link.amount_minor, link.currency).format(), "pay_link": link.url, "pay_until": until}
 
 
 # -- the service ----------------------------------------------------------------------------------
@@ -317,7 +338,8 @@ class TrackingLinks:
                 return None
             returns = uow.returns.for_order(record.order_id)
             labelled = [r.return_id for r in returns if r.rma and _label_ready(uow.returns.label(r.return_id))]
-            return tracking_view(record, returns, labelled)
+            links = {r.return_id: found[-1] for r in returns if (found := uow.payments.links_of(r.return_id))}
+            return tracking_view(record, returns, labelled, links)
 
 
 def _label_ready(label: ReturnLabelView | None) -> bool:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from datetime import timedelta
-from typing import TypeVar
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         ReserveStockResult,
     )
     from contracts.order_workflow import FulfilmentOptions
+    from contracts.payment_links import OpenPaymentLinkInput, PaymentLinks, PaymentLinkStepInput
     from contracts.payments import ChargeDifferenceInput, Payments, PaymentStepInput
     from contracts.return_labels import CancelReturnLabelInput, ReturnLabelInput, ReturnLabels
     from contracts.return_lifecycle import (
@@ -62,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.fulfilment import ShipmentStatus
     from domain.money import Money
     from domain.order import Order, OrderLine
+    from domain.payment_links import LinkStatus
     from domain.payments import PaymentStatus, extra_payment_id
     from domain.return_lifecycle import (
         FINISHED,
@@ -100,6 +102,13 @@ charges the difference on the order's card (before, it refunded what came instea
 MAX_REPLACEMENT_SHIPMENTS = 3
 """Rounds of shipping an exchange's replacement: the first, then up to two sourcings again of what
 did not leave; what still has not left after them is refunded."""
+PAY_LINK = "mollie-pay-link-v1"
+"""From this patch on an exchange's difference a provider cannot charge without the customer (Mollie)
+is asked of the customer with a payment link, instead of refunding what came back at once."""
+AWAITING_PAYMENT = "AWAITING_PAYMENT"
+"""An exchange's difference asked with a payment link, not paid yet (ExchangeDifference.status)."""
+LINK_RECHECK = timedelta(hours=1)
+"""How often a return waiting for a payment link reads it (besides the webhook's signal)."""
 
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
@@ -179,6 +188,8 @@ class ReturnWorkflow:
         self._label_asked = False
         self._stock_available = False
         self._reserve_attempts = 0
+        self._link_changed = False
+        self._link_checks = 0
         self._exchange_by: str | None = None
         """Set once an exchange's goods are disposed of: the run ships the replacement and resolves
         (it may wait for stock: no update waits with it)."""
@@ -189,6 +200,11 @@ class ReturnWorkflow:
     def stock_available(self) -> None:
         """Stock came in: an exchange waiting for its replacement tries to reserve it again."""
         self._stock_available = True
+
+    @workflow.signal
+    def payment_link_changed(self) -> None:
+        """The provider says the payment link changed (its webhook): read it again now."""
+        self._link_changed = True
 
     @workflow.query
     def view(self) -> ReturnView:
@@ -627,15 +643,63 @@ class ReturnWorkflow:
         self, resolution: ExchangeResolution, shipments: list[ReservedShipment], why: str
     ) -> bool:
         """The provider cannot charge the card without the customer (Mollie), or the order was not
-        paid through our gateway. For now: release the replacement and refund what the returned
-        units were worth instead (a payment link for the customer is to replace this). True when
-        the difference was collected and the replacement may ship."""
+        paid through our gateway. From PAY_LINK on, a provider with payment links asks the customer
+        for the difference with one (_difference_by_link); paid, the replacement ships. Otherwise,
+        or when it is not paid in time: the replacement is released and what the returned units
+        were worth refunded instead. True when the difference was collected."""
+        if workflow.patched(PAY_LINK):
+            if await self._difference_by_link(resolution):
+                return True
+            view = self.view()
+            if view.difference is not None and view.difference.link is not None:
+                why = f"not paid through the payment link by {view.difference.link_expires_at:%Y-%m-%d %H:%M} UTC"
         await self._release_replacement(shipments)
         await self._give_up(
             resolution,
             f"the difference of {resolution.to_charge.format()} cannot be charged without the customer ({why})",
         )
         return False
+
+    async def _difference_by_link(self, resolution: ExchangeResolution) -> bool:
+        """Ask the customer for the difference with a payment link at the order's provider (the
+        replacement is reserved), shown on the return and the tracking page, and wait until it is
+        paid or its deadline (OMS_PAYMENT_LINK_EXPIRY) passes; unpaid, the link is closed at the
+        provider, so nobody pays for what is no longer sent. Paid: the payment through the link is
+        the difference's payment (`payment-<order id>-x<n>`), captured when the replacement leaves
+        (a no-op on money Mollie took at once) or refunded when it does not. A provider without
+        payment links: False at once."""
+        view = self.view()
+        amount = resolution.to_charge
+        payment_id = extra_payment_id(view.order_id, _exchange_tag(view))
+        opened = await workflow.execute_activity_method(
+            PaymentLinks.open_payment_link,
+            OpenPaymentLinkInput(
+                view.order_id,
+                view.return_id,
+                "exchange",
+                amount,
+                f"Exchange {view.rma}: the difference",
+                f"{view.return_id}:pay-link",
+                workflow.now(),
+                payment_id=payment_id,
+            ),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"payment link for {amount.format()}",
+        )
+        if opened.link_id is None or opened.expires_at is None:
+            return False
+        view.difference = ExchangeDifference(amount, AWAITING_PAYMENT, None, opened.url, opened.expires_at)
+        status = await self._until_link_settled(opened.link_id, opened.expires_at)
+        paid = status is LinkStatus.PAID
+        view.difference = ExchangeDifference(
+            amount,
+            PaymentStatus.AUTHORIZED.value if paid else status.value.upper(),
+            payment_id if paid else None,
+            opened.url,
+            opened.expires_at,
+        )
+        return paid
 
     async def _release_replacement(self, shipments: list[ReservedShipment]) -> None:
         view = self.view()
@@ -691,6 +755,39 @@ class ReturnWorkflow:
             await self._note(
                 "exchange_difference_released", f"{difference.amount.format()} released: the replacement did not leave"
             )
+
+    async def _until_link_settled(self, link_id: str, expires_at: datetime) -> LinkStatus:
+        """Read the link on the webhook's signal and every LINK_RECHECK until its deadline; unpaid,
+        close it (archived at the provider: a payment that came first still counts)."""
+        status = LinkStatus.OPEN
+        while status is LinkStatus.OPEN and workflow.now() < expires_at:
+            self._link_changed = False
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._link_changed,
+                    timeout=min(LINK_RECHECK, expires_at - workflow.now()),
+                    timeout_summary="payment link",
+                )
+            status = await self._link_step(PaymentLinks.check_payment_link, link_id, "check")
+        if status is not LinkStatus.PAID:  # closed at the provider even when it reads expired there
+            status = await self._link_step(PaymentLinks.close_payment_link, link_id, "close")
+        return status
+
+    async def _link_step(
+        self, method: Callable[[PaymentLinks, PaymentLinkStepInput], Any], link_id: str, step: str
+    ) -> LinkStatus:
+        view = self.view()
+        self._link_checks += 1
+        done = await workflow.execute_activity_method(
+            method,
+            PaymentLinkStepInput(
+                view.order_id, link_id, f"{view.return_id}:pay-link-{step}:{self._link_checks}", workflow.now()
+            ),
+            start_to_close_timeout=STEP_TIMEOUT,
+            retry_policy=STEP_RETRY,
+            summary=f"{step} payment link",
+        )
+        return LinkStatus(done.status)
 
     async def _give_up(self, resolution: ExchangeResolution, why: str) -> None:
         due = refund_instead(resolution, difference_settled=False)

@@ -60,9 +60,14 @@ class DifferencePublic(BaseModel):
     amount: MoneyPublic
     status: str
     """AUTHORIZED, CAPTURED (when the replacement left), VOIDED (it did not), DECLINED by the card,
-    or REJECTED (a provider that cannot charge without the customer: refunded instead)."""
+    or REJECTED (a provider that cannot charge without the customer: refunded instead); asked with a
+    payment link (Mollie): AWAITING_PAYMENT, then AUTHORIZED once paid, or EXPIRED (refunded instead)."""
     payment_id: str | None = None
     """The order's payment that took it (`payment-<order id>-x<n>`), listed with the order's payments."""
+    link: str | None = None
+    """Where the customer pays it when their provider cannot charge without them (a Mollie payment
+    link): status AWAITING_PAYMENT until paid, then AUTHORIZED; EXPIRED when not paid by `link_expires_at`."""
+    link_expires_at: datetime | None = None
 
     @classmethod
     def of(cls, difference: ExchangeDifference | None) -> DifferencePublic | None:
@@ -70,7 +75,13 @@ class DifferencePublic(BaseModel):
             return None
         amount = _money(difference.amount)
         assert amount is not None
-        return cls(amount=amount, status=difference.status, payment_id=difference.payment_id)
+        return cls(
+            amount=amount,
+            status=difference.status,
+            payment_id=difference.payment_id,
+            link=difference.link,
+            link_expires_at=difference.link_expires_at,
+        )
 
 
 class ReplacementShipmentPublic(BaseModel):

@@ -49,8 +49,14 @@ from mollie.api.resources.base import ResourceUpdateMixin
 from mollie.api.resources.payment_links import PaymentLinks
 
 from domain.money import Money, MoneyError, currency_exponent
-from domain.payment_links import LinkStatus, link_status
-from integrations.providers import GatewayPayment, PaymentDeclined, PaymentGatewayUnavailable, PaymentRejected
+from domain.payment_links import link_status
+from integrations.providers import (
+    GatewayPayment,
+    PaymentDeclined,
+    PaymentGatewayUnavailable,
+    PaymentLinkState,
+    PaymentRejected,
+)
 
 PROVIDER: Final = "mollie"
 MOLLIE_API: Final = "https://api.mollie.com/v2"
@@ -126,20 +132,6 @@ class MolliePaymentState:
     status: str
     amount: Money
     given_back: tuple[GivenBack, ...]
-
-
-@dataclass(frozen=True)
-class PaymentLinkState:
-    """A payment link as Mollie has it now."""
-
-    link_id: str
-    url: str
-    """Where the customer pays (`_links.paymentLink`)."""
-    amount: Money
-    status: LinkStatus
-    payment_id: str | None
-    """The paid `tr_` payment made through the link, once paid."""
-    expires_at: datetime | None
 
 
 class _PaymentLinks(PaymentLinks, ResourceUpdateMixin):

@@ -54,6 +54,7 @@ from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
+from domain.payment_links import LinkStatus
 from domain.payments import PaymentPurpose, PaymentStatus, extra_payment_id
 from domain.return_lifecycle import RefundTiming, ReturnState, rma_number
 from domain.staff import Role
@@ -227,6 +228,21 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "order_lines.unit_price_minor": Intake("amount"),
     "order_lines.total_minor": Intake("amount"),
     "order_lines.external_line_id": Intake("external_line_id"),
+    "payment_links.link_id": Derived(
+        "a provider's payment link id, refused past its limit by the gateway", limits.PAYMENT_LINK_ID
+    ),
+    "payment_links.order_id": ORDER_ID,
+    "payment_links.owner": Derived("the return waiting for the link (its return id)", LONGEST_RETURN_ID),
+    "payment_links.purpose": Derived("what the link pays for (exchange)", len("exchange")),
+    "payment_links.provider": Derived("the gateway's name (mollie)"),
+    "payment_links.url": Derived("where the customer pays, as the provider gives it (Mollie: about 60 characters)"),
+    "payment_links.status": Derived("domain.payment_links.LinkStatus", _enum_longest(LinkStatus)),
+    "payment_links.currency": CURRENCY,
+    "payment_links.amount_minor": ORDER_AMOUNT,
+    "payment_links.payment_id": Derived(
+        "the payment it becomes: payment-<order id>-x<the return's number>",
+        len(extra_payment_id("o" * LONGEST_ORDER_ID, f"x{limits.MAX_UNITS}")),
+    ),
     "payments.payment_id": Derived(
         "payment-<order id>[-x<the return's number>]",
         len(extra_payment_id("o" * LONGEST_ORDER_ID, f"x{limits.MAX_UNITS}")),

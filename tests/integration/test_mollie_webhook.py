@@ -5,26 +5,29 @@ no Temporal needed (the webhook never touches a workflow)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from activities.payment_links import PaymentLinkActivities
 from activities.payments import PaymentActivities
 from api.main import create_app
 from config import load_settings
+from contracts.payment_links import OpenPaymentLinkInput
 from contracts.payments import AuthorizePaymentInput
 from domain.money import Money
 from integrations.payments.mollie_gateway import MollieGateway
+from integrations.sandbox.payments import SandboxPaymentGateway
 from ops.temporal_dev import free_port
-from persistence.models import OrderEvent, PaymentRecord
+from persistence.models import OrderEvent, PaymentLinkRecord, PaymentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from sandboxes.mollie import API_KEY
 from tests.factories import make_order
-from tests.mollie_checkout import AUTH, checkout, customer, dashboard_refund, outage
+from tests.mollie_checkout import AUTH, checkout, customer, dashboard_refund, outage, pay_link
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -147,3 +150,89 @@ def test_while_mollie_is_down_the_webhook_asks_to_be_retried_then_records(api, d
     assert _hook(api, f"id={payment_id}").status_code == 200
     assert _state(database, order_id)[0].refunded_minor == 100
     assert httpx.get(f"{mollie_url}/v2/payments/{payment_id}", headers=AUTH).json()["amountRefunded"]["value"] == "1.00"
+
+
+# -- payment links (an exchange's difference asked of the customer) ------------------------------------
+
+
+def _link_for(database, mollie_url, order_id: str, amount_minor: int = 250) -> str:
+    """A payment link the return `return-<order>-1` opened for the difference: its pl_ id."""
+    links = PaymentLinkActivities(database.session_factory, MollieGateway(API_KEY, mollie_url), timedelta(days=3))
+    opened = links.open_payment_link(
+        OpenPaymentLinkInput(
+            order_id,
+            f"return-{order_id}-1",
+            "exchange",
+            Money(amount_minor, "EUR"),
+            "Exchange RMA-1",
+            f"return-{order_id}-1:pay-link",
+            datetime.now(UTC),
+        )
+    )
+    assert opened.link_id is not None and opened.url
+    return opened.link_id
+
+
+def _link_payments(database, order_id: str) -> tuple[str, list[tuple[str, int, str]], list[str]]:
+    with UnitOfWork(database.session_factory) as uow:
+        link = uow.session.scalar(select(PaymentLinkRecord).where(PaymentLinkRecord.order_id == order_id))
+        assert link is not None
+        rows = uow.session.scalars(
+            select(PaymentRecord).where(PaymentRecord.order_id == order_id).order_by(PaymentRecord.created_at)
+        )
+        payments = [(p.provider_ref, p.captured_minor, p.status) for p in rows]
+        events = uow.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id))
+        return link.status, payments, [e.kind for e in events if e.kind.startswith("payment_link")]
+
+
+def test_a_link_paid_at_mollie_is_recorded_once_as_a_payment_of_the_order(api, database, mollie_url):
+    order_id, first = _paid_order(database, mollie_url)
+    link_id = _link_for(database, mollie_url, order_id)
+    assert _hook(api, "id=tr_NotOurs123").status_code == 200  # Mollie does not know it: nothing
+    paid = pay_link(mollie_url, link_id).json()["payment_id"]
+
+    answers = [_hook(api, f"id={paid}") for _ in range(3)]  # Mollie repeats; the return is not reachable here
+    again = _hook(api, f"id={link_id}")  # Mollie's next-gen webhook names the link itself
+
+    assert [a.status_code for a in answers] == [200] * 3 and again.status_code == 200
+    status, payments, kinds = _link_payments(database, order_id)
+    assert status == "paid"
+    # The difference's payment, taken at Mollie: the return captures it when the replacement leaves.
+    assert payments == [(first, 0, "AUTHORIZED"), (paid, 0, "AUTHORIZED")]
+    assert kinds == ["payment_link_opened", "payment_link_paid"]
+
+
+def test_while_no_link_waits_an_unknown_payment_asks_mollie_nothing(api, database, mollie_url):
+    order_id, _ = _paid_order(database, mollie_url)
+    link_id = _link_for(database, mollie_url, order_id)
+    pay_link(mollie_url, link_id)
+    assert _hook(api, f"id={link_id}").status_code == 200  # recorded: no link waits any more
+    before = _calls(mollie_url)
+    assert _hook(api, "id=tr_SomeoneElses1").status_code == 200
+    assert _calls(mollie_url) == before
+
+
+def test_a_failed_payment_through_the_link_leaves_it_open(api, database, mollie_url):
+    order_id, _ = _paid_order(database, mollie_url)
+    link_id = _link_for(database, mollie_url, order_id)
+    failed = pay_link(mollie_url, link_id, status="failed").json()["payment_id"]
+    assert _hook(api, f"id={failed}").status_code == 200
+    status, payments, kinds = _link_payments(database, order_id)
+    assert status == "open" and len(payments) == 1 and kinds == ["payment_link_opened"]
+
+
+def test_an_order_paid_elsewhere_gets_no_link(database):
+    order = make_order([("SKU-1", 1, 2_500)], paid=False)
+    with UnitOfWork(database.session_factory) as uow:
+        order_store.record_order(uow.session, order, datetime.now(UTC))
+        uow.commit()
+    PaymentActivities(database.session_factory, SandboxPaymentGateway()).authorize_payment(
+        AuthorizePaymentInput(
+            order.order_id, order.total, "pm_card_visa", f"{order.order_id}:authorize:1", order.placed_at
+        )
+    )
+    links = PaymentLinkActivities(database.session_factory, SandboxPaymentGateway(), timedelta(days=3))
+    opened = links.open_payment_link(
+        OpenPaymentLinkInput(order.order_id, "r", "exchange", Money(100, "EUR"), "x", "r:pay-link", datetime.now(UTC))
+    )
+    assert opened.link_id is None and "sandbox" in opened.refusal

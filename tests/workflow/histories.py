@@ -97,6 +97,10 @@ JOURNEYS: dict[str, str] = {
     "test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from_elsewhere[sqlite]",
     "return_label_cancelled": f"{_TESTS}/test_return_label_cancel.py::"
     "test_a_cancelled_return_has_its_label_cancelled_at_sendcloud[sqlite]",
+    "return_exchange_paid_by_link": f"{_TESTS}/test_mollie_exchange_links.py::"
+    "test_a_dearer_exchange_paid_through_the_link_ships_and_the_payments_add_up[sqlite]",
+    "return_exchange_link_expired": f"{_TESTS}/test_mollie_exchange_links.py::"
+    "test_an_unpaid_link_is_closed_at_its_deadline_and_what_came_back_is_refunded[sqlite]",
     "goodwill_refunded": f"{_TESTS}/test_goodwill.py::"
     "test_two_goodwill_refunds_at_once_never_give_back_more_than_was_captured[sqlite]",
     "order_edited_before_it_shipped": f"{_TESTS}/test_order_edits.py::"

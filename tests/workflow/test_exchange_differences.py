@@ -9,6 +9,7 @@ than was captured."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import stripe
@@ -115,6 +116,8 @@ async def test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_
                 "amount": {"amount_minor": 250, "currency": "EUR"},
                 "status": "CAPTURED",
                 "payment_id": extra,
+                "link": None,  # charged on the card: no payment link asked of the customer
+                "link_expires_at": None,
             }, seen
             live = await engine.client.get_workflow_handle(return_id).query(ReturnWorkflow.view)
             assert live.difference == ExchangeDifference(Money(250, "EUR"), "CAPTURED", extra)
@@ -314,6 +317,8 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
             "amount": {"amount_minor": 350, "currency": "EUR"},
             "status": "DECLINED",
             "payment_id": None,
+            "link": None,
+            "link_expires_at": None,
         }
         live = await engine.client.get_workflow_handle(record.return_id).query(ReturnWorkflow.view)
         assert live.difference == ExchangeDifference(Money(350, "EUR"), "DECLINED")
@@ -333,10 +338,13 @@ async def test_a_declined_difference_releases_the_replacement_and_refunds_what_c
 async def test_a_difference_mollie_cannot_take_without_the_customer_falls_back_to_a_refund(
     temporal_client, sqlite_database, mollie_url
 ):
-    """Mollie charges nobody again without them (no reauthorize): for now the exchange is given up
-    the way a declined one is (workflows.returns._collect_difference_from_customer)."""
+    """Mollie charges nobody again without them (no reauthorize): the customer is asked with a
+    payment link (tests/workflow/test_mollie_exchange_links.py); not paid by its deadline, the
+    exchange is given up the way a declined one is (workflows.returns._collect_difference_from_customer)."""
     db = sqlite_database
-    async with running_engine(temporal_client, db, gateway=mollie_gateways(mollie_url)) as engine:
+    async with running_engine(
+        temporal_client, db, gateway=mollie_gateways(mollie_url), payment_link_expiry=timedelta(seconds=2)
+    ) as engine:
         add_location(db.session_factory, "AMS")
         stock(db.session_factory, "AMS", {"A": 5, "B": 2})
         order, _ = mollie_order(mollie_url)  # 2 x A 12.50 + 4.95, paid by iDEAL at checkout
@@ -347,7 +355,7 @@ async def test_a_difference_mollie_cannot_take_without_the_customer_falls_back_t
             record = await _exchange_one_a(engine, api, order_id, dearer)
 
     assert (record.status, record.refund_minor, record.replacement_shipment_id) == ("REFUNDED", 1250, None)
-    assert (record.difference_minor, record.difference_status) == (250, "REJECTED")
+    assert (record.difference_minor, record.difference_status) == (250, "EXPIRED")
     assert set(_payments(db, order_id)) == {f"payment-{order_id}"}
     assert stock_of(engine, "AMS", "B") == (2, 0)
     instead = _events(db, order_id, "exchange_refunded_instead")
