@@ -48,6 +48,7 @@ from mollie.api.objects.payment import Payment
 from mollie.api.resources.base import ResourceUpdateMixin
 from mollie.api.resources.payment_links import PaymentLinks
 
+from domain import limits
 from domain.money import Money, MoneyError, currency_exponent
 from domain.payment_links import link_status
 from integrations.providers import (
@@ -64,6 +65,7 @@ STEP_KEY: Final = "oms_step"
 """Metadata on captures and refunds: the idempotency key of the workflow step that made it."""
 PAYMENT_PREFIX: Final = "tr_"
 LINK_PREFIX: Final = "pl_"
+LINK_ID_MAX: Final = limits.PAYMENT_LINK_ID
 _NOT_COMPLETED: Final = {"canceled": "canceled", "expired": "expired", "failed": "failed"}
 _IN_PROGRESS: Final = frozenset({"open", "pending"})
 _REFUND_FAILED: Final = frozenset({"failed", "canceled"})
@@ -330,7 +332,7 @@ class MollieGateway:
 
     def payment_link(self, link_id: str) -> PaymentLinkState:
         """The link now, with the payment that paid it (PaymentRejected for an id Mollie does not know)."""
-        if not link_id.startswith(LINK_PREFIX) or len(link_id) > 64:
+        if not link_id.startswith(LINK_PREFIX) or len(link_id) > LINK_ID_MAX:
             raise PaymentRejected(f"{link_id!r} is not a Mollie payment link id")
         links = self._links()
         found = self._call(f"reading {link_id}", lambda: links.get(link_id))
@@ -357,6 +359,8 @@ class MollieGateway:
 
     def _link_state(self, link: dict[str, Any]) -> PaymentLinkState:
         link_id = str(link.get("id"))
+        if not link_id.startswith(LINK_PREFIX) or len(link_id) > LINK_ID_MAX:
+            raise PaymentRejected(f"Mollie sent a payment link id we cannot keep: {link_id[:80]!r}")
         amount = minor_units(link.get("amount"), f"payment link {link_id}")
         expires_at = _when(link.get("expiresAt"))
         payment_id: str | None = None
@@ -370,6 +374,9 @@ class MollieGateway:
             now=datetime.now(UTC),
         )
         url = str(((link.get("_links") or {}).get("paymentLink") or {}).get("href") or "")
+        if not url.startswith("https://") or len(url) > limits.PAYMENT_LINK_URL:
+            # Shown to the customer as a link: only an https page, and one we can keep.
+            raise PaymentRejected(f"Mollie sent payment link {link_id} without an https page to pay it")
         return PaymentLinkState(link_id, url, amount, status, payment_id, expires_at)
 
     def _links(self) -> _PaymentLinks:

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from config import load_settings
 from domain.status import OrderStatus
-from persistence.models import OrderLineRecord, OrderRecord, ReturnRecord, ShipmentRecord
+from persistence.models import OrderLineRecord, OrderRecord, PaymentLinkRecord, ReturnRecord, ShipmentRecord
 from services.tracking import (
     TrackingView,
     carrier_tracking_link,
@@ -310,3 +310,37 @@ def test_a_counter_sale_reads_collected_and_a_delivery_reads_shipped():
     assert tracking_view(_order(OrderStatus.SHIPPED, [], fulfilled_by="counter"), []).status.headline == "Collected"
     delivered = _order(OrderStatus.SHIPPED, [_shipment("A", "SHIPPED", carrier="DPD")])
     assert tracking_view(delivered, []).status.headline == "Shipped"
+
+
+def test_an_exchange_waiting_for_its_difference_shows_the_payment_link_while_it_is_open():
+    record = _order(OrderStatus.SHIPPED, [_shipment("A", "SHIPPED", carrier="PostNL")])
+    returned = ReturnRecord(
+        return_id="return-order-webshop-W-1001-1",
+        status="DISPOSED",
+        lines={"MUG-BLUE": 1},
+        reason="too small",
+        currency="EUR",
+        refund_minor=0,
+        rma="RMA-AAAAA-BBBBB-1",
+        created_at=PLACED,
+    )
+    link = PaymentLinkRecord(
+        link_id="pl_abc",
+        order_id=record.order_id,
+        owner=returned.return_id,
+        url="https://payment-links.mollie.com/payment/abc",
+        status="open",
+        currency="EUR",
+        amount_minor=250,
+        expires_at=datetime(2026, 11, 23, 9, 30, tzinfo=UTC),
+    )
+    (ret,) = tracking_view(record, [returned], links={returned.return_id: link}).returns
+    assert (ret.to_pay, ret.pay_link, ret.pay_until) == (
+        "2.50 EUR",
+        "https://payment-links.mollie.com/payment/abc",
+        "23 November 2026, 09:30 UTC",
+    )
+    for settled in ("paid", "expired", "cancelled"):
+        link.status = settled
+        (ret,) = tracking_view(record, [returned], links={returned.return_id: link}).returns
+        assert (ret.to_pay, ret.pay_link) == ("", "")
