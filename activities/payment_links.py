@@ -9,8 +9,10 @@ from datetime import timedelta
 
 from sqlalchemy.orm import Session
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.payments import gateway_failure, rejected
+from contracts.errors import ErrorType
 from contracts.payment_links import (
     OpenPaymentLinkInput,
     PaymentLinkChecked,
@@ -102,17 +104,51 @@ class PaymentLinkActivities(PaymentLinks):
 
     @activity.defn
     def check_payment_link(self, data: PaymentLinkStepInput) -> PaymentLinkChecked:
-        """What the provider shows now, recorded (a settled link stays as it was recorded)."""
+        """What the provider shows now, recorded (a settled link stays as it was recorded). A link
+        the provider no longer knows (deleted in its dashboard) can be paid by nobody: CANCELLED."""
         gateway = self._gateway_of(data.link_id)
-        return self._record(data, self._call(lambda: gateway.payment_link(data.link_id)), None)
+        state = self._read(gateway, data.link_id)
+        if state is None:
+            return self._gone(data)
+        return self._record(data, state, None)
 
     @activity.defn
     def close_payment_link(self, data: PaymentLinkStepInput) -> PaymentLinkChecked:
         """Close the link at the provider (archived: nobody can pay it any more), then record it as
-        `close_as`, or PAID when the customer paid first."""
+        `close_as`, or PAID when the customer paid first. The provider refusing to archive a link
+        that is paid, expired or gone already is no fault: it is recorded as it reads."""
         gateway = self._gateway_of(data.link_id)
-        state = self._call(lambda: gateway.archive_payment_link(data.idempotency_key, data.link_id))
+        try:
+            state: PaymentLinkState | None = self._call(
+                lambda: gateway.archive_payment_link(data.idempotency_key, data.link_id)
+            )
+        except ApplicationError as refused:
+            if refused.type != ErrorType.PAYMENT_REJECTED:
+                raise
+            state = self._read(gateway, data.link_id)
+            if state is not None and state.status is LinkStatus.OPEN:
+                raise  # open and not closable: nothing to record, a person must look
+        if state is None:
+            return self._gone(data)
         return self._record(data, state, LinkStatus(data.close_as))
+
+    def _read(self, gateway: PaymentLinkGateway, link_id: str) -> PaymentLinkState | None:
+        """The link as the provider shows it; None when the provider refuses to show it (unknown)."""
+        try:
+            return gateway.payment_link(link_id)
+        except PaymentRejected:
+            return None
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
+
+    def _gone(self, data: PaymentLinkStepInput) -> PaymentLinkChecked:
+        with UnitOfWork(self._session_factory) as uow:
+            record = link_store.link(uow.session, data.link_id, for_update=True)
+            assert record is not None, data.link_id
+            status, changed = link_store.settle_link(uow.session, record, LinkStatus.CANCELLED, None, data.at)
+            if changed:
+                uow.commit()
+        return PaymentLinkChecked(status.value)
 
     def _gateway_of(self, link_id: str) -> PaymentLinkGateway:
         with UnitOfWork(self._session_factory) as uow:

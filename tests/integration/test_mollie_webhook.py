@@ -16,7 +16,7 @@ from activities.payment_links import PaymentLinkActivities
 from activities.payments import PaymentActivities
 from api.main import create_app
 from config import load_settings
-from contracts.payment_links import OpenPaymentLinkInput
+from contracts.payment_links import OpenPaymentLinkInput, PaymentLinkStepInput
 from contracts.payments import AuthorizePaymentInput
 from domain.money import Money
 from integrations.payments.mollie_gateway import MollieGateway
@@ -27,7 +27,7 @@ from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from sandboxes.mollie import API_KEY
 from tests.factories import make_order
-from tests.mollie_checkout import AUTH, checkout, customer, dashboard_refund, outage, pay_link
+from tests.mollie_checkout import AUTH, checkout, customer, dashboard_refund, expire_link, fail_next, outage, pay_link
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -236,3 +236,27 @@ def test_an_order_paid_elsewhere_gets_no_link(database):
         OpenPaymentLinkInput(order.order_id, "r", "exchange", Money(100, "EUR"), "x", "r:pay-link", datetime.now(UTC))
     )
     assert opened.link_id is None and "sandbox" in opened.refusal
+
+
+def _step(order_id: str, link_id: str, n: int) -> PaymentLinkStepInput:
+    return PaymentLinkStepInput(order_id, link_id, f"return-{order_id}-1:pay-link-step:{n}", datetime.now(UTC))
+
+
+def test_a_link_deleted_at_mollie_reads_cancelled_and_one_mollie_will_not_archive_is_taken_as_it_reads(
+    database, mollie_url
+):
+    links = PaymentLinkActivities(database.session_factory, MollieGateway(API_KEY, mollie_url), timedelta(days=3))
+    order_id, _ = _paid_order(database, mollie_url)
+    deleted = _link_for(database, mollie_url, order_id)
+    assert httpx.delete(f"{mollie_url}/v2/payment-links/{deleted}", headers=AUTH).status_code == 204
+    assert links.check_payment_link(_step(order_id, deleted, 1)).status == "cancelled"
+    assert _link_payments(database, order_id)[2] == ["payment_link_opened", "payment_link_cancelled"]
+
+    other, _ = _paid_order(database, mollie_url)
+    expired = _link_for(database, mollie_url, other)
+    expire_link(mollie_url, expired)
+    fail_next(mollie_url, 422)  # Mollie refuses to archive it
+    assert links.close_payment_link(_step(other, expired, 2)).status == "expired"
+    assert _link_payments(database, other)[0] == "expired"
+    at_mollie = httpx.get(f"{mollie_url}/v2/payment-links/{expired}", headers=AUTH).json()
+    assert at_mollie["archived"] is False  # the refusal was taken as the link read: expired
