@@ -761,13 +761,13 @@ class ReturnWorkflow:
         close it (archived at the provider: a payment that came first still counts)."""
         status = LinkStatus.OPEN
         while status is LinkStatus.OPEN and workflow.now() < expires_at:
-            self._link_changed = False
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._link_changed,
                     timeout=min(LINK_RECHECK, expires_at - workflow.now()),
                     timeout_summary="payment link",
                 )
+            self._link_changed = False  # a signal during the read below wakes the next round at once
             status = await self._link_step(PaymentLinks.check_payment_link, link_id, "check")
         if status is not LinkStatus.PAID:  # closed at the provider even when it reads expired there
             status = await self._link_step(PaymentLinks.close_payment_link, link_id, "close")
