@@ -4,8 +4,10 @@ once (persistence.read_model.payment_links)."""
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
 from temporalio import activity
@@ -38,6 +40,20 @@ from persistence.unit_of_work import UnitOfWork
 WEBHOOK_PATH = "/webhooks/mollie"
 
 
+def reachable_webhook(url: str) -> str | None:
+    """`url`, or None when the provider could not reach it (Mollie refuses a webhook on localhost or
+    a loopback address with 422): the return then reads its link on its own schedule."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in ("http", "https") or not host or host == "localhost" or host.endswith(".localhost"):
+        return None
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    return None if address.is_loopback or address.is_unspecified or address.is_link_local else url
+
+
 class PaymentLinkActivities(PaymentLinks):
     def __init__(
         self,
@@ -51,7 +67,7 @@ class PaymentLinkActivities(PaymentLinks):
         self._session_factory = session_factory
         self._gateways = PaymentGateways.of(gateway)
         self._expiry = expiry
-        self._webhook = f"{public_url.rstrip('/')}{WEBHOOK_PATH}" if public_url else None
+        self._webhook = reachable_webhook(f"{public_url.rstrip('/')}{WEBHOOK_PATH}") if public_url else None
 
     def _provider(self, order_id: str) -> str | None:
         with UnitOfWork(self._session_factory) as uow:

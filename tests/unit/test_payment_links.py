@@ -1,5 +1,6 @@
 """The pure rules of payment links (domain.payment_links): what the provider's view of a link means,
-and that a settled link never changes again except that a payment always counts."""
+and that a settled link never changes again except that a payment always counts; and which webhook
+address Mollie could reach."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from activities.payment_links import reachable_webhook
 from domain.payment_links import SETTLED, LinkStatus, link_status, settle
 
 NOW = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
@@ -44,3 +46,15 @@ def test_once_paid_always_paid(views):
         status = settle(status, seen)
         assert before is not LinkStatus.PAID or status is LinkStatus.PAID
     assert (status is LinkStatus.PAID) == (LinkStatus.PAID in views)
+
+
+def test_a_webhook_mollie_cannot_reach_is_left_out():
+    assert reachable_webhook("https://oms.example.org/webhooks/mollie") == "https://oms.example.org/webhooks/mollie"
+    for unreachable in (
+        "http://localhost:8000/webhooks/mollie",
+        "http://127.0.0.1:8000/webhooks/mollie",
+        "http://[::1]/webhooks/mollie",
+        "http://0.0.0.0/webhooks/mollie",
+        "ftp://oms.example.org/webhooks/mollie",
+    ):
+        assert reachable_webhook(unreachable) is None, unreachable
