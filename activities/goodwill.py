@@ -9,12 +9,12 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 from temporalio import activity
 
-from activities.payments import gateway_failure, rejected
+from activities.payments import refund_draws, rejected
 from contracts.goodwill import GoodwillResult, GoodwillStatus, GoodwillStep, GoodwillSteps
 from domain.money import Money
 from domain.store_credit import CreditReason, CreditRefused, account_for
-from integrations.payments.routing import PaymentGateways, UnknownGateway
-from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
+from integrations.payments.routing import PaymentGateways
+from integrations.providers import PaymentGateway, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import order_payments
@@ -57,13 +57,7 @@ class GoodwillActivities(GoodwillSteps):
         if drawn < amount.amount_minor:  # a return refunded meanwhile: never more than the payments hold
             left = Money(drawn, amount.currency)
             raise rejected(PaymentRejected(f"only {left.format()} is left to refund on the order's payments"))
-        for draw in draws:
-            try:
-                self._gateways.for_provider(draw.provider).refund(draw.step_key(key), draw.provider_ref, draw.amount)
-            except (PaymentRejected, UnknownGateway) as exc:
-                raise rejected(exc) from exc
-            except PaymentGatewayUnavailable as exc:
-                raise gateway_failure(exc) from exc
+        refund_draws(self._gateways, draws, key)
 
         def effect(session: Session) -> GoodwillResult:
             order_payments.take_refunds(session, draws, data.at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final, Literal
@@ -35,6 +36,7 @@ from integrations.providers import (
 )
 from persistence.db import SessionFactory
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
+from persistence.guarded_writes.order_payments import RefundDraw
 from persistence.models import OrderRecord, PaymentRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model import returns as return_store
@@ -90,6 +92,18 @@ def gateway_failure(exc: PaymentGatewayUnavailable) -> ApplicationError:
 
 def rejected(exc: PaymentRejected | UnknownGateway) -> ApplicationError:
     return ApplicationError(str(exc), type=ErrorType.PAYMENT_REJECTED, non_retryable=True)
+
+
+def refund_draws(gateways: PaymentGateways, draws: Sequence[RefundDraw], key: str) -> None:
+    """Give each drawn part back at its provider (no transaction open; the gateway dedupes by the
+    part's step key), the newest extra payment first as domain.refund_spread ordered them."""
+    for draw in draws:
+        try:
+            gateways.for_provider(draw.provider).refund(draw.step_key(key), draw.provider_ref, draw.amount)
+        except (PaymentRejected, UnknownGateway) as exc:
+            raise rejected(exc) from exc
+        except PaymentGatewayUnavailable as exc:
+            raise gateway_failure(exc) from exc
 
 
 class PaymentActivities(Payments):

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.payments import gateway_failure, rejected
+from activities.payments import refund_draws
 from contracts.errors import ErrorType
 from contracts.returns import AcceptReturnInput, RefundReturnInput, ReturnAccepted, Returns
 from contracts.store_credit import IssueCreditInput
@@ -16,8 +16,8 @@ from domain.money import Money
 from domain.order import Order
 from domain.returns import ReturnLine, ReturnRefused, ReturnStatus, check_return, refund_for
 from domain.store_credit import CreditReason
-from integrations.payments.routing import PaymentGateways, UnknownGateway
-from integrations.providers import PaymentGateway, PaymentGatewayUnavailable, PaymentRejected
+from integrations.payments.routing import PaymentGateways
+from integrations.providers import PaymentGateway
 from persistence.db import SessionFactory
 from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.idempotency import run_once, stored_result
@@ -104,13 +104,7 @@ class ReturnActivities(Returns):
             gateway = Money(sum(draw.amount.amount_minor for draw in draws), data.amount.currency)
             rest = data.amount.amount_minor - gateway.amount_minor
             credit = Money(min(rest, credit_left), data.amount.currency)
-        for draw in draws:  # the newest extra payment first, the order's own last (domain.refund_spread)
-            try:
-                self._gateways.for_provider(draw.provider).refund(draw.step_key(key), draw.provider_ref, draw.amount)
-            except (PaymentRejected, UnknownGateway) as exc:
-                raise rejected(exc) from exc
-            except PaymentGatewayUnavailable as exc:
-                raise gateway_failure(exc) from exc
+        refund_draws(self._gateways, draws, key)
         if credit.amount_minor > 0:
             self._credit_back(data, credit)
 

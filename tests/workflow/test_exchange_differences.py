@@ -12,7 +12,6 @@ import asyncio
 from datetime import timedelta
 from typing import Any
 
-import stripe
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -36,7 +35,7 @@ from tests.workflow.conftest import (
 from tests.workflow.histories import record_history
 from tests.workflow.test_mollie_payments import _gateways as mollie_gateways
 from tests.workflow.test_mollie_payments import _order as mollie_order
-from tests.workflow.test_order_edit_increases import _confirmed_at_checkout
+from tests.workflow.test_order_edit_increases import _card, _confirmed_at_checkout, _stripe
 from tests.workflow.test_return_resolutions import (
     STAFF,
     TOKEN,
@@ -213,20 +212,6 @@ async def test_a_dearer_exchange_on_an_order_the_channel_took_the_money_for_is_r
 
 
 # --- Stripe, through localstripe -------------------------------------------------------------------
-
-
-def _stripe(url: str) -> stripe.StripeClient:
-    return stripe.StripeClient(SECRET, base_addresses={"api": url}, max_network_retries=0)
-
-
-def _card(url: str, number: str = "4242424242424242") -> str:
-    return (
-        _stripe(url)
-        .v1.payment_methods.create(
-            {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2034, "cvc": "123"}}
-        )
-        .id
-    )
 
 
 def _charged(intent: Any) -> int:
