@@ -117,6 +117,7 @@ def _note_payment(session: Session, order_id: str, payment: dict[str, int | bool
             ("refund", "to refund"),
             ("authorize", "to collect"),
             ("reauthorized", "card authorized anew for"),
+            ("credit_back", "store credit to give back"),
         )
         if payment.get(key)
     ]

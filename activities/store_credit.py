@@ -42,8 +42,9 @@ class StoreCreditActivities(StoreCredit):
 
     @activity.defn
     def reverse_store_credit(self, data: ReverseCreditInput) -> ReverseCreditResult:
-        """Give back to the customer's account what the order spent and has not had back."""
-        return self._accounts.reverse_order(data.order_id, data.idempotency_key, data.at)
+        """Give back to the customer's account what the order spent and has not had back (or at most
+        data.amount of it); a retry with the same key gives nothing more."""
+        return self._accounts.reverse_order(data.order_id, data.idempotency_key, data.at, data.amount, data.why)
 
     @activity.defn
     def expire_store_credit(self, data: ExpireCreditInput) -> ExpireCreditResult:

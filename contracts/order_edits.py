@@ -75,6 +75,9 @@ class EditOrderResult:
     """The channel took the money: it settles the difference, we only record it."""
     authorized: Money | None = None
     """What the card holds now when the edit authorized it anew (the old hold voided); None: unchanged."""
+    credit_back: Money | None = None
+    """Store credit given back to the customer's account: the order now costs less than the credit
+    it spent (the card's part was taken off first); None: none."""
 
 
 @dataclass

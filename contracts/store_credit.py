@@ -49,6 +49,11 @@ class ReverseCreditInput:
     order_id: str
     idempotency_key: str
     at: datetime
+    amount: Money | None = None
+    """At most this much (an edit lowered the order below the credit it spent); None: all that the
+    order spent and has not had back (a cancellation)."""
+    why: str = ""
+    """For the order's timeline, e.g. "edit, version 2"."""
 
 
 @dataclass

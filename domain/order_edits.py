@@ -223,6 +223,8 @@ class EditResult:
     """Open delivery shipments to send to the new address (a printed label must be redone)."""
     old_total: Money
     new_total: Money
+    old_credit: Money
+    """Store credit the order spent before the edit (0: none)."""
 
     @property
     def difference(self) -> Money:
@@ -232,6 +234,16 @@ class EditResult:
     @property
     def changed(self) -> bool:
         return bool(self.line_changes) or self.address_changed
+
+    @property
+    def credit_back(self) -> Money:
+        """Store credit the order spent that goes back to the customer's account (credit_kept)."""
+        return self.old_credit - self.order.store_credit if self.order.store_credit is not None else self.old_credit
+
+    @property
+    def gateway_difference(self) -> Money:
+        """What the edit changes of the gateway's part: the difference less the credit given back."""
+        return self.difference + self.credit_back
 
 
 def apply_edit(order: Order, request: EditRequest, shipments: Sequence[ShipmentState]) -> EditResult:
@@ -265,6 +277,7 @@ def apply_edit(order: Order, request: EditRequest, shipments: Sequence[ShipmentS
         readdress=tuple(s.shipment_id for s in open_shipments if s.kind is ShipmentKind.DELIVERY and readdressed),
         old_total=order.total,
         new_total=new_order.total,
+        old_credit=order.store_credit if order.store_credit is not None else Money.zero(order.currency),
     )
 
 
@@ -299,8 +312,23 @@ def _new_order(
         discount=None if order.discount is None and discount.amount_minor == 0 else discount,
         total=total,
         shipping_address=address if address is not None else order.shipping_address,
+        store_credit=credit_kept(order.store_credit, total),
     )
     return new_order, changes
+
+
+def credit_kept(spent: Money | None, new_total: Money) -> Money | None:
+    """What of the store credit an order spent still pays for it at `new_total`: all of it while it
+    fits, else the new total (None: no credit, or a total of zero).
+
+    The gateway's part shrinks first, credit is given back last: credit pays for the first goods to
+    leave (workflows.order.payment captures only beyond it), so what an edit takes off is the card's
+    part until none is left, and a hold not yet captured is released at no cost, while credit given
+    back stays in the shop. Increases leave the credit as it was (the gateway is asked for more)."""
+    if spent is None:
+        return None
+    kept = min(spent.amount_minor, new_total.amount_minor)
+    return Money(kept, spent.currency) if kept > 0 else None
 
 
 def _collect(order: Order, changes: Sequence[Change]) -> tuple[dict[int, int], list[AddLine], Address | None]:

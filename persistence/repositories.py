@@ -559,8 +559,10 @@ class SqlStoreCredit:
     def spend(self, account: CreditAccount, *, entry_id: str, amount: Money, at: datetime, order_id: str) -> Written:
         return credit_store.spend(self._session, account, entry_id=entry_id, amount=amount, at=at, order_id=order_id)
 
-    def reverse_order(self, order_id: str, *, entry_id: str, at: datetime) -> list[Written]:
-        return credit_store.reverse_order_spends(self._session, order_id, entry_id=entry_id, at=at)
+    def reverse_order(
+        self, order_id: str, *, entry_id: str, at: datetime, amount: Money | None = None
+    ) -> list[Written]:
+        return credit_store.reverse_order_spends(self._session, order_id, entry_id=entry_id, at=at, amount=amount)
 
     def account(self, shop: str, customer_key: str) -> CreditAccount | None:
         row = credit_store.find_account(self._session, shop, customer_key)

@@ -179,13 +179,16 @@ class CreditAccounts:
         except CreditRefused as exc:
             raise refused(exc) from None
 
-    def reverse_order(self, order_id: str, key: str, at: datetime) -> ReverseCreditResult:
-        """Give back what the order spent and has not had back (the order was cancelled)."""
+    def reverse_order(
+        self, order_id: str, key: str, at: datetime, amount: Money | None = None, why: str = ""
+    ) -> ReverseCreditResult:
+        """Give back what the order spent and has not had back (the order was cancelled), or at
+        most `amount` of it (an edit lowered the order below the credit it spent)."""
         with self._units() as uow:
-            written = uow.credit.reverse_order(order_id, entry_id=key, at=at)
+            written = uow.credit.reverse_order(order_id, entry_id=key, at=at, amount=amount)
             for item in written:
                 if item.new:
-                    detail = f"{item.entry.amount.format()} store credit given back"
+                    detail = f"{item.entry.amount.format()} store credit given back" + (f" ({why})" if why else "")
                     uow.orders.add_event(order_id, "store_credit:reversed", detail, at)
             uow.commit()
         return ReverseCreditResult([item.entry.amount for item in written])

@@ -58,6 +58,9 @@ class OrderEditPublic(BaseModel):
     """The channel took the money: it settles the difference."""
     authorized: MoneyPublic | None = None
     """What the card holds now when the edit authorized it anew (the old hold released); null: unchanged."""
+    credit_back: MoneyPublic | None = None
+    """Store credit given back to the customer's account (the order now costs less than the credit it
+    spent; the card's part is released first); null: none."""
 
 
 def _money(money: Money) -> MoneyPublic:
@@ -112,4 +115,5 @@ async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: Or
         authorize=_money(result.authorize),
         on_channel=result.on_channel,
         authorized=_money(result.authorized) if result.authorized is not None else None,
+        credit_back=_money(result.credit_back) if result.credit_back is not None else None,
     )

@@ -185,17 +185,34 @@ def spends_for_order(session: Session, order_id: str) -> list[tuple[StoreCreditA
     return [(account, _entry(entry)) for account, entry in rows]
 
 
-def reverse_order_spends(session: Session, order_id: str, *, entry_id: str, at: datetime) -> list[Written]:
+def reversed_for_order(session: Session, order_id: str) -> int:
+    """Minor units of the order's spends given back already (an edit lowered it, or it was cancelled)."""
+    query = select(func.coalesce(func.sum(StoreCreditEntry.amount_minor), 0)).where(
+        StoreCreditEntry.order_id == order_id, StoreCreditEntry.kind == CreditEntryKind.REVERSE.value
+    )
+    return int(session.scalar(query) or 0)
+
+
+def reverse_order_spends(
+    session: Session, order_id: str, *, entry_id: str, at: datetime, amount: Money | None = None
+) -> list[Written]:
     """Give back to their accounts whatever the order's spends have not had back yet (the order was
-    cancelled). `entry_id` keys the reversal; a second call finds nothing left and writes nothing."""
+    cancelled), or at most `amount` of it (an edit lowered the order below the credit it spent; the
+    spends given back in the order they were written). `entry_id` keys the reversal; a second call
+    with it finds its entries and writes nothing more."""
     written: list[Written] = []
+    wanted = amount.amount_minor if amount is not None else None
     for n, (account_row, spent) in enumerate(spends_for_order(session, order_id), start=1):
+        if wanted is not None and wanted <= 0:
+            break
         row = locked_account(session, domain_account(account_row), create=False)
         assert row is not None
         entries = ledger(session, row.id)
         key = f"{entry_id}:{n}"  # the order's spends in the order they were written
         if (repeat := _already(entries, key)) is not None:
             written.append(Written(repeat, False))
+            if wanted is not None:
+                wanted -= repeat.amount.amount_minor
             continue
         given_back = sum(
             e.amount.amount_minor
@@ -203,6 +220,9 @@ def reverse_order_spends(session: Session, order_id: str, *, entry_id: str, at: 
             if e.kind is CreditEntryKind.REVERSE and e.refers_to == spent.entry_id
         )
         left = spent.amount.amount_minor - given_back
+        if wanted is not None:
+            left = min(left, wanted)
+            wanted -= max(0, left)
         if left <= 0:
             continue
         entry = rules.reverse(

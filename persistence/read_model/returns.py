@@ -15,7 +15,7 @@ from domain.returns import ReturnStatus
 from domain.store_credit import CreditReason
 from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.inventory import adjust_on_hand
-from persistence.guarded_writes.store_credit import issued_for_order, spends_for_order
+from persistence.guarded_writes.store_credit import issued_for_order, reversed_for_order, spends_for_order
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 
@@ -179,10 +179,12 @@ def note_credited(session: Session, return_id: str, at: datetime) -> None:
 def credit_paid_left(session: Session, order_id: str) -> int:
     """Minor units of the order's store-credit spend not yet given back as credit by its returns:
     the most a return may still give back as credit when the gateway has nothing left (a cancelled
-    order, whose spend went back whole, has no returns)."""
+    order, whose spend went back whole, has no returns; an edit that lowered the order below its
+    credit gave that part back already)."""
     spent = sum(entry.amount.amount_minor for _, entry in spends_for_order(session, order_id))
     if spent == 0:
         return 0
+    spent -= reversed_for_order(session, order_id)
     return max(0, spent - issued_for_order(session, order_id, [CreditReason.RETURN.value]))
 
 

@@ -27,6 +27,7 @@ from domain.order_edits import (
     ShipmentState,
     apply_edit,
     capture_due,
+    credit_kept,
     first_version,
     handed_over,
     line_index_for,
@@ -342,3 +343,58 @@ def test_captures_after_an_edit_come_to_the_new_total_within_what_is_held(
         net, taken_after = net + due, taken_after + due
     assert net == result.new_total
     assert taken_after == held
+
+
+# Store credit: the card's part shrinks first, credit goes back last -----------------------------------
+
+
+def test_an_edit_below_the_credit_spent_gives_the_credit_back_beyond_the_new_total() -> None:
+    # 57.44 in all, 50.00 paid with credit, 7.44 by card; the three TEEs (29.99) and the MUG (12.50) go.
+    placed = order(store_credit=eur(5000))
+    result = apply_edit(placed, edit(RemoveLine(0), RemoveLine(1)), ())
+    assert result.new_total == eur(1495)
+    assert result.order.store_credit == eur(1495)  # the whole new total is credit
+    assert result.order.gateway_total() == eur(0)  # the card's 7.44 is released first
+    assert result.credit_back == eur(5000 - 1495)
+    assert result.gateway_difference == eur(-744)
+    assert result.gateway_difference - result.credit_back == result.difference
+
+
+def test_an_edit_the_card_part_covers_leaves_the_credit_spent() -> None:
+    placed = order(store_credit=eur(3000))
+    result = apply_edit(placed, edit(RemoveLine(1)), ())
+    assert (result.order.store_credit, result.credit_back) == (eur(3000), eur(0))
+    assert result.gateway_difference == result.difference == eur(-1250)
+    more = apply_edit(placed, edit(AddLine("CAP", 1, eur(900))), ())
+    assert (more.order.store_credit, more.credit_back, more.gateway_difference) == (eur(3000), eur(0), eur(900))
+
+
+def test_credit_kept_never_exceeds_the_total_and_none_stays_none() -> None:
+    assert credit_kept(None, eur(100)) is None
+    assert credit_kept(eur(500), eur(0)) is None
+    assert credit_kept(eur(500), eur(499)) == eur(499)
+    assert credit_kept(eur(500), eur(800)) == eur(500)
+
+
+@given(situations(), st.integers(1, 100))
+def test_credit_and_card_parts_add_up_to_the_new_total_and_credit_goes_back_last(
+    situation: tuple[Order, tuple[ShipmentState, ...], EditRequest], share: int
+) -> None:
+    placed, shipments, request = situation
+    if placed.total.amount_minor == 0:
+        return
+    credit = eur(max(1, placed.total.amount_minor * share // 100))
+    placed = replace(placed, store_credit=credit)
+    try:
+        result = apply_edit(placed, request, shipments)
+    except EditRefused:
+        return
+    new = result.order
+    kept = new.store_credit.amount_minor if new.store_credit is not None else 0
+    assert kept + new.gateway_total().amount_minor == new.total.amount_minor
+    assert 0 <= result.credit_back.amount_minor <= credit.amount_minor
+    assert placed.gateway_total() + result.gateway_difference == new.gateway_total()
+    if result.credit_back.amount_minor > 0:  # only once the card's part is all gone
+        assert new.gateway_total() == eur(0)
+    change = payment_change(result.gateway_difference, PaymentPosition(placed.gateway_total(), eur(0)))
+    assert change.net - result.credit_back == result.difference  # card and credit together, to the cent

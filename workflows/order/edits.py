@@ -48,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.order_workflow import CancelRequest, OrderRun, ReleaseRequest
     from contracts.payments import Payments, ReauthorizePaymentInput, VoidReplacedInput
+    from contracts.store_credit import ReverseCreditInput, StoreCredit
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
     from domain.limits import order_limit_refusals
     from domain.money import Money
@@ -78,6 +79,9 @@ ORDER_EDITS = "order-edits-v1"
 EDITABLE = frozenset({OrderStatus.RESERVED, OrderStatus.IN_FULFILMENT, OrderStatus.BACKORDERED})
 REAUTHORIZE = "order-edit-reauthorize-v1"
 """Marks the histories where an edit that costs more authorized the card anew (before, it was refused)."""
+CREDIT_BACK = "edit-credit-back-v1"
+"""Marks the histories where an edit lowering an order below the store credit it spent gave the
+credit beyond the new total back (before, such an edit could not be applied)."""
 
 
 def _refused(message: str, kind: str) -> ApplicationError:
@@ -268,6 +272,7 @@ class OrderEdits:
         money = self._payment_change(order, result)
         version = run.edits + 2
         await self._record(order, request, result, version, withdraw, money, authorized)
+        credit_back = await self._give_credit_back(result, version)
         run.edits += 1
         run.edited_order = result.order
         run.edit_withdrawn.extend(withdraw)
@@ -290,7 +295,30 @@ class OrderEdits:
             authorize=money.authorize,
             on_channel=money.on_channel,
             authorized=authorized,
+            credit_back=credit_back,
         )
+
+    async def _give_credit_back(self, result: EditResult, version: int) -> Money | None:
+        """Store credit the order spent beyond its new total goes back to the customer's account,
+        into the lots it came from (the cancellation's reversal, for this much; keyed by the version,
+        so it is given once). The card's part was taken off first (domain.order_edits.credit_kept):
+        its hold is released when everything has left, as for any decrease. None: nothing to give."""
+        back = result.credit_back
+        if back.amount_minor <= 0 or not workflow.patched(CREDIT_BACK):
+            return None
+        run = self._run
+        await self._steps.activity(
+            StoreCredit.reverse_store_credit,
+            ReverseCreditInput(
+                run.order_id,
+                f"{run.order_id}:edit-{version}:credit-back",
+                workflow.now(),
+                back,
+                f"edit, version {version}",
+            ),
+            summary=f"give back {back.format()} store credit (edit)",
+        )
+        return back
 
     async def _record(
         self,
@@ -321,6 +349,7 @@ class OrderEdits:
                         "authorize": money.authorize.amount_minor,
                         "on_channel": money.on_channel,
                         **({"reauthorized": authorized.amount_minor} if authorized is not None else {}),
+                        **({"credit_back": result.credit_back.amount_minor} if result.credit_back.amount_minor else {}),
                     },
                     cancel_items=_items_to_cancel(order, result, request),
                     reduced_items=[] if request.requested_by == order.channel else _reduced_items(order, result),
@@ -340,7 +369,7 @@ class OrderEdits:
         zero = Money.zero(order.currency)
         authorized = run.payment.amount if run.payment is not None else zero
         position = PaymentPosition(authorized, Money(run.captured, order.currency), order.payment_collected)
-        return payment_change(result.difference, position)
+        return payment_change(result.gateway_difference, position)  # the credit given back apart
 
     def _remaining(self, result: EditResult, withdraw: list[str]) -> dict[str, int]:
         """What is still to be reserved: less the units removed that no location held, plus those
