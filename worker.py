@@ -261,6 +261,7 @@ def shipment_parts(session_factory: SessionFactory, warehouse: Warehouse, carrie
             steps.close_shipment,
             steps.escalate,
             steps.request_label,
+            steps.cancel_label,
         ],
     )
 

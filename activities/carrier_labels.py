@@ -7,6 +7,11 @@ pending with the carrier's words, and the activity raises so Temporal retries it
 the carrier cannot deliver to) is final: the shipment shows it as refused with the carrier's words,
 the order's timeline says so, and the activity fails without retrying so the shipment waits for a
 person. No database transaction is open while the carrier is asked.
+
+An order edit that changes the address cancels a label made for the old one (`cancel`): at the
+carrier first, then the kept label is forgotten (the timeline keeps its tracking number), so the
+next `request` announces the shipment anew with the new address. A carrier that no longer lets the
+label go refuses for good, and the edit is refused with it.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from sqlalchemy.orm import Session
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.shipments import Label, LabelInput
+from contracts.shipments import CancelLabelInput, Label, LabelCancelled, LabelInput
 from integrations.carriers.base import (
     Carrier,
     CarrierError,
@@ -28,6 +33,7 @@ from integrations.carriers.base import (
 )
 from integrations.carriers.base import Label as CarrierLabel
 from persistence.db import SessionFactory
+from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import ShipmentRecord
 from persistence.read_model import escalations, labels
 from persistence.read_model import orders as order_store
@@ -64,6 +70,29 @@ class CarrierLabels:
             self._note_problem(data, str(failed))
             raise ApplicationError(str(failed), type=ErrorType.CARRIER_UNAVAILABLE) from None
         return self._keep(data, label)
+
+    def cancel(self, data: CancelLabelInput) -> LabelCancelled:
+        """Cancel the shipment's outbound label at the carrier, then forget it here; once per key
+        (a retry after the carrier said yes does not ask again). No label kept: nothing to do."""
+        stored = stored_result(self._session_factory, data.idempotency_key, LabelCancelled)
+        if stored is not None:
+            return stored
+        kept = self._kept(data.shipment_id)
+        if kept is None:
+            return LabelCancelled(False)
+        if self._carrier is None:
+            words = "no carrier integration is configured (OMS_SENDCLOUD_PUBLIC_KEY/SECRET_KEY) to cancel it"
+            raise ApplicationError(words, type=ErrorType.CARRIER_REFUSED, non_retryable=True)
+        try:
+            self._carrier.cancel_label(kept.label_ref)
+        except CarrierRefused as refused:
+            raise ApplicationError(str(refused), type=ErrorType.CARRIER_REFUSED, non_retryable=True) from None
+        except CarrierRateLimited as limited:
+            wait = timedelta(seconds=limited.retry_after) if limited.retry_after is not None else None
+            raise ApplicationError(str(limited), type=ErrorType.CARRIER_UNAVAILABLE, next_retry_delay=wait) from None
+        except CarrierError as failed:
+            raise ApplicationError(str(failed), type=ErrorType.CARRIER_UNAVAILABLE) from None
+        return run_once(self._session_factory, data.idempotency_key, lambda s: _forget(s, data, kept), LabelCancelled)
 
     def _kept(self, shipment_id: str) -> Label | None:
         with UnitOfWork(self._session_factory) as uow:
@@ -139,6 +168,19 @@ class CarrierLabels:
                 order_store.add_event(uow.session, data.order_id, "label_refused", refusal, data.at)
                 uow.commit()
         raise ApplicationError(words, type=ErrorType.CARRIER_REFUSED, non_retryable=True)
+
+
+def _forget(session: Session, data: CancelLabelInput, cancelled: Label) -> LabelCancelled:
+    """The cancelled label no longer kept: the shipment waits for a new one (label pending)."""
+    stored = labels.stored_label(session, data.shipment_id)
+    if stored is not None:
+        session.delete(stored)
+    record = _shipment(session, data.shipment_id)
+    record.carrier = record.tracking_number = record.label_ref = None
+    record.label_status, record.label_problem = "pending", None
+    words = f"{data.shipment_id}: {cancelled.carrier} {cancelled.tracking_number} cancelled ({data.reason})"
+    order_store.add_event(session, data.order_id, "label_cancelled", words, data.at)
+    return LabelCancelled(True, cancelled.tracking_number)
 
 
 def _shipment(session: Session, shipment_id: str) -> ShipmentRecord:

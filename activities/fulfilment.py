@@ -11,9 +11,11 @@ from activities.carrier_labels import CarrierLabels
 from contracts.errors import ErrorType
 from contracts.shipments import (
     AutoStepsRequest,
+    CancelLabelInput,
     CloseShipmentInput,
     EscalationInput,
     Label,
+    LabelCancelled,
     LabelInput,
     Shipments,
     ShipmentStepDone,
@@ -290,6 +292,11 @@ class ShipmentActivities(Shipments):
     def request_label(self, data: LabelInput) -> Label:
         """The packed shipment's carrier label (activities.carrier_labels): asked once, kept."""
         return self._labels.request(data)
+
+    @activity.defn
+    def cancel_label(self, data: CancelLabelInput) -> LabelCancelled:
+        """The shipment's outbound label cancelled at the carrier, once per key (activities.carrier_labels)."""
+        return self._labels.cancel(data)
 
 
 def _by(data: ShipmentStepRequest) -> str:

@@ -32,6 +32,12 @@ PAYMENT_DECLINED = "payment_declined"
 """The card declined the increase: the order stays as it was (HTTP 409)."""
 PAYMENT_UNAVAILABLE = "payment_unavailable"
 """The gateway did not answer the new authorization: the order stays as it was (HTTP 503)."""
+LABEL_NOT_CANCELLABLE = "label_not_cancellable"
+"""A new address, but the carrier no longer lets a shipment's label go (announced to the carrier):
+the order stays as it was (HTTP 409)."""
+CARRIER_UNAVAILABLE = "carrier_unavailable"
+"""The carrier did not answer the cancellation of a label the new address needs redone: the order
+stays as it was, try again (HTTP 503)."""
 
 
 @dataclass

@@ -158,6 +158,25 @@ class Label:
 
 
 @dataclass
+class CancelLabelInput:
+    order_id: str
+    shipment_id: str
+    reason: str
+    """For the order's timeline, e.g. "the order's address changed (version 2)"."""
+    idempotency_key: str
+    at: datetime
+
+
+@dataclass
+class LabelCancelled:
+    cancelled: bool
+    """True: the shipment's carrier label was cancelled at the carrier and is no longer kept (a new
+    one is to be asked for); False: the shipment had no carrier label to cancel."""
+    tracking_number: str = ""
+    """The cancelled label's tracking number (for the timeline)."""
+
+
+@dataclass
 class CloseShipmentInput:
     order_id: str
     shipment_id: str
@@ -202,4 +221,10 @@ class Shipments:
 
     @activity.defn
     def request_label(self, data: LabelInput) -> Label:
+        raise NotImplementedError
+
+    @activity.defn
+    def cancel_label(self, data: CancelLabelInput) -> LabelCancelled:
+        """A shipment's outbound carrier label cancelled at the carrier (an order edit changed the
+        address): ApplicationError CARRIER_REFUSED (final) when the carrier no longer lets it go."""
         raise NotImplementedError

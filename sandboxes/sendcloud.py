@@ -11,6 +11,12 @@ shapes (https://sendcloud.dev/api/v3/shipments, /api/v3/returns, /api/v3/parcel-
   reference, a `label` document link) and `carrier: {code, name}`.
 - `GET /shipments?external_reference_id=`, `GET /parcels/{id}/documents/label`,
   `GET /parcel-documents/label?parcels=…` (a real one-page PDF per label).
+- `POST /shipments/{id}/cancel` (https://sendcloud.dev/api/v3/shipments/cancel-a-shipment): 200
+  `{"data": {"status": "cancelled", "message": "Shipment has been cancelled"}}` while its parcels
+  are ready to send (they become CANCELLED, so `GET /shipments` shows them so; asking again answers
+  the same), 404 for an unknown shipment, 409 with JSON:API errors (`cancellation_not_possible`)
+  once a parcel is with the carrier or when `/_sandbox/refuse-cancellations` says the carrier no
+  longer lets it go (Sendcloud documents only that not every carrier can: the code is ours).
 - Returns (https://sendcloud.dev/api/v3/returns): `POST /returns/announce-synchronously` checks the
   addresses, the return shipping option, the weight and item quantities (400 with the Returns API's
   `{"errors": [{"field", "code", "message"}]}`), a Dutch postcode of the customer and an
@@ -90,6 +96,8 @@ class _State:
     announce_calls: int = 0
     return_calls: int = 0
     cancel_calls: int = 0
+    shipment_cancel_calls: int = 0
+    refuse_cancellations: int = 0
     late_return_labels: int = 0
     next_id: int = 383700000
 
@@ -393,6 +401,24 @@ class Sandbox:
                 shown.update(tracking_number=None, tracking_url=None, label_url=None, label={})
         return JSONResponse(shown)
 
+    def cancel_shipment(self, shipment_id: str) -> JSONResponse:
+        """`POST /shipments/{id}/cancel`: see the module's docstring."""
+        with self.lock:
+            self.state.shipment_cancel_calls += 1
+            shipment = self.state.shipments.get(shipment_id)
+            if shipment is None:
+                return errors(404, "not_found", "Not found.")
+            entries = [self.state.parcels[parcel["id"]] for parcel in shipment["parcels"]]
+            gone = any(entry["status_id"] not in (READY_TO_SEND[0], CANCELLED[0]) for entry in entries)
+            if gone or self.state.refuse_cancellations > 0:
+                self.state.refuse_cancellations -= 0 if gone else 1
+                why = "The shipment was announced to the carrier, which no longer accepts its cancellation."
+                return errors(409, "cancellation_not_possible", why)
+            for entry in entries:
+                entry["status_id"] = CANCELLED[0]
+                entry["parcel"]["status"] = {"code": "CANCELLED", "message": CANCELLED[1]}
+        return JSONResponse({"data": {"status": "cancelled", "message": "Shipment has been cancelled"}})
+
     def cancel_return(self, return_id: int) -> JSONResponse:
         """`PATCH /returns/{id}/cancel`: 202 `{"message": "Cancellation requested successfully"}`
         while its parcel has not left (again for one cancelled: asking twice is harmless), and the
@@ -521,6 +547,10 @@ def create_app(*, public_key: str = PUBLIC_KEY, secret_key: str = SECRET_KEY, we
     async def get_return(return_id: int) -> Response:
         return sandbox.read_return(return_id)
 
+    @app.post("/shipments/{shipment_id}/cancel")
+    async def cancel_shipment(shipment_id: str) -> Response:
+        return sandbox.cancel_shipment(shipment_id)
+
     @app.patch("/returns/{return_id}/cancel")
     async def cancel_return(return_id: int) -> Response:
         return sandbox.cancel_return(return_id)
@@ -542,6 +572,11 @@ def _sandbox_hooks(app: FastAPI, sandbox: Sandbox) -> None:
             wait = None if retry_after is None else str(retry_after)
             sandbox.state.failures.append(_Failure(int(body["status"]), int(body.get("count", 1)), wait))
         return {"queued": len(sandbox.state.failures)}
+
+    @app.post("/_sandbox/refuse-cancellations")
+    async def refuse_cancellations(body: dict[str, Any]) -> dict[str, int]:
+        sandbox.state.refuse_cancellations = int(body.get("count", 1))
+        return {"count": sandbox.state.refuse_cancellations}
 
     @app.post("/_sandbox/late-return-labels")
     async def late_return_labels(body: dict[str, Any]) -> dict[str, int]:
@@ -571,7 +606,12 @@ def _sandbox_hooks(app: FastAPI, sandbox: Sandbox) -> None:
     @app.get("/_sandbox/shipments")
     async def announced() -> dict[str, Any]:
         with sandbox.lock:
-            return {"data": list(sandbox.state.shipments.values()), "announce_calls": sandbox.state.announce_calls}
+            state = sandbox.state
+            return {
+                "data": list(state.shipments.values()),
+                "announce_calls": state.announce_calls,
+                "cancel_calls": state.shipment_cancel_calls,
+            }
 
     @app.get("/_sandbox/webhooks")
     async def delivered() -> dict[str, Any]:

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from contracts.errors import ErrorType
-from contracts.order_edits import PAYMENT_UNAVAILABLE, EditChange, EditOrderRequest, EditOrderResult
+from contracts.order_edits import (
+    CARRIER_UNAVAILABLE,
+    PAYMENT_UNAVAILABLE,
+    EditChange,
+    EditOrderRequest,
+    EditOrderResult,
+)
 from domain.money import Money
 from domain.order_edits import EditKind, EditRefusalKind
 from domain.status import OrderStatus
@@ -55,7 +61,7 @@ class OrderEdits:
         except UpdateFailed as exc:
             if exc.error_type == ErrorType.ORDER_EDIT_REFUSED:
                 kind = exc.refusal or EditRefusalKind.NOT_EDITABLE.value
-                if kind == PAYMENT_UNAVAILABLE:  # the card's gateway did not answer: nothing changed, try again
+                if kind in (PAYMENT_UNAVAILABLE, CARRIER_UNAVAILABLE):  # no answer: nothing changed, try again
                     raise Unavailable(exc.refused_because, retry_after=30, refusal=kind) from None
                 raise refused(exc.refused_because, kind, _UNPROCESSABLE) from None
             raise Failed(f"the edit could not be completed: {exc.reason}") from None

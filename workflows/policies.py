@@ -21,3 +21,6 @@ REAUTHORIZE_RETRY = RetryPolicy(
 )
 """A new authorization for an edit that costs more: someone waits for the answer, so a gateway that
 stays away refuses the edit (the order unchanged) instead of holding it for as long as it is down."""
+LABEL_CANCEL_RETRY = REAUTHORIZE_RETRY
+"""A carrier label cancelled for an edit's new address: someone waits, so a carrier that stays away
+refuses the edit (the order unchanged) the same way."""

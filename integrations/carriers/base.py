@@ -145,3 +145,10 @@ class Carrier(Protocol):
         True once asked (asking again is harmless), False when the carrier does not know it.
         CarrierRefused (final: it can no longer be cancelled) or another CarrierError (retry)."""
         ...
+
+    def cancel_label(self, reference: str) -> bool:
+        """Ask the carrier to cancel the outbound label made under `reference` (`Label.reference`),
+        so it can no longer be used (an order edit sends the parcel elsewhere): True once cancelled
+        or asked (asking again is harmless), False when the carrier does not know it. CarrierRefused
+        (final: announced to the carrier, it can no longer be cancelled) or another CarrierError (retry)."""
+        ...

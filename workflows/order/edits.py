@@ -37,6 +37,8 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
     from contracts.order_edits import (
+        CARRIER_UNAVAILABLE,
+        LABEL_NOT_CANCELLABLE,
         NEEDS_PAYMENT,
         PAYMENT_DECLINED,
         PAYMENT_UNAVAILABLE,
@@ -48,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from contracts.order_workflow import CancelRequest, OrderRun, ReleaseRequest
     from contracts.payments import Payments, ReauthorizePaymentInput, VoidReplacedInput
+    from contracts.shipments import CancelLabelInput, LabelCancelled, LabelInput, Shipments
     from contracts.store_credit import ReverseCreditInput, StoreCredit
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
     from domain.limits import order_limit_refusals
@@ -67,7 +70,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.payments import PaymentStatus
     from domain.status import OrderStatus
-    from workflows.policies import REAUTHORIZE_RETRY, STEP_TIMEOUT
+    from workflows.policies import LABEL_CANCEL_RETRY, REAUTHORIZE_RETRY, STEP_RETRY, STEP_TIMEOUT
 
 from workflows.order.fulfilment import Fulfilment
 from workflows.order.sourcing import Sourcing
@@ -82,6 +85,9 @@ REAUTHORIZE = "order-edit-reauthorize-v1"
 CREDIT_BACK = "edit-credit-back-v1"
 """Marks the histories where an edit lowering an order below the store credit it spent gave the
 credit beyond the new total back (before, such an edit could not be applied)."""
+RELABEL = "edit-relabel-v1"
+"""Marks the histories where an edit's new address cancelled the carrier labels made for the old one
+and asked for new ones (before, a printed label kept the old address)."""
 
 
 def _refused(message: str, kind: str) -> ApplicationError:
@@ -259,10 +265,79 @@ class OrderEdits:
                 # Nothing half taken: a reservation under way is started first (its shipments run).
                 await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
                 result = self._result(placed, request)
-                authorized = await self._reauthorize(placed, result)
-                return await self._apply(run.order_now(placed), request, result, authorized)
+                relabel = await self._cancel_labels(result)  # refused here, nothing has changed
+                try:
+                    authorized = await self._reauthorize(placed, result)
+                    done = await self._apply(run.order_now(placed), request, result, authorized)
+                except ApplicationError:
+                    await self._relabel(relabel)  # refused after all: labelled again, to the address kept
+                    raise
+                await self._relabel(relabel)
+                return done
             finally:
                 run.editing = False
+
+    async def _cancel_labels(self, result: EditResult) -> dict[str, str]:
+        """A new address: the carrier labels made for the old one are cancelled at the carrier, before
+        anything of the edit is applied. Shipment id → location of those cancelled (to be labelled
+        anew). Refused (the order unchanged, those cancelled so far labelled again): the carrier no
+        longer lets a label go (`label_not_cancellable`), or does not answer (`carrier_unavailable`)."""
+        run = self._run
+        cancelled: dict[str, str] = {}
+        readdress = [sid for sid in result.readdress if sid in run.in_flight]
+        if not readdress or not workflow.patched(RELABEL):
+            return cancelled
+        version = run.edits + 2
+        for shipment_id in readdress:
+            try:
+                done: LabelCancelled = await workflow.execute_activity_method(
+                    Shipments.cancel_label,
+                    CancelLabelInput(
+                        run.order_id,
+                        shipment_id,
+                        f"the order's address changed (version {version})",
+                        f"{shipment_id}:label-cancel:{version}",
+                        workflow.now(),
+                    ),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=LABEL_CANCEL_RETRY,
+                    summary=f"cancel the label of {shipment_id} (new address)",
+                )
+            except ActivityError as err:
+                await self._relabel(cancelled)
+                if refused := refusal(err, ErrorType.CARRIER_REFUSED):
+                    raise _refused(
+                        f"the carrier label of {shipment_id} can no longer be cancelled ({refused.message}): the"
+                        " address stays as it was; change it with the carrier, or cancel the order",
+                        LABEL_NOT_CANCELLABLE,
+                    ) from None
+                raise _refused(
+                    f"the carrier did not answer the cancellation of the label of {shipment_id}: the address stays"
+                    " as it was, try again later",
+                    CARRIER_UNAVAILABLE,
+                ) from None
+            if done.cancelled:
+                cancelled[shipment_id] = run.in_flight[shipment_id].location_id
+        return cancelled
+
+    async def _relabel(self, cancelled: dict[str, str]) -> None:
+        """A new label for each shipment whose label was cancelled, through the label activity the
+        shipment itself uses (it reads the address the order has now). A carrier refusing the new
+        address leaves the shipment's label refused for a person, as when it was packed."""
+        run = self._run
+        for shipment_id, location_id in cancelled.items():
+            try:
+                await workflow.execute_activity_method(
+                    Shipments.request_label,
+                    LabelInput(run.order_id, shipment_id, location_id, workflow.now()),
+                    start_to_close_timeout=STEP_TIMEOUT,
+                    retry_policy=STEP_RETRY,
+                    summary=f"carrier label for {shipment_id} (new address)",
+                )
+            except ActivityError as err:
+                if refusal(err, ErrorType.CARRIER_REFUSED) is None:
+                    raise
+                workflow.logger.warning("the new label of %s was refused by the carrier", shipment_id)
 
     async def _apply(
         self, order: Order, request: EditOrderRequest, result: EditResult, authorized: Money | None

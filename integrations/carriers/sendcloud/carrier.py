@@ -151,6 +151,17 @@ class SendcloudCarrier:
             raise CarrierRefused(f"Sendcloud: {reference!r} is not a return this integration announced")
         return self.client.cancel_return(_return_id(reference))
 
+    def cancel_label(self, reference: str) -> bool:
+        """Through `POST /shipments/{id}/cancel` (https://sendcloud.dev/api/v3/shipments/cancel-a-shipment):
+        cancelled at once (200) or queued with the carrier (202); either way the label is not to be
+        used. A shipment Sendcloud does not know (404) is False; one the carrier no longer lets go
+        (a 4xx) is refused in Sendcloud's words. A later label for the same shipment is announced
+        under the next reference (`label_for` skips a cancelled one)."""
+        shipment_id = reference.removeprefix("sendcloud:")
+        if not reference.startswith("sendcloud:") or not shipment_id:
+            raise CarrierRefused(f"Sendcloud: {reference!r} is not a label this integration announced")
+        return self.client.cancel_shipment(shipment_id)
+
     def _return_body(self, request: ReturnLabelRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "from_address": sendcloud_address(request.customer),

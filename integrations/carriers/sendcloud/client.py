@@ -99,6 +99,14 @@ class SendcloudClient:
             raise CarrierUnavailable("Sendcloud download the label: the answer is not a PDF")
         return response.content
 
+    def cancel_shipment(self, shipment_id: str) -> bool:
+        """POST /shipments/{id}/cancel: True when Sendcloud cancelled it (200) or queued the
+        cancellation with the carrier (202); False on a 404 (no such shipment). One the carrier can
+        no longer cancel is a 4xx: CarrierRefused with Sendcloud's words."""
+        what = "cancel a shipment"
+        response = self._send("POST", f"/shipments/{shipment_id}/cancel", what, accept=(404,))
+        return response.status_code != 404
+
     # -- returns ----------------------------------------------------------------------------------
 
     def announce_return(self, body: Mapping[str, Any]) -> dict[str, Any]:
