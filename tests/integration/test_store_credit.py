@@ -18,6 +18,7 @@ from domain.money import Money
 from domain.order import Order
 from domain.store_credit import CreditEntryKind, CreditReason
 from persistence.models import OrderEvent, OrderRecord, StoreCreditEntry
+from persistence.read_model.returns import credit_paid_left
 from services.channel_settings import ChannelSettings
 from services.errors import Unprocessable
 from services.intake import Intake
@@ -124,6 +125,30 @@ def test_a_cancelled_order_gets_its_credit_back_once(database):
     with database.session() as session:
         kinds = session.scalars(select(StoreCreditEntry.kind).order_by(StoreCreditEntry.id)).all()
     assert kinds == ["issue", "spend", "reverse"]
+
+
+def test_an_edit_gives_part_of_the_spend_back_once_and_a_cancel_later_the_rest(database):
+    _give(database, 1000, "a")
+    order = _paying(800)
+    asyncio.run(Intake(SETTINGS, units_on(database.session_factory), FakeWorkflows()).take_canonical(order))
+    accounts = _credit(database)
+    key = f"{order.order_id}:edit-2:credit-back"
+    first = accounts.reverse_order(order.order_id, key, NOW, Money(300, "EUR"), "edit, version 2")
+    again = accounts.reverse_order(order.order_id, key, NOW, Money(300, "EUR"), "edit, version 2")
+    assert first.given_back == again.given_back == [Money(300, "EUR")]
+    assert _balance(database) == 500
+    with database.session() as session:
+        assert credit_paid_left(session, order.order_id) == 500  # what a return may still give back as credit
+        details = session.scalars(
+            select(OrderEvent.detail).where(OrderEvent.kind == "store_credit:reversed").order_by(OrderEvent.id)
+        ).all()
+    assert details == ["3.00 EUR store credit given back (edit, version 2)"]
+    rest = accounts.reverse_order(order.order_id, f"{order.order_id}:credit-reverse:1", NOW)
+    assert rest.given_back == [Money(500, "EUR")] and _balance(database) == 1000
+    with database.session() as session:
+        amounts = session.scalars(select(StoreCreditEntry.amount_minor).order_by(StoreCreditEntry.id)).all()
+        assert credit_paid_left(session, order.order_id) == 0
+    assert amounts == [1000, 800, 300, 500]
 
 
 def test_the_expiry_run_writes_off_what_is_left_once(database):

@@ -107,6 +107,10 @@ JOURNEYS: dict[str, str] = {
     "test_reducing_a_line_releases_its_units_and_the_capture_comes_to_the_new_total",
     "order_edit_authorized_anew": f"{_TESTS}/test_order_edit_increases.py::"
     "test_the_sandbox_card_is_authorized_anew_and_a_hold_that_covers_the_increase_is_kept[sqlite]",
+    "order_edited_below_store_credit": f"{_TESTS}/test_order_edits_credit.py::"
+    "test_an_edit_below_the_credit_spent_releases_the_card_first_and_gives_the_rest_back[sqlite]",
+    "order_edit_relabelled": f"{_TESTS}/test_order_edits_relabel.py::"
+    "test_a_new_address_cancels_the_label_at_sendcloud_and_the_parcel_ships_with_a_new_one[sqlite]",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

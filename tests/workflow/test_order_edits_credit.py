@@ -22,7 +22,7 @@ from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import running_engine
-from tests.workflow.histories import assert_replays
+from tests.workflow.histories import record_history
 from tests.workflow.test_order_edits import _reserved, _ship
 from workflows.order import OrderWorkflow
 
@@ -85,4 +85,4 @@ async def test_an_edit_below_the_credit_spent_releases_the_card_first_and_gives_
         assert spent + payment.captured_minor == result.total.amount_minor
         assert any("5.00 EUR store credit given back (edit, version 2)" in e for e in events), events
         assert (await handle.query(OrderWorkflow.state)).status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED)
-        await assert_replays(handle)
+        await record_history(handle, "order_edited_below_store_credit")

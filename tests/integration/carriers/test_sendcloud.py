@@ -178,3 +178,43 @@ def test_the_documented_signature_example_holds():
     """Sendcloud's docs: HMAC-SHA256 of '{"key": "value"}' with 'secretkey' is 1eed4b3d…a4b0a."""
     app = sandbox.Sandbox(sandbox.PUBLIC_KEY, "secretkey")
     assert app.sign(b'{"key": "value"}') == "1eed4b3d41f4653ac64fd56f1bf1cbfd349e4482cbc11dff7134bd93e5da4b0a"
+
+
+def test_a_label_is_cancelled_while_its_parcel_waits_then_made_anew_and_refused_once_the_carrier_has_it(
+    sendcloud_url,
+):
+    carrier = _carrier(sendcloud_url)
+    label = carrier.label_for(_request())
+    assert carrier.cancel_label(label.reference) is True  # 200: cancelled
+    assert carrier.cancel_label(label.reference) is True  # asking again is harmless
+    [cancelled] = _announced(sendcloud_url)["data"]
+    assert {parcel["status"]["code"] for parcel in cancelled["parcels"]} == {"CANCELLED"}
+    moved = carrier.label_for(
+        _request(recipient=PostalAddress("Sam Tester", "Oudegracht 10", "3511 AL", "Utrecht", "NL"))
+    )
+    assert moved.tracking_number != label.tracking_number  # announced anew, under the next reference
+    [_, again] = _announced(sendcloud_url)["data"]
+    assert (again["external_reference_id"], again["to_address"]["city"]) == (
+        "shipment-order-webshop-1-AMS~2",
+        "Utrecht",
+    )
+
+    httpx.post(f"{sendcloud_url}/_sandbox/parcels/{again['parcels'][0]['id']}/advance").raise_for_status()
+    with pytest.raises(CarrierRefused) as refused:  # the carrier has it
+        carrier.cancel_label(moved.reference)
+    assert "HTTP 409" in str(refused.value) and "no longer accepts its cancellation" in str(refused.value)
+    other = carrier.label_for(_request("shipment-order-webshop-2-AMS"))
+    _hook(sendcloud_url, "refuse-cancellations", {"count": 1})
+    with pytest.raises(CarrierRefused):  # a carrier that does not let it go
+        carrier.cancel_label(other.reference)
+    assert carrier.cancel_label(other.reference) is True
+
+    assert carrier.cancel_label("sendcloud:sbx-99999999") is False  # 404: Sendcloud does not know it
+    with pytest.raises(CarrierRefused):
+        carrier.cancel_label("sendcloud-return:1:2")  # a return's reference, not an outbound label
+    _hook(sendcloud_url, "outage", {"down": True})
+    with pytest.raises(CarrierUnavailable):
+        carrier.cancel_label(other.reference)
+    _hook(sendcloud_url, "outage", {"down": False})
+    with pytest.raises(CarrierAuthFailed):
+        _carrier(sendcloud_url, secret="wrong").cancel_label(other.reference)
