@@ -279,12 +279,14 @@ class OrderEdits:
 
     async def _cancel_labels(self, result: EditResult) -> dict[str, str]:
         """A new address: the carrier labels made for the old one are cancelled at the carrier, before
-        anything of the edit is applied. Shipment id → location of those cancelled (to be labelled
+        anything of the edit is applied (a shipment the edit withdraws keeps its label, as any
+        withdrawn one does). Shipment id → location of those cancelled (to be labelled
         anew). Refused (the order unchanged, those cancelled so far labelled again): the carrier no
         longer lets a label go (`label_not_cancellable`), or does not answer (`carrier_unavailable`)."""
         run = self._run
         cancelled: dict[str, str] = {}
-        readdress = [sid for sid in result.readdress if sid in run.in_flight]
+        withdrawn = {r.shipment_id for r in result.releases}  # re-picked into new shipments: labelled as they pack
+        readdress = [sid for sid in result.readdress if sid in run.in_flight and sid not in withdrawn]
         if not readdress or not workflow.patched(RELABEL):
             return cancelled
         version = run.edits + 2
