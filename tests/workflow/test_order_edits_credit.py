@@ -86,3 +86,31 @@ async def test_an_edit_below_the_credit_spent_releases_the_card_first_and_gives_
         assert any("5.00 EUR store credit given back (edit, version 2)" in e for e in events), events
         assert (await handle.query(OrderWorkflow.state)).status in (OrderStatus.SHIPPED, OrderStatus.COMPLETED)
         await record_history(handle, "order_edited_below_store_credit")
+
+
+async def test_an_order_paid_all_with_credit_gets_the_whole_decrease_back_as_credit(temporal_client, sqlite_database):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 3, "B": 3})
+        accounts = CreditAccounts(units_on(db.session_factory), None)
+        gift = IssueCreditInput("test:gift", Money(6000, "EUR"), CreditReason.GOODWILL, datetime.now(UTC))
+        accounts.issue(dataclasses.replace(gift, email=EMAIL, shop="default"))
+        order = make_order([("A", 2, 1250), ("B", 1, 2005)], paid=False)  # 50.00, all of it credit
+        order = dataclasses.replace(order, store_credit=Money(5000, "EUR"))
+        intake = Intake(engine.settings, units_on(db.session_factory), TemporalWorkflows.on(temporal_client))
+        await intake.take_canonical(order)
+        first = await _reserved(engine, order.order_id)
+
+        handle = temporal_client.get_workflow_handle(order.order_id)
+        request = EditOrderRequest([EditChange("reduce_line", line=0, quantity=1)], requested_by="anna@shop.example")
+        result: EditOrderResult = await handle.execute_update(OrderWorkflow.edit_order, request)
+        assert (result.total, result.credit_back) == (Money(3750, "EUR"), Money(1250, "EUR"))
+        assert (result.void, result.refund, result.authorize) == (Money(0, "EUR"),) * 3
+        assert _balance(accounts) == 1000 + 1250
+
+        await _ship(temporal_client, f"{first}-2", "AMS", "3SCREDIT2")
+        await engine.wait_for_status(order.order_id, "SHIPPED", "COMPLETED")
+        with db.session() as session:
+            payments = session.scalars(select(PaymentRecord).where(PaymentRecord.order_id == order.order_id)).all()
+        assert payments == []  # the gateway was never asked
