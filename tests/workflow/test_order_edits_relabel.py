@@ -11,9 +11,12 @@ from sqlalchemy import select
 
 from persistence.models import OrderVersionRecord, ShipmentLabel, ShipmentRecord
 from persistence.read_model import orders as order_store
+from services.intake import start_order
+from tests.factories import add_location, make_order, stock
 from tests.workflow.conftest import api_client, running_engine
 from tests.workflow.histories import record_history
 from tests.workflow.test_carrier_labels import (
+    SENDER,
     TOKEN,
     _call,
     _packed_order,
@@ -113,3 +116,52 @@ async def test_a_label_the_carrier_no_longer_lets_go_refuses_the_new_address_bef
             shipped = await _call(api, "POST", f"/shipments/{shipment_id}/shipped", json={"location_id": "AMS"})
             assert shipped.status_code == 200 and shipped.json()["tracking_number"] == old
             await engine.wait_for_status(order_id, "SHIPPED")
+
+
+async def test_a_refusal_after_a_first_label_was_cancelled_labels_that_parcel_again_to_the_address_kept(
+    temporal_client,
+    sqlite_database,
+    sendcloud_url,  # noqa: F811
+):
+    db = sqlite_database
+    async with running_engine(temporal_client, db, auto_confirm=False, **_sendcloud(sendcloud_url)) as engine:
+        with api_client(engine, TOKEN) as api:
+            for location, sku in (("AMS", "A"), ("UTR", "B")):
+                add_location(db.session_factory, location, **SENDER)
+                stock(db.session_factory, location, {sku: 5})
+            order_id, _ = await start_order(
+                engine.client, engine.settings, make_order([("A", 1, 1500), ("B", 1, 1500)])
+            )
+            shipments = {f"shipment-{order_id}-{location}": location for location in ("AMS", "UTR")}
+            for shipment_id, location in shipments.items():
+                await _progress(engine, shipment_id, lambda p: p.next_step == "pick")
+                for step, body in (("picked", {}), ("packed", {"parcels": 1, "parcel_weights_grams": [900]})):
+                    done = await _call(
+                        api, "POST", f"/shipments/{shipment_id}/{step}", json={"location_id": location, **body}
+                    )
+                    assert done.status_code == 200, done.text
+                await _progress(engine, shipment_id, lambda p: p.label == "ready")
+            made = await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments")
+            # The carrier has UTR's parcel already: its label can no longer be cancelled.
+            held = made["data"][1]
+            assert held["reference"] == f"shipment-{order_id}-UTR"
+            await _sandbox("POST", f"{sendcloud_url}/_sandbox/parcels/{held['parcels'][0]['id']}/advance")
+
+            refused = await _call(
+                api,
+                "POST",
+                f"/orders/{order_id}/edits",
+                json={"changes": [{"kind": "change_address", "address": NEW_ADDRESS}]},
+            )
+            assert refused.status_code == 409 and refused.json()["detail"]["refusal"] == "label_not_cancellable"
+
+        made = await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments")
+        live = {s["reference"]: s for s in made["data"] if {p["status"]["code"] for p in s["parcels"]} != {"CANCELLED"}}
+        assert set(live) == set(shipments)  # one live label per parcel, every one to the address kept
+        assert {s["to_address"]["city"] for s in live.values()} == {"Amsterdam"}
+        # AMS's label was cancelled first, then UTR's refused: AMS is labelled again, to Amsterdam.
+        references = [s["external_reference_id"] for s in made["data"]]
+        assert references == [*shipments, f"shipment-{order_id}-AMS~2"] and made["cancel_calls"] == 2
+        for shipment_id in shipments:
+            tracking, status, kept = _label(db, shipment_id)
+            assert status == "ready" and tracking == kept == live[shipment_id]["parcels"][0]["tracking_number"]
