@@ -88,16 +88,21 @@ def _change(body: EditChangeBody) -> EditChange:
         409: {
             "description": "units already handed over, the order not reserved yet or past shipping, another edit "
             "under way, more money than the card can be asked for (`needs_payment`), or the card declined it "
-            "(`payment_declined`): {message, refusal}"
+            "(`payment_declined`), a new address whose parcel's carrier label can no longer be cancelled "
+            "(`label_not_cancellable`): {message, refusal}"
         },
         422: {"description": "an unknown line or SKU, a quantity beyond the line, an empty edit: {message, refusal}"},
         502: {"description": "the order's workflow took the edit and could not complete it"},
-        503: {"description": "the card's gateway did not answer the new authorization (`payment_unavailable`)"},
+        503: {
+            "description": "the card's gateway did not answer the new authorization (`payment_unavailable`), or "
+            "the carrier the cancellation of a label the new address needs redone (`carrier_unavailable`)"
+        },
     },
 )
 async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
     """Remove or reduce lines, add one, change the shipping address, or cancel some units, while no
-    shipment carrying them has been handed over. Stock, shipments and the capture follow."""
+    shipment carrying them has been handed over. Stock, shipments, the capture and store credit
+    follow; a new address cancels the carrier labels made for the old one and labels anew."""
     try:
         changes = [_change(change) for change in body.changes]
     except MoneyError as exc:
