@@ -78,6 +78,10 @@ class CarrierLabels:
         if stored is not None:
             return stored
         kept = self._kept(data.shipment_id)
+        if kept is None and self._label_being_made(data.shipment_id):
+            # A label asked for the old address may come any moment: the edit waits for it (refused, try again).
+            words = "its carrier label is being made (or the carrier is away): try again once it is there"
+            raise ApplicationError(words, type=ErrorType.CARRIER_UNAVAILABLE, non_retryable=True)
         if kept is None:
             return LabelCancelled(False)
         if self._carrier is None:
@@ -93,6 +97,11 @@ class CarrierLabels:
         except CarrierError as failed:
             raise ApplicationError(str(failed), type=ErrorType.CARRIER_UNAVAILABLE) from None
         return run_once(self._session_factory, data.idempotency_key, lambda s: _forget(s, data, kept), LabelCancelled)
+
+    def _label_being_made(self, shipment_id: str) -> bool:
+        with UnitOfWork(self._session_factory) as uow:
+            record = uow.session.get(ShipmentRecord, shipment_id)
+            return record is not None and record.label_status == "pending"
 
     def _kept(self, shipment_id: str) -> Label | None:
         with UnitOfWork(self._session_factory) as uow:

@@ -165,3 +165,40 @@ async def test_a_refusal_after_a_first_label_was_cancelled_labels_that_parcel_ag
         for shipment_id in shipments:
             tracking, status, kept = _label(db, shipment_id)
             assert status == "ready" and tracking == kept == live[shipment_id]["parcels"][0]["tracking_number"]
+
+
+async def test_a_new_address_while_the_label_is_being_made_is_refused_for_now(
+    temporal_client,
+    sqlite_database,
+    sendcloud_url,  # noqa: F811
+):
+    await _sandbox("POST", f"{sendcloud_url}/_sandbox/outage", {"down": True})
+    async with running_engine(
+        temporal_client, sqlite_database, auto_confirm=False, **_sendcloud(sendcloud_url)
+    ) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, shipment_id = await _packed_order(engine, api)
+            await _progress(engine, shipment_id, lambda p: p.label == "pending")
+
+            later = await _call(
+                api,
+                "POST",
+                f"/orders/{order_id}/edits",
+                json={"changes": [{"kind": "change_address", "address": NEW_ADDRESS}]},
+            )
+            assert later.status_code == 503, later.text
+            detail = later.json()["detail"]
+            assert detail["refusal"] == "carrier_unavailable" and "label is being made" in detail["message"]
+
+            await _sandbox("POST", f"{sendcloud_url}/_sandbox/outage", {"down": False})
+            await _progress(engine, shipment_id, lambda p: p.label == "ready", timeout=90)
+            [made] = (await _sandbox("GET", f"{sendcloud_url}/_sandbox/shipments"))["data"]
+            assert made["to_address"]["city"] == "Amsterdam"  # the order was not changed
+            edited = await _call(
+                api,
+                "POST",
+                f"/orders/{order_id}/edits",
+                json={"changes": [{"kind": "change_address", "address": NEW_ADDRESS}]},
+            )
+            assert edited.status_code == 200, edited.text
+            assert _label(sqlite_database, shipment_id)[1] == "ready"

@@ -313,9 +313,11 @@ class OrderEdits:
                         " address stays as it was; change it with the carrier, or cancel the order",
                         LABEL_NOT_CANCELLABLE,
                     ) from None
+                away = refusal(err, ErrorType.CARRIER_UNAVAILABLE)
+                why = away.message if away is not None else "the carrier did not answer its cancellation"
                 raise _refused(
-                    f"the carrier did not answer the cancellation of the label of {shipment_id}: the address stays"
-                    " as it was, try again later",
+                    f"the label of {shipment_id} cannot be redone now ({why}): the address stays as it was,"
+                    " try again later",
                     CARRIER_UNAVAILABLE,
                 ) from None
             if done.cancelled:
