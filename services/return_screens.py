@@ -52,13 +52,17 @@ class ReturnScreens:
         self._units = units
 
     def page(self, return_id_or_rma: str) -> ReturnPage:
-        """One return by its id or RMA, with what its screens show (NotFound)."""
+        """One return by its id or RMA, with what its screens show (NotFound): an exchange's
+        difference and every shipment its replacement went out as, as GET /returns/{id} has them."""
         with self._units(read_only=True) as uow:
             record = uow.returns.find(return_id_or_rma.strip())
             if record is None or record.state is None:
                 raise NotFound(f"no return {return_id_or_rma}")
             summary = ReturnSummary.of(
-                record, uow.returns.difference_payment(record), links=uow.payments.links_of(record.return_id)
+                record,
+                uow.returns.difference_payment(record),
+                uow.returns.replacement_shipments(record),
+                links=uow.payments.links_of(record.return_id),
             )
             marks = (summary.return_id, summary.rma)
             history = [

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.main import create_app
 from domain.return_lifecycle import rma_number
 from domain.staff import Role, StaffMember
-from persistence.models import ReturnRecord, ShipmentRecord
+from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order
@@ -176,3 +176,70 @@ def test_what_is_refused_before_the_workflow_is_asked(database, admin):
     refused = admin.post(f"/dashboard/returns-desk/{received.return_id}/dispose", data=bad)
     assert refused.status_code == 422 and "a whole number of units" in refused.text
     assert admin.get("/dashboard/returns/return-nope/label.pdf").status_code == 404
+
+
+def test_support_sees_an_exchanges_difference_and_every_shipment_its_replacement_went_out_as(
+    database, support, ams, rtm
+):
+    """A dearer exchange whose first replacement shipment was withdrawn and sourced again: the page
+    shows the difference (amount, status, the payment that took it) and both shipments, oldest
+    first, as GET /returns/{id} has them; a shipment links to the warehouse's page only for its staff."""
+    record = _return(database, shipped_from="AMS", state="RESOLVED", received_at="AMS")
+    order_id, return_id = record.order_id, record.return_id
+    first, again = f"shipment-{order_id}-AMS-x1", f"shipment-{order_id}-RTM-x1-2"
+    other = f"shipment-{order_id}-AMS-x2"  # another return's replacement: not this one's
+    with UnitOfWork(database.session_factory) as uow:
+        row = uow.session.get(ReturnRecord, return_id)
+        assert row is not None
+        row.resolution, row.difference_minor, row.difference_status = "exchange", 250, "AUTHORIZED"
+        row.replacement_shipment_id = again
+        for shipment_id, location, status, lines, minutes in (
+            (first, "AMS", "WITHDRAWN", {"MUG": 1}, 1),
+            (again, "RTM", "SHIPPED", {"MUG": 1}, 2),
+            (other, "AMS", "SHIPPED", {"MUG": 1}, 3),
+        ):
+            uow.session.add(
+                ShipmentRecord(
+                    shipment_id=shipment_id,
+                    order_id=order_id,
+                    location_id=location,
+                    status=status,
+                    lines=lines,
+                    created_at=NOW + timedelta(minutes=minutes),
+                )
+            )
+        uow.session.add(
+            PaymentRecord(
+                payment_id=f"payment-{order_id}-x1",
+                order_id=order_id,
+                provider="sandbox",
+                provider_ref="sandbox-x1",
+                status="CAPTURED",
+                currency="EUR",
+                authorized_minor=250,
+                captured_minor=250,
+                purpose="exchange_difference",
+                return_id=return_id,
+            )
+        )
+        uow.commit()
+
+    page = support.get(f"/dashboard/returns/{return_id}")
+    assert page.status_code == 200, page.text
+    difference = page.text.split('id="difference"', 1)[1].split("</dd>", 1)[0]
+    assert "2.50" in difference and "CAPTURED" in difference and f"payment-{order_id}-x1" in difference, difference
+    table = page.text.split('id="replacement-shipments"', 1)[1].split("</table>", 1)[0]
+    rows = table.split("<tr>")[2:]
+    assert len(rows) == 2, table
+    assert first in rows[0] and "WITHDRAWN" in rows[0] and "1 x MUG" in rows[0], rows[0]
+    assert again in rows[1] and "SHIPPED" in rows[1] and "RTM" in rows[1], rows[1]
+    assert other not in table and "/dashboard/warehouse/shipments/" not in table  # support sends no parcels
+
+    # The desk shows them too; each links to the warehouse's page for the staff of its location only.
+    desk = ams.get(f"/dashboard/returns-desk/{return_id}").text.split('id="replacement-shipments"', 1)[1]
+    assert f'href="/dashboard/warehouse/shipments/{first}"' in desk
+    assert f'href="/dashboard/warehouse/shipments/{again}"' not in desk and again in desk
+
+    # A return that is no exchange has no such table.
+    plain = _return(database, shipped_from="AMS", state="REQUESTED")
+    assert 'id="replacement-shipments"' not in support.get(f"/dashboard/returns/{plain.return_id}").text
