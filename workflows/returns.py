@@ -99,6 +99,11 @@ are sourced and shipped again, and given back when they cannot be."""
 EXCHANGE_DIFFERENCE = "exchange-difference-v1"
 """From this patch on an exchange whose replacement costs more than the returned units were worth
 charges the difference on the order's card (before, it refunded what came instead)."""
+DIFFERENCE_FIRST = "exchange-difference-first-v1"
+"""From this patch on, when some of a replacement left and the rest is given up, the difference
+held on the card is taken before the rest is refunded: the refund then draws on the difference's
+payment first (domain.refund_spread), and never asks of the order's own payment more than it holds
+(before, a difference larger than what the order's payment had left lost the customer the rest)."""
 MAX_REPLACEMENT_SHIPMENTS = 3
 """Rounds of shipping an exchange's replacement: the first, then up to two sourcings again of what
 did not leave; what still has not left after them is refunded."""
@@ -190,6 +195,7 @@ class ReturnWorkflow:
         self._reserve_attempts = 0
         self._link_changed = False
         self._link_checks = 0
+        self._difference_settled = False
         self._exchange_by: str | None = None
         """Set once an exchange's goods are disposed of: the run ships the replacement and resolves
         (it may wait for stock: no update waits with it)."""
@@ -596,11 +602,15 @@ class ReturnWorkflow:
         the replacement price (for all of them, refund_instead(difference_settled=True)). A
         difference refunded before shipping is settled by then; a difference charged on the card
         is captured only when some of the replacement left (_settle_difference), so when nothing
-        did it is released instead, and is not given back a second time here."""
+        did it is released instead, and is not given back a second time here. When some did, it
+        is taken before this refund (DIFFERENCE_FIRST), which then goes back through the
+        difference's payment first and may need it: the order's own payment alone may hold less."""
         due = undelivered_value(lines, undelivered)
         held = self.view().difference
         if not handed_over and held is not None and held.payment_id is not None:
             due = Money(max(0, due.amount_minor - held.amount.amount_minor), due.currency)
+        if handed_over and held is not None and held.payment_id is not None and workflow.patched(DIFFERENCE_FIRST):
+            await self._settle_difference(handed_over)  # taken first: the refund may draw on it
         await self._note("exchange_refunded_instead", f"{why}: {due.format()} refunded instead", key=f"round-{round_}")
         if due.amount_minor > 0:
             await self._refund(due, part=f"undelivered-{round_}")
@@ -722,11 +732,13 @@ class ReturnWorkflow:
     async def _settle_difference(self, handed_over: bool) -> None:
         """Take the difference once the replacement left; release it when nothing of it did (the
         customer is not charged for a replacement they do not get: what they are owed then is
-        domain.exchanges.refund_instead(difference_settled=False))."""
+        domain.exchanges.refund_instead(difference_settled=False)). Once: a difference taken
+        before the rest of the replacement was given up is not taken again."""
         view = self.view()
         difference = view.difference
-        if difference is None or difference.payment_id is None:
+        if difference is None or difference.payment_id is None or self._difference_settled:
             return
+        self._difference_settled = True
         method = Payments.capture_payment if handed_over else Payments.void_payment
         step = "capture" if handed_over else "void"
         try:

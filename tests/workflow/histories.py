@@ -95,6 +95,8 @@ JOURNEYS: dict[str, str] = {
     "test_a_dearer_replacement_is_charged_the_difference_and_later_refunds_spread_over_both_payments[sqlite]",
     "return_exchange_resourced": f"{_TESTS}/test_exchange_resourcing.py::"
     "test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from_elsewhere[sqlite]",
+    "return_exchange_difference_released": f"{_TESTS}/test_exchange_difference_resourcing.py::"
+    "test_a_dearer_replacement_found_nowhere_releases_the_difference_and_refunds_what_came[sqlite]",
     "return_label_cancelled": f"{_TESTS}/test_return_label_cancel.py::"
     "test_a_cancelled_return_has_its_label_cancelled_at_sendcloud[sqlite]",
     "return_exchange_paid_by_link": f"{_TESTS}/test_mollie_exchange_links.py::"
