@@ -97,6 +97,8 @@ JOURNEYS: dict[str, str] = {
     "test_a_replacement_picked_short_ships_what_was_found_and_the_rest_from_elsewhere[sqlite]",
     "return_exchange_difference_released": f"{_TESTS}/test_exchange_difference_resourcing.py::"
     "test_a_dearer_replacement_found_nowhere_releases_the_difference_and_refunds_what_came[sqlite]",
+    "return_exchange_difference_taken_first": f"{_TESTS}/test_exchange_difference_resourcing.py::"
+    "test_a_dearer_replacement_picked_short_takes_the_difference_and_refunds_the_unit_that_did_not_leave[sqlite]",
     "return_label_cancelled": f"{_TESTS}/test_return_label_cancel.py::"
     "test_a_cancelled_return_has_its_label_cancelled_at_sendcloud[sqlite]",
     "return_exchange_paid_by_link": f"{_TESTS}/test_mollie_exchange_links.py::"
