@@ -104,6 +104,10 @@ DIFFERENCE_FIRST = "exchange-difference-first-v1"
 held on the card is taken before the rest is refunded: the refund then draws on the difference's
 payment first (domain.refund_spread), and never asks of the order's own payment more than it holds
 (before, a difference larger than what the order's payment had left lost the customer the rest)."""
+RESTOCK_WAKEUP = "exchange-restock-wakeup-v1"
+"""From this patch on a restock signalled while an exchange looks at the stock or notes that it
+waits is kept and wakes the wait at once (before, the wait cleared it and slept until the next
+signal or EXCHANGE_RECHECK, an hour)."""
 MAX_REPLACEMENT_SHIPMENTS = 3
 """Rounds of shipping an exchange's replacement: the first, then up to two sourcings again of what
 did not leave; what still has not left after them is refunded."""
@@ -811,6 +815,7 @@ class ReturnWorkflow:
         """Reserve the whole replacement (a lost race plans again), or nothing. `tag` ends the
         shipment ids (default `x<n>`, n the return's number on the order)."""
         view = self.view()
+        self._stock_available = False  # looking now: only a restock signalled from here on wakes a wait
         for _ in range(MAX_RESERVE_ATTEMPTS):
             self._reserve_attempts += 1
             result = await workflow.execute_activity_method(
@@ -838,11 +843,15 @@ class ReturnWorkflow:
     async def _wait_for_replacement(
         self, order: Order, demand: dict[str, int], wait_seconds: int | None, tag: str = ""
     ) -> list[ReservedShipment]:
-        """Look again on every restock signal and every EXCHANGE_RECHECK, until the deadline."""
+        """Look again on every restock signal and every EXCHANGE_RECHECK, until the deadline. The
+        wake-up is cleared when the stock is looked at (_reserve_replacement), not when the wait
+        starts: a restock signalled while the last look failed or `exchange_waiting` was noted
+        wakes the wait at once (RESTOCK_WAKEUP)."""
         deadline = None if wait_seconds is None else workflow.now() + timedelta(seconds=wait_seconds)
         while deadline is None or workflow.now() < deadline:
             left = EXCHANGE_RECHECK if deadline is None else min(EXCHANGE_RECHECK, deadline - workflow.now())
-            self._stock_available = False
+            if not workflow.patched(RESTOCK_WAKEUP):
+                self._stock_available = False  # a restock signalled since the last look was lost
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
                     lambda: self._stock_available, timeout=left, timeout_summary="replacement restock"
