@@ -19,8 +19,10 @@ from domain.store_credit import CreditReason
 from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway
 from persistence.db import SessionFactory
+from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.idempotency import run_once, stored_result
+from persistence.read_model import orders as order_store
 from persistence.read_model import returns as return_store
 from persistence.read_model.returns import credit_paid_left, shipped_units
 from persistence.unit_of_work import UnitOfWork
@@ -96,14 +98,22 @@ class ReturnActivities(Returns):
             return stored
         on_gateway = not data.on_channel and not data.as_credit
         with UnitOfWork(self._session_factory) as uow:
-            draws = order_payments.plan_refund(uow.session, data.order_id, data.amount) if on_gateway else []
+            # Never more than the customer paid and has not had back (goodwill, earlier refunds, credit).
+            left = None if data.on_channel else goodwill_store.left_to_give_back(uow.session, data.order_id)
+            asked = (
+                data.amount
+                if left is None
+                else Money(min(data.amount.amount_minor, max(0, left)), data.amount.currency)
+            )
+            draws = order_payments.plan_refund(uow.session, data.order_id, asked) if on_gateway else []
             credit_left = 0 if data.on_channel else credit_paid_left(uow.session, data.order_id)
         if data.as_credit:
-            gateway, credit = Money.zero(data.amount.currency), data.amount
+            gateway, credit = Money.zero(data.amount.currency), asked
         else:
             gateway = Money(sum(draw.amount.amount_minor for draw in draws), data.amount.currency)
-            rest = data.amount.amount_minor - gateway.amount_minor
+            rest = asked.amount_minor - gateway.amount_minor
             credit = Money(min(rest, credit_left), data.amount.currency)
+        short = data.amount - gateway - credit if left is not None else Money.zero(data.amount.currency)
         refund_draws(self._gateways, draws, key)
         if credit.amount_minor > 0:
             self._credit_back(data, credit)
@@ -112,6 +122,12 @@ class ReturnActivities(Returns):
             # The return's `refund_minor` is the money back (through the gateway, or the channel's
             # to make): what the refund figures count. Credit is counted in the credit ledger.
             credited = credit if credit.amount_minor > 0 else None
+            if short.amount_minor > 0:
+                detail = (
+                    f"{short.format()} of {data.amount.format()} not given back: the order's payments and credit "
+                    "hold no more (goodwill or earlier refunds took it)"
+                )
+                order_store.add_event(session, data.order_id, "refund_short", detail, data.at)
             if draws:
                 taken = order_payments.take_refunds(session, draws, data.at)
                 return_store.note_refunds(session, data.return_id, taken, gateway, "refunded to the customer", data.at)
@@ -121,6 +137,9 @@ class ReturnActivities(Returns):
                 return_store.note_credited(session, data.return_id, data.at)
                 return_store.set_refund(session, data.return_id, credit, add=bool(data.part))
                 return ReturnAccepted(data.return_id, ReturnStatus.CREDITED, credit, credited=credited)
+            if left is not None:  # we took the money, and nothing of it is left to give back
+                return_store.set_refund(session, data.return_id, Money.zero(data.amount.currency), add=bool(data.part))
+                return ReturnAccepted(data.return_id, ReturnStatus.REFUNDED, Money.zero(data.amount.currency))
             return_store.note_refund(session, data.return_id, None, data.amount, "to refund on the channel", data.at)
             return_store.set_refund(session, data.return_id, data.amount, add=bool(data.part))
             return ReturnAccepted(data.return_id, ReturnStatus.REFUND_ON_CHANNEL, data.amount)

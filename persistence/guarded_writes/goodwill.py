@@ -64,6 +64,18 @@ def _refunded_on_channel(session: Session, order_id: str) -> int:
     return int(session.scalar(query) or 0)
 
 
+def left_to_give_back(session: Session, order_id: str) -> int | None:
+    """What can still go back to the customer of an order paid through our gateway: captured over
+    all its payments plus what store credit paid, less everything given back (refunds, credit given
+    in place of money, goodwill under way). None: no payment of ours (the channel took the money,
+    or credit alone paid it)."""
+    payments = order_payments.captured_and_refunded(session, order_id)
+    if payments is None:
+        return None
+    given_back = payments[1] + issued_for_order(session, order_id, [reason.value for reason in GIVEN_BACK_AS_CREDIT])
+    return payments[0] + _credit_paid(session, order_id) - given_back - _pending(session, order_id)
+
+
 def reserve(
     session: Session,
     *,

@@ -177,3 +177,46 @@ async def test_a_marketplace_order_gets_credit_not_a_refund_and_an_unshipped_one
         assert result.status == "CREDITED"
         statement = CreditAccounts(units_on(db.session_factory), None).statement("sam@example.org", "default")
         assert statement.summary is not None and statement.summary.balance == Money(500, "EUR")
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"], indirect=True)
+async def test_a_return_after_goodwill_gives_back_only_what_the_customer_has_not_had_back(
+    temporal_client, database, localstripe_url
+):
+    """15.00 of goodwill as credit on a 19.95 order, then the unit (15.00) comes back: 4.95 is all the
+    payment still owes the customer; the rest is named on the timeline, never refunded twice."""
+    db = database
+    gateway = StripeGateway(SECRET, localstripe_url)
+    async with running_engine(temporal_client, db, gateway=gateway, return_window=timedelta(days=30)) as engine:
+        add_location(db.session_factory, "AMS")
+        stock(db.session_factory, "AMS", {"A": 3})
+        order = make_order([("A", 1, 1500)], paid=False, payment_method=_card(localstripe_url))  # 19.95
+        order_id = await _shipped(engine, temporal_client, order)
+        await engine.wait_for_live_status(order_id, OrderStatus.SHIPPED)  # the returns window is open
+        with api_client(engine, TOKEN) as api:
+            body = {"amount": {"amount_minor": 1500, "currency": "EUR"}, "reason": "late", "form": "store_credit"}
+            taken = api.post(f"/orders/{order_id}/goodwill", json=body, headers=STAFF)
+            assert taken.status_code == 202, taken.text
+            assert (await asyncio.wait_for(_outcome(temporal_client, taken.json()["goodwill_id"]), 30)).status == (
+                "CREDITED"
+            )
+            back = await asyncio.to_thread(
+                api.post,
+                f"/orders/{order_id}/returns",
+                json={"lines": [{"sku": "A", "quantity": 1}], "received": True},
+                headers=STAFF,
+            )
+            assert back.status_code == 201, back.text
+            assert back.json()["status"] == "REFUNDED"
+            assert back.json()["refund"] == {"amount_minor": 495, "currency": "EUR"}
+        with db.session() as session:
+            payment = session.scalar(select(PaymentRecord).where(PaymentRecord.order_id == order_id))
+            assert (payment.captured_minor, payment.refunded_minor) == (1995, 495)
+            short = session.scalars(
+                select(OrderEvent.detail).where(OrderEvent.order_id == order_id, OrderEvent.kind == "refund_short")
+            ).all()
+        assert short == [
+            "10.05 EUR of 15.00 EUR not given back: the order's payments and credit hold no more "
+            "(goodwill or earlier refunds took it)"
+        ]
+        assert _refunds(localstripe_url, payment.provider_ref) == [495]
