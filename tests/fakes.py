@@ -39,6 +39,7 @@ from persistence.models import (
     OrderEvent,
     OrderRecord,
     OrderVersionRecord,
+    PaymentLinkRecord,
     PaymentRecord,
     ReturnRecord,
     ShipmentLabel,
@@ -490,6 +491,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.channels = store.channels
         self.messages = store.messages
         self.reports = store.reports
+        self.payments = store.payments
 
     def __enter__(self) -> FakeUnitOfWork:
         self._units.current = self
@@ -514,6 +516,17 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self._staged.clear()
 
 
+class FakePayments:
+    """Payment links by owner (a return, an order); the rest of the payment repository is not used
+    by the services these fakes serve."""
+
+    def __init__(self) -> None:
+        self.links: list[PaymentLinkRecord] = []
+
+    def links_of(self, owner: str) -> list[PaymentLinkRecord]:
+        return [link for link in self.links if link.owner == owner]
+
+
 @dataclass
 class FakeStore:
     orders: FakeOrders = field(default_factory=FakeOrders)
@@ -525,6 +538,7 @@ class FakeStore:
     channels: FakeChannels = field(default_factory=FakeChannels)
     messages: FakeMessages = field(default_factory=FakeMessages)
     reports: FakeReports = field(default_factory=FakeReports)
+    payments: FakePayments = field(default_factory=FakePayments)
 
 
 class FakeUnits:
