@@ -27,7 +27,9 @@ from contracts.returns import ReturnAccepted, ReturnRequest
 from contracts.shipments import ShipmentProgress, StepConfirmation
 from domain.channels import ChannelPolicy, channel_policy_from_dict
 from domain.marketplace_returns import ChannelRefund
+from domain.money import Money
 from domain.order import CHANNELS, Order
+from domain.payment_links import LinkStatus
 from domain.status import OrderStatus
 from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
@@ -523,8 +525,30 @@ class FakePayments:
     def __init__(self) -> None:
         self.links: list[PaymentLinkRecord] = []
 
+    def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None:
+        return None
+
+    def note_given_back(
+        self, payment: PaymentRecord, ref: str, kind: str, amount_minor: int, detail: str, at: datetime
+    ) -> bool:
+        raise NotImplementedError
+
+    def note_provider_status(self, payment: PaymentRecord, status: str, detail: str, at: datetime) -> bool:
+        raise NotImplementedError
+
     def links_of(self, owner: str) -> list[PaymentLinkRecord]:
         return [link for link in self.links if link.owner == owner]
+
+    def open_links(self, provider: str, amount: Money | None) -> list[PaymentLinkRecord]:
+        raise NotImplementedError
+
+    def link(self, link_id: str, *, for_update: bool = False) -> PaymentLinkRecord | None:
+        return next((link for link in self.links if link.link_id == link_id), None)
+
+    def settle_link(
+        self, link: PaymentLinkRecord, seen: LinkStatus, provider_payment: str | None, at: datetime
+    ) -> bool:
+        raise NotImplementedError
 
 
 @dataclass
