@@ -214,6 +214,7 @@ def build_parts(
             orders.validate_order,
             orders.change_status,
             edits.record_edit,
+            edits.note_edit,
             inventory.reserve_stock,
             inventory.release_stock,
             inventory.sell_at_counter,

@@ -16,7 +16,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from contracts.errors import ErrorType
-from contracts.order_edits import OrderEditRecords, RecordEditInput, RecordEditResult
+from contracts.order_edits import NoteEditInput, OrderEditRecords, RecordEditInput, RecordEditResult
 from domain.money import Money
 from domain.order import FULFILLED_BY_US
 from domain.order_edits import EditRefusalKind, OrderVersion
@@ -42,6 +42,16 @@ class OrderEditActivities(OrderEditRecords):
         result = run_once(self._session_factory, data.idempotency_key, lambda s: _record(s, data), RecordEditResult)
         log.info("order edited: version %d", result.version)
         return result
+
+    @activity.defn
+    def note_edit(self, data: NoteEditInput) -> None:
+        """One timeline line about an edit waiting for its payment link (or given up), once per key."""
+
+        def effect(session: Session) -> RecordEditResult:
+            order_store.add_event(session, data.order_id, data.kind, data.detail, data.at)
+            return RecordEditResult(0)
+
+        run_once(self._session_factory, data.idempotency_key, effect, RecordEditResult)
 
 
 def _record(session: Session, data: RecordEditInput) -> RecordEditResult:
@@ -118,6 +128,7 @@ def _note_payment(session: Session, order_id: str, payment: dict[str, int | bool
             ("authorize", "to collect"),
             ("reauthorized", "card authorized anew for"),
             ("credit_back", "store credit to give back"),
+            ("paid_by_link", "paid by the customer through the payment link"),
         )
         if payment.get(key)
     ]

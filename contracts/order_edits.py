@@ -38,6 +38,10 @@ the order stays as it was (HTTP 409)."""
 CARRIER_UNAVAILABLE = "carrier_unavailable"
 """The carrier did not answer the cancellation of a label the new address needs redone: the order
 stays as it was, try again (HTTP 503)."""
+APPLIED = "applied"
+AWAITING_PAYMENT = "awaiting_payment"
+"""EditOrderResult.status of an edit that costs more on an order whose provider asks the customer
+with a payment link (Mollie): it applies once the link is paid, and lapses unpaid at its deadline."""
 
 
 @dataclass
@@ -84,6 +88,11 @@ class EditOrderResult:
     credit_back: Money | None = None
     """Store credit given back to the customer's account: the order now costs less than the credit
     it spent (the card's part was taken off first); None: none."""
+    status: str = APPLIED
+    """APPLIED, or AWAITING_PAYMENT: nothing of the edit is applied until the customer pays
+    `payment_link` (for `authorize`) before `pay_by`."""
+    payment_link: str = ""
+    pay_by: datetime | None = None
 
 
 @dataclass
@@ -116,11 +125,26 @@ class RecordEditResult:
     version: int
 
 
+@dataclass
+class NoteEditInput:
+    """A line on the order's timeline about an edit that waits for, or gave up on, its payment."""
+
+    order_id: str
+    kind: str
+    detail: str
+    at: datetime
+    idempotency_key: str
+
+
 class OrderEditRecords:
     """The order's versions in the read model (activities.order_edits implements it)."""
 
     @activity.defn
     def record_edit(self, data: RecordEditInput) -> RecordEditResult:
+        raise NotImplementedError
+
+    @activity.defn
+    def note_edit(self, data: NoteEditInput) -> None:
         raise NotImplementedError
 
 

@@ -89,6 +89,11 @@ class OrderRun:
     """Edits accepted (update `edit_order`): the order's version is this plus one."""
     edited_order: Order | None = None
     """The order as the last edit left it (None: as placed, the input's)."""
+    extra_payments: list[PaymentResult] = field(default_factory=list)
+    """Payments beside `payment` that an edit's increase was paid with (a payment link, already
+    paid): the final capture takes from them what `payment` does not hold; their rest is given back."""
+    extra_captured: int = 0
+    """Minor units captured on `extra_payments` so far."""
 
     cancel: CancelRequest | None = field(default=None, metadata=PER_RUN)
     release: ReleaseRequest | None = field(default=None, metadata=PER_RUN)
@@ -121,6 +126,9 @@ class OrderRun:
     """An edit is replacing the card's authorization (workflows.order.edits): captures and voids wait."""
     capturing: int = field(default=0, metadata=PER_RUN)
     """Captures under way: a re-authorization waits for them."""
+    edit_link_open: bool = field(default=False, metadata=PER_RUN)
+    """An edit waits for the customer to pay its payment link (workflows.order.edit_links): the run
+    does not continue as new under it."""
     edit_withdrawn: list[str] = field(default_factory=list, metadata=PER_RUN)
     """Shipments an edit withdrew: their stop at the handover is the edit's, not a cancel."""
 

@@ -33,6 +33,9 @@ class PaymentPurpose(StrEnum):
     EXCHANGE_DIFFERENCE = "exchange_difference"
     """What an exchange's replacement costs more than the returned units were worth, charged on
     the order's saved card (`payment-<order id>-x<the return's number>`)."""
+    EDIT_INCREASE = "edit_increase"
+    """What an order edit costs more than the order's payment holds, paid by the customer through a
+    payment link (Mollie) before the edit applies (`payment-<order id>-e<the edit's version>`)."""
 
 
 def order_payment_id(order_id: str) -> str:

@@ -238,8 +238,9 @@ class TemporalWorkflows:
             return await client.get_workflow_handle(return_id).query(ReturnWorkflow.view)
 
     async def payment_link_changed(self, owner: str) -> None:
-        """Wake the workflow waiting for a payment link (a return): it reads the link again. One
-        that finished meanwhile has nothing to wake; it reads links on its own schedule anyway."""
+        """Wake the workflow waiting for a payment link (a return, or an order whose edit waits for
+        its payment: both take the signal `payment_link_changed`): it reads the link again. One that
+        finished meanwhile has nothing to wake; it reads links on its own schedule anyway."""
         client = await self._connect()
         with contextlib.suppress(WorkflowNotFound, WorkflowNotRunning):
             async with _engine_errors():

@@ -3,6 +3,7 @@ applies it (workflows.order.edits); the order's versions are in GET /orders/{id}
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends
@@ -12,7 +13,7 @@ from api.deps import OrderEditsDep, require
 from api.errors import unprocessable
 from api.schemas import AddressBody, MoneyBody
 from api.schemas import Money as MoneyPublic
-from contracts.order_edits import EditChange, EditOrderRequest
+from contracts.order_edits import AWAITING_PAYMENT, EditChange, EditOrderRequest
 from domain import limits
 from domain.limits import MAX_UNITS
 from domain.money import Money, MoneyError
@@ -61,6 +62,11 @@ class OrderEditPublic(BaseModel):
     credit_back: MoneyPublic | None = None
     """Store credit given back to the customer's account (the order now costs less than the credit it
     spent; the card's part is released first); null: none."""
+    status: Literal["applied", "awaiting_payment"] = "applied"
+    """awaiting_payment: the edit costs more on an order paid at the provider's checkout (Mollie); it
+    applies once the customer pays `authorize` through `payment_link` before `pay_by`, else it lapses."""
+    payment_link: str | None = None
+    pay_by: datetime | None = None
 
 
 def _money(money: Money) -> MoneyPublic:
@@ -87,9 +93,9 @@ def _change(body: EditChangeBody) -> EditChange:
         404: {"description": "no such order"},
         409: {
             "description": "units already handed over, the order not reserved yet or past shipping, another edit "
-            "under way, more money than the card can be asked for (`needs_payment`), or the card declined it "
-            "(`payment_declined`), a new address whose parcel's carrier label can no longer be cancelled "
-            "(`label_not_cancellable`): {message, refusal}"
+            "under way or waiting for its payment link, more money than the card can be asked for "
+            "(`needs_payment`), or the card declined it (`payment_declined`), a new address whose parcel's carrier "
+            "label can no longer be cancelled (`label_not_cancellable`): {message, refusal}"
         },
         422: {"description": "an unknown line or SKU, a quantity beyond the line, an empty edit: {message, refusal}"},
         502: {"description": "the order's workflow took the edit and could not complete it"},
@@ -102,7 +108,9 @@ def _change(body: EditChangeBody) -> EditChange:
 async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: OrderEditsDep) -> Any:
     """Remove or reduce lines, add one, change the shipping address, or cancel some units, while no
     shipment carrying them has been handed over. Stock, shipments, the capture and store credit
-    follow; a new address cancels the carrier labels made for the old one and labels anew."""
+    follow; a new address cancels the carrier labels made for the old one and labels anew. An increase
+    on an order paid at Mollie's checkout answers `awaiting_payment` with a payment link: the edit
+    applies once the customer pays it."""
     try:
         changes = [_change(change) for change in body.changes]
     except MoneyError as exc:
@@ -121,4 +129,7 @@ async def edit_order(order_id: str, body: EditBody, member: OrdersAct, edits: Or
         on_channel=result.on_channel,
         authorized=_money(result.authorized) if result.authorized is not None else None,
         credit_back=_money(result.credit_back) if result.credit_back is not None else None,
+        status="awaiting_payment" if result.status == AWAITING_PAYMENT else "applied",
+        payment_link=result.payment_link or None,
+        pay_by=result.pay_by,
     )

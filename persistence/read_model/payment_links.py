@@ -93,6 +93,13 @@ def open_links(session: Session, provider: str, amount: Money | None = None) -> 
     return list(session.scalars(query.order_by(PaymentLinkRecord.created_at)))
 
 
+def _payment_purpose(link_purpose: str) -> PaymentPurpose:
+    """What the payment a paid link becomes pays for: an order edit's increase, else an exchange's difference."""
+    if link_purpose == PaymentPurpose.EDIT_INCREASE.value:
+        return PaymentPurpose.EDIT_INCREASE
+    return PaymentPurpose.EXCHANGE_DIFFERENCE
+
+
 def payment_id_for(record: PaymentLinkRecord) -> str:
     return f"payment-{record.order_id}-{record.link_id}"
 
@@ -122,7 +129,7 @@ def settle_link(
                 status=PaymentStatus.AUTHORIZED,
                 currency=record.currency,
                 authorized_minor=record.amount_minor,
-                purpose=PaymentPurpose.EXCHANGE_DIFFERENCE.value,
+                purpose=_payment_purpose(record.purpose).value,
                 return_id=record.owner if is_return else None,
                 created_at=at,
                 updated_at=at,

@@ -71,7 +71,7 @@ class Backorders:
         if not (info.is_continue_as_new_suggested() or info.get_current_history_length() >= limit):
             return False
         nothing_pending = run.release is None and run.cancel is None and not run.stock_arrived
-        return nothing_pending and not run.pending and not run.in_flight
+        return nothing_pending and not run.pending and not run.in_flight and not run.edit_link_open
 
     async def _continue_as_new(self, data: OrderWorkflowInput) -> None:
         """Continue as a new run of the same order while it waits for stock, carrying its state; the

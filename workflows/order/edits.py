@@ -49,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
         to_domain,
     )
     from contracts.order_workflow import CancelRequest, OrderRun, ReleaseRequest
-    from contracts.payments import Payments, ReauthorizePaymentInput, VoidReplacedInput
+    from contracts.payments import PaymentResult, Payments, ReauthorizePaymentInput, VoidReplacedInput
     from contracts.shipments import CancelLabelInput, LabelCancelled, LabelInput, Shipments
     from contracts.store_credit import ReverseCreditInput, StoreCredit
     from domain.fulfilment import ShipmentKind, ShipmentStatus, shipment_kind
@@ -72,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.status import OrderStatus
     from workflows.policies import LABEL_CANCEL_RETRY, REAUTHORIZE_RETRY, STEP_RETRY, STEP_TIMEOUT
 
+from workflows.order.edit_links import PAY_LINK_EDIT, AskByLink, EditLinks
 from workflows.order.fulfilment import Fulfilment
 from workflows.order.sourcing import Sourcing
 from workflows.order.steps import OrderSteps, refusal
@@ -102,6 +103,8 @@ class OrderEdits:
         self._fulfilment = fulfilment
         self._one_at_a_time = asyncio.Lock()
         """Two edits accepted together are applied one after the other, each on the order as it stands."""
+        self.links = EditLinks(run, steps)
+        """An edit the customer pays for with a payment link (workflows.order.edit_links)."""
 
     # -- the validator ---------------------------------------------------------------------------
 
@@ -109,9 +112,12 @@ class OrderEdits:
         """Refuse before history (ApplicationError ORDER_EDIT_REFUSED with the refusal's kind)."""
         if self._run.editing:
             raise _refused("another edit of this order is being applied: try again in a moment", "not_editable")
+        if (waiting := self.links.refusal()) is not None:
+            raise _refused(f"{waiting}: no other edit meanwhile", "not_editable")
         self._result(placed, request)
 
-    def _result(self, placed: Order | None, request: EditOrderRequest) -> EditResult:
+    def _result(self, placed: Order | None, request: EditOrderRequest, *, paid: bool = False) -> EditResult:
+        """The edit on the order as it stands, or its refusal; `paid`: its increase was paid by link."""
         run = self._run
         if placed is None or run.outside is not None or placed.fulfilled_by != FULFILLED_BY_US:
             raise _refused("this order is not fulfilled by us: it cannot be changed here", "not_editable")
@@ -138,7 +144,7 @@ class OrderEdits:
             raise _refused("the edit changes nothing", EditRefusalKind.INVALID.value)
         if problems := order_limit_refusals(result.order):
             raise _refused("the edited order cannot be kept: " + "; ".join(problems), EditRefusalKind.INVALID.value)
-        more = result.difference.amount_minor > 0 and not order.payment_collected
+        more = result.difference.amount_minor > 0 and not order.payment_collected and not paid
         if more and (why := self._increase_refused(order, result)) is not None:
             raise _refused(
                 f"the edit asks {result.difference.format()} more of the customer, {why}: take the added items"
@@ -153,7 +159,7 @@ class OrderEdits:
         run = self._run
         if run.payment is None:
             return "and no card authorization was taken for the order yet (it follows the checks, or credit paid)"
-        if result.order.gateway_total().amount_minor <= run.payment.amount.amount_minor:
+        if result.order.gateway_total().amount_minor <= run.payment.amount.amount_minor + _by_link(run):
             return None
         if run.captured or run.payment_status is not PaymentStatus.AUTHORIZED:
             taken = Money(run.captured, order.currency).format()
@@ -175,8 +181,8 @@ class OrderEdits:
         if not workflow.patched(REAUTHORIZE):  # before, every increase on a card was refused
             raise _refused(f"the edit asks {result.difference.format()} more of the customer", NEEDS_PAYMENT)
         amount = result.order.gateway_total()
-        if run.payment is None or amount.amount_minor <= run.payment.amount.amount_minor:
-            return None  # the hold covers it (no hold at all was refused by the checks above)
+        if run.payment is None or amount.amount_minor <= run.payment.amount.amount_minor + _by_link(run):
+            return None  # the hold (and what links brought in) covers it (no hold at all was refused above)
         if run.capturing:
             await workflow.wait_condition(lambda: not run.capturing)
         if run.cancel is not None:
@@ -197,6 +203,8 @@ class OrderEdits:
                     summary=f"authorize {amount.format()} anew (edit)",
                 )
             except ActivityError as err:
+                if refusal(err, ErrorType.PAYMENT_REJECTED) is not None and workflow.patched(PAY_LINK_EDIT):
+                    raise AskByLink() from None  # the customer pays the increase through a link
                 raise _payment_refused(err, amount) from None
             run.payment, run.payment_status = done.payment, PaymentStatus.AUTHORIZED
             await self._void_replaced(done.replaced_ref, done.replaced)
@@ -264,13 +272,42 @@ class OrderEdits:
             try:
                 # Nothing half taken: a reservation under way is started first (its shipments run).
                 await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
+                if (waiting := self.links.refusal()) is not None:
+                    raise _refused(f"{waiting}: no other edit meanwhile", "not_editable")
                 result = self._result(placed, request)
                 relabel = await self._cancel_labels(result)  # refused here, nothing has changed
                 try:
                     authorized = await self._reauthorize(placed, result)
                     done = await self._apply(run.order_now(placed), request, result, authorized)
+                except AskByLink:  # nothing of it applies until paid: labelled again, to the address kept
+                    await self._relabel(relabel)
+                    return await self.links.ask(placed, request, result, self.apply_paid)
                 except ApplicationError:
                     await self._relabel(relabel)  # refused after all: labelled again, to the address kept
+                    raise
+                await self._relabel(relabel)
+                return done
+            finally:
+                run.editing = False
+
+    async def apply_paid(
+        self, placed: Order, request: EditOrderRequest, amount: Money, payment_id: str
+    ) -> EditOrderResult:
+        """The edit whose increase the customer paid through a payment link (workflows.order.
+        edit_links), applied on the order as it now stands, as one the hold covers; the link's
+        payment becomes the order's. ApplicationError ORDER_EDIT_REFUSED when it no longer can be."""
+        run = self._run
+        async with self._one_at_a_time:
+            run.editing = True
+            try:
+                await workflow.wait_condition(lambda: (not run.pending and not run.sourcing) or run.cancel is not None)
+                result = self._result(placed, request, paid=True)
+                paid = PaymentResult(payment_id, PaymentStatus.AUTHORIZED, amount)
+                relabel = await self._cancel_labels(result)
+                try:
+                    done = await self._apply(run.order_now(placed), request, result, None, paid)
+                except ApplicationError:
+                    await self._relabel(relabel)
                     raise
                 await self._relabel(relabel)
                 return done
@@ -344,13 +381,20 @@ class OrderEdits:
                 workflow.logger.warning("the new label of %s was refused by the carrier", shipment_id)
 
     async def _apply(
-        self, order: Order, request: EditOrderRequest, result: EditResult, authorized: Money | None
+        self,
+        order: Order,
+        request: EditOrderRequest,
+        result: EditResult,
+        authorized: Money | None,
+        paid: PaymentResult | None = None,
     ) -> EditOrderResult:
         run = self._run
         withdraw = sorted({r.shipment_id for r in result.releases if r.shipment_id in run.in_flight})
-        money = self._payment_change(order, result)
+        money = self._payment_change(order, result, paid.amount if paid is not None else None)
         version = run.edits + 2
-        await self._record(order, request, result, version, withdraw, money, authorized)
+        await self._record(order, request, result, version, withdraw, money, authorized, paid)
+        if paid is not None:  # the link's payment is the order's now: the final capture takes from it
+            run.extra_payments.append(paid)
         credit_back = await self._give_credit_back(result, version)
         run.edits += 1
         run.edited_order = result.order
@@ -408,6 +452,7 @@ class OrderEdits:
         withdraw: list[str],
         money: PaymentChange,
         authorized: Money | None,
+        paid: PaymentResult | None = None,
     ) -> None:
         try:
             await self._steps.activity(
@@ -429,6 +474,7 @@ class OrderEdits:
                         "on_channel": money.on_channel,
                         **({"reauthorized": authorized.amount_minor} if authorized is not None else {}),
                         **({"credit_back": result.credit_back.amount_minor} if result.credit_back.amount_minor else {}),
+                        **({"paid_by_link": paid.amount.amount_minor} if paid is not None else {}),
                     },
                     cancel_items=_items_to_cancel(order, result, request),
                     reduced_items=[] if request.requested_by == order.channel else _reduced_items(order, result),
@@ -443,11 +489,15 @@ class OrderEdits:
                 raise
             raise _refused(refused.message, str(refused.details[0]) if refused.details else "handed_over") from None
 
-    def _payment_change(self, order: Order, result: EditResult) -> PaymentChange:
+    def _payment_change(self, order: Order, result: EditResult, paid: Money | None = None) -> PaymentChange:
+        """How the money follows; `paid`: the edit's own increase, paid through its payment link."""
         run = self._run
         zero = Money.zero(order.currency)
         authorized = run.payment.amount if run.payment is not None else zero
-        position = PaymentPosition(authorized, Money(run.captured, order.currency), order.payment_collected)
+        brought = _by_link(run) + (paid.amount_minor if paid is not None else 0)
+        authorized += Money(brought, order.currency)  # what payment links brought in
+        captured = Money(run.captured + run.extra_captured, order.currency)
+        position = PaymentPosition(authorized, captured, order.payment_collected)
         return payment_change(result.gateway_difference, position)  # the credit given back apart
 
     def _remaining(self, result: EditResult, withdraw: list[str]) -> dict[str, int]:
@@ -478,6 +528,11 @@ class OrderEdits:
         await workflow.wait_condition(lambda: all(sid not in run.in_flight for sid in withdraw))
         if run.cancel is None and await self._sourcing.reserve_now(order) and run.cancel is None:
             await self._fulfilment.start_pending(order)  # (cancelled meanwhile: the compensation releases it)
+
+
+def _by_link(run: OrderRun) -> int:
+    """Minor units earlier edits' payment links brought in (paid, beside the order's payment)."""
+    return sum(payment.amount.amount_minor for payment in run.extra_payments)
 
 
 def _payment_refused(err: ActivityError, amount: Money) -> ApplicationError:

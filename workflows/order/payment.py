@@ -88,15 +88,24 @@ class Payment:
                 value = self._gateway_due(order)
                 if value <= 0:
                     return
+            if self._run.extra_payments:  # beyond what the payment holds, payment links pay (at the end)
+                value = min(value, payment.amount.amount_minor - self._run.captured)
+                if value <= 0:
+                    return
             await self._capture(order, value, final=False)
         else:
             self._run.payment_status = PaymentStatus.AUTHORIZED  # captured when the last shipment leaves
 
     async def settle(self, order: Order) -> None:
         """Everything that will leave has left: take its money (the final capture) and release the rest."""
-        if self._run.payment is None:
+        run = self._run
+        if run.payment is None:
             return
         due = self._gateway_due(order)
+        if run.extra_payments:  # the order's payment takes what it holds, payment links' the rest
+            on_extras = max(0, due - max(0, run.payment.amount.amount_minor - run.captured))
+            await self._capture_extras(order, on_extras)
+            due -= on_extras
         if due > 0:
             await self._capture(order, due)
         await self.void_the_rest(order)
@@ -104,6 +113,8 @@ class Payment:
     async def void_the_rest(self, order: Order) -> None:
         run = self._run
         await self.after_reauthorizing()
+        if run.extra_payments:
+            await self._give_back_extras(order)
         if run.payment is None or run.payment.amount.amount_minor - run.captured <= 0:
             return
         rest = Money(run.payment.amount.amount_minor - run.captured, order.currency)
@@ -118,13 +129,56 @@ class Payment:
         else:
             run.payment_status = PaymentStatus.VOIDED if run.captured == 0 else PaymentStatus.CAPTURED
 
+    async def _capture_extras(self, order: Order, amount: int) -> None:
+        """Capture `amount` on the payments edits' links brought in, oldest first (a payment taken
+        at once, as Mollie's through a link, is captured already: the capture is a record)."""
+        run = self._run
+        taken = run.extra_captured
+        for payment in run.extra_payments:
+            held = payment.amount.amount_minor
+            part = min(amount, max(0, held - taken))
+            taken = max(0, taken - held)
+            if part <= 0:
+                continue
+            money = Money(part, order.currency)
+            await self._steps.activity(
+                Payments.capture_payment,
+                PaymentStepInput(
+                    order.order_id, payment.payment_id, money, self._steps.key("capture-extra"), workflow.now()
+                ),
+                summary=f"capture {money.format()} ({payment.payment_id})",
+            )
+            run.extra_captured += part
+            amount -= part
+
+    async def _give_back_extras(self, order: Order) -> None:
+        """What the edits' payments hold beyond what was captured goes back (voided; refunded where
+        it was taken at once), oldest first, each once."""
+        run = self._run
+        taken = run.extra_captured
+        payments, run.extra_payments = run.extra_payments, []
+        for payment in payments:
+            held = payment.amount.amount_minor
+            rest = held - min(held, taken)
+            taken = max(0, taken - held)
+            if rest <= 0:
+                continue
+            money = Money(rest, order.currency)
+            await self._steps.activity(
+                Payments.void_payment,
+                PaymentStepInput(
+                    order.order_id, payment.payment_id, money, self._steps.key("void-extra"), workflow.now()
+                ),
+                summary=f"give back {money.format()} ({payment.payment_id})",
+            )
+
     def _gateway_due(self, order: Order) -> int:
         """What of the goods handed over so far the gateway has yet to capture: their share of the
         total, less what store credit paid (credit pays for the first goods to leave)."""
         charged = charged_for(order, self._run.left_units).amount_minor
         if order.store_credit is not None:
             charged = max(0, charged - order.store_credit.amount_minor)
-        return charged - self._run.captured
+        return charged - self._run.captured - self._run.extra_captured
 
     def nothing_left_to_ship(self) -> bool:
         return not self._run.pending and not self._run.remaining and not self._run.in_flight

@@ -89,6 +89,11 @@ class OrderWorkflow:
         """Every parcel to the customer's address arrived: the returns window counts from then."""
         self._returns.delivered(notice.delivered_at)
 
+    @workflow.signal
+    def payment_link_changed(self) -> None:
+        """The provider's webhook says the payment link an edit waits for changed: it is read now."""
+        self._edits.links.link_changed()
+
     @workflow.update
     async def request_return(self, request: ReturnRequest) -> ReturnAccepted:
         """Support asks for goods back (workflows.order.returns): a ReturnWorkflow is opened."""
@@ -149,9 +154,11 @@ class OrderWorkflow:
         try:
             await self._until_everything_left(data)
         except Cancelled:
+            await self._edits.links.call_off("the order is being cancelled")
             await self._compensation.compensate(order)
             return OrderWorkflowResult(order.order_id, run.status)
         run.may_unwind = False
+        await self._edits.links.call_off("everything the order still ships has left")
         await self._payment.settle(run.order_now(order))
         await self._steps.set_status(OrderStatus.SHIPPED, detail=run.shipped_detail)
         await self._returns.window(data)
@@ -172,6 +179,9 @@ class OrderWorkflow:
             await self._fulfilment.fulfil_pending(order, data.fulfilment)
             if run.editing or run.edits:
                 await self._edits.settled(lambda: self._fulfilment.fulfil_pending(order, data.fulfilment))
+            waiting = not run.remaining and self._edits.links.open  # an edit still waits for its payment
+            if waiting and await self._edits.links.call_off("everything the order still ships has left"):
+                continue  # paid and applied first: what it added is to ship
             if not run.remaining:
                 break
             if run.resource_now:  # a short pick: source the missing units elsewhere right away
