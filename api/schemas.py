@@ -147,8 +147,9 @@ class PaymentPublic(BaseModel):
     voided: Money
     refunded: Money
     purpose: str = "order"
-    """What it pays for: "order" (the order itself, `payment-<order id>`) or "exchange_difference"
-    (what an exchange's dearer replacement cost on top, `payment-<order id>-x<n>`)."""
+    """What it pays for: "order" (the order itself, `payment-<order id>`), "exchange_difference"
+    (what an exchange's dearer replacement cost on top, `payment-<order id>-x<n>`) or "edit_increase"
+    (what an order edit cost more, paid through a payment link, `payment-<order id>-e<version>`)."""
     return_id: str | None = None
     """The return whose exchange an exchange_difference payment paid for."""
 

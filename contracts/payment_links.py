@@ -16,9 +16,10 @@ from domain.money import Money
 class OpenPaymentLinkInput:
     order_id: str
     owner: str
-    """The workflow that waits for the payment (a return id): told when it is paid."""
+    """The workflow that waits for the payment (a return id, or the order id for an edit): told
+    when it is paid (signal `payment_link_changed`)."""
     purpose: str
-    """exchange (an exchange's dearer replacement)."""
+    """exchange (an exchange's dearer replacement) or edit_increase (what an order edit costs more)."""
     amount: Money
     description: str
     """Shown to the customer at the provider (no personal data)."""

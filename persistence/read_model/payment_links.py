@@ -1,8 +1,9 @@
 """Payment links in the read model: opened, then settled once (paid, expired, cancelled), each on
 the order's timeline. A paid link becomes an extra payment of the order (purpose
-exchange_difference, with its return: as a difference charged on a card is), AUTHORIZED as a payment
-taken at Mollie's checkout is: the return captures it when the replacement leaves (a no-op on money
-Mollie took at once) or gives it back when nothing leaves. The return's difference says how it went."""
+exchange_difference, with its return: as a difference charged on a card is; or edit_increase, for an
+order edit whose owner is the order), AUTHORIZED as a payment taken at Mollie's checkout is: the
+return (or the order's final capture) captures it when the goods leave (a no-op on money Mollie took
+at once) or gives it back when nothing leaves. The return's difference says how it went."""
 
 from __future__ import annotations
 

@@ -115,6 +115,10 @@ JOURNEYS: dict[str, str] = {
     "test_an_edit_below_the_credit_spent_releases_the_card_first_and_gives_the_rest_back[sqlite]",
     "order_edit_relabelled": f"{_TESTS}/test_order_edits_relabel.py::"
     "test_a_new_address_cancels_the_label_at_sendcloud_and_the_parcel_ships_with_a_new_one[sqlite]",
+    "order_edit_paid_by_link": f"{_TESTS}/test_mollie_order_edit_links.py::"
+    "test_an_edit_paid_through_the_link_applies_ships_and_the_payments_add_up[sqlite]",
+    "order_edit_link_lapsed": f"{_TESTS}/test_mollie_order_edit_links.py::"
+    "test_an_unpaid_link_lapses_and_the_order_ships_as_it_was[sqlite]",
 }
 """Journey (the stored file's name) → the test that drives it and records it."""
 

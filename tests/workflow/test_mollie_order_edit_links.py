@@ -23,6 +23,7 @@ from sandboxes.mollie import API_KEY
 from tests.factories import add_location, next_id, stock
 from tests.mollie_checkout import checkout, pay_link
 from tests.workflow.conftest import Engine, api_client, event_kinds, running_engine, until
+from tests.workflow.histories import record_history
 from tests.workflow.test_mollie_exchange_links import FORM, _gateways, _link_at_mollie, _stock_of
 from tests.workflow.test_order_edits import _running, _ship, _shipments
 
@@ -144,6 +145,7 @@ async def test_an_edit_paid_through_the_link_applies_ships_and_the_payments_add_
             await _ship(engine.client, first, "AMS", "3SLINK1")
             await _ship(engine.client, second, "AMS", "3SLINK2")
             await engine.wait_for_status(order_id, "SHIPPED", timeout=60)
+            await record_history(engine.client.get_workflow_handle(order_id), "order_edit_paid_by_link")
 
         [own, extra] = _payments(engine, order_id)
         assert own == (f"payment-{order_id}", "order", TOTAL, TOTAL, 0)
@@ -168,6 +170,7 @@ async def test_an_unpaid_link_lapses_and_the_order_ships_as_it_was(temporal_clie
             await until(lambda: "order_edit_lapsed" in event_kinds(engine, order_id), "the edit lapsed")
             await _ship(engine.client, first, "AMS", "3SLAPSE1")
             await engine.wait_for_status(order_id, "SHIPPED", timeout=60)
+            await record_history(engine.client.get_workflow_handle(order_id), "order_edit_link_lapsed")
 
         assert _link_at_mollie(mollie_url, link_id)["archived"] is True
         assert _payments(engine, order_id) == [(f"payment-{order_id}", "order", TOTAL, TOTAL, 0)]

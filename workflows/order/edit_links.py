@@ -109,28 +109,29 @@ class EditLinks:
         amount = result.order.gateway_total() - run.payment.amount - _extra_held(run)
         version = run.edits + 2
         payment_id = extra_payment_id(run.order_id, f"e{version}")
-        opened = await self._steps.activity(
-            PaymentLinks.open_payment_link,
-            OpenPaymentLinkInput(
-                run.order_id,
-                run.order_id,
-                PaymentPurpose.EDIT_INCREASE.value,
-                amount,
-                f"Order {run.order_id}: the change to your order (version {version})",
-                self._steps.key("edit-pay-link"),
-                workflow.now(),
-                payment_id=payment_id,
-            ),
-            summary=f"payment link for {amount.format()} (edit)",
-            hold_on_refusal=False,
-        )
-        if opened.link_id is None or opened.expires_at is None:
-            raise ApplicationError(
-                f"the edit asks {result.difference.format()} more of the customer, and {opened.refusal}: take the"
-                " added items as a new order (or reduce elsewhere)",
-                NEEDS_PAYMENT,
-                type=ErrorType.ORDER_EDIT_REFUSED,
+        try:
+            opened = await self._steps.activity(
+                PaymentLinks.open_payment_link,
+                OpenPaymentLinkInput(
+                    run.order_id,
+                    run.order_id,
+                    PaymentPurpose.EDIT_INCREASE.value,
+                    amount,
+                    f"Order {run.order_id}: the change to your order (version {version})",
+                    self._steps.key("edit-pay-link"),
+                    workflow.now(),
+                    payment_id=payment_id,
+                ),
+                summary=f"payment link for {amount.format()} (edit)",
+                hold_on_refusal=False,
             )
+        except ActivityError as err:
+            rejected = refusal(err, ErrorType.PAYMENT_REJECTED)
+            if rejected is None:
+                raise
+            raise _needs_payment(result, f"the provider refused a payment link ({rejected.message})") from None
+        if opened.link_id is None or opened.expires_at is None:
+            raise _needs_payment(result, opened.refusal)
         waiting = _Waiting(placed, request, amount, payment_id, opened.link_id, opened.expires_at, version)
         self._waiting, self._changed, self._call_off = waiting, False, None
         run.edit_link_open = True
@@ -255,6 +256,15 @@ class EditLinks:
             NoteEditInput(self._run.order_id, kind, detail, workflow.now(), self._steps.key("edit-note")),
             summary=kind.replace("_", " "),
         )
+
+
+def _needs_payment(result: EditResult, why: str) -> ApplicationError:
+    return ApplicationError(
+        f"the edit asks {result.difference.format()} more of the customer, and {why}: take the added items as a"
+        " new order (or reduce elsewhere)",
+        NEEDS_PAYMENT,
+        type=ErrorType.ORDER_EDIT_REFUSED,
+    )
 
 
 def _extra_held(run: OrderRun) -> Money:

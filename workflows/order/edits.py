@@ -17,8 +17,10 @@ authorized anew: the edited order's gateway part is held on the same card (Payme
 a step key of its own), and only once that holds is the old authorization voided; the order keeps
 one payment record, now naming the new hold. Declined: the edit is refused (`payment_declined`) and
 the order and its old hold stay as they were; the provider cannot do it without the customer (Mollie,
-whose payments the customer makes at its checkout; a Stripe card not saved for reuse):
-`needs_payment`; the gateway away after a few tries: `payment_unavailable`. Something captured
+whose payments the customer makes at its checkout; a Stripe card not saved for reuse): from
+PAY_LINK_EDIT on, a provider with payment links asks the customer for the increase with one and the
+edit applies once paid (workflows.order.edit_links: `awaiting_payment`), otherwise `needs_payment`;
+the gateway away after a few tries: `payment_unavailable`. Something captured
 already (a first parcel, with multicapture) or nothing authorized yet (held by the checks, or all
 paid by store credit): `needs_payment`, since a second authorization beside the first would split
 the order's money over two payments that captures, returns and goodwill each settle against one.
