@@ -21,7 +21,7 @@ from persistence.models import PaymentLinkRecord, PaymentRecord
 from persistence.read_model import order_versions
 from sandboxes.mollie import API_KEY
 from tests.factories import add_location, next_id, stock
-from tests.mollie_checkout import checkout, pay_link
+from tests.mollie_checkout import at_mollie, checkout, pay_link
 from tests.workflow.conftest import Engine, api_client, event_kinds, running_engine, until
 from tests.workflow.histories import record_history
 from tests.workflow.test_mollie_exchange_links import FORM, _gateways, _link_at_mollie, _stock_of
@@ -180,8 +180,8 @@ async def test_an_unpaid_link_lapses_and_the_order_ships_as_it_was(temporal_clie
         assert kinds.count("payment_link_expired") == 1 and "order_edited" not in kinds
 
 
-async def test_a_cancel_with_the_link_open_closes_it(temporal_client, sqlite_database, mollie_url):
-    async with _engine(temporal_client, sqlite_database, mollie_url, timedelta(days=3)) as engine:
+async def test_a_cancel_with_the_link_open_closes_it(temporal_client, database, mollie_url):
+    async with _engine(temporal_client, database, mollie_url, timedelta(days=3)) as engine:
         with api_client(engine, TOKEN) as api:
             order_id, _ = await _placed(engine, api, mollie_url)
             assert (await _ask_for_a_cap(api, order_id))["status"] == "awaiting_payment"
@@ -198,3 +198,29 @@ async def test_a_cancel_with_the_link_open_closes_it(temporal_client, sqlite_dat
         assert pay_link(mollie_url, link_id).status_code == 409
         kinds = event_kinds(engine, order_id)
         assert kinds.count("payment_link_cancelled") == 1 and kinds.count("order_edit_lapsed") == 1
+
+
+async def test_a_link_paid_after_everything_left_is_refunded(temporal_client, database, mollie_url):
+    """The customer paid, but the order's parcel left before it knew (no webhook reached it): the
+    edit can no longer be made, so the link's payment goes back to the customer."""
+    async with _engine(temporal_client, database, mollie_url, timedelta(days=3)) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, first = await _placed(engine, api, mollie_url)
+            assert (await _ask_for_a_cap(api, order_id))["status"] == "awaiting_payment"
+            link_id = _link(engine, order_id).link_id
+            paid = pay_link(mollie_url, link_id)
+            assert paid.status_code == 200, paid.text
+            payment_ref = paid.json()["payment_id"]
+            await _ship(engine.client, first, "AMS", "3SLATE1")
+            await engine.wait_for_status(order_id, "SHIPPED", timeout=60)
+            await until(lambda: "payment_refunded" in event_kinds(engine, order_id), "the link's payment refunded")
+
+        assert _link(engine, order_id).status == "paid"
+        [own, extra] = _payments(engine, order_id)
+        assert own == (f"payment-{order_id}", "order", TOTAL, TOTAL, 0)
+        assert extra == (f"payment-{order_id}-e2", "edit_increase", CAP, CAP, CAP)  # all given back
+        refunds = at_mollie(mollie_url, payment_ref, "refunds")["_embedded"]["refunds"]
+        assert [refund["amount"] for refund in refunds] == [{"currency": "EUR", "value": "13.33"}]
+        assert _versions(engine, order_id) == [] and _stock_of(engine, "CAP") == (5, 0)
+        kinds = event_kinds(engine, order_id)
+        assert kinds.count("order_edit_lapsed") == 1 and "order_edited" not in kinds
