@@ -224,3 +224,39 @@ async def test_a_link_paid_after_everything_left_is_refunded(temporal_client, da
         assert _versions(engine, order_id) == [] and _stock_of(engine, "CAP") == (5, 0)
         kinds = event_kinds(engine, order_id)
         assert kinds.count("order_edit_lapsed") == 1 and "order_edited" not in kinds
+
+
+async def test_after_a_lapsed_link_the_same_edit_asked_again_is_paid_with_its_own_payment(
+    temporal_client, database, mollie_url
+):
+    async with _engine(temporal_client, database, mollie_url, timedelta(seconds=8)) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, first = await _placed(engine, api, mollie_url)
+            assert (await _ask_for_a_cap(api, order_id))["status"] == "awaiting_payment"
+            await until(lambda: "order_edit_lapsed" in event_kinds(engine, order_id), "the first link lapsed", 60)
+            asked = await _ask_for_a_cap(api, order_id)
+            assert (asked["status"], asked["version"]) == ("awaiting_payment", 2)
+            with engine.db.session() as session:
+                links = session.scalars(
+                    select(PaymentLinkRecord)
+                    .where(PaymentLinkRecord.owner == order_id)
+                    .order_by(PaymentLinkRecord.created_at)
+                ).all()
+                assert [(link.status, link.payment_id) for link in links] == [
+                    ("expired", f"payment-{order_id}-e2"),
+                    ("open", f"payment-{order_id}-e2-2"),
+                ]
+                second_link = links[1].link_id
+            paid = pay_link(mollie_url, second_link)
+            assert paid.status_code == 200, paid.text
+            hooked = await asyncio.to_thread(
+                api.post, "/webhooks/mollie", content=f"id={paid.json()['payment_id']}", headers=FORM
+            )
+            assert hooked.status_code == 200, hooked.text
+            await until(lambda: _versions(engine, order_id) == [1, 2], "the edit applied", timeout=60)
+            await _ship(engine.client, first, "AMS", "3SAGAIN1")
+            await _ship(engine.client, f"{first}-2", "AMS", "3SAGAIN2")
+            await engine.wait_for_status(order_id, "SHIPPED", timeout=60)
+
+        [own, extra] = _payments(engine, order_id)
+        assert own[3] == TOTAL and extra == (f"payment-{order_id}-e2-2", "edit_increase", CAP, CAP, 0)

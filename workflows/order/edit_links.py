@@ -84,6 +84,8 @@ class EditLinks:
         self._changed = False
         self._call_off: str | None = None
         self._checks = 0
+        self._asking = False
+        """A link is being opened (the update under way): calling it off waits for it."""
 
     @property
     def open(self) -> bool:
@@ -104,11 +106,20 @@ class EditLinks:
     async def ask(self, placed: Order, request: EditOrderRequest, result: EditResult, apply: Apply) -> EditOrderResult:
         """Open the link for the increase and wait for it in the background: the update answers
         AWAITING_PAYMENT with the link. NEEDS_PAYMENT (as before) when the provider has no links."""
+        self._asking = True
+        try:
+            return await self._ask(placed, request, result, apply)
+        finally:
+            self._asking = False
+
+    async def _ask(self, placed: Order, request: EditOrderRequest, result: EditResult, apply: Apply) -> EditOrderResult:
         run = self._run
         assert run.payment is not None
         amount = result.order.gateway_total() - run.payment.amount - _extra_held(run)
         version = run.edits + 2
-        payment_id = extra_payment_id(run.order_id, f"e{version}")
+        key = self._steps.key("edit-pay-link")
+        asked = run.steps["edit-pay-link"]  # a lapsed link's version number comes again: its own payment id
+        payment_id = extra_payment_id(run.order_id, f"e{version}" + (f"-{asked}" if asked > 1 else ""))
         try:
             opened = await self._steps.activity(
                 PaymentLinks.open_payment_link,
@@ -118,7 +129,7 @@ class EditLinks:
                     PaymentPurpose.EDIT_INCREASE.value,
                     amount,
                     f"Order {run.order_id}: the change to your order (version {version})",
-                    self._steps.key("edit-pay-link"),
+                    key,
                     workflow.now(),
                     payment_id=payment_id,
                 ),
@@ -160,6 +171,8 @@ class EditLinks:
         """The order cannot take the waiting edit any more (cancelled, everything left): close its
         link and wait until that is done (a payment that came first is refunded). True when the edit
         was applied before (the order has more to ship)."""
+        if self._asking:  # a link being opened right now is called off once it is open
+            await workflow.wait_condition(lambda: not self._asking)
         if self._task is None:
             return False
         edits = self._run.edits
