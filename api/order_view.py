@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from api.schemas import (
+    EditPaymentLinkPublic,
     EventPublic,
     Money,
     OrderLinePublic,
@@ -138,6 +139,9 @@ def public(details: OrderDetails) -> OrderPublic:
     """One order as GET /orders/{id} answers it."""
     view = detail(details.record, details.events, details.notified, details.returns, tracking_url=details.tracking_url)
     view.versions = [_version(version) for version in details.versions]
+    if (link := details.edit_link) is not None:
+        amount = Money(amount_minor=link.amount_minor, currency=link.currency)
+        view.edit_payment_link = EditPaymentLinkPublic(url=link.url, amount=amount, expires_at=link.expires_at)
     return view
 
 

@@ -184,6 +184,15 @@ class OrderVersionPublic(BaseModel):
     total: Money
 
 
+class EditPaymentLinkPublic(BaseModel):
+    """An order edit that costs more, waiting for the customer to pay it (POST /orders/{id}/edits
+    answered `awaiting_payment`): applied once paid, lapsed at `expires_at` unpaid."""
+
+    url: str
+    amount: Money
+    expires_at: datetime
+
+
 class OrderPublic(OrderSummary):
     lines: list[OrderLinePublic]
     shipping: Money
@@ -215,6 +224,11 @@ class OrderPublic(OrderSummary):
         default=None,
         description="The customer's tracking page for this order (no credential needed: the link is signed); "
         "for the web shop or channel to put in the customer's e-mail",
+    )
+    edit_payment_link: EditPaymentLinkPublic | None = Field(
+        default=None,
+        description="While an edit that costs more waits for the customer's payment: the Mollie payment link to "
+        "send them, the amount and its deadline; null otherwise",
     )
 
 

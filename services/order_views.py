@@ -10,8 +10,10 @@ from domain.lookup import email_key, postcode_key
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
 from domain.order_edits import OrderVersion
+from domain.payment_links import LinkStatus
+from domain.payments import PaymentPurpose
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
-from persistence.models import ChannelMessage, OrderEvent, OrderRecord, ReturnRecord
+from persistence.models import ChannelMessage, OrderEvent, OrderRecord, PaymentLinkRecord, ReturnRecord
 from persistence.read_model.order_versions import as_version
 from services.errors import NotFound
 from services.tracking import TrackingLinks
@@ -30,6 +32,8 @@ class OrderDetails:
     """The customer's tracking page (absolute: it goes into e-mails)."""
     versions: list[OrderVersion] = field(default_factory=list)
     """1 as placed, one more per edit (persistence.read_model.order_versions)."""
+    edit_link: PaymentLinkRecord | None = None
+    """The payment link an edit waits for (the customer pays what it costs more), while open."""
 
     @property
     def may_release(self) -> bool:
@@ -94,7 +98,13 @@ class OrderViews:
             notified = uow.shipments.notified_at(order_id)
             returns = uow.returns.for_order(order_id)
             versions = [as_version(row) for row in uow.orders.versions(order_id)] or [_as_placed(record)]
-        return OrderDetails(record, events, notified, returns, self._links.url(order_id, base_url), versions)
+            waiting = [
+                link
+                for link in uow.payments.links_of(order_id)
+                if link.purpose == PaymentPurpose.EDIT_INCREASE.value and link.status == LinkStatus.OPEN.value
+            ]
+        url = self._links.url(order_id, base_url)
+        return OrderDetails(record, events, notified, returns, url, versions, waiting[-1] if waiting else None)
 
     def messages(self, order_id: str) -> list[ChannelMessage]:
         """Every payload received about the order, oldest first (already redacted when kept)."""

@@ -124,6 +124,12 @@ async def test_an_edit_paid_through_the_link_applies_ships_and_the_payments_add_
             link = _link(engine, order_id)
             assert (link.purpose, link.amount_minor, link.status) == ("edit_increase", CAP, "open")
             assert _link_at_mollie(mollie_url, link.link_id)["amount"] == {"currency": "EUR", "value": "13.33"}
+            shown = (await asyncio.to_thread(api.get, f"/orders/{order_id}", headers=STAFF)).json()
+            assert shown["edit_payment_link"] == {
+                "url": asked["payment_link"],
+                "amount": {"amount_minor": CAP, "currency": "EUR"},
+                "expires_at": asked["pay_by"],
+            }, shown
             # Nothing of the edit applied while the link waits; no other edit is taken meanwhile.
             assert _stock_of(engine, "CAP") == (5, 0) and _versions(engine, order_id) == []
             again = await asyncio.to_thread(api.post, f"/orders/{order_id}/edits", json=ADD_A_CAP, headers=STAFF)
@@ -139,6 +145,8 @@ async def test_an_edit_paid_through_the_link_applies_ships_and_the_payments_add_
                 assert hooked.status_code == 200, hooked.text
 
             await until(lambda: _versions(engine, order_id) == [1, 2], "the edit applied", timeout=60)
+            shown = (await asyncio.to_thread(api.get, f"/orders/{order_id}", headers=STAFF)).json()
+            assert shown["edit_payment_link"] is None and [v["number"] for v in shown["versions"]] == [1, 2]
             second = f"{first}-2"
             await _running(engine.client, second, timeout=30)
             assert _shipments(engine.db, order_id)[second] == ("RESERVED", {"CAP": 1})
