@@ -68,13 +68,14 @@ ADD_A_CAP = {
 }
 
 
-async def _placed(engine: Engine, api: TestClient, mollie_url: str) -> tuple[str, str]:
-    """An iDEAL order (paid at Mollie's checkout) reserved at AMS, its shipment waiting for the floor."""
+async def _placed(engine: Engine, api: TestClient, mollie_url: str, method: str = "ideal") -> tuple[str, str]:
+    """An iDEAL order (paid at Mollie's checkout; `creditcard`: held there, captured when it ships)
+    reserved at AMS, its shipment waiting for the floor."""
     add_location(engine.db.session_factory, "AMS")
     stock(engine.db.session_factory, "AMS", {"TEE": 10, "CAP": 5})
-    placed = await asyncio.to_thread(
-        api.post, "/orders", json=_order(checkout(mollie_url, Money(TOTAL, "EUR"))), headers=STAFF
-    )
+    status = "authorized" if method == "creditcard" else "paid"
+    paid_at_checkout = checkout(mollie_url, Money(TOTAL, "EUR"), method=method, status=status)
+    placed = await asyncio.to_thread(api.post, "/orders", json=_order(paid_at_checkout), headers=STAFF)
     assert placed.status_code == 202, placed.text
     order_id: str = placed.json()["order_id"]
     first = f"shipment-{order_id}-AMS"
@@ -268,3 +269,31 @@ async def test_after_a_lapsed_link_the_same_edit_asked_again_is_paid_with_its_ow
 
         [own, extra] = _payments(engine, order_id)
         assert own[3] == TOTAL and extra == (f"payment-{order_id}-e2-2", "edit_increase", CAP, CAP, 0)
+
+
+async def test_a_card_held_at_mollie_captures_its_hold_and_the_link_pays_the_rest(
+    temporal_client, database, mollie_url
+):
+    async with _engine(temporal_client, database, mollie_url, timedelta(days=3)) as engine:
+        with api_client(engine, TOKEN) as api:
+            order_id, first = await _placed(engine, api, mollie_url, method="creditcard")
+            held_at = _payments(engine, order_id)[0]
+            assert (await _ask_for_a_cap(api, order_id))["status"] == "awaiting_payment"
+            paid = pay_link(mollie_url, _link(engine, order_id).link_id)
+            assert paid.status_code == 200, paid.text
+            hooked = await asyncio.to_thread(
+                api.post, "/webhooks/mollie", content=f"id={paid.json()['payment_id']}", headers=FORM
+            )
+            assert hooked.status_code == 200, hooked.text
+            await until(lambda: _versions(engine, order_id) == [1, 2], "the edit applied", timeout=60)
+            await _ship(engine.client, first, "AMS", "3SCARD1")
+            await _ship(engine.client, f"{first}-2", "AMS", "3SCARD2")
+            await engine.wait_for_status(order_id, "SHIPPED", timeout=60)
+
+        [own, extra] = _payments(engine, order_id)
+        assert own == (held_at[0], "order", TOTAL, TOTAL, 0) and extra[1:] == ("edit_increase", CAP, CAP, 0)
+        with engine.db.session() as session:
+            card = session.get(PaymentRecord, own[0])
+            assert card is not None
+            captured = at_mollie(mollie_url, card.provider_ref)["amountCaptured"]
+        assert captured == {"currency": "EUR", "value": "24.95"}  # the hold, captured whole; the cap by link
