@@ -244,7 +244,10 @@ class TemporalWorkflows:
         client = await self._connect()
         with contextlib.suppress(WorkflowNotFound, WorkflowNotRunning):
             async with _engine_errors():
-                await client.get_workflow_handle(owner).signal(ReturnWorkflow.payment_link_changed)
+                if owner.startswith("order-"):  # an order whose edit waits for its payment
+                    await client.get_workflow_handle(owner).signal(OrderWorkflow.payment_link_changed)
+                else:
+                    await client.get_workflow_handle(owner).signal(ReturnWorkflow.payment_link_changed)
 
     async def return_step(
         self, return_id: str, step: str, arg: ReturnDecision | ReceiveReturnRequest | DisposeReturnRequest
