@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from contracts.payments import AuthorizePaymentInput, Payments, PaymentStepInput
     from domain.allocation import charge_for_parcel, charged_for
     from domain.cancellation import BY_PAYMENT
+    from domain.edit_payments import capture_shares, extra_rests
     from domain.money import Money
     from domain.order import Order
     from domain.order_edits import capture_due
@@ -103,9 +104,10 @@ class Payment:
             return
         due = self._gateway_due(order)
         if run.extra_payments:  # the order's payment takes what it holds, payment links' the rest
-            on_extras = max(0, due - max(0, run.payment.amount.amount_minor - run.captured))
-            await self._capture_extras(order, on_extras)
-            due -= on_extras
+            held = [payment.amount.amount_minor for payment in run.extra_payments]
+            own, shares = capture_shares(due, run.payment.amount.amount_minor - run.captured, held, run.extra_captured)
+            await self._capture_extras(order, sum(shares))
+            due = own
         if due > 0:
             await self._capture(order, due)
         await self.void_the_rest(order)
@@ -133,11 +135,9 @@ class Payment:
         """Capture `amount` on the payments edits' links brought in, oldest first (a payment taken
         at once, as Mollie's through a link, is captured already: the capture is a record)."""
         run = self._run
-        taken = run.extra_captured
-        for payment in run.extra_payments:
-            held = payment.amount.amount_minor
-            part = min(amount, max(0, held - taken))
-            taken = max(0, taken - held)
+        held = [payment.amount.amount_minor for payment in run.extra_payments]
+        _, shares = capture_shares(amount, 0, held, run.extra_captured)
+        for payment, part in zip(run.extra_payments, shares, strict=True):
             if part <= 0:
                 continue
             money = Money(part, order.currency)
@@ -149,18 +149,14 @@ class Payment:
                 summary=f"capture {money.format()} ({payment.payment_id})",
             )
             run.extra_captured += part
-            amount -= part
 
     async def _give_back_extras(self, order: Order) -> None:
         """What the edits' payments hold beyond what was captured goes back (voided; refunded where
         it was taken at once), oldest first, each once."""
         run = self._run
-        taken = run.extra_captured
         payments, run.extra_payments = run.extra_payments, []
-        for payment in payments:
-            held = payment.amount.amount_minor
-            rest = held - min(held, taken)
-            taken = max(0, taken - held)
+        rests = extra_rests([payment.amount.amount_minor for payment in payments], run.extra_captured)
+        for payment, rest in zip(payments, rests, strict=True):
             if rest <= 0:
                 continue
             money = Money(rest, order.currency)
