@@ -207,6 +207,9 @@ def test_an_amount_credit_note_adds_up_exactly_at_the_invoices_rates(order: Orde
     items, shipping = shipment_items(order, CATEGORIES, {}, order.demand())
     sold = invoice(items, shipping, DUTCH_RATES)
     holds(sold, order.total.amount_minor)
+    everything = credit_note(returned_items(order, CATEGORIES, {}, order.demand()), shipping, DUTCH_RATES)
+    assert everything.rate_totals == sold.rate_totals and everything.lines == sold.lines
+    assert everything.signed(everything.gross) == Money(-order.total.amount_minor, "EUR")
     goodwill = amount_credit_note(eur(amount), sold, "Goodwill")
     holds(goodwill, amount)
     assert {total.category for total in goodwill.rate_totals} <= {total.category for total in sold.rate_totals}
