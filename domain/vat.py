@@ -6,8 +6,11 @@ amount (net) and the VAT, and EN 16931 (BR-CO-17) wants the VAT of a rate to be 
 rate's taxable amount, rounded once. So the VAT is taken out of a rate's gross total in one step,
 never line by line: `vat_in_gross` picks the split net + VAT == gross for which VAT ==
 round(rate x net), and when no such split exists (at 21 % about one gross amount in six has none:
-net + round(0.21 x net) skips values) the one whose VAT is nearest, off by at most one minor unit,
-which is inside the norm's tolerance of one unit of rounding.
+net + round(0.21 x net) skips values) the one whose VAT is nearest, off by at most one minor unit.
+The official EN 16931 validation artefacts (1.3.x, which Peppol BIS Billing 3.0 and Factur-X use)
+accept a VAT that differs from the rounded product by less than one major unit (BR-S-09 and its
+siblings); an older artefact that demands equality would need the cent moved to the document's
+rounding amount (BT-114) instead.
 
 Rates are data, not code: a mapping VAT category -> rate in basis points (2100 = 21 %), one table
 per seller country; `DUTCH_RATES` is the Netherlands' (standard 21 %, reduced 9 %, zero 0 %). A
