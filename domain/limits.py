@@ -78,6 +78,11 @@ PAYMENT_LINK_ID = 64
 PAYMENT_LINK_URL = 500
 """Where the customer pays a link (Mollie: https://payment-links.mollie.com/payment/…)."""
 PAYMENT_LINK_PURPOSE = 16
+DOCUMENT_SERIES = 10
+"""An invoice or credit note number's series prefix (domain.document_numbers: INV, CN, ...)."""
+DOCUMENT_ID = 260
+"""The id of the invoice or credit note a number is issued to: derived from an order or return id
+(ORDER_ID, RETURN_ID) and a short suffix; persistence.guarded_writes.document_numbers refuses longer."""
 PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16

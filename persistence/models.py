@@ -497,6 +497,38 @@ class PaymentLinkRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class DocumentNumberCounter(Base):
+    """The last number issued in a series and year (domain.document_numbers). Its row is the lock
+    every issue takes first, so two documents never read the same last number."""
+
+    __tablename__ = "document_number_counters"
+
+    series: Mapped[str] = mapped_column(String(limits.DOCUMENT_SERIES), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IssuedDocumentNumber(Base):
+    """A number given to an invoice or credit note: written once in the transaction that records the
+    document, never changed or given again. `document_id` is unique: a document asking again finds
+    its number here."""
+
+    __tablename__ = "document_numbers"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    series: Mapped[str] = mapped_column(String(limits.DOCUMENT_SERIES))
+    year: Mapped[int] = mapped_column(Integer)
+    number: Mapped[int] = mapped_column(Integer)
+    document_id: Mapped[str] = mapped_column(String(limits.DOCUMENT_ID))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        UniqueConstraint("series", "year", "number", name="document_number_once"),
+        UniqueConstraint("document_id", name="document_numbered_once"),
+    )
+
+
 class StoreCreditAccount(Base):
     """A customer's store credit at one shop, in one currency (domain.store_credit). Its row is the
     lock every write to the account's ledger takes first, so a spend is checked against entries no

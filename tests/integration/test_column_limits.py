@@ -47,7 +47,7 @@ from api.schemas import (
 )
 from config import load_settings
 from contracts.order_workflow import OrderWorkflowInput
-from domain import limits
+from domain import document_numbers, limits
 from domain.accounts import TOKEN_PREFIX
 from domain.carrier_events import CARRIER_STATUSES, Outcome
 from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
@@ -133,6 +133,8 @@ SKU = Derived("a SKU from an order line (Intake) or a stock record (Staff)")
 CURRENCY = Derived("an ISO 4217 code from domain.money", _enum_longest(CURRENCY_EXPONENTS))
 COUNTER = Derived("a count that grows by one per attempt or per value sent")
 IDENTITY = Derived("an identity column")
+DOCUMENT_SERIES = Derived("a series prefix (domain.document_numbers.check_series)", document_numbers.SERIES_MAX)
+DOCUMENT_YEAR = Derived("a document date's four-digit year", document_numbers.YEAR_MAX)
 ORDER_AMOUNT = Derived("at most the order's total (MAX_AMOUNT_MINOR)", limits.MAX_AMOUNT_MINOR)
 
 LONGEST_CARRIER_EVENT_ID = max(
@@ -178,6 +180,16 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "channel_stock_levels.sku": SKU,
     "channel_stock_levels.quantity": Derived("ATP, capped at a 32-bit count", limits.INTEGER_MAX),
     "channel_stock_levels.sequence": COUNTER,
+    "document_number_counters.series": DOCUMENT_SERIES,
+    "document_number_counters.year": DOCUMENT_YEAR,
+    "document_number_counters.last_number": COUNTER,
+    "document_numbers.id": IDENTITY,
+    "document_numbers.series": DOCUMENT_SERIES,
+    "document_numbers.year": DOCUMENT_YEAR,
+    "document_numbers.number": COUNTER,
+    "document_numbers.document_id": Derived(
+        "the invoice or credit note's id, refused past its limit by issue_number", limits.DOCUMENT_ID
+    ),
     "escalations.id": IDENTITY,
     "escalations.order_id": ORDER_ID,
     "escalations.shipment_id": SHIPMENT_ID,
