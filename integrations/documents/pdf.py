@@ -14,6 +14,7 @@ time, fixed ids), so a stored PDF can be rendered again and compared.
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date
 from io import BytesIO
 from pathlib import Path
@@ -51,6 +52,10 @@ _TEXT = ParagraphStyle("oms-text", fontName=_FONT, fontSize=9, leading=12)
 _BOLD_TEXT = ParagraphStyle("oms-bold", parent=_TEXT, fontName=_BOLD)
 _NUMBER = ParagraphStyle("oms-number", parent=_TEXT, alignment=TA_RIGHT)
 _BOLD_NUMBER = ParagraphStyle("oms-bold-number", parent=_NUMBER, fontName=_BOLD)
+_LINE = ParagraphStyle("oms-line", parent=_TEXT, fontSize=8, leading=10)
+_BOLD_LINE = ParagraphStyle("oms-bold-line", parent=_LINE, fontName=_BOLD)
+_LINE_NUMBER = ParagraphStyle("oms-line-number", parent=_LINE, alignment=TA_RIGHT)
+_BOLD_LINE_NUMBER = ParagraphStyle("oms-bold-line-number", parent=_LINE_NUMBER, fontName=_BOLD)
 _TITLE = ParagraphStyle("oms-title", parent=_TEXT, fontName=_BOLD, fontSize=18, leading=22)
 
 
@@ -144,19 +149,23 @@ def _address(name: str, lines: tuple[str, ...], postcode: str, city: str, countr
 
 
 def _lines(document: VatDocument) -> Table:
+    """Smaller type than the rest, so an amount up to a million with its currency fits its column."""
     header = ["Description", "Quantity", "Net", "VAT rate", "VAT", "Gross"]
-    cells = [[Paragraph(label, _BOLD_TEXT if i == 0 else _BOLD_NUMBER) for i, label in enumerate(header)]]
+    cells = [[Paragraph(label, _BOLD_LINE if i == 0 else _BOLD_LINE_NUMBER) for i, label in enumerate(header)]]
     for line in document.lines:
-        values = [str(line.quantity), _money(line.net), _rate(line.category, line.rate), _money(line.vat)]
-        cells.append(
-            [
-                Paragraph(_text(line.description), _TEXT),
-                *(Paragraph(_text(value), _NUMBER) for value in values),
-                Paragraph(_text(_money(line.gross)), _NUMBER),
-            ]
-        )
-    table = Table(cells, colWidths=[64 * mm, 18 * mm, 24 * mm, 20 * mm, 24 * mm, 24 * mm], repeatRows=1)
+        values = [
+            str(line.quantity),
+            _money(line.net),
+            _rate(line.category, line.rate),
+            _money(line.vat),
+            _money(line.gross),
+        ]
+        cells.append([Paragraph(_text(line.description), _LINE), *(Paragraph(_text(v), _LINE_NUMBER) for v in values)])
+    # splitInRow: a line whose description is longer than a page continues on the next one.
+    widths = [51 * mm, 17 * mm, 27 * mm, 25 * mm, 27 * mm, 27 * mm]
+    table = Table(cells, colWidths=widths, repeatRows=1, splitInRow=1)
     table.setStyle(_GRID)
+    table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 3), ("RIGHTPADDING", (0, 0), (-1, -1), 3)]))
     return table
 
 
@@ -196,5 +205,7 @@ def _money(amount: Money) -> str:
 
 
 def _text(value: str) -> str:
-    """Plain text made safe for ReportLab's paragraph markup."""
-    return escape(value)
+    """Plain text made safe for ReportLab's paragraph markup: tabs and line breaks become spaces,
+    other control characters (which no font draws) are left out."""
+    kept = ((" " if char.isspace() else "") if unicodedata.category(char) == "Cc" else char for char in value)
+    return escape("".join(kept))

@@ -59,6 +59,7 @@ def test_an_invoice_shows_its_number_date_parties_lines_and_rate_totals_to_the_c
     text = words(text_of(render_pdf(document, "INV-2026-000123", date(2026, 12, 7), SELLER, CONSUMER)))
 
     assert text.startswith("Invoice ")
+    assert "Description Quantity Net VAT rate VAT Gross" in text
     assert "Credit note" not in text
     assert "INV-2026-000123" in text and "2026-12-07" in text
     seller = ("Keukenhuis B.V.", "Damrak 1", "1012 LG Amsterdam", "NL123456789B01", "12345678", "NL91ABNA0417164300")
@@ -124,6 +125,31 @@ def test_many_lines_run_over_pages_and_every_line_is_printed():
     text = words(text_of(pdf))
     assert all(f"Spoon {n:03d}" in text for n in range(120))
     assert f"Total {document.net.format()} {document.vat.format()} {document.gross.format()}" in text
+
+
+def test_a_description_longer_than_a_page_continues_on_the_next_and_control_characters_are_dropped():
+    long = " ".join(f"part{n:04d}" for n in range(1500))
+    items = [
+        Item("Kettle\tdeluxe\x00\x07", "standard", eur(500)),
+        Item(long, "standard", eur(100)),
+        Item("Lid", "standard", eur(5)),
+    ]
+    document = invoice(items, eur(0), DUTCH_RATES)
+    pdf = render_pdf(document, "INV-2026-000127", date(2026, 12, 7), SELLER, CONSUMER)
+    assert len(PdfReader(BytesIO(pdf)).pages) > 1
+    text = words(text_of(pdf))
+    assert "Kettle deluxe 1 " in text
+    assert all(f"part{n:04d}" in text for n in range(1500))
+    assert "Lid 1 " in text and "Total 5.00 EUR 1.05 EUR 6.05 EUR" in text
+
+
+def test_amounts_over_a_million_and_the_reverse_charge_rate_fit_their_columns_unbroken():
+    document = invoice([Item("Espresso bar", "standard", eur(121_000_000))], eur(0), DUTCH_RATES)
+    raw = text_of(render_pdf(document, "INV-2026-000128", date(2026, 12, 7), SELLER, CONSUMER))
+    assert all(amount in raw for amount in ("1000000.00 EUR", "210000.00 EUR", "1210000.00 EUR"))
+    business = invoice([Item("Espresso bar", "standard", eur(121_000_000))], eur(0), DUTCH_RATES, reverse_charge=True)
+    raw = text_of(render_pdf(business, "INV-2026-000129", date(2026, 12, 7), SELLER, BUSINESS))
+    assert raw.count("Reverse charge") == 2  # the line's rate and the VAT breakdown
 
 
 def test_the_same_document_renders_to_the_same_bytes():
