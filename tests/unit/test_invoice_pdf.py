@@ -9,6 +9,8 @@ from datetime import date
 from io import BytesIO
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 
 from contracts.documents import BuyerDetails, SellerDetails
@@ -150,6 +152,38 @@ def test_amounts_over_a_million_and_the_reverse_charge_rate_fit_their_columns_un
     business = invoice([Item("Espresso bar", "standard", eur(121_000_000))], eur(0), DUTCH_RATES, reverse_charge=True)
     raw = text_of(render_pdf(business, "INV-2026-000129", date(2026, 12, 7), SELLER, BUSINESS))
     assert raw.count("Reverse charge") == 2  # the line's rate and the VAT breakdown
+
+
+_WORDS = st.text(alphabet="abcdefghijklmnopqrstuvwxyzÄÖÜäöüéèßŁłŽžČč&<>'\"0123456789", min_size=1, max_size=12)
+_ITEMS = st.lists(
+    st.builds(
+        Item,
+        st.lists(_WORDS, min_size=1, max_size=4).map(" ".join),
+        st.sampled_from(sorted(DUTCH_RATES)),
+        st.integers(0, 10**9).map(eur),
+        st.integers(1, 999),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=30, deadline=None)
+@given(items=_ITEMS, shipping=st.integers(0, 10**5), reverse=st.booleans(), credit=st.booleans())
+def test_every_line_and_rate_of_any_document_is_printed_to_the_cent(items, shipping, reverse, credit):
+    make = credit_note if credit else invoice
+    document = make(items, eur(shipping), DUTCH_RATES, reverse_charge=reverse)
+    text = words(text_of(render_pdf(document, "INV-2026-000130", date(2026, 12, 7), SELLER, BUSINESS)))
+    assert text.startswith("Credit note " if credit else "Invoice ")
+    for line in document.lines:
+        rate = "Reverse charge" if reverse else rate_label(line.rate)
+        row = f"{line.description} {line.quantity} {line.net.format()} {rate} {line.vat.format()} {line.gross.format()}"
+        assert row in text
+    for total in document.rate_totals:
+        rate = "Reverse charge" if reverse else rate_label(total.rate)
+        assert f"{rate} {total.net.format()} {total.vat.format()} {total.gross.format()}" in text
+    assert f"Total {document.net.format()} {document.vat.format()} {document.gross.format()}" in text
+    assert (REVERSE_CHARGE_NOTE in text) is reverse
 
 
 def test_the_same_document_renders_to_the_same_bytes():
