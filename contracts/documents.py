@@ -1,8 +1,8 @@
-"""Who an invoice or credit note is from and to: the parties every VAT document must name (EU VAT
-directive art. 226: names, addresses, the seller's VAT id, the buyer's when reverse charge applies).
+"""Who sells and who buys, as an invoice or credit note names them (EN 16931 BG-4 seller, BG-7 buyer).
 
-Plain values shared by the renderers (PDF, UBL) and the services that will fill them from settings
-and the order; nothing here is personal data to log.
+Plain frozen values the document renderers (the PDF and the e-invoice XML) both take, so a seller's
+details are written down once, in settings, and a buyer's come from the order. They hold personal
+data (names, addresses): they go into documents, never into logs, search attributes or workflow ids.
 """
 
 from __future__ import annotations
@@ -17,11 +17,13 @@ class SellerDetails:
     postcode: str
     city: str
     country: str
-    """ISO 3166-1 alpha-2 code, e.g. NL."""
+    """ISO 3166-1 alpha-2 code, e.g. "NL"."""
     vat_id: str
+    """The seller's VAT identification number with its country prefix, e.g. "NL123456789B01"."""
     chamber_id: str = ""
-    """The chamber of commerce number (KvK in the Netherlands), which Dutch invoices must show."""
+    """The trade register number (Dutch KvK number); empty when not printed."""
     iban: str = ""
+    """The account the customer pays to (for a bank transfer); empty when the order is paid online."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,6 @@ class BuyerDetails:
     postcode: str
     city: str
     country: str
-    """ISO 3166-1 alpha-2 code, e.g. DE."""
+    """ISO 3166-1 alpha-2 code."""
     vat_id: str = ""
-    """A business's VAT id: required on the document when reverse charge applies."""
+    """A business buyer's VAT id; required on a reverse-charge document (EN 16931 BR-AE-02)."""
