@@ -50,7 +50,8 @@ CREDIT_TRANSFER = "58"
 
 
 class EInvoiceError(ValueError):
-    """A document the e-invoice cannot be written for as it stands (a required party detail missing)."""
+    """A document EN 16931 cannot carry as it stands (a required VAT id missing, say): retrying the
+    same document cannot help, its data must change."""
 
 
 def cross_industry_invoice(
@@ -70,9 +71,10 @@ def cross_industry_invoice(
     `paid`: the total was settled already (paid at checkout, or refunded): it is written as prepaid
     (BT-113) and nothing is due. Otherwise the total is due on `due_on`, by default on the issue date
     (EN 16931 BR-CO-25 wants a due date or terms whenever an amount is due).
-    Refuses a reverse-charge document without both VAT ids (BR-AE-02), which the law requires on it."""
-    if document.reverse_charge and not (seller.vat_id.strip() and buyer.vat_id.strip()):
-        raise EInvoiceError("a reverse-charge document needs the seller's and the buyer's VAT id")
+    Refuses (EInvoiceError) what EN 16931 cannot carry: no seller VAT id, a reverse-charge document
+    without the buyer's VAT id (BR-AE-02), a currency with more than two decimals, an amount on a
+    line of no quantity."""
+    _check(document, seller, buyer)
     root = etree.Element(_rsm("CrossIndustryInvoice"), nsmap=_NSMAP)
     context = _sub(root, _rsm("ExchangedDocumentContext"))
     _text(_sub(context, _ram("GuidelineSpecifiedDocumentContextParameter")), "ID", EN16931_GUIDELINE)
@@ -89,13 +91,26 @@ def cross_industry_invoice(
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
+def _check(document: VatDocument, seller: SellerDetails, buyer: BuyerDetails) -> None:
+    if currency_exponent(document.currency) > 2:
+        raise EInvoiceError(f"EN 16931 amounts have at most two decimals: {document.currency} cannot be written")
+    if not seller.vat_id.strip():
+        raise EInvoiceError("a document with VAT categories needs the seller's VAT id (BR-S-02, BR-Z-02, BR-AE-02)")
+    if document.reverse_charge and not buyer.vat_id.strip():
+        raise EInvoiceError("a reverse-charge document needs the buyer's VAT id (BR-AE-02)")
+    for line in document.lines:
+        if line.quantity == 0 and line.net.amount_minor:
+            raise EInvoiceError(f"{line.description}: a line with an amount needs a quantity")
+
+
 def amount_text(amount: Money) -> str:
     """An amount as the XML writes it: a plain decimal with the currency's minor digits ("12.30")."""
     return f"{Decimal(amount.amount_minor).scaleb(-currency_exponent(amount.currency)):f}"
 
 
 def category_code(category: str, rate: int) -> str:
-    """The UNTDID 5305 VAT category code of a line or breakdown."""
+    """The UNTDID 5305 VAT category code of a line or breakdown. A 0 % category of the rate table is
+    zero-rated (Z), not exempt (E): our rate tables hold taxable supplies only."""
     if category == REVERSE_CHARGE:
         return "AE"
     return "S" if rate else "Z"
@@ -113,8 +128,9 @@ def _line_item(item: etree._Element, position: int, line: DocumentLine) -> None:
     _text(_sub(item, _ram("AssociatedDocumentLineDocument")), "LineID", str(position))
     _text(_sub(item, _ram("SpecifiedTradeProduct")), "Name", line.description)
     price = _sub(_sub(item, _ram("SpecifiedLineTradeAgreement")), _ram("NetPriceProductTradePrice"))
-    if line.quantity and line.net.amount_minor % line.quantity == 0:
-        _text(price, "ChargeAmount", amount_text(Money(line.net.amount_minor // line.quantity, line.net.currency)))
+    if line.quantity == 0 or line.net.amount_minor % line.quantity == 0:
+        each = line.net.amount_minor // line.quantity if line.quantity else 0
+        _text(price, "ChargeAmount", amount_text(Money(each, line.net.currency)))
     else:
         _text(price, "ChargeAmount", amount_text(line.net))
         _text(price, "BasisQuantity", str(line.quantity), unitCode=UNIT_CODE)
@@ -160,7 +176,7 @@ def _settlement(
         means = _sub(settlement, _ram("SpecifiedTradeSettlementPaymentMeans"))
         _text(means, "TypeCode", CREDIT_TRANSFER)
         _text(_sub(means, _ram("PayeePartyCreditorFinancialAccount")), "IBANID", seller.iban)
-    for total in document.rate_totals:
+    for total in breakdowns(document.rate_totals):
         _breakdown(_sub(settlement, _ram("ApplicableTradeTax")), total)
     due = Money.zero(currency) if due_on is None else document.gross
     if due_on is not None and due.amount_minor:
@@ -176,6 +192,21 @@ def _settlement(
     _text(summation, "DuePayableAmount", amount_text(due))
     if corrects:
         _text(_sub(settlement, _ram("InvoiceReferencedDocument")), "IssuerAssignedID", corrects)
+
+
+def breakdowns(totals: Sequence[RateTotal]) -> list[RateTotal]:
+    """One VAT breakdown per category code and rate, as EN 16931 wants (BR-S-08, BR-Z-08): two
+    categories of a rate table with the same rate (two zero-rated ones, say) are written as one,
+    their taxable amounts and VAT added up. Order of first appearance."""
+    merged: dict[tuple[str, int], RateTotal] = {}
+    for total in totals:
+        key = (category_code(total.category, total.rate), total.rate)
+        if key in merged:
+            first = merged[key]
+            merged[key] = RateTotal(first.category, first.rate, first.net + total.net, first.vat + total.vat)
+        else:
+            merged[key] = total
+    return list(merged.values())
 
 
 def _breakdown(tax: etree._Element, total: RateTotal) -> None:

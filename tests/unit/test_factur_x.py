@@ -17,7 +17,7 @@ from contracts.documents import BuyerDetails, SellerDetails
 from domain.invoicing import Item, VatDocument, amount_credit_note, credit_note, invoice
 from domain.money import Money
 from domain.vat import DUTCH_RATES, REDUCED, REVERSE_CHARGE_NOTE, STANDARD, ZERO
-from integrations.documents.factur_x import EInvoiceError, amount_text, cross_industry_invoice
+from integrations.documents.factur_x import EInvoiceError, amount_text, breakdowns, cross_industry_invoice
 
 NS = {
     "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
@@ -79,12 +79,23 @@ def _assert_amounts(root: etree._Element, document: VatDocument) -> None:
         # BT-131 = price x quantity / base quantity, exactly (no rounding hidden in the price).
         assert price * quantity / Decimal(basis[0] if basis else 1) == Decimal(line.net.amount_minor).scaleb(-2)
         assert Decimal(_one(item, ".//ram:RateApplicablePercent")) * 100 == line.rate
-    breakdowns = root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
-    assert isinstance(breakdowns, list) and len(breakdowns) == len(document.rate_totals)
-    for breakdown, total in zip(breakdowns, document.rate_totals, strict=True):
+    written = root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
+    expected = breakdowns(document.rate_totals)
+    assert isinstance(written, list) and len(written) == len(expected)
+    assert sum(total.net.amount_minor for total in expected) == document.net.amount_minor
+    assert sum(total.vat.amount_minor for total in expected) == document.vat.amount_minor
+    for breakdown, total in zip(written, expected, strict=True):
+        code, rate = _one(breakdown, "ram:CategoryCode"), _one(breakdown, "ram:RateApplicablePercent")
         assert _minor(_one(breakdown, "ram:BasisAmount")) == total.net.amount_minor
         assert _minor(_one(breakdown, "ram:CalculatedAmount")) == total.vat.amount_minor
-        assert Decimal(_one(breakdown, "ram:RateApplicablePercent")) * 100 == total.rate
+        assert Decimal(rate) * 100 == total.rate
+        # BR-S-08 / BR-Z-08 / BR-AE-08: a breakdown's taxable amount is the sum of its lines' nets.
+        same = [
+            item
+            for item in items
+            if (_one(item, ".//ram:CategoryCode"), _one(item, ".//ram:RateApplicablePercent")) == (code, rate)
+        ]
+        assert total.net.amount_minor == sum(_minor(_one(item, ".//ram:LineTotalAmount")) for item in same)
     summation = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/ram:"
     lines_total = _minor(_one(root, summation + "LineTotalAmount"))
     assert lines_total == sum(
@@ -181,6 +192,38 @@ def test_a_reverse_charge_document_without_the_buyers_vat_id_is_refused() -> Non
     document = invoice([Item("T-shirt", STANDARD, _eur(12100))], _eur(0), DUTCH_RATES, reverse_charge=True)
     with pytest.raises(EInvoiceError):
         cross_industry_invoice(document, "INV-2026-000004", ISSUED, SELLER, CONSUMER)
+
+
+def test_two_categories_at_one_rate_are_one_breakdown() -> None:
+    rates = {**DUTCH_RATES, "books": 900, "exempt_zero": 0}
+    document = invoice(
+        [
+            Item("Kookboek", "books", _eur(2499)),
+            Item("Thee", REDUCED, _eur(1299)),
+            Item("Bon", ZERO, _eur(1000)),
+            Item("Kaart", "exempt_zero", _eur(250)),
+        ],
+        _eur(495),
+        rates,
+    )
+    root = _valid(cross_industry_invoice(document, "INV-2026-000007", ISSUED, SELLER, CONSUMER))
+
+    assert len(document.rate_totals) == 4
+    assert _all(root, "//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == ["S", "Z"]
+    _assert_amounts(root, document)
+
+
+def test_what_en16931_cannot_carry_is_refused() -> None:
+    document = invoice([Item("T-shirt", STANDARD, _eur(1999))], _eur(0), DUTCH_RATES)
+    without_vat_id = SellerDetails("Winkel", ("Straat 1",), "1000 AA", "Amsterdam", "NL", vat_id=" ")
+    with pytest.raises(EInvoiceError, match="seller's VAT id"):
+        cross_industry_invoice(document, "INV-1", ISSUED, without_vat_id, CONSUMER)
+    dinars = invoice([Item("T-shirt", STANDARD, Money(19999, "KWD"))], Money(0, "KWD"), DUTCH_RATES)
+    with pytest.raises(EInvoiceError, match="two decimals"):
+        cross_industry_invoice(dinars, "INV-1", ISSUED, SELLER, CONSUMER)
+    no_quantity = invoice([Item("T-shirt", STANDARD, _eur(1999), 0)], _eur(0), DUTCH_RATES)
+    with pytest.raises(EInvoiceError, match="needs a quantity"):
+        cross_industry_invoice(no_quantity, "INV-1", ISSUED, SELLER, CONSUMER)
 
 
 def test_the_schema_check_rejects_what_the_en16931_profile_does_not_allow() -> None:
