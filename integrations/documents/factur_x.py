@@ -64,13 +64,15 @@ def cross_industry_invoice(
     corrects: str = "",
     paid: bool = False,
     due_on: date | None = None,
+    delivered_on: date | None = None,
 ) -> bytes:
     """The CII XML (UTF-8, with declaration) of this document under this number and issue date.
 
     `corrects` is the number of the invoice a credit note corrects (BT-25), empty when not known.
     `paid`: the total was settled already (paid at checkout, or refunded): it is written as prepaid
     (BT-113) and nothing is due. Otherwise the total is due on `due_on`, by default on the issue date
-    (EN 16931 BR-CO-25 wants a due date or terms whenever an amount is due).
+    (EN 16931 BR-CO-25 wants a due date or terms whenever an amount is due). `delivered_on` is the
+    day the goods were delivered (BT-72), when known.
     Refuses (EInvoiceError) what EN 16931 cannot carry: no seller VAT id, a reverse-charge document
     without the buyer's VAT id (BR-AE-02), a currency with more than two decimals, an amount on a
     line of no quantity."""
@@ -85,7 +87,9 @@ def cross_industry_invoice(
     agreement = _sub(transaction, _ram("ApplicableHeaderTradeAgreement"))
     _party(_sub(agreement, _ram("SellerTradeParty")), seller, seller.vat_id, seller.chamber_id)
     _party(_sub(agreement, _ram("BuyerTradeParty")), buyer, buyer.vat_id, "")
-    _sub(transaction, _ram("ApplicableHeaderTradeDelivery"))
+    delivery = _sub(transaction, _ram("ApplicableHeaderTradeDelivery"))
+    if delivered_on is not None:
+        _date(_sub(_sub(delivery, _ram("ActualDeliverySupplyChainEvent")), _ram("OccurrenceDateTime")), delivered_on)
     settlement = _sub(transaction, _ram("ApplicableHeaderTradeSettlement"))
     _settlement(settlement, document, seller, corrects, None if paid else due_on or issued_on)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))

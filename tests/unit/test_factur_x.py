@@ -173,7 +173,10 @@ def test_a_reverse_charge_invoice_is_category_ae_with_its_exemption_reason_and_b
         DUTCH_RATES,
         reverse_charge=True,
     )
-    root = _valid(cross_industry_invoice(document, "INV-2026-000003", ISSUED, SELLER, BUSINESS, paid=True))
+    xml = cross_industry_invoice(
+        document, "INV-2026-000003", ISSUED, SELLER, BUSINESS, paid=True, delivered_on=date(2026, 12, 5)
+    )
+    root = _valid(xml)
 
     _assert_amounts(root, document)
     assert set(_all(root, "//ram:CategoryCode")) == {"AE"}
@@ -186,6 +189,7 @@ def test_a_reverse_charge_invoice_is_category_ae_with_its_exemption_reason_and_b
     assert _all(root, "//ram:IncludedNote/ram:Content") == list(document.notes)
     assert _one(root, "//ram:BuyerTradeParty/ram:SpecifiedTaxRegistration/ram:ID") == "DE123456789"
     assert _one(root, "//ram:BuyerTradeParty//ram:CountryID") == "DE"
+    assert _one(root, "//ram:ActualDeliverySupplyChainEvent/ram:OccurrenceDateTime/udt:DateTimeString") == "20261205"
 
 
 def test_a_reverse_charge_document_without_the_buyers_vat_id_is_refused() -> None:
