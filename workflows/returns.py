@@ -82,6 +82,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.shipment import ShipmentWorkflow
 
+from workflows.refusals import refusal
+
 CHANNEL_RETURN_TIMEOUT = timedelta(minutes=2)
 
 RESOLUTIONS = "return-resolutions-v1"
@@ -122,8 +124,6 @@ LINK_RECHECK = timedelta(hours=1)
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
 StepResult = TypeVar("StepResult")
-
-_NOT_CHARGED = (ErrorType.PAYMENT_DECLINED, ErrorType.PAYMENT_REJECTED)
 
 
 def _refused(exc: ReturnStepRefused) -> ApplicationError:
@@ -640,8 +640,8 @@ class ReturnWorkflow:
                 summary=f"charge the difference {amount.format()}",
             )
         except ActivityError as err:
-            cause = err.cause
-            if not isinstance(cause, ApplicationError) or cause.type not in _NOT_CHARGED:
+            cause = refusal(err, ErrorType.PAYMENT_DECLINED, ErrorType.PAYMENT_REJECTED)
+            if cause is None:
                 raise
             if cause.type == ErrorType.PAYMENT_DECLINED:
                 view.difference = ExchangeDifference(amount, PaymentStatus.DECLINED.value)
@@ -760,8 +760,8 @@ class ReturnWorkflow:
                 summary=f"{step} the difference {difference.amount.format()}",
             )
         except ActivityError as err:
-            cause = err.cause
-            if not isinstance(cause, ApplicationError) or cause.type != ErrorType.PAYMENT_REJECTED:
+            cause = refusal(err, ErrorType.PAYMENT_REJECTED)
+            if cause is None:
                 raise
             difference.status = PaymentStatus.CAPTURE_REFUSED.value
             await self._note("exchange_difference_not_captured", f"{difference.payment_id}: {cause.message}")
@@ -910,7 +910,6 @@ class ReturnWorkflow:
                 method, arg, start_to_close_timeout=STEP_TIMEOUT, retry_policy=STEP_RETRY, summary=summary
             )
         except ActivityError as err:
-            cause = err.cause
-            if isinstance(cause, ApplicationError) and cause.type == ErrorType.RETURN_STEP_REFUSED:
-                raise ApplicationError(cause.message, *cause.details, type=ErrorType.RETURN_STEP_REFUSED) from None
+            if refused := refusal(err, ErrorType.RETURN_STEP_REFUSED):
+                raise ApplicationError(refused.message, *refused.details, type=ErrorType.RETURN_STEP_REFUSED) from None
             raise

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from contracts.errors import ErrorType
@@ -18,6 +18,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.policies import STEP_RETRY, STEP_TIMEOUT
     from workflows.search_attributes import ORDER_STATUS
 
+from workflows.refusals import refusal
+
+__all__ = ["Cancelled", "OrderSteps", "refusal"]
+
 Activities = TypeVar("Activities")
 StepInput = TypeVar("StepInput")
 StepResult = TypeVar("StepResult")
@@ -25,12 +29,6 @@ StepResult = TypeVar("StepResult")
 
 class Cancelled(Exception):
     """Raised inside the run to unwind to the compensation path."""
-
-
-def refusal(err: ActivityError, kind: ErrorType) -> ApplicationError | None:
-    """The business refusal of `kind` an activity failed with, or None for any other failure."""
-    cause = err.cause
-    return cause if isinstance(cause, ApplicationError) and cause.type == kind else None
 
 
 class OrderSteps:
