@@ -75,19 +75,19 @@ def postgres_url() -> str:
 def _worker_database(base_url: str, worker: str) -> str:
     """Under pytest-xdist each worker truncates and migrates a database of its own (`<base>_gw0`, ...),
     made fresh from the base database's connection: tests in two workers never see each other's rows."""
-    base = make_url(base_url)
-    name = f"{base.database}_{worker}"
+    name = f"{make_url(base_url).database}_{worker}"
+    _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin(base_url, f'CREATE DATABASE "{name}"')
+    return make_url(base_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _admin(base_url: str, sql: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE) on the base test database."""
+    url = make_url(base_url)
     with psycopg.connect(
-        host=base.host,
-        port=base.port,
-        user=base.username,
-        password=base.password,
-        dbname=base.database,
-        autocommit=True,
+        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True
     ) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    return base.set(database=name).render_as_string(hide_password=False)
+        connection.execute(sql)
 
 
 def _truncate_all(engine: Engine) -> None:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy.engine import make_url
 
 from ops.temporal_dev import DevServer, free_port
 from persistence.migrate import upgrade_to_head
+from tests.conftest import _admin
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("OMS_TEST_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -141,14 +141,6 @@ def stop_processes(processes: Sequence[subprocess.Popen[bytes]], grace: float = 
             process.wait(grace)
         except subprocess.TimeoutExpired:
             process.kill()
-
-
-def _admin(base_url: str, sql: str) -> None:
-    url = make_url(base_url)
-    with psycopg.connect(
-        host=url.host, port=url.port, user=url.username, password=url.password, dbname=url.database, autocommit=True
-    ) as connection:
-        connection.execute(sql)
 
 
 def _fresh_postgres_database(base_url: str) -> str:

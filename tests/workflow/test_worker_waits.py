@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from config import load_settings
 from persistence.db import create_db_engine, create_session_factory
-from tests.e2e.conftest import _admin
+from tests.conftest import _admin
 from worker import channel_connections, wait_until_ready
 
 
