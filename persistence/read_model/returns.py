@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
-from domain.refund_spread import refund_order
 from domain.returns import ReturnStatus
 from domain.store_credit import CreditReason
 from persistence.guarded_writes import order_payments
@@ -106,16 +105,6 @@ def accept_return(
         order_store.add_event(session, order_id, "restocked", "; ".join(placed), at)
     session.flush()
     return record
-
-
-def refundable(session: Session, order_id: str) -> PaymentRecord | None:
-    """The order's payment through our gateway a refund goes to first (the newest extra payment,
-    then the order's own: domain.refund_spread), if one has captured money left to refund."""
-    payments = {p.payment_id: p for p in order_payments.payments_of(session, order_id)}
-    for left in refund_order(order_payments.left_on(list(payments.values()))):
-        if left.left.amount_minor > 0:
-            return payments[left.payment_id]
-    return None
 
 
 def note_refund(

@@ -151,7 +151,7 @@ def _return_and_refund(database, order_id: str) -> None:
             restock=False,
             at=at,
         )
-        payment = return_store.refundable(uow.session, order_id)
+        payment = uow.session.get(PaymentRecord, f"{order_id}:payment")
         return_store.note_refund(uow.session, return_id, payment, Money(1250, "EUR"), "to the card", at)
         uow.commit()
 
