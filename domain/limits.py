@@ -80,6 +80,8 @@ PAYMENT_LINK_URL = 500
 PAYMENT_LINK_PURPOSE = 16
 DOCUMENT_SERIES = 10
 """An invoice or credit note number's series prefix (domain.document_numbers: INV, CN, ...)."""
+DOCUMENT_NUMBER = 32
+"""An issued number, e.g. INV-2026-000123 (series, year, a sequence that may outgrow six digits)."""
 DOCUMENT_ID = 260
 """The id of the invoice or credit note a number is issued to: derived from an order or return id
 (ORDER_ID, RETURN_ID) and a short suffix; persistence.guarded_writes.document_numbers refuses longer."""

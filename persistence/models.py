@@ -529,6 +529,34 @@ class IssuedDocumentNumber(Base):
     )
 
 
+class IssuedDocumentRecord(Base):
+    """An invoice or credit note as issued (contracts.invoices.IssuedDocument): written once, in the
+    transaction that took its number, never changed. `document` holds its lines and VAT per rate
+    (contracts.invoices.document_json); the totals are columns for the books and reports."""
+
+    __tablename__ = "invoices"
+
+    document_id: Mapped[str] = mapped_column(String(limits.DOCUMENT_ID), primary_key=True)
+    number: Mapped[str] = mapped_column(String(limits.DOCUMENT_NUMBER))
+    kind: Mapped[str] = mapped_column(String(limits.STATUS))
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), index=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    net_minor: Mapped[int] = mapped_column(BigInteger)
+    vat_minor: Mapped[int] = mapped_column(BigInteger)
+    gross_minor: Mapped[int] = mapped_column(BigInteger)
+    reverse_charge: Mapped[bool] = mapped_column(Boolean, default=False)
+    corrects: Mapped[str | None] = mapped_column(String(limits.DOCUMENT_NUMBER), nullable=True)
+    shipment_id: Mapped[str | None] = mapped_column(String(limits.SHIPMENT_ID), nullable=True)
+    return_id: Mapped[str | None] = mapped_column(String(limits.RETURN_ID), nullable=True)
+    refund_key: Mapped[str | None] = mapped_column(String(limits.DOCUMENT_ID), nullable=True)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    buyer: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+
+    __table_args__ = (UniqueConstraint("number", name="invoice_number_once"),)
+
+
 class StoreCreditAccount(Base):
     """A customer's store credit at one shop, in one currency (domain.store_credit). Its row is the
     lock every write to the account's ledger takes first, so a spend is checked against entries no

@@ -52,6 +52,7 @@ from domain.accounts import TOKEN_PREFIX
 from domain.carrier_events import CARRIER_STATUSES, Outcome
 from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
+from domain.invoicing import DocumentKind
 from domain.money import CURRENCY_EXPONENTS, MoneyError
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.payment_links import LinkStatus
@@ -190,6 +191,27 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "document_numbers.document_id": Derived(
         "the invoice or credit note's id, refused past its limit by issue_number", limits.DOCUMENT_ID
     ),
+    "invoices.document_id": Derived(
+        "inv:<shipment id> / cn:<refund key>, refused past its limit by issue_number", limits.DOCUMENT_ID
+    ),
+    "invoices.number": Derived(
+        "<series>-<year>-<sequence> (domain.document_numbers)",
+        len(f"{'X' * document_numbers.SERIES_MAX}-{document_numbers.YEAR_MAX}-{limits.INTEGER_MAX}"),
+    ),
+    "invoices.corrects": Derived(
+        "the number of the invoice a credit note corrects",
+        len(f"{'X' * document_numbers.SERIES_MAX}-{document_numbers.YEAR_MAX}-{limits.INTEGER_MAX}"),
+    ),
+    "invoices.kind": Derived("a domain.invoicing.DocumentKind", _enum_longest(DocumentKind)),
+    "invoices.order_id": ORDER_ID,
+    "invoices.channel": CHANNEL,
+    "invoices.currency": CURRENCY,
+    "invoices.net_minor": ORDER_AMOUNT,
+    "invoices.vat_minor": ORDER_AMOUNT,
+    "invoices.gross_minor": ORDER_AMOUNT,
+    "invoices.shipment_id": SHIPMENT_ID,
+    "invoices.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
+    "invoices.refund_key": Derived("the refund's key, as long as a document id at most", limits.DOCUMENT_ID),
     "escalations.id": IDENTITY,
     "escalations.order_id": ORDER_ID,
     "escalations.shipment_id": SHIPMENT_ID,
