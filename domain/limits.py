@@ -85,6 +85,10 @@ DOCUMENT_NUMBER = 32
 DOCUMENT_ID = 260
 """The id of the invoice or credit note a number is issued to: derived from an order or return id
 (ORDER_ID, RETURN_ID) and a short suffix; persistence.guarded_writes.document_numbers refuses longer."""
+BOOKING_SYSTEM = 20
+"""An accounting system the books are pushed to (moneybird, exact)."""
+BOOKING_EXTERNAL_ID = 64
+"""The id an accounting system gave a booked document (Moneybird's: 18 digits; Exact's: a GUID)."""
 PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16

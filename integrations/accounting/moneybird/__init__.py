@@ -1,0 +1,1 @@
+"""Moneybird (API v2): our invoices and credit notes booked as external sales invoices."""

@@ -1,0 +1,50 @@
+"""What the books hold: documents not yet booked in a system, and the bookings of a system."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
+
+from contracts.invoices import IssuedDocument
+from persistence.guarded_writes.invoices import issued_document
+from persistence.models import AccountingBooking, IssuedDocumentRecord
+
+
+@dataclass(frozen=True)
+class Booking:
+    document_number: str
+    kind: str
+    external_id: str
+    booked_at: datetime
+
+
+def not_booked(session: Session, system: str, limit: int | None = None) -> list[IssuedDocument]:
+    """Issued documents `system` does not hold yet, oldest first (invoices before the credit notes
+    that correct them)."""
+    query = (
+        select(IssuedDocumentRecord)
+        .outerjoin(
+            AccountingBooking,
+            and_(AccountingBooking.system == system, AccountingBooking.document_number == IssuedDocumentRecord.number),
+        )
+        .where(AccountingBooking.document_number.is_(None))
+        .order_by(IssuedDocumentRecord.issued_at, IssuedDocumentRecord.number)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return [issued_document(row) for row in session.scalars(query)]
+
+
+def bookings(session: Session, system: str, external_ids: Iterable[str] | None = None) -> dict[str, Booking]:
+    """A system's bookings by the id it gave them (only those ids when given)."""
+    query = select(AccountingBooking).where(AccountingBooking.system == system)
+    if external_ids is not None:
+        query = query.where(AccountingBooking.external_id.in_(list(external_ids)))
+    return {
+        row.external_id: Booking(row.document_number, row.kind, row.external_id, row.booked_at)
+        for row in session.scalars(query)
+    }
