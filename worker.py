@@ -25,6 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.books import BooksActivities
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
 from activities.channel_returns import ChannelReturnActivities, ReturnOpener
@@ -65,6 +66,7 @@ from persistence.db import SessionFactory, create_db_engine, create_session_fact
 from persistence.master_data.catalogue import listing_lookup
 from persistence.master_data.channels import PolicyCache
 from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
+from services.books_schedule import ensure_moneybird_schedule
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.logs import configure_logging
@@ -73,6 +75,7 @@ from services.unit_of_work import units_on
 from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.goodwill import GoodwillWorkflow
+from workflows.moneybird_push import MoneybirdPushWorkflow
 from workflows.order import OrderWorkflow
 from workflows.returns import ReturnWorkflow
 from workflows.shipment import ShipmentWorkflow
@@ -199,6 +202,7 @@ def build_parts(
     carrier = carrier or configured_carrier(settings)
     shipments = shipment_parts(session_factory, warehouse, carrier)
     return_labels = ReturnLabelActivities(session_factory, carrier)
+    books = BooksActivities(settings, session_factory)
     return WorkerParts(
         workflows=[
             OrderWorkflow,
@@ -207,6 +211,7 @@ def build_parts(
             ChannelPullWorkflow,
             GoodwillWorkflow,
             StoreCreditExpiryWorkflow,
+            MoneybirdPushWorkflow,
             *shipments.workflows,
         ],
         activities=[
@@ -231,6 +236,7 @@ def build_parts(
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,
+            books.push_to_moneybird,
             goodwill.refund_goodwill,
             goodwill.credit_goodwill,
             goodwill.refuse_goodwill,
@@ -353,6 +359,7 @@ async def wait_until_ready(
             await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
             await ensure_pull_schedules(client, settings, channels.sources)
             await ensure_expiry_schedule(client, settings)
+            await ensure_moneybird_schedule(client, settings)
 
     await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)
     await wait_for(

@@ -45,6 +45,9 @@ class ErrorType(StrEnum):
     CREDIT_REFUSED = "CreditRefused"
     """Non-retryable: the store credit ledger cannot take the entry (another currency, no customer
     address, no such order); its first detail is the domain.store_credit.CreditRefusalKind."""
+    BOOKS_REFUSED = "BooksRefused"
+    """Non-retryable: the accounting system refused the token, or a document (its words in the
+    message), or has no tax rate or ledger account for it: a person fixes the settings."""
     GOODWILL_REFUSED = "GoodwillRefused"
     """Non-retryable: goodwill refused (nothing shipped, more than is left); its first detail is the
     domain.goodwill.GoodwillRefusalKind."""

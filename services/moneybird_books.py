@@ -61,6 +61,9 @@ class MoneybirdBooks:
         self._source_url = source_url
         self._clock = clock
 
+    def close(self) -> None:
+        self._client.close()
+
     def push(self, *, limit: int | None = None, progress: Callable[[str], None] = lambda _number: None) -> PushResult:
         """Book every document Moneybird does not hold yet (at most `limit`); `progress` is called
         with each number booked (an activity's heartbeat)."""
