@@ -33,7 +33,7 @@ class Mode(StrEnum):
 @dataclass(frozen=True)
 class Component:
     part: str
-    """payments, carrier, channel, histories."""
+    """payments, carrier, channel, books, histories."""
     name: str
     mode: Mode
     address: str = ""
@@ -59,7 +59,7 @@ def _reached_at(url: str) -> Mode:
 
 
 def components(settings: Settings) -> list[Component]:
-    return [*_payments(settings), _carrier(settings), *_channels(settings), _histories(settings)]
+    return [*_payments(settings), _carrier(settings), *_channels(settings), _books(settings), _histories(settings)]
 
 
 def _payments(settings: Settings) -> list[Component]:
@@ -104,6 +104,15 @@ def _channels(settings: Settings) -> list[Component]:
         else:
             found.append(Component("channel", spec.name, Mode.INBOUND))
     return found
+
+
+def _books(settings: Settings) -> Component:
+    if not settings.moneybird_enabled:
+        return Component("books", "moneybird", Mode.OFF, note="invoices and credit notes are not pushed")
+    url = settings.moneybird_api_url
+    if _reached_at(url) is Mode.SANDBOX:
+        return Component("books", "moneybird", Mode.SANDBOX, _host(url), "local Moneybird sandbox: nothing is booked")
+    return Component("books", "moneybird", Mode.CONNECTED, _host(url))
 
 
 def _histories(settings: Settings) -> Component:

@@ -84,7 +84,7 @@ class Supervisor:
             self.temporal = dev_server(settings, temporal_port)
             self.temporal.start(new_session=True)
         python = sys.executable
-        env = self._start_sendcloud_sandbox()
+        env = {**self._start_sendcloud_sandbox(), **self._start_moneybird_sandbox()}
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log", env)
         self._spawn(
             "api",
@@ -131,6 +131,35 @@ class Supervisor:
                 "sendcloud_public_key": env["OMS_SENDCLOUD_PUBLIC_KEY"],
                 "sendcloud_secret_key": env["OMS_SENDCLOUD_SECRET_KEY"],
                 "sendcloud_api_url": env["OMS_SENDCLOUD_API_URL"],
+            }
+        )
+        return env
+
+    def _start_moneybird_sandbox(self) -> dict[str, str]:
+        """Development without a Moneybird token: a local Moneybird (sandboxes/moneybird.py, a token
+        made up for this run) the worker pushes invoices and credit notes to. A real token (or
+        production) starts nothing: the engine books at Moneybird itself, if OMS_MONEYBIRD_ENABLED."""
+        s = self.settings
+        if s.env is Environment.PRODUCTION or not s.sandbox_enabled or s.moneybird_api_token:
+            return {}
+        port = free_port()
+        env = {
+            "OMS_MONEYBIRD_ENABLED": "true",
+            "OMS_MONEYBIRD_API_TOKEN": secrets.token_hex(24),
+            "OMS_MONEYBIRD_ADMINISTRATION_ID": "123456789012345678",
+            "OMS_MONEYBIRD_API_URL": f"http://127.0.0.1:{port}/api/v2",
+        }
+        print("starting the Moneybird sandbox ...", flush=True)
+        factory = "sandboxes.moneybird:create_app_from_environment"
+        args = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
+        self._spawn("moneybird", [*args, "--no-access-log"], "moneybird.log", env)
+        self._wait_for_port(port, "moneybird")
+        self.settings = s.model_copy(
+            update={
+                "moneybird_enabled": True,
+                "moneybird_api_token": env["OMS_MONEYBIRD_API_TOKEN"],
+                "moneybird_administration_id": env["OMS_MONEYBIRD_ADMINISTRATION_ID"],
+                "moneybird_api_url": env["OMS_MONEYBIRD_API_URL"],
             }
         )
         return env
@@ -186,7 +215,7 @@ class Supervisor:
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  metrics       {api}/metrics (staff token or OMS_METRICS_TOKEN)"
                 + (f", worker http://{s.worker_metrics_address}/metrics" if s.worker_metrics_address else ""),
-                f"  logs          {self.var_dir}/{{api,worker,temporal,sendcloud}}.log",
+                f"  logs          {self.var_dir}/{{api,worker,temporal,sendcloud,moneybird}}.log",
                 report(s),
                 "Press Ctrl-C to stop.",
             ]
