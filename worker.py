@@ -25,7 +25,6 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.books import BooksActivities
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
 from activities.channel_returns import ChannelReturnActivities, ReturnOpener
@@ -33,6 +32,7 @@ from activities.fulfilment import ShipmentActivities
 from activities.goodwill import GoodwillActivities
 from activities.inventory import InventoryActivities
 from activities.log_context import LogContext
+from activities.moneybird_push import MoneybirdActivities
 from activities.order_edits import OrderEditActivities
 from activities.orders import OrderActivities
 from activities.outboxes import OutboxActivities
@@ -66,10 +66,10 @@ from persistence.db import SessionFactory, create_db_engine, create_session_fact
 from persistence.master_data.catalogue import listing_lookup
 from persistence.master_data.channels import PolicyCache
 from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
-from services.books_schedule import ensure_moneybird_schedule
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.logs import configure_logging
+from services.moneybird_schedule import ensure_moneybird_schedule
 from services.returns import Returns
 from services.unit_of_work import units_on
 from services.waiting import wait_for
@@ -202,7 +202,7 @@ def build_parts(
     carrier = carrier or configured_carrier(settings)
     shipments = shipment_parts(session_factory, warehouse, carrier)
     return_labels = ReturnLabelActivities(session_factory, carrier)
-    books = BooksActivities(settings, session_factory)
+    moneybird = MoneybirdActivities(settings, session_factory)
     return WorkerParts(
         workflows=[
             OrderWorkflow,
@@ -236,7 +236,7 @@ def build_parts(
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,
-            books.push_to_moneybird,
+            moneybird.push_to_moneybird,
             goodwill.refund_goodwill,
             goodwill.credit_goodwill,
             goodwill.refuse_goodwill,

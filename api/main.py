@@ -18,7 +18,6 @@ from api.metrics import HttpMetrics, bind_route_ids, count_oversized
 from api.openapi import document_common_responses
 from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
-    books,
     catalogue,
     channels,
     codec,
@@ -29,6 +28,7 @@ from api.routes import (
     inventory,
     kpis,
     metrics,
+    moneybird,
     order_edits,
     orders,
     return_labels,
@@ -110,7 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         staff_actions,
         codec,
         metrics,
-        books,
+        moneybird,
     ):
         app.include_router(module.router)
     document_common_responses(app)

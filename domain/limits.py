@@ -86,9 +86,13 @@ DOCUMENT_ID = 260
 """The id of the invoice or credit note a number is issued to: derived from an order or return id
 (ORDER_ID, RETURN_ID) and a short suffix; persistence.guarded_writes.document_numbers refuses longer."""
 BOOKING_SYSTEM = 20
-"""An accounting system the books are pushed to (moneybird, exact)."""
-BOOKING_EXTERNAL_ID = 64
-"""The id an accounting system gave a booked document (Moneybird's: 18 digits; Exact's: a GUID)."""
+"""An accounting system the books are pushed to (services.books: "exact", "moneybird")."""
+BOOKING_KEY = 40
+"""What one booking of a day and currency is for (a channel, or a document number)."""
+BOOKING_EXTERNAL_ID = 100
+"""The accounting system's id of what was booked (an Exact EntryID GUID, a Moneybird id)."""
+BOOKING_REFERENCE = 60
+"""Our reference on the booking, found again at the accounting system (Exact YourRef)."""
 PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16

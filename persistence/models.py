@@ -557,21 +557,6 @@ class IssuedDocumentRecord(Base):
     __table_args__ = (UniqueConstraint("number", name="invoice_number_once"),)
 
 
-class AccountingBooking(Base):
-    """An invoice or credit note booked in an accounting system (Moneybird, Exact), once: the id the
-    system gave it. Written after the system answered, in a short transaction of its own; the push
-    looks the document up at the system by our number before posting, so a crash between the two
-    never books it twice."""
-
-    __tablename__ = "accounting_bookings"
-
-    system: Mapped[str] = mapped_column(String(limits.BOOKING_SYSTEM), primary_key=True)
-    document_number: Mapped[str] = mapped_column(String(limits.DOCUMENT_NUMBER), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(limits.STATUS))
-    external_id: Mapped[str] = mapped_column(String(limits.BOOKING_EXTERNAL_ID))
-    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class StoreCreditAccount(Base):
     """A customer's store credit at one shop, in one currency (domain.store_credit). Its row is the
     lock every write to the account's ledger takes first, so a spend is checked against entries no
@@ -945,3 +930,18 @@ class LoginThrottle(Base):
     window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccountingBooking(Base):
+    """An invoice or credit note booked in an accounting system (Moneybird, Exact), once: the id the
+    system gave it. Written after the system answered, in a short transaction of its own; the push
+    looks the document up at the system by our number before posting, so a crash between the two
+    never books it twice."""
+
+    __tablename__ = "accounting_bookings"
+
+    system: Mapped[str] = mapped_column(String(limits.BOOKING_SYSTEM), primary_key=True)
+    document_number: Mapped[str] = mapped_column(String(limits.DOCUMENT_NUMBER), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(limits.STATUS))
+    external_id: Mapped[str] = mapped_column(String(limits.BOOKING_EXTERNAL_ID))
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -17,15 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from contracts.books import MONEYBIRD, BookedDay, PushResult
 from contracts.invoices import IssuedDocument
+from contracts.moneybird import MONEYBIRD, BookedDay, PushResult
 from domain.invoicing import DocumentKind
 from domain.money import Money
 from integrations.accounting.moneybird import mapping
 from integrations.accounting.moneybird.client import MoneybirdClient
 from persistence.db import SessionFactory
-from persistence.guarded_writes.bookings import record_booking
-from persistence.read_model import bookings
+from persistence.guarded_writes.document_bookings import record_booking
+from persistence.read_model import document_bookings as bookings
 
 log = logging.getLogger("oms.books.moneybird")
 

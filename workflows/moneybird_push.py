@@ -1,5 +1,5 @@
 """MoneybirdPushWorkflow: one push of every invoice and credit note Moneybird does not hold yet,
-started daily by its Temporal Schedule (ops.books) and by an admin (POST /books/moneybird/push
+started daily by its Temporal Schedule (services.moneybird_schedule) and by an admin (POST /books/moneybird/push
 triggers the same schedule, so two pushes never run at once). A run retried or repeated books
 nothing twice (services.moneybird_books)."""
 
@@ -11,7 +11,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from contracts.books import Books, PushInput, PushResult
+    from contracts.moneybird import MoneybirdPush, PushInput, PushResult
 
 PUSH_TIMEOUT = timedelta(hours=3)
 """One run: at Moneybird's 150 requests per 5 minutes, a day of ~2,000 documents (two requests each)."""
@@ -27,7 +27,7 @@ class MoneybirdPushWorkflow:
     @workflow.run
     async def run(self, data: PushInput) -> PushResult:
         return await workflow.execute_activity_method(
-            Books.push_to_moneybird,
+            MoneybirdPush.push_to_moneybird,
             data,
             start_to_close_timeout=PUSH_TIMEOUT,
             heartbeat_timeout=PUSH_HEARTBEAT,

@@ -1,1 +1,1 @@
-"""Accounting systems the books are pushed to (Moneybird; Exact Online beside it)."""
+"""Accounting systems the books are pushed to (services.books)."""

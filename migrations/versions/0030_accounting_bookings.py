@@ -22,7 +22,7 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=20), primary_key=True),
         sa.Column("document_number", sa.String(length=32), primary_key=True),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("external_id", sa.String(length=64), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
         sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
     )
 

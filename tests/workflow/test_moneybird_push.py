@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from sqlalchemy import func, select
 
-from contracts.books import PushResult
 from contracts.documents import BuyerDetails
+from contracts.moneybird import PushResult
 from domain.invoicing import Item, amount_credit_note, invoice
 from domain.money import Money
 from domain.vat import DUTCH_RATES
@@ -19,7 +19,7 @@ from persistence.guarded_writes.invoices import record_document
 from persistence.models import AccountingBooking
 from sandboxes import moneybird as sandbox
 from sandboxes.server import serve
-from services.books_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_schedule
+from services.moneybird_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_schedule
 from tests.workflow.conftest import api_client, running_engine
 
 AT = datetime(2026, 12, 7, 9, tzinfo=UTC)

@@ -25,7 +25,7 @@ from temporalio.client import (
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
-from contracts.books import PushInput
+from contracts.moneybird import PushInput
 from workflows.moneybird_push import PUSH_TIMEOUT, MoneybirdPushWorkflow
 
 log = logging.getLogger("oms.books.schedule")

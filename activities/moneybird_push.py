@@ -9,8 +9,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from config import Settings
-from contracts.books import MONEYBIRD, Books, PushInput, PushResult
 from contracts.errors import ErrorType
+from contracts.moneybird import MONEYBIRD, MoneybirdPush, PushInput, PushResult
 from integrations.accounting.moneybird.client import MoneybirdAuthFailed, MoneybirdClient, MoneybirdRefused
 from integrations.accounting.moneybird.mapping import MappingError
 from persistence.db import SessionFactory
@@ -32,7 +32,7 @@ def moneybird_books(settings: Settings, session_factory: SessionFactory) -> Mone
     )
 
 
-class BooksActivities(Books):
+class MoneybirdActivities(MoneybirdPush):
     def __init__(self, settings: Settings, session_factory: SessionFactory) -> None:
         self._settings = settings
         self._sessions = session_factory

@@ -51,8 +51,8 @@ class PushInput:
     """At most this many documents in one run (None: all)."""
 
 
-class Books:
-    """The books activities (activities.books implements them)."""
+class MoneybirdPush:
+    """The Moneybird push activity (activities.moneybird_push implements it)."""
 
     @activity.defn
     def push_to_moneybird(self, data: PushInput) -> PushResult:

@@ -1,6 +1,6 @@
 """The books (admins): push the invoices and credit notes Moneybird does not hold yet, now.
 
-The push is the daily schedule's (ops.books), triggered: it runs in the worker, never in the API's
+The push is the daily schedule's (services.moneybird_schedule), triggered: it runs in the worker, never in the API's
 request, and never beside another push (a trigger during a run is buffered until that run ends)."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from api.deps import StateDep, require
 from api.errors import http_error
 from domain.staff import Permission, StaffMember
-from services.books_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_schedule
 from services.gateway import EngineUnavailable
+from services.moneybird_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_schedule
 
 router = APIRouter(prefix="/books", tags=["books"])
 
