@@ -39,10 +39,10 @@ OUTSIDE_SERVICE_URLS = (
     "amazon_lwa_url",
     "shopify_shop_url",
     "woocommerce_url",
+    "moneybird_api_url",
     "stripe_api_base",
     "mollie_api_url",
     "sendcloud_api_url",
-    "moneybird_api_url",
 )
 GATEWAYS = ("stripe", "mollie")
 
@@ -280,21 +280,6 @@ class Settings(BaseSettings):
     sendcloud_return_option: str = "postnl:return"
     """The shipping option code of return labels (Returns API)."""
 
-    # -- the books: Moneybird -------------------------------------------------------------------------
-    moneybird_enabled: bool = False
-    """Push every issued invoice and credit note to Moneybird (daily, and POST /books/moneybird/push)."""
-    moneybird_api_token: str = ""
-    """A Moneybird API token (personal token or OAuth access token) with the sales invoices scope."""
-    moneybird_administration_id: str = ""
-    """The administration the documents are booked in (GET /api/v2/administrations.json lists them)."""
-    moneybird_api_url: str = "https://moneybird.com/api/v2"
-    """Moneybird API v2 base URL; `make run` points it at the local sandbox (sandboxes/moneybird.py)."""
-    moneybird_tax_rate_ids: dict[str, str] = Field(default_factory=dict)
-    """Moneybird tax rate id per VAT category, e.g. {"standard": "…", "reverse_charge": "…"} (JSON);
-    a category not named is matched by percentage among the administration's sales tax rates."""
-    moneybird_ledger_account_id: str = ""
-    """The revenue ledger account documents are booked on; empty: the administration's first revenue account."""
-
     # -- histories: payload encryption -------------------------------------------------------------
     payload_keys: str = DEV_PAYLOAD_KEYS
     """The keys that encrypt Temporal payloads (AES-256-GCM), `id:base64-of-32-bytes` comma-separated;
@@ -357,6 +342,21 @@ class Settings(BaseSettings):
     metrics_token: str = ""
     """The bearer token Prometheus sends to GET /metrics (its scrape config's `authorization`);
     the staff token is accepted too. Empty: only the staff token reads the metrics."""
+
+    # -- the books: Moneybird -------------------------------------------------------------------------
+    moneybird_enabled: bool = False
+    """Push every issued invoice and credit note to Moneybird (daily, and POST /books/moneybird/push)."""
+    moneybird_api_token: str = ""
+    """A Moneybird API token (personal token or OAuth access token) with the sales invoices scope."""
+    moneybird_administration_id: str = ""
+    """The administration the documents are booked in (GET /api/v2/administrations.json lists them)."""
+    moneybird_api_url: str = "https://moneybird.com/api/v2"
+    """Moneybird API v2 base URL; `make run` points it at the local sandbox (sandboxes/moneybird.py)."""
+    moneybird_tax_rate_ids: dict[str, str] = Field(default_factory=dict)
+    """Moneybird tax rate id per VAT category, e.g. {"standard": "…", "reverse_charge": "…"} (JSON);
+    a category not named is matched by percentage among the administration's sales tax rates."""
+    moneybird_ledger_account_id: str = ""
+    """The revenue ledger account documents are booked on; empty: the administration's first revenue account."""
 
 
 def production_refusal(settings: Settings) -> str | None:

@@ -209,9 +209,9 @@ def build_parts(
             ReturnWorkflow,
             StockFeedWorkflow,
             ChannelPullWorkflow,
+            MoneybirdPushWorkflow,
             GoodwillWorkflow,
             StoreCreditExpiryWorkflow,
-            MoneybirdPushWorkflow,
             *shipments.workflows,
         ],
         activities=[
@@ -233,10 +233,10 @@ def build_parts(
             returns.refund_return,
             return_labels.create_return_label,
             return_labels.cancel_return_label,
+            moneybird.push_to_moneybird,
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,
-            moneybird.push_to_moneybird,
             goodwill.refund_goodwill,
             goodwill.credit_goodwill,
             goodwill.refuse_goodwill,
@@ -356,10 +356,10 @@ async def wait_until_ready(
     async def prepare() -> None:
         await ensure_search_attributes(client, settings.temporal_namespace)
         if not locations_only:
+            await ensure_moneybird_schedule(client, settings)
             await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
             await ensure_pull_schedules(client, settings, channels.sources)
             await ensure_expiry_schedule(client, settings)
-            await ensure_moneybird_schedule(client, settings)
 
     await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)
     await wait_for(
