@@ -13,13 +13,24 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from temporalio.exceptions import ApplicationError
 
+from activities.moneybird_push import MoneybirdActivities
+from config import load_settings
 from contracts.documents import BuyerDetails
+from contracts.errors import ErrorType
 from contracts.invoices import IssuedDocument
+from contracts.moneybird import PushInput
 from domain.invoicing import DocumentKind, Item, amount_credit_note, credit_note, invoice
 from domain.money import Money
 from domain.vat import DUTCH_RATES
-from integrations.accounting.moneybird.client import MoneybirdAuthFailed, MoneybirdClient
+from integrations.accounting.moneybird.client import (
+    MoneybirdAuthFailed,
+    MoneybirdClient,
+    MoneybirdRefused,
+    MoneybirdUnavailable,
+)
+from integrations.accounting.moneybird.mapping import MappingError
 from persistence.guarded_writes.invoices import record_document
 from persistence.models import AccountingBooking
 from sandboxes import moneybird as sandbox
@@ -210,3 +221,48 @@ def test_the_push_takes_at_most_its_limit(database, moneybird):
     assert (part.booked, part.left) == (4, 2)
     rest = _books(database, moneybird).push()
     assert (rest.booked, rest.left) == (2, 0) and _posts(moneybird) == 6
+
+
+def test_an_outage_books_nothing_and_the_next_run_books_everything(database, moneybird):
+    _issue(database)
+    httpx.post(f"{moneybird}/_sandbox/outage", json={"on": True}).raise_for_status()
+    with pytest.raises(MoneybirdUnavailable, match="503"):
+        _books(database, moneybird).push()
+    assert _bookings(database) == 0
+    httpx.post(f"{moneybird}/_sandbox/outage", json={"on": False}).raise_for_status()
+    assert _books(database, moneybird).push().booked == 6 and _posts(moneybird) == 6
+
+
+def test_moneybird_refusals_come_with_its_words(moneybird):
+    client = _client(moneybird)
+    body = {"contact_id": "1", "reference": "INV-X", "details_attributes": [{"price": "1.00"}]}
+    with pytest.raises(MoneybirdRefused, match="contact_id: does not exist"):
+        client.create_external_sales_invoice(body)
+    assert client.external_sales_invoice("404404") is None
+    assert client.contact_by_customer_id("nobody") is None
+
+
+def test_a_ledger_account_that_is_not_revenue_stops_the_push_before_anything_is_posted(database, moneybird):
+    _issue(database)
+    books = MoneybirdBooks(database.session_factory, _client(moneybird), ledger_account_id="454000000000000003")
+    with pytest.raises(MappingError, match="OMS_MONEYBIRD_LEDGER_ACCOUNT_ID"):
+        books.push()
+    assert _posts(moneybird) == 0 and _bookings(database) == 0
+
+
+def test_the_activity_does_not_retry_a_refused_token(database, moneybird):
+    _issue(database)
+    settings = load_settings(
+        _env_file=None,
+        database_url=database.url,
+        moneybird_enabled=True,
+        moneybird_api_token="not-the-token",
+        moneybird_administration_id=sandbox.ADMINISTRATION_ID,
+        moneybird_api_url=f"{moneybird}/api/v2",
+    )
+    with pytest.raises(ApplicationError) as refused:
+        MoneybirdActivities(settings, database.session_factory).push_to_moneybird(PushInput())
+    assert refused.value.non_retryable and refused.value.type == ErrorType.BOOKS_REFUSED
+    assert "OMS_MONEYBIRD_API_TOKEN" in refused.value.message
+    off = settings.model_copy(update={"moneybird_enabled": False})
+    assert MoneybirdActivities(off, database.session_factory).push_to_moneybird(PushInput()).booked == 0
