@@ -69,7 +69,7 @@ class MoneybirdBooks:
         with each number booked (an activity's heartbeat)."""
         with self._sessions() as session:
             documents = bookings.not_booked(session, self.system, limit)
-            left = 0 if limit is None else len(bookings.not_booked(session, self.system)) - len(documents)
+            left = 0 if limit is None else bookings.not_booked_count(session, self.system) - len(documents)
         if not documents:
             return PushResult(self.system, left=left, rate_limited_seconds=self._client.waited)
         accounts = _Accounts(

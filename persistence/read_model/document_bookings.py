@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import Session
 
 from contracts.invoices import IssuedDocument
@@ -22,18 +22,25 @@ class Booking:
     booked_at: datetime
 
 
-def not_booked(session: Session, system: str, limit: int | None = None) -> list[IssuedDocument]:
-    """Issued documents `system` does not hold yet, oldest first (invoices before the credit notes
-    that correct them)."""
-    query = (
+def _not_booked(system: str) -> Select[IssuedDocumentRecord]:
+    return (
         select(IssuedDocumentRecord)
         .outerjoin(
             AccountingBooking,
             and_(AccountingBooking.system == system, AccountingBooking.document_number == IssuedDocumentRecord.number),
         )
         .where(AccountingBooking.document_number.is_(None))
-        .order_by(IssuedDocumentRecord.issued_at, IssuedDocumentRecord.number)
     )
+
+
+def not_booked_count(session: Session, system: str) -> int:
+    return int(session.scalar(select(func.count()).select_from(_not_booked(system).subquery())) or 0)
+
+
+def not_booked(session: Session, system: str, limit: int | None = None) -> list[IssuedDocument]:
+    """Issued documents `system` does not hold yet, oldest first (invoices before the credit notes
+    that correct them)."""
+    query = _not_booked(system).order_by(IssuedDocumentRecord.issued_at, IssuedDocumentRecord.number)
     if limit is not None:
         query = query.limit(limit)
     return [issued_document(row) for row in session.scalars(query)]
