@@ -21,6 +21,7 @@ from services.moneybird_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_
 router = APIRouter(prefix="/books", tags=["books"])
 
 Admins = Annotated[StaffMember, Depends(require(Permission.SETTINGS))]
+_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
 class PushTriggered(BaseModel):
@@ -32,7 +33,10 @@ class PushTriggered(BaseModel):
     "/moneybird/push",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=PushTriggered,
-    responses={409: {"description": "Moneybird is not enabled (OMS_MONEYBIRD_ENABLED)"}},
+    responses={
+        409: {"description": "Moneybird is not enabled (OMS_MONEYBIRD_ENABLED)", "content": _PROBLEM},
+        503: {"description": "the workflow engine (Temporal) is unreachable; retry later", "content": _PROBLEM},
+    },
 )
 async def push_to_moneybird(_: Admins, state: StateDep) -> Any:
     settings = state.settings
