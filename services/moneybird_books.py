@@ -14,7 +14,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from contracts.invoices import IssuedDocument
@@ -50,15 +50,18 @@ class MoneybirdBooks:
         tax_rate_ids: dict[str, str] | None = None,
         ledger_account_id: str = "",
         source_url: str = "",
+        zone: tzinfo = UTC,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """`source_url`: where a booked document links back to (`{number}` is filled in), e.g. the
-        engine's public address; empty: no link."""
+        engine's public address; empty: no link. `zone`: the books' time zone, whose day a document
+        is dated (UTC by default: the day `read_model.invoices.issued_between` counts it in)."""
         self._sessions = session_factory
         self._client = client
         self._named_rates = dict(tax_rate_ids or {})
         self._ledger_account_id = ledger_account_id
         self._source_url = source_url
+        self._zone = zone
         self._clock = clock
 
     def close(self) -> None:
@@ -79,7 +82,7 @@ class MoneybirdBooks:
         booked = found = paid = 0
         by_day: dict[date, list[IssuedDocument]] = defaultdict(list)
         for document in documents:
-            by_day[mapping.booking_day(document)].append(document)
+            by_day[mapping.booking_day(document, self._zone)].append(document)
         for day, todays in sorted(by_day.items()):
             held = {str(each.get("reference")): each for each in self._client.external_sales_invoices(day, day)}
             for document in todays:
@@ -92,6 +95,7 @@ class MoneybirdBooks:
                             accounts.rates,
                             accounts.ledger_account_id,
                             self._source_url.replace("{number}", document.number),
+                            self._zone,
                         )
                     )
                     booked += 1
@@ -119,7 +123,7 @@ class MoneybirdBooks:
         unpaid = mapping.money_of(invoice, "total_unpaid")
         if unpaid.amount_minor == 0:
             return 0
-        self._client.add_payment(str(invoice["id"]), mapping.payment_body(document, unpaid))
+        self._client.add_payment(str(invoice["id"]), mapping.payment_body(document, unpaid, self._zone))
         return 1
 
     def _record(self, document: IssuedDocument, external_id: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -68,3 +69,19 @@ def test_a_credit_note_is_booked_negative_on_its_utc_day():
         {"company_name": "webshop customers (OMS)", "customer_id": "oms-webshop"},
     )
     assert mapping.payment_body(issued, Money(-1794, "EUR"))["price"] == "-17.94"
+
+
+def test_a_document_is_dated_by_the_books_time_zone_when_one_is_named():
+    late = IssuedDocument(
+        "inv:1",
+        "INV-2026-000009",
+        "order-1",
+        "webshop",
+        AT,
+        invoice([Item("Mug", "standard", Money(1299, "EUR"))], Money.zero("EUR"), DUTCH_RATES),
+        BUYER,
+    )
+    assert mapping.booking_day(late).isoformat() == "2026-12-07"  # 23:59 UTC
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    body = mapping.invoice_body(late, "c1", mapping.tax_rates(RATES, {}), "ledger", zone=amsterdam)
+    assert body["date"] == "2026-12-08" == mapping.payment_body(late, Money(1299, "EUR"), amsterdam)["payment_date"]

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -42,9 +42,10 @@ def decimal_amount(amount: Money) -> str:
     return str(Decimal(amount.amount_minor).scaleb(-exponent).quantize(Decimal(1).scaleb(-exponent)))
 
 
-def booking_day(document: IssuedDocument) -> date:
-    """The invoice date at Moneybird: the UTC day it was issued (the day the journal counts it in)."""
-    return document.issued_at.date()
+def booking_day(document: IssuedDocument, zone: tzinfo = UTC) -> date:
+    """The invoice date at Moneybird: the day it was issued in the books' time zone (UTC unless the
+    caller names one), the day the journal counts it in."""
+    return document.issued_at.astimezone(zone).date()
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,12 @@ def _rate_words(total: RateTotal) -> str:
 
 
 def invoice_body(
-    document: IssuedDocument, contact_id: str, rates: TaxRates, ledger_account_id: str, source_url: str = ""
+    document: IssuedDocument,
+    contact_id: str,
+    rates: TaxRates,
+    ledger_account_id: str,
+    source_url: str = "",
+    zone: tzinfo = UTC,
 ) -> dict[str, Any]:
     """The `external_sales_invoice` to POST for this document."""
     vat = document.document
@@ -150,7 +156,7 @@ def invoice_body(
         }
         for total in vat.rate_totals
     ]
-    day = booking_day(document).isoformat()
+    day = booking_day(document, zone).isoformat()
     body: dict[str, Any] = {
         "contact_id": contact_id,
         "reference": document.number,
@@ -166,11 +172,11 @@ def invoice_body(
     return body
 
 
-def payment_body(document: IssuedDocument, unpaid: Money) -> dict[str, Any]:
+def payment_body(document: IssuedDocument, unpaid: Money, zone: tzinfo = UTC) -> dict[str, Any]:
     """The money already collected (an invoice) or paid back (a credit note: negative), on the day
     the document was issued."""
     return {
-        "payment_date": booking_day(document).isoformat(),
+        "payment_date": booking_day(document, zone).isoformat(),
         "price": decimal_amount(unpaid),
         "transaction_identifier": document.number,
     }
