@@ -110,6 +110,21 @@ class Settings(BaseSettings):
     stock_feed_window: Duration = DEFAULT_FEED_WINDOW
     """How long one stock-feed activity runs passes, each as soon as something waits, before it
     hands back to its workflow: one Temporal activity per window, busy or idle."""
+    event_delivery_window: Duration = DEFAULT_FEED_WINDOW
+    """How long one event-delivery activity runs passes (fan-out, then POSTs to subscribers) before
+    it hands back to its workflow, like the stock feed's window."""
+    event_http_timeout: Duration = timedelta(seconds=10)
+    """How long one POST to a subscriber may take (connect and answer) before it counts as failed."""
+    event_retry_window: Duration = timedelta(days=3)
+    """How long a failing delivery is retried (exponential backoff with jitter) before its
+    subscription is disabled with a notice; its pending deliveries stay for replay."""
+    event_retry_first: Duration = timedelta(seconds=5)
+    """The first retry's delay; each later one doubles it (with jitter), up to 6 hours."""
+    event_endpoint_concurrency: int = Field(default=4, ge=1, le=64)
+    """POSTs in flight at once to one subscription: one slow endpoint never takes every slot."""
+    event_allow_http: bool | None = None
+    """Subscriptions may use plain http:// endpoints (development, tests); default: outside
+    production only. Production sends events over https:// only."""
     order_history_limit: int = Field(default=10_000, ge=10, le=40_000)
     """Events in an order's workflow history after which a long wait (a backorder) continues as a
     new run with the order's state carried, far below Temporal's 51,200-event limit."""
@@ -187,11 +202,20 @@ class Settings(BaseSettings):
             raise ValueError("OMS_RETURN_EXPIRY must be a positive duration")
         if self.payment_link_expiry <= timedelta(0):
             raise ValueError("OMS_PAYMENT_LINK_EXPIRY must be a positive duration")
+        for name in ("event_http_timeout", "event_retry_window", "event_retry_first"):
+            if getattr(self, name) <= timedelta(0):
+                raise ValueError(f"OMS_{name.upper()} must be a positive duration")
         return self
 
     @property
     def sandbox_enabled(self) -> bool:
         return self.sandbox if self.sandbox is not None else self.env is not Environment.PRODUCTION
+
+    @property
+    def event_http_allowed(self) -> bool:
+        if self.event_allow_http is not None:
+            return self.event_allow_http
+        return self.env is not Environment.PRODUCTION
 
     @property
     def resolved_database_url(self) -> str:

@@ -28,6 +28,7 @@ from temporalio.worker import Worker
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
 from activities.channel_returns import ChannelReturnActivities, ReturnOpener
+from activities.event_delivery import DeliveryPolicy, EventDeliveryActivities
 from activities.fulfilment import ShipmentActivities
 from activities.goodwill import GoodwillActivities
 from activities.inventory import InventoryActivities
@@ -46,6 +47,7 @@ from activities.stock_feed import StockFeedActivities
 from activities.store_credit import StoreCreditActivities
 from config import DEFAULT_FEED_WINDOW, Settings, startup_settings
 from contracts.channels import StockFeedInput
+from contracts.events import EventDeliveryInput
 from domain.order import CHANNELS
 from integrations.carriers import sendcloud
 from integrations.carriers.base import Carrier
@@ -74,6 +76,7 @@ from services.returns import Returns
 from services.unit_of_work import units_on
 from services.waiting import wait_for
 from workflows.channel_pull import ChannelPullWorkflow
+from workflows.event_delivery import EventDeliveryWorkflow
 from workflows.goodwill import GoodwillWorkflow
 from workflows.moneybird_push import MoneybirdPushWorkflow
 from workflows.order import OrderWorkflow
@@ -199,6 +202,7 @@ def build_parts(
     notices = ShipmentNoticeActivities(session_factory, channels.confirmers)
     cancellations = CancellationNoticeActivities(session_factory, channels.cancellers)
     outboxes = OutboxActivities(stock_feed, notices, cancellations, session_factory)
+    events = EventDeliveryActivities(session_factory, delivery_policy(settings))
     carrier = carrier or configured_carrier(settings)
     shipments = shipment_parts(session_factory, warehouse, carrier)
     return_labels = ReturnLabelActivities(session_factory, carrier)
@@ -208,6 +212,7 @@ def build_parts(
             OrderWorkflow,
             ReturnWorkflow,
             StockFeedWorkflow,
+            EventDeliveryWorkflow,
             ChannelPullWorkflow,
             MoneybirdPushWorkflow,
             GoodwillWorkflow,
@@ -249,6 +254,7 @@ def build_parts(
             payment_links.check_payment_link,
             payment_links.close_payment_link,
             outboxes.deliver_outboxes,
+            events.deliver_events,
             pulls.pull_channel_orders,
             channel_returns.pull_channel_returns,
             channel_returns.handle_channel_return,
@@ -334,6 +340,32 @@ async def start_stock_feed(client: Client, task_queue: str, window: timedelta = 
     )
 
 
+def delivery_policy(settings: Settings) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        timeout=settings.event_http_timeout,
+        first_retry=settings.event_retry_first,
+        window=settings.event_retry_window,
+        concurrency=settings.event_endpoint_concurrency,
+    )
+
+
+def event_delivery_workflow_id(task_queue: str) -> str:
+    return f"event-delivery-{task_queue}"
+
+
+async def start_event_delivery(client: Client, task_queue: str, window: timedelta = DEFAULT_FEED_WINDOW) -> None:
+    """The one event-delivery workflow of this task queue, like the stock feed's; a second worker
+    finds it already running. `window`: how long each activity runs passes (OMS_EVENT_DELIVERY_WINDOW)."""
+    await client.start_workflow(
+        EventDeliveryWorkflow.run,
+        EventDeliveryInput(window_seconds=window.total_seconds()),
+        id=event_delivery_workflow_id(task_queue),
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        static_summary="delivers outbound events to subscribed systems (Standard Webhooks)",
+    )
+
+
 def _database_answers(engine: Engine) -> None:
     with engine.connect() as connection:
         connection.execute(text("SELECT 1"))
@@ -358,6 +390,7 @@ async def wait_until_ready(
         if not locations_only:
             await ensure_moneybird_schedule(client, settings)
             await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
+            await start_event_delivery(client, settings.task_queue, settings.event_delivery_window)
             await ensure_pull_schedules(client, settings, channels.sources)
             await ensure_expiry_schedule(client, settings)
 

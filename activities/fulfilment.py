@@ -22,12 +22,14 @@ from contracts.shipments import (
     ShipmentStepRequest,
 )
 from domain.fulfilment import DONE_STATUS, ShipmentKind, ShipmentStatus, Step, picked_lines, shortfall
+from domain.outbound_events import EventType
 from domain.status import OrderStatus
 from integrations.carriers.base import Carrier
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence.db import SessionFactory
 from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
+from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
 from persistence.read_model import escalations, labels
@@ -238,6 +240,15 @@ class ShipmentActivities(Shipments):
             order_store.add_event(
                 session, data.order_id, "shipped", f"{dispatch.carrier} {dispatch.tracking_number}{_by(data)}", at
             )
+            shipped = {
+                "order_id": data.order_id,
+                "shipment_id": record.shipment_id,
+                "location_id": record.location_id,
+                "carrier": dispatch.carrier,
+                "tracking_number": dispatch.tracking_number,
+                "lines": [{"sku": sku, "quantity": n} for sku, n in sorted(record.lines.items())],
+            }
+            emit(session, EventType.SHIPMENT_SHIPPED, shipped, ordering_key=data.order_id, at=at)
         elif step is Step.READY:
             record.ready_at = at
             order_store.add_event(session, data.order_id, "ready_for_pickup", f"{data.shipment_id}{_by(data)}", at)

@@ -100,6 +100,17 @@ LEDGER_REASON = 200
 WRITE_OFF_SOURCE = 16
 """Where a write-off came from: "return" or "held"."""
 EVENT_KIND = 40
+OUTBOUND_EVENT_ID = 40
+"""An outbound event's id, evt_ and 32 hex digits (the webhook-id consumers dedupe on)."""
+OUTBOUND_EVENT_TYPE = 40
+SUBSCRIPTION_ID = 40
+"""sub_ and 32 hex digits."""
+SUBSCRIPTION_URL = 2000
+"""An endpoint URL a subscriber gives us."""
+SUBSCRIPTION_SECRET = 100
+"""whsec_ and the base64 of 32 random bytes."""
+DELIVERY_STATE = 16
+HTTP_STATUS_MAX = 599
 CARRIER_EVENT_ID = 300
 """A carrier's id for one report about a parcel (Sendcloud's: parcel id, status id and time; a
 person's: the shipment id and the time)."""

@@ -945,3 +945,91 @@ class AccountingBooking(Base):
     kind: Mapped[str] = mapped_column(String(limits.STATUS))
     external_id: Mapped[str] = mapped_column(String(limits.BOOKING_EXTERNAL_ID))
     booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboundEvent(Base):
+    """An event for other systems (domain.outbound_events), written in the transaction of the change
+    it tells of: a rolled-back change leaves none. The event-delivery workflow fans each out to the
+    subscriptions that want it (`fanned_out_at`), so writing one costs the change a single insert."""
+
+    __tablename__ = "outbound_events"
+
+    seq: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    """The order events are delivered in, per ordering key."""
+    event_id: Mapped[str] = mapped_column(String(limits.OUTBOUND_EVENT_ID), unique=True)
+    type: Mapped[str] = mapped_column(String(limits.OUTBOUND_EVENT_TYPE))
+    ordering_key: Mapped[str] = mapped_column(String(limits.ORDER_ID))
+    """The order id (a SKU for stock.changed): a subscriber gets one key's events in order."""
+    data: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    fanned_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        Index("ix_outbound_events_fan_out", "fanned_out_at", "seq"),
+        Index("ix_outbound_events_occurred", "occurred_at"),
+    )
+
+
+class EventSubscription(Base):
+    """An endpoint that receives events, signed with its own secret (Standard Webhooks). The secret
+    is kept as given out (it signs every delivery) and shown only at creation and on rotation."""
+
+    __tablename__ = "event_subscriptions"
+
+    subscription_id: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_ID), primary_key=True)
+    url: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_URL))
+    secret: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_SECRET))
+    event_types: Mapped[list[str] | None] = mapped_column(JSONDocument, nullable=True)
+    """The types it receives; None: every type."""
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EventDelivery(Base):
+    """One event owed to one subscription: pending until the endpoint answers 2xx. Per subscription
+    and ordering key only the earliest pending one is sent, so a key's events arrive in order."""
+
+    __tablename__ = "event_deliveries"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    subscription_id: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_ID))
+    event_seq: Mapped[int] = mapped_column(BigInteger)
+    event_id: Mapped[str] = mapped_column(String(limits.OUTBOUND_EVENT_ID))
+    ordering_key: Mapped[str] = mapped_column(String(limits.ORDER_ID))
+    state: Mapped[str] = mapped_column(String(limits.DELIVERY_STATE), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the current run of failures began: the retry window counts from here."""
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_seq", name="event_delivered_once_per_subscription"),
+        Index("ix_event_deliveries_pending", "subscription_id", "state", "ordering_key", "event_seq"),
+        Index("ix_event_deliveries_due", "state", "next_attempt_at"),
+    )
+
+
+class EventDeliveryAttempt(Base):
+    """Every POST of an event to a subscriber: the delivery log people read on the settings screen."""
+
+    __tablename__ = "event_delivery_attempts"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(BigInteger)
+    subscription_id: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_ID))
+    event_id: Mapped[str] = mapped_column(String(limits.OUTBOUND_EVENT_ID))
+    event_type: Mapped[str] = mapped_column(String(limits.OUTBOUND_EVENT_TYPE))
+    attempt: Mapped[int] = mapped_column(Integer)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    response_ms: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_event_delivery_attempts_subscription", "subscription_id", "id"),)

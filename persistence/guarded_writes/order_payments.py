@@ -12,8 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from domain.money import Money
+from domain.outbound_events import EventType, money
 from domain.payments import PaymentPurpose
 from domain.refund_spread import PaymentLeft, refundable, spread_refund
+from persistence.guarded_writes.events_outbox import emit
 from persistence.models import PaymentRecord
 
 
@@ -95,7 +97,25 @@ def take_refunds(session: Session, draws: Sequence[RefundDraw], at: datetime) ->
         payment.refunded_minor += draw.amount.amount_minor
         payment.updated_at = at
         taken.append((payment, draw.amount))
+    _emit_refund(session, taken, at)
     return taken
+
+
+def _emit_refund(session: Session, taken: Sequence[tuple[PaymentRecord, Money]], at: datetime) -> None:
+    """refund.issued for what went back through our gateway, with each payment's part."""
+    if not taken or not sum(amount.amount_minor for _, amount in taken):
+        return
+    order_id, currency = taken[0][0].order_id, taken[0][1].currency
+    data = {
+        "order_id": order_id,
+        "amount": money(sum(amount.amount_minor for _, amount in taken), currency),
+        "payments": [
+            {"payment_id": payment.payment_id, "amount": money(amount.amount_minor, amount.currency)}
+            for payment, amount in taken
+        ],
+        "source": "gateway",
+    }
+    emit(session, EventType.REFUND_ISSUED, data, ordering_key=order_id, at=at)
 
 
 def difference_payment(session: Session, return_id: str) -> PaymentRecord | None:

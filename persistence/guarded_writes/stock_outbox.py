@@ -1,6 +1,7 @@
 """Every transaction that moves stock also writes an outbox row for each SKU it touched, in that
 same transaction: the ledger writer notes it, so no caller can forget. The stock-feed workflow
-turns the rows into per-channel available-to-promise at delivery."""
+turns the rows into per-channel available-to-promise at delivery; a stock.changed event for
+subscribers (persistence.guarded_writes.events_outbox) is written beside it."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import event, insert, select
 from sqlalchemy.orm import Session
 
 from domain.channels import ChannelPolicy, available_to_promise
+from domain.outbound_events import EventType
 from persistence.db import SessionFactory
+from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.guarded_commit import INSERT_OUTBOX, batch
 from persistence.master_data.channels import all_policies
 from persistence.models import StockLevel, StockOutbox, utcnow
@@ -31,6 +34,9 @@ def note_stock_change(session: Session, sku: str) -> None:
             pending.inserts.append((INSERT_OUTBOX, (sku, utcnow())))
         else:
             session.connection().execute(_INSERT_OUTBOX, {"sku": sku})
+        # stock.changed for subscribers: its per-channel ATP is read from committed stock when the
+        # event-delivery workflow fans it out (and several changes of a SKU waiting then go as one).
+        emit(session, EventType.STOCK_CHANGED, {"sku": sku}, ordering_key=sku, at=utcnow())
 
 
 def atp_by_sku(

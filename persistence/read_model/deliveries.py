@@ -22,6 +22,8 @@ from domain.carrier_events import (
     order_delivered_at,
 )
 from domain.fulfilment import ShipmentKind, ShipmentStatus
+from domain.outbound_events import EventType
+from persistence.guarded_writes.events_outbox import emit
 from persistence.models import CarrierEventRecord, OrderRecord, ShipmentRecord
 from persistence.read_model.orders import add_event
 
@@ -108,6 +110,12 @@ def _apply(session: Session, event: CarrierEvent, shipment: ShipmentRecord, at: 
             if moved_to is ShipmentStatus.DELIVERED:
                 shipped = shipment.shipped_at
                 shipment.delivered_at = max(at, shipped) if shipped is not None else at
+                delivered = {
+                    "order_id": shipment.order_id,
+                    "shipment_id": shipment.shipment_id,
+                    "delivered_at": shipment.delivered_at.isoformat(),
+                }
+                emit(session, EventType.SHIPMENT_DELIVERED, delivered, ordering_key=shipment.order_id, at=at)
             add_event(session, shipment.order_id, f"shipment_{moved_to.value.lower()}", where, at)
             return Outcome.MOVED
     add_event(session, shipment.order_id, "carrier_event", f"{where}; {outcome.value.replace('_', ' ')}", at)

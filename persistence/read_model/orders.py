@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session, selectinload
 from domain import limits
 from domain.lookup import email_key, postcode_key
 from domain.order import Order
+from domain.outbound_events import EventType, money
 from domain.status import OrderStatus
+from persistence.guarded_writes.events_outbox import emit
 from persistence.models import OrderEvent, OrderLineRecord, OrderRecord, utcnow
 
 
@@ -44,6 +46,7 @@ def record_order(session: Session, order: Order, received_at: datetime) -> bool:
         f"from {order.channel} as {order.reference or order.external_id}",
         received_at,
     )
+    _emit_created(session, order, OrderStatus.RECEIVED, received_at)
     return True
 
 
@@ -78,7 +81,34 @@ def record_placeholder(session: Session, order: Order, received_at: datetime, ho
     )
     add_event(session, order.order_id, "received", f"from {order.channel} as {order.external_id}", received_at)
     add_event(session, order.order_id, f"status:{OrderStatus.ON_HOLD.value}", hold_reason, received_at)
+    _emit_created(session, order, OrderStatus.ON_HOLD, received_at)
+    _emit_held(session, order.order_id, hold_reason, received_at)
     return True
+
+
+def _emit_created(session: Session, order: Order, status: OrderStatus, at: datetime) -> None:
+    """order.created: ids, status, the total and the lines by SKU (no names, e-mail or address)."""
+    data = {
+        "order_id": order.order_id,
+        "channel": order.channel,
+        "external_id": order.external_id,
+        "status": status.value,
+        "total": money(order.total.amount_minor, order.currency),
+        "lines": [
+            {
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": money(line.unit_price.amount_minor, order.currency),
+            }
+            for line in order.lines
+        ],
+    }
+    emit(session, EventType.ORDER_CREATED, data, ordering_key=order.order_id, at=at)
+
+
+def _emit_held(session: Session, order_id: str, hold_reason: str | None, at: datetime) -> None:
+    data = {"order_id": order_id, "hold_reason": hold_reason or ""}
+    emit(session, EventType.ORDER_HELD, data, ordering_key=order_id, at=at)
 
 
 def _order_fields(order: Order) -> dict[str, Any]:
@@ -151,12 +181,20 @@ def set_status(
     statement = update(OrderRecord).where(OrderRecord.order_id == order_id)
     if only_from is not None:
         statement = statement.where(OrderRecord.status == only_from.value)
+        was: str | None = only_from.value
+    else:  # for order.status_changed's "from": one look-up by key, no load
+        was = session.scalar(select(OrderRecord.status).where(OrderRecord.order_id == order_id))
     result = session.execute(statement.values(**values), execution_options={"synchronize_session": False})
     if result.rowcount != 1:  # type: ignore[attr-defined]
         if only_from is not None:
             return False
         raise LookupError(f"order {order_id} is not recorded")
     add_event(session, order_id, f"status:{status.value}", detail or (hold_reason or ""), at)
+    if was != status.value:
+        data = {"order_id": order_id, "from": was, "to": status.value}
+        emit(session, EventType.ORDER_STATUS_CHANGED, data, ordering_key=order_id, at=at)
+    if status is OrderStatus.ON_HOLD:
+        _emit_held(session, order_id, hold_reason, at)
     return True
 
 

@@ -20,6 +20,7 @@ from domain.allocation import refund_for_units
 from domain.exchanges import ExchangeRefused, ExchangeResolution, price_replacement
 from domain.money import Money
 from domain.order import Order
+from domain.outbound_events import EventType
 from domain.payments import order_payment_id
 from domain.return_lifecycle import (
     Condition,
@@ -40,6 +41,7 @@ from domain.return_lifecycle import (
     rma_number,
 )
 from domain.returns import ReturnLine, ReturnRefusalKind, ReturnRefused, ReturnStatus, check_return
+from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.return_stock import book_dispositions
 from persistence.master_data.channels import policy_for
 from persistence.models import Location, OrderRecord, PaymentRecord, RefundBasis, ReturnRecord, ShipmentRecord
@@ -318,6 +320,14 @@ def receive(
     if receipt.short:
         detail += f"; short {units_text(receipt.short)}"
     order_store.add_event(session, order.order_id, "return_received", detail + by(person), at)
+    received = {
+        "order_id": order.order_id,
+        "return_id": return_id,
+        "location_id": location_id,
+        "received": record.received,
+        "short": record.short,
+    }
+    emit(session, EventType.RETURN_RECEIVED, received, ordering_key=order.order_id, at=at)
     return receipt, priced.refund, priced.over_refunded
 
 

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from domain.marketplace_returns import ChannelRefund
 from domain.money import Money
+from domain.outbound_events import EventType, money
 from domain.returns import ReturnStatus
 from domain.store_credit import CreditReason
 from persistence.guarded_writes import order_payments
+from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.inventory import adjust_on_hand
 from persistence.guarded_writes.store_credit import issued_for_order, reversed_for_order, spends_for_order
 from persistence.models import PaymentRecord, ReturnRecord, ShipmentRecord
@@ -206,6 +208,14 @@ def record_channel_refund(session: Session, refund: ChannelRefund, order_id: str
         )
     )
     order_store.add_event(session, order_id, "refunded_on_channel", refund.describe(), at)
+    data = {
+        "order_id": order_id,
+        "amount": money(refund.amount.amount_minor, refund.amount.currency),
+        "payments": [],
+        "source": refund.channel,
+        "return_id": refund.return_id,
+    }
+    emit(session, EventType.REFUND_ISSUED, data, ordering_key=order_id, at=at)
     session.flush()
     return True
 

@@ -29,7 +29,14 @@ from persistence.guarded_writes import inventory
 from persistence.models import PaymentRecord, ReturnRecord
 from persistence.read_model import orders as order_store
 from tests.conftest import TestDatabase
-from worker import build_worker, location_worker, start_stock_feed, stock_feed_workflow_id
+from worker import (
+    build_worker,
+    event_delivery_workflow_id,
+    location_worker,
+    start_event_delivery,
+    start_stock_feed,
+    stock_feed_workflow_id,
+)
 from workflows.order import OrderWorkflow
 
 
@@ -157,6 +164,7 @@ async def running_engine(
     warehouse: Warehouse | None = None,
     backorder_deadline: timedelta | None = timedelta(days=14),
     stock_feed: bool = False,
+    event_delivery: bool = False,
     activities: Sequence[Callable[..., Any]] = (),
     return_opener: ReturnOpener | None = None,
     **overrides: Any,
@@ -193,11 +201,16 @@ async def running_engine(
                 await running.enter_async_context(each)
             if stock_feed:
                 await start_stock_feed(client, settings.task_queue, settings.stock_feed_window)
+            if event_delivery:
+                await start_event_delivery(client, settings.task_queue, settings.event_delivery_window)
             try:
                 yield Engine(client, settings, db)
             finally:
                 if stock_feed:
                     await client.get_workflow_handle(stock_feed_workflow_id(settings.task_queue)).terminate("test done")
+                if event_delivery:
+                    handle = client.get_workflow_handle(event_delivery_workflow_id(settings.task_queue))
+                    await handle.terminate("test done")
 
 
 @pytest_asyncio.fixture

@@ -1,0 +1,1 @@
+"""Events out to other systems' endpoints (Standard Webhooks)."""
