@@ -32,6 +32,7 @@ from sqlalchemy import BigInteger, Integer, String, Text, select
 from activities.inventory import shipment_id_for
 from api.main import create_app
 from api.routes.catalogue import ListingId, ProductPut
+from api.routes.event_subscriptions import SubscriptionCreate
 from api.routes.goodwill import GoodwillBody
 from api.routes.return_steps import ReceiveBody
 from api.routes.returns import ReturnBody
@@ -54,6 +55,7 @@ from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
 from domain.invoicing import DocumentKind
 from domain.money import CURRENCY_EXPONENTS, MoneyError
+from domain.outbound_events import EventType
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
 from domain.payment_links import LinkStatus
 from domain.payments import PaymentPurpose, PaymentStatus, extra_payment_id
@@ -137,6 +139,12 @@ IDENTITY = Derived("an identity column")
 DOCUMENT_SERIES = Derived("a series prefix (domain.document_numbers.check_series)", document_numbers.SERIES_MAX)
 DOCUMENT_YEAR = Derived("a document date's four-digit year", document_numbers.YEAR_MAX)
 ORDER_AMOUNT = Derived("at most the order's total (MAX_AMOUNT_MINOR)", limits.MAX_AMOUNT_MINOR)
+
+EVENT_ID = Derived("evt_ and 32 hex digits", len("evt_") + 32)
+SUBSCRIPTION_ID = Derived("sub_ and 32 hex digits", len("sub_") + 32)
+EVENT_TYPE = Derived("a domain.outbound_events.EventType", _enum_longest(EventType))
+ORDERING_KEY = Derived("an order id, or a SKU for stock.changed", max(LONGEST_ORDER_ID, limits.SKU))
+HTTP_STATUS = Derived("an HTTP status code", limits.HTTP_STATUS_MAX)
 
 LONGEST_CARRIER_EVENT_ID = max(
     len(f"{limits.BIGINT_MAX}:{limits.BIGINT_MAX}:{int(datetime(9000, 12, 31, tzinfo=UTC).timestamp() * 1000)}"),
@@ -223,6 +231,29 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "invoices.shipment_id": SHIPMENT_ID,
     "invoices.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "invoices.refund_key": Derived("the refund's key, as long as a document id at most", limits.DOCUMENT_ID),
+    "event_deliveries.id": IDENTITY,
+    "event_deliveries.subscription_id": SUBSCRIPTION_ID,
+    "event_deliveries.event_seq": IDENTITY,
+    "event_deliveries.event_id": EVENT_ID,
+    "event_deliveries.ordering_key": ORDERING_KEY,
+    "event_deliveries.state": Derived("pending or delivered", _enum_longest(("pending", "delivered"))),
+    "event_deliveries.attempts": COUNTER,
+    "event_deliveries.last_status_code": HTTP_STATUS,
+    "event_delivery_attempts.id": IDENTITY,
+    "event_delivery_attempts.delivery_id": IDENTITY,
+    "event_delivery_attempts.subscription_id": SUBSCRIPTION_ID,
+    "event_delivery_attempts.event_id": EVENT_ID,
+    "event_delivery_attempts.event_type": EVENT_TYPE,
+    "event_delivery_attempts.attempt": COUNTER,
+    "event_delivery_attempts.status_code": HTTP_STATUS,
+    "event_delivery_attempts.response_ms": Derived("one POST's milliseconds, bounded by OMS_EVENT_HTTP_TIMEOUT"),
+    "event_subscriptions.subscription_id": SUBSCRIPTION_ID,
+    "event_subscriptions.url": Staff(SubscriptionCreate, "url"),
+    "event_subscriptions.secret": Derived("whsec_ and the base64 of 32 bytes", len("whsec_") + 44),
+    "outbound_events.seq": IDENTITY,
+    "outbound_events.event_id": EVENT_ID,
+    "outbound_events.type": EVENT_TYPE,
+    "outbound_events.ordering_key": ORDERING_KEY,
     "escalations.id": IDENTITY,
     "escalations.order_id": ORDER_ID,
     "escalations.shipment_id": SHIPMENT_ID,
