@@ -22,7 +22,7 @@ from domain import limits
 from domain.outbound_events import UnknownEventType, check_types
 from persistence.db import SessionFactory
 from persistence.guarded_writes import event_deliveries
-from persistence.master_data import event_subscriptions as store
+from persistence.read_model import event_subscriptions as store
 from persistence.models import EventDeliveryAttempt, EventSubscription
 from services.errors import Conflict, NotFound, Unprocessable
 
