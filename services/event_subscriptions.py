@@ -22,8 +22,8 @@ from domain import limits
 from domain.outbound_events import UnknownEventType, check_types
 from persistence.db import SessionFactory
 from persistence.guarded_writes import event_deliveries
-from persistence.read_model import event_subscriptions as store
 from persistence.models import EventDeliveryAttempt, EventSubscription
+from persistence.read_model import event_subscriptions as store
 from services.errors import Conflict, NotFound, Unprocessable
 
 log = logging.getLogger("oms.events")

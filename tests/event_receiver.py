@@ -52,7 +52,7 @@ class Receiver:
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {key: value for key, value in self.headers.items()}
             try:
@@ -69,7 +69,11 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             with receiver.lock:
                 receiver.requests.append(
                     Received(
-                        headers.get("webhook-id", ""), document.get("type", ""), document.get("data", {}), status, verified
+                        headers.get("webhook-id", ""),
+                        document.get("type", ""),
+                        document.get("data", {}),
+                        status,
+                        verified,
                     )
                 )
             try:

@@ -55,8 +55,8 @@ from domain.fulfilment import ShipmentKind, ShipmentStatus, Step
 from domain.goodwill import GoodwillForm
 from domain.invoicing import DocumentKind
 from domain.money import CURRENCY_EXPONENTS, MoneyError
-from domain.outbound_events import EventType
 from domain.order import CHANNELS, FULFILMENT_MODES, InvalidOrder, Order
+from domain.outbound_events import EventType
 from domain.payment_links import LinkStatus
 from domain.payments import PaymentPurpose, PaymentStatus, extra_payment_id
 from domain.return_lifecycle import RefundTiming, ReturnState, rma_number

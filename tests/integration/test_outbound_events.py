@@ -67,7 +67,9 @@ def _deliver(
     total = EventDeliveryResult()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        result = asyncio.run(ActivityEnvironment().run(activities.deliver_events, EventDeliveryInput(window_seconds=1.0)))
+        result = asyncio.run(
+            ActivityEnvironment().run(activities.deliver_events, EventDeliveryInput(window_seconds=1.0))
+        )
         for name in ("fanned_out", "delivered", "failed", "disabled"):
             setattr(total, name, getattr(total, name) + getattr(result, name))
         if until():
@@ -104,7 +106,9 @@ def test_a_rolled_back_change_emits_nothing(database):
         ]
         created, changed, held = (e.data for e in events[:3])
         assert created["total"] == {"amount_minor": order.total.amount_minor, "currency": "EUR"}
-        assert created["lines"] == [{"sku": "SKU-RB", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}]
+        assert created["lines"] == [
+            {"sku": "SKU-RB", "quantity": 1, "unit_price": {"amount_minor": 1000, "currency": "EUR"}}
+        ]
         assert changed == {"order_id": order.order_id, "from": "RECEIVED", "to": "ON_HOLD"}
         assert held == {"order_id": order.order_id, "hold_reason": "unknown SKU: X"}
         text = str([e.data for e in events])
@@ -143,7 +147,9 @@ def test_a_dead_endpoint_is_disabled_while_a_healthy_one_keeps_receiving(databas
         dead.secret, healthy.secret = dead_sub.secret, healthy_sub.secret
         dead_id = dead_sub.subscription.subscription_id
         made = _emit_orders(database, ["order-webshop-d1", "order-webshop-d2"], per_order=2)
-        result = _deliver(database, short, lambda: not subscriptions.get(dead_id).enabled and len(healthy.accepted()) == 4)
+        result = _deliver(
+            database, short, lambda: not subscriptions.get(dead_id).enabled and len(healthy.accepted()) == 4
+        )
         assert result.disabled == 1
         disabled = subscriptions.get(dead_id)
         assert not disabled.enabled and disabled.disabled_at is not None
@@ -256,7 +262,10 @@ def test_the_admin_api_keeps_subscriptions(api, database):
     assert api.post(f"{base}/{sub_id}/events/evt_nope/replay", headers=STAFF).status_code == 404
     window = {"from": "2026-01-01T00:00:00Z", "to": "2026-01-02T00:00:00Z"}
     assert api.post(f"{base}/{sub_id}/replay", json=window, headers=STAFF).json() == {"replayed": 0}
-    assert api.post(f"{base}/{sub_id}/replay", json={**window, "to": "2025-01-01T00:00:00Z"}, headers=STAFF).status_code == 422
+    assert (
+        api.post(f"{base}/{sub_id}/replay", json={**window, "to": "2025-01-01T00:00:00Z"}, headers=STAFF).status_code
+        == 422
+    )
     for body in ({"url": "ftp://x"}, {"url": "https://x", "event_types": ["order.paid"]}, {"url": "x" * 2001}):
         refused = api.post(base, json=body, headers=STAFF)
         assert refused.status_code == 422, body
