@@ -78,8 +78,12 @@ def fan_out(session: Session, limit: int, now: datetime) -> int:
             newest[event.ordering_key] = event
     stock_wanted = any(wants(s.event_types, EventType.STOCK_CHANGED) for s in subscriptions)
     atp = atp_by_sku(session, newest) if newest and stock_wanted else {}
+    # One UPDATE marks the batch: a busy engine writes a stock.changed per SKU moved.
+    session.execute(
+        update(OutboundEvent).where(OutboundEvent.seq.in_([event.seq for event in events])).values(fanned_out_at=now),
+        execution_options={"synchronize_session": False},
+    )
     for event in events:
-        event.fanned_out_at = now
         if event.type == EventType.STOCK_CHANGED:
             latest = newest[event.ordering_key]
             if latest is not event:
