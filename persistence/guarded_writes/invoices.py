@@ -17,7 +17,9 @@ from contracts.documents import BuyerDetails
 from contracts.invoices import IssuedDocument, buyer_from_json, buyer_json, document_from_json, document_json
 from domain.document_numbers import CREDIT_NOTE, INVOICE, numbering_year
 from domain.invoicing import DocumentKind, VatDocument
+from domain.outbound_events import EventType, money
 from persistence.guarded_writes.document_numbers import issue_number
+from persistence.guarded_writes.events_outbox import emit
 from persistence.models import IssuedDocumentRecord
 
 
@@ -68,7 +70,21 @@ def record_document(
         )
         session.add(existing)
         session.flush()
+        if document.kind is DocumentKind.INVOICE:  # credit notes: refund.issued tells of the money
+            _emit_issued(session, existing)
     return issued_document(existing)
+
+
+def _emit_issued(session: Session, row: IssuedDocumentRecord) -> None:
+    """invoice.issued for subscribers, once, with the invoice (a retry finds it and emits nothing)."""
+    data = {
+        "order_id": row.order_id,
+        "invoice_id": row.document_id,
+        "number": row.number,
+        "total": money(row.gross_minor, row.currency),
+        "issued_at": row.issued_at.isoformat(),
+    }
+    emit(session, EventType.INVOICE_ISSUED, data, ordering_key=row.order_id, at=row.issued_at)
 
 
 def issued_document(row: IssuedDocumentRecord) -> IssuedDocument:

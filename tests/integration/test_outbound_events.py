@@ -19,12 +19,17 @@ from temporalio.testing import ActivityEnvironment
 from activities.event_delivery import DeliveryPolicy, EventDeliveryActivities
 from api.main import create_app
 from config import load_settings
+from contracts.documents import BuyerDetails
 from contracts.events import EventDeliveryInput, EventDeliveryResult
+from domain.invoicing import Item, invoice
+from domain.money import Money
 from domain.outbound_events import EventType
 from domain.status import OrderStatus
+from domain.vat import DUTCH_RATES
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import inventory
 from persistence.guarded_writes.events_outbox import emit
+from persistence.guarded_writes.invoices import record_document
 from persistence.models import EventDelivery, OutboundEvent
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
@@ -205,6 +210,29 @@ def test_stock_changes_go_out_with_each_channels_atp_coalesced_per_sku(database)
         [only] = receiver.accepted()  # two changes waiting together: one event with the newest stock
         assert only.type == "stock.changed"
         assert only.data["sku"] == "SKU-ATP" and only.data["available"]["webshop"] == 8
+
+
+def test_an_invoice_recorded_once_emits_invoice_issued_once(database):
+    items = [Item("Mug", "standard", Money(1299, "EUR"), 1)]
+    document = invoice(items, Money(495, "EUR"), DUTCH_RATES)
+    buyer = BuyerDetails("A. Buyer", ("Kerkstraat 1",), "1011 AA", "Amsterdam", "NL")
+    for _ in range(2):  # a retried step finds its invoice: no second event
+        with database.session() as session, session.begin():
+            issued = record_document(
+                session,
+                "inv:ship-1",
+                document,
+                order_id="order-1",
+                channel="webshop",
+                buyer=buyer,
+                at=datetime.now(UTC),
+            )
+    with database.session() as session:
+        [event] = session.scalars(select(OutboundEvent)).all()
+    assert (event.type, event.ordering_key) == ("invoice.issued", "order-1")
+    assert event.data["number"] == issued.number and event.data["invoice_id"] == "inv:ship-1"
+    assert event.data["total"] == {"amount_minor": 1794, "currency": "EUR"}
+    assert "Buyer" not in str(event.data) and "Kerkstraat" not in str(event.data)
 
 
 def test_invoice_issued_is_in_the_catalogue_and_goes_out(database):
