@@ -36,6 +36,8 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     url: str = ""
+    arrived: int = 0
+    """Requests that reached the endpoint (counted as they arrive, before any answer)."""
 
     def accepted(self) -> list[Received]:
         """What was answered 2xx, in arrival order."""
@@ -60,6 +62,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
                 verified = True
             except Exception:
                 document, verified = json.loads(raw or b"{}"), False
+            with receiver.lock:
+                receiver.arrived += 1
             step = receiver.answer()
             if step == SLOW:
                 time.sleep(SLOW_SECONDS)

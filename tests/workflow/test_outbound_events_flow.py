@@ -1,7 +1,8 @@
 """Outbound events end to end: a real order through the worker (the sandbox warehouse ships it)
 reaches a subscriber as order.created, the status changes and shipment.shipped, then
 shipment.delivered once staff mark the parcel delivered, each verified with the `standardwebhooks`
-package's own verifier, in the order they happened, delivered by the EventDeliveryWorkflow."""
+package's own verifier, in the order they happened, delivered by the EventDeliveryWorkflow; a
+second subscriber that never answers in time holds up neither the order nor the first one."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import itertools
 from typing import Any
 
-from tests.event_receiver import receiving
+from tests.event_receiver import SLOW, receiving
 from tests.factories import add_location, next_id, stock
 from tests.workflow.conftest import api_client, running_engine, until
 
@@ -36,15 +37,18 @@ def _order() -> dict[str, Any]:
 
 async def test_a_real_order_reaches_a_subscriber_from_created_to_delivered(temporal_client, sqlite_database):
     db = sqlite_database
-    async with running_engine(temporal_client, db, event_delivery=True, event_delivery_window=2) as engine:
+    async with running_engine(
+        temporal_client, db, event_delivery=True, event_delivery_window=2, event_http_timeout=1
+    ) as engine:
         add_location(db.session_factory, "AMS")
         stock(db.session_factory, "AMS", {"MUG": 5})
-        with receiving() as receiver, api_client(engine, TOKEN) as api:
-            made = await asyncio.to_thread(
-                api.post, "/admin/event-subscriptions", json={"url": receiver.url, "event_types": []}, headers=STAFF
-            )
-            assert made.status_code == 201, made.text
-            receiver.secret = made.json()["secret"]
+        with receiving() as receiver, receiving(script=[SLOW] * 1000) as stuck, api_client(engine, TOKEN) as api:
+            for endpoint in (stuck, receiver):
+                made = await asyncio.to_thread(
+                    api.post, "/admin/event-subscriptions", json={"url": endpoint.url, "event_types": []}, headers=STAFF
+                )
+                assert made.status_code == 201, made.text
+                endpoint.secret = made.json()["secret"]
             placed = await asyncio.to_thread(api.post, "/orders", json=_order(), headers=STAFF)
             assert placed.status_code == 202, placed.text
             order_id = placed.json()["order_id"]
@@ -76,3 +80,4 @@ async def test_a_real_order_reaches_a_subscriber_from_created_to_delivered(tempo
             ]
             assert any(r.type == "stock.changed" and r.data["sku"] == "MUG" for r in receiver.accepted())
             assert len({r.event_id for r in got}) == len(got)
+            assert stuck.arrived and not stuck.accepted()  # tried all along, never in anyone's way
