@@ -120,6 +120,9 @@ class Settings(BaseSettings):
     subscription is disabled with a notice; its pending deliveries stay for replay."""
     event_retry_first: Duration = timedelta(seconds=5)
     """The first retry's delay; each later one doubles it (with jitter), up to 6 hours."""
+    event_retention: Duration = timedelta(days=30)
+    """How long events (and their delivery log) are kept once every subscriber has them: replay
+    reaches back this far. Events a disabled subscription still waits for are kept."""
     event_endpoint_concurrency: int = Field(default=4, ge=1, le=64)
     """POSTs in flight at once to one subscription: one slow endpoint never takes every slot."""
     event_allow_http: bool | None = None
@@ -202,7 +205,7 @@ class Settings(BaseSettings):
             raise ValueError("OMS_RETURN_EXPIRY must be a positive duration")
         if self.payment_link_expiry <= timedelta(0):
             raise ValueError("OMS_PAYMENT_LINK_EXPIRY must be a positive duration")
-        for name in ("event_http_timeout", "event_retry_window", "event_retry_first"):
+        for name in ("event_http_timeout", "event_retry_window", "event_retry_first", "event_retention"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"OMS_{name.upper()} must be a positive duration")
         return self

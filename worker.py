@@ -346,6 +346,7 @@ def delivery_policy(settings: Settings) -> DeliveryPolicy:
         first_retry=settings.event_retry_first,
         window=settings.event_retry_window,
         concurrency=settings.event_endpoint_concurrency,
+        retention=settings.event_retention,
     )
 
 

@@ -39,6 +39,7 @@ class DeliveryPolicy:
     first_retry: timedelta
     window: timedelta
     concurrency: int
+    retention: timedelta = timedelta(days=30)
 
 
 class EventDeliveryActivities(EventDelivery):
@@ -79,6 +80,7 @@ class EventDeliveryActivities(EventDelivery):
             finally:
                 stop.set()
                 await asyncio.gather(*serving.values(), return_exceptions=True)
+        await asyncio.to_thread(self._prune, data.batch_size * 10)
         return result
 
     async def _serve(
@@ -136,6 +138,13 @@ class EventDeliveryActivities(EventDelivery):
             fanned = event_deliveries.fan_out(session, limit, self._clock())
             session.commit()
             return fanned
+
+    def _prune(self, limit: int) -> int:
+        """Once per activity: old events every subscriber has, with their log (a bounded batch)."""
+        with self._sessions() as session:
+            pruned = event_deliveries.prune(session, self._clock() - self._policy.retention, limit)
+            session.commit()
+            return pruned
 
     def _enabled(self) -> list[str]:
         with self._reader() as session:

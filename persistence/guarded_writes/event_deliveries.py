@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from domain.outbound_events import EventType, body, gives_up, retry_delay, wants
@@ -246,3 +246,28 @@ def replay(session: Session, subscription_id: str, events: Sequence[OutboundEven
             delivery.state, delivery.next_attempt_at, delivery.first_failed_at = PENDING, now, None
             delivery.delivered_at = None
     return len(events)
+
+
+def prune(session: Session, before: datetime, limit: int) -> int:
+    """Forget up to `limit` events fanned out before `before` that no subscription still waits for,
+    with their deliveries and log: the outbox does not grow for ever (a busy engine writes a
+    stock.changed per SKU moved). Replay reaches back as far as this keeps. Returns how many."""
+    waiting = exists().where(EventDelivery.event_seq == OutboundEvent.seq, EventDelivery.state == PENDING)
+    seqs = list(
+        session.scalars(
+            select(OutboundEvent.seq)
+            .where(OutboundEvent.fanned_out_at < before, ~waiting)
+            .order_by(OutboundEvent.seq)
+            .limit(limit)
+        )
+    )
+    if not seqs:
+        return 0
+    deliveries = select(EventDelivery.id).where(EventDelivery.event_seq.in_(seqs)).scalar_subquery()
+    quiet = {"synchronize_session": False}
+    session.execute(
+        delete(EventDeliveryAttempt).where(EventDeliveryAttempt.delivery_id.in_(deliveries)), execution_options=quiet
+    )
+    session.execute(delete(EventDelivery).where(EventDelivery.event_seq.in_(seqs)), execution_options=quiet)
+    session.execute(delete(OutboundEvent).where(OutboundEvent.seq.in_(seqs)), execution_options=quiet)
+    return len(seqs)

@@ -28,6 +28,7 @@ from domain.status import OrderStatus
 from domain.vat import DUTCH_RATES
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import inventory
+from persistence.guarded_writes.event_deliveries import Attempt, due, fan_out, prune, record_attempt
 from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.invoices import record_document
 from persistence.models import EventDelivery, OutboundEvent
@@ -308,3 +309,32 @@ def test_production_sends_over_https_only(database):
     with pytest.raises(Unprocessable, match="https://"):
         subscriptions.create("http://erp.example/hooks", None)
     assert subscriptions.create("https://erp.example/hooks", None).subscription.enabled
+
+
+def test_old_events_every_subscriber_has_are_pruned_with_their_log(database):
+    subscriptions = _subscriptions(database)
+    sub_id = subscriptions.create("https://erp.example/hooks", None).subscription.subscription_id
+    made = _emit_orders(database, ["order-webshop-p1", "order-webshop-p2"], per_order=1)
+    now = datetime.now(UTC)
+    with database.session() as session:
+        fan_out(session, 10, now)
+        session.commit()
+    with database.session() as session:
+        first, second = due(session, sub_id, now, 10)
+        record_attempt(
+            session, first, Attempt(200, None, 5, now), first_retry=timedelta(seconds=5), window=timedelta(days=3)
+        )
+        record_attempt(
+            session, second, Attempt(500, None, 5, now), first_retry=timedelta(seconds=5), window=timedelta(days=3)
+        )
+        session.commit()
+    with database.session() as session:
+        assert prune(session, now - timedelta(seconds=1), 100) == 0  # not old enough yet
+        assert prune(session, now + timedelta(days=1), 100) == 1  # the one still owed is kept
+        session.commit()
+    with database.session() as session:
+        kept = session.scalars(select(OutboundEvent.event_id)).all()
+        assert kept == [second.event_id] and second.event_id in made["order-webshop-p2"]
+        assert session.scalar(select(func.count()).select_from(EventDelivery)) == 1
+    log, count = subscriptions.deliveries(sub_id, 10, 0)
+    assert count == 1 and log[0].event_id == second.event_id
