@@ -124,7 +124,7 @@ class EventDeliveryActivities(EventDelivery):
     ) -> event_deliveries.Outcome:
         async with slots:
             at = self._clock()
-            answer = await post_event(http, sent.url, sent.secret, sent.event_id, sent.body, at)
+            answer = await post_event(http, sent.url, sent.secrets, sent.event_id, sent.body, at)
         attempt = Attempt(
             answer.status_code, answer.error, answer.response_ms, at + timedelta(milliseconds=answer.response_ms)
         )

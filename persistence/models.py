@@ -979,6 +979,10 @@ class EventSubscription(Base):
     subscription_id: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_ID), primary_key=True)
     url: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_URL))
     secret: Mapped[str] = mapped_column(String(limits.SUBSCRIPTION_SECRET))
+    previous_secret: Mapped[str | None] = mapped_column(String(limits.SUBSCRIPTION_SECRET), nullable=True)
+    """The secret before the last rotation: deliveries carry its signature too until
+    `previous_secret_until`, so a consumer can switch to the new one without refusing any."""
+    previous_secret_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     event_types: Mapped[list[str] | None] = mapped_column(JSONDocument, nullable=True)
     """The types it receives; None: every type."""
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -27,6 +27,9 @@ from persistence.read_model import event_subscriptions as store
 from services.errors import Conflict, NotFound, Unprocessable
 
 log = logging.getLogger("oms.events")
+
+ROTATION_OVERLAP = timedelta(hours=24)
+"""How long after a rotation deliveries are signed with the old secret as well as the new one."""
 
 
 @dataclass(frozen=True)
@@ -144,11 +147,13 @@ class EventSubscriptions:
             return self._view(session, record)
 
     def rotate_secret(self, subscription_id: str) -> WithSecret:
-        """A new secret from now on (the old one signs nothing more); shown this once."""
-        secret = new_secret()
+        """A new secret from now on, shown this once; for ROTATION_OVERLAP deliveries carry the old
+        one's signature too, so the consumer switches over without refusing a delivery."""
+        secret, now = new_secret(), self._clock()
         with self._writers() as session:
             record = self._found(session, subscription_id, lock=True)
-            record.secret, record.updated_at = secret, self._clock()
+            record.previous_secret, record.previous_secret_until = record.secret, now + ROTATION_OVERLAP
+            record.secret, record.updated_at = secret, now
             session.commit()
             log.info("event subscription %s: secret rotated", subscription_id)
             return WithSecret(self._view(session, record), secret)

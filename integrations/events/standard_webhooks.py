@@ -6,6 +6,7 @@ dedupes on it), `webhook-timestamp` (this attempt's time, which the consumer che
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from math import floor
@@ -24,22 +25,25 @@ class Answer:
     response_ms: int
 
 
-def signed_headers(secret: str, event_id: str, at: datetime, body: str) -> dict[str, str]:
+def signed_headers(secrets: Sequence[str], event_id: str, at: datetime, body: str) -> dict[str, str]:
+    """One signature per secret, space-separated (a rotation's overlap: the consumer accepts either)."""
     return {
         "webhook-id": event_id,
         "webhook-timestamp": str(floor(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(event_id, at, body),
+        "webhook-signature": " ".join(Webhook(secret).sign(event_id, at, body) for secret in secrets),
         "content-type": "application/json",
         "user-agent": USER_AGENT,
     }
 
 
-async def post_event(http: httpx.AsyncClient, url: str, secret: str, event_id: str, body: str, at: datetime) -> Answer:
+async def post_event(
+    http: httpx.AsyncClient, url: str, secrets: Sequence[str], event_id: str, body: str, at: datetime
+) -> Answer:
     """POST the body; whatever happens, an Answer (the client's timeout bounds the wait). Only the
     status is kept of the answer: what a subscriber sends back is none of our business."""
     started = time.monotonic()
     try:
-        response = await http.post(url, content=body.encode(), headers=signed_headers(secret, event_id, at, body))
+        response = await http.post(url, content=body.encode(), headers=signed_headers(secrets, event_id, at, body))
     except httpx.TimeoutException:
         return Answer(None, "timed out", _ms(started))
     except httpx.HTTPError as exc:

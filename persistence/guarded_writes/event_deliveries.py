@@ -35,7 +35,8 @@ class DueDelivery:
     delivery_id: int
     subscription_id: str
     url: str
-    secret: str
+    secrets: tuple[str, ...]
+    """The subscription's secret, and during a rotation's overlap the one before it."""
     event_id: str
     event_type: str
     body: str
@@ -145,7 +146,7 @@ def due(session: Session, subscription_id: str, now: datetime, limit: int) -> li
             delivery_id=delivery.id,
             subscription_id=subscription_id,
             url=subscription.url,
-            secret=subscription.secret,
+            secrets=signing_secrets(subscription, now),
             event_id=event.event_id,
             event_type=event.type,
             body=body(event.type, event.occurred_at, event.data),
@@ -153,6 +154,13 @@ def due(session: Session, subscription_id: str, now: datetime, limit: int) -> li
         )
         for delivery, event in rows
     ]
+
+
+def signing_secrets(subscription: EventSubscription, now: datetime) -> tuple[str, ...]:
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until is not None and now < until:
+        return (subscription.secret, subscription.previous_secret)
+    return (subscription.secret,)
 
 
 @dataclass(frozen=True)

@@ -250,6 +250,7 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "event_subscriptions.subscription_id": SUBSCRIPTION_ID,
     "event_subscriptions.url": Staff(SubscriptionCreate, "url"),
     "event_subscriptions.secret": Derived("whsec_ and the base64 of 32 bytes", len("whsec_") + 44),
+    "event_subscriptions.previous_secret": Derived("the secret before a rotation", len("whsec_") + 44),
     "outbound_events.seq": IDENTITY,
     "outbound_events.event_id": EVENT_ID,
     "outbound_events.type": EVENT_TYPE,

@@ -28,10 +28,17 @@ from domain.status import OrderStatus
 from domain.vat import DUTCH_RATES
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import inventory
-from persistence.guarded_writes.event_deliveries import Attempt, due, fan_out, prune, record_attempt
+from persistence.guarded_writes.event_deliveries import (
+    Attempt,
+    due,
+    fan_out,
+    prune,
+    record_attempt,
+    signing_secrets,
+)
 from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.invoices import record_document
-from persistence.models import EventDelivery, OutboundEvent
+from persistence.models import EventDelivery, EventSubscription, OutboundEvent
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.event_subscriptions import EventSubscriptions
@@ -338,3 +345,24 @@ def test_old_events_every_subscriber_has_are_pruned_with_their_log(database):
         assert session.scalar(select(func.count()).select_from(EventDelivery)) == 1
     log, count = subscriptions.deliveries(sub_id, 10, 0)
     assert count == 1 and log[0].event_id == second.event_id
+
+
+def test_after_a_rotation_both_secrets_verify_for_a_while(database):
+    subscriptions = _subscriptions(database)
+    with receiving() as receiver:
+        made = subscriptions.create(receiver.url, None)
+        receiver.secret = made.secret
+        sub_id = made.subscription.subscription_id
+        rotated = subscriptions.rotate_secret(sub_id)
+        assert rotated.secret != made.secret
+        _emit_orders(database, ["order-webshop-k1"], per_order=1)
+        _deliver(database, FAST, lambda: len(receiver.accepted()) == 1)  # verified with the old secret
+        receiver.secret = rotated.secret
+        _emit_orders(database, ["order-webshop-k2"], per_order=1)
+        _deliver(database, FAST, lambda: len(receiver.accepted()) == 2)  # and with the new one
+        assert all(r.verified for r in receiver.requests) and len(receiver.requests) == 2
+    with database.session() as session:
+        subscription = session.get(EventSubscription, sub_id)
+        assert subscription is not None and subscription.previous_secret_until is not None
+        later = subscription.previous_secret_until + timedelta(seconds=1)
+        assert signing_secrets(subscription, later) == (rotated.secret,)
