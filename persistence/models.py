@@ -350,6 +350,7 @@ class OrderRecord(Base):
         Index("ix_orders_reference", "reference"),
         Index("ix_orders_email_key", "email_key"),
         Index("ix_orders_postcode_key", "postcode_key"),
+        Index("ix_orders_shipped", "shipped_at"),  # sold per period, receivables (reports)
     )
 
 
@@ -851,6 +852,17 @@ class Product(Base):
     name: Mapped[str] = mapped_column(String(limits.PRODUCT_NAME), default="")
     ean: Mapped[str | None] = mapped_column(String(limits.EAN), nullable=True, unique=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    unit_cost_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """What one unit cost us (minor units of `unit_cost_currency`), for the stock value; None: not known."""
+    unit_cost_currency: Mapped[str | None] = mapped_column(String(limits.CURRENCY), nullable=True)
+
+    __table_args__ = (
+        CheckConstraint(
+            "(unit_cost_minor IS NULL AND unit_cost_currency IS NULL) OR "
+            "(unit_cost_minor IS NOT NULL AND unit_cost_minor >= 0 AND unit_cost_currency IS NOT NULL)",
+            name="product_unit_cost_whole",
+        ),
+    )
 
 
 class ChannelListing(Base):

@@ -60,6 +60,7 @@ from persistence.read_model import (
     channel_messages,
     deliveries,
     escalations,
+    financials,
     gauges,
     kpi_series,
     kpis,
@@ -68,6 +69,7 @@ from persistence.read_model import (
     overview,
     payment_changes,
     payment_links,
+    product_performance,
     return_labels,
     return_lifecycle,
     returns,
@@ -75,17 +77,21 @@ from persistence.read_model import (
     shipments,
     staff_actions,
     stock_overview,
+    stock_value,
     warehouse_floor,
 )
 from persistence.read_model import orders as order_store
 from persistence.read_model.deliveries import Recorded
+from persistence.read_model.financials import Financials
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow
 from persistence.read_model.staff_actions import ActionNote
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.stock_value import StockValueRows
 from persistence.read_model.warehouse_floor import FloorRows
 
 
@@ -405,9 +411,11 @@ class SqlCatalogue:
     def entry(self, sku: str) -> dict[str, object] | None:
         return catalogue.product_view(self._session, sku)
 
-    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+    def save(
+        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+    ) -> None:
         with translated():  # another request took the EAN or a listing between our check and our write
-            catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings)
+            catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost)
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         return catalogue.list_products(self._session, query=query, limit=limit, offset=offset)
@@ -479,6 +487,15 @@ class SqlReports:
 
     def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
         return kpi_series.kpi_series(self._session, since, until, channel)
+
+    def performance(self, wanted: PerformanceFilter) -> list[PerformanceRow]:
+        return product_performance.performance(self._session, wanted)
+
+    def financials(self, since: datetime | None, until: datetime | None) -> Financials:
+        return financials.financials(self._session, since, until)
+
+    def stock_value(self, location_id: str | None) -> StockValueRows:
+        return stock_value.stock_value(self._session, location_id)
 
     def orders_by_status(self) -> dict[str, int]:
         return overview.orders_by_status(self._session)

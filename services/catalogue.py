@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from domain.money import Money
 from persistence.conflicts import ConcurrentWrite
 from persistence.master_data.catalogue import CatalogueConflict
 from services.errors import Conflict, NotFound
@@ -30,17 +31,20 @@ class Catalogue:
         self._units = units
 
     def entry(self, sku: str) -> dict[str, object]:
-        """{sku, name, ean, listings}; NotFound when the SKU is not in the catalogue."""
+        """{sku, name, ean, listings, unit_cost}; NotFound when the SKU is not in the catalogue."""
         with self._units(read_only=True) as uow:
             return _existing(uow.catalogue.entry(sku), sku)
 
-    def put(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> dict[str, object]:
-        """Create or replace the SKU's entry. Another request may take the same EAN or listing id
+    def put(
+        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+    ) -> dict[str, object]:
+        """Create or replace the SKU's entry (unit_cost None: not known, and the stock value report
+        lists the SKU apart as "no cost"). Another request may take the same EAN or listing id
         between our check and our write: the second pass finds it and names the owner."""
         for attempt in range(SAVE_ATTEMPTS):
             with self._units() as uow:
                 try:
-                    uow.catalogue.save(sku, name=name, ean=ean, listings=listings)
+                    uow.catalogue.save(sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost)
                     if listings:
                         # A channel that now knows the product gets its stock from the feed at once.
                         uow.stock.note_change(sku)

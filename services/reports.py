@@ -1,6 +1,8 @@
 """The numbers staff steer by: orders by status, processing time (intake to shipped), delivery time
 per carrier (shipped to delivered), fulfilment cost and returns over a window, from the read model alone;
-and the same window day by day for the KPI charts (`charts`)."""
+the same window day by day for the KPI charts (`charts`); and the business reports: product and
+channel performance per week or month (`performance`), the money figures now and for a period
+(`financials`), and the stock value per location (`stock_value`)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from domain.kpis import DurationStats, duration_stats
+from domain.report_periods import Granularity, period_label, periods
+from persistence.read_model.financials import Financials
 from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
+from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow
+from persistence.read_model.stock_value import StockValueRows
 from services.errors import Unprocessable
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -18,6 +24,10 @@ CHART_WINDOW = timedelta(days=30)
 """The charts' default: the last 30 days (UTC), today included."""
 LONGEST_CHART_WINDOW = timedelta(days=400)
 """A day per point: a longer window would draw more points than a chart can show."""
+PERFORMANCE_WINDOW = timedelta(days=91)
+"""The performance report's default: the last 13 weeks (UTC), today included."""
+LONGEST_REPORT_WINDOW = timedelta(days=3 * 366)
+MOST_TOP = 1000
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,44 @@ class Reports:
             rows = uow.reports.kpis(since, until, channel)
         delivery = {carrier: duration_stats(seconds) for carrier, seconds in rows.delivery_seconds_by_carrier.items()}
         return KpiReport(since, until, channel, rows, duration_stats(rows.processing_seconds), delivery)
+
+    def performance(
+        self,
+        first: date | None,
+        last: date | None,
+        granularity: Granularity,
+        *,
+        channel: str | None = None,
+        sku: str | None = None,
+        top: int | None = None,
+    ) -> PerformanceReport:
+        """Sold and returned per period, channel, SKU and currency, from `first` to `last` (whole UTC
+        days, default the last 13 weeks); `top`: only the SKUs among the `top` by revenue in some
+        currency over the whole window."""
+        if top is not None and not 1 <= top <= MOST_TOP:
+            raise Unprocessable(f"top must be from 1 to {MOST_TOP}")
+        since, until = report_window(first, last, datetime.now(UTC).date(), PERFORMANCE_WINDOW)
+        with self._units(read_only=True) as uow:
+            rows = uow.reports.performance(PerformanceFilter(since, until, granularity, channel, sku))
+        if top is not None:
+            chosen = top_skus(rows, top)
+            rows = [row for row in rows if row.sku in chosen]
+        starts = periods(since.date(), (until - timedelta(days=1)).date(), granularity)
+        return PerformanceReport(
+            since, until, granularity, channel, sku, top, [(d, period_label(d, granularity)) for d in starts], rows
+        )
+
+    def financials(self, first: date | None, last: date | None) -> FinancialReport:
+        """Now, and for whole UTC days from `first` to `last` (default: the last 30)."""
+        since, until = report_window(first, last, datetime.now(UTC).date(), CHART_WINDOW)
+        with self._units(read_only=True) as uow:
+            now = uow.reports.financials(None, None)
+            period = uow.reports.financials(since, until)
+        return FinancialReport(datetime.now(UTC), since, until, now, period)
+
+    def stock_value(self, location_id: str | None = None) -> StockValueRows:
+        with self._units(read_only=True) as uow:
+            return uow.reports.stock_value(location_id)
 
     def charts(self, first: date | None, last: date | None, channel: str | None) -> KpiCharts:
         """Orders received from `first` to `last` (whole UTC days, default the last 30), day by day."""
@@ -83,3 +131,51 @@ def chart_window(first: date | None, last: date | None, today: date) -> tuple[da
         raise Unprocessable(f"choose at most {LONGEST_CHART_WINDOW.days} days")
     since = datetime.combine(first, time.min, UTC)
     return since, datetime.combine(last, time.min, UTC) + timedelta(days=1)
+
+
+def report_window(first: date | None, last: date | None, today: date, default: timedelta) -> tuple[datetime, datetime]:
+    """Whole UTC days from `first` to `last` included (default: `default` up to today)."""
+    last = last or today
+    first = first or last - default + timedelta(days=1)
+    if first > last:
+        raise Unprocessable("the first day must not be after the last")
+    if last - first >= LONGEST_REPORT_WINDOW:
+        raise Unprocessable(f"choose at most {LONGEST_REPORT_WINDOW.days} days")
+    return datetime.combine(first, time.min, UTC), datetime.combine(last, time.min, UTC) + timedelta(days=1)
+
+
+def top_skus(rows: list[PerformanceRow], top: int) -> set[str]:
+    """The SKUs among the `top` by revenue in at least one currency (never two currencies added)."""
+    revenue: dict[str, dict[str, int]] = {}
+    for row in rows:
+        per_sku = revenue.setdefault(row.currency, {})
+        per_sku[row.sku] = per_sku.get(row.sku, 0) + row.revenue_minor
+    chosen: set[str] = set()
+    for per_sku in revenue.values():
+        chosen |= set(sorted(per_sku, key=lambda sku: (-per_sku[sku], sku))[:top])
+    return chosen
+
+
+@dataclass(frozen=True)
+class PerformanceReport:
+    since: datetime
+    until: datetime
+    granularity: Granularity
+    channel: str | None
+    sku: str | None
+    top: int | None
+    periods: list[tuple[date, str]]
+    """Every period of the window (its first day, its label), so one without sales shows as none."""
+    rows: list[PerformanceRow]
+
+    def label(self, start: date) -> str:
+        return period_label(start, self.granularity)
+
+
+@dataclass(frozen=True)
+class FinancialReport:
+    at: datetime
+    since: datetime
+    until: datetime
+    now: Financials
+    period: Financials

@@ -50,14 +50,17 @@ from persistence.models import (
     StoreCreditEntry,
 )
 from persistence.read_model.deliveries import Recorded
+from persistence.read_model.financials import Financials
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow
 from persistence.read_model.return_labels import ReturnLabelView
 from persistence.read_model.staff_actions import ActionNote
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.stock_value import StockValueRows
 from persistence.read_model.warehouse_floor import FloorRows
 
 
@@ -277,7 +280,9 @@ class CatalogueRepository(Protocol):
     def entry(self, sku: str) -> dict[str, object] | None:
         """{sku, name, ean, listings}, or None when the SKU is not in the catalogue."""
 
-    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+    def save(
+        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+    ) -> None:
         """Raises persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
@@ -328,6 +333,18 @@ class ReportRepository(Protocol):
 
     def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
         """Each KPI chart's per-day (or per-location, per-reason) rows: orders received in the window."""
+        ...
+
+    def performance(self, wanted: PerformanceFilter) -> list[PerformanceRow]:
+        """Sold and returned per period, channel, SKU and currency (persistence.read_model.product_performance)."""
+        ...
+
+    def financials(self, since: datetime | None, until: datetime | None) -> Financials:
+        """The money figures now (since/until None) or for [since, until) (persistence.read_model.financials)."""
+        ...
+
+    def stock_value(self, location_id: str | None) -> StockValueRows:
+        """On hand times unit cost per location and currency; SKUs without a cost apart."""
         ...
 
     def orders_by_status(self) -> dict[str, int]: ...

@@ -48,13 +48,16 @@ from persistence.models import (
     ShipmentRecord,
     StockMovement,
 )
+from persistence.read_model.financials import Financials
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpi_series import KpiSeriesRows
 from persistence.read_model.kpis import KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
+from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow
 from persistence.read_model.return_labels import ReturnLabelView
 from persistence.read_model.stock_overview import ChannelSent
+from persistence.read_model.stock_value import StockValueRows
 from persistence.read_model.warehouse_floor import FloorRows
 from services.gateway import EngineUnavailable
 from services.unit_of_work import AbstractUnitOfWork
@@ -404,10 +407,12 @@ class FakeCatalogue:
     def entry(self, sku: str) -> dict[str, object] | None:
         return self.entries.get(sku)
 
-    def save(self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
+    def save(
+        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+    ) -> None:
         if self.refusals:
             raise self.refusals.pop(0)
-        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings)}
+        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings), "unit_cost": unit_cost}
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         wanted = (query or "").lower()
@@ -460,6 +465,16 @@ class FakeReports:
     def kpi_series(self, since: datetime, until: datetime, channel: str | None) -> KpiSeriesRows:
         self.asked.append((since, until, channel))
         return KpiSeriesRows([], [], [], [], [], [], [], [], [], [])
+
+    def performance(self, wanted: PerformanceFilter) -> list[PerformanceRow]:
+        self.asked.append((wanted.since, wanted.until, wanted.channel))
+        return []
+
+    def financials(self, since: datetime | None, until: datetime | None) -> Financials:
+        return Financials()
+
+    def stock_value(self, location_id: str | None) -> StockValueRows:
+        return StockValueRows()
 
     def orders_by_status(self) -> dict[str, int]:
         return dict(self.rows.orders_by_status)

@@ -1,4 +1,4 @@
-"""Staff catalogue: a name, an EAN and each channel's listing id on top of a SKU (services.catalogue).
+"""Staff catalogue: a name, an EAN, each channel's listing id and a unit cost on top of a SKU (services.catalogue).
 
 A wrong entry misroutes orders, so EANs are check-digit verified here, and an identifier already
 taken by another SKU is refused (409).
@@ -12,6 +12,8 @@ from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api.deps import CatalogueDep, require
+from api.schemas import Money, MoneyBody
+from domain import money
 from domain.gtin import gtin_problem
 from domain.order import CHANNELS
 from domain.staff import Permission, StaffMember
@@ -35,6 +37,24 @@ class ProductPut(BaseModel):
     listings: dict[str, ListingId] = Field(
         default_factory=dict, description='How each channel names this SKU, e.g. {"bol": "<offer id>"}'
     )
+    unit_cost: MoneyBody | None = Field(
+        default=None,
+        description='What one unit cost us, e.g. {"amount_minor": 1250, "currency": "EUR"}: the stock value '
+        "report values the SKU's stock by it; left out, the SKU is reported apart as having no cost",
+    )
+
+    @field_validator("unit_cost")
+    @classmethod
+    def _a_cost(cls, cost: MoneyBody | None) -> MoneyBody | None:
+        if cost is None:
+            return None
+        if cost.amount_minor < 0:
+            raise ValueError("a unit cost cannot be negative")
+        money.currency_exponent(cost.currency)  # MoneyError (a ValueError): not a currency we know
+        return cost
+
+    def cost(self) -> money.Money | None:
+        return None if self.unit_cost is None else money.Money(self.unit_cost.amount_minor, self.unit_cost.currency)
 
     @field_validator("ean")
     @classmethod
@@ -61,11 +81,26 @@ class ProductPublic(BaseModel):
     name: str
     ean: str | None
     listings: dict[str, str]
+    unit_cost: Money | None = None
+    """None: no cost known (the stock value report lists it apart)."""
+
+
+def _public(entry: dict[str, object]) -> ProductPublic:
+    cost = entry.get("unit_cost")
+    return ProductPublic(
+        sku=str(entry["sku"]),
+        name=str(entry["name"]),
+        ean=entry["ean"] if isinstance(entry["ean"], str) else None,
+        listings=entry["listings"] if isinstance(entry["listings"], dict) else {},
+        unit_cost=Money(amount_minor=cost.amount_minor, currency=cost.currency)
+        if isinstance(cost, money.Money)
+        else None,
+    )
 
 
 @router.get("/{sku}", response_model=ProductPublic, responses={404: {"description": "not in the catalogue"}})
 def get_product(sku: Sku, _: Reader, catalogue: CatalogueDep) -> Any:
-    return catalogue.entry(sku)
+    return _public(catalogue.entry(sku))
 
 
 @router.put(
@@ -78,4 +113,4 @@ def get_product(sku: Sku, _: Reader, catalogue: CatalogueDep) -> Any:
 )
 def put_product(sku: Sku, body: ProductPut, _: Writer, catalogue: CatalogueDep) -> Any:
     """Create or replace the SKU's catalogue entry."""
-    return catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings)
+    return _public(catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=body.cost()))

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from domain.money import Money
 from persistence.db import SessionFactory
 from persistence.models import ChannelListing, Product, StockLevel, utcnow
 from persistence.unit_of_work import UnitOfWork
@@ -82,9 +83,17 @@ def listing_lookup(session_factory: SessionFactory, channel: str) -> SkuResolver
     return lookup
 
 
-def save_product(session: Session, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str]) -> None:
-    """Create or replace one SKU's catalogue entry; CatalogueConflict when an EAN or listing id is
-    already another SKU's. The caller commits."""
+def save_product(
+    session: Session,
+    sku: str,
+    *,
+    name: str,
+    ean: str | None,
+    listings: Mapping[str, str],
+    unit_cost: Money | None = None,
+) -> None:
+    """Create or replace one SKU's catalogue entry (a unit cost of None: not known); CatalogueConflict
+    when an EAN or listing id is already another SKU's. The caller commits."""
     if ean:
         owner = sku_for_ean(session, ean)
         if owner not in (None, sku):
@@ -95,9 +104,12 @@ def save_product(session: Session, sku: str, *, name: str, ean: str | None, list
             raise CatalogueConflict(f"{channel} listing {listing_id} already belongs to {owner}", f"listings.{channel}")
     product = session.get(Product, sku)
     if product is None:
-        session.add(Product(sku=sku, name=name, ean=ean or None))
+        product = Product(sku=sku, name=name, ean=ean or None)
+        session.add(product)
     else:
         product.name, product.ean, product.updated_at = name, ean or None, utcnow()
+    product.unit_cost_minor = None if unit_cost is None else unit_cost.amount_minor
+    product.unit_cost_currency = None if unit_cost is None else unit_cost.currency
     session.execute(delete(ChannelListing).where(ChannelListing.sku == sku))
     session.flush()
     for channel, listing_id in sorted(listings.items()):
@@ -114,7 +126,15 @@ def product_view(session: Session, sku: str) -> dict[str, object] | None:
             select(ChannelListing.channel, ChannelListing.listing_id).where(ChannelListing.sku == sku)
         )
     }
-    return {"sku": product.sku, "name": product.name, "ean": product.ean, "listings": listings}
+    return _entry(product, listings)
+
+
+def _entry(product: Product, listings: dict[str, str]) -> dict[str, object]:
+    """{sku, name, ean, listings, unit_cost}: unit_cost a Money, or None when not known."""
+    cost = None
+    if product.unit_cost_minor is not None and product.unit_cost_currency is not None:
+        cost = Money(product.unit_cost_minor, product.unit_cost_currency)
+    return {"sku": product.sku, "name": product.name, "ean": product.ean, "listings": listings, "unit_cost": cost}
 
 
 def list_products(
@@ -143,7 +163,5 @@ def list_products(
         )
         for sku, channel, listing_id in rows:
             listings.setdefault(sku, {})[channel] = listing_id
-    entries: list[dict[str, object]] = [
-        {"sku": p.sku, "name": p.name, "ean": p.ean, "listings": listings.get(p.sku, {})} for p in products
-    ]
+    entries = [_entry(p, listings.get(p.sku, {})) for p in products]
     return entries, count

@@ -37,7 +37,13 @@ def _put(api: TestClient, sku: str, **body: object):
 def test_a_product_is_created_read_back_and_replaced(api, database):
     created = _put(api, "MUG-BLUE", name="Blue mug", ean=EAN, listings={"bol": "offer-1", "amazon": "MUG-B"})
     assert created.status_code == 200, created.text
-    view = {"sku": "MUG-BLUE", "name": "Blue mug", "ean": EAN, "listings": {"amazon": "MUG-B", "bol": "offer-1"}}
+    view = {
+        "sku": "MUG-BLUE",
+        "name": "Blue mug",
+        "ean": EAN,
+        "listings": {"amazon": "MUG-B", "bol": "offer-1"},
+        "unit_cost": None,
+    }
     assert created.json() == view
     assert api.get("/catalogue/MUG-BLUE", headers=STAFF).json() == view
     with database.session() as session:
@@ -53,6 +59,7 @@ def test_a_product_is_created_read_back_and_replaced(api, database):
         "name": "Blue mug, 300 ml",
         "ean": None,
         "listings": {"bol": "offer-2"},
+        "unit_cost": None,
     }
     with database.session() as session:
         assert resolve_identifier(session, "bol", "offer-1") is None
@@ -121,3 +128,27 @@ def test_the_catalogue_is_staff_only(api):
     assert api.get("/catalogue/MUG").status_code == 401
     assert api.put("/catalogue/MUG", json={"name": "Mug"}).status_code == 401
     assert api.put("/catalogue/MUG", json={"name": "Mug"}, headers={"Authorization": "Bearer no"}).status_code == 401
+
+
+def test_a_unit_cost_is_kept_read_back_and_cleared_by_a_put_without_it(api):
+    cost = {"amount_minor": 1250, "currency": "EUR"}
+    created = _put(api, "MUG-COST", name="Costed mug", unit_cost=cost)
+    assert created.status_code == 200, created.text
+    assert created.json()["unit_cost"] == cost
+    assert api.get("/catalogue/MUG-COST", headers=STAFF).json()["unit_cost"] == cost
+    assert _put(api, "MUG-COST", name="Costed mug").json()["unit_cost"] is None  # the whole entry is replaced
+
+
+@pytest.mark.parametrize(
+    "cost",
+    [
+        {"amount_minor": -1, "currency": "EUR"},
+        {"amount_minor": 100, "currency": "XXY"},
+        {"amount_minor": 1.5, "currency": "EUR"},
+        {"amount_minor": 100},
+    ],
+)
+def test_a_bad_unit_cost_is_refused(api, cost):
+    refused = _put(api, "MUG-BAD", name="Mug", unit_cost=cost)
+    assert refused.status_code == 422, refused.text
+    assert "unit_cost" in refused.text

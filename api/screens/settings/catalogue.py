@@ -1,4 +1,4 @@
-"""The catalogue: a searchable, paged list of SKUs (name, EAN, each channel's listing id), and a
+"""The catalogue: a searchable, paged list of SKUs (name, EAN, unit cost, each channel's listing id), and a
 form per entry validated by the JSON API's own model (api.routes.catalogue.ProductPut: check digit,
 known channels) and saved through services.catalogue.put."""
 
@@ -19,6 +19,7 @@ from api.screens.pages import page as render
 from api.screens.settings.forms import FORM_LEVEL, Admin, field_errors, text
 from config import Settings
 from domain import limits
+from domain.money import Money, MoneyError
 from domain.order import CHANNELS
 from services.catalogue import IdentifierTaken
 from services.errors import NotFound
@@ -55,7 +56,9 @@ def list_catalogue(
 
 @router.get("/catalogue/new")
 def new_entry(request: Request, user: Admin) -> Response:
-    return _form(request, user, {"sku": "", "name": "", "ean": ""}, {}, new=True)
+    return _form(
+        request, user, {"sku": "", "name": "", "ean": "", "unit_cost": "", "unit_cost_currency": "EUR"}, {}, new=True
+    )
 
 
 @router.post("/catalogue/new")
@@ -77,6 +80,8 @@ async def create_entry(request: Request, user: Admin, catalogue: CatalogueDep, s
             _valid(typed)
         except ValidationError as exc:
             errors |= field_errors(exc)
+        except CostProblem as exc:
+            errors[exc.field] = str(exc)
         return _form(request, user, typed, errors, new=True, code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     return _save(request, user, catalogue, settings, sku, typed, new=True)
 
@@ -96,6 +101,11 @@ def edit_entry(
         return not_found(request, user, f"catalogue entry {sku}")
     listings = entry["listings"] if isinstance(entry["listings"], dict) else {}
     typed = {"sku": sku, "name": entry["name"], "ean": entry["ean"] or ""}
+    cost = entry.get("unit_cost")
+    typed |= {
+        "unit_cost": cost.format().rsplit(" ", 1)[0] if isinstance(cost, Money) else "",
+        "unit_cost_currency": cost.currency if isinstance(cost, Money) else "EUR",
+    }
     typed |= {f"listings.{channel}": listings.get(channel, "") for channel in CHANNELS}
     return _form(request, user, typed, {}, new=False, flash=read_flash(settings, flash_))
 
@@ -114,13 +124,45 @@ async def save_entry(
 
 
 def _typed_from(form: dict[str, str]) -> dict[str, Any]:
-    typed: dict[str, Any] = {"name": form.get("name", ""), "ean": form.get("ean", "")}
+    typed: dict[str, Any] = {
+        "name": form.get("name", ""),
+        "ean": form.get("ean", ""),
+        "unit_cost": form.get("unit_cost", ""),
+        "unit_cost_currency": form.get("unit_cost_currency", ""),
+    }
     return typed | {f"listings.{channel}": form.get(f"listings.{channel}", "") for channel in CHANNELS}
 
 
 def _valid(typed: dict[str, Any]) -> ProductPut:
     listings = {channel: typed[f"listings.{channel}"] for channel in CHANNELS if typed[f"listings.{channel}"].strip()}
-    return ProductPut.model_validate({"name": typed["name"].strip(), "ean": typed["ean"], "listings": listings})
+    body = {"name": typed["name"].strip(), "ean": typed["ean"], "listings": listings}
+    cost = _cost(typed)
+    if cost is not None:
+        body["unit_cost"] = {"amount_minor": cost.amount_minor, "currency": cost.currency}
+    return ProductPut.model_validate(body)
+
+
+class CostProblem(ValueError):
+    """The typed unit cost is not an amount in the typed currency."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _cost(typed: dict[str, Any]) -> Money | None:
+    """The typed unit cost ("12.50" and "EUR"), None when blank; CostProblem when not an amount."""
+    amount, currency = str(typed.get("unit_cost", "")).strip(), str(typed.get("unit_cost_currency", "")).strip()
+    if not amount:
+        return None
+    try:
+        cost = Money.parse(amount, currency.upper())
+    except MoneyError as exc:
+        field = "unit_cost_currency" if "currency" in str(exc) else "unit_cost"
+        raise CostProblem(str(exc), field) from None
+    if cost.amount_minor < 0:
+        raise CostProblem("a unit cost cannot be negative", "unit_cost")
+    return cost
 
 
 def _save(
@@ -138,8 +180,10 @@ def _save(
         body = _valid(typed)
     except ValidationError as exc:
         return _form(request, user, typed, field_errors(exc), new=new, code=unprocessable)
+    except CostProblem as exc:
+        return _form(request, user, typed, {exc.field: str(exc)}, new=new, code=unprocessable)
     try:
-        catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings)
+        catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=body.cost())
     except IdentifierTaken as exc:
         errors = {exc.field or FORM_LEVEL: exc.message}
         return _form(request, user, typed, errors, new=new, code=status.HTTP_409_CONFLICT)
