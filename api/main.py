@@ -32,6 +32,7 @@ from api.routes import (
     moneybird,
     order_edits,
     orders,
+    reports,
     return_labels,
     return_steps,
     returns,
@@ -43,6 +44,7 @@ from api.routes import (
     webhooks,
 )
 from api.screens import accounts, audit, charts, counter, support, warehouse
+from api.screens import reports as report_screens
 from api.screens import returns as return_screens
 from api.screens import settings as settings_screens
 from api.screens.accounts import home_of
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         channels,
         event_subscriptions,
         kpis,
+        reports,
         catalogue,
         tracking,
         tracking_returns,
@@ -108,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return_screens,
         settings_screens,
         charts,
+        report_screens,
         audit,
         staff_actions,
         codec,

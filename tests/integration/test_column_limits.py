@@ -338,6 +338,8 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "products.sku": Staff("PUT /catalogue/{sku}", "sku"),
     "products.name": Staff(ProductPut, "name"),
     "products.ean": Derived("a GTIN with a verified check digit (at most 14 digits)", 14),
+    "products.unit_cost_currency": CURRENCY,
+    "products.unit_cost_minor": Derived("a unit cost (MoneyBody: at most MAX_AMOUNT_MINOR)", limits.MAX_AMOUNT_MINOR),
     "returns.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "returns.order_id": ORDER_ID,
     "returns.status": Derived("the engine's return statuses (REFUNDED, REFUND_ON_CHANNEL, ...)"),

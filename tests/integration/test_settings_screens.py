@@ -366,6 +366,7 @@ def test_catalogue_entries_are_added_found_and_changed(browser):
         "name": "Mug",
         "ean": "4006381333931",
         "listings": {"bol": "BOL-9", "amazon": "AMZ-MUG"},
+        "unit_cost": None,
     }
     assert (
         _post(
@@ -390,7 +391,35 @@ def test_catalogue_entries_are_added_found_and_changed(browser):
         "name": "Big mug",
         "ean": None,
         "listings": {"bol": "BOL-9"},
+        "unit_cost": None,
     }
+
+
+def test_the_catalogue_form_keeps_a_unit_cost_and_shows_no_cost_apart(browser):
+    assert (
+        _post(browser, f"{ADMIN}/catalogue/new", {**MUG, "unit_cost": "12.50", "unit_cost_currency": "eur"}).status_code
+        == 303
+    )
+    assert browser.get("/catalogue/MUG-1", headers=STAFF).json()["unit_cost"] == {
+        "amount_minor": 1250,
+        "currency": "EUR",
+    }
+    form = browser.get(f"{ADMIN}/catalogue/MUG-1").text
+    assert 'value="12.50"' in form and 'value="EUR"' in form
+    plain = {**MUG, "sku": "TEE-1", "ean": "", "listings.bol": "", "listings.amazon": "", "name": "Tee"}
+    assert _post(browser, f"{ADMIN}/catalogue/new", plain).status_code == 303
+    listed = browser.get(f"{ADMIN}/catalogue").text
+    assert "12.50 EUR" in listed and "no cost" in listed
+    too_precise = _post(
+        browser, f"{ADMIN}/catalogue/MUG-1", {"name": "Mug", "unit_cost": "12.505", "unit_cost_currency": "EUR"}
+    )
+    assert too_precise.status_code == 422 and "precision" in _errors(too_precise.text)["unit_cost"]
+    unknown = _post(browser, f"{ADMIN}/catalogue/MUG-1", {"name": "Mug", "unit_cost": "1", "unit_cost_currency": "EUX"})
+    assert unknown.status_code == 422 and "unit_cost_currency" in _errors(unknown.text)
+    negative = _post(
+        browser, f"{ADMIN}/catalogue/MUG-1", {"name": "Mug", "unit_cost": "-1", "unit_cost_currency": "EUR"}
+    )
+    assert negative.status_code == 422 and "negative" in _errors(negative.text)["unit_cost"]
 
 
 def test_the_catalogue_form_refuses_as_the_api_does_beside_each_field(browser):

@@ -15,7 +15,13 @@ from tests.fakes import fail_with
 
 def test_an_entry_with_listings_is_saved_and_its_stock_sent_to_the_channels(units):
     entry = Catalogue(units).put("MUG", name="Mug", ean="4006381333931", listings={"bol": "offer-1"})
-    assert entry == {"sku": "MUG", "name": "Mug", "ean": "4006381333931", "listings": {"bol": "offer-1"}}
+    assert entry == {
+        "sku": "MUG",
+        "name": "Mug",
+        "ean": "4006381333931",
+        "listings": {"bol": "offer-1"},
+        "unit_cost": None,
+    }
     assert units.store.stock.noted == ["MUG"] and units.commits == 1
     Catalogue(units).put("TEA", name="Tea", ean=None, listings={})
     assert units.store.stock.noted == ["MUG"]  # no channel knows TEA: nothing to send
