@@ -4,14 +4,21 @@ and the turn of the month in UTC; SKUs without a cost counted apart."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import func, or_, select
 
+from domain.after_sales import NOT_RETURNED
 from domain.report_periods import Granularity, period_start
-from persistence.models import OrderLineRecord, OrderRecord
+from persistence.models import OrderLineRecord, OrderRecord, ReturnRecord, StockLevel
 from persistence.read_model.financials import CurrencyFigures, Receivable, financials
-from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow, performance
+from persistence.read_model.product_performance import (
+    REFUNDED_STATUSES,
+    PerformanceFilter,
+    PerformanceRow,
+    performance,
+)
 from persistence.read_model.stock_value import LocationValue, Uncosted, UncostedSku, stock_value
 from tests.integration.report_data import at, seed
 
@@ -154,3 +161,35 @@ def test_stock_value_per_location_and_currency_with_uncosted_skus_apart(seeded):
     assert rows.uncosted_sku_count == 2
     with seeded.session() as session:
         assert stock_value(session, "RTM").uncosted == [Uncosted("RTM", 1, 7)]
+
+
+def test_the_benchmark_seed_adds_up_in_every_report(database):
+    """bench/reports.py's data (bench/kpis.py's orders, plus costs and stock) on both databases,
+    small: every unit sold is in one row, a return's refund is shared out to the cent over its SKUs,
+    every unit on hand is valued or counted as "no cost", and the runner runs."""
+    from bench.kpis import seed as bench_seed
+    from bench.reports import stock_and_costs, time_reports
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    bench_seed(database.engine, 400, 30, now)
+    stock_and_costs(database.engine)
+    since, until = now - timedelta(days=60), now + timedelta(days=60)
+    kept = or_(ReturnRecord.state.is_(None), ReturnRecord.state.not_in(sorted(NOT_RETURNED)))
+    with database.session() as session:
+        rows = performance(session, PerformanceFilter(since, until, Granularity.WEEK))
+        sold = session.scalar(
+            select(func.sum(OrderLineRecord.quantity))
+            .join(OrderRecord, OrderRecord.order_id == OrderLineRecord.order_id)
+            .where(OrderRecord.shipped_at.is_not(None), OrderRecord.status != "CANCELLED")
+        )
+        refunds = session.scalar(
+            select(func.sum(ReturnRecord.refund_minor)).where(ReturnRecord.status.in_(REFUNDED_STATUSES), kept)
+        )
+        on_hand = session.scalar(select(func.sum(StockLevel.on_hand)))
+        value = stock_value(session)
+    assert sum(r.units_sold for r in rows) == sold > 0
+    assert sum(r.refunded_minor for r in rows) == refunds > 0
+    assert sum(r.units for r in value.valued) + sum(r.units for r in value.uncosted) == on_hand
+    assert value.uncosted_sku_count > 0
+    figures = time_reports(database.engine, now, 30, runs=1)
+    assert all(ms["p95"] >= ms["p50"] >= 0 for ms in figures.values())
