@@ -27,6 +27,8 @@ LONGEST_CHART_WINDOW = timedelta(days=400)
 PERFORMANCE_WINDOW = timedelta(days=91)
 """The performance report's default: the last 13 weeks (UTC), today included."""
 LONGEST_REPORT_WINDOW = timedelta(days=3 * 366)
+EARLIEST_DAY, LATEST_DAY = date(1970, 1, 1), date(9998, 12, 1)
+"""Days a report may name: the last one's period and the day after must still be dates."""
 MOST_TOP = 1000
 
 
@@ -136,6 +138,8 @@ def chart_window(first: date | None, last: date | None, today: date) -> tuple[da
 def report_window(first: date | None, last: date | None, today: date, default: timedelta) -> tuple[datetime, datetime]:
     """Whole UTC days from `first` to `last` included (default: `default` up to today)."""
     last = last or today
+    if not EARLIEST_DAY <= last <= LATEST_DAY or (first is not None and not EARLIEST_DAY <= first <= LATEST_DAY):
+        raise Unprocessable(f"choose days from {EARLIEST_DAY} to {LATEST_DAY}")
     first = first or last - default + timedelta(days=1)
     if first > last:
         raise Unprocessable("the first day must not be after the last")

@@ -164,6 +164,12 @@ def test_bad_windows_are_422(api):
     assert api.get("/reports/financials", params={"first": "yesterday"}, headers=ADMIN).status_code == 422
     assert api.get("/reports/performance", params={"granularity": "day"}, headers=ADMIN).status_code == 422
     assert api.get("/reports/performance", params={"top": 0}, headers=ADMIN).status_code == 422
+    beyond = {"first": "9999-12-30", "last": "9999-12-31", "granularity": "month"}
+    assert api.get("/reports/performance", params=beyond, headers=ADMIN).status_code == 422
+    assert (
+        api.get("/reports/financials", params={"first": "0001-01-01", "last": "0001-01-02"}, headers=ADMIN).status_code
+        == 422
+    )
 
 
 @pytest.fixture
