@@ -79,10 +79,7 @@ class Reports:
             raise Unprocessable(f"top must be from 1 to {MOST_TOP}")
         since, until = report_window(first, last, datetime.now(UTC).date(), PERFORMANCE_WINDOW)
         with self._units(read_only=True) as uow:
-            rows = uow.reports.performance(PerformanceFilter(since, until, granularity, channel, sku))
-        if top is not None:
-            chosen = top_skus(rows, top)
-            rows = [row for row in rows if row.sku in chosen]
+            rows = uow.reports.performance(PerformanceFilter(since, until, granularity, channel, sku, top))
         starts = periods(since.date(), (until - timedelta(days=1)).date(), granularity)
         return PerformanceReport(
             since, until, granularity, channel, sku, top, [(d, period_label(d, granularity)) for d in starts], rows
@@ -146,18 +143,6 @@ def report_window(first: date | None, last: date | None, today: date, default: t
     if last - first >= LONGEST_REPORT_WINDOW:
         raise Unprocessable(f"choose at most {LONGEST_REPORT_WINDOW.days} days")
     return datetime.combine(first, time.min, UTC), datetime.combine(last, time.min, UTC) + timedelta(days=1)
-
-
-def top_skus(rows: list[PerformanceRow], top: int) -> set[str]:
-    """The SKUs among the `top` by revenue in at least one currency (never two currencies added)."""
-    revenue: dict[str, dict[str, int]] = {}
-    for row in rows:
-        per_sku = revenue.setdefault(row.currency, {})
-        per_sku[row.sku] = per_sku.get(row.sku, 0) + row.revenue_minor
-    chosen: set[str] = set()
-    for per_sku in revenue.values():
-        chosen |= set(sorted(per_sku, key=lambda sku: (-per_sku[sku], sku))[:top])
-    return chosen
 
 
 @dataclass(frozen=True)

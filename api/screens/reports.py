@@ -36,6 +36,10 @@ router = APIRouter(prefix="/dashboard/reports", include_in_schema=False, default
 Viewer = Annotated[SignedIn, Depends(screen(Permission.KPIS))]
 TOP_DRAWN = 10
 """SKUs drawn in the top-SKU chart (the table lists every row)."""
+DEFAULT_TOP = 20
+"""The page opens on the 20 best-selling SKUs (every SKU when the field is emptied)."""
+SHOWN_ROWS = 1000
+"""Rows of the performance table drawn on the page; its CSV has them all."""
 
 
 @dataclass(frozen=True)
@@ -67,10 +71,11 @@ def read_filters(
     granularity: Annotated[str, Query(max_length=5)] = "week",
     channel: Annotated[str, Query(max_length=limits.CHANNEL)] = "",
     sku: Annotated[str, Query(max_length=limits.SKU)] = "",
-    top: Annotated[str, Query(max_length=4)] = "",
+    top: Annotated[str | None, Query(max_length=4)] = None,
     currency: Annotated[str, Query(max_length=3)] = "",
 ) -> Filters:
     errors: dict[str, str] = {}
+    top = str(DEFAULT_TOP) if top is None else top  # left empty on purpose: every SKU
     typed = {
         "first": first,
         "last": last,
@@ -218,6 +223,7 @@ def reports_page(request: Request, user: Viewer, reports: ReportsDep, filters: F
         errors=errors,
         typed=filters.typed,
         granularities=[g.value for g in Granularity],
+        shown_rows=SHOWN_ROWS,
         query=f"?{query}" if query else "",
     )
 

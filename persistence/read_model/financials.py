@@ -32,6 +32,7 @@ from domain.returns import ReturnStatus
 from domain.status import TERMINAL, OrderStatus
 from domain.store_credit import CreditEntryKind
 from persistence.models import GoodwillRecord, OrderRecord, PaymentRecord, ReturnRecord, StoreCreditEntry
+from persistence.read_model.product_performance import without_jit
 
 
 def _all(session: Session, statement: Any) -> list[Any]:
@@ -220,6 +221,7 @@ def _in_period(session: Session, since: datetime, until: datetime) -> dict[str, 
 
 def financials(session: Session, since: datetime | None, until: datetime | None) -> Financials:
     """Now when `since`/`until` are None; else what happened in [since, until)."""
+    without_jit(session)
     figures = _now(session) if since is None or until is None else _in_period(session, since, until)
     for currency, kinds in _credit_sums(session, since, until).items():
         row = figures.setdefault(currency, {})

@@ -30,6 +30,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
     true,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -87,6 +88,14 @@ def period_of(moment: Any, granularity: Granularity) -> ColumnElement[date]:
     return week_start(moment) if granularity is Granularity.WEEK else month_start(moment)
 
 
+def without_jit(session: Session) -> None:
+    """PostgreSQL compiles a statement it estimates as costly to machine code first (JIT); for these
+    grouped reports that took seconds, far more than running them (bench/reports.py). Off for the
+    rest of this read-only transaction only."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL jit = off"))
+
+
 def _day(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(value)
 
@@ -111,19 +120,46 @@ class PerformanceFilter:
     granularity: Granularity
     channel: str | None = None
     sku: str | None = None
+    top: int | None = None
+    """Only the SKUs among the `top` by revenue (sold in the window) in at least one currency."""
 
 
-def _sold(session: Session, f: PerformanceFilter) -> list[Any]:
-    period = period_of(OrderRecord.shipped_at, f.granularity)
+def _sold_where(f: PerformanceFilter, skus: list[str] | None) -> list[ColumnElement[bool]]:
     where = [
         OrderRecord.shipped_at >= f.since,
         OrderRecord.shipped_at < f.until,
         OrderRecord.status != OrderStatus.CANCELLED.value,
+        OrderLineRecord.order_id == OrderRecord.order_id,
     ]
     if f.channel:
         where.append(OrderRecord.channel == f.channel)
     if f.sku:
         where.append(OrderLineRecord.sku == f.sku)
+    if skus is not None:
+        where.append(OrderLineRecord.sku.in_(skus))
+    return where
+
+
+def top_skus(session: Session, f: PerformanceFilter, top: int) -> list[str]:
+    """The SKUs among the `top` by revenue in at least one currency (never two currencies added),
+    ranked in SQL over the window's sold lines."""
+    revenue = func.sum(OrderLineRecord.total_minor)
+    ranked = (
+        select(
+            OrderLineRecord.sku.label("sku"),
+            func.row_number()
+            .over(partition_by=OrderRecord.currency, order_by=(revenue.desc(), OrderLineRecord.sku))
+            .label("rank"),
+        )
+        .where(*_sold_where(f, None))
+        .group_by(OrderRecord.currency, OrderLineRecord.sku)
+        .subquery()
+    )
+    return sorted(set(session.scalars(select(ranked.c.sku).where(ranked.c.rank <= top))))
+
+
+def _sold(session: Session, f: PerformanceFilter, skus: list[str] | None) -> list[Any]:
+    period = period_of(OrderRecord.shipped_at, f.granularity)
     statement = (
         select(
             period,
@@ -133,8 +169,7 @@ def _sold(session: Session, f: PerformanceFilter) -> list[Any]:
             func.sum(OrderLineRecord.quantity),
             func.sum(OrderLineRecord.total_minor),
         )
-        .join(OrderLineRecord, OrderLineRecord.order_id == OrderRecord.order_id)
-        .where(*where)
+        .where(*_sold_where(f, skus))
         .group_by(period, OrderRecord.channel, OrderLineRecord.sku, OrderRecord.currency)
     )
     return list(session.execute(statement).all())
@@ -147,7 +182,7 @@ def _return_lines(session: Session) -> Any:
     return func.json_each(ReturnRecord.lines).table_valued("key", "value")
 
 
-def _returned(session: Session, f: PerformanceFilter) -> list[Any]:
+def _returned(session: Session, f: PerformanceFilter, skus: list[str] | None) -> list[Any]:
     lines = _return_lines(session)
     units = cast(lines.c.value, BigInteger)
     price = (
@@ -178,6 +213,9 @@ def _returned(session: Session, f: PerformanceFilter) -> list[Any]:
         .join(OrderRecord, OrderRecord.order_id == ReturnRecord.order_id)
         .join(lines, true())
         .where(*where)
+        # A fence (OFFSET 0): PostgreSQL would otherwise pull this up and run the price look-up once
+        # for every place the outer expressions name `worth`.
+        .offset(0)
         .subquery()
     )
     # Each SKU's share of its return's refund: refund * (running worth) / (whole worth), rounded
@@ -210,18 +248,22 @@ def _returned(session: Session, f: PerformanceFilter) -> list[Any]:
     )
     if f.sku:
         statement = statement.where(shared.c.sku == f.sku)
+    if skus is not None:
+        statement = statement.where(shared.c.sku.in_(skus))
     statement = statement.group_by(shared.c.period, shared.c.channel, shared.c.sku, shared.c.currency)
     return list(session.execute(statement).all())
 
 
 def performance(session: Session, f: PerformanceFilter) -> list[PerformanceRow]:
-    """Every (period, channel, SKU, currency) that sold or had returns in the window, by period,
-    channel, SKU, currency."""
+    """Every (period, channel, SKU, currency) that sold or had returns in the window (of the top SKUs
+    when `top` is given), by period, channel, SKU, currency."""
+    without_jit(session)
+    skus = None if f.top is None else top_skus(session, f, f.top)
     figures: dict[tuple[date, str, str, str], dict[str, int]] = {}
-    for period, channel, sku, currency, units, revenue in _sold(session, f):
+    for period, channel, sku, currency, units, revenue in _sold(session, f, skus):
         row = figures.setdefault((_day(period), channel, sku, currency), {})
         row["units_sold"], row["revenue_minor"] = int(units or 0), int(revenue or 0)
-    for period, channel, sku, currency, units, refunded in _returned(session, f):
+    for period, channel, sku, currency, units, refunded in _returned(session, f, skus):
         row = figures.setdefault((_day(period), channel, sku, currency), {})
         row["units_returned"], row["refunded_minor"] = int(units or 0), int(refunded or 0)
     return [

@@ -72,6 +72,13 @@ def test_channel_and_sku_filters(seeded):
     assert sum(r.refunded_minor for r in only_a) == 967  # the share is of the whole return, filtered after
 
 
+def test_top_n_ranks_the_skus_by_revenue_in_each_currency(seeded):
+    # EUR: B sold 550 + 1500 = 2050, A 2000; GBP: A alone. A's EUR rows stay: top N chooses SKUs.
+    assert {r.sku for r in _performance(seeded, Granularity.MONTH, top=1)} == {"A", "B"}
+    assert {r.sku for r in _performance(seeded, Granularity.MONTH, top=1, channel="bol")} == {"B"}
+    assert {r.sku for r in _performance(seeded, Granularity.MONTH, top=3)} == {"A", "B", "Z"}
+
+
 def test_the_sql_week_is_the_domain_week_at_every_boundary(database):
     """An order shipped at each awkward moment lands in the period domain.report_periods gives it."""
     moments = [
