@@ -39,6 +39,7 @@ from persistence.guarded_writes.stock_outbox import note_stock_change
 from persistence.guarded_writes.store_credit import Written
 from persistence.master_data import bins, catalogue, locations
 from persistence.master_data import channels as channel_store
+from persistence.master_data.catalogue import KEEP_COST, CostChange
 from persistence.master_data.channels import PolicyCache
 from persistence.models import (
     ChannelMessage,
@@ -412,7 +413,13 @@ class SqlCatalogue:
         return catalogue.product_view(self._session, sku)
 
     def save(
-        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+        self,
+        sku: str,
+        *,
+        name: str,
+        ean: str | None,
+        listings: Mapping[str, str],
+        unit_cost: CostChange = KEEP_COST,
     ) -> None:
         with translated():  # another request took the EAN or a listing between our check and our write
             catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost)

@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from domain.money import Money
 from persistence.conflicts import ConcurrentWrite
-from persistence.master_data.catalogue import CatalogueConflict
+from persistence.master_data.catalogue import KEEP_COST, CatalogueConflict, CostChange
 from services.errors import Conflict, NotFound
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -36,10 +35,16 @@ class Catalogue:
             return _existing(uow.catalogue.entry(sku), sku)
 
     def put(
-        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+        self,
+        sku: str,
+        *,
+        name: str,
+        ean: str | None,
+        listings: Mapping[str, str],
+        unit_cost: CostChange = KEEP_COST,
     ) -> dict[str, object]:
         """Create or replace the SKU's entry (unit_cost None: not known, and the stock value report
-        lists the SKU apart as "no cost"). Another request may take the same EAN or listing id
+        lists the SKU apart as "no cost"; KEEP_COST: as it was). Another request may take the same EAN or listing id
         between our check and our write: the second pass finds it and names the owner."""
         for attempt in range(SAVE_ATTEMPTS):
             with self._units() as uow:

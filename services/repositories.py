@@ -30,6 +30,7 @@ from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.store_credit import Written
+from persistence.master_data.catalogue import KEEP_COST, CostChange
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -281,9 +282,16 @@ class CatalogueRepository(Protocol):
         """{sku, name, ean, listings}, or None when the SKU is not in the catalogue."""
 
     def save(
-        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+        self,
+        sku: str,
+        *,
+        name: str,
+        ean: str | None,
+        listings: Mapping[str, str],
+        unit_cost: CostChange = KEEP_COST,
     ) -> None:
-        """Raises persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
+        """`unit_cost` KEEP_COST leaves it as it was. Raises
+        persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         """Entries by SKU whose SKU, name or EAN contains `query` (any case), and how many match."""

@@ -34,6 +34,7 @@ from domain.status import OrderStatus
 from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
 from persistence.guarded_writes.stock_ops import Transfer
+from persistence.master_data.catalogue import KEEP_COST, CostChange
 from persistence.models import (
     ChannelMessage,
     Escalation,
@@ -408,11 +409,18 @@ class FakeCatalogue:
         return self.entries.get(sku)
 
     def save(
-        self, sku: str, *, name: str, ean: str | None, listings: Mapping[str, str], unit_cost: Money | None = None
+        self,
+        sku: str,
+        *,
+        name: str,
+        ean: str | None,
+        listings: Mapping[str, str],
+        unit_cost: CostChange = KEEP_COST,
     ) -> None:
         if self.refusals:
             raise self.refusals.pop(0)
-        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings), "unit_cost": unit_cost}
+        cost = self.entries.get(sku, {}).get("unit_cost") if unit_cost is KEEP_COST else unit_cost
+        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings), "unit_cost": cost}
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         wanted = (query or "").lower()

@@ -17,6 +17,7 @@ from domain import money
 from domain.gtin import gtin_problem
 from domain.order import CHANNELS
 from domain.staff import Permission, StaffMember
+from persistence.master_data.catalogue import KEEP_COST
 
 router = APIRouter(prefix="/catalogue", tags=["catalogue"])
 
@@ -113,4 +114,5 @@ def get_product(sku: Sku, _: Reader, catalogue: CatalogueDep) -> Any:
 )
 def put_product(sku: Sku, body: ProductPut, _: Writer, catalogue: CatalogueDep) -> Any:
     """Create or replace the SKU's catalogue entry."""
-    return _public(catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=body.cost()))
+    cost = body.cost() if "unit_cost" in body.model_fields_set else KEEP_COST  # not named: kept as it was
+    return _public(catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=cost))

@@ -7,6 +7,8 @@ stock update needs the channel's listing id (a Bol.com offer id). Both direction
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from enum import Enum
+from typing import Final, Literal
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
@@ -17,6 +19,18 @@ from persistence.models import ChannelListing, Product, StockLevel, utcnow
 from persistence.unit_of_work import UnitOfWork
 
 SkuResolver = Callable[[str], str | None]
+
+
+class Keep(Enum):
+    """A unit cost left as it is: a `PUT /catalogue/{sku}` that does not name one (a client from
+    before costs were kept must not wipe the cost an admin entered)."""
+
+    COST = "keep"
+
+
+KEEP_COST: Final = Keep.COST
+CostChange = Money | None | Literal[Keep.COST]
+"""A new unit cost, None to clear it (not known), or KEEP_COST."""
 
 
 class CatalogueConflict(ValueError):
@@ -90,10 +104,11 @@ def save_product(
     name: str,
     ean: str | None,
     listings: Mapping[str, str],
-    unit_cost: Money | None = None,
+    unit_cost: CostChange = KEEP_COST,
 ) -> None:
-    """Create or replace one SKU's catalogue entry (a unit cost of None: not known); CatalogueConflict
-    when an EAN or listing id is already another SKU's. The caller commits."""
+    """Create or replace one SKU's catalogue entry (a unit cost of None: not known; KEEP_COST: as it
+    was, none for a new SKU); CatalogueConflict when an EAN or listing id is already another SKU's.
+    The caller commits."""
     if ean:
         owner = sku_for_ean(session, ean)
         if owner not in (None, sku):
@@ -108,8 +123,9 @@ def save_product(
         session.add(product)
     else:
         product.name, product.ean, product.updated_at = name, ean or None, utcnow()
-    product.unit_cost_minor = None if unit_cost is None else unit_cost.amount_minor
-    product.unit_cost_currency = None if unit_cost is None else unit_cost.currency
+    if unit_cost is not KEEP_COST:
+        product.unit_cost_minor = None if unit_cost is None else unit_cost.amount_minor
+        product.unit_cost_currency = None if unit_cost is None else unit_cost.currency
     session.execute(delete(ChannelListing).where(ChannelListing.sku == sku))
     session.flush()
     for channel, listing_id in sorted(listings.items()):

@@ -130,13 +130,16 @@ def test_the_catalogue_is_staff_only(api):
     assert api.put("/catalogue/MUG", json={"name": "Mug"}, headers={"Authorization": "Bearer no"}).status_code == 401
 
 
-def test_a_unit_cost_is_kept_read_back_and_cleared_by_a_put_without_it(api):
+def test_a_unit_cost_is_kept_read_back_and_cleared_only_by_null(api):
     cost = {"amount_minor": 1250, "currency": "EUR"}
     created = _put(api, "MUG-COST", name="Costed mug", unit_cost=cost)
     assert created.status_code == 200, created.text
     assert created.json()["unit_cost"] == cost
     assert api.get("/catalogue/MUG-COST", headers=STAFF).json()["unit_cost"] == cost
-    assert _put(api, "MUG-COST", name="Costed mug").json()["unit_cost"] is None  # the whole entry is replaced
+    # A client from before costs were kept PUTs without one: the admin's cost stays.
+    assert _put(api, "MUG-COST", name="Costed mug, 300 ml").json()["unit_cost"] == cost
+    assert _put(api, "MUG-COST", name="Costed mug", unit_cost=None).json()["unit_cost"] is None
+    assert _put(api, "MUG-NEW", name="New mug").json()["unit_cost"] is None  # none known for a new SKU
 
 
 @pytest.mark.parametrize(
