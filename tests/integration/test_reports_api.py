@@ -183,6 +183,7 @@ def test_the_dashboard_page_shows_every_table_with_its_csv(browser):
     for link in ("performance.csv", "financials.csv", "stock-value.csv"):
         assert f"/dashboard/reports/{link}" in page.text
     assert "2026-W53" in page.text and "<svg" in page.text and "no cost" in page.text
+    assert 'name="top" value="20"' in page.text  # the page opens on the top 20 SKUs
     assert "10.00 EUR" in page.text  # owed by bol
     download = browser.get("/dashboard/reports/performance.csv", params=WINDOW)
     assert _csv(download)[0]["period"] == "2026-W52"
