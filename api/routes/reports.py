@@ -94,7 +94,8 @@ BASIS = {
     "revenue": "gross, VAT included: the order lines as the channel charged them, before order-level "
     "discounts and without shipping; counted when the order's last parcel shipped, cancelled orders never",
     "units_sold": "units on those lines, in the period they shipped",
-    "units_returned": "units of returns asked for in the period, unless rejected, cancelled or expired",
+    "units_returned": "units of returns asked for in the period, less what a received parcel was short of, "
+    "unless rejected, cancelled or expired",
     "refunded": "refunds made for those returns (through our gateway or by the channel), spread over "
     "their SKUs by value at the order's prices, to the cent",
     "return_rate": "units returned in the period per unit sold in the same period and row",

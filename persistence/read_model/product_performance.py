@@ -6,9 +6,10 @@ What counts, and when:
   that takes a line off changes the lines themselves). Revenue is the lines' totals as the channel
   charged them: gross, VAT included, before order-level discounts, without shipping.
 - Returned: the units of returns asked for in the window (`returns.created_at`), in that period,
-  unless the goods never came back (rejected, cancelled, expired). Refunded: the return's refund
-  (through our gateway, or made by the channel that took the money) spread over its SKUs by their
-  value at the order's prices, to the cent: the shares of one return always add up to its refund.
+  less what a received parcel was short of, unless the goods never came back (rejected, cancelled,
+  expired). Refunded: the return's refund (through our gateway, or made by the channel that took
+  the money) spread over its SKUs by the value of the units asked back at the order's prices, to
+  the cent: the shares of one return always add up to its refund.
 
 Rows are (period, channel, SKU, currency): no figure adds two currencies together. A return's
 lines are a JSON document ({sku: units}); each database unpacks it with its own table function
@@ -82,6 +83,26 @@ def _month_sqlite(element: month_start, compiler: SQLCompiler, **kw: Any) -> str
 @compiles(month_start, "postgresql")
 def _month_postgresql(element: month_start, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(date_trunc('month', ({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC') AS DATE)"
+
+
+class json_units(FunctionElement[int]):
+    """The integer under `key` in a JSON object ({sku: units}), NULL when absent or the object is."""
+
+    type = BigInteger()
+    inherit_cache = True
+
+
+@compiles(json_units)
+def _json_units_sqlite(element: json_units, compiler: SQLCompiler, **kw: Any) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Both parts are compiled SQL of our own expressions (columns), never text from a request.
+    return f"(SELECT CAST(value AS INTEGER) FROM json_each({document}) WHERE key = {key})"  # noqa: S608
+
+
+@compiles(json_units, "postgresql")
+def _json_units_postgresql(element: json_units, compiler: SQLCompiler, **kw: Any) -> str:
+    document, key = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(({document} ->> {key}) AS BIGINT)"
 
 
 def period_of(moment: Any, granularity: Granularity) -> ColumnElement[date]:
@@ -205,6 +226,8 @@ def _returned(session: Session, f: PerformanceFilter, skus: list[str] | None) ->
             OrderRecord.channel.label("channel"),
             ReturnRecord.currency.label("currency"),
             lines.c.key.label("sku"),
+            # What came back: announced less what the parcel was short of (as the KPIs count).
+            (units - func.coalesce(json_units(ReturnRecord.short, lines.c.key), 0)).label("came"),
             units.label("units"),
             (units * func.coalesce(price, 0)).label("worth"),
             cast(refund, BigInteger).label("refund"),
@@ -236,14 +259,14 @@ def _returned(session: Session, f: PerformanceFilter, skus: list[str] | None) ->
         - each.c.refund * (running_units - each.c.units) // whole_units,
     )
     shared = select(
-        each.c.period, each.c.channel, each.c.sku, each.c.currency, each.c.units, share.label("refunded")
+        each.c.period, each.c.channel, each.c.sku, each.c.currency, each.c.came, share.label("refunded")
     ).subquery()
     statement = select(
         shared.c.period,
         shared.c.channel,
         shared.c.sku,
         shared.c.currency,
-        func.sum(shared.c.units),
+        func.sum(shared.c.came),
         func.sum(shared.c.refunded),
     )
     if f.sku:

@@ -79,6 +79,28 @@ def test_top_n_ranks_the_skus_by_revenue_in_each_currency(seeded):
     assert {r.sku for r in _performance(seeded, Granularity.MONTH, top=3)} == {"A", "B", "Z"}
 
 
+def test_units_a_parcel_was_short_of_are_not_returned_but_the_refund_is_still_shared_out(seeded):
+    with seeded.session() as session:
+        session.add(
+            ReturnRecord(
+                return_id="r9",
+                order_id="o2",
+                status="REFUNDED",
+                lines={"A": 1, "Q": 2},
+                short={"Q": 2, "X": 1},
+                currency="GBP",
+                refund_minor=901,
+                created_at=at(2026, 12, 30),
+                refunded_at=at(2026, 12, 30),
+            )
+        )
+        session.commit()
+    gbp = {r.sku: r for r in _performance(seeded, Granularity.WEEK) if r.currency == "GBP"}
+    # Q is not on the order (no price): A carries all the worth, so all of the refund.
+    assert (gbp["A"].units_returned, gbp["A"].refunded_minor) == (1, 901)
+    assert (gbp["Q"].units_returned, gbp["Q"].refunded_minor) == (0, 0)
+
+
 def test_the_sql_week_is_the_domain_week_at_every_boundary(database):
     """An order shipped at each awkward moment lands in the period domain.report_periods gives it."""
     moments = [
