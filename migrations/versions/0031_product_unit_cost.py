@@ -2,7 +2,7 @@
 order's last parcel shipped (sold per period and marketplace receivables are read by it).
 
 Revision ID: 0031
-Revises: 0027
+Revises: 0028
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0031"
-down_revision: str | None = "0027"
+down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
