@@ -43,6 +43,7 @@ OUTSIDE_SERVICE_URLS = (
     "stripe_api_base",
     "mollie_api_url",
     "sendcloud_api_url",
+    "exact_base_url",
 )
 GATEWAYS = ("stripe", "mollie")
 
@@ -306,6 +307,45 @@ class Settings(BaseSettings):
     """The Sendcloud shipping option code labels are announced with (`ship_with`), e.g. dhl:parcel."""
     sendcloud_return_option: str = "postnl:return"
     """The shipping option code of return labels (Returns API)."""
+
+    # -- the books (services.books, domain.journal) ------------------------------------------------
+    books_timezone: str = "Europe/Amsterdam"
+    """The books' day: a journal day runs midnight to midnight here (stored times stay UTC)."""
+    books_account_revenue: str = "8000"
+    books_account_shipping_revenue: str = "8100"
+    books_account_vat_payable: str = "1800"
+    books_account_gateway_clearing: str = "1100"
+    """What the payment provider holds for us: invoices of gateway orders, less refunds and credit."""
+    books_account_channel_receivable: str = "1300"
+    """What a marketplace collected for us (per channel) until its payout."""
+    books_account_store_credit: str = "1600"
+    """Store credit: a liability to the customers holding it."""
+    books_account_credit_adjustments: str = "4800"
+    """Store credit issued by hand without an order (an expense)."""
+    books_account_expired_credit: str = "8900"
+    """Store credit that expired unspent (other income)."""
+
+    # -- Exact Online (integrations.accounting.exact) -------------------------------------------------
+    exact_enabled: bool = False
+    """Push each day's sales to Exact Online (a sales entry per day, currency and channel)."""
+    exact_base_url: str = "https://start.exactonline.nl"
+    """Exact Online's site of the administration's country (.nl, .be, .de, .co.uk, ...), or the sandbox."""
+    exact_client_id: str = ""
+    exact_client_secret: str = ""
+    exact_redirect_uri: str = ""
+    """The redirect URI registered with the app in the Exact App Center (the authorization step)."""
+    exact_refresh_token: str = ""
+    """The first refresh token (from the authorization step); the engine keeps each rotated one."""
+    exact_division: int = 0
+    """The administration (division) to book in; 0: the user's current division (`/current/Me`)."""
+    exact_journal: str = "70"
+    """The sales journal's code."""
+    exact_customers: dict[str, str] = Field(default_factory=lambda: {"*": "OMS"})
+    """The collective customer's code per channel (JSON; "*" for every channel not named)."""
+    exact_vat_codes: dict[str, str] = Field(
+        default_factory=lambda: {"standard": "2", "reduced": "1", "zero": "0", "reverse_charge": "4"}
+    )
+    """Exact VAT code per domain.vat category (JSON)."""
 
     # -- histories: payload encryption -------------------------------------------------------------
     payload_keys: str = DEV_PAYLOAD_KEYS

@@ -4,7 +4,7 @@ Column sizes come from domain.limits, which every edge checks input against too.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -556,6 +557,41 @@ class IssuedDocumentRecord(Base):
     buyer: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
     __table_args__ = (UniqueConstraint("number", name="invoice_number_once"),)
+
+
+class BookingRecord(Base):
+    """What was booked in an accounting system for a day and currency (services.books): one row per
+    `key` (a channel's sales entry), written after the system answered. Its unique key is what makes
+    a re-run book nothing twice; a crash before this row is written is caught by looking the
+    reference up at the system before posting."""
+
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    system: Mapped[str] = mapped_column(String(limits.BOOKING_SYSTEM))
+    day: Mapped[date] = mapped_column(Date)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    key: Mapped[str] = mapped_column(String(limits.BOOKING_KEY))
+    reference: Mapped[str] = mapped_column(String(limits.BOOKING_REFERENCE))
+    external_id: Mapped[str] = mapped_column(String(limits.BOOKING_EXTERNAL_ID))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    """The gross booked (VAT included; negative when the day's credit notes outweigh its sales)."""
+    booked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("system", "day", "currency", "key", name="booking_once"),)
+
+
+class AccountingToken(Base):
+    """An accounting system's OAuth2 tokens (Exact Online rotates its refresh token on every use: the
+    new one must be kept before the old is forgotten). Secrets: never logged or shown."""
+
+    __tablename__ = "accounting_tokens"
+
+    system: Mapped[str] = mapped_column(String(limits.BOOKING_SYSTEM), primary_key=True)
+    refresh_token: Mapped[str] = mapped_column(Text)
+    access_token: Mapped[str] = mapped_column(Text, default="")
+    access_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class StoreCreditAccount(Base):

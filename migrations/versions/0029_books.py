@@ -1,0 +1,47 @@
+"""The books: what was booked in an accounting system per day, currency and key (a re-run books
+nothing twice), and the accounting system's OAuth2 tokens (Exact Online rotates its refresh token).
+
+Revision ID: 0029
+Revises: 0027
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0029"
+down_revision: str | None = "0027"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
+def upgrade() -> None:
+    op.create_table(
+        "bookings",
+        sa.Column("id", _ID, primary_key=True, autoincrement=True),
+        sa.Column("system", sa.String(length=20), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("reference", sa.String(length=60), nullable=False),
+        sa.Column("external_id", sa.String(length=100), nullable=False),
+        sa.Column("amount_minor", sa.BigInteger(), nullable=False),
+        sa.Column("booked_at", sa.DateTime(timezone=True), nullable=False),
+        sa.UniqueConstraint("system", "day", "currency", "key", name="booking_once"),
+    )
+    op.create_table(
+        "accounting_tokens",
+        sa.Column("system", sa.String(length=20), primary_key=True),
+        sa.Column("refresh_token", sa.Text(), nullable=False),
+        sa.Column("access_token", sa.Text(), nullable=False),
+        sa.Column("access_expires_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("accounting_tokens")
+    op.drop_table("bookings")
