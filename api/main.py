@@ -18,6 +18,7 @@ from api.metrics import HttpMetrics, bind_route_ids, count_oversized
 from api.openapi import document_common_responses
 from api.request_guards import BodyLimit, NoNulInUrl
 from api.routes import (
+    books,
     catalogue,
     channels,
     codec,
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         event_subscriptions,
         kpis,
         reports,
+        books,
         catalogue,
         tracking,
         tracking_returns,

@@ -19,6 +19,8 @@ class Role(StrEnum):
     ADMIN = "admin"
     SUPPORT = "support"
     WAREHOUSE = "warehouse"
+    FINANCE = "finance"
+    """The bookkeeper: the books (journal, reconciliation) and the numbers; reads orders."""
 
 
 class Permission(StrEnum):
@@ -42,6 +44,8 @@ class Permission(StrEnum):
     """Accounts and API tokens of everybody."""
     AUDIT = "audit"
     """Who did what."""
+    BOOKS = "books"
+    """The daily journal and the reconciliation (a push to the accounting system is admin's)."""
     OPERATIONS = "operations"
     """The Temporal UI's payload codec and the metrics: what the people running the engine need."""
 
@@ -63,6 +67,7 @@ GRANTS: dict[Role, frozenset[Permission]] = {
     Role.WAREHOUSE: frozenset(
         {Permission.SHIPMENTS_VIEW, Permission.SHIPMENT_STEPS, Permission.STOCK_VIEW, Permission.STOCK_COUNT}
     ),
+    Role.FINANCE: frozenset({Permission.BOOKS, Permission.KPIS, Permission.ORDERS_VIEW}),
 }
 
 
