@@ -255,6 +255,19 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "outbound_events.event_id": EVENT_ID,
     "outbound_events.type": EVENT_TYPE,
     "outbound_events.ordering_key": ORDERING_KEY,
+    "bookings.id": IDENTITY,
+    "bookings.system": Derived("an accounting system's name (services.exact_books.SYSTEM, ...)", len("moneybird")),
+    "bookings.currency": CURRENCY,
+    "bookings.key": CHANNEL,
+    "bookings.reference": Derived(
+        "OMS-<yyyymmdd>-<currency>-<channel> (services.exact_books.reference)",
+        len("OMS-20261207-EUR-") + _enum_longest(CHANNELS),
+    ),
+    "bookings.external_id": Derived("an Exact EntryID (a GUID) or a Moneybird id", 36),
+    "bookings.amount_minor": Derived("a day's sales of a channel (sum of documents' gross)"),
+    "accounting_tokens.system": Derived(
+        "an accounting system's name (services.exact_books.SYSTEM, ...)", len("moneybird")
+    ),
     "escalations.id": IDENTITY,
     "escalations.order_id": ORDER_ID,
     "escalations.shipment_id": SHIPMENT_ID,
