@@ -25,6 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.books import BooksActivities
 from activities.channel_out import CancellationNoticeActivities, ShipmentNoticeActivities
 from activities.channel_pull import ChannelPullActivities
 from activities.channel_returns import ChannelReturnActivities, ReturnOpener
@@ -60,6 +61,7 @@ from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from integrations.staff_confirmed import StaffConfirmedLocations
+from ops.books import ensure_books_schedule
 from ops.channel_schedules import ensure_pull_schedules
 from ops.store_credit import ensure_expiry_schedule
 from ops.telemetry import MetricsAddressRefused, orders_taken_on, worker_runtime
@@ -75,6 +77,7 @@ from services.moneybird_schedule import ensure_moneybird_schedule
 from services.returns import Returns
 from services.unit_of_work import units_on
 from services.waiting import wait_for
+from workflows.books_push import BooksPushWorkflow
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.event_delivery import EventDeliveryWorkflow
 from workflows.goodwill import GoodwillWorkflow
@@ -181,6 +184,7 @@ def build_parts(
     payments = PaymentActivities(session_factory, gateways)
     returns = ReturnActivities(session_factory, gateways, settings.store_credit_expiry)
     credit = StoreCreditActivities(session_factory, settings.store_credit_expiry)
+    books = BooksActivities(session_factory, settings)
     goodwill = GoodwillActivities(session_factory, gateways, settings.store_credit_expiry)
     lifecycle = ReturnLifecycleActivities(
         session_factory,
@@ -217,6 +221,7 @@ def build_parts(
             MoneybirdPushWorkflow,
             GoodwillWorkflow,
             StoreCreditExpiryWorkflow,
+            BooksPushWorkflow,
             *shipments.workflows,
         ],
         activities=[
@@ -242,6 +247,7 @@ def build_parts(
             credit.issue_store_credit,
             credit.reverse_store_credit,
             credit.expire_store_credit,
+            books.push_books,
             goodwill.refund_goodwill,
             goodwill.credit_goodwill,
             goodwill.refuse_goodwill,
@@ -394,6 +400,7 @@ async def wait_until_ready(
             await start_event_delivery(client, settings.task_queue, settings.event_delivery_window)
             await ensure_pull_schedules(client, settings, channels.sources)
             await ensure_expiry_schedule(client, settings)
+            await ensure_books_schedule(client, settings)
 
     await wait_for(f"Temporal at {settings.temporal_address}", prepare, retry_on=(RPCError,), log=log)
     await wait_for(
