@@ -9,6 +9,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -398,6 +399,17 @@ class Settings(BaseSettings):
     log_format: str = ""
     """`json` (one object per line) or `text`; empty: json in production, text otherwise."""
 
+    @field_validator("books_timezone")
+    @classmethod
+    def _books_timezone_is_known(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"OMS_BOOKS_TIMEZONE must be an IANA time zone such as Europe/Amsterdam, got {value!r}"
+            ) from None
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _log_format_is_known(cls, value: str) -> str:
@@ -443,6 +455,8 @@ def production_refusal(settings: Settings) -> str | None:
             return f"OMS_ENV=production needs OMS_{key.upper()}: {gateway} takes the payments of " + ", ".join(
                 settings.channels_paying_through(gateway)
             )
+    if settings.exact_enabled and not (settings.exact_client_id and settings.exact_client_secret):
+        return "OMS_ENV=production with OMS_EXACT_ENABLED needs OMS_EXACT_CLIENT_ID and OMS_EXACT_CLIENT_SECRET"
     if bool(settings.sendcloud_public_key) != bool(settings.sendcloud_secret_key):
         missing = "OMS_SENDCLOUD_SECRET_KEY" if settings.sendcloud_public_key else "OMS_SENDCLOUD_PUBLIC_KEY"
         return f"OMS_ENV=production needs {missing} (Sendcloud takes both keys)"

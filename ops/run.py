@@ -84,7 +84,7 @@ class Supervisor:
             self.temporal = dev_server(settings, temporal_port)
             self.temporal.start(new_session=True)
         python = sys.executable
-        env = {**self._start_sendcloud_sandbox(), **self._start_moneybird_sandbox()}
+        env = {**self._start_sendcloud_sandbox(), **self._start_moneybird_sandbox(), **self._start_exact_sandbox()}
         self._spawn("worker", [python, str(PROJECT_ROOT / "worker.py")], "worker.log", env)
         self._spawn(
             "api",
@@ -164,6 +164,37 @@ class Supervisor:
         )
         return env
 
+    def _start_exact_sandbox(self) -> dict[str, str]:
+        """Development without an Exact Online app: a local Exact (sandboxes/exact.py, its client and
+        first refresh token made up for this run) that the books are pushed to, so the daily push and
+        the reconciliation can be tried. A configured Exact app (or production) starts nothing."""
+        s = self.settings
+        if s.env is Environment.PRODUCTION or not s.sandbox_enabled or s.exact_client_id:
+            return {}
+        port = free_port()
+        env = {
+            "OMS_EXACT_ENABLED": "true",
+            "OMS_EXACT_BASE_URL": f"http://127.0.0.1:{port}",
+            "OMS_EXACT_CLIENT_ID": f"dev-{secrets.token_hex(8)}",
+            "OMS_EXACT_CLIENT_SECRET": secrets.token_hex(24),
+            "OMS_EXACT_REFRESH_TOKEN": secrets.token_urlsafe(24),
+        }
+        print("starting the Exact Online sandbox ...", flush=True)
+        factory = "sandboxes.exact:create_app_from_environment"
+        args = [sys.executable, "-m", "uvicorn", "--factory", factory, "--host", "127.0.0.1", "--port", str(port)]
+        self._spawn("exact", [*args, "--no-access-log"], "exact.log", env)
+        self._wait_for_port(port, "exact")
+        self.settings = s.model_copy(
+            update={
+                "exact_enabled": True,
+                "exact_base_url": env["OMS_EXACT_BASE_URL"],
+                "exact_client_id": env["OMS_EXACT_CLIENT_ID"],
+                "exact_client_secret": env["OMS_EXACT_CLIENT_SECRET"],
+                "exact_refresh_token": env["OMS_EXACT_REFRESH_TOKEN"],
+            }
+        )
+        return env
+
     def _spawn(self, name: str, args: list[str], log_name: str, env: Mapping[str, str] | None = None) -> None:
         log = open(self.var_dir / log_name, "ab")  # noqa: SIM115 - the child owns it until it exits
         process = subprocess.Popen(
@@ -215,7 +246,7 @@ class Supervisor:
                 f"  database      {s.resolved_database_url.split('@')[-1]}",
                 f"  metrics       {api}/metrics (staff token or OMS_METRICS_TOKEN)"
                 + (f", worker http://{s.worker_metrics_address}/metrics" if s.worker_metrics_address else ""),
-                f"  logs          {self.var_dir}/{{api,worker,temporal,sendcloud,moneybird}}.log",
+                f"  logs          {self.var_dir}/{{api,worker,temporal,sendcloud,moneybird,exact}}.log",
                 report(s),
                 "Press Ctrl-C to stop.",
             ]
