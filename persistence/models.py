@@ -929,7 +929,7 @@ class StaffAccount(Base):
     password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse')", name="staff_user_role"),)
+    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse', 'finance')", name="staff_user_role"),)
 
 
 class StaffSessionRecord(Base):
@@ -964,7 +964,7 @@ class StaffToken(Base):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
-    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse')", name="staff_token_role"),)
+    __table_args__ = (CheckConstraint("role IN ('admin', 'support', 'warehouse', 'finance')", name="staff_token_role"),)
 
 
 class LoginThrottle(Base):

@@ -1,5 +1,6 @@
 """The books: what was booked in an accounting system per day, currency and key (a re-run books
-nothing twice), and the accounting system's OAuth2 tokens (Exact Online rotates its refresh token).
+nothing twice), the accounting system's OAuth2 tokens (Exact Online rotates its refresh token), and
+the finance role (staff users and tokens may hold it).
 
 Revision ID: 0029
 Revises: 0027
@@ -16,9 +17,20 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+_ROLES_BEFORE = "role IN ('admin', 'support', 'warehouse')"
+_ROLES = "role IN ('admin', 'support', 'warehouse', 'finance')"
+_ROLE_CHECKS = (("staff_users", "staff_user_role"), ("staff_tokens", "staff_token_role"))
+
+
+def _roles(allowed: str) -> None:
+    for table, name in _ROLE_CHECKS:
+        with op.batch_alter_table(table) as batch:
+            batch.drop_constraint(name, type_="check")
+            batch.create_check_constraint(name, allowed)
 
 
 def upgrade() -> None:
+    _roles(_ROLES)
     op.create_table(
         "bookings",
         sa.Column("id", _ID, primary_key=True, autoincrement=True),
@@ -43,5 +55,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    _roles(_ROLES_BEFORE)
     op.drop_table("accounting_tokens")
     op.drop_table("bookings")

@@ -21,6 +21,7 @@ from config import Settings, load_settings
 from contracts.documents import BuyerDetails
 from domain.invoicing import Item, credit_note, invoice
 from domain.money import Money
+from domain.staff import Role
 from domain.store_credit import CreditReason, account_for
 from domain.vat import DUTCH_RATES, REDUCED, STANDARD
 from integrations.accounting.exact.client import DailyLimitReached
@@ -30,9 +31,12 @@ from persistence.guarded_writes.invoices import record_document
 from persistence.models import AccountingToken, BookingRecord, OrderRecord
 from sandboxes import exact as exact_sandbox
 from sandboxes.server import serve
+from services.accounts import Accounts, member_of
 from services.books import Books, day_window
 from services.exact_books import ExactBookkeeper, exact_client
+from services.unit_of_work import units_on
 from tests.conftest import TestDatabase
+from tests.integration.staff_members import CHEAP, PASSWORD
 
 DAY = date(2026, 12, 7)
 # 23:30 UTC on the 6th is 00:30 on the 7th in Amsterdam: the books' day, not UTC's.
@@ -142,6 +146,13 @@ def test_a_known_day_from_real_rows(database: TestDatabase) -> None:
     assert rows[("1600", "Store credit spent", "webshop", None)] == (eur("30.00"), eur("0"))
     assert rows[("8100", "Shipping revenue", "webshop", 2100)] == (eur("0"), eur("5.00"))
     assert len(day.lines) == 14  # the lines of tests/unit/test_journal.py's known day, exactly
+
+
+def _person(db: TestDatabase, email: str, role: Role) -> dict[str, str]:
+    accounts = Accounts(units_on(db.session_factory), hasher=CHEAP)
+    user = accounts.create_user(email, PASSWORD, role, ())
+    raw, _ = accounts.create_token(member_of(user), "tests", role)
+    return {"Authorization": f"Bearer {raw}"}
 
 
 def _api(db: TestDatabase, settings: Settings) -> TestClient:
@@ -266,6 +277,8 @@ def test_the_journal_and_reconciliation_over_the_api(database: TestDatabase, exa
     url, _ = exact
     known_day(database)
     settings = _exact_settings(url)
+    finance = _person(database, "fin@shop.test", Role.FINANCE)
+    support = _person(database, "sam@shop.test", Role.SUPPORT)
     with _api(database, settings) as api:
         staff = {"Authorization": "Bearer test-admin-token"}
         answer = api.get("/books/journal", params={"day": "2026-12-07", "currency": "EUR"}, headers=staff)
@@ -285,6 +298,12 @@ def test_the_journal_and_reconciliation_over_the_api(database: TestDatabase, exa
             api.get("/books/journal", params={"day": "07-12-2026", "currency": "EUR"}, headers=staff).status_code == 422
         )
         assert api.get("/books/journal", params={"day": "2026-12-07", "currency": "EUR"}).status_code == 401
+        assert (
+            api.get("/books/journal", params={"day": "2026-12-07", "currency": "XYZ"}, headers=staff).status_code == 422
+        )
+        assert api.get("/books/journal", params={"day": "2026-12-07"}, headers=finance).status_code == 200
+        assert api.get("/books/journal", params={"day": "2026-12-07"}, headers=support).status_code == 403
+        assert api.post("/books/exact/push", params={"day": "2026-12-07"}, headers=finance).status_code == 403
         pushed = api.post("/books/exact/push", params={"day": "2026-12-07"}, headers=staff)
         assert pushed.status_code == 200, pushed.text
         assert pushed.json()["pushed"][0]["posted"] == ["bol", "webshop"]
