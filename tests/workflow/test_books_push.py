@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain.invoicing import Item, invoice
@@ -33,7 +34,7 @@ async def test_the_daily_schedule_books_each_day_once(temporal_client, sqlite_da
     app = exact_sandbox.create_app(refresh_token=REFRESH)
     state = app.state.exact
     with serve(app) as url:
-        settings = {
+        settings: dict[str, Any] = {
             "exact_enabled": True,
             "exact_base_url": url,
             "exact_client_id": exact_sandbox.CLIENT_ID,
