@@ -9,8 +9,9 @@ tests and `make run` in development.
   using it rotates it (the old one then answers 400 `invalid_grant`).
 - `GET /api/v1/current/Me` (`CurrentDivision`); per division `financial/GLAccounts`, `crm/Accounts`,
   `vat/VATCodes` and `salesentry/SalesEntries` (GET with `$filter` on `Field eq 'value'` terms
-  joined by `and`, `trim(Code) eq '...'` and `guid'...'`; `$select`), answered as OData v2 JSON
-  `{"d": {"results": [...]}}`; `POST salesentry/SalesEntries` answers 201 `{"d": entry}` with its
+  joined by `and`, `trim(Code) eq '...'`, `guid'...'` and `startswith(Field,'...') eq true`;
+  `$select`), answered as OData v2 JSON `{"d": {"results": [...]}}`, 60 rows a page with the next
+  page's URL in `d.__next` (`$skiptoken`); `POST salesentry/SalesEntries` answers 201 `{"d": entry}` with its
   `EntryID`, `EntryNumber` and `AmountFC` (lines' AmountFC + VATAmountFC).
 - Rate limits as documented (60 calls a minute, 5,000 a day per app and division): every API answer
   carries `X-RateLimit-Limit`, `-Remaining`, `-Reset` (daily) and `X-RateLimit-Minutely-Limit`,
@@ -47,6 +48,9 @@ GL_ACCOUNTS = ("1100", "1300", "1600", "1800", "4800", "8000", "8100", "8900")
 CUSTOMERS = ("OMS", "OMS-BOL", "OMS-AMAZON")
 VAT_CODES = {"0": 0, "1": 9, "2": 21, "4": 0}
 _TERM = re.compile(r"^(trim\((\w+)\)|(\w+)) eq (guid)?'((?:[^']|'')*)'$")
+_STARTS = re.compile(r"^startswith\((\w+),\s*'((?:[^']|'')*)'\) eq true$")
+PAGE = 60
+"""Rows per answer; more are behind `__next` (Exact pages its GETs by 60)."""
 
 
 @dataclass
@@ -65,6 +69,8 @@ class _State:
     access_tokens: dict[str, float] = field(default_factory=dict)
     refreshes: int = 0
     posts: int = 0
+    throttled: int = 0
+    """429s answered (a limit reached)."""
     entries: list[dict[str, Any]] = field(default_factory=list)
     gl_accounts: dict[str, str] = field(default_factory=dict)
     customers: dict[str, str] = field(default_factory=dict)
@@ -149,6 +155,7 @@ def create_app(*, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
             if state.outage:
                 return JSONResponse({"error": {"message": {"value": "Service unavailable"}}}, 503), {}
             if over:
+                state.throttled += 1
                 message = {"error": {"code": "", "message": {"lang": "", "value": "API rate limit exceeded"}}}
                 return JSONResponse(message, 429, headers=headers), headers
             if state.fail_left > 0:
@@ -183,7 +190,12 @@ def create_app(*, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
         select = [name for name in request.query_params.get("$select", "").split(",") if name]
         if select:
             matches = [{name: row.get(name) for name in select} for row in matches]
-        return _answer({"results": matches}, headers)
+        skip = int(request.query_params.get("$skiptoken", "0") or 0)
+        page: dict[str, Any] = {"results": matches[skip : skip + PAGE]}
+        if skip + PAGE < len(matches):
+            query = dict(request.query_params) | {"$skiptoken": str(skip + PAGE)}
+            page["__next"] = f"{str(request.base_url).rstrip('/')}{request.url.path}?{urlencode(query)}"
+        return _answer(page, headers)
 
     @app.get("/api/v1/{division}/financial/GLAccounts")
     def gl_accounts(division: int, request: Request) -> Response:
@@ -281,7 +293,12 @@ def create_app(*, client_id: str = CLIENT_ID, client_secret: str = CLIENT_SECRET
 
     @app.get("/_sandbox/entries")
     def entries() -> dict[str, Any]:
-        return {"entries": state.entries, "posts": state.posts, "refreshes": state.refreshes}
+        return {
+            "entries": state.entries,
+            "posts": state.posts,
+            "refreshes": state.refreshes,
+            "throttled": state.throttled,
+        }
 
     return app
 
@@ -312,6 +329,11 @@ def _filter(text: str, row: dict[str, Any]) -> bool:
     if not text:
         return True
     for term in text.split(" and "):
+        starts = _STARTS.match(term.strip())
+        if starts:
+            if not str(row.get(starts.group(1), "")).startswith(starts.group(2).replace("''", "'")):
+                return False
+            continue
         match = _TERM.match(term.strip())
         if not match:
             raise ValueError(f"unsupported $filter term: {term!r}")

@@ -9,6 +9,7 @@ import csv
 import io
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from domain.money import Money
 from domain.staff import Role
 from domain.store_credit import CreditReason, account_for
 from domain.vat import DUTCH_RATES, REDUCED, STANDARD
-from integrations.accounting.exact.client import DailyLimitReached
+from integrations.accounting.exact.client import DailyLimitReached, ExactClient, ExactConfig, Tokens, amount
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import store_credit
 from persistence.guarded_writes.invoices import record_document
@@ -247,13 +248,51 @@ def test_the_minutely_limit_is_waited_for_and_the_push_finishes(database: TestDa
     url, state = exact
     known_day(database)
     settings = _exact_settings(url)
-    # Two calls left in this minute, and the minute ends in 1.5 s.
-    httpx.post(f"{url}/_sandbox/limits", params={"minute_seconds": 1.5, "minute_left": 2})
+    # This minute is used up (by another process: the client has not seen a header yet) and ends
+    # in 1.5 s; the first call is a 429.
+    httpx.post(f"{url}/_sandbox/limits", params={"minute_seconds": 1.5, "minute_left": 0})
     keeper = _keeper(database, settings)
     report = keeper.push_day(DAY, "EUR")
     assert report.posted == ["bol", "webshop"]
-    assert state.posts == 2
+    assert state.posts == 2 and state.throttled >= 1
     assert keeper._client.waited > 0  # it waited for the reset instead of failing
+
+
+def test_what_is_left_of_the_minute_is_not_overrun(database: TestDatabase, exact) -> None:
+    url, state = exact
+    known_day(database)
+    settings = _exact_settings(url)
+    httpx.post(f"{url}/_sandbox/limits", params={"minute_seconds": 1.5, "minute_left": 2})
+    keeper = _keeper(database, settings)
+    assert keeper.push_day(DAY, "EUR").posted == ["bol", "webshop"]
+    # Two calls were left: after them the client waited for the reset, and no call was refused.
+    assert state.throttled == 0 and keeper._client.waited > 0
+
+
+class _Memory:
+    def __init__(self) -> None:
+        self.tokens: Tokens | None = None
+
+    def load(self) -> Tokens | None:
+        return self.tokens
+
+    def save(self, tokens: Tokens) -> None:
+        self.tokens = tokens
+
+
+def test_a_look_up_reads_every_page(exact) -> None:
+    url, state = exact
+    config = ExactConfig(url, exact_sandbox.CLIENT_ID, exact_sandbox.CLIENT_SECRET, initial_refresh_token=REFRESH)
+    client = ExactClient(config, _Memory())
+    customer = client.id_by_code("crm/Accounts", "OMS")
+    account = client.id_by_code("financial/GLAccounts", "8000")
+    for n in range(exact_sandbox.PAGE + 5):
+        line = {"GLAccount": account, "AmountFC": Decimal("1.00"), "VATAmountFC": Decimal("0.21"), "VATCode": "2"}
+        entry = {"Journal": "70", "Customer": customer, "YourRef": f"OMS-202612{n:02d}", "SalesEntryLines": [line]}
+        state.entries.append({**entry, "EntryID": str(n), "AmountFC": 1.21})
+    found = client.sales_entries("OMS-2026", prefix=True)
+    assert len(found) == exact_sandbox.PAGE + 5
+    assert sum(amount(row["AmountFC"]) for row in found) == Decimal("1.21") * (exact_sandbox.PAGE + 5)
 
 
 def test_an_expired_token_is_refreshed_and_the_day_limit_stops_the_push(database: TestDatabase, exact) -> None:

@@ -203,9 +203,20 @@ class ExactClient:
         return self._division
 
     def find(self, resource: str, filter_: str, select: str) -> list[dict[str, Any]]:
-        """`GET /api/v1/{division}/{resource}?$filter=...&$select=...`: the rows."""
-        params = {"$filter": filter_, "$select": select}
-        return _results(self._call("GET", f"/api/v1/{self.division()}/{resource}", params=params))
+        """`GET /api/v1/{division}/{resource}?$filter=...&$select=...`: every row, following the
+        `__next` links Exact pages its answers with (60 rows a page)."""
+        params: dict[str, str] | None = {"$filter": filter_, "$select": select}
+        path = f"/api/v1/{self.division()}/{resource}"
+        rows: list[dict[str, Any]] = []
+        while True:
+            body = self._call("GET", path, params=params)
+            rows.extend(_results(body))
+            following = body.get("d", {}).get("__next") if isinstance(body, dict) else None
+            if not following:
+                return rows
+            if not str(following).startswith(self._config.base_url):
+                raise ExactError("Exact Online's next page points elsewhere")
+            path, params = str(following)[len(self._config.base_url) :], None
 
     def id_by_code(self, resource: str, code: str) -> str:
         rows = self.find(resource, f"trim(Code) eq {quote(code)}", "ID")
@@ -213,8 +224,10 @@ class ExactClient:
             raise ExactError(f"Exact Online has no {resource} with code {code!r} (see README, Exact set-up)")
         return str(rows[0]["ID"])
 
-    def sales_entries(self, your_ref: str) -> list[dict[str, Any]]:
-        return self.find("salesentry/SalesEntries", f"YourRef eq {quote(your_ref)}", "EntryID,YourRef,AmountFC")
+    def sales_entries(self, your_ref: str, *, prefix: bool = False) -> list[dict[str, Any]]:
+        """The sales entries with our reference `your_ref` (`prefix`: every one starting with it)."""
+        where = f"startswith(YourRef,{quote(your_ref)}) eq true" if prefix else f"YourRef eq {quote(your_ref)}"
+        return self.find("salesentry/SalesEntries", where, "EntryID,YourRef,AmountFC")
 
     def create_sales_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
         answer = self._call("POST", f"/api/v1/{self.division()}/salesentry/SalesEntries", body=entry)
