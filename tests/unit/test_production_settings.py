@@ -86,5 +86,11 @@ def test_a_plain_http_service_address_is_refused(name: str) -> None:
     assert f"OMS_{name.upper()}" in refusal(**{name: "http://127.0.0.1:8999"})
 
 
+def test_exact_enabled_without_its_app_is_refused() -> None:
+    assert "OMS_EXACT_CLIENT_ID" in refusal(exact_enabled=True)
+    assert "OMS_EXACT_CLIENT_ID" in refusal(exact_enabled=True, exact_client_id="id")
+    assert production(exact_enabled=True, exact_client_id="id", exact_client_secret="s").exact_enabled
+
+
 def test_the_development_payload_key_is_refused() -> None:
     assert "OMS_PAYLOAD_KEYS" in refusal(payload_keys=Settings.model_fields["payload_keys"].default)
