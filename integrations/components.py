@@ -59,7 +59,7 @@ def _reached_at(url: str) -> Mode:
 
 
 def components(settings: Settings) -> list[Component]:
-    return [*_payments(settings), _carrier(settings), *_channels(settings), _books(settings), _histories(settings)]
+    return [*_payments(settings), _carrier(settings), *_channels(settings), *_books(settings), _histories(settings)]
 
 
 def _payments(settings: Settings) -> list[Component]:
@@ -106,13 +106,25 @@ def _channels(settings: Settings) -> list[Component]:
     return found
 
 
-def _books(settings: Settings) -> Component:
+def _books(settings: Settings) -> list[Component]:
+    return [_moneybird(settings), _exact(settings)]
+
+
+def _moneybird(settings: Settings) -> Component:
     if not settings.moneybird_enabled:
         return Component("books", "moneybird", Mode.OFF, note="invoices and credit notes are not pushed")
     url = settings.moneybird_api_url
     if _reached_at(url) is Mode.SANDBOX:
         return Component("books", "moneybird", Mode.SANDBOX, _host(url), "local Moneybird sandbox: nothing is booked")
     return Component("books", "moneybird", Mode.CONNECTED, _host(url))
+
+
+def _exact(settings: Settings) -> Component:
+    if not settings.exact_enabled:
+        return Component("books", "exact", Mode.OFF, note="the journal and its CSV only")
+    mode = _reached_at(settings.exact_base_url)
+    note = "local Exact Online sandbox: nothing is really booked" if mode is Mode.SANDBOX else ""
+    return Component("books", "exact", mode, _host(settings.exact_base_url), note)
 
 
 def _histories(settings: Settings) -> Component:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from config import load_settings
 from integrations.accounting.exact.client import ExactClient, ExactConfig, Tokens
+from integrations.components import report
 from ops.run import Supervisor
 from sandboxes import exact as exact_sandbox
 
@@ -35,6 +36,7 @@ def test_development_without_an_exact_app_gets_a_local_exact(tmp_path):
         store = _Memory()
         assert ExactClient(config, store).division() == exact_sandbox.DIVISION
         assert store.tokens is not None and store.tokens.refresh_token != settings.exact_refresh_token  # rotated
+        assert "local Exact Online sandbox" in report(settings)
     finally:
         supervisor.stop()
     assert all(process.poll() is not None for _, process in supervisor.children)
