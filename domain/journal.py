@@ -234,7 +234,7 @@ def sales(
             entry = per_channel.setdefault(key, [0, 0])
             entry[0] += sign * line.net.amount_minor
             entry[1] += sign * line.vat.amount_minor
-    return {
+    entries = {
         channel: tuple(
             SalesLine(account, what, category, rate, Money(net, currency), Money(vat, currency))
             for (account, what, category, rate), (net, vat) in sorted(lines.items())
@@ -242,6 +242,8 @@ def sales(
         )
         for channel, lines in sorted(sums.items())
     }
+    # A channel whose sales and credit notes cancel out to the cent has nothing to book.
+    return {channel: lines for channel, lines in entries.items() if lines}
 
 
 def gross(lines: Sequence[SalesLine], currency: str) -> Money:

@@ -15,7 +15,7 @@ across a call to Exact.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -135,7 +135,7 @@ class ExactBookkeeper:
                     reference=ref,
                     external_id=str(entry["EntryID"]),
                     amount=booked,
-                    at=datetime.now().astimezone(),
+                    at=datetime.now(UTC),
                 )
             where.append(channel)
         return report

@@ -312,6 +312,16 @@ def test_an_expired_token_is_refreshed_and_the_day_limit_stops_the_push(database
     assert state.posts == 0
 
 
+def test_a_refresh_token_rotated_by_another_process_is_taken_from_the_store(database: TestDatabase, exact) -> None:
+    url, state = exact
+    settings = _exact_settings(url)
+    worker, api = exact_client(database.session_factory, settings), exact_client(database.session_factory, settings)
+    api._tokens = Tokens(REFRESH)  # the API read the first refresh token before the worker used it
+    assert worker.division() == exact_sandbox.DIVISION  # the worker refreshes: Exact rotates the token
+    assert api.sales_entries("nothing") == []  # the API's spent token is refused; it takes the stored one
+    assert state.refreshes == 1
+
+
 def test_the_journal_and_reconciliation_over_the_api(database: TestDatabase, exact) -> None:
     url, _ = exact
     known_day(database)

@@ -91,6 +91,17 @@ def test_sales_per_channel_net_the_credit_notes_and_equal_the_settlement() -> No
     assert gross(per_channel["bol"], EUR) == eur("35.10")
 
 
+def test_a_channel_whose_day_cancels_out_has_no_sales_to_book() -> None:
+    sold = invoice([Item("Shirt", STANDARD, eur("121.00"))], eur("0"), DUTCH_RATES)
+    returned = credit_note([Item("Shirt", STANDARD, eur("121.00"))], eur("0"), DUTCH_RATES)
+    documents = [
+        DocumentFact("INV-1", "webshop", Settlement.GATEWAY, sold),
+        DocumentFact("CN-1", "webshop", Settlement.GATEWAY, returned),
+    ]
+    assert sales(EUR, documents) == {}
+    assert journal(EUR, documents).balanced
+
+
 def test_expiry_and_credit_without_an_order() -> None:
     credits = [
         CreditFact("expire:1", CreditEntryKind.EXPIRE, eur("5.00")),

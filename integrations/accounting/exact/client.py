@@ -114,9 +114,9 @@ class ExactClient:
         assert self._tokens is not None
         return self._tokens.access_token
 
-    def _refresh(self) -> None:
+    def _token_call(self) -> httpx.Response:
         assert self._tokens is not None
-        answer = self._http.post(
+        return self._http.post(
             f"{self._config.base_url}/api/oauth2/token",
             data={
                 "grant_type": "refresh_token",
@@ -125,13 +125,24 @@ class ExactClient:
                 "client_secret": self._config.client_secret,
             },
         )
+
+    def _refresh(self) -> None:
+        assert self._tokens is not None
+        answer = self._token_call()
+        if answer.status_code == 400:
+            # Another process (the API's push beside the worker's schedule) may have used the same
+            # refresh token a moment ago: Exact rotated it, and the new one is in the store.
+            stored = self._store.load()
+            if stored is not None and stored.refresh_token != self._tokens.refresh_token:
+                self._tokens = stored
+                expires = stored.access_expires_at
+                if stored.access_token and expires is not None and expires - REFRESH_MARGIN > self._now():
+                    return
+                answer = self._token_call()
         if answer.status_code != 200:
             # The body may echo what was sent: only the status and Exact's error code are told.
-            code = (
-                _json(answer).get("error", "")
-                if answer.headers.get("content-type", "").startswith("application/json")
-                else ""
-            )
+            json_body = answer.headers.get("content-type", "").startswith("application/json")
+            code = _json(answer).get("error", "") if json_body else ""
             raise ExactError(
                 f"Exact Online refused to refresh the access token ({answer.status_code} {code})", answer.status_code
             )
