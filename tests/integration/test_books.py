@@ -25,7 +25,14 @@ from domain.money import Money
 from domain.staff import Role
 from domain.store_credit import CreditReason, account_for
 from domain.vat import DUTCH_RATES, REDUCED, STANDARD
-from integrations.accounting.exact.client import DailyLimitReached, ExactClient, ExactConfig, Tokens, amount
+from integrations.accounting.exact.client import (
+    DailyLimitReached,
+    ExactClient,
+    ExactConfig,
+    ExactError,
+    Tokens,
+    amount,
+)
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import store_credit
 from persistence.guarded_writes.invoices import record_document
@@ -310,6 +317,21 @@ def test_an_expired_token_is_refreshed_and_the_day_limit_stops_the_push(database
     with pytest.raises(DailyLimitReached, match="daily limit"):
         _keeper(database, settings).push_day(DAY, "EUR")
     assert state.posts == 0
+
+
+def test_an_outage_books_nothing_and_the_next_run_books_the_day(database: TestDatabase, exact) -> None:
+    url, state = exact
+    known_day(database)
+    settings = _exact_settings(url)
+    httpx.post(f"{url}/_sandbox/outage", params={"on": True})
+    with pytest.raises(ExactError, match="did not answer"):
+        _keeper(database, settings, sleep=lambda _: None).push_day(DAY, "EUR")
+    with database.session() as session:
+        assert session.scalars(select(BookingRecord)).all() == []
+    httpx.post(f"{url}/_sandbox/outage", params={"on": False})
+    httpx.post(f"{url}/_sandbox/fail", params={"status": 500, "times": 1})  # one more hiccup: retried
+    assert _keeper(database, settings, sleep=lambda _: None).push_day(DAY, "EUR").posted == ["bol", "webshop"]
+    assert state.posts == 2
 
 
 def test_a_refresh_token_rotated_by_another_process_is_taken_from_the_store(database: TestDatabase, exact) -> None:
