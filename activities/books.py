@@ -4,15 +4,17 @@ books' time zone), to each connected accounting system. Idempotent: a day booked
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from config import Settings
 from contracts.books import BooksPush, PushBooksInput, PushBooksResult
-from integrations.accounting.exact.client import DailyLimitReached
+from contracts.errors import ErrorType
+from integrations.accounting.exact.client import DailyLimitReached, ExactError
 from persistence.db import SessionFactory
-from services.books import Bookkeeper, Books, books_today
+from services.books import Bookkeeper, Books, PushReport, books_today
 from services.exact_books import ExactBookkeeper, exact_client
 
 LOOKBACK = timedelta(days=31)
@@ -38,13 +40,12 @@ class BooksActivities(BooksPush):
             return result
         books = Books(self._sessions, self._settings)
         last = books_today(self._settings.books_timezone, data.at) - timedelta(days=1)
-        first = last - LOOKBACK
-        day = first
+        day = last - LOOKBACK
         while day <= last:
             for currency in books.currencies(day, day):
                 for keeper in keepers:
                     try:
-                        report = keeper.push_day(day, currency)
+                        report = _push(keeper, day, currency)
                     except DailyLimitReached as exc:
                         result.stopped = str(exc)
                         return result
@@ -54,3 +55,16 @@ class BooksActivities(BooksPush):
                     result.found += len(report.found)
             day += timedelta(days=1)
         return result
+
+
+def _push(keeper: Bookkeeper, day: date, currency: str) -> PushReport:
+    try:
+        return keeper.push_day(day, currency)
+    except DailyLimitReached:
+        raise
+    except ExactError as exc:
+        if 400 <= exc.status < 500:
+            # Exact refuses what we send (an unknown GL account or customer code, a revoked app):
+            # retrying will not help; a person fixes the set-up.
+            raise ApplicationError(str(exc), type=ErrorType.ACCOUNTING_REFUSED, non_retryable=True) from None
+        raise
