@@ -87,8 +87,9 @@ DOCUMENT_ID = 260
 (ORDER_ID, RETURN_ID) and a short suffix; persistence.guarded_writes.document_numbers refuses longer."""
 BOOKING_SYSTEM = 20
 """An accounting system the books are pushed to (services.books: "exact", "moneybird")."""
-BOOKING_KEY = 40
-"""What one booking of a day and currency is for (a channel, or a document number)."""
+BOOKING_KEY = 60
+"""What one booking of a day and currency is for: a channel, or "<channel>:<document number>"
+(CHANNEL and DOCUMENT_NUMBER fit)."""
 BOOKING_EXTERNAL_ID = 100
 """The accounting system's id of what was booked (an Exact EntryID GUID, a Moneybird id)."""
 BOOKING_REFERENCE = 60

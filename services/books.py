@@ -7,9 +7,9 @@ window is that day's local midnight to the next, in UTC, so a late-evening sale 
 booked on the day the shop saw it.
 
 An accounting system plugs in as a `Bookkeeper`: `push_day(day, currency)` books what the day's
-`Books.sales` say, once (the `bookings` table, generic by `system`, plus a look-up at the system
-before posting), and `booked(day, currency)` reads back what the system holds, per booking key, for
-the reconciliation.
+`Books.sales` say (or its documents one by one), once (the `bookings` table, generic by `system`,
+keyed by channel or "<channel>:<document number>", plus a look-up at the system before posting), and
+`booked(day, currency)` reads back what the system holds per channel, for the reconciliation.
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class Bookkeeper(Protocol):
         ...
 
     def booked(self, day: date, currency: str) -> dict[str, Money]:
-        """What the system holds for the day and currency per booking key, read back from it."""
+        """What the system holds for the day and currency per channel (VAT included, credit notes
+        negative), read back from it."""
         ...
 
 
@@ -161,11 +162,12 @@ class Books:
             raise Unprocessable(f"at most {LONGEST_RANGE.days} days at once")
         rows: list[ReconciliationRow] = []
         currencies = self.currencies(first, last)
-        recorded = {
-            (keeper.system, b.day, b.currency, b.key): b.amount
-            for keeper in bookkeepers
-            for b in self.bookings(keeper.system, first, last)
-        }
+        recorded: dict[tuple[str, date, str, str], Money] = {}
+        for keeper in bookkeepers:
+            for b in self.bookings(keeper.system, first, last):
+                # A key is a channel, or "<channel>:<what>" for a system that books per document.
+                where = (keeper.system, b.day, b.currency, channel_of(b.key))
+                recorded[where] = recorded.get(where, Money.zero(b.currency)) + b.amount
         currencies = sorted({*currencies, *(currency for _, _, currency, _ in recorded)})
         day = first
         while day <= last:
@@ -201,6 +203,12 @@ class Books:
                     )
             day += timedelta(days=1)
         return rows
+
+
+def channel_of(key: str) -> str:
+    """The channel of a booking key: the key itself (Exact: a sales entry per channel), or its part
+    before the first ":" (a system that books each document, e.g. "bol:INV-2026-000123")."""
+    return key.split(":", 1)[0]
 
 
 def _settled(documents: Sequence[DocumentFact], channel: str, settlement: Settlement, currency: str) -> Money:

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("system", sa.String(length=20), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("currency", sa.String(length=3), nullable=False),
-        sa.Column("key", sa.String(length=40), nullable=False),
+        sa.Column("key", sa.String(length=60), nullable=False),
         sa.Column("reference", sa.String(length=60), nullable=False),
         sa.Column("external_id", sa.String(length=100), nullable=False),
         sa.Column("amount_minor", sa.BigInteger(), nullable=False),
@@ -55,6 +55,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    for table in ("staff_users", "staff_tokens"):
+        held = op.get_bind().execute(sa.text(f"SELECT count(*) FROM {table} WHERE role = 'finance'")).scalar()  # noqa: S608
+        if held:
+            raise RuntimeError(f"{held} {table} hold the finance role: give them another role before downgrading")
     _roles(_ROLES_BEFORE)
     op.drop_table("accounting_tokens")
     op.drop_table("bookings")

@@ -35,12 +35,13 @@ from integrations.accounting.exact.client import (
 )
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import store_credit
+from persistence.guarded_writes.bookings import record_booking
 from persistence.guarded_writes.invoices import record_document
 from persistence.models import AccountingToken, BookingRecord, OrderRecord
 from sandboxes import exact as exact_sandbox
 from sandboxes.server import serve
 from services.accounts import Accounts, member_of
-from services.books import Books, day_window
+from services.books import Books, PushReport, day_window
 from services.exact_books import ExactBookkeeper, exact_client
 from services.unit_of_work import units_on
 from tests.conftest import TestDatabase
@@ -220,6 +221,52 @@ def test_a_day_is_booked_at_exact_once_and_reconciles_to_the_cent(database: Test
         (system,) = row.systems
         assert system.recorded == row.sales and system.at_system == row.sales
         assert row.difference(system) == eur("0")
+
+
+class _PerDocument:
+    """A system that books each document (as Moneybird would): keys "<channel>:<number>"."""
+
+    system = "moneybird"
+
+    def __init__(self, db: TestDatabase, held: dict[str, Money]) -> None:
+        self._db, self._held = db, held
+
+    def push_day(self, day: date, currency: str) -> PushReport:
+        with self._db.session() as session, session.begin():
+            for key, gross in (("bol:INV-2026-000002", "35.10"), ("webshop:INV-2026-000001", "127.05")):
+                record_booking(
+                    session,
+                    system=self.system,
+                    day=day,
+                    currency=currency,
+                    key=key,
+                    reference=key,
+                    external_id=key,
+                    amount=eur(gross),
+                )
+            record_booking(
+                session,
+                system=self.system,
+                day=day,
+                currency=currency,
+                key="webshop:CN-2026-000001",
+                reference="cn",
+                external_id="cn",
+                amount=eur("-121.00"),
+            )
+        return PushReport(self.system, day, currency, posted=["bol", "webshop"])
+
+    def booked(self, day: date, currency: str) -> dict[str, Money]:
+        return self._held
+
+
+def test_a_system_booking_each_document_reconciles_per_channel(database: TestDatabase) -> None:
+    known_day(database)
+    keeper = _PerDocument(database, {"bol": eur("35.10"), "webshop": eur("6.00")})
+    keeper.push_day(DAY, "EUR")
+    rows = Books(database.session_factory, _settings()).reconciliation(DAY, DAY, [keeper])
+    found = {row.channel: (row.systems[0].recorded, row.difference(row.systems[0])) for row in rows}
+    assert found == {"bol": (eur("35.10"), eur("0")), "webshop": (eur("6.05"), eur("-0.05"))}
 
 
 class _Crash(Exception):

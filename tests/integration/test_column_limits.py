@@ -258,7 +258,9 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "bookings.id": IDENTITY,
     "bookings.system": Derived("an accounting system's name (services.exact_books.SYSTEM, ...)", len("moneybird")),
     "bookings.currency": CURRENCY,
-    "bookings.key": CHANNEL,
+    "bookings.key": Derived(
+        "a channel, or <channel>:<document number>", _enum_longest(CHANNELS) + 1 + limits.DOCUMENT_NUMBER
+    ),
     "bookings.reference": Derived(
         "OMS-<yyyymmdd>-<currency>-<channel> (services.exact_books.reference)",
         len("OMS-20261207-EUR-") + _enum_longest(CHANNELS),
