@@ -66,5 +66,5 @@ def _push(keeper: Bookkeeper, day: date, currency: str) -> PushReport:
         if 400 <= exc.status < 500:
             # Exact refuses what we send (an unknown GL account or customer code, a revoked app):
             # retrying will not help; a person fixes the set-up.
-            raise ApplicationError(str(exc), type=ErrorType.ACCOUNTING_REFUSED, non_retryable=True) from None
+            raise ApplicationError(str(exc), type=ErrorType.BOOKS_REFUSED, non_retryable=True) from None
         raise

@@ -149,7 +149,8 @@ role must hold, or it answers 403:
 - `support`: orders (read, release, cancel), returns and refunds, shipments and stock (read);
 - `warehouse`: shipments, their steps and stock counts *at the locations assigned to them* (another
   location's shipment or stock is 403; a pick list without `location_id` holds their locations' only),
-  and stock (read).
+  and stock (read);
+- `finance`: the books (journal and reconciliation), the KPIs, and orders (read).
 
 `POST /orders` and `GET /orders/{order_id}` also take a sales channel's own key (that channel's orders
 only). Every state-changing request by a staff member is kept on the audit list (`GET /audit`), and a

@@ -51,6 +51,3 @@ class ErrorType(StrEnum):
     GOODWILL_REFUSED = "GoodwillRefused"
     """Non-retryable: goodwill refused (nothing shipped, more than is left); its first detail is the
     domain.goodwill.GoodwillRefusalKind."""
-    ACCOUNTING_REFUSED = "AccountingRefused"
-    """Non-retryable: the accounting system refused what the books pushed (an unknown GL account or
-    customer code, a revoked app): a person fixes the set-up, the next daily run goes on."""

@@ -24,6 +24,12 @@ from services.exact_books import ExactBookkeeper, exact_client
 router = APIRouter(prefix="/books", tags=["books"])
 
 Format = Literal["json", "csv"]
+_PROBLEM = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+_EXACT_FAILED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "Exact Online's daily limit of API calls is used up", "content": _PROBLEM},
+    502: {"description": "Exact Online refused or failed a call (its words in the message)", "content": _PROBLEM},
+}
 
 
 def _currency(currency: str) -> str:
@@ -57,7 +63,7 @@ def _csv(header: list[str], rows: list[list[str]], name: str) -> Response:
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
 
 
-@router.get("/journal", response_model=None)
+@router.get("/journal", response_model=None, responses={200: {"content": _CSV}})
 def get_journal(
     state: StateDep,
     _: Annotated[StaffMember, Depends(require(Permission.BOOKS))],
@@ -96,7 +102,10 @@ def get_journal(
     }
 
 
-@router.post("/exact/push")
+@router.post(
+    "/exact/push",
+    responses={409: {"description": "Exact Online is not enabled", "content": _PROBLEM}, **_EXACT_FAILED},
+)
 def push_to_exact(
     state: StateDep,
     _: Annotated[StaffMember, Depends(require(Permission.SETTINGS))],
@@ -142,7 +151,7 @@ def _row(row: ReconciliationRow) -> dict[str, Any]:
     }
 
 
-@router.get("/reconciliation", response_model=None)
+@router.get("/reconciliation", response_model=None, responses={200: {"content": _CSV}, **_EXACT_FAILED})
 def get_reconciliation(
     state: StateDep,
     _: Annotated[StaffMember, Depends(require(Permission.BOOKS))],
