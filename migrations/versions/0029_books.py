@@ -3,7 +3,7 @@ nothing twice), the accounting system's OAuth2 tokens (Exact Online rotates its 
 the finance role (staff users and tokens may hold it).
 
 Revision ID: 0029
-Revises: 0028
+Revises: 0031
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029"
-down_revision: str | None = "0028"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
