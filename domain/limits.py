@@ -70,6 +70,8 @@ LABEL_REF = 200
 PAYMENT_ID = 200
 PAYMENT_PROVIDER = 32
 PAYMENT_PURPOSE = 20
+PAYMENT_MOVEMENT = 10
+"""captured, refunded or voided (persistence.models.PaymentMovement)."""
 """domain.payments.PaymentPurpose."""
 PROVIDER_REF = 200
 """A payment provider's id for the payment (Stripe's are about 30 characters)."""

@@ -63,7 +63,8 @@ def create_session_factory(engine: Engine, *, read_only: bool = False) -> Sessio
     call to Temporal): on SQLite it takes no write lock, so it never stalls the worker's writes; on
     both databases a write in it fails (PRAGMA query_only, a READ ONLY transaction), so a read path
     that starts writing is caught by the tests rather than quietly taking the lock."""
-    from persistence.guarded_writes.stock_outbox import install  # imports the models; db.py stays importable alone
+    # Imported here: they import the models, and db.py stays importable alone.
+    from persistence.guarded_writes import payment_ledger, stock_outbox
 
     if read_only:
         options: dict[str, Any] = {READ_ONLY: True}
@@ -71,7 +72,8 @@ def create_session_factory(engine: Engine, *, read_only: bool = False) -> Sessio
             options["postgresql_readonly"] = True
         engine = engine.execution_options(**options)
     factory = sessionmaker(engine, expire_on_commit=False)
-    install(factory)
+    stock_outbox.install(factory)
+    payment_ledger.install(factory)
     return factory
 
 

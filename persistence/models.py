@@ -476,6 +476,23 @@ class PaymentRecord(Base):
     """The return whose exchange this payment's difference paid for (extra payments only)."""
 
 
+class PaymentMovement(Base):
+    """A dated change of a payment's money: captured, refunded or voided (positive amounts). The
+    payment row keeps the running totals; this ledger says on which day each part moved, for the
+    books' reconciliation and the money reports. Written by persistence.guarded_writes.payment_ledger
+    in the flush that changes the totals, so no writer can forget it."""
+
+    __tablename__ = "payment_movements"
+
+    id: Mapped[int] = mapped_column(Identity64, primary_key=True, autoincrement=True)
+    payment_id: Mapped[str] = mapped_column(String(limits.PAYMENT_ID), index=True)
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID))
+    kind: Mapped[str] = mapped_column(String(limits.PAYMENT_MOVEMENT))
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(limits.CURRENCY))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class PaymentLinkRecord(Base):
     """Money asked of the customer after checkout through a provider's payment link (an exchange's
     dearer replacement): open until paid, past its deadline, or called off (domain.payment_links).

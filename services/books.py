@@ -25,7 +25,7 @@ from domain.journal import ChartOfAccounts, DocumentFact, Journal, SalesLine, Se
 from domain.money import Money
 from persistence.db import SessionFactory, readers_of
 from persistence.guarded_writes.bookings import Booking, bookings_between
-from persistence.read_model.books import credit_facts, currencies_between, document_facts
+from persistence.read_model.books import credit_facts, currencies_between, document_facts, payment_movements
 from services.errors import Unprocessable
 
 LONGEST_RANGE = timedelta(days=92)
@@ -107,6 +107,17 @@ class ReconciliationRow:
     marketplace: Money
     """Of that: collected by the channel (a receivable on it)."""
     systems: tuple[SystemAmounts, ...]
+    captured: Money
+    """What our gateway captured that day for the channel's orders (the dated payment ledger)."""
+    refunded: Money
+    """What our gateway gave back that day for the channel's orders."""
+
+    @property
+    def unexplained(self) -> Money:
+        """Money our gateway moved that the day's documents do not account for (captured less
+        refunded, less what the documents settled through the gateway): zero when every capture was
+        invoiced and every refund credited."""
+        return self.captured - self.refunded - self.gateway
 
     def difference(self, system: SystemAmounts) -> Money:
         """What the system holds less what the engine's documents came to, to the cent."""
@@ -129,6 +140,11 @@ class Books:
         start, end = day_window(day, self.timezone)
         with self._readers() as session:
             return document_facts(session, start, end, currency)
+
+    def _moved(self, day: date, currency: str) -> dict[str, dict[str, int]]:
+        start, end = day_window(day, self.timezone)
+        with self._readers() as session:
+            return payment_movements(session, start, end, currency)
 
     def journal(self, day: date, currency: str) -> Journal:
         start, end = day_window(day, self.timezone)
@@ -173,11 +189,13 @@ class Books:
         while day <= last:
             for currency in currencies:
                 documents = self._documents(day, currency)
+                moved = self._moved(day, currency)
                 per_channel = sales(currency, documents, self._chart)
                 read_back = {keeper.system: keeper.booked(day, currency) for keeper in bookkeepers}
                 channels = sorted(
                     {
                         *per_channel,
+                        *moved,
                         *(k for (s, d, c, k) in recorded if d == day and c == currency),
                         *(k for amounts in read_back.values() for k in amounts),
                     }
@@ -199,6 +217,8 @@ class Books:
                                 )
                                 for keeper in bookkeepers
                             ),
+                            Money(moved.get(channel, {}).get("captured", 0), currency),
+                            Money(moved.get(channel, {}).get("refunded", 0), currency),
                         )
                     )
             day += timedelta(days=1)

@@ -139,6 +139,9 @@ def _row(row: ReconciliationRow) -> dict[str, Any]:
         "sales": decimal(row.sales),
         "gateway": decimal(row.gateway),
         "marketplace": decimal(row.marketplace),
+        "captured": decimal(row.captured),
+        "refunded": decimal(row.refunded),
+        "unexplained": decimal(row.unexplained),
         "systems": [
             {
                 "system": system.system,
@@ -160,7 +163,8 @@ def get_reconciliation(
     format: Format = "json",
 ) -> dict[str, Any] | Response:
     """Per day, currency and channel: what the engine's invoices and credit notes came to (through
-    our gateway, or collected by the channel) against what each connected accounting system holds."""
+    our gateway, or collected by the channel), what our gateway captured and refunded that day (and
+    what of it no document accounts for), against what each connected accounting system holds."""
     books = Books(state.session_factory, state.settings)
     try:
         rows = [_row(row) for row in books.reconciliation(first, last, _keepers(state))]
@@ -176,6 +180,9 @@ def get_reconciliation(
             "sales",
             "gateway",
             "marketplace",
+            "captured",
+            "refunded",
+            "unexplained",
             "system",
             "recorded",
             "at_system",
@@ -183,7 +190,17 @@ def get_reconciliation(
         ]
         flat: list[list[str]] = []
         for row in rows:
-            base = [row["day"], row["currency"], row["channel"], row["sales"], row["gateway"], row["marketplace"]]
+            base = [
+                row["day"],
+                row["currency"],
+                row["channel"],
+                row["sales"],
+                row["gateway"],
+                row["marketplace"],
+                row["captured"],
+                row["refunded"],
+                row["unexplained"],
+            ]
             systems = row["systems"] or [{"system": "", "recorded": None, "at_system": None, "difference": ""}]
             for system in systems:
                 flat.append(

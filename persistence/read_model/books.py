@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from domain.journal import CreditFact, DocumentFact, Settlement
 from domain.money import Money
 from domain.store_credit import CreditEntryKind
-from persistence.models import IssuedDocumentRecord, OrderRecord, StoreCreditEntry
+from persistence.models import IssuedDocumentRecord, OrderRecord, PaymentMovement, StoreCreditEntry
 from persistence.read_model.invoices import issued_between
 
 
@@ -77,3 +77,18 @@ def currencies_between(session: Session, start: datetime, end: datetime) -> list
         select(StoreCreditEntry.currency).where(StoreCreditEntry.at >= start, StoreCreditEntry.at < end).distinct()
     )
     return sorted({*documents, *credits})
+
+
+def payment_movements(session: Session, start: datetime, end: datetime, currency: str) -> dict[str, dict[str, int]]:
+    """Per channel, what our gateway captured, refunded and voided in [start, end) (the dated ledger,
+    persistence.guarded_writes.payment_ledger), in minor units of `currency`."""
+    rows = session.execute(
+        select(OrderRecord.channel, PaymentMovement.kind, func.sum(PaymentMovement.amount_minor))
+        .join(OrderRecord, OrderRecord.order_id == PaymentMovement.order_id)
+        .where(PaymentMovement.at >= start, PaymentMovement.at < end, PaymentMovement.currency == currency)
+        .group_by(OrderRecord.channel, PaymentMovement.kind)
+    )
+    moved: dict[str, dict[str, int]] = {}
+    for channel, kind, amount in rows:
+        moved.setdefault(str(channel), {})[str(kind)] = int(amount or 0)
+    return moved

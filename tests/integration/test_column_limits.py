@@ -335,6 +335,14 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
         "the payment it becomes: payment-<order id>-x<the return's number>",
         len(extra_payment_id("o" * LONGEST_ORDER_ID, f"x{limits.MAX_UNITS}")),
     ),
+    "payment_movements.id": IDENTITY,
+    "payment_movements.payment_id": Derived("a payments.payment_id (its limit)", limits.PAYMENT_ID),
+    "payment_movements.order_id": ORDER_ID,
+    "payment_movements.kind": Derived(
+        "captured, refunded or voided", _enum_longest(("captured", "refunded", "voided"))
+    ),
+    "payment_movements.amount_minor": ORDER_AMOUNT,
+    "payment_movements.currency": CURRENCY,
     "payments.payment_id": Derived(
         "payment-<order id>[-x<the return's number>]",
         len(extra_payment_id("o" * LONGEST_ORDER_ID, f"x{limits.MAX_UNITS}")),
