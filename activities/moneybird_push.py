@@ -11,25 +11,10 @@ from temporalio.exceptions import ApplicationError
 from config import Settings
 from contracts.errors import ErrorType
 from contracts.moneybird import MONEYBIRD, MoneybirdPush, PushInput, PushResult
-from integrations.accounting.moneybird.client import MoneybirdAuthFailed, MoneybirdClient, MoneybirdRefused
+from integrations.accounting.moneybird.client import MoneybirdAuthFailed, MoneybirdRefused
 from integrations.accounting.moneybird.mapping import MappingError
 from persistence.db import SessionFactory
-from services.moneybird_books import MoneybirdBooks
-
-
-def moneybird_books(settings: Settings, session_factory: SessionFactory) -> MoneybirdBooks | None:
-    """The push the settings connect (OMS_MONEYBIRD_*), or None when Moneybird is not enabled."""
-    if not settings.moneybird_enabled:
-        return None
-    client = MoneybirdClient(
-        settings.moneybird_api_url, settings.moneybird_api_token, settings.moneybird_administration_id
-    )
-    return MoneybirdBooks(
-        session_factory,
-        client,
-        tax_rate_ids=settings.moneybird_tax_rate_ids,
-        ledger_account_id=settings.moneybird_ledger_account_id,
-    )
+from services.moneybird_books import moneybird_books
 
 
 class MoneybirdActivities(MoneybirdPush):

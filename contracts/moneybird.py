@@ -11,7 +11,7 @@ from temporalio import activity
 from domain.money import Money
 
 MONEYBIRD = "moneybird"
-"""The accounting system name in the booking table (persistence.models.AccountingBooking.system)."""
+"""The accounting system name in the booking table (persistence.models.BookingRecord.system)."""
 
 
 @dataclass(frozen=True)

@@ -997,21 +997,6 @@ class LoginThrottle(Base):
     lockouts: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class AccountingBooking(Base):
-    """An invoice or credit note booked in an accounting system (Moneybird, Exact), once: the id the
-    system gave it. Written after the system answered, in a short transaction of its own; the push
-    looks the document up at the system by our number before posting, so a crash between the two
-    never books it twice."""
-
-    __tablename__ = "accounting_bookings"
-
-    system: Mapped[str] = mapped_column(String(limits.BOOKING_SYSTEM), primary_key=True)
-    document_number: Mapped[str] = mapped_column(String(limits.DOCUMENT_NUMBER), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(limits.STATUS))
-    external_id: Mapped[str] = mapped_column(String(limits.BOOKING_EXTERNAL_ID))
-    booked_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
 class OutboundEvent(Base):
     """An event for other systems (domain.outbound_events), written in the transaction of the change
     it tells of: a rolled-back change leaves none. The event-delivery workflow fans each out to the

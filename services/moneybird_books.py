@@ -16,7 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from config import Settings
 from contracts.invoices import IssuedDocument
 from contracts.moneybird import MONEYBIRD, BookedDay, PushResult
 from domain.invoicing import DocumentKind
@@ -24,8 +26,9 @@ from domain.money import Money
 from integrations.accounting.moneybird import mapping
 from integrations.accounting.moneybird.client import MoneybirdClient
 from persistence.db import SessionFactory
-from persistence.guarded_writes.document_bookings import record_booking
+from persistence.guarded_writes.document_bookings import record_document_booking
 from persistence.read_model import document_bookings as bookings
+from services.books import PushReport
 
 log = logging.getLogger("oms.books.moneybird")
 
@@ -128,7 +131,8 @@ class MoneybirdBooks:
 
     def _record(self, document: IssuedDocument, external_id: str) -> None:
         with self._sessions() as session, session.begin():
-            record_booking(session, self.system, document.number, document.kind.value, external_id, self._clock())
+            day = mapping.booking_day(document, self._zone)
+            record_document_booking(session, self.system, document, day, external_id, self._clock())
 
     def booked_per_day(self, first: date, last: date) -> list[BookedDay]:
         """What Moneybird holds of our booked documents dated `first` to `last` (both included), per
@@ -150,6 +154,30 @@ class MoneybirdBooks:
             days[(date.fromisoformat(str(invoice["date"])), total.currency)].append((booking.kind, total))
         return [_day(day, currency, entries) for (day, currency), entries in sorted(days.items())]
 
+    # The reconciliation's Bookkeeper (services.books): what Moneybird holds per channel.
+    def booked(self, day: date, currency: str) -> dict[str, Money]:
+        """Our documents Moneybird holds dated `day` in `currency`, per channel (VAT included, credit
+        notes negative), as Moneybird totals them (read back, joined with our bookings by its id)."""
+        invoices = [each for each in self._client.external_sales_invoices(day, day) if each.get("currency") == currency]
+        with self._sessions() as session:
+            ours = bookings.bookings(session, self.system, [str(each["id"]) for each in invoices])
+        held: dict[str, Money] = {}
+        for invoice in invoices:
+            booking = ours.get(str(invoice["id"]))
+            if booking is not None:
+                total = mapping.money_of(invoice, "total_price_incl_tax")
+                held[booking.channel] = held.get(booking.channel, Money.zero(currency)) + total
+        return held
+
+    def push_day(self, day: date, currency: str) -> PushReport:
+        """Moneybird books each document as it is issued (`push`), whatever its day: this pushes
+        every document not booked yet and reports the day's numbers it booked now."""
+        numbers: list[str] = []
+        self.push(progress=numbers.append)
+        report = PushReport(self.system, day, currency)
+        report.posted.extend(numbers)
+        return report
+
 
 def _day(day: date, currency: str, entries: Iterable[tuple[str, Money]]) -> BookedDay:
     invoices = credit_notes = Money.zero(currency)
@@ -160,3 +188,19 @@ def _day(day: date, currency: str, entries: Iterable[tuple[str, Money]]) -> Book
         else:
             invoices, invoice_count = invoices + total, invoice_count + 1
     return BookedDay(day, currency, invoices, credit_notes, invoice_count, credit_note_count)
+
+
+def moneybird_books(settings: Settings, session_factory: SessionFactory) -> MoneybirdBooks | None:
+    """The push the settings connect (OMS_MONEYBIRD_*), or None when Moneybird is not enabled."""
+    if not settings.moneybird_enabled:
+        return None
+    client = MoneybirdClient(
+        settings.moneybird_api_url, settings.moneybird_api_token, settings.moneybird_administration_id
+    )
+    return MoneybirdBooks(
+        session_factory,
+        client,
+        tax_rate_ids=settings.moneybird_tax_rate_ids,
+        ledger_account_id=settings.moneybird_ledger_account_id,
+        zone=ZoneInfo(settings.books_timezone),
+    )

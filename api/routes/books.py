@@ -17,9 +17,11 @@ from domain.journal import decimal, rate_text
 from domain.money import MoneyError, currency_exponent
 from domain.staff import Permission, StaffMember
 from integrations.accounting.exact.client import DailyLimitReached, ExactError
+from integrations.accounting.moneybird.client import MoneybirdError
 from services.books import Bookkeeper, Books, ReconciliationRow, books_today
 from services.errors import ServiceError
 from services.exact_books import ExactBookkeeper, exact_client
+from services.moneybird_books import moneybird_books
 
 router = APIRouter(prefix="/books", tags=["books"])
 
@@ -42,10 +44,15 @@ def _currency(currency: str) -> str:
 
 
 def _keepers(state: StateDep) -> list[Bookkeeper]:
+    """The accounting systems the settings connect, for the reconciliation."""
     settings = state.settings
-    if not settings.exact_enabled:
-        return []
-    return [ExactBookkeeper(state.session_factory, settings, exact_client(state.session_factory, settings))]
+    keepers: list[Bookkeeper] = []
+    if settings.exact_enabled:
+        keepers.append(ExactBookkeeper(state.session_factory, settings, exact_client(state.session_factory, settings)))
+    moneybird = moneybird_books(settings, state.session_factory)
+    if moneybird is not None:
+        keepers.append(moneybird)
+    return keepers
 
 
 def _exact_failed(exc: ExactError) -> HTTPException:
@@ -166,12 +173,20 @@ def get_reconciliation(
     our gateway, or collected by the channel), what our gateway captured and refunded that day (and
     what of it no document accounts for), against what each connected accounting system holds."""
     books = Books(state.session_factory, state.settings)
+    keepers = _keepers(state)
     try:
-        rows = [_row(row) for row in books.reconciliation(first, last, _keepers(state))]
+        rows = [_row(row) for row in books.reconciliation(first, last, keepers)]
     except ServiceError as exc:
         raise http_error(exc) from None
     except ExactError as exc:
         raise _exact_failed(exc) from None
+    except MoneybirdError as exc:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, {"message": f"Moneybird: {exc}"}) from None
+    finally:
+        for keeper in keepers:
+            close = getattr(keeper, "close", None)
+            if close is not None:
+                close()
     if format == "csv":
         header = [
             "day",

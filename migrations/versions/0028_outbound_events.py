@@ -2,7 +2,7 @@
 event types), one delivery per subscription and event, and the log of every attempt.
 
 Revision ID: 0028
-Revises: 0030
+Revises: 0027
 """
 
 from collections.abc import Sequence
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0028"
-down_revision: str | None = "0030"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from contracts.invoices import IssuedDocument
 from persistence.guarded_writes.invoices import issued_document
-from persistence.models import AccountingBooking, IssuedDocumentRecord
+from persistence.models import BookingRecord, IssuedDocumentRecord
 
 
 @dataclass(frozen=True)
@@ -20,16 +20,17 @@ class Booking:
     kind: str
     external_id: str
     booked_at: datetime
+    channel: str
 
 
 def _not_booked(system: str) -> Select[IssuedDocumentRecord]:
     return (
         select(IssuedDocumentRecord)
         .outerjoin(
-            AccountingBooking,
-            and_(AccountingBooking.system == system, AccountingBooking.document_number == IssuedDocumentRecord.number),
+            BookingRecord,
+            and_(BookingRecord.system == system, BookingRecord.reference == IssuedDocumentRecord.number),
         )
-        .where(AccountingBooking.document_number.is_(None))
+        .where(BookingRecord.id.is_(None))
     )
 
 
@@ -48,10 +49,14 @@ def not_booked(session: Session, system: str, limit: int | None = None) -> list[
 
 def bookings(session: Session, system: str, external_ids: Iterable[str] | None = None) -> dict[str, Booking]:
     """A system's bookings by the id it gave them (only those ids when given)."""
-    query = select(AccountingBooking).where(AccountingBooking.system == system)
+    query = (
+        select(BookingRecord, IssuedDocumentRecord.kind, IssuedDocumentRecord.channel)
+        .join(IssuedDocumentRecord, IssuedDocumentRecord.number == BookingRecord.reference)
+        .where(BookingRecord.system == system)
+    )
     if external_ids is not None:
-        query = query.where(AccountingBooking.external_id.in_(list(external_ids)))
+        query = query.where(BookingRecord.external_id.in_(list(external_ids)))
     return {
-        row.external_id: Booking(row.document_number, row.kind, row.external_id, row.booked_at)
-        for row in session.scalars(query)
+        row.external_id: Booking(row.reference, kind, row.external_id, row.booked_at, channel)
+        for row, kind, channel in session.execute(query)
     }

@@ -199,17 +199,6 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "document_numbers.document_id": Derived(
         "the invoice or credit note's id, refused past its limit by issue_number", limits.DOCUMENT_ID
     ),
-    "accounting_bookings.system": Derived(
-        "an accounting system's name (contracts.moneybird.MONEYBIRD)", len("moneybird")
-    ),
-    "accounting_bookings.document_number": Derived(
-        "the number of an issued invoice or credit note (invoices.number)",
-        len(f"{'X' * document_numbers.SERIES_MAX}-{document_numbers.YEAR_MAX}-{limits.INTEGER_MAX}"),
-    ),
-    "accounting_bookings.kind": Derived("a domain.invoicing.DocumentKind", _enum_longest(DocumentKind)),
-    "accounting_bookings.external_id": Derived(
-        "the id the system gave the document (Moneybird's: 18 digits); record_booking refuses a longer one"
-    ),
     "invoices.document_id": Derived(
         "inv:<shipment id> / cn:<refund key>, refused past its limit by issue_number", limits.DOCUMENT_ID
     ),

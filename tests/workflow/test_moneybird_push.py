@@ -16,7 +16,7 @@ from domain.invoicing import Item, amount_credit_note, invoice
 from domain.money import Money
 from domain.vat import DUTCH_RATES
 from persistence.guarded_writes.invoices import record_document
-from persistence.models import AccountingBooking
+from persistence.models import BookingRecord
 from sandboxes import moneybird as sandbox
 from sandboxes.server import serve
 from services.moneybird_schedule import MONEYBIRD_SCHEDULE_ID, ensure_moneybird_schedule
@@ -67,7 +67,10 @@ async def _runs_done(client, count: int) -> list[PushResult]:
 
 def _bookings(db) -> int:
     with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(AccountingBooking)) or 0)
+        return int(
+            session.scalar(select(func.count()).select_from(BookingRecord).where(BookingRecord.system == "moneybird"))
+            or 0
+        )
 
 
 async def test_an_admin_push_books_each_document_once(temporal_client, sqlite_database):

@@ -32,9 +32,10 @@ from integrations.accounting.moneybird.client import (
 )
 from integrations.accounting.moneybird.mapping import MappingError
 from persistence.guarded_writes.invoices import record_document
-from persistence.models import AccountingBooking
+from persistence.models import BookingRecord
 from sandboxes import moneybird as sandbox
 from sandboxes.server import serve
+from services.books import Books
 from services.moneybird_books import MoneybirdBooks
 from tests.conftest import TestDatabase
 
@@ -114,7 +115,10 @@ def _posts(url: str) -> int:
 
 def _bookings(db: TestDatabase) -> int:
     with db.session() as session:
-        return int(session.scalar(select(func.count()).select_from(AccountingBooking)) or 0)
+        return int(
+            session.scalar(select(func.count()).select_from(BookingRecord).where(BookingRecord.system == "moneybird"))
+            or 0
+        )
 
 
 def _signed_cents(document: IssuedDocument) -> int:
@@ -266,3 +270,19 @@ def test_the_activity_does_not_retry_a_refused_token(database, moneybird):
     assert "OMS_MONEYBIRD_API_TOKEN" in refused.value.message
     off = settings.model_copy(update={"moneybird_enabled": False})
     assert MoneybirdActivities(off, database.session_factory).push_to_moneybird(PushInput()).booked == 0
+
+
+def test_the_reconciliation_reads_moneybird_per_channel_to_the_cent(database, moneybird):
+    issued = _issue(database)
+    _books(database, moneybird).push()
+    settings = load_settings(books_timezone="UTC")
+    rows = Books(database.session_factory, settings).reconciliation(DAY, DAY, [_books(database, moneybird)])
+    expected: dict[str, int] = {}
+    for document in issued:
+        expected[document.channel] = expected.get(document.channel, 0) + _signed_cents(document)
+    assert {row.channel: row.sales.amount_minor for row in rows} == expected
+    for row in rows:
+        (system,) = row.systems
+        assert system.system == "moneybird"
+        assert system.recorded == row.sales and system.at_system == row.sales
+        assert row.difference(system) == Money.zero("EUR")
