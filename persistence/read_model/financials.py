@@ -9,11 +9,11 @@ Now (whatever happened up to this moment):
   from a marketplace, so this is what it owes us before its fees);
 - store credit outstanding: issued and given back, less spent and expired (the ledger's sums).
 
-For a period [since, until), what happened in it: captured on the orders whose last parcel shipped
-in it (a capture carries no time of its own in the read model; captures follow the shipments),
-refunds made in it (returns refunded through our gateway when `refunded_at`, goodwill refunds when
-done, a channel's refund when the return was asked for, as the after-sales figures count them),
-marketplace receivables of orders shipped in it, store credit issued and spent in it.
+For a period [since, until), what happened in it: captured and refunded through our gateway in it
+(the dated payment ledger, persistence.models.PaymentMovement: every capture and every refund,
+whether for a return, goodwill, an edit or a cancellation), a channel's refund when the return was
+asked for (as the after-sales figures count them), marketplace receivables of orders shipped in it,
+store credit issued and spent in it.
 """
 
 from __future__ import annotations
@@ -25,13 +25,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
-from domain.goodwill import GoodwillForm
 from domain.payments import PaymentStatus
 from domain.return_lifecycle import MARKETPLACES
 from domain.returns import ReturnStatus
 from domain.status import TERMINAL, OrderStatus
 from domain.store_credit import CreditEntryKind
-from persistence.models import GoodwillRecord, OrderRecord, PaymentRecord, ReturnRecord, StoreCreditEntry
+from persistence.models import (
+    OrderRecord,
+    PaymentMovement,
+    PaymentRecord,
+    ReturnRecord,
+    StoreCreditEntry,
+)
 from persistence.read_model.product_performance import without_jit
 
 
@@ -172,50 +177,32 @@ def _now(session: Session) -> dict[str, dict[str, int]]:
 
 def _in_period(session: Session, since: datetime, until: datetime) -> dict[str, dict[str, int]]:
     figures: dict[str, dict[str, int]] = {}
-    for currency, captured in _all(
+    moved = and_(PaymentMovement.at >= since, PaymentMovement.at < until)
+    for currency, captured, refunded in _all(
         session,
-        select(PaymentRecord.currency, func.sum(PaymentRecord.captured_minor))
-        .join(OrderRecord, OrderRecord.order_id == PaymentRecord.order_id)
-        .where(OrderRecord.shipped_at >= since, OrderRecord.shipped_at < until)
-        .group_by(PaymentRecord.currency),
+        select(
+            PaymentMovement.currency,
+            func.sum(case((PaymentMovement.kind == "captured", PaymentMovement.amount_minor), else_=0)),
+            func.sum(case((PaymentMovement.kind == "refunded", PaymentMovement.amount_minor), else_=0)),
+        )
+        .where(moved)
+        .group_by(PaymentMovement.currency),
     ):
-        figures.setdefault(currency, {})["captured_minor"] = int(captured or 0)
-    through_us = and_(
-        ReturnRecord.status == ReturnStatus.REFUNDED.value,
-        ReturnRecord.refunded_at >= since,
-        ReturnRecord.refunded_at < until,
-    )
+        row = figures.setdefault(currency, {})
+        row["captured_minor"] = int(captured or 0)
+        row["refunded_minor"] = int(refunded or 0)
     on_channel = and_(
         ReturnRecord.status == ReturnStatus.REFUND_ON_CHANNEL.value,
         ReturnRecord.created_at >= since,
         ReturnRecord.created_at < until,
     )
-    for currency, ours, channels in _all(
+    for currency, channels in _all(
         session,
-        select(
-            ReturnRecord.currency,
-            func.sum(case((through_us, ReturnRecord.refund_minor), else_=0)),
-            func.sum(case((on_channel, ReturnRecord.refund_minor), else_=0)),
-        )
-        .where(through_us | on_channel)
+        select(ReturnRecord.currency, func.sum(ReturnRecord.refund_minor))
+        .where(on_channel)
         .group_by(ReturnRecord.currency),
     ):
-        row = figures.setdefault(currency, {})
-        row["refunded_minor"] = int(ours or 0)
-        row["refunded_on_channel_minor"] = int(channels or 0)
-    for currency, goodwill in _all(
-        session,
-        select(GoodwillRecord.currency, func.sum(GoodwillRecord.amount_minor))
-        .where(
-            GoodwillRecord.form == GoodwillForm.REFUND.value,
-            GoodwillRecord.status == GOODWILL_REFUNDED,
-            GoodwillRecord.done_at >= since,
-            GoodwillRecord.done_at < until,
-        )
-        .group_by(GoodwillRecord.currency),
-    ):
-        row = figures.setdefault(currency, {})
-        row["refunded_minor"] = row.get("refunded_minor", 0) + int(goodwill or 0)
+        figures.setdefault(currency, {})["refunded_on_channel_minor"] = int(channels or 0)
     return figures
 
 

@@ -97,12 +97,12 @@ def seed(session: Any) -> None:
             *_lines("o6", ("C", 3, 1000)),
             *_lines("o7", ("A", 1, 700)),
             *_lines("o8", ("Z", 1, 0)),
-            _payment("o1", "EUR", "CAPTURED", authorized_minor=2995, captured_minor=2995, refunded_minor=1700),
-            _payment("o2", "GBP", "CAPTURED", authorized_minor=900, captured_minor=900),
+            _payment("o1", "EUR", "CAPTURED", authorized_minor=2995),
+            _payment("o2", "GBP", "CAPTURED", authorized_minor=900),
             _payment("o4", "EUR", "AUTHORIZED", authorized_minor=4000),
-            _payment("o5", "EUR", "VOIDED", authorized_minor=1000, voided_minor=1000),
-            _payment("o6", "EUR", "PARTIALLY_CAPTURED", authorized_minor=3000, captured_minor=1000),
-            _payment("o7", "EUR", "CAPTURED", authorized_minor=700, captured_minor=700),
+            _payment("o5", "EUR", "VOIDED", authorized_minor=1000),
+            _payment("o6", "EUR", "PARTIALLY_CAPTURED", authorized_minor=3000),
+            _payment("o7", "EUR", "CAPTURED", authorized_minor=700),
             _payment("o8", "EUR", "AUTHORIZED", authorized_minor=500),
             ReturnRecord(
                 return_id="r1",
@@ -158,6 +158,22 @@ def seed(session: Any) -> None:
             StockLevel(location_id="RTM", sku="E", on_hand=7),
         ]
     )
+    session.flush()
+    # Each payment's money as it moved, step by step: the dated ledger (payment_movements) takes
+    # each change at the payment's updated_at.
+    for order_id, when, column, amount in (
+        ("o7", at(2026, 12, 10), "captured_minor", 700),
+        ("o6", at(2026, 12, 20), "captured_minor", 1000),
+        ("o1", at(2026, 12, 22, 10), "captured_minor", 2995),
+        ("o5", at(2026, 12, 22), "voided_minor", 1000),
+        ("o1", at(2026, 12, 29), "refunded_minor", 200),  # g1
+        ("o1", at(2026, 12, 30), "refunded_minor", 1500),  # r1
+        ("o2", at(2026, 12, 31, 23, 59, 59), "captured_minor", 900),
+    ):
+        payment = session.get(PaymentRecord, f"payment-{order_id}")
+        setattr(payment, column, getattr(payment, column) + amount)
+        payment.updated_at = when
+        session.flush()
     account = StoreCreditAccount(shop="webshop", customer_key="k", currency="EUR")
     session.add(account)
     session.flush()
