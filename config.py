@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.documents import SellerDetails
+from domain.document_numbers import InvalidDocumentNumber, check_series
 from domain.order import CHANNELS
 
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -392,6 +394,56 @@ class Settings(BaseSettings):
     @property
     def codec_origins(self) -> list[str]:
         return _comma_list(self.codec_cors_origins)
+
+    # -- invoices and credit notes (the seller they name; a demo shop by default) -------------------
+    seller_name: str = "Demo Shop B.V. (example)"
+    """The seller's legal name on every invoice and credit note; the default is a made-up demo shop."""
+    seller_address_lines: str = "Voorbeeldstraat 1"
+    """The seller's street address, lines separated by `|`."""
+    seller_postcode: str = "1000 AA"
+    seller_city: str = "Amsterdam"
+    seller_country: str = "NL"
+    """ISO 3166-1 alpha-2: the country whose VAT the shop charges (reverse charge is decided against it)."""
+    seller_vat_id: str = "NL000099998B57"
+    """The seller's VAT id (a demo number by default: set the real one before issuing real invoices)."""
+    seller_chamber_id: str = "00000000"
+    """The trade register (KvK) number printed on documents; empty: not printed."""
+    seller_iban: str = ""
+    """The account customers pay to by transfer, printed on documents; empty: not printed."""
+    invoice_series: str = "INV"
+    """The invoices' number prefix (capitals and digits, at most 10): INV-2026-000001."""
+    credit_note_series: str = "CN"
+    """The credit notes' number prefix: CN-2026-000001."""
+
+    @field_validator("invoice_series", "credit_note_series")
+    @classmethod
+    def _series_is_a_prefix(cls, value: str) -> str:
+        try:
+            return check_series(value)
+        except InvalidDocumentNumber as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("seller_country")
+    @classmethod
+    def _seller_country_is_a_code(cls, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 2 or not value.isalpha():
+            raise ValueError(f"OMS_SELLER_COUNTRY is an ISO 3166-1 alpha-2 code like NL, got {value!r}")
+        return value
+
+    @property
+    def seller(self) -> SellerDetails:
+        """The seller as invoices and credit notes name it."""
+        return SellerDetails(
+            name=self.seller_name,
+            address_lines=tuple(line.strip() for line in self.seller_address_lines.split("|") if line.strip()),
+            postcode=self.seller_postcode,
+            city=self.seller_city,
+            country=self.seller_country,
+            vat_id=self.seller_vat_id,
+            chamber_id=self.seller_chamber_id,
+            iban=self.seller_iban,
+        )
 
     # -- metrics and logs --------------------------------------------------------------------------
     worker_metrics_address: str = "127.0.0.1:9464"

@@ -28,7 +28,7 @@ from integrations.carriers.base import Carrier
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence.db import SessionFactory
-from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
+from persistence.guarded_writes import cancel_claims, inventory, issuing, shipment_notices
 from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
@@ -175,6 +175,10 @@ class ShipmentActivities(Shipments):
         if confirmation is not None and confirmation.confirmed_by:
             record.confirmed_by = {**(record.confirmed_by or {}), step.value: confirmation.confirmed_by}
         record.status = status
+        if data.handover and lines and issuing.money_collected_elsewhere(session, data.order_id):
+            # The channel (or store credit) took the money: what left is invoiced as it leaves.
+            session.flush()
+            issuing.invoice_shipments(session, data.order_id, at)
         if confirmation is not None:  # only staff-confirmed steps wait long enough to be escalated
             escalations.resolve(session, data.shipment_id, step.value, at)
         label_pending = step is Step.PACK and ask_carrier and self._asks_carrier(record)

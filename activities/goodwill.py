@@ -17,7 +17,7 @@ from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
-from persistence.guarded_writes import order_payments
+from persistence.guarded_writes import issuing, order_payments
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.master_data.channels import policy_for
@@ -50,6 +50,7 @@ class GoodwillActivities(GoodwillSteps):
             record = uow.session.get(GoodwillRecord, data.goodwill_id)
             assert record is not None, data.goodwill_id
             amount = Money(record.amount_minor, record.currency)
+            order_id = record.order_id
             # Reserved as a refund under the order's lock, within what all its payments hold: spread
             # over them, the newest extra payment first (domain.refund_spread).
             draws = order_payments.plan_refund(uow.session, record.order_id, amount)
@@ -61,6 +62,7 @@ class GoodwillActivities(GoodwillSteps):
 
         def effect(session: Session) -> GoodwillResult:
             order_payments.take_refunds(session, draws, data.at)
+            issuing.credit_refund(session, order_id, key, amount, data.at, description="Goodwill")
             detail = "refunded"
             if len(draws) > 1 or any(draw.extra for draw in draws):
                 detail += " (" + ", ".join(f"{d.amount.format()} through {d.payment_id}" for d in draws) + ")"

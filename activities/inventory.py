@@ -22,7 +22,7 @@ from domain.outside_fulfilment import count_the_shelf
 from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.db import SessionFactory
-from persistence.guarded_writes import inventory
+from persistence.guarded_writes import inventory, issuing
 from persistence.guarded_writes.idempotency import run_once
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.master_data.channels import policy_for
@@ -184,6 +184,7 @@ class InventoryActivities(Inventory):
             for sku, short in sale.short.items():
                 note = count_the_shelf(data.location_id, sku, short, recorded=sku not in sale.unrecorded)
                 order_store.add_event(session, data.order_id, "stock_discrepancy", note, data.at)
+            issuing.invoice_counter_sale(session, data.order_id, data.at)  # the till took the money
             return SellAtCounterResult(taken=dict(sale.taken), short=dict(sale.short))
 
         try:

@@ -35,6 +35,7 @@ from integrations.providers import (
     ReauthorizingGateway,
 )
 from persistence.db import SessionFactory
+from persistence.guarded_writes import issuing
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.guarded_writes.order_payments import RefundDraw
 from persistence.models import OrderRecord, PaymentRecord
@@ -303,6 +304,8 @@ class PaymentActivities(Payments):
             if refunded:
                 kind, detail = "payment_refunded", f"{detail} paid at checkout, given back: it will not ship"
             order_store.add_event(session, data.order_id, kind, detail, data.at)
+            if outcome == "captured":  # the money of what left is ours: its shipments are invoiced
+                issuing.invoice_shipments(session, data.order_id, data.at, captured=data.amount)
             return PaymentResult(data.payment_id, status, data.amount)
 
         return run_once(self._session_factory, data.idempotency_key, effect, PaymentResult)

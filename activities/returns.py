@@ -20,8 +20,9 @@ from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
-from persistence.guarded_writes import order_payments
+from persistence.guarded_writes import issuing, order_payments
 from persistence.guarded_writes.idempotency import run_once, stored_result
+from persistence.models import ReturnRecord
 from persistence.read_model import orders as order_store
 from persistence.read_model import returns as return_store
 from persistence.read_model.returns import credit_paid_left, shipped_units
@@ -119,6 +120,18 @@ class ReturnActivities(Returns):
             self._credit_back(data, credit)
 
         def effect(session: Session) -> ReturnAccepted:
+            # The credit note for it, whichever way the money goes back (gateway, credit, channel).
+            record = session.get(ReturnRecord, data.return_id)
+            issuing.credit_refund(
+                session,
+                data.order_id,
+                key,
+                data.amount,
+                data.at,
+                description=f"Return {record.rma or data.return_id}" if record is not None else "Return",
+                return_id=data.return_id,
+                units=None if data.part or record is None else dict(record.lines),
+            )
             # The return's `refund_minor` is the money back (through the gateway, or the channel's
             # to make): what the refund figures count. Credit is counted in the credit ledger.
             credited = credit if credit.amount_minor > 0 else None

@@ -49,6 +49,8 @@ def to_order(body: OrderCreate) -> Order:
         shipping_address=Address(**body.shipping_address.model_dump()),
         payment_collected=body.payment_collected,
         customer_email=body.customer_email,
+        buyer_company=body.buyer_company.strip(),
+        buyer_vat_id=body.buyer_vat_id.strip().upper().replace(" ", ""),
         payment_method=body.payment_method,
         store_credit=money(body.store_credit) if body.store_credit else None,
         pickup_location_id=body.pickup_location_id,

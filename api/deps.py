@@ -26,6 +26,7 @@ from services.dashboard import Dashboard
 from services.deliveries import Deliveries
 from services.goodwill import GoodwillDesk
 from services.intake import Intake
+from services.invoices import Invoices
 from services.locations import Locations
 from services.order_actions import OrderActions
 from services.order_edits import OrderEdits
@@ -132,6 +133,10 @@ def get_tracking(state: StateDep) -> TrackingLinks:
     return state.services.tracking
 
 
+def get_invoices(state: StateDep) -> Invoices:
+    return state.services.invoices
+
+
 def get_audit(state: StateDep) -> PayloadAudit:
     return state.services.audit
 
@@ -190,6 +195,7 @@ CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 ChannelSettingsDep = Annotated[ChannelSettings, Depends(get_channel_settings)]
 OrderViewsDep = Annotated[OrderViews, Depends(get_order_views)]
 TrackingDep = Annotated[TrackingLinks, Depends(get_tracking)]
+InvoicesDep = Annotated[Invoices, Depends(get_invoices)]
 AuditDep = Annotated[PayloadAudit, Depends(get_audit)]
 ReportsDep = Annotated[Reports, Depends(get_reports)]
 DashboardDep = Annotated[Dashboard, Depends(get_dashboard)]

@@ -62,6 +62,15 @@ class OrderCreate(_Strict):
     total: MoneyBody | None = Field(default=None, description="What was charged; computed when omitted")
     shipping_address: AddressBody = AddressBody()
     customer_email: str = Field(default="", max_length=limits.EMAIL)
+    buyer_company: str = Field(
+        default="", max_length=limits.BUYER_COMPANY, description="A business buyer's company name (on its invoices)"
+    )
+    buyer_vat_id: str = Field(
+        default="",
+        max_length=limits.BUYER_VAT_ID,
+        description="A business buyer's VAT id with its country prefix (e.g. DE123456789): shipped to another EU "
+        "member state than the seller's, the order is invoiced with VAT reverse charged",
+    )
     payment_collected: bool = False
     payment_method: str = Field(default="", description="Gateway token to authorize, e.g. a Stripe PaymentMethod id")
     store_credit: MoneyBody | None = Field(

@@ -31,6 +31,7 @@ from services.deliveries import Deliveries
 from services.gateway import EngineUnavailable, TemporalWorkflows
 from services.goodwill import GoodwillDesk
 from services.intake import Intake
+from services.invoices import Invoices
 from services.locations import Locations
 from services.metrics import ReadModelGauges
 from services.order_actions import OrderActions
@@ -137,6 +138,8 @@ class Services:
     return_screens: ReturnScreens
     self_service_returns: SelfServiceReturns
     channel_refunds: ChannelRefunds
+    invoices: Invoices
+    """Issued invoices and credit notes: lists, PDF and e-invoice XML (staff, and the tracking link)."""
     """Refunds a channel made itself (Shopify's refunds/create), recorded once."""
 
     @classmethod
@@ -167,6 +170,7 @@ class Services:
             floor=WarehouseFloor(units, settings),
             accounts=Accounts(units),
             channel_refunds=ChannelRefunds(units),
+            invoices=Invoices(settings, units),
             staff_audit=StaffAudit(units),
             credit=CreditAccounts(units, settings.store_credit_expiry),
             goodwill=GoodwillDesk(units, workflows, settings.task_queue),

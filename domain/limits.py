@@ -96,6 +96,12 @@ BOOKING_EXTERNAL_ID = 100
 """The accounting system's id of what was booked (an Exact EntryID GUID, a Moneybird id)."""
 BOOKING_REFERENCE = 60
 """Our reference on the booking, found again at the accounting system (Exact YourRef)."""
+BUYER_COMPANY = 200
+"""A business buyer's company name as the order names it (printed on its invoices)."""
+BUYER_VAT_ID = 20
+"""A business buyer's VAT id with its country prefix (EU ids are at most 14 characters; room to spare)."""
+VAT_CATEGORY = 20
+"""A product's VAT category (domain.vat: standard, reduced, zero)."""
 PERSON = 200
 """Who did something (a staff user, a channel, the engine's own reason)."""
 LEDGER_KIND = 16
@@ -172,6 +178,8 @@ def order_limit_refusals(order: Order) -> list[str]:
     text("external_id", order.external_id, EXTERNAL_ID)
     text("reference", order.reference, REFERENCE)
     text("customer_email", order.customer_email, EMAIL)
+    text("buyer_company", order.buyer_company, BUYER_COMPANY)
+    text("buyer_vat_id", order.buyer_vat_id, BUYER_VAT_ID)
     text("currency", order.currency, CURRENCY)
     if not storable_time(order.placed_at):
         problems.append("placed_at: out of the range a timestamp can hold")

@@ -108,6 +108,11 @@ class Order:
     store_credit: Money | None = None
     """What of the total the customer pays with store credit at the channel's shop (POST /orders'
     `store_credit`): spent when the order is taken, never through the payment gateway; None: none."""
+    buyer_company: str = ""
+    """A business buyer's company name (printed on its invoices); empty for a consumer."""
+    buyer_vat_id: str = ""
+    """A business buyer's VAT id with its country prefix (e.g. DE123456789): with a shipping country
+    in another EU member state than the seller's, its invoices are reverse charged (domain.vat)."""
     attention: str = ""
     """Something the channel flagged that a person must decide before we fulfil (e.g. a customer's
     cancellation request on some of the items): the order is held once with this as the reason;

@@ -331,6 +331,10 @@ class OrderRecord(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the last parcel to the customer's address was delivered (domain.carrier_events.order_delivered_at)."""
     fulfilled_by: Mapped[str] = mapped_column(String(limits.FULFILLED_BY), default="us", server_default="us")
+    buyer_company: Mapped[str | None] = mapped_column(String(limits.BUYER_COMPANY), nullable=True)
+    """A business buyer's company name (invoices); None for a consumer. Personal data: never logged."""
+    buyer_vat_id: Mapped[str | None] = mapped_column(String(limits.BUYER_VAT_ID), nullable=True)
+    """A business buyer's VAT id (reverse charge, domain.vat); None for a consumer."""
     """Set (under the order row's lock) when a cancel is taken; a shipment about to leave checks it
     under the same lock, so a cancel and a handover never both win."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -904,6 +908,11 @@ class Product(Base):
     sku: Mapped[str] = mapped_column(String(limits.SKU), primary_key=True)
     name: Mapped[str] = mapped_column(String(limits.PRODUCT_NAME), default="")
     ean: Mapped[str | None] = mapped_column(String(limits.EAN), nullable=True, unique=True)
+    vat_category: Mapped[str] = mapped_column(
+        String(limits.VAT_CATEGORY), default="standard", server_default="standard"
+    )
+    """The VAT category its invoices charge (domain.vat: standard, reduced, zero); a SKU not in the
+    catalogue is invoiced at standard."""
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     unit_cost_minor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     """What one unit cost us (minor units of `unit_cost_currency`), for the stock value; None: not known."""

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
+from contracts.invoices import IssuedDocument
 from contracts.return_lifecycle import OpenedReturn
 from contracts.returns import ReturnRequest
 from domain.carrier_events import CarrierEvent
@@ -27,7 +28,7 @@ from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.conflicts import translated
-from persistence.guarded_writes import cancel_claims, held_stock, inventory, order_payments, stock_ops
+from persistence.guarded_writes import cancel_claims, held_stock, inventory, issuing, order_payments, stock_ops
 from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.goodwill import Reserved
@@ -81,6 +82,7 @@ from persistence.read_model import (
     stock_value,
     warehouse_floor,
 )
+from persistence.read_model import invoices as invoice_store
 from persistence.read_model import orders as order_store
 from persistence.read_model.deliveries import Recorded
 from persistence.read_model.financials import Financials
@@ -231,7 +233,19 @@ class SqlReturns:
         return returns_desk.to_dispose_at(self._session, location_ids, limit=limit)
 
     def record_channel_refund(self, refund: ChannelRefund, order_id: str, at: datetime) -> bool:
-        return returns.record_channel_refund(self._session, refund, order_id, at)
+        new = returns.record_channel_refund(self._session, refund, order_id, at)
+        if new:  # the channel gave the money back: the credit note for it
+            issuing.credit_refund(
+                self._session,
+                order_id,
+                refund.return_id,
+                refund.amount,
+                at,
+                description=f"Refund on {refund.channel}",
+                return_id=refund.return_id,
+                units=refund.units,
+            )
+        return new
 
 
 class SqlShipments:
@@ -420,9 +434,18 @@ class SqlCatalogue:
         ean: str | None,
         listings: Mapping[str, str],
         unit_cost: CostChange = KEEP_COST,
+        vat_category: str | None = None,
     ) -> None:
         with translated():  # another request took the EAN or a listing between our check and our write
-            catalogue.save_product(self._session, sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost)
+            catalogue.save_product(
+                self._session,
+                sku,
+                name=name,
+                ean=ean,
+                listings=listings,
+                unit_cost=unit_cost,
+                vat_category=vat_category,
+            )
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         return catalogue.list_products(self._session, query=query, limit=limit, offset=offset)
@@ -526,6 +549,12 @@ class SqlPayments:
 
     def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None:
         return payment_changes.payment_by_ref(self._session, provider, provider_ref)
+
+    def documents_of(self, order_id: str) -> list[IssuedDocument]:
+        return invoice_store.for_order(self._session, order_id)
+
+    def document_numbered(self, number: str) -> IssuedDocument | None:
+        return invoice_store.by_number(self._session, number)
 
     def note_given_back(
         self, payment: PaymentRecord, ref: str, kind: str, amount_minor: int, detail: str, at: datetime

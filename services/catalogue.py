@@ -42,14 +42,18 @@ class Catalogue:
         ean: str | None,
         listings: Mapping[str, str],
         unit_cost: CostChange = KEEP_COST,
+        vat_category: str | None = None,
     ) -> dict[str, object]:
         """Create or replace the SKU's entry (unit_cost None: not known, and the stock value report
-        lists the SKU apart as "no cost"; KEEP_COST: as it was). Another request may take the same EAN or listing id
+        lists the SKU apart as "no cost"; KEEP_COST: as it was; vat_category None: as it was, standard for a
+        new SKU). Another request may take the same EAN or listing id
         between our check and our write: the second pass finds it and names the owner."""
         for attempt in range(SAVE_ATTEMPTS):
             with self._units() as uow:
                 try:
-                    uow.catalogue.save(sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost)
+                    uow.catalogue.save(
+                        sku, name=name, ean=ean, listings=listings, unit_cost=unit_cost, vat_category=vat_category
+                    )
                     if listings:
                         # A channel that now knows the product gets its stock from the feed at once.
                         uow.stock.note_change(sku)

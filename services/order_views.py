@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from contracts.invoices import IssuedDocument
 from domain.lookup import email_key, postcode_key
 from domain.money import Money
 from domain.order import FULFILLED_AT_COUNTER, FULFILLED_BY_CHANNEL
@@ -34,6 +35,8 @@ class OrderDetails:
     """1 as placed, one more per edit (persistence.read_model.order_versions)."""
     edit_link: PaymentLinkRecord | None = None
     """The payment link an edit waits for (the customer pays what it costs more), while open."""
+    documents: list[IssuedDocument] = field(default_factory=list)
+    """Its invoices and credit notes as issued, oldest first."""
 
     @property
     def may_release(self) -> bool:
@@ -103,8 +106,10 @@ class OrderViews:
                 for link in uow.payments.links_of(order_id)
                 if link.purpose == PaymentPurpose.EDIT_INCREASE.value and link.status == LinkStatus.OPEN.value
             ]
+            documents = uow.payments.documents_of(order_id)
         url = self._links.url(order_id, base_url)
-        return OrderDetails(record, events, notified, returns, url, versions, waiting[-1] if waiting else None)
+        edit_link = waiting[-1] if waiting else None
+        return OrderDetails(record, events, notified, returns, url, versions, edit_link, documents)
 
     def messages(self, order_id: str) -> list[ChannelMessage]:
         """Every payload received about the order, oldest first (already redacted when kept)."""

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from contracts.invoices import IssuedDocument
 from contracts.return_lifecycle import OpenedReturn
 from contracts.returns import ReturnRequest
 from domain.accounts import Throttle
@@ -289,8 +290,9 @@ class CatalogueRepository(Protocol):
         ean: str | None,
         listings: Mapping[str, str],
         unit_cost: CostChange = KEEP_COST,
+        vat_category: str | None = None,
     ) -> None:
-        """`unit_cost` KEEP_COST leaves it as it was. Raises
+        """`unit_cost` KEEP_COST and `vat_category` None leave them as they were. Raises
         persistence.master_data.catalogue.CatalogueConflict when the EAN or a listing is another SKU's."""
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
@@ -373,6 +375,12 @@ class PaymentRepository(Protocol):
     """Payments as their provider reports them outside our own steps (its webhooks)."""
 
     def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None: ...
+
+    def documents_of(self, order_id: str) -> list[IssuedDocument]:
+        """The order's invoices and credit notes, as issued, oldest first."""
+        ...
+
+    def document_numbered(self, number: str) -> IssuedDocument | None: ...
 
     def note_given_back(
         self, payment: PaymentRecord, ref: str, kind: str, amount_minor: int, detail: str, at: datetime

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.goodwill import GoodwillInput
+from contracts.invoices import IssuedDocument
 from contracts.order_edits import EditOrderRequest, EditOrderResult
 from contracts.order_workflow import CancelRequest, DeliveredNotice, OrderState, OrderWorkflowInput, ReleaseRequest
 from contracts.return_lifecycle import (
@@ -416,11 +417,21 @@ class FakeCatalogue:
         ean: str | None,
         listings: Mapping[str, str],
         unit_cost: CostChange = KEEP_COST,
+        vat_category: str | None = None,
     ) -> None:
         if self.refusals:
             raise self.refusals.pop(0)
-        cost = self.entries.get(sku, {}).get("unit_cost") if unit_cost is KEEP_COST else unit_cost
-        self.entries[sku] = {"sku": sku, "name": name, "ean": ean, "listings": dict(listings), "unit_cost": cost}
+        before = self.entries.get(sku, {})
+        cost = before.get("unit_cost") if unit_cost is KEEP_COST else unit_cost
+        category = vat_category or before.get("vat_category") or "standard"
+        self.entries[sku] = {
+            "sku": sku,
+            "name": name,
+            "ean": ean,
+            "vat_category": category,
+            "listings": dict(listings),
+            "unit_cost": cost,
+        }
 
     def page(self, *, query: str | None, limit: int, offset: int) -> tuple[list[dict[str, object]], int]:
         wanted = (query or "").lower()
@@ -549,6 +560,12 @@ class FakePayments:
         self.links: list[PaymentLinkRecord] = []
 
     def by_provider_ref(self, provider: str, provider_ref: str) -> PaymentRecord | None:
+        return None
+
+    def documents_of(self, order_id: str) -> list[IssuedDocument]:
+        return []
+
+    def document_numbered(self, number: str) -> IssuedDocument | None:
         return None
 
     def note_given_back(

@@ -6,7 +6,7 @@ taken by another SKU is refused (409).
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -42,6 +42,11 @@ class ProductPut(BaseModel):
         default=None,
         description='What one unit cost us, e.g. {"amount_minor": 1250, "currency": "EUR"}: the stock value '
         "report values the SKU's stock by it; left out, the SKU is reported apart as having no cost",
+    )
+    vat_category: Literal["standard", "reduced", "zero"] = Field(
+        default="standard",
+        description="The VAT rate its invoices charge (NL: 21 %, 9 %, 0 %); left out, kept as it was "
+        "(standard for a new SKU)",
     )
 
     @field_validator("unit_cost")
@@ -81,6 +86,7 @@ class ProductPublic(BaseModel):
     sku: str
     name: str
     ean: str | None
+    vat_category: str = "standard"
     listings: dict[str, str]
     unit_cost: Money | None = None
     """None: no cost known (the stock value report lists it apart)."""
@@ -92,6 +98,7 @@ def _public(entry: dict[str, object]) -> ProductPublic:
         sku=str(entry["sku"]),
         name=str(entry["name"]),
         ean=entry["ean"] if isinstance(entry["ean"], str) else None,
+        vat_category=str(entry.get("vat_category") or "standard"),
         listings=entry["listings"] if isinstance(entry["listings"], dict) else {},
         unit_cost=Money(amount_minor=cost.amount_minor, currency=cost.currency)
         if isinstance(cost, money.Money)
@@ -115,4 +122,8 @@ def get_product(sku: Sku, _: Reader, catalogue: CatalogueDep) -> Any:
 def put_product(sku: Sku, body: ProductPut, _: Writer, catalogue: CatalogueDep) -> Any:
     """Create or replace the SKU's catalogue entry."""
     cost = body.cost() if "unit_cost" in body.model_fields_set else KEEP_COST  # not named: kept as it was
-    return _public(catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=cost))
+    category = body.vat_category if "vat_category" in body.model_fields_set else None  # the same
+    entry = catalogue.put(
+        sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=cost, vat_category=category
+    )
+    return _public(entry)

@@ -13,8 +13,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api import order_view
-from api.deps import CreditDep, DashboardDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
+from api.deps import CreditDep, DashboardDep, InvoicesDep, OrderActionsDep, OrderViewsDep, SettingsDep, StockDep
 from api.paging import PageNumber
+from api.routes.invoices import attachment
 from api.screens.after_sales_charts import summary as after_sales_summary
 from api.screens.pages import PAGE_SIZE, FlashQuery, FormToken, check_form, not_found, read_flash, redirect, screen
 from api.screens.pages import SignedIn as SignedInUser
@@ -100,6 +101,26 @@ def orders_page(
     )
 
 
+@router.get("/invoices/{number}.pdf", response_class=Response)
+def invoice_pdf(number: str, request: Request, user: SignedIn, invoices: InvoicesDep) -> Response:
+    """An invoice or credit note as PDF for a signed-in person (the order page's download link)."""
+    try:
+        document = invoices.numbered(number)
+    except NotFound:
+        return not_found(request, user, f"document {number}")
+    return attachment(invoices.pdf(document), "application/pdf", f"{number}.pdf")
+
+
+@router.get("/invoices/{number}.xml", response_class=Response)
+def invoice_xml(number: str, request: Request, user: SignedIn, invoices: InvoicesDep) -> Response:
+    """The same document as EN 16931 XML."""
+    try:
+        document = invoices.numbered(number)
+    except NotFound:
+        return not_found(request, user, f"document {number}")
+    return attachment(invoices.xml(document), "application/xml", f"{number}.xml")
+
+
 @router.get("/orders/{order_id}")
 def order_page(
     order_id: str,
@@ -143,6 +164,7 @@ def _order_page(
         may_give_goodwill=user.may(Permission.RETURNS) and details.record.status in GOODWILL_STATUSES,
         credit=credit.of_order_customer(details.record.customer_email, details.record.channel) if credit else None,
         confirmed_by={s.shipment_id: s.confirmed_by or {} for s in details.record.shipments},
+        documents=details.documents,
         cancel_error=cancel_error,
     )
 

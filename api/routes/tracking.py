@@ -13,7 +13,8 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.responses import Response
 
-from api.deps import TrackingDep
+from api.deps import InvoicesDep, TrackingDep
+from api.routes.invoices import attachment
 from services.tracking import TRACK_PATH
 
 router = APIRouter(prefix=TRACK_PATH, tags=["tracking"])
@@ -44,7 +45,7 @@ HEADERS = {
     response_class=HTMLResponse,
     responses={404: {"description": "the link does not verify, or names no order we have (the same page)"}},
 )
-def tracking_page(token: str, request: Request, tracking: TrackingDep) -> Response:
+def tracking_page(token: str, request: Request, tracking: TrackingDep, invoices: InvoicesDep) -> Response:
     """Where the customer's order is: its status in plain words, the items, each parcel with the
     carrier's tracking, and returns. No credential: the link from GET /orders/{id} (`tracking_url`)."""
     view = tracking.view(token)
@@ -52,4 +53,43 @@ def tracking_page(token: str, request: Request, tracking: TrackingDep) -> Respon
         return TEMPLATES.TemplateResponse(
             request, "tracking.html", {"view": None}, status_code=status.HTTP_404_NOT_FOUND, headers=HEADERS
         )
-    return TEMPLATES.TemplateResponse(request, "tracking.html", {"view": view, "token": token}, headers=HEADERS)
+    documents = invoices.of_tracking_link(token)
+    return TEMPLATES.TemplateResponse(
+        request, "tracking.html", {"view": view, "token": token, "documents": documents}, headers=HEADERS
+    )
+
+
+@router.get(
+    "/{token}/invoices/{number}.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}},
+        404: {"description": "the link does not verify, or the number is not of its order (the same answer)"},
+    },
+)
+def tracking_invoice_pdf(token: str, number: str, invoices: InvoicesDep) -> Response:
+    """One of the order's invoices or credit notes as PDF, for the customer: the tracking link's
+    token is the credential, and only its own order's documents are found."""
+    document = invoices.numbered_for_tracking_link(token, number)
+    return _private(attachment(invoices.pdf(document), "application/pdf", f"{number}.pdf"))
+
+
+@router.get(
+    "/{token}/invoices/{number}.xml",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/xml": {}}},
+        404: {"description": "the link does not verify, or the number is not of its order (the same answer)"},
+    },
+)
+def tracking_invoice_xml(token: str, number: str, invoices: InvoicesDep) -> Response:
+    """The same document as EN 16931 XML, for the customer's books."""
+    document = invoices.numbered_for_tracking_link(token, number)
+    return _private(attachment(invoices.xml(document), "application/xml", f"{number}.xml"))
+
+
+def _private(response: Response) -> Response:
+    for name, value in HEADERS.items():
+        if name != "Content-Security-Policy":
+            response.headers[name] = value
+    return response

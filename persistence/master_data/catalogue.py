@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from domain.money import Money
+from domain.vat import STANDARD
 from persistence.db import SessionFactory
 from persistence.models import ChannelListing, Product, StockLevel, utcnow
 from persistence.unit_of_work import UnitOfWork
@@ -105,10 +106,11 @@ def save_product(
     ean: str | None,
     listings: Mapping[str, str],
     unit_cost: CostChange = KEEP_COST,
+    vat_category: str | None = None,
 ) -> None:
     """Create or replace one SKU's catalogue entry (a unit cost of None: not known; KEEP_COST: as it
-    was, none for a new SKU); CatalogueConflict when an EAN or listing id is already another SKU's.
-    The caller commits."""
+    was, none for a new SKU; a VAT category of None: as it was, standard for a new SKU);
+    CatalogueConflict when an EAN or listing id is already another SKU's. The caller commits."""
     if ean:
         owner = sku_for_ean(session, ean)
         if owner not in (None, sku):
@@ -123,6 +125,8 @@ def save_product(
         session.add(product)
     else:
         product.name, product.ean, product.updated_at = name, ean or None, utcnow()
+    if vat_category is not None:
+        product.vat_category = vat_category
     if unit_cost is not KEEP_COST:
         product.unit_cost_minor = None if unit_cost is None else unit_cost.amount_minor
         product.unit_cost_currency = None if unit_cost is None else unit_cost.currency
@@ -146,11 +150,18 @@ def product_view(session: Session, sku: str) -> dict[str, object] | None:
 
 
 def _entry(product: Product, listings: dict[str, str]) -> dict[str, object]:
-    """{sku, name, ean, listings, unit_cost}: unit_cost a Money, or None when not known."""
+    """{sku, name, ean, vat_category, listings, unit_cost}: unit_cost a Money, or None when not known."""
     cost = None
     if product.unit_cost_minor is not None and product.unit_cost_currency is not None:
         cost = Money(product.unit_cost_minor, product.unit_cost_currency)
-    return {"sku": product.sku, "name": product.name, "ean": product.ean, "listings": listings, "unit_cost": cost}
+    return {
+        "sku": product.sku,
+        "name": product.name,
+        "ean": product.ean,
+        "vat_category": product.vat_category or STANDARD,
+        "listings": listings,
+        "unit_cost": cost,
+    }
 
 
 def list_products(

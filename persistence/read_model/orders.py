@@ -61,6 +61,9 @@ def record_placeholder(session: Session, order: Order, received_at: datetime, ho
     for name, limit in (("reference", limits.REFERENCE), ("customer_email", limits.EMAIL)):
         if len(fields[name]) > limit:
             fields[name] = ""  # a shortened reference or address would name something else
+    for name, limit in (("buyer_company", limits.BUYER_COMPANY), ("buyer_vat_id", limits.BUYER_VAT_ID)):
+        if len(fields[name] or "") > limit:
+            fields[name] = None
     fields["email_key"] = email_key(fields["customer_email"])
     for name in ("total_minor", "shipping_minor", "discount_minor", "charges_minor"):
         if abs(fields[name]) > limits.MAX_AMOUNT_MINOR:
@@ -129,6 +132,8 @@ def _order_fields(order: Order) -> dict[str, Any]:
         "postcode_key": postcode_key(order.shipping_address.postcode),
         "charges_minor": order.other_charges.amount_minor,
         "placed_at": order.placed_at,
+        "buyer_company": order.buyer_company or None,
+        "buyer_vat_id": order.buyer_vat_id or None,
     }
 
 

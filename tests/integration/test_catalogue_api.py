@@ -41,6 +41,7 @@ def test_a_product_is_created_read_back_and_replaced(api, database):
         "sku": "MUG-BLUE",
         "name": "Blue mug",
         "ean": EAN,
+        "vat_category": "standard",
         "listings": {"amazon": "MUG-B", "bol": "offer-1"},
         "unit_cost": None,
     }
@@ -53,14 +54,18 @@ def test_a_product_is_created_read_back_and_replaced(api, database):
         assert session.scalar(select(StockOutbox.sku).where(StockOutbox.sku == "MUG-BLUE")) == "MUG-BLUE"
 
     # PUT replaces: what is left out goes.
-    replaced = _put(api, "MUG-BLUE", name="Blue mug, 300 ml", listings={"bol": "offer-2"})
+    replaced = _put(api, "MUG-BLUE", name="Blue mug, 300 ml", listings={"bol": "offer-2"}, vat_category="reduced")
     assert replaced.json() == {
         "sku": "MUG-BLUE",
         "name": "Blue mug, 300 ml",
         "ean": None,
+        "vat_category": "reduced",
         "listings": {"bol": "offer-2"},
         "unit_cost": None,
     }
+    # Left out, the VAT category stays as it was (a client from before it never resets it).
+    assert _put(api, "MUG-BLUE", name="Blue mug, 300 ml").json()["vat_category"] == "reduced"
+    assert _put(api, "MUG-BLUE", name="Blue mug", vat_category="luxury").status_code == 422
     with database.session() as session:
         assert resolve_identifier(session, "bol", "offer-1") is None
         assert resolve_identifier(session, "amazon", "MUG-B") is None

@@ -42,6 +42,7 @@ from api.schemas import (
     AdjustmentCreate,
     LocationCreate,
     LocationFields,
+    OrderCreate,
     ReceiptCreate,
     SafetyStockUpdate,
     TransferCreate,
@@ -63,6 +64,7 @@ from domain.return_lifecycle import RefundTiming, ReturnState, rma_number
 from domain.staff import Role
 from domain.status import OrderStatus
 from domain.store_credit import CreditEntryKind, CreditReason
+from domain.vat import DUTCH_RATES
 from integrations.carriers.sendcloud import webhooks as sendcloud
 from integrations.channels import amazon, bol, shopify, woocommerce
 from ops.temporal_dev import DevServer
@@ -289,6 +291,8 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "orders.shipping_minor": Intake("shipping"),
     "orders.discount_minor": Intake("discount"),
     "orders.customer_email": Intake("customer_email"),
+    "orders.buyer_company": Staff(OrderCreate, "buyer_company"),  # POST /orders only (no channel sends it yet)
+    "orders.buyer_vat_id": Staff(OrderCreate, "buyer_vat_id"),
     "orders.email_key": Derived("domain.lookup.email_key: the e-mail lower-cased, '' past EMAIL", limits.EMAIL),
     "orders.postcode_key": Derived("domain.lookup.postcode_key: '' past POSTCODE", limits.POSTCODE),
     "orders.charges_minor": Derived(
@@ -349,6 +353,7 @@ GUARDS: dict[str, Intake | Staff | Trimmed | Derived] = {
     "payments.return_id": Derived("return-<order id>-<n>", LONGEST_RETURN_ID),
     "products.sku": Staff("PUT /catalogue/{sku}", "sku"),
     "products.name": Staff(ProductPut, "name"),
+    "products.vat_category": Derived("one of domain.vat's categories (PUT /catalogue)", _enum_longest(DUTCH_RATES)),
     "products.ean": Derived("a GTIN with a verified check digit (at most 14 digits)", 14),
     "products.unit_cost_currency": CURRENCY,
     "products.unit_cost_minor": Derived("a unit cost (MoneyBody: at most MAX_AMOUNT_MINOR)", limits.MAX_AMOUNT_MINOR),
@@ -629,6 +634,9 @@ STAFF_PROBES: list[tuple[str, str, str, Callable[[int], Any]]] = [
         lambda n: {"from_location_id": "A", "to_location_id": "B", "sku": "S", "quantity": n, "reason": "x"},
     ),
     ("products.name", "PUT", "/catalogue/MUG", lambda n: {"name": "N" * n}),
+    ("products.vat_category", "PUT", "/catalogue/MUG", lambda n: {"name": "Mug", "vat_category": "s" * n}),
+    ("orders.buyer_company", "POST", "/orders", lambda n: _canonical("buyer_company", "C" * n)),
+    ("orders.buyer_vat_id", "POST", "/orders", lambda n: _canonical("buyer_vat_id", "DE" + "1" * (n - 2))),
     ("channel_listings.listing_id", "PUT", "/catalogue/MUG", lambda n: {"name": "Mug", "listings": {"bol": "1" * n}}),
     ("shipments.carrier", "POST", "/shipments/s-1/shipped", lambda n: _shipped(carrier="C" * n)),
     ("shipments.tracking_number", "POST", "/shipments/s-1/shipped", lambda n: _shipped(tracking_number="T" * n)),

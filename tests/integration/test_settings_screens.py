@@ -365,6 +365,7 @@ def test_catalogue_entries_are_added_found_and_changed(browser):
         "sku": "MUG-1",
         "name": "Mug",
         "ean": "4006381333931",
+        "vat_category": "standard",
         "listings": {"bol": "BOL-9", "amazon": "AMZ-MUG"},
         "unit_cost": None,
     }
@@ -384,15 +385,22 @@ def test_catalogue_entries_are_added_found_and_changed(browser):
     everything = browser.get(f"{ADMIN}/catalogue").text
     assert "MUG-1" in everything and "TEE-1" in everything and "2 entries" in everything
 
-    changed = _post(browser, f"{ADMIN}/catalogue/MUG-1", {"name": "Big mug", "ean": "", "listings.bol": "BOL-9"})
+    assert 'option value="standard" selected' in browser.get(f"{ADMIN}/catalogue/MUG-1").text
+    changed = _post(
+        browser,
+        f"{ADMIN}/catalogue/MUG-1",
+        {"name": "Big mug", "ean": "", "listings.bol": "BOL-9", "vat_category": "reduced"},
+    )
     assert changed.status_code == 303
     assert browser.get("/catalogue/MUG-1", headers=STAFF).json() == {
         "sku": "MUG-1",
         "name": "Big mug",
         "ean": None,
+        "vat_category": "reduced",
         "listings": {"bol": "BOL-9"},
         "unit_cost": None,
     }
+    assert 'option value="reduced" selected' in browser.get(f"{ADMIN}/catalogue/MUG-1").text
 
 
 def test_the_catalogue_form_keeps_a_unit_cost_and_shows_no_cost_apart(browser):

@@ -56,9 +56,8 @@ def list_catalogue(
 
 @router.get("/catalogue/new")
 def new_entry(request: Request, user: Admin) -> Response:
-    return _form(
-        request, user, {"sku": "", "name": "", "ean": "", "unit_cost": "", "unit_cost_currency": "EUR"}, {}, new=True
-    )
+    blank = {"sku": "", "name": "", "ean": "", "unit_cost": "", "unit_cost_currency": "EUR", "vat_category": "standard"}
+    return _form(request, user, blank, {}, new=True)
 
 
 @router.post("/catalogue/new")
@@ -100,7 +99,7 @@ def edit_entry(
     except NotFound:
         return not_found(request, user, f"catalogue entry {sku}")
     listings = entry["listings"] if isinstance(entry["listings"], dict) else {}
-    typed = {"sku": sku, "name": entry["name"], "ean": entry["ean"] or ""}
+    typed = {"sku": sku, "name": entry["name"], "ean": entry["ean"] or "", "vat_category": entry["vat_category"]}
     cost = entry.get("unit_cost")
     typed |= {
         "unit_cost": cost.format().rsplit(" ", 1)[0] if isinstance(cost, Money) else "",
@@ -129,6 +128,7 @@ def _typed_from(form: dict[str, str]) -> dict[str, Any]:
         "ean": form.get("ean", ""),
         "unit_cost": form.get("unit_cost", ""),
         "unit_cost_currency": form.get("unit_cost_currency", ""),
+        "vat_category": form.get("vat_category", "standard"),
     }
     return typed | {f"listings.{channel}": form.get(f"listings.{channel}", "") for channel in CHANNELS}
 
@@ -136,6 +136,7 @@ def _typed_from(form: dict[str, str]) -> dict[str, Any]:
 def _valid(typed: dict[str, Any]) -> ProductPut:
     listings = {channel: typed[f"listings.{channel}"] for channel in CHANNELS if typed[f"listings.{channel}"].strip()}
     body = {"name": typed["name"].strip(), "ean": typed["ean"], "listings": listings}
+    body["vat_category"] = typed.get("vat_category") or "standard"
     cost = _cost(typed)
     if cost is not None:
         body["unit_cost"] = {"amount_minor": cost.amount_minor, "currency": cost.currency}
@@ -183,7 +184,14 @@ def _save(
     except CostProblem as exc:
         return _form(request, user, typed, {exc.field: str(exc)}, new=new, code=unprocessable)
     try:
-        catalogue.put(sku, name=body.name, ean=body.ean, listings=body.listings, unit_cost=body.cost())
+        catalogue.put(
+            sku,
+            name=body.name,
+            ean=body.ean,
+            listings=body.listings,
+            unit_cost=body.cost(),
+            vat_category=body.vat_category,
+        )
     except IdentifierTaken as exc:
         errors = {exc.field or FORM_LEVEL: exc.message}
         return _form(request, user, typed, errors, new=new, code=status.HTTP_409_CONFLICT)
