@@ -24,12 +24,11 @@ amounts exactly. A refund of an amount without lines (goodwill) becomes one line
 invoice it corrects, split pro rata over that invoice's rates (`amount_credit_note`).
 
 Reverse charge: a Dutch webshop selling to an EU business with a valid VAT id in another member
-state invoices the price without Dutch VAT; the buyer self-accounts VAT in its own country. Our
-catalogue prices are consumer prices including VAT, so the business's price is the consumer price
-less the VAT it contains: per rate the net is gross - VAT (the same once-per-rate split as a
-consumer invoice, so a business pays exactly the consumer net), VAT is zero, and the document's
-total is that net. What the customer is charged must be that total (`VatDocument.gross`), not the
-consumer price: the capture uses the document's total for such an order.
+state invoices without Dutch VAT; the buyer self-accounts VAT in its own country. The channel
+charges such a buyer the business price (a shop's B2B checkout shows prices without VAT, as
+Shopify does for a tax-exempt customer), so the amounts an order carries are what the business
+paid: each is the line's net at 0 %, nothing is taken out of it, and the document totals exactly
+what was captured or refunded, as every other document does.
 """
 
 from __future__ import annotations
@@ -230,9 +229,9 @@ def _document(
         vat = vat_in_gross(gross, rate)
         vats = _telescope(vat, [amount for _, _, amount in entries])
         for (description, quantity, amount), line_vat in zip(entries, vats, strict=True):
-            if reverse_charge:
+            if reverse_charge:  # what the business was charged is the net; no VAT in it
                 line = DocumentLine(
-                    description, REVERSE_CHARGE, 0, quantity, Money(amount - line_vat, currency), Money.zero(currency)
+                    description, REVERSE_CHARGE, 0, quantity, Money(amount, currency), Money.zero(currency)
                 )
             else:
                 line = DocumentLine(
@@ -240,7 +239,7 @@ def _document(
                 )
             lines.append(line)
         if reverse_charge:
-            reverse_net += gross - vat
+            reverse_net += gross
         else:
             rate_totals.append(RateTotal(category, rate, Money(gross - vat, currency), Money(vat, currency)))
     if reverse_charge:

@@ -429,7 +429,7 @@ def test_the_order_page_lists_its_documents_and_a_signed_in_person_downloads_the
     assert api.get("/dashboard/invoices/INV-2026-000404.pdf").status_code == 404
 
 
-def test_a_reverse_charged_orders_return_is_credited_net_per_unit(database):
+def test_a_reverse_charged_orders_return_is_credited_as_refunded_per_unit(database):
     order = _order(database, buyer_vat_id="DE123456789", country="DE")
     [invoice] = _invoiced(database, order)
     units = {"BOOK": 1}
@@ -441,7 +441,7 @@ def test_a_reverse_charged_orders_return_is_credited_net_per_unit(database):
     assert credit is not None and credit.document.reverse_charge
     [line] = credit.document.lines
     assert (line.quantity, line.vat) == (1, Money.zero("EUR"))
-    assert credit.document.gross == Money(799 - 66, "EUR")  # the book's 7.99 less the 9 % VAT it holds
+    assert credit.document.gross == Money(799, "EUR")  # the book's 7.99 as refunded: the business price, no VAT
     assert invoice.document.reverse_charge
 
 

@@ -97,15 +97,15 @@ def test_shipping_alone_needs_its_rate_and_unknown_categories_are_refused():
         Item("Broken", "standard", eur(-1))
 
 
-def test_reverse_charge_invoices_the_consumer_price_less_its_vat_at_zero_percent_with_the_legal_note():
-    items = [Item("Kettle", "standard", eur(6050)), Item("Cookbook", "reduced", eur(2180))]
+def test_reverse_charge_invoices_what_the_business_was_charged_at_zero_percent_with_the_legal_note():
+    items = [Item("Kettle", "standard", eur(5000)), Item("Cookbook", "reduced", eur(2000))]
     consumer = invoice(items, eur(495), DUTCH_RATES)
     business = invoice(items, eur(495), DUTCH_RATES, reverse_charge=True)
     assert business.vat == eur(0)
-    assert business.gross == business.net == consumer.net
+    assert business.gross == business.net == consumer.gross == eur(7495)  # what was captured, to the cent
     assert [(total.category, total.rate) for total in business.rate_totals] == [(REVERSE_CHARGE, 0)]
     assert {line.category for line in business.lines} == {REVERSE_CHARGE}
-    assert [line.net for line in business.lines] == [line.net for line in consumer.lines]
+    assert [line.net for line in business.lines] == [line.gross for line in consumer.lines]
     assert business.notes == (REVERSE_CHARGE_NOTE, REVERSE_CHARGE_NOTE_NL) == ("VAT reverse charged", "Btw verlegd")
 
 
@@ -191,7 +191,7 @@ def test_every_parcel_invoice_adds_up_and_the_credit_note_of_everything_mirrors_
             continue
         sold = invoice(items, shipping, DUTCH_RATES, reverse_charge=reverse_charge)
         refunded = credit_note(items, shipping, DUTCH_RATES, reverse_charge=reverse_charge)
-        assert sold.gross == (charge_for_parcel(order, before, units) if not reverse_charge else sold.net)
+        assert sold.gross == charge_for_parcel(order, before, units)
         if not reverse_charge:
             holds(sold, sold.gross.amount_minor)
         else:
