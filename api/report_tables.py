@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 from fastapi.responses import Response
 
@@ -120,6 +121,15 @@ def stock_value_table(rows: StockValueRows) -> Table:
     return Table(["location", "currency", "skus", "units", "value", "note"], body)
 
 
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def attachment(name: str) -> str:
+    """A Content-Disposition for a download named `name`: only letters, digits, '.', '_' and '-'
+    survive (a header is Latin-1, and a location id from the query may be anything)."""
+    return f'attachment; filename="{_UNSAFE_IN_NAME.sub("_", name)}"'
+
+
 def csv_response(table: Table, name: str) -> Response:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
@@ -129,7 +139,7 @@ def csv_response(table: Table, name: str) -> Response:
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
         headers={
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": attachment(name),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },

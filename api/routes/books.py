@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from api.deps import StateDep, require
 from api.errors import http_error
+from api.report_tables import attachment
 from domain.journal import decimal, rate_text
 from domain.money import MoneyError, currency_exponent
 from domain.staff import Permission, StaffMember
@@ -66,8 +67,9 @@ def _csv(header: list[str], rows: list[list[str]], name: str) -> Response:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    disposition = f'attachment; filename="{name}.csv"'
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+    return Response(
+        out.getvalue(), media_type="text/csv; charset=utf-8", headers={"Content-Disposition": attachment(f"{name}.csv")}
+    )
 
 
 @router.get("/journal", response_model=None, responses={200: {"content": _CSV}})
