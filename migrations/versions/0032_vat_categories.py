@@ -2,7 +2,7 @@
 company name and VAT id (reverse charge).
 
 Revision ID: 0032
-Revises: 0033
+Revises: 0031
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0032"
-down_revision: str | None = "0033"
+down_revision: str | None = "0031"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

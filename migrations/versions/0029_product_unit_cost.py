@@ -1,7 +1,7 @@
 """A unit cost per SKU in the catalogue (the stock value report), and an index on the time an
 order's last parcel shipped (sold per period and marketplace receivables are read by it).
 
-Revision ID: 0031
+Revision ID: 0029
 Revises: 0028
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0031"
+revision: str = "0029"
 down_revision: str | None = "0028"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

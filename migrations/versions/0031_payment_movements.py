@@ -1,8 +1,8 @@
 """A dated ledger of payments' money (captured, refunded, voided), so the books can say on which day
 money moved; existing payments get one opening movement per total, dated at their last change.
 
-Revision ID: 0033
-Revises: 0029
+Revision ID: 0031
+Revises: 0030
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0033"
-down_revision: str | None = "0029"
+revision: str = "0031"
+down_revision: str | None = "0030"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

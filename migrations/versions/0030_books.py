@@ -2,8 +2,8 @@
 nothing twice), the accounting system's OAuth2 tokens (Exact Online rotates its refresh token), and
 the finance role (staff users and tokens may hold it).
 
-Revision ID: 0029
-Revises: 0031
+Revision ID: 0030
+Revises: 0029
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0029"
-down_revision: str | None = "0031"
+revision: str = "0030"
+down_revision: str | None = "0029"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
