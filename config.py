@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from contracts.documents import SellerDetails
 from domain.document_numbers import InvalidDocumentNumber, check_series
 from domain.order import CHANNELS
 
@@ -430,20 +429,6 @@ class Settings(BaseSettings):
         if len(value) != 2 or not value.isalpha():
             raise ValueError(f"OMS_SELLER_COUNTRY is an ISO 3166-1 alpha-2 code like NL, got {value!r}")
         return value
-
-    @property
-    def seller(self) -> SellerDetails:
-        """The seller as invoices and credit notes name it."""
-        return SellerDetails(
-            name=self.seller_name,
-            address_lines=tuple(line.strip() for line in self.seller_address_lines.split("|") if line.strip()),
-            postcode=self.seller_postcode,
-            city=self.seller_city,
-            country=self.seller_country,
-            vat_id=self.seller_vat_id,
-            chamber_id=self.seller_chamber_id,
-            iban=self.seller_iban,
-        )
 
     # -- metrics and logs --------------------------------------------------------------------------
     worker_metrics_address: str = "127.0.0.1:9464"

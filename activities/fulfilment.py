@@ -28,11 +28,11 @@ from integrations.carriers.base import Carrier
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
 from persistence.db import SessionFactory
-from persistence.guarded_writes import cancel_claims, inventory, issuing, shipment_notices
+from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
 from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.models import ShipmentRecord
-from persistence.read_model import escalations, labels
+from persistence.read_model import escalations, issuing, labels
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.carrier_labels import recipient_address, sender_address

@@ -17,11 +17,12 @@ from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway, PaymentRejected
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
-from persistence.guarded_writes import issuing, order_payments
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.master_data.channels import policy_for
 from persistence.models import GoodwillRecord, OrderRecord
+from persistence.read_model import issuing
 from persistence.unit_of_work import UnitOfWork
 
 

@@ -22,12 +22,12 @@ from domain.outside_fulfilment import count_the_shelf
 from domain.sourcing import Destination, PlannedShipment, PlanOutcome, SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from persistence.db import SessionFactory
-from persistence.guarded_writes import inventory, issuing
+from persistence.guarded_writes import inventory
 from persistence.guarded_writes.idempotency import run_once
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.master_data.channels import policy_for
 from persistence.models import Location, ShipmentRecord
-from persistence.read_model import backorders
+from persistence.read_model import backorders, issuing
 from persistence.read_model import orders as order_store
 
 

@@ -35,10 +35,10 @@ from integrations.providers import (
     ReauthorizingGateway,
 )
 from persistence.db import SessionFactory
-from persistence.guarded_writes import issuing
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
 from persistence.guarded_writes.order_payments import RefundDraw
 from persistence.models import OrderRecord, PaymentRecord
+from persistence.read_model import issuing
 from persistence.read_model import orders as order_store
 from persistence.read_model import returns as return_store
 from persistence.unit_of_work import UnitOfWork

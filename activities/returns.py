@@ -20,9 +20,10 @@ from integrations.payments.routing import PaymentGateways
 from integrations.providers import PaymentGateway
 from persistence.db import SessionFactory
 from persistence.guarded_writes import goodwill as goodwill_store
-from persistence.guarded_writes import issuing, order_payments
+from persistence.guarded_writes import order_payments
 from persistence.guarded_writes.idempotency import run_once, stored_result
 from persistence.models import ReturnRecord
+from persistence.read_model import issuing
 from persistence.read_model import orders as order_store
 from persistence.read_model import returns as return_store
 from persistence.read_model.returns import credit_paid_left, shipped_units

@@ -28,7 +28,7 @@ from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.conflicts import translated
-from persistence.guarded_writes import cancel_claims, held_stock, inventory, issuing, order_payments, stock_ops
+from persistence.guarded_writes import cancel_claims, held_stock, inventory, order_payments, stock_ops
 from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.goodwill import Reserved
@@ -64,6 +64,7 @@ from persistence.read_model import (
     escalations,
     financials,
     gauges,
+    issuing,
     kpi_series,
     kpis,
     labels,

@@ -9,6 +9,7 @@ like one that does not exist, so guessing numbers learns nothing.
 from __future__ import annotations
 
 from config import Settings
+from contracts.documents import SellerDetails
 from contracts.invoices import IssuedDocument
 from integrations.documents.factur_x import EInvoiceError, cross_industry_invoice
 from integrations.documents.pdf import render_pdf
@@ -56,7 +57,7 @@ class Invoices:
             document.document,
             document.number,
             document.issued_at.date(),
-            self._settings.seller,
+            seller_of(self._settings),
             document.buyer,
             corrects=document.corrects,
         )
@@ -69,10 +70,24 @@ class Invoices:
                 document.document,
                 document.number,
                 document.issued_at.date(),
-                self._settings.seller,
+                seller_of(self._settings),
                 document.buyer,
                 corrects=document.corrects,
                 paid=True,
             )
         except EInvoiceError as exc:
             raise Conflict(f"{document.number} cannot be written as an e-invoice: {exc}", refusal="e_invoice") from None
+
+
+def seller_of(settings: Settings) -> SellerDetails:
+    """The seller as invoices and credit notes name it (the OMS_SELLER_* settings)."""
+    return SellerDetails(
+        name=settings.seller_name,
+        address_lines=tuple(line.strip() for line in settings.seller_address_lines.split("|") if line.strip()),
+        postcode=settings.seller_postcode,
+        city=settings.seller_city,
+        country=settings.seller_country,
+        vat_id=settings.seller_vat_id,
+        chamber_id=settings.seller_chamber_id,
+        iban=settings.seller_iban,
+    )

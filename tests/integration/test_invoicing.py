@@ -43,9 +43,10 @@ from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import goodwill as goodwill_store
-from persistence.guarded_writes import inventory, issuing
+from persistence.guarded_writes import inventory
 from persistence.models import OrderRecord, Product, ShipmentRecord
 from persistence.read_model import invoices as invoice_store
+from persistence.read_model import issuing
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from services.channel_refunds import ChannelRefunds

@@ -108,7 +108,7 @@ async def test_a_counter_sale_takes_the_units_off_the_store_and_ships_nothing(te
         events = _events(database, order_id)
         assert ("status:SHIPPED", f"sold at the counter at {STORE}") in events
         kinds = [kind for kind, _ in events]
-        assert kinds == ["received", "counter_sale", "status:SHIPPED", "status:COMPLETED"]
+        assert kinds == ["received", "counter_sale", "invoice_issued", "status:SHIPPED", "status:COMPLETED"]
         with database.session() as session:
             record = order_store.get_order(session, order_id)
             assert record is not None

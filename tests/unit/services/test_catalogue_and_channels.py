@@ -21,6 +21,7 @@ def test_an_entry_with_listings_is_saved_and_its_stock_sent_to_the_channels(unit
         "ean": "4006381333931",
         "listings": {"bol": "offer-1"},
         "unit_cost": None,
+        "vat_category": "standard",
     }
     assert units.store.stock.noted == ["MUG"] and units.commits == 1
     Catalogue(units).put("TEA", name="Tea", ean=None, listings={})
