@@ -73,6 +73,10 @@ def fan_out(session: Session, limit: int, now: datetime) -> int:
     if not events:
         return 0
     subscriptions = list(session.scalars(select(EventSubscription).where(EventSubscription.enabled.is_(True))))
+    mark = update(OutboundEvent).where(OutboundEvent.seq.in_([event.seq for event in events])).values(fanned_out_at=now)
+    if not subscriptions:  # nobody listens: one UPDATE marks the batch, nothing else is written
+        session.execute(mark, execution_options={"synchronize_session": False})
+        return len(events)
     newest: dict[str, OutboundEvent] = {}
     for event in events:
         if event.type == EventType.STOCK_CHANGED:
@@ -80,10 +84,7 @@ def fan_out(session: Session, limit: int, now: datetime) -> int:
     stock_wanted = any(wants(s.event_types, EventType.STOCK_CHANGED) for s in subscriptions)
     atp = atp_by_sku(session, newest) if newest and stock_wanted else {}
     # One UPDATE marks the batch: a busy engine writes a stock.changed per SKU moved.
-    session.execute(
-        update(OutboundEvent).where(OutboundEvent.seq.in_([event.seq for event in events])).values(fanned_out_at=now),
-        execution_options={"synchronize_session": False},
-    )
+    session.execute(mark, execution_options={"synchronize_session": False})
     for event in events:
         if event.type == EventType.STOCK_CHANGED:
             latest = newest[event.ordering_key]
