@@ -4,29 +4,23 @@ in the Temporal UI). Without one the schedule is removed."""
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleCalendarSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleRange,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from integrations.temporal.schedules import keep_schedule, remove_schedule
 from workflows.books_push import BooksPushWorkflow
-
-log = logging.getLogger("oms.books")
 
 BOOKS_SCHEDULE_ID = "books-push"
 HOUR = 2
@@ -53,25 +47,7 @@ def books_schedule(settings: Settings) -> Schedule:
 
 async def ensure_books_schedule(client: Client, settings: Settings) -> None:
     """Create the schedule (or bring it up to date, keeping a pause) when Exact is enabled; else remove it."""
-    handle = client.get_schedule_handle(BOOKS_SCHEDULE_ID)
     if not settings.exact_enabled:
-        try:
-            await handle.delete()
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
+        await remove_schedule(client, BOOKS_SCHEDULE_ID)
         return
-    schedule = books_schedule(settings)
-    try:
-        await client.create_schedule(BOOKS_SCHEDULE_ID, schedule, memo={"purpose": "the books' daily push"})
-        log.info("created schedule %s", BOOKS_SCHEDULE_ID)
-        return
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def refresh(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        existing = current.description.schedule
-        existing.action, existing.spec, existing.policy = schedule.action, schedule.spec, schedule.policy
-        return ScheduleUpdate(schedule=existing)
-
-    await handle.update(refresh)
+    await keep_schedule(client, BOOKS_SCHEDULE_ID, books_schedule(settings), "the books' daily push")

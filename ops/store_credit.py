@@ -10,7 +10,6 @@ with one) and are idempotent: a repeated or overlapping run writes nothing more.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,23 +18,19 @@ from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
 
 from config import Settings, startup_settings
+from integrations.temporal.schedules import keep_schedule
 from persistence.db import create_db_engine, create_session_factory
 from services.store_credit import CreditAccounts
 from services.unit_of_work import units_on
 from workflows.store_credit_expiry import StoreCreditExpiryWorkflow
-
-log = logging.getLogger("oms.store_credit")
 
 EXPIRY_SCHEDULE_ID = "store-credit-expiry"
 EVERY = timedelta(days=1)
@@ -61,20 +56,7 @@ def expiry_schedule(settings: Settings) -> Schedule:
 
 async def ensure_expiry_schedule(client: Client, settings: Settings) -> None:
     """Create the schedule, or bring its action (task queue) and time up to date, keeping a pause."""
-    schedule = expiry_schedule(settings)
-    try:
-        await client.create_schedule(EXPIRY_SCHEDULE_ID, schedule, memo={"purpose": "store credit expiry"})
-        log.info("created schedule %s", EXPIRY_SCHEDULE_ID)
-        return
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def refresh(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        existing = current.description.schedule
-        existing.action, existing.spec, existing.policy = schedule.action, schedule.spec, schedule.policy
-        return ScheduleUpdate(schedule=existing)
-
-    await client.get_schedule_handle(EXPIRY_SCHEDULE_ID).update(refresh)
+    await keep_schedule(client, EXPIRY_SCHEDULE_ID, expiry_schedule(settings), "store credit expiry")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,29 +6,23 @@ runs never overlap (a trigger during a run waits for it).
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 from temporalio.client import (
     Client,
     Schedule,
     ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
     ScheduleIntervalSpec,
     ScheduleOverlapPolicy,
     SchedulePolicy,
     ScheduleSpec,
     ScheduleState,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
 )
-from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
 from contracts.moneybird import PushInput
+from integrations.temporal.schedules import keep_schedule, remove_schedule
 from workflows.moneybird_push import PUSH_TIMEOUT, MoneybirdPushWorkflow
-
-log = logging.getLogger("oms.books.schedule")
 
 MONEYBIRD_SCHEDULE_ID = "books-moneybird-push"
 EVERY = timedelta(days=1)
@@ -57,25 +51,7 @@ def moneybird_schedule(settings: Settings) -> Schedule:
 async def ensure_moneybird_schedule(client: Client, settings: Settings) -> None:
     """While Moneybird is enabled: create the schedule or bring it up to date (keeping a pause);
     otherwise remove it."""
-    handle = client.get_schedule_handle(MONEYBIRD_SCHEDULE_ID)
     if not settings.moneybird_enabled:
-        try:
-            await handle.delete()
-        except RPCError as exc:
-            if exc.status is not RPCStatusCode.NOT_FOUND:
-                raise
+        await remove_schedule(client, MONEYBIRD_SCHEDULE_ID)
         return
-    schedule = moneybird_schedule(settings)
-    try:
-        await client.create_schedule(MONEYBIRD_SCHEDULE_ID, schedule, memo={"purpose": "Moneybird push"})
-        log.info("created schedule %s", MONEYBIRD_SCHEDULE_ID)
-        return
-    except ScheduleAlreadyRunningError:
-        pass
-
-    def refresh(current: ScheduleUpdateInput) -> ScheduleUpdate:
-        existing = current.description.schedule
-        existing.action, existing.spec, existing.policy = schedule.action, schedule.spec, schedule.policy
-        return ScheduleUpdate(schedule=existing)
-
-    await handle.update(refresh)
+    await keep_schedule(client, MONEYBIRD_SCHEDULE_ID, moneybird_schedule(settings), "Moneybird push")
