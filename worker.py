@@ -64,12 +64,13 @@ from integrations.staff_confirmed import StaffConfirmedLocations
 from ops.books import ensure_books_schedule
 from ops.channel_schedules import ensure_pull_schedules
 from ops.store_credit import ensure_expiry_schedule
-from ops.telemetry import MetricsAddressRefused, orders_taken_on, worker_runtime
+from ops.telemetry import MetricsAddressRefused, orders_taken_on, round_trips_on, worker_runtime
 from ops.temporal_setup import connect_temporal, ensure_search_attributes
 from persistence.db import SessionFactory, create_db_engine, create_session_factory
 from persistence.master_data.catalogue import listing_lookup
 from persistence.master_data.channels import PolicyCache
 from persistence.read_model.sandbox_stock_feed import SandboxStockFeed
+from persistence.round_trips import count_round_trips
 from services.gateway import TemporalWorkflows
 from services.intake import Intake
 from services.logs import configure_logging
@@ -419,6 +420,7 @@ async def run_worker(settings: Settings, *, locations_only: bool = False) -> Non
     session_factory = create_session_factory(engine)
     channels = channel_connections(settings, session_factory)
     client = await wait_until_ready(settings, engine, channels, locations_only=locations_only)
+    count_round_trips(engine, round_trips_on(client))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

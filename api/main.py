@@ -55,9 +55,11 @@ from api.staff_audit import StaffActions
 from api.state import AppState
 from config import Settings, startup_settings
 from persistence.db import create_db_engine, create_session_factory
+from persistence.round_trips import count_round_trips
 from persistence.storage_errors import describe
 from services.errors import ServiceError
 from services.logs import configure_logging
+from services.metrics import count_round_trip
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -67,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.resolved_database_url)
+        count_round_trips(engine, count_round_trip)
         state = AppState(settings, engine, create_session_factory(engine))
         app.state.oms = state
         # Neither Temporal nor the database need be up yet (503 until they are); connecting now

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     import argparse
     import asyncio
     import json
+    import os
     import secrets
     import sys
     import time
@@ -28,20 +29,22 @@ with workflow.unsafe.imports_passed_through():
     from typing import Any
 
     import httpx
-    from temporalio.client import WorkflowHandle
+    from prometheus_client.parser import text_string_to_metric_families
+    from temporalio.client import Client, WorkflowHandle
+    from temporalio.service import RPCError
     from temporalio.worker import Worker
 
-    from bench.floor import FloorInput, FloorWorkflow, floor_step
+    from bench import processes
+    from bench.floor import ACTIVITY, FloorChildWorkflow, FloorInput, FloorStep, FloorWorkflow, floor_step
+    from bench.shape import Shape, read_shape
     from config import Settings, load_settings
     from domain.status import OrderStatus
     from integrations.channels.shopify import sign
     from integrations.temporal.client import connect
 
-# Activities OrderWorkflow (workflows/order.py) runs for a paid Shopify order up to SHIPPED:
-# record_order, validate_order, reserve_stock, pick_shipment, pack_shipment, ship_shipment,
-# change_status(SHIPPED). authorize_payment and capture_payment are skipped because Shopify already
-# holds the money (financial_status "paid"). Update this when the workflow changes.
-ORDER_ACTIVITIES_TO_SHIPPED = 7
+# Only when no order's history can be read (--floor-activities): K no-op activities in one workflow.
+# Otherwise the floor repeats the shape of a real order of the run (bench/shape.py).
+ORDER_ACTIVITIES_TO_SHIPPED = 5
 
 # The real worker's activity thread pool (OMS_WORKER_ACTIVITY_THREADS default); the floor uses the same.
 WORKER_ACTIVITY_THREADS: int = Settings.model_fields["worker_activity_threads"].default
@@ -69,27 +72,41 @@ class FloorResult:
     workflows: int
     activities: int
     seconds: float
+    cpu: dict[str, float | None]
+    """CPU seconds of the bench process (the floor's worker and client) and Temporal in the floor phase."""
 
     @property
     def per_second(self) -> float:
         return self.workflows / self.seconds if self.seconds > 0 else 0.0
 
 
-async def measure_floor(
-    address: str, namespace: str, run_id: str, count: int, concurrency: int, activities: int
-) -> FloorResult:
+async def temporal_client(address: str, namespace: str) -> Client:
     try:
         # Encrypted with OMS_PAYLOAD_KEYS as the engine's payloads are: the floor pays the codec too.
-        client = await connect(load_settings(temporal_namespace=namespace), address)
+        return await connect(load_settings(temporal_namespace=namespace), address)
     except Exception as exc:
-        raise BenchError(f"cannot reach Temporal at {address} for the floor: {exc}", 2) from None
+        raise BenchError(f"cannot reach Temporal at {address}: {exc}", 2) from None
+
+
+def plain_shape(activities: int) -> FloorInput:
+    return FloorInput([FloorStep(ACTIVITY) for _ in range(activities)])
+
+
+async def measure_floor(
+    client: Client,
+    run_id: str,
+    count: int,
+    concurrency: int,
+    shape: FloorInput,
+    temporal_pids: list[int],
+) -> FloorResult:
     task_queue = f"bench-floor-{run_id}-{secrets.token_hex(4)}"
     handles: list[WorkflowHandle[Any, int]] = []
     with ThreadPoolExecutor(max_workers=WORKER_ACTIVITY_THREADS) as executor:
         async with Worker(
             client,
             task_queue=task_queue,
-            workflows=[FloorWorkflow],
+            workflows=[FloorWorkflow, FloorChildWorkflow],
             activities=[floor_step],
             activity_executor=executor,
             max_concurrent_activities=WORKER_ACTIVITY_THREADS,
@@ -100,18 +117,21 @@ async def measure_floor(
                 for i in numbers:
                     handle = await client.start_workflow(
                         FloorWorkflow.run,
-                        FloorInput(activities),
+                        shape,
                         id=f"bench-floor-{run_id}-{i}",
                         task_queue=task_queue,
                         execution_timeout=timedelta(minutes=30),
                     )
                     handles.append(handle)
 
+            watched = {"bench (floor worker)": [os.getpid()], "temporal": temporal_pids}
+            before = processes.sample_all(watched)
             started = time.perf_counter()
             await asyncio.gather(*(starter() for _ in range(concurrency)))
-            await asyncio.gather(*(handle.result() for handle in handles))
+            done = await asyncio.gather(*(handle.result() for handle in handles))
             elapsed = time.perf_counter() - started
-    return FloorResult(workflows=count, activities=activities, seconds=elapsed)
+            cpu = processes.used(before, processes.sample_all(watched))
+    return FloorResult(workflows=count, activities=done[0] if done else 0, seconds=elapsed, cpu=cpu)
 
 
 # -- Shopify orders ---------------------------------------------------------------------------------
@@ -372,6 +392,58 @@ def percentile(values: Sequence[float], fraction: float) -> float:
     return ordered[int(rank) - 1]
 
 
+async def round_trips(api: httpx.AsyncClient, worker_metrics: str) -> dict[str, float | None]:
+    """Database round trips so far (oms_db_round_trips_total, every kind) of the API and the worker,
+    from their metrics; None for one that cannot be read."""
+    counts: dict[str, float | None] = {}
+    for name, url in (("api", "/metrics"), ("worker", worker_metrics)):
+        try:
+            response = await api.get(url)
+            response.raise_for_status()
+        except httpx.HTTPError:
+            counts[name] = None
+            continue
+        total = None
+        for family in text_string_to_metric_families(response.text):
+            if family.name in ("oms_db_round_trips", "oms_db_round_trips_total"):
+                total = sum(each.value for each in family.samples if each.name.endswith("_total"))
+        counts[name] = total
+    return counts
+
+
+@dataclass
+class Histories:
+    largest_events: int
+    largest_id: str
+    orders_seen: int
+    stock_feed_events: int | None
+
+
+async def histories(client: Client, order_ids: Sequence[str], stock_feed_id: str) -> Histories:
+    """The largest history among the run's order workflows (each one's length as Temporal describes
+    it, 16 at a time), and the stock feed's current run (it continues as new)."""
+    largest, largest_id, seen = 0, "", 0
+    pending = iter(order_ids)
+
+    async def describer() -> None:
+        nonlocal largest, largest_id, seen
+        for order_id in pending:
+            try:
+                length = (await client.get_workflow_handle(order_id).describe()).history_length
+            except RPCError:  # not there (yet): counted as unseen
+                length = -1
+            seen += length >= 0
+            if length > largest:
+                largest, largest_id = length, order_id
+
+    await asyncio.gather(*(describer() for _ in range(16)))
+    try:
+        feed_events: int | None = (await client.get_workflow_handle(stock_feed_id).describe()).history_length
+    except Exception:  # not running under this id (another task queue): said as n/a
+        feed_events = None
+    return Histories(largest, largest_id, seen, feed_events)
+
+
 @dataclass
 class Report:
     run_id: str
@@ -383,7 +455,15 @@ class Report:
     shipped: int
     shipped_at: float
     breakdown: dict[str, int]
+    cpu: dict[str, float | None]
+    """CPU seconds each engine process used from the first webhook until every order shipped."""
+    memory_before: dict[str, processes.Sample | None]
+    memory_after: dict[str, processes.Sample | None]
+    trips: dict[str, float | None]
+    """Database round trips each process made in the same span."""
+    shape: Shape | None = None
     floor: FloorResult | None = None
+    history: Histories | None = None
 
     @property
     def ok(self) -> bool:
@@ -404,6 +484,17 @@ class Report:
             return None
         return 100 * rate / self.floor.per_second
 
+    def per_order(self, figures: dict[str, float | None], count: int | None = None) -> dict[str, float | None]:
+        count = count or self.orders
+        return {name: None if value is None else value / count for name, value in figures.items()}
+
+    def rss_mb(self) -> dict[str, tuple[float, float] | None]:
+        out: dict[str, tuple[float, float] | None] = {}
+        for name, first in self.memory_before.items():
+            last = self.memory_after.get(name)
+            out[name] = None if first is None or last is None else (first.rss_bytes / 2**20, last.rss_bytes / 2**20)
+        return out
+
     def as_dict(self) -> dict[str, Any]:
         lat = self.intake.latencies_ms
         return {
@@ -422,6 +513,11 @@ class Report:
             "not_shipped_by_status": self.breakdown,
             "seconds_to_all_shipped": self.ship_seconds if self.ok else None,
             "orders_per_second": self.orders_per_second,
+            "cpu_seconds_per_order": self.per_order(self.cpu),
+            "db_round_trips_per_order": self.per_order(self.trips),
+            "rss_mb_start_end": self.rss_mb(),
+            "shape": None if self.shape is None else self.shape.describe(),
+            "history": None if self.history is None else vars(self.history),
             "floor": None
             if self.floor is None
             else {
@@ -429,6 +525,7 @@ class Report:
                 "activities_per_workflow": self.floor.activities,
                 "seconds": self.floor.seconds,
                 "workflows_per_second": self.floor.per_second,
+                "cpu_seconds_per_workflow": self.per_order(self.floor.cpu, self.floor.workflows),
             },
             "orders_vs_floor_percent": self.ratio_percent,
         }
@@ -453,10 +550,28 @@ class Report:
             out.append(
                 f"  orders to SHIPPED     only {self.shipped} of {self.orders}" + (f" (others: {rest})" if rest else "")
             )
+        out.append(f"  CPU ms per order      {_figures(self.per_order(self.cpu), 1000)}")
+        out.append(f"  DB round trips/order  {_figures(self.per_order(self.trips), 1)}")
+        rss = ", ".join(
+            f"{name} n/a" if pair is None else f"{name} {pair[0]:.0f} -> {pair[1]:.0f}"
+            for name, pair in self.rss_mb().items()
+        )
+        out.append(f"  RSS MB start -> end   {rss}")
+        if self.history is not None:
+            feed = "n/a" if self.history.stock_feed_events is None else f"{self.history.stock_feed_events} events"
+            out.append(
+                f"  histories             largest order {self.history.largest_events} events"
+                f" (of {self.history.orders_seen}); stock feed's current run {feed}"
+            )
+        if self.shape is not None:
+            out.append(f"  order shape           {self.shape.describe()}")
         if self.floor is not None:
             out.append(
-                f"  Temporal floor        {self.floor.workflows} workflows x {self.floor.activities} no-op activities"
+                f"  Temporal floor        {self.floor.workflows} workflows of that shape"
                 f" in {self.floor.seconds:.2f} s = {self.floor.per_second:.1f} workflows/s"
+            )
+            out.append(
+                f"  floor CPU ms/workflow {_figures(self.per_order(self.floor.cpu, self.floor.workflows), 1000)}"
             )
         ratio = self.ratio_percent
         if ratio is not None:
@@ -464,8 +579,24 @@ class Report:
         return "\n".join(out)
 
 
+def _figures(values: dict[str, float | None], scale: float) -> str:
+    return "   ".join(f"{name} {'n/a' if v is None else f'{v * scale:.1f}'}" for name, v in values.items())
+
+
+def _difference(first: float | None, last: float | None) -> float | None:
+    return None if first is None or last is None else last - first
+
+
 def progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def engine_processes(args: argparse.Namespace) -> dict[str, list[int]]:
+    return {
+        "worker": processes.listening_pids(processes.port_of(args.worker_metrics, 9464)),
+        "api": processes.listening_pids(processes.port_of(args.api, 8000)),
+        "temporal": processes.listening_pids(processes.port_of(args.temporal, 7233)),
+    }
 
 
 async def run(args: argparse.Namespace) -> Report:
@@ -473,9 +604,11 @@ async def run(args: argparse.Namespace) -> Report:
     location_id, sku = f"BENCH-{run_id}", f"BENCH-TSHIRT-{run_id}"
     headers = {"Authorization": f"Bearer {args.token}"}
     limits = httpx.Limits(max_connections=args.concurrency + 2, max_keepalive_connections=args.concurrency + 2)
+    watched = engine_processes(args)
+    client = await temporal_client(args.temporal, args.namespace)
     async with httpx.AsyncClient(base_url=args.api, headers=headers, timeout=60, limits=limits) as api:
         health = await check_health(api, args.api)
-        database = database_from_health(health)
+        database = args.database or database_from_health(health)
         units = sum(quantity_of(i) for i in range(args.orders))
         await stock_the_bench(api, location_id, sku, units)
         webhooks = build_webhooks(args.orders, sku, args.shopify_secret)
@@ -483,6 +616,8 @@ async def run(args: argparse.Namespace) -> Report:
             f"{units} x {sku} at {location_id}; "
             f"sending {args.orders} Shopify webhooks at concurrency {args.concurrency}"
         )
+        trips_before = await round_trips(api, args.worker_metrics)
+        before = processes.sample_all(watched)
         intake = await send_webhooks(api, webhooks, args.concurrency)
         accepted = len(intake.latencies_ms)
         timeout = args.timeout if args.timeout is not None else max(120.0, float(args.orders))
@@ -491,14 +626,37 @@ async def run(args: argparse.Namespace) -> Report:
             f"waiting for SHIPPED (up to {timeout:.0f} s)"
         )
         shipped, shipped_at = await wait_until_shipped(api, sku, accepted, timeout)
+        after = processes.sample_all(watched)
+        trips_after = await round_trips(api, args.worker_metrics)
         breakdown = {} if shipped >= args.orders else await status_breakdown(api, sku)
-    report = Report(run_id, args.orders, args.concurrency, sku, database, intake, shipped, shipped_at, breakdown)
+    trips = {name: _difference(trips_before[name], trips_after.get(name)) for name in trips_before}
+    report = Report(
+        run_id,
+        args.orders,
+        args.concurrency,
+        sku,
+        database,
+        intake,
+        shipped,
+        shipped_at,
+        breakdown,
+        cpu=processes.used(before, after),
+        memory_before=before,
+        memory_after=after,
+        trips=trips,
+    )
+    order_ids = [f"order-shopify-{hook.order_id}" for hook in webhooks]
+    report.history = await histories(client, order_ids, f"stock-feed-{args.task_queue}")
     if report.ok and not args.skip_floor:
-        progress(
-            f"Temporal floor: {args.orders} workflows x {args.floor_activities} no-op activities on {args.temporal}"
-        )
+        first_order = f"order-shopify-{webhooks[0].order_id}"
+        if args.floor_activities is not None:
+            floor_input = plain_shape(args.floor_activities)
+        else:
+            report.shape = await read_shape(client, first_order)
+            floor_input = FloorInput(report.shape.steps, "p" * report.shape.workflow_input_bytes)
+        progress(f"Temporal floor: {args.orders} workflows shaped as {first_order} on {args.temporal}")
         report.floor = await measure_floor(
-            args.temporal, args.namespace, run_id, args.orders, args.concurrency, args.floor_activities
+            client, run_id, args.orders, args.concurrency, floor_input, watched["temporal"]
         )
     return report
 
@@ -517,14 +675,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--floor-activities",
         type=int,
-        default=ORDER_ACTIVITIES_TO_SHIPPED,
-        help=f"K: no-op activities per floor workflow (default {ORDER_ACTIVITIES_TO_SHIPPED}, as a paid Shopify order)",
+        default=None,
+        help="K: a floor of K no-op activities in one workflow instead of the shape of a real order of the run",
     )
+    parser.add_argument(
+        "--worker-metrics",
+        default="http://127.0.0.1:9464/metrics",
+        help="the worker's metrics (OMS_WORKER_METRICS_ADDRESS), for its database round trips",
+    )
+    parser.add_argument("--task-queue", default="orders", help="the engine's task queue (OMS_TASK_QUEUE)")
+    parser.add_argument("--database", default=None, help="a label for the database the engine runs on")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of the report")
     args = parser.parse_args(argv)
     if not 1 <= args.orders <= 1_000_000:
         parser.error("--orders must be between 1 and 1000000")
-    if args.concurrency < 1 or args.floor_activities < 1:
+    if args.concurrency < 1 or (args.floor_activities is not None and args.floor_activities < 1):
         parser.error("--concurrency and --floor-activities must be at least 1")
     args.api = args.api.rstrip("/")
     return args

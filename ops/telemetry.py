@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 
+from temporalio import activity
 from temporalio.client import Client
+from temporalio.common import MetricCounter
 from temporalio.runtime import (
     LogForwardingConfig,
     LoggingConfig,
@@ -18,7 +20,14 @@ from temporalio.runtime import (
 )
 
 from config import Settings
-from services.metrics import ORDERS_TAKEN_HELP, ORDERS_TAKEN_NAME, OrderTaken
+from persistence.round_trips import RoundTrip
+from services.metrics import (
+    DB_ROUND_TRIPS_HELP,
+    DB_ROUND_TRIPS_NAME,
+    ORDERS_TAKEN_HELP,
+    ORDERS_TAKEN_NAME,
+    OrderTaken,
+)
 
 CORE_LOGGER = "temporalio.core"
 
@@ -57,3 +66,20 @@ def orders_taken_on(client: Client) -> OrderTaken:
         counter.add(1, {"channel": channel})
 
     return taken
+
+
+def round_trips_on(client: Client) -> RoundTrip:
+    """services.metrics' database round-trip counter, on the worker's metrics port, per activity
+    type (`activity`; "-" outside an activity): which step asks the database most."""
+    runtime = client.service_client.config.runtime or Runtime.default()
+    counter = runtime.metric_meter.create_counter(DB_ROUND_TRIPS_NAME, DB_ROUND_TRIPS_HELP)
+    counters: dict[tuple[str, str], MetricCounter] = {}
+
+    def counted(kind: str) -> None:
+        step = activity.info().activity_type if activity.in_activity() else "-"
+        each = counters.get((kind, step))
+        if each is None:
+            each = counters[(kind, step)] = counter.with_additional_attributes({"kind": kind, "activity": step})
+        each.add(1)
+
+    return counted

@@ -35,6 +35,15 @@ def count_taken(channel: str) -> None:
     ORDERS_TAKEN.labels(channel=channel).inc()
 
 
+DB_ROUND_TRIPS_NAME = "oms_db_round_trips"
+DB_ROUND_TRIPS_HELP = "Round trips to the database (persistence.round_trips): statements, begins, commits, rollbacks"
+DB_ROUND_TRIPS = Counter(DB_ROUND_TRIPS_NAME, DB_ROUND_TRIPS_HELP, ["kind"])
+
+
+def count_round_trip(kind: str) -> None:
+    DB_ROUND_TRIPS.labels(kind=kind).inc()
+
+
 class ReadModelGauges(Collector):
     """What is waiting, read at scrape time: orders per status, open holds, each outbox's backlog
     and the age of its oldest row per channel, open escalations. One read-only unit of work per
