@@ -61,6 +61,7 @@ from integrations.providers import PaymentGateway, Warehouse
 from integrations.sandbox.payments import SandboxPaymentGateway
 from integrations.sandbox.warehouse import SandboxWarehouse
 from integrations.staff_confirmed import StaffConfirmedLocations
+from integrations.temporal.sandbox import workflow_runner
 from ops.books import ensure_books_schedule
 from ops.channel_schedules import ensure_pull_schedules
 from ops.store_credit import ensure_expiry_schedule
@@ -322,6 +323,7 @@ def build_worker(
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
         interceptors=[PermanentFailures(), LogContext()],
+        workflow_runner=workflow_runner(),
     )
 
 
@@ -463,6 +465,7 @@ def location_worker(
         max_concurrent_activities=settings.worker_activity_threads,
         graceful_shutdown_timeout=timedelta(seconds=30),
         interceptors=[PermanentFailures(), LogContext()],
+        workflow_runner=workflow_runner(),
     )
 
 

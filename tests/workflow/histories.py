@@ -15,9 +15,11 @@ from typing import Any
 
 from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.worker import Replayer
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
 
 from config import load_settings
 from integrations.temporal.client import data_converter
+from integrations.temporal.sandbox import workflow_runner
 from workflows.channel_pull import ChannelPullWorkflow
 from workflows.goodwill import GoodwillWorkflow
 from workflows.order import OrderWorkflow
@@ -30,10 +32,13 @@ WORKFLOWS = [OrderWorkflow, ShipmentWorkflow, ReturnWorkflow, ChannelPullWorkflo
 """Every workflow type a stored history may belong to."""
 
 
-def replayer() -> Replayer:
+def replayer(*, strict: bool = False) -> Replayer:
     """Reads payloads as the worker does: encrypted ones with the (development) keys, the stored
-    histories' plain ones (recorded before encryption) as they are."""
-    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(load_settings()))
+    histories' plain ones (recorded before encryption) as they are. Runs the workflows in the
+    worker's sandbox (integrations.temporal.sandbox), or `strict`: Temporal's default one, where
+    every workflow module, the order's phases too, runs under the sandbox's restrictions."""
+    runner = SandboxedWorkflowRunner() if strict else workflow_runner()
+    return Replayer(workflows=WORKFLOWS, data_converter=data_converter(load_settings()), workflow_runner=runner)
 
 
 RECORD_ENV = "OMS_RECORD_HISTORIES"

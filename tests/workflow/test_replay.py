@@ -21,10 +21,11 @@ def test_every_journey_has_its_stored_history():
     assert {path.stem for path in STORED} == set(JOURNEYS)
 
 
+@pytest.mark.parametrize("strict", [False, True], ids=["worker-sandbox", "strict-sandbox"])
 @pytest.mark.parametrize("path", STORED, ids=lambda p: p.stem)
-async def test_stored_history_replays(path):
+async def test_stored_history_replays(path, strict):
     raw = path.read_text()
     workflow_id = json.loads(raw)["events"][0]["workflowExecutionStartedEventAttributes"]["workflowId"]
     history = WorkflowHistory.from_json(workflow_id, raw)
-    result = await replayer().replay_workflow(history, raise_on_replay_failure=False)
+    result = await replayer(strict=strict).replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

@@ -28,8 +28,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.order import FULFILLED_AT_COUNTER, Order
     from domain.return_lifecycle import Resolution, ReturnStepRefused, check_resolution
 
+    # Only started from here, never run inside an order: taken as loaded (as workflows.order.fulfilment
+    # takes ShipmentWorkflow), not re-executed in every order's sandbox. That was a third of the CPU
+    # an order's sandbox start-up takes (13.9 -> 9.0 ms). Its own runs are sandboxed as ever.
+    from workflows.returns import ReturnWorkflow
+
 from workflows.order.steps import OrderSteps, refusal
-from workflows.returns import ReturnWorkflow
 
 RETURN_LIFECYCLE = "return-lifecycle-v1"
 """From this patch on a return request opens a ReturnWorkflow (RMA, receipt, disposition, refund);
