@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -68,6 +69,23 @@ def _duration(value: object) -> object:
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 
 DEFAULT_FEED_WINDOW = timedelta(minutes=4)
+
+API_DB_POOL_SIZE = 20
+"""The API's pool when OMS_DB_POOL_SIZE is unset; with as many again in overflow, one connection for
+each of the 40 threads (AnyIO's default) its synchronous routes run on."""
+
+
+@dataclass(frozen=True)
+class DatabasePool:
+    """One process's SQLAlchemy pool on PostgreSQL (SQLite's file needs no sizing)."""
+
+    size: int
+    max_overflow: int
+
+    @property
+    def ceiling(self) -> int:
+        """The most connections the process ever holds: what it takes of max_connections."""
+        return self.size + self.max_overflow
 
 
 class Settings(BaseSettings):
@@ -138,6 +156,14 @@ class Settings(BaseSettings):
     """Sandbox payment, warehouse and carrier confirm by themselves; on by default outside production."""
     demo: bool = False
     worker_activity_threads: int = Field(default=32, ge=1)
+    """Activities one worker runs at once (its thread pool and the Temporal worker's slots)."""
+    db_pool_size: int | None = Field(default=None, ge=1)
+    """Connections each process keeps open to PostgreSQL; unset: the API 20 (API_DB_POOL_SIZE), a
+    worker one per activity thread (OMS_WORKER_ACTIVITY_THREADS)."""
+    db_max_overflow: int | None = Field(default=None, ge=0)
+    """Connections a process may open beyond its pool in a burst (closed again when handed back);
+    unset: as many as the pool. Pool plus overflow is what one replica can hold of PostgreSQL's
+    max_connections."""
     channel_poll_interval: Duration = timedelta(seconds=60)
     bol_api_url: str = "https://api.bol.com"
     bol_auth_url: str = "https://login.bol.com/token"
@@ -226,6 +252,21 @@ class Settings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.var_dir / 'oms.db'}"
+
+    @property
+    def api_db_pool(self) -> DatabasePool:
+        """The pool of one API process (one uvicorn process per container)."""
+        return self._db_pool(API_DB_POOL_SIZE)
+
+    @property
+    def worker_db_pool(self) -> DatabasePool:
+        """The pool of one worker process: by default a connection per activity thread, and as many
+        again for a burst."""
+        return self._db_pool(self.worker_activity_threads)
+
+    def _db_pool(self, default_size: int) -> DatabasePool:
+        size = self.db_pool_size or default_size
+        return DatabasePool(size, size if self.db_max_overflow is None else self.db_max_overflow)
 
     @property
     def temporal_ui_url(self) -> str:

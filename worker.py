@@ -416,8 +416,12 @@ async def wait_until_ready(
 
 
 async def run_worker(settings: Settings, *, locations_only: bool = False) -> None:
+    if locations_only and not settings.location_queues:
+        # It would poll nothing and look healthy while the locations' shipments wait.
+        raise ConfigurationError("--locations-only serves the queues in OMS_LOCATION_TASK_QUEUES, and none is set")
+    pool = settings.worker_db_pool
     engine = create_db_engine(
-        settings.resolved_database_url, pool_size=settings.worker_activity_threads, pre_ping=False
+        settings.resolved_database_url, pool_size=pool.size, max_overflow=pool.max_overflow, pre_ping=False
     )
     session_factory = create_session_factory(engine)
     channels = channel_connections(settings, session_factory)

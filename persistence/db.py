@@ -17,14 +17,18 @@ READ_ONLY = "oms_read_only"
 """Execution option of a read-only session factory's engine (see create_session_factory)."""
 
 
-def create_db_engine(url: str, *, pool_size: int = 20, pre_ping: bool = True) -> Engine:
-    """`pre_ping` costs a round trip per transaction to spare a request a dead pooled connection;
-    the worker turns it off (a step that meets one fails and Temporal retries it) and recycles
-    connections instead."""
+def create_db_engine(
+    url: str, *, pool_size: int = 20, max_overflow: int | None = None, pre_ping: bool = True
+) -> Engine:
+    """`pool_size` and `max_overflow` (default: as many as the pool) bound what this process holds
+    of PostgreSQL's connections (config.DatabasePool). `pre_ping` costs a round trip per
+    transaction to spare a request a dead pooled connection; the worker turns it off (a step that
+    meets one fails and Temporal retries it) and recycles connections instead."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=pre_ping, pool_recycle=1800)
+    overflow = pool_size if max_overflow is None else max_overflow
+    return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=pre_ping, pool_recycle=1800)
 
 
 def _sqlite_engine(url: str, database: str | None) -> Engine:

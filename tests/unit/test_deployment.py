@@ -35,8 +35,17 @@ COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
 
-APP_SERVICES = ("migrate", "api", "worker")
-REQUIRED_SERVICES = ("postgres", "temporal", "temporal-setup", "temporal-ui", *APP_SERVICES, "prometheus", "grafana")
+APP_SERVICES = ("migrate", "api", "worker", "location-worker")
+REQUIRED_SERVICES = (
+    "postgres",
+    "temporal",
+    "temporal-setup",
+    "temporal-ui",
+    *APP_SERVICES,
+    "proxy",
+    "prometheus",
+    "grafana",
+)
 SECRETS = (
     "OMS_ADMIN_TOKEN",
     "OMS_SHOPIFY_WEBHOOK_SECRET",
@@ -278,7 +287,7 @@ def test_app_services_run_one_image_built_from_this_repo(services: dict[str, dic
 
 
 def test_api_and_worker_wait_for_successful_migration(services: dict[str, dict[str, Any]]) -> None:
-    for name in ("api", "worker"):
+    for name in ("api", "worker", "location-worker"):
         assert depends_on(services[name]).get("migrate") == "service_completed_successfully", name
     assert str(services["migrate"].get("restart")) == "no"
     assert services["migrate"]["command"] == ["python", "-m", "persistence.migrate"]
@@ -291,7 +300,8 @@ def test_database_users_wait_for_healthy_postgres(services: dict[str, dict[str, 
 
 def test_api_needs_temporal_and_worker_waits_for_the_search_attributes(services: dict[str, dict[str, Any]]) -> None:
     assert depends_on(services["api"]).get("temporal") in ("service_started", "service_healthy")
-    assert depends_on(services["worker"]).get("temporal-setup") == "service_completed_successfully"
+    for name in ("worker", "location-worker"):
+        assert depends_on(services[name]).get("temporal-setup") == "service_completed_successfully", name
     assert depends_on(services["temporal-setup"]).get("temporal") == "service_healthy"
     assert "healthcheck" in services["temporal"]
 
@@ -522,14 +532,14 @@ def test_setup_service_registers_the_search_attributes(services: dict[str, dict[
 
 
 def test_published_ports(services: dict[str, dict[str, Any]]) -> None:
-    assert published(services["api"]) == {8000: 8000}
+    assert published(services["proxy"]) == {8000: 8000}  # the API's replicas, through the proxy
     assert published(services["temporal-ui"]) == {8233: 8080}
     assert environment(services["temporal-ui"])["TEMPORAL_ADDRESS"] == "temporal:7233"
     # Login-less or sign-in-once UIs listen on the host's loopback only.
     for name, ports in (("temporal-ui", ["127.0.0.1:8233:8080"]), ("grafana", ["127.0.0.1:3000:3000"])):
         assert services[name]["ports"] == ports, name
     # No authentication on Temporal's gRPC port, the database, Prometheus or the workers' metrics.
-    for name in ("postgres", "temporal", "temporal-setup", "migrate", "worker", "prometheus"):
+    for name in ("postgres", "temporal", "temporal-setup", "migrate", "api", "worker", "location-worker", "prometheus"):
         assert not services[name].get("ports"), f"{name} should not publish ports"
 
 
@@ -592,8 +602,11 @@ def test_prometheus_scrapes_the_api_with_the_metrics_token_and_every_worker(
     config = yaml.safe_load(PROMETHEUS_CONFIG.read_text())
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
     api, worker = jobs["oms-api"], jobs["oms-worker"]
-    targets = [target for static in api["static_configs"] for target in static["targets"]]
-    assert targets == ["api:8000"] and published(services["api"]) == {8000: 8000}
+    # Every API replica on the port it listens on, not the proxy (counters are per process).
+    (api_discovery,) = api["dns_sd_configs"]
+    assert api_discovery["names"] == ["api"] and api_discovery["type"] == "A"
+    api_command = services["api"]["command"]
+    assert str(api_discovery["port"]) == api_command[api_command.index("--port") + 1]
     assert api["metrics_path"] == "/metrics"
     # The token comes from the same variable the API reads, as a compose secret mounted in Prometheus.
     secret = Path(api["authorization"]["credentials_file"])
@@ -602,11 +615,12 @@ def test_prometheus_scrapes_the_api_with_the_metrics_token_and_every_worker(
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     assert compose["secrets"][secret.name] == {"environment": "OMS_METRICS_TOKEN"}
     assert environment(services["api"])["OMS_METRICS_TOKEN"].startswith("${OMS_METRICS_TOKEN:?")
-    # Every worker replica, on the port its settings serve the SDK's metrics on.
+    # Every replica of both worker services, on the port their settings serve the SDK's metrics on.
     (discovery,) = worker["dns_sd_configs"]
-    assert discovery["names"] == ["worker"] and discovery["type"] == "A"
-    metrics_address = environment(services["worker"])["OMS_WORKER_METRICS_ADDRESS"]
-    assert metrics_address == f"{ALL_INTERFACES}:{discovery['port']}"
+    assert discovery["names"] == ["worker", "location-worker"] and discovery["type"] == "A"
+    for name in discovery["names"]:
+        metrics_address = environment(services[name])["OMS_WORKER_METRICS_ADDRESS"]
+        assert metrics_address == f"{ALL_INTERFACES}:{discovery['port']}", name
     mounts = {str(v).split(":")[1]: ROOT / str(v).split(":")[0] for v in services["prometheus"]["volumes"]}
     assert mounts["/etc/prometheus/prometheus.yml"] == PROMETHEUS_CONFIG
     assert "--config.file=/etc/prometheus/prometheus.yml" in services["prometheus"]["command"]
@@ -687,7 +701,12 @@ def test_entry_points_are_real_modules(services: dict[str, dict[str, Any]]) -> N
     assert default[:3] == ["uvicorn", "--factory", "api.main:create_app"]
     assert default[default.index("--host") + 1] == ALL_INTERFACES and default[default.index("--port") + 1] == "8000"
     assert services["api"].get("command", default) == default  # compose runs the image's default
-    for argv in (default, services["worker"]["command"], services["migrate"]["command"]):
+    for argv in (
+        default,
+        services["worker"]["command"],
+        services["location-worker"]["command"],
+        services["migrate"]["command"],
+    ):
         assert_runs_repo_code(argv)
     for required in ("persistence/migrate.py", "worker.py", "api/main.py", "alembic.ini", "pyproject.toml"):
         assert (ROOT / required).is_file(), required
@@ -715,7 +734,7 @@ def test_the_temporal_ui_reads_payloads_through_the_api_codec_endpoint(services:
     """Histories are encrypted: the UI (in the browser, at the loopback port compose publishes) asks the
     API's /codec to decrypt, with the dashboard's cookie, from an origin the API allows."""
     ui = interpolate(environment(services["temporal-ui"]), REAL_LOOKING)
-    api_port = next(iter(published(services["api"])))
+    api_port = next(iter(published(services["proxy"])))  # the browser reaches the API through the proxy
     ui_port = next(iter(published(services["temporal-ui"])))
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{api_port}/codec"
     assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
