@@ -387,3 +387,159 @@ def test_the_engine_is_built_with_the_pool_it_is_given() -> None:
     default = create_db_engine("postgresql+psycopg://oms:pw@postgres:5432/oms", pool_size=4)
     assert isinstance(default.pool, QueuePool)
     assert (default.pool.size(), default.pool._max_overflow) == (4, 4)  # as many again, as before
+
+
+# --- Kubernetes (deploy/k8s) -----------------------------------------------------------------------
+
+K8S = ROOT / "deploy" / "k8s"
+K8S_WORKLOADS = {"api": "oms-api", "worker": "oms-worker", "location-worker": "oms-location-worker"}
+"""Compose service -> the Deployment that runs the same thing on Kubernetes."""
+
+
+@pytest.fixture(scope="module")
+def k8s() -> dict[tuple[str, str], dict[str, Any]]:
+    documents = [doc for doc in yaml.safe_load_all((K8S / "oms.yaml").read_text()) if doc]
+    found = {(doc["kind"], doc["metadata"]["name"]): doc for doc in documents}
+    assert len(found) == len(documents), "two objects of one kind share a name"
+    return found
+
+
+@pytest.fixture(scope="module")
+def temporal_values() -> dict[str, Any]:
+    values = yaml.safe_load((K8S / "temporal-values.yaml").read_text())
+    assert isinstance(values, dict)
+    return values
+
+
+def only_container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert isinstance(container, dict)
+    return container
+
+
+def k8s_settings(k8s: dict[tuple[str, str], dict[str, Any]], container: dict[str, Any]) -> Settings:
+    """What a container starts with: the oms-env ConfigMap, the oms-secrets Secret (made by the
+    operator: real-looking values here) and its own env, read as the engine reads its environment."""
+    refs = {next(iter(ref)): ref[next(iter(ref))]["name"] for ref in container["envFrom"]}
+    assert refs == {"configMapRef": "oms-env", "secretRef": "oms-secrets"}
+    env = {**k8s[("ConfigMap", "oms-env")]["data"]}
+    env |= {key: value for key, value in REAL_LOOKING.items() if key.startswith("OMS_")}
+    env["OMS_DATABASE_URL"] = f"postgresql+psycopg://oms:{REAL_LOOKING['OMS_DB_PASSWORD']}@postgres:5432/oms"
+    env |= {each["name"]: each["value"] for each in container.get("env", [])}
+    with pytest.MonkeyPatch.context() as patch:
+        for key, value in env.items():
+            patch.setenv(key, str(value))
+        return load_settings(_env_file=None)
+
+
+def test_k8s_runs_what_compose_runs(
+    k8s: dict[tuple[str, str], dict[str, Any]], services: dict[str, dict[str, Any]]
+) -> None:
+    images = set()
+    for service, name in K8S_WORKLOADS.items():
+        container = only_container(k8s[("Deployment", name)])
+        assert container["command"] == services[service]["command"], name
+        images.add(container["image"])
+    migrate = k8s[("Job", "oms-migrate")]["spec"]["template"]["spec"]["containers"][0]
+    assert migrate["command"] == services["migrate"]["command"]
+    images.add(migrate["image"])
+    assert len(images) == 1, images
+
+
+def test_k8s_scaled_workloads_have_no_host_port_and_no_fixed_name(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    for name in K8S_WORKLOADS.values():
+        pod = k8s[("Deployment", name)]["spec"]["template"]["spec"]
+        assert not pod.get("hostNetwork"), name
+        for container in pod["containers"]:
+            assert not [port for port in container.get("ports", []) if "hostPort" in port], name
+        assert "hostname" not in pod, name
+    assert k8s[("Deployment", "oms-location-worker")]["spec"]["replicas"] == 0  # none until queues are set
+
+
+def test_k8s_publishes_the_api_once_through_its_service(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    deployment = k8s[("Deployment", "oms-api")]
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert deployment["spec"]["selector"]["matchLabels"] == labels
+    service = k8s[("Service", "oms-api")]["spec"]
+    assert service["type"] == "ClusterIP" and service["selector"] == labels
+    (port,) = service["ports"]
+    container_ports = {each["name"]: each["containerPort"] for each in only_container(deployment)["ports"]}
+    assert container_ports[port["targetPort"]] == 8000
+    services = [key for key in k8s if key[0] == "Service"]
+    ingresses = [doc for key, doc in k8s.items() if key[0] == "Ingress"]
+    assert services == [("Service", "oms-api")] and len(ingresses) == 1
+    (rule,) = ingresses[0]["spec"]["rules"]
+    (path,) = rule["http"]["paths"]
+    assert path["path"] == "/" and path["backend"]["service"] == {"name": "oms-api", "port": {"name": port["name"]}}
+    # Readiness is /health: a replica without the database or Temporal gets no requests.
+    assert only_container(deployment)["readinessProbe"]["httpGet"]["path"] == "/health"
+
+
+def test_k8s_api_trusts_forwarded_headers_only_behind_a_network_policy(
+    k8s: dict[tuple[str, str], dict[str, Any]],
+) -> None:
+    container = only_container(k8s[("Deployment", "oms-api")])
+    env = {each["name"]: each["value"] for each in container["env"]}
+    assert env["FORWARDED_ALLOW_IPS"] == "*"
+    policy = k8s[("NetworkPolicy", "oms-api")]["spec"]
+    assert policy["podSelector"]["matchLabels"] == k8s[("Deployment", "oms-api")]["spec"]["selector"]["matchLabels"]
+    assert policy["policyTypes"] == ["Ingress"]
+    (allowed,) = policy["ingress"]
+    assert allowed["from"] and all("namespaceSelector" in peer for peer in allowed["from"])
+
+
+def test_k8s_location_workers_serve_only_the_locations_queues(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    container = only_container(k8s[("Deployment", "oms-location-worker")])
+    assert container["command"][-1] == "--locations-only"
+    assert "--locations-only" not in only_container(k8s[("Deployment", "oms-worker")])["command"]
+    assert "OMS_LOCATION_TASK_QUEUES" in k8s[("ConfigMap", "oms-env")]["data"]
+
+
+def test_k8s_settings_are_valid_production_settings(k8s: dict[tuple[str, str], dict[str, Any]]) -> None:
+    config = k8s[("ConfigMap", "oms-env")]["data"]
+    assert not [key for key in config if key in REAL_LOOKING or "PASSWORD" in key], "secrets belong in oms-secrets"
+    assert all(isinstance(value, str) for value in config.values()), "ConfigMap values must be strings"
+    for name in K8S_WORKLOADS.values():
+        settings = k8s_settings(k8s, only_container(k8s[("Deployment", name)]))
+        assert settings.env.value == "production" and not settings.sandbox_enabled, name
+        assert settings.temporal_address == "temporal-frontend:7233", name  # the Helm release `temporal`
+
+
+def test_k8s_temporal_keeps_its_histories_in_postgres(temporal_values: dict[str, Any]) -> None:
+    persistence = temporal_values["server"]["config"]["persistence"]
+    assert persistence["numHistoryShards"] >= 512
+    stores = persistence["datastores"]
+    for store in (persistence["defaultStore"], persistence["visibilityStore"]):
+        sql = stores[store]["sql"]
+        assert sql["pluginName"] == sql["driverName"] == "postgres12", store
+        assert sql["existingSecret"] and "password" not in sql, store
+    assert temporal_values["server"]["dynamicConfig"]["limit.maxIDLength"][0]["value"] <= 255
+
+
+def test_k8s_autoscaled_replicas_fit_postgres_max_connections(
+    k8s: dict[tuple[str, str], dict[str, Any]], temporal_values: dict[str, Any]
+) -> None:
+    server = temporal_values["server"]
+    stores = server["config"]["persistence"]["datastores"]
+    per_pod = sum(int(stores[store]["sql"]["maxConns"]) for store in ("default", "visibility"))
+    pods = sum(int(server[role].get("replicaCount", 1)) for role in ("frontend", "history", "matching", "worker"))
+    sizing = k8s[("ConfigMap", "oms-env")]["metadata"]["annotations"]
+    most = {
+        "oms-api": k8s[("HorizontalPodAutoscaler", "oms-api")]["spec"]["maxReplicas"],
+        "oms-worker": k8s[("HorizontalPodAutoscaler", "oms-worker")]["spec"]["maxReplicas"],
+        "oms-location-worker": int(sizing["oms/location-worker-replicas-max"]),
+    }
+    budget = {"temporal": pods * per_pod}
+    for name, replicas in most.items():
+        settings = k8s_settings(k8s, only_container(k8s[("Deployment", name)]))
+        pool = settings.api_db_pool if name == "oms-api" else settings.worker_db_pool
+        budget[name] = replicas * pool.ceiling
+    budget["one-off"] = int(sizing["oms/one-off-connections"])
+    budget["superuser reserved"] = SUPERUSER_RESERVED
+    total, max_connections = sum(budget.values()), int(sizing["oms/postgres-max-connections"])
+    assert total <= max_connections, f"{budget}: {total} > {max_connections}"
+    assert f"{total} <= {max_connections}" in (K8S / "oms.yaml").read_text()
+    for name in ("oms-api", "oms-worker"):
+        hpa = k8s[("HorizontalPodAutoscaler", name)]["spec"]
+        assert hpa["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert hpa["minReplicas"] <= k8s[("Deployment", name)]["spec"]["replicas"] <= hpa["maxReplicas"]
