@@ -345,13 +345,13 @@ def test_scaling_past_the_documented_scale_is_caught(compose: dict[str, Any]) ->
     assert sum(connection_budget(compose, doubled).values()) > max_connections
 
 
-def test_each_replica_holds_at_most_its_pool_and_overflow(services: dict[str, dict[str, Any]]) -> None:
+def test_compose_pools_give_every_worker_thread_a_connection(services: dict[str, dict[str, Any]]) -> None:
     api = settings_of(services["api"])
     assert (api.api_db_pool.size, api.api_db_pool.max_overflow) == (10, 10)
     for name in WORKERS:
         settings = settings_of(services[name])
         pool = settings.worker_db_pool
-        # One connection per activity thread: an activity opens one unit of work at a time.
+        # A connection for each activity thread, so no activity waits for one.
         assert pool.ceiling >= settings.worker_activity_threads, name
 
 
