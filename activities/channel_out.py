@@ -17,7 +17,7 @@ from integrations.channels.base import ChannelCanceller, ShipmentConfirmer
 from integrations.channels.errors import ChannelError, ChannelRateLimited, ChannelUnavailable
 from integrations.channels.registry import SPECS
 from integrations.channels.spec import ChannelSpec
-from persistence.db import SessionFactory
+from persistence.db import SessionFactory, readers_of
 from persistence.guarded_writes import cancellation_notices, channel_outbox, shipment_notices
 from persistence.guarded_writes.channel_outbox import Row
 from persistence.models import CancellationNoticeOutbox, ShipmentNoticeOutbox, utcnow
@@ -168,7 +168,7 @@ class _OutboxDelivery(Generic[Row, Adapter]):
         return {channel for channel, until in self._paused_until.items() if until > now}
 
     def _pending(self, limit: int, after: int, excluded: set[str]) -> list[_Pending]:
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:  # reads only: no write lock on SQLite
             rows = channel_outbox.pending(uow.session, self._model, limit=limit, after_id=after, excluded=excluded)
             return [
                 _Pending(r.id, r.order_id, r.channel, self._label(r), dict(r.notice), r.attempts, r.created_at)

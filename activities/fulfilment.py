@@ -27,7 +27,7 @@ from domain.status import OrderStatus
 from integrations.carriers.base import Carrier
 from integrations.channels.registry import SPECS
 from integrations.providers import Dispatch, Warehouse
-from persistence.db import SessionFactory
+from persistence.db import SessionFactory, readers_of
 from persistence.guarded_writes import cancel_claims, inventory, shipment_notices
 from persistence.guarded_writes.events_outbox import emit
 from persistence.guarded_writes.idempotency import Done, run_once, stored_result
@@ -114,7 +114,7 @@ class ShipmentActivities(Shipments):
 
     def _labelled(self, shipment_id: str) -> Dispatch | None:
         """The dispatch a carrier label made for this shipment, if it has one."""
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:
             summary = labels.label_summary(uow.session, shipment_id)
         return Dispatch(*summary) if summary else None
 
@@ -132,7 +132,7 @@ class ShipmentActivities(Shipments):
         """A location that confirms by itself (development's sandbox warehouse; production refuses
         it) ships what the carrier could not label with its own provider, rather than stall: why,
         when sender or recipient lack what a label needs. Staff-confirmed shipments are held instead."""
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:  # reads only: no write lock on SQLite
             parties = labels.label_parties(uow.session, shipment_id)
             if parties is None or parties.sender is None or parties.order is None:
                 return None  # the label step reports it

@@ -16,7 +16,7 @@ from contracts.order_workflow import StockAvailable
 from domain.backorders import orders_to_wake
 from domain.routing import PartialPolicy
 from integrations.channels.base import StockFeed
-from persistence.db import SessionFactory
+from persistence.db import SessionFactory, readers_of
 from persistence.guarded_writes.stock_outbox import atp_by_sku
 from persistence.master_data.channels import PolicyCache
 from persistence.models import ChannelStockLevel, StockOutbox, utcnow
@@ -62,7 +62,7 @@ class StockFeedActivities:
     def _deliver(self, batch_size: int) -> _Pass:
         """Deliver the SKUs of the oldest pending outbox rows, each at its current ATP."""
         outcome = _Pass()
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:  # reads only: no write lock on SQLite
             pending = uow.session.execute(
                 select(StockOutbox.id, StockOutbox.sku)
                 .where(StockOutbox.delivered_at.is_(None))
@@ -87,7 +87,7 @@ class StockFeedActivities:
         (and the rows as delivered) in one transaction. Sequences only grow per channel and SKU.
         A channel that fails does not hold up the others; False keeps the rows pending, and the
         retry sends the then-current value. No transaction is open while a channel is called."""
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:
             last_sent = {
                 channel: (quantity, sequence)
                 for channel, quantity, sequence in uow.session.execute(
@@ -156,7 +156,7 @@ class StockFeedActivities:
         """A waiting exchange checks again on its own every so often; a restock wakes it at once."""
 
         def waiting() -> list[str]:
-            with UnitOfWork(self._session_factory) as uow:
+            with UnitOfWork(readers_of(self._session_factory)) as uow:
                 return exchanges_waiting(uow.session, skus)
 
         woken = 0
@@ -170,7 +170,7 @@ class StockFeedActivities:
         return woken
 
     def _servable_orders(self, skus: set[str] | None) -> list[tuple[str, str]]:
-        with UnitOfWork(self._session_factory) as uow:
+        with UnitOfWork(readers_of(self._session_factory)) as uow:
             waits = backorders.waiting(uow.session, skus)
             if not waits:
                 return []

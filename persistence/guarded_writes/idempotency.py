@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from temporalio.converter import AdvancedJSONEncoder, value_to_type
 
 from domain import limits
-from persistence.db import SessionFactory
+from persistence.db import SessionFactory, readers_of
 from persistence.guarded_writes.guarded_commit import INSERT_RESULT, batch, commit_with_guards, defer_writes, json_value
 from persistence.models import ActivityResult, utcnow
 from persistence.unit_of_work import UnitOfWork
@@ -64,8 +64,9 @@ def run_once(session_factory: SessionFactory, key: str, effect: Callable[[Sessio
 
 def stored_result(session_factory: SessionFactory, key: str, result_type: type[R]) -> R | None:
     """The result a step already recorded, if any: also checked before calling the outside world,
-    so a retry of a finished step does not call a carrier or gateway again."""
-    with UnitOfWork(session_factory) as uow:
+    so a retry of a finished step does not call a carrier or gateway again. A read-only session: on
+    SQLite a write session's BEGIN IMMEDIATE would queue for the one write lock just to read."""
+    with UnitOfWork(readers_of(session_factory)) as uow:
         stored = uow.session.get(ActivityResult, stored_key(key))
         return value_to_type(result_type, stored.result, []) if stored is not None else None
 
