@@ -69,7 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = settings.api_db_pool
-        engine = create_db_engine(settings.resolved_database_url, pool_size=pool.size, max_overflow=pool.max_overflow)
+        engine = create_db_engine(
+            settings.resolved_database_url, pool_size=pool.size, max_overflow=pool.max_overflow, ask_for_the_lock=True
+        )
         count_round_trips(engine, count_round_trip)
         state = AppState(settings, engine, create_session_factory(engine))
         app.state.oms = state

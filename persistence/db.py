@@ -3,6 +3,8 @@ sessions take no lock at all (WAL lets them read beside the one writer)."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 import weakref
 from pathlib import Path
 from typing import Any
@@ -18,20 +20,50 @@ READ_ONLY = "oms_read_only"
 
 
 def create_db_engine(
-    url: str, *, pool_size: int = 20, max_overflow: int | None = None, pre_ping: bool = True
+    url: str,
+    *,
+    pool_size: int = 20,
+    max_overflow: int | None = None,
+    pre_ping: bool = True,
+    ask_for_the_lock: bool = False,
 ) -> Engine:
     """`pool_size` and `max_overflow` (default: as many as the pool) bound what this process holds
     of PostgreSQL's connections (config.DatabasePool). `pre_ping` costs a round trip per
     transaction to spare a request a dead pooled connection; the worker turns it off (a step that
-    meets one fails and Temporal retries it) and recycles connections instead."""
+    meets one fails and Temporal retries it) and recycles connections instead. `ask_for_the_lock`
+    (SQLite; the API): see _take_write_lock."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, ask_for_the_lock=ask_for_the_lock)
     overflow = pool_size if max_overflow is None else max_overflow
     return create_engine(url, pool_size=pool_size, max_overflow=overflow, pool_pre_ping=pre_ping, pool_recycle=1800)
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
+LOCK_ASKED_EVERY = 0.002
+LOCK_WAIT_SECONDS = 30.0
+
+
+def _take_write_lock(dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE, asked again every 2 ms while another connection holds the write lock.
+
+    SQLite's own busy handler (busy_timeout) sleeps longer the longer it waits: 1, 2, 5 ... then
+    100 ms between tries, so a writer that has waited a while sleeps through the moments the lock is
+    free and busier writers take it first. Under a busy worker a webhook waited up to a second for
+    its one short write. The API's writes are people and channels waiting for an answer; the
+    worker's steps are not: the API asks this often, the worker keeps the busy handler.
+    """
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(LOCK_ASKED_EVERY)
+
+
+def _sqlite_engine(url: str, database: str | None, *, ask_for_the_lock: bool = False) -> Engine:
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=20)
@@ -44,7 +76,9 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        # A connection starts as a writer (connection.info has no READ_ONLY yet): one that asks for
+        # the lock itself must hear "locked" at once; switched to reading, it waits as ever.
+        cursor.execute(f"PRAGMA busy_timeout={0 if ask_for_the_lock else 30000}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -56,8 +90,15 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
         read_only = bool(connection.get_execution_options().get(READ_ONLY, False))
         if connection.info.get(READ_ONLY, False) is not read_only:
             connection.exec_driver_sql(f"PRAGMA query_only={int(read_only)}")
+            if ask_for_the_lock:  # a writer asks for the lock itself and must hear "locked" at once
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={30000 if read_only else 0}")
             connection.info[READ_ONLY] = read_only  # per pooled connection: set only when it changes
-        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            connection.exec_driver_sql("BEGIN")
+        elif ask_for_the_lock:
+            _take_write_lock(connection.connection.dbapi_connection)
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
