@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     demo: bool = False
     worker_activity_threads: int = Field(default=32, ge=1)
     """Activities one worker runs at once (its thread pool and the Temporal worker's slots)."""
+    worker_cached_workflows: int = Field(default=1000, ge=0)
+    """Running workflows a worker keeps in memory (Temporal's sticky cache, max_cached_workflows): a
+    cached order continues without replaying its history; each costs memory (bench.orders prints
+    the worker's RSS as the cache fills). 0: none cached, every task replays."""
     db_pool_size: int | None = Field(default=None, ge=1)
     """Connections each process keeps open to PostgreSQL; unset: the API 20 (API_DB_POOL_SIZE), a
     worker one per activity thread (OMS_WORKER_ACTIVITY_THREADS)."""

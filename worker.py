@@ -320,6 +320,7 @@ def build_worker(
         activities=list({_activity_name(each): each for each in (*parts.activities, *activities)}.values()),
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
+        max_cached_workflows=settings.worker_cached_workflows,
         # On SIGTERM, let running activities finish instead of cancelling them mid-step.
         graceful_shutdown_timeout=timedelta(seconds=30),
         interceptors=[PermanentFailures(), LogContext()],
@@ -467,6 +468,7 @@ def location_worker(
         activities=parts.activities,
         activity_executor=executor,
         max_concurrent_activities=settings.worker_activity_threads,
+        max_cached_workflows=settings.worker_cached_workflows,
         graceful_shutdown_timeout=timedelta(seconds=30),
         interceptors=[PermanentFailures(), LogContext()],
         workflow_runner=workflow_runner(),

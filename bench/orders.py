@@ -10,7 +10,7 @@ SHIPPED: what Temporal alone costs here. See bench/README.md for what each figur
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from temporalio import workflow
 
@@ -22,7 +22,7 @@ with workflow.unsafe.imports_passed_through():
     import secrets
     import sys
     import time
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Callable, Iterator, Sequence
     from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime, timedelta
     from decimal import Decimal
@@ -301,10 +301,18 @@ async def count_orders(api: httpx.AsyncClient, sku: str, status: str) -> int:
     return count
 
 
-async def wait_until_shipped(api: httpx.AsyncClient, sku: str, expected: int, within: float) -> tuple[int, float]:
-    """Poll the read model; return how many shipped and when the count was last seen to grow."""
+async def wait_until_shipped(
+    api: httpx.AsyncClient,
+    sku: str,
+    expected: int,
+    within: float,
+    on_tenth: Callable[[int], None] = lambda shipped: None,
+) -> tuple[int, float]:
+    """Poll the read model; return how many shipped and when the count was last seen to grow.
+    `on_tenth` is called once as each tenth of `expected` has shipped."""
     deadline = time.perf_counter() + within
     shipped, reached = 0, time.perf_counter()
+    tenths = 0
     while True:
         try:
             seen = await count_orders(api, sku, OrderStatus.SHIPPED.value)
@@ -313,6 +321,9 @@ async def wait_until_shipped(api: httpx.AsyncClient, sku: str, expected: int, wi
         now = time.perf_counter()
         if seen > shipped:
             shipped, reached = seen, now
+            while tenths < 10 and shipped * 10 >= expected * (tenths + 1):
+                tenths += 1
+                on_tenth(shipped)
         if shipped >= expected or now >= deadline:
             return shipped, reached
         await asyncio.sleep(POLL_INTERVAL)
@@ -464,6 +475,9 @@ class Report:
     shape: Shape | None = None
     floor: FloorResult | None = None
     history: Histories | None = None
+    worker_rss_by_tenth: list[tuple[int, float]] = field(default_factory=list)
+    """(orders shipped, the worker's RSS in MB) as each tenth of the orders had shipped: a leak
+    grows through them; the workflow cache fills in the first ones and then holds."""
 
     @property
     def ok(self) -> bool:
@@ -516,6 +530,7 @@ class Report:
             "cpu_seconds_per_order": self.per_order(self.cpu),
             "db_round_trips_per_order": self.per_order(self.trips),
             "rss_mb_start_end": self.rss_mb(),
+            "worker_rss_mb_by_tenth": self.worker_rss_by_tenth,
             "shape": None if self.shape is None else self.shape.describe(),
             "history": None if self.history is None else vars(self.history),
             "floor": None
@@ -557,6 +572,9 @@ class Report:
             for name, pair in self.rss_mb().items()
         )
         out.append(f"  RSS MB start -> end   {rss}")
+        if self.worker_rss_by_tenth:
+            tenths = " ".join(f"{mb:.0f}" for _, mb in self.worker_rss_by_tenth)
+            out.append(f"  worker RSS MB/tenth   {tenths}")
         if self.history is not None:
             feed = "n/a" if self.history.stock_feed_events is None else f"{self.history.stock_feed_events} events"
             out.append(
@@ -625,7 +643,14 @@ async def run(args: argparse.Namespace) -> Report:
             f"{accepted} accepted in {intake.last_answered - intake.first_sent:.2f} s; "
             f"waiting for SHIPPED (up to {timeout:.0f} s)"
         )
-        shipped, shipped_at = await wait_until_shipped(api, sku, accepted, timeout)
+        rss_by_tenth: list[tuple[int, float]] = []
+
+        def worker_rss(shipped: int) -> None:
+            sample = processes.sample(watched["worker"])
+            if sample is not None:
+                rss_by_tenth.append((shipped, sample.rss_bytes / 2**20))
+
+        shipped, shipped_at = await wait_until_shipped(api, sku, accepted, timeout, worker_rss)
         after = processes.sample_all(watched)
         trips_after = await round_trips(api, args.worker_metrics)
         breakdown = {} if shipped >= args.orders else await status_breakdown(api, sku)
@@ -644,6 +669,7 @@ async def run(args: argparse.Namespace) -> Report:
         memory_before=before,
         memory_after=after,
         trips=trips,
+        worker_rss_by_tenth=rss_by_tenth,
     )
     order_ids = [f"order-shopify-{hook.order_id}" for hook in webhooks]
     report.history = await histories(client, order_ids, f"stock-feed-{args.task_queue}")
