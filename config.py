@@ -149,6 +149,16 @@ class Settings(BaseSettings):
     event_allow_http: bool | None = None
     """Subscriptions may use plain http:// endpoints (development, tests); default: outside
     production only. Production sends events over https:// only."""
+    intake_sweep_interval: Duration = timedelta(seconds=5)
+    """How often each API process starts the workflows of orders taken but not started (Temporal was
+    away, or the process stopped between its answer and the start); 0 turns its sweeper off (at
+    least one API replica must sweep)."""
+    intake_retry_first: Duration = timedelta(seconds=5)
+    """How long the sweeper leaves a new order to the request's own start, and the first wait after
+    a start that failed; each later wait doubles, up to a minute."""
+    intake_retention: Duration = timedelta(days=7)
+    """How long an order's intake row is kept once its workflow started (the order is in `orders`
+    by then, which answers a later repeated delivery)."""
     order_history_limit: int = Field(default=10_000, ge=10, le=40_000)
     """Events in an order's workflow history after which a long wait (a backorder) continues as a
     new run with the order's state carried, far below Temporal's 51,200-event limit."""
@@ -238,9 +248,12 @@ class Settings(BaseSettings):
             raise ValueError("OMS_RETURN_EXPIRY must be a positive duration")
         if self.payment_link_expiry <= timedelta(0):
             raise ValueError("OMS_PAYMENT_LINK_EXPIRY must be a positive duration")
-        for name in ("event_http_timeout", "event_retry_window", "event_retry_first", "event_retention"):
+        positive = ("event_http_timeout", "event_retry_window", "event_retry_first", "event_retention")
+        for name in (*positive, "intake_retry_first", "intake_retention"):
             if getattr(self, name) <= timedelta(0):
                 raise ValueError(f"OMS_{name.upper()} must be a positive duration")
+        if self.intake_sweep_interval < timedelta(0):
+            raise ValueError("OMS_INTAKE_SWEEP_INTERVAL cannot be negative")
         return self
 
     @property

@@ -27,14 +27,17 @@ def rejection(exc: Exception) -> str:
 @asynccontextmanager
 async def kept_payload(audit: PayloadAudit, channel: str, kind: str, raw: bytes) -> AsyncIterator[KeptPayload]:
     """Keep the payload when the block ends: with `outcome` as the block set it, or as
-    "rejected: <message>" when it raised (the exception still propagates)."""
+    "rejected: <message>" when it raised (the exception still propagates). One the block kept
+    itself (`kept`: intake writes it with the order, in one transaction) is not kept again."""
     payload = KeptPayload(channel, kind, raw)
     try:
         yield payload
     except Exception as exc:
         # A refusal, the workflow engine down (503) or a fault of ours: the channel will resend,
         # but keep this one.
-        payload.outcome = rejection(exc)
-        await audit.keep(payload)
+        if not payload.kept:
+            payload.outcome = rejection(exc)
+            await audit.keep(payload)
         raise
-    await audit.keep(payload)
+    if not payload.kept:
+        await audit.keep(payload)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -78,8 +79,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Neither Temporal nor the database need be up yet (503 until they are); connecting now
         # only makes the log say at once when Temporal is not there.
         warm_up = asyncio.create_task(state.temporal.warm_up())
+        # Orders taken whose workflow did not start (Temporal away, a process gone): started here.
+        sweeper = None
+        if settings.intake_sweep_interval.total_seconds() > 0:
+            sweeper = asyncio.create_task(state.services.intake_sweeper.run())
         yield
         warm_up.cancel()
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         engine.dispose()
 
     app = FastAPI(

@@ -31,6 +31,7 @@ from services.deliveries import Deliveries
 from services.gateway import EngineUnavailable, TemporalWorkflows
 from services.goodwill import GoodwillDesk
 from services.intake import Intake
+from services.intake_sweeper import IntakeSweeper
 from services.invoices import Invoices
 from services.locations import Locations
 from services.metrics import ReadModelGauges
@@ -111,6 +112,8 @@ class Services:
     """Every use case the routes call, built once: they hold no state of their own between calls."""
 
     intake: Intake
+    intake_sweeper: IntakeSweeper
+    """Starts what intake took but did not start (run by the app's lifespan)."""
     order_actions: OrderActions
     order_edits: OrderEdits
     returns: Returns
@@ -146,8 +149,10 @@ class Services:
     def build(cls, settings: Settings, units: SqlUnitsOfWork, workflows: TemporalWorkflows) -> Services:
         tracking = TrackingLinks(settings, units)
         returns = Returns(units, workflows, task_queue=settings.task_queue, expiry=settings.return_expiry)
+        audit = PayloadAudit(settings, units)
         return cls(
-            intake=Intake(settings, units, workflows),
+            intake=Intake(settings, units, workflows, audit=audit),
+            intake_sweeper=IntakeSweeper(settings, units, workflows),
             order_actions=OrderActions(units, workflows),
             order_edits=OrderEdits(units, workflows),
             returns=returns,
@@ -160,7 +165,7 @@ class Services:
             channel_settings=ChannelSettings(units),
             order_views=OrderViews(units, tracking),
             tracking=tracking,
-            audit=PayloadAudit(settings, units),
+            audit=audit,
             reports=Reports(units),
             dashboard=Dashboard(units),
             payment_updates=PaymentUpdates(

@@ -864,6 +864,30 @@ class ChannelMessage(Base):
     )
 
 
+class OrderIntake(Base):
+    """An order taken from a channel, kept in the request's own transaction before the 202 (services.intake):
+    its workflow is started right after the answer, or later by the sweeper (services.intake_sweeper)
+    when that start did not happen (Temporal away, the process gone). `workflow_input` is the
+    OrderWorkflowInput as Temporal's default payload converter writes it (JSON), started as it is.
+    Started rows are deleted after OMS_INTAKE_RETENTION; by then the order is in `orders`."""
+
+    __tablename__ = "order_intake"
+
+    order_id: Mapped[str] = mapped_column(String(limits.ORDER_ID), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(limits.CHANNEL))
+    workflow_input: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    """Starts the sweeper claimed it for (the request's own start is not counted)."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """When the sweeper may claim it: a moment after it was taken (the request's own start comes
+    first), later after each failed start; a claim moves it on by a lease."""
+
+    __table_args__ = (Index("ix_order_intake_due", "started_at", "next_attempt_at"),)
+
+
 class _ChannelOutboxRow:
     """The columns every channel outbox shares (persistence.guarded_writes.channel_outbox works on both)."""
 

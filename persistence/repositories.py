@@ -28,12 +28,13 @@ from domain.sourcing import SourcingPlan, SourcingRequest
 from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.conflicts import translated
-from persistence.guarded_writes import cancel_claims, held_stock, inventory, order_payments, stock_ops
+from persistence.guarded_writes import cancel_claims, held_stock, inventory, order_intake, order_payments, stock_ops
 from persistence.guarded_writes import goodwill as goodwill_store
 from persistence.guarded_writes import store_credit as credit_store
 from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.held_stock import SELLABLE
 from persistence.guarded_writes.inventory import StockRow, TooMuchStock
+from persistence.guarded_writes.order_intake import Waiting
 from persistence.guarded_writes.sourcing_inputs import plan_on_stock
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.stock_outbox import note_stock_change
@@ -489,6 +490,44 @@ class SqlMessages:
 
     def for_order(self, order_id: str) -> list[ChannelMessage]:
         return channel_messages.messages_for_order(self._session, order_id)
+
+
+class SqlIntake:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def take_in(
+        self, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
+    ) -> bool:
+        return order_intake.take_in(
+            self._session,
+            order_id=order_id,
+            channel=channel,
+            workflow_input=workflow_input,
+            received_at=received_at,
+            first_try=first_try,
+        )
+
+    def waiting(self, order_id: str) -> Waiting | None:
+        return order_intake.waiting(self._session, order_id)
+
+    def anything_due(self, now: datetime) -> bool:
+        return order_intake.anything_due(self._session, now)
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Waiting]:
+        return order_intake.claim_due(self._session, now, lease, limit)
+
+    def mark_started(self, order_ids: list[str], at: datetime) -> None:
+        order_intake.mark_started(self._session, order_ids, at)
+
+    def put_off(self, order_id: str, until: datetime, error: str) -> None:
+        order_intake.put_off(self._session, order_id, until, error)
+
+    def forget_started(self, before: datetime) -> int:
+        return order_intake.forget_started(self._session, before)
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        return order_intake.backlog(self._session)
 
 
 class SqlStaffActions:

@@ -1,15 +1,20 @@
-"""Take an order from a channel: start its workflow, or cancel it; a second delivery of the same order
-finds the first one. The one path webhooks, POST /orders and pulled channels share.
+"""Take an order from a channel: keep it, or cancel it; a second delivery of the same order finds
+the first one. The one path webhooks, POST /orders and pulled channels share.
 
-Whether we have an order is the database's to say (the order row `record_order` writes): Temporal
-refuses a second start of a workflow id only while the first run is within retention, so a channel
-that resends an order weeks later would otherwise start it again. Temporal's own refusal still
-covers the moment between a start and the order's first activity recording it.
+A new order is kept in the durable intake (persistence.guarded_writes.order_intake) in one
+transaction with the audit row of its payload, and answered then: a 2xx means the order is
+recorded, whether or not Temporal is there. Its workflow is started right after the answer
+(`start_taken`), or by the sweeper (services.intake_sweeper) when that did not happen. Whether we
+have an order is the database's to say: the intake row, or the order row `record_order` writes
+(Temporal refuses a second start of a workflow id only while the first run is within retention, so
+a channel that resends an order weeks later would otherwise start it again; the intake row itself
+goes after OMS_INTAKE_RETENTION, long after the order row is there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,10 +34,18 @@ from persistence.db import SessionFactory
 from services.cancel import claim_and_signal
 from services.errors import Conflict, Unprocessable
 from services.gateway import TemporalWorkflows, WorkflowGateway, WorkflowNotFound
+from services.intake_input import as_json, from_json
 from services.metrics import OrderTaken, count_taken
 from services.order_edits import OrderEdits
+from services.payload_audit import KeptPayload, PayloadAudit
 from services.store_credit import refused, spend_on_order
 from services.unit_of_work import UnitOfWorkFactory, units_on
+from services.waiting import reason
+
+log = logging.getLogger("oms.intake")
+
+TAKEN = "taken"
+"""The outcome of a new order: kept in the intake, its workflow started right after the answer."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +56,8 @@ class Taken:
     order_id: str
     repeated: bool
     outcome: str
+    to_start: OrderWorkflowInput | None = None
+    """A new order kept in the intake: start it right after the answer (Intake.start_taken)."""
 
 
 def fulfilment_options(settings: Settings) -> FulfilmentOptions:
@@ -75,7 +90,8 @@ often, this far apart (its workflow records and checks it in well under a second
 
 class Intake:
     """`on_taken`: told the channel of every order recorded new (services.metrics; the worker
-    counts through its Temporal runtime's meter instead of this process's registry)."""
+    counts through its Temporal runtime's meter instead of this process's registry). `audit`: keeps
+    a payload's audit row in the transaction that takes its order (the API's)."""
 
     def __init__(
         self,
@@ -84,27 +100,81 @@ class Intake:
         workflows: WorkflowGateway,
         *,
         on_taken: OrderTaken = count_taken,
+        audit: PayloadAudit | None = None,
     ) -> None:
         self._settings = settings
         self._units = units
         self._workflows = workflows
         self._on_taken = on_taken
+        self._audit = audit
 
-    async def take(self, order: Order, *, cancel_reason: str | None = None, confirm_lines: Sequence[str] = ()) -> Taken:
-        """Start the order or, given a cancel_reason, cancel it (starting it first if it is new to
-        us). The engine is reached first: while it is away nothing is taken (EngineUnavailable), and
-        the channel delivers again. `confirm_lines`: see cancel_from_channel."""
+    async def take(
+        self,
+        order: Order,
+        *,
+        cancel_reason: str | None = None,
+        confirm_lines: Sequence[str] = (),
+        kept: KeptPayload | None = None,
+    ) -> Taken:
+        """Keep a new order in the intake, or, given a cancel_reason, cancel it (starting it first if
+        it is new to us). A new order needs no engine: it is kept with `kept` (its payload's audit
+        row, outcome set here) in one transaction, and `Taken.to_start` is for the caller to start
+        after its answer; a repeat is a duplicate. A cancel reaches the engine first: while it is
+        away nothing is decided (EngineUnavailable), and the channel delivers again.
+        `confirm_lines`: see cancel_from_channel."""
         structlog.contextvars.bind_contextvars(order_id=order.order_id)  # on every log line of this request
-        await self._workflows.connect()
         if cancel_reason is not None:
+            await self._workflows.connect()
             finished = await self.cancel_from_channel(order, cancel_reason, confirm_lines)
             return Taken(order.order_id, finished, "cancel too late: shipped or ended" if finished else "cancelled")
-        if await self._is_recorded(order.order_id):
+        data = order_workflow_input(self._settings, order)
+        if not await asyncio.to_thread(self._take_in, data, kept):
             return Taken(order.order_id, True, "duplicate")
-        started = await self._start(order)
-        return Taken(order.order_id, not started, "started" if started else "duplicate")
+        self._on_taken(order.channel)
+        return Taken(order.order_id, False, TAKEN, to_start=data)
 
-    async def take_canonical(self, order: Order) -> Taken:
+    def _take_in(self, data: OrderWorkflowInput, kept: KeptPayload | None) -> bool:
+        """One transaction: the order into the intake unless we have it (in the intake or as an
+        order), and the payload's audit row. True: new to us."""
+        order = data.order
+        joined = kept is not None and self._audit is not None
+        with self._units() as uow:
+            new = uow.orders.status_of(order.order_id) is None and uow.intake.take_in(
+                order_id=order.order_id,
+                channel=order.channel,
+                workflow_input=as_json(data),
+                received_at=data.received_at,
+                first_try=data.received_at + self._settings.intake_retry_first,
+            )
+            if joined:
+                assert kept is not None and self._audit is not None
+                kept.outcome = TAKEN if new else "duplicate"
+                self._audit.write_in(uow, kept)
+            uow.commit()
+        if joined:
+            assert kept is not None
+            kept.kept = True
+        return new
+
+    async def start_taken(self, data: OrderWorkflowInput) -> bool:
+        """Start the workflow of an order just taken, and mark its intake row started: right after
+        the answer (the request's background task) or in the pull that took it. A start that fails
+        (the engine away) is left to the sweeper, which tries until the engine takes it: False."""
+        order_id = data.order.order_id
+        try:
+            await self._workflows.start_order(data, task_queue=self._settings.task_queue)
+            await asyncio.to_thread(self._mark_started, order_id)
+        except Exception as exc:  # the order is kept: the sweeper starts it; nobody waits for this
+            log.warning("order %s taken, not started now (%s): the intake sweeper starts it", order_id, reason(exc))
+            return False
+        return True
+
+    def _mark_started(self, order_id: str) -> None:
+        with self._units() as uow:
+            uow.intake.mark_started([order_id], datetime.now(UTC))
+            uow.commit()
+
+    async def take_canonical(self, order: Order, *, kept: KeptPayload | None = None) -> Taken:
         """An order from POST /orders: a counter sale is refused (Unprocessable) where it names a
         location that cannot sell at the counter, before anything else."""
         refusal = await asyncio.to_thread(self._counter_sale_refusal, order)
@@ -114,7 +184,7 @@ class Intake:
             if order.fulfilled_by == FULFILLED_BY_CHANNEL:
                 raise Unprocessable("store_credit: an order the channel fulfils is paid on the channel")
             return await self._take_paid_with_credit(order)
-        return await self.take(order)
+        return await self.take(order, kept=kept)
 
     async def _take_paid_with_credit(self, order: Order) -> Taken:
         """An order paying (part of) its total with store credit: recorded and its credit spent in
@@ -157,9 +227,11 @@ class Intake:
         """The channel cancelled the order. One we have: its workflow is signalled, after the cancel
         is claimed like a staff cancel (so it cannot cross a shipment that is leaving right now);
         never a second run. One new to us (a cancellation can overtake the creation): started with
-        the cancel, so it is recorded, then cancelled. `confirm_lines`: the lines whose cancellation
-        the customer requested and the channel wants confirmed once done (bol). True when the
-        order's workflow had already ended, or something had left."""
+        the cancel, so it is recorded, then cancelled. One still only in the intake (taken while
+        the engine was away, or a moment ago): started now as it was taken, with the cancel, in the
+        same call (a run that started meanwhile just gets the cancel). `confirm_lines`: the lines
+        whose cancellation the customer requested and the channel wants confirmed once done (bol).
+        True when the order's workflow had already ended, or something had left."""
         request = CancelRequest(reason=reason, requested_by=order.channel, confirm_lines=list(confirm_lines))
         if await self._is_recorded(order.order_id):
             try:
@@ -167,7 +239,17 @@ class Intake:
             except WorkflowNotFound:  # its workflow has ended, perhaps long ago
                 return True
             return refusal is not None
-        return not await self._start(order, cancel=request)
+        taken = await asyncio.to_thread(self._in_intake, order.order_id)
+        if taken is None:
+            return not await self._start(order, cancel=request)
+        started = await self._workflows.start_order(taken, task_queue=self._settings.task_queue, cancel=request)
+        await asyncio.to_thread(self._mark_started, order.order_id)
+        return not started
+
+    def _in_intake(self, order_id: str) -> OrderWorkflowInput | None:
+        with self._units(read_only=True) as uow:
+            waiting = uow.intake.waiting(order_id)
+        return None if waiting is None else from_json(waiting.workflow_input)
 
     async def cancel_items_from_channel(self, order: Order, item_ids: Sequence[str], *, new: bool = False) -> str:
         """The customer asked the channel to cancel some items of an order we have: an edit by the

@@ -16,7 +16,9 @@ from domain.payments import PaymentPurpose
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from persistence.models import ChannelMessage, OrderEvent, OrderRecord, PaymentLinkRecord, ReturnRecord
 from persistence.read_model.order_versions import as_version
+from persistence.read_model.orders import as_received
 from services.errors import NotFound
+from services.intake_input import from_json
 from services.tracking import TrackingLinks
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -92,9 +94,13 @@ class OrderViews:
 
     def details(self, order_id: str, *, base_url: str, for_channel: str | None = None) -> OrderDetails:
         """NotFound for an order we do not have, and for another channel's order when `for_channel`
-        (a channel's own key) is given. `base_url`: the address the request came in on."""
+        (a channel's own key) is given. An order still only in the intake reads as RECEIVED, as
+        it was sent. `base_url`: the address the request came in on."""
         with self._units(read_only=True) as uow:
             record = uow.orders.get(order_id)
+            if record is None and (taken := uow.intake.waiting(order_id)) is not None:
+                # Taken (a 2xx said so) and its workflow not started or not at its first step yet.
+                record = as_received(from_json(taken.workflow_input).order, taken.received_at)
             if record is None or (for_channel is not None and record.channel != for_channel):
                 raise NotFound(f"no order {order_id}")
             events = uow.orders.events(order_id)

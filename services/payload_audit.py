@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from config import Settings
 from domain.order import InvalidOrder, order_id_for
 from integrations.channels.audit import REMOVED, audit_raw
-from services.unit_of_work import UnitOfWorkFactory
+from services.unit_of_work import AbstractUnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,8 @@ class KeptPayload:
     external_id: str | None = None
     order_id: str | None = None
     outcome: str = ""
+    kept: bool = False
+    """Written already, in the transaction that took the order (services.intake): not kept again."""
 
     def names(self, external_id: object) -> None:
         """The order the payload is about, as far as it says (also when it is otherwise malformed)."""
@@ -87,14 +89,19 @@ class PayloadAudit:
         except Exception:
             log.exception("could not keep the %s %s payload (%s)", payload.channel, payload.kind, payload.outcome)
 
+    def write_in(self, uow: AbstractUnitOfWork, payload: KeptPayload) -> None:
+        """Keep it in the caller's transaction (intake: the order and its payload in one commit);
+        once that commits, `payload.kept` is set by the caller."""
+        uow.messages.add(
+            payload.channel,
+            payload.kind,
+            redacted_body(payload.raw, self._secrets),
+            external_id=payload.external_id,
+            order_id=payload.order_id,
+            outcome=payload.outcome,
+        )
+
     def _write(self, payload: KeptPayload) -> None:
         with self._units() as uow:
-            uow.messages.add(
-                payload.channel,
-                payload.kind,
-                redacted_body(payload.raw, self._secrets),
-                external_id=payload.external_id,
-                order_id=payload.order_id,
-                outcome=payload.outcome,
-            )
+            self.write_in(uow, payload)
             uow.commit()

@@ -29,6 +29,7 @@ from domain.status import OrderStatus
 from domain.store_credit import CreditAccount, CreditEntry, CreditReason
 from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
+from persistence.guarded_writes.order_intake import Waiting
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.guarded_writes.store_credit import Written
 from persistence.master_data.catalogue import KEEP_COST, CostChange
@@ -321,6 +322,31 @@ class MessageRepository(Protocol):
 
     def for_order(self, order_id: str) -> list[ChannelMessage]:
         """Oldest first."""
+
+
+class IntakeRepository(Protocol):
+    """Orders taken whose workflow may not have started yet (persistence.guarded_writes.order_intake)."""
+
+    def take_in(
+        self, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
+    ) -> bool:
+        """False: the order is in the intake already (a repeated delivery)."""
+
+    def waiting(self, order_id: str) -> Waiting | None: ...
+
+    def anything_due(self, now: datetime) -> bool: ...
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Waiting]:
+        """Claimed for one sweeper until now + lease; commit at once."""
+
+    def mark_started(self, order_ids: list[str], at: datetime) -> None: ...
+
+    def put_off(self, order_id: str, until: datetime, error: str) -> None: ...
+
+    def forget_started(self, before: datetime) -> int: ...
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Rows not started, and when the oldest was taken."""
 
 
 class StaffActionRepository(Protocol):

@@ -21,6 +21,7 @@ from persistence.repositories import (
     SqlCatalogue,
     SqlChannels,
     SqlDeliveries,
+    SqlIntake,
     SqlLocations,
     SqlMessages,
     SqlOrders,
@@ -38,6 +39,7 @@ from services.repositories import (
     CatalogueRepository,
     ChannelRepository,
     DeliveryRepository,
+    IntakeRepository,
     LocationRepository,
     MessageRepository,
     OrderRepository,
@@ -68,6 +70,7 @@ class AbstractUnitOfWork(abc.ABC):
     accounts: AccountRepository
     staff_actions: StaffActionRepository
     credit: StoreCreditRepository
+    intake: IntakeRepository
 
     def __enter__(self) -> Self:
         return self
@@ -113,6 +116,7 @@ class SqlUnitOfWork(AbstractUnitOfWork):
         self.accounts = SqlAccounts(session)
         self.staff_actions = SqlStaffActions(session)
         self.credit = SqlStoreCredit(session)
+        self.intake = SqlIntake(session)
         return super().__enter__()
 
     def __exit__(

@@ -8,7 +8,7 @@ locations) are dropped when it does not commit."""
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,6 +34,7 @@ from domain.payment_links import LinkStatus
 from domain.status import OrderStatus
 from persistence.guarded_writes.goodwill import Reserved
 from persistence.guarded_writes.inventory import StockRow
+from persistence.guarded_writes.order_intake import Waiting
 from persistence.guarded_writes.stock_ops import Transfer
 from persistence.master_data.catalogue import KEEP_COST, CostChange
 from persistence.models import (
@@ -472,6 +473,55 @@ class FakeMessages:
         return [m for m in self.kept if m.order_id == order_id]
 
 
+class FakeIntake:
+    """The order intake in memory (persistence.guarded_writes.order_intake says what each does)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, Waiting] = {}
+        self.due: dict[str, datetime] = {}
+
+    def take_in(
+        self, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
+    ) -> bool:
+        if order_id in self.rows:
+            return False
+        self.rows[order_id] = Waiting(order_id, workflow_input, received_at, None, 0)
+        self.due[order_id] = first_try
+        return True
+
+    def waiting(self, order_id: str) -> Waiting | None:
+        return self.rows.get(order_id)
+
+    def anything_due(self, now: datetime) -> bool:
+        return any(row.started_at is None and self.due[row.order_id] <= now for row in self.rows.values())
+
+    def claim_due(self, now: datetime, lease: timedelta, limit: int) -> list[Waiting]:
+        due = [row for row in self.rows.values() if row.started_at is None and self.due[row.order_id] <= now]
+        claimed = [replace(row, attempts=row.attempts + 1) for row in due[:limit]]
+        for row in claimed:
+            self.rows[row.order_id] = row
+            self.due[row.order_id] = now + lease
+        return claimed
+
+    def mark_started(self, order_ids: list[str], at: datetime) -> None:
+        for order_id in order_ids:
+            if self.rows[order_id].started_at is None:
+                self.rows[order_id] = replace(self.rows[order_id], started_at=at)
+
+    def put_off(self, order_id: str, until: datetime, error: str) -> None:
+        self.due[order_id] = until
+
+    def forget_started(self, before: datetime) -> int:
+        gone = [row.order_id for row in self.rows.values() if row.started_at is not None and row.started_at < before]
+        for order_id in gone:
+            del self.rows[order_id]
+        return len(gone)
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        waiting = [row.received_at for row in self.rows.values() if row.started_at is None]
+        return len(waiting), min(waiting, default=None)
+
+
 class FakeReports:
     def __init__(self) -> None:
         self.rows = KpiRows(orders_by_status={}, processing_seconds=[], shipments=0, fulfilment_cost_by_currency={})
@@ -528,6 +578,7 @@ class FakeUnitOfWork(AbstractUnitOfWork):
         self.messages = store.messages
         self.reports = store.reports
         self.payments = store.payments
+        self.intake = store.intake
 
     def __enter__(self) -> FakeUnitOfWork:
         self._units.current = self
@@ -603,6 +654,7 @@ class FakeStore:
     messages: FakeMessages = field(default_factory=FakeMessages)
     reports: FakeReports = field(default_factory=FakeReports)
     payments: FakePayments = field(default_factory=FakePayments)
+    intake: FakeIntake = field(default_factory=FakeIntake)
 
 
 class FakeUnits:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
 
 from api import order_view
 from api.audit import kept_payload
@@ -29,6 +29,7 @@ from api.schemas import (
     OrdersPublic,
     ReleaseBody,
 )
+from api.taken import accepted
 from contracts.order_workflow import CancelRequest, ReleaseRequest
 from domain.limits import within_limits
 from domain.money import MoneyError
@@ -56,7 +57,9 @@ OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
         },
     },
 )
-async def create_order(request: Request, caller: StaffOrChannel, intake: IntakeDep, audit: AuditDep) -> Any:
+async def create_order(
+    request: Request, background: BackgroundTasks, caller: StaffOrChannel, intake: IntakeDep, audit: AuditDep
+) -> Any:
     """The canonical order from the web shop or the POS (staff token, or that channel's API key).
     A currency we do not sell in, an unknown SKU or a total that does not add up is accepted and
     held for a person; only what cannot be an order at all is refused."""
@@ -70,9 +73,9 @@ async def create_order(request: Request, caller: StaffOrChannel, intake: IntakeD
             order = within_limits(to_order(body))
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
-        taken = await intake.take_canonical(order)
+        taken = await intake.take_canonical(order, kept=kept)
         kept.outcome = taken.outcome
-        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
+        return accepted(taken, intake, background)
 
 
 @router.get("", response_model=OrdersPublic)

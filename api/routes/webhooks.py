@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -20,6 +20,7 @@ from api.deps import AuditDep, ChannelRefundsDep, IntakeDep, OrderEditsDep, Paym
 from api.errors import from_validation_error, unprocessable
 from api.metrics import WebhookRoute
 from api.schemas import OrderAccepted, RefundRecorded
+from api.taken import accepted
 from domain.money import MoneyError
 from domain.order import InvalidOrder, order_id_for
 from integrations.channels import shopify, woocommerce
@@ -71,6 +72,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 )
 async def shopify_webhook(
     request: Request,
+    background: BackgroundTasks,
     settings: SettingsDep,
     intake: IntakeDep,
     edits: OrderEditsDep,
@@ -104,11 +106,14 @@ async def shopify_webhook(
         # Cancelled on Shopify (the signed body says so; the topic is unsigned): our saga undoes what
         # was done; once shipped it is refused (returns).
         cancel = shopify.cancellation(payload)
-        taken = await intake.take(order, cancel_reason=cancel)
+        uncancelled = cancel is None and topic in shopify.CANCEL_TOPICS
+        # The order and its payload's audit row in one transaction; this odd one's outcome says
+        # more, so it is kept on its own as before.
+        taken = await intake.take(order, cancel_reason=cancel, kept=None if uncancelled else kept)
         kept.outcome = taken.outcome
-        if cancel is None and topic in shopify.CANCEL_TOPICS:
+        if uncancelled:
             kept.outcome += f" ({topic} with no cancelled_at in the body: taken as the order, not cancelled)"
-        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
+        return accepted(taken, intake, background)
 
 
 async def _shopify_edit(payload: dict[str, Any], edits: OrderEdits, kept: KeptPayload) -> Any:
@@ -145,7 +150,9 @@ async def _shopify_edit(payload: dict[str, Any], edits: OrderEdits, kept: KeptPa
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
-async def woocommerce_webhook(request: Request, settings: SettingsDep, intake: IntakeDep, audit: AuditDep) -> Any:
+async def woocommerce_webhook(
+    request: Request, background: BackgroundTasks, settings: SettingsDep, intake: IntakeDep, audit: AuditDep
+) -> Any:
     raw = await request.body()
     if woocommerce.is_ping(raw, request.headers):
         # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
@@ -171,9 +178,9 @@ async def woocommerce_webhook(request: Request, settings: SettingsDep, intake: I
         except (MoneyError, InvalidOrder) as exc:
             raise unprocessable(str(exc)) from None
         cancel = woocommerce.cancel_reason(payload) if action == "cancel" else None
-        taken = await intake.take(order, cancel_reason=cancel)
+        taken = await intake.take(order, cancel_reason=cancel, kept=kept)
         kept.outcome = taken.outcome
-        return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)
+        return accepted(taken, intake, background)
 
 
 MOLLIE_WEBHOOK_LOG = logging.getLogger("oms.webhooks.mollie")

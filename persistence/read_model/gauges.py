@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from domain.order import CHANNELS
 from domain.status import OrderStatus
-from persistence.models import CancellationNoticeOutbox, Escalation, OrderRecord, ShipmentNoticeOutbox, StockOutbox
+from persistence.models import (
+    CancellationNoticeOutbox,
+    Escalation,
+    OrderIntake,
+    OrderRecord,
+    ShipmentNoticeOutbox,
+    StockOutbox,
+)
 
 STOCK_OUTBOX = "stock"
 """The stock outbox holds SKUs, not channels: every channel's figure is computed from one row."""
@@ -53,18 +60,30 @@ def holds_open(session: Session) -> int:
     return int(session.scalar(held) or 0)
 
 
+INTAKE = "order_intake"
+"""Orders taken whose workflow has not started (Temporal away): a backlog like an outbox's."""
+
+
 def outbox_backlogs(session: Session) -> list[OutboxBacklog]:
-    """The stock outbox as one backlog; the notice outboxes per channel, every channel listed."""
+    """The stock outbox as one backlog; the notice outboxes and the order intake per channel, every
+    channel listed."""
     stock = session.execute(
         select(func.count(), func.min(StockOutbox.created_at)).where(StockOutbox.delivered_at.is_(None))
     ).one()
     backlogs = [OutboxBacklog(STOCK_OUTBOX, ALL_CHANNELS, int(stock[0]), stock[1])]
-    for name, table in (("shipment_notices", ShipmentNoticeOutbox), ("cancellation_notices", CancellationNoticeOutbox)):
-        rows = session.execute(
-            select(table.channel, func.count(), func.min(table.created_at))
-            .where(table.delivered_at.is_(None))
-            .group_by(table.channel)
-        ).all()
+    waiting = {
+        "shipment_notices": select(
+            ShipmentNoticeOutbox.channel, func.count(), func.min(ShipmentNoticeOutbox.created_at)
+        ).where(ShipmentNoticeOutbox.delivered_at.is_(None)),
+        "cancellation_notices": select(
+            CancellationNoticeOutbox.channel, func.count(), func.min(CancellationNoticeOutbox.created_at)
+        ).where(CancellationNoticeOutbox.delivered_at.is_(None)),
+        INTAKE: select(OrderIntake.channel, func.count(), func.min(OrderIntake.received_at)).where(
+            OrderIntake.started_at.is_(None)
+        ),
+    }
+    for name, query in waiting.items():
+        rows = session.execute(query.group_by(query.selected_columns[0])).all()
         pending = {channel: (int(count), oldest) for channel, count, oldest in rows}
         for channel in sorted(set(CHANNELS) | set(pending)):
             count, oldest = pending.get(channel, (0, None))

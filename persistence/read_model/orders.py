@@ -50,6 +50,20 @@ def record_order(session: Session, order: Order, received_at: datetime) -> bool:
     return True
 
 
+def as_received(order: Order, received_at: datetime) -> OrderRecord:
+    """The order as `record_order` will write it, RECEIVED, in no session and never saved: how an
+    order taken (in the intake) but not yet recorded by its workflow reads."""
+    return OrderRecord(
+        **_order_fields(order),
+        status=OrderStatus.RECEIVED.value,
+        received_at=received_at,
+        updated_at=received_at,
+        lines=_line_rows(order),
+        shipments=[],
+        payments=[],
+    )
+
+
 def record_placeholder(session: Session, order: Order, received_at: datetime, hold_reason: str) -> bool:
     """An order the database cannot hold as sent, kept visible: ON_HOLD with `hold_reason`, with
     every field that fits and no lines (what marks it a placeholder; `record_order` completes it
