@@ -135,7 +135,18 @@ class Intake:
 
     def _take_in(self, data: OrderWorkflowInput, kept: KeptPayload | None) -> bool:
         """One transaction: the order into the intake unless we have it (in the intake or as an
-        order), and the payload's audit row. True: new to us."""
+        order), and the payload's audit row. True: new to us. Keeping the payload is best effort
+        (services.payload_audit): when the transaction with it fails, the order is taken without
+        it, and the caller keeps the payload on its own (which logs why it cannot)."""
+        if kept is None or self._audit is None:
+            return self._take_in_with(data, None)
+        try:
+            return self._take_in_with(data, kept)
+        except Exception:
+            log.warning("order %s: taken without its payload's audit row, kept apart", data.order.order_id)
+            return self._take_in_with(data, None)
+
+    def _take_in_with(self, data: OrderWorkflowInput, kept: KeptPayload | None) -> bool:
         order = data.order
         joined = kept is not None and self._audit is not None
         with self._units() as uow:

@@ -46,8 +46,9 @@ def take_in(
         "attempts": 0,
         "next_attempt_at": first_try,
     }
-    result = session.execute(insert(OrderIntake).values(**values).on_conflict_do_nothing())
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: the driver's rowcount is not to be relied on here (psycopg says -1).
+    kept = session.scalar(insert(OrderIntake).values(**values).on_conflict_do_nothing().returning(OrderIntake.order_id))
+    return kept is not None
 
 
 def waiting(session: Session, order_id: str) -> Waiting | None:
@@ -118,11 +119,13 @@ def put_off(session: Session, order_id: str, until: datetime, error: str) -> Non
 
 def forget_started(session: Session, before: datetime) -> int:
     """Delete rows started before `before` (the order is in `orders` long since); how many."""
-    result = session.execute(
-        delete(OrderIntake).where(OrderIntake.started_at.is_not(None), OrderIntake.started_at < before),
+    gone = session.scalars(
+        delete(OrderIntake)
+        .where(OrderIntake.started_at.is_not(None), OrderIntake.started_at < before)
+        .returning(OrderIntake.order_id),
         execution_options={"synchronize_session": False},
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    ).all()
+    return len(gone)
 
 
 def backlog(session: Session) -> tuple[int, datetime | None]:

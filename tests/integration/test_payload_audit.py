@@ -113,7 +113,7 @@ def test_card_data_and_secrets_never_reach_the_stored_row(api, database):
     [row] = _kept(database)
     for secret in (CARD, NOTE_CARD, "4242 4242", SHOPIFY_SECRET, TOKEN, "hunter2", "ck_live_123", "424242"):
         assert secret not in row.body
-    assert (row.channel, row.kind, row.outcome, row.order_id) == ("shopify", "orders/create", "started", order_id)
+    assert (row.channel, row.kind, row.outcome, row.order_id) == ("shopify", "orders/create", "taken", order_id)
     assert row.external_id == str(payload["id"])
 
     listed = api.get(f"/orders/{order_id}/messages", headers=STAFF)
@@ -135,7 +135,7 @@ def test_a_redelivery_is_kept_as_a_duplicate_and_a_cancellation_as_cancelled(api
     cancelled = _shopify(api, cancelled_body, topic="orders/cancelled")
     assert cancelled.status_code == 202, cancelled.text
     outcomes = [(row.kind, row.outcome) for row in _kept(database)]
-    assert outcomes == [("orders/create", "started"), ("orders/create", "duplicate"), ("orders/cancelled", "cancelled")]
+    assert outcomes == [("orders/create", "taken"), ("orders/create", "duplicate"), ("orders/cancelled", "cancelled")]
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_woocommerce_deliveries_are_kept_with_their_outcome(api, database):
     rows = _kept(database)
     assert {row.channel for row in rows} == {"woocommerce"}
     assert [row.kind for row in rows] == ["order.created", "order.updated", "order.created", "order.created"]
-    assert [row.outcome.split(":")[0] for row in rows] == ["started", "ignored", "rejected", "rejected"]
+    assert [row.outcome.split(":")[0] for row in rows] == ["taken", "ignored", "rejected", "rejected"]
     assert rows[0].order_id == started.json()["order_id"] and rows[1].outcome == "ignored: status pending"
     assert rows[2].order_id == "order-woocommerce-77"
     assert all(CARD not in row.body and NOTE_CARD not in row.body for row in rows)
@@ -226,7 +226,7 @@ def test_post_orders_bodies_are_kept_accepted_or_not(api, database):
 
     rows = _kept(database)
     assert [(row.channel, row.kind, row.outcome.split(":")[0]) for row in rows] == [
-        ("pos", "api", "started"),
+        ("pos", "api", "taken"),
         ("pos", "api", "duplicate"),
         ("pos", "api", "rejected"),
         ("pos", "api", "rejected"),
@@ -259,12 +259,11 @@ def test_a_failed_audit_write_never_costs_an_order(api, database, caplog):
         with database.engine.begin() as connection:
             connection.execute(text("ALTER TABLE channel_messages_away RENAME TO channel_messages"))
     logged = [record.getMessage() for record in caplog.records]
-    assert any(line.startswith("could not keep the shopify orders/create payload (started)") for line in logged)
-    assert any(line.startswith("could not keep the pos api payload (started)") for line in logged)
+    assert any(line.startswith("could not keep the shopify orders/create payload (taken)") for line in logged)
+    assert any(line.startswith("could not keep the pos api payload (taken)") for line in logged)
 
 
-def test_an_order_that_meets_temporal_down_is_kept_as_rejected(api_without_temporal, sqlite_database):
-    assert _shopify(api_without_temporal, shopify_payload([("MUG", 1, "12.50")])).status_code == 503
-    assert api_without_temporal.post("/orders", json=_canonical(), headers=POS).status_code == 503
-    outcomes = {row.outcome for row in _kept(sqlite_database)}
-    assert outcomes == {"rejected: the workflow engine is unavailable; retry later"}
+def test_an_order_that_meets_temporal_down_is_taken_and_kept_as_taken(api_without_temporal, sqlite_database):
+    assert _shopify(api_without_temporal, shopify_payload([("MUG", 1, "12.50")])).status_code == 202
+    assert api_without_temporal.post("/orders", json=_canonical(), headers=POS).status_code == 202
+    assert [row.outcome for row in _kept(sqlite_database)] == ["taken", "taken"]

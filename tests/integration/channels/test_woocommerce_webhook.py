@@ -134,8 +134,12 @@ def test_other_topics_are_acknowledged_and_ignored(api):
     assert _post(api, {"id": 5, "sku": "MUG"}, topic="product.updated").json() == {"ignored": "product.updated"}
 
 
-def test_a_paid_order_with_temporal_down_is_503_for_redelivery(api):
-    assert _post(api, _order()).status_code == 503
+def test_a_paid_order_with_temporal_down_is_taken_and_a_cancel_of_it_is_503_for_redelivery(api):
+    payload = _order()
+    taken = _post(api, payload)
+    assert taken.status_code == 202 and taken.json()["duplicate"] is False
+    assert _post(api, payload).json() == {"order_id": taken.json()["order_id"], "duplicate": True}
+    assert _post(api, {**payload, "status": "cancelled"}, topic="order.updated").status_code == 503
 
 
 async def test_a_processing_order_is_accepted_once_and_a_redelivery_is_a_duplicate(api_with_temporal, temporal_client):
