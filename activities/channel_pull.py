@@ -139,8 +139,9 @@ class ChannelPullActivities(ChannelPulls):
         else:
             cancel = f"cancelled on {run.channel}" if pulled.cancelled else None
         taken = await self._intake.take(order, cancel_reason=cancel, confirm_lines=pulled.confirm_cancel)
-        if taken.to_start is not None:  # kept in the intake; started here (the sweeper, if this fails)
-            await self._intake.start_taken(taken.to_start)
+        # Kept in the intake: started here (by the API's intake sweeper if this fails).
+        if taken.to_start is not None and await self._intake.start_taken(taken.to_start):
+            taken = replace(taken, outcome="started")
         if pulled.cancel_items and not pulled.cancelled:
             # Some items the customer asked the channel to cancel: an edit by the channel (a new
             # order is held by its checks for it first: the mapping's `attention`).

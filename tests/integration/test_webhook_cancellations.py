@@ -99,7 +99,7 @@ async def test_a_cancelled_topic_without_cancelled_at_for_a_new_order_records_it
     assert taken.json()["duplicate"] is False
     assert await _signals(temporal_client, taken.json()["order_id"]) == []
     [outcome] = _outcomes(database, "orders/cancelled")
-    assert outcome.startswith("started") and "no cancelled_at" in outcome
+    assert outcome.startswith("taken") and "no cancelled_at" in outcome
 
 
 async def test_a_shopify_body_that_says_it_is_cancelled_cancels(api, database, temporal_client):
