@@ -1,7 +1,7 @@
 """Processes wait for what they need: the worker and the API started before Temporal is there wait
-for it (one clear line in the log, no traceback), take orders once it comes, and go on working when
-Temporal is killed and started again under them. The order in which an orchestrator starts or
-restarts things does not matter."""
+for it (one clear line in the log, no traceback), and go on working when Temporal is killed and
+started again under them; orders taken while Temporal is not there (202, kept in the intake) ship
+once it is. The order in which an orchestrator starts or restarts things does not matter."""
 
 from __future__ import annotations
 
@@ -35,6 +35,10 @@ def _until(check: Callable[[], object], what: str, timeout: float) -> None:
 
 
 def _an_order_ships(client: httpx.Client, timeout: float) -> None:
+    _ships(client, _an_order_taken(client), timeout)
+
+
+def _an_order_taken(client: httpx.Client) -> str:
     response = client.post(
         "/orders",
         json={
@@ -47,8 +51,11 @@ def _an_order_ships(client: httpx.Client, timeout: float) -> None:
         },
     )
     assert response.status_code == 202, response.text
-    order_id = response.json()["order_id"]
+    order_id: str = response.json()["order_id"]
+    return order_id
 
+
+def _ships(client: httpx.Client, order_id: str, timeout: float) -> None:
     def shipped() -> bool:
         answer = client.get(f"/orders/{order_id}")
         return answer.status_code == 200 and answer.json()["status"] == "SHIPPED"
@@ -83,19 +90,26 @@ def test_worker_and_api_wait_for_temporal_and_outlive_its_restart(tmp_path: Path
             ),
         ):
             assert client.post(path, json=body).status_code in (200, 201)  # the database needs no Temporal
+        # An order is taken all the same (kept in the intake) and reads as RECEIVED.
+        waited = _an_order_taken(client)
+        assert client.get(f"/orders/{waited}").json()["status"] == "RECEIVED"
+        assert client.get("/health").json()["intake"]["waiting"] == 1
 
         temporal.start()
         _until(lambda: client.get("/health").status_code == 200, "the API saw Temporal", 60)
         _an_order_ships(client, timeout=60)
+        _ships(client, waited, timeout=120)  # started by the API's intake sweeper, within a minute or so
 
         # Temporal dies under the running worker and API, and comes back (its state on disk).
         assert temporal.process is not None
         temporal.process.kill()
         temporal.process.wait()
         _until(lambda: client.get("/health").status_code == 503, "the API noticed Temporal gone", 30)
+        waited = _an_order_taken(client)  # taken while Temporal is gone
         time.sleep(5)  # long enough for the worker's pollers to fail and back off
         temporal.start()
         _an_order_ships(client, timeout=120)
+        _ships(client, waited, timeout=120)
         assert worker.poll() is None and api.poll() is None
     finally:
         client.close()
