@@ -108,17 +108,22 @@ class HttpMetrics:
         structlog.contextvars.clear_contextvars()  # nothing bound by an earlier request on this context
         status = 500  # what the client gets if the app fails before it answers
         started = time.perf_counter()
+        answered: float | None = None
 
         async def watched(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = int(message["status"])
             await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                answered = time.perf_counter()
 
         try:
             await self.app(scope, receive, watched)
         finally:
-            elapsed = time.perf_counter() - started
+            # Until the answer's last byte: a background task after it (intake's workflow start) is
+            # not the request's time.
+            elapsed = (answered or time.perf_counter()) - started
             route = route_template(scope)
             method = str(scope.get("method", ""))
             HTTP_LATENCY.labels(method=method, route=route, status=f"{status // 100}xx").observe(elapsed)
