@@ -107,6 +107,9 @@ class Intake:
         self._workflows = workflows
         self._on_taken = on_taken
         self._audit = audit
+        self._started: list[str] = []
+        """Orders whose workflow started, waiting for their intake rows' mark (_mark_started)."""
+        self._marking = asyncio.Lock()
 
     async def take(
         self,
@@ -174,15 +177,25 @@ class Intake:
         order_id = data.order.order_id
         try:
             await self._workflows.start_order(data, task_queue=self._settings.task_queue)
-            await asyncio.to_thread(self._mark_started, order_id)
+            await self._mark_started(order_id)
         except Exception as exc:  # the order is kept: the sweeper starts it; nobody waits for this
             log.warning("order %s taken, not started now (%s): the intake sweeper starts it", order_id, reason(exc))
             return False
         return True
 
-    def _mark_started(self, order_id: str) -> None:
+    async def _mark_started(self, order_id: str) -> None:
+        """Marked when this returns: in one UPDATE with every other start that finished while the
+        one before was being written (under load, one write for many orders, not one each)."""
+        self._started.append(order_id)
+        async with self._marking:
+            if not self._started:
+                return  # the write that just ended took ours along
+            order_ids, self._started = self._started, []
+            await asyncio.to_thread(self._write_started, order_ids)
+
+    def _write_started(self, order_ids: list[str]) -> None:
         with self._units() as uow:
-            uow.intake.mark_started([order_id], datetime.now(UTC))
+            uow.intake.mark_started(order_ids, datetime.now(UTC))
             uow.commit()
 
     async def take_canonical(self, order: Order, *, kept: KeptPayload | None = None) -> Taken:
@@ -254,7 +267,7 @@ class Intake:
         if taken is None:
             return not await self._start(order, cancel=request)
         started = await self._workflows.start_order(taken, task_queue=self._settings.task_queue, cancel=request)
-        await asyncio.to_thread(self._mark_started, order.order_id)
+        await self._mark_started(order.order_id)
         return not started
 
     def _in_intake(self, order_id: str) -> OrderWorkflowInput | None:

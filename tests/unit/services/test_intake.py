@@ -4,6 +4,7 @@ they are signalled, the engine reached before a cancel is decided."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -43,6 +44,15 @@ async def test_a_new_order_is_kept_in_the_intake_and_started_after_the_answer(un
     assert (data.order, queue, cancel) == (order, "orders-under-test", None)
     assert data.return_window_seconds == int(SETTINGS.return_window.total_seconds())
     assert units.store.intake.rows[order.order_id].started_at is not None
+
+
+async def test_starts_that_finish_together_are_marked_in_one_write(units, workflows):
+    intake = _intake(units, workflows)
+    taken = [await intake.take(make_order([("MUG", 1, 1250)])) for _ in range(5)]
+    before = units.commits
+    assert all(await asyncio.gather(*(intake.start_taken(t.to_start) for t in taken if t.to_start)))
+    assert units.commits - before == 2  # the first alone; the four that finished meanwhile together
+    assert all(row.started_at is not None for row in units.store.intake.rows.values())
 
 
 async def test_an_order_we_have_recorded_is_a_duplicate_and_keeps_nothing(units, workflows):
