@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from contracts.order_workflow import CancelRequest, OrderState, ReleaseRequest
 from domain.status import OrderStatus, cancel_refusal, is_waiting_for_a_person
 from services.cancel import claim_and_signal
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, NotFound, Unavailable
 from services.gateway import QueryFailed, WorkflowGateway, WorkflowNotFound
 from services.unit_of_work import UnitOfWorkFactory
 
@@ -54,11 +54,15 @@ class OrderActions:
     async def _recorded(self, order_id: str) -> OrderStatus:
         """The status in the read model, in its own short unit of work (no lock held afterwards)."""
 
-        def status() -> OrderStatus | None:
+        def status() -> tuple[OrderStatus | None, bool]:
+            """(its status, or None; whether it is taken: in the intake, not recorded yet)."""
             with self._units(read_only=True) as uow:
-                return uow.orders.status_of(order_id)
+                recorded = uow.orders.status_of(order_id)
+                return recorded, recorded is None and uow.intake.waiting(order_id) is not None
 
-        recorded = await asyncio.to_thread(status)
+        recorded, taken = await asyncio.to_thread(status)
+        if taken:  # GET shows it RECEIVED; a moment later its workflow can take the action
+            raise Unavailable(f"order {order_id} is taken, its workflow not started yet: try again", retry_after=5)
         if recorded is None:
             raise NotFound(f"no order {order_id}")
         return recorded

@@ -3,16 +3,19 @@ and who asked on the order's timeline."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
 from contracts.order_workflow import CancelRequest, OrderState, ReleaseRequest
 from domain.status import OrderStatus
-from services.errors import Conflict, NotFound
+from services.errors import Conflict, NotFound, Unavailable
 from services.gateway import EngineUnavailable, QueryFailed, WorkflowNotFound
 from services.order_actions import OrderActions
 from tests.fakes import order_record
 
 ORDER = "order-webshop-42"
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -28,6 +31,15 @@ async def test_an_order_we_do_not_have_is_unknown_whether_or_not_the_engine_answ
         await actions.cancel("order-webshop-404", CancelRequest())
     with pytest.raises(NotFound):
         await actions.release("order-webshop-404", ReleaseRequest())
+
+
+async def test_an_order_still_only_in_the_intake_is_unavailable_not_unknown(actions, units, workflows):
+    units.store.intake.take_in(
+        order_id="order-webshop-43", channel="webshop", workflow_input="{}", received_at=NOW, first_try=NOW
+    )
+    with pytest.raises(Unavailable, match="not started yet") as refused:
+        await actions.cancel("order-webshop-43", CancelRequest())
+    assert refused.value.retry_after == 5 and workflows.signals == []
 
 
 async def test_a_cancel_is_claimed_signalled_and_noted(actions, units, workflows):
