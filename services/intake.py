@@ -153,7 +153,7 @@ class Intake:
         order = data.order
         joined = kept is not None and self._audit is not None
         with self._units() as uow:
-            new = uow.orders.status_of(order.order_id) is None and uow.intake.take_in(
+            new = uow.intake.take_in(
                 order_id=order.order_id,
                 channel=order.channel,
                 workflow_input=as_json(data),

@@ -330,7 +330,7 @@ class IntakeRepository(Protocol):
     def take_in(
         self, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
     ) -> bool:
-        """False: the order is in the intake already (a repeated delivery)."""
+        """False: we have the order already (in the intake, or recorded as an order)."""
 
     def waiting(self, order_id: str) -> Waiting | None: ...
 

@@ -476,14 +476,15 @@ class FakeMessages:
 class FakeIntake:
     """The order intake in memory (persistence.guarded_writes.order_intake says what each does)."""
 
-    def __init__(self) -> None:
+    def __init__(self, orders: FakeOrders) -> None:
+        self.orders = orders
         self.rows: dict[str, Waiting] = {}
         self.due: dict[str, datetime] = {}
 
     def take_in(
         self, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
     ) -> bool:
-        if order_id in self.rows:
+        if order_id in self.rows or order_id in self.orders.records:
             return False
         self.rows[order_id] = Waiting(order_id, workflow_input, received_at, None, 0)
         self.due[order_id] = first_try
@@ -654,7 +655,10 @@ class FakeStore:
     messages: FakeMessages = field(default_factory=FakeMessages)
     reports: FakeReports = field(default_factory=FakeReports)
     payments: FakePayments = field(default_factory=FakePayments)
-    intake: FakeIntake = field(default_factory=FakeIntake)
+    intake: FakeIntake = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intake = FakeIntake(self.orders)
 
 
 class FakeUnits:

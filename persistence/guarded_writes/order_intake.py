@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from persistence.models import OrderIntake
+from persistence.models import OrderIntake, OrderRecord
 
 ERROR_KEPT = 500
 """Characters of a failed start's error kept on its row."""
@@ -35,9 +35,11 @@ class Waiting:
 def take_in(
     session: Session, *, order_id: str, channel: str, workflow_input: str, received_at: datetime, first_try: datetime
 ) -> bool:
-    """Keep the order in the caller's transaction; False when it is there already (a repeated
-    delivery, also one racing this one: the later insert waits for the first and does nothing)."""
+    """Keep the order in the caller's transaction, in one statement; False when we have it already:
+    in the intake (a repeated delivery, also one racing this one: the later insert waits for the
+    first and does nothing) or recorded as an order (its intake row long forgotten)."""
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    columns = OrderIntake.__table__.c
     values = {
         "order_id": order_id,
         "channel": channel,
@@ -46,8 +48,12 @@ def take_in(
         "attempts": 0,
         "next_attempt_at": first_try,
     }
+    recorded = exists().where(OrderRecord.order_id == order_id)
+    new_row = select(*(literal(value, columns[name].type) for name, value in values.items())).where(~recorded)
     # RETURNING, not rowcount: the driver's rowcount is not to be relied on here (psycopg says -1).
-    kept = session.scalar(insert(OrderIntake).values(**values).on_conflict_do_nothing().returning(OrderIntake.order_id))
+    kept = session.scalar(
+        insert(OrderIntake).from_select(list(values), new_row).on_conflict_do_nothing().returning(OrderIntake.order_id)
+    )
     return kept is not None
 
 

@@ -21,7 +21,8 @@ from integrations.channels import shopify
 from ops.temporal_dev import free_port
 from persistence.guarded_writes import order_intake
 from persistence.models import ChannelMessage, OrderIntake
-from tests.factories import next_id, shopify_payload
+from persistence.read_model import orders as order_store
+from tests.factories import make_order, next_id, shopify_payload
 
 TOKEN = "intake-admin-token"
 STAFF = {"Authorization": f"Bearer {TOKEN}"}
@@ -50,6 +51,16 @@ def test_an_order_is_taken_once(database):
     assert not _take(database.session_factory, "order-shopify-1")
     with database.session() as session:
         assert order_intake.backlog(session) == (1, T0)
+
+
+def test_an_order_recorded_already_is_not_taken_again(database):
+    order = make_order([("MUG", 1, 1250)])
+    with database.session() as session:
+        assert order_store.record_order(session, order, T0)
+        session.commit()
+    assert not _take(database.session_factory, order.order_id)
+    with database.session() as session:
+        assert order_intake.backlog(session) == (0, None)
 
 
 def test_a_claimed_row_waits_for_its_lease_a_put_off_one_for_its_time(database):
