@@ -4,13 +4,11 @@ when that does not happen)."""
 
 from __future__ import annotations
 
-from fastapi import BackgroundTasks
-
 from api.schemas import OrderAccepted
 from services.intake import Intake, Taken
 
 
-def accepted(taken: Taken, intake: Intake, background: BackgroundTasks) -> OrderAccepted:
+def accepted(taken: Taken, intake: Intake) -> OrderAccepted:
     if taken.to_start is not None:
-        background.add_task(intake.start_taken, taken.to_start)
+        intake.start_soon(taken.to_start)
     return OrderAccepted(order_id=taken.order_id, duplicate=taken.repeated)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from api import order_view
 from api.audit import kept_payload
@@ -57,9 +57,7 @@ OrdersAct = Annotated[StaffMember, Depends(require(Permission.ORDERS_ACT))]
         },
     },
 )
-async def create_order(
-    request: Request, background: BackgroundTasks, caller: StaffOrChannel, intake: IntakeDep, audit: AuditDep
-) -> Any:
+async def create_order(request: Request, caller: StaffOrChannel, intake: IntakeDep, audit: AuditDep) -> Any:
     """The canonical order from the web shop or the POS (staff token, or that channel's API key).
     A currency we do not sell in, an unknown SKU or a total that does not add up is accepted and
     held for a person; only what cannot be an order at all is refused."""
@@ -75,7 +73,7 @@ async def create_order(
             raise unprocessable(str(exc)) from None
         taken = await intake.take_canonical(order, kept=kept)
         kept.outcome = taken.outcome
-        return accepted(taken, intake, background)
+        return accepted(taken, intake)
 
 
 @router.get("", response_model=OrdersPublic)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs
 
-from fastapi import APIRouter, BackgroundTasks, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -72,7 +72,6 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 )
 async def shopify_webhook(
     request: Request,
-    background: BackgroundTasks,
     settings: SettingsDep,
     intake: IntakeDep,
     edits: OrderEditsDep,
@@ -113,7 +112,7 @@ async def shopify_webhook(
         kept.outcome = taken.outcome
         if uncancelled:
             kept.outcome += f" ({topic} with no cancelled_at in the body: taken as the order, not cancelled)"
-        return accepted(taken, intake, background)
+        return accepted(taken, intake)
 
 
 async def _shopify_edit(payload: dict[str, Any], edits: OrderEdits, kept: KeptPayload) -> Any:
@@ -150,9 +149,7 @@ async def _shopify_edit(payload: dict[str, Any], edits: OrderEdits, kept: KeptPa
         422: {"description": "a signed order we cannot take as it is (the message names the field)"},
     },
 )
-async def woocommerce_webhook(
-    request: Request, background: BackgroundTasks, settings: SettingsDep, intake: IntakeDep, audit: AuditDep
-) -> Any:
+async def woocommerce_webhook(request: Request, settings: SettingsDep, intake: IntakeDep, audit: AuditDep) -> Any:
     raw = await request.body()
     if woocommerce.is_ping(raw, request.headers):
         # Unsigned by WooCommerce itself; it activates the webhook only after a 200.
@@ -180,7 +177,7 @@ async def woocommerce_webhook(
         cancel = woocommerce.cancel_reason(payload) if action == "cancel" else None
         taken = await intake.take(order, cancel_reason=cancel, kept=kept)
         kept.outcome = taken.outcome
-        return accepted(taken, intake, background)
+        return accepted(taken, intake)
 
 
 MOLLIE_WEBHOOK_LOG = logging.getLogger("oms.webhooks.mollie")

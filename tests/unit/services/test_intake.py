@@ -46,6 +46,20 @@ async def test_a_new_order_is_kept_in_the_intake_and_started_after_the_answer(un
     assert units.store.intake.rows[order.order_id].started_at is not None
 
 
+async def test_start_soon_returns_at_once_and_its_own_task_starts_the_order(units, workflows):
+    intake = _intake(units, workflows)
+    taken = await intake.take(make_order([("MUG", 1, 1250)]))
+    assert taken.to_start is not None
+    intake.start_soon(taken.to_start)
+    assert workflows.started == []  # nothing awaited: the request that took it ends now
+    for _ in range(50):
+        await asyncio.sleep(0)
+        if units.store.intake.rows[taken.order_id].started_at is not None:
+            break
+    assert [data.order.order_id for data, _, _ in workflows.started] == [taken.order_id]
+    assert units.store.intake.rows[taken.order_id].started_at is not None
+
+
 async def test_starts_that_finish_together_are_marked_in_one_write(units, workflows):
     intake = _intake(units, workflows)
     taken = [await intake.take(make_order([("MUG", 1, 1250)])) for _ in range(5)]
