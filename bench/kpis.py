@@ -145,7 +145,8 @@ def _rows(orders: int, days: int, now: datetime, seed: int = 14) -> Iterator[dic
             elif shipped >= now:
                 status, shipped_at = "IN_FULFILMENT", None
             else:
-                status, shipped_at = rng.choice(("SHIPPED", "COMPLETED", "DELIVERED")), shipped
+                # Delivered is the parcel's state (shipments.delivered_at): the order stays SHIPPED.
+                status, shipped_at = rng.choice(("SHIPPED", "COMPLETED", "SHIPPED")), shipped
             backordered = status == "BACKORDERED" or (shipped_at is not None and rng.random() < 0.04)
             lines = [(f"SKU-{rng.randrange(2000):04d}", rng.randint(1, 3), rng.randrange(500, 8000, 5))]
             if rng.random() < 0.4:
@@ -165,6 +166,7 @@ def _rows(orders: int, days: int, now: datetime, seed: int = 14) -> Iterator[dic
                     "payment_collected": True,
                     "shipping_address": {},
                     "customer_email": f"c{n}@example.org",
+                    "email_key": f"c{n}@example.org",  # domain.lookup.email_key: support's look-up
                     "placed_at": placed,
                     "received_at": received,
                     "shipped_at": shipped_at,

@@ -46,10 +46,12 @@ def reason_text(reason: ReturnReason, note: str = "") -> str:
     return f"{reason.value}: {note}" if note else reason.value
 
 
+_REASONS = {reason.value: reason for reason in ReturnReason}
+
+
 def reason_of(text: str) -> ReturnReason:
     """The reason a stored return's text starts with (OTHER for text written any other way)."""
-    head = text.split(":", 1)[0].strip().lower()
-    return next((reason for reason in ReturnReason if reason.value == head), ReturnReason.OTHER)
+    return _REASONS.get(text.split(":", 1)[0].strip().lower(), ReturnReason.OTHER)
 
 
 class ReturnRefusalKind(StrEnum):

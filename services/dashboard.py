@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from domain.kpis import DurationStats, duration_stats
+from domain.kpis import DurationStats
 from persistence.guarded_writes.inventory import StockRow
 from persistence.models import Escalation, OrderRecord
 from persistence.read_model.kpis import KpiRows
@@ -60,7 +60,7 @@ class Dashboard:
                 late=late,
                 late_count=late_count,
                 week=week,
-                processing=duration_stats(week.processing_seconds),
+                processing=week.processing,
             )
 
     def stock(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from domain.kpis import DurationStats, duration_stats
+from domain.kpis import DurationStats
 from domain.report_periods import Granularity, period_label, periods
 from persistence.read_model.financials import Financials
 from persistence.read_model.kpi_series import KpiSeriesRows
@@ -59,8 +59,7 @@ class Reports:
             raise Unprocessable("since must be before until")
         with self._units(read_only=True) as uow:
             rows = uow.reports.kpis(since, until, channel)
-        delivery = {carrier: duration_stats(seconds) for carrier, seconds in rows.delivery_seconds_by_carrier.items()}
-        return KpiReport(since, until, channel, rows, duration_stats(rows.processing_seconds), delivery)
+        return KpiReport(since, until, channel, rows, rows.processing, rows.delivery_by_carrier)
 
     def performance(
         self,

@@ -54,7 +54,7 @@ from persistence.models import (
 from persistence.read_model.financials import Financials
 from persistence.read_model.gauges import OperationsFigures
 from persistence.read_model.kpi_series import KpiSeriesRows
-from persistence.read_model.kpis import KpiRows
+from persistence.read_model.kpis import NO_DURATIONS, KpiRows
 from persistence.read_model.labels import LabelParties
 from persistence.read_model.overview import StuckNotice
 from persistence.read_model.product_performance import PerformanceFilter, PerformanceRow
@@ -525,7 +525,7 @@ class FakeIntake:
 
 class FakeReports:
     def __init__(self) -> None:
-        self.rows = KpiRows(orders_by_status={}, processing_seconds=[], shipments=0, fulfilment_cost_by_currency={})
+        self.rows = KpiRows(orders_by_status={}, processing=NO_DURATIONS, shipments=0, fulfilment_cost_by_currency={})
         self.asked: list[tuple[datetime, datetime, str | None]] = []
 
     def kpis(self, since: datetime, until: datetime, channel: str | None) -> KpiRows:
