@@ -56,8 +56,9 @@ def _durations(
     rows = source.with_only_columns(key.label("key"), seconds.label("seconds")).subquery()
     if session.get_bind().dialect.name != "postgresql":
         by_key: dict[str, list[float]] = {}
-        for name, value in session.execute(select(rows.c.key, rows.c.seconds)).all():
-            by_key.setdefault(name, []).append(float(value))
+        durations: list[Any] = list(session.execute(select(rows.c.key, rows.c.seconds)).all())
+        for name, value in durations:
+            by_key.setdefault(str(name), []).append(float(value))
         return {name: duration_stats(values) for name, values in by_key.items()}
     statement = select(
         rows.c.key,
