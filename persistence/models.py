@@ -363,7 +363,13 @@ class OrderRecord(Base):
 # alone, however deep (persistence.read_model.orders.list_orders). The received_at index also
 # covers what the KPI report groups a window's orders by, so a 30-day window never reads the wide
 # order rows (persistence.read_model.kpis).
-Index("ix_orders_status_received", OrderRecord.status, OrderRecord.received_at.desc(), OrderRecord.order_id)
+Index(
+    "ix_orders_status_received",
+    OrderRecord.status,
+    OrderRecord.received_at.desc(),
+    OrderRecord.order_id,
+    OrderRecord.channel,  # status and channel together: the channel is read from the index too
+)
 Index("ix_orders_channel_received", OrderRecord.channel, OrderRecord.received_at.desc(), OrderRecord.order_id)
 Index(
     "ix_orders_received",
