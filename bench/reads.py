@@ -190,16 +190,21 @@ def run(url: str, args: argparse.Namespace, now: datetime) -> dict[str, Any]:
     print(f"{kind}: seeded {counts} in {seconds:.1f} s", file=sys.stderr)
     seeded = typical(engine)
     engine.dispose()
+    figures = time_reads(url, seeded, now, args.runs)
     return {
         "database": kind,
         "rows": counts,
         "seed_seconds": round(seconds, 1),
-        "ms": time_reads(url, seeded, now, args.runs),
+        "load_average": round(os.getloadavg()[0], 1),
+        "ms": figures,
     }
 
 
 def report(result: dict[str, Any]) -> None:
-    print(f"\nReads on {result['database']} ({result['rows']['orders']} orders; ms over the runs)")
+    print(
+        f"\nReads on {result['database']} ({result['rows']['orders']} orders; ms over the runs; "
+        f"load average {result['load_average']} as they ended)"
+    )
     print(f"  {'read':<42}{'p50':>8}{'p95':>8}")
     for name, figures in result["ms"].items():
         print(f"  {name:<42}{figures['p50']:>8.0f}{figures['p95']:>8.0f}")
