@@ -55,11 +55,13 @@ class Typical:
     """What the reads ask for, taken from the seeded data so each finds something."""
 
     order_id: str
-    """A shipped order with two lines, a return and a full timeline: the order page at its fullest."""
+    """The order of the latest return: shipped, with its lines, parcel, payment, return and timeline."""
     sku: str
     """A SKU sold as often as most."""
     email: str
-    """One customer's e-mail (support's lookup)."""
+    """That order's e-mail (support's look-up: one order, answered by a redirect to it)."""
+    postcode: str
+    """That order's postcode key (support's look-up: the orders of everyone there, listed)."""
     orders: int
 
 
@@ -73,10 +75,12 @@ def typical(engine: Engine) -> Typical:
             .order_by(OrderRecord.order_id)
         ) or session.scalar(select(OrderRecord.order_id).order_by(OrderRecord.received_at.desc()).limit(1))
         sku = session.scalar(select(OrderLineRecord.sku).order_by(OrderLineRecord.order_id).limit(1))
-        email = session.scalar(select(OrderRecord.customer_email).where(OrderRecord.order_id == order_id))
-    if order_id is None or sku is None or email is None:
+        email, postcode = session.execute(
+            select(OrderRecord.customer_email, OrderRecord.postcode_key).where(OrderRecord.order_id == order_id)
+        ).one()
+    if order_id is None or sku is None:
         raise SystemExit("the database holds no orders to read")
-    return Typical(order_id, sku, email, orders)
+    return Typical(order_id, sku, email, postcode, orders)
 
 
 Read = Callable[[TestClient], Response]
@@ -90,11 +94,12 @@ def reads(seeded: Typical, now: datetime, form_token: Callable[[], str]) -> dict
     def get(path: str, *, bearer: bool = True) -> Read:
         return lambda client: client.get(path, headers=BEARER if bearer else None)
 
-    def support(client: TestClient) -> Response:
-        response: Response = client.post(
-            "/dashboard/support", data={"q": seeded.email.upper(), "form_token": form_token()}
-        )
-        return response
+    def support(typed: str) -> Read:
+        def look_up(client: TestClient) -> Response:
+            response: Response = client.post("/dashboard/support", data={"q": typed, "form_token": form_token()})
+            return response
+
+        return look_up
 
     return {
         "GET /orders (newest 50)": get("/orders"),
@@ -110,7 +115,8 @@ def reads(seeded: Typical, now: datetime, form_token: Callable[[], str]) -> dict
         "dashboard overview": get("/dashboard", bearer=False),
         "dashboard orders, page 1": get("/dashboard/orders", bearer=False),
         "dashboard order page": get(f"/dashboard/orders/{quote(seeded.order_id)}", bearer=False),
-        "support lookup by e-mail": support,
+        "support look-up by e-mail": support(seeded.email.upper()),
+        "support look-up by postcode": support(seeded.postcode.lower()),
     }
 
 
