@@ -1,6 +1,6 @@
 """The order list as it pages at scale (its keys found in an index, its count asked only when the
-page does not show the end), the support look-up as a UNION of indexed look-ups, and bench/reads.py
-run small so the benchmark cannot rot: on SQLite and PostgreSQL. No timing is asserted."""
+page does not show the end), support's look-up over the same orders, and bench/reads.py run small so
+the benchmark cannot rot: on SQLite and PostgreSQL. No timing is asserted."""
 
 from __future__ import annotations
 
