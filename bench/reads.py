@@ -7,7 +7,8 @@ Seeds a fresh database exactly as bench/kpis.py does (orders over the last `--da
 channels and three currencies, with their lines, shipments, payments, timelines and returns), then
 asks each read of the list below of api.main's app in-process (Starlette's TestClient, the staff
 token as a bearer or the dashboard's signed-in cookie), so routing, authentication, the queries and
-serialization all count: the median (p50) and p95 of `--runs` requests after one warm-up.
+serialization all count: the median (p50) and p95 of `--runs` requests after one warm-up, and the
+median CPU time this process spent on one (on a shared machine the wall clock also measures the rest).
 
 SQLite always (a temporary file); PostgreSQL too when `--database-url` or OMS_TEST_POSTGRES_URL names
 one: that database is migrated and EMPTIED first (use a scratch database).
@@ -160,18 +161,25 @@ def _checked(name: str, response: Response) -> None:
 
 
 def time_reads(url: str, seeded: Typical, now: datetime, runs: int) -> dict[str, dict[str, float]]:
-    """p50 and p95 milliseconds per read, over `runs` requests after one warm-up."""
+    """p50 and p95 milliseconds per read, over `runs` requests after one warm-up; and `cpu`, the
+    median CPU milliseconds this process spent on one (the app, and on SQLite the database too):
+    on a shared machine the wall clock measures the other work as much as the read."""
     figures: dict[str, dict[str, float]] = {}
     with signed_in_app(url) as client:
         for name, read in reads(seeded, now, _form_token(client)).items():
             _checked(name, read(client))  # warm the caches once, as a page asked twice would
-            samples = []
+            samples, cpu = [], []
             for _ in range(runs):
-                started = time.perf_counter()
+                started, cpu_started = time.perf_counter(), time.process_time()
                 response = read(client)
                 samples.append((time.perf_counter() - started) * 1000)
+                cpu.append((time.process_time() - cpu_started) * 1000)
                 _checked(name, response)
-            figures[name] = {"p50": statistics.median(samples), "p95": percentile(samples, 0.95)}
+            figures[name] = {
+                "p50": statistics.median(samples),
+                "p95": percentile(samples, 0.95),
+                "cpu": statistics.median(cpu),
+            }
     return figures
 
 
@@ -211,9 +219,10 @@ def report(result: dict[str, Any]) -> None:
         f"\nReads on {result['database']} ({result['rows']['orders']} orders; ms over the runs; "
         f"load average {result['load_average']} as they ended)"
     )
-    print(f"  {'read':<42}{'p50':>8}{'p95':>8}")
+    cpu = "cpu (app + SQLite)" if result["database"] == "sqlite" else "cpu (app)"
+    print(f"  {'read':<42}{'p50':>8}{'p95':>8}{cpu:>20}")
     for name, figures in result["ms"].items():
-        print(f"  {name:<42}{figures['p50']:>8.0f}{figures['p95']:>8.0f}")
+        print(f"  {name:<42}{figures['p50']:>8.0f}{figures['p95']:>8.0f}{figures['cpu']:>20.0f}")
 
 
 def main() -> int:
