@@ -6,7 +6,7 @@ the window is read from the index alone. Each replaces the index of the same nam
 for an order's writes to keep).
 
 Revision ID: 0033
-Revises: 0032
+Revises: 0034
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0033"
-down_revision: str | None = "0032"
+down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
