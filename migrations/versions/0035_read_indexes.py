@@ -5,7 +5,7 @@ covers what the KPI report groups a window's orders by (status, channel, currenc
 the window is read from the index alone. Each replaces the index of the same name (no index more
 for an order's writes to keep).
 
-Revision ID: 0033
+Revision ID: 0035
 Revises: 0034
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0033"
+revision: str = "0035"
 down_revision: str | None = "0034"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
