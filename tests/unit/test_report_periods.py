@@ -12,6 +12,9 @@ from domain.report_periods import Granularity, next_period, period_label, period
 
 days = st.dates(min_value=date(1900, 1, 8), max_value=date(9998, 12, 1))
 cuts = st.sampled_from(list(Granularity))
+window_starts = st.dates(min_value=date(1900, 1, 8), max_value=date(9996, 12, 31))
+"""First days of a window up to 800 days long whose last period still ends before year 10,000 (the
+last date Python's `date` holds): near 9999 the window itself, not the rule, would overflow."""
 
 
 @given(days, cuts)
@@ -39,7 +42,7 @@ def test_a_month_starts_on_its_first(day):
     assert period_label(start, Granularity.MONTH) == f"{day.year}-{day.month:02d}"
 
 
-@given(days, st.integers(min_value=0, max_value=800), cuts)
+@given(window_starts, st.integers(min_value=0, max_value=800), cuts)
 def test_periods_cover_the_window_without_gap_or_overlap(first, length, granularity):
     last = first + timedelta(days=length)
     starts = periods(first, last, granularity)
