@@ -31,12 +31,31 @@ TIERS = ("unit", "integration", "workflow", "e2e")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
+LONGEST_FIRST = ("e2e", "workflow", "integration", "unit")
+"""The tiers from the longest file to the shortest: a file of e2e tests starts the engine's
+processes and runs for a minute or more, a unit file for a second."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (`make test`), files are handed to workers in the order collected below.
+    xdist's own order puts the files with the most tests first, which left the e2e and workflow
+    files of one or two long tests for the end, where one worker ran them while the others sat idle."""
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering by fixture, which keeps a file's tests together
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Each tier's marker comes from its folder, so `pytest -m unit` runs exactly that tier."""
+    """Each tier's marker comes from its folder, so `pytest -m unit` runs exactly that tier; and the
+    tiers run longest file first (LONGEST_FIRST; a stable sort: files and tests keep their order within)."""
+    tiers: dict[str, str] = {}
     for item in items:
         parts = Path(str(item.fspath)).resolve().relative_to(TESTS).parts
         if parts and parts[0] in TIERS:
             item.add_marker(getattr(pytest.mark, parts[0]))
+            tiers[item.nodeid] = parts[0]
+    rank = {tier: n for n, tier in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(tiers.get(item.nodeid, ""), len(LONGEST_FIRST)))
 
 
 @dataclass
