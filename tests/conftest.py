@@ -92,7 +92,7 @@ def postgres_url() -> str:
 
 
 def _worker_database(base_url: str, worker: str) -> str:
-    """Under pytest-xdist each worker truncates and migrates a database of its own (`<base>_gw0`, ...),
+    """Under pytest-xdist each worker empties and migrates a database of its own (`<base>_gw0`, ...),
     made fresh from the base database's connection: tests in two workers never see each other's rows."""
     name = f"{make_url(base_url).database}_{worker}"
     _admin(base_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -109,10 +109,29 @@ def _admin(base_url: str, sql: str) -> None:
         connection.execute(sql)
 
 
-def _truncate_all(engine: Engine) -> None:
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+_EMPTYING: dict[str, str] = {}
+"""The statements that empty a database, by its URL (the same for each test of a run)."""
+
+
+def _empty_all(engine: Engine) -> None:
+    """Every table emptied and every sequence restarted, as `TRUNCATE ... RESTART IDENTITY` did, in
+    one round trip of DELETEs (children first). TRUNCATE gives each of the ~50 tables and their
+    indexes new files: 80 ms per test on an idle machine, a third of a second on a busy one, where
+    deleting the few rows a test left takes 5 ms."""
+    key = engine.url.render_as_string(hide_password=False)
+    script = _EMPTYING.get(key)
+    if script is None:
+        with engine.connect() as connection:
+            sequences: list[str] = list(
+                connection.execute(
+                    text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+                ).scalars()
+            )
+            restarts = [f'ALTER SEQUENCE "{name}" RESTART' for name in sequences]
+        deletes = [f'DELETE FROM "{table.name}"' for table in reversed(Base.metadata.sorted_tables)]  # noqa: S608
+        script = _EMPTYING[key] = "; ".join(deletes + restarts)
     with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE TABLE {tables} RESTART IDENTITY CASCADE"))
+        connection.exec_driver_sql(script)
 
 
 def _open_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> TestDatabase:
@@ -124,7 +143,7 @@ def _open_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     else:
         url = request.getfixturevalue("postgres_url")
         engine = create_db_engine(url, pool_size=70)
-        _truncate_all(engine)
+        _empty_all(engine)
     return TestDatabase(kind, url, engine, create_session_factory(engine))
 
 
