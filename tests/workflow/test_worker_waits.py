@@ -21,7 +21,12 @@ async def test_the_worker_waits_for_a_database_that_is_not_there_yet(
 ):
     name = f"oms_wait_{uuid.uuid4().hex[:8]}"
     url = make_url(postgres_url).set(database=name).render_as_string(hide_password=False)
-    settings = load_settings(database_url=url, temporal_address=temporal_server.address, task_queue=f"wait-{name}")
+    settings = load_settings(
+        database_url=url,
+        temporal_address=temporal_server.address,
+        task_queue=f"wait-{name}",
+        worker_metrics_address="",  # the default port may be taken by an engine running on this machine
+    )
     engine = create_db_engine(url, pre_ping=False)
     channels = channel_connections(settings, create_session_factory(engine))
     try:
