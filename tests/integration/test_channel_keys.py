@@ -19,6 +19,7 @@ from ops.temporal_dev import DevServer
 from persistence.read_model import orders as order_store
 from persistence.unit_of_work import UnitOfWork
 from tests.factories import add_location, make_order, next_id
+from tests.started import started_history
 
 TOKEN = "test-admin-token"
 POS_KEY = "pos-terminal-key-1"
@@ -140,7 +141,7 @@ async def test_a_counter_sale_is_accepted_and_handed_on_as_one(api, temporal_cli
     body = _order("pos", fulfilled_by="counter", pickup_location_id="STORE-1")
     response = api.post("/orders", json=body, headers=POS)
     assert response.status_code == 202, response.text
-    history = await temporal_client.get_workflow_handle(response.json()["order_id"]).fetch_history()
+    history = await started_history(temporal_client, response.json()["order_id"])
     started = history.events[0].workflow_execution_started_event_attributes
     [start] = await temporal_client.data_converter.decode(started.input.payloads, [OrderWorkflowInput])
     assert (start.order.fulfilled_by, start.order.pickup_location_id) == ("counter", "STORE-1")
@@ -149,7 +150,7 @@ async def test_a_counter_sale_is_accepted_and_handed_on_as_one(api, temporal_cli
 
 async def test_an_ordinary_order_is_fulfilled_by_us(api, temporal_client):
     response = api.post("/orders", json=_order("webshop"), headers=WEBSHOP)
-    history = await temporal_client.get_workflow_handle(response.json()["order_id"]).fetch_history()
+    history = await started_history(temporal_client, response.json()["order_id"])
     started = history.events[0].workflow_execution_started_event_attributes
     [start] = await temporal_client.data_converter.decode(started.input.payloads, [OrderWorkflowInput])
     assert start.order.fulfilled_by == "us"

@@ -75,6 +75,7 @@ from persistence.unit_of_work import UnitOfWork
 from services.accounts import TOKEN_NAME_MAX
 from services.deliveries import STAFF_CARRIER
 from tests.factories import next_id
+from tests.started import started_history
 
 DATA = Path(__file__).resolve().parents[1] / "unit" / "data"
 TOKEN = "test-admin-token"
@@ -964,7 +965,7 @@ async def test_post_orders_at_the_limit_is_202_and_is_stored_whole(order_api, da
     probe = PROBES[field]
     response = order_api.post("/orders", json=_canonical(field, probe.value(probe.limit)), headers=STAFF)
     assert response.status_code == 202, response.text
-    history = await temporal_client.get_workflow_handle(response.json()["order_id"]).fetch_history()
+    history = await started_history(temporal_client, response.json()["order_id"])
     started = history.events[0].workflow_execution_started_event_attributes
     [start] = await temporal_client.data_converter.decode(started.input.payloads, [OrderWorkflowInput])
     record = _stored(database, start.order)  # what the workflow's first step will write

@@ -17,6 +17,7 @@ from config import load_settings
 from integrations.channels.woocommerce import sign
 from ops.temporal_dev import DevServer, free_port
 from tests.factories import next_id
+from tests.started import started_description
 from workflows.search_attributes import CHANNEL
 
 SECRET = "test-woocommerce-secret"
@@ -147,7 +148,7 @@ async def test_a_processing_order_is_accepted_once_and_a_redelivery_is_a_duplica
     first = _post(api_with_temporal, payload)
     assert first.status_code == 202, first.text
     assert first.json() == {"order_id": f"order-woocommerce-{payload['id']}", "duplicate": False}
-    described = await temporal_client.get_workflow_handle(first.json()["order_id"]).describe()
+    described = await started_description(temporal_client, first.json()["order_id"])
     assert described.status == WorkflowExecutionStatus.RUNNING
     assert described.typed_search_attributes.get(CHANNEL) == "woocommerce"
     # order.updated for the same order (e.g. a note added): the same workflow id dedupes it.
